@@ -1,0 +1,65 @@
+"""Settings, read from the environment (``GONGSHU_*``) by entry points only.
+
+Nothing here runs at import time: ``Settings()`` is built by the CLI, the
+server factory or a test, which may hand it plain values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GONGSHU_", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("./var"),
+        description="Instance directory: SQLite metadata, Parquet dataset versions, keys.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the metadata database; default SQLite file in data_dir.",
+    )
+    secret_key: str = Field(
+        PLACEHOLDER_SECRET,
+        description="Secret for pseudonymization keys and CSRF; refused as placeholder outside demo.",
+    )
+    demo: bool = Field(False, description="Demo mode: allows the placeholder secret.")
+    host: str = Field("127.0.0.1", description="Address the server binds to.")
+    port: int = Field(8000, description="Port the server listens on.")
+    session_hours: int = Field(12, description="Lifetime of a login session cookie, in hours.")
+    token_days: int = Field(90, description="Default lifetime of an API token, in days.")
+    max_failed_logins: int = Field(5, description="Failed logins before an account locks.")
+    lockout_minutes: int = Field(15, description="How long a locked account stays locked.")
+    checkpoint_every: int = Field(
+        256, description="Ledger entries between signed Merkle checkpoints."
+    )
+    secure_cookies: bool = Field(False, description="Mark cookies Secure (behind HTTPS).")
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'gongshu.db').resolve()}"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def check_secret(self) -> None:
+        """Refuse the placeholder secret unless running the demo."""
+        from gongshu.errors import InvalidInput
+
+        if not self.demo and self.secret_key == PLACEHOLDER_SECRET:
+            raise InvalidInput(
+                "GONGSHU_SECRET_KEY 仍为占位值 (placeholder secret)，请设置随机密钥后再启动服务"
+            )
