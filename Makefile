@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: venv install demo test test-sqlite test-pg lint browser-deps java-deps clean
+.PHONY: venv install demo test lint browser-deps java-deps clean migration
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,3 +40,7 @@ lint: install
 
 clean:
 	rm -rf $(VENV) var
+
+# Write a new Alembic migration after changing models: make migration m="what changed"
+migration: install
+	$(PY) -c "from gongshu.migrate import autogenerate; autogenerate('$(m)')"

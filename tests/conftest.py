@@ -71,3 +71,98 @@ def settings(tmp_path: Path, engine: Engine) -> Settings:
 @pytest.fixture
 def shared_dir() -> Path:
     return SHARED
+
+
+# ---------------------------------------------------------------- people
+
+
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_argon2() -> Iterator[None]:
+    """Real argon2, with the cheapest parameters: tests hash hundreds of passwords."""
+    from argon2 import PasswordHasher
+
+    from gongshu.accounts import service
+
+    saved = service._hasher
+    service._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    yield
+    service._hasher = saved
+
+
+def seed_people(session: Session):  # noqa: ANN201
+    """A province, a city and a county with their data authorities, agencies and users."""
+    from types import SimpleNamespace
+
+    from gongshu.accounts import service as accounts
+
+    accounts.add_region(session, "360000", "江西省")
+    accounts.add_region(session, "360100", "南昌市", parent="360000")
+    accounts.add_region(session, "360102", "东湖区", parent="360100")
+    org = {
+        "prov_auth": accounts.add_organization(session, "江西省数据局", kind="data_authority",
+                                               region_code="360000"),
+        "city_auth": accounts.add_organization(session, "南昌市数据局", kind="data_authority",
+                                               region_code="360100"),
+        "county_auth": accounts.add_organization(session, "东湖区数据局", kind="data_authority",
+                                                 region_code="360102"),
+        "police": accounts.add_organization(session, "江西省公安厅", kind="agency",
+                                            region_code="360000"),
+        "civil": accounts.add_organization(session, "东湖区民政局", kind="agency",
+                                           region_code="360102"),
+        "audit": accounts.add_organization(session, "赣江会计师事务所", kind="auditor",
+                                           region_code="360000"),
+    }
+
+    def user(name: str, org_key: str | None, *roles: str):  # noqa: ANN202
+        return accounts.create_user(session, name, PASSWORD, org=org[org_key] if org_key else None,
+                                    roles=list(roles), display_name=name)
+
+    users = {
+        "admin": user("admin", "prov_auth", "admin"),
+        "reviewer_prov": user("reviewer_prov", "prov_auth", "reviewer"),
+        "reviewer_city": user("reviewer_city", "city_auth", "reviewer"),
+        "reviewer_county": user("reviewer_county", "county_auth", "reviewer"),
+        "clerk_prov": user("clerk_prov", "police", "clerk"),
+        "clerk_county": user("clerk_county", "civil", "clerk"),
+        "auditor": user("auditor", "audit", "auditor"),
+        "citizen": user("citizen", None, "public"),
+    }
+    session.flush()
+    return SimpleNamespace(org=org, **users)
+
+
+@pytest.fixture
+def people(session: Session):  # noqa: ANN201
+    return seed_people(session)
+
+
+@pytest.fixture
+def app(settings: Settings, session_factory):  # noqa: ANN201
+    from gongshu.web import create_app
+
+    return create_app(settings, session_factory=session_factory)
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def login(client):  # noqa: ANN001, ANN201
+    """Sign in through the login form; the client then carries that user's cookie."""
+
+    def sign_in(username: str, password: str = PASSWORD):  # noqa: ANN202
+        client.cookies.clear()
+        r = client.post("/login", data={"username": username, "password": password},
+                        follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return client
+
+    return sign_in

@@ -32,3 +32,41 @@ class Instance:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def init_instance(instance: Instance) -> None:
+    """Create or upgrade everything an instance needs; safe to run again."""
+    from gongshu.ledger.keys import InstanceKey
+    from gongshu.migrate import upgrade
+
+    settings = instance.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.datasets_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(instance.engine)
+    InstanceKey.load_or_create(settings.keys_dir)
+
+
+def require_current_schema(instance: Instance) -> None:
+    from gongshu.errors import Conflict
+    from gongshu.migrate import is_current
+
+    if not is_current(instance.engine):
+        raise Conflict("数据库结构不是最新版本 (schema not at head)，请先运行 gongshu init")
+
+
+def run_server(instance: Instance) -> None:
+    """Serve the web app with uvicorn after start-up housekeeping."""
+    import uvicorn
+
+    from gongshu.datasets.service import sweep_orphans
+    from gongshu.db import transaction
+    from gongshu.web import create_app
+
+    settings = instance.settings
+    settings.check_secret()
+    require_current_schema(instance)
+    with transaction(instance.session_factory) as session:
+        sweep_orphans(session, settings.datasets_dir)
+    app = create_app(settings, session_factory=instance.session_factory)
+    print(f"公数已启动 (serving)：http://{settings.host}:{settings.port}", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

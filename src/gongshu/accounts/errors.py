@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from gongshu.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+
+
+class LoginFailed(Unauthorized):
+    # The failed-attempt counter must persist although the request fails.
+    commit_anyway = True
+
+
+class AccountLocked(Forbidden):
+    commit_anyway = True
+
+
+class UserNotFound(NotFound): ...
+
+
+class UsernameTaken(Conflict): ...
+
+
+class WeakPassword(InvalidInput): ...
+
+
+class UnknownRole(InvalidInput): ...

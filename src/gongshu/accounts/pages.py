@@ -1,0 +1,108 @@
+"""Login, logout and token pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from gongshu.accounts import service
+from gongshu.accounts.errors import AccountLocked, LoginFailed
+from gongshu.accounts.models import User
+from gongshu.accounts.permissions import ACCOUNT_SELF, PUBLIC
+from gongshu.web.deps import SESSION_COOKIE, SessionDep, requires
+from gongshu.web.render import render
+
+pages = APIRouter(include_in_schema=False)
+
+
+def _safe_next(value: str | None) -> str:
+    # Only same-site paths: never redirect a user off the platform after login.
+    if not value or urlparse(value).netloc or not value.startswith("/"):
+        return "/"
+    return value
+
+
+@pages.get("/login")
+def login_page(
+    request: Request, _: Annotated[User | None, requires(PUBLIC)], next: str = "/"
+) -> Response:
+    s = request.app.state.settings
+    return render(request, "login.html", next=_safe_next(next), max_failed=s.max_failed_logins,
+                  lockout=s.lockout_minutes)
+
+
+@pages.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    _: Annotated[User | None, requires(PUBLIC)],
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    s = request.app.state.settings
+    try:
+        user = service.authenticate(
+            session, username, password, max_failed=s.max_failed_logins,
+            lockout_minutes=s.lockout_minutes,
+        )
+    except (LoginFailed, AccountLocked) as exc:
+        # The failed counter is part of this request's transaction; keep it.
+        session.commit()
+        return render(request, "login.html", status_code=exc.status, error=exc.message,
+                      username=username, next=_safe_next(next), max_failed=s.max_failed_logins,
+                      lockout=s.lockout_minutes)
+    plaintext, _token = service.issue_token(
+        session, user, kind="session", ttl=timedelta(hours=s.session_hours)
+    )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, plaintext, max_age=s.session_hours * 3600, httponly=True,
+        samesite="lax", secure=s.secure_cookies,
+    )
+    return response
+
+
+@pages.post("/logout")
+def logout(
+    request: Request, session: SessionDep, _: Annotated[User | None, requires(PUBLIC)]
+) -> Response:
+    if cookie := request.cookies.get(SESSION_COOKIE):
+        service.end_session(session, cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@pages.get("/account/tokens")
+def tokens_page(
+    request: Request, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+) -> Response:
+    return render(request, "tokens.html", tokens=service.api_tokens(session, user))
+
+
+@pages.post("/account/tokens")
+def create_token(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(ACCOUNT_SELF)],
+    name: Annotated[str, Form()],
+    days: Annotated[int, Form()] = 90,
+) -> Response:
+    plaintext, _token = service.issue_token(
+        session, user, kind="api", ttl=timedelta(days=max(1, min(days, 365))), name=name
+    )
+    return render(request, "tokens.html", tokens=service.api_tokens(session, user),
+                  new_token=plaintext)
+
+
+@pages.post("/account/tokens/{token_id}/revoke")
+def revoke(
+    token_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+) -> Response:
+    service.revoke_token(session, user, token_id)
+    return RedirectResponse("/account/tokens", status_code=303)

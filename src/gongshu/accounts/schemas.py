@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class TokenRequest(BaseModel):
+    username: str
+    password: str
+    name: str = Field("api", description="What the token is for")
+    days: int = Field(90, ge=1, le=365)
+
+
+class TokenIssued(BaseModel):
+    token: str
+    token_id: int
+    expires_at: datetime
+
+
+class OrgPublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    region_code: str
+
+
+class UserPublic(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    roles: list[str]
+    scopes: list[str]
+    org: OrgPublic | None

@@ -1,0 +1,237 @@
+"""Accounts service: users, login with lockout, sessions and API tokens (SEC-3).
+
+Takes a Session, flushes, never commits. Every state change goes to the ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts.errors import (
+    AccountLocked,
+    LoginFailed,
+    UnknownRole,
+    UsernameTaken,
+    UserNotFound,
+    WeakPassword,
+)
+from gongshu.accounts.models import AuthToken, Organization, Region, User
+from gongshu.accounts.permissions import ORG_KINDS, ROLE_SCOPES
+from gongshu.errors import InvalidInput, NotFound
+from gongshu.identifiers import is_region_code, region_tier
+from gongshu.ledger import record
+from gongshu.timeutil import as_utc, utcnow
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the timing of "no such user" equal to "wrong password".
+_DUMMY_HASH = _hasher.hash("gongshu-timing-equalizer")
+TOKEN_PREFIX = "gs_"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _token_hash(token: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast hash is enough (unlike passwords).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- regions, orgs
+
+
+def add_region(session: Session, code: str, name: str, *, parent: str | None = None) -> Region:
+    """Add a GB/T 2260 region; the tier follows from the code's shape."""
+    if not is_region_code(code):
+        raise InvalidInput(f"行政区划代码无效 (GB/T 2260 region code)：{code}")
+    region = Region(code=code, name=name, tier=region_tier(code), parent_code=parent)
+    session.add(region)
+    session.flush()
+    return region
+
+
+def add_organization(
+    session: Session, name: str, *, kind: str, region_code: str, uscc: str | None = None,
+    actor: str = "system",
+) -> Organization:
+    if kind not in ORG_KINDS:
+        raise InvalidInput(f"机构类型无效 (organization kind)：{kind}")
+    if session.get(Region, region_code) is None:
+        raise InvalidInput(f"行政区划不存在 (region)：{region_code}")
+    org = Organization(name=name, kind=kind, region_code=region_code, uscc=uscc)
+    session.add(org)
+    session.flush()
+    record(session, "org.created", actor=actor, subject=f"org:{org.id}",
+           payload={"name": name, "kind": kind, "region": region_code})
+    return org
+
+
+def find_org(session: Session, name: str) -> Organization:
+    org = session.scalar(select(Organization).where(Organization.name == name))
+    if org is None:
+        raise NotFound(f"机构不存在 (organization)：{name}")
+    return org
+
+
+# ---------------------------------------------------------------- users
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    display_name: str | None = None,
+    org: Organization | None = None,
+    roles: list[str],
+    actor: str = "system",
+) -> User:
+    """Create a user with an argon2 password hash; roles must be known."""
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise InvalidInput("用户名 (username) 不能为空且不超过 64 个字符")
+    if len(password) < 8:
+        raise WeakPassword("密码 (password) 至少 8 个字符")
+    unknown = [r for r in roles if r not in ROLE_SCOPES]
+    if unknown or not roles:
+        raise UnknownRole(f"角色无效 (role)：{'、'.join(unknown) or '未指定'}")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise UsernameTaken(f"用户名已存在 (username taken)：{username}")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        org_id=org.id if org else None,
+        roles=list(roles),
+    )
+    session.add(user)
+    session.flush()
+    record(session, "user.created", actor=actor, subject=f"user:{user.id}",
+           payload={"username": username, "roles": list(roles), "org": org.name if org else None})
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UserNotFound(f"用户不存在 (user)：{username}")
+    return user
+
+
+def authenticate(
+    session: Session, username: str, password: str, *, max_failed: int, lockout_minutes: int
+) -> User:
+    """Check a password; lock the account after ``max_failed`` failures in a row.
+
+    Raises LoginFailed or AccountLocked; both keep the counter change
+    (their ``commit_anyway`` tells the request to commit).
+    """
+    now = utcnow()
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.is_active:
+        try:
+            _hasher.verify(_DUMMY_HASH, password + "x")
+        except VerifyMismatchError:
+            pass
+        raise LoginFailed("用户名或密码错误 (login failed)")
+    if user.locked_until and as_utc(user.locked_until) > now:
+        raise AccountLocked(
+            f"账户已锁定 (account locked)，请于 {lockout_minutes} 分钟后重试或联系管理员"
+        )
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        user.failed_logins += 1
+        if user.failed_logins >= max_failed:
+            user.locked_until = now + timedelta(minutes=lockout_minutes)
+            user.failed_logins = 0
+            record(session, "auth.locked", actor=user.actor, subject=f"user:{user.id}",
+                   payload={"minutes": lockout_minutes})
+            session.flush()
+            raise AccountLocked(
+                f"连续登录失败 {max_failed} 次，账户已锁定 {lockout_minutes} 分钟 (account locked)"
+            ) from None
+        session.flush()
+        raise LoginFailed("用户名或密码错误 (login failed)") from None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    record(session, "auth.login", actor=user.actor, subject=f"user:{user.id}")
+    session.flush()
+    return user
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def issue_token(
+    session: Session, user: User, *, kind: str, ttl: timedelta, name: str = ""
+) -> tuple[str, AuthToken]:
+    """Issue a session or API token; returns the plaintext once, stores its hash."""
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AuthToken(
+        user_id=user.id,
+        kind=kind,
+        name=name,
+        token_hash=_token_hash(plaintext),
+        prefix=plaintext[:10],
+        expires_at=utcnow() + ttl,
+    )
+    session.add(token)
+    session.flush()
+    if kind == "api":
+        record(session, "token.issued", actor=user.actor, subject=f"token:{token.id}",
+               payload={"name": name, "expires_at": token.expires_at.isoformat()})
+    return plaintext, token
+
+
+def resolve_token(session: Session, plaintext: str, *, kind: str | None = None) -> User | None:
+    """The active user behind a token, or None if unknown, expired or revoked."""
+    if not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    token = session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(plaintext)))
+    if token is None or token.revoked_at is not None:
+        return None
+    if kind and token.kind != kind:
+        return None
+    if as_utc(token.expires_at) <= utcnow() or not token.user.is_active:
+        return None
+    return token.user
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> AuthToken:
+    token = session.get(AuthToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(f"令牌不存在 (token)：{token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        if token.kind == "api":
+            record(session, "token.revoked", actor=user.actor, subject=f"token:{token.id}")
+        session.flush()
+    return token
+
+
+def end_session(session: Session, plaintext: str) -> None:
+    token = session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(plaintext)))
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+
+
+def api_tokens(session: Session, user: User) -> list[AuthToken]:
+    return list(
+        session.scalars(
+            select(AuthToken)
+            .where(AuthToken.user_id == user.id, AuthToken.kind == "api")
+            .order_by(AuthToken.id.desc())
+        )
+    )

@@ -1,0 +1,72 @@
+"""Catalog tables: an entry's current state and every version of it (CAT-5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gongshu.accounts.models import Organization
+from gongshu.db import Base
+from gongshu.timeutil import utcnow
+
+SHARING_ATTRS = ("unconditional", "conditional", "none")  # CAT-4
+OPENING_ATTRS = ("unconditional", "conditional", "none")  # CAT-4
+FIELD_TYPES = ("string", "integer", "decimal", "date", "datetime", "boolean")
+FIELD_KINDS = ("resident_id", "uscc", "region_code")  # AGG-3
+UPDATE_FREQUENCIES = ("实时", "每日", "每周", "每月", "每季度", "每年", "不定期")
+SECURITY_GRADES = (
+    "一般数据-1级", "一般数据-2级", "一般数据-3级", "一般数据-4级", "重要数据", "核心数据",
+)
+LOAD_POLICIES = ("quarantine", "reject")
+STATUSES = ("draft", "submitted", "approved", "returned")
+
+
+class CatalogEntry(Base):
+    __tablename__ = "catalog_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    provider_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    fields: Mapped[list] = mapped_column(default=list)
+    update_frequency: Mapped[str] = mapped_column(String(16), default="")
+    security_grade: Mapped[str] = mapped_column(String(16), default="")
+    sharing_attr: Mapped[str] = mapped_column(String(16), default="conditional")
+    sharing_conditions: Mapped[str | None] = mapped_column(Text)
+    no_share_basis: Mapped[str | None] = mapped_column(Text)
+    opening_attr: Mapped[str] = mapped_column(String(16), default="none")
+    opening_conditions: Mapped[str | None] = mapped_column(Text)
+    formats: Mapped[list] = mapped_column(default=list)
+    themes: Mapped[list] = mapped_column(default=list)
+    load_policy: Mapped[str] = mapped_column(String(16), default="quarantine")
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    version_no: Mapped[int] = mapped_column(default=1)
+    published_version: Mapped[int | None]
+    # Whose data authority must act next: the entry's own tier while submitted,
+    # then each tier above in turn until it merges into the provincial catalog (CAT-2).
+    review_region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    provincial: Mapped[bool] = mapped_column(default=False)
+    last_comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    provider: Mapped[Organization] = relationship(lazy="joined")
+
+
+class EntryVersion(Base):
+    __tablename__ = "catalog_entry_versions"
+    __table_args__ = (UniqueConstraint("entry_id", "version_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entries.id"), index=True)
+    version_no: Mapped[int]
+    action: Mapped[str] = mapped_column(String(32))
+    snapshot: Mapped[dict]
+    actor: Mapped[str] = mapped_column(String(96))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,168 @@
+"""The ``gongshu`` command. Every command finds its instance from ``--data-dir``
+or GONGSHU_DATA_DIR (default ./var). A user error prints one line in Chinese
+with the English key term and exits 1; no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gongshu.errors import GongshuError
+
+app = typer.Typer(help="公数 Gongshu：省级公共数据平台。", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+user_app = typer.Typer(help="账户管理 (users)。", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="实例目录（默认 GONGSHU_DATA_DIR 或 ./var）")]
+
+
+def _mount_capability_commands() -> None:
+    """Capabilities add their commands here, like they add routes to the app."""
+    import importlib
+
+    for module, attr, name in (("gongshu.ledger.commands", "ledger_app", "ledger"),):
+        sub = getattr(importlib.import_module(module), attr)
+        app.add_typer(sub, name=name)
+    try:
+        from gongshu.discovery.commands import scan
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("gongshu.discovery"):
+            raise
+    else:
+        app.command("scan")(scan)
+
+
+def _open(data_dir: Path | None, **overrides):  # noqa: ANN202
+    from gongshu.runtime import Instance, load_settings
+
+    return Instance.open(load_settings(data_dir, **overrides))
+
+
+@app.command()
+def init(data_dir: DataDir = None) -> None:
+    """创建或升级实例：数据库结构（Alembic）、数据目录与实例签名密钥。"""
+    from gongshu.runtime import init_instance
+
+    instance = _open(data_dir)
+    try:
+        init_instance(instance)
+        typer.echo(f"实例已就绪 (initialized)：{instance.settings.data_dir.resolve()}")
+    finally:
+        instance.close()
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str | None, typer.Option(help="监听地址")] = None,
+    port: Annotated[int | None, typer.Option(help="监听端口")] = None,
+) -> None:
+    """启动 Web 服务（需先运行 gongshu init）。"""
+    from gongshu.runtime import run_server
+
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    instance = _open(data_dir, **overrides)
+    run_server(instance)
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    port: Annotated[int | None, typer.Option(help="监听端口（默认 8000）")] = None,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="加载后是否启动服务")] = True,
+) -> None:
+    """演示：初始化实例、载入演示省份（首次）、打印演示账户并启动服务。"""
+    from gongshu.demo.loader import ensure_demo
+    from gongshu.runtime import init_instance, run_server
+
+    overrides: dict = {"demo": True}
+    if port is not None:
+        overrides["port"] = port
+    instance = _open(data_dir, **overrides)
+    init_instance(instance)
+    ensure_demo(instance, echo=typer.echo)
+    if serve:
+        run_server(instance)
+    else:
+        instance.close()
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    org: Annotated[str, typer.Option(help="所属机构名称")],
+    role: Annotated[list[str], typer.Option(help="角色，可重复：admin/reviewer/clerk/...")],
+    display_name: Annotated[str | None, typer.Option(help="姓名")] = None,
+    password: Annotated[str | None, typer.Option(help="密码（省略则交互输入）")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """新增用户。"""
+    from gongshu.accounts import service as accounts
+    from gongshu.db import transaction
+
+    if password is None:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+    instance = _open(data_dir)
+    try:
+        with transaction(instance.session_factory) as session:
+            organization = accounts.find_org(session, org)
+            user = accounts.create_user(session, username, password, org=organization,
+                                        roles=role, display_name=display_name or username,
+                                        actor="cli")
+            typer.echo(f"已创建用户 (user created)：{user.username}（{organization.name}）")
+    finally:
+        instance.close()
+
+
+@app.command()
+def load(
+    resource_code: Annotated[str, typer.Argument(help="目录资源代码")],
+    file: Annotated[Path, typer.Argument(help="CSV / XLSX / Parquet 文件")],
+    as_user: Annotated[str, typer.Option("--as", help="以哪个用户的身份加载（数据提供单位）")],
+    data_dir: DataDir = None,
+) -> None:
+    """把表格加载到已发布的目录，生成新的数据版本并打印加载报告。"""
+    from sqlalchemy import select
+
+    from gongshu.accounts import service as accounts
+    from gongshu.catalog.models import CatalogEntry
+    from gongshu.datasets import service as datasets
+    from gongshu.datasets.ingest import LoadRejected
+    from gongshu.db import transaction
+
+    instance = _open(data_dir)
+    try:
+        with transaction(instance.session_factory) as session:
+            entry_id = session.scalar(
+                select(CatalogEntry.id).where(CatalogEntry.resource_code == resource_code))
+            if entry_id is None:
+                raise GongshuError(f"目录不存在 (catalog entry)：{resource_code}")
+            user = accounts.get_user(session, as_user)
+            try:
+                version = datasets.load(session, entry_id, file, actor=user,
+                                        datasets_dir=instance.settings.datasets_dir)
+            except LoadRejected as exc:
+                for bad in exc.report.bad_values[:20]:
+                    typer.echo(f"  第 {bad.row} 行「{bad.column}」：{bad.reason}：{bad.value}",
+                               err=True)
+                raise
+            typer.echo(f"已加载 (loaded)：{resource_code} 第 {version.version_no} 版，"
+                       f"{version.rows} 行，错误值 {version.bad_values_total} 个")
+            for bad in version.report.get("bad_values", [])[:20]:
+                typer.echo(f"  第 {bad['row']} 行「{bad['column']}」：{bad['reason']}：{bad['value']}")
+    finally:
+        instance.close()
+
+
+def main() -> None:
+    _mount_capability_commands()
+    try:
+        app()
+    except GongshuError as exc:
+        typer.echo(f"错误：{exc.message}", err=True)
+        sys.exit(1)

@@ -1,0 +1,219 @@
+"""Load tables into catalog entries as immutable Parquet versions; preview them.
+
+AGG-1 (aggregation into the platform), AGG-3 (values checked against the
+national identifier rules). Takes a Session, flushes, never commits. The Parquet
+file is in place before the row is inserted; if the transaction then fails the
+file is an orphan that ``sweep_orphans`` removes at start-up, never a
+half-visible version.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts.models import User
+from gongshu.catalog import service as catalog
+from gongshu.catalog.models import CatalogEntry
+from gongshu.datasets.errors import DatasetNotFound, EntryNotLoadable, NotDataProvider
+from gongshu.datasets.ingest import FieldSpec, IngestResult, ingest_file, sweep_temp_files
+from gongshu.datasets.models import DatasetVersion
+from gongshu.ledger import record
+
+PREVIEW_MAX = 200
+
+
+def field_specs(entry: CatalogEntry) -> list[FieldSpec]:
+    return [
+        FieldSpec(
+            name=f["name"],
+            type=f.get("type") or "string",
+            kind=f.get("kind"),
+            required=bool(f.get("required")),
+        )
+        for f in entry.fields
+    ]
+
+
+def _require_loader(entry: CatalogEntry, actor: User) -> None:
+    if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
+        raise NotDataProvider(
+            f"只有数据提供单位可以加载此目录的数据 (provider only)：{entry.provider.name}"
+        )
+    if entry.published_version is None:
+        raise EntryNotLoadable("目录尚未审核通过，不能加载数据 (entry not approved)")
+
+
+def load(
+    session: Session,
+    entry_id: int,
+    src: Path,
+    *,
+    actor: User,
+    datasets_dir: Path,
+    source_name: str | None = None,
+    today: date | None = None,
+) -> DatasetVersion:
+    """Check and store ``src`` as the entry's next version (policy from the entry).
+
+    Raises ``LoadRejected`` (with its report) when the policy is reject and a
+    value is bad; nothing is written then.
+    """
+    entry = catalog.get(session, entry_id)
+    _require_loader(entry, actor)
+    version_no = (
+        session.scalar(
+            select(func.max(DatasetVersion.version_no)).where(DatasetVersion.entry_id == entry_id)
+        )
+        or 0
+    ) + 1
+    rel = Path(f"entry-{entry.id}") / f"v{version_no}-{uuid.uuid4().hex[:12]}.parquet"
+    dest = datasets_dir / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    result = ingest_file(src, field_specs(entry), dest, policy=entry.load_policy, today=today)
+    try:
+        version = _insert(
+            session, entry, version_no, rel, result, actor, source_name or src.name, datasets_dir
+        )
+    except BaseException:
+        _remove(dest, datasets_dir, result)
+        raise
+    return version
+
+
+def _insert(
+    session: Session,
+    entry: CatalogEntry,
+    version_no: int,
+    rel: Path,
+    result: IngestResult,
+    actor: User,
+    source_name: str,
+    datasets_dir: Path,
+) -> DatasetVersion:
+    report = result.report
+    quarantine = result.path.with_suffix(".quarantine.parquet")
+    version = DatasetVersion(
+        entry_id=entry.id,
+        version_no=version_no,
+        catalog_version_no=entry.version_no,
+        source_name=source_name[:255],
+        format=report.format,
+        encoding=report.encoding,
+        path=rel.as_posix(),
+        quarantine_path=quarantine.relative_to(datasets_dir).as_posix()
+        if quarantine.exists()
+        else None,
+        rows=result.rows,
+        rows_rejected=report.rows_rejected,
+        bad_values_total=report.bad_values_total,
+        bytes=result.bytes,
+        sha256=result.sha256,
+        columns=result.schema,
+        report=report.to_dict(),
+        loaded_by=actor.actor,
+    )
+    session.add(version)
+    session.flush()
+    record(
+        session,
+        "dataset.loaded",
+        actor=actor.actor,
+        subject=f"entry:{entry.id}",
+        payload={
+            "dataset_version": version.id,
+            "version_no": version_no,
+            "rows": result.rows,
+            "rows_rejected": report.rows_rejected,
+            "sha256": result.sha256,
+            "source": version.source_name,
+        },
+    )
+    return version
+
+
+def _remove(dest: Path, datasets_dir: Path, result: IngestResult) -> None:
+    dest.unlink(missing_ok=True)
+    dest.with_suffix(".quarantine.parquet").unlink(missing_ok=True)
+
+
+def versions_of(session: Session, entry_id: int) -> list[DatasetVersion]:
+    return list(
+        session.scalars(
+            select(DatasetVersion)
+            .where(DatasetVersion.entry_id == entry_id)
+            .order_by(DatasetVersion.version_no.desc())
+        )
+    )
+
+
+def get(session: Session, version_id: int) -> DatasetVersion:
+    v = session.get(DatasetVersion, version_id)
+    if v is None:
+        raise DatasetNotFound(f"数据版本不存在 (dataset version)：{version_id}")
+    return v
+
+
+def preview(
+    session: Session,
+    version_id: int,
+    *,
+    actor: User,
+    datasets_dir: Path,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[str], list[tuple]]:
+    """The provider's own view of stored rows.
+
+    Anyone else reads dataset contents only through the egress door, with a
+    grant and its masking policy (SHR-5, SEC-3): this function refuses them.
+    """
+    version = get(session, version_id)
+    entry = catalog.get(session, version.entry_id)
+    if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
+        raise NotDataProvider(
+            "预览原始数据仅限数据提供单位；其他单位需通过共享申请获得授权 (provider only)"
+        )
+    limit = max(1, min(limit, PREVIEW_MAX))
+    con = duckdb.connect()
+    try:
+        rel = con.execute(
+            "SELECT * FROM read_parquet(?) LIMIT ? OFFSET ?",
+            [str(datasets_dir / version.path), limit, max(0, offset)],
+        )
+        columns = [d[0] for d in rel.description]
+        rows = rel.fetchall()
+    finally:
+        con.close()
+    return columns, rows
+
+
+def sweep_orphans(session: Session, datasets_dir: Path, *, older_than: float = 3600) -> int:
+    """Remove temporary files and Parquet files no version row refers to.
+
+    Called at start-up: what a killed load or a failed commit left behind.
+    Only files older than ``older_than`` seconds go, so a load still running in
+    another process (PostgreSQL deployments) keeps its file.
+    """
+
+    cutoff = time.time() - older_than
+    if not datasets_dir.is_dir():
+        return 0
+    removed = 0
+    for sub in datasets_dir.iterdir():
+        if sub.is_dir():
+            removed += sweep_temp_files(sub, older_than_seconds=older_than)
+    known = set(session.scalars(select(DatasetVersion.path)))
+    known |= {q for q in session.scalars(select(DatasetVersion.quarantine_path)) if q}
+    for path in datasets_dir.glob("entry-*/*.parquet"):
+        rel = path.relative_to(datasets_dir).as_posix()
+        if rel not in known and path.stat().st_mtime < cutoff:
+            path.unlink()
+            removed += 1
+    return removed

@@ -1,0 +1,80 @@
+"""The ledger for auditors and regulators: entries, checkpoints, export (AUD-*)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from gongshu.accounts.models import User
+from gongshu.accounts.permissions import LEDGER_READ
+from gongshu.ledger import service
+from gongshu.web.deps import SessionDep, requires
+from gongshu.web.render import render
+
+router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
+pages = APIRouter(include_in_schema=False)
+
+
+def _entry_dict(e) -> dict:  # noqa: ANN001
+    return {
+        "position": e.position,
+        "created_at": e.created_at.isoformat(),
+        "action": e.action,
+        "actor": e.actor,
+        "subject": e.subject,
+        "payload": e.payload,
+        "leaf_hash": e.leaf_hash,
+    }
+
+
+@router.get("/entries")
+def entries(
+    session: SessionDep,
+    user: Annotated[User, requires(LEDGER_READ)],
+    subject: str | None = None,
+    action: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict]:
+    """Entries newest first; filter by subject (entry:12, user:3) or action prefix."""
+    rows = service.entries(
+        session, subject=subject, action_prefix=action, limit=limit, offset=offset
+    )
+    return [_entry_dict(e) for e in rows]
+
+
+@router.get("/checkpoints")
+def checkpoints(session: SessionDep, user: Annotated[User, requires(LEDGER_READ)]) -> list[dict]:
+    """Signed tree heads, for someone outside the operator to keep."""
+    return service.export_checkpoints(session)
+
+
+@pages.get("/ledger")
+def ledger_page(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(LEDGER_READ)],
+    subject: str | None = None,
+    action: str | None = None,
+    page: int = 1,
+) -> Response:
+    page = max(page, 1)
+    rows = service.entries(
+        session,
+        subject=subject or None,
+        action_prefix=action or None,
+        limit=50,
+        offset=(page - 1) * 50,
+    )
+    heads = service.export_checkpoints(session)
+    return render(
+        request,
+        "ledger.html",
+        entries=rows,
+        checkpoints=heads[-10:][::-1],
+        subject=subject or "",
+        action=action or "",
+        page=page,
+    )

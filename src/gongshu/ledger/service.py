@@ -1,0 +1,295 @@
+"""Append to the ledger, sign checkpoints, query, and verify (DESIGN.md mechanism 2).
+
+Every state change and every egress calls ``record`` inside the caller's
+transaction; the caller commits. Records of consent, of providing personal
+information and of approvals are evidence kept at least five years (SEC-7)
+and for audits (AUD-*), so the ledger is append-only, hash-chained, and
+periodically covered by a signed RFC 6962 tree head (a checkpoint).
+
+Concurrency: ``record`` first runs ``UPDATE ledger_head SET size = size + 1``
+on the one-row head table. On PostgreSQL (READ COMMITTED) that takes the
+row lock, so a second appender waits until the first commits or rolls back
+and then reads the new head: positions stay contiguous with no retry. Under
+REPEATABLE READ or SERIALIZABLE the second appender gets a serialization
+error instead and the caller retries its transaction. The unique constraint
+on ``position`` is the second line of defence. SQLite has a single writer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from gongshu.errors import Conflict, InvalidInput
+from gongshu.ledger import merkle
+from gongshu.ledger.keys import InstanceKey
+from gongshu.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
+from gongshu.timeutil import as_utc, utcnow
+
+ALGORITHM = "sm3"  # SEC-9: national cryptographic algorithms
+GENESIS = "0" * 64  # prev_hash of position 0
+SIGNED_FORMAT = "gongshu-ledger/1"
+
+_HEAD = LedgerHead.__table__
+
+
+class LedgerPayloadInvalid(InvalidInput):
+    """A payload that cannot be stored as canonical JSON."""
+
+
+class LedgerCorrupt(Conflict):
+    """The stored ledger no longer matches its own checkpoints."""
+
+
+def iso(value: datetime) -> str:
+    return as_utc(value).isoformat(timespec="microseconds")
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_json_default,
+    )
+
+
+def normalize_payload(payload: dict | None) -> dict | None:
+    """The payload exactly as it will read back from the JSON column."""
+    if payload is None:
+        return None
+    try:
+        return json.loads(canonical_json(payload))
+    except (TypeError, ValueError) as exc:
+        raise LedgerPayloadInvalid(
+            f"账本记录的附加数据无法转为 JSON (payload not JSON)：{exc}"
+        ) from exc
+
+
+def leaf_data(
+    position: int,
+    created_at: datetime,
+    action: str,
+    actor: str | None,
+    subject: str | None,
+    payload: dict | None,
+    prev_hash: str,
+) -> bytes:
+    """The canonical bytes an entry's leaf hash covers."""
+    return canonical_json(
+        {
+            "position": position,
+            "created_at": iso(created_at),
+            "action": action,
+            "actor": actor,
+            "subject": subject,
+            "payload": payload,
+            "prev_hash": prev_hash,
+        }
+    ).encode()
+
+
+def entry_leaf_hash(*fields: Any) -> str:
+    """Hex RFC 6962 leaf hash of ``leaf_data(*fields)``."""
+    return merkle.leaf_hash(leaf_data(*fields), ALGORITHM).hex()
+
+
+def checkpoint_message(tree_size: int, root_hash: str, signed_at: datetime) -> bytes:
+    """The bytes the instance key signs for a tree head."""
+    return canonical_json(
+        {
+            "format": SIGNED_FORMAT,
+            "hash": ALGORITHM,
+            "tree_size": tree_size,
+            "root_hash": root_hash,
+            "signed_at": iso(signed_at),
+        }
+    ).encode()
+
+
+# --- appending -------------------------------------------------------------
+
+
+def _init_head(session: Session) -> None:
+    """Create the head row from whatever entries exist (first use of a database)."""
+    last = session.execute(
+        select(LedgerEntry.position, LedgerEntry.leaf_hash)
+        .order_by(LedgerEntry.position.desc())
+        .limit(1)
+    ).first()
+    values = {
+        "id": 1,
+        "size": 0 if last is None else last.position + 1,
+        "last_hash": GENESIS if last is None else last.leaf_hash,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(_HEAD).values(values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(_HEAD).values(values).on_conflict_do_nothing())
+    else:
+        session.execute(insert(_HEAD).values(values))
+
+
+def _claim_position(session: Session) -> tuple[int, str]:
+    bump = update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size + 1)
+    if session.execute(bump).rowcount == 0:
+        _init_head(session)
+        session.execute(bump)
+    size, last_hash = session.execute(
+        select(_HEAD.c.size, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
+    ).one()
+    return size - 1, last_hash
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor: str | None = None,
+    subject: str | None = None,
+    payload: dict | None = None,
+) -> LedgerEntry:
+    """Append one entry at the next position, in the caller's transaction (flush only).
+
+    ``action`` is a dotted verb such as ``catalog.published``; ``subject`` names
+    the thing acted on (``entry:12``) so auditors can ask for everything about it.
+    """
+    if not action or not action.strip():
+        raise InvalidInput("账本记录缺少操作名称 (action)")
+    payload = normalize_payload(payload)
+    position, prev_hash = _claim_position(session)
+    created_at = utcnow()
+    leaf = entry_leaf_hash(position, created_at, action, actor, subject, payload, prev_hash)
+    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=leaf))
+    entry = LedgerEntry(
+        position=position,
+        created_at=created_at,
+        action=action,
+        actor=actor,
+        subject=subject,
+        payload=payload,
+        prev_hash=prev_hash,
+        leaf_hash=leaf,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+# --- checkpoints -------------------------------------------------------------
+
+
+def _last_checkpoint(session: Session) -> LedgerCheckpoint | None:
+    return session.scalars(
+        select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1)
+    ).first()
+
+
+def checkpoint(session: Session, key: InstanceKey) -> LedgerCheckpoint | None:
+    """Sign the tree head over all entries so far; None when nothing is new.
+
+    Refuses (``LedgerCorrupt``) when the stored leaves no longer reproduce the
+    previous checkpoint's root, so a tampered ledger is never re-signed."""
+    last = _last_checkpoint(session)
+    rows = session.execute(
+        select(LedgerEntry.position, LedgerEntry.leaf_hash).order_by(LedgerEntry.position)
+    ).all()
+    size = len(rows)
+    if size == 0 or (last is not None and size <= last.tree_size):
+        return None
+    if rows[-1].position != size - 1:
+        raise LedgerCorrupt("账本记录位置不连续，拒绝签署检查点 (position gap)")
+    levels = merkle.build_levels([bytes.fromhex(r.leaf_hash) for r in rows], ALGORITHM)
+    if last is not None:
+        previous = merkle.root_from_levels(levels, last.tree_size, ALGORITHM).hex()
+        if previous != last.root_hash:
+            raise LedgerCorrupt(
+                f"账本与 {last.tree_size} 条处的检查点不一致，拒绝签署新检查点 "
+                "(checkpoint mismatch)"
+            )
+    root = merkle.root_from_levels(levels, size, ALGORITHM).hex()
+    signed_at = utcnow()
+    signature = base64.b64encode(key.sign(checkpoint_message(size, root, signed_at))).decode()
+    cp = LedgerCheckpoint(
+        tree_size=size,
+        root_hash=root,
+        signed_at=signed_at,
+        signature=signature,
+        key_fingerprint=key.fingerprint,
+    )
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+def checkpoint_if_due(session: Session, key: InstanceKey, every: int) -> LedgerCheckpoint | None:
+    """Sign a checkpoint when at least ``every`` entries are not yet covered by one."""
+    covered = session.scalar(select(func.max(LedgerCheckpoint.tree_size))) or 0
+    top = session.scalar(select(func.max(LedgerEntry.position)))
+    size = 0 if top is None else top + 1
+    if size - covered < max(every, 1):
+        return None
+    return checkpoint(session, key)
+
+
+def export_checkpoints(session: Session) -> list[dict]:
+    """Every signed tree head, JSON-able, for an outside holder to keep."""
+    return [
+        {
+            "tree_size": cp.tree_size,
+            "root_hash": cp.root_hash,
+            "signed_at": iso(cp.signed_at),
+            "signature": cp.signature,
+            "key_fingerprint": cp.key_fingerprint,
+            "hash": ALGORITHM,
+            "signature_algorithm": "ed25519",
+        }
+        for cp in session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size))
+    ]
+
+
+# --- queries -------------------------------------------------------------------
+
+
+def entries(
+    session: Session,
+    *,
+    subject: str | None = None,
+    action_prefix: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    newest_first: bool = True,
+) -> list[LedgerEntry]:
+    """Entries about ``subject`` and/or whose action starts with ``action_prefix``,
+    newest first unless ``newest_first=False``."""
+    query = select(LedgerEntry)
+    if subject is not None:
+        query = query.where(LedgerEntry.subject == subject)
+    if action_prefix:
+        query = query.where(LedgerEntry.action.startswith(action_prefix, autoescape=True))
+    order = LedgerEntry.position.desc() if newest_first else LedgerEntry.position
+    return list(session.scalars(query.order_by(order).limit(limit).offset(offset)))
+
+
+def count_entries(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(LedgerEntry)) or 0

@@ -1,0 +1,152 @@
+"""The application factory. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gongshu.config import Settings
+from gongshu.errors import GongshuError, Unauthorized
+from gongshu.web.render import make_templates, render
+
+log = logging.getLogger(__name__)
+
+# Capabilities mount their routes and pages through the same hook (Datasette's
+# DEFAULT_PLUGINS idea): each module exposes ``router`` (API) and/or ``pages``.
+CAPABILITIES = (
+    "gongshu.accounts.routes",
+    "gongshu.accounts.pages",
+    "gongshu.catalog.routes",
+    "gongshu.catalog.pages",
+    "gongshu.datasets.routes",
+    "gongshu.datasets.pages",
+    "gongshu.ledger.routes",
+    "gongshu.web.home",
+)
+
+
+def create_app(
+    settings: Settings, *, session_factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    """Build the app for ``settings``; tests may pass their own session factory."""
+    import importlib
+
+    from gongshu.runtime import Instance
+
+    settings.check_secret()
+    app = FastAPI(
+        title="公数 Gongshu",
+        description="省级公共数据平台 API",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+    )
+    instance = None
+    if session_factory is None:
+        instance = Instance.open(settings)
+        session_factory = instance.session_factory
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.instance = instance
+    app.state.templates = make_templates()
+    app.state.after_commit = _checkpointer(settings, session_factory)
+
+    for name in CAPABILITIES:
+        module = importlib.import_module(name)
+        for attr in ("router", "pages"):
+            router = getattr(module, attr, None)
+            if router is not None:
+                app.include_router(router)
+
+    static = Path(__file__).parent / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    _install_error_handlers(app)
+    return app
+
+
+def all_routes(app: FastAPI) -> list[APIRoute]:
+    """Every endpoint route of the app, looking inside included routers."""
+    found: list[APIRoute] = []
+    stack = list(app.routes)
+    while stack:
+        route = stack.pop()
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif (inner := getattr(route, "original_router", None)) is not None:
+            stack.extend(inner.routes)  # FastAPI >= 0.160 keeps included routers lazy
+    return found
+
+
+def _checkpointer(settings: Settings, factory: sessionmaker[Session]):  # noqa: ANN202
+    """After a request commits, sign a ledger checkpoint when one is due."""
+    from gongshu.ledger import checkpoint_if_due
+    from gongshu.ledger.keys import InstanceKey
+
+    key_holder: list[InstanceKey] = []
+
+    def after_commit() -> None:
+        if not key_holder:
+            key_holder.append(InstanceKey.load_or_create(settings.keys_dir))
+        session = factory()
+        try:
+            checkpoint_if_due(session, key_holder[0], settings.checkpoint_every)
+            session.commit()
+        except Exception:  # a missed checkpoint is retried after the next commit
+            session.rollback()
+            log.exception("ledger checkpoint failed")
+        finally:
+            session.close()
+
+    return after_commit
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", ""
+    ).split(",")[0]
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    def domain_error(request: Request, exc: GongshuError) -> Response:
+        if _wants_json(request):
+            body = {"error": exc.code, "message": exc.message}
+            if exc.detail is not None:
+                body["detail"] = exc.detail
+            return JSONResponse(body, status_code=exc.status)
+        if isinstance(exc, Unauthorized) and request.method == "GET":
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return render(request, "error.html", status_code=exc.status, message=exc.message,
+                      status=exc.status)
+
+    def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
+            problems.append(f"{where}：{err.get('msg')}")
+        message = "输入有误 (invalid input)：" + "；".join(problems)
+        if _wants_json(request):
+            return JSONResponse({"error": "invalid_input", "message": message,
+                                 "detail": exc.errors()}, status_code=422)
+        return render(request, "error.html", status_code=422, message=message, status=422)
+
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = {404: "页面不存在 (not found)", 405: "不支持的请求方法 (method not allowed)"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        if _wants_json(request):
+            return JSONResponse({"error": "http", "message": message}, status_code=exc.status_code)
+        return render(request, "error.html", status_code=exc.status_code, message=message,
+                      status=exc.status_code)
+
+    app.add_exception_handler(GongshuError, domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]

@@ -1,0 +1,91 @@
+"""Request dependencies: the unit of work, the current user, declared permissions.
+
+Handlers read like sentences::
+
+    def submit(entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)])
+
+Every route declares exactly the scope it needs with ``requires``; the
+permission test walks the app and fails on a route that declares none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from gongshu.accounts import service as accounts
+from gongshu.accounts.models import User
+from gongshu.accounts.permissions import PUBLIC, ROLE_LABELS
+from gongshu.errors import Forbidden, GongshuError, Unauthorized
+
+SESSION_COOKIE = "gs_session"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: commit on success, roll back on error.
+
+    Errors marked ``commit_anyway`` (a failed login's counter) still commit.
+    """
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except GongshuError as exc:
+        if getattr(exc, "commit_anyway", False):
+            session.commit()
+        else:
+            session.rollback()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    request.app.state.after_commit()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def current_user(request: Request, session: Session) -> User | None:
+    if hasattr(request.state, "user"):
+        return request.state.user
+    user = None
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        user = accounts.resolve_token(session, auth[7:].strip(), kind="api")
+        if user is None:
+            raise Unauthorized("API 令牌无效、已过期或已撤销 (invalid token)")
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        user = accounts.resolve_token(session, cookie, kind="session")
+    request.state.user = user
+    return user
+
+
+class PermissionCheck:
+    """A route's declared scope; also the marker the permission test looks for."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    def __call__(self, request: Request, session: SessionDep) -> User | None:
+        user = current_user(request, session)
+        if self.scope == PUBLIC:
+            return user
+        if user is None:
+            raise Unauthorized("请先登录 (login required)")
+        if self.scope not in user.scopes:
+            roles = "、".join(ROLE_LABELS.get(r, r) for r in user.roles)
+            raise Forbidden(f"当前角色（{roles}）无权执行此操作 (permission {self.scope})")
+        return user
+
+    def __repr__(self) -> str:
+        return f"requires({self.scope!r})"
+
+
+def requires(scope: str):  # noqa: ANN201
+    """``Depends`` on a permission scope; returns the user (None only for PUBLIC)."""
+    return Depends(PermissionCheck(scope))

@@ -1,0 +1,39 @@
+"""Working-day clock: the State Council holiday schedule and statutory deadlines (CLK-1..4).
+
+Importing this package only defines its tables; nothing touches a database.
+"""
+
+from __future__ import annotations
+
+from gongshu.workdays.calendar import (
+    PACKAGE_SOURCE,
+    PACKAGE_YEARS,
+    Calendar,
+    YearSchedule,
+    add_workdays,
+    beijing_date,
+    end_of_day,
+)
+from gongshu.workdays.errors import InvalidSchedule, ScheduleMissing
+from gongshu.workdays.models import HOLIDAY, KINDS, WORKDAY, HolidayScheduleDay, HolidayScheduleYear
+from gongshu.workdays.schedule import coverage, coverage_warning, enter_year
+
+__all__ = [
+    "HOLIDAY",
+    "KINDS",
+    "PACKAGE_SOURCE",
+    "PACKAGE_YEARS",
+    "WORKDAY",
+    "Calendar",
+    "HolidayScheduleDay",
+    "HolidayScheduleYear",
+    "InvalidSchedule",
+    "ScheduleMissing",
+    "YearSchedule",
+    "add_workdays",
+    "beijing_date",
+    "coverage",
+    "coverage_warning",
+    "end_of_day",
+    "enter_year",
+]

@@ -1,0 +1,86 @@
+"""Catalog pages in Chinese: the form, the entry page, the review queue, search."""
+
+from __future__ import annotations
+
+import re
+
+
+def form(**over) -> dict:  # noqa: ANN003
+    data = {
+        "name": "养老机构名录", "resource_code": "360102-MZ-0009", "summary": "区内养老机构",
+        "update_frequency": "每季度", "security_grade": "一般数据-1级",
+        "sharing_attr": "unconditional", "opening_attr": "unconditional", "formats": "CSV,XLSX",
+        "load_policy": "quarantine",
+        "field_name": ["机构名称", "统一社会信用代码", ""],
+        "field_type": ["string", "string", "string"],
+        "field_desc": ["", "", ""], "field_kind": ["", "uscc", ""],
+        "field_required": ["1", "0", "0"],
+    }
+    data.update(over)
+    return data
+
+
+def test_clerk_compiles_submits_and_reviewer_approves(client, login, people) -> None:
+    login("clerk_county")
+    r = client.post("/catalog/new", data=form(), follow_redirects=False)
+    assert r.status_code == 303
+    entry_url = r.headers["location"].split("?")[0]
+    page = client.get(entry_url).text
+    assert "养老机构名录" in page and "统一社会信用代码" in page and "草稿" in page
+    client.post(f"{entry_url}/submit")
+    assert "待审核" in client.get(entry_url).text
+
+    login("reviewer_county")
+    queue = client.get("/review").text
+    assert "养老机构名录" in queue
+    entry_id = entry_url.rsplit("/", 1)[1]
+    r = client.post(f"/catalog/{entry_id}/approve", data={"comment": "同意"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert "养老机构名录" not in client.get("/review").text
+    login("reviewer_city")
+    assert "下级已通过" in client.get("/review").text
+
+
+def test_form_errors_are_shown_in_chinese_and_nothing_is_saved(client, login, people) -> None:
+    login("clerk_county")
+    r = client.post("/catalog/new", data=form(field_name=["编号", "编号", ""]))
+    assert r.status_code == 400 and "字段名重复" in r.text
+    assert "养老机构名录" in r.text  # the form keeps what the clerk typed
+    assert "养老机构名录" not in client.get("/catalog/mine").text
+
+
+def test_versions_page_shows_the_field_diff(client, login, people) -> None:
+    login("clerk_county")
+    r = client.post("/catalog/new", data=form(), follow_redirects=False)
+    entry_url = r.headers["location"].split("?")[0]
+    client.post(f"{entry_url}/edit", data=form(field_desc=["养老机构全称", "", ""]))
+    page = client.get(f"{entry_url}/versions/2").text
+    assert "养老机构全称" in page and "修改" in page
+
+
+def test_search_page_has_facets(client, login, people) -> None:
+    login("clerk_county")
+    client.post("/catalog/new", data=form())
+    client.post("/catalog/new", data=form(resource_code="360102-MZ-0010", name="婚姻登记",
+                                          sharing_attr="conditional",
+                                          sharing_conditions="婚姻状况核查"))
+    page = client.get("/catalog").text
+    assert re.search(r'id="total">2<', page)
+    assert "有条件共享" in page and "无条件共享" in page
+    page = client.get("/catalog", params={"sharing_attr": "conditional"}).text
+    assert re.search(r'id="total">1<', page) and "婚姻登记" in page
+    page = client.get("/catalog", params={"q": "婚姻"}).text
+    assert re.search(r'id="total">1<', page)
+
+
+def test_home_page_per_role(client, login, people) -> None:
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    login("clerk_county")
+    assert "本单位目录" in client.get("/").text
+    login("reviewer_county")
+    assert "待我审核" in client.get("/").text
+    login("auditor")
+    home = client.get("/").text
+    assert "审计账本" in home and "待我审核" not in home
+    assert "账本" in client.get("/ledger").text
