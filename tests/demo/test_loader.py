@@ -1,0 +1,91 @@
+"""The demo province loads through the real services into an embedded instance,
+its accounts log in, its catalog spans the three tiers, and `gongshu ledger
+verify` passes on it and fails, naming the position, on an edited copy."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from gongshu import cli
+from gongshu.catalog import service as catalog
+from gongshu.config import Settings
+from gongshu.db import transaction
+from gongshu.demo.loader import ensure_demo
+from gongshu.runtime import Instance, init_instance
+from gongshu.web import create_app
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("demo") / "var"
+    instance = Instance.open(Settings(data_dir=data_dir, demo=True))
+    init_instance(instance)
+    lines: list[str] = []
+    ensure_demo(instance, echo=lines.append, limit=300)
+    assert any("demo loaded" in line for line in lines)
+    instance.close()
+    return data_dir
+
+
+def test_running_again_reuses_the_instance(demo_dir: Path) -> None:
+    instance = Instance.open(Settings(data_dir=demo_dir, demo=True))
+    lines: list[str] = []
+    ensure_demo(instance, echo=lines.append, limit=300)
+    instance.close()
+    assert "reusing instance" in lines[0]
+    assert any(line.strip().startswith("admin") for line in lines)
+
+
+def test_catalog_spans_three_tiers_and_every_attribute(demo_dir: Path) -> None:
+    instance = Instance.open(Settings(data_dir=demo_dir, demo=True))
+    with transaction(instance.session_factory) as session:
+        from gongshu.accounts.service import get_user
+
+        result = catalog.search(session, actor=get_user(session, "admin"), limit=100)
+        published = [e for e in result.entries if e.published_version]
+        assert {e.tier for e in published} == {"province", "city", "county"}
+        assert {e.sharing_attr for e in published} == {"unconditional", "conditional", "none"}
+        assert {e.opening_attr for e in published} == {"unconditional", "conditional", "none"}
+        assert any(e.provincial and e.tier == "county" for e in published)
+        reviewers = ["reviewer", "reviewer_nc", "reviewer_gz", "reviewer_dh", "reviewer_xh",
+                     "reviewer_zg", "reviewer_nk"]
+        waiting = [e for r in reviewers for e in catalog.review_queue(session, get_user(session, r))]
+        assert len(waiting) == sum(1 for e in result.entries if e.status == "submitted") >= 3
+    instance.close()
+
+
+def test_every_demo_account_logs_in(demo_dir: Path) -> None:
+    from gongshu.demo.province import build_province
+
+    app = create_app(Settings(data_dir=demo_dir, demo=True))
+    with TestClient(app) as client:
+        for user in build_province().users:
+            client.cookies.clear()
+            r = client.post("/login", data={"username": user.username,
+                                            "password": user.password},
+                            follow_redirects=False)
+            assert r.status_code == 303, user.username
+            assert client.get("/").status_code == 200
+    app.state.instance.close()
+
+
+def test_ledger_verify_passes_and_names_an_edited_row(demo_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    cli._mount_capability_commands()
+    ok = runner.invoke(cli.app, ["ledger", "verify", "--data-dir", str(demo_dir)])
+    assert ok.exit_code == 0, ok.output
+    assert "ledger verified" in ok.output
+
+    copy = tmp_path / "var"
+    shutil.copytree(demo_dir, copy)
+    with sqlite3.connect(copy / "gongshu.db") as db:
+        db.execute("UPDATE ledger_entries SET actor = 'user:intruder' WHERE position = 7")
+    bad = runner.invoke(cli.app, ["ledger", "verify", "--data-dir", str(copy)])
+    assert bad.exit_code == 1
+    assert "ledger verification failed" in bad.output and "7" in bad.output
