@@ -16,7 +16,12 @@ from gongshu.errors import GongshuError
 app = typer.Typer(help="公数 Gongshu：省级公共数据平台。", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 user_app = typer.Typer(help="账户管理 (users)。", no_args_is_help=True)
+org_app = typer.Typer(help="机构管理 (organizations)。", no_args_is_help=True)
+region_app = typer.Typer(help="行政区划 (GB/T 2260 regions)。", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+app.add_typer(org_app, name="org")
+app.add_typer(region_app, name="region")
+_mounted: list[bool] = []
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="实例目录（默认 GONGSHU_DATA_DIR 或 ./var）")]
 
@@ -25,6 +30,9 @@ def _mount_capability_commands() -> None:
     """Capabilities add their commands here, like they add routes to the app."""
     import importlib
 
+    if _mounted:
+        return
+    _mounted.append(True)
     for module, attr, name in (("gongshu.ledger.commands", "ledger_app", "ledger"),):
         sub = getattr(importlib.import_module(module), attr)
         app.add_typer(sub, name=name)
@@ -115,6 +123,47 @@ def user_add(
                                         roles=role, display_name=display_name or username,
                                         actor="cli")
             typer.echo(f"已创建用户 (user created)：{user.username}（{organization.name}）")
+    finally:
+        instance.close()
+
+
+@region_app.command("add")
+def region_add(
+    code: Annotated[str, typer.Argument(help="GB/T 2260 行政区划代码，如 360000")],
+    name: Annotated[str, typer.Argument(help="名称，如 江西省")],
+    parent: Annotated[str | None, typer.Option(help="上级区划代码")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """新增行政区划（省、市、县三级，层级由代码推出）。"""
+    from gongshu.accounts import service as accounts
+    from gongshu.db import transaction
+
+    instance = _open(data_dir)
+    try:
+        with transaction(instance.session_factory) as session:
+            region = accounts.add_region(session, code, name, parent=parent)
+            typer.echo(f"已新增行政区划 (region added)：{region.code} {region.name}（{region.tier}）")
+    finally:
+        instance.close()
+
+
+@org_app.command("add")
+def org_add(
+    name: Annotated[str, typer.Argument(help="机构名称")],
+    kind: Annotated[str, typer.Option(help="data_authority/agency/enterprise/operator/auditor/regulator")],
+    region: Annotated[str, typer.Option(help="所在行政区划代码")],
+    data_dir: DataDir = None,
+) -> None:
+    """新增机构。"""
+    from gongshu.accounts import service as accounts
+    from gongshu.db import transaction
+
+    instance = _open(data_dir)
+    try:
+        with transaction(instance.session_factory) as session:
+            org = accounts.add_organization(session, name, kind=kind, region_code=region,
+                                            actor="cli")
+            typer.echo(f"已新增机构 (organization added)：{org.name}")
     finally:
         instance.close()
 
