@@ -1,0 +1,1 @@
+"""Protection toolkit: masking operators, national cryptography, key stores, anonymity."""
