@@ -13,6 +13,8 @@ MODEL_MODULES = (
     "gongshu.accounts.models",
     "gongshu.catalog.models",
     "gongshu.datasets.models",
+    "gongshu.egress.models",
+    "gongshu.jobs.models",
     "gongshu.workdays",
 )
 

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from gongshu.errors import InvalidInput
 
 SNIFF_BYTES = 4 << 20
+SAMPLE_BYTES = 1 << 20
 
 
 @dataclass
@@ -35,18 +36,40 @@ class TableStream:
 
 
 def detect_encoding(path: Path) -> str:
-    """utf-8-sig when a BOM is present, utf-8 when the head decodes, else gbk/gb18030."""
+    """utf-8-sig when a BOM is present, utf-8 when the sample decodes, else gbk/gb18030.
+
+    The sample is the head of the file; when the head is plain ASCII (an
+    export whose first rows have no Chinese), slices from further in are
+    sampled too, so a GBK file is not mistaken for UTF-8.
+    """
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    chunks = [head] + (list(_later_samples(path, len(head))) if head.isascii() else [])
     for enc in ("utf-8", "gbk", "gb18030"):
         try:
-            codecs.getincrementaldecoder(enc)().decode(head, final=False)
+            for chunk in chunks:
+                codecs.getincrementaldecoder(enc)().decode(chunk, final=False)
         except UnicodeDecodeError:
             continue
         return enc
     raise InvalidInput(f"无法识别文件编码 (encoding)：{path.name}，请使用 UTF-8 或 GBK/GB18030")
+
+
+def _later_samples(path: Path, start: int) -> Iterator[bytes]:
+    """1 MiB slices at the quarters of the file, each cut to begin after a newline
+    (0x0A is never part of a multi-byte character in UTF-8 or GBK)."""
+    size = path.stat().st_size
+    if size <= start:
+        return
+    with open(path, "rb") as fh:
+        for frac in (0.25, 0.5, 0.75, 1.0):
+            fh.seek(max(start, int(size * frac) - SAMPLE_BYTES))
+            chunk = fh.read(SAMPLE_BYTES)
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                yield chunk[newline + 1 :]
 
 
 def _csv_stream(path: Path, block_size: int) -> TableStream:
@@ -72,8 +95,7 @@ def _csv_stream(path: Path, block_size: int) -> TableStream:
     def batches() -> Iterator[pa.RecordBatch]:
         reader = pacsv.open_csv(path, read_options=read, convert_options=convert)
         try:
-            for batch in reader:
-                yield batch
+            yield from reader
         except pa.ArrowInvalid as exc:
             raise InvalidInput(f"CSV 文件格式错误 (malformed CSV)：{path.name}：{exc}") from exc
         finally:
@@ -130,7 +152,9 @@ def _parquet_stream(path: Path, rows_per_batch: int) -> TableStream:
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InvalidInput(f"无法读取 Parquet 文件 (unreadable Parquet)：{path.name}：{exc}") from exc
+        raise InvalidInput(
+            f"无法读取 Parquet 文件 (unreadable Parquet)：{path.name}：{exc}"
+        ) from exc
     return TableStream(
         path, "parquet", None, pf.schema_arrow.names, pf.iter_batches(batch_size=rows_per_batch)
     )
@@ -150,4 +174,6 @@ def open_table(
         return _xlsx_stream(p, rows_per_batch)
     if suffix in (".parquet", ".pq"):
         return _parquet_stream(p, rows_per_batch)
-    raise InvalidInput(f"不支持的文件格式 (unsupported format)：{p.suffix}，请上传 CSV、XLSX 或 Parquet")
+    raise InvalidInput(
+        f"不支持的文件格式 (unsupported format)：{p.suffix}，请上传 CSV、XLSX 或 Parquet"
+    )

@@ -417,3 +417,15 @@ def test_load_killed_mid_write_leaves_no_dest_and_sweep_cleans_up(tmp_path: Path
     assert len(leftovers(out)) == 1
     assert sweep_temp_files(out) == 1
     assert list(out.iterdir()) == []
+
+
+def test_gbk_file_whose_first_megabytes_are_ascii_is_still_read_as_gbk(tmp_path: Path) -> None:
+    ascii_rows = "".join(f"{rid(seq='555')},Resident {i},{i % 90}\n" for i in range(130_000))
+    text = b"ID,name,age\n" + ascii_rows.encode()
+    src = tmp_path / "late.csv"
+    src.write_bytes(text + f"{rid()},张三,45\n".encode("gbk"))
+    assert len(text) > 4 << 20  # beyond the head that used to be the only sample
+    fields = [FieldSpec("ID", "string", kind="resident_id"), FieldSpec("name", "string")]
+    result = ingest_file(src, fields, tmp_path / "v.parquet", today=TODAY)
+    assert result.report.encoding == "gbk"
+    assert pq.read_table(result.path).column("name").to_pylist()[-1] == "张三"

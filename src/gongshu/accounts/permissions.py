@@ -16,6 +16,7 @@ DATASET_LOAD = "dataset:load"  # AGG-1
 DATASET_PREVIEW = "dataset:preview"
 USER_ADMIN = "user:admin"
 LEDGER_READ = "ledger:read"
+DATA_RECEIVE = "data:receive"  # read data through one's own grants, via the egress door
 
 ALL_SCOPES = (
     ACCOUNT_SELF,
@@ -26,6 +27,7 @@ ALL_SCOPES = (
     DATASET_PREVIEW,
     USER_ADMIN,
     LEDGER_READ,
+    DATA_RECEIVE,
 )
 
 ROLE_LABELS = {
@@ -41,13 +43,14 @@ ROLE_LABELS = {
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(ALL_SCOPES),
-    "reviewer": frozenset({ACCOUNT_SELF, CATALOG_READ, CATALOG_REVIEW, DATASET_PREVIEW}),
-    "clerk": frozenset({ACCOUNT_SELF, CATALOG_READ, CATALOG_EDIT, DATASET_LOAD, DATASET_PREVIEW}),
-    "operator": frozenset({ACCOUNT_SELF, CATALOG_READ}),
+    "reviewer": frozenset({ACCOUNT_SELF, CATALOG_READ, CATALOG_REVIEW}),
+    "clerk": frozenset({ACCOUNT_SELF, CATALOG_READ, CATALOG_EDIT, DATASET_LOAD, DATASET_PREVIEW,
+                        DATA_RECEIVE}),
+    "operator": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE}),
     "auditor": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ}),
     "regulator": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ}),
-    "enterprise": frozenset({ACCOUNT_SELF, CATALOG_READ}),
-    "public": frozenset({ACCOUNT_SELF}),
+    "enterprise": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE}),
+    "public": frozenset({ACCOUNT_SELF, DATA_RECEIVE}),
 }
 
 ORG_KINDS = {

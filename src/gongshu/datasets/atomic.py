@@ -13,6 +13,7 @@ import hashlib
 import os
 import secrets
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
@@ -40,18 +41,30 @@ class AtomicParquetWriter:
             self.tmp, schema, compression=COMPRESSION
         )
         self._done = False
+        # One background thread encodes and writes while the caller prepares
+        # the next batch; at most one batch is in flight, so memory stays bounded.
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: Future | None = None
 
     def write(self, data: pa.RecordBatch | pa.Table) -> None:
         if self._writer is None:
             raise RuntimeError("writer already closed")
         if data.num_rows:
-            self._writer.write(data)
+            self._wait()
+            self._pending = self._pool.submit(self._writer.write, data)
             self.rows += data.num_rows
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
 
     def commit(self) -> tuple[int, int, str]:
         """Close, fsync and rename into place. Returns (rows, bytes, sha256 hex)."""
         if self._writer is None:
             raise RuntimeError("writer already closed")
+        self._wait()
+        self._pool.shutdown()
         self._writer.close()
         self._writer = None
         digest = hashlib.sha256()
@@ -68,6 +81,11 @@ class AtomicParquetWriter:
     def abort(self) -> None:
         """Drop everything written so far; idempotent."""
         if self._writer is not None:
+            try:
+                self._wait()
+            except Exception:  # noqa: BLE001 - the file is being thrown away anyway
+                pass
+            self._pool.shutdown()
             try:
                 self._writer.close()
             except Exception:  # noqa: BLE001 - the file is being thrown away anyway

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from gongshu.identifiers import (
     USCC_CHARS,
+    _fixed_width_bytes,
     id_check_char,
     is_region_code,
     normalize_id,
@@ -244,23 +245,55 @@ def _field(struct: pa.StructArray, name: str, matched: np.ndarray) -> np.ndarray
     return pc.cast(f, pa.int64()).to_numpy(zero_copy_only=False)
 
 
+# The usual shapes, parsed from fixed byte offsets (no regex extraction).
+_CANONICAL = {
+    False: (r"^\d{4}-\d{2}-\d{2}$", 10),
+    True: (r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$", 19),
+}
+_OFFSETS = {"y": (0, 4), "m": (5, 7), "d": (8, 10), "H": (11, 13), "M": (14, 16), "S": (17, 19)}
+
+
+def _canonical_parts(t: pa.Array, width: int, parts: dict, idx: np.ndarray) -> None:
+    digits = _fixed_width_bytes(pc.take(t, pa.array(idx)), width).astype(np.int64) - 48
+    for key, (lo, hi) in _OFFSETS.items():
+        if hi <= width:
+            value = np.zeros(len(idx), dtype=np.int64)
+            for pos in range(lo, hi):
+                value = value * 10 + digits[:, pos]
+            parts[key][idx] = value
+
+
+def _regex_parts(t: pa.Array, patterns: list[str], parts: dict, idx: np.ndarray) -> np.ndarray:
+    """Fill ``parts`` at ``idx`` from the first pattern each value matches; return matched."""
+    sub = pc.take(t, pa.array(idx))
+    matched = np.zeros(len(idx), dtype=bool)
+    for pattern in patterns:
+        struct = pc.extract_regex(sub, pattern)
+        hit = pc.is_valid(struct).to_numpy(zero_copy_only=False) & ~matched
+        if not hit.any():
+            continue
+        for key in ("y", "m", "d", "H", "M", "S"):
+            parts[key][idx[hit]] = _field(struct, key, hit)[hit]
+        if "f" in [f.name for f in struct.type]:
+            frac = pc.utf8_rpad(pc.struct_field(struct, "f"), width=6, padding="0")
+            parts["f"][idx[hit]] = _field(_wrap("f", frac), "f", hit)[hit]
+        matched |= hit
+    return matched
+
+
 def _parse_temporal(
     t: pa.Array, present: np.ndarray, patterns: list[str], with_time: bool
 ) -> tuple[pa.Array, np.ndarray]:
     n = len(t)
     parts = {k: np.zeros(n, dtype=np.int64) for k in ("y", "m", "d", "H", "M", "S", "f")}
-    matched = np.zeros(n, dtype=bool)
-    for pattern in patterns:
-        struct = pc.extract_regex(t, pattern)
-        hit = pc.is_valid(struct).to_numpy(zero_copy_only=False) & ~matched
-        if not hit.any():
-            continue
-        for key in ("y", "m", "d", "H", "M", "S"):
-            parts[key] = np.where(hit, _field(struct, key, hit), parts[key])
-        if "f" in [f.name for f in struct.type]:
-            frac = pc.utf8_rpad(pc.struct_field(struct, "f"), width=6, padding="0")
-            parts["f"] = np.where(hit, _field(_wrap("f", frac), "f", hit), parts["f"])
-        matched |= hit
+    pattern, width = _CANONICAL[with_time]
+    canonical = _matches(t, pattern)
+    matched = canonical.copy()
+    if canonical.any():
+        _canonical_parts(t, width, parts, np.flatnonzero(canonical))
+    rest = np.flatnonzero(present & ~canonical)
+    if len(rest):
+        matched[rest] = _regex_parts(t, patterns, parts, rest)
     y, m, d, hh, mm, ss = (parts[k] for k in ("y", "m", "d", "H", "M", "S"))
     leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
     mdays = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)

@@ -13,9 +13,12 @@ quoted field with an embedded newline spans two lines but is one row.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gongshu.datasets.atomic import AtomicParquetWriter, sweep_temp_files, write_parquet_table
-from gongshu.datasets.convert import ARROW_TYPES, KINDS, convert_column, diagnose
+from gongshu.datasets.convert import ARROW_TYPES, KINDS, Converted, convert_column, diagnose
 from gongshu.errors import InvalidInput
 from gongshu.tabular import open_table
 
@@ -116,7 +119,7 @@ def ingest_file(
     today: date | None = None,
     max_reported: int = 1000,
     progress: Callable[[int], None] | None = None,
-    block_size: int = 16 << 20,
+    block_size: int = 8 << 20,
     rows_per_batch: int = 65536,
 ) -> IngestResult:
     """Load ``src`` into the Parquet file ``dest`` per the catalog ``fields``.
@@ -142,16 +145,17 @@ def ingest_file(
     reported: list[BadValue] = []
     good = AtomicParquetWriter(dest, out_schema)
     quarantine: AtomicParquetWriter | None = None
+    # Arrow compute and numpy release the GIL, so columns convert in parallel.
+    pool = ThreadPoolExecutor(max_workers=min(len(fields), os.cpu_count() or 1))
     try:
         for batch in stream.batches:
             n = batch.num_rows
             first_row = rows_total + 2
-            converted = []
+            converted = list(
+                pool.map(_convert, repeat(batch), repeat(index), fields, repeat(today))
+            )
             bad_row = np.zeros(n, dtype=bool)
-            for spec in fields:
-                raw = batch.column(index[spec.name]) if spec.name in index else pa.nulls(n)
-                conv = convert_column(raw, spec.type, spec.kind, spec.required, today)
-                converted.append(conv)
+            for conv in converted:
                 bad_row |= conv.bad
             n_bad = int(bad_row.sum())
             if n_bad:
@@ -196,6 +200,7 @@ def ingest_file(
             report.quarantine_file = quarantine.dest.name
         rows, size, sha = good.commit()
     finally:
+        pool.shutdown()
         good.abort()
         if quarantine is not None:
             quarantine.abort()
@@ -247,6 +252,12 @@ def _match_columns(
     return index, [f.name for f in absent], extra
 
 
+def _convert(batch: pa.RecordBatch, index: dict, spec: FieldSpec, today: date) -> Converted:
+    n = batch.num_rows
+    raw = batch.column(index[spec.name]) if spec.name in index else pa.nulls(n)
+    return convert_column(raw, spec.type, spec.kind, spec.required, today)
+
+
 def _typed_batch(converted: list, schema: pa.Schema, keep: pa.Array | None) -> pa.RecordBatch:
     batch = pa.RecordBatch.from_arrays([c.values for c in converted], schema=schema)
     return batch.filter(keep) if keep is not None else batch
@@ -261,12 +272,15 @@ def _quarantine_batch(
     # null_handling="skip" drops rows in pyarrow 26, so nulls are avoided.)
     labelled = [
         pc.fill_null(
-            pc.binary_join_element_wise(pa.scalar(f"{name}："), c.reasons, pa.scalar("；"), ""), ""
+            pc.binary_join_element_wise(
+                pa.scalar(f"{name}："), pc.take(c.reasons, idx), pa.scalar("；"), ""
+            ),
+            "",
         )
         for name, c in zip(schema.names[2:], converted, strict=True)
     ]
     reasons = pc.utf8_rtrim(pc.binary_join_element_wise(*labelled, ""), characters="；")
-    columns = [rows, pc.take(reasons, idx)] + [pc.take(c.text, idx) for c in converted]
+    columns = [rows, reasons] + [pc.take(c.text, idx) for c in converted]
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 

@@ -37,5 +37,9 @@ class DatasetVersion(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     columns: Mapped[list] = mapped_column(default=list)
     report: Mapped[dict] = mapped_column(default=dict)
+    # Discovery (DESIGN.md mechanism 4): entity codes per column, and the scan summary.
+    # None means not classified yet; the egress door refuses such a version.
+    column_tags: Mapped[dict | None]
+    discovery: Mapped[dict | None]
     loaded_by: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

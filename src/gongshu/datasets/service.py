@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
+from gongshu.datasets.classify import classify_file
 from gongshu.datasets.errors import DatasetNotFound, EntryNotLoadable, NotDataProvider
 from gongshu.datasets.ingest import FieldSpec, IngestResult, ingest_file, sweep_temp_files
 from gongshu.datasets.models import DatasetVersion
@@ -81,6 +82,8 @@ def load(
         version = _insert(
             session, entry, version_no, rel, result, actor, source_name or src.name, datasets_dir
         )
+        version.column_tags, version.discovery = classify_file(dest, today=today)
+        session.flush()
     except BaseException:
         _remove(dest, datasets_dir, result)
         raise

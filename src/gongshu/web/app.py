@@ -29,6 +29,7 @@ CAPABILITIES = (
     "gongshu.datasets.routes",
     "gongshu.datasets.pages",
     "gongshu.ledger.routes",
+    "gongshu.egress.routes",
     "gongshu.web.home",
 )
 

@@ -14,7 +14,7 @@ from gongshu.accounts.permissions import ORG_KINDS, ROLE_LABELS, TIERS
 from gongshu.timeutil import beijing
 
 PACKAGE = Path(__file__).resolve().parents[1]
-TEMPLATE_DIRS = ("web", "accounts", "catalog", "datasets", "ledger")
+TEMPLATE_DIRS = ("web", "accounts", "catalog", "datasets", "ledger", "egress")
 
 LABELS = {
     "sharing": {"unconditional": "无条件共享", "conditional": "有条件共享", "none": "不予共享"},

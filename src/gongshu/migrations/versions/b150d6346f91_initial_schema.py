@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 32c689a8823f
+Revision ID: b150d6346f91
 Revises: 
-Create Date: 2026-11-22 22:08:58.156027
+Create Date: 2026-11-22 22:21:47.281635
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import gongshu.db
 
-revision = '32c689a8823f'
+revision = 'b150d6346f91'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -29,6 +29,29 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_holiday_schedule_years')),
     sa.UniqueConstraint('year', name=op.f('uq_holiday_schedule_years_year'))
     )
+    op.create_table('jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=100), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('max_attempts', sa.Integer(), nullable=False),
+    sa.Column('run_after', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('locked_by', sa.String(length=200), nullable=True),
+    sa.Column('locked_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_jobs_dedupe_key'))
+    )
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_jobs_kind'), ['kind'], unique=False)
+        batch_op.create_index('ix_jobs_status_run_after', ['status', 'run_after'], unique=False)
+
     op.create_table('ledger_checkpoints',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tree_size', sa.Integer(), nullable=False),
@@ -62,6 +85,16 @@ def upgrade() -> None:
     sa.Column('last_hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_head'))
     )
+    op.create_table('masking_policies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('title', sa.String(length=128), nullable=False),
+    sa.Column('rules', sa.JSON(), nullable=False),
+    sa.Column('version_no', sa.Integer(), nullable=False),
+    sa.Column('updated_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_masking_policies')),
+    sa.UniqueConstraint('name', name=op.f('uq_masking_policies_name'))
+    )
     op.create_table('regions',
     sa.Column('code', sa.String(length=6), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -83,6 +116,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('holiday_schedule_days', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_holiday_schedule_days_year_id'), ['year_id'], unique=False)
+
+    op.create_table('masking_policy_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('policy_id', sa.Integer(), nullable=False),
+    sa.Column('version_no', sa.Integer(), nullable=False),
+    sa.Column('rules', sa.JSON(), nullable=False),
+    sa.Column('actor', sa.String(length=96), nullable=False),
+    sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['policy_id'], ['masking_policies.id'], name=op.f('fk_masking_policy_versions_policy_id_masking_policies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_masking_policy_versions')),
+    sa.UniqueConstraint('policy_id', 'version_no', name=op.f('uq_masking_policy_versions_policy_id'))
+    )
+    with op.batch_alter_table('masking_policy_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_masking_policy_versions_policy_id'), ['policy_id'], unique=False)
 
     op.create_table('organizations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -200,6 +247,8 @@ def upgrade() -> None:
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('columns', sa.JSON(), nullable=False),
     sa.Column('report', sa.JSON(), nullable=False),
+    sa.Column('column_tags', sa.JSON(), nullable=True),
+    sa.Column('discovery', sa.JSON(), nullable=True),
     sa.Column('loaded_by', sa.String(length=96), nullable=False),
     sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['entry_id'], ['catalog_entries.id'], name=op.f('fk_dataset_versions_entry_id_catalog_entries')),
@@ -209,11 +258,81 @@ def upgrade() -> None:
     with op.batch_alter_table('dataset_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dataset_versions_entry_id'), ['entry_id'], unique=False)
 
+    op.create_table('grants',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('dataset_version_id', sa.Integer(), nullable=True),
+    sa.Column('recipient_user_id', sa.Integer(), nullable=True),
+    sa.Column('recipient_org_id', sa.Integer(), nullable=True),
+    sa.Column('columns', sa.JSON(), nullable=True),
+    sa.Column('row_filter', sa.JSON(), nullable=False),
+    sa.Column('purpose', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('source_ref', sa.String(length=64), nullable=True),
+    sa.Column('policy_id', sa.Integer(), nullable=False),
+    sa.Column('expires_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoke_reason', sa.Text(), nullable=True),
+    sa.Column('created_by', sa.String(length=96), nullable=False),
+    sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['dataset_version_id'], ['dataset_versions.id'], name=op.f('fk_grants_dataset_version_id_dataset_versions')),
+    sa.ForeignKeyConstraint(['entry_id'], ['catalog_entries.id'], name=op.f('fk_grants_entry_id_catalog_entries')),
+    sa.ForeignKeyConstraint(['policy_id'], ['masking_policies.id'], name=op.f('fk_grants_policy_id_masking_policies')),
+    sa.ForeignKeyConstraint(['recipient_org_id'], ['organizations.id'], name=op.f('fk_grants_recipient_org_id_organizations')),
+    sa.ForeignKeyConstraint(['recipient_user_id'], ['users.id'], name=op.f('fk_grants_recipient_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_grants'))
+    )
+    with op.batch_alter_table('grants', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_grants_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_grants_recipient_org_id'), ['recipient_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_grants_recipient_user_id'), ['recipient_user_id'], unique=False)
+
+    op.create_table('deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=32), nullable=False),
+    sa.Column('grant_id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('dataset_version_id', sa.Integer(), nullable=False),
+    sa.Column('recipient', sa.String(length=96), nullable=False),
+    sa.Column('actor', sa.String(length=96), nullable=False),
+    sa.Column('purpose', sa.Text(), nullable=False),
+    sa.Column('format', sa.String(length=16), nullable=False),
+    sa.Column('rows', sa.BigInteger(), nullable=False),
+    sa.Column('offset', sa.BigInteger(), nullable=False),
+    sa.Column('columns', sa.JSON(), nullable=False),
+    sa.Column('policy_name', sa.String(length=64), nullable=False),
+    sa.Column('policy_version', sa.Integer(), nullable=False),
+    sa.Column('watermarked', sa.Boolean(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['dataset_version_id'], ['dataset_versions.id'], name=op.f('fk_deliveries_dataset_version_id_dataset_versions')),
+    sa.ForeignKeyConstraint(['entry_id'], ['catalog_entries.id'], name=op.f('fk_deliveries_entry_id_catalog_entries')),
+    sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_deliveries_grant_id_grants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries')),
+    sa.UniqueConstraint('token', name=op.f('uq_deliveries_token'))
+    )
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deliveries_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deliveries_grant_id'), ['grant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deliveries_recipient'), ['recipient'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deliveries_recipient'))
+        batch_op.drop_index(batch_op.f('ix_deliveries_grant_id'))
+        batch_op.drop_index(batch_op.f('ix_deliveries_entry_id'))
+
+    op.drop_table('deliveries')
+    with op.batch_alter_table('grants', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_grants_recipient_user_id'))
+        batch_op.drop_index(batch_op.f('ix_grants_recipient_org_id'))
+        batch_op.drop_index(batch_op.f('ix_grants_entry_id'))
+
+    op.drop_table('grants')
     with op.batch_alter_table('dataset_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dataset_versions_entry_id'))
 
@@ -235,11 +354,16 @@ def downgrade() -> None:
 
     op.drop_table('catalog_entries')
     op.drop_table('organizations')
+    with op.batch_alter_table('masking_policy_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_masking_policy_versions_policy_id'))
+
+    op.drop_table('masking_policy_versions')
     with op.batch_alter_table('holiday_schedule_days', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_holiday_schedule_days_year_id'))
 
     op.drop_table('holiday_schedule_days')
     op.drop_table('regions')
+    op.drop_table('masking_policies')
     op.drop_table('ledger_head')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_entries_subject')
@@ -247,5 +371,10 @@ def downgrade() -> None:
 
     op.drop_table('ledger_entries')
     op.drop_table('ledger_checkpoints')
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_jobs_status_run_after')
+        batch_op.drop_index(batch_op.f('ix_jobs_kind'))
+
+    op.drop_table('jobs')
     op.drop_table('holiday_schedule_years')
     # ### end Alembic commands ###

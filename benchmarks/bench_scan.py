@@ -1,0 +1,167 @@
+"""Discovery benchmark (issue 3, item 7): full scan vs the DuckDB read+regex floor,
+sampled classification, and F1 on shared/datasets/discovery-dev.
+
+    .venv/bin/python benchmarks/bench_scan.py [--rows 1000000] [--sample 20000]
+
+Each measurement runs in a fresh child process so that its peak memory (max
+RSS) is its own. The generated table is cached under $TMPDIR/gongshu-bench.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT.parent / "shared" / "datasets" / "discovery-dev"
+TODAY = date(2026, 11, 22)
+COLUMNS = 12
+FLOOR_REGEX = r"^\d{17}[\dXx]$"
+
+
+def generate(rows: int, path: Path) -> None:
+    """rows x 12 CSV: a pool of 50,000 generated rows of each column, drawn at random."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    sys.path.insert(0, str(ROOT / "tests" / "discovery"))
+    from conftest import Gen  # the test generators: valid check digits, real prefixes
+
+    g = Gen(11)
+    pool = 50_000
+    base = {
+        "姓名": [g.name() for _ in range(pool)],
+        "sfzh": [g.resident_id() for _ in range(pool)],
+        "mobile": [g.mobile() for _ in range(pool)],
+        "xb": [g.r.choice(["男", "女"]) for _ in range(pool)],
+        "csrq": [f"{g.birth():%Y-%m-%d}" for _ in range(pool)],
+        "地址": [f"浙江省杭州市西湖区文三路{i}号" for i in range(pool)],
+        "email": [f"user{i}@example.cn" for i in range(pool)],
+        "bank_card": [g.bank_card() for _ in range(pool)],
+        "amount": [f"{g.r.uniform(0, 99999):.2f}" for _ in range(pool)],
+        "order_no": [g.digits(18) for _ in range(pool)],
+        "status": [g.r.choice(["1", "2", "3"]) for _ in range(pool)],
+        "备注": [
+            f"联系人{g.name()}，电话{g.mobile()}" if i % 4 == 0 else "已办结" for i in range(pool)
+        ],
+    }
+    rng = np.random.default_rng(5)
+    take = pa.array(rng.integers(0, pool, rows))
+    table = pa.table({k: pa.array(v).take(take) for k, v in base.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pacsv.write_csv(table, tmp)
+    tmp.rename(path)
+
+
+def child(kind: str, path: str, sample: int) -> dict:
+    """One measurement inside this (child) process."""
+    t0 = time.perf_counter()
+    out: dict = {}
+    if kind == "floor":
+        import duckdb
+
+        con = duckdb.connect()
+        cols = con.execute(
+            f"DESCRIBE SELECT * FROM read_csv('{path}', all_varchar=true)"
+        ).fetchall()
+        expr = " + ".join(
+            f"count(*) FILTER (WHERE regexp_matches(\"{c[0]}\", '{FLOOR_REGEX}'))" for c in cols
+        )
+        t0 = time.perf_counter()
+        out["matched"] = con.execute(
+            f"SELECT {expr} FROM read_csv('{path}', all_varchar=true)"
+        ).fetchone()[0]
+    elif kind in ("full", "sampled"):
+        from gongshu.discovery import scan_paths
+
+        report = scan_paths([path], today=TODAY, sample_rows=sample if kind == "sampled" else None)
+        out["columns"] = {c["name"]: c["entities"] for c in report["tables"][0]["columns"]}
+        out["rows"] = report["tables"][0]["rows"]
+    out["seconds"] = time.perf_counter() - t0
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def run_child(kind: str, path: Path, sample: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", kind, "--file", str(path), "--sample", str(sample)]
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+def dev_f1() -> dict:
+    from gongshu.discovery import scan_paths
+
+    labels = json.loads((DEV / "labels.json").read_text(encoding="utf-8"))
+    t0 = time.perf_counter()
+    report = scan_paths([DEV / f for f in labels], today=TODAY)
+    seconds = time.perf_counter() - t0
+    tp = fp = fn = 0
+    for table in report["tables"]:
+        truth = labels[Path(table["source"]).name]["columns"]
+        for col in table["columns"]:
+            want, got = set(truth[col["name"]]), set(col["entities"])
+            tp, fp, fn = tp + len(want & got), fp + len(got - want), fn + len(want - got)
+    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+    return {"precision": precision, "recall": recall, "f1": f1, "seconds": seconds}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--sample", type=int, default=20_000)
+    ap.add_argument("--child")
+    ap.add_argument("--file")
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.file, args.sample)))
+        return
+    cache = Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "gongshu-bench"
+    path = cache / f"people_{args.rows}x{COLUMNS}.csv"
+    if not path.exists():
+        t0 = time.perf_counter()
+        generate(args.rows, path)
+        print(f"generated {path} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    size_mb = path.stat().st_size / 1e6
+    cells = args.rows * COLUMNS
+    full = run_child("full", path, args.sample)
+    floor = run_child("floor", path, args.sample)
+    sampled = run_child("sampled", path, args.sample)
+    f1 = dev_f1()
+    print(
+        f"table: {args.rows:,} rows x {COLUMNS} columns, {size_mb:.1f} MB CSV, "
+        f"cpus={os.cpu_count()}"
+    )
+    print("| measurement | seconds | cells/s | MB/s | peak RSS MB |")
+    print("|---|---:|---:|---:|---:|")
+    for label, m in (
+        ("gongshu full scan", full),
+        ("DuckDB read + 1 regex/cell (floor)", floor),
+        (f"gongshu sampled ({args.sample:,} rows)", sampled),
+    ):
+        print(
+            f"| {label} | {m['seconds']:.2f} | {cells / m['seconds']:,.0f} | "
+            f"{size_mb / m['seconds']:.1f} | {m['peak_rss_mb']:.0f} |"
+        )
+    print("| Presidio analyzer | not yet | not yet | not yet | not yet |")
+    print(f"\nfull scan / floor = {full['seconds'] / floor['seconds']:.2f}x")
+    print(
+        f"dev-set F1 (micro, file/column/entity) = {f1['f1']:.4f} "
+        f"(P {f1['precision']:.4f}, R {f1['recall']:.4f}), scan {f1['seconds']:.2f} s"
+    )
+    print("full-scan entities:", json.dumps(full["columns"], ensure_ascii=False))
+    print("sampled entities:  ", json.dumps(sampled["columns"], ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

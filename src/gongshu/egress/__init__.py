@@ -1,0 +1,1 @@
+"""The egress door: every byte of dataset content that leaves for someone else."""

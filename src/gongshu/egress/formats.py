@@ -1,0 +1,84 @@
+"""Writers for what leaves the door: CSV (UTF-8 with BOM, opens in Excel), JSON, Parquet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+EXTENSIONS = {"csv": "csv", "json": "json", "parquet": "parquet"}
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json",
+               "parquet": "application/vnd.apache.parquet"}
+
+
+class _CSV:
+    """The writer takes the schema of the first masked batch (masking may change types)."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.fh = open(path, "wb")
+        self.fh.write(b"\xef\xbb\xbf")
+        self.writer = None
+        self.fallback = schema
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self.writer is None:
+            self.writer = pacsv.CSVWriter(self.fh, batch.schema)
+        self.writer.write_batch(batch)
+
+    def __enter__(self) -> _CSV:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is None:
+            self.writer = pacsv.CSVWriter(self.fh, self.fallback)
+        self.writer.close()
+        self.fh.close()
+
+
+class _JSON:
+    """``{"columns": [...], "rows": [[...], ...]}`` written batch by batch."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.fh = open(path, "w", encoding="utf-8")
+        self.fh.write('{"columns": ' + json.dumps(schema.names, ensure_ascii=False)
+                      + ', "rows": [')
+        self.first = True
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        cols = [c.to_pylist() for c in batch.columns]
+        for row in zip(*cols, strict=True):
+            self.fh.write(("" if self.first else ",")
+                          + json.dumps(row, ensure_ascii=False, default=str))
+            self.first = False
+
+    def __enter__(self) -> _JSON:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.fh.write("]}")
+        self.fh.close()
+
+
+class _Parquet:
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path, self.writer, self.fallback = path, None, schema
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, batch.schema)
+        self.writer.write_batch(batch)
+
+    def __enter__(self) -> _Parquet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        else:
+            pq.write_table(self.fallback.empty_table(), self.path)
+
+
+WRITERS = {"csv": _CSV, "json": _JSON, "parquet": _Parquet}

@@ -1,0 +1,115 @@
+"""Reading data through grants: the API face of the egress door."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from starlette.background import BackgroundTask
+
+from gongshu.accounts.models import User
+from gongshu.accounts.permissions import CATALOG_EDIT, DATA_RECEIVE
+from gongshu.egress import service
+from gongshu.web.deps import SessionDep, requires
+from gongshu.web.render import render
+
+router = APIRouter(prefix="/api/v1", tags=["egress"])
+pages = APIRouter(include_in_schema=False)
+
+
+class GrantPublic(BaseModel):
+    id: int
+    entry_id: int
+    dataset_version_id: int | None
+    recipient_user_id: int | None
+    recipient_org_id: int | None
+    columns: list[str] | None
+    row_filter: list[dict]
+    purpose: str
+    source: str
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+class TakeGrant(BaseModel):
+    scenario: str
+
+
+class Revoke(BaseModel):
+    reason: str
+
+
+def _public(grant) -> GrantPublic:  # noqa: ANN001
+    return GrantPublic.model_validate(grant, from_attributes=True)
+
+
+def _file(request: Request, session, grant_id: int, user: User, fmt: str,  # noqa: ANN001
+          offset: int, limit: int | None) -> FileResponse:
+    settings = request.app.state.settings
+    out = service.deliver(session, grant_id, actor=user, fmt=fmt, offset=offset, limit=limit,
+                          datasets_dir=settings.datasets_dir,
+                          work_dir=settings.data_dir / "egress", secret=settings.secret_key)
+    # The delivery and its ledger entry are durable before the first byte leaves.
+    session.commit()
+    return FileResponse(out.path, media_type=out.media_type, filename=out.filename,
+                        headers={"X-Gongshu-Delivery": out.delivery.token},
+                        background=BackgroundTask(out.path.unlink, missing_ok=True))
+
+
+@router.get("/grants", response_model=list[GrantPublic])
+def my_grants(session: SessionDep, user: Annotated[User, requires(DATA_RECEIVE)]
+              ) -> list[GrantPublic]:
+    return [_public(g) for g in service.grants_for(session, user)]
+
+
+@router.post("/catalog/{entry_id}/grants", response_model=GrantPublic, status_code=201)
+def take(entry_id: int, body: TakeGrant, session: SessionDep,
+         user: Annotated[User, requires(DATA_RECEIVE)]) -> GrantPublic:
+    """Obtain unconditional-share data for your agency, stating the scenario (SHR-2)."""
+    return _public(service.take_unconditional(session, entry_id, actor=user,
+                                              scenario=body.scenario))
+
+
+@router.get("/grants/{grant_id}/data")
+def read_data(
+    grant_id: int, request: Request, session: SessionDep,
+    user: Annotated[User, requires(DATA_RECEIVE)],
+    format: Annotated[str, Query(pattern="^(csv|json|parquet)$")] = "json",
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=100000)] = 1000,
+) -> FileResponse:
+    """Rows under the grant: masked by its policy, watermarked, recorded (SHR-5)."""
+    return _file(request, session, grant_id, user, format, offset, limit)
+
+
+@router.post("/grants/{grant_id}/revoke", response_model=GrantPublic)
+def revoke(grant_id: int, body: Revoke, session: SessionDep,
+           user: Annotated[User, requires(CATALOG_EDIT)]) -> GrantPublic:
+    return _public(service.revoke_grant(session, grant_id, actor=user, reason=body.reason))
+
+
+@pages.get("/grants")
+def grants_page(request: Request, session: SessionDep,
+                user: Annotated[User, requires(DATA_RECEIVE)]) -> Response:
+    from gongshu.catalog import service as catalog
+
+    grants = service.grants_for(session, user)
+    entries = {g.entry_id: catalog.get(session, g.entry_id) for g in grants}
+    return render(request, "grants.html", grants=grants, entries=entries)
+
+
+@pages.get("/grants/{grant_id}/download")
+def download(grant_id: int, request: Request, session: SessionDep,
+             user: Annotated[User, requires(DATA_RECEIVE)],
+             format: Annotated[str, Query(pattern="^(csv|json|parquet)$")] = "csv") -> Response:
+    return _file(request, session, grant_id, user, format, 0, None)
+
+
+@pages.post("/catalog/{entry_id}/take")
+def take_page(entry_id: int, session: SessionDep, user: Annotated[User, requires(DATA_RECEIVE)],
+              scenario: Annotated[str, Form()] = "") -> Response:
+    service.take_unconditional(session, entry_id, actor=user, scenario=scenario)
+    return RedirectResponse("/grants", status_code=303)

@@ -1,0 +1,299 @@
+"""The one door data leaves through (DESIGN.md mechanism 1; SHR-5, SEC-3, SEC-4).
+
+``deliver`` is the only function that reads dataset contents for someone
+other than the providing agency. It checks the grant (recipient, entry and
+version, columns, rows, purpose, expiry), applies the grant's masking policy,
+embeds the recipient's watermark when the protect toolkit provides one,
+writes the result to a file batch by batch, hashes it, and records a
+delivery and a ledger entry in the caller's transaction. The caller streams
+the file and removes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts.models import User
+from gongshu.catalog import service as catalog
+from gongshu.catalog.models import CatalogEntry
+from gongshu.datasets.models import DatasetVersion
+from gongshu.egress import formats
+from gongshu.egress.errors import (
+    BadRowFilter,
+    GrantInactive,
+    GrantNotFound,
+    NotClassified,
+    NotGrantable,
+    NotRecipient,
+)
+from gongshu.egress.models import Delivery, Grant, MaskingPolicy
+from gongshu.egress.policies import (
+    KIND_ENTITIES,
+    apply_actions,
+    get_policy,
+    plan,
+    policy_for_sharing_attr,
+)
+from gongshu.errors import InvalidInput
+from gongshu.ledger import record
+from gongshu.protect.crypto import derive_key
+from gongshu.timeutil import as_utc, utcnow
+
+OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "IN"}
+BATCH_ROWS = 65536
+
+
+# ---------------------------------------------------------------- grants
+
+
+def create_grant(
+    session: Session, entry: CatalogEntry, *, recipient_user: User | None = None,
+    recipient_org_id: int | None = None, purpose: str, source: str, actor: str,
+    days: int = 365, policy: str | None = None, columns: list[str] | None = None,
+    row_filter: list[dict] | None = None, source_ref: str | None = None,
+    dataset_version_id: int | None = None,
+) -> Grant:
+    """Record what a recipient may read. Callers are the workflows that decide it
+    (sharing approval, open-data agreement, operation licence)."""
+    if entry.published_version is None:
+        raise NotGrantable("目录尚未发布，不能授权 (entry not published)")
+    if source == "sharing" and entry.sharing_attr == "none":
+        raise NotGrantable(f"该目录不予共享 (no-share)，依据：{entry.no_share_basis or '未注明'}")
+    if not purpose or not purpose.strip():
+        raise InvalidInput("必须说明数据用途和应用场景 (purpose, SHR-3)")
+    known = [f["name"] for f in entry.fields]
+    unknown = [c for c in columns or [] if c not in known]
+    if unknown:
+        raise InvalidInput(f"授权的字段不在目录中 (columns)：{'、'.join(unknown)}")
+    _compile_filter(row_filter or [], set(known))
+    if policy is None:
+        policy = "open" if source == "open" else policy_for_sharing_attr(entry.sharing_attr)
+    grant = Grant(
+        entry_id=entry.id, dataset_version_id=dataset_version_id,
+        recipient_user_id=recipient_user.id if recipient_user else None,
+        recipient_org_id=recipient_org_id, columns=columns, row_filter=row_filter or [],
+        purpose=purpose.strip(), source=source, source_ref=source_ref,
+        policy_id=get_policy(session, policy).id,
+        expires_at=utcnow() + timedelta(days=days), created_by=actor,
+    )
+    if grant.recipient_user_id is None and grant.recipient_org_id is None:
+        raise InvalidInput("授权必须指定接收方 (recipient)")
+    session.add(grant)
+    session.flush()
+    record(session, "grant.created", actor=actor, subject=f"grant:{grant.id}",
+           payload={"entry": entry.id, "recipient": _recipient(grant), "purpose": grant.purpose,
+                    "source": source, "policy": policy, "columns": columns,
+                    "row_filter": row_filter or [], "expires_at": grant.expires_at})
+    return grant
+
+
+def revoke_grant(session: Session, grant_id: int, *, actor: User, reason: str) -> Grant:
+    grant = get_grant(session, grant_id)
+    entry = catalog.get(session, grant.entry_id)
+    if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
+        raise NotRecipient("只有数据提供单位或管理员可以撤销授权 (provider only)")
+    if not reason.strip():
+        raise InvalidInput("撤销授权须说明理由 (reason)")
+    grant.revoked_at, grant.revoke_reason = utcnow(), reason.strip()
+    session.flush()
+    record(session, "grant.revoked", actor=actor.actor, subject=f"grant:{grant.id}",
+           payload={"reason": grant.revoke_reason})
+    return grant
+
+
+def get_grant(session: Session, grant_id: int) -> Grant:
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise GrantNotFound(f"授权不存在 (grant)：{grant_id}")
+    return grant
+
+
+def grants_for(session: Session, user: User) -> list[Grant]:
+    cond = Grant.recipient_user_id == user.id
+    if user.org_id is not None:
+        cond = cond | (Grant.recipient_org_id == user.org_id)
+    return list(session.scalars(select(Grant).where(cond).order_by(Grant.created_at.desc())))
+
+
+def _recipient(grant: Grant) -> str:
+    if grant.recipient_user_id is not None:
+        return f"user:{grant.recipient_user_id}"
+    return f"org:{grant.recipient_org_id}"
+
+
+def check_grant(grant: Grant, actor: User, *, now: datetime | None = None) -> None:
+    """Recipient, revocation and expiry: an expired or revoked grant stops at once."""
+    now = now or utcnow()
+    mine = grant.recipient_user_id == actor.id or (
+        grant.recipient_org_id is not None and grant.recipient_org_id == actor.org_id)
+    if not mine:
+        raise NotRecipient("该授权不属于当前用户或单位 (not the recipient)")
+    if grant.revoked_at is not None:
+        raise GrantInactive(f"授权已被撤销 (grant revoked)：{grant.revoke_reason or ''}")
+    if as_utc(grant.expires_at) <= now:
+        raise GrantInactive("授权已过期 (grant expired)")
+
+
+# ---------------------------------------------------------------- the door
+
+
+@dataclass
+class DeliveryFile:
+    delivery: Delivery
+    path: Path
+    media_type: str
+    filename: str
+
+
+def column_tags(entry: CatalogEntry, version: DatasetVersion) -> dict[str, list[str]]:
+    """Entity codes per column: the version's discovery result plus the catalog's kinds."""
+    if version.column_tags is None:
+        raise NotClassified("该数据版本尚未完成敏感数据识别，暂不能对外提供 (not classified)")
+    tags = {col: list(codes) for col, codes in version.column_tags.items()}
+    for f in entry.fields:
+        if f.get("kind") in KIND_ENTITIES:
+            tags.setdefault(f["name"], []).append(KIND_ENTITIES[f["kind"]])
+    return tags
+
+
+def _compile_filter(row_filter: list[dict], known: set[str]) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for i, cond in enumerate(row_filter, start=1):
+        col, op, value = cond.get("column"), cond.get("op"), cond.get("value")
+        if col not in known:
+            raise BadRowFilter(f"第 {i} 个行筛选条件的字段不存在 (row filter column)：{col}")
+        if op not in OPS:
+            raise BadRowFilter(f"第 {i} 个行筛选条件的运算符无效 (row filter op)：{op}")
+        quoted = '"' + str(col).replace('"', '""') + '"'
+        if op == "in":
+            if not isinstance(value, list) or not value:
+                raise BadRowFilter(f"第 {i} 个行筛选条件需要非空列表 (row filter value)")
+            clauses.append(f"CAST({quoted} AS VARCHAR) IN ({', '.join('?' * len(value))})")
+            params.extend(str(v) for v in value)
+        else:
+            clauses.append(f"CAST({quoted} AS VARCHAR) {OPS[op]} ?")
+            params.append(str(value))
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+def _version(session: Session, grant: Grant) -> DatasetVersion:
+    if grant.dataset_version_id is not None:
+        version = session.get(DatasetVersion, grant.dataset_version_id)
+    else:
+        version = session.scalar(select(DatasetVersion)
+                                 .where(DatasetVersion.entry_id == grant.entry_id)
+                                 .order_by(DatasetVersion.version_no.desc()).limit(1))
+    if version is None:
+        raise GrantNotFound("该目录尚无数据 (no dataset version)")
+    return version
+
+
+def deliver(
+    session: Session, grant_id: int, *, actor: User, fmt: str, datasets_dir: Path,
+    work_dir: Path, secret: str, offset: int = 0, limit: int | None = None,
+) -> DeliveryFile:
+    """Check, read, mask, watermark, write, hash and record one delivery."""
+    if fmt not in formats.WRITERS:
+        raise InvalidInput(f"不支持的格式 (format)：{fmt}，可选 csv、json、parquet")
+    grant = get_grant(session, grant_id)
+    check_grant(grant, actor)
+    entry = catalog.get(session, grant.entry_id)
+    version = _version(session, grant)
+    policy = session.get(MaskingPolicy, grant.policy_id)
+    available = [c["name"] for c in version.columns]
+    columns = [c for c in (grant.columns or available) if c in available]
+    actions = plan(columns, column_tags(entry, version), policy.rules)
+    where, params = _compile_filter(grant.row_filter, set(available))
+    select_list = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    sql = f"SELECT {select_list} FROM read_parquet(?) WHERE {where}"
+    args: list[Any] = [str(datasets_dir / version.path), *params]
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        args += [int(limit), int(offset)]
+    elif offset:
+        sql += " OFFSET ?"
+        args.append(int(offset))
+
+    token = secrets.token_hex(8)
+    recipient = _recipient(grant)
+    instance_key = secret.encode()
+    watermark = _watermarker(instance_key, recipient, token, entry.id)
+    pseudonym_key = derive_key(instance_key, "gongshu/egress/pseudonyms")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path = work_dir / f".tmp-delivery-{token}.{formats.EXTENSIONS[fmt]}"
+    digest, rows = hashlib.sha256(), 0
+    con = duckdb.connect()
+    try:
+        reader = con.sql(sql, params=args).to_arrow_reader(BATCH_ROWS)
+        with formats.WRITERS[fmt](path, reader.schema) as writer:
+            for batch in reader:
+                masked = apply_actions(batch, actions, pseudonym_key=pseudonym_key,
+                                       pseudonym_purpose=recipient.replace(":", "-"))
+                if watermark is not None:
+                    masked = watermark(masked)
+                writer.write(masked)
+                rows += masked.num_rows
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    delivery = Delivery(
+        token=token, grant_id=grant.id, entry_id=entry.id, dataset_version_id=version.id,
+        recipient=recipient, actor=actor.actor, purpose=grant.purpose, format=fmt, rows=rows,
+        offset=offset, columns=columns, policy_name=policy.name,
+        policy_version=policy.version_no, watermarked=watermark is not None,
+        sha256=digest.hexdigest(),
+    )
+    session.add(delivery)
+    session.flush()
+    record(session, "egress.delivered", actor=actor.actor, subject=f"entry:{entry.id}",
+           payload={"grant": grant.id, "delivery": token, "recipient": recipient,
+                    "purpose": grant.purpose, "entry": entry.id, "version": version.version_no,
+                    "rows": rows, "sha256": delivery.sha256, "format": fmt,
+                    "policy": f"{policy.name}@{policy.version_no}",
+                    "masked": {a.column: a.rule["op"] for a in actions if a.rule["op"] != "keep"}})
+    name = f"{entry.resource_code}-v{version.version_no}.{formats.EXTENSIONS[fmt]}"
+    return DeliveryFile(delivery, path, formats.MEDIA_TYPES[fmt], name)
+
+
+def _watermarker(key: bytes, recipient: str, token: str, entry_id: int):  # noqa: ANN202
+    """The recipient's fingerprint, when the protect toolkit ships one (issue 4 item 5)."""
+    try:
+        from gongshu.protect.watermark import Mark, embed
+    except ModuleNotFoundError:
+        return None
+    mark = Mark(recipient=recipient, delivery_id=token, entry_id=entry_id)
+    wm_key = derive_key(key, "gongshu/egress/watermark")
+
+    def apply(batch: pa.RecordBatch) -> pa.RecordBatch:
+        table = embed(pa.Table.from_batches([batch]), mark, wm_key)
+        return table.combine_chunks().to_batches()[0] if table.num_rows else batch
+
+    return apply
+
+
+def take_unconditional(session: Session, entry_id: int, *, actor: User, scenario: str) -> Grant:
+    """SHR-2: an agency obtains unconditional-share data directly, stating its scenario."""
+    entry = catalog.get(session, entry_id)
+    if actor.org is None or actor.org.kind != "agency":
+        raise NotGrantable("共享数据仅向公共管理和服务机构提供 (agencies only)")
+    if entry.sharing_attr != "unconditional":
+        raise NotGrantable("该目录不是无条件共享，需要提交共享申请 (conditional sharing, SHR-3)")
+    if actor.org_id == entry.provider_org_id:
+        raise NotGrantable("不能申请本单位提供的数据 (own data)")
+    return create_grant(session, entry, recipient_org_id=actor.org_id, purpose=scenario,
+                        source="sharing", actor=actor.actor)

@@ -1,0 +1,69 @@
+"""Durable background jobs in the metadata database (DESIGN.md "Jobs").
+
+Importing this package only defines the ``jobs`` table and the registry;
+nothing touches a database.
+"""
+
+from __future__ import annotations
+
+from gongshu.jobs.models import ACTIVE, DONE, FAILED, QUEUED, RUNNING, STATUSES, Job
+from gongshu.jobs.service import (
+    BACKOFF_BASE,
+    DuplicateHandler,
+    JobLost,
+    JobNotFound,
+    UnknownJobKind,
+    claim,
+    complete,
+    counts,
+    describe_error,
+    enqueue,
+    fail,
+    get_job,
+    heartbeat,
+    list_jobs,
+    requeue_stale,
+)
+from gongshu.jobs.worker import (
+    HANDLER_MODULES,
+    Handler,
+    Worker,
+    handler,
+    load_handler_modules,
+    register,
+    registered,
+    unregister,
+)
+
+__all__ = [
+    "ACTIVE",
+    "BACKOFF_BASE",
+    "DONE",
+    "FAILED",
+    "HANDLER_MODULES",
+    "QUEUED",
+    "RUNNING",
+    "STATUSES",
+    "DuplicateHandler",
+    "Handler",
+    "Job",
+    "JobLost",
+    "JobNotFound",
+    "UnknownJobKind",
+    "Worker",
+    "claim",
+    "complete",
+    "counts",
+    "describe_error",
+    "enqueue",
+    "fail",
+    "get_job",
+    "handler",
+    "heartbeat",
+    "list_jobs",
+    "load_handler_modules",
+    "register",
+    "registered",
+    "requeue_stale",
+    "unregister",
+]

@@ -1,0 +1,151 @@
+"""The egress door (DESIGN.md mechanism 1): grant checks, masking, recording."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from gongshu.catalog import service as catalog
+from gongshu.datasets import service as datasets
+from gongshu.egress import service
+from gongshu.egress.errors import GrantInactive, NotClassified, NotGrantable, NotRecipient
+from gongshu.egress.policies import plan, update_policy
+from gongshu.identifiers import id_check_char
+from gongshu.ledger import entries
+from gongshu.timeutil import utcnow
+
+SECRET = "egress-test-secret"
+
+
+def rid(body17: str) -> str:
+    return body17 + id_check_char(body17)
+
+
+IDS = [rid(f"36010219800101{i:03d}") for i in range(1, 41)]
+NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强"] * 5
+MOBILES = [f"1381234{i:04d}" for i in range(40)]
+
+
+@pytest.fixture
+def shared_entry(session, people, tmp_path):  # noqa: ANN001, ANN201
+    entry = catalog.create(session, {
+        "resource_code": "360102-MZ-0301", "name": "低保对象名单", "summary": "低保对象",
+        "fields": [{"name": "姓名"}, {"name": "公民身份号码", "kind": "resident_id"},
+                   {"name": "联系电话"}, {"name": "街道"}],
+        "update_frequency": "每月", "security_grade": "一般数据-2级",
+        "sharing_attr": "unconditional", "opening_attr": "none",
+    }, actor=people.clerk_county)
+    catalog.submit(session, entry.id, actor=people.clerk_county)
+    catalog.approve(session, entry.id, actor=people.reviewer_county)
+    csv = tmp_path / "in.csv"
+    lines = ["姓名,公民身份号码,联系电话,街道"] + [
+        f"{n},{i},{m},{'八一' if k % 2 else '豫章'}街道"
+        for k, (n, i, m) in enumerate(zip(NAMES, IDS, MOBILES, strict=True))]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    datasets.load(session, entry.id, csv, actor=people.clerk_county, datasets_dir=tmp_path / "ds")
+    return entry
+
+
+def deliver(session, grant, user, tmp_path, fmt="json", **kw):  # noqa: ANN001, ANN003, ANN201
+    return service.deliver(session, grant.id, actor=user, fmt=fmt, datasets_dir=tmp_path / "ds",
+                           work_dir=tmp_path / "out", secret=SECRET, **kw)
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_unconditional_share_is_masked_by_policy_and_recorded(session, people, shared_entry,
+                                                              tmp_path) -> None:
+    grant = service.take_unconditional(session, shared_entry.id, actor=people.clerk_prov,
+                                       scenario="户籍与低保交叉核验")
+    out = deliver(session, grant, people.clerk_prov, tmp_path)
+    data = read_json(out.path)
+    assert data["columns"] == ["姓名", "公民身份号码", "联系电话", "街道"]
+    assert len(data["rows"]) == 40 == out.delivery.rows
+    row = data["rows"][0]
+    assert row[0] == "张伟"  # names pass under unconditional sharing
+    assert row[1] != IDS[0] and len(row[1]) == 16  # identity numbers become pseudonyms
+    assert row[2].startswith("138") and "*" in row[2]  # mobiles partially masked
+    # The same person gets the same pseudonym in every delivery to this recipient.
+    again = read_json(deliver(session, grant, people.clerk_prov, tmp_path).path)
+    assert again["rows"][0][1] == row[1]
+
+    digest = hashlib.sha256(out.path.read_bytes()).hexdigest()
+    logged = [e for e in entries(session, action_prefix="egress.", limit=10)
+              if e.payload["delivery"] == out.delivery.token]
+    assert logged and logged[0].payload["sha256"] == digest
+    assert logged[0].payload["recipient"] == f"org:{people.clerk_prov.org_id}"
+    assert logged[0].payload["rows"] == 40 and logged[0].payload["purpose"] == "户籍与低保交叉核验"
+
+
+def test_columns_rows_and_formats_follow_the_grant(session, people, shared_entry,
+                                                  tmp_path) -> None:
+    grant = service.create_grant(
+        session, shared_entry, recipient_org_id=people.clerk_prov.org_id, purpose="核验",
+        source="sharing", actor="test", columns=["姓名", "街道"],
+        row_filter=[{"column": "街道", "op": "=", "value": "八一街道"}])
+    out = deliver(session, grant, people.clerk_prov, tmp_path, fmt="parquet")
+    table = pq.read_table(out.path)
+    assert table.column_names == ["姓名", "街道"] and table.num_rows == 20
+    assert set(table.column("街道").to_pylist()) == {"八一街道"}
+    page = read_json(deliver(session, grant, people.clerk_prov, tmp_path, offset=5,
+                             limit=10).path)
+    assert len(page["rows"]) == 10
+    csv = deliver(session, grant, people.clerk_prov, tmp_path, fmt="csv").path.read_bytes()
+    assert csv.startswith(b"\xef\xbb\xbf") and "八一街道".encode() in csv
+
+
+def test_expired_revoked_and_foreign_grants_stop_at_once(session, people, shared_entry,
+                                                         tmp_path) -> None:
+    grant = service.take_unconditional(session, shared_entry.id, actor=people.clerk_prov,
+                                       scenario="核验")
+    with pytest.raises(NotRecipient):
+        deliver(session, grant, people.auditor, tmp_path)
+    grant.expires_at = utcnow() - timedelta(seconds=1)
+    with pytest.raises(GrantInactive, match="expired"):
+        deliver(session, grant, people.clerk_prov, tmp_path)
+    grant.expires_at = utcnow() + timedelta(days=1)
+    service.revoke_grant(session, grant.id, actor=people.clerk_county, reason="场景已结束")
+    with pytest.raises(GrantInactive, match="revoked"):
+        deliver(session, grant, people.clerk_prov, tmp_path)
+    assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
+
+
+def test_no_share_and_conditional_entries_cannot_be_taken(session, people, shared_entry) -> None:
+    catalog.update(session, shared_entry.id, {"sharing_attr": "none",
+                                              "no_share_basis": "《个人信息保护法》第二十八条"},
+                   actor=people.clerk_county)
+    shared_entry.published_version = shared_entry.version_no  # keep it published for the check
+    with pytest.raises(NotGrantable, match="不是无条件共享"):
+        service.take_unconditional(session, shared_entry.id, actor=people.clerk_prov,
+                                   scenario="x")
+    with pytest.raises(NotGrantable, match="第二十八条"):
+        service.create_grant(session, shared_entry, recipient_org_id=people.clerk_prov.org_id,
+                             purpose="x", source="sharing", actor="t")
+
+
+def test_policies_fail_closed_and_unclassified_versions_stay_in(session, people, shared_entry,
+                                                                 tmp_path) -> None:
+    actions = plan(["a", "b", "c"], {"a": ["CN_MOBILE"], "b": ["SOMETHING_NEW"]},
+                   {"CN_MOBILE": {"op": "partial"}})
+    assert [(a.rule["op"], a.fail_closed) for a in actions] == [
+        ("partial", False), ("replace", True), ("keep", False)]
+    # An administrator weakens nothing by forgetting a code: the column is still masked.
+    update_policy(session, "share-unconditional", {"PERSON_NAME": {"op": "keep"}},
+                  actor="user:admin")
+    grant = service.take_unconditional(session, shared_entry.id, actor=people.clerk_prov,
+                                       scenario="核验")
+    row = read_json(deliver(session, grant, people.clerk_prov, tmp_path).path)["rows"][0]
+    assert row[1] == "***" and row[2] == "***"
+    assert any(e.action == "policy.updated" for e in entries(session, limit=20))
+
+    version = datasets.versions_of(session, shared_entry.id)[0]
+    version.column_tags = None
+    with pytest.raises(NotClassified):
+        deliver(session, grant, people.clerk_prov, tmp_path)
