@@ -310,6 +310,23 @@ def test_xlsx_input_with_native_dates_and_numbers(tmp_path: Path) -> None:
     assert [b.row for b in result.report.bad_values] == [3]
 
 
+def test_blank_spreadsheet_rows_are_skipped_but_keep_row_numbers(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["身份证号", "姓名", "年龄"])
+    ws.append([rid(), "张三", 45])
+    ws.append([])  # row 3 left empty by the clerk
+    ws.append([broken(rid(seq="444")), "李四", 30])
+    ws.cell(row=9, column=1).number_format = "@"  # formatted but empty rows at the end
+    wb.save(tmp_path / "p.xlsx")
+    dest = tmp_path / "v.parquet"
+    result = ingest_file(tmp_path / "p.xlsx", PEOPLE, dest, policy="quarantine", today=TODAY)
+    report = result.report
+    assert [(b.row, b.column) for b in report.bad_values] == [(4, "身份证号")]
+    assert (report.rows_total, report.rows_loaded, report.rows_rejected) == (2, 1, 1)
+    assert report.rows_blank >= 1 and "跳过空行" in report.summary()
+
+
 def test_parquet_input_keeps_typed_columns_and_validates_ids(tmp_path: Path) -> None:
     src = tmp_path / "in.parquet"
     pq.write_table(
@@ -348,6 +365,16 @@ def test_bad_value_list_is_capped_but_counted(tmp_path: Path) -> None:
     assert report.bad_values_total == 50
     assert "共 50 处错误" in err.value.message
     assert leftovers(tmp_path) == []
+
+
+def test_malformed_csv_half_way_fails_cleanly(tmp_path: Path) -> None:
+    lines = ["姓名,年龄"] + [f"居民{i},{i}" for i in range(200)] + ["多,出,一列"]
+    src = tmp_path / "p.csv"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fields = [FieldSpec("姓名", "string"), FieldSpec("年龄", "integer")]
+    with pytest.raises(InvalidInput, match="CSV 文件格式错误"):
+        ingest_file(src, fields, tmp_path / "v.parquet", block_size=256)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]
 
 
 def test_bad_specs_and_policies_are_refused_in_chinese(tmp_path: Path) -> None:

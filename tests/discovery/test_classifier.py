@@ -98,8 +98,12 @@ def test_free_text_reports_embedded_entities(gen: Gen) -> None:
             notes.append(f"{gen.name()[0]}女士反映身份证号{gen.resident_id()}登记有误")
         else:
             notes.append(gen.r.choice(["无异常", "已办结", None]))
-    got = entities(pa.table({"备注": notes}))
+    summaries = [
+        f"患者{gen.name()}，因{gen.r.choice(['高血压', '2型糖尿病'])}入院" for _ in range(N)
+    ]
+    got = entities(pa.table({"备注": notes, "病历摘要": summaries}))
     assert got["备注"] == ["CN_MOBILE", "CN_RESIDENT_ID", "PERSON_NAME"]
+    assert got["病历摘要"] == ["MEDICAL", "PERSON_NAME"]  # not an organization ending in 院
 
 
 def test_certificate_column_with_several_codes(gen: Gen) -> None:

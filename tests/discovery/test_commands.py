@@ -25,7 +25,7 @@ def app() -> typer.Typer:
 
 
 def test_json_output_is_the_report_and_nothing_else(app: typer.Typer) -> None:
-    path = str(DEV / "residents.csv")
+    path = f"{DEV}/./residents.csv"  # reported exactly as typed
     result = CliRunner().invoke(app, ["scan", path, "--json", "--today", "2026-11-22"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

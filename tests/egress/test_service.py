@@ -47,12 +47,14 @@ def shared_entry(session, people, tmp_path):  # noqa: ANN001, ANN201
         f"{n},{i},{m},{'八一' if k % 2 else '豫章'}街道"
         for k, (n, i, m) in enumerate(zip(NAMES, IDS, MOBILES, strict=True))]
     csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    datasets.load(session, entry.id, csv, actor=people.clerk_county, datasets_dir=tmp_path / "ds")
+    datasets.load(session, entry.id, csv, actor=people.clerk_county,
+                  datasets_dir=tmp_path / "var" / "datasets")
     return entry
 
 
 def deliver(session, grant, user, tmp_path, fmt="json", **kw):  # noqa: ANN001, ANN003, ANN201
-    return service.deliver(session, grant.id, actor=user, fmt=fmt, datasets_dir=tmp_path / "ds",
+    return service.deliver(session, grant.id, actor=user, fmt=fmt,
+                           datasets_dir=tmp_path / "var" / "datasets",
                            work_dir=tmp_path / "out", secret=SECRET, **kw)
 
 

@@ -232,29 +232,57 @@ def test_start_thread_runs_jobs_until_stopped(file_db: sessionmaker[Session]) ->
     assert not thread.is_alive()
 
 
-def test_worker_command_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'var' / 'gongshu.db'}"
-    env = {**os.environ, "GONGSHU_DATA_DIR": str(tmp_path / "var"), "GONGSHU_DATABASE_URL": url}
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        Base.metadata.create_all(conn, tables=[Job.__table__])
-    engine.dispose()
-    script = (
-        "import typer, gongshu.runtime as r\n"
-        "r.require_current_schema = lambda instance: None  # schema made by the test\n"
-        "from gongshu.jobs.commands import worker\n"
-        "typer.run(worker)\n"
-    )
+@pytest.fixture
+def instance_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An initialised instance (real migrations) on its own SQLite file."""
+    from gongshu.runtime import Instance, init_instance, load_settings
+
+    env = {
+        "GONGSHU_DATA_DIR": str(tmp_path / "var"),
+        "GONGSHU_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'gongshu.db'}",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    instance = Instance.open(load_settings())
+    init_instance(instance)
+    instance.close()
+    return env
+
+
+def test_worker_command_once_runs_one_job(instance_env: dict[str, str]) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from gongshu.jobs.commands import worker
+
+    factory = make_session_factory(make_engine(instance_env["GONGSHU_DATABASE_URL"]))
+    enqueue_many(factory, 2, kind="test.cli")
+    cli = typer.Typer()
+    cli.command()(worker)
+    register("test.cli", lambda s, p: {"n": p["n"]})
+    try:
+        first = CliRunner().invoke(cli, ["--once"])
+    finally:
+        unregister("test.cli")
+    assert first.exit_code == 0, first.output
+    assert "ran one job" in first.output
+    with factory() as s:
+        assert [j.status for j in s.scalars(select(Job).order_by(Job.id))] == [DONE, QUEUED]
+    assert "no job" in CliRunner().invoke(cli, ["--once", "--kind", "other"]).output
+    factory.kw["bind"].dispose()
+
+
+def test_worker_command_stops_cleanly_on_sigterm(instance_env: dict[str, str]) -> None:
+    script = "import typer\nfrom gongshu.jobs.commands import worker\ntyper.run(worker)\n"
     proc = subprocess.Popen(
         [sys.executable, "-c", script, "--poll-interval", "0.05"],
-        env=env,
+        env={**os.environ, **instance_env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        line = proc.stdout.readline()
-        assert "worker started" in line
+        assert "worker started" in proc.stdout.readline()
         proc.terminate()
         out, err = proc.communicate(timeout=10)
     finally:

@@ -65,6 +65,7 @@ class LoadReport:
     extra_columns: list[str]
     policy: str = "reject"
     quarantine_file: str | None = None  # file name beside dest, when rows were quarantined
+    rows_blank: int = 0  # rows with no value in any catalog column, skipped and not counted
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,6 +75,8 @@ class LoadReport:
         if self.rows_rejected:
             action = "隔离" if self.quarantine_file else "拒绝"
             parts.append(f"{action} {self.rows_rejected} 行（{self.bad_values_total} 处错误）")
+        if self.rows_blank:
+            parts.append(f"跳过空行 {self.rows_blank} 行")
         if self.missing_columns:
             parts.append(f"缺少可选列：{'、'.join(self.missing_columns)}")
         if self.extra_columns:
@@ -129,7 +132,9 @@ def ingest_file(
     the bad ones, with row numbers and reasons, to
     ``dest.with_suffix('.quarantine.parquet')``. Missing required columns
     raise :class:`MissingColumns`. ``progress`` gets the number of rows read
-    so far after each batch. ``dest`` appears only once complete.
+    so far after each batch. Rows blank in every catalog column are skipped
+    (counted in ``rows_blank``) but keep their place in the row numbering.
+    ``dest`` appears only once complete.
     """
     _check_specs(fields, policy)
     today = today or date.today()
@@ -141,21 +146,24 @@ def ingest_file(
         [(ROW_COLUMN, pa.int64()), (REASONS_COLUMN, pa.string())]
         + [(f.name, pa.string()) for f in fields]
     )
-    rows_total = rows_rejected = bad_total = 0
+    rows_read = rows_blank = rows_rejected = bad_total = 0
     reported: list[BadValue] = []
-    good = AtomicParquetWriter(dest, out_schema)
-    quarantine: AtomicParquetWriter | None = None
     # Arrow compute and numpy release the GIL, so columns convert in parallel.
     pool = ThreadPoolExecutor(max_workers=min(len(fields), os.cpu_count() or 1))
+    good = AtomicParquetWriter(dest, out_schema)
+    quarantine: AtomicParquetWriter | None = None
     try:
         for batch in stream.batches:
             n = batch.num_rows
-            first_row = rows_total + 2
+            first_row = rows_read + 2
             converted = list(
                 pool.map(_convert, repeat(batch), repeat(index), fields, repeat(today))
             )
+            blank = _blank_rows(converted, n)
+            rows_blank += int(blank.sum())
             bad_row = np.zeros(n, dtype=bool)
             for conv in converted:
+                conv.bad &= ~blank
                 bad_row |= conv.bad
             n_bad = int(bad_row.sum())
             if n_bad:
@@ -168,18 +176,19 @@ def ingest_file(
                 if rows_rejected:
                     good.abort()  # nothing of this load may be kept; keep counting errors
                 else:
-                    good.write(_typed_batch(converted, out_schema, None))
+                    good.write(_typed_batch(converted, out_schema, _keep(blank)))
             else:
-                keep = pa.array(~bad_row) if n_bad else None
+                keep = _keep(bad_row | blank)
                 good.write(_typed_batch(converted, out_schema, keep))
                 if n_bad:
                     quarantine = quarantine or AtomicParquetWriter(
                         dest.with_suffix(".quarantine.parquet"), q_schema
                     )
                     quarantine.write(_quarantine_batch(converted, bad_row, first_row, q_schema))
-            rows_total += n
+            rows_read += n
             if progress is not None:
-                progress(rows_total)
+                progress(rows_read)
+        rows_total = rows_read - rows_blank
         report = LoadReport(
             rows_total=rows_total,
             rows_loaded=rows_total - rows_rejected,
@@ -191,6 +200,7 @@ def ingest_file(
             missing_columns=missing,
             extra_columns=extra,
             policy=policy,
+            rows_blank=rows_blank,
         )
         if rows_rejected and policy == "reject":
             report.rows_loaded = 0
@@ -256,6 +266,20 @@ def _convert(batch: pa.RecordBatch, index: dict, spec: FieldSpec, today: date) -
     n = batch.num_rows
     raw = batch.column(index[spec.name]) if spec.name in index else pa.nulls(n)
     return convert_column(raw, spec.type, spec.kind, spec.required, today)
+
+
+def _blank_rows(converted: list[Converted], n: int) -> np.ndarray:
+    """Rows with no value in any catalog column (spreadsheet padding): skipped, not errors."""
+    blank = np.ones(n, dtype=bool)
+    for conv in converted:
+        if conv.text.null_count == 0:
+            return np.zeros(n, dtype=bool)
+        blank &= pc.is_null(conv.text).to_numpy(zero_copy_only=False)
+    return blank
+
+
+def _keep(drop: np.ndarray) -> pa.Array | None:
+    return pa.array(~drop) if drop.any() else None
 
 
 def _typed_batch(converted: list, schema: pa.Schema, keep: pa.Array | None) -> pa.RecordBatch:

@@ -77,7 +77,7 @@ def format_table(report: dict) -> str:
 
 
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="CSV / XLSX / Parquet 文件，可多个")],
+    paths: Annotated[list[str], typer.Argument(help="CSV / XLSX / Parquet 文件，可多个")],
     as_json: Annotated[
         bool, typer.Option("--json", help="输出 JSON（等同 --format json）")
     ] = False,
@@ -102,7 +102,8 @@ def scan(
         scan_date = date.fromisoformat(today) if today else None
     except ValueError as exc:
         raise InvalidInput(f"扫描日期格式错误 (today)：{today}，应为 YYYY-MM-DD") from exc
-    bar, update = _progress_bar(paths)
+    # kept as typed: the report's "source" is the path as given (scan-output.md)
+    bar, update = _progress_bar([Path(p) for p in paths])
     if bar is not None:
         bar.start()
     try:

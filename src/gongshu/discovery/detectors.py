@@ -157,9 +157,10 @@ _SURNAME = rf"(?:{_alt(vocab.COMPOUND_SURNAMES)}|[{vocab.SINGLE_SURNAMES}])"
 NAME_PATTERN = rf"^{_SURNAME}\p{{Han}}{{1,2}}$"
 # names of Uyghur, Kazakh ... people written with a middle dot: 阿依古丽·买买提
 DOTTED_NAME_PATTERN = r"^\p{Han}{2,8}\s*[·•.．]\s*\p{Han}{2,10}$"
+_NAMEISH = r"[^，,。；;：:！!？?\s]"  # an organization's name is not a sentence
 ORG_PATTERN = (
-    rf"^.{{2,40}}(?:{_alt(vocab.ORG_SUFFIXES_LONG)})$"
-    rf"|^.{{4,40}}(?:{_alt(vocab.ORG_SUFFIXES_SHORT)})$"
+    rf"^{_NAMEISH}{{2,40}}(?:{_alt(vocab.ORG_SUFFIXES_LONG)})$"
+    rf"|^{_NAMEISH}{{4,40}}(?:{_alt(vocab.ORG_SUFFIXES_SHORT)})$"
 )
 ADDRESS_PATTERN = (
     r"\p{Han}{1,12}(?:省|自治区|自治區|市|特别行政区|特別行政區|县|縣|区|區|旗|镇|鎮|乡|鄉)"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import queue
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -224,7 +223,3 @@ def scan_paths(
                 continue
             tables.append(table_report(source, result, encoding, grading=grading))
     return {"scanned_at": today.isoformat(), "tables": tables}
-
-
-def stderr_is_tty() -> bool:
-    return sys.stderr.isatty()
