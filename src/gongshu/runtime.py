@@ -59,6 +59,7 @@ def run_server(instance: Instance) -> None:
     import uvicorn
 
     from gongshu.datasets.service import sweep_orphans
+    from gongshu.jobs import Worker, load_handler_modules
     from gongshu.db import transaction
     from gongshu.web import create_app
 
@@ -68,5 +69,13 @@ def run_server(instance: Instance) -> None:
     with transaction(instance.session_factory) as session:
         sweep_orphans(session, settings.datasets_dir)
     app = create_app(settings, session_factory=instance.session_factory)
+    # The embedded default runs one job worker beside the server; production adds
+    # `gongshu worker` processes (PostgreSQL SKIP LOCKED lets them share the queue).
+    load_handler_modules()
+    thread, stop = Worker(instance.session_factory).start_thread()
     print(f"公数已启动 (serving)：http://{settings.host}:{settings.port}", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    finally:
+        stop.set()
+        thread.join(10)

@@ -336,14 +336,27 @@ def test_parquet_input_keeps_typed_columns_and_validates_ids(tmp_path: Path) -> 
                 "姓名": ["张三", "李四"],
                 "年龄": pa.array([45, 30], pa.int32()),
                 "日期": pa.array([date(2024, 1, 31), None], pa.date32()),
+                "时间": pa.array([datetime(2024, 1, 31, 8, 5), None], pa.timestamp("ns")),
+                "金额": pa.array([12, 3], pa.int64()),
             }
         ),
         src,
     )
-    fields = PEOPLE + [FieldSpec("日期", "date")]
+    fields = PEOPLE + [
+        FieldSpec("日期", "date"),
+        FieldSpec("时间", "datetime"),
+        FieldSpec("金额", "decimal"),
+    ]
     result = ingest_file(src, fields, tmp_path / "v.parquet", policy="quarantine", today=TODAY)
     assert pq.read_table(result.path).to_pylist() == [
-        {"身份证号": rid(), "姓名": "张三", "年龄": 45, "日期": date(2024, 1, 31)}
+        {
+            "身份证号": rid(),
+            "姓名": "张三",
+            "年龄": 45,
+            "日期": date(2024, 1, 31),
+            "时间": datetime(2024, 1, 31, 8, 5),
+            "金额": Decimal(12),
+        }
     ]
     assert result.report.format == "parquet" and result.report.encoding is None
     assert result.report.bad_values[0].row == 3

@@ -47,3 +47,18 @@ def classify_file(path: Path, *, today: date | None = None) -> tuple[dict, dict]
         "columns": [c.to_dict(grading=True) for c in result.columns],
     }
     return tags, summary
+
+
+def full_scan(path: Path, *, today: date | None = None) -> dict:
+    """Every row through the discovery kernels: evidence counts for the whole version."""
+    from gongshu.discovery.scanner import scan_paths
+
+    report = scan_paths([path], today=today, grading=True)
+    (table,) = report["tables"]
+    if "error" in table:
+        from gongshu.errors import InvalidInput
+
+        raise InvalidInput(f"全量识别失败 (full scan)：{table['error']}")
+    table["scanned_at"] = report["scanned_at"]
+    table["mode"] = "full"
+    return table

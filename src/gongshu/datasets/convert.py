@@ -96,8 +96,9 @@ def convert_column(
     target = ARROW_TYPES[type_]
     text = as_text(raw)
     present = pc.is_valid(text).to_numpy(zero_copy_only=False)
-    if kind is None and raw.type == target:
-        values, ok = raw, np.ones(len(raw), dtype=bool)  # already typed (Parquet input)
+    typed = _direct_cast(raw, target) if kind is None else None
+    if typed is not None:
+        values, ok = typed, np.ones(len(raw), dtype=bool)  # already typed (Parquet input)
     else:
         values, ok = _parse(text, type_)
         if kind is not None:
@@ -175,6 +176,18 @@ def _diagnose_uscc(value: str) -> str | None:
 # ------------------------------------------------------------------ helpers
 
 
+def _direct_cast(raw: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """A typed source column (Parquet) cast without loss, or None to parse it as text."""
+    if raw.type == target:
+        return raw
+    if pa.types.is_string(raw.type) or pa.types.is_null(raw.type):
+        return None
+    try:
+        return pc.cast(raw, target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def _null_where(values: pa.Array, mask: np.ndarray) -> pa.Array:
     if not mask.any():
         return values
@@ -182,6 +195,7 @@ def _null_where(values: pa.Array, mask: np.ndarray) -> pa.Array:
 
 
 def _kind_mask(text: pa.Array, kind: str, today: date) -> np.ndarray:
+    # AGG-3: persons by resident ID, organizations by USCC, places by GB/T 2260 code.
     present = pc.is_valid(text).to_numpy(zero_copy_only=False)
     if kind == "resident_id":
         ok = resident_id_mask(text, today=today)

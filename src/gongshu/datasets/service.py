@@ -25,6 +25,7 @@ from gongshu.datasets.classify import classify_file
 from gongshu.datasets.errors import DatasetNotFound, EntryNotLoadable, NotDataProvider
 from gongshu.datasets.ingest import FieldSpec, IngestResult, ingest_file, sweep_temp_files
 from gongshu.datasets.models import DatasetVersion
+from gongshu.jobs import enqueue
 from gongshu.ledger import record
 
 PREVIEW_MAX = 200
@@ -82,8 +83,11 @@ def load(
         version = _insert(
             session, entry, version_no, rel, result, actor, source_name or src.name, datasets_dir
         )
-        version.column_tags, version.discovery = classify_file(dest, today=today)
+        version.column_tags, sample = classify_file(dest, today=today)
+        version.discovery = {**sample, "mode": "sample"}
         session.flush()
+        enqueue(session, "dataset.full_scan", {"version_id": version.id, "path": str(dest)},
+                dedupe_key=f"scan:dataset_version:{version.id}")
     except BaseException:
         _remove(dest, datasets_dir, result)
         raise
@@ -220,3 +224,39 @@ def sweep_orphans(session: Session, datasets_dir: Path, *, older_than: float = 3
             path.unlink()
             removed += 1
     return removed
+
+
+def confirm_tags(session: Session, version_id: int, tags: dict[str, list[str]], *,
+                 actor: User) -> DatasetVersion:
+    """The providing agency confirms or corrects each column's entity codes (SEC-1, CAT-7).
+
+    What the person decides is what masking and access read from then on; a later
+    full scan no longer changes it.
+    """
+    from gongshu.entities import ENTITY_LABELS
+    from gongshu.errors import InvalidInput
+    from gongshu.timeutil import utcnow
+
+    version = get(session, version_id)
+    entry = catalog.get(session, version.entry_id)
+    if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
+        raise NotDataProvider("只有数据提供单位可以确认识别结果 (provider only)")
+    columns = {c["name"] for c in version.columns}
+    clean: dict[str, list[str]] = {}
+    for col, codes in tags.items():
+        if col not in columns:
+            raise InvalidInput(f"列不存在 (column)：{col}")
+        unknown = [c for c in codes if c not in ENTITY_LABELS]
+        if unknown:
+            raise InvalidInput(f"「{col}」列的实体类型无效 (entity code)：{'、'.join(unknown)}")
+        clean[col] = sorted(set(codes))
+    before = version.column_tags or {}
+    version.column_tags = {c: clean.get(c, before.get(c, [])) for c in sorted(columns)}
+    version.discovery = {**(version.discovery or {}), "confirmed_by": actor.actor,
+                         "confirmed_at": utcnow().isoformat()}
+    session.flush()
+    changed = {c: {"from": before.get(c, []), "to": v} for c, v in version.column_tags.items()
+               if sorted(before.get(c, [])) != v}
+    record(session, "dataset.tags_confirmed", actor=actor.actor, subject=f"entry:{entry.id}",
+           payload={"dataset_version": version.id, "changed": changed})
+    return version

@@ -1,0 +1,64 @@
+"""Every new version is classified (mechanism 4): a sample at load, every row in a
+job, and the provider confirms or corrects what masking will read (issue 3 item 6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gongshu.datasets import service
+from gongshu.datasets.jobs import run_full_scan
+from gongshu.errors import InvalidInput
+from gongshu.jobs import Job
+from gongshu.ledger import entries
+
+from .test_service import GOOD, approved_entry, gbk_csv  # noqa: TID252
+
+
+@pytest.fixture
+def version(session, people, tmp_path):  # noqa: ANN001, ANN201
+    entry = approved_entry(session, people)
+    return service.load(session, entry.id, gbk_csv(tmp_path / "x.csv", GOOD * 20),
+                        actor=people.clerk_county, datasets_dir=tmp_path / "var" / "datasets")
+
+
+def test_load_classifies_a_sample_and_queues_the_full_scan(session, version) -> None:
+    assert "CN_RESIDENT_ID" in version.column_tags["公民身份号码"]
+    assert version.discovery["mode"] == "sample"
+    job = session.query(Job).filter_by(dedupe_key=f"scan:dataset_version:{version.id}").one()
+    assert job.kind == "dataset.full_scan" and job.status == "queued"
+
+    run_full_scan(session, job.payload)
+    assert version.discovery["mode"] == "full" and version.discovery["rows"] == version.rows
+    col = next(c for c in version.discovery["columns"] if c["name"] == "公民身份号码")
+    assert col["evidence"]["CN_RESIDENT_ID"]["matched"] == version.rows
+    assert any(e.action == "dataset.scanned" for e in entries(session, limit=5))
+
+
+def test_the_provider_confirms_or_corrects_and_the_scan_keeps_it(session, people,
+                                                                   version) -> None:
+    service.confirm_tags(session, version.id, {"姓名": ["PERSON_NAME"], "认定日期": []},
+                         actor=people.clerk_county)
+    assert version.column_tags["姓名"] == ["PERSON_NAME"]
+    assert version.discovery["confirmed_by"] == "user:clerk_county"
+    logged = entries(session, action_prefix="dataset.tags", limit=1)[0]
+    assert logged.payload["dataset_version"] == version.id
+    job = session.query(Job).filter_by(kind="dataset.full_scan").one()
+    run_full_scan(session, job.payload)
+    assert version.column_tags["姓名"] == ["PERSON_NAME"]  # the person's decision stands
+
+    with pytest.raises(InvalidInput, match="实体类型无效"):
+        service.confirm_tags(session, version.id, {"姓名": ["NAME"]}, actor=people.clerk_county)
+    with pytest.raises(Exception, match="provider only"):
+        service.confirm_tags(session, version.id, {}, actor=people.clerk_prov)
+
+
+def test_version_page_shows_tags_and_takes_corrections(client, login, people, version) -> None:
+    login("clerk_county")
+    page = client.get(f"/datasets/{version.id}").text
+    assert "敏感数据识别" in page and "居民身份证号" in page and "确认识别结果" in page
+    assert "360102******" in page  # the open-data look of an ID, masked
+    r = client.post(f"/datasets/{version.id}/tags",
+                    data={"tag:姓名": "PERSON_NAME", "tag:公民身份号码": "CN_RESIDENT_ID",
+                          "tag:认定日期": ""}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "已由 user:clerk_county 确认" in client.get(f"/datasets/{version.id}").text
