@@ -102,23 +102,35 @@ def seed_people(session: Session):  # noqa: ANN201
     accounts.add_region(session, "360100", "南昌市", parent="360000")
     accounts.add_region(session, "360102", "东湖区", parent="360100")
     org = {
-        "prov_auth": accounts.add_organization(session, "江西省数据局", kind="data_authority",
-                                               region_code="360000"),
-        "city_auth": accounts.add_organization(session, "南昌市数据局", kind="data_authority",
-                                               region_code="360100"),
-        "county_auth": accounts.add_organization(session, "东湖区数据局", kind="data_authority",
-                                                 region_code="360102"),
-        "police": accounts.add_organization(session, "江西省公安厅", kind="agency",
-                                            region_code="360000"),
-        "civil": accounts.add_organization(session, "东湖区民政局", kind="agency",
-                                           region_code="360102"),
-        "audit": accounts.add_organization(session, "赣江会计师事务所", kind="auditor",
-                                           region_code="360000"),
+        "prov_auth": accounts.add_organization(
+            session, "江西省数据局", kind="data_authority", region_code="360000"
+        ),
+        "city_auth": accounts.add_organization(
+            session, "南昌市数据局", kind="data_authority", region_code="360100"
+        ),
+        "county_auth": accounts.add_organization(
+            session, "东湖区数据局", kind="data_authority", region_code="360102"
+        ),
+        "police": accounts.add_organization(
+            session, "江西省公安厅", kind="agency", region_code="360000"
+        ),
+        "civil": accounts.add_organization(
+            session, "东湖区民政局", kind="agency", region_code="360102"
+        ),
+        "audit": accounts.add_organization(
+            session, "赣江会计师事务所", kind="auditor", region_code="360000"
+        ),
     }
 
     def user(name: str, org_key: str | None, *roles: str):  # noqa: ANN202
-        return accounts.create_user(session, name, PASSWORD, org=org[org_key] if org_key else None,
-                                    roles=list(roles), display_name=name)
+        return accounts.create_user(
+            session,
+            name,
+            PASSWORD,
+            org=org[org_key] if org_key else None,
+            roles=list(roles),
+            display_name=name,
+        )
 
     users = {
         "admin": user("admin", "prov_auth", "admin"),
@@ -160,8 +172,9 @@ def login(client):  # noqa: ANN001, ANN201
 
     def sign_in(username: str, password: str = PASSWORD):  # noqa: ANN202
         client.cookies.clear()
-        r = client.post("/login", data={"username": username, "password": password},
-                        follow_redirects=False)
+        r = client.post(
+            "/login", data={"username": username, "password": password}, follow_redirects=False
+        )
         assert r.status_code == 303, r.text
         return client
 

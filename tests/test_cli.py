@@ -13,12 +13,28 @@ import pytest
 def gongshu(*args: str, data_dir: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     environ = {**os.environ, "GONGSHU_DATA_DIR": str(data_dir), **(env or {})}
     environ.pop("GONGSHU_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "gongshu", *args], capture_output=True,
-                          text=True, env=environ, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gongshu", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("command", [[], ["init"], ["serve"], ["demo"], ["user", "add"],
-                                     ["ledger", "verify"], ["load"], ["org", "add"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["init"],
+        ["serve"],
+        ["demo"],
+        ["user", "add"],
+        ["ledger", "verify"],
+        ["load"],
+        ["org", "add"],
+    ],
+)
 def test_help(command: list[str], tmp_path: Path) -> None:
     r = gongshu(*command, "--help", data_dir=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -30,20 +46,45 @@ def test_bootstrap_an_instance_and_refuse_bad_input(tmp_path: Path) -> None:
     assert "initialized" in gongshu("init", data_dir=var).stdout
     assert gongshu("init", data_dir=var).returncode == 0  # again: nothing to do
     assert gongshu("region", "add", "360000", "江西省", data_dir=var).returncode == 0
-    r = gongshu("org", "add", "江西省数据局", "--kind", "data_authority", "--region", "360000",
-                data_dir=var)
+    r = gongshu(
+        "org", "add", "江西省数据局", "--kind", "data_authority", "--region", "360000", data_dir=var
+    )
     assert r.returncode == 0, r.stderr
-    r = gongshu("user", "add", "li", "--org", "江西省数据局", "--role", "reviewer",
-                "--password", "a-long-password", data_dir=var)
+    r = gongshu(
+        "user",
+        "add",
+        "li",
+        "--org",
+        "江西省数据局",
+        "--role",
+        "reviewer",
+        "--password",
+        "a-long-password",
+        data_dir=var,
+    )
     assert r.returncode == 0 and "li" in r.stdout
 
     # User errors: one line in Chinese with the English key term, exit 1, no traceback.
     for args, key in [
         (("region", "add", "369999", "无此地"), "GB/T 2260"),
-        (("user", "add", "li", "--org", "江西省数据局", "--role", "reviewer",
-          "--password", "a-long-password"), "username taken"),
-        (("user", "add", "wang", "--org", "不存在", "--role", "clerk", "--password", "x" * 9),
-         "organization"),
+        (
+            (
+                "user",
+                "add",
+                "li",
+                "--org",
+                "江西省数据局",
+                "--role",
+                "reviewer",
+                "--password",
+                "a-long-password",
+            ),
+            "username taken",
+        ),
+        (
+            ("user", "add", "wang", "--org", "不存在", "--role", "clerk", "--password", "x" * 9),
+            "organization",
+        ),
         (("load", "NO-SUCH", str(tmp_path / "x.csv"), "--as", "li"), "catalog entry"),
     ]:
         r = gongshu(*args, data_dir=var)

@@ -43,8 +43,9 @@ def test_upgrade_to_head_matches_the_models(scratch_engine: Engine) -> None:
     upgrade(scratch_engine)
     assert current_revision(scratch_engine) == head_revision() is not None
     with scratch_engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
     assert diff == [], "models changed without a migration: run `make migration m=...`"
     upgrade(scratch_engine)  # running it again changes nothing
     assert is_current(scratch_engine)

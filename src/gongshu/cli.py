@@ -13,8 +13,12 @@ import typer
 
 from gongshu.errors import GongshuError
 
-app = typer.Typer(help="公数 Gongshu：省级公共数据平台。", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="公数 Gongshu：省级公共数据平台。",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 user_app = typer.Typer(help="账户管理 (users)。", no_args_is_help=True)
 org_app = typer.Typer(help="机构管理 (organizations)。", no_args_is_help=True)
 region_app = typer.Typer(help="行政区划 (GB/T 2260 regions)。", no_args_is_help=True)
@@ -23,7 +27,9 @@ app.add_typer(org_app, name="org")
 app.add_typer(region_app, name="region")
 _mounted: list[bool] = []
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="实例目录（默认 GONGSHU_DATA_DIR 或 ./var）")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="实例目录（默认 GONGSHU_DATA_DIR 或 ./var）")
+]
 
 
 def _mount_capability_commands() -> None:
@@ -122,9 +128,15 @@ def user_add(
     try:
         with transaction(instance.session_factory) as session:
             organization = accounts.find_org(session, org)
-            user = accounts.create_user(session, username, password, org=organization,
-                                        roles=role, display_name=display_name or username,
-                                        actor="cli")
+            user = accounts.create_user(
+                session,
+                username,
+                password,
+                org=organization,
+                roles=role,
+                display_name=display_name or username,
+                actor="cli",
+            )
             typer.echo(f"已创建用户 (user created)：{user.username}（{organization.name}）")
     finally:
         instance.close()
@@ -145,7 +157,9 @@ def region_add(
     try:
         with transaction(instance.session_factory) as session:
             region = accounts.add_region(session, code, name, parent=parent)
-            typer.echo(f"已新增行政区划 (region added)：{region.code} {region.name}（{region.tier}）")
+            typer.echo(
+                f"已新增行政区划 (region added)：{region.code} {region.name}（{region.tier}）"
+            )
     finally:
         instance.close()
 
@@ -153,7 +167,9 @@ def region_add(
 @org_app.command("add")
 def org_add(
     name: Annotated[str, typer.Argument(help="机构名称")],
-    kind: Annotated[str, typer.Option(help="data_authority/agency/enterprise/operator/auditor/regulator")],
+    kind: Annotated[
+        str, typer.Option(help="data_authority/agency/enterprise/operator/auditor/regulator")
+    ],
     region: Annotated[str, typer.Option(help="所在行政区划代码")],
     data_dir: DataDir = None,
 ) -> None:
@@ -164,8 +180,9 @@ def org_add(
     instance = _open(data_dir)
     try:
         with transaction(instance.session_factory) as session:
-            org = accounts.add_organization(session, name, kind=kind, region_code=region,
-                                            actor="cli")
+            org = accounts.add_organization(
+                session, name, kind=kind, region_code=region, actor="cli"
+            )
             typer.echo(f"已新增机构 (organization added)：{org.name}")
     finally:
         instance.close()
@@ -191,22 +208,29 @@ def load(
     try:
         with transaction(instance.session_factory) as session:
             entry_id = session.scalar(
-                select(CatalogEntry.id).where(CatalogEntry.resource_code == resource_code))
+                select(CatalogEntry.id).where(CatalogEntry.resource_code == resource_code)
+            )
             if entry_id is None:
                 raise GongshuError(f"目录不存在 (catalog entry)：{resource_code}")
             user = accounts.get_user(session, as_user)
             try:
-                version = datasets.load(session, entry_id, file, actor=user,
-                                        datasets_dir=instance.settings.datasets_dir)
+                version = datasets.load(
+                    session, entry_id, file, actor=user, datasets_dir=instance.settings.datasets_dir
+                )
             except LoadRejected as exc:
                 for bad in exc.report.bad_values[:20]:
-                    typer.echo(f"  第 {bad.row} 行「{bad.column}」：{bad.reason}：{bad.value}",
-                               err=True)
+                    typer.echo(
+                        f"  第 {bad.row} 行「{bad.column}」：{bad.reason}：{bad.value}", err=True
+                    )
                 raise
-            typer.echo(f"已加载 (loaded)：{resource_code} 第 {version.version_no} 版，"
-                       f"{version.rows} 行，错误值 {version.bad_values_total} 个")
+            typer.echo(
+                f"已加载 (loaded)：{resource_code} 第 {version.version_no} 版，"
+                f"{version.rows} 行，错误值 {version.bad_values_total} 个"
+            )
             for bad in version.report.get("bad_values", [])[:20]:
-                typer.echo(f"  第 {bad['row']} 行「{bad['column']}」：{bad['reason']}：{bad['value']}")
+                typer.echo(
+                    f"  第 {bad['row']} 行「{bad['column']}」：{bad['reason']}：{bad['value']}"
+                )
     finally:
         instance.close()
 

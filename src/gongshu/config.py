@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         PLACEHOLDER_SECRET,
-        description="Instance secret (keyed pseudonymization, key wrapping); the placeholder is refused outside demo mode.",
+        description=(
+            "Instance secret (keyed pseudonymization, key wrapping); "
+            "the placeholder is refused outside demo mode."
+        ),
     )
     demo: bool = Field(False, description="Demo mode: allows the placeholder secret.")
     host: str = Field("127.0.0.1", description="Address the server binds to.")

@@ -31,5 +31,15 @@ ENTITY_LABELS = {
     "ORG_NAME": "单位名称",
 }
 # PIPL art. 28 / GB/T 35273 annex B, as the spec's table marks them.
-SENSITIVE = frozenset({"CN_RESIDENT_ID", "PASSPORT", "HK_MACAO_PERMIT", "RELIGION", "MEDICAL",
-                       "BANK_CARD", "GEO_COORDINATE", "BIOMETRIC"})
+SENSITIVE = frozenset(
+    {
+        "CN_RESIDENT_ID",
+        "PASSPORT",
+        "HK_MACAO_PERMIT",
+        "RELIGION",
+        "MEDICAL",
+        "BANK_CARD",
+        "GEO_COORDINATE",
+        "BIOMETRIC",
+    }
+)

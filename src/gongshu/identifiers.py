@@ -156,7 +156,9 @@ def _dates_valid(y: np.ndarray, m: np.ndarray, d: np.ndarray, today: date) -> np
     return ok & (ymd <= today_n)
 
 
-def resident_id_mask(values: pa.Array | pa.ChunkedArray, *, today: date | None = None) -> np.ndarray:
+def resident_id_mask(
+    values: pa.Array | pa.ChunkedArray, *, today: date | None = None
+) -> np.ndarray:
     """Vectorized ``is_resident_id``: nulls and junk are False."""
     today = today or date.today()
     arr = _as_array(values)

@@ -59,8 +59,8 @@ def run_server(instance: Instance) -> None:
     import uvicorn
 
     from gongshu.datasets.service import sweep_orphans
-    from gongshu.jobs import Worker, load_handler_modules
     from gongshu.db import transaction
+    from gongshu.jobs import Worker, load_handler_modules
     from gongshu.web import create_app
 
     settings = instance.settings

@@ -23,13 +23,16 @@ def test_lockout_after_repeated_failures(session, people) -> None:
     with pytest.raises(AccountLocked, match="锁定"):
         service.authenticate(session, "auditor", PASSWORD, max_failed=3, lockout_minutes=15)
     # Another user is not affected, and success resets the counter.
-    assert service.authenticate(session, "admin", PASSWORD, max_failed=3,
-                                lockout_minutes=15).username == "admin"
+    assert (
+        service.authenticate(session, "admin", PASSWORD, max_failed=3, lockout_minutes=15).username
+        == "admin"
+    )
 
 
 def test_tokens_are_stored_hashed_and_expire(session, people) -> None:
-    plaintext, token = service.issue_token(session, people.admin, kind="api",
-                                           ttl=timedelta(days=1), name="同步")
+    plaintext, token = service.issue_token(
+        session, people.admin, kind="api", ttl=timedelta(days=1), name="同步"
+    )
     assert plaintext.startswith("gs_") and plaintext not in token.token_hash
     stored = session.get(AuthToken, token.id)
     assert plaintext not in (stored.token_hash, stored.prefix)

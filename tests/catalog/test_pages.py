@@ -7,13 +7,19 @@ import re
 
 def form(**over) -> dict:  # noqa: ANN003
     data = {
-        "name": "养老机构名录", "resource_code": "360102-MZ-0009", "summary": "区内养老机构",
-        "update_frequency": "每季度", "security_grade": "一般数据-1级",
-        "sharing_attr": "unconditional", "opening_attr": "unconditional", "formats": "CSV,XLSX",
+        "name": "养老机构名录",
+        "resource_code": "360102-MZ-0009",
+        "summary": "区内养老机构",
+        "update_frequency": "每季度",
+        "security_grade": "一般数据-1级",
+        "sharing_attr": "unconditional",
+        "opening_attr": "unconditional",
+        "formats": "CSV,XLSX",
         "load_policy": "quarantine",
         "field_name": ["机构名称", "统一社会信用代码", ""],
         "field_type": ["string", "string", "string"],
-        "field_desc": ["", "", ""], "field_kind": ["", "uscc", ""],
+        "field_desc": ["", "", ""],
+        "field_kind": ["", "uscc", ""],
         "field_required": ["1", "0", "0"],
     }
     data.update(over)
@@ -34,8 +40,9 @@ def test_clerk_compiles_submits_and_reviewer_approves(client, login, people) -> 
     queue = client.get("/review").text
     assert "养老机构名录" in queue
     entry_id = entry_url.rsplit("/", 1)[1]
-    r = client.post(f"/catalog/{entry_id}/approve", data={"comment": "同意"},
-                    follow_redirects=False)
+    r = client.post(
+        f"/catalog/{entry_id}/approve", data={"comment": "同意"}, follow_redirects=False
+    )
     assert r.status_code == 303
     assert "养老机构名录" not in client.get("/review").text
     login("reviewer_city")
@@ -62,9 +69,15 @@ def test_versions_page_shows_the_field_diff(client, login, people) -> None:
 def test_search_page_has_facets(client, login, people) -> None:
     login("clerk_county")
     client.post("/catalog/new", data=form())
-    client.post("/catalog/new", data=form(resource_code="360102-MZ-0010", name="婚姻登记",
-                                          sharing_attr="conditional",
-                                          sharing_conditions="婚姻状况核查"))
+    client.post(
+        "/catalog/new",
+        data=form(
+            resource_code="360102-MZ-0010",
+            name="婚姻登记",
+            sharing_attr="conditional",
+            sharing_conditions="婚姻状况核查",
+        ),
+    )
     page = client.get("/catalog").text
     assert re.search(r'id="total">2<', page)
     assert "有条件共享" in page and "无条件共享" in page

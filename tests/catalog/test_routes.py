@@ -20,12 +20,19 @@ def bearer(session, people):  # noqa: ANN001, ANN201
 
 
 BODY = {
-    "resource_code": "360102-MZ-0201", "name": "婚姻登记信息", "summary": "结婚、离婚登记",
-    "fields": [{"name": "男方公民身份号码", "kind": "resident_id", "required": True},
-               {"name": "登记日期", "type": "date"}],
-    "update_frequency": "每日", "security_grade": "一般数据-3级",
-    "sharing_attr": "conditional", "sharing_conditions": "婚姻状况核查",
-    "opening_attr": "none", "formats": ["CSV"],
+    "resource_code": "360102-MZ-0201",
+    "name": "婚姻登记信息",
+    "summary": "结婚、离婚登记",
+    "fields": [
+        {"name": "男方公民身份号码", "kind": "resident_id", "required": True},
+        {"name": "登记日期", "type": "date"},
+    ],
+    "update_frequency": "每日",
+    "security_grade": "一般数据-3级",
+    "sharing_attr": "conditional",
+    "sharing_conditions": "婚姻状况核查",
+    "opening_attr": "none",
+    "formats": ["CSV"],
 }
 
 
@@ -36,11 +43,13 @@ def test_create_submit_review_and_read_versions(client, bearer, people) -> None:
     entry = r.json()
     assert entry["status"] == "draft" and entry["provider"] == "东湖区民政局"
     eid = entry["id"]
-    r = client.patch(f"/api/v1/catalog/{eid}", json={"summary": "结婚、离婚、补领登记"},
-                     headers=clerk)
+    r = client.patch(
+        f"/api/v1/catalog/{eid}", json={"summary": "结婚、离婚、补领登记"}, headers=clerk
+    )
     assert r.json()["version_no"] == 2
-    assert client.post(f"/api/v1/catalog/{eid}/submit", headers=clerk).json()["status"] == \
-        "submitted"
+    assert (
+        client.post(f"/api/v1/catalog/{eid}/submit", headers=clerk).json()["status"] == "submitted"
+    )
     r = client.post(f"/api/v1/catalog/{eid}/return", json={}, headers=reviewer)
     assert r.status_code == 400 and "审核意见" in r.json()["message"]
     r = client.post(f"/api/v1/catalog/{eid}/approve", json={"comment": "同意"}, headers=reviewer)
@@ -48,8 +57,9 @@ def test_create_submit_review_and_read_versions(client, bearer, people) -> None:
 
     versions = client.get(f"/api/v1/catalog/{eid}/versions", headers=clerk).json()
     assert [v["action"] for v in versions] == ["approved", "submitted", "edited", "created"]
-    diff = client.get(f"/api/v1/catalog/{eid}/diff", params={"old": 1, "new": 2},
-                      headers=clerk).json()
+    diff = client.get(
+        f"/api/v1/catalog/{eid}/diff", params={"old": 1, "new": 2}, headers=clerk
+    ).json()
     assert diff["changes"][0]["key"] == "summary"
 
     found = client.get("/api/v1/catalog", params={"q": "婚姻"}, headers=bearer(people.auditor))
@@ -58,16 +68,23 @@ def test_create_submit_review_and_read_versions(client, bearer, people) -> None:
 
 
 def test_drafts_of_other_agencies_are_invisible(client, bearer, people) -> None:
-    eid = client.post("/api/v1/catalog", json=BODY, headers=bearer(people.clerk_county)).json()["id"]
+    eid = client.post("/api/v1/catalog", json=BODY, headers=bearer(people.clerk_county)).json()[
+        "id"
+    ]
     r = client.get(f"/api/v1/catalog/{eid}", headers=bearer(people.clerk_prov))
     assert r.status_code == 404 and "catalog entry" in r.json()["message"]
-    r = client.patch(f"/api/v1/catalog/{eid}", json={"name": "x"}, headers=bearer(people.clerk_prov))
+    r = client.patch(
+        f"/api/v1/catalog/{eid}", json={"name": "x"}, headers=bearer(people.clerk_prov)
+    )
     assert r.status_code == 403
 
 
 def test_invalid_body_is_named_in_chinese(client, bearer, people) -> None:
     r = client.post("/api/v1/catalog", json={"name": "x"}, headers=bearer(people.clerk_county))
     assert r.status_code == 422 and "resource_code" in r.json()["message"]
-    r = client.post("/api/v1/catalog", json={**BODY, "sharing_attr": "maybe"},
-                    headers=bearer(people.clerk_county))
+    r = client.post(
+        "/api/v1/catalog",
+        json={**BODY, "sharing_attr": "maybe"},
+        headers=bearer(people.clerk_county),
+    )
     assert r.status_code == 400 and "共享属性无效" in r.json()["message"]

@@ -68,8 +68,12 @@ def test_only_the_provider_edits_and_only_complete_entries_are_submitted(session
     # SHR-1: not sharing needs a legal basis.
     with pytest.raises(EntryIncomplete, match="法律依据"):
         service.submit(session, entry.id, actor=people.clerk_county)
-    service.update(session, entry.id, {"no_share_basis": "《个人信息保护法》第二十八条"},
-                   actor=people.clerk_county)
+    service.update(
+        session,
+        entry.id,
+        {"no_share_basis": "《个人信息保护法》第二十八条"},
+        actor=people.clerk_county,
+    )
     service.submit(session, entry.id, actor=people.clerk_county)
     with pytest.raises(WrongStatus):
         service.update(session, entry.id, {"name": "审核中修改"}, actor=people.clerk_county)
@@ -79,14 +83,18 @@ def test_every_change_is_a_version_with_a_field_level_diff(session, people) -> N
     entry = service.create(session, entry_data(), actor=people.clerk_county)
     fields = entry_data()["fields"] + [{"name": "救助金额", "type": "decimal"}]
     fields[0] = {**fields[0], "description": "救助对象姓名"}
-    service.update(session, entry.id, {"fields": fields, "update_frequency": "每日"},
-                   actor=people.clerk_county)
+    service.update(
+        session, entry.id, {"fields": fields, "update_frequency": "每日"}, actor=people.clerk_county
+    )
     assert entry.version_no == 2
-    changes, field_changes = service.diff(service.version(session, entry.id, 1).snapshot,
-                                          service.version(session, entry.id, 2).snapshot)
+    changes, field_changes = service.diff(
+        service.version(session, entry.id, 1).snapshot,
+        service.version(session, entry.id, 2).snapshot,
+    )
     assert [(c.key, c.old, c.new) for c in changes] == [("update_frequency", "每月", "每日")]
     assert {(f.name, f.change, tuple(f.attrs)) for f in field_changes} == {
-        ("姓名", "changed", ("description",)), ("救助金额", "added", ()),
+        ("姓名", "changed", ("description",)),
+        ("救助金额", "added", ()),
     }
     # An edit that changes nothing is not a version.
     service.update(session, entry.id, {"update_frequency": "每日"}, actor=people.clerk_county)
@@ -95,11 +103,15 @@ def test_every_change_is_a_version_with_a_field_level_diff(session, people) -> N
 
 def test_bad_input_is_named(session, people) -> None:
     with pytest.raises(InvalidInput, match="字段「编号」的类型无效"):
-        service.create(session, entry_data(fields=[{"name": "编号", "type": "uuid"}]),
-                       actor=people.clerk_county)
+        service.create(
+            session,
+            entry_data(fields=[{"name": "编号", "type": "uuid"}]),
+            actor=people.clerk_county,
+        )
     with pytest.raises(InvalidInput, match="第 2 个字段名重复"):
-        service.create(session, entry_data(fields=[{"name": "a"}, {"name": "a"}]),
-                       actor=people.clerk_county)
+        service.create(
+            session, entry_data(fields=[{"name": "a"}, {"name": "a"}]), actor=people.clerk_county
+        )
     service.create(session, entry_data(), actor=people.clerk_county)
     with pytest.raises(InvalidInput, match="资源代码已被使用"):
         service.create(session, entry_data(), actor=people.clerk_county)
@@ -109,9 +121,17 @@ def test_bad_input_is_named(session, people) -> None:
 
 def test_search_filters_and_counts_facets(session, people) -> None:
     a = service.create(session, entry_data(), actor=people.clerk_county)
-    service.create(session, entry_data(resource_code="360000-GA-0001", name="人口基本信息",
-                                       summary="户籍人口", sharing_attr="unconditional",
-                                       sharing_conditions=None), actor=people.clerk_prov)
+    service.create(
+        session,
+        entry_data(
+            resource_code="360000-GA-0001",
+            name="人口基本信息",
+            summary="户籍人口",
+            sharing_attr="unconditional",
+            sharing_conditions=None,
+        ),
+        actor=people.clerk_prov,
+    )
     service.submit(session, a.id, actor=people.clerk_county)
     service.approve(session, a.id, actor=people.reviewer_county)
 
@@ -123,8 +143,10 @@ def test_search_filters_and_counts_facets(session, people) -> None:
 
     everything = service.search(session, actor=people.admin)
     assert everything.total == 2
-    assert {(v, n) for v, _label, n in everything.facets["tier"]} == {("county", 1),
-                                                                     ("province", 1)}
+    assert {(v, n) for v, _label, n in everything.facets["tier"]} == {
+        ("county", 1),
+        ("province", 1),
+    }
     found = service.search(session, actor=people.admin, q="户籍")
     assert [e.name for e in found.entries] == ["人口基本信息"]
     by_provider = service.search(session, actor=people.admin, q="民政")
@@ -132,5 +154,7 @@ def test_search_filters_and_counts_facets(session, people) -> None:
     filtered = service.search(session, actor=people.admin, filters={"sharing_attr": "conditional"})
     assert filtered.total == 1
     # A facet ignores its own filter, so the other values stay visible with their counts.
-    assert {(v, n) for v, _l, n in filtered.facets["sharing_attr"]} == {("conditional", 1),
-                                                                       ("unconditional", 1)}
+    assert {(v, n) for v, _l, n in filtered.facets["sharing_attr"]} == {
+        ("conditional", 1),
+        ("unconditional", 1),
+    }

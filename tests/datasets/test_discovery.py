@@ -17,8 +17,13 @@ from .test_service import GOOD, approved_entry, gbk_csv  # noqa: TID252
 @pytest.fixture
 def version(session, people, tmp_path):  # noqa: ANN001, ANN201
     entry = approved_entry(session, people)
-    return service.load(session, entry.id, gbk_csv(tmp_path / "x.csv", GOOD * 20),
-                        actor=people.clerk_county, datasets_dir=tmp_path / "var" / "datasets")
+    return service.load(
+        session,
+        entry.id,
+        gbk_csv(tmp_path / "x.csv", GOOD * 20),
+        actor=people.clerk_county,
+        datasets_dir=tmp_path / "var" / "datasets",
+    )
 
 
 def test_load_classifies_a_sample_and_queues_the_full_scan(session, version) -> None:
@@ -34,10 +39,10 @@ def test_load_classifies_a_sample_and_queues_the_full_scan(session, version) -> 
     assert any(e.action == "dataset.scanned" for e in entries(session, limit=5))
 
 
-def test_the_provider_confirms_or_corrects_and_the_scan_keeps_it(session, people,
-                                                                   version) -> None:
-    service.confirm_tags(session, version.id, {"姓名": ["PERSON_NAME"], "认定日期": []},
-                         actor=people.clerk_county)
+def test_the_provider_confirms_or_corrects_and_the_scan_keeps_it(session, people, version) -> None:
+    service.confirm_tags(
+        session, version.id, {"姓名": ["PERSON_NAME"], "认定日期": []}, actor=people.clerk_county
+    )
     assert version.column_tags["姓名"] == ["PERSON_NAME"]
     assert version.discovery["confirmed_by"] == "user:clerk_county"
     logged = entries(session, action_prefix="dataset.tags", limit=1)[0]
@@ -57,8 +62,10 @@ def test_version_page_shows_tags_and_takes_corrections(client, login, people, ve
     page = client.get(f"/datasets/{version.id}").text
     assert "敏感数据识别" in page and "居民身份证号" in page and "确认识别结果" in page
     assert "360102******" in page  # the open-data look of an ID, masked
-    r = client.post(f"/datasets/{version.id}/tags",
-                    data={"tag:姓名": "PERSON_NAME", "tag:公民身份号码": "CN_RESIDENT_ID",
-                          "tag:认定日期": ""}, follow_redirects=False)
+    r = client.post(
+        f"/datasets/{version.id}/tags",
+        data={"tag:姓名": "PERSON_NAME", "tag:公民身份号码": "CN_RESIDENT_ID", "tag:认定日期": ""},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert "已由 user:clerk_county 确认" in client.get(f"/datasets/{version.id}").text

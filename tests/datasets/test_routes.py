@@ -22,13 +22,17 @@ def csv_bytes(*ids: str, encoding: str = "utf-8") -> bytes:
 
 def test_api_upload_and_read_back(client, session, people, settings) -> None:
     entry = approved_entry(session, people)
-    token, _ = accounts.issue_token(session, people.clerk_county, kind="api",
-                                    ttl=timedelta(hours=1))
+    token, _ = accounts.issue_token(
+        session, people.clerk_county, kind="api", ttl=timedelta(hours=1)
+    )
     session.flush()
     auth = {"Authorization": f"Bearer {token}"}
     good = rid("36010219800101001")
-    r = client.post(f"/api/v1/catalog/{entry.id}/datasets", headers=auth,
-                    files={"file": ("名单.csv", csv_bytes(good, good[:17] + "Z"), "text/csv")})
+    r = client.post(
+        f"/api/v1/catalog/{entry.id}/datasets",
+        headers=auth,
+        files={"file": ("名单.csv", csv_bytes(good, good[:17] + "Z"), "text/csv")},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert (body["rows"], body["rows_rejected"], body["version_no"]) == (1, 1, 1)
@@ -43,13 +47,16 @@ def test_api_upload_and_read_back(client, session, people, settings) -> None:
 
 def test_rejected_upload_answers_400_with_the_report(client, session, people, settings) -> None:
     entry = approved_entry(session, people, policy="reject")
-    token, _ = accounts.issue_token(session, people.clerk_county, kind="api",
-                                    ttl=timedelta(hours=1))
+    token, _ = accounts.issue_token(
+        session, people.clerk_county, kind="api", ttl=timedelta(hours=1)
+    )
     session.flush()
     good = rid("36010219800101001")
-    r = client.post(f"/api/v1/catalog/{entry.id}/datasets",
-                    headers={"Authorization": f"Bearer {token}"},
-                    files={"file": ("x.csv", csv_bytes(good, "123", encoding="gbk"), "text/csv")})
+    r = client.post(
+        f"/api/v1/catalog/{entry.id}/datasets",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": ("x.csv", csv_bytes(good, "123", encoding="gbk"), "text/csv")},
+    )
     assert r.status_code == 400
     assert "第 3 行" in r.json()["message"]
     assert list(settings.datasets_dir.rglob("*.parquet")) == []
@@ -59,9 +66,10 @@ def test_upload_page_shows_the_report(client, login, session, people) -> None:
     entry = approved_entry(session, people)
     login("clerk_county")
     good = rid("36010219800101001")
-    r = client.post(f"/catalog/{entry.id}/load",
-                    files={"file": ("低保.csv", csv_bytes(good, "36010219800101001X", good,
-                                                          encoding="gbk"))})
+    r = client.post(
+        f"/catalog/{entry.id}/load",
+        files={"file": ("低保.csv", csv_bytes(good, "36010219800101001X", good, encoding="gbk"))},
+    )
     assert r.status_code == 200 and "第 3 行" in r.text and "加载报告" in r.text
     assert "第 1 版" in client.get(f"/catalog/{entry.id}").text
     r = client.post(f"/catalog/{entry.id}/load", files={"file": ("x.doc", b"junk")})

@@ -53,9 +53,18 @@ def test_catalog_spans_three_tiers_and_every_attribute(demo_dir: Path) -> None:
         assert {e.sharing_attr for e in published} == {"unconditional", "conditional", "none"}
         assert {e.opening_attr for e in published} == {"unconditional", "conditional", "none"}
         assert any(e.provincial and e.tier == "county" for e in published)
-        reviewers = ["reviewer", "reviewer_nc", "reviewer_gz", "reviewer_dh", "reviewer_xh",
-                     "reviewer_zg", "reviewer_nk"]
-        waiting = [e for r in reviewers for e in catalog.review_queue(session, get_user(session, r))]
+        reviewers = [
+            "reviewer",
+            "reviewer_nc",
+            "reviewer_gz",
+            "reviewer_dh",
+            "reviewer_xh",
+            "reviewer_zg",
+            "reviewer_nk",
+        ]
+        waiting = [
+            e for r in reviewers for e in catalog.review_queue(session, get_user(session, r))
+        ]
         assert len(waiting) == sum(1 for e in result.entries if e.status == "submitted") >= 3
     instance.close()
 
@@ -67,9 +76,11 @@ def test_every_demo_account_logs_in(demo_dir: Path) -> None:
     with TestClient(app) as client:
         for user in build_province().users:
             client.cookies.clear()
-            r = client.post("/login", data={"username": user.username,
-                                            "password": user.password},
-                            follow_redirects=False)
+            r = client.post(
+                "/login",
+                data={"username": user.username, "password": user.password},
+                follow_redirects=False,
+            )
             assert r.status_code == 303, user.username
             assert client.get("/").status_code == 200
     app.state.instance.close()

@@ -61,8 +61,9 @@ def page(live_server: str):  # noqa: ANN201
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--no-sandbox"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
         pg = browser.new_page(base_url=live_server)
         pg.set_default_timeout(15000)
         yield pg
@@ -118,8 +119,14 @@ def test_compile_approve_load_gbk_with_bad_ids(page, tmp_path: Path) -> None:  #
     good = [rid("36010219800101001"), rid("36010219900202002"), rid("36010220010303003")]
     bad1 = good[1][:17] + ("0" if good[1][17] != "0" else "1")  # wrong check digit
     bad2 = "360102" + "19991332" + "0041"  # month 13
-    lines = ["姓名,公民身份号码", f"张三,{good[0]}", f"李四,{bad1}", f"王五,{good[1]}",
-             f"赵六,{good[2]}", f"钱七,{bad2}"]
+    lines = [
+        "姓名,公民身份号码",
+        f"张三,{good[0]}",
+        f"李四,{bad1}",
+        f"王五,{good[1]}",
+        f"赵六,{good[2]}",
+        f"钱七,{bad2}",
+    ]
     csv = tmp_path / "低保名单.csv"
     csv.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
     page.set_input_files("#file", str(csv))

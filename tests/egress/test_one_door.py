@@ -21,7 +21,10 @@ ALLOWED = {
 
 
 def test_only_the_door_reads_stored_data() -> None:
-    readers = {p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")
-               if READS.search(p.read_text(encoding="utf-8"))}
+    readers = {
+        p.relative_to(SRC).as_posix()
+        for p in SRC.rglob("*.py")
+        if READS.search(p.read_text(encoding="utf-8"))
+    }
     assert readers - set(ALLOWED) == set(), "a new reader of dataset contents"
     assert "egress/service.py" in readers

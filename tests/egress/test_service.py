@@ -33,39 +33,66 @@ MOBILES = [f"1381234{i:04d}" for i in range(40)]
 
 @pytest.fixture
 def shared_entry(session, people, tmp_path):  # noqa: ANN001, ANN201
-    entry = catalog.create(session, {
-        "resource_code": "360102-MZ-0301", "name": "低保对象名单", "summary": "低保对象",
-        "fields": [{"name": "姓名"}, {"name": "公民身份号码", "kind": "resident_id"},
-                   {"name": "联系电话"}, {"name": "街道"}],
-        "update_frequency": "每月", "security_grade": "一般数据-2级",
-        "sharing_attr": "unconditional", "opening_attr": "none",
-    }, actor=people.clerk_county)
+    entry = catalog.create(
+        session,
+        {
+            "resource_code": "360102-MZ-0301",
+            "name": "低保对象名单",
+            "summary": "低保对象",
+            "fields": [
+                {"name": "姓名"},
+                {"name": "公民身份号码", "kind": "resident_id"},
+                {"name": "联系电话"},
+                {"name": "街道"},
+            ],
+            "update_frequency": "每月",
+            "security_grade": "一般数据-2级",
+            "sharing_attr": "unconditional",
+            "opening_attr": "none",
+        },
+        actor=people.clerk_county,
+    )
     catalog.submit(session, entry.id, actor=people.clerk_county)
     catalog.approve(session, entry.id, actor=people.reviewer_county)
     csv = tmp_path / "in.csv"
     lines = ["姓名,公民身份号码,联系电话,街道"] + [
         f"{n},{i},{m},{'八一' if k % 2 else '豫章'}街道"
-        for k, (n, i, m) in enumerate(zip(NAMES, IDS, MOBILES, strict=True))]
+        for k, (n, i, m) in enumerate(zip(NAMES, IDS, MOBILES, strict=True))
+    ]
     csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    datasets.load(session, entry.id, csv, actor=people.clerk_county,
-                  datasets_dir=tmp_path / "var" / "datasets")
+    datasets.load(
+        session,
+        entry.id,
+        csv,
+        actor=people.clerk_county,
+        datasets_dir=tmp_path / "var" / "datasets",
+    )
     return entry
 
 
 def deliver(session, grant, user, tmp_path, fmt="json", **kw):  # noqa: ANN001, ANN003, ANN201
-    return service.deliver(session, grant.id, actor=user, fmt=fmt,
-                           datasets_dir=tmp_path / "var" / "datasets",
-                           work_dir=tmp_path / "out", secret=SECRET, **kw)
+    return service.deliver(
+        session,
+        grant.id,
+        actor=user,
+        fmt=fmt,
+        datasets_dir=tmp_path / "var" / "datasets",
+        work_dir=tmp_path / "out",
+        secret=SECRET,
+        **kw,
+    )
 
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_unconditional_share_is_masked_by_policy_and_recorded(session, people, shared_entry,
-                                                              tmp_path) -> None:
-    grant = service.take_unconditional(session, shared_entry.id, actor=people.clerk_prov,
-                                       scenario="户籍与低保交叉核验")
+def test_unconditional_share_is_masked_by_policy_and_recorded(
+    session, people, shared_entry, tmp_path
+) -> None:
+    grant = service.take_unconditional(
+        session, shared_entry.id, actor=people.clerk_prov, scenario="户籍与低保交叉核验"
+    )
     out = deliver(session, grant, people.clerk_prov, tmp_path)
     data = read_json(out.path)
     assert data["columns"] == ["姓名", "公民身份号码", "联系电话", "街道"]
@@ -79,34 +106,43 @@ def test_unconditional_share_is_masked_by_policy_and_recorded(session, people, s
     assert again["rows"][0][1] == row[1]
 
     digest = hashlib.sha256(out.path.read_bytes()).hexdigest()
-    logged = [e for e in entries(session, action_prefix="egress.", limit=10)
-              if e.payload["delivery"] == out.delivery.token]
+    logged = [
+        e
+        for e in entries(session, action_prefix="egress.", limit=10)
+        if e.payload["delivery"] == out.delivery.token
+    ]
     assert logged and logged[0].payload["sha256"] == digest
     assert logged[0].payload["recipient"] == f"org:{people.clerk_prov.org_id}"
     assert logged[0].payload["rows"] == 40 and logged[0].payload["purpose"] == "户籍与低保交叉核验"
 
 
-def test_columns_rows_and_formats_follow_the_grant(session, people, shared_entry,
-                                                  tmp_path) -> None:
+def test_columns_rows_and_formats_follow_the_grant(session, people, shared_entry, tmp_path) -> None:
     grant = service.create_grant(
-        session, shared_entry, recipient_org_id=people.clerk_prov.org_id, purpose="核验",
-        source="sharing", actor="test", columns=["姓名", "街道"],
-        row_filter=[{"column": "街道", "op": "=", "value": "八一街道"}])
+        session,
+        shared_entry,
+        recipient_org_id=people.clerk_prov.org_id,
+        purpose="核验",
+        source="sharing",
+        actor="test",
+        columns=["姓名", "街道"],
+        row_filter=[{"column": "街道", "op": "=", "value": "八一街道"}],
+    )
     out = deliver(session, grant, people.clerk_prov, tmp_path, fmt="parquet")
     table = pq.read_table(out.path)
     assert table.column_names == ["姓名", "街道"] and table.num_rows == 20
     assert set(table.column("街道").to_pylist()) == {"八一街道"}
-    page = read_json(deliver(session, grant, people.clerk_prov, tmp_path, offset=5,
-                             limit=10).path)
+    page = read_json(deliver(session, grant, people.clerk_prov, tmp_path, offset=5, limit=10).path)
     assert len(page["rows"]) == 10
     csv = deliver(session, grant, people.clerk_prov, tmp_path, fmt="csv").path.read_bytes()
     assert csv.startswith(b"\xef\xbb\xbf") and "八一街道".encode() in csv
 
 
-def test_expired_revoked_and_foreign_grants_stop_at_once(session, people, shared_entry,
-                                                         tmp_path) -> None:
-    grant = service.take_unconditional(session, shared_entry.id, actor=people.clerk_prov,
-                                       scenario="核验")
+def test_expired_revoked_and_foreign_grants_stop_at_once(
+    session, people, shared_entry, tmp_path
+) -> None:
+    grant = service.take_unconditional(
+        session, shared_entry.id, actor=people.clerk_prov, scenario="核验"
+    )
     with pytest.raises(NotRecipient):
         deliver(session, grant, people.auditor, tmp_path)
     grant.expires_at = utcnow() - timedelta(seconds=1)
@@ -120,29 +156,46 @@ def test_expired_revoked_and_foreign_grants_stop_at_once(session, people, shared
 
 
 def test_no_share_and_conditional_entries_cannot_be_taken(session, people, shared_entry) -> None:
-    catalog.update(session, shared_entry.id, {"sharing_attr": "none",
-                                              "no_share_basis": "《个人信息保护法》第二十八条"},
-                   actor=people.clerk_county)
+    catalog.update(
+        session,
+        shared_entry.id,
+        {"sharing_attr": "none", "no_share_basis": "《个人信息保护法》第二十八条"},
+        actor=people.clerk_county,
+    )
     shared_entry.published_version = shared_entry.version_no  # keep it published for the check
     with pytest.raises(NotGrantable, match="不是无条件共享"):
-        service.take_unconditional(session, shared_entry.id, actor=people.clerk_prov,
-                                   scenario="x")
+        service.take_unconditional(session, shared_entry.id, actor=people.clerk_prov, scenario="x")
     with pytest.raises(NotGrantable, match="第二十八条"):
-        service.create_grant(session, shared_entry, recipient_org_id=people.clerk_prov.org_id,
-                             purpose="x", source="sharing", actor="t")
+        service.create_grant(
+            session,
+            shared_entry,
+            recipient_org_id=people.clerk_prov.org_id,
+            purpose="x",
+            source="sharing",
+            actor="t",
+        )
 
 
-def test_policies_fail_closed_and_unclassified_versions_stay_in(session, people, shared_entry,
-                                                                 tmp_path) -> None:
-    actions = plan(["a", "b", "c"], {"a": ["CN_MOBILE"], "b": ["SOMETHING_NEW"]},
-                   {"CN_MOBILE": {"op": "partial"}})
+def test_policies_fail_closed_and_unclassified_versions_stay_in(
+    session, people, shared_entry, tmp_path
+) -> None:
+    actions = plan(
+        ["a", "b", "c"],
+        {"a": ["CN_MOBILE"], "b": ["SOMETHING_NEW"]},
+        {"CN_MOBILE": {"op": "partial"}},
+    )
     assert [(a.rule["op"], a.fail_closed) for a in actions] == [
-        ("partial", False), ("replace", True), ("keep", False)]
+        ("partial", False),
+        ("replace", True),
+        ("keep", False),
+    ]
     # An administrator weakens nothing by forgetting a code: the column is still masked.
-    update_policy(session, "share-unconditional", {"PERSON_NAME": {"op": "keep"}},
-                  actor="user:admin")
-    grant = service.take_unconditional(session, shared_entry.id, actor=people.clerk_prov,
-                                       scenario="核验")
+    update_policy(
+        session, "share-unconditional", {"PERSON_NAME": {"op": "keep"}}, actor="user:admin"
+    )
+    grant = service.take_unconditional(
+        session, shared_entry.id, actor=people.clerk_prov, scenario="核验"
+    )
     row = read_json(deliver(session, grant, people.clerk_prov, tmp_path).path)["rows"][0]
     assert row[1] == "***" and row[2] == "***"
     assert any(e.action == "policy.updated" for e in entries(session, limit=20))

@@ -57,10 +57,10 @@ def _url(path: str) -> str:
 def role_tokens(session, people) -> dict[str, str]:
     tokens = {}
     for role in ROLE_SCOPES:
-        user = accounts.create_user(session, f"only_{role}", "role-test-pass", roles=[role],
-                                    org=people.org["civil"])
-        tokens[role], _ = accounts.issue_token(session, user, kind="api",
-                                               ttl=timedelta(hours=1))
+        user = accounts.create_user(
+            session, f"only_{role}", "role-test-pass", roles=[role], org=people.org["civil"]
+        )
+        tokens[role], _ = accounts.issue_token(session, user, kind="api", ttl=timedelta(hours=1))
     session.flush()
     return tokens
 
@@ -79,12 +79,18 @@ def test_no_role_reaches_a_route_it_lacks_the_scope_for(app, client, role_tokens
                 assert anonymous.status_code == 303, (method, route.path)
                 assert anonymous.headers["location"].startswith("/login")
             for role, token in role_tokens.items():
-                r = client.request(method, _url(route.path), follow_redirects=False,
-                                   headers={"Authorization": f"Bearer {token}",
-                                            "Accept": "application/json"})
+                r = client.request(
+                    method,
+                    _url(route.path),
+                    follow_redirects=False,
+                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                )
                 if scope in ROLE_SCOPES[role]:
                     assert not (r.status_code == 403 and f"permission {scope}" in r.text), (
-                        role, method, route.path)
+                        role,
+                        method,
+                        route.path,
+                    )
                 else:
                     assert r.status_code == 403, (role, method, route.path, r.status_code)
                     assert f"permission {scope}" in r.json()["message"]
@@ -93,8 +99,9 @@ def test_no_role_reaches_a_route_it_lacks_the_scope_for(app, client, role_tokens
 
 
 def test_a_revoked_or_unknown_token_is_refused(client, session, people) -> None:
-    plaintext, token = accounts.issue_token(session, people.auditor, kind="api",
-                                            ttl=timedelta(hours=1))
+    plaintext, token = accounts.issue_token(
+        session, people.auditor, kind="api", ttl=timedelta(hours=1)
+    )
     session.flush()
     ok = client.get("/api/v1/me", headers={"Authorization": f"Bearer {plaintext}"})
     assert ok.status_code == 200 and ok.json()["username"] == "auditor"

@@ -31,8 +31,13 @@ def login_page(
     request: Request, _: Annotated[User | None, requires(PUBLIC)], next: str = "/"
 ) -> Response:
     s = request.app.state.settings
-    return render(request, "login.html", next=_safe_next(next), max_failed=s.max_failed_logins,
-                  lockout=s.lockout_minutes)
+    return render(
+        request,
+        "login.html",
+        next=_safe_next(next),
+        max_failed=s.max_failed_logins,
+        lockout=s.lockout_minutes,
+    )
 
 
 @pages.post("/login")
@@ -47,22 +52,36 @@ def login(
     s = request.app.state.settings
     try:
         user = service.authenticate(
-            session, username, password, max_failed=s.max_failed_logins,
+            session,
+            username,
+            password,
+            max_failed=s.max_failed_logins,
             lockout_minutes=s.lockout_minutes,
         )
     except (LoginFailed, AccountLocked) as exc:
         # The failed counter is part of this request's transaction; keep it.
         session.commit()
-        return render(request, "login.html", status_code=exc.status, error=exc.message,
-                      username=username, next=_safe_next(next), max_failed=s.max_failed_logins,
-                      lockout=s.lockout_minutes)
+        return render(
+            request,
+            "login.html",
+            status_code=exc.status,
+            error=exc.message,
+            username=username,
+            next=_safe_next(next),
+            max_failed=s.max_failed_logins,
+            lockout=s.lockout_minutes,
+        )
     plaintext, _token = service.issue_token(
         session, user, kind="session", ttl=timedelta(hours=s.session_hours)
     )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, plaintext, max_age=s.session_hours * 3600, httponly=True,
-        samesite="lax", secure=s.secure_cookies,
+        SESSION_COOKIE,
+        plaintext,
+        max_age=s.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=s.secure_cookies,
     )
     return response
 
@@ -96,8 +115,9 @@ def create_token(
     plaintext, _token = service.issue_token(
         session, user, kind="api", ttl=timedelta(days=max(1, min(days, 365))), name=name
     )
-    return render(request, "tokens.html", tokens=service.api_tokens(session, user),
-                  new_token=plaintext)
+    return render(
+        request, "tokens.html", tokens=service.api_tokens(session, user), new_token=plaintext
+    )
 
 
 @pages.post("/account/tokens/{token_id}/revoke")

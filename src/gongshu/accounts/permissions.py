@@ -44,8 +44,9 @@ ROLE_LABELS = {
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(ALL_SCOPES),
     "reviewer": frozenset({ACCOUNT_SELF, CATALOG_READ, CATALOG_REVIEW}),
-    "clerk": frozenset({ACCOUNT_SELF, CATALOG_READ, CATALOG_EDIT, DATASET_LOAD, DATASET_PREVIEW,
-                        DATA_RECEIVE}),
+    "clerk": frozenset(
+        {ACCOUNT_SELF, CATALOG_READ, CATALOG_EDIT, DATASET_LOAD, DATASET_PREVIEW, DATA_RECEIVE}
+    ),
     "operator": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE}),
     "auditor": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ}),
     "regulator": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ}),

@@ -23,8 +23,11 @@ def issue_token(
     """Exchange a username and password for an API token (lockout applies)."""
     settings = request.app.state.settings
     user = service.authenticate(
-        session, body.username, body.password,
-        max_failed=settings.max_failed_logins, lockout_minutes=settings.lockout_minutes,
+        session,
+        body.username,
+        body.password,
+        max_failed=settings.max_failed_logins,
+        lockout_minutes=settings.lockout_minutes,
     )
     plaintext, token = service.issue_token(
         session, user, kind="api", ttl=timedelta(days=body.days), name=body.name
@@ -43,8 +46,12 @@ def revoke_token(
 def me(user: Annotated[User, requires(ACCOUNT_SELF)]) -> UserPublic:
     org = user.org
     return UserPublic(
-        id=user.id, username=user.username, display_name=user.display_name,
-        roles=list(user.roles), scopes=sorted(user.scopes),
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=list(user.roles),
+        scopes=sorted(user.scopes),
         org=OrgPublic(id=org.id, name=org.name, kind=org.kind, region_code=org.region_code)
-        if org else None,
+        if org
+        else None,
     )

@@ -58,7 +58,12 @@ def add_region(session: Session, code: str, name: str, *, parent: str | None = N
 
 
 def add_organization(
-    session: Session, name: str, *, kind: str, region_code: str, uscc: str | None = None,
+    session: Session,
+    name: str,
+    *,
+    kind: str,
+    region_code: str,
+    uscc: str | None = None,
     actor: str = "system",
 ) -> Organization:
     if kind not in ORG_KINDS:
@@ -68,8 +73,13 @@ def add_organization(
     org = Organization(name=name, kind=kind, region_code=region_code, uscc=uscc)
     session.add(org)
     session.flush()
-    record(session, "org.created", actor=actor, subject=f"org:{org.id}",
-           payload={"name": name, "kind": kind, "region": region_code})
+    record(
+        session,
+        "org.created",
+        actor=actor,
+        subject=f"org:{org.id}",
+        payload={"name": name, "kind": kind, "region": region_code},
+    )
     return org
 
 
@@ -113,8 +123,13 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record(session, "user.created", actor=actor, subject=f"user:{user.id}",
-           payload={"username": username, "roles": list(roles), "org": org.name if org else None})
+    record(
+        session,
+        "user.created",
+        actor=actor,
+        subject=f"user:{user.id}",
+        payload={"username": username, "roles": list(roles), "org": org.name if org else None},
+    )
     return user
 
 
@@ -152,8 +167,13 @@ def authenticate(
         if user.failed_logins >= max_failed:
             user.locked_until = now + timedelta(minutes=lockout_minutes)
             user.failed_logins = 0
-            record(session, "auth.locked", actor=user.actor, subject=f"user:{user.id}",
-                   payload={"minutes": lockout_minutes})
+            record(
+                session,
+                "auth.locked",
+                actor=user.actor,
+                subject=f"user:{user.id}",
+                payload={"minutes": lockout_minutes},
+            )
             session.flush()
             raise AccountLocked(
                 f"连续登录失败 {max_failed} 次，账户已锁定 {lockout_minutes} 分钟 (account locked)"
@@ -189,8 +209,13 @@ def issue_token(
     session.add(token)
     session.flush()
     if kind == "api":
-        record(session, "token.issued", actor=user.actor, subject=f"token:{token.id}",
-               payload={"name": name, "expires_at": token.expires_at.isoformat()})
+        record(
+            session,
+            "token.issued",
+            actor=user.actor,
+            subject=f"token:{token.id}",
+            payload={"name": name, "expires_at": token.expires_at.isoformat()},
+        )
     return plaintext, token
 
 

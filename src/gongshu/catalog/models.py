@@ -17,7 +17,12 @@ FIELD_TYPES = ("string", "integer", "decimal", "date", "datetime", "boolean")
 FIELD_KINDS = ("resident_id", "uscc", "region_code")  # AGG-3
 UPDATE_FREQUENCIES = ("实时", "每日", "每周", "每月", "每季度", "每年", "不定期")
 SECURITY_GRADES = (
-    "一般数据-1级", "一般数据-2级", "一般数据-3级", "一般数据-4级", "重要数据", "核心数据",
+    "一般数据-1级",
+    "一般数据-2级",
+    "一般数据-3级",
+    "一般数据-4级",
+    "重要数据",
+    "核心数据",
 )
 LOAD_POLICIES = ("quarantine", "reject")
 STATUSES = ("draft", "submitted", "approved", "returned")

@@ -28,30 +28,50 @@ from gongshu.web.render import render
 pages = APIRouter(include_in_schema=False)
 
 FORM_CHOICES = {
-    "field_types": FIELD_TYPES, "field_kinds": FIELD_KINDS, "frequencies": UPDATE_FREQUENCIES,
-    "grades": SECURITY_GRADES, "sharing_attrs": SHARING_ATTRS, "opening_attrs": OPENING_ATTRS,
+    "field_types": FIELD_TYPES,
+    "field_kinds": FIELD_KINDS,
+    "frequencies": UPDATE_FREQUENCIES,
+    "grades": SECURITY_GRADES,
+    "sharing_attrs": SHARING_ATTRS,
+    "opening_attrs": OPENING_ATTRS,
     "load_policies": LOAD_POLICIES,
 }
 FACET_LABELS = {
-    "tier": "层级", "sharing_attr": "共享属性", "opening_attr": "开放属性",
-    "provider_org_id": "提供单位", "status": "状态", "security_grade": "安全级别",
+    "tier": "层级",
+    "sharing_attr": "共享属性",
+    "opening_attr": "开放属性",
+    "provider_org_id": "提供单位",
+    "status": "状态",
+    "security_grade": "安全级别",
     "update_frequency": "更新频率",
 }
 
 
 @pages.get("/catalog")
 def browse(
-    request: Request, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)],
-    q: str | None = None, page: int = 1,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_READ)],
+    q: str | None = None,
+    page: int = 1,
 ) -> Response:
     filters = {k: request.query_params.get(k) for k in service.FACETS}
     per_page = 20
     page = max(page, 1)
-    result = service.search(session, actor=user, q=q, filters=filters, limit=per_page,
-                            offset=(page - 1) * per_page)
+    result = service.search(
+        session, actor=user, q=q, filters=filters, limit=per_page, offset=(page - 1) * per_page
+    )
     active = {k: v for k, v in filters.items() if v}
-    return render(request, "catalog_list.html", result=result, q=q or "", active=active,
-                  facet_labels=FACET_LABELS, page=page, per_page=per_page)
+    return render(
+        request,
+        "catalog_list.html",
+        result=result,
+        q=q or "",
+        active=active,
+        facet_labels=FACET_LABELS,
+        page=page,
+        per_page=per_page,
+    )
 
 
 @pages.get("/catalog/mine")
@@ -63,29 +83,56 @@ def mine(
 
 
 def _form_data(
-    name: str, resource_code: str, summary: str, update_frequency: str, security_grade: str,
-    sharing_attr: str, sharing_conditions: str, no_share_basis: str, opening_attr: str,
-    opening_conditions: str, formats: str, load_policy: str, field_name: list[str],
-    field_type: list[str], field_desc: list[str], field_kind: list[str], field_required: list[str],
+    name: str,
+    resource_code: str,
+    summary: str,
+    update_frequency: str,
+    security_grade: str,
+    sharing_attr: str,
+    sharing_conditions: str,
+    no_share_basis: str,
+    opening_attr: str,
+    opening_conditions: str,
+    formats: str,
+    load_policy: str,
+    field_name: list[str],
+    field_type: list[str],
+    field_desc: list[str],
+    field_kind: list[str],
+    field_required: list[str],
 ) -> dict:
-    rows = zip(field_name, field_type, field_desc, field_kind, field_required, strict=False)
+    rows = zip(
+        field_name or [],
+        field_type or [],
+        field_desc or [],
+        field_kind or [],
+        field_required or [],
+        strict=False,
+    )
     fields = [
         {"name": n, "type": t, "description": d, "kind": k or None, "required": r == "1"}
-        for n, t, d, k, r in rows if n.strip()
+        for n, t, d, k, r in rows
+        if n.strip()
     ]
     return {
-        "name": name, "resource_code": resource_code, "summary": summary,
-        "update_frequency": update_frequency, "security_grade": security_grade,
-        "sharing_attr": sharing_attr, "sharing_conditions": sharing_conditions,
-        "no_share_basis": no_share_basis, "opening_attr": opening_attr,
+        "name": name,
+        "resource_code": resource_code,
+        "summary": summary,
+        "update_frequency": update_frequency,
+        "security_grade": security_grade,
+        "sharing_attr": sharing_attr,
+        "sharing_conditions": sharing_conditions,
+        "no_share_basis": no_share_basis,
+        "opening_attr": opening_attr,
         "opening_conditions": opening_conditions,
         "formats": [f for f in formats.replace("，", ",").split(",")],
-        "load_policy": load_policy, "fields": fields,
+        "load_policy": load_policy,
+        "fields": fields,
     }
 
 
 FormStr = Annotated[str, Form()]
-FormList = Annotated[list[str], Form()]
+FormList = Annotated[list[str] | None, Form()]
 
 
 @pages.get("/catalog/new")
@@ -95,25 +142,59 @@ def new_form(request: Request, user: Annotated[User, requires(CATALOG_EDIT)]) ->
 
 @pages.post("/catalog/new")
 def create(
-    request: Request, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)],
-    name: FormStr = "", resource_code: FormStr = "", summary: FormStr = "",
-    update_frequency: FormStr = "", security_grade: FormStr = "",
-    sharing_attr: FormStr = "conditional", sharing_conditions: FormStr = "",
-    no_share_basis: FormStr = "", opening_attr: FormStr = "none", opening_conditions: FormStr = "",
-    formats: FormStr = "", load_policy: FormStr = "quarantine",
-    field_name: FormList = [], field_type: FormList = [], field_desc: FormList = [],  # noqa: B006
-    field_kind: FormList = [], field_required: FormList = [],  # noqa: B006
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_EDIT)],
+    name: FormStr = "",
+    resource_code: FormStr = "",
+    summary: FormStr = "",
+    update_frequency: FormStr = "",
+    security_grade: FormStr = "",
+    sharing_attr: FormStr = "conditional",
+    sharing_conditions: FormStr = "",
+    no_share_basis: FormStr = "",
+    opening_attr: FormStr = "none",
+    opening_conditions: FormStr = "",
+    formats: FormStr = "",
+    load_policy: FormStr = "quarantine",
+    field_name: FormList = None,
+    field_type: FormList = None,
+    field_desc: FormList = None,
+    field_kind: FormList = None,
+    field_required: FormList = None,
 ) -> Response:
-    data = _form_data(name, resource_code, summary, update_frequency, security_grade,
-                      sharing_attr, sharing_conditions, no_share_basis, opening_attr,
-                      opening_conditions, formats, load_policy, field_name, field_type,
-                      field_desc, field_kind, field_required)
+    data = _form_data(
+        name,
+        resource_code,
+        summary,
+        update_frequency,
+        security_grade,
+        sharing_attr,
+        sharing_conditions,
+        no_share_basis,
+        opening_attr,
+        opening_conditions,
+        formats,
+        load_policy,
+        field_name,
+        field_type,
+        field_desc,
+        field_kind,
+        field_required,
+    )
     try:
         with session.begin_nested():
             entry = service.create(session, data, actor=user)
     except GongshuError as exc:
-        return render(request, "catalog_form.html", status_code=exc.status, entry=None,
-                      data=data, error=exc.message, **FORM_CHOICES)
+        return render(
+            request,
+            "catalog_form.html",
+            status_code=exc.status,
+            entry=None,
+            data=data,
+            error=exc.message,
+            **FORM_CHOICES,
+        )
     return RedirectResponse(f"/catalog/{entry.id}?flash=created", status_code=303)
 
 
@@ -125,26 +206,37 @@ def _entry_for(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
 
 
 FLASHES = {
-    "created": "目录已保存为草稿。", "saved": "修改已保存为新版本。", "submitted": "已提交审核。",
-    "approved": "已审核通过。", "returned": "已退回。", "loaded": "数据已加载。",
+    "created": "目录已保存为草稿。",
+    "saved": "修改已保存为新版本。",
+    "submitted": "已提交审核。",
+    "approved": "已审核通过。",
+    "returned": "已退回。",
+    "loaded": "数据已加载。",
 }
 
 
 @pages.get("/catalog/{entry_id}")
 def entry_page(
-    request: Request, entry_id: int, session: SessionDep,
-    user: Annotated[User, requires(CATALOG_READ)], flash: str | None = None,
+    request: Request,
+    entry_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_READ)],
+    flash: str | None = None,
 ) -> Response:
     from gongshu.datasets import service as datasets
 
     entry = _entry_for(session, entry_id, user)
     history = service.versions(session, entry_id)
     return render(
-        request, "catalog_entry.html", entry=entry, versions=history,
+        request,
+        "catalog_entry.html",
+        entry=entry,
+        versions=history,
         datasets=datasets.versions_of(session, entry_id),
-        can_edit="catalog:edit" in user.scopes and (user.org_id == entry.provider_org_id
-                                                    or "admin" in user.roles),
-        can_review="catalog:review" in user.scopes and user.org is not None
+        can_edit="catalog:edit" in user.scopes
+        and (user.org_id == entry.provider_org_id or "admin" in user.roles),
+        can_review="catalog:review" in user.scopes
+        and user.org is not None
         and entry.review_region_code == user.org.region_code,
         flash=FLASHES.get(flash or ""),
     )
@@ -152,52 +244,100 @@ def entry_page(
 
 @pages.get("/catalog/{entry_id}/versions/{version_no}")
 def version_page(
-    request: Request, entry_id: int, version_no: int, session: SessionDep,
-    user: Annotated[User, requires(CATALOG_READ)], against: int | None = None,
+    request: Request,
+    entry_id: int,
+    version_no: int,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_READ)],
+    against: int | None = None,
 ) -> Response:
     entry = _entry_for(session, entry_id, user)
     new = service.version(session, entry_id, version_no)
     base_no = against if against is not None else version_no - 1
     old = service.version(session, entry_id, base_no) if base_no >= 1 else None
     changes, fields = service.diff(old.snapshot if old else {}, new.snapshot)
-    return render(request, "catalog_version.html", entry=entry, new=new, old=old,
-                  changes=changes, field_changes=fields)
+    return render(
+        request,
+        "catalog_version.html",
+        entry=entry,
+        new=new,
+        old=old,
+        changes=changes,
+        field_changes=fields,
+    )
 
 
 @pages.get("/catalog/{entry_id}/edit")
 def edit_form(
-    request: Request, entry_id: int, session: SessionDep,
+    request: Request,
+    entry_id: int,
+    session: SessionDep,
     user: Annotated[User, requires(CATALOG_EDIT)],
 ) -> Response:
     entry = _entry_for(session, entry_id, user)
-    return render(request, "catalog_form.html", entry=entry, data=service.snapshot(entry),
-                  **FORM_CHOICES)
+    return render(
+        request, "catalog_form.html", entry=entry, data=service.snapshot(entry), **FORM_CHOICES
+    )
 
 
 @pages.post("/catalog/{entry_id}/edit")
 def save(
-    request: Request, entry_id: int, session: SessionDep,
+    request: Request,
+    entry_id: int,
+    session: SessionDep,
     user: Annotated[User, requires(CATALOG_EDIT)],
-    name: FormStr = "", resource_code: FormStr = "", summary: FormStr = "",
-    update_frequency: FormStr = "", security_grade: FormStr = "",
-    sharing_attr: FormStr = "conditional", sharing_conditions: FormStr = "",
-    no_share_basis: FormStr = "", opening_attr: FormStr = "none", opening_conditions: FormStr = "",
-    formats: FormStr = "", load_policy: FormStr = "quarantine",
-    field_name: FormList = [], field_type: FormList = [], field_desc: FormList = [],  # noqa: B006
-    field_kind: FormList = [], field_required: FormList = [],  # noqa: B006
+    name: FormStr = "",
+    resource_code: FormStr = "",
+    summary: FormStr = "",
+    update_frequency: FormStr = "",
+    security_grade: FormStr = "",
+    sharing_attr: FormStr = "conditional",
+    sharing_conditions: FormStr = "",
+    no_share_basis: FormStr = "",
+    opening_attr: FormStr = "none",
+    opening_conditions: FormStr = "",
+    formats: FormStr = "",
+    load_policy: FormStr = "quarantine",
+    field_name: FormList = None,
+    field_type: FormList = None,
+    field_desc: FormList = None,
+    field_kind: FormList = None,
+    field_required: FormList = None,
 ) -> Response:
     entry = _entry_for(session, entry_id, user)
-    data = _form_data(name, resource_code, summary, update_frequency, security_grade,
-                      sharing_attr, sharing_conditions, no_share_basis, opening_attr,
-                      opening_conditions, formats, load_policy, field_name, field_type,
-                      field_desc, field_kind, field_required)
+    data = _form_data(
+        name,
+        resource_code,
+        summary,
+        update_frequency,
+        security_grade,
+        sharing_attr,
+        sharing_conditions,
+        no_share_basis,
+        opening_attr,
+        opening_conditions,
+        formats,
+        load_policy,
+        field_name,
+        field_type,
+        field_desc,
+        field_kind,
+        field_required,
+    )
     try:
         with session.begin_nested():
             service.update(session, entry_id, data, actor=user)
     except GongshuError as exc:
         session.refresh(entry)
-        return render(request, "catalog_form.html", status_code=exc.status, entry=entry,
-                      data=data, error=exc.message, **FORM_CHOICES)
+        return render(
+            request,
+            "catalog_form.html",
+            status_code=exc.status,
+            entry=entry,
+            data=data,
+            error=exc.message,
+            **FORM_CHOICES,
+        )
     return RedirectResponse(f"/catalog/{entry_id}?flash=saved", status_code=303)
 
 
@@ -211,16 +351,24 @@ def submit(
 
 @pages.get("/review")
 def review_queue(
-    request: Request, session: SessionDep, user: Annotated[User, requires(CATALOG_REVIEW)],
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_REVIEW)],
     flash: str | None = None,
 ) -> Response:
-    return render(request, "catalog_review.html", entries=service.review_queue(session, user),
-                  flash=FLASHES.get(flash or ""))
+    return render(
+        request,
+        "catalog_review.html",
+        entries=service.review_queue(session, user),
+        flash=FLASHES.get(flash or ""),
+    )
 
 
 @pages.post("/catalog/{entry_id}/approve")
 def approve(
-    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_REVIEW)],
+    entry_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_REVIEW)],
     comment: FormStr = "",
 ) -> Response:
     service.approve(session, entry_id, actor=user, comment=comment.strip() or None)
@@ -229,7 +377,9 @@ def approve(
 
 @pages.post("/catalog/{entry_id}/return")
 def return_(
-    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_REVIEW)],
+    entry_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_REVIEW)],
     comment: FormStr = "",
 ) -> Response:
     service.return_(session, entry_id, actor=user, comment=comment)

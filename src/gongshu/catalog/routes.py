@@ -45,14 +45,21 @@ def search(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> EntryPage:
     """Search by name, summary and provider; filter by attributes; facet counts."""
-    filters = {"tier": tier, "sharing_attr": sharing_attr, "opening_attr": opening_attr,
-               "status": status, "provider_org_id": provider_org_id}
+    filters = {
+        "tier": tier,
+        "sharing_attr": sharing_attr,
+        "opening_attr": opening_attr,
+        "status": status,
+        "provider_org_id": provider_org_id,
+    }
     result = service.search(session, actor=user, q=q, filters=filters, limit=limit, offset=offset)
     return EntryPage(
         total=result.total,
         entries=[EntryPublic.of(e) for e in result.entries],
-        facets={k: [{"value": v, "label": label, "count": n} for v, label, n in rows]
-                for k, rows in result.facets.items()},
+        facets={
+            k: [{"value": v, "label": label, "count": n} for v, label, n in rows]
+            for k, rows in result.facets.items()
+        },
     )
 
 
@@ -73,7 +80,9 @@ def read(
 
 @router.patch("/{entry_id}", response_model=EntryPublic)
 def update(
-    entry_id: int, body: EntryUpdate, session: SessionDep,
+    entry_id: int,
+    body: EntryUpdate,
+    session: SessionDep,
     user: Annotated[User, requires(CATALOG_EDIT)],
 ) -> EntryPublic:
     """Edit; every change is a new version (CAT-5)."""
@@ -90,7 +99,9 @@ def submit(
 
 @router.post("/{entry_id}/approve", response_model=EntryPublic)
 def approve(
-    entry_id: int, body: ReviewDecision, session: SessionDep,
+    entry_id: int,
+    body: ReviewDecision,
+    session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
 ) -> EntryPublic:
     """Approve at the reviewer's tier; city/county entries then go up a tier (CAT-2)."""
@@ -99,7 +110,9 @@ def approve(
 
 @router.post("/{entry_id}/return", response_model=EntryPublic)
 def return_(
-    entry_id: int, body: ReviewDecision, session: SessionDep,
+    entry_id: int,
+    body: ReviewDecision,
+    session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
 ) -> EntryPublic:
     if not body.comment:
@@ -113,17 +126,24 @@ def versions(
 ) -> list[VersionPublic]:
     """Every version of the entry, newest first (CAT-5)."""
     _visible_entry(session, entry_id, user)
-    return [VersionPublic.model_validate(v, from_attributes=True)
-            for v in service.versions(session, entry_id)]
+    return [
+        VersionPublic.model_validate(v, from_attributes=True)
+        for v in service.versions(session, entry_id)
+    ]
 
 
 @router.get("/{entry_id}/diff")
 def diff(
-    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)],
-    old: int, new: int,
+    entry_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_READ)],
+    old: int,
+    new: int,
 ) -> dict:
     """Field-level difference between two versions (CAT-5)."""
     _visible_entry(session, entry_id, user)
-    changes, fields = service.diff(service.version(session, entry_id, old).snapshot,
-                                   service.version(session, entry_id, new).snapshot)
+    changes, fields = service.diff(
+        service.version(session, entry_id, old).snapshot,
+        service.version(session, entry_id, new).snapshot,
+    )
     return {"changes": [c.__dict__ for c in changes], "fields": [f.__dict__ for f in fields]}

@@ -37,17 +37,39 @@ from gongshu.ledger import record
 from gongshu.timeutil import utcnow
 
 CONTENT_KEYS = (
-    "name", "resource_code", "summary", "fields", "update_frequency", "security_grade",
-    "sharing_attr", "sharing_conditions", "no_share_basis", "opening_attr",
-    "opening_conditions", "formats", "themes", "load_policy",
+    "name",
+    "resource_code",
+    "summary",
+    "fields",
+    "update_frequency",
+    "security_grade",
+    "sharing_attr",
+    "sharing_conditions",
+    "no_share_basis",
+    "opening_attr",
+    "opening_conditions",
+    "formats",
+    "themes",
+    "load_policy",
 )
 STATE_KEYS = ("status", "tier", "region_code", "provider_org_id", "provincial")
 KEY_LABELS = {
-    "name": "名称", "resource_code": "资源代码", "summary": "摘要", "fields": "字段",
-    "update_frequency": "更新频率", "security_grade": "安全级别", "sharing_attr": "共享属性",
-    "sharing_conditions": "共享条件", "no_share_basis": "不予共享依据", "opening_attr": "开放属性",
-    "opening_conditions": "开放条件", "formats": "格式", "themes": "主题",
-    "load_policy": "错误数据处理策略", "status": "状态", "provincial": "已纳入省级目录",
+    "name": "名称",
+    "resource_code": "资源代码",
+    "summary": "摘要",
+    "fields": "字段",
+    "update_frequency": "更新频率",
+    "security_grade": "安全级别",
+    "sharing_attr": "共享属性",
+    "sharing_conditions": "共享条件",
+    "no_share_basis": "不予共享依据",
+    "opening_attr": "开放属性",
+    "opening_conditions": "开放条件",
+    "formats": "格式",
+    "themes": "主题",
+    "load_policy": "错误数据处理策略",
+    "status": "状态",
+    "provincial": "已纳入省级目录",
 }
 
 
@@ -69,10 +91,15 @@ def _clean_fields(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
         kind = f.get("kind") or None
         if kind is not None and kind not in FIELD_KINDS:
             raise InvalidInput(f"字段「{name}」的标识类型无效 (identifier kind)：{kind}")
-        out.append({
-            "name": name, "type": ftype, "description": str(f.get("description") or "").strip(),
-            "kind": kind, "required": bool(f.get("required")),
-        })
+        out.append(
+            {
+                "name": name,
+                "type": ftype,
+                "description": str(f.get("description") or "").strip(),
+                "kind": kind,
+                "required": bool(f.get("required")),
+            }
+        )
     return out
 
 
@@ -132,34 +159,54 @@ def snapshot(entry: CatalogEntry) -> dict[str, Any]:
     return snap
 
 
-def _new_version(session: Session, entry: CatalogEntry, action: str, actor: User,
-                 comment: str | None = None) -> EntryVersion:
+def _new_version(
+    session: Session, entry: CatalogEntry, action: str, actor: User, comment: str | None = None
+) -> EntryVersion:
     if action != "created":
         entry.version_no += 1
     entry.updated_at = utcnow()
     session.flush()
     version = EntryVersion(
-        entry_id=entry.id, version_no=entry.version_no, action=action,
-        snapshot=snapshot(entry), actor=actor.actor, comment=comment,
+        entry_id=entry.id,
+        version_no=entry.version_no,
+        action=action,
+        snapshot=snapshot(entry),
+        actor=actor.actor,
+        comment=comment,
     )
     session.add(version)
     session.flush()
-    record(session, f"catalog.{action}", actor=actor.actor, subject=f"entry:{entry.id}",
-           payload={"version": entry.version_no, "status": entry.status,
-                    "resource_code": entry.resource_code, "comment": comment})
+    record(
+        session,
+        f"catalog.{action}",
+        actor=actor.actor,
+        subject=f"entry:{entry.id}",
+        payload={
+            "version": entry.version_no,
+            "status": entry.status,
+            "resource_code": entry.resource_code,
+            "comment": comment,
+        },
+    )
     return version
 
 
 def versions(session: Session, entry_id: int) -> list[EntryVersion]:
-    return list(session.scalars(
-        select(EntryVersion).where(EntryVersion.entry_id == entry_id)
-        .order_by(EntryVersion.version_no.desc())
-    ))
+    return list(
+        session.scalars(
+            select(EntryVersion)
+            .where(EntryVersion.entry_id == entry_id)
+            .order_by(EntryVersion.version_no.desc())
+        )
+    )
 
 
 def version(session: Session, entry_id: int, version_no: int) -> EntryVersion:
-    v = session.scalar(select(EntryVersion).where(
-        EntryVersion.entry_id == entry_id, EntryVersion.version_no == version_no))
+    v = session.scalar(
+        select(EntryVersion).where(
+            EntryVersion.entry_id == entry_id, EntryVersion.version_no == version_no
+        )
+    )
     if v is None:
         raise EntryNotFound(f"目录版本不存在 (version)：{entry_id} 第 {version_no} 版")
     return v
@@ -196,7 +243,9 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[Change], list[F
         if n not in of:
             fchanges.append(FieldChange(n, "added", new=f))
         elif of[n] != f:
-            attrs = [a for a in ("type", "description", "kind", "required") if of[n].get(a) != f.get(a)]
+            attrs = [
+                a for a in ("type", "description", "kind", "required") if of[n].get(a) != f.get(a)
+            ]
             fchanges.append(FieldChange(n, "changed", old=of[n], new=f, attrs=attrs))
     return changes, fchanges
 
@@ -230,8 +279,13 @@ def create(session: Session, data: dict[str, Any], *, actor: User) -> CatalogEnt
         raise InvalidInput(f"资源代码已被使用 (resource code taken)：{code}")
     if not str(data.get("name") or "").strip():
         raise InvalidInput("名称 (name) 不能为空")
-    entry = CatalogEntry(provider_org_id=org.id, tier=org.region.tier, region_code=org.region_code,
-                         status="draft", version_no=1)
+    entry = CatalogEntry(
+        provider_org_id=org.id,
+        tier=org.region.tier,
+        region_code=org.region_code,
+        status="draft",
+        version_no=1,
+    )
     entry.provider = org
     _apply(entry, data)
     session.add(entry)
@@ -247,8 +301,10 @@ def update(session: Session, entry_id: int, data: dict[str, Any], *, actor: User
     if entry.status == "submitted":
         raise WrongStatus("目录正在审核中，不能修改 (under review)")
     code = data.get("resource_code")
-    if code and code != entry.resource_code and session.scalar(
-        select(CatalogEntry.id).where(CatalogEntry.resource_code == code)
+    if (
+        code
+        and code != entry.resource_code
+        and session.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == code))
     ):
         raise InvalidInput(f"资源代码已被使用 (resource code taken)：{code}")
     before = snapshot(entry)
@@ -276,14 +332,20 @@ def submit(session: Session, entry_id: int, *, actor: User) -> CatalogEntry:
 
 def _require_reviewer(session: Session, entry: CatalogEntry, actor: User) -> Region:
     org = actor.org
-    if org is None or org.kind != "data_authority" or not ({"reviewer", "admin"} & set(actor.roles)):
+    if (
+        org is None
+        or org.kind != "data_authority"
+        or not ({"reviewer", "admin"} & set(actor.roles))
+    ):
         raise NotReviewer("只有数据管理部门审核员可以审核目录 (reviewer only)")
     if entry.review_region_code is None or org.region_code != entry.review_region_code:
         raise NotReviewer("此目录不在本级数据管理部门的审核队列中 (not your tier)")
     return org.region
 
 
-def approve(session: Session, entry_id: int, *, actor: User, comment: str | None = None) -> CatalogEntry:
+def approve(
+    session: Session, entry_id: int, *, actor: User, comment: str | None = None
+) -> CatalogEntry:
     """Approve at this tier; a city or county approval then goes up a tier (CAT-2)."""
     entry = get(session, entry_id)
     region = _require_reviewer(session, entry, actor)
@@ -322,17 +384,27 @@ def return_(session: Session, entry_id: int, *, actor: User, comment: str) -> Ca
 def review_queue(session: Session, actor: User) -> list[CatalogEntry]:
     if actor.org is None:
         return []
-    return list(session.scalars(
-        select(CatalogEntry).where(CatalogEntry.review_region_code == actor.org.region_code)
-        .order_by(CatalogEntry.updated_at)
-    ))
+    return list(
+        session.scalars(
+            select(CatalogEntry)
+            .where(CatalogEntry.review_region_code == actor.org.region_code)
+            .order_by(CatalogEntry.updated_at)
+        )
+    )
 
 
 # ---------------------------------------------------------------- search
 
 
-FACETS = ("provider_org_id", "tier", "sharing_attr", "opening_attr", "status",
-          "security_grade", "update_frequency")
+FACETS = (
+    "provider_org_id",
+    "tier",
+    "sharing_attr",
+    "opening_attr",
+    "status",
+    "security_grade",
+    "update_frequency",
+)
 
 
 def visible(actor: User | None) -> Any:
@@ -356,10 +428,13 @@ def can_see(entry: CatalogEntry, actor: User | None) -> bool:
 
 def provided_by(session: Session, org_id: int) -> list[CatalogEntry]:
     """An agency's own entries, newest change first."""
-    return list(session.scalars(
-        select(CatalogEntry).where(CatalogEntry.provider_org_id == org_id)
-        .order_by(CatalogEntry.updated_at.desc())
-    ).unique())
+    return list(
+        session.scalars(
+            select(CatalogEntry)
+            .where(CatalogEntry.provider_org_id == org_id)
+            .order_by(CatalogEntry.updated_at.desc())
+        ).unique()
+    )
 
 
 @dataclass
@@ -369,35 +444,57 @@ class SearchResult:
     facets: dict[str, list[tuple[Any, str, int]]]
 
 
-def search(session: Session, *, actor: User | None, q: str | None = None,
-           filters: dict[str, Any] | None = None, limit: int = 20, offset: int = 0) -> SearchResult:
+def search(
+    session: Session,
+    *,
+    actor: User | None,
+    q: str | None = None,
+    filters: dict[str, Any] | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchResult:
     """Search by name, summary and provider, filter by attributes, count facets."""
     filters = {k: v for k, v in (filters or {}).items() if k in FACETS and v not in (None, "")}
 
     def base(skip: str | None = None) -> Select:
-        stmt = select(CatalogEntry).join(Organization, CatalogEntry.provider_org_id == Organization.id)
+        stmt = select(CatalogEntry).join(
+            Organization, CatalogEntry.provider_org_id == Organization.id
+        )
         stmt = stmt.where(visible(actor))
         if q:
             like = f"%{q.strip().lower()}%"
-            stmt = stmt.where(or_(func.lower(CatalogEntry.name).like(like),
-                                  func.lower(CatalogEntry.summary).like(like),
-                                  func.lower(CatalogEntry.resource_code).like(like),
-                                  func.lower(Organization.name).like(like)))
+            stmt = stmt.where(
+                or_(
+                    func.lower(CatalogEntry.name).like(like),
+                    func.lower(CatalogEntry.summary).like(like),
+                    func.lower(CatalogEntry.resource_code).like(like),
+                    func.lower(Organization.name).like(like),
+                )
+            )
         for k, v in filters.items():
             if k != skip:
-                stmt = stmt.where(getattr(CatalogEntry, k) == (int(v) if k == "provider_org_id" else v))
+                stmt = stmt.where(
+                    getattr(CatalogEntry, k) == (int(v) if k == "provider_org_id" else v)
+                )
         return stmt
 
     stmt = base()
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    entries = list(session.scalars(stmt.order_by(CatalogEntry.tier, CatalogEntry.resource_code)
-                                   .limit(limit).offset(offset)).unique())
+    entries = list(
+        session.scalars(
+            stmt.order_by(CatalogEntry.tier, CatalogEntry.resource_code).limit(limit).offset(offset)
+        ).unique()
+    )
     facets: dict[str, list[tuple[Any, str, int]]] = {}
     org_names = dict(session.execute(select(Organization.id, Organization.name)).all())
     for key in FACETS:
         sub = base(skip=key).subquery()
         col = sub.c[key]
-        rows = session.execute(select(col, func.count()).group_by(col).order_by(func.count().desc())).all()
-        facets[key] = [(v, org_names.get(v, str(v)) if key == "provider_org_id" else str(v), n)
-                       for v, n in rows]
+        rows = session.execute(
+            select(col, func.count()).group_by(col).order_by(func.count().desc())
+        ).all()
+        facets[key] = [
+            (v, org_names.get(v, str(v)) if key == "provider_org_id" else str(v), n)
+            for v, n in rows
+        ]
     return SearchResult(total, entries, facets)

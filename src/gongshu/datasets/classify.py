@@ -28,8 +28,7 @@ def sample(path: Path, rows: int = SAMPLE_ROWS) -> pa.Table:
     finally:
         con.close()
     # The classifier reads values as text, as they appear in a register.
-    return pa.table({name: pc.cast(table.column(name), pa.string())
-                     for name in table.column_names})
+    return pa.table({name: pc.cast(table.column(name), pa.string()) for name in table.column_names})
 
 
 def classify_file(path: Path, *, today: date | None = None) -> tuple[dict, dict]:

@@ -27,18 +27,28 @@ def run_full_scan(session: Session, payload: dict) -> dict:
     if version is None:
         return {"skipped": "version gone"}
     twin = session.scalar(
-        select(DatasetVersion).where(DatasetVersion.sha256 == version.sha256,
-                                     DatasetVersion.id != version.id)
-        .order_by(DatasetVersion.id))
+        select(DatasetVersion)
+        .where(DatasetVersion.sha256 == version.sha256, DatasetVersion.id != version.id)
+        .order_by(DatasetVersion.id)
+    )
     if twin is not None and (twin.discovery or {}).get("mode") == "full":
         result, reused = dict(twin.discovery), twin.id
     else:
         result, reused = full_scan(Path(payload["path"])), None
     merge_full_scan(version, result)
     session.flush()
-    record(session, "dataset.scanned", actor="system:discovery", subject=f"entry:{version.entry_id}",
-           payload={"dataset_version": version.id, "rows": result.get("rows"),
-                    "grade": (result.get("grading") or {}).get("grade"), "reused": reused})
+    record(
+        session,
+        "dataset.scanned",
+        actor="system:discovery",
+        subject=f"entry:{version.entry_id}",
+        payload={
+            "dataset_version": version.id,
+            "rows": result.get("rows"),
+            "grade": (result.get("grading") or {}).get("grade"),
+            "reused": reused,
+        },
+    )
     return {"version_id": version.id, "reused": reused}
 
 
@@ -52,6 +62,9 @@ def merge_full_scan(version: DatasetVersion, result: dict) -> None:
             tags[col["name"]] = merged
         version.column_tags = tags
     previous = version.discovery or {}
-    version.discovery = {**result, "sample": previous.get("sample", previous),
-                         "confirmed_by": previous.get("confirmed_by"),
-                         "confirmed_at": previous.get("confirmed_at")}
+    version.discovery = {
+        **result,
+        "sample": previous.get("sample", previous),
+        "confirmed_by": previous.get("confirmed_by"),
+        "confirmed_at": previous.get("confirmed_at"),
+    }

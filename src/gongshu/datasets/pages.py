@@ -95,21 +95,37 @@ def version_page(
         except GongshuError as exc:
             preview_note = exc.message
     examples = (
-        _masked_examples(columns, rows, version.column_tags or {},
-                         request.app.state.settings.secret_key) if rows else {}
+        _masked_examples(
+            columns, rows, version.column_tags or {}, request.app.state.settings.secret_key
+        )
+        if rows
+        else {}
     )
     can_confirm = "dataset:load" in user.scopes and (
-        user.org_id == entry.provider_org_id or "admin" in user.roles)
+        user.org_id == entry.provider_org_id or "admin" in user.roles
+    )
     flashes = {"loaded": "数据已加载，生成新的数据版本。", "confirmed": "识别结果已确认。"}
-    return render(request, "dataset_version.html", version=version, entry=entry,
-                  report=version.report, columns=columns, rows=rows, preview_note=preview_note,
-                  discovery=version.discovery or {}, tags=version.column_tags or {},
-                  examples=examples, can_confirm=can_confirm, entity_labels=ENTITY_LABELS,
-                  flash=flashes.get(flash or ""))
+    return render(
+        request,
+        "dataset_version.html",
+        version=version,
+        entry=entry,
+        report=version.report,
+        columns=columns,
+        rows=rows,
+        preview_note=preview_note,
+        discovery=version.discovery or {},
+        tags=version.column_tags or {},
+        examples=examples,
+        can_confirm=can_confirm,
+        entity_labels=ENTITY_LABELS,
+        flash=flashes.get(flash or ""),
+    )
 
 
-def _masked_examples(columns: list[str], rows: list[tuple], tags: dict, secret: str
-                     ) -> dict[str, list[str]]:
+def _masked_examples(
+    columns: list[str], rows: list[tuple], tags: dict, secret: str
+) -> dict[str, list[str]]:
     """How each column would look in open data, from the provider's own first rows."""
     import pyarrow as pa
 
@@ -122,19 +138,25 @@ def _masked_examples(columns: list[str], rows: list[tuple], tags: dict, secret: 
             continue
         batch = pa.RecordBatch.from_arrays([pa.array([str(v) for v in values])], names=[col])
         actions = plan([col], tags, DEFAULT_POLICIES["open"][1])
-        masked = apply_actions(batch, actions, pseudonym_key=secret.encode(),
-                               pseudonym_purpose="examples")
+        masked = apply_actions(
+            batch, actions, pseudonym_key=secret.encode(), pseudonym_purpose="examples"
+        )
         out[col] = ["" if v is None else str(v) for v in masked.column(0).to_pylist()]
     return out
 
 
 @pages.post("/datasets/{version_id}/tags")
 async def confirm_tags(
-    request: Request, version_id: int, session: SessionDep,
+    request: Request,
+    version_id: int,
+    session: SessionDep,
     user: Annotated[User, requires(DATASET_LOAD)],
 ) -> Response:
     form = await request.form()
-    tags = {str(k)[4:]: [c.strip() for c in str(v).replace("，", ",").split(",") if c.strip()]
-            for k, v in form.items() if str(k).startswith("tag:")}
+    tags = {
+        str(k)[4:]: [c.strip() for c in str(v).replace("，", ",").split(",") if c.strip()]
+        for k, v in form.items()
+        if str(k).startswith("tag:")
+    }
     await run_in_threadpool(service.confirm_tags, session, version_id, tags, actor=user)
     return RedirectResponse(f"/datasets/{version_id}?flash=confirmed", status_code=303)

@@ -86,8 +86,12 @@ def load(
         version.column_tags, sample = classify_file(dest, today=today)
         version.discovery = {**sample, "mode": "sample"}
         session.flush()
-        enqueue(session, "dataset.full_scan", {"version_id": version.id, "path": str(dest)},
-                dedupe_key=f"scan:dataset_version:{version.id}")
+        enqueue(
+            session,
+            "dataset.full_scan",
+            {"version_id": version.id, "path": str(dest)},
+            dedupe_key=f"scan:dataset_version:{version.id}",
+        )
     except BaseException:
         _remove(dest, datasets_dir, result)
         raise
@@ -226,8 +230,9 @@ def sweep_orphans(session: Session, datasets_dir: Path, *, older_than: float = 3
     return removed
 
 
-def confirm_tags(session: Session, version_id: int, tags: dict[str, list[str]], *,
-                 actor: User) -> DatasetVersion:
+def confirm_tags(
+    session: Session, version_id: int, tags: dict[str, list[str]], *, actor: User
+) -> DatasetVersion:
     """The providing agency confirms or corrects each column's entity codes (SEC-1, CAT-7).
 
     What the person decides is what masking and access read from then on; a later
@@ -252,11 +257,22 @@ def confirm_tags(session: Session, version_id: int, tags: dict[str, list[str]], 
         clean[col] = sorted(set(codes))
     before = version.column_tags or {}
     version.column_tags = {c: clean.get(c, before.get(c, [])) for c in sorted(columns)}
-    version.discovery = {**(version.discovery or {}), "confirmed_by": actor.actor,
-                         "confirmed_at": utcnow().isoformat()}
+    version.discovery = {
+        **(version.discovery or {}),
+        "confirmed_by": actor.actor,
+        "confirmed_at": utcnow().isoformat(),
+    }
     session.flush()
-    changed = {c: {"from": before.get(c, []), "to": v} for c, v in version.column_tags.items()
-               if sorted(before.get(c, [])) != v}
-    record(session, "dataset.tags_confirmed", actor=actor.actor, subject=f"entry:{entry.id}",
-           payload={"dataset_version": version.id, "changed": changed})
+    changed = {
+        c: {"from": before.get(c, []), "to": v}
+        for c, v in version.column_tags.items()
+        if sorted(before.get(c, [])) != v
+    }
+    record(
+        session,
+        "dataset.tags_confirmed",
+        actor=actor.actor,
+        subject=f"entry:{entry.id}",
+        payload={"dataset_version": version.id, "changed": changed},
+    )
     return version

@@ -37,8 +37,9 @@ def is_loaded(session: Session) -> bool:
     return session.scalar(select(User.id).limit(1)) is not None
 
 
-def ensure_demo(instance: Instance, *, echo: Echo = print, seed: int = SEED,
-                limit: int | None = None) -> DemoProvince:
+def ensure_demo(
+    instance: Instance, *, echo: Echo = print, seed: int = SEED, limit: int | None = None
+) -> DemoProvince:
     """Load the demo province unless the instance already has accounts; print the accounts."""
     province = build_province(seed)
     with transaction(instance.session_factory) as session:
@@ -51,8 +52,14 @@ def ensure_demo(instance: Instance, *, echo: Echo = print, seed: int = SEED,
     return province
 
 
-def load_demo(instance: Instance, province: DemoProvince, *, echo: Echo = print,
-              seed: int = SEED, limit: int | None = None) -> None:
+def load_demo(
+    instance: Instance,
+    province: DemoProvince,
+    *,
+    echo: Echo = print,
+    seed: int = SEED,
+    limit: int | None = None,
+) -> None:
     """Load everything; ``limit`` caps the rows per table (tests)."""
     started = time.monotonic()
     with transaction(instance.session_factory) as session:
@@ -64,8 +71,10 @@ def load_demo(instance: Instance, province: DemoProvince, *, echo: Echo = print,
             rows += _entry(session, province, spec, datasets_dir, seed=seed, limit=limit)
     with transaction(instance.session_factory) as session:
         checkpoint(session, InstanceKey.load_or_create(instance.settings.keys_dir))
-    echo(f"演示省份已载入 (demo loaded)：{len(province.orgs)} 个机构，{len(province.entries)} "
-         f"条目录，{rows} 行数据，用时 {time.monotonic() - started:.1f} 秒。")
+    echo(
+        f"演示省份已载入 (demo loaded)：{len(province.orgs)} 个机构，{len(province.entries)} "
+        f"条目录，{rows} 行数据，用时 {time.monotonic() - started:.1f} 秒。"
+    )
 
 
 def _people(session: Session, province: DemoProvince) -> None:
@@ -74,12 +83,19 @@ def _people(session: Session, province: DemoProvince) -> None:
         accounts.add_region(session, region.code, region.name, parent=region.parent_code)
     orgs = {}
     for org in province.orgs:
-        orgs[org.key] = accounts.add_organization(session, org.name, kind=org.kind,
-                                                  region_code=org.region_code, actor="demo")
+        orgs[org.key] = accounts.add_organization(
+            session, org.name, kind=org.kind, region_code=org.region_code, actor="demo"
+        )
     for user in province.users:
-        accounts.create_user(session, user.username, user.password, display_name=user.full_name,
-                             org=orgs[user.org_key] if user.org_key else None,
-                             roles=list(user.roles), actor="demo")
+        accounts.create_user(
+            session,
+            user.username,
+            user.password,
+            display_name=user.full_name,
+            org=orgs[user.org_key] if user.org_key else None,
+            roles=list(user.roles),
+            actor="demo",
+        )
     session.flush()
 
 
@@ -89,39 +105,77 @@ def _member(session: Session, org: Organization, role: str) -> User:
     for user in candidates:
         if role in user.roles:
             return user
-    return accounts.create_user(session, f"{role}-{org.id}", f"demo-{role}-{org.id}-account",
-                                display_name=f"{org.name}{ROLE_LABELS[role]}", org=org,
-                                roles=[role], actor="demo")
+    return accounts.create_user(
+        session,
+        f"{role}-{org.id}",
+        f"demo-{role}-{org.id}-account",
+        display_name=f"{org.name}{ROLE_LABELS[role]}",
+        org=org,
+        roles=[role],
+        actor="demo",
+    )
 
 
 def _reviewer(session: Session, region_code: str) -> User:
-    org = session.scalar(select(Organization).where(Organization.region_code == region_code,
-                                                    Organization.kind == "data_authority"))
+    org = session.scalar(
+        select(Organization).where(
+            Organization.region_code == region_code, Organization.kind == "data_authority"
+        )
+    )
     if org is None:
         from gongshu.accounts.models import Region
 
         region = session.get(Region, region_code)
-        org = accounts.add_organization(session, f"{region.name}数据管理部门",
-                                        kind="data_authority", region_code=region_code,
-                                        actor="demo")
+        org = accounts.add_organization(
+            session,
+            f"{region.name}数据管理部门",
+            kind="data_authority",
+            region_code=region_code,
+            actor="demo",
+        )
     return _member(session, org, "reviewer")
 
 
-def _entry(session: Session, province: DemoProvince, spec: DemoEntry, datasets_dir: Path, *,
-           seed: int, limit: int | None) -> int:
+def _entry(
+    session: Session,
+    province: DemoProvince,
+    spec: DemoEntry,
+    datasets_dir: Path,
+    *,
+    seed: int,
+    limit: int | None,
+) -> int:
     org_name = next(o.name for o in province.orgs if o.key == spec.org_key)
     org = accounts.find_org(session, org_name)
     clerk = _member(session, org, "clerk")
-    entry = catalog.create(session, {
-        "resource_code": spec.resource_code, "name": spec.name, "summary": spec.summary,
-        "fields": [{"name": f.name, "type": f.type, "description": f.description,
-                    "kind": f.kind, "required": f.required} for f in spec.fields],
-        "update_frequency": spec.update_frequency, "security_grade": spec.security_grade,
-        "sharing_attr": spec.sharing_attr, "sharing_conditions": spec.sharing_conditions,
-        "no_share_basis": spec.no_share_basis, "opening_attr": spec.opening_attr,
-        "opening_conditions": spec.opening_conditions, "formats": list(spec.formats),
-        "load_policy": spec.load_policy,
-    }, actor=clerk)
+    entry = catalog.create(
+        session,
+        {
+            "resource_code": spec.resource_code,
+            "name": spec.name,
+            "summary": spec.summary,
+            "fields": [
+                {
+                    "name": f.name,
+                    "type": f.type,
+                    "description": f.description,
+                    "kind": f.kind,
+                    "required": f.required,
+                }
+                for f in spec.fields
+            ],
+            "update_frequency": spec.update_frequency,
+            "security_grade": spec.security_grade,
+            "sharing_attr": spec.sharing_attr,
+            "sharing_conditions": spec.sharing_conditions,
+            "no_share_basis": spec.no_share_basis,
+            "opening_attr": spec.opening_attr,
+            "opening_conditions": spec.opening_conditions,
+            "formats": list(spec.formats),
+            "load_policy": spec.load_policy,
+        },
+        actor=clerk,
+    )
     catalog.submit(session, entry.id, actor=clerk)
     if not spec.approved:  # left in a review queue, so the reviewers have work
         return 0
@@ -137,8 +191,14 @@ def _entry(session: Session, province: DemoProvince, spec: DemoEntry, datasets_d
         if writer is None:
             return 0
         writer.close()
-        version = datasets.load(session, entry.id, path, actor=clerk, datasets_dir=datasets_dir,
-                                source_name=f"{spec.name}.parquet")
+        version = datasets.load(
+            session,
+            entry.id,
+            path,
+            actor=clerk,
+            datasets_dir=datasets_dir,
+            source_name=f"{spec.name}.parquet",
+        )
     return version.rows
 
 

@@ -10,8 +10,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 EXTENSIONS = {"csv": "csv", "json": "json", "parquet": "parquet"}
-MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json",
-               "parquet": "application/vnd.apache.parquet"}
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+}
 
 
 class _CSV:
@@ -43,15 +46,15 @@ class _JSON:
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.fh = open(path, "w", encoding="utf-8")
-        self.fh.write('{"columns": ' + json.dumps(schema.names, ensure_ascii=False)
-                      + ', "rows": [')
+        self.fh.write('{"columns": ' + json.dumps(schema.names, ensure_ascii=False) + ', "rows": [')
         self.first = True
 
     def write(self, batch: pa.RecordBatch) -> None:
         cols = [c.to_pylist() for c in batch.columns]
         for row in zip(*cols, strict=True):
-            self.fh.write(("" if self.first else ",")
-                          + json.dumps(row, ensure_ascii=False, default=str))
+            self.fh.write(
+                ("" if self.first else ",") + json.dumps(row, ensure_ascii=False, default=str)
+            )
             self.first = False
 
     def __enter__(self) -> _JSON:

@@ -46,8 +46,7 @@ class Grant(Base):
     # None: always the latest dataset version at the time of each read.
     dataset_version_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id"))
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    recipient_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"),
-                                                         index=True)
+    recipient_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     columns: Mapped[list | None]  # None: every column of the entry
     row_filter: Mapped[list] = mapped_column(default=list)  # [{column, op, value}]
     purpose: Mapped[str] = mapped_column(Text)

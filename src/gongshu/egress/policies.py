@@ -28,9 +28,18 @@ log = logging.getLogger(__name__)
 KEEP = {"op": "keep"}
 # How strongly an operator hides a value: when a column carries several codes,
 # the strongest rule wins.
-STRENGTH = {"keep": 0, "partial": 2, "generalize_date": 2, "generalize_address": 2,
-            "age_band": 2, "coordinate_grid": 2, "truncate": 2, "pseudonymize": 3,
-            "replace": 4, "nullify": 5}
+STRENGTH = {
+    "keep": 0,
+    "partial": 2,
+    "generalize_date": 2,
+    "generalize_address": 2,
+    "age_band": 2,
+    "coordinate_grid": 2,
+    "truncate": 2,
+    "pseudonymize": 3,
+    "replace": 4,
+    "nullify": 5,
+}
 KIND_ENTITIES = {"resident_id": "CN_RESIDENT_ID", "uscc": "CN_USCC"}  # catalog field kinds
 
 _PERSONAL_MASKED = {
@@ -66,20 +75,26 @@ DEFAULT_POLICIES: dict[str, tuple[str, dict[str, dict]]] = {
     "open": ("开放数据默认策略", dict(_PERSONAL_MASKED)),
     # Unconditional sharing (SHR-2): no application states a basis, so identity
     # numbers become per-recipient pseudonyms (joins within the recipient still work).
-    "share-unconditional": ("无条件共享默认策略", {
-        **_PERSONAL_MASKED,
-        "PERSON_NAME": KEEP,
-        "CN_RESIDENT_ID": {"op": "pseudonymize"},
-        "BIRTH_DATE": {"op": "generalize_date", "level": "month"},
-    }),
+    "share-unconditional": (
+        "无条件共享默认策略",
+        {
+            **_PERSONAL_MASKED,
+            "PERSON_NAME": KEEP,
+            "CN_RESIDENT_ID": {"op": "pseudonymize"},
+            "BIRTH_DATE": {"op": "generalize_date", "level": "month"},
+        },
+    ),
     # Conditional sharing (SHR-3/4): the approved application names the fields and
     # the legal basis; identifiers pass, special categories stay protected.
-    "share-conditional": ("有条件共享默认策略", {
-        **{code: KEEP for code in _PERSONAL_MASKED},
-        "BANK_CARD": {"op": "partial"},
-        "BIOMETRIC": {"op": "nullify"},
-        "RELIGION": {"op": "nullify"},
-    }),
+    "share-conditional": (
+        "有条件共享默认策略",
+        {
+            **{code: KEEP for code in _PERSONAL_MASKED},
+            "BANK_CARD": {"op": "partial"},
+            "BIOMETRIC": {"op": "nullify"},
+            "RELIGION": {"op": "nullify"},
+        },
+    ),
 }
 
 
@@ -95,8 +110,9 @@ def ensure_default_policies(session: Session) -> None:
             policy = MaskingPolicy(name=name, title=title, rules=rules, version_no=1)
             session.add(policy)
             session.flush()
-            session.add(MaskingPolicyVersion(policy_id=policy.id, version_no=1, rules=rules,
-                                             actor="system"))
+            session.add(
+                MaskingPolicyVersion(policy_id=policy.id, version_no=1, rules=rules, actor="system")
+            )
     session.flush()
 
 
@@ -108,8 +124,9 @@ def get_policy(session: Session, name: str) -> MaskingPolicy:
     return policy
 
 
-def update_policy(session: Session, name: str, rules: dict[str, dict], *, actor: str
-                  ) -> MaskingPolicy:
+def update_policy(
+    session: Session, name: str, rules: dict[str, dict], *, actor: str
+) -> MaskingPolicy:
     """A new version of a policy; the change goes to the ledger."""
     for code, rule in rules.items():
         op = rule.get("op")
@@ -119,11 +136,19 @@ def update_policy(session: Session, name: str, rules: dict[str, dict], *, actor:
     policy.rules = rules
     policy.version_no += 1
     policy.updated_at = utcnow()
-    session.add(MaskingPolicyVersion(policy_id=policy.id, version_no=policy.version_no,
-                                     rules=rules, actor=actor))
+    session.add(
+        MaskingPolicyVersion(
+            policy_id=policy.id, version_no=policy.version_no, rules=rules, actor=actor
+        )
+    )
     session.flush()
-    record(session, "policy.updated", actor=actor, subject=f"policy:{policy.name}",
-           payload={"version": policy.version_no, "rules": rules})
+    record(
+        session,
+        "policy.updated",
+        actor=actor,
+        subject=f"policy:{policy.name}",
+        payload={"version": policy.version_no, "rules": rules},
+    )
     return policy
 
 
@@ -136,8 +161,9 @@ class ColumnAction:
     fail_closed: bool = False
 
 
-def plan(columns: list[str], tags: dict[str, list[str]], rules: dict[str, dict]
-         ) -> list[ColumnAction]:
+def plan(
+    columns: list[str], tags: dict[str, list[str]], rules: dict[str, dict]
+) -> list[ColumnAction]:
     """Decide each column's operator; an unknown code masks the column (fail closed)."""
     actions = []
     for col in columns:
@@ -153,8 +179,13 @@ def plan(columns: list[str], tags: dict[str, list[str]], rules: dict[str, dict]
     return actions
 
 
-def apply_actions(batch: pa.RecordBatch, actions: list[ColumnAction], *, pseudonym_key: bytes,
-                  pseudonym_purpose: str) -> pa.RecordBatch:
+def apply_actions(
+    batch: pa.RecordBatch,
+    actions: list[ColumnAction],
+    *,
+    pseudonym_key: bytes,
+    pseudonym_purpose: str,
+) -> pa.RecordBatch:
     """Mask one batch; any column an operator cannot handle is nulled (fail closed)."""
     arrays, names = [], []
     for action in actions:
@@ -167,14 +198,19 @@ def apply_actions(batch: pa.RecordBatch, actions: list[ColumnAction], *, pseudon
                     values = pseudonymize(values, pseudonym_key, pseudonym_purpose)
                 else:
                     if op in ("partial", "replace", "truncate") and not pa.types.is_string(
-                            values.type):
+                        values.type
+                    ):
                         values = pc.cast(values, pa.string())
                     if op == "partial" and "entity" not in rule:
                         rule["entity"] = action.entity
                     values = apply(op, values, **rule)
             except Exception:  # noqa: BLE001 - a rule that cannot run must not let data out
-                log.warning("masking %s with %s failed; column nulled (fail closed)",
-                            action.column, op, exc_info=True)
+                log.warning(
+                    "masking %s with %s failed; column nulled (fail closed)",
+                    action.column,
+                    op,
+                    exc_info=True,
+                )
                 action.fail_closed = True
                 values = pa.nulls(len(values), type=values.type)
         arrays.append(values)

@@ -46,36 +46,63 @@ def _public(grant) -> GrantPublic:  # noqa: ANN001
     return GrantPublic.model_validate(grant, from_attributes=True)
 
 
-def _file(request: Request, session, grant_id: int, user: User, fmt: str,  # noqa: ANN001
-          offset: int, limit: int | None) -> FileResponse:
+def _file(
+    request: Request,
+    session,
+    grant_id: int,
+    user: User,
+    fmt: str,  # noqa: ANN001
+    offset: int,
+    limit: int | None,
+) -> FileResponse:
     settings = request.app.state.settings
-    out = service.deliver(session, grant_id, actor=user, fmt=fmt, offset=offset, limit=limit,
-                          datasets_dir=settings.datasets_dir,
-                          work_dir=settings.data_dir / "egress", secret=settings.secret_key)
+    out = service.deliver(
+        session,
+        grant_id,
+        actor=user,
+        fmt=fmt,
+        offset=offset,
+        limit=limit,
+        datasets_dir=settings.datasets_dir,
+        work_dir=settings.data_dir / "egress",
+        secret=settings.secret_key,
+    )
     # The delivery and its ledger entry are durable before the first byte leaves.
     session.commit()
-    return FileResponse(out.path, media_type=out.media_type, filename=out.filename,
-                        headers={"X-Gongshu-Delivery": out.delivery.token},
-                        background=BackgroundTask(out.path.unlink, missing_ok=True))
+    return FileResponse(
+        out.path,
+        media_type=out.media_type,
+        filename=out.filename,
+        headers={"X-Gongshu-Delivery": out.delivery.token},
+        background=BackgroundTask(out.path.unlink, missing_ok=True),
+    )
 
 
 @router.get("/grants", response_model=list[GrantPublic])
-def my_grants(session: SessionDep, user: Annotated[User, requires(DATA_RECEIVE)]
-              ) -> list[GrantPublic]:
+def my_grants(
+    session: SessionDep, user: Annotated[User, requires(DATA_RECEIVE)]
+) -> list[GrantPublic]:
     return [_public(g) for g in service.grants_for(session, user)]
 
 
 @router.post("/catalog/{entry_id}/grants", response_model=GrantPublic, status_code=201)
-def take(entry_id: int, body: TakeGrant, session: SessionDep,
-         user: Annotated[User, requires(DATA_RECEIVE)]) -> GrantPublic:
+def take(
+    entry_id: int,
+    body: TakeGrant,
+    session: SessionDep,
+    user: Annotated[User, requires(DATA_RECEIVE)],
+) -> GrantPublic:
     """Obtain unconditional-share data for your agency, stating the scenario (SHR-2)."""
-    return _public(service.take_unconditional(session, entry_id, actor=user,
-                                              scenario=body.scenario))
+    return _public(
+        service.take_unconditional(session, entry_id, actor=user, scenario=body.scenario)
+    )
 
 
 @router.get("/grants/{grant_id}/data")
 def read_data(
-    grant_id: int, request: Request, session: SessionDep,
+    grant_id: int,
+    request: Request,
+    session: SessionDep,
     user: Annotated[User, requires(DATA_RECEIVE)],
     format: Annotated[str, Query(pattern="^(csv|json|parquet)$")] = "json",
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -86,14 +113,16 @@ def read_data(
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantPublic)
-def revoke(grant_id: int, body: Revoke, session: SessionDep,
-           user: Annotated[User, requires(CATALOG_EDIT)]) -> GrantPublic:
+def revoke(
+    grant_id: int, body: Revoke, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)]
+) -> GrantPublic:
     return _public(service.revoke_grant(session, grant_id, actor=user, reason=body.reason))
 
 
 @pages.get("/grants")
-def grants_page(request: Request, session: SessionDep,
-                user: Annotated[User, requires(DATA_RECEIVE)]) -> Response:
+def grants_page(
+    request: Request, session: SessionDep, user: Annotated[User, requires(DATA_RECEIVE)]
+) -> Response:
     from gongshu.catalog import service as catalog
 
     grants = service.grants_for(session, user)
@@ -102,14 +131,22 @@ def grants_page(request: Request, session: SessionDep,
 
 
 @pages.get("/grants/{grant_id}/download")
-def download(grant_id: int, request: Request, session: SessionDep,
-             user: Annotated[User, requires(DATA_RECEIVE)],
-             format: Annotated[str, Query(pattern="^(csv|json|parquet)$")] = "csv") -> Response:
+def download(
+    grant_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(DATA_RECEIVE)],
+    format: Annotated[str, Query(pattern="^(csv|json|parquet)$")] = "csv",
+) -> Response:
     return _file(request, session, grant_id, user, format, 0, None)
 
 
 @pages.post("/catalog/{entry_id}/take")
-def take_page(entry_id: int, session: SessionDep, user: Annotated[User, requires(DATA_RECEIVE)],
-              scenario: Annotated[str, Form()] = "") -> Response:
+def take_page(
+    entry_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(DATA_RECEIVE)],
+    scenario: Annotated[str, Form()] = "",
+) -> Response:
     service.take_unconditional(session, entry_id, actor=user, scenario=scenario)
     return RedirectResponse("/grants", status_code=303)

@@ -57,10 +57,19 @@ BATCH_ROWS = 65536
 
 
 def create_grant(
-    session: Session, entry: CatalogEntry, *, recipient_user: User | None = None,
-    recipient_org_id: int | None = None, purpose: str, source: str, actor: str,
-    days: int = 365, policy: str | None = None, columns: list[str] | None = None,
-    row_filter: list[dict] | None = None, source_ref: str | None = None,
+    session: Session,
+    entry: CatalogEntry,
+    *,
+    recipient_user: User | None = None,
+    recipient_org_id: int | None = None,
+    purpose: str,
+    source: str,
+    actor: str,
+    days: int = 365,
+    policy: str | None = None,
+    columns: list[str] | None = None,
+    row_filter: list[dict] | None = None,
+    source_ref: str | None = None,
     dataset_version_id: int | None = None,
 ) -> Grant:
     """Record what a recipient may read. Callers are the workflows that decide it
@@ -79,21 +88,39 @@ def create_grant(
     if policy is None:
         policy = "open" if source == "open" else policy_for_sharing_attr(entry.sharing_attr)
     grant = Grant(
-        entry_id=entry.id, dataset_version_id=dataset_version_id,
+        entry_id=entry.id,
+        dataset_version_id=dataset_version_id,
         recipient_user_id=recipient_user.id if recipient_user else None,
-        recipient_org_id=recipient_org_id, columns=columns, row_filter=row_filter or [],
-        purpose=purpose.strip(), source=source, source_ref=source_ref,
+        recipient_org_id=recipient_org_id,
+        columns=columns,
+        row_filter=row_filter or [],
+        purpose=purpose.strip(),
+        source=source,
+        source_ref=source_ref,
         policy_id=get_policy(session, policy).id,
-        expires_at=utcnow() + timedelta(days=days), created_by=actor,
+        expires_at=utcnow() + timedelta(days=days),
+        created_by=actor,
     )
     if grant.recipient_user_id is None and grant.recipient_org_id is None:
         raise InvalidInput("授权必须指定接收方 (recipient)")
     session.add(grant)
     session.flush()
-    record(session, "grant.created", actor=actor, subject=f"grant:{grant.id}",
-           payload={"entry": entry.id, "recipient": _recipient(grant), "purpose": grant.purpose,
-                    "source": source, "policy": policy, "columns": columns,
-                    "row_filter": row_filter or [], "expires_at": grant.expires_at})
+    record(
+        session,
+        "grant.created",
+        actor=actor,
+        subject=f"grant:{grant.id}",
+        payload={
+            "entry": entry.id,
+            "recipient": _recipient(grant),
+            "purpose": grant.purpose,
+            "source": source,
+            "policy": policy,
+            "columns": columns,
+            "row_filter": row_filter or [],
+            "expires_at": grant.expires_at,
+        },
+    )
     return grant
 
 
@@ -106,8 +133,13 @@ def revoke_grant(session: Session, grant_id: int, *, actor: User, reason: str) -
         raise InvalidInput("撤销授权须说明理由 (reason)")
     grant.revoked_at, grant.revoke_reason = utcnow(), reason.strip()
     session.flush()
-    record(session, "grant.revoked", actor=actor.actor, subject=f"grant:{grant.id}",
-           payload={"reason": grant.revoke_reason})
+    record(
+        session,
+        "grant.revoked",
+        actor=actor.actor,
+        subject=f"grant:{grant.id}",
+        payload={"reason": grant.revoke_reason},
+    )
     return grant
 
 
@@ -135,7 +167,8 @@ def check_grant(grant: Grant, actor: User, *, now: datetime | None = None) -> No
     """Recipient, revocation and expiry: an expired or revoked grant stops at once."""
     now = now or utcnow()
     mine = grant.recipient_user_id == actor.id or (
-        grant.recipient_org_id is not None and grant.recipient_org_id == actor.org_id)
+        grant.recipient_org_id is not None and grant.recipient_org_id == actor.org_id
+    )
     if not mine:
         raise NotRecipient("该授权不属于当前用户或单位 (not the recipient)")
     if grant.revoked_at is not None:
@@ -190,17 +223,28 @@ def _version(session: Session, grant: Grant) -> DatasetVersion:
     if grant.dataset_version_id is not None:
         version = session.get(DatasetVersion, grant.dataset_version_id)
     else:
-        version = session.scalar(select(DatasetVersion)
-                                 .where(DatasetVersion.entry_id == grant.entry_id)
-                                 .order_by(DatasetVersion.version_no.desc()).limit(1))
+        version = session.scalar(
+            select(DatasetVersion)
+            .where(DatasetVersion.entry_id == grant.entry_id)
+            .order_by(DatasetVersion.version_no.desc())
+            .limit(1)
+        )
     if version is None:
         raise GrantNotFound("该目录尚无数据 (no dataset version)")
     return version
 
 
 def deliver(
-    session: Session, grant_id: int, *, actor: User, fmt: str, datasets_dir: Path,
-    work_dir: Path, secret: str, offset: int = 0, limit: int | None = None,
+    session: Session,
+    grant_id: int,
+    *,
+    actor: User,
+    fmt: str,
+    datasets_dir: Path,
+    work_dir: Path,
+    secret: str,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> DeliveryFile:
     """Check, read, mask, watermark, write, hash and record one delivery."""
     if fmt not in formats.WRITERS:
@@ -237,8 +281,12 @@ def deliver(
         reader = con.sql(sql, params=args).to_arrow_reader(BATCH_ROWS)
         with formats.WRITERS[fmt](path, reader.schema) as writer:
             for batch in reader:
-                masked = apply_actions(batch, actions, pseudonym_key=pseudonym_key,
-                                       pseudonym_purpose=recipient.replace(":", "-"))
+                masked = apply_actions(
+                    batch,
+                    actions,
+                    pseudonym_key=pseudonym_key,
+                    pseudonym_purpose=recipient.replace(":", "-"),
+                )
                 if watermark is not None:
                     masked = watermark(masked)
                 writer.write(masked)
@@ -252,20 +300,43 @@ def deliver(
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     delivery = Delivery(
-        token=token, grant_id=grant.id, entry_id=entry.id, dataset_version_id=version.id,
-        recipient=recipient, actor=actor.actor, purpose=grant.purpose, format=fmt, rows=rows,
-        offset=offset, columns=columns, policy_name=policy.name,
-        policy_version=policy.version_no, watermarked=watermark is not None,
+        token=token,
+        grant_id=grant.id,
+        entry_id=entry.id,
+        dataset_version_id=version.id,
+        recipient=recipient,
+        actor=actor.actor,
+        purpose=grant.purpose,
+        format=fmt,
+        rows=rows,
+        offset=offset,
+        columns=columns,
+        policy_name=policy.name,
+        policy_version=policy.version_no,
+        watermarked=watermark is not None,
         sha256=digest.hexdigest(),
     )
     session.add(delivery)
     session.flush()
-    record(session, "egress.delivered", actor=actor.actor, subject=f"entry:{entry.id}",
-           payload={"grant": grant.id, "delivery": token, "recipient": recipient,
-                    "purpose": grant.purpose, "entry": entry.id, "version": version.version_no,
-                    "rows": rows, "sha256": delivery.sha256, "format": fmt,
-                    "policy": f"{policy.name}@{policy.version_no}",
-                    "masked": {a.column: a.rule["op"] for a in actions if a.rule["op"] != "keep"}})
+    record(
+        session,
+        "egress.delivered",
+        actor=actor.actor,
+        subject=f"entry:{entry.id}",
+        payload={
+            "grant": grant.id,
+            "delivery": token,
+            "recipient": recipient,
+            "purpose": grant.purpose,
+            "entry": entry.id,
+            "version": version.version_no,
+            "rows": rows,
+            "sha256": delivery.sha256,
+            "format": fmt,
+            "policy": f"{policy.name}@{policy.version_no}",
+            "masked": {a.column: a.rule["op"] for a in actions if a.rule["op"] != "keep"},
+        },
+    )
     name = f"{entry.resource_code}-v{version.version_no}.{formats.EXTENSIONS[fmt]}"
     return DeliveryFile(delivery, path, formats.MEDIA_TYPES[fmt], name)
 
@@ -295,5 +366,11 @@ def take_unconditional(session: Session, entry_id: int, *, actor: User, scenario
         raise NotGrantable("该目录不是无条件共享，需要提交共享申请 (conditional sharing, SHR-3)")
     if actor.org_id == entry.provider_org_id:
         raise NotGrantable("不能申请本单位提供的数据 (own data)")
-    return create_grant(session, entry, recipient_org_id=actor.org_id, purpose=scenario,
-                        source="sharing", actor=actor.actor)
+    return create_grant(
+        session,
+        entry,
+        recipient_org_id=actor.org_id,
+        purpose=scenario,
+        source="sharing",
+        actor=actor.actor,
+    )

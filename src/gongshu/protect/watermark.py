@@ -257,25 +257,27 @@ def _log_sf_half(n: int) -> np.ndarray:
     return np.concatenate([tail, [-np.inf]])
 
 
+def _pair(target: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    return ch.mix(target ^ ch.mix(anchor + np.uint64(0x9E3779B97F4A7C15))).ravel()
+
+
 def read_bits(
     leaked: pa.Table, key: bytes, *, original: pa.Table | None = None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(slots, majority bit per slot, rows carrying a bit) read from a leaked table.
 
-    With ``original``, cells whose canonical value (or whose anchor's) is not
-    in the original column are dropped: they were altered after delivery.
+    With ``original``, a cell counts only when its canonical value and its
+    anchor's occur together in one original row: altered cells are dropped.
     """
     keys = _Keys(key)
     views = _views(leaked)
     anchors = _Anchors(views, keys, leaked.num_rows)
-    known = None
+    pairs = None
     if original is not None:
-        ref = _views(original.select([c for c in original.column_names if c in views]))
-        known = np.zeros_like(anchors.eligible)
-        for i, name in enumerate(anchors.names):
-            if name in ref:
-                canon = ref[name].canon
-                known[i] = np.asarray(pc.fill_null(pc.is_in(views[name].canon, canon), False))
+        common = [c for c in original.column_names if c in views]
+        ref = _Anchors(_views(original.select(common)), keys, original.num_rows)
+        pairs = np.unique(np.concatenate([_pair(ref.digest[i], ref.digest) for i in range(len(common))]))
+        index = {name: i for i, name in enumerate(ref.names)}
     slots, bits = [], []
     hit = np.zeros(leaked.num_rows, bool)
     rows = np.arange(leaked.num_rows)
@@ -286,8 +288,9 @@ def read_bits(
             continue
         slot, ok, winner = anchors.slots(name)
         sel &= ok
-        if known is not None:
-            sel &= known[i] & known[winner, rows]
+        if pairs is not None:
+            # the cell's value and its anchor must sit together in one original row
+            sel &= name in index and np.isin(_pair(anchors.digest[i], anchors.digest[winner, rows]), pairs)
         slots.append(slot[sel])
         bits.append(v.bit[sel])
         hit |= sel

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -111,9 +111,10 @@ def _checkpointer(settings: Settings, factory: sessionmaker[Session]):  # noqa: 
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
-        "accept", ""
-    ).split(",")[0]
+    return (
+        request.url.path.startswith("/api/")
+        or "application/json" in request.headers.get("accept", "").split(",")[0]
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -125,8 +126,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(body, status_code=exc.status)
         if isinstance(exc, Unauthorized) and request.method == "GET":
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return render(request, "error.html", status_code=exc.status, message=exc.message,
-                      status=exc.status)
+        return render(
+            request, "error.html", status_code=exc.status, message=exc.message, status=exc.status
+        )
 
     def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = []
@@ -135,8 +137,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             problems.append(f"{where}：{err.get('msg')}")
         message = "输入有误 (invalid input)：" + "；".join(problems)
         if _wants_json(request):
-            return JSONResponse({"error": "invalid_input", "message": message,
-                                 "detail": exc.errors()}, status_code=422)
+            return JSONResponse(
+                {"error": "invalid_input", "message": message, "detail": exc.errors()},
+                status_code=422,
+            )
         return render(request, "error.html", status_code=422, message=message, status=422)
 
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -145,8 +149,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         if _wants_json(request):
             return JSONResponse({"error": "http", "message": message}, status_code=exc.status_code)
-        return render(request, "error.html", status_code=exc.status_code, message=message,
-                      status=exc.status_code)
+        return render(
+            request,
+            "error.html",
+            status_code=exc.status_code,
+            message=message,
+            status=exc.status_code,
+        )
 
     app.add_exception_handler(GongshuError, domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]

@@ -26,9 +26,11 @@ def home(
     if user is None:
         return RedirectResponse("/login", status_code=303)
     published = CatalogEntry.published_version.is_not(None)
-    by_tier = dict(session.execute(
-        select(CatalogEntry.tier, func.count()).where(published).group_by(CatalogEntry.tier)
-    ).all())
+    by_tier = dict(
+        session.execute(
+            select(CatalogEntry.tier, func.count()).where(published).group_by(CatalogEntry.tier)
+        ).all()
+    )
     stats = {
         "entries": sum(by_tier.values()),
         "by_tier": by_tier,
@@ -47,5 +49,6 @@ def home(
         from gongshu.ledger.models import LedgerEntry
 
         ledger_size = session.scalar(select(func.count(LedgerEntry.id)))
-    return render(request, "home.html", stats=stats, mine=mine, queue=queue,
-                  ledger_size=ledger_size)
+    return render(
+        request, "home.html", stats=stats, mine=mine, queue=queue, ledger_size=ledger_size
+    )

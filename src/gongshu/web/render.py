@@ -24,13 +24,21 @@ LABELS = {
     "role": ROLE_LABELS,
     "org_kind": ORG_KINDS,
     # discovery's grade codes (GB/T 43697-2024) -> the catalog's security grades
-    "grade": {"general-1": "一般数据-1级", "general-2": "一般数据-2级", "general-3": "一般数据-3级",
-              "general-4": "一般数据-4级", "important": "重要数据", "core": "核心数据"},
+    "grade": {
+        "general-1": "一般数据-1级",
+        "general-2": "一般数据-2级",
+        "general-3": "一般数据-3级",
+        "general-4": "一般数据-4级",
+        "important": "重要数据",
+        "core": "核心数据",
+    },
 }
 
 
 def make_templates() -> Jinja2Templates:
-    dirs = [PACKAGE / d / "templates" for d in TEMPLATE_DIRS if (PACKAGE / d / "templates").is_dir()]
+    dirs = [
+        PACKAGE / d / "templates" for d in TEMPLATE_DIRS if (PACKAGE / d / "templates").is_dir()
+    ]
     env = Environment(loader=FileSystemLoader(dirs), autoescape=select_autoescape())
     env.filters["bj"] = beijing
     env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
