@@ -17,6 +17,11 @@ DATASET_PREVIEW = "dataset:preview"
 USER_ADMIN = "user:admin"
 LEDGER_READ = "ledger:read"
 DATA_RECEIVE = "data:receive"  # read data through one's own grants, via the egress door
+SHARING_APPLY = "sharing:apply"  # an agency applies for conditional-share data (SHR-3)
+SHARING_ANSWER = "sharing:answer"  # the provider answers within 10 working days (SHR-4)
+SHARING_DECIDE = "sharing:decide"  # the data authority decides referred cases, supervises (GOV-2)
+OPEN_APPLY = "open:apply"  # a verified user declares a use, applies, signs agreements (OPN-2..5)
+CALENDAR_ADMIN = "calendar:admin"  # enter the State Council holiday schedule for a new year
 
 ALL_SCOPES = (
     ACCOUNT_SELF,
@@ -28,6 +33,11 @@ ALL_SCOPES = (
     USER_ADMIN,
     LEDGER_READ,
     DATA_RECEIVE,
+    SHARING_APPLY,
+    SHARING_ANSWER,
+    SHARING_DECIDE,
+    OPEN_APPLY,
+    CALENDAR_ADMIN,
 )
 
 ROLE_LABELS = {
@@ -43,15 +53,24 @@ ROLE_LABELS = {
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(ALL_SCOPES),
-    "reviewer": frozenset({ACCOUNT_SELF, CATALOG_READ, CATALOG_REVIEW}),
+    "reviewer": frozenset({ACCOUNT_SELF, CATALOG_READ, CATALOG_REVIEW, SHARING_DECIDE}),
     "clerk": frozenset(
-        {ACCOUNT_SELF, CATALOG_READ, CATALOG_EDIT, DATASET_LOAD, DATASET_PREVIEW, DATA_RECEIVE}
+        {
+            ACCOUNT_SELF,
+            CATALOG_READ,
+            CATALOG_EDIT,
+            DATASET_LOAD,
+            DATASET_PREVIEW,
+            DATA_RECEIVE,
+            SHARING_APPLY,
+            SHARING_ANSWER,
+        }
     ),
-    "operator": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE}),
+    "operator": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE, OPEN_APPLY}),
     "auditor": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ}),
     "regulator": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ}),
-    "enterprise": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE}),
-    "public": frozenset({ACCOUNT_SELF, DATA_RECEIVE}),
+    "enterprise": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE, OPEN_APPLY}),
+    "public": frozenset({ACCOUNT_SELF, DATA_RECEIVE, OPEN_APPLY}),
 }
 
 ORG_KINDS = {

@@ -14,7 +14,16 @@ from gongshu.accounts.permissions import ORG_KINDS, ROLE_LABELS, TIERS
 from gongshu.timeutil import beijing
 
 PACKAGE = Path(__file__).resolve().parents[1]
-TEMPLATE_DIRS = ("web", "accounts", "catalog", "datasets", "ledger", "egress")
+TEMPLATE_DIRS = (
+    "web",
+    "accounts",
+    "catalog",
+    "datasets",
+    "ledger",
+    "egress",
+    "exchange",
+    "opendata",
+)
 
 LABELS = {
     "sharing": {"unconditional": "无条件共享", "conditional": "有条件共享", "none": "不予共享"},
