@@ -97,3 +97,18 @@ def test_home_page_per_role(client, login, people) -> None:
     home = client.get("/").text
     assert "审计账本" in home and "待我审核" not in home
     assert "账本" in client.get("/ledger").text
+
+
+def test_admin_home_warns_when_next_years_schedule_is_missing(client, login, people,
+                                                              monkeypatch) -> None:
+    # On 2026-11-22, 2027 is within the 92-day horizon and chinese_calendar does not
+    # cover it: the administrator is told, nobody is left to guess (CLK-4).
+    from datetime import UTC, datetime
+
+    import gongshu.timeutil
+
+    login("admin")
+    monkeypatch.setattr(gongshu.timeutil, "utcnow", lambda: datetime(2026, 11, 22, tzinfo=UTC))
+    assert "2027 年节假日安排尚未录入" in client.get("/").text
+    monkeypatch.setattr(gongshu.timeutil, "utcnow", lambda: datetime(2026, 6, 1, tzinfo=UTC))
+    assert "节假日安排尚未录入" not in client.get("/").text

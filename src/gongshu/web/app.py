@@ -30,6 +30,7 @@ CAPABILITIES = (
     "gongshu.datasets.pages",
     "gongshu.ledger.routes",
     "gongshu.egress.routes",
+    "gongshu.workdays.routes",
     "gongshu.exchange.routes",
     "gongshu.exchange.pages",
     "gongshu.opendata.routes",

@@ -49,6 +49,18 @@ def home(
         from gongshu.ledger.models import LedgerEntry
 
         ledger_size = session.scalar(select(func.count(LedgerEntry.id)))
+    calendar_warning = None
+    if "calendar:admin" in user.scopes:
+        from gongshu.timeutil import BEIJING, utcnow
+        from gongshu.workdays import coverage_warning
+
+        calendar_warning = coverage_warning(session, utcnow().astimezone(BEIJING).date())
     return render(
-        request, "home.html", stats=stats, mine=mine, queue=queue, ledger_size=ledger_size
+        request,
+        "home.html",
+        stats=stats,
+        mine=mine,
+        queue=queue,
+        ledger_size=ledger_size,
+        calendar_warning=calendar_warning,
     )

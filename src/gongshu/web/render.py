@@ -23,6 +23,7 @@ TEMPLATE_DIRS = (
     "egress",
     "exchange",
     "opendata",
+    "workdays",
 )
 
 LABELS = {
