@@ -41,5 +41,7 @@ class DatasetVersion(Base):
     # None means not classified yet; the egress door refuses such a version.
     column_tags: Mapped[dict | None]
     discovery: Mapped[dict | None]
+    # Set only by the re-identification check (PIP-9): what was measured and by whom.
+    anonymized: Mapped[dict | None]
     loaded_by: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

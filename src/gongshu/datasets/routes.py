@@ -34,6 +34,8 @@ class DatasetPublic(BaseModel):
     columns: list[dict]
     report: dict
     loaded_by: str
+    column_tags: dict | None = None
+    anonymized: dict | None = None
 
 
 def _public(v) -> DatasetPublic:  # noqa: ANN001
@@ -103,3 +105,32 @@ def preview(
         datasets_dir=request.app.state.settings.datasets_dir,
     )
     return {"columns": columns, "rows": [[None if v is None else str(v) for v in r] for r in rows]}
+
+
+class AnonymityCheck(BaseModel):
+    quasi_identifiers: list[str]
+    k: int = 5
+    l: int = 2  # noqa: E741
+
+
+@router.post("/datasets/{version_id}/anonymity", response_model=DatasetPublic)
+def check_anonymity(
+    version_id: int,
+    body: AnonymityCheck,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(DATASET_LOAD)],
+) -> DatasetPublic:
+    """Mark the version anonymized if it passes the PIP-9 check (409 with figures if not)."""
+    from gongshu.datasets.anonymized import check_and_mark
+
+    version = check_and_mark(
+        session,
+        version_id,
+        quasi_identifiers=body.quasi_identifiers,
+        k=body.k,
+        l=body.l,
+        actor=user,
+        datasets_dir=request.app.state.settings.datasets_dir,
+    )
+    return _public(version)
