@@ -15,7 +15,10 @@ MODEL_MODULES = (
     "gongshu.datasets.models",
     "gongshu.egress.models",
     "gongshu.jobs.models",
+    "gongshu.discovery.models",
     "gongshu.workdays",
+    "gongshu.opendata.models",
+    "gongshu.exchange.models",
 )
 
 for _name in MODEL_MODULES:

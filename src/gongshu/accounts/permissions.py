@@ -22,6 +22,7 @@ SHARING_ANSWER = "sharing:answer"  # the provider answers within 10 working days
 SHARING_DECIDE = "sharing:decide"  # the data authority decides referred cases, supervises (GOV-2)
 OPEN_APPLY = "open:apply"  # a verified user declares a use, applies, signs agreements (OPN-2..5)
 CALENDAR_ADMIN = "calendar:admin"  # enter the State Council holiday schedule for a new year
+DISCOVERY_ADMIN = "discovery:admin"  # edit the grading rules (a new version each time)
 
 ALL_SCOPES = (
     ACCOUNT_SELF,
@@ -38,6 +39,7 @@ ALL_SCOPES = (
     SHARING_DECIDE,
     OPEN_APPLY,
     CALENDAR_ADMIN,
+    DISCOVERY_ADMIN,
 )
 
 ROLE_LABELS = {

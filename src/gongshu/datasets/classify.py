@@ -31,14 +31,21 @@ def sample(path: Path, rows: int = SAMPLE_ROWS) -> pa.Table:
     return pa.table({name: pc.cast(table.column(name), pa.string()) for name in table.column_names})
 
 
-def classify_file(path: Path, *, today: date | None = None) -> tuple[dict, dict]:
-    """(column_tags, discovery summary) for a Parquet version."""
+def classify_file(
+    path: Path,
+    *,
+    today: date | None = None,
+    rules=None,  # noqa: ANN001
+    rules_version: int = 0,
+) -> tuple[dict, dict]:
+    """(column_tags, discovery summary) for a Parquet version, by the rules in force."""
     from gongshu.discovery.classifier import classify_table
 
-    result = classify_table(sample(path), today=today or date.today())
+    result = classify_table(sample(path), today=today or date.today(), rules=rules)
     tags = {c.name: list(c.entities) for c in result.columns}
     summary = {
         "sampled_rows": result.rows,
+        "rules_version": rules_version,
         "grade": result.grade,
         "important_data_candidate": result.important_data_candidate,
         "minors_under_14": result.minors_under_14,
@@ -48,11 +55,17 @@ def classify_file(path: Path, *, today: date | None = None) -> tuple[dict, dict]
     return tags, summary
 
 
-def full_scan(path: Path, *, today: date | None = None) -> dict:
+def full_scan(
+    path: Path,
+    *,
+    today: date | None = None,
+    rules=None,  # noqa: ANN001
+    rules_version: int = 0,
+) -> dict:
     """Every row through the discovery kernels: evidence counts for the whole version."""
     from gongshu.discovery.scanner import scan_paths
 
-    report = scan_paths([path], today=today, grading=True)
+    report = scan_paths([path], today=today, grading=True, rules=rules)
     (table,) = report["tables"]
     if "error" in table:
         from gongshu.errors import InvalidInput
@@ -60,4 +73,5 @@ def full_scan(path: Path, *, today: date | None = None) -> dict:
         raise InvalidInput(f"全量识别失败 (full scan)：{table['error']}")
     table["scanned_at"] = report["scanned_at"]
     table["mode"] = "full"
+    table["rules_version"] = rules_version
     return table

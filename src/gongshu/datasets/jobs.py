@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.datasets.classify import full_scan
 from gongshu.datasets.models import DatasetVersion
+from gongshu.discovery.rules_store import rules_in_force
 from gongshu.jobs import handler
 from gongshu.ledger import record
 
@@ -34,7 +35,9 @@ def run_full_scan(session: Session, payload: dict) -> dict:
     if twin is not None and (twin.discovery or {}).get("mode") == "full":
         result, reused = dict(twin.discovery), twin.id
     else:
-        result, reused = full_scan(Path(payload["path"])), None
+        rules, rules_version = rules_in_force(session)
+        result = full_scan(Path(payload["path"]), rules=rules, rules_version=rules_version)
+        reused = None
     merge_full_scan(version, result)
     session.flush()
     record(

@@ -25,6 +25,7 @@ from gongshu.datasets.classify import classify_file
 from gongshu.datasets.errors import DatasetNotFound, EntryNotLoadable, NotDataProvider
 from gongshu.datasets.ingest import FieldSpec, IngestResult, ingest_file, sweep_temp_files
 from gongshu.datasets.models import DatasetVersion
+from gongshu.discovery.rules_store import rules_in_force
 from gongshu.jobs import enqueue
 from gongshu.ledger import record
 
@@ -83,7 +84,10 @@ def load(
         version = _insert(
             session, entry, version_no, rel, result, actor, source_name or src.name, datasets_dir
         )
-        version.column_tags, sample = classify_file(dest, today=today)
+        rules, rules_version = rules_in_force(session)
+        version.column_tags, sample = classify_file(
+            dest, today=today, rules=rules, rules_version=rules_version
+        )
         version.discovery = {**sample, "mode": "sample"}
         session.flush()
         enqueue(

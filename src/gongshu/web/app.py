@@ -31,6 +31,7 @@ CAPABILITIES = (
     "gongshu.ledger.routes",
     "gongshu.egress.routes",
     "gongshu.workdays.routes",
+    "gongshu.discovery.routes",
     "gongshu.exchange.routes",
     "gongshu.exchange.pages",
     "gongshu.opendata.routes",
@@ -138,7 +139,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, Unauthorized) and request.method == "GET":
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return render(
-            request, "error.html", status_code=exc.status, message=exc.message, status=exc.status
+            request,
+            "error.html",
+            user=getattr(request.state, "viewer", None),
+            status_code=exc.status,
+            message=exc.message,
+            status=exc.status,
         )
 
     def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -152,7 +158,14 @@ def _install_error_handlers(app: FastAPI) -> None:
                 {"error": "invalid_input", "message": message, "detail": exc.errors()},
                 status_code=422,
             )
-        return render(request, "error.html", status_code=422, message=message, status=422)
+        return render(
+            request,
+            "error.html",
+            user=getattr(request.state, "viewer", None),
+            status_code=422,
+            message=message,
+            status=422,
+        )
 
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = {404: "页面不存在 (not found)", 405: "不支持的请求方法 (method not allowed)"}.get(
@@ -163,6 +176,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return render(
             request,
             "error.html",
+            user=getattr(request.state, "viewer", None),
             status_code=exc.status_code,
             message=message,
             status=exc.status_code,

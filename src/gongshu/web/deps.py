@@ -11,6 +11,7 @@ permission test walks the app and fails on a route that declares none.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -62,7 +63,42 @@ def current_user(request: Request, session: Session) -> User | None:
     elif cookie := request.cookies.get(SESSION_COOKIE):
         user = accounts.resolve_token(session, cookie, kind="session")
     request.state.user = user
+    request.state.viewer = Viewer.of(user) if user is not None else None
     return user
+
+
+@dataclass(frozen=True)
+class ViewerOrg:
+    id: int
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A plain copy of who is signed in, for pages rendered after the session is gone
+    (error pages: a rolled-back session expires the ORM user)."""
+
+    id: int
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    scopes: frozenset[str]
+    org_id: int | None
+    org: ViewerOrg | None
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        org = user.org
+        return cls(
+            user.id,
+            user.username,
+            user.display_name,
+            tuple(user.roles),
+            user.scopes,
+            user.org_id,
+            ViewerOrg(org.id, org.name, org.kind) if org else None,
+        )
 
 
 class PermissionCheck:

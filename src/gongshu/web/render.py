@@ -24,6 +24,7 @@ TEMPLATE_DIRS = (
     "exchange",
     "opendata",
     "workdays",
+    "discovery",
 )
 
 LABELS = {
