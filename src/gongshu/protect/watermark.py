@@ -10,14 +10,15 @@ bit a cell carries is decided by
 
 where ``Ka = HKDF-SM3(key, "gongshu/watermark/anchor")`` and
 ``(s1_r, s2_r) = HMAC-SM3(HKDF-SM3(key, "gongshu/watermark/recipient"),
-recipient|delivery|entry)``. The *anchor* of cell (row, t) is the value, among
-the row's distinctive canonical values (four digits or more, channel
-stripped, column t included), with the highest keyed score for t
-(rendezvous hashing): a dropped column only loses the cells it anchored,
-because the winner among the surviving columns is unchanged when it
-survives. Rows are thus re-identified from their own content, whatever the
-row order, the subset or the column order; nothing depends on the batch a
-row was delivered in, so the egress door can call ``embed`` batch by batch.
+recipient|delivery|entry)``. The *anchor* of cell (row, t) is t's own
+canonical value when it is distinctive (four digits or more, channel
+stripped); otherwise the value, among the row's distinctive canonical
+values, with the highest keyed score for t (rendezvous hashing): a dropped
+column only loses the cells it anchored, because the winner among the
+surviving columns is unchanged when it survives. Rows are thus
+re-identified from their own content, whatever the row order, the subset or
+the column order; nothing depends on the batch a row was delivered in, so
+the egress door can call ``embed`` batch by batch.
 
 ``attribute`` reads every carrier bit of the leaked table, merges the cells
 that share a slot (majority), and for each candidate counts agreements. For a
@@ -119,34 +120,55 @@ class _Anchors:
         self.names = list(views)
         self.digest = np.zeros((len(views), n), np.uint64)
         self.eligible = np.zeros((len(views), n), bool)
+        self.value = np.zeros((len(views), n), np.uint64)  # unkeyed, to compare with an original
         for i, name in enumerate(self.names):
-            h1, h2 = ch.compress(views[name].canon)
-            self.digest[i] = keys.prf(h1 ^ ch.name_word("anchor", name), h2)
-            self.eligible[i] = views[name].eligible
+            h1, h2, digits = ch.compress(views[name].canon)
+            self.value[i] = ch.mix(h1 ^ ch.name_word("value", name)) ^ h2
+            # only distinctive values (four digits or more) anchor a row
+            ok = (digits >= ch.ANCHOR_DIGITS) & views[name].present
+            self.eligible[i] = ok
+            if ok.any():
+                self.digest[i, ok] = keys.prf(h1[ok] ^ ch.name_word("anchor", name), h2[ok])
 
-    def slots(self, target: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(slot, has an anchor, index of the anchor column) per row for column ``target``."""
+    def slots(self, target: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(slot, has an anchor, anchor column, best other column) per row for ``target``.
+
+        A distinctive value anchors itself (it survives any column drop that
+        leaves it); other cells go to the rendezvous winner among the row's
+        distinctive values.
+        """
         n = self.digest.shape[1]
         score = np.where(self.eligible, self.digest ^ ch.name_word("rendezvous", target), 0)
         winner = np.argmax(score, axis=0)
+        other = winner
+        if target in self.names:
+            own = self.names.index(target)
+            score[own] = 0
+            other = np.argmax(score, axis=0)
+            winner = np.where(self.eligible[own], own, winner)
         ok = self.eligible.any(axis=0)
         chosen = self.digest[winner, np.arange(n)]
-        return ch.mix(chosen ^ ch.name_word("slot", target)), ok, winner
+        return ch.mix(chosen ^ ch.name_word("slot", target)), ok, winner, other
 
 
 def _views(table: pa.Table) -> dict[str, ch.View]:
     out: dict[str, ch.View] = {}
     for name in table.column_names:
-        text = ch.render(_flat(table.column(name)))
+        arr = _flat(table.column(name))
+        text = ch.render(arr)
         if text is not None:
-            out[name] = ch.view(text)
+            out[name] = ch.view(text, ch.kinds_for(arr.type))
     return out
+
+
+def _key_name(name: str) -> bool:
+    lowered = name.lower()
+    return lowered == "id" or any(lowered.endswith(s) for s in _KEY_LIKE)
 
 
 def _key_like(name: str, arr: pa.Array) -> bool:
     """Integer identifiers (by name, or all distinct and dense) must never move by one."""
-    lowered = name.lower()
-    if lowered == "id" or any(lowered.endswith(s) for s in _KEY_LIKE):
+    if _key_name(name):
         return True
     values = np.asarray(pc.drop_null(arr).to_numpy(zero_copy_only=False), dtype=np.float64)
     if values.size < 50:
@@ -204,8 +226,9 @@ def _write(
         moved = (sign * magnitude)[change] / 10.0**v.scale
         return pc.replace_with_mask(arr, mask, pa.array(moved).cast(t))
     # decimal: rebuild the text on the grid and let Arrow parse it into the column's type
-    digits = pc.utf8_lpad(pc.cast(pa.array(magnitude[change]), pa.string()), width=v.scale + 1,
-                          padding="0")
+    digits = pc.utf8_lpad(
+        pc.cast(pa.array(magnitude[change]), pa.string()), width=v.scale + 1, padding="0"
+    )
     if v.scale:
         digits = pc.binary_join_element_wise(
             pc.utf8_slice_codeunits(digits, 0, -v.scale),
@@ -238,7 +261,7 @@ def embed(table: pa.Table, mark: Mark, key: bytes, *, protected: Collection[str]
         writable = _writable(columns[i], v, name)
         if not writable.any():
             continue
-        slot, ok, _ = anchors.slots(name)
+        slot, ok, _, _ = anchors.slots(name)
         word = _bits(slot, s1, s2)
         want = (word >> _TOP).astype(np.int8)
         down = ((word >> _NEXT) & _ONE).astype(bool)
@@ -246,15 +269,6 @@ def embed(table: pa.Table, mark: Mark, key: bytes, *, protected: Collection[str]
         if change.any():
             columns[i] = _write(columns[i], v, change, want, down)
     return pa.Table.from_arrays(columns, schema=table.schema)
-
-
-def _log_sf_half(n: int) -> np.ndarray:
-    """log P(X >= m) for X ~ Binomial(n, 1/2), m = 0..n+1 (exact, in log space)."""
-    logfact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1, dtype=np.float64)))])
-    k = np.arange(n + 1)
-    logpmf = logfact[n] - logfact[k] - logfact[n - k] - n * math.log(2.0)
-    tail = np.logaddexp.accumulate(logpmf[::-1])[::-1]
-    return np.concatenate([tail, [-np.inf]])
 
 
 def _pair(target: np.ndarray, anchor: np.ndarray) -> np.ndarray:
@@ -276,21 +290,24 @@ def read_bits(
     if original is not None:
         common = [c for c in original.column_names if c in views]
         ref = _Anchors(_views(original.select(common)), keys, original.num_rows)
-        pairs = np.unique(np.concatenate([_pair(ref.digest[i], ref.digest) for i in range(len(common))]))
-        index = {name: i for i, name in enumerate(ref.names)}
+        anchor_ok = ref.eligible.ravel()
+        pairs = np.unique(np.concatenate([_pair(row, ref.digest)[anchor_ok] for row in ref.value]))
     slots, bits = [], []
     hit = np.zeros(leaked.num_rows, bool)
     rows = np.arange(leaked.num_rows)
     for i, name in enumerate(anchors.names):
         v = views[name]
         sel = v.bit >= 0
-        if not sel.any():
+        if not sel.any() or _key_name(name):  # identifiers are never marked: no evidence
             continue
-        slot, ok, winner = anchors.slots(name)
+        slot, ok, _, other = anchors.slots(name)
         sel &= ok
         if pairs is not None:
-            # the cell's value and its anchor must sit together in one original row
-            sel &= name in index and np.isin(_pair(anchors.digest[i], anchors.digest[winner, rows]), pairs)
+            # the cell's value must sit with another distinctive value of its row in one
+            # original row: values altered or swapped after delivery are dropped
+            checkable = anchors.eligible[other, rows] & (other != i)
+            pair = _pair(anchors.value[i], anchors.digest[other, rows])
+            sel &= ~checkable | np.isin(pair, pairs)
         slots.append(slot[sel])
         bits.append(v.bit[sel])
         hit |= sel
@@ -327,7 +344,7 @@ def attribute(
         w = words[lo : lo + _CHUNK]
         expected = (_bits(slots[None, :], w[:, :1], w[:, 1:]) >> _TOP).astype(np.int8)
         agree[lo : lo + _CHUNK] = (expected == observed[None, :]).sum(axis=1)
-    log_p = _log_sf_half(n)[agree]
+    log_p = ch.log_sf_half(n)[agree]
     order = np.argsort(log_p, kind="stable")
     scores = [(marks[i], float(-log_p[i] / math.log(10))) for i in order]
     best = int(order[0])

@@ -27,6 +27,7 @@ grid (altered ones) carry no bit.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 
@@ -37,8 +38,11 @@ import pyarrow.compute as pc
 from gongshu.protect.crypto import sm3
 
 NUM_RE = r"^(?P<sign>-?)(?P<ip>\d{1,18})(?:\.(?P<fr>\d+))?$"
-TS_RE = r"^(?P<head>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}):(?P<sec>[0-5]\d)(?P<rest>(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)$"
-RUN_RE = r"^(?P<pre>.*[^*])(?P<run>\*{3,4})(?P<post>@[^*]*)?$"
+TS_RE = (
+    r"^(?P<head>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}):(?P<sec>[0-5]\d)"
+    r"(?P<rest>(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)$"
+)
+RUN_RE = r"^(?P<pre>[^@]*[^*@])(?P<run>\*{3,4})(?P<post>@[^*@]*)$"
 MAX_SCALE = 9
 SCALE_SHARE = 0.3
 ANCHOR_DIGITS = 4  # a canonical value needs this many digits to serve as a row anchor
@@ -64,19 +68,28 @@ def name_word(label: str, name: str) -> np.uint64:
     return np.uint64(int.from_bytes(sm3(f"{label}\x1f{name}".encode())[:8], "big"))
 
 
-@cache
 def _poly(n: int) -> tuple[np.ndarray, np.ndarray]:
+    size = 64
+    while size < n:
+        size *= 2
+    m1, m2 = _poly_table(size)
+    return m1[:n], m2[:n]
+
+
+@cache
+def _poly_table(n: int) -> tuple[np.ndarray, np.ndarray]:
     # Fixed odd multipliers for the position-weighted compression, from SM3 in counter mode.
     raw = b"".join(sm3(b"gongshu/watermark/poly" + i.to_bytes(4, "big")) for i in range(n // 2 + 1))
     words = np.frombuffer(raw, dtype=">u8").astype(np.uint64)
-    return words[0:n] | np.uint64(1), words[n // 2 : n // 2 + n] | np.uint64(1)
+    # interleaved, so that the first n multipliers never depend on n
+    return words[0::2][:n] | np.uint64(1), words[1::2][:n] | np.uint64(1)
 
 
-def compress(canon: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Two 64-bit position-weighted sums of each string's UTF-8 bytes (nulls give 0)."""
+def compress(canon: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two 64-bit position-weighted sums of each string's UTF-8 bytes, and its digit count."""
     s = pc.fill_null(canon, "").cast(pa.string())
     if len(s) == 0:
-        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.int64)
     offsets = np.frombuffer(s.buffers()[1], dtype=np.int32)[s.offset : s.offset + len(s) + 1]
     start = int(offsets[0])
     data_buf = s.buffers()[2]
@@ -84,6 +97,7 @@ def compress(canon: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.diff(offsets).astype(np.int64)
     h1 = np.zeros(len(s), np.uint64)
     h2 = np.zeros(len(s), np.uint64)
+    digits = np.zeros(len(s), np.int64)
     if data.size:
         starts = offsets[:-1].astype(np.int64) - start
         pos = np.arange(data.size, dtype=np.int64) - np.repeat(starts, lengths)
@@ -92,7 +106,18 @@ def compress(canon: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         idx = starts[nz]
         h1[nz] = np.add.reduceat(data * m1[pos], idx)
         h2[nz] = np.add.reduceat(data * m2[pos], idx)
-    return h1, h2 ^ lengths.astype(np.uint64)
+        is_digit = ((data >= 48) & (data <= 57)).astype(np.int64)
+        digits[nz] = np.add.reduceat(is_digit, idx)
+    return h1, h2 ^ lengths.astype(np.uint64), digits
+
+
+def log_sf_half(n: int) -> np.ndarray:
+    """log P(X >= m) for X ~ Binomial(n, 1/2), m = 0..n+1 (exact, in log space)."""
+    logfact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1, dtype=np.float64)))])
+    k = np.arange(n + 1)
+    logpmf = logfact[n] - logfact[k] - logfact[n - k] - n * math.log(2.0)
+    tail = np.logaddexp.accumulate(logpmf[::-1])[::-1]
+    return np.concatenate([tail, [-np.inf]])
 
 
 def render(arr: pa.Array) -> pa.Array | None:
@@ -110,6 +135,7 @@ class View:
     """One column seen through its channels (see the module docstring)."""
 
     canon: pa.Array  # string; null where the value is null
+    present: np.ndarray  # bool: not null
     kind: np.ndarray  # int8 NONE/NUMERIC/SECONDS/RUN
     bit: np.ndarray  # int8: the channel bit, -1 where the value carries none
     digit: np.ndarray  # int64: last grid digit (numeric), seconds, or run length
@@ -118,12 +144,6 @@ class View:
     scale: int
     ts: pa.Array  # struct head/sec/rest (seconds channel)
     run: pa.Array  # struct pre/run/post (mask-run channel)
-
-    @property
-    def eligible(self) -> np.ndarray:
-        """Rows whose canonical value is distinctive enough to anchor the row."""
-        digits = pc.fill_null(pc.count_substring_regex(self.canon, r"\d"), 0)
-        return np.asarray(digits.to_numpy(zero_copy_only=False)) >= ANCHOR_DIGITS
 
 
 def _np(arr: pa.Array, fill: object) -> np.ndarray:
@@ -141,61 +161,105 @@ def infer_scale(frac_len: np.ndarray) -> int:
     return scale
 
 
-def view(text: pa.Array) -> View:
+ALL_KINDS = frozenset({NUMERIC, SECONDS, RUN})
+
+
+def kinds_for(t: pa.DataType) -> frozenset[int]:
+    """Channels whose text form a column of type ``t`` can show at all (skips useless regexes)."""
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return frozenset({NUMERIC})
+    if pa.types.is_timestamp(t):
+        return frozenset({SECONDS})
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
+        return ALL_KINDS
+    return frozenset()
+
+
+def _extract(text: pa.Array, pattern: str, names: tuple[str, ...], needle: str | None) -> pa.Array:
+    if needle is None:
+        return pa.nulls(len(text), pa.struct([(f, pa.string()) for f in names]))
+    if needle:
+        has = pc.match_substring(text, needle)
+        if not pc.any(has).as_py():
+            return pa.nulls(len(text), pa.struct([(f, pa.string()) for f in names]))
+        text = pc.if_else(has, text, "")
+    return pc.extract_regex(text, pattern)
+
+
+def _runs(text: pa.Array, enabled: bool) -> tuple[pa.Array, np.ndarray]:
+    """Struct pre/post (null unless a 3-4 star run ends the value or precedes ``@``), run length."""
+    n = len(text)
+    fields = pa.struct([("pre", pa.string()), ("post", pa.string())])
+    if not enabled or n == 0 or not pc.any(pc.match_substring(text, "***")).as_py():
+        return pa.nulls(n, fields), np.zeros(n, np.int64)
+    # "...区****": a trailing run; cheaper than a regex with backtracking over CJK text
+    trail_pre = pc.utf8_rtrim(text, characters="*")
+    trail_len = _np(pc.subtract(pc.utf8_length(text), pc.utf8_length(trail_pre)), 0)
+    trail = (trail_len >= 3) & (trail_len <= 4) & (_np(pc.utf8_length(trail_pre), 0) > 0)
+    # "a***@qq.com": a run before the @
+    at = pc.extract_regex(pc.if_else(pc.match_substring(text, "***@"), text, ""), RUN_RE)
+    at_ok = _np(pc.is_valid(at), False).astype(bool) & ~trail
+    at_len = _np(pc.utf8_length(pc.struct_field(at, "run")), 0)
+    pre = pc.if_else(pa.array(at_ok), pc.struct_field(at, "pre"), trail_pre)
+    post = pc.if_else(pa.array(at_ok), pc.struct_field(at, "post"), "")
+    ok = trail | at_ok
+    struct = pa.StructArray.from_arrays([pre, post], fields=list(fields), mask=pa.array(~ok))
+    return struct, np.where(at_ok, at_len, np.where(trail, trail_len, 0)).astype(np.int64)
+
+
+def view(text: pa.Array, kinds: frozenset[int] = ALL_KINDS) -> View:
     """Canonical forms and channel bits of a column rendered as text."""
     n = len(text)
     valid = _np(pc.is_valid(text), False).astype(bool)
     kind = np.zeros(n, np.int8)
     bit = np.full(n, -1, np.int8)
     digit = np.zeros(n, np.int64)
+    magnitude = np.zeros(n, np.int64)
+    neg = np.zeros(n, bool)
+    scale = 0
+    canon = text
 
-    m = pc.extract_regex(text, NUM_RE)
-    is_num = _np(pc.is_valid(m), False).astype(bool)
-    ip = pc.struct_field(m, "ip")
-    fr = pc.utf8_rtrim(pc.struct_field(m, "fr"), characters="0")
-    frac_len = _np(pc.utf8_length(fr), 0).astype(np.int64)
-    scale = infer_scale(frac_len[is_num])
-    int_len = _np(pc.utf8_length(ip), 0).astype(np.int64)
-    on_grid = is_num & (frac_len <= scale) & (int_len + scale <= 18)
-    joined = pc.binary_join_element_wise(ip, pc.utf8_rpad(fr, width=scale, padding="0"), "")
-    joined = pc.if_else(pa.array(on_grid), joined, "0")
-    magnitude = _np(pc.cast(joined, pa.int64()), 0).astype(np.int64)
-    neg = _np(pc.equal(pc.struct_field(m, "sign"), "-"), False).astype(bool) & on_grid
-    last = magnitude % 10
-    kind[on_grid] = NUMERIC
-    carries = on_grid & (last != 0)
-    bit[carries] = (magnitude[carries] % 2).astype(np.int8)
-    digit[on_grid] = last[on_grid]
-    num_canon = pc.binary_join_element_wise(
-        pa.array(np.where(neg, "-", "")), pc.cast(pa.array(magnitude // 10), pa.string()), "#"
-    )
+    m = _extract(text, NUM_RE, ("sign", "ip", "fr"), "" if NUMERIC in kinds else None)
+    on_grid = _np(pc.is_valid(m), False).astype(bool)
+    if on_grid.any():
+        ip = pc.struct_field(m, "ip")
+        fr = pc.utf8_rtrim(pc.struct_field(m, "fr"), characters="0")
+        frac_len = _np(pc.utf8_length(fr), 0).astype(np.int64)
+        scale = infer_scale(frac_len[on_grid])
+        int_len = _np(pc.utf8_length(ip), 0).astype(np.int64)
+        on_grid &= (frac_len <= scale) & (int_len + scale <= 18)
+        joined = pc.binary_join_element_wise(ip, pc.utf8_rpad(fr, width=scale, padding="0"), "")
+        joined = pc.if_else(pa.array(on_grid), joined, "0")
+        magnitude = _np(pc.cast(joined, pa.int64()), 0).astype(np.int64)
+        neg = _np(pc.equal(pc.struct_field(m, "sign"), "-"), False).astype(bool) & on_grid
+        last = magnitude % 10
+        kind[on_grid] = NUMERIC
+        carries = on_grid & (last != 0)
+        bit[carries] = (magnitude[carries] % 2).astype(np.int8)
+        digit[on_grid] = last[on_grid]
+        # the decade and the sign, one integer: what embedding never changes
+        decade = pc.cast(pa.array((magnitude // 10) * 2 + neg), pa.string())
+        canon = pc.if_else(pa.array(on_grid), decade, canon)
 
-    ts = pc.extract_regex(text, TS_RE)
+    ts = _extract(text, TS_RE, ("head", "sec", "rest"), ":" if SECONDS in kinds else None)
     is_ts = _np(pc.is_valid(ts), False).astype(bool) & ~on_grid
-    sec = _np(pc.cast(pc.struct_field(ts, "sec"), pa.int64()), 0) if n else np.zeros(0, np.int64)
-    sec = np.where(is_ts, sec, 0)
-    kind[is_ts] = SECONDS
-    carries = is_ts & (sec != 0)
-    bit[carries] = (sec[carries] % 2).astype(np.int8)
-    digit[is_ts] = sec[is_ts]
-    ts_canon = pc.struct_field(ts, "head")
+    if is_ts.any():
+        sec = np.where(is_ts, _np(pc.cast(pc.struct_field(ts, "sec"), pa.int64()), 0), 0)
+        kind[is_ts] = SECONDS
+        carries = is_ts & (sec != 0)
+        bit[carries] = (sec[carries] % 2).astype(np.int8)
+        digit[is_ts] = sec[is_ts]
+        canon = pc.if_else(pa.array(is_ts), pc.struct_field(ts, "head"), canon)
 
-    run = pc.extract_regex(text, RUN_RE)
+    run, run_len = _runs(text, RUN in kinds)
     is_run = _np(pc.is_valid(run), False).astype(bool) & ~on_grid & ~is_ts
-    run_len = _np(pc.utf8_length(pc.struct_field(run, "run")), 0).astype(np.int64)
-    kind[is_run] = RUN
-    bit[is_run] = (run_len[is_run] == 4).astype(np.int8)
-    digit[is_run] = run_len[is_run]
-    run_canon = pc.binary_join_element_wise(
-        pc.struct_field(run, "pre"), pc.struct_field(run, "post"), "*"
-    )
-
-    canon = pc.case_when(
-        pc.make_struct(pa.array(on_grid), pa.array(is_ts), pa.array(is_run)),
-        num_canon,
-        ts_canon,
-        run_canon,
-        text,
-    )
+    if is_run.any():
+        kind[is_run] = RUN
+        bit[is_run] = (run_len[is_run] == 4).astype(np.int8)
+        digit[is_run] = run_len[is_run]
+        stripped = pc.binary_join_element_wise(
+            pc.struct_field(run, "pre"), pc.struct_field(run, "post"), "*"
+        )
+        canon = pc.if_else(pa.array(is_run), stripped, canon)
     canon = pc.if_else(pa.array(valid), canon, pa.scalar(None, pa.string()))
-    return View(canon, kind, bit, digit, neg, magnitude, scale, ts, run)
+    return View(canon, valid, kind, bit, digit, neg, magnitude, scale, ts, run)

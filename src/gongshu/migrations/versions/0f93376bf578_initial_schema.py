@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8ec3f1f50a52
+Revision ID: 0f93376bf578
 Revises: 
-Create Date: 2026-11-22 22:49:45.289262
+Create Date: 2026-11-22 23:00:20.546683
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import gongshu.db
 
-revision = '8ec3f1f50a52'
+revision = '0f93376bf578'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -269,6 +269,60 @@ def upgrade() -> None:
     with op.batch_alter_table('dataset_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dataset_versions_entry_id'), ['entry_id'], unique=False)
 
+    op.create_table('open_applications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('use', sa.Text(), nullable=False),
+    sa.Column('scenario', sa.Text(), nullable=False),
+    sa.Column('security_measures', sa.Text(), nullable=False),
+    sa.Column('fields', sa.JSON(), nullable=True),
+    sa.Column('term_days', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('answer_reason', sa.Text(), nullable=True),
+    sa.Column('legal_basis', sa.Text(), nullable=True),
+    sa.Column('conditions', sa.Text(), nullable=True),
+    sa.Column('answered_by', sa.String(length=96), nullable=True),
+    sa.Column('answered_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['entry_id'], ['catalog_entries.id'], name=op.f('fk_open_applications_entry_id_catalog_entries')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_open_applications_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_open_applications'))
+    )
+    with op.batch_alter_table('open_applications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_open_applications_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_open_applications_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_open_applications_user_id'), ['user_id'], unique=False)
+
+    op.create_table('sharing_error_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('provider_org_id', sa.Integer(), nullable=False),
+    sa.Column('reporter_org_id', sa.Integer(), nullable=False),
+    sa.Column('reporter_user_id', sa.Integer(), nullable=False),
+    sa.Column('field', sa.String(length=128), nullable=True),
+    sa.Column('row_description', sa.Text(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('found_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reported_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('report_due', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('late', sa.Boolean(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('answered_by', sa.String(length=96), nullable=True),
+    sa.ForeignKeyConstraint(['entry_id'], ['catalog_entries.id'], name=op.f('fk_sharing_error_reports_entry_id_catalog_entries')),
+    sa.ForeignKeyConstraint(['provider_org_id'], ['organizations.id'], name=op.f('fk_sharing_error_reports_provider_org_id_organizations')),
+    sa.ForeignKeyConstraint(['reporter_org_id'], ['organizations.id'], name=op.f('fk_sharing_error_reports_reporter_org_id_organizations')),
+    sa.ForeignKeyConstraint(['reporter_user_id'], ['users.id'], name=op.f('fk_sharing_error_reports_reporter_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sharing_error_reports'))
+    )
+    with op.batch_alter_table('sharing_error_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sharing_error_reports_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sharing_error_reports_provider_org_id'), ['provider_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sharing_error_reports_reporter_org_id'), ['reporter_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sharing_error_reports_status'), ['status'], unique=False)
+
     op.create_table('grants',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entry_id', sa.Integer(), nullable=False),
@@ -327,11 +381,150 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_deliveries_grant_id'), ['grant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_deliveries_recipient'), ['recipient'], unique=False)
 
+    op.create_table('open_agreements',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('terms', sa.JSON(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('sm3', sa.String(length=64), nullable=False),
+    sa.Column('signed_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('grant_id', sa.Integer(), nullable=True),
+    sa.Column('disposal_confirmed_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['open_applications.id'], name=op.f('fk_open_agreements_application_id_open_applications')),
+    sa.ForeignKeyConstraint(['entry_id'], ['catalog_entries.id'], name=op.f('fk_open_agreements_entry_id_catalog_entries')),
+    sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_open_agreements_grant_id_grants')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_open_agreements_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_open_agreements')),
+    sa.UniqueConstraint('application_id', name=op.f('uq_open_agreements_application_id'))
+    )
+    with op.batch_alter_table('open_agreements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_open_agreements_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_open_agreements_user_id'), ['user_id'], unique=False)
+
+    op.create_table('open_use_declarations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('use', sa.Text(), nullable=False),
+    sa.Column('scenario', sa.Text(), nullable=False),
+    sa.Column('grant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['entry_id'], ['catalog_entries.id'], name=op.f('fk_open_use_declarations_entry_id_catalog_entries')),
+    sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_open_use_declarations_grant_id_grants')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_open_use_declarations_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_open_use_declarations')),
+    sa.UniqueConstraint('entry_id', 'user_id', name=op.f('uq_open_use_declarations_entry_id'))
+    )
+    with op.batch_alter_table('open_use_declarations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_open_use_declarations_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_open_use_declarations_user_id'), ['user_id'], unique=False)
+
+    op.create_table('sharing_applications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('provider_org_id', sa.Integer(), nullable=False),
+    sa.Column('applicant_org_id', sa.Integer(), nullable=False),
+    sa.Column('applicant_user_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('legal_basis', sa.Text(), nullable=False),
+    sa.Column('use', sa.Text(), nullable=False),
+    sa.Column('scenario', sa.Text(), nullable=False),
+    sa.Column('requested_fields', sa.JSON(), nullable=False),
+    sa.Column('term_days', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('received_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deadline', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deadline_warning', sa.Text(), nullable=True),
+    sa.Column('answered_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('answered_by', sa.String(length=96), nullable=True),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('refusal_basis', sa.Text(), nullable=True),
+    sa.Column('referred_region_code', sa.String(length=6), nullable=True),
+    sa.Column('referred_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('referral_note', sa.Text(), nullable=True),
+    sa.Column('decided_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by', sa.String(length=96), nullable=True),
+    sa.Column('grant_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['applicant_org_id'], ['organizations.id'], name=op.f('fk_sharing_applications_applicant_org_id_organizations')),
+    sa.ForeignKeyConstraint(['applicant_user_id'], ['users.id'], name=op.f('fk_sharing_applications_applicant_user_id_users')),
+    sa.ForeignKeyConstraint(['entry_id'], ['catalog_entries.id'], name=op.f('fk_sharing_applications_entry_id_catalog_entries')),
+    sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_sharing_applications_grant_id_grants')),
+    sa.ForeignKeyConstraint(['provider_org_id'], ['organizations.id'], name=op.f('fk_sharing_applications_provider_org_id_organizations')),
+    sa.ForeignKeyConstraint(['referred_region_code'], ['regions.code'], name=op.f('fk_sharing_applications_referred_region_code_regions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sharing_applications'))
+    )
+    with op.batch_alter_table('sharing_applications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sharing_applications_applicant_org_id'), ['applicant_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sharing_applications_deadline'), ['deadline'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sharing_applications_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sharing_applications_provider_org_id'), ['provider_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sharing_applications_referred_region_code'), ['referred_region_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sharing_applications_status'), ['status'], unique=False)
+
+    op.create_table('open_breaches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agreement_id', sa.Integer(), nullable=False),
+    sa.Column('finding', sa.Text(), nullable=False),
+    sa.Column('correction_order', sa.Text(), nullable=False),
+    sa.Column('deadline', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_by', sa.String(length=96), nullable=False),
+    sa.Column('corrected_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agreement_id'], ['open_agreements.id'], name=op.f('fk_open_breaches_agreement_id_open_agreements')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_open_breaches'))
+    )
+    with op.batch_alter_table('open_breaches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_open_breaches_agreement_id'), ['agreement_id'], unique=False)
+
+    op.create_table('sharing_effect_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('reporter_user_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('metrics', sa.JSON(), nullable=False),
+    sa.Column('reported_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['sharing_applications.id'], name=op.f('fk_sharing_effect_reports_application_id_sharing_applications')),
+    sa.ForeignKeyConstraint(['reporter_user_id'], ['users.id'], name=op.f('fk_sharing_effect_reports_reporter_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sharing_effect_reports'))
+    )
+    with op.batch_alter_table('sharing_effect_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sharing_effect_reports_application_id'), ['application_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('sharing_effect_reports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sharing_effect_reports_application_id'))
+
+    op.drop_table('sharing_effect_reports')
+    with op.batch_alter_table('open_breaches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_open_breaches_agreement_id'))
+
+    op.drop_table('open_breaches')
+    with op.batch_alter_table('sharing_applications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sharing_applications_status'))
+        batch_op.drop_index(batch_op.f('ix_sharing_applications_referred_region_code'))
+        batch_op.drop_index(batch_op.f('ix_sharing_applications_provider_org_id'))
+        batch_op.drop_index(batch_op.f('ix_sharing_applications_entry_id'))
+        batch_op.drop_index(batch_op.f('ix_sharing_applications_deadline'))
+        batch_op.drop_index(batch_op.f('ix_sharing_applications_applicant_org_id'))
+
+    op.drop_table('sharing_applications')
+    with op.batch_alter_table('open_use_declarations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_open_use_declarations_user_id'))
+        batch_op.drop_index(batch_op.f('ix_open_use_declarations_entry_id'))
+
+    op.drop_table('open_use_declarations')
+    with op.batch_alter_table('open_agreements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_open_agreements_user_id'))
+        batch_op.drop_index(batch_op.f('ix_open_agreements_entry_id'))
+
+    op.drop_table('open_agreements')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deliveries_recipient'))
         batch_op.drop_index(batch_op.f('ix_deliveries_grant_id'))
@@ -344,6 +537,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_grants_entry_id'))
 
     op.drop_table('grants')
+    with op.batch_alter_table('sharing_error_reports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sharing_error_reports_status'))
+        batch_op.drop_index(batch_op.f('ix_sharing_error_reports_reporter_org_id'))
+        batch_op.drop_index(batch_op.f('ix_sharing_error_reports_provider_org_id'))
+        batch_op.drop_index(batch_op.f('ix_sharing_error_reports_entry_id'))
+
+    op.drop_table('sharing_error_reports')
+    with op.batch_alter_table('open_applications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_open_applications_user_id'))
+        batch_op.drop_index(batch_op.f('ix_open_applications_status'))
+        batch_op.drop_index(batch_op.f('ix_open_applications_entry_id'))
+
+    op.drop_table('open_applications')
     with op.batch_alter_table('dataset_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dataset_versions_entry_id'))
 

@@ -1,0 +1,117 @@
+"""API shapes of the sharing workflow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ApplicationCreate(BaseModel):
+    entry_id: int
+    reason: str
+    legal_basis: str
+    use: str
+    scenario: str
+    requested_fields: list[str]
+    term_days: int = Field(description="使用期限（天），批准后即授权有效期")
+
+
+class ApplicationPublic(BaseModel):
+    id: int
+    entry_id: int
+    entry_name: str
+    provider_org: str
+    applicant_org: str
+    reason: str
+    legal_basis: str
+    use: str
+    scenario: str
+    requested_fields: list[str]
+    term_days: int
+    status: str
+    received_at: datetime
+    deadline: datetime | None
+    deadline_warning: str | None = Field(description="期限无法计算时的提示 (CLK-4)")
+    workdays_left: int | None
+    answered_at: datetime | None
+    answer: str | None
+    refusal_basis: str | None
+    referred_region_code: str | None
+    decided_at: datetime | None
+    grant_id: int | None
+
+
+class Approve(BaseModel):
+    conditions: str
+    policy: str | None = None
+    row_filter: list[dict] | None = None
+
+
+class Refuse(BaseModel):
+    reasons: str
+    legal_basis: str
+
+
+class Refer(BaseModel):
+    note: str
+
+
+class Decide(BaseModel):
+    decision: Literal["approve", "refuse"]
+    conditions: str = ""
+    reasons: str = ""
+    legal_basis: str = ""
+
+
+class ErrorReportCreate(BaseModel):
+    entry_id: int
+    field: str | None = None
+    row_description: str
+    description: str
+    found_at: datetime
+
+
+class ErrorAnswer(BaseModel):
+    status: Literal["corrected", "not_error"]
+    answer: str
+
+
+class ErrorReportPublic(BaseModel):
+    id: int
+    entry_id: int
+    field: str | None
+    row_description: str
+    description: str
+    found_at: datetime
+    reported_at: datetime
+    report_due: datetime | None
+    late: bool | None
+    status: str
+    answer: str | None
+    answered_at: datetime | None
+
+
+class EffectCreate(BaseModel):
+    text: str
+    metrics: dict[str, float | int | str] = Field(default_factory=dict)
+
+
+class EffectPublic(BaseModel):
+    id: int
+    application_id: int
+    text: str
+    metrics: dict
+    reported_at: datetime
+
+
+class OverdueRow(BaseModel):
+    agency: str
+    tier: str
+    pending: int
+    overdue: int
+    unknown_deadline: int
+    answered_late: int
+    open_error_reports: int
+    overdue_ids: list[int]

@@ -1,0 +1,69 @@
+"""Who is late: per agency and tier in a data authority's area (GOV-2, SHR-4, QUA-3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts.models import Organization, User
+from gongshu.exchange.models import ErrorReport, SharingApplication
+from gongshu.timeutil import as_utc, utcnow
+
+
+@dataclass
+class AgencyRow:
+    org: Organization
+    pending: int = 0
+    overdue: int = 0
+    unknown_deadline: int = 0
+    answered_late: int = 0
+    open_error_reports: int = 0
+    overdue_items: list[SharingApplication] = field(default_factory=list)
+
+
+def area_prefix(org: Organization) -> str:
+    """GB/T 2260 codes nest: a province sees 36xxxx, a city 3601xx, a county itself."""
+    return org.region_code[: {"province": 2, "city": 4}.get(org.region.tier, 6)]
+
+
+def agencies(
+    session: Session, actor: User, now: dt.datetime | None = None
+) -> dict[str, list[AgencyRow]]:
+    """Per tier, per providing agency in the authority's area: pending, overdue and
+    deadline-unknown applications and unanswered error reports (GOV-2)."""
+    now = as_utc(now) if now else utcnow()
+    if actor.org is None:
+        return {}
+    prefix = "" if "admin" in actor.roles else area_prefix(actor.org)
+    rows: dict[int, AgencyRow] = {}
+
+    def row(org: Organization) -> AgencyRow | None:
+        if not org.region_code.startswith(prefix):
+            return None
+        return rows.setdefault(org.id, AgencyRow(org))
+
+    for app in session.scalars(select(SharingApplication)):
+        r = row(app.provider)
+        if r is None:
+            continue
+        if app.status == "submitted":
+            r.pending += 1
+            if app.deadline is None:
+                r.unknown_deadline += 1
+            elif as_utc(app.deadline) < now:
+                r.overdue += 1
+                r.overdue_items.append(app)
+        elif app.deadline is not None and app.answered_at is not None:
+            r.answered_late += as_utc(app.answered_at) > as_utc(app.deadline)
+    for report in session.scalars(select(ErrorReport).where(ErrorReport.status == "open")):
+        org = session.get(Organization, report.provider_org_id)
+        r = row(org) if org else None
+        if r is not None:
+            r.open_error_reports += 1
+    by_tier: dict[str, list[AgencyRow]] = {}
+    for r in sorted(rows.values(), key=lambda r: (-r.overdue, r.org.name)):
+        by_tier.setdefault(r.org.region.tier, []).append(r)
+    return by_tier

@@ -1,0 +1,312 @@
+"""The CKAN Action API (issue 5 item 4): /api/3/action/{name} and /api/action/{name}
+(ckanapi's default), GET with query parameters or POST with a JSON body, in
+CKAN's envelope and error shapes so existing clients work unchanged.
+
+Metadata actions are public. ``datastore_search`` needs the caller's API token
+(``Authorization: <token>`` as CKAN clients send it, or ``Bearer <token>``) and
+an open grant for that user; rows come only from the egress door
+(``egress.deliver(fmt="json")``), one delivery and ledger entry per call.
+
+Limitation: ``filters`` and ``q`` are applied to the page the door delivered
+(``offset``/``limit`` rows of the grant's view), not to the whole table, so a
+filtered page may hold fewer than ``limit`` records; ``total_was_estimated``
+is then true. ``sort`` likewise orders within the page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts import service as accounts
+from gongshu.accounts.models import Organization, User
+from gongshu.accounts.permissions import PUBLIC
+from gongshu.errors import GongshuError, InvalidInput, NotFound, Unauthorized
+from gongshu.opendata import packages
+from gongshu.opendata.search import FACETS, find_by_name, search
+from gongshu.web.deps import SessionDep, requires
+
+router = APIRouter(tags=["ckan"], include_in_schema=False)
+
+ERROR_TYPES = {
+    400: "Validation Error",
+    401: "Authorization Error",
+    403: "Authorization Error",
+    404: "Not Found Error",
+    409: "Validation Error",
+}
+# CKAN fq/facet field -> portal facet key
+CKAN_FIELDS = {
+    "organization": "provider",
+    "owner_org": "provider",
+    "tags": "theme",
+    "groups": "theme",
+    "res_format": "format",
+    "region": "region",
+    "update_frequency": "update_frequency",
+    "opening_attr": "opening_attr",
+    "name": "name",
+    "id": "id",
+}
+CKAN_SORTS = {
+    "name": "name",
+    "title_string": "title",
+    "metadata_modified": "modified",
+    "metadata_created": "created",
+    "score": "name",
+}
+MAX_ROWS = 1000
+MAX_RECORDS = 32000
+
+
+class ActionError(GongshuError):
+    """Unknown action (400 in CKAN: 'Bad request - Action name not known')."""
+
+    status = 400
+
+
+def _help(request: Request, name: str) -> str:
+    return f"{request.base_url}api/3/action/help_show?name={name}"
+
+
+def _params(request: Request, body: Any) -> dict[str, Any]:
+    params: dict[str, Any] = dict(request.query_params)
+    if body is not None:
+        if not isinstance(body, dict):
+            raise InvalidInput("请求体必须是 JSON 对象 (JSON object)")
+        params.update(body)
+    return params
+
+
+def _int(params: dict, key: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+    raw = params.get(key, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{key} 必须是整数 (integer)：{raw}") from exc
+    if value < low or (high is not None and value > high):
+        raise InvalidInput(f"{key} 超出范围 (range)：{value}")
+    return value
+
+
+def _list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    text = str(value).strip()
+    if text.startswith("["):
+        try:
+            return [str(v) for v in json.loads(text)]
+        except ValueError as exc:
+            raise InvalidInput(f"无法解析列表参数 (list)：{text}") from exc
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def parse_fq(fq: str) -> dict[str, list[str]]:
+    """``field:value`` terms separated by spaces (values may be quoted); repeated
+    fields are OR-ed, different fields AND-ed, as in Solr for simple filters."""
+    import shlex
+
+    out: dict[str, list[str]] = {}
+    try:
+        terms = shlex.split(fq or "")
+    except ValueError as exc:
+        raise InvalidInput(f"fq 语法错误 (fq)：{fq}") from exc
+    for term in terms:
+        term = term.lstrip("+")
+        if term.upper() in ("AND", "*:*"):
+            continue
+        field, sep, value = term.partition(":")
+        if not sep or field not in CKAN_FIELDS:
+            raise InvalidInput(f"不支持的 fq 条件 (fq)：{term}")
+        value = value.strip('"')
+        key = CKAN_FIELDS[field]
+        if key == "provider" and value.startswith("org-"):
+            value = value[4:]
+        out.setdefault(key, []).append(value)
+    return out
+
+
+# ---------------------------------------------------------------- actions
+
+
+def package_search(session: Session, params: dict, user: User | None) -> dict:
+    rows = _int(params, "rows", 10, high=MAX_ROWS)
+    start = _int(params, "start", 0)
+    q = str(params.get("q") or "").strip()
+    if q in ("*:*", "*"):
+        q = ""
+    filters = parse_fq(str(params.get("fq") or ""))
+    sort_field, _, direction = str(params.get("sort") or "name asc").partition(" ")
+    sort = CKAN_SORTS.get(sort_field.strip(), "name")
+    result = search(
+        session,
+        q=q,
+        filters=filters,
+        limit=rows,
+        offset=start,
+        sort=sort,
+        descending=direction.strip().lower() == "desc",
+    )
+    facet_fields = _list(params.get("facet.field"))
+    limit = _int(params, "facet.limit", 50, low=-1)
+    search_facets, facets = {}, {}
+    for field in facet_fields:
+        key = CKAN_FIELDS.get(field)
+        if key not in FACETS:
+            raise InvalidInput(f"不支持的 facet.field (facet)：{field}")
+        items = result.facets.get(key, [])
+        items = items if limit < 0 else items[:limit]
+        names = [(f"org-{v}" if key == "provider" else v, label, n) for v, label, n in items]
+        facets[field] = {name: n for name, _, n in names}
+        search_facets[field] = {
+            "title": field,
+            "items": [{"name": n, "display_name": lbl, "count": c} for n, lbl, c in names],
+        }
+    versions = packages.versions_for(session, result.entries)
+    return {
+        "count": result.total,
+        "results": [packages.package(e, versions.get(e.id)) for e in result.entries],
+        "sort": f"{sort_field} {direction or 'asc'}",
+        "facets": facets,
+        "search_facets": search_facets,
+    }
+
+
+def package_show(session: Session, params: dict, user: User | None) -> dict:
+    entry = find_by_name(session, str(params.get("id") or params.get("name") or ""))
+    return packages.package(entry, packages.versions_for(session, [entry]).get(entry.id))
+
+
+def package_list(session: Session, params: dict, user: User | None) -> list[str]:
+    names = sorted(packages.slug(e.resource_code) for e in packages.all_open(session))
+    offset = _int(params, "offset", 0)
+    limit = params.get("limit")
+    return names[offset : offset + int(limit)] if limit not in (None, "") else names[offset:]
+
+
+def organization_list(session: Session, params: dict, user: User | None) -> list:
+    orgs = packages.providers(session)
+    if str(params.get("all_fields", "")).lower() in ("true", "1"):
+        return [packages.organization(o, n) for o, n in orgs]
+    return [packages.org_name(o) for o, _ in orgs]
+
+
+def organization_show(session: Session, params: dict, user: User | None) -> dict:
+    key = str(params.get("id") or "")
+    for org, n in packages.providers(session):
+        if key in (packages.org_name(org), str(org.id), org.name):
+            out = packages.organization(org, n)
+            if str(params.get("include_datasets", "")).lower() in ("true", "1"):
+                found = search(session, filters={"provider": [str(org.id)]}, limit=MAX_ROWS)
+                versions = packages.versions_for(session, found.entries)
+                out["packages"] = [packages.package(e, versions.get(e.id)) for e in found.entries]
+            return out
+    if session.scalar(select(Organization.id).where(Organization.name == key)) is None:
+        raise NotFound(f"组织不存在 (organization)：{key}")
+    raise NotFound(f"该单位没有开放数据 (organization)：{key}")
+
+
+def resource_show(session: Session, params: dict, user: User | None) -> dict:
+    entry, version = packages.resource_target(session, str(params.get("id") or ""))
+    return packages.resource(entry, version)
+
+
+def datastore_search(session: Session, params: dict, user: User | None) -> dict:
+    if user is None:
+        raise Unauthorized("datastore_search 需要 API 令牌 (Authorization header)")
+    entry, version = packages.resource_target(session, str(params.get("resource_id") or ""))
+    records_format = str(params.get("records_format") or "objects")
+    if records_format not in ("objects", "lists"):
+        raise InvalidInput(f"records_format 仅支持 objects、lists：{records_format}")
+    filters = params.get("filters") or {}
+    if isinstance(filters, str):
+        try:
+            filters = json.loads(filters)
+        except ValueError as exc:
+            raise InvalidInput("filters 必须是 JSON 对象 (filters)") from exc
+    if not isinstance(filters, dict):
+        raise InvalidInput("filters 必须是 JSON 对象 (filters)")
+    page = packages.read_page(
+        session,
+        entry,
+        user=user,
+        settings=params["__settings"],
+        offset=_int(params, "offset", 0),
+        limit=_int(params, "limit", 100, low=0, high=MAX_RECORDS),
+    )
+    return packages.datastore_result(
+        entry,
+        version,
+        page,
+        filters=filters,
+        q=str(params.get("q") or ""),
+        fields=_list(params.get("fields")),
+        sort=str(params.get("sort") or ""),
+        records_format=records_format,
+    )
+
+
+ACTIONS: dict[str, Callable[[Session, dict, User | None], Any]] = {
+    f.__name__: f
+    for f in (
+        package_search,
+        package_show,
+        package_list,
+        organization_list,
+        organization_show,
+        resource_show,
+        datastore_search,
+    )
+}
+
+
+def _token_user(session: Session, request: Request, user: User | None) -> User | None:
+    """CKAN clients send the bare token in Authorization (or X-CKAN-API-Key)."""
+    raw = request.headers.get("authorization") or request.headers.get("x-ckan-api-key") or ""
+    raw = raw.strip()
+    if raw.lower().startswith("bearer "):
+        raw = raw[7:].strip()
+    if not raw:
+        return user
+    found = accounts.resolve_token(session, raw, kind="api")
+    if found is None:
+        raise Unauthorized("API 令牌无效、已过期或已撤销 (invalid token)")
+    return found
+
+
+@router.get("/api/3/action/{name}")
+@router.post("/api/3/action/{name}")
+@router.get("/api/action/{name}")
+@router.post("/api/action/{name}")
+def action(
+    name: str,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User | None, requires(PUBLIC)],
+    body: Annotated[Any, Body()] = None,
+) -> JSONResponse:
+    """A CKAN action; metadata is public, datastore_search checks token and grant inside."""
+    try:
+        action = ACTIONS.get(name)
+        if action is None:
+            raise ActionError(f"Bad request - Action name not known: {name}")
+        params = _params(request, body)
+        params["__settings"] = request.app.state.settings
+        result = action(session, params, _token_user(session, request, user))
+    except GongshuError as exc:
+        session.rollback()
+        error = {"__type": ERROR_TYPES.get(exc.status, "Internal Error"), "message": exc.message}
+        return JSONResponse(
+            {"help": _help(request, name), "success": False, "error": error},
+            status_code=exc.status,
+        )
+    session.commit()  # a delivery and its ledger entry are durable before rows leave
+    return JSONResponse({"help": _help(request, name), "success": True, "result": result})

@@ -1,0 +1,205 @@
+"""Open-data portal pages: browse and search without login (OPN-1), declare a use
+(OPN-2), apply, answer, and sign the open-use agreement (OPN-3, OPN-4).
+
+No page shows rows: data leaves only through grants at the egress door
+(/grants/{id}/download and the APIs)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from gongshu.accounts.models import User
+from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
+from gongshu.opendata import service
+from gongshu.opendata.errors import NotApplicant
+from gongshu.opendata.packages import resource_id
+from gongshu.opendata.search import FACETS, get_open, latest_version, search
+from gongshu.web.deps import SessionDep, requires
+from gongshu.web.render import render
+
+pages = APIRouter(include_in_schema=False)
+PER_PAGE = 20
+FormStr = Annotated[str, Form()]
+
+
+@pages.get("/open")
+def portal(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User | None, requires(PUBLIC)],
+    q: str | None = None,
+    page: int = 1,
+) -> Response:
+    active = {k: v for k in FACETS if (v := request.query_params.get(k))}
+    page = max(page, 1)
+    result = search(
+        session,
+        q=q,
+        filters={k: [v] for k, v in active.items()},
+        limit=PER_PAGE,
+        offset=(page - 1) * PER_PAGE,
+    )
+    return render(
+        request,
+        "open_list.html",
+        result=result,
+        q=q or "",
+        active=active,
+        facet_labels=FACETS,
+        page=page,
+        per_page=PER_PAGE,
+    )
+
+
+@pages.get("/open/{entry_id:int}")
+def entry_page(
+    entry_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User | None, requires(PUBLIC)],
+) -> Response:
+    entry = get_open(session, entry_id)
+    ctx: dict = {"declaration": None, "grant": None, "applications": []}
+    if user is not None:
+        ctx["declaration"] = service.declaration_of(session, entry.id, user)
+        ctx["grant"] = service.active_grant(session, entry.id, user)
+        ctx["applications"] = [
+            (a, service.agreement_for(session, a.id))
+            for a in service.applications_of(session, user)
+            if a.entry_id == entry.id
+        ]
+    return render(
+        request,
+        "open_entry.html",
+        entry=entry,
+        version=latest_version(session, entry.id),
+        resource_id=resource_id(entry),
+        base=str(request.base_url).rstrip("/"),
+        can_apply=user is not None and OPEN_APPLY in user.scopes,
+        **ctx,
+    )
+
+
+@pages.post("/open/{entry_id:int}/declare")
+def declare(
+    entry_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(OPEN_APPLY)],
+    use: FormStr = "",
+    scenario: FormStr = "",
+) -> Response:
+    service.declare_use(session, entry_id, actor=user, use=use, scenario=scenario)
+    return RedirectResponse(f"/open/{entry_id}", status_code=303)
+
+
+@pages.post("/open/{entry_id:int}/apply")
+def apply(
+    entry_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(OPEN_APPLY)],
+    use: FormStr = "",
+    scenario: FormStr = "",
+    security_measures: FormStr = "",
+    term_days: Annotated[int, Form()] = service.DEFAULT_TERM_DAYS,
+    fields: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    service.apply(
+        session,
+        entry_id,
+        actor=user,
+        use=use,
+        scenario=scenario,
+        security_measures=security_measures,
+        fields=fields,
+        term_days=term_days,
+    )
+    return RedirectResponse(f"/open/{entry_id}", status_code=303)
+
+
+@pages.get("/open/inbox")
+def inbox(
+    request: Request, session: SessionDep, user: Annotated[User, requires(SHARING_ANSWER)]
+) -> Response:
+    from gongshu.catalog import service as catalog
+
+    apps = service.inbox(session, user)
+    entries = {a.entry_id: catalog.get(session, a.entry_id) for a in apps}
+    return render(request, "open_inbox.html", applications=apps, entries=entries)
+
+
+@pages.post("/open/applications/{application_id}/answer")
+def answer(
+    application_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_ANSWER)],
+    decision: FormStr = "",
+    reason: FormStr = "",
+    legal_basis: FormStr = "",
+    conditions: FormStr = "",
+) -> Response:
+    service.answer(
+        session,
+        application_id,
+        actor=user,
+        approve=decision == "approve",
+        reason=reason,
+        legal_basis=legal_basis,
+        conditions=conditions,
+    )
+    return RedirectResponse("/open/inbox", status_code=303)
+
+
+@pages.get("/open/agreements/{agreement_id}")
+def agreement_page(
+    agreement_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(OPEN_APPLY)],
+) -> Response:
+    agreement = service.get_agreement(session, agreement_id)
+    if agreement.user_id != user.id and "admin" not in user.roles:
+        raise NotApplicant("只能查看本人的开放利用协议 (applicant only)")
+    return render(
+        request,
+        "open_agreement.html",
+        agreement=agreement,
+        term_end=service.term_end(agreement),
+        breaches=service.breaches_of(session, agreement.id),
+    )
+
+
+@pages.post("/open/agreements/{agreement_id}/sign")
+def sign(
+    agreement_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(OPEN_APPLY)],
+    confirm: FormStr = "",
+) -> Response:
+    """OPN-4: the signature is this explicit, confirmed click; it is recorded in the ledger."""
+    if confirm != "yes":
+        agreement = service.get_agreement(session, agreement_id)
+        if agreement.user_id != user.id:
+            raise NotApplicant("只有申请人本人可以签署该协议 (applicant only)")
+        return render(
+            request,
+            "open_agreement.html",
+            status_code=400,
+            flash="签署协议须勾选确认已阅读并同意协议全部条款 (explicit consent)",
+            agreement=agreement,
+            term_end=None,
+            breaches=[],
+        )
+    service.sign(session, agreement_id, actor=user)
+    return RedirectResponse(f"/open/agreements/{agreement_id}", status_code=303)
+
+
+@pages.post("/open/agreements/{agreement_id}/dispose")
+def dispose(
+    agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
+) -> Response:
+    service.confirm_disposal(session, agreement_id, actor=user)
+    return RedirectResponse(f"/open/agreements/{agreement_id}", status_code=303)

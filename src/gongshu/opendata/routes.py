@@ -1,0 +1,218 @@
+"""Open-data JSON API (/api/v1/open/...) and the DCAT-AP 3 export.
+
+Browsing and the DCAT export are public (OPN-1); declaring a use, applying
+and signing need OPEN_APPLY; answering an application is the provider's
+(SHARING_ANSWER, as in SHR-4).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from gongshu.accounts.models import User
+from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
+from gongshu.opendata import dcat, service
+from gongshu.opendata.search import FACETS, all_open, get_open, latest_versions, search
+from gongshu.web.deps import SessionDep, requires
+
+router = APIRouter(tags=["opendata"])
+
+
+class UseDeclare(BaseModel):
+    use: str
+    scenario: str
+
+
+class ApplicationCreate(BaseModel):
+    use: str
+    scenario: str
+    security_measures: str
+    fields: list[str] | None = None
+    term_days: int = service.DEFAULT_TERM_DAYS
+
+
+class ApplicationAnswer(BaseModel):
+    approve: bool
+    reason: str = ""
+    legal_basis: str = ""
+    conditions: str = ""
+
+
+def _application(a) -> dict:  # noqa: ANN001
+    return {
+        "id": a.id,
+        "entry_id": a.entry_id,
+        "status": a.status,
+        "use": a.use,
+        "scenario": a.scenario,
+        "fields": a.fields,
+        "term_days": a.term_days,
+        "reason": a.answer_reason,
+        "legal_basis": a.legal_basis,
+        "conditions": a.conditions,
+    }
+
+
+def _agreement(a) -> dict:  # noqa: ANN001
+    return {
+        "id": a.id,
+        "application_id": a.application_id,
+        "entry_id": a.entry_id,
+        "terms": a.terms,
+        "sha256": a.sha256,
+        "sm3": a.sm3,
+        "signed_at": a.signed_at.isoformat() if a.signed_at else None,
+        "grant_id": a.grant_id,
+    }
+
+
+@router.get("/api/v1/open/entries")
+def list_entries(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User | None, requires(PUBLIC)],
+    q: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> dict:
+    """Search open entries; facet filters as query parameters (provider, region, ...)."""
+    filters = {k: request.query_params.getlist(k) for k in FACETS}
+    result = search(session, q=q, filters=filters, limit=min(max(limit, 1), 200), offset=offset)
+    return {
+        "total": result.total,
+        "entries": [
+            {
+                "id": e.id,
+                "resource_code": e.resource_code,
+                "name": e.name,
+                "provider": e.provider.name,
+                "opening_attr": e.opening_attr,
+            }
+            for e in result.entries
+        ],
+        "facets": {k: [list(item) for item in v] for k, v in result.facets.items()},
+    }
+
+
+@router.post("/api/v1/open/entries/{entry_id}/declarations", status_code=201)
+def declare(
+    entry_id: int,
+    body: UseDeclare,
+    session: SessionDep,
+    user: Annotated[User, requires(OPEN_APPLY)],
+) -> dict:
+    """OPN-2: declare the use of unconditional-open data; returns the grant to read through."""
+    d = service.declare_use(session, entry_id, actor=user, use=body.use, scenario=body.scenario)
+    return {"id": d.id, "entry_id": d.entry_id, "grant_id": d.grant_id}
+
+
+@router.post("/api/v1/open/entries/{entry_id}/applications", status_code=201)
+def apply(
+    entry_id: int,
+    body: ApplicationCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(OPEN_APPLY)],
+) -> dict:
+    """OPN-3: apply for conditional-open data."""
+    return _application(service.apply(session, entry_id, actor=user, **body.model_dump()))
+
+
+@router.post("/api/v1/open/applications/{application_id}/answer")
+def answer(
+    application_id: int,
+    body: ApplicationAnswer,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_ANSWER)],
+) -> dict:
+    """SHR-4 / OPN-3: the provider approves (drafting the agreement) or refuses."""
+    a = service.answer(session, application_id, actor=user, **body.model_dump())
+    out = _application(a)
+    agreement = service.agreement_for(session, a.id)
+    out["agreement_id"] = agreement.id if agreement else None
+    return out
+
+
+@router.get("/api/v1/open/agreements/{agreement_id}")
+def agreement(
+    agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
+) -> dict:
+    a = service.get_agreement(session, agreement_id)
+    if a.user_id != user.id and "admin" not in user.roles:
+        from gongshu.opendata.errors import NotApplicant
+
+        raise NotApplicant("只能查看本人的开放利用协议 (applicant only)")
+    return _agreement(a)
+
+
+@router.post("/api/v1/open/agreements/{agreement_id}/sign")
+def sign(
+    agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
+) -> dict:
+    """OPN-4: sign the agreement (recorded in the ledger with its hashes); creates the grant."""
+    return _agreement(service.sign(session, agreement_id, actor=user))
+
+
+# ---------------------------------------------------------------- DCAT-AP 3
+
+JSONLD = "application/ld+json"
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/catalog.jsonld", include_in_schema=False)
+def catalog_jsonld(
+    request: Request, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
+) -> Response:
+    entries = all_open(session)
+    doc = dcat.catalog(
+        entries,
+        latest_versions(session, [e.id for e in entries]),
+        _base(request),
+        "公共数据开放目录",
+    )
+    return JSONResponse(doc, media_type=JSONLD)
+
+
+@router.get("/catalog.ttl", include_in_schema=False)
+def catalog_ttl(
+    request: Request, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
+) -> Response:
+    entries = all_open(session)
+    doc = dcat.catalog(
+        entries,
+        latest_versions(session, [e.id for e in entries]),
+        _base(request),
+        "公共数据开放目录",
+    )
+    return Response(dcat.to_turtle(doc), media_type="text/turtle; charset=utf-8")
+
+
+@router.get("/open/{entry_id:int}.jsonld", include_in_schema=False)
+def entry_jsonld(
+    entry_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User | None, requires(PUBLIC)],
+) -> Response:
+    entry = get_open(session, entry_id)
+    version = latest_versions(session, [entry.id]).get(entry.id)
+    return JSONResponse(dcat.single(entry, version, _base(request)), media_type=JSONLD)
+
+
+@router.get("/open/{entry_id:int}.ttl", include_in_schema=False)
+def entry_ttl(
+    entry_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User | None, requires(PUBLIC)],
+) -> Response:
+    entry = get_open(session, entry_id)
+    version = latest_versions(session, [entry.id]).get(entry.id)
+    doc = dcat.single(entry, version, _base(request))
+    return Response(dcat.to_turtle(doc), media_type="text/turtle; charset=utf-8")

@@ -1,0 +1,211 @@
+"""Finding open entries: search, facets and lookups shared by the portal, the
+CKAN Action API and the DCAT export (OPN-1).
+
+An entry is open when it is published and its opening attribute is not
+"none" (CAT-4). Facets over the list-valued columns (themes, formats) are
+counted in Python over a narrow projection of the matching rows, so the same
+code runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts.models import Organization, Region
+from gongshu.catalog.models import CatalogEntry
+from gongshu.datasets.models import DatasetVersion
+from gongshu.opendata.errors import OpenEntryNotFound
+
+# Portal facet key -> label; the same keys are the CKAN-side filters.
+FACETS = {
+    "provider": "提供单位",
+    "region": "行政区划",
+    "theme": "主题",
+    "format": "格式",
+    "update_frequency": "更新频率",
+    "opening_attr": "开放属性",
+}
+SORTS = {
+    "name": CatalogEntry.resource_code,
+    "title": CatalogEntry.name,
+    "modified": CatalogEntry.updated_at,
+    "created": CatalogEntry.created_at,
+}
+
+
+def slug(resource_code: str) -> str:
+    """CKAN package name: lowercase, only a-z 0-9 - _."""
+    return re.sub(r"[^a-z0-9_-]+", "-", resource_code.lower()).strip("-") or "entry"
+
+
+def is_open(entry: CatalogEntry) -> bool:
+    return entry.published_version is not None and entry.opening_attr != "none"
+
+
+def _open() -> Any:
+    return (CatalogEntry.published_version.is_not(None)) & (CatalogEntry.opening_attr != "none")
+
+
+@dataclass
+class OpenSearch:
+    total: int
+    entries: list[CatalogEntry]
+    # facet key -> [(value, label, count)], most frequent first
+    facets: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+
+
+def _base(q: str | None) -> Select:
+    stmt = select(
+        CatalogEntry.id,
+        CatalogEntry.provider_org_id,
+        CatalogEntry.region_code,
+        CatalogEntry.themes,
+        CatalogEntry.formats,
+        CatalogEntry.update_frequency,
+        CatalogEntry.opening_attr,
+    ).join(Organization, CatalogEntry.provider_org_id == Organization.id)
+    stmt = stmt.where(_open())
+    for word in (q or "").split():
+        like = f"%{word.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(CatalogEntry.name).like(like),
+                func.lower(CatalogEntry.summary).like(like),
+                func.lower(CatalogEntry.resource_code).like(like),
+                func.lower(Organization.name).like(like),
+            )
+        )
+    return stmt
+
+
+def _values(row: Any, key: str) -> list[str]:
+    """The facet values of one projected row (lists for themes and formats)."""
+    if key == "provider":
+        return [str(row.provider_org_id)]
+    if key == "region":
+        return [row.region_code]
+    if key == "theme":
+        return [str(t) for t in row.themes or []]
+    if key == "format":
+        return [str(f).upper() for f in row.formats or [] if str(f).strip()]
+    return [str(getattr(row, key) or "")]
+
+
+def search(
+    session: Session,
+    *,
+    q: str | None = None,
+    filters: dict[str, list[str]] | None = None,
+    limit: int = 20,
+    offset: int = 0,
+    sort: str = "name",
+    descending: bool = False,
+) -> OpenSearch:
+    """Open entries matching ``q`` (every word) and ``filters`` (facet key -> accepted values,
+    all keys must match), a page of them in ``sort`` order, and facet counts."""
+    filters = {k: [str(v) for v in vs] for k, vs in (filters or {}).items() if vs}
+    unknown = set(filters) - set(FACETS) - {"name", "id"}
+    if unknown:
+        from gongshu.errors import InvalidInput
+
+        raise InvalidInput(f"不支持的筛选字段 (filter)：{'、'.join(sorted(unknown))}")
+    rows = session.execute(_base(q)).all()
+    if "name" in filters:
+        codes = dict(session.execute(select(CatalogEntry.id, CatalogEntry.resource_code)).all())
+        rows = [r for r in rows if slug(codes[r.id]) in filters["name"]]
+    wanted = {
+        k: {w.upper() for w in vs} if k == "format" else set(vs)
+        for k, vs in filters.items()
+        if k != "name"
+    }
+    # One pass: each row's facet values and which filters it fails; a row counts
+    # towards a facet when it passes every filter except that facet's own.
+    counts: dict[str, Counter[str]] = {key: Counter() for key in FACETS}
+    matched: list[int] = []
+    for r in rows:
+        values = {key: set(_values(r, key)) for key in FACETS}
+        values["id"] = {str(r.id)}
+        failed = [k for k, w in wanted.items() if not values[k] & w]
+        if not failed:
+            matched.append(r.id)
+        if len(failed) > 1:
+            continue
+        for key in FACETS:
+            if not failed or failed == [key]:
+                counts[key].update(values[key])
+    facets: dict[str, list[tuple[str, str, int]]] = {}
+    orgs = dict(session.execute(select(Organization.id, Organization.name)).all())
+    regions = dict(session.execute(select(Region.code, Region.name)).all())
+    for key in FACETS:
+        labels = {"provider": lambda v: orgs.get(int(v), v), "region": lambda v: regions.get(v, v)}
+        label = labels.get(key, lambda v: v)
+        facets[key] = [(v, label(v), n) for v, n in counts[key].most_common() if v]
+    ids = matched
+    order = SORTS.get(sort, CatalogEntry.resource_code)
+    page: list[CatalogEntry] = []
+    if ids:
+        stmt = select(CatalogEntry).where(CatalogEntry.id.in_(ids))
+        stmt = stmt.order_by(order.desc() if descending else order, CatalogEntry.id)
+        page = list(session.scalars(stmt.limit(limit).offset(offset)).unique())
+    return OpenSearch(len(ids), page, facets)
+
+
+def get_open(session: Session, entry_id: int) -> CatalogEntry:
+    """A published open entry, or OpenEntryNotFound (not-open entries do not exist here)."""
+    entry = session.get(CatalogEntry, entry_id)
+    if entry is None or not is_open(entry):
+        raise OpenEntryNotFound(f"开放目录不存在或不予开放 (open entry)：{entry_id}")
+    return entry
+
+
+def find_by_name(session: Session, name_or_id: str) -> CatalogEntry:
+    """Look up by CKAN package name (the resource code's slug) or package id."""
+    key = (name_or_id or "").strip().lower()
+    if m := re.fullmatch(r"gs-entry-(\d+)", key):
+        return get_open(session, int(m.group(1)))
+    entry = session.scalar(
+        select(CatalogEntry).where(_open(), func.lower(CatalogEntry.resource_code) == key)
+    )
+    if entry is None:
+        for candidate in session.scalars(select(CatalogEntry).where(_open())).unique():
+            if slug(candidate.resource_code) == key:
+                return candidate
+        raise OpenEntryNotFound(f"开放目录不存在 (package)：{name_or_id}")
+    return entry
+
+
+def all_open(session: Session) -> list[CatalogEntry]:
+    stmt = select(CatalogEntry).where(_open()).order_by(CatalogEntry.resource_code)
+    return list(session.scalars(stmt).unique())
+
+
+def latest_version(session: Session, entry_id: int) -> DatasetVersion | None:
+    return session.scalar(
+        select(DatasetVersion)
+        .where(DatasetVersion.entry_id == entry_id)
+        .order_by(DatasetVersion.version_no.desc())
+        .limit(1)
+    )
+
+
+def latest_versions(session: Session, entry_ids: list[int]) -> dict[int, DatasetVersion]:
+    """The newest dataset version of each entry, in one query."""
+    if not entry_ids:
+        return {}
+    newest = (
+        select(DatasetVersion.entry_id, func.max(DatasetVersion.version_no).label("n"))
+        .where(DatasetVersion.entry_id.in_(entry_ids))
+        .group_by(DatasetVersion.entry_id)
+        .subquery()
+    )
+    stmt = select(DatasetVersion).join(
+        newest,
+        (DatasetVersion.entry_id == newest.c.entry_id) & (DatasetVersion.version_no == newest.c.n),
+    )
+    return {v.entry_id: v for v in session.scalars(stmt)}

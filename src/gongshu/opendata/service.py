@@ -1,0 +1,399 @@
+"""Open-data workflows: a declared use for unconditional-open data (OPN-2), an
+application for conditional-open data answered by the provider (OPN-3, SHR-4),
+the open-use agreement signed in the portal (OPN-4) and breach records (OPN-5).
+
+Every state change is recorded in the ledger in the caller's transaction; data
+is only ever read through the grants created here, at the egress door.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts.models import User
+from gongshu.catalog.models import CatalogEntry
+from gongshu.egress import service as egress
+from gongshu.egress.models import Grant
+from gongshu.errors import InvalidInput
+from gongshu.ledger import record
+from gongshu.ledger.service import canonical_json
+from gongshu.opendata.errors import (
+    AgreementNotFound,
+    AlreadyAnswered,
+    ApplicationNotFound,
+    BadAnswer,
+    NotApplicant,
+    NotProvider,
+    WrongOpeningAttr,
+)
+from gongshu.opendata.models import OpenAgreement, OpenApplication, OpenBreach, OpenUseDeclaration
+from gongshu.opendata.search import get_open
+from gongshu.protect.crypto import sm3
+from gongshu.timeutil import as_utc, utcnow
+
+DEFAULT_TERM_DAYS = 365
+MAX_TERM_DAYS = 3 * 365
+
+
+def _required(value: str | None, what: str) -> str:
+    if not value or not value.strip():
+        raise InvalidInput(f"请填写{what}")
+    return value.strip()
+
+
+def active_grant(session: Session, entry_id: int, user: User) -> Grant | None:
+    """The user's newest open grant on the entry that is neither revoked nor expired."""
+    grants = session.scalars(
+        select(Grant)
+        .where(
+            Grant.entry_id == entry_id,
+            Grant.recipient_user_id == user.id,
+            Grant.source == "open",
+            Grant.revoked_at.is_(None),
+        )
+        .order_by(Grant.created_at.desc(), Grant.id.desc())
+    )
+    now = utcnow()
+    return next((g for g in grants if as_utc(g.expires_at) > now), None)
+
+
+# ---------------------------------------------------------------- OPN-2
+
+
+def declaration_of(session: Session, entry_id: int, user: User) -> OpenUseDeclaration | None:
+    return session.scalar(
+        select(OpenUseDeclaration).where(
+            OpenUseDeclaration.entry_id == entry_id, OpenUseDeclaration.user_id == user.id
+        )
+    )
+
+
+def declare_use(
+    session: Session, entry_id: int, *, actor: User, use: str, scenario: str
+) -> OpenUseDeclaration:
+    """OPN-2: a signed-in user declares the use of unconditional-open data once per entry
+    and gets an open grant for it. Declaring again returns the existing declaration."""
+    entry = get_open(session, entry_id)
+    if entry.opening_attr != "unconditional":
+        raise WrongOpeningAttr("该目录为有条件开放，需要提交开放申请并签署协议 (OPN-3)")
+    use, scenario = _required(use, "数据用途 (use)"), _required(scenario, "应用场景 (scenario)")
+    existing = declaration_of(session, entry.id, actor)
+    if existing is not None:
+        return existing
+    grant = egress.create_grant(
+        session,
+        entry,
+        recipient_user=actor,
+        purpose=f"{use}；场景：{scenario}",
+        source="open",
+        policy="open",
+        actor=actor.actor,
+    )
+    declaration = OpenUseDeclaration(
+        entry_id=entry.id, user_id=actor.id, use=use, scenario=scenario, grant_id=grant.id
+    )
+    session.add(declaration)
+    session.flush()
+    grant.source_ref = f"open-declaration:{declaration.id}"
+    record(
+        session,
+        "open.use_declared",
+        actor=actor.actor,
+        subject=f"entry:{entry.id}",
+        payload={
+            "declaration": declaration.id,
+            "grant": grant.id,
+            "use": use,
+            "scenario": scenario,
+        },
+    )
+    return declaration
+
+
+# ---------------------------------------------------------------- OPN-3
+
+
+def apply(
+    session: Session,
+    entry_id: int,
+    *,
+    actor: User,
+    use: str,
+    scenario: str,
+    security_measures: str,
+    fields: list[str] | None = None,
+    term_days: int = DEFAULT_TERM_DAYS,
+) -> OpenApplication:
+    """OPN-3: apply for conditional-open data with use, scenario, security measures,
+    requested fields and term; the provider answers as in SHR-4."""
+    entry = get_open(session, entry_id)
+    if entry.opening_attr != "conditional":
+        raise WrongOpeningAttr("该目录为无条件开放，声明用途后即可获取 (OPN-2)")
+    known = [f["name"] for f in entry.fields]
+    fields = [f for f in fields or [] if f] or None
+    unknown = [f for f in fields or [] if f not in known]
+    if unknown:
+        raise InvalidInput(f"申请的字段不在目录中 (fields)：{'、'.join(unknown)}")
+    if not 1 <= int(term_days) <= MAX_TERM_DAYS:
+        raise InvalidInput(f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间 (term)")
+    application = OpenApplication(
+        entry_id=entry.id,
+        user_id=actor.id,
+        use=_required(use, "数据用途 (use)"),
+        scenario=_required(scenario, "应用场景 (scenario)"),
+        security_measures=_required(security_measures, "安全保护措施 (security measures)"),
+        fields=fields,
+        term_days=int(term_days),
+    )
+    session.add(application)
+    session.flush()
+    record(
+        session,
+        "open.applied",
+        actor=actor.actor,
+        subject=f"entry:{entry.id}",
+        payload={"application": application.id, "use": application.use, "fields": fields},
+    )
+    return application
+
+
+def get_application(session: Session, application_id: int) -> OpenApplication:
+    application = session.get(OpenApplication, application_id)
+    if application is None:
+        raise ApplicationNotFound(f"开放申请不存在 (application)：{application_id}")
+    return application
+
+
+def _require_provider(entry: CatalogEntry, actor: User) -> None:
+    if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
+        raise NotProvider("只有数据提供单位可以答复开放申请 (provider only, SHR-4)")
+
+
+def inbox(session: Session, actor: User) -> list[OpenApplication]:
+    """Applications awaiting the actor's agency (all of them for an administrator)."""
+    stmt = select(OpenApplication).join(CatalogEntry, OpenApplication.entry_id == CatalogEntry.id)
+    if "admin" not in actor.roles:
+        stmt = stmt.where(CatalogEntry.provider_org_id == actor.org_id)
+    stmt = stmt.order_by(OpenApplication.status != "pending", OpenApplication.created_at.desc())
+    return list(session.scalars(stmt))
+
+
+def applications_of(session: Session, user: User) -> list[OpenApplication]:
+    stmt = select(OpenApplication).where(OpenApplication.user_id == user.id)
+    return list(session.scalars(stmt.order_by(OpenApplication.created_at.desc())))
+
+
+def answer(
+    session: Session,
+    application_id: int,
+    *,
+    actor: User,
+    approve: bool,
+    reason: str = "",
+    legal_basis: str = "",
+    conditions: str = "",
+) -> OpenApplication:
+    """SHR-4 as applied by OPN-3: approve (with conditions) or refuse with reasons and
+    legal basis. Approval drafts the open-use agreement for the applicant to sign."""
+    application = get_application(session, application_id)
+    entry = get_open(session, application.entry_id)
+    _require_provider(entry, actor)
+    if application.status != "pending":
+        raise AlreadyAnswered("该申请已答复 (already answered)")
+    if not approve and (not reason.strip() or not legal_basis.strip()):
+        raise BadAnswer("不予开放须说明理由和法律依据 (reasons and legal basis, SHR-4)")
+    application.status = "approved" if approve else "refused"
+    application.answer_reason = reason.strip() or None
+    application.legal_basis = legal_basis.strip() or None
+    application.conditions = conditions.strip() or None
+    application.answered_by, application.answered_at = actor.actor, utcnow()
+    session.flush()
+    agreement = _draft_agreement(session, application, entry, actor) if approve else None
+    record(
+        session,
+        "open.approved" if approve else "open.refused",
+        actor=actor.actor,
+        subject=f"open-application:{application.id}",
+        payload={
+            "entry": entry.id,
+            "reason": application.answer_reason,
+            "legal_basis": application.legal_basis,
+            "conditions": application.conditions,
+            "agreement": agreement.id if agreement else None,
+        },
+    )
+    return application
+
+
+# ---------------------------------------------------------------- OPN-4
+
+
+def _draft_agreement(
+    session: Session, application: OpenApplication, entry: CatalogEntry, provider: User
+) -> OpenAgreement:
+    user = session.get(User, application.user_id)
+    terms = {
+        "parties": {
+            "provider": entry.provider.name,
+            "provider_approved_by": provider.actor,
+            "user": user.display_name,
+            "user_account": user.actor,
+            "user_org": user.org.name if user.org else None,
+        },
+        "data": {
+            "entry": entry.id,
+            "resource_code": entry.resource_code,
+            "name": entry.name,
+            "fields": application.fields or [f["name"] for f in entry.fields],
+        },
+        "use": application.use,
+        "scenario": application.scenario,
+        "security_measures": application.security_measures,
+        "conditions": application.conditions,
+        "term_days": application.term_days,
+        "disposal": "期限届满后，使用方应删除或销毁所获数据及其副本，并在平台确认处置 (OPN-4)",
+        "feedback": "使用方应按约定向平台反馈数据使用情况和效果 (OPN-4)",
+        "duties": "使用方应在协议范围内使用数据，不得超出用途和场景，不得转让；"
+        "违反协议的，责令限期改正 (OPN-5)",
+    }
+    body = canonical_json(terms).encode()
+    agreement = OpenAgreement(
+        application_id=application.id,
+        entry_id=entry.id,
+        user_id=application.user_id,
+        terms=terms,
+        sha256=hashlib.sha256(body).hexdigest(),
+        sm3=sm3(body).hex(),
+    )
+    session.add(agreement)
+    session.flush()
+    return agreement
+
+
+def get_agreement(session: Session, agreement_id: int) -> OpenAgreement:
+    agreement = session.get(OpenAgreement, agreement_id)
+    if agreement is None:
+        raise AgreementNotFound(f"开放利用协议不存在 (agreement)：{agreement_id}")
+    return agreement
+
+
+def agreement_for(session: Session, application_id: int) -> OpenAgreement | None:
+    return session.scalar(
+        select(OpenAgreement).where(OpenAgreement.application_id == application_id)
+    )
+
+
+def sign(session: Session, agreement_id: int, *, actor: User) -> OpenAgreement:
+    """OPN-4: the applicant signs by an explicit action; the ledger records the agreement's
+    SM3 and SHA-256 hashes, and the grant for its fields and term is created."""
+    agreement = get_agreement(session, agreement_id)
+    if agreement.user_id != actor.id:
+        raise NotApplicant("只有申请人本人可以签署该协议 (applicant only)")
+    if agreement.signed_at is not None:
+        raise AlreadyAnswered("该协议已签署 (already signed)")
+    body = canonical_json(agreement.terms).encode()
+    if hashlib.sha256(body).hexdigest() != agreement.sha256:
+        raise AlreadyAnswered("协议文本与登记的摘要不一致，不能签署 (agreement hash mismatch)")
+    entry = get_open(session, agreement.entry_id)
+    grant = egress.create_grant(
+        session,
+        entry,
+        recipient_user=actor,
+        purpose=f"{agreement.terms['use']}；场景：{agreement.terms['scenario']}",
+        source="open",
+        policy="open",
+        actor=actor.actor,
+        days=int(agreement.terms["term_days"]),
+        columns=agreement.terms["data"]["fields"],
+        source_ref=f"open-agreement:{agreement.id}",
+    )
+    agreement.signed_at, agreement.grant_id = utcnow(), grant.id
+    session.flush()
+    record(
+        session,
+        "open.agreement_signed",
+        actor=actor.actor,
+        subject=f"open-agreement:{agreement.id}",
+        payload={
+            "entry": entry.id,
+            "grant": grant.id,
+            "sha256": agreement.sha256,
+            "sm3": agreement.sm3,
+            "signed_at": agreement.signed_at,
+        },
+    )
+    return agreement
+
+
+def confirm_disposal(session: Session, agreement_id: int, *, actor: User) -> OpenAgreement:
+    """OPN-4: at (or before) expiry the user confirms the data was disposed of;
+    the grant ends at once."""
+    agreement = get_agreement(session, agreement_id)
+    if agreement.user_id != actor.id:
+        raise NotApplicant("只有签署人可以确认数据处置 (signatory only)")
+    if agreement.signed_at is None or agreement.disposal_confirmed_at is not None:
+        raise AlreadyAnswered("协议未签署或已确认处置 (not signed or already disposed)")
+    agreement.disposal_confirmed_at = utcnow()
+    grant = session.get(Grant, agreement.grant_id)
+    if grant is not None and grant.revoked_at is None:
+        grant.revoked_at, grant.revoke_reason = utcnow(), "使用方已确认数据处置 (disposal)"
+    session.flush()
+    record(
+        session,
+        "open.disposal_confirmed",
+        actor=actor.actor,
+        subject=f"open-agreement:{agreement.id}",
+        payload={"grant": agreement.grant_id},
+    )
+    return agreement
+
+
+# ---------------------------------------------------------------- OPN-5
+
+
+def record_breach(
+    session: Session,
+    agreement_id: int,
+    *,
+    actor: User,
+    finding: str,
+    correction_order: str,
+    deadline: datetime,
+) -> OpenBreach:
+    """OPN-5: use outside the agreement is ordered corrected within a time limit."""
+    agreement = get_agreement(session, agreement_id)
+    _require_provider(get_open(session, agreement.entry_id), actor)
+    if as_utc(deadline) <= utcnow():
+        raise InvalidInput("改正期限必须晚于当前时间 (deadline)")
+    breach = OpenBreach(
+        agreement_id=agreement.id,
+        finding=_required(finding, "违约事实 (finding)"),
+        correction_order=_required(correction_order, "责令改正要求 (correction order)"),
+        deadline=deadline,
+        recorded_by=actor.actor,
+    )
+    session.add(breach)
+    session.flush()
+    record(
+        session,
+        "open.breach_recorded",
+        actor=actor.actor,
+        subject=f"open-agreement:{agreement.id}",
+        payload={"breach": breach.id, "finding": breach.finding, "deadline": deadline},
+    )
+    return breach
+
+
+def breaches_of(session: Session, agreement_id: int) -> list[OpenBreach]:
+    stmt = select(OpenBreach).where(OpenBreach.agreement_id == agreement_id)
+    return list(session.scalars(stmt.order_by(OpenBreach.created_at)))
+
+
+def term_end(agreement: OpenAgreement) -> datetime | None:
+    if agreement.signed_at is None:
+        return None
+    return as_utc(agreement.signed_at) + timedelta(days=int(agreement.terms["term_days"]))

@@ -1,0 +1,74 @@
+"""The real ``ckanapi`` client over real HTTP against a live uvicorn server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import uvicorn
+from sqlalchemy.orm import sessionmaker
+
+from gongshu.config import Settings
+from gongshu.db import Base, import_all_models, make_engine, transaction
+from gongshu.opendata import service
+from gongshu.web import create_app
+
+from ..conftest import seed_people  # noqa: TID252
+from .conftest import _entry  # noqa: TID252
+
+ckanapi = pytest.importorskip("ckanapi")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[SimpleNamespace]:
+    from datetime import timedelta
+
+    from gongshu.accounts import service as accounts
+
+    import_all_models()
+    settings = Settings(data_dir=tmp_path / "var", secret_key="live-ckan-secret-0123456789")
+    engine = make_engine(f"sqlite:///{tmp_path / 'live.db'}")
+    Base.metadata.create_all(engine)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with transaction(factory) as session:
+        people = seed_people(session)
+        entry = _entry(session, people, tmp_path, "360102-JT-0101", "unconditional")
+        service.declare_use(session, entry.id, actor=people.citizen, use="u", scenario="s")
+        token, _ = accounts.issue_token(session, people.citizen, kind="api", ttl=timedelta(hours=1))
+        entry_id = entry.id
+    port = _free_port()
+    app = create_app(settings, session_factory=factory)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", token=token, entry_id=entry_id)
+    server.should_exit = True
+    thread.join(10)
+    engine.dispose()
+
+
+def test_ckanapi_against_a_live_server(live) -> None:  # noqa: ANN001
+    with ckanapi.RemoteCKAN(live.url, apikey=live.token) as api:
+        found = api.action.package_search(q="公交")
+        assert [p["name"] for p in found["results"]] == ["360102-jt-0101"]
+        rid = found["results"][0]["resources"][0]["id"]
+        rows = api.action.datastore_search(resource_id=rid, limit=100)
+        assert rows["total"] == 30 and len(rows["records"]) == 30
+        assert rows["records"][0]["线路"] == "001路"
+    with ckanapi.RemoteCKAN(live.url) as anonymous, pytest.raises(ckanapi.NotAuthorized):
+        anonymous.action.datastore_search(resource_id=rid)

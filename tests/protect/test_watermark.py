@@ -1,0 +1,315 @@
+"""Recipient watermarks and leak tracing (issue 4 item 5; SHR-5)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from gongshu.protect.errors import InvalidParameter
+from gongshu.protect.watermark import (
+    FAMILY_ALPHA,
+    Mark,
+    attribute,
+    embed,
+    read_leak,
+    trace_file,
+)
+
+KEY = bytes(range(32))
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗") + ["欧阳", "司马"]
+DISTRICTS = ["浙江省杭州市西湖区", "浙江省杭州市上城区", "浙江省宁波市鄞州区", "浙江省温州市鹿城区"]
+TRUE = Mark("org:7", "d41d8cd98f00b204", 12)
+INNOCENTS = [Mark(f"user:{i}", f"{i:016x}", 12) for i in range(200)]
+
+
+def make_table(n: int, seed: int = 0) -> pa.Table:
+    """A masked delivery as the egress door sees it: names, IDs, dates, amounts, counts, places."""
+    r = np.random.default_rng(seed)
+    sur = np.array(SURNAMES)[r.integers(0, len(SURNAMES), n)]
+    names = [s + "*" * int(k) for s, k in zip(sur, r.integers(1, 3, n), strict=True)]
+    region = r.choice(["330106", "330102", "330212", "330302", "330602"], n)
+    tails = zip(region, r.integers(0, 1000, n), r.choice(list("0123456789X"), n), strict=True)
+    ids = [f"{a}********{b:03d}{c}" for a, b, c in tails]
+    mobiles = [
+        f"1{a}****{b:04d}"
+        for a, b in zip(r.choice(["38", "58", "86"], n), r.integers(0, 10000, n), strict=True)
+    ]
+    letters = r.choice(list("abcdefghijklmnopqrstuvwxyz"), n)
+    emails = [
+        f"{c}***@{d}"
+        for c, d in zip(letters, r.choice(["qq.com", "163.com", "zj.gov.cn"], n), strict=True)
+    ]
+    addresses = [d + "****" for d in np.array(DISTRICTS)[r.integers(0, len(DISTRICTS), n)]]
+    t0 = np.datetime64("2025-01-01T00:00:00")
+    cents = r.lognormal(8, 1.2, n).astype(np.int64)
+    return pa.table(
+        {
+            "id": pa.array(np.arange(1, n + 1)),
+            "姓名": names,
+            "sfzh": ids,
+            "mobile": mobiles,
+            "email": emails,
+            "地址": addresses,
+            "xb": r.choice(["男", "女"], n),
+            "csrq": pa.array(r.integers(-7000, 12000, n).astype("datetime64[D]"), pa.date32()),
+            "办理时间": pa.array(
+                t0 + r.integers(0, 365 * 86400, n).astype("timedelta64[s]"), pa.timestamp("s")
+            ),
+            "金额": pa.array([Decimal(int(c)).scaleb(-2) for c in cents], pa.decimal128(14, 2)),
+            "次数": pa.array(r.poisson(6, n).astype(np.int64)),
+            "纬度": np.round(30.0 + r.random(n) * 0.6, 6),
+            "经度": np.round(120.0 + r.random(n) * 0.6, 6),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def original() -> pa.Table:
+    return make_table(5000)
+
+
+@pytest.fixture(scope="module")
+def delivered(original: pa.Table) -> pa.Table:
+    return embed(original, TRUE, KEY)
+
+
+def changed(a: pa.Table, b: pa.Table, column: str) -> np.ndarray:
+    x, y = a.column(column), b.column(column)
+    diff = pc.fill_null(pc.not_equal(x, y), False)
+    return np.asarray(diff.to_numpy(zero_copy_only=False))
+
+
+# ---- the leak attacks --------------------------------------------------------
+
+
+def sample_rows(t: pa.Table, share: float, seed: int) -> pa.Table:
+    r = np.random.default_rng(seed)
+    return t.take(r.choice(t.num_rows, int(t.num_rows * share), replace=False))  # shuffled
+
+
+def alter_values(t: pa.Table, share: float, seed: int) -> pa.Table:
+    """Each cell replaced, with probability ``share``, by the same column's value in another row."""
+    r = np.random.default_rng(seed)
+    cols = []
+    for col in t.columns:
+        hit = r.random(t.num_rows) < share
+        donor = col.take(pa.array(r.integers(0, t.num_rows, t.num_rows)))
+        cols.append(pc.if_else(pa.array(hit), donor, col))
+    return pa.table(cols, names=t.column_names)
+
+
+def csv_to_xlsx(t: pa.Table, tmp: Path) -> pa.Table:
+    """Write CSV, then open it the way a spreadsheet does: numbers and times become cells."""
+    from openpyxl import Workbook
+
+    pacsv.write_csv(t, tmp / "leak.csv")
+    text = read_leak(tmp / "leak.csv")
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet()
+    ws.append(text.column_names)
+
+    def cell(v: str | None) -> object:
+        if v is None:
+            return None
+        try:
+            return datetime.fromisoformat(v) if ":" in v else float(v)
+        except ValueError:
+            return v
+
+    for row in zip(*(c.to_pylist() for c in text.columns), strict=True):
+        ws.append([cell(v) for v in row])
+    wb.save(tmp / "leak.xlsx")
+    return read_leak(tmp / "leak.xlsx")
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["10% of rows", "20% of values altered", "columns dropped and reordered", "CSV to XLSX"],
+)
+def test_each_attack_still_names_the_right_delivery(
+    attack: str, delivered: pa.Table, tmp_path: Path
+) -> None:
+    if attack == "10% of rows":
+        leak = sample_rows(delivered, 0.10, seed=1)
+    elif attack == "20% of values altered":
+        leak = alter_values(delivered, 0.20, seed=2)
+    elif attack == "columns dropped and reordered":
+        leak = delivered.select(["经度", "email", "次数", "姓名", "办理时间"])
+    else:
+        leak = csv_to_xlsx(sample_rows(delivered, 0.2, seed=3), tmp_path)
+    result = attribute(leak, [*INNOCENTS[:100], TRUE, *INNOCENTS[100:]], KEY)
+    assert result.mark == TRUE
+    assert result.p_value <= FAMILY_ALPHA / 201
+    assert result.confidence > 0.999999
+    assert result.scores[0][0] == TRUE
+    assert result.scores[1][1] < 8  # the best innocent stays in the noise (-log10 p)
+
+
+def test_all_attacks_at_once_on_a_small_leak(delivered: pa.Table, tmp_path: Path) -> None:
+    leak = alter_values(sample_rows(delivered, 0.10, seed=4), 0.20, seed=5)
+    leak = csv_to_xlsx(leak.select(["金额", "纬度", "办理时间", "sfzh", "mobile"]), tmp_path)
+    result = attribute(leak, [TRUE, *INNOCENTS], KEY)
+    assert result.mark == TRUE
+    assert 0 < result.matched_rows <= 500
+
+
+def test_original_table_sharpens_the_verdict(original: pa.Table, delivered: pa.Table) -> None:
+    leak = alter_values(sample_rows(delivered, 0.10, seed=6), 0.20, seed=7)
+    alone = attribute(leak, [TRUE, *INNOCENTS], KEY)
+    helped = attribute(leak, [TRUE, *INNOCENTS], KEY, original=original)
+    assert helped.mark == alone.mark == TRUE
+    assert helped.scores[0][1] > alone.scores[0][1]  # altered cells dropped: stronger evidence
+
+
+# ---- innocence ---------------------------------------------------------------
+
+
+def test_unmarked_table_is_not_attributed(original: pa.Table) -> None:
+    result = attribute(original, [TRUE, *INNOCENTS], KEY)
+    assert result.mark is None
+    assert result.p_value > FAMILY_ALPHA
+    assert result.bits > 10_000  # plenty of evidence was read; none of it pointed anywhere
+
+
+def test_another_recipients_copy_is_not_attributed_to_the_candidates(original: pa.Table) -> None:
+    someone_else = embed(original, Mark("org:99", "ffff", 12), KEY)
+    result = attribute(sample_rows(someone_else, 0.5, seed=8), INNOCENTS, KEY)
+    assert result.mark is None
+
+
+def test_innocent_p_values_are_calibrated(delivered: pa.Table) -> None:
+    """Innocent candidates' p-values behave like uniforms: the binomial bound is honest."""
+    many = [Mark(f"user:{i}", "x", 12) for i in range(1000)]
+    result = attribute(delivered, many, KEY)
+    p = np.array([10**-s for _, s in result.scores])
+    assert result.mark is None
+    assert 0.002 <= np.mean(p <= 0.01) <= 0.03
+    assert 0.06 <= np.mean(p <= 0.1) <= 0.14
+
+
+def test_wrong_key_reads_nothing(delivered: pa.Table) -> None:
+    assert attribute(delivered, [TRUE, *INNOCENTS], b"another instance key").mark is None
+
+
+# ---- the embedding itself ----------------------------------------------------
+
+
+def test_marks_are_invisible_small_and_on_the_grid(original: pa.Table, delivered: pa.Table) -> None:
+    assert delivered.schema == original.schema
+    assert delivered.num_rows == original.num_rows
+    for col in ("id", "姓名", "sfzh", "mobile", "xb", "csrq"):
+        assert not changed(original, delivered, col).any(), col
+    amounts = np.array([float(x) for x in original.column("金额").to_pylist()])
+    moved = np.array([float(x) for x in delivered.column("金额").to_pylist()]) - amounts
+    assert set(np.round(np.abs(moved[moved != 0]), 2)) == {0.01}
+    assert 0.3 < np.mean(moved != 0) < 0.6
+    round_cents = np.round(amounts * 100).astype(np.int64) % 10 == 0
+    assert not moved[round_cents].any()  # 12.30 and 100.00 are never touched
+    counts = delivered.column("次数").to_numpy()
+    was = original.column("次数").to_numpy()
+    assert np.abs(counts - was).max() == 1 and (counts[was == 0] == 0).all()
+    lat_moved = np.abs(delivered.column("纬度").to_numpy() - original.column("纬度").to_numpy())
+    assert lat_moved.max() < 1.5e-6
+    seconds = pc.subtract(delivered.column("办理时间"), original.column("办理时间"))
+    assert {abs(s.total_seconds()) for s in seconds.to_pylist()} == {0, 1}
+    stars = pc.count_substring(delivered.column("email"), "*").to_numpy()
+    assert set(stars) == {3, 4}
+    assert set(pc.utf8_length(delivered.column("地址")).to_numpy()) <= {12, 13}
+
+
+def test_deterministic_and_the_same_batch_by_batch(original: pa.Table, delivered: pa.Table) -> None:
+    assert embed(original, TRUE, KEY).equals(delivered)
+    batches = [embed(original.slice(i, 700), TRUE, KEY) for i in range(0, original.num_rows, 700)]
+    assert pa.concat_tables(batches).equals(delivered)
+
+
+def test_each_delivery_gets_its_own_fingerprint(original: pa.Table, delivered: pa.Table) -> None:
+    other = embed(original, Mark(TRUE.recipient, "another-delivery", TRUE.entry_id), KEY)
+    assert 0.3 < np.mean(changed(delivered, other, "金额")) < 0.7
+    assert attribute(other, [TRUE], KEY).mark is None
+
+
+def test_protected_columns_are_left_untouched(original: pa.Table) -> None:
+    marked = embed(original, TRUE, KEY, protected={"金额", "办理时间"})
+    assert not changed(original, marked, "金额").any()
+    assert not changed(original, marked, "办理时间").any()
+    assert changed(original, marked, "次数").any()
+    assert attribute(marked, [TRUE, *INNOCENTS], KEY).mark == TRUE
+
+
+def test_nulls_and_integer_limits_are_respected() -> None:
+    n = 400
+    t = pa.table(
+        {
+            "ref": [f"REF{i:08d}" for i in range(n)],
+            "small": pa.array([127 if i % 2 else None for i in range(n)], pa.int8()),
+            "price": pa.array([None if i % 3 == 0 else 19.97 for i in range(n)]),
+        }
+    )
+    marked = embed(t, TRUE, KEY)
+    small = marked.column("small").to_pylist()
+    assert all(v is None or v in (126, 127) for v in small) and small[0] is None
+    assert pc.is_null(marked.column("price")).equals(pc.is_null(t.column("price")))
+    assert set(pc.drop_null(marked.column("price")).to_pylist()) == {19.96, 19.97, 19.98}
+
+
+def test_integer_identifiers_are_never_moved() -> None:
+    t = pa.table({"seq": np.arange(10_000, 11_000), "amount": np.arange(1000) * 7 + 30_003})
+    marked = embed(t, TRUE, KEY)
+    assert marked.column("seq").equals(t.column("seq"))
+    assert not marked.column("amount").equals(t.column("amount"))
+
+
+def test_text_only_table_has_fewer_channels_and_says_so(original: pa.Table) -> None:
+    text = original.select(["姓名", "sfzh", "mobile", "email", "地址", "xb"])
+    marked = embed(text, TRUE, KEY)
+    full = attribute(marked, [TRUE, *INNOCENTS], KEY)
+    rich = attribute(embed(original, TRUE, KEY), [TRUE, *INNOCENTS], KEY)
+    assert full.mark == TRUE and full.bits < rich.bits / 3
+    small = attribute(sample_rows(marked, 0.02, seed=9), [TRUE, *INNOCENTS], KEY)
+    assert small.bits <= 200 and small.scores[0][1] < rich.scores[0][1]
+    bare = original.select(["姓名", "xb", "csrq"])
+    assert embed(bare, TRUE, KEY).equals(bare)
+    verdict = attribute(bare, [TRUE], KEY)
+    assert verdict.mark is None and verdict.bits == 0 and verdict.p_value == 1.0
+
+
+def test_empty_key_is_refused(original: pa.Table) -> None:
+    with pytest.raises(InvalidParameter, match="水印密钥"):
+        embed(original, TRUE, b"")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_trace_file_reports_recipient_delivery_and_confidence(
+    fmt: str, delivered: pa.Table, tmp_path: Path
+) -> None:
+    leak = sample_rows(delivered, 0.1, seed=10)
+    path = tmp_path / f"leak.{fmt}"
+    pq.write_table(leak, path) if fmt == "parquet" else pacsv.write_csv(leak, path)
+    verdict = json.loads(json.dumps(trace_file(path, [*INNOCENTS, TRUE], KEY)))
+    assert verdict["attributed"] is True
+    assert (verdict["recipient"], verdict["delivery_id"], verdict["entry_id"]) == (
+        TRUE.recipient,
+        TRUE.delivery_id,
+        TRUE.entry_id,
+    )
+    assert verdict["confidence"] > 0.999999 and verdict["p_value"] < verdict["threshold"]
+    assert verdict["matched_rows"] == 500
+    assert (
+        verdict["candidates"][0]["recipient"] == TRUE.recipient and len(verdict["candidates"]) == 5
+    )
+
+
+def test_trace_file_of_an_unmarked_file_names_nobody(original: pa.Table, tmp_path: Path) -> None:
+    pq.write_table(original, tmp_path / "clean.parquet")
+    verdict = trace_file(tmp_path / "clean.parquet", [TRUE, *INNOCENTS], KEY)
+    assert verdict["attributed"] is False and verdict["recipient"] is None
