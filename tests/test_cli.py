@@ -33,6 +33,9 @@ def gongshu(*args: str, data_dir: Path, env: dict | None = None) -> subprocess.C
         ["ledger", "verify"],
         ["load"],
         ["org", "add"],
+        ["trace"],
+        ["worker"],
+        ["scan"],
     ],
 )
 def test_help(command: list[str], tmp_path: Path) -> None:

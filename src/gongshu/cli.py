@@ -42,9 +42,11 @@ def _mount_capability_commands() -> None:
     for module, attr, name in (("gongshu.ledger.commands", "ledger_app", "ledger"),):
         sub = getattr(importlib.import_module(module), attr)
         app.add_typer(sub, name=name)
+    from gongshu.egress.commands import trace
     from gongshu.jobs.commands import worker
 
     app.command("worker")(worker)
+    app.command("trace")(trace)
     try:
         from gongshu.discovery.commands import scan
     except ModuleNotFoundError as exc:

@@ -17,7 +17,7 @@ ALLOWED = {
     "datasets/service.py": "the providing agency's own preview (refuses anyone else)",
     "datasets/classify.py": "discovery sample for classification; nothing leaves",
     "tabular.py": "reads files being loaded or scanned, not stored versions",
-    "datasets/anonymized.py": "the PIP-9 re-identification check inside the platform; nothing leaves",
+    "datasets/anonymized.py": "the PIP-9 re-identification check in the platform; nothing leaves",
 }
 
 

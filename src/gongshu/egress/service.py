@@ -47,6 +47,7 @@ from gongshu.egress.policies import (
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.protect.crypto import derive_key
+from gongshu.protect.watermark import Mark, embed
 from gongshu.timeutil import as_utc, utcnow
 
 OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "IN"}
@@ -271,7 +272,11 @@ def deliver(
     token = secrets.token_hex(8)
     recipient = _recipient(grant)
     instance_key = secret.encode()
-    watermark = _watermarker(instance_key, recipient, token, entry.id)
+    # Values that must stay exact (identifiers checked at load, integer counts) carry no mark.
+    exact = [
+        f["name"] for f in entry.fields if f.get("kind") or f.get("type") in ("integer", "date")
+    ]
+    watermark = _watermarker(instance_key, recipient, token, entry.id, protected=exact)
     pseudonym_key = derive_key(instance_key, "gongshu/egress/pseudonyms")
     work_dir.mkdir(parents=True, exist_ok=True)
     path = work_dir / f".tmp-delivery-{token}.{formats.EXTENSIONS[fmt]}"
@@ -341,17 +346,15 @@ def deliver(
     return DeliveryFile(delivery, path, formats.MEDIA_TYPES[fmt], name)
 
 
-def _watermarker(key: bytes, recipient: str, token: str, entry_id: int):  # noqa: ANN202
-    """The recipient's fingerprint, when the protect toolkit ships one (issue 4 item 5)."""
-    try:
-        from gongshu.protect.watermark import Mark, embed
-    except ModuleNotFoundError:
-        return None
+def _watermarker(  # noqa: ANN202
+    key: bytes, recipient: str, token: str, entry_id: int, *, protected: list[str]
+):
+    """The recipient's fingerprint (issue 4 item 5), keyed by the instance secret."""
     mark = Mark(recipient=recipient, delivery_id=token, entry_id=entry_id)
     wm_key = derive_key(key, "gongshu/egress/watermark")
 
     def apply(batch: pa.RecordBatch) -> pa.RecordBatch:
-        table = embed(pa.Table.from_batches([batch]), mark, wm_key)
+        table = embed(pa.Table.from_batches([batch]), mark, wm_key, protected=protected)
         return table.combine_chunks().to_batches()[0] if table.num_rows else batch
 
     return apply

@@ -1,0 +1,66 @@
+"""Tracing a leaked file back to its delivery (溯源; SEC-3, SHR-5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts.models import Organization, User
+from gongshu.egress.models import Delivery
+from gongshu.errors import InvalidInput
+from gongshu.ledger import record
+from gongshu.protect.crypto import derive_key
+from gongshu.protect.watermark import Mark, trace_file
+
+
+def watermark_key(secret: str) -> bytes:
+    """The key the egress door embeds with; tracing must use the same one."""
+    return derive_key(secret.encode(), "gongshu/egress/watermark")
+
+
+def trace_leak(
+    session: Session, leaked: Path, *, secret: str, entry_id: int | None = None, actor: str = "cli"
+) -> dict:
+    """Compare ``leaked`` with every watermarked delivery; name the source if the evidence
+    clears the false-attribution threshold, and record the trace in the ledger."""
+    if not leaked.is_file():
+        raise InvalidInput(f"文件不存在 (file not found)：{leaked}")
+    stmt = select(Delivery).where(Delivery.watermarked.is_(True))
+    if entry_id is not None:
+        stmt = stmt.where(Delivery.entry_id == entry_id)
+    deliveries = {d.token: d for d in session.scalars(stmt)}
+    if not deliveries:
+        raise InvalidInput("没有带水印的交付记录可供比对 (no watermarked deliveries)")
+    marks = [Mark(d.recipient, d.token, d.entry_id) for d in deliveries.values()]
+    verdict = trace_file(leaked, marks, watermark_key(secret))
+    if verdict["attributed"]:
+        d = deliveries[verdict["delivery_id"]]
+        kind, _, ident = d.recipient.partition(":")
+        holder = session.get(User if kind == "user" else Organization, int(ident))
+        verdict["recipient_name"] = getattr(holder, "display_name", None) or getattr(
+            holder, "name", None
+        )
+        verdict["delivery"] = {
+            "delivered_at": d.created_at.isoformat(),
+            "grant": d.grant_id,
+            "purpose": d.purpose,
+            "rows": d.rows,
+            "format": d.format,
+            "sha256": d.sha256,
+        }
+    record(
+        session,
+        "egress.traced",
+        actor=actor,
+        subject=f"file:{leaked.name}",
+        payload={
+            "attributed": verdict["attributed"],
+            "delivery": verdict["delivery_id"],
+            "recipient": verdict["recipient"],
+            "p_value": verdict["p_value"],
+            "candidates": len(marks),
+        },
+    )
+    return verdict
