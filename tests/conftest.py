@@ -142,6 +142,11 @@ def seed_people(session: Session):  # noqa: ANN201
         "auditor": user("auditor", "audit", "auditor"),
         "citizen": user("citizen", None, "public"),
     }
+    # The citizen has passed real-name verification (OPN-2), as /register would do.
+    from gongshu.timeutil import utcnow
+
+    users["citizen"].identity_verified_at = utcnow()
+    users["citizen"].identity_method = "test"
     session.flush()
     return SimpleNamespace(org=org, **users)
 

@@ -46,6 +46,11 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Real-name verification for members of the public (OPN-2). Only a keyed hash of
+    # the ID number is kept, to find duplicates, never the number itself.
+    identity_verified_at: Mapped[datetime | None]
+    identity_method: Mapped[str | None] = mapped_column(String(32))
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     org: Mapped[Organization | None] = relationship(lazy="joined")
 

@@ -126,3 +126,37 @@ def revoke(
 ) -> Response:
     service.revoke_token(session, user, token_id)
     return RedirectResponse("/account/tokens", status_code=303)
+
+
+@pages.get("/register")
+def register_page(request: Request, _: Annotated[User | None, requires(PUBLIC)]) -> Response:
+    return render(request, "register.html", data={})
+
+
+@pages.post("/register")
+def register(
+    request: Request,
+    session: SessionDep,
+    _: Annotated[User | None, requires(PUBLIC)],
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    id_number: Annotated[str, Form()] = "",
+) -> Response:
+    from gongshu.errors import GongshuError
+
+    s = request.app.state.settings
+    try:
+        with session.begin_nested():
+            service.register_public(
+                session, username, password, name=name, id_number=id_number, secret=s.secret_key
+            )
+    except GongshuError as exc:
+        return render(
+            request,
+            "register.html",
+            status_code=exc.status,
+            error=exc.message,
+            data={"username": username, "name": name},
+        )
+    return RedirectResponse("/login?registered=1", status_code=303)

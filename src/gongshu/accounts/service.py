@@ -260,3 +260,65 @@ def api_tokens(session: Session, user: User) -> list[AuthToken]:
             .order_by(AuthToken.id.desc())
         )
     )
+
+
+# ---------------------------------------------------------------- public registration
+
+
+def register_public(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    name: str,
+    id_number: str,
+    secret: str,
+    today=None,  # noqa: ANN001
+) -> User:
+    """A member of the public opens a verified account (OPN-2).
+
+    The ID number is checked by the identity verifier and kept only as a keyed
+    SM3 hash (one account per person); the number itself is not stored.
+    """
+    from datetime import date
+
+    from gongshu.accounts.identity import verifier
+    from gongshu.identifiers import normalize_id
+    from gongshu.protect.crypto import derive_key, hmac_sm3
+
+    result = verifier().verify(name, id_number, today=today or date.today())
+    if not result.ok:
+        raise InvalidInput(result.reason)
+    digest = hmac_sm3(
+        derive_key(secret.encode(), "gongshu/accounts/id-number"), normalize_id(id_number).encode()
+    ).hex()
+    if session.scalar(select(User.id).where(User.id_number_hash == digest)) is not None:
+        raise UsernameTaken("该身份证号已注册账户 (already registered)，请直接登录或找回密码")
+    user = create_user(
+        session,
+        username,
+        password,
+        display_name=name.strip(),
+        roles=["public"],
+        actor="self-registration",
+    )
+    user.identity_verified_at = utcnow()
+    user.identity_method = result.method
+    user.id_number_hash = digest
+    session.flush()
+    record(
+        session,
+        "user.identity_verified",
+        actor=user.actor,
+        subject=f"user:{user.id}",
+        payload={"method": result.method},
+    )
+    return user
+
+
+def require_verified(user: User) -> None:
+    """Members of the public read open data only with a verified identity (OPN-2)."""
+    from gongshu.errors import Forbidden
+
+    if "public" in user.roles and user.org_id is None and user.identity_verified_at is None:
+        raise Forbidden("请先完成实名认证后再获取开放数据 (identity verification, OPN-2)")

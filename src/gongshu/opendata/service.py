@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
+from gongshu.accounts.service import require_verified
 from gongshu.catalog.models import CatalogEntry
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
@@ -77,6 +78,7 @@ def declare_use(
 ) -> OpenUseDeclaration:
     """OPN-2: a signed-in user declares the use of unconditional-open data once per entry
     and gets an open grant for it. Declaring again returns the existing declaration."""
+    require_verified(actor)
     entry = get_open(session, entry_id)
     if entry.opening_attr != "unconditional":
         raise WrongOpeningAttr("该目录为有条件开放，需要提交开放申请并签署协议 (OPN-3)")
@@ -130,6 +132,7 @@ def apply(
 ) -> OpenApplication:
     """OPN-3: apply for conditional-open data with use, scenario, security measures,
     requested fields and term; the provider answers as in SHR-4."""
+    require_verified(actor)
     entry = get_open(session, entry_id)
     if entry.opening_attr != "conditional":
         raise WrongOpeningAttr("该目录为无条件开放，声明用途后即可获取 (OPN-2)")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0f93376bf578
+Revision ID: 92d735876b45
 Revises: 
-Create Date: 2026-11-22 23:00:20.546683
+Create Date: 2026-11-22 23:04:18.242071
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import gongshu.db
 
-revision = '0f93376bf578'
+revision = '92d735876b45'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -202,8 +202,12 @@ def upgrade() -> None:
     sa.Column('locked_until', gongshu.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('identity_verified_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('identity_method', sa.String(length=32), nullable=True),
+    sa.Column('id_number_hash', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_users_org_id_organizations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('id_number_hash', name=op.f('uq_users_id_number_hash')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
     op.create_table('auth_tokens',
