@@ -4,70 +4,15 @@ GBK CSV with two bad ID numbers and sees the version and a report naming them.""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from gongshu.config import Settings
-from gongshu.db import transaction
 from gongshu.identifiers import id_check_char
-from gongshu.runtime import Instance, init_instance
-from gongshu.web import create_app
 
-from ..conftest import PASSWORD, seed_people  # noqa: TID252
+from ..conftest import PASSWORD  # noqa: TID252
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[str]:
-    """A real instance (SQLite file built by the migrations) served by uvicorn."""
-    settings = Settings(data_dir=tmp_path / "var", secret_key="e2e-secret-key-0123456789")
-    instance = Instance.open(settings)
-    init_instance(instance)
-    with transaction(instance.session_factory) as session:
-        seed_people(session)
-    port = _free_port()
-    app = create_app(settings, session_factory=instance.session_factory)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    instance.close()
-
-
-@pytest.fixture
-def page(live_server: str):  # noqa: ANN201
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: `make test` installs it (make browser-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        pg = browser.new_page(base_url=live_server)
-        pg.set_default_timeout(15000)
-        yield pg
-        browser.close()
 
 
 def sign_in(page, username: str) -> None:  # noqa: ANN001
