@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         256, description="Ledger entries between signed Merkle checkpoints."
     )
     secure_cookies: bool = Field(False, description="Mark cookies Secure (behind HTTPS).")
+    open_rate_per_minute: int = Field(
+        120, description="Open API requests a minute per token (or per address without one)."
+    )
+    open_rate_burst: int = Field(60, description="Open API requests allowed in a burst.")
 
     @property
     def db_url(self) -> str:

@@ -80,6 +80,13 @@ def create_app(
             if router is not None:
                 app.include_router(router)
 
+    from gongshu.web.ratelimit import OpenApiRateLimit
+
+    app.add_middleware(
+        OpenApiRateLimit,
+        rate_per_minute=settings.open_rate_per_minute,
+        burst=settings.open_rate_burst,
+    )
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     _install_error_handlers(app)
