@@ -53,7 +53,8 @@ def test_compile_approve_load_gbk_with_bad_ids(page, tmp_path: Path) -> None:  #
     sign_in(page, "reviewer_county")
     page.goto("/review")
     card = page.locator(".card.review", has_text="低保对象名单")
-    card.locator("button:has-text('通过')").click()
+    with page.expect_navigation():
+        card.locator("button:has-text('通过')").click()
     page.wait_for_url("**/review?flash=approved")
     assert page.locator(".card.review", has_text="低保对象名单").count() == 0
 

@@ -98,7 +98,8 @@ def test_public_user_registers_declares_applies_signs_and_is_traced(
     # Browsing needs no account.
     page.goto("/open")
     page.fill("input[name=q]", "养老机构名录")
-    page.keyboard.press("Enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.click("a:has-text('养老机构名录')")
     page.wait_for_url(f"**/open/{free}")
 
@@ -116,7 +117,8 @@ def test_public_user_registers_declares_applies_signs_and_is_traced(
     page.goto(f"/open/{free}")
     page.fill("input[name=use]", "养老服务地图")
     page.fill("input[name=scenario]", "公益小程序展示养老院分布")
-    page.click("button:has-text('声明用途并获取数据')")
+    with page.expect_navigation():
+        page.click("button:has-text('声明用途并获取数据')")
     with page.expect_download() as got:
         page.click("a:has-text('下载 CSV')")
     first = tmp_path / "free.csv"
@@ -128,18 +130,22 @@ def test_public_user_registers_declares_applies_signs_and_is_traced(
     page.fill("form[action$='/apply'] input[name=use]", "收费水平研究")
     page.fill("form[action$='/apply'] input[name=scenario]", "高校课题：养老服务价格")
     page.fill("textarea[name=security_measures]", "专人专机保管，研究结束后删除")
-    page.click("button:has-text('提交开放申请')")
-    assert page.locator("text=待答复").count() >= 1
+    with page.expect_navigation():
+        page.click("button:has-text('提交开放申请')")
+    page.wait_for_selector("text=待答复")
 
     sign_in(page, "clerk_county")
     page.goto("/open/inbox")
-    page.click("button:has-text('同意开放')")
+    with page.expect_navigation():
+        page.click("button:has-text('同意开放')")
+    page.wait_for_selector("text=已同意")
 
     sign_in(page, "zhouxm", "zhou-password-1")
     page.goto(f"/open/{gated}")
     page.click("a:has-text('查看并签署开放利用协议')")
     page.check("input[name=confirm]")
-    page.click("button:has-text('签署协议')")
+    with page.expect_navigation():
+        page.click("button:has-text('签署协议')")
     with page.expect_download() as got:
         page.click("#signed a:has-text('下载 CSV')")
     leaked = tmp_path / "gated.csv"
