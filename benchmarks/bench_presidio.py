@@ -106,7 +106,6 @@ def main() -> None:
     args = parser.parse_args()
     import pyarrow as pa
     import pyarrow.csv as pacsv
-
     from bench_scan import generate
 
     from gongshu.discovery import scan_paths
