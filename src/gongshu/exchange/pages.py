@@ -165,6 +165,7 @@ def supervision_page(
         request,
         "sharing_supervision.html",
         tiers=supervision.agencies(session, user),
+        stale=supervision.stale_entries(session, user),
         now=utcnow(),
         S=STATUS,
     )

@@ -67,3 +67,55 @@ def agencies(
     for r in sorted(rows.values(), key=lambda r: (-r.overdue, r.org.name)):
         by_tier.setdefault(r.org.region.tier, []).append(r)
     return by_tier
+
+
+# How old the newest data of an entry may be, by its declared update frequency (GOV-2).
+# 实时 and 每日 allow one day; 不定期 has no due date and is never reported stale.
+FREQUENCY_DAYS = {"实时": 1, "每日": 1, "每周": 7, "每月": 31, "每季度": 92, "每年": 366}
+
+
+@dataclass
+class StaleEntry:
+    entry: object
+    last_loaded: dt.datetime | None
+    allowed_days: int
+    days_old: int | None
+
+
+def stale_entries(
+    session: Session, actor: User, now: dt.datetime | None = None
+) -> list[StaleEntry]:
+    """Published entries in the authority's area with no data, or data older than their
+    update frequency allows: the agencies to remind (GOV-2)."""
+    from sqlalchemy import func
+
+    from gongshu.catalog.models import CatalogEntry
+    from gongshu.datasets.models import DatasetVersion
+
+    now = as_utc(now) if now else utcnow()
+    if actor.org is None:
+        return []
+    prefix = "" if "admin" in actor.roles else area_prefix(actor.org)
+    latest = (
+        select(DatasetVersion.entry_id, func.max(DatasetVersion.created_at).label("at"))
+        .group_by(DatasetVersion.entry_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(CatalogEntry, latest.c.at)
+        .outerjoin(latest, latest.c.entry_id == CatalogEntry.id)
+        .where(
+            CatalogEntry.published_version.is_not(None), CatalogEntry.region_code.startswith(prefix)
+        )
+        .order_by(CatalogEntry.region_code, CatalogEntry.resource_code)
+    ).all()
+    out = []
+    for entry, at in rows:
+        allowed = FREQUENCY_DAYS.get(entry.update_frequency)
+        if allowed is None:
+            continue
+        at = as_utc(at) if at else None
+        age = (now - at).days if at else None
+        if at is None or age > allowed:
+            out.append(StaleEntry(entry, at, allowed, age))
+    return out
