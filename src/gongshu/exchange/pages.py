@@ -161,10 +161,24 @@ def supervision_page(
     request: Request, session: SessionDep, user: Annotated[User, requires(SHARING_DECIDE)]
 ) -> Response:
     service.refresh_deadlines(session)
+    tiers = supervision.agencies(session, user)
+    # Chart data: plain numbers only (the page's ECharts bar chart, GOV-2).
+    chart = [
+        {
+            "name": r.org.name,
+            "overdue": r.overdue,
+            "pending": r.pending,
+            "unknown": r.unknown_deadline,
+            "errors": r.open_error_reports,
+        }
+        for rows in tiers.values()
+        for r in rows
+    ]
     return render(
         request,
         "sharing_supervision.html",
-        tiers=supervision.agencies(session, user),
+        chart=chart,
+        tiers=tiers,
         stale=supervision.stale_entries(session, user),
         now=utcnow(),
         S=STATUS,
