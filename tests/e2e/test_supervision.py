@@ -60,4 +60,5 @@ def test_overdue_application_shows_on_the_chart(page, instance) -> None:  # noqa
     page.wait_for_selector("#overdue-chart canvas")
     assert "东湖区民政局" in page.inner_text("table.supervision")
     assert page.locator("#stale").count() == 1
+    assert page.title().startswith("共享监督") and "<" not in page.title()
     assert errors == []
