@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts.models import User
@@ -82,25 +82,30 @@ def mine(
     return render(request, "catalog_mine.html", entries=entries)
 
 
-def _form_data(
-    name: str,
-    resource_code: str,
-    summary: str,
-    update_frequency: str,
-    security_grade: str,
-    sharing_attr: str,
-    sharing_conditions: str,
-    no_share_basis: str,
-    opening_attr: str,
-    opening_conditions: str,
-    formats: str,
-    load_policy: str,
-    field_name: list[str],
-    field_type: list[str],
-    field_desc: list[str],
-    field_kind: list[str],
-    field_required: list[str],
+FormStr = Annotated[str, Form()]
+FormList = Annotated[list[str] | None, Form()]
+
+
+def entry_form(
+    name: FormStr = "",
+    resource_code: FormStr = "",
+    summary: FormStr = "",
+    update_frequency: FormStr = "",
+    security_grade: FormStr = "",
+    sharing_attr: FormStr = "conditional",
+    sharing_conditions: FormStr = "",
+    no_share_basis: FormStr = "",
+    opening_attr: FormStr = "none",
+    opening_conditions: FormStr = "",
+    formats: FormStr = "",
+    load_policy: FormStr = "quarantine",
+    field_name: FormList = None,
+    field_type: FormList = None,
+    field_desc: FormList = None,
+    field_kind: FormList = None,
+    field_required: FormList = None,
 ) -> dict:
+    """The entry form as the service's data dict; field rows come as parallel lists."""
     rows = zip(
         field_name or [],
         field_type or [],
@@ -125,14 +130,13 @@ def _form_data(
         "no_share_basis": no_share_basis,
         "opening_attr": opening_attr,
         "opening_conditions": opening_conditions,
-        "formats": [f for f in formats.replace("，", ",").split(",")],
+        "formats": formats.replace("，", ",").split(","),
         "load_policy": load_policy,
         "fields": fields,
     }
 
 
-FormStr = Annotated[str, Form()]
-FormList = Annotated[list[str] | None, Form()]
+EntryForm = Annotated[dict, Depends(entry_form)]
 
 
 @pages.get("/catalog/new")
@@ -145,43 +149,8 @@ def create(
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_EDIT)],
-    name: FormStr = "",
-    resource_code: FormStr = "",
-    summary: FormStr = "",
-    update_frequency: FormStr = "",
-    security_grade: FormStr = "",
-    sharing_attr: FormStr = "conditional",
-    sharing_conditions: FormStr = "",
-    no_share_basis: FormStr = "",
-    opening_attr: FormStr = "none",
-    opening_conditions: FormStr = "",
-    formats: FormStr = "",
-    load_policy: FormStr = "quarantine",
-    field_name: FormList = None,
-    field_type: FormList = None,
-    field_desc: FormList = None,
-    field_kind: FormList = None,
-    field_required: FormList = None,
+    data: EntryForm,
 ) -> Response:
-    data = _form_data(
-        name,
-        resource_code,
-        summary,
-        update_frequency,
-        security_grade,
-        sharing_attr,
-        sharing_conditions,
-        no_share_basis,
-        opening_attr,
-        opening_conditions,
-        formats,
-        load_policy,
-        field_name,
-        field_type,
-        field_desc,
-        field_kind,
-        field_required,
-    )
     try:
         with session.begin_nested():
             entry = service.create(session, data, actor=user)
@@ -286,44 +255,9 @@ def save(
     entry_id: int,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_EDIT)],
-    name: FormStr = "",
-    resource_code: FormStr = "",
-    summary: FormStr = "",
-    update_frequency: FormStr = "",
-    security_grade: FormStr = "",
-    sharing_attr: FormStr = "conditional",
-    sharing_conditions: FormStr = "",
-    no_share_basis: FormStr = "",
-    opening_attr: FormStr = "none",
-    opening_conditions: FormStr = "",
-    formats: FormStr = "",
-    load_policy: FormStr = "quarantine",
-    field_name: FormList = None,
-    field_type: FormList = None,
-    field_desc: FormList = None,
-    field_kind: FormList = None,
-    field_required: FormList = None,
+    data: EntryForm,
 ) -> Response:
     entry = _entry_for(session, entry_id, user)
-    data = _form_data(
-        name,
-        resource_code,
-        summary,
-        update_frequency,
-        security_grade,
-        sharing_attr,
-        sharing_conditions,
-        no_share_basis,
-        opening_attr,
-        opening_conditions,
-        formats,
-        load_policy,
-        field_name,
-        field_type,
-        field_desc,
-        field_kind,
-        field_required,
-    )
     try:
         with session.begin_nested():
             service.update(session, entry_id, data, actor=user)
