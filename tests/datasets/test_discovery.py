@@ -69,3 +69,17 @@ def test_version_page_shows_tags_and_takes_corrections(client, login, people, ve
     )
     assert r.status_code == 303
     assert "已由 user:clerk_county 确认" in client.get(f"/datasets/{version.id}").text
+
+
+def test_confirmed_tags_raise_the_entry_grade_never_lower_it(session, people, version) -> None:
+    from gongshu.catalog import service as catalog
+
+    entry = catalog.get(session, version.entry_id)
+    assert entry.security_grade == "一般数据-3级"
+    service.confirm_tags(
+        session, version.id, {"公民身份号码": ["CN_RESIDENT_ID"]}, actor=people.clerk_county
+    )
+    assert entry.security_grade == "一般数据-4级"
+    assert catalog.versions(session, entry.id)[0].action == "regraded"
+    service.confirm_tags(session, version.id, {"公民身份号码": []}, actor=people.clerk_county)
+    assert entry.security_grade == "一般数据-4级"  # lowering is an edit for review, not automatic

@@ -24,6 +24,15 @@ SECURITY_GRADES = (
     "重要数据",
     "核心数据",
 )
+# Discovery's grade codes (GB/T 43697-2024) as the catalog writes them.
+GRADE_LABELS = {
+    "general-1": "一般数据-1级",
+    "general-2": "一般数据-2级",
+    "general-3": "一般数据-3级",
+    "general-4": "一般数据-4级",
+    "important": "重要数据",
+    "core": "核心数据",
+}
 LOAD_POLICIES = ("quarantine", "reject")
 STATUSES = ("draft", "submitted", "approved", "returned")
 

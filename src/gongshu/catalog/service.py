@@ -498,3 +498,26 @@ def search(
             for v, n in rows
         ]
     return SearchResult(total, entries, facets)
+
+
+def regrade(
+    session: Session, entry_id: int, grade: str, *, actor: User, reason: str
+) -> CatalogEntry:
+    """Raise an entry's security grade to what its confirmed tags call for (SEC-1, CAT-7).
+
+    Only ever upwards and never silently: a new version with the reason, in the
+    ledger. Lowering a grade goes through an ordinary edit and review.
+    """
+    entry = get(session, entry_id)
+    if grade not in SECURITY_GRADES:
+        raise InvalidInput(f"安全级别无效 (security grade)：{grade}")
+    current = (
+        SECURITY_GRADES.index(entry.security_grade)
+        if entry.security_grade in SECURITY_GRADES
+        else -1
+    )
+    if SECURITY_GRADES.index(grade) <= current:
+        return entry
+    entry.security_grade = grade
+    _new_version(session, entry, "regraded", actor, reason)
+    return entry

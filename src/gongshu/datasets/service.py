@@ -279,4 +279,38 @@ def confirm_tags(
         subject=f"entry:{entry.id}",
         payload={"dataset_version": version.id, "changed": changed},
     )
+    _regrade_from_tags(session, entry, version, actor)
     return version
+
+
+def _regrade_from_tags(
+    session: Session, entry: CatalogEntry, version: DatasetVersion, actor: User
+) -> None:
+    """Confirmed tags set the entry's grade by the rules in force (raised, never lowered)."""
+    from gongshu.catalog.models import GRADE_LABELS
+    from gongshu.discovery.classifier import ColumnResult, TableResult
+
+    rules, rules_version = rules_in_force(session)
+    table = TableResult(
+        rows=version.rows,
+        minors_under_14=bool((version.discovery or {}).get("minors_under_14")),
+        columns=[
+            ColumnResult(
+                name=c,
+                entities=list(codes),
+                sensitive=any(rules.is_sensitive(e) for e in codes),
+                evidence={},
+            )
+            for c, codes in (version.column_tags or {}).items()
+        ],
+    )
+    rules.grade(table)
+    label = GRADE_LABELS.get(table.grade or "")
+    if label:
+        catalog.regrade(
+            session,
+            entry.id,
+            label,
+            actor=actor,
+            reason=f"按确认的敏感数据识别结果定级（分级规则第 {rules_version} 版）",
+        )

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gongshu.accounts.permissions import ORG_KINDS, ROLE_LABELS, TIERS
+from gongshu.catalog.models import GRADE_LABELS
 from gongshu.timeutil import beijing
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -34,15 +35,7 @@ LABELS = {
     "tier": TIERS,
     "role": ROLE_LABELS,
     "org_kind": ORG_KINDS,
-    # discovery's grade codes (GB/T 43697-2024) -> the catalog's security grades
-    "grade": {
-        "general-1": "一般数据-1级",
-        "general-2": "一般数据-2级",
-        "general-3": "一般数据-3级",
-        "general-4": "一般数据-4级",
-        "important": "重要数据",
-        "core": "核心数据",
-    },
+    "grade": GRADE_LABELS,
 }
 
 
