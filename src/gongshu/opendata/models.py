@@ -82,3 +82,24 @@ class OpenBreach(Base):
     recorded_by: Mapped[str] = mapped_column(String(96))
     corrected_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+COMPLAINT_KINDS = {"wrong": "数据错误", "missing": "数据缺失", "infringing": "侵犯合法权益"}
+
+
+class Complaint(Base):
+    """Anyone's complaint that public data is wrong, missing or infringes their rights (QUA-4)."""
+
+    __tablename__ = "open_complaints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entries.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str] = mapped_column(String(128))
+    complainant_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | answered
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(96))
+    answered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

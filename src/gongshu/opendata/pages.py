@@ -15,6 +15,7 @@ from gongshu.accounts.models import User
 from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
 from gongshu.opendata import service
 from gongshu.opendata.errors import NotApplicant
+from gongshu.opendata.models import COMPLAINT_KINDS
 from gongshu.opendata.packages import resource_id
 from gongshu.opendata.search import FACETS, get_open, latest_version, search
 from gongshu.web.deps import SessionDep, requires
@@ -124,10 +125,52 @@ def inbox(
     request: Request, session: SessionDep, user: Annotated[User, requires(SHARING_ANSWER)]
 ) -> Response:
     from gongshu.catalog import service as catalog
+    from gongshu.opendata import complaints
 
     apps = service.inbox(session, user)
-    entries = {a.entry_id: catalog.get(session, a.entry_id) for a in apps}
-    return render(request, "open_inbox.html", applications=apps, entries=entries)
+    filed = complaints.for_provider(session, user)
+    entries = {
+        e: catalog.get(session, e) for e in {a.entry_id for a in apps} | {c.entry_id for c in filed}
+    }
+    return render(
+        request,
+        "open_inbox.html",
+        applications=apps,
+        entries=entries,
+        complaints=filed,
+        kinds=COMPLAINT_KINDS,
+    )
+
+
+@pages.post("/open/{entry_id:int}/complaints")
+def complain(
+    entry_id: int,
+    session: SessionDep,
+    user: Annotated[User | None, requires(PUBLIC)],
+    kind: FormStr = "",
+    description: FormStr = "",
+    contact: FormStr = "",
+) -> Response:
+    """QUA-4: anyone may complain, signed in or not (a contact is then required)."""
+    from gongshu.opendata import complaints
+
+    complaints.submit(
+        session, entry_id, kind=kind, description=description, contact=contact, actor=user
+    )
+    return RedirectResponse(f"/open/{entry_id}?complained=1", status_code=303)
+
+
+@pages.post("/open/complaints/{complaint_id}/answer")
+def answer_complaint(
+    complaint_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_ANSWER)],
+    text: FormStr = "",
+) -> Response:
+    from gongshu.opendata import complaints
+
+    complaints.answer(session, complaint_id, actor=user, text=text)
+    return RedirectResponse("/open/inbox", status_code=303)
 
 
 @pages.post("/open/applications/{application_id}/answer")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 92d735876b45
+Revision ID: 64772f875aa9
 Revises: 
-Create Date: 2026-11-22 23:04:18.242071
+Create Date: 2026-11-22 23:29:50.400331
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import gongshu.db
 
-revision = '92d735876b45'
+revision = '64772f875aa9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -298,6 +298,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_open_applications_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_open_applications_user_id'), ['user_id'], unique=False)
 
+    op.create_table('open_complaints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('contact', sa.String(length=128), nullable=False),
+    sa.Column('complainant_user_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_by', sa.String(length=96), nullable=True),
+    sa.Column('answered_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['complainant_user_id'], ['users.id'], name=op.f('fk_open_complaints_complainant_user_id_users')),
+    sa.ForeignKeyConstraint(['entry_id'], ['catalog_entries.id'], name=op.f('fk_open_complaints_entry_id_catalog_entries')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_open_complaints'))
+    )
+    with op.batch_alter_table('open_complaints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_open_complaints_entry_id'), ['entry_id'], unique=False)
+
     op.create_table('sharing_error_reports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entry_id', sa.Integer(), nullable=False),
@@ -548,6 +567,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sharing_error_reports_entry_id'))
 
     op.drop_table('sharing_error_reports')
+    with op.batch_alter_table('open_complaints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_open_complaints_entry_id'))
+
+    op.drop_table('open_complaints')
     with op.batch_alter_table('open_applications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_open_applications_user_id'))
         batch_op.drop_index(batch_op.f('ix_open_applications_status'))
