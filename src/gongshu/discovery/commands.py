@@ -85,7 +85,10 @@ def scan(
     sample: Annotated[
         int | None, typer.Option("--sample", help="抽样行数（省略则全量扫描）")
     ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="扫描引擎：local")] = "local",
+    engine: Annotated[
+        str,
+        typer.Option("--engine", help="扫描引擎：local（进程内）或 spark（Apache Spark，需 Java）"),
+    ] = "local",
     grades: Annotated[
         bool, typer.Option("--grades", help="附带分级建议、脱敏默认与重要数据候选")
     ] = False,

@@ -34,7 +34,7 @@ from gongshu.tabular import open_table
 from gongshu.timeutil import BEIJING, utcnow
 
 PLAN_ROWS = 10_000
-ENGINES = ("local",)
+ENGINES = ("local", "spark")
 
 Progress = Callable[[str, int], None]  # (source, bytes read so far)
 
@@ -104,6 +104,28 @@ def _prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.
                 thread.join(0.05)
 
 
+def _spark_full(
+    batches: Iterator[pa.RecordBatch], *, today: date, pool: ThreadPoolExecutor | None
+) -> tuple[TableCounts, dict[str, int]]:
+    """The local engine's two passes, both on Spark: every detector on the head, whose
+    counts decide the plan; then the planned detectors on every other row."""
+    from gongshu.discovery.spark import count_rest
+
+    first = next(batches, None)
+    if first is None:
+        return TableCounts(0), {}
+    head = first.slice(0, PLAN_ROWS)
+    counts = count_rest(iter([head]), today=today, plan=None)  # the head on Spark too
+    distinct = distinct_counts(head)
+    plan = plan_from(counts)
+
+    def rest() -> Iterator[pa.RecordBatch]:
+        yield first.slice(PLAN_ROWS)
+        yield from batches
+
+    return counts + count_rest(rest(), today=today, plan=plan), distinct
+
+
 def scan_table(
     path: str | Path,
     *,
@@ -112,6 +134,7 @@ def scan_table(
     rules: Rules | None = None,
     on_bytes: Callable[[int], None] | None = None,
     pool: ThreadPoolExecutor | None = None,
+    engine: str = "local",
 ) -> tuple[TableResult, str | None]:
     """Scan one file; returns the graded result and the detected text encoding."""
     rules = rules or default_rules()
@@ -130,10 +153,17 @@ def scan_table(
         if sample is None:
             counts = TableCounts(0)
             distinct: dict[str, int] = {}
+        elif engine == "spark":
+            from gongshu.discovery.spark import count_rest
+
+            counts = count_rest(iter(sample.to_batches()), today=today, plan=None)
+            distinct = distinct_counts(sample)
         else:
             counts = count_batch(sample, today=today, pool=pool)
             distinct = distinct_counts(sample)
         counts.rows = rows
+    elif engine == "spark":
+        counts, distinct = _spark_full(batches, today=today, pool=pool)
     else:
         counts, distinct = TableCounts(0), {}
         plan = None
@@ -214,6 +244,7 @@ def scan_paths(
                     rules=rules,
                     on_bytes=on_bytes,
                     pool=pool,
+                    engine=engine,
                 )
             except GongshuError as exc:
                 tables.append({"source": source, "error": exc.message})
