@@ -69,7 +69,7 @@ def test_unreadable_file_exits_non_zero_after_printing_the_rest(
     [
         (["--format", "xml"], "format"),
         (["--today", "22/11/2026"], "today"),
-        (["--engine", "spark"], "engine"),
+        (["--engine", "flink"], "engine"),
     ],
 )
 def test_bad_options_are_refused(app: typer.Typer, args: list[str], message: str) -> None:

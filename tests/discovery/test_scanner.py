@@ -186,7 +186,7 @@ def test_grading_is_opt_in(gen: Gen, tmp_path: Path) -> None:
 
 def test_unknown_engine_is_refused() -> None:
     with pytest.raises(InvalidInput, match="engine"):
-        scan_paths([], engine="spark")
+        scan_paths([], engine="flink")
 
 
 def test_multi_batch_file_full_and_sampled(gen: Gen, tmp_path: Path) -> None:
