@@ -83,3 +83,9 @@ def test_confirmed_tags_raise_the_entry_grade_never_lower_it(session, people, ve
     assert catalog.versions(session, entry.id)[0].action == "regraded"
     service.confirm_tags(session, version.id, {"公民身份号码": []}, actor=people.clerk_county)
     assert entry.security_grade == "一般数据-4级"  # lowering is an edit for review, not automatic
+
+
+def test_entry_page_shows_the_latest_versions_tags(client, login, people, version) -> None:
+    login("reviewer_county")  # not the provider: sees tags and counts, not rows
+    page = client.get(f"/catalog/{version.entry_id}").text
+    assert "敏感数据识别" in page and "居民身份证号" in page and "待数据提供单位确认" in page

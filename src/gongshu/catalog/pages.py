@@ -21,6 +21,7 @@ from gongshu.catalog.models import (
     SHARING_ATTRS,
     UPDATE_FREQUENCIES,
 )
+from gongshu.entities import ENTITY_LABELS
 from gongshu.errors import GongshuError
 from gongshu.web.deps import SessionDep, requires
 from gongshu.web.render import render
@@ -208,6 +209,7 @@ def entry_page(
         and user.org is not None
         and entry.review_region_code == user.org.region_code,
         flash=FLASHES.get(flash or ""),
+        entity_labels=ENTITY_LABELS,
     )
 
 
