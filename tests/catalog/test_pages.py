@@ -99,8 +99,9 @@ def test_home_page_per_role(client, login, people) -> None:
     assert "账本" in client.get("/ledger").text
 
 
-def test_admin_home_warns_when_next_years_schedule_is_missing(client, login, people,
-                                                              monkeypatch) -> None:
+def test_admin_home_warns_when_next_years_schedule_is_missing(
+    client, login, people, monkeypatch
+) -> None:
     # On 2026-11-22, 2027 is within the 92-day horizon and chinese_calendar does not
     # cover it: the administrator is told, nobody is left to guess (CLK-4).
     from datetime import UTC, datetime

@@ -204,3 +204,19 @@ def test_policies_fail_closed_and_unclassified_versions_stay_in(
     version.column_tags = None
     with pytest.raises(NotClassified):
         deliver(session, grant, people.clerk_prov, tmp_path)
+
+
+def test_defaults_follow_the_grade(session, people, shared_entry) -> None:
+    from gongshu.egress.policies import default_policy
+
+    assert default_policy("sharing", "conditional", "一般数据-2级") == "share-conditional"
+    assert default_policy("sharing", "conditional", "一般数据-4级") == "share-conditional-high"
+    assert default_policy("sharing", "conditional", "重要数据") == "share-conditional-high"
+    assert default_policy("open", "none", "一般数据-1级") == "open"
+    with pytest.raises(NotGrantable, match="core data"):
+        default_policy("sharing", "conditional", "核心数据")
+    shared_entry.security_grade = "核心数据"
+    with pytest.raises(NotGrantable, match="core data"):
+        service.take_unconditional(
+            session, shared_entry.id, actor=people.clerk_prov, scenario="核验"
+        )

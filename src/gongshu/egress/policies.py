@@ -98,8 +98,45 @@ DEFAULT_POLICIES: dict[str, tuple[str, dict[str, dict]]] = {
 }
 
 
-def policy_for_sharing_attr(attr: str) -> str:
-    return {"unconditional": "share-unconditional", "conditional": "share-conditional"}[attr]
+# Higher grades get stricter defaults (SEC-1, SEC-3: measures by grade): from
+# 一般数据-4级 up, sensitive personal information never leaves in the clear, even
+# under conditional sharing; important and core data have no default at all.
+HIGH_GRADES = ("一般数据-4级", "重要数据")
+NO_DEFAULT_GRADES = ("核心数据",)
+_SENSITIVE_CODES = (
+    "CN_RESIDENT_ID",
+    "PASSPORT",
+    "HK_MACAO_PERMIT",
+    "RELIGION",
+    "MEDICAL",
+    "BANK_CARD",
+    "GEO_COORDINATE",
+    "BIOMETRIC",
+)
+DEFAULT_POLICIES["share-conditional-high"] = (
+    "有条件共享（高级别数据）默认策略",
+    {
+        **DEFAULT_POLICIES["share-conditional"][1],
+        "CN_RESIDENT_ID": {"op": "pseudonymize"},
+        "PASSPORT": {"op": "pseudonymize"},
+        "HK_MACAO_PERMIT": {"op": "pseudonymize"},
+        "MEDICAL": {"op": "nullify"},
+        "GEO_COORDINATE": {"op": "nullify"},
+    },
+)
+
+
+def default_policy(source: str, sharing_attr: str, grade: str) -> str:
+    """The shipped default for a release, by its kind, the entry's attribute and grade."""
+    from gongshu.egress.errors import NotGrantable
+
+    if grade in NO_DEFAULT_GRADES:
+        raise NotGrantable("核心数据没有默认脱敏策略，须由数据管理部门指定 (core data, SEC-2)")
+    if source == "open":
+        return "open"
+    if sharing_attr == "unconditional":
+        return "share-unconditional"
+    return "share-conditional-high" if grade in HIGH_GRADES else "share-conditional"
 
 
 def ensure_default_policies(session: Session) -> None:

@@ -40,9 +40,9 @@ from gongshu.egress.models import Delivery, Grant, MaskingPolicy
 from gongshu.egress.policies import (
     KIND_ENTITIES,
     apply_actions,
+    default_policy,
     get_policy,
     plan,
-    policy_for_sharing_attr,
 )
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
@@ -87,7 +87,7 @@ def create_grant(
         raise InvalidInput(f"授权的字段不在目录中 (columns)：{'、'.join(unknown)}")
     _compile_filter(row_filter or [], set(known))
     if policy is None:
-        policy = "open" if source == "open" else policy_for_sharing_attr(entry.sharing_attr)
+        policy = default_policy(source, entry.sharing_attr, entry.security_grade)
     grant = Grant(
         entry_id=entry.id,
         dataset_version_id=dataset_version_id,

@@ -33,7 +33,6 @@ from gongshu.timeutil import as_utc, utcnow
 from gongshu.workdays import Calendar, ScheduleMissing, beijing_date
 
 ANSWER_WORKDAYS = 10  # SHR-4
-DEFAULT_POLICY = "share-conditional"
 MAX_TERM_DAYS = 3650
 REQUIRED_TEXT = {
     "reason": "申请理由",
@@ -236,7 +235,7 @@ def approve(
         source="sharing",
         actor=actor.actor,
         days=app.term_days,
-        policy=policy or DEFAULT_POLICY,
+        policy=policy,  # None: the shipped default for the entry's grade
         columns=list(app.requested_fields),
         row_filter=row_filter,
         source_ref=_subject(app),
