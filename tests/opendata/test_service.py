@@ -188,3 +188,21 @@ def test_breach_is_recorded_with_order_and_deadline(session, people, open_data) 
     )
     assert service.breaches_of(session, agreement.id) == [breach]
     assert "open.breach_recorded" in actions(session)
+
+
+def test_usage_feedback_from_the_signatory_only(session, people, open_data) -> None:
+    _, agreement = _approved(session, people, open_data)
+    with pytest.raises(Exception, match="not signed"):
+        service.give_feedback(session, agreement.id, actor=open_data.enterprise, text="x")
+    service.sign(session, agreement.id, actor=open_data.enterprise)
+    with pytest.raises(Exception, match="signatory only"):
+        service.give_feedback(session, agreement.id, actor=people.citizen, text="x")
+    service.give_feedback(
+        session,
+        agreement.id,
+        actor=open_data.enterprise,
+        text="用于养老服务价格研究，已形成报告一份",
+    )
+    assert [f.text for f in service.feedback_of(session, agreement.id)] == [
+        "用于养老服务价格研究，已形成报告一份"
+    ]

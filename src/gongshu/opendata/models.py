@@ -103,3 +103,15 @@ class Complaint(Base):
     answered_by: Mapped[str | None] = mapped_column(String(96))
     answered_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UsageFeedback(Base):
+    """What the user did with conditional-open data, as the agreement requires (OPN-4)."""
+
+    __tablename__ = "open_usage_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("open_agreements.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -211,7 +211,19 @@ def agreement_page(
         agreement=agreement,
         term_end=service.term_end(agreement),
         breaches=service.breaches_of(session, agreement.id),
+        feedback=service.feedback_of(session, agreement.id),
     )
+
+
+@pages.post("/open/agreements/{agreement_id}/feedback")
+def feedback(
+    agreement_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(OPEN_APPLY)],
+    text: FormStr = "",
+) -> Response:
+    service.give_feedback(session, agreement_id, actor=user, text=text)
+    return RedirectResponse(f"/open/agreements/{agreement_id}", status_code=303)
 
 
 @pages.post("/open/agreements/{agreement_id}/sign")

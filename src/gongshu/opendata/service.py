@@ -31,7 +31,13 @@ from gongshu.opendata.errors import (
     NotProvider,
     WrongOpeningAttr,
 )
-from gongshu.opendata.models import OpenAgreement, OpenApplication, OpenBreach, OpenUseDeclaration
+from gongshu.opendata.models import (
+    OpenAgreement,
+    OpenApplication,
+    OpenBreach,
+    OpenUseDeclaration,
+    UsageFeedback,
+)
 from gongshu.opendata.search import get_open
 from gongshu.protect.crypto import sm3
 from gongshu.timeutil import as_utc, utcnow
@@ -353,6 +359,40 @@ def confirm_disposal(session: Session, agreement_id: int, *, actor: User) -> Ope
         payload={"grant": agreement.grant_id},
     )
     return agreement
+
+
+def give_feedback(session: Session, agreement_id: int, *, actor: User, text: str) -> UsageFeedback:
+    """OPN-4: the signatory reports how the data was used (usage feedback)."""
+    agreement = get_agreement(session, agreement_id)
+    if agreement.user_id != actor.id:
+        raise NotApplicant("只有签署人可以反馈使用情况 (signatory only)")
+    if agreement.signed_at is None:
+        raise AlreadyAnswered("协议尚未签署 (not signed)")
+    feedback = UsageFeedback(
+        agreement_id=agreement.id,
+        user_id=actor.id,
+        text=_required(text, "使用情况 (usage feedback)"),
+    )
+    session.add(feedback)
+    session.flush()
+    record(
+        session,
+        "open.feedback_given",
+        actor=actor.actor,
+        subject=f"open-agreement:{agreement.id}",
+        payload={"feedback": feedback.id, "text": feedback.text},
+    )
+    return feedback
+
+
+def feedback_of(session: Session, agreement_id: int) -> list[UsageFeedback]:
+    return list(
+        session.scalars(
+            select(UsageFeedback)
+            .where(UsageFeedback.agreement_id == agreement_id)
+            .order_by(UsageFeedback.created_at)
+        )
+    )
 
 
 # ---------------------------------------------------------------- OPN-5

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 64772f875aa9
+Revision ID: e57cb26d4a34
 Revises: 
-Create Date: 2026-11-22 23:29:50.400331
+Create Date: 2026-11-22 23:43:27.573447
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import gongshu.db
 
-revision = '64772f875aa9'
+revision = 'e57cb26d4a34'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -502,6 +502,19 @@ def upgrade() -> None:
     with op.batch_alter_table('open_breaches', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_open_breaches_agreement_id'), ['agreement_id'], unique=False)
 
+    op.create_table('open_usage_feedback',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agreement_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', gongshu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agreement_id'], ['open_agreements.id'], name=op.f('fk_open_usage_feedback_agreement_id_open_agreements')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_open_usage_feedback_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_open_usage_feedback'))
+    )
+    with op.batch_alter_table('open_usage_feedback', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_open_usage_feedback_agreement_id'), ['agreement_id'], unique=False)
+
     op.create_table('sharing_effect_reports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -525,6 +538,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sharing_effect_reports_application_id'))
 
     op.drop_table('sharing_effect_reports')
+    with op.batch_alter_table('open_usage_feedback', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_open_usage_feedback_agreement_id'))
+
+    op.drop_table('open_usage_feedback')
     with op.batch_alter_table('open_breaches', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_open_breaches_agreement_id'))
 
