@@ -64,7 +64,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # noqa: ANN001
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE: take the write lock at the start (waiting up to the busy timeout).
+            # A deferred transaction that reads and then writes fails at once with
+            # "database is locked" when another connection wrote in between (WAL
+            # cannot upgrade a stale snapshot), so concurrent requests would error.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

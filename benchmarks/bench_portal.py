@@ -1,0 +1,212 @@
+"""Load test of the open API (issue 5): p95 latency of CKAN `package_search` on a
+catalog of 10,000 open entries and of `datastore_search` returning 100 rows from a
+10,000,000-row table, under many concurrent clients on loopback.
+
+    .venv/bin/python benchmarks/bench_portal.py --entries 10000 --rows 10000000 --clients 200
+
+Builds a throwaway embedded instance under benchmarks/out/portal (entries are
+inserted through the catalog service; the big table is loaded through the real
+load path), serves it with uvicorn in a child process (rate limits raised out of
+the way), and drives it with asyncio + httpx from this process. Client and
+server share this machine's 2 cores, so the figures are a floor for the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+OUT = Path(__file__).resolve().parent / "out" / "portal"
+
+
+def build(entries: int, rows: int) -> tuple[str, int]:
+    from sqlalchemy import insert, select
+
+    from gongshu.accounts import service as accounts
+    from gongshu.catalog import service as catalog
+    from gongshu.catalog.models import CatalogEntry
+    from gongshu.config import Settings
+    from gongshu.datasets import service as datasets
+    from gongshu.db import transaction
+    from gongshu.opendata import service as opendata
+    from gongshu.runtime import Instance, init_instance
+
+    shutil.rmtree(OUT, ignore_errors=True)
+    settings = Settings(data_dir=OUT / "var", secret_key="bench-secret")
+    inst = Instance.open(settings)
+    init_instance(inst)
+    with transaction(inst.session_factory) as s:
+        accounts.add_region(s, "360000", "江西省")
+        auth = accounts.add_organization(
+            s, "江西省数据局", kind="data_authority", region_code="360000"
+        )
+        agency = accounts.add_organization(s, "江西省民政厅", kind="agency", region_code="360000")
+        clerk = accounts.create_user(s, "clerk", "bench-password", org=agency, roles=["clerk"])
+        rev = accounts.create_user(s, "rev", "bench-password", org=auth, roles=["reviewer"])
+        citizen = accounts.create_user(s, "citizen", "bench-password", roles=["public"])
+        from gongshu.timeutil import utcnow
+
+        citizen.identity_verified_at, citizen.identity_method = utcnow(), "bench"
+        big = catalog.create(
+            s,
+            {
+                "resource_code": "BENCH-BIG",
+                "name": "全省养老服务记录",
+                "summary": "大表",
+                "fields": [{"name": "编号"}, {"name": "机构"}, {"name": "金额", "type": "decimal"}],
+                "update_frequency": "每月",
+                "security_grade": "一般数据-1级",
+                "sharing_attr": "unconditional",
+                "opening_attr": "unconditional",
+            },
+            actor=clerk,
+        )
+        catalog.submit(s, big.id, actor=clerk)
+        catalog.approve(s, big.id, actor=rev)
+        template = {
+            c: getattr(big, c)
+            for c in (
+                "summary",
+                "fields",
+                "update_frequency",
+                "security_grade",
+                "sharing_attr",
+                "opening_attr",
+                "formats",
+                "themes",
+                "load_policy",
+                "provider_org_id",
+                "tier",
+                "region_code",
+            )
+        }
+        words = ["养老", "医疗", "教育", "交通", "社保", "环境", "企业", "人口"]
+        s.execute(
+            insert(CatalogEntry),
+            [
+                {
+                    **template,
+                    "resource_code": f"BENCH-{i:05d}",
+                    "status": "approved",
+                    "name": f"{words[i % 8]}数据集{i}",
+                    "version_no": 3,
+                    "published_version": 3,
+                    "provincial": True,
+                }
+                for i in range(entries - 1)
+            ],
+        )
+        big_id = big.id
+        src = OUT / "big.parquet"
+        rng = np.random.default_rng(3)
+        writer = None
+        for start in range(0, rows, 1_000_000):
+            n = min(1_000_000, rows - start)
+            t = pa.table(
+                {
+                    "编号": pa.array(np.arange(start, start + n).astype(str)),
+                    "机构": pa.array(np.array(["东湖养老院", "西湖养老院"])[rng.integers(0, 2, n)]),
+                    "金额": pa.array(np.round(rng.uniform(100, 999, n), 2).astype(str)),
+                }
+            )
+            writer = writer or pq.ParquetWriter(src, t.schema)
+            writer.write_table(t)
+        writer.close()
+        datasets.load(s, big_id, src, actor=clerk, datasets_dir=settings.datasets_dir)
+        opendata.declare_use(s, big_id, actor=citizen, use="bench", scenario="load test")
+        token, _ = accounts.issue_token(s, citizen, kind="api", ttl=timedelta(hours=2))
+        assert s.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == "BENCH-BIG"))
+    inst.close()
+    return token, big_id
+
+
+async def drive(url: str, clients: int, seconds: float, path: str, headers: dict) -> list[float]:
+    import httpx
+
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                t = time.perf_counter()
+                r = await client.get(path, headers=headers)
+                r.raise_for_status()
+                latencies.append(time.perf_counter() - t)
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return latencies
+
+
+def report(name: str, lat: list[float], seconds: float) -> None:
+    lat = sorted(lat)
+    p95 = lat[int(len(lat) * 0.95) - 1] if lat else float("nan")
+    print(
+        f"{name:<40} {len(lat):6d} requests  {len(lat) / seconds:7.1f}/s  "
+        f"median {statistics.median(lat) * 1000:8.1f} ms  p95 {p95 * 1000:8.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=10_000)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    t = time.perf_counter()
+    token, big_id = build(args.entries, args.rows)
+    print(
+        f"built {args.entries:,} entries and a {args.rows:,}-row table in "
+        f"{time.perf_counter() - t:.0f} s"
+    )
+    env = {
+        **os.environ,
+        "GONGSHU_DATA_DIR": str(OUT / "var"),
+        "GONGSHU_SECRET_KEY": "bench-secret",
+        "GONGSHU_PORT": "8765",
+        "GONGSHU_OPEN_RATE_PER_MINUTE": "100000000",
+        "GONGSHU_OPEN_RATE_BURST": "100000000",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gongshu", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import httpx
+
+        for _ in range(100):
+            try:
+                httpx.get("http://127.0.0.1:8765/login", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        url = "http://127.0.0.1:8765"
+        search = '/api/3/action/package_search?q=养老&rows=10&facet.field=["organization"]'
+        lat = asyncio.run(drive(url, args.clients, args.seconds, search, {}))
+        report(f"package_search ({args.entries:,} entries)", lat, args.seconds)
+        data = f"/api/3/action/datastore_search?resource_id=gs-resource-{big_id}&limit=100"
+        lat = asyncio.run(drive(url, args.clients, args.seconds, data, {"Authorization": token}))
+        report(f"datastore_search 100 of {args.rows:,} rows", lat, args.seconds)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
