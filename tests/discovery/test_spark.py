@@ -4,10 +4,16 @@ same JSON as the in-process engine (issue 3 item 5)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from gongshu.discovery import scan_paths
@@ -37,7 +43,10 @@ def test_a_table_longer_than_the_head_plans_then_counts_on_spark(
     spark,
     tmp_path,  # noqa: ANN001
     gen,
+    monkeypatch,
 ) -> None:  # noqa: ANN001
+    # Small row groups: the rows past the head are spread over several Spark tasks.
+    monkeypatch.setattr(spark_engine, "STAGED_BATCH_ROWS", 4_000)
     path = tmp_path / "long.csv"
     rows = ["xm,sfzh,lxdh,bz"]
     for i in range(25_000):
@@ -49,6 +58,53 @@ def test_a_table_longer_than_the_head_plans_then_counts_on_spark(
     local = scan_paths([path], today=TODAY)
     assert scan_paths([path], today=TODAY, engine="spark") == local
     assert local["tables"][0]["rows"] == 25_000
+
+
+def test_gbk_csv_xlsx_and_typed_parquet_give_the_same_answer_on_spark(
+    spark,
+    tmp_path,  # noqa: ANN001
+    gen,
+) -> None:  # noqa: ANN001
+    n = 400
+    names = [gen.name() for _ in range(n)]
+    ids = [gen.resident_id() for _ in range(n)]
+    mobiles = [gen.mobile() for _ in range(n)]
+    csv = tmp_path / "gbk.csv"
+    lines = ["姓名,身份证号,手机"] + [",".join(r) for r in zip(names, ids, mobiles, strict=True)]
+    csv.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    xlsx = tmp_path / "people.xlsx"
+    wb = Workbook()
+    wb.active.append(["姓名", "身份证号", "手机"])
+    for row in zip(names, ids, mobiles, strict=True):
+        wb.active.append(list(row))
+    wb.save(xlsx)
+    typed = tmp_path / "typed.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "mobile": pa.array([int(m) for m in mobiles], pa.int64()),
+                "lng": [round(gen.r.uniform(110, 120), 6) for _ in range(n)],
+                "lat": [round(gen.r.uniform(25, 35), 6) for _ in range(n)],
+                "sfzh": ids,
+            }
+        ),
+        typed,
+    )
+    local = scan_paths([csv, xlsx, typed], today=TODAY)
+    assert scan_paths([csv, xlsx, typed], today=TODAY, engine="spark") == local
+    gbk, sheet, parquet = local["tables"]
+    assert gbk["encoding"] in ("gbk", "gb18030")
+    assert [c["entities"] for c in sheet["columns"]] == [
+        ["PERSON_NAME"],
+        ["CN_RESIDENT_ID"],
+        ["CN_MOBILE"],
+    ]
+    assert [c["entities"] for c in parquet["columns"]] == [
+        ["CN_MOBILE"],
+        ["GEO_COORDINATE"],
+        ["GEO_COORDINATE"],
+        ["CN_RESIDENT_ID"],
+    ]
 
 
 def test_cli_engine_spark(spark, shared_dir: Path) -> None:  # noqa: ANN001
@@ -69,9 +125,54 @@ def test_cli_engine_spark(spark, shared_dir: Path) -> None:  # noqa: ANN001
     )
 
 
-def test_missing_java_is_a_clear_error(monkeypatch) -> None:  # noqa: ANN001
+def test_missing_java_is_a_clear_error_before_any_file_is_read(
+    monkeypatch,
+    tmp_path,  # noqa: ANN001
+) -> None:
     monkeypatch.setattr(spark_engine, "_SESSION", [])
     monkeypatch.setattr(spark_engine.shutil, "which", lambda name: None)
-    monkeypatch.delenv("JAVA_HOME", raising=False)
-    with pytest.raises(InvalidInput, match="Java not found"):
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    assert not spark_engine.java_available()
+    with pytest.raises(spark_engine.SparkUnavailable, match="需要 Java 运行环境") as caught:
+        scan_paths([tmp_path / "missing.csv"], today=TODAY, engine="spark")
+    assert "JAVA_HOME" in caught.value.message
+    assert isinstance(caught.value, InvalidInput)  # the CLI prints it as 错误：... and exits 1
+
+
+def test_java_under_java_home_is_found(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "java").write_text("", encoding="utf-8")
+    monkeypatch.setattr(spark_engine.shutil, "which", lambda name: None)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    assert spark_engine.java_available()
+
+
+def test_missing_pyspark_is_a_clear_error(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(spark_engine, "_SESSION", [])
+    monkeypatch.setattr(spark_engine, "java_available", lambda: True)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import fails as if not installed
+    with pytest.raises(spark_engine.SparkUnavailable, match="pyspark not installed"):
         spark_engine.session()
+
+
+def test_a_java_that_cannot_start_spark_is_a_clear_cli_error(tmp_path: Path) -> None:
+    # A separate process: this one already has a SparkSession, which getOrCreate reuses.
+    java = tmp_path / "jdk" / "bin" / "java"
+    java.parent.mkdir(parents=True)
+    java.write_text("#!/bin/sh\necho broken jvm >&2\nexit 1\n", encoding="utf-8")
+    java.chmod(0o755)
+    csv = tmp_path / "a.csv"
+    csv.write_text("xm\n张三\n", encoding="utf-8")
+    env = {**os.environ, "JAVA_HOME": str(tmp_path / "jdk")}
+    code = "from gongshu.cli import main; main()"
+    r = subprocess.run(
+        [sys.executable, "-c", code, "scan", str(csv), "--engine", "spark"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 1
+    assert "错误：Spark 引擎无法启动 (Spark failed to start)" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -222,6 +222,10 @@ def scan_paths(
         raise InvalidInput(f"不支持的扫描引擎 (engine)：{engine}，当前可用：{'、'.join(ENGINES)}")
     if sample_rows is not None and sample_rows < 1:
         raise InvalidInput("抽样行数必须为正整数 (sample)")
+    if engine == "spark":  # no Java or no pyspark fails the command once, not per file
+        from gongshu.discovery.spark import session
+
+        session()
     today = today or _today()
     tables = []
     workers = min(8, os.cpu_count() or 1)
