@@ -171,18 +171,23 @@ def run_concurrently(factory: sessionmaker[Session], threads: int) -> Counter[in
     return ran
 
 
-def assert_all_done_once(factory: sessionmaker[Session], ran: Counter[int], n: int) -> None:
+def assert_all_done_once(
+    factory: sessionmaker[Session], ran: Counter[int], n: int, *, shared: bool = True
+) -> None:
     assert sorted(ran) == list(range(n)) and set(ran.values()) == {1}
     with factory() as s:
         jobs = s.scalars(select(Job)).all()
         assert {j.status for j in jobs} == {DONE} and {j.attempts for j in jobs} == {1}
-        assert len({j.locked_by for j in jobs}) > 1, "both workers took part"
+        if shared:
+            assert len({j.locked_by for j in jobs}) > 1, "both workers took part"
 
 
 def test_two_sqlite_workers_run_each_job_exactly_once(file_db: sessionmaker[Session]) -> None:
     enqueue_many(file_db, 40)
     ran = run_concurrently(file_db, threads=2)
-    assert_all_done_once(file_db, ran, 40)
+    # SQLite has one writer and its lock is not fair: one worker may run every job
+    # while the other waits. What must hold is that no job runs twice or is lost.
+    assert_all_done_once(file_db, ran, 40, shared=False)
 
 
 def test_heartbeat_keeps_a_long_job_alive(file_db: sessionmaker[Session]) -> None:
