@@ -60,12 +60,16 @@ def session(session_factory) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path, engine: Engine) -> Settings:
-    return Settings(
+    from gongshu.datasets.storage import unlock_settings
+
+    s = Settings(
         data_dir=tmp_path / "var",
         database_url=str(engine.url.render_as_string(hide_password=False)),
         secret_key="test-secret-key-not-for-production",
         checkpoint_every=8,
     )
+    unlock_settings(s)  # as Instance.open does: sealed columns need the key store
+    return s
 
 
 @pytest.fixture
@@ -77,6 +81,18 @@ def shared_dir() -> Path:
 
 
 PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_keystore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Services called with a bare datasets directory seal with a test key store."""
+    from gongshu.datasets import storage
+    from gongshu.protect.keystore import FileKeyStore
+
+    keys = tmp_path_factory.mktemp("keys") / "keystore.json"
+    storage.unlock_default(FileKeyStore(keys, "test-secret-key-not-for-production"))
+    yield
+    storage.unlock_default(None)
 
 
 @pytest.fixture(autouse=True, scope="session")

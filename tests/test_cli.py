@@ -36,6 +36,8 @@ def gongshu(*args: str, data_dir: Path, env: dict | None = None) -> subprocess.C
         ["trace"],
         ["worker"],
         ["scan"],
+        ["keys", "rotate"],
+        ["keys", "reseal"],
     ],
 )
 def test_help(command: list[str], tmp_path: Path) -> None:
@@ -104,3 +106,20 @@ def test_serve_refuses_the_placeholder_secret(tmp_path: Path) -> None:
 def test_serve_refuses_a_database_not_at_head(tmp_path: Path) -> None:
     r = gongshu("serve", data_dir=tmp_path / "var", env={"GONGSHU_SECRET_KEY": "s" * 32})
     assert r.returncode == 1 and "gongshu init" in r.stderr
+
+
+def test_keys_rotate_and_reseal(tmp_path: Path) -> None:
+    """SEC-9: a new data key without downtime; older versions move to it on reseal."""
+    var = tmp_path / "var"
+    env = {"GONGSHU_SECRET_KEY": "cli-test-secret-key"}
+    assert gongshu("init", data_dir=var, env=env).returncode == 0
+    first = gongshu("keys", "rotate", data_dir=var, env=env)
+    assert first.returncode == 0, first.stderr
+    second = gongshu("keys", "rotate", data_dir=var, env=env)
+    assert second.stdout.split("：")[1].split("；")[0] != first.stdout.split("：")[1].split("；")[0]
+    r = gongshu("keys", "reseal", data_dir=var, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "新加密 0 个版本" in r.stdout
+    # The key store on disk holds wrapped keys only.
+    doc = (var / "keys" / "keystore.json").read_text(encoding="utf-8")
+    assert "cli-test-secret-key" not in doc

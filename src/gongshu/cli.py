@@ -39,7 +39,10 @@ def _mount_capability_commands() -> None:
     if _mounted:
         return
     _mounted.append(True)
-    for module, attr, name in (("gongshu.ledger.commands", "ledger_app", "ledger"),):
+    for module, attr, name in (
+        ("gongshu.ledger.commands", "ledger_app", "ledger"),
+        ("gongshu.datasets.commands", "keys_app", "keys"),
+    ):
         sub = getattr(importlib.import_module(module), attr)
         app.add_typer(sub, name=name)
     from gongshu.egress.commands import trace

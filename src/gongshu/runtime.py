@@ -27,7 +27,10 @@ class Instance:
 
     @classmethod
     def open(cls, settings: Settings) -> Instance:
+        from gongshu.datasets.storage import unlock_settings
+
         engine = make_engine(settings.db_url)
+        unlock_settings(settings)  # sealed columns (SEC-9) need the instance key store
         return cls(settings, engine, make_session_factory(engine))
 
     def close(self) -> None:

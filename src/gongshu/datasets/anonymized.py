@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
+from gongshu.datasets import storage
 from gongshu.datasets.errors import NotDataProvider
 from gongshu.datasets.models import DatasetVersion
 from gongshu.errors import Conflict, InvalidInput
@@ -110,9 +111,8 @@ def check_and_mark(
     con = duckdb.connect()
     try:
         cols = ", ".join('"' + c.replace('"', '""') + '"' for c in [*quasi_identifiers, *sensitive])
-        table = con.sql(
-            f"SELECT {cols} FROM read_parquet(?)", params=[str(datasets_dir / version.path)]
-        ).to_arrow_table()
+        source = storage.relation(con, datasets_dir, version)
+        table = con.sql(f"SELECT {cols} FROM {source}").to_arrow_table()
     finally:
         con.close()
     report = measure(table, quasi_identifiers, sensitive or None)

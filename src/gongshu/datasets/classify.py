@@ -56,22 +56,25 @@ def classify_file(
 
 
 def full_scan(
-    path: Path,
+    datasets_dir: Path,
+    version,  # noqa: ANN001 - DatasetVersion
     *,
     today: date | None = None,
     rules=None,  # noqa: ANN001
     rules_version: int = 0,
 ) -> dict:
-    """Every row through the discovery kernels: evidence counts for the whole version."""
-    from gongshu.discovery.scanner import scan_paths
+    """Every row through the discovery kernels: evidence counts for the whole version
+    (sealed columns included: the version is read through datasets/storage)."""
+    from gongshu.datasets import storage
+    from gongshu.discovery.grading import default_rules
+    from gongshu.discovery.scanner import _today, scan_table, table_report
 
-    report = scan_paths([path], today=today, grading=True, rules=rules)
-    (table,) = report["tables"]
-    if "error" in table:
-        from gongshu.errors import InvalidInput
-
-        raise InvalidInput(f"全量识别失败 (full scan)：{table['error']}")
-    table["scanned_at"] = report["scanned_at"]
+    today = today or _today()
+    rules = rules or default_rules()
+    stream = storage.stream(datasets_dir, version)
+    result, encoding = scan_table(stream, today=today, rules=rules)
+    table = table_report(str(datasets_dir / version.path), result, encoding, grading=True)
+    table["scanned_at"] = today.isoformat()
     table["mode"] = "full"
     table["rules_version"] = rules_version
     return table

@@ -36,7 +36,9 @@ def run_full_scan(session: Session, payload: dict) -> dict:
         result, reused = dict(twin.discovery), twin.id
     else:
         rules, rules_version = rules_in_force(session)
-        result = full_scan(Path(payload["path"]), rules=rules, rules_version=rules_version)
+        # Jobs queued before sealing existed carry only the file's path.
+        datasets_dir = Path(payload.get("datasets_dir") or Path(payload["path"]).parents[1])
+        result = full_scan(datasets_dir, version, rules=rules, rules_version=rules_version)
         reused = None
     merge_full_scan(version, result)
     session.flush()

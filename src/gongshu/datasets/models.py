@@ -43,5 +43,7 @@ class DatasetVersion(Base):
     discovery: Mapped[dict | None]
     # Set only by the re-identification check (PIP-9): what was measured and by whom.
     anonymized: Mapped[dict | None]
+    # Sensitive columns sealed at rest (datasets/storage.py): their file, key id, order.
+    sealed: Mapped[dict | None]
     loaded_by: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

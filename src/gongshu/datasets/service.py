@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
+from gongshu.datasets import storage
 from gongshu.datasets.classify import classify_file
 from gongshu.datasets.errors import DatasetNotFound, EntryNotLoadable, NotDataProvider
 from gongshu.datasets.ingest import FieldSpec, IngestResult, ingest_file, sweep_temp_files
@@ -90,14 +91,28 @@ def load(
         )
         version.discovery = {**sample, "mode": "sample"}
         session.flush()
+        # Sensitive columns are sealed with SM4 before the load commits (SEC-9).
+        sealed = storage.columns_to_seal(
+            entry.fields, version.column_tags, rules, [c["name"] for c in version.columns]
+        )
+        storage.seal(
+            session, version, sealed, datasets_dir=datasets_dir, actor=actor.actor, fresh=True
+        )
         enqueue(
             session,
             "dataset.full_scan",
-            {"version_id": version.id, "path": str(dest)},
+            {
+                "version_id": version.id,
+                "path": str(datasets_dir / version.path),
+                "datasets_dir": str(datasets_dir),
+            },
             dedupe_key=f"scan:dataset_version:{version.id}",
         )
     except BaseException:
         _remove(dest, datasets_dir, result)
+        stem = dest.with_suffix("")
+        for leftover in (stem.with_suffix(".sealed"), dest.with_name(f"{stem.name}-p.parquet")):
+            leftover.unlink(missing_ok=True)
         raise
     return version
 
@@ -198,10 +213,8 @@ def preview(
     limit = max(1, min(limit, PREVIEW_MAX))
     con = duckdb.connect()
     try:
-        rel = con.execute(
-            "SELECT * FROM read_parquet(?) LIMIT ? OFFSET ?",
-            [str(datasets_dir / version.path), limit, max(0, offset)],
-        )
+        source = storage.relation(con, datasets_dir, version)
+        rel = con.execute(f"SELECT * FROM {source} LIMIT ? OFFSET ?", [limit, max(0, offset)])
         columns = [d[0] for d in rel.description]
         rows = rel.fetchall()
     finally:
@@ -226,7 +239,11 @@ def sweep_orphans(session: Session, datasets_dir: Path, *, older_than: float = 3
             removed += sweep_temp_files(sub, older_than_seconds=older_than)
     known = set(session.scalars(select(DatasetVersion.path)))
     known |= {q for q in session.scalars(select(DatasetVersion.quarantine_path)) if q}
-    for path in datasets_dir.glob("entry-*/*.parquet"):
+    known |= {
+        s["path"] for s in session.scalars(select(DatasetVersion.sealed)) if s and s.get("path")
+    }
+    stored = [*datasets_dir.glob("entry-*/*.parquet"), *datasets_dir.glob("entry-*/*.sealed")]
+    for path in stored:
         rel = path.relative_to(datasets_dir).as_posix()
         if rel not in known and path.stat().st_mtime < cutoff:
             path.unlink()

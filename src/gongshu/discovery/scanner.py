@@ -30,7 +30,7 @@ from gongshu.discovery.classifier import (
 )
 from gongshu.discovery.grading import Rules, default_rules
 from gongshu.errors import GongshuError, InvalidInput
-from gongshu.tabular import open_table
+from gongshu.tabular import TableStream, open_table
 from gongshu.timeutil import BEIJING, utcnow
 
 PLAN_ROWS = 10_000
@@ -127,7 +127,7 @@ def _spark_full(
 
 
 def scan_table(
-    path: str | Path,
+    path: str | Path | TableStream,
     *,
     today: date,
     sample_rows: int | None = None,
@@ -136,9 +136,10 @@ def scan_table(
     pool: ThreadPoolExecutor | None = None,
     engine: str = "local",
 ) -> tuple[TableResult, str | None]:
-    """Scan one file; returns the graded result and the detected text encoding."""
+    """Scan one file (or an open stream of batches, e.g. a stored version read through
+    datasets/storage); returns the graded result and the detected text encoding."""
     rules = rules or default_rules()
-    stream = open_table(path)
+    stream = path if isinstance(path, TableStream) else open_table(path)
     schema_names = stream.columns
 
     def tracked(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

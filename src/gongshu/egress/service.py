@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
+from gongshu.datasets import storage
 from gongshu.datasets.models import DatasetVersion
 from gongshu.egress import formats
 from gongshu.egress.errors import (
@@ -260,13 +261,13 @@ def deliver(
     actions = plan(columns, column_tags(entry, version), policy.rules)
     where, params = _compile_filter(grant.row_filter, set(available))
     select_list = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-    sql = f"SELECT {select_list} FROM read_parquet(?) WHERE {where}"
-    args: list[Any] = [str(datasets_dir / version.path), *params]
+    head, tail = f"SELECT {select_list} FROM ", f" WHERE {where}"
+    args: list[Any] = [*params]
     if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
+        tail += " LIMIT ? OFFSET ?"
         args += [int(limit), int(offset)]
     elif offset:
-        sql += " OFFSET ?"
+        tail += " OFFSET ?"
         args.append(int(offset))
 
     token = secrets.token_hex(8)
@@ -283,7 +284,8 @@ def deliver(
     digest, rows = hashlib.sha256(), 0
     con = duckdb.connect()
     try:
-        reader = con.sql(sql, params=args).to_arrow_reader(BATCH_ROWS)
+        source = storage.relation(con, datasets_dir, version)  # sealed columns decrypted here
+        reader = con.sql(head + source + tail, params=args).to_arrow_reader(BATCH_ROWS)
 
         def protect(batch: pa.RecordBatch) -> pa.RecordBatch:
             masked = apply_actions(

@@ -62,6 +62,10 @@ def create_app(
     if session_factory is None:
         instance = Instance.open(settings)
         session_factory = instance.session_factory
+    else:
+        from gongshu.datasets.storage import unlock_settings
+
+        unlock_settings(settings)
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.instance = instance

@@ -1,0 +1,356 @@
+"""Stored versions at rest: sensitive columns sealed with SM4 (issue 4 item 4; SEC-3, SEC-9).
+
+A version is one plain Parquet file (``version.path``) of its ordinary columns
+and, when it holds sensitive personal information, a sealed companion file of
+those columns: their Parquet bytes encrypted with SM4-GCM under a data key of
+the instance key store (``KeyStore`` protocol; ``FileKeyStore`` by default, an
+external KMS or HSM implements the same three methods). The metadata names the
+key id only; no key is stored in the clear anywhere.
+
+Which columns: those whose discovery tags carry an entity the grading rules in
+force flag ``sensitive`` (GB/T 35273 annex B, PIPL art. 28: identity document
+numbers, bank cards, health, biometrics, precise location...) and columns the
+catalog declares as resident ID numbers.
+
+Every in-platform reader gets rows through ``relation`` (DuckDB) or
+``read_table`` (Arrow), never by opening ``version.path`` itself: they put the
+sealed columns back beside the plain ones by position (DuckDB ``POSITIONAL
+JOIN``), so a reader sees one table in the original column order.
+
+Key rotation without downtime: ``rotate`` makes a new current key; versions
+sealed under older keys stay readable because each names its key, and
+``reseal`` re-encrypts them under the current key one at a time (new file,
+then the metadata, then the old file goes), while readers go on.
+
+The key store needs the instance secret. Entry points unlock it once per
+process for their data directory (``unlock``); a reader that meets a sealed
+version in a directory nobody unlocked gets a clear error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongshu.datasets.models import DatasetVersion
+from gongshu.errors import Conflict
+from gongshu.ledger import record
+from gongshu.protect.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
+from gongshu.protect.keystore import FileKeyStore, KeyStore
+
+KEY_PURPOSE = "dataset-at-rest"
+MAGIC = b"GSSEAL1\n"
+SEALED_SUFFIX = ".sealed"
+# Catalog field kinds sealed whatever discovery says (GB 11643 numbers are sensitive
+# personal information under GB/T 35273 annex B).
+SEALED_KINDS = ("resident_id",)
+
+_keyring: dict[Path, KeyStore] = {}
+_default: KeyStore | None = None
+_lock = threading.Lock()
+_names = itertools.count(1)
+
+
+class KeyStoreNotUnlocked(Conflict):
+    pass
+
+
+# ---------------------------------------------------------------- keys
+
+
+def unlock(datasets_dir: Path, keystore: KeyStore) -> None:
+    """Make ``keystore`` the one that opens sealed versions under ``datasets_dir``."""
+    with _lock:
+        _keyring[Path(datasets_dir).resolve()] = keystore
+
+
+def unlock_settings(settings: Any) -> KeyStore:  # noqa: ANN401 - gongshu.config.Settings
+    """Unlock the instance's file key store for its data directory (entry points call this)."""
+    store = FileKeyStore.from_settings(settings)
+    unlock(settings.datasets_dir, store)
+    return store
+
+
+def unlock_default(keystore: KeyStore | None) -> None:
+    """A key store for directories nobody unlocked (the test harness; never production)."""
+    global _default
+    _default = keystore
+
+
+def keystore(datasets_dir: Path) -> KeyStore:
+    store = _keyring.get(Path(datasets_dir).resolve()) or _default
+    if store is None:
+        raise KeyStoreNotUnlocked(
+            "加密存储的数据需要实例密钥库，当前进程尚未解锁 (key store not unlocked)"
+        )
+    return store
+
+
+def rotate(datasets_dir: Path) -> str:
+    """A new current data key for sealing; returns its id. Old keys stay for reading."""
+    return keystore(datasets_dir).rotate(KEY_PURPOSE)
+
+
+# ---------------------------------------------------------------- sealing
+
+
+def columns_to_seal(
+    fields: list[dict], tags: dict[str, list[str]], rules: Any, stored: list[str]
+) -> list[str]:
+    """Stored columns holding sensitive personal information, in stored order."""
+    chosen = {f["name"] for f in fields if f.get("kind") in SEALED_KINDS}
+    for column, codes in (tags or {}).items():
+        if any(rules.is_sensitive(code) for code in codes):
+            chosen.add(column)
+    return [c for c in stored if c in chosen]
+
+
+def _aad(rel: str, key_id: str) -> bytes:
+    return f"gongshu/dataset/{rel}|{key_id}".encode()
+
+
+def _encrypt_to(dest: Path, rel: str, parquet_bytes: bytes, store: KeyStore) -> dict:
+    key_id, key = store.current(KEY_PURPOSE)
+    blob = MAGIC + key_id.encode() + b"\n" + sm4_gcm_encrypt(key, parquet_bytes, _aad(rel, key_id))
+    tmp = dest.with_name(f".tmp-{dest.name}-{os.getpid()}-{next(_names)}")
+    with open(tmp, "wb") as fh:
+        fh.write(blob)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, dest)
+    return {
+        "path": rel,
+        "key_id": key_id,
+        "algorithm": "SM4-GCM",
+        "sha256": hashlib.sha256(blob).hexdigest(),
+    }
+
+
+def _write_sealed(datasets_dir: Path, rel: str, table: pa.Table, store: KeyStore) -> dict:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    info = _encrypt_to(datasets_dir / rel, rel, buf.getvalue(), store)
+    return {**info, "columns": table.column_names}
+
+
+def seal(
+    session: Session,
+    version: DatasetVersion,
+    columns: Iterable[str],
+    *,
+    datasets_dir: Path,
+    actor: str,
+    fresh: bool = False,
+) -> DatasetVersion:
+    """Move ``columns`` of a plain version into its sealed companion file.
+
+    Both new files (the sealed columns, and the plain remainder under a new
+    name) are written and fsynced before the row points at them, so a failed
+    commit leaves the row on the old, whole file. ``fresh`` says the version
+    row was inserted in this transaction (a load): the whole file then goes at
+    once, since no committed row refers to it; otherwise start-up's sweep
+    removes it once unreferenced.
+    """
+    columns = [c for c in columns if c in {col["name"] for col in version.columns}]
+    if not columns or version.sealed:
+        return version
+    store = keystore(datasets_dir)
+    plain_path = datasets_dir / version.path
+    source = pq.ParquetFile(plain_path)
+    order = source.schema_arrow.names
+    keep = [c for c in order if c not in columns]
+    stem = version.path.removesuffix(".parquet")
+    rel, plain_rel = stem + SEALED_SUFFIX, stem + "-p.parquet"
+    tmp = plain_path.with_name(f".tmp-{plain_path.name}-{os.getpid()}-{next(_names)}")
+    sealed_buf = io.BytesIO()
+    schema = source.schema_arrow
+    try:
+        with (
+            pq.ParquetWriter(
+                tmp, pa.schema([schema.field(c) for c in keep]), compression="zstd"
+            ) as plain_out,
+            pq.ParquetWriter(
+                sealed_buf, pa.schema([schema.field(c) for c in columns]), compression="zstd"
+            ) as sealed_out,
+        ):
+            for batch in source.iter_batches(batch_size=65536):
+                table = pa.Table.from_batches([batch])
+                plain_out.write_table(table.select(keep))
+                sealed_out.write_table(table.select(columns))
+        # The sealed file is durable before the plain file loses its columns.
+        info = _encrypt_to(datasets_dir / rel, rel, sealed_buf.getvalue(), store)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, datasets_dir / plain_rel)
+    finally:
+        source.close()
+        tmp.unlink(missing_ok=True)
+    info.update(columns=columns, order=order)
+    version.sealed, version.path = info, plain_rel
+    session.flush()
+    if fresh:
+        plain_path.unlink(missing_ok=True)
+    record(
+        session,
+        "storage.sealed",
+        actor=actor,
+        subject=f"entry:{version.entry_id}",
+        payload={
+            "dataset_version": version.id,
+            "columns": columns,
+            "key_id": info["key_id"],
+            "algorithm": "SM4-GCM",
+        },
+    )
+    return version
+
+
+def reseal(session: Session, *, datasets_dir: Path, actor: str) -> int:
+    """Re-encrypt every version sealed under a key that is no longer current."""
+    store = keystore(datasets_dir)
+    current, _ = store.current(KEY_PURPOSE)
+    moved = 0
+    for version in session.scalars(
+        select(DatasetVersion).where(DatasetVersion.sealed.is_not(None))
+    ):
+        info = dict(version.sealed)
+        if info["key_id"] == current:
+            continue
+        table = _open_sealed(datasets_dir, info)
+        stem = version.path.removesuffix(".parquet")
+        rel = f"{stem}.k{current[:8]}{SEALED_SUFFIX}"
+        new = _write_sealed(datasets_dir, rel, table, store)
+        version.sealed = {**info, **new}
+        session.flush()
+        record(
+            session,
+            "storage.resealed",
+            actor=actor,
+            subject=f"entry:{version.entry_id}",
+            payload={"dataset_version": version.id, "from": info["key_id"], "to": current},
+        )
+        # The old file stays until start-up's sweep (older than an hour, no longer
+        # referenced): a reader that read the old metadata finishes on it.
+        moved += 1
+    return moved
+
+
+def seal_existing(session: Session, *, datasets_dir: Path, actor: str) -> int:
+    """Seal the sensitive columns of versions stored before sealing existed (upgrades)."""
+    from gongshu.catalog.models import CatalogEntry
+    from gongshu.discovery.rules_store import rules_in_force
+
+    rules, _ = rules_in_force(session)
+    done = 0
+    plain = select(DatasetVersion).where(DatasetVersion.sealed.is_(None))
+    for version in session.scalars(plain).all():
+        entry = session.get(CatalogEntry, version.entry_id)
+        names = [c["name"] for c in version.columns]
+        columns = columns_to_seal(entry.fields, version.column_tags or {}, rules, names)
+        if columns and (datasets_dir / version.path).exists():
+            seal(session, version, columns, datasets_dir=datasets_dir, actor=actor)
+            done += 1
+    return done
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _open_sealed(datasets_dir: Path, info: dict) -> pa.Table:
+    blob = (datasets_dir / info["path"]).read_bytes()
+    if not blob.startswith(MAGIC):
+        raise Conflict(f"加密数据文件格式无效 (sealed file)：{info['path']}")
+    header_end = blob.index(b"\n", len(MAGIC))
+    key_id = blob[len(MAGIC) : header_end].decode()
+    key = keystore(datasets_dir).get(key_id)
+    plain = sm4_gcm_decrypt(key, blob[header_end + 1 :], _aad(info["path"], key_id))
+    return pq.read_table(pa.BufferReader(plain))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def relation(con: duckdb.DuckDBPyConnection, datasets_dir: Path, version: DatasetVersion) -> str:
+    """SQL text for ``FROM``: the version's whole table, sealed columns included.
+
+    Registers the decrypted columns on ``con`` (they live in this connection's
+    memory only, for its lifetime).
+    """
+    plain = f"read_parquet({_literal(datasets_dir / version.path)})"
+    if not version.sealed:
+        return plain
+    info = version.sealed
+    name = f"gs_sealed_{version.id}_{next(_names)}"
+    con.register(name, _open_sealed(datasets_dir, info))
+    order = ", ".join(_quote(c) for c in info["order"])
+    return f"(SELECT {order} FROM {plain} POSITIONAL JOIN {name})"
+
+
+def read_table(
+    datasets_dir: Path, version: DatasetVersion, columns: list[str] | None = None
+) -> pa.Table:
+    """The version as one Arrow table (``columns`` in that order, or all)."""
+    plain = pq.read_table(datasets_dir / version.path)
+    if version.sealed:
+        sealed = _open_sealed(datasets_dir, version.sealed)
+        by_name = {n: plain.column(n) for n in plain.column_names}
+        by_name.update({n: sealed.column(n) for n in sealed.column_names})
+        order = version.sealed["order"]
+        plain = pa.table({n: by_name[n] for n in order})
+    return plain.select(columns) if columns is not None else plain
+
+
+def stream(datasets_dir: Path, version: DatasetVersion, *, rows_per_batch: int = 65536):  # noqa: ANN201
+    """The version as a ``TableStream`` of batches in the original column order."""
+    from gongshu.tabular import TableStream
+
+    plain = pq.ParquetFile(datasets_dir / version.path)
+    if not version.sealed:
+        names = plain.schema_arrow.names
+        return TableStream(
+            datasets_dir / version.path,
+            "parquet",
+            None,
+            names,
+            plain.iter_batches(batch_size=rows_per_batch),
+        )
+    sealed = _open_sealed(datasets_dir, version.sealed)
+    order = version.sealed["order"]
+
+    def batches():  # noqa: ANN202
+        start = 0
+        for batch in plain.iter_batches(batch_size=rows_per_batch):
+            part = sealed.slice(start, batch.num_rows)
+            start += batch.num_rows
+            cols = {n: batch.column(n) for n in batch.schema.names}
+            cols.update({n: part.column(n).combine_chunks() for n in part.column_names})
+            yield pa.RecordBatch.from_arrays([cols[n] for n in order], names=order)
+
+    return TableStream(datasets_dir / version.path, "parquet", None, list(order), batches())
+
+
+def stored_files(version: DatasetVersion) -> list[str]:
+    """Every file of the version, relative to the datasets directory."""
+    files = [version.path]
+    if version.quarantine_path:
+        files.append(version.quarantine_path)
+    if version.sealed:
+        files.append(version.sealed["path"])
+    return files

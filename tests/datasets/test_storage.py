@@ -1,0 +1,198 @@
+"""Sensitive columns sealed at rest with SM4 (issue 4 item 4; SEC-3, SEC-9)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from gongshu.catalog import service as catalog
+from gongshu.datasets import service as datasets
+from gongshu.datasets import storage
+from gongshu.datasets.jobs import run_full_scan
+from gongshu.identifiers import id_check_char
+from gongshu.ledger import entries
+from gongshu.protect.errors import KeyStoreLocked
+from gongshu.protect.keystore import FileKeyStore
+
+SECRET = "storage-test-secret"
+
+
+def rid(body17: str) -> str:
+    return body17 + id_check_char(body17)
+
+
+IDS = [rid(f"36010219800101{i:03d}") for i in range(1, 301)]
+
+
+@pytest.fixture
+def ds(tmp_path: Path) -> Path:
+    d = tmp_path / "var" / "datasets"
+    storage.unlock(d, FileKeyStore(tmp_path / "var" / "keys" / "keystore.json", SECRET))
+    return d
+
+
+def _entry(session, people, code: str = "360102-MZ-0901"):  # noqa: ANN001, ANN202
+    entry = catalog.create(
+        session,
+        {
+            "resource_code": code,
+            "name": "低保对象名单",
+            "summary": "低保对象",
+            "fields": [
+                {"name": "姓名"},
+                {"name": "公民身份号码", "kind": "resident_id"},
+                {"name": "街道"},
+                {"name": "金额", "type": "decimal"},
+            ],
+            "update_frequency": "每月",
+            "security_grade": "一般数据-3级",
+            "sharing_attr": "unconditional",
+            "opening_attr": "none",
+        },
+        actor=people.clerk_county,
+    )
+    catalog.submit(session, entry.id, actor=people.clerk_county)
+    catalog.approve(session, entry.id, actor=people.reviewer_county)
+    return entry
+
+
+def _load(session, people, entry, ds: Path, tmp_path: Path, ids=IDS):  # noqa: ANN001, ANN202
+    csv = tmp_path / "in.csv"
+    lines = ["姓名,公民身份号码,街道,金额"] + [
+        f"张{k},{v},{'八一' if k % 2 else '豫章'}街道,{k}.50" for k, v in enumerate(ids)
+    ]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return datasets.load(session, entry.id, csv, actor=people.clerk_county, datasets_dir=ds)
+
+
+def test_resident_ids_are_not_on_disk_in_the_clear(session, people, ds, tmp_path) -> None:
+    version = _load(session, people, _entry(session, people), ds, tmp_path)
+    assert version.sealed["columns"] == ["公民身份号码"]
+    assert version.sealed["algorithm"] == "SM4-GCM"
+    files = [p for p in ds.rglob("*") if p.is_file()]
+    # Only the plain remainder and the sealed file: the whole file of the load is gone.
+    assert sorted(p.suffix for p in files) == [".parquet", ".sealed"]
+    for path in files:
+        data = path.read_bytes()
+        assert IDS[0].encode() not in data and IDS[-1][:14].encode() not in data
+    plain = pq.read_table(ds / version.path)
+    assert plain.column_names == ["姓名", "街道", "金额"]
+    # The metadata names the key, never the key itself; the key store file neither.
+    key_id = version.sealed["key_id"]
+    store = storage.keystore(ds)
+    raw_key = store.get(key_id)
+    assert raw_key.hex() not in json.dumps(version.sealed)
+    keystore_text = (tmp_path / "var" / "keys" / "keystore.json").read_bytes()
+    assert raw_key not in keystore_text and raw_key.hex().encode() not in keystore_text
+    (e,) = entries(session, action_prefix="storage.sealed")
+    assert e.payload["columns"] == ["公民身份号码"] and e.payload["key_id"] == key_id
+
+
+def test_readers_see_the_whole_table_in_order(session, people, ds, tmp_path) -> None:
+    version = _load(session, people, _entry(session, people), ds, tmp_path)
+    con = duckdb.connect()
+    try:
+        rel = storage.relation(con, ds, version)
+        rows = con.execute(f'SELECT * FROM {rel} WHERE "街道" = ? ORDER BY "金额"', ["豫章街道"])
+        names = [d[0] for d in rows.description]
+        got = rows.fetchall()
+    finally:
+        con.close()
+    assert names == ["姓名", "公民身份号码", "街道", "金额"]
+    assert got[0][:2] == ("张0", IDS[0]) and got[1][:2] == ("张2", IDS[2])
+    assert len(got) == 150
+    table = storage.read_table(ds, version)
+    assert table.column("公民身份号码").to_pylist() == IDS
+    assert table.column("姓名").to_pylist()[299] == "张299"
+    # The provider's preview reads through the same door.
+    cols, rows = datasets.preview(
+        session, version.id, actor=people.clerk_county, datasets_dir=ds, limit=2, offset=298
+    )
+    assert cols[1] == "公民身份号码" and [r[1] for r in rows] == IDS[298:300]
+
+
+def test_full_scan_reads_the_sealed_columns(session, people, ds, tmp_path) -> None:
+    version = _load(session, people, _entry(session, people), ds, tmp_path)
+    result = run_full_scan(session, {"version_id": version.id, "datasets_dir": str(ds)})
+    assert result["version_id"] == version.id
+    found = {c["name"]: c["entities"] for c in version.discovery["columns"]}
+    assert "CN_RESIDENT_ID" in found["公民身份号码"]
+    assert version.discovery["rows"] == 300
+
+
+def test_rotation_keeps_old_versions_readable_and_reseal_moves_them(
+    session, people, ds, tmp_path
+) -> None:
+    entry = _entry(session, people)
+    old = _load(session, people, entry, ds, tmp_path)
+    first_key = old.sealed["key_id"]
+    new_key = storage.rotate(ds)
+    assert new_key != first_key
+    newer = _load(session, people, entry, ds, tmp_path, ids=IDS[:10])
+    assert newer.sealed["key_id"] == new_key
+    # No downtime: the old version still reads under its own key.
+    assert storage.read_table(ds, old).column("公民身份号码").to_pylist() == IDS
+    assert storage.reseal(session, datasets_dir=ds, actor="admin") == 1
+    assert old.sealed["key_id"] == new_key
+    assert storage.read_table(ds, old).column("公民身份号码").to_pylist() == IDS
+    assert storage.reseal(session, datasets_dir=ds, actor="admin") == 0
+    (e,) = entries(session, action_prefix="storage.resealed")
+    assert e.payload == {"dataset_version": old.id, "from": first_key, "to": new_key}
+
+
+def test_a_wrong_secret_cannot_open_sealed_data(session, people, ds, tmp_path) -> None:
+    version = _load(session, people, _entry(session, people), ds, tmp_path)
+    storage.unlock(ds, FileKeyStore(tmp_path / "var" / "keys" / "keystore.json", "wrong"))
+    with pytest.raises(KeyStoreLocked):
+        storage.read_table(ds, version)
+
+
+def test_a_version_without_sensitive_columns_stays_plain(session, people, ds, tmp_path) -> None:
+    entry = catalog.create(
+        session,
+        {
+            "resource_code": "360102-MZ-0902",
+            "name": "养老机构名录",
+            "summary": "机构",
+            "fields": [{"name": "机构名称"}, {"name": "床位数", "type": "integer"}],
+            "update_frequency": "每年",
+            "security_grade": "一般数据-1级",
+            "sharing_attr": "unconditional",
+            "opening_attr": "unconditional",
+        },
+        actor=people.clerk_county,
+    )
+    catalog.submit(session, entry.id, actor=people.clerk_county)
+    catalog.approve(session, entry.id, actor=people.reviewer_county)
+    csv = tmp_path / "plain.csv"
+    csv.write_text("机构名称,床位数\n东湖敬老院,120\n", encoding="utf-8")
+    version = datasets.load(session, entry.id, csv, actor=people.clerk_county, datasets_dir=ds)
+    assert version.sealed is None
+    assert pq.read_table(ds / version.path).num_rows == 1
+
+
+def test_the_door_delivers_sealed_columns_masked(session, people, ds, tmp_path) -> None:
+    from gongshu.egress import service as egress
+
+    entry = _entry(session, people)
+    _load(session, people, entry, ds, tmp_path)
+    grant = egress.take_unconditional(
+        session, entry.id, actor=people.clerk_prov, scenario="低保资格核查"
+    )
+    out = egress.deliver(
+        session,
+        grant.id,
+        actor=people.clerk_prov,
+        fmt="json",
+        datasets_dir=ds,
+        work_dir=tmp_path / "out",
+        secret=SECRET,
+    )
+    doc = json.loads(out.path.read_text(encoding="utf-8"))
+    assert len(doc["rows"]) == 300
+    ids = [r[doc["columns"].index("公民身份号码")] for r in doc["rows"]]
+    assert IDS[0] not in ids and all(v and v not in IDS for v in ids)
