@@ -33,7 +33,10 @@ def test_flow_authorize_run_refuse_product_deliver_disclose(
     refused = client.post(base, json={"sql": f"SELECT 公民身份号码 FROM entry_{open_entry.id}"})
     assert refused.status_code == 409
     assert "结果包含未脱敏的身份证号码 (identifier not masked, OPR-4)" in refused.json()["message"]
-    sql = f"SELECT 街道, count(*) AS 人数, sum(月收入) AS 总收入 FROM entry_{open_entry.id} GROUP BY 1"
+    sql = (
+        f"SELECT 街道, count(*) AS 人数, sum(月收入) AS 总收入 FROM entry_{open_entry.id} "
+        "GROUP BY 1"
+    )
     run = client.post(base, json={"sql": sql})
     assert run.status_code == 201, run.text
     assert run.json()["status"] == "passed" and run.json()["smallest_group"] == 20
