@@ -197,3 +197,23 @@ def test_expiry_stops_grants_then_disposal_is_confirmed(
     assert session.get(Grant, agreement.items[0].grant_id).revoked_at is not None
     confirmed = service.confirm_disposal(session, agreement.id, actor=op, note="中间结果已删除")
     assert confirmed.status == "disposed" and confirmed.disposal_confirmed_by == "user:operator"
+
+
+def test_a_product_cannot_be_put_back_into_operation(
+    session, people, op, open_entry, authorize, rs, tmp_path
+):  # noqa: ANN001
+    """OPR-8 (in part): products are not public catalog entries, so an agreement cannot
+    take a delivered product back in for re-development."""
+    agreement = authorize([{"entry_id": open_entry.id}])
+    sql = f"SELECT count(*) AS n FROM entry_{open_entry.id}"
+    run = service.run_query(session, agreement.id, sql, actor=op, settings=rs())
+    product = service.materialize_product(
+        session,
+        run.id,
+        actor=op,
+        name="总数",
+        summary="总数",
+        datasets_dir=tmp_path / "var" / "datasets",
+    )
+    with pytest.raises(NotOperable, match="不是已发布的公共数据目录"):
+        authorize([{"entry_id": product.id}])
