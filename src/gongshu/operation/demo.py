@@ -61,7 +61,11 @@ def seed_demo(session: Session, *, datasets_dir: Path, data_dir: Path, secret: s
     table = f"entry_{schools.id}"
     try:  # row-level output from data not anonymized: refused, and on record (OPR-9)
         service.run_query(
-            session, agreement.id, f"SELECT * FROM {table}", actor=operator, settings=settings
+            session,
+            agreement.id,
+            f"SELECT 学校名称, 在校学生数 FROM {table} LIMIT 20",
+            actor=operator,
+            settings=settings,
         )
     except ExportRefused:
         pass

@@ -89,7 +89,7 @@ class SandboxRun(Base):
     sources: Mapped[list] = mapped_column(default=list)  # entry ids the query read
     min_group: Mapped[int | None]
     smallest_group: Mapped[int | None]
-    result_path: Mapped[str | None] = mapped_column(String(500))  # relative to the data dir
+    result_path: Mapped[str | None] = mapped_column(String(500))  # relative to the datasets dir
     result_sha256: Mapped[str | None] = mapped_column(String(64))
     duration_ms: Mapped[int] = mapped_column(default=0)
     product_entry_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_entries.id"))
