@@ -47,6 +47,16 @@ class Settings(BaseSettings):
         120, description="Open API requests a minute per token (or per address without one)."
     )
     open_rate_burst: int = Field(60, description="Open API requests allowed in a burst.")
+    sandbox_min_group: int = Field(
+        10, description="Smallest group an aggregate sandbox result may report (OPR-4)."
+    )
+    sandbox_timeout_seconds: float = Field(
+        20.0, description="Wall-clock limit of one sandbox query, in seconds."
+    )
+    sandbox_memory_limit: str = Field(
+        "1GB", description="DuckDB memory limit of the sandbox (e.g. 512MB, 2GB)."
+    )
+    sandbox_max_rows: int = Field(100000, description="Most rows one sandbox result may hold.")
 
     @property
     def db_url(self) -> str:

@@ -23,6 +23,10 @@ SHARING_DECIDE = "sharing:decide"  # the data authority decides referred cases, 
 OPEN_APPLY = "open:apply"  # a verified user declares a use, applies, signs agreements (OPN-2..5)
 CALENDAR_ADMIN = "calendar:admin"  # enter the State Council holiday schedule for a new year
 DISCOVERY_ADMIN = "discovery:admin"  # edit the grading rules (a new version each time)
+OPERATION_AUTHORIZE = "operation:authorize"  # the data authority authorizes, supervises (OPR-1/9)
+OPERATION_RUN = "operation:run"  # an operator queries in the sandbox, makes products (OPR-4)
+PROCUREMENT_REQUEST = "procurement:request"  # an agency requests non-public data (TRD-9)
+PROCUREMENT_REVIEW = "procurement:review"  # the data authority reviews the demand (TRD-9)
 
 ALL_SCOPES = (
     ACCOUNT_SELF,
@@ -40,6 +44,10 @@ ALL_SCOPES = (
     OPEN_APPLY,
     CALENDAR_ADMIN,
     DISCOVERY_ADMIN,
+    OPERATION_AUTHORIZE,
+    OPERATION_RUN,
+    PROCUREMENT_REQUEST,
+    PROCUREMENT_REVIEW,
 )
 
 ROLE_LABELS = {
@@ -55,7 +63,16 @@ ROLE_LABELS = {
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(ALL_SCOPES),
-    "reviewer": frozenset({ACCOUNT_SELF, CATALOG_READ, CATALOG_REVIEW, SHARING_DECIDE}),
+    "reviewer": frozenset(
+        {
+            ACCOUNT_SELF,
+            CATALOG_READ,
+            CATALOG_REVIEW,
+            SHARING_DECIDE,
+            OPERATION_AUTHORIZE,
+            PROCUREMENT_REVIEW,
+        }
+    ),
     "clerk": frozenset(
         {
             ACCOUNT_SELF,
@@ -66,12 +83,16 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             DATA_RECEIVE,
             SHARING_APPLY,
             SHARING_ANSWER,
+            PROCUREMENT_REQUEST,
         }
     ),
-    "operator": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE, OPEN_APPLY}),
+    "operator": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE, OPEN_APPLY, OPERATION_RUN}),
     "auditor": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ}),
     "regulator": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ}),
-    "enterprise": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE, OPEN_APPLY}),
+    # CAT-8, AGG-6: an enterprise keeps its own catalog entries and loads data into them.
+    "enterprise": frozenset(
+        {ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE, OPEN_APPLY, CATALOG_EDIT, DATASET_LOAD}
+    ),
     "public": frozenset({ACCOUNT_SELF, DATA_RECEIVE, OPEN_APPLY}),
 }
 

@@ -35,6 +35,9 @@ GRADE_LABELS = {
 }
 LOAD_POLICIES = ("quarantine", "reject")
 STATUSES = ("draft", "submitted", "approved", "returned")
+# Who the entry is for: the public catalog, an enterprise's own catalog (CAT-8), or an
+# operator's data product made in the sandbox (OPR-4). Only "public" is in the public catalog.
+SCOPES = ("public", "enterprise", "product")
 
 
 class CatalogEntry(Base):
@@ -66,6 +69,7 @@ class CatalogEntry(Base):
     review_region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
     provincial: Mapped[bool] = mapped_column(default=False)
     last_comment: Mapped[str | None] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(String(16), default="public", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -285,6 +285,8 @@ def create(session: Session, data: dict[str, Any], *, actor: User) -> CatalogEnt
         region_code=org.region_code,
         status="draft",
         version_no=1,
+        # CAT-8: an enterprise keeps its own catalog in the same format, outside the public one.
+        scope="enterprise" if org.kind == "enterprise" else "public",
     )
     entry.provider = org
     _apply(entry, data)
@@ -411,7 +413,7 @@ def visible(actor: User | None) -> Any:
     """Published entries for everyone; own drafts for the provider; all for authorities."""
     if actor is not None and ("admin" in actor.roles or "reviewer" in actor.roles):
         return True
-    cond = CatalogEntry.published_version.is_not(None)
+    cond = CatalogEntry.published_version.is_not(None) & (CatalogEntry.scope == "public")
     if actor is not None and actor.org_id is not None:
         cond = or_(cond, CatalogEntry.provider_org_id == actor.org_id)
     return cond
@@ -421,7 +423,7 @@ def can_see(entry: CatalogEntry, actor: User | None) -> bool:
     """The Python twin of ``visible`` for one loaded entry."""
     if actor is not None and ("admin" in actor.roles or "reviewer" in actor.roles):
         return True
-    if entry.published_version is not None:
+    if entry.published_version is not None and entry.scope == "public":
         return True
     return actor is not None and actor.org_id is not None and actor.org_id == entry.provider_org_id
 
@@ -460,7 +462,7 @@ def search(
         stmt = select(CatalogEntry).join(
             Organization, CatalogEntry.provider_org_id == Organization.id
         )
-        stmt = stmt.where(visible(actor))
+        stmt = stmt.where(visible(actor), CatalogEntry.scope == "public")
         if q:
             like = f"%{q.strip().lower()}%"
             stmt = stmt.where(

@@ -105,7 +105,9 @@ def stale_entries(
         select(CatalogEntry, latest.c.at)
         .outerjoin(latest, latest.c.entry_id == CatalogEntry.id)
         .where(
-            CatalogEntry.published_version.is_not(None), CatalogEntry.region_code.startswith(prefix)
+            CatalogEntry.published_version.is_not(None),
+            CatalogEntry.region_code.startswith(prefix),
+            CatalogEntry.scope == "public",
         )
         .order_by(CatalogEntry.region_code, CatalogEntry.resource_code)
     ).all()

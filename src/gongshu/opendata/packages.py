@@ -55,6 +55,7 @@ def providers(session: Session) -> list[tuple[Organization, int]]:
         select(Organization, func.count(CatalogEntry.id))
         .join(CatalogEntry, CatalogEntry.provider_org_id == Organization.id)
         .where(CatalogEntry.published_version.is_not(None), CatalogEntry.opening_attr != "none")
+        .where(CatalogEntry.scope == "public")
         .group_by(Organization.id)
         .order_by(Organization.id)
     )

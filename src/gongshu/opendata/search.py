@@ -45,11 +45,19 @@ def slug(resource_code: str) -> str:
 
 
 def is_open(entry: CatalogEntry) -> bool:
-    return entry.published_version is not None and entry.opening_attr != "none"
+    return (
+        entry.published_version is not None
+        and entry.opening_attr != "none"
+        and entry.scope == "public"
+    )
 
 
 def _open() -> Any:
-    return (CatalogEntry.published_version.is_not(None)) & (CatalogEntry.opening_attr != "none")
+    return (
+        (CatalogEntry.published_version.is_not(None))
+        & (CatalogEntry.opening_attr != "none")
+        & (CatalogEntry.scope == "public")
+    )
 
 
 @dataclass

@@ -37,6 +37,8 @@ CAPABILITIES = (
     "gongshu.opendata.routes",
     "gongshu.opendata.pages",
     "gongshu.opendata.ckan",
+    "gongshu.operation.routes",
+    "gongshu.operation.pages",
     "gongshu.web.home",
 )
 

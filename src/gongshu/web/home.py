@@ -25,7 +25,7 @@ def home(
 ) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
-    published = CatalogEntry.published_version.is_not(None)
+    published = CatalogEntry.published_version.is_not(None) & (CatalogEntry.scope == "public")
     by_tier = dict(
         session.execute(
             select(CatalogEntry.tier, func.count()).where(published).group_by(CatalogEntry.tier)

@@ -1,0 +1,317 @@
+"""Operation pages in Simplified Chinese: agreements, the sandbox, activity (OPR-9),
+the public disclosure (OPR-6) and procurement requests (TRD-9)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from gongshu.accounts.models import Organization, User
+from gongshu.accounts.permissions import (
+    CATALOG_READ,
+    OPERATION_AUTHORIZE,
+    OPERATION_RUN,
+    PROCUREMENT_REQUEST,
+    PROCUREMENT_REVIEW,
+    PUBLIC,
+)
+from gongshu.catalog.models import CatalogEntry
+from gongshu.errors import GongshuError
+from gongshu.operation import disclosure, procurement, service
+from gongshu.operation.routes import parse_entries, run_settings
+from gongshu.timeutil import BEIJING, utcnow
+from gongshu.web.deps import SessionDep, requires
+from gongshu.web.render import render
+
+pages = APIRouter(include_in_schema=False)
+FormStr = Annotated[str, Form()]
+STATUS = {"active": "有效", "expired": "已到期", "disposed": "已确认处置"}
+RUN_STATUS = {"passed": "通过披露检查", "refused": "已拒绝", "failed": "失败"}
+BASIS = {"open": "开放数据", "desensitized": "脱敏后运营", "consent": "权利人同意"}
+PROC_STATUS = {"submitted": "待审核", "approved": "已同意", "refused": "不予同意"}
+
+
+def _ctx(session, user: User, agreement, **extra) -> dict:  # noqa: ANN001
+    return {
+        "a": agreement,
+        "runs": service.runs_of(session, agreement.id),
+        "S": STATUS,
+        "RS": RUN_STATUS,
+        "B": BASIS,
+        "mine": user.org_id == agreement.operator_org_id or "admin" in user.roles,
+        **extra,
+    }
+
+
+@pages.get("/operation")
+def index(
+    request: Request, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
+) -> Response:
+    products = service.products_of(session, user.org_id) if user.org_id else []
+    return render(
+        request,
+        "operation_index.html",
+        agreements=service.agreements(session, user),
+        products=products,
+        S=STATUS,
+    )
+
+
+@pages.get("/operation/new")
+def new_form(
+    request: Request, session: SessionDep, user: Annotated[User, requires(OPERATION_AUTHORIZE)]
+) -> Response:
+    return _form(request, session)
+
+
+def _form(request: Request, session, **extra) -> Response:  # noqa: ANN001, ANN003
+    operators = list(session.scalars(select(Organization).where(Organization.kind == "operator")))
+    entries = list(
+        session.scalars(
+            select(CatalogEntry)
+            .where(CatalogEntry.published_version.is_not(None), CatalogEntry.scope == "public")
+            .order_by(CatalogEntry.resource_code)
+        ).unique()
+    )
+    return render(
+        request, "operation_new.html", operators=operators, entries=entries, data={}, **extra
+    )
+
+
+@pages.post("/operation/agreements")
+def create(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(OPERATION_AUTHORIZE)],
+    risk_report: Annotated[UploadFile, File()],
+    operator_org_id: FormStr = "",
+    title: FormStr = "",
+    entries: FormStr = "[]",
+    term_days: FormStr = "365",
+    revenue_method: FormStr = "",
+    security_requirements: FormStr = "",
+    disposal: FormStr = "",
+) -> Response:
+    try:
+        with session.begin_nested():
+            data = risk_report.file.read()
+            path, sha = service.store_report(
+                data, risk_report.filename or "", data_dir=request.app.state.settings.data_dir
+            )
+            agreement = service.authorize(
+                session,
+                actor=user,
+                operator_org_id=int(operator_org_id or 0),
+                title=title,
+                entries=parse_entries(entries),
+                term_days=int(term_days) if term_days.strip().isdigit() else 0,
+                revenue_method=revenue_method,
+                security_requirements=security_requirements,
+                disposal=disposal,
+                report_name=risk_report.filename or "report",
+                report_path=path,
+                report_sha256=sha,
+            )
+    except GongshuError as exc:
+        return _form(request, session, error=exc.message, status_code=exc.status)
+    return RedirectResponse(f"/operation/agreements/{agreement.id}?flash=1", status_code=303)
+
+
+@pages.get("/operation/agreements/{agreement_id}")
+def detail(
+    agreement_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_READ)],
+    flash: str | None = None,
+) -> Response:
+    agreement = service.get_visible(session, agreement_id, user)
+    msg = {"1": "授权运营协议已生效，已为授权范围内的目录生成授权。", "product": "已生成数据产品。"}
+    return render(
+        request,
+        "operation_agreement.html",
+        flash=msg.get(flash or ""),
+        **_ctx(session, user, agreement),
+    )
+
+
+@pages.post("/operation/agreements/{agreement_id}/run")
+def run(
+    agreement_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(OPERATION_RUN)],
+    sql: FormStr = "",
+) -> Response:
+    agreement = service.get_visible(session, agreement_id, user)
+    result, error = None, None
+    try:
+        result = service.run_query(
+            session, agreement_id, sql, actor=user, settings=run_settings(request)
+        )
+    except GongshuError as exc:  # the refused run is on record; the page names the rule
+        error = exc.message
+    return render(
+        request,
+        "operation_agreement.html",
+        **_ctx(session, user, agreement, result=result, error=error, sql=sql),
+    )
+
+
+@pages.post("/operation/runs/{run_id}/product")
+def product(
+    run_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(OPERATION_RUN)],
+    name: FormStr = "",
+    summary: FormStr = "",
+) -> Response:
+    entry = service.materialize_product(
+        session,
+        run_id,
+        actor=user,
+        name=name,
+        summary=summary,
+        datasets_dir=request.app.state.settings.datasets_dir,
+    )
+    service.product_grant(session, entry, actor=user)
+    run = service.get_run(session, run_id)
+    return RedirectResponse(
+        f"/operation/agreements/{run.agreement_id}?flash=product", status_code=303
+    )
+
+
+@pages.post("/operation/agreements/{agreement_id}/dispose")
+def dispose(
+    agreement_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(OPERATION_RUN)],
+    note: FormStr = "",
+) -> Response:
+    service.confirm_disposal(session, agreement_id, actor=user, note=note)
+    return RedirectResponse(f"/operation/agreements/{agreement_id}", status_code=303)
+
+
+@pages.get("/operation/operators/{org_id}/activity")
+def activity(
+    org_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(OPERATION_AUTHORIZE)],
+    days: int = 30,
+) -> Response:
+    end = utcnow().astimezone(BEIJING).date()
+    act = disclosure.activity(
+        session, org_id, end - timedelta(days=max(1, min(days, 366)) - 1), end
+    )
+    return render(
+        request,
+        "operation_activity.html",
+        org=session.get(Organization, org_id),
+        act=act,
+    )
+
+
+def _disclosure(session, org_id: int, year: int | None):  # noqa: ANN001, ANN202
+    year = year or utcnow().astimezone(BEIJING).year
+    return year, disclosure.yearly(session, org_id, year)
+
+
+@pages.get("/disclosure/{org_id}")
+def disclosure_page(
+    org_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User | None, requires(PUBLIC)],
+    year: int | None = None,
+) -> Response:
+    """The operator's public disclosure of how public data was used (OPR-6)."""
+    year, d = _disclosure(session, org_id, year)
+    if d.operator is None or d.operator.kind != "operator":
+        return render(request, "error.html", status_code=404, message="运营机构不存在", status=404)
+    return render(request, "operation_disclosure.html", d=d, year=year)
+
+
+@pages.get("/disclosure/{org_id}/report.pdf")
+def disclosure_pdf(
+    org_id: int,
+    session: SessionDep,
+    user: Annotated[User | None, requires(PUBLIC)],
+    year: int | None = None,
+) -> Response:
+    from gongshu.documents import render_pdf
+
+    year, d = _disclosure(session, org_id, year)
+    if d.operator is None or d.operator.kind != "operator":
+        return Response("not found", status_code=404)
+    return Response(
+        render_pdf(disclosure.document(d)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="disclosure-{org_id}-{year}.pdf"'},
+    )
+
+
+@pages.get("/procurement")
+def procurement_page(
+    request: Request, session: SessionDep, user: Annotated[User, requires(PROCUREMENT_REQUEST)]
+) -> Response:
+    return render(
+        request,
+        "procurement.html",
+        reqs=procurement.requests_for(session, user),
+        PS=PROC_STATUS,
+        review=False,
+    )
+
+
+@pages.post("/procurement")
+def procurement_file(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(PROCUREMENT_REQUEST)],
+    data_wanted: FormStr = "",
+    purpose: FormStr = "",
+    legal_basis: FormStr = "",
+    budget: FormStr = "",
+) -> Response:
+    procurement.file_request(
+        session,
+        actor=user,
+        data_wanted=data_wanted,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        budget=budget,
+    )
+    return RedirectResponse("/procurement", status_code=303)
+
+
+@pages.get("/procurement/queue")
+def procurement_queue(
+    request: Request, session: SessionDep, user: Annotated[User, requires(PROCUREMENT_REVIEW)]
+) -> Response:
+    return render(
+        request,
+        "procurement.html",
+        reqs=procurement.requests_for(session, user),
+        PS=PROC_STATUS,
+        review=True,
+    )
+
+
+@pages.post("/procurement/{request_id}/review")
+def procurement_review(
+    request_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(PROCUREMENT_REVIEW)],
+    decision: FormStr = "",
+    reason: FormStr = "",
+) -> Response:
+    procurement.review(
+        session, request_id, actor=user, approve=decision == "approve", reason=reason
+    )
+    return RedirectResponse("/procurement/queue", status_code=303)

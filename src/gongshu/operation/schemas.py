@@ -1,0 +1,98 @@
+"""API shapes for authorized operation and procurement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class ItemPublic(BaseModel):
+    entry_id: int
+    policy: str
+    columns: list[str] | None
+    basis: str
+    consent: str | None
+    grant_id: int
+
+
+class AgreementPublic(BaseModel):
+    id: int
+    operator_org_id: int
+    authority_org_id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    revenue_method: str
+    security_requirements: str
+    disposal: str
+    risk_report_name: str
+    risk_report_sha256: str
+    status: str
+    disposal_confirmed_at: datetime | None
+    items: list[ItemPublic]
+
+
+class RunCreate(BaseModel):
+    sql: str
+
+
+class RunPublic(BaseModel):
+    id: int
+    agreement_id: int
+    status: str
+    kind: str | None
+    rule: str | None
+    reason: str | None
+    rows: int
+    columns: list[str]
+    sources: list[int]
+    min_group: int | None
+    smallest_group: int | None
+    duration_ms: int
+    product_entry_id: int | None
+    created_at: datetime
+
+
+class ProductCreate(BaseModel):
+    name: str
+    summary: str
+
+
+class ProductPublic(BaseModel):
+    entry_id: int
+    resource_code: str
+    name: str
+    scope: str
+    grant_id: int
+
+
+class Disposal(BaseModel):
+    note: str
+
+
+class ProcurementCreate(BaseModel):
+    data_wanted: str
+    purpose: str
+    legal_basis: str
+    entry_id: int | None = None
+    budget: str | None = None
+
+
+class ProcurementReview(BaseModel):
+    approve: bool
+    reason: str
+
+
+class ProcurementPublic(BaseModel):
+    id: int
+    agency_org_id: int
+    entry_id: int | None
+    data_wanted: str
+    purpose: str
+    legal_basis: str
+    budget: str | None
+    status: str
+    review_reason: str | None
+    reviewed_by: str | None
+    created_at: datetime

@@ -1,0 +1,635 @@
+"""Authorized operation: agreements (OPR-1..3), sandbox runs (OPR-4), product entries,
+expiry and disposal, the authority's day-to-day view (OPR-9).
+
+The data authority authorizes an operator organization by an agreement with
+the OPR-2 fields; each entry in scope gets a grant (source "operation")
+through ``egress.create_grant``. The operator queries those entries in the
+sandbox; a passed result becomes a product catalog entry (scope "product")
+that leaves only through the egress door. Takes a Session, flushes, never commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts.models import Organization, User
+from gongshu.catalog import service as catalog
+from gongshu.catalog.models import GRADE_LABELS, CatalogEntry, EntryVersion
+from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS, SENSITIVE_ATTRIBUTES
+from gongshu.datasets.classify import classify_file
+from gongshu.datasets.models import DatasetVersion
+from gongshu.egress import service as egress
+from gongshu.egress.models import Grant, MaskingPolicy
+from gongshu.egress.policies import get_policy, plan
+from gongshu.errors import InvalidInput
+from gongshu.ledger import record
+from gongshu.operation import sandbox
+from gongshu.operation.errors import (
+    AgreementInactive,
+    AgreementNotFound,
+    ExportRefused,
+    NotAuthority,
+    NotOperable,
+    NotOperator,
+    RunNotFound,
+    WrongStatus,
+)
+from gongshu.operation.models import AgreementItem, OperatorAgreement, SandboxRun
+from gongshu.protect.crypto import derive_key
+from gongshu.timeutil import as_utc, utcnow
+
+RUNS_DIR = "operation-runs"  # under the datasets dir: passed results awaiting a product
+DEFAULT_POLICY = "share-unconditional"  # identity numbers become per-operator pseudonyms
+MAX_TERM_DAYS = 3650
+REQUIRED = {
+    "title": "协议名称",
+    "revenue_method": "合理收益计算方法",
+    "security_requirements": "数据安全要求",
+    "disposal": "到期处置方式",
+}
+ARROW_FIELD_TYPES = {"int": "integer", "uint": "integer", "double": "decimal", "float": "decimal"}
+
+
+def _subject(agreement: OperatorAgreement) -> str:
+    return f"operator:{agreement.operator_org_id}"
+
+
+def _require_authority(actor: User) -> Organization:
+    org = actor.org
+    if "admin" not in actor.roles and (org is None or org.kind != "data_authority"):
+        raise NotAuthority("只有数据管理部门可以授权运营 (data authority only, OPR-1)")
+    return org
+
+
+# ---------------------------------------------------------------- agreements
+
+
+def store_report(data: bytes, filename: str, *, data_dir: Path) -> tuple[str, str]:
+    """Keep the security risk assessment report under the data dir (OPR-2, SEC-6).
+
+    Written to a temporary name and renamed, like loads; returns (relative path, sha256).
+    """
+    if not data:
+        raise InvalidInput("必须上传安全风险评估报告 (risk assessment report, OPR-2)")
+    digest = hashlib.sha256(data).hexdigest()
+    suffix = Path(filename or "report").suffix.lower()[:8] or ".bin"
+    rel = Path("operation") / "reports" / f"{digest[:16]}-{uuid.uuid4().hex[:8]}{suffix}"
+    dest = data_dir / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".tmp-{dest.name}.{secrets.token_hex(4)}"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, dest)
+    return rel.as_posix(), digest
+
+
+def _latest_version(session: Session, entry_id: int) -> DatasetVersion | None:
+    return session.scalar(
+        select(DatasetVersion)
+        .where(DatasetVersion.entry_id == entry_id)
+        .order_by(DatasetVersion.version_no.desc())
+        .limit(1)
+    )
+
+
+def operability(
+    session: Session, entry: CatalogEntry, policy: str, consent: str | None
+) -> tuple[str, str]:
+    """(basis, reason) an entry may be operated on, or NotOperable with the reason (OPR-3).
+
+    Open entries may be operated. A not-open entry only if the grant's policy
+    desensitizes every personal identifier and special category in its stored
+    data, or the rights holder's consent is recorded.
+    """
+    if entry.published_version is None or entry.scope != "public":
+        raise NotOperable(f"「{entry.name}」不是已发布的公共数据目录，不能授权运营 (entry)")
+    if entry.opening_attr != "none":
+        return "open", "开放目录"
+    if consent and consent.strip():
+        return "consent", f"已记录权利人同意：{consent.strip()}"
+    version = _latest_version(session, entry.id)
+    if version is None or version.column_tags is None:
+        raise NotOperable(
+            f"「{entry.name}」不予开放，且尚无已识别的数据，无法确认已脱敏；"
+            "须脱敏或取得权利人同意 (not open, OPR-3)"
+        )
+    rules = get_policy(session, policy).rules
+    tags = egress.column_tags(entry, version)
+    actions = plan([c["name"] for c in version.columns], tags, rules)
+    clear = [
+        a.column
+        for a in actions
+        if set(a.tags) & (DIRECT_IDENTIFIERS | SENSITIVE_ATTRIBUTES) and a.rule["op"] == "keep"
+    ]
+    if clear:
+        raise NotOperable(
+            f"「{entry.name}」不予开放，按脱敏策略 {policy} 以下字段未脱敏：{'、'.join(clear)}；"
+            "不予开放的数据须脱敏或取得权利人同意后方可运营 (not open, OPR-3)"
+        )
+    return "desensitized", f"不予开放，按策略 {policy} 脱敏后运营"
+
+
+def authorize(
+    session: Session,
+    *,
+    actor: User,
+    operator_org_id: int,
+    title: str,
+    entries: list[dict],
+    term_days: int,
+    revenue_method: str,
+    security_requirements: str,
+    disposal: str,
+    report_name: str,
+    report_path: str,
+    report_sha256: str,
+    starts_at: datetime | None = None,
+) -> OperatorAgreement:
+    """The data authority authorizes an operator by agreement (OPR-1, OPR-2, OPR-3).
+
+    ``entries``: ``[{"entry_id", "policy"?, "columns"?, "consent"?}]``. Every entry
+    is checked before anything is written; one that may not be operated stops the
+    whole agreement with its reason.
+    """
+    authority = _require_authority(actor)
+    operator = session.get(Organization, operator_org_id)
+    if operator is None or operator.kind != "operator":
+        raise InvalidInput("被授权单位必须是授权运营机构 (operator organization)")
+    texts = {
+        "title": title,
+        "revenue_method": revenue_method,
+        "security_requirements": security_requirements,
+        "disposal": disposal,
+    }
+    missing = [label for k, label in REQUIRED.items() if not (texts[k] or "").strip()]
+    if missing:
+        raise InvalidInput(f"授权运营协议必须写明：{'、'.join(missing)} (OPR-2)")
+    if not report_path or not report_sha256:
+        raise InvalidInput("必须上传安全风险评估报告 (risk assessment report, OPR-2)")
+    if not isinstance(term_days, int) or not 1 <= term_days <= MAX_TERM_DAYS:
+        raise InvalidInput(f"授权期限须在 1 至 {MAX_TERM_DAYS} 天之间 (term)")
+    if not entries:
+        raise InvalidInput("授权范围至少包含一个数据目录 (scope)")
+    checked = []
+    for item in entries:
+        entry = catalog.get(session, int(item["entry_id"]))
+        policy = item.get("policy") or DEFAULT_POLICY
+        basis, reason = operability(session, entry, policy, item.get("consent"))
+        checked.append((entry, policy, item.get("columns") or None, basis, item.get("consent")))
+    start = as_utc(starts_at) if starts_at else utcnow()
+    agreement = OperatorAgreement(
+        operator_org_id=operator.id,
+        authority_org_id=authority.id if authority else operator.id,
+        title=title.strip(),
+        starts_at=start,
+        ends_at=start + timedelta(days=term_days),
+        risk_report_name=(report_name or "report")[:255],
+        risk_report_path=report_path,
+        risk_report_sha256=report_sha256,
+        status="active",
+        created_by=actor.actor,
+        **{k: v.strip() for k, v in texts.items() if k != "title"},
+    )
+    session.add(agreement)
+    session.flush()
+    for entry, policy, columns, basis, consent in checked:
+        grant = egress.create_grant(
+            session,
+            entry,
+            recipient_org_id=operator.id,
+            purpose=f"授权运营：{agreement.title}（仅在平台沙箱内使用，OPR-4）",
+            source="operation",
+            actor=actor.actor,
+            days=term_days,
+            policy=policy,
+            columns=columns,
+            source_ref=f"agreement:{agreement.id}",
+        )
+        session.add(
+            AgreementItem(
+                agreement_id=agreement.id,
+                entry_id=entry.id,
+                policy=policy,
+                columns=columns,
+                basis=basis,
+                consent=(consent or "").strip() or None,
+                grant_id=grant.id,
+            )
+        )
+    session.flush()
+    session.refresh(agreement)
+    record(
+        session,
+        "operation.authorized",
+        actor=actor.actor,
+        subject=_subject(agreement),
+        payload={
+            "agreement": agreement.id,
+            "operator_org": operator.id,
+            "entries": [
+                {"entry": i.entry_id, "policy": i.policy, "basis": i.basis, "grant": i.grant_id}
+                for i in agreement.items
+            ],
+            "term": [agreement.starts_at, agreement.ends_at],
+            "risk_report_sha256": report_sha256,
+        },
+    )
+    return agreement
+
+
+def get(session: Session, agreement_id: int) -> OperatorAgreement:
+    agreement = session.get(OperatorAgreement, agreement_id)
+    if agreement is None:
+        raise AgreementNotFound(f"授权运营协议不存在 (agreement)：{agreement_id}")
+    return agreement
+
+
+def get_visible(session: Session, agreement_id: int, actor: User) -> OperatorAgreement:
+    agreement = get(session, agreement_id)
+    if not can_view(agreement, actor):
+        raise AgreementNotFound(f"授权运营协议不存在 (agreement)：{agreement_id}")
+    return agreement
+
+
+def can_view(agreement: OperatorAgreement, actor: User) -> bool:
+    if "admin" in actor.roles or actor.org_id == agreement.operator_org_id:
+        return True
+    return actor.org is not None and actor.org.kind == "data_authority"
+
+
+def agreements(session: Session, actor: User) -> list[OperatorAgreement]:
+    """The operator's own agreements; every agreement for the data authority."""
+    stmt = select(OperatorAgreement).order_by(OperatorAgreement.created_at.desc())
+    if "admin" not in actor.roles and (actor.org is None or actor.org.kind != "data_authority"):
+        stmt = stmt.where(OperatorAgreement.operator_org_id == (actor.org_id or -1))
+    return list(session.scalars(stmt).unique())
+
+
+def expire_due(session: Session, *, now: datetime | None = None) -> list[OperatorAgreement]:
+    """Agreements past their term stop: status expired, grants revoked (OPR-2)."""
+    now = now or utcnow()
+    due = session.scalars(
+        select(OperatorAgreement).where(
+            OperatorAgreement.status == "active", OperatorAgreement.ends_at <= now
+        )
+    ).unique()
+    out = []
+    for agreement in due:
+        agreement.status, agreement.expired_at = "expired", now
+        for item in agreement.items:
+            grant = session.get(Grant, item.grant_id)
+            if grant.revoked_at is None:
+                grant.revoked_at, grant.revoke_reason = now, "授权运营协议到期 (OPR-2)"
+        session.flush()
+        record(
+            session,
+            "operation.expired",
+            actor="system",
+            subject=_subject(agreement),
+            payload={"agreement": agreement.id, "grants": [i.grant_id for i in agreement.items]},
+        )
+        out.append(agreement)
+    return out
+
+
+def confirm_disposal(
+    session: Session, agreement_id: int, *, actor: User, note: str
+) -> OperatorAgreement:
+    """The operator confirms disposal at expiry as the agreement says (OPR-2)."""
+    agreement = get(session, agreement_id)
+    if "admin" not in actor.roles and actor.org_id != agreement.operator_org_id:
+        raise NotOperator("只有被授权的运营机构可以确认到期处置 (operator only)")
+    if agreement.status != "expired":
+        raise WrongStatus("协议到期后方可确认处置 (agreement not expired)")
+    if not (note or "").strip():
+        raise InvalidInput("请说明处置情况 (disposal note)")
+    agreement.status = "disposed"
+    agreement.disposal_confirmed_at = utcnow()
+    agreement.disposal_confirmed_by = actor.actor
+    agreement.disposal_note = note.strip()
+    session.flush()
+    record(
+        session,
+        "operation.disposal_confirmed",
+        actor=actor.actor,
+        subject=_subject(agreement),
+        payload={"agreement": agreement.id, "note": agreement.disposal_note},
+    )
+    return agreement
+
+
+# ---------------------------------------------------------------- the sandbox
+
+
+@dataclass
+class RunSettings:
+    datasets_dir: Path
+    secret: str
+    min_group: int = 10
+    timeout: float = 20.0
+    memory_limit: str = "1GB"
+    max_rows: int = 100000
+
+
+def sources_of(session: Session, agreement: OperatorAgreement) -> list[sandbox.Source]:
+    out = []
+    for item in agreement.items:
+        grant = session.get(Grant, item.grant_id)
+        version = egress._version(session, grant)
+        egress.column_tags(item.entry, version)  # an unclassified version cannot be used
+        out.append(
+            sandbox.Source(item.entry, version, grant, session.get(MaskingPolicy, grant.policy_id))
+        )
+    return out
+
+
+def run_query(
+    session: Session, agreement_id: int, sql: str, *, actor: User, settings: RunSettings
+) -> SandboxRun:
+    """Run the operator's SQL in the sandbox and check the result for disclosure (OPR-4).
+
+    Every run is recorded, passed or refused. A refusal raises ``ExportRefused``
+    (which commits its record) naming the rule broken; a passed result is kept
+    under the data dir until it is made a product.
+    """
+    agreement = get(session, agreement_id)
+    if "admin" not in actor.roles and actor.org_id != agreement.operator_org_id:
+        raise NotOperator("只有被授权的运营机构可以使用该协议的沙箱 (operator only)")
+    expire_due(session)
+    if agreement.status != "active" or as_utc(agreement.starts_at) > utcnow():
+        raise AgreementInactive("授权运营协议不在有效期内 (agreement not active)")
+    sql = (sql or "").strip()
+    if not sql:
+        raise InvalidInput("请输入 SQL 查询 (sql)")
+    run = SandboxRun(
+        agreement_id=agreement.id,
+        operator_org_id=agreement.operator_org_id,
+        actor=actor.actor,
+        sql=sql,
+        status="refused",
+        min_group=settings.min_group,
+    )
+    # Only the tables the query names are loaded; the others cannot be read by it anyway.
+    sources = [s for s in sources_of(session, agreement) if re.search(rf"\b{s.table}\b", sql)]
+    for source in sources:
+        egress.check_grant(source.grant, actor)
+    key = derive_key(settings.secret.encode(), "gongshu/egress/pseudonyms")
+    try:
+        con = sandbox.open_sandbox(
+            sources,
+            datasets_dir=settings.datasets_dir,
+            pseudonym_key=key,
+            purpose=f"org-{agreement.operator_org_id}",
+            memory_limit=settings.memory_limit,
+        )
+        try:
+            result = sandbox.run(
+                con, sql, sources, timeout=settings.timeout, max_rows=settings.max_rows
+            )
+        finally:
+            con.close()
+        run.kind, run.sources = result.kind, [s.entry.id for s in result.sources]
+        run.smallest_group, run.duration_ms = result.smallest_group, result.duration_ms
+        run.rows, run.columns = result.table.num_rows, result.table.column_names
+        sandbox.check(result, min_group=settings.min_group)
+    except sandbox.Refusal as refusal:
+        run.rule, run.reason = refusal.rule, refusal.message
+        _record_run(session, run)
+        raise ExportRefused(f"导出被拒绝：{refusal.message}", detail={"run": run.id}) from None
+    run.status = "passed"
+    # Kept inside the platform (beside the versions) until the operator makes it a product.
+    rel = Path(RUNS_DIR) / f"run-{uuid.uuid4().hex}.parquet"
+    from gongshu.datasets.atomic import write_parquet_table
+
+    _, _, run.result_sha256 = write_parquet_table(result.table, settings.datasets_dir / rel)
+    run.result_path = rel.as_posix()
+    _record_run(session, run)
+    return run
+
+
+def _record_run(session: Session, run: SandboxRun) -> None:
+    session.add(run)
+    session.flush()
+    record(
+        session,
+        f"operation.run_{run.status}",
+        actor=run.actor,
+        subject=f"operator:{run.operator_org_id}",
+        payload={
+            "run": run.id,
+            "agreement": run.agreement_id,
+            "sql": run.sql,
+            "kind": run.kind,
+            "rule": run.rule,
+            "reason": run.reason,
+            "rows": run.rows,
+            "sources": run.sources,
+            "smallest_group": run.smallest_group,
+            "min_group": run.min_group,
+            "sha256": run.result_sha256,
+        },
+    )
+
+
+def get_run(session: Session, run_id: int) -> SandboxRun:
+    run = session.get(SandboxRun, run_id)
+    if run is None:
+        raise RunNotFound(f"沙箱运行记录不存在 (run)：{run_id}")
+    return run
+
+
+def runs_of(session: Session, agreement_id: int, limit: int = 50) -> list[SandboxRun]:
+    return list(
+        session.scalars(
+            select(SandboxRun)
+            .where(SandboxRun.agreement_id == agreement_id)
+            .order_by(SandboxRun.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# ---------------------------------------------------------------- products
+
+
+def _field_type(arrow_type: str) -> str:
+    if arrow_type.startswith("decimal"):
+        return "decimal"
+    if arrow_type.startswith(("date", "timestamp")):
+        return "date" if arrow_type.startswith("date") else "datetime"
+    if arrow_type == "bool":
+        return "boolean"
+    return next((v for k, v in ARROW_FIELD_TYPES.items() if arrow_type.startswith(k)), "string")
+
+
+def materialize_product(
+    session: Session,
+    run_id: int,
+    *,
+    actor: User,
+    name: str,
+    summary: str,
+    datasets_dir: Path | None = None,
+) -> CatalogEntry:
+    """A passed result as a published product entry (scope "product") with its version.
+
+    The provider is the operator's organization; the version is written
+    atomically like a load, classified, and records the run and source entries,
+    so it can be granted and delivered through egress like any entry.
+    """
+    import pyarrow.parquet as pq
+
+    if datasets_dir is None:
+        from gongshu.config import Settings
+
+        datasets_dir = Settings().datasets_dir
+    run = get_run(session, run_id)
+    if "admin" not in actor.roles and actor.org_id != run.operator_org_id:
+        raise NotOperator("只有运行该查询的运营机构可以生成数据产品 (operator only)")
+    if run.status != "passed" or not run.result_path:
+        raise ExportRefused("只有通过披露检查的结果才能生成数据产品 (run not passed, OPR-4)")
+    if run.product_entry_id is not None:
+        raise WrongStatus(f"该结果已生成数据产品 (already materialized)：{run.product_entry_id}")
+    if not (name or "").strip() or not (summary or "").strip():
+        raise InvalidInput("数据产品须填写名称和简介 (name, summary)")
+    operator = session.get(Organization, run.operator_org_id)
+    schema = pq.read_schema(datasets_dir / run.result_path)
+    entry = CatalogEntry(
+        resource_code=f"PRD-{operator.region_code}-{run.id:06d}",
+        name=name.strip(),
+        summary=summary.strip(),
+        provider_org_id=operator.id,
+        tier=operator.region.tier,
+        region_code=operator.region_code,
+        fields=[
+            {
+                "name": f.name,
+                "type": _field_type(str(f.type)),
+                "description": "",
+                "kind": None,
+                "required": False,
+            }
+            for f in schema
+        ],
+        update_frequency="不定期",
+        security_grade="一般数据-1级",
+        sharing_attr="none",
+        no_share_basis="授权运营数据产品，经授权交付 (OPR-4)",
+        opening_attr="none",
+        formats=["CSV", "JSON", "Parquet"],
+        status="approved",
+        version_no=1,
+        published_version=1,
+        provincial=False,
+        scope="product",
+        last_comment=f"由沙箱运行 {run.id} 生成",
+    )
+    entry.provider = operator
+    session.add(entry)
+    session.flush()
+    session.add(
+        EntryVersion(
+            entry_id=entry.id,
+            version_no=1,
+            action="created",
+            snapshot=catalog.snapshot(entry),
+            actor=actor.actor,
+            comment=f"沙箱运行 {run.id} 的结果（数据产品）",
+        )
+    )
+    rel = Path(f"entry-{entry.id}") / f"v1-{uuid.uuid4().hex[:12]}.parquet"
+    dest = datasets_dir / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".tmp-{dest.name}.{secrets.token_hex(4)}"
+    shutil.copyfile(datasets_dir / run.result_path, tmp)
+    os.replace(tmp, dest)
+    try:
+        tags, summary_ = classify_file(dest)
+        version = DatasetVersion(
+            entry_id=entry.id,
+            version_no=1,
+            catalog_version_no=1,
+            source_name=f"sandbox-run-{run.id}.parquet",
+            format="parquet",
+            path=rel.as_posix(),
+            rows=run.rows,
+            bytes=dest.stat().st_size,
+            sha256=run.result_sha256,
+            columns=[{"name": f.name, "type": str(f.type)} for f in schema],
+            report={"sandbox_run": run.id, "sources": run.sources, "sql": run.sql},
+            column_tags=tags,
+            discovery={**summary_, "mode": "sample"},
+            loaded_by=actor.actor,
+        )
+        grade = GRADE_LABELS.get(summary_.get("grade") or "")
+        if grade:
+            entry.security_grade = grade
+        session.add(version)
+        run.product_entry_id = entry.id
+        session.flush()
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    record(
+        session,
+        "operation.product_materialized",
+        actor=actor.actor,
+        subject=f"operator:{run.operator_org_id}",
+        payload={
+            "run": run.id,
+            "entry": entry.id,
+            "resource_code": entry.resource_code,
+            "dataset_version": version.id,
+            "sources": run.sources,
+            "sha256": run.result_sha256,
+            "rows": run.rows,
+        },
+    )
+    return entry
+
+
+def products_of(session: Session, org_id: int) -> list[CatalogEntry]:
+    return list(
+        session.scalars(
+            select(CatalogEntry)
+            .where(CatalogEntry.scope == "product", CatalogEntry.provider_org_id == org_id)
+            .order_by(CatalogEntry.id.desc())
+        ).unique()
+    )
+
+
+def product_grant(session: Session, entry: CatalogEntry, *, actor: User) -> Grant:
+    """The operator's own grant on its product: how it receives the product (egress)."""
+    existing = session.scalar(
+        select(Grant).where(
+            Grant.entry_id == entry.id,
+            Grant.recipient_org_id == entry.provider_org_id,
+            Grant.source == "operation",
+            Grant.revoked_at.is_(None),
+        )
+    )
+    if existing is not None:
+        return existing
+    return egress.create_grant(
+        session,
+        entry,
+        recipient_org_id=entry.provider_org_id,
+        purpose="授权运营数据产品交付运营机构 (OPR-4)",
+        source="operation",
+        actor=actor.actor,
+        policy="open",
+        source_ref=f"product:{entry.id}",
+    )

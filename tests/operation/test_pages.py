@@ -1,0 +1,115 @@
+"""Operation pages: the authority authorizes from the form, the operator runs SQL in the
+sandbox page and sees the refusal named, makes a product; enterprise catalogs (CAT-8)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from gongshu.accounts import service as accounts
+from gongshu.catalog import service as catalog
+from gongshu.catalog.models import CatalogEntry
+from gongshu.datasets import service as datasets
+
+
+def test_authorize_run_refuse_and_make_a_product_from_the_pages(
+    client, login, session, op, open_entry
+):  # noqa: ANN001
+    login("reviewer_prov")
+    form = client.get("/operation/new")
+    assert form.status_code == 200 and "安全风险评估报告" in form.text
+    r = client.post(
+        "/operation/agreements",
+        data={
+            "operator_org_id": str(op.org_id),
+            "title": "页面授权",
+            "entries": json.dumps([{"entry_id": open_entry.id}]),
+            "term_days": "90",
+            "revenue_method": "成本加合理利润",
+            "security_requirements": "沙箱内处理",
+            "disposal": "到期删除",
+        },
+        files={"risk_report": ("报告.pdf", b"%PDF report", "application/pdf")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    url = r.headers["location"].split("?")[0]
+    login("operator")
+    page = client.get(url)
+    assert f"entry_{open_entry.id}" in page.text and "沙箱查询" in page.text
+    refused = client.post(f"{url}/run", data={"sql": f"SELECT 街道 FROM entry_{open_entry.id}"})
+    assert "明细级结果只能来自通过匿名化认定的数据" in refused.text
+    passed = client.post(
+        f"{url}/run",
+        data={"sql": f"SELECT 街道, count(*) AS n FROM entry_{open_entry.id} GROUP BY 1"},
+    )
+    assert "结果通过披露检查" in passed.text
+    run_id = passed.text.split("/operation/runs/")[1].split("/")[0]
+    made = client.post(
+        f"/operation/runs/{run_id}/product",
+        data={"name": "街道人数", "summary": "按街道计数"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    assert "已生成" in client.get(url).text
+    assert "街道人数" in client.get("/operation").text
+
+
+def test_a_missing_field_shows_the_form_again_with_the_reason(client, login, op, open_entry):  # noqa: ANN001
+    login("reviewer_prov")
+    r = client.post(
+        "/operation/agreements",
+        data={"operator_org_id": str(op.org_id), "title": "x", "entries": "[]"},
+        files={"risk_report": ("报告.pdf", b"%PDF", "application/pdf")},
+    )
+    assert r.status_code == 400 and "合理收益计算方法" in r.text
+
+
+def test_disclosure_page_is_public_and_unknown_operator_is_404(client, op):  # noqa: ANN001
+    assert client.get(f"/disclosure/{op.org_id}").status_code == 200
+    assert client.get("/disclosure/999999").status_code == 404
+
+
+def test_enterprise_catalog_stays_out_of_the_public_catalog(
+    client, login, session, people, tmp_path
+):  # noqa: ANN001
+    """CAT-8: same format, own catalog; AGG-6: the enterprise loads its data into it."""
+    ent = accounts.add_organization(
+        session, "洪城停车科技有限公司", kind="enterprise", region_code="360100"
+    )
+    user = accounts.create_user(
+        session, "parking", "correct-horse-9", org=ent, roles=["enterprise"], display_name="停车"
+    )
+    entry = catalog.create(
+        session,
+        {
+            "resource_code": "ENT-360100-0001",
+            "name": "停车场泊位数据",
+            "summary": "各停车场泊位数",
+            "fields": [{"name": "停车场"}, {"name": "泊位数", "type": "integer"}],
+            "update_frequency": "每日",
+            "security_grade": "一般数据-1级",
+            "sharing_attr": "unconditional",
+            "opening_attr": "unconditional",
+        },
+        actor=user,
+    )
+    assert entry.scope == "enterprise"
+    catalog.submit(session, entry.id, actor=user)
+    catalog.approve(session, entry.id, actor=people.reviewer_city)
+    csv = tmp_path / "p.csv"
+    csv.write_text("停车场,泊位数\n八一广场,300\n", encoding="utf-8")
+    version = datasets.load(
+        session, entry.id, csv, actor=user, datasets_dir=tmp_path / "var" / "datasets"
+    )
+    assert version.rows == 1
+    mine = catalog.provided_by(session, ent.id)
+    assert [e.name for e in mine] == ["停车场泊位数据"]
+    assert "停车场泊位数据" not in client.get("/open").text
+    login("clerk_prov")
+    assert "停车场泊位数据" not in client.get("/api/v1/catalog").text
+    assert (
+        session.scalar(select(CatalogEntry.scope).where(CatalogEntry.id == entry.id))
+        == "enterprise"
+    )
