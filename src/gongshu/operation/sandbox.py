@@ -59,6 +59,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gongshu.catalog.models import CatalogEntry
+from gongshu.datasets import storage
 from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS, QUASI_IDENTIFIERS, SENSITIVE_ATTRIBUTES
 from gongshu.datasets.models import DatasetVersion
 from gongshu.egress.models import Grant, MaskingPolicy
@@ -139,9 +140,9 @@ def _load(source: Source, datasets_dir: Path, pseudonym_key: bytes, purpose: str
     cols = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
     loader = duckdb.connect()
     try:
+        stored = storage.relation(loader, datasets_dir, source.version)  # sealed columns too
         table = loader.sql(
-            f"SELECT {cols} FROM read_parquet(?) WHERE {where}",
-            params=[str(datasets_dir / source.version.path), *params],
+            f"SELECT {cols} FROM {stored} WHERE {where}", params=params
         ).to_arrow_table()
     finally:
         loader.close()

@@ -580,6 +580,14 @@ def materialize_product(
         session.add(version)
         run.product_entry_id = entry.id
         session.flush()
+        from gongshu.datasets import storage
+        from gongshu.discovery.rules_store import rules_in_force
+
+        rules, _ = rules_in_force(session)
+        sealed = storage.columns_to_seal(entry.fields, tags, rules, [f.name for f in schema])
+        storage.seal(
+            session, version, sealed, datasets_dir=datasets_dir, actor=actor.actor, fresh=True
+        )
     except BaseException:
         dest.unlink(missing_ok=True)
         raise

@@ -1,7 +1,7 @@
 """operation tables
 
 Revision ID: c1a8ce27a5be
-Revises: e57cb26d4a34
+Revises: 20edeb9e714c
 Create Date: 2026-12-01 20:36:44.468577
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import gongshu.db
 
 revision = 'c1a8ce27a5be'
-down_revision = 'e57cb26d4a34'
+down_revision = '20edeb9e714c'
 branch_labels = None
 depends_on = None
 
