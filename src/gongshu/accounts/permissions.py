@@ -23,6 +23,9 @@ SHARING_DECIDE = "sharing:decide"  # the data authority decides referred cases, 
 OPEN_APPLY = "open:apply"  # a verified user declares a use, applies, signs agreements (OPN-2..5)
 CALENDAR_ADMIN = "calendar:admin"  # enter the State Council holiday schedule for a new year
 DISCOVERY_ADMIN = "discovery:admin"  # edit the grading rules (a new version each time)
+COMPLIANCE_MANAGE = "compliance:manage"  # an organization's incidents, assessments, obligations
+AUDIT_CONDUCT = "audit:conduct"  # an auditor assesses the reference points (AUD-2..AUD-4)
+COMPLIANCE_SUPERVISE = "compliance:supervise"  # regulators and the data authority see all
 
 ALL_SCOPES = (
     ACCOUNT_SELF,
@@ -40,6 +43,9 @@ ALL_SCOPES = (
     OPEN_APPLY,
     CALENDAR_ADMIN,
     DISCOVERY_ADMIN,
+    COMPLIANCE_MANAGE,
+    AUDIT_CONDUCT,
+    COMPLIANCE_SUPERVISE,
 )
 
 ROLE_LABELS = {
@@ -74,6 +80,12 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "enterprise": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE, OPEN_APPLY}),
     "public": frozenset({ACCOUNT_SELF, DATA_RECEIVE, OPEN_APPLY}),
 }
+ROLE_SCOPES["clerk"] |= {COMPLIANCE_MANAGE}
+ROLE_SCOPES["operator"] |= {COMPLIANCE_MANAGE}
+ROLE_SCOPES["enterprise"] |= {COMPLIANCE_MANAGE}
+ROLE_SCOPES["auditor"] |= {AUDIT_CONDUCT}
+ROLE_SCOPES["regulator"] |= {COMPLIANCE_SUPERVISE}
+ROLE_SCOPES["reviewer"] |= {COMPLIANCE_SUPERVISE}
 
 ORG_KINDS = {
     "data_authority": "数据管理部门",
