@@ -211,3 +211,36 @@ def test_another_organization_cannot_handle_the_incident(session, people) -> Non
     )
     with pytest.raises(NotYourOrganization):
         incidents.submit_report(session, inc.id, "cyber_1h", actor=people.clerk_county)
+
+
+def test_entering_the_2027_schedule_fills_the_deadline(session, people) -> None:  # noqa: ANN001
+    """CLK-4: once an administrator enters 2027, the empty deadlines are computed."""
+    from gongshu.compliance import audits
+    from gongshu.workdays import enter_year
+    from tests.workdays.test_schedule import DAYS_2027, SOURCE_2027
+
+    inc = incidents.record_incident(
+        session,
+        actor=people.clerk_prov,
+        found_at=bj(2026, 12, 30, 10, 0),
+        grade="general",
+        harm_done=True,
+        **FACTS,
+    )
+    audit = audits.create(
+        session,
+        actor=people.clerk_prov,
+        subject_org_id=people.org["police"].id,
+        trigger="ordered",
+        conductor="institution",
+        institution_org_id=people.org["audit"].id,
+        institution_head="王所长",
+        lead_name="李审计",
+        notified_at=bj(2026, 9, 1, 9, 0),
+    )
+    assert inc.reports[0].due_at is None and audit.due_at is None
+    enter_year(session, 2027, DAYS_2027, source=SOURCE_2027, actor="user:admin")
+    assert incidents.refresh_deadlines(session) == 2
+    # 31 December 2026, then 4 and 5 January 2027 (1 January is a holiday).
+    assert inc.reports[0].due_at == bj(2027, 1, 6, 0, 0)
+    assert inc.reports[0].due_warning is None and audit.due_at is not None

@@ -459,3 +459,28 @@ def next_due(session: Session, org_id: int, people: int) -> tuple[dt.date | None
         return day.replace(year=day.year + years), rule
     except ValueError:
         return day.replace(year=day.year + years, day=28), rule
+
+
+def refresh_deadlines(session: Session) -> int:
+    """Fill the 90-working-day deadline of ordered audits once the year's schedule exists."""
+    filled = 0
+    pending = session.scalars(
+        select(AuditEngagement).where(
+            AuditEngagement.trigger == "ordered",
+            AuditEngagement.due_at.is_(None),
+            AuditEngagement.signed_at.is_(None),
+        )
+    )
+    for audit in pending:
+        _ordered_due(session, audit)
+        if audit.due_at is not None:
+            filled += 1
+            record(
+                session,
+                "audit.deadline_computed",
+                actor="system",
+                subject=_subject(audit),
+                payload={"due_at": audit.due_at},
+            )
+    session.flush()
+    return filled

@@ -402,3 +402,30 @@ def countdown(report: IncidentReport, now: dt.datetime | None = None) -> str:
     minutes = rest // 60
     text = (f"{days} 天 " if days else "") + f"{hours} 小时 {minutes} 分"
     return sign + text
+
+
+def refresh_deadlines(session: Session) -> int:
+    """Compute report deadlines left unknown once the missing year's schedule is entered
+    (CLK-4) and ordered-audit deadlines likewise; returns how many were filled."""
+    from gongshu.compliance.audits import refresh_deadlines as refresh_audits
+
+    calendar = Calendar(session)
+    filled = 0
+    pending = session.scalars(
+        select(IncidentReport).where(
+            IncidentReport.due_at.is_(None), IncidentReport.submitted_at.is_(None)
+        )
+    )
+    for report in pending:
+        report.due_at, report.due_warning = due(calendar, report.incident, RULES[report.code])
+        if report.due_at is not None:
+            filled += 1
+            record(
+                session,
+                "incident.deadline_computed",
+                actor="system",
+                subject=f"incident:{report.incident_id}",
+                payload={"code": report.code, "due_at": report.due_at},
+            )
+    session.flush()
+    return filled + refresh_audits(session)
