@@ -132,3 +132,42 @@ def test_api_route_and_incident(client, login, people) -> None:  # noqa: ANN001
     assert r.status_code == 201
     assert [x["code"] for x in r.json()["reports"]] == ["leak_8h", "leak_5wd"]
     assert r.json()["reports"][0]["due_at"].startswith("2026-02-12T10:00:00")
+
+
+def test_fourth_audit_by_one_institution_is_refused_on_the_form(
+    client, login, people, session
+) -> None:  # noqa: ANN001
+    """AUD-5: the form says why."""
+    for _ in range(3):
+        audits.create(
+            session,
+            actor=people.clerk_prov,
+            subject_org_id=people.org["police"].id,
+            trigger="self",
+            conductor="institution",
+            institution_org_id=people.org["audit"].id,
+            institution_head="王所长",
+            lead_name="李审计",
+        )
+    login("clerk_prov")
+    r = client.post(
+        "/compliance/audits/new",
+        data={
+            "trigger": "self",
+            "conductor": "institution",
+            "institution_org_id": str(people.org["audit"].id),
+            "institution_head": "王所长",
+            "lead_name": "李审计",
+        },
+    )
+    assert r.status_code == 409 and "不得超过三次" in r.text and "赣江会计师事务所" in r.text
+
+
+def test_admin_marks_a_foreign_recipient(client, login, people) -> None:  # noqa: ANN001
+    login("admin")
+    r = client.post(
+        "/compliance/foreign-recipients",
+        data={"org_id": str(people.org["audit"].id), "country": "新加坡"},
+        follow_redirects=True,
+    )
+    assert "新加坡" in r.text

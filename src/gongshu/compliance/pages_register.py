@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts.models import User
-from gongshu.accounts.permissions import COMPLIANCE_MANAGE
+from gongshu.accounts.permissions import COMPLIANCE_MANAGE, USER_ADMIN
 from gongshu.compliance import assessments, crossborder, obligations, reports
-from gongshu.compliance.forms import FLASHES, day, number, pdf
+from gongshu.compliance.forms import FLASHES, FormStr, day, number, pdf
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.timeutil import utcnow
 from gongshu.web.deps import SessionDep, requires
@@ -214,3 +214,44 @@ def yearly_report(
     if not 2000 <= year <= _today().year:
         raise InvalidInput(f"报告年度无效 (year)：{year}")
     return pdf(build(session, _org(user), year), f"{kind}-{year}")
+
+
+# ---------------------------------------------------------------- foreign recipients
+
+
+@pages.get("/compliance/foreign-recipients")
+def foreign_page(
+    request: Request, session: SessionDep, user: Annotated[User, requires(USER_ADMIN)]
+) -> Response:
+    from sqlalchemy import select
+
+    from gongshu.accounts.models import Organization
+
+    orgs = session.scalars(select(Organization).order_by(Organization.name)).all()
+    return render(
+        request,
+        "compliance_foreign.html",
+        orgs=orgs,
+        marked=crossborder.foreign_recipients(session),
+        judicial_note=crossborder.JUDICIAL_NOTE,
+    )
+
+
+@pages.post("/compliance/foreign-recipients")
+def foreign_mark(
+    session: SessionDep,
+    user: Annotated[User, requires(USER_ADMIN)],
+    org_id: FormStr = "0",
+    country: FormStr = "",
+    contact: FormStr = "",
+    judicial: FormStr = "",
+) -> Response:
+    crossborder.mark_foreign(
+        session,
+        number(org_id, "org_id"),
+        actor=user,
+        country=country,
+        contact=contact,
+        judicial=bool(judicial),
+    )
+    return RedirectResponse("/compliance/foreign-recipients", status_code=303)
