@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from gongshu.compliance import audits, evidence, framework
+from gongshu.compliance import audits, evidence, framework, rectification
 from gongshu.compliance.errors import AuditSigned, InstitutionLimit
 from gongshu.documents import pdf_text, render_pdf
 from gongshu.errors import InvalidInput
@@ -124,7 +124,7 @@ def test_points_evidence_rectification_and_signed_report(session, people) -> Non
     audits.assess(
         session, audit.id, 18, actor=auditor, result="partially_compliant", findings="答复超期"
     )
-    fix = audits.add_rectification(
+    fix = rectification.add_rectification(
         session,
         audit.id,
         18,
@@ -134,9 +134,11 @@ def test_points_evidence_rectification_and_signed_report(session, people) -> Non
         due_on=dt.date(2026, 6, 30),
     )
     with pytest.raises(InvalidInput, match="尚未报告整改完成"):
-        audits.review_rectification(session, fix.id, actor=auditor, ok=True)
-    audits.complete_rectification(session, fix.id, actor=people.clerk_prov, note="台账已上线")
-    audits.review_rectification(session, fix.id, actor=auditor, ok=True, note="复核通过")
+        rectification.review_rectification(session, fix.id, actor=auditor, ok=True)
+    rectification.complete_rectification(
+        session, fix.id, actor=people.clerk_prov, note="台账已上线"
+    )
+    rectification.review_rectification(session, fix.id, actor=auditor, ok=True, note="复核通过")
     with pytest.raises(InvalidInput, match="未评价"):
         audits.sign(session, audit.id, actor=auditor, lead="李审计", head="王所长")
     for p in framework.assessable():

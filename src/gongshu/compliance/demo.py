@@ -41,7 +41,7 @@ def seed_demo(session: Session) -> None:
     from sqlalchemy import select
 
     from gongshu.accounts.models import Organization
-    from gongshu.compliance import audits, crossborder, incidents, obligations
+    from gongshu.compliance import audits, crossborder, incidents, obligations, rectification
 
     users = {u.username: u for u in session.scalars(select(User))}
     admin, clerk, auditor = users.get("admin"), users.get("clerk"), users.get("auditor")
@@ -121,7 +121,7 @@ def seed_demo(session: Session) -> None:
         findings="24 小时补报尚未完成",
     )
     audits.assess(session, audit.id, 3, actor=auditor, result="compliant")
-    audits.add_rectification(
+    rectification.add_rectification(
         session,
         audit.id,
         27,

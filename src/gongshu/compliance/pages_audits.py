@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import ACCOUNT_SELF, AUDIT_CONDUCT, COMPLIANCE_MANAGE
-from gongshu.compliance import audits, framework, reports
+from gongshu.compliance import audits, framework, rectification, reports
 from gongshu.compliance.errors import NotYourOrganization
 from gongshu.compliance.forms import FLASHES, FormStr, day, moment, number, pdf
 from gongshu.errors import GongshuError, InvalidInput
@@ -93,7 +93,7 @@ def audit_page(
         done=done,
         files=files,
         live=live,
-        fixes=audits.rectifications(session, audit.id),
+        fixes=rectification.rectifications(session, audit.id),
         RL=audits.RESULT_LABELS,
         conducting=user.org_id == conductor_org and AUDIT_CONDUCT in user.scopes,
         subject_user=user.org_id == audit.subject_org_id,
@@ -166,7 +166,7 @@ def audit_rectification(
     due = day(due_on, "due_on")
     if due is None:
         raise InvalidInput("请填写整改期限 (due_on)")
-    audits.add_rectification(
+    rectification.add_rectification(
         session, audit_id, point, actor=user, text=text, owner=owner, due_on=due
     )
     return RedirectResponse(f"/compliance/audits/{audit_id}?flash=rectification", status_code=303)
@@ -179,7 +179,7 @@ def rectification_done(
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
     note: FormStr = "",
 ) -> Response:
-    item = audits.complete_rectification(session, item_id, actor=user, note=note)
+    item = rectification.complete_rectification(session, item_id, actor=user, note=note)
     return RedirectResponse(f"/compliance/audits/{item.audit_id}", status_code=303)
 
 
@@ -191,7 +191,7 @@ def rectification_review(
     ok: FormStr = "",
     note: FormStr = "",
 ) -> Response:
-    item = audits.review_rectification(session, item_id, actor=user, ok=ok == "1", note=note)
+    item = rectification.review_rectification(session, item_id, actor=user, ok=ok == "1", note=note)
     return RedirectResponse(f"/compliance/audits/{item.audit_id}", status_code=303)
 
 

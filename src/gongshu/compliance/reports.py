@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import Organization
-from gongshu.compliance import audits, crossborder, framework
+from gongshu.compliance import audits, crossborder, framework, rectification
 from gongshu.compliance.incidents import GRADE_LABELS, RULES, on_time
 from gongshu.compliance.models import (
     AuditEngagement,
@@ -130,7 +130,7 @@ def audit_report(session: Session, audit: AuditEngagement) -> Document:
             if i.review_ok
             else ("复核未通过" if i.review_ok is False else ("待复核" if i.done_at else "整改中")),
         ]
-        for i in audits.rectifications(session, audit.id)
+        for i in rectification.rectifications(session, audit.id)
     ]
     counts = {k: sum(1 for r in done.values() if r.result == k) for k in audits.RESULT_LABELS}
     return Document(
