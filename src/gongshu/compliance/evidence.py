@@ -133,9 +133,11 @@ def assessments_kept(
     status = _status(records) if records else "non_compliant"
     return {
         "status": status,
-        "summary": f"影响评估 {len(items)} 份"
-        + ("" if items else "，未见任何影响评估记录")
-        + "；均保存三年以上（PIP-8）。" * bool(items),
+        "summary": (
+            f"影响评估 {len(items)} 份，保存期限均不少于三年（PIP-8）。"
+            if items
+            else "未见任何个人信息保护影响评估记录（PIP-8）。"
+        ),
         "facts": {"assessments": len(items)},
         "records": records,
     }
