@@ -171,3 +171,10 @@ def test_admin_marks_a_foreign_recipient(client, login, people) -> None:  # noqa
         follow_redirects=True,
     )
     assert "新加坡" in r.text
+
+
+def test_overview_shows_when_the_next_audit_is_due(client, login, people) -> None:  # noqa: ANN001
+    login("clerk_prov")
+    client.post("/compliance/obligations", data={"people": "1500000"})
+    page = client.get("/compliance")
+    assert "每年至少开展一次合规审计（AUD-1" in page.text and "尚无已签署的审计报告" in page.text

@@ -44,11 +44,22 @@ def overview(
         R=incidents.RULES,
         G=incidents.GRADE_LABELS,
         audits=audits.listing(session, user),
+        next_audit=_next_audit(session, user),
         assessments=assessments.listing(session, user.org_id),
         K=assessments.KINDS,
         year=_today().year - 1,
         flash=FLASHES.get(request.query_params.get("flash", "")),
     )
+
+
+def _next_audit(session, user: User) -> tuple | None:  # noqa: ANN001
+    """AUD-1: when the next audit is due, from the organization's profile (people processed)."""
+    from gongshu.compliance import obligations
+
+    profile = obligations.get_profile(session, user.org_id) if user.org_id else None
+    if profile is None or profile.people == 0:
+        return None
+    return audits.next_due(session, user.org_id, profile.people)
 
 
 # ---------------------------------------------------------------- incidents
