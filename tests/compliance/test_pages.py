@@ -178,3 +178,46 @@ def test_overview_shows_when_the_next_audit_is_due(client, login, people) -> Non
     client.post("/compliance/obligations", data={"people": "1500000"})
     page = client.get("/compliance")
     assert "每年至少开展一次合规审计（AUD-1" in page.text and "尚无已签署的审计报告" in page.text
+
+
+def test_api_assessment_and_audit(client, login, people, session) -> None:  # noqa: ANN001
+    login("clerk_prov")
+    r = client.post(
+        "/api/v1/compliance/assessments",
+        json={
+            "activity": "向民政部门提供户籍信息",
+            "covers": ["provision"],
+            "answers": {"purpose": "p", "impact": "i", "measures": "m", "recipients": "r"},
+            "conclusion": "可控",
+            "assessed_on": "2026-01-05",
+        },
+    )
+    assert r.status_code == 201 and r.json()["keep_until"] == "2029-01-05"
+    r = client.post(
+        "/api/v1/compliance/assessments",
+        json={
+            "activity": "x",
+            "covers": ["nope"],
+            "answers": {},
+            "conclusion": "c",
+            "assessed_on": "2026-01-05",
+        },
+    )
+    assert r.status_code == 400 and "covers" in r.json()["message"]
+    audit = audits.create(
+        session,
+        actor=people.clerk_prov,
+        subject_org_id=people.org["police"].id,
+        trigger="self",
+        conductor="institution",
+        institution_org_id=people.org["audit"].id,
+        institution_head="王所长",
+        lead_name="李审计",
+    )
+    login("auditor")
+    r = client.post(f"/api/v1/compliance/audits/{audit.id}/points/27", json={"result": "compliant"})
+    assert r.status_code == 200 and r.json()["live"]["sources"][0]["status"] == "not_applicable"
+    r = client.get(f"/api/v1/compliance/audits/{audit.id}")
+    assert [p["point"] for p in r.json()["points"]] == [27]
+    login("clerk_county")
+    assert client.get(f"/api/v1/compliance/audits/{audit.id}").status_code == 403

@@ -8,9 +8,12 @@ from fastapi import APIRouter
 
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, AUDIT_CONDUCT, COMPLIANCE_MANAGE
-from gongshu.compliance import audits, crossborder, framework, incidents, obligations
+from gongshu.compliance import assessments, audits, crossborder, framework, incidents, obligations
 from gongshu.compliance.models import Incident
 from gongshu.compliance.schemas import (
+    AssessmentCreate,
+    AssessmentPublic,
+    AuditPublic,
     Handled,
     IncidentCreate,
     IncidentPublic,
@@ -114,3 +117,35 @@ def assess_point(
 ) -> PointPublic:
     row = audits.assess(session, audit_id, point, actor=user, **body.model_dump())
     return PointPublic(point=row.point, result=row.result, findings=row.findings, live=row.live)
+
+
+@router.post("/assessments", response_model=AssessmentPublic, status_code=201)
+def create_assessment(
+    body: AssessmentCreate, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> AssessmentPublic:
+    """Record an impact assessment of the caller's organization (PIP-8)."""
+    item = assessments.create(session, actor=user, **body.model_dump())
+    return AssessmentPublic.model_validate(item, from_attributes=True)
+
+
+@router.get("/audits/{audit_id}", response_model=AuditPublic)
+def audit(
+    audit_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+) -> AuditPublic:
+    """An engagement with every assessed point and its live evidence snapshot."""
+    a = audits.get_visible(session, audit_id, user)
+    done = audits.results(session, a.id)
+    return AuditPublic(
+        id=a.id,
+        subject=a.subject.name,
+        trigger=a.trigger,
+        conductor=a.conductor,
+        institution=a.institution.name if a.institution else None,
+        due_at=a.due_at,
+        due_warning=a.due_warning,
+        signed_at=a.signed_at,
+        points=[
+            PointPublic(point=p, result=r.result, findings=r.findings, live=r.live)
+            for p, r in sorted(done.items())
+        ],
+    )

@@ -106,3 +106,33 @@ class PointPublic(BaseModel):
     result: str
     findings: str
     live: dict | None
+
+
+class AssessmentCreate(BaseModel):
+    activity: str
+    covers: list[str] = Field(description="provision | entrusted | automated | publication | ...")
+    answers: dict[str, str] = Field(description="purpose, impact, measures, recipients")
+    conclusion: str
+    assessed_on: dt.date
+    valid_until: dt.date | None = None
+
+
+class AssessmentPublic(BaseModel):
+    id: int
+    activity: str
+    covers: list[str]
+    assessed_on: dt.date
+    valid_until: dt.date
+    keep_until: dt.date
+
+
+class AuditPublic(BaseModel):
+    id: int
+    subject: str
+    trigger: str
+    conductor: str
+    institution: str | None
+    due_at: dt.datetime | None
+    due_warning: str | None
+    signed_at: dt.datetime | None
+    points: list[PointPublic]
