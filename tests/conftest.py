@@ -164,6 +164,11 @@ def seed_people(session: Session):  # noqa: ANN201
     users["citizen"].identity_verified_at = utcnow()
     users["citizen"].identity_method = "test"
     session.flush()
+    # PIP-8: the provider agencies hold a current impact assessment covering provision to
+    # others, so grants of sensitive data pass the gate in egress.create_grant.
+    from gongshu.compliance.demo import seed_provider_assessments
+
+    seed_provider_assessments(session, [users["clerk_prov"], users["clerk_county"]])
     return SimpleNamespace(org=org, **users)
 
 

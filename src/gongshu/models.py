@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "gongshu.opendata.models",
     "gongshu.exchange.models",
     "gongshu.operation.models",
+    "gongshu.compliance.models",
 )
 
 for _name in MODEL_MODULES:

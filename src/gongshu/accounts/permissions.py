@@ -27,6 +27,9 @@ OPERATION_AUTHORIZE = "operation:authorize"  # the data authority authorizes, su
 OPERATION_RUN = "operation:run"  # an operator queries in the sandbox, makes products (OPR-4)
 PROCUREMENT_REQUEST = "procurement:request"  # an agency requests non-public data (TRD-9)
 PROCUREMENT_REVIEW = "procurement:review"  # the data authority reviews the demand (TRD-9)
+COMPLIANCE_MANAGE = "compliance:manage"  # an organization's incidents, assessments, obligations
+AUDIT_CONDUCT = "audit:conduct"  # an auditor assesses the reference points (AUD-2..AUD-4)
+COMPLIANCE_SUPERVISE = "compliance:supervise"  # regulators and the data authority see all
 
 ALL_SCOPES = (
     ACCOUNT_SELF,
@@ -48,6 +51,9 @@ ALL_SCOPES = (
     OPERATION_RUN,
     PROCUREMENT_REQUEST,
     PROCUREMENT_REVIEW,
+    COMPLIANCE_MANAGE,
+    AUDIT_CONDUCT,
+    COMPLIANCE_SUPERVISE,
 )
 
 ROLE_LABELS = {
@@ -95,6 +101,12 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     ),
     "public": frozenset({ACCOUNT_SELF, DATA_RECEIVE, OPEN_APPLY}),
 }
+ROLE_SCOPES["clerk"] |= {COMPLIANCE_MANAGE}
+ROLE_SCOPES["operator"] |= {COMPLIANCE_MANAGE}
+ROLE_SCOPES["enterprise"] |= {COMPLIANCE_MANAGE}
+ROLE_SCOPES["auditor"] |= {AUDIT_CONDUCT}
+ROLE_SCOPES["regulator"] |= {COMPLIANCE_SUPERVISE}
+ROLE_SCOPES["reviewer"] |= {COMPLIANCE_SUPERVISE}
 
 ORG_KINDS = {
     "data_authority": "数据管理部门",

@@ -65,6 +65,10 @@ def load_demo(
     started = time.monotonic()
     with transaction(instance.session_factory) as session:
         _people(session, province)
+    with transaction(instance.session_factory) as session:  # PIP-8 assessments before any grant
+        from gongshu.compliance.demo import seed_demo as compliance_demo
+
+        compliance_demo(session)
     datasets_dir = instance.settings.datasets_dir
     rows = 0
     for spec in province.entries:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
+from gongshu.compliance.assessments import require_for_grant
 from gongshu.datasets import storage
 from gongshu.datasets.models import DatasetVersion
 from gongshu.egress import formats
@@ -76,6 +77,14 @@ def create_grant(
 ) -> Grant:
     """Record what a recipient may read. Callers are the workflows that decide it
     (sharing approval, open-data agreement, operation licence)."""
+    require_for_grant(  # PIP-8: sensitive data to others needs the provider's assessment
+        session,
+        entry,
+        recipient_user=recipient_user,
+        recipient_org_id=recipient_org_id,
+        columns=columns,
+        dataset_version_id=dataset_version_id,
+    )
     if entry.published_version is None:
         raise NotGrantable("目录尚未发布，不能授权 (entry not published)")
     if source == "sharing" and entry.sharing_attr == "none":

@@ -40,6 +40,8 @@ CAPABILITIES = (
     "gongshu.operation.routes",
     "gongshu.operation.pages",
     "gongshu.web.home",
+    "gongshu.compliance.routes",
+    "gongshu.compliance.pages",
 )
 
 

@@ -27,6 +27,7 @@ TEMPLATE_DIRS = (
     "workdays",
     "discovery",
     "operation",
+    "compliance",
 )
 
 LABELS = {

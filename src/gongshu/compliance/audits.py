@@ -1,0 +1,391 @@
+"""Personal-information compliance audits (AUD-1..AUD-8) on the PIA-A framework.
+
+An engagement is self-initiated or regulator-ordered (AUD-2), conducted by an
+internal body or a professional institution; an ordered audit is by an
+institution and finishes within 90 working days of the notice. One institution
+audits one subject at most three times in a row (AUD-5). Per point: uploaded
+evidence, live evidence from the platform's records, a result and findings,
+rectification items re-reviewed by the institution (AUD-4). The report is signed
+by the audit lead and the institution's head (AUD-3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts.models import Organization, User
+from gongshu.compliance import evidence, framework
+from gongshu.compliance.errors import (
+    AuditNotFound,
+    AuditSigned,
+    InstitutionLimit,
+    NotYourOrganization,
+)
+from gongshu.compliance.models import (
+    RESULTS,
+    AuditEngagement,
+    AuditEvidence,
+    AuditPointResult,
+)
+from gongshu.errors import InvalidInput
+from gongshu.ledger import record
+from gongshu.timeutil import as_utc, utcnow
+from gongshu.workdays import Calendar, ScheduleMissing
+
+ORDERED_WORKDAYS = 90  # AUD-2 (PIA-A art. 9)
+MAX_IN_A_ROW = 3  # AUD-5 (PIA-A art. 12)
+LARGE_PROCESSOR = 1_000_000  # AUD-1 (PIA-A art. 4)
+MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
+RESULT_LABELS = {
+    "compliant": "符合",
+    "partially_compliant": "部分符合",
+    "non_compliant": "不符合",
+    "not_applicable": "不适用",
+}
+
+
+def _subject(audit: AuditEngagement) -> str:
+    return f"audit:{audit.id}"
+
+
+def consecutive_by(session: Session, subject_org_id: int, institution_org_id: int) -> int:
+    """How many of the subject's latest audits in a row this institution conducted (AUD-5)."""
+    audits = session.scalars(
+        select(AuditEngagement)
+        .where(AuditEngagement.subject_org_id == subject_org_id)
+        .order_by(AuditEngagement.started_at.desc(), AuditEngagement.id.desc())
+    ).all()
+    n = 0
+    for a in audits:
+        if a.institution_org_id != institution_org_id:
+            break
+        n += 1
+    return n
+
+
+def _ordered_due(session: Session, audit: AuditEngagement) -> None:
+    try:
+        audit.due_at = Calendar(session).deadline(audit.notified_at, ORDERED_WORKDAYS)
+        audit.due_warning = None
+    except ScheduleMissing as exc:  # CLK-4
+        audit.due_at = None
+        audit.due_warning = (
+            f"{exc.year} 年节假日安排尚未录入，无法计算 90 个工作日的审计完成期限（AUD-2，CLK-4）；"
+            f"请管理员录入 {exc.year} 年放假调休安排后自动计算。"
+        )
+
+
+def create(
+    session: Session,
+    *,
+    actor: User,
+    subject_org_id: int,
+    trigger: str,
+    conductor: str,
+    lead_name: str,
+    institution_org_id: int | None = None,
+    institution_head: str | None = None,
+    scope: str = "",
+    notified_at: dt.datetime | None = None,
+    started_at: dt.datetime | None = None,
+) -> AuditEngagement:
+    """Open an engagement; refuses a fourth audit in a row by one institution (AUD-5)."""
+    if trigger not in ("self", "ordered"):
+        raise InvalidInput("审计发起方式应为自行开展 (self) 或按监管要求 (ordered)")
+    if conductor not in ("internal", "institution"):
+        raise InvalidInput("审计实施方应为内部机构 (internal) 或专业机构 (institution)")
+    if trigger == "ordered" and conductor != "institution":
+        raise InvalidInput("按监管部门要求开展的合规审计应委托专业机构实施（AUD-2，办法第六条）")
+    if not lead_name.strip():
+        raise InvalidInput("请填写合规审计负责人 (lead)")
+    if session.get(Organization, subject_org_id) is None:
+        raise InvalidInput(f"被审计单位不存在 (subject)：{subject_org_id}")
+    if actor.org_id != subject_org_id and "admin" not in actor.roles:
+        raise NotYourOrganization("只能为本单位发起合规审计 (own organization)")
+    if conductor == "institution":
+        inst = session.get(Organization, institution_org_id) if institution_org_id else None
+        if inst is None or inst.kind != "auditor":
+            raise InvalidInput("请选择专业审计机构 (institution)")
+        if not (institution_head or "").strip():
+            raise InvalidInput("请填写专业机构负责人 (institution head, AUD-3)")
+        n = consecutive_by(session, subject_org_id, inst.id)
+        if n >= MAX_IN_A_ROW:
+            raise InstitutionLimit(
+                f"“{inst.name}”已连续 {n} 次为同一审计对象开展合规审计，不得超过三次，"
+                "请另选专业机构（AUD-5，办法第十二条）",
+                detail={"institution": inst.id, "in_a_row": n},
+            )
+    else:
+        institution_org_id = None
+    if trigger == "ordered" and notified_at is None:
+        raise InvalidInput("请填写收到监管部门通知的时间 (notified_at, AUD-2)")
+    audit = AuditEngagement(
+        subject_org_id=subject_org_id,
+        trigger=trigger,
+        conductor=conductor,
+        institution_org_id=institution_org_id,
+        lead_name=lead_name.strip(),
+        institution_head=(institution_head or "").strip() or None,
+        scope=scope.strip(),
+        stage="plan",
+        notified_at=as_utc(notified_at) if notified_at else None,
+        started_at=as_utc(started_at) if started_at else utcnow(),
+        created_by=actor.actor,
+    )
+    if trigger == "ordered":
+        _ordered_due(session, audit)
+    session.add(audit)
+    session.flush()
+    record(
+        session,
+        "audit.opened",
+        actor=actor.actor,
+        subject=_subject(audit),
+        payload={
+            "subject_org": subject_org_id,
+            "trigger": trigger,
+            "conductor": conductor,
+            "institution": institution_org_id,
+            "due_at": audit.due_at,
+        },
+    )
+    return audit
+
+
+def get(session: Session, audit_id: int) -> AuditEngagement:
+    audit = session.get(AuditEngagement, audit_id)
+    if audit is None:
+        raise AuditNotFound(f"合规审计不存在 (audit)：{audit_id}")
+    return audit
+
+
+def can_see(audit: AuditEngagement, user: User) -> bool:
+    from gongshu.compliance.access import supervises
+
+    return user.org_id in (audit.subject_org_id, audit.institution_org_id) or supervises(user)
+
+
+def get_visible(session: Session, audit_id: int, user: User) -> AuditEngagement:
+    audit = get(session, audit_id)
+    if not can_see(audit, user):
+        raise NotYourOrganization("无权查看该合规审计 (audit)")
+    return audit
+
+
+def listing(session: Session, user: User) -> list[AuditEngagement]:
+    from gongshu.compliance.access import supervises
+
+    q = select(AuditEngagement).order_by(AuditEngagement.started_at.desc())
+    if not supervises(user):
+        q = q.where(
+            (AuditEngagement.subject_org_id == user.org_id)
+            | (AuditEngagement.institution_org_id == user.org_id)
+        )
+    return list(session.scalars(q))
+
+
+def _conducting(session: Session, audit_id: int, user: User) -> AuditEngagement:
+    """The audit, if ``user`` belongs to its conductor: the institution, or for an internal
+    audit the subject itself."""
+    audit = get(session, audit_id)
+    conductor_org = (
+        audit.institution_org_id if audit.conductor == "institution" else audit.subject_org_id
+    )
+    if user.org_id != conductor_org and "admin" not in user.roles:
+        raise NotYourOrganization("只有实施该审计的机构可以执行此操作 (conductor)")
+    return audit
+
+
+def _open(audit: AuditEngagement) -> None:
+    if audit.signed_at is not None:
+        raise AuditSigned("审计报告已签署，审计结论不再修改；整改事项仍可跟踪复核（AUD-3、AUD-4）")
+
+
+def period(audit: AuditEngagement) -> tuple[dt.datetime, dt.datetime]:
+    """The period live evidence covers: the two years up to the audit's start (AUD-1)."""
+    end = as_utc(audit.signed_at or utcnow())
+    return as_utc(audit.started_at) - dt.timedelta(days=731), end + dt.timedelta(seconds=1)
+
+
+def live_evidence(session: Session, audit: AuditEngagement, point: int) -> list[dict]:
+    start, end = period(audit)
+    return evidence.live(session, point, org_id=audit.subject_org_id, start=start, end=end)
+
+
+def results(session: Session, audit_id: int) -> dict[int, AuditPointResult]:
+    rows = session.scalars(
+        select(AuditPointResult).where(AuditPointResult.audit_id == audit_id)
+    ).all()
+    return {r.point: r for r in rows}
+
+
+def assess(
+    session: Session, audit_id: int, point: int, *, actor: User, result: str, findings: str = ""
+) -> AuditPointResult:
+    """Record the result of one point with a snapshot of its live evidence (AUD-6, AUD-8)."""
+    audit = _conducting(session, audit_id, actor)
+    _open(audit)
+    framework.node(point)
+    if point not in framework.assessable():
+        raise InvalidInput(f"第 {point} 条为说明性条款，不作评价 (not assessable)")
+    if result not in RESULTS:
+        raise InvalidInput(f"审计结论应为：{'、'.join(RESULT_LABELS.values())} (result)")
+    if result in ("partially_compliant", "non_compliant") and not findings.strip():
+        raise InvalidInput("结论为部分符合或不符合时须写明发现的问题 (findings)")
+    live = live_evidence(session, audit, point)
+    row = results(session, audit_id).get(point)
+    if row is None:
+        row = AuditPointResult(
+            audit_id=audit.id, point=point, result=result, assessed_by=actor.actor
+        )
+        session.add(row)
+    row.result, row.findings, row.live = result, findings.strip(), {"sources": live}
+    row.assessed_by, row.assessed_at = actor.actor, utcnow()
+    audit.stage = "execute"
+    session.flush()
+    record(
+        session,
+        "audit.assessed",
+        actor=actor.actor,
+        subject=_subject(audit),
+        payload={"point": point, "result": result, "findings": row.findings},
+    )
+    return row
+
+
+def add_evidence(
+    session: Session,
+    audit_id: int,
+    point: int,
+    *,
+    actor: User,
+    filename: str,
+    media_type: str,
+    content: bytes,
+) -> AuditEvidence:
+    """Attach an evidence file to a point; its hash goes into the ledger."""
+    audit = _conducting(session, audit_id, actor)
+    _open(audit)
+    framework.node(point)
+    if not content:
+        raise InvalidInput("证据文件为空 (evidence file)")
+    if len(content) > MAX_EVIDENCE_BYTES:
+        raise InvalidInput("证据文件超过 20 MB (evidence file)")
+    item = AuditEvidence(
+        audit_id=audit.id,
+        point=point,
+        filename=(filename or "evidence").strip()[:255],
+        media_type=media_type or "application/octet-stream",
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by=actor.actor,
+    )
+    session.add(item)
+    session.flush()
+    record(
+        session,
+        "audit.evidence_added",
+        actor=actor.actor,
+        subject=_subject(audit),
+        payload={"point": point, "filename": item.filename, "sha256": item.sha256},
+    )
+    return item
+
+
+def evidence_files(session: Session, audit_id: int) -> list[AuditEvidence]:
+    return list(
+        session.scalars(
+            select(AuditEvidence)
+            .where(AuditEvidence.audit_id == audit_id)
+            .order_by(AuditEvidence.id)
+        )
+    )
+
+
+def sign(
+    session: Session, audit_id: int, *, actor: User, lead: str, head: str | None
+) -> AuditEngagement:
+    """Sign the report (AUD-3): every assessable point assessed, names match the engagement."""
+    audit = _conducting(session, audit_id, actor)
+    _open(audit)
+    done = results(session, audit_id)
+    missing = [p for p in framework.assessable() if p not in done]
+    if missing:
+        raise InvalidInput(
+            f"尚有 {len(missing)} 条参考要点未评价，不能签署报告："
+            f"第 {'、'.join(map(str, missing[:10]))} 条" + ("等" if len(missing) > 10 else ""),
+            detail={"missing": missing},
+        )
+    if lead.strip() != audit.lead_name:
+        raise InvalidInput(f"签字人应为合规审计负责人 {audit.lead_name} (lead, AUD-3)")
+    if audit.conductor == "institution" and (head or "").strip() != audit.institution_head:
+        raise InvalidInput(f"须由专业机构负责人 {audit.institution_head} 签字 (head, AUD-3)")
+    audit.signed_at, audit.signed_lead = utcnow(), lead.strip()
+    audit.signed_head = (head or "").strip() or None
+    audit.stage = "report"
+    session.flush()
+    record(
+        session,
+        "audit.signed",
+        actor=actor.actor,
+        subject=_subject(audit),
+        payload={
+            "lead": audit.signed_lead,
+            "head": audit.signed_head,
+            "results": {str(p): r.result for p, r in sorted(done.items())},
+            "on_time": None if audit.due_at is None else audit.signed_at <= as_utc(audit.due_at),
+        },
+    )
+    return audit
+
+
+def next_due(session: Session, org_id: int, people: int) -> tuple[dt.date | None, str]:
+    """When the organization's next audit is due by AUD-1, and the rule."""
+    years = 1 if people > LARGE_PROCESSOR else 2
+    rule = (
+        "处理超过100万人个人信息，每年至少开展一次合规审计（AUD-1，办法第四条）"
+        if years == 1
+        else "每二年至少开展一次合规审计（AUD-1，办法第四条）"
+    )
+    last = session.scalar(
+        select(AuditEngagement.signed_at)
+        .where(AuditEngagement.subject_org_id == org_id, AuditEngagement.signed_at.is_not(None))
+        .order_by(AuditEngagement.signed_at.desc())
+        .limit(1)
+    )
+    if last is None:
+        return None, rule + "；尚无已签署的审计报告，应尽快开展。"
+    day = as_utc(last).date()
+    try:
+        return day.replace(year=day.year + years), rule
+    except ValueError:
+        return day.replace(year=day.year + years, day=28), rule
+
+
+def refresh_deadlines(session: Session) -> int:
+    """Fill the 90-working-day deadline of ordered audits once the year's schedule exists."""
+    filled = 0
+    pending = session.scalars(
+        select(AuditEngagement).where(
+            AuditEngagement.trigger == "ordered",
+            AuditEngagement.due_at.is_(None),
+            AuditEngagement.signed_at.is_(None),
+        )
+    )
+    for audit in pending:
+        _ordered_due(session, audit)
+        if audit.due_at is not None:
+            filled += 1
+            record(
+                session,
+                "audit.deadline_computed",
+                actor="system",
+                subject=_subject(audit),
+                payload={"due_at": audit.due_at},
+            )
+    session.flush()
+    return filled

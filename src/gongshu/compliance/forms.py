@@ -1,0 +1,61 @@
+"""Helpers shared by the compliance pages: form parsing, flashes, PDF responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import Form
+from fastapi.responses import Response
+
+from gongshu.documents import Document, render_pdf
+from gongshu.errors import InvalidInput
+from gongshu.timeutil import BEIJING
+
+FormStr = Annotated[str, Form()]
+FormList = Annotated[list[str] | None, Form()]
+
+FLASHES = {
+    "incident": "安全事件已登记，报告义务及期限见下表（SEC-11）。",
+    "handled": "已登记处置结束时间，处置后 5 个工作日的期限已计算。",
+    "reported": "报告已生成并记为已报送。",
+    "notified": "已记录对受影响个人的通知。",
+    "assessed": "审计结论已保存。",
+    "evidence": "证据文件已上传。",
+    "signed": "审计报告已签署（AUD-3）。",
+    "rectification": "整改事项已记录。",
+    "assessment": "影响评估已保存，至少保存三年（PIP-8）。",
+    "profile": "单位情况已保存，适用义务见下表。",
+}
+
+
+def pdf(doc: Document, name: str) -> Response:
+    return Response(
+        render_pdf(doc),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f"inline; filename={name}.pdf"},
+    )
+
+
+def moment(text: str, field: str) -> dt.datetime:
+    """A Beijing-time moment typed in a form (``2026-02-12T10:00`` or ``2026-02-12 10:00``)."""
+    try:
+        return dt.datetime.fromisoformat(text.strip()).replace(tzinfo=BEIJING)
+    except ValueError as exc:
+        raise InvalidInput(f"时间格式应为 年-月-日 时:分 ({field})：{text}") from exc
+
+
+def day(text: str, field: str) -> dt.date | None:
+    if not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"日期格式应为 年-月-日 ({field})：{text}") from exc
+
+
+def number(text: str, field: str) -> int:
+    text = (text or "0").strip().replace(",", "") or "0"
+    if not text.isdigit():
+        raise InvalidInput(f"请填写不小于 0 的整数 ({field})：{text}")
+    return int(text)

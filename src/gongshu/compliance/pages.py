@@ -1,0 +1,208 @@
+"""Compliance pages in Simplified Chinese: overview, incidents with countdown, audits on
+the 31 points, impact assessments, cross-border route, obligations, report PDFs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from gongshu.accounts.models import User
+from gongshu.accounts.permissions import ACCOUNT_SELF, COMPLIANCE_MANAGE, COMPLIANCE_SUPERVISE
+from gongshu.compliance import assessments, audits, incidents, reports
+from gongshu.compliance.forms import FLASHES, FormStr, day, moment, number, pdf
+from gongshu.errors import GongshuError, InvalidInput
+from gongshu.timeutil import utcnow
+from gongshu.web.deps import SessionDep, requires
+from gongshu.web.render import render
+from gongshu.workdays import beijing_date
+
+pages = APIRouter(include_in_schema=False)
+
+
+def _today() -> dt.date:
+    return beijing_date(utcnow())
+
+
+# ---------------------------------------------------------------- overview
+
+
+@pages.get("/compliance")
+def overview(
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> Response:
+    incidents.refresh_deadlines(session)  # CLK-4: a schedule entered since fills deadlines
+    items = incidents.listing(session, user)
+    return render(
+        request,
+        "compliance_overview.html",
+        incidents=items,
+        next_due={i.id: incidents.next_due(i) for i in items},
+        countdown=incidents.countdown,
+        R=incidents.RULES,
+        G=incidents.GRADE_LABELS,
+        audits=audits.listing(session, user),
+        next_audit=_next_audit(session, user),
+        assessments=assessments.listing(session, user.org_id),
+        K=assessments.KINDS,
+        year=_today().year - 1,
+        flash=FLASHES.get(request.query_params.get("flash", "")),
+    )
+
+
+def _next_audit(session, user: User) -> tuple | None:  # noqa: ANN001
+    """AUD-1: when the next audit is due, from the organization's profile (people processed)."""
+    from gongshu.compliance import obligations
+
+    profile = obligations.get_profile(session, user.org_id) if user.org_id else None
+    if profile is None or profile.people == 0:
+        return None
+    return audits.next_due(session, user.org_id, profile.people)
+
+
+# ---------------------------------------------------------------- incidents
+
+
+@pages.get("/compliance/incidents/new")
+def incident_form(request: Request, user: Annotated[User, requires(COMPLIANCE_MANAGE)]) -> Response:
+    return render(request, "compliance_incident_new.html", G=incidents.GRADE_LABELS, data={})
+
+
+@pages.post("/compliance/incidents/new")
+async def incident_create(
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> Response:
+    form = dict((await request.form()).items())
+    try:
+        facts = {k: form.get(k, "") for k in incidents.FIELDS_TEXT}
+        with session.begin_nested():
+            inc = incidents.record_incident(
+                session,
+                actor=user,
+                title=form.get("title", ""),
+                found_at=moment(form.get("found_at", ""), "found_at"),
+                grade=form.get("grade", "general"),
+                personal_info=bool(form.get("personal_info")),
+                important_data=bool(form.get("important_data")),
+                people_affected=number(form.get("people_affected", "0"), "people_affected"),
+                harm_done=bool(form.get("harm_done")),
+                ransom_amount=form.get("ransom_amount", ""),
+                ransom_method=form.get("ransom_method", ""),
+                ransom_date=day(form.get("ransom_date", ""), "ransom_date"),
+                **facts,
+            )
+    except GongshuError as exc:
+        return render(
+            request,
+            "compliance_incident_new.html",
+            G=incidents.GRADE_LABELS,
+            data=form,
+            error=exc.message,
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/compliance/incidents/{inc.id}?flash=incident", status_code=303)
+
+
+@pages.get("/compliance/incidents/{incident_id}")
+def incident_page(
+    request: Request,
+    incident_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(ACCOUNT_SELF)],
+) -> Response:
+    inc = incidents.get_visible(session, incident_id, user)
+    return render(
+        request,
+        "compliance_incident.html",
+        inc=inc,
+        R=incidents.RULES,
+        G=incidents.GRADE_LABELS,
+        nxt=incidents.next_due(inc),
+        countdown=incidents.countdown,
+        on_time=incidents.on_time,
+        mine=user.org_id == inc.org_id,
+        flash=FLASHES.get(request.query_params.get("flash", "")),
+    )
+
+
+@pages.post("/compliance/incidents/{incident_id}/handled")
+def incident_handled(
+    incident_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
+    handled_at: FormStr = "",
+) -> Response:
+    incidents.mark_handled(session, incident_id, actor=user, at=moment(handled_at, "handled_at"))
+    return RedirectResponse(f"/compliance/incidents/{incident_id}?flash=handled", status_code=303)
+
+
+@pages.post("/compliance/incidents/{incident_id}/reports/{code}")
+def incident_submit(
+    incident_id: int,
+    code: str,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
+) -> Response:
+    incidents.submit_report(session, incident_id, code, actor=user)
+    return RedirectResponse(f"/compliance/incidents/{incident_id}?flash=reported", status_code=303)
+
+
+@pages.get("/compliance/incidents/{incident_id}/reports/{code}.pdf")
+def incidentpdf(
+    incident_id: int,
+    code: str,
+    session: SessionDep,
+    user: Annotated[User, requires(ACCOUNT_SELF)],
+) -> Response:
+    inc = incidents.get_visible(session, incident_id, user)
+    report = next((r for r in inc.reports if r.code == code), None)
+    if report is None:
+        raise InvalidInput(f"该事件没有此项报告义务 (report)：{code}")
+    return pdf(reports.incident_report(inc, report), f"incident-{inc.id}-{code}")
+
+
+@pages.post("/compliance/incidents/{incident_id}/notifications")
+def incident_notify(
+    incident_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
+    channel: FormStr = "",
+    recipients: FormStr = "0",
+    text: FormStr = "",
+) -> Response:
+    incidents.notify(
+        session,
+        incident_id,
+        actor=user,
+        channel=channel,
+        recipients=number(recipients, "recipients"),
+        text=text,
+    )
+    return RedirectResponse(f"/compliance/incidents/{incident_id}?flash=notified", status_code=303)
+
+
+@pages.get("/compliance/supervision")
+def supervision(
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_SUPERVISE)]
+) -> Response:
+    incidents.refresh_deadlines(session)  # CLK-4: a schedule entered since fills deadlines
+    items = incidents.listing(session, user)
+    return render(
+        request,
+        "compliance_supervision.html",
+        incidents=items,
+        next_due={i.id: incidents.next_due(i) for i in items},
+        countdown=incidents.countdown,
+        R=incidents.RULES,
+        G=incidents.GRADE_LABELS,
+        audits=audits.listing(session, user),
+    )
+
+
+from gongshu.compliance.pages_audits import pages as _audit_pages  # noqa: E402
+from gongshu.compliance.pages_register import pages as _register_pages  # noqa: E402
+
+pages.include_router(_audit_pages)
+pages.include_router(_register_pages)

@@ -1,0 +1,215 @@
+"""Audit pages: engagements, the 31 points with evidence, rectification, signing (AUD-2..AUD-8)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from gongshu.accounts.models import Organization, User
+from gongshu.accounts.permissions import ACCOUNT_SELF, AUDIT_CONDUCT, COMPLIANCE_MANAGE
+from gongshu.compliance import audits, framework, rectification, reports
+from gongshu.compliance.errors import NotYourOrganization
+from gongshu.compliance.forms import FLASHES, FormStr, day, moment, number, pdf
+from gongshu.errors import GongshuError, InvalidInput
+from gongshu.web.deps import SessionDep, requires
+from gongshu.web.render import render
+
+pages = APIRouter(include_in_schema=False)
+
+
+@pages.get("/compliance/audits")
+def audit_list(
+    request: Request, session: SessionDep, user: Annotated[User, requires(AUDIT_CONDUCT)]
+) -> Response:
+    return render(request, "compliance_audits.html", audits=audits.listing(session, user))
+
+
+@pages.get("/compliance/audits/new")
+def audit_form(
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> Response:
+    return _audit_form(request, session, {})
+
+
+def _audit_form(request: Request, session, data: dict, **extra) -> Response:  # noqa: ANN001, ANN003
+    from sqlalchemy import select
+
+    institutions = session.scalars(select(Organization).where(Organization.kind == "auditor")).all()
+    return render(
+        request, "compliance_audit_new.html", institutions=institutions, data=data, **extra
+    )
+
+
+@pages.post("/compliance/audits/new")
+async def audit_create(
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> Response:
+    form = dict((await request.form()).items())
+    try:
+        with session.begin_nested():
+            audit = audits.create(
+                session,
+                actor=user,
+                subject_org_id=user.org_id or 0,
+                trigger=form.get("trigger", ""),
+                conductor=form.get("conductor", ""),
+                institution_org_id=number(form.get("institution_org_id", "0"), "institution")
+                or None,
+                institution_head=form.get("institution_head", ""),
+                lead_name=form.get("lead_name", ""),
+                scope=form.get("scope", ""),
+                notified_at=moment(form["notified_at"], "notified_at")
+                if form.get("notified_at", "").strip()
+                else None,
+            )
+    except GongshuError as exc:
+        return _audit_form(request, session, form, error=exc.message, status_code=exc.status)
+    return RedirectResponse(f"/compliance/audits/{audit.id}", status_code=303)
+
+
+@pages.get("/compliance/audits/{audit_id}")
+def audit_page(
+    request: Request,
+    audit_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(ACCOUNT_SELF)],
+) -> Response:
+    audit = audits.get_visible(session, audit_id, user)
+    conductor_org = (
+        audit.institution_org_id if audit.conductor == "institution" else audit.subject_org_id
+    )
+    done = audits.results(session, audit.id)
+    files: dict[int, list] = {}
+    for f in audits.evidence_files(session, audit.id):
+        files.setdefault(f.point, []).append(f)
+    live = {p: audits.live_evidence(session, audit, p) for p in framework.assessable()}
+    return render(
+        request,
+        "compliance_audit.html",
+        audit=audit,
+        nodes=framework.nodes(),
+        done=done,
+        files=files,
+        live=live,
+        fixes=rectification.rectifications(session, audit.id),
+        RL=audits.RESULT_LABELS,
+        conducting=user.org_id == conductor_org and AUDIT_CONDUCT in user.scopes,
+        subject_user=user.org_id == audit.subject_org_id,
+        flash=FLASHES.get(request.query_params.get("flash", "")),
+    )
+
+
+@pages.post("/compliance/audits/{audit_id}/points/{point}")
+def audit_assess(
+    audit_id: int,
+    point: int,
+    session: SessionDep,
+    user: Annotated[User, requires(AUDIT_CONDUCT)],
+    result: FormStr = "",
+    findings: FormStr = "",
+) -> Response:
+    audits.assess(session, audit_id, point, actor=user, result=result, findings=findings)
+    return RedirectResponse(
+        f"/compliance/audits/{audit_id}?flash=assessed#p{point}", status_code=303
+    )
+
+
+@pages.post("/compliance/audits/{audit_id}/points/{point}/evidence")
+async def audit_evidence(
+    audit_id: int,
+    point: int,
+    session: SessionDep,
+    user: Annotated[User, requires(AUDIT_CONDUCT)],
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    content = await file.read()
+    audits.add_evidence(
+        session,
+        audit_id,
+        point,
+        actor=user,
+        filename=file.filename or "evidence",
+        media_type=file.content_type or "application/octet-stream",
+        content=content,
+    )
+    return RedirectResponse(
+        f"/compliance/audits/{audit_id}?flash=evidence#p{point}", status_code=303
+    )
+
+
+@pages.get("/compliance/audits/{audit_id}/evidence/{evidence_id}")
+def audit_evidence_file(
+    audit_id: int,
+    evidence_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(ACCOUNT_SELF)],
+) -> Response:
+    audits.get_visible(session, audit_id, user)
+    item = next((f for f in audits.evidence_files(session, audit_id) if f.id == evidence_id), None)
+    if item is None:
+        raise NotYourOrganization("证据文件不存在 (evidence)")
+    return Response(item.content, media_type=item.media_type)
+
+
+@pages.post("/compliance/audits/{audit_id}/points/{point}/rectifications")
+def audit_rectification(
+    audit_id: int,
+    point: int,
+    session: SessionDep,
+    user: Annotated[User, requires(AUDIT_CONDUCT)],
+    text: FormStr = "",
+    owner: FormStr = "",
+    due_on: FormStr = "",
+) -> Response:
+    due = day(due_on, "due_on")
+    if due is None:
+        raise InvalidInput("请填写整改期限 (due_on)")
+    rectification.add_rectification(
+        session, audit_id, point, actor=user, text=text, owner=owner, due_on=due
+    )
+    return RedirectResponse(f"/compliance/audits/{audit_id}?flash=rectification", status_code=303)
+
+
+@pages.post("/compliance/rectifications/{item_id}/done")
+def rectification_done(
+    item_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
+    note: FormStr = "",
+) -> Response:
+    item = rectification.complete_rectification(session, item_id, actor=user, note=note)
+    return RedirectResponse(f"/compliance/audits/{item.audit_id}", status_code=303)
+
+
+@pages.post("/compliance/rectifications/{item_id}/review")
+def rectification_review(
+    item_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(AUDIT_CONDUCT)],
+    ok: FormStr = "",
+    note: FormStr = "",
+) -> Response:
+    item = rectification.review_rectification(session, item_id, actor=user, ok=ok == "1", note=note)
+    return RedirectResponse(f"/compliance/audits/{item.audit_id}", status_code=303)
+
+
+@pages.post("/compliance/audits/{audit_id}/sign")
+def audit_sign(
+    audit_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(AUDIT_CONDUCT)],
+    lead: FormStr = "",
+    head: FormStr = "",
+) -> Response:
+    audits.sign(session, audit_id, actor=user, lead=lead, head=head)
+    return RedirectResponse(f"/compliance/audits/{audit_id}?flash=signed", status_code=303)
+
+
+@pages.get("/compliance/audits/{audit_id}/report.pdf")
+def auditpdf(
+    audit_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+) -> Response:
+    audit = audits.get_visible(session, audit_id, user)
+    return pdf(reports.audit_report(session, audit), f"audit-{audit.id}")

@@ -1,0 +1,257 @@
+"""Pages for impact assessments (PIP-8), the cross-border route (XBR-1..5), the obligations
+register (OBL-1..5, SEC-2) and the yearly reports (SEC-6, XBR-4, AUD-7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from gongshu.accounts.models import User
+from gongshu.accounts.permissions import COMPLIANCE_MANAGE, USER_ADMIN
+from gongshu.compliance import assessments, crossborder, obligations, reports
+from gongshu.compliance.forms import FLASHES, FormStr, day, number, pdf
+from gongshu.errors import GongshuError, InvalidInput
+from gongshu.timeutil import utcnow
+from gongshu.web.deps import SessionDep, requires
+from gongshu.web.render import render
+from gongshu.workdays import beijing_date
+
+pages = APIRouter(include_in_schema=False)
+
+
+def _today() -> dt.date:
+    return beijing_date(utcnow())
+
+
+def _org(user: User) -> int:
+    if user.org_id is None:
+        raise InvalidInput("当前用户不属于任何单位 (organization)")
+    return user.org_id
+
+
+# ---------------------------------------------------------------- assessments
+
+
+def _assessment_page(request: Request, data: dict, **extra) -> Response:  # noqa: ANN003
+    return render(
+        request,
+        "compliance_assessment_new.html",
+        K=assessments.KINDS,
+        T=assessments.TEMPLATE,
+        data=data,
+        today=_today(),
+        **extra,
+    )
+
+
+@pages.get("/compliance/assessments/new")
+def assessment_form(
+    request: Request, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> Response:
+    return _assessment_page(request, {})
+
+
+@pages.post("/compliance/assessments/new")
+async def assessment_create(
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> Response:
+    form = await request.form()
+    data = {k: v for k, v in form.items() if k != "covers"}
+    data["covers"] = form.getlist("covers")
+    try:
+        with session.begin_nested():
+            assessments.create(
+                session,
+                actor=user,
+                activity=str(data.get("activity", "")),
+                covers=[str(c) for c in data["covers"]],
+                answers={k: str(data.get(k, "")) for k in assessments.TEMPLATE},
+                conclusion=str(data.get("conclusion", "")),
+                assessed_on=day(str(data.get("assessed_on", "")), "assessed_on") or _today(),
+                valid_until=day(str(data.get("valid_until", "")), "valid_until"),
+            )
+    except GongshuError as exc:
+        return _assessment_page(request, data, error=exc.message, status_code=exc.status)
+    return RedirectResponse("/compliance?flash=assessment", status_code=303)
+
+
+# ---------------------------------------------------------------- cross-border
+
+
+@pages.get("/compliance/crossborder")
+def crossborder_form(
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> Response:
+    counts = crossborder.platform_counts(session, _org(user), _today())
+    return render(
+        request,
+        "compliance_crossborder.html",
+        counts=counts,
+        data={},
+        result=None,
+        ROUTES=crossborder.ROUTES,
+    )
+
+
+@pages.post("/compliance/crossborder")
+async def crossborder_assess(
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> Response:
+    form = dict((await request.form()).items())
+    counts = crossborder.platform_counts(session, _org(user), _today())
+    try:
+        facts = crossborder.Facts(
+            important_data=bool(form.get("important_data")),
+            ciio=bool(form.get("ciio")),
+            total_people=number(str(form.get("total_people", "0")), "total_people"),
+            people_abroad=number(str(form.get("people_abroad", "0")), "people_abroad"),
+            sensitive_abroad=number(str(form.get("sensitive_abroad", "0")), "sensitive_abroad"),
+        )
+        with session.begin_nested():
+            result = crossborder.assess(session, actor=user, facts=facts)
+    except GongshuError as exc:
+        return render(
+            request,
+            "compliance_crossborder.html",
+            counts=counts,
+            data=form,
+            result=None,
+            ROUTES=crossborder.ROUTES,
+            error=exc.message,
+            status_code=exc.status,
+        )
+    return render(
+        request,
+        "compliance_crossborder.html",
+        counts=counts,
+        data=form,
+        result=result,
+        ROUTES=crossborder.ROUTES,
+        consent_note=crossborder.CONSENT_NOTE,
+        judicial_note=crossborder.JUDICIAL_NOTE,
+    )
+
+
+# ---------------------------------------------------------------- obligations
+
+
+def _obligations_page(request: Request, session, user: User, profile, **extra) -> Response:  # noqa: ANN001, ANN003
+    register = obligations.register(session, profile, org_id=user.org_id) if profile else []
+    return render(
+        request,
+        "compliance_obligations.html",
+        profile=profile,
+        register=register,
+        level=obligations.platform_level(profile) if profile else None,
+        LEVELS=obligations.LEVELS,
+        CLASSES=obligations.PLATFORM_CLASSES,
+        SERVICES=obligations.SERVICES,
+        **extra,
+    )
+
+
+@pages.get("/compliance/obligations")
+def obligations_page(
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> Response:
+    profile = obligations.get_profile(session, _org(user))
+    return _obligations_page(
+        request, session, user, profile, flash=FLASHES.get(request.query_params.get("flash", ""))
+    )
+
+
+@pages.post("/compliance/obligations")
+async def obligations_save(
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> Response:
+    form = await request.form()
+    try:
+        profile = obligations.Profile(
+            kind=user.org.kind if user.org else "agency",
+            platform_classes=[str(c) for c in form.getlist("platform_classes")],
+            users=number(str(form.get("users", "0")), "users"),
+            market_value_yi=number(str(form.get("market_value_yi", "0")), "market_value_yi"),
+            people=number(str(form.get("people", "0")), "people"),
+            sensitive_people=number(str(form.get("sensitive_people", "0")), "sensitive_people"),
+            ciio=bool(form.get("ciio")),
+            important_data=bool(form.get("important_data")),
+            important_identified_on=day(
+                str(form.get("important_identified_on", "")), "important_identified_on"
+            ),
+            provides_abroad=bool(form.get("provides_abroad")),
+            services=[str(s) for s in form.getlist("services")],
+            service_started_on=day(str(form.get("service_started_on", "")), "service_started_on"),
+        )
+        with session.begin_nested():
+            obligations.save_profile(session, _org(user), profile, actor=user)
+    except GongshuError as exc:
+        current = obligations.get_profile(session, _org(user))
+        return _obligations_page(
+            request, session, user, current, error=exc.message, status_code=exc.status
+        )
+    return RedirectResponse("/compliance/obligations?flash=profile", status_code=303)
+
+
+# ---------------------------------------------------------------- yearly reports
+
+YEARLY = {
+    "security": reports.security_assessment_report,
+    "export": reports.export_report,
+    "responsibility": reports.social_responsibility_report,
+}
+
+
+@pages.get("/compliance/reports/{kind}/{year}.pdf")
+def yearly_report(
+    kind: str, year: int, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> Response:
+    build = YEARLY.get(kind)
+    if build is None:
+        raise InvalidInput(f"报告类型无效 (report)：{kind}，可选 security、export、responsibility")
+    if not 2000 <= year <= _today().year:
+        raise InvalidInput(f"报告年度无效 (year)：{year}")
+    return pdf(build(session, _org(user), year), f"{kind}-{year}")
+
+
+# ---------------------------------------------------------------- foreign recipients
+
+
+@pages.get("/compliance/foreign-recipients")
+def foreign_page(
+    request: Request, session: SessionDep, user: Annotated[User, requires(USER_ADMIN)]
+) -> Response:
+    from sqlalchemy import select
+
+    from gongshu.accounts.models import Organization
+
+    orgs = session.scalars(select(Organization).order_by(Organization.name)).all()
+    return render(
+        request,
+        "compliance_foreign.html",
+        orgs=orgs,
+        marked=crossborder.foreign_recipients(session),
+        judicial_note=crossborder.JUDICIAL_NOTE,
+    )
+
+
+@pages.post("/compliance/foreign-recipients")
+def foreign_mark(
+    session: SessionDep,
+    user: Annotated[User, requires(USER_ADMIN)],
+    org_id: FormStr = "0",
+    country: FormStr = "",
+    contact: FormStr = "",
+    judicial: FormStr = "",
+) -> Response:
+    crossborder.mark_foreign(
+        session,
+        number(org_id, "org_id"),
+        actor=user,
+        country=country,
+        contact=contact,
+        judicial=bool(judicial),
+    )
+    return RedirectResponse("/compliance/foreign-recipients", status_code=303)

@@ -1,0 +1,147 @@
+"""Cross-border routes (XBR-1..XBR-5) as a table of cases, and counts from deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from gongshu.accounts import service as accounts
+from gongshu.catalog import service as catalog
+from gongshu.compliance import crossborder, reports
+from gongshu.compliance.crossborder import Facts
+from gongshu.compliance.errors import AssessmentRequired, BadFacts
+from gongshu.datasets import service as datasets
+from gongshu.documents import pdf_text, render_pdf
+from gongshu.egress import service as egress
+from gongshu.identifiers import id_check_char
+from gongshu.timeutil import utcnow
+from gongshu.workdays import beijing_date
+
+CASES = [
+    # (requirement, facts, route, words in the reasons)
+    ("XBR-1 important data", Facts(important_data=True), "security_assessment", "重要数据"),
+    ("XBR-1 CIIO", Facts(ciio=True, people_abroad=10), "security_assessment", "关键信息基础设施"),
+    ("XBR-1 CIIO, nothing abroad", Facts(ciio=True), "none", "未向境外"),
+    (
+        "XBR-1 1,000,000 processed",
+        Facts(total_people=1_000_000, people_abroad=5),
+        "security_assessment",
+        "100万人以上",
+    ),
+    (
+        "XBR-2 999,999 processed",
+        Facts(total_people=999_999, people_abroad=5),
+        "contract_or_certification",
+        "标准合同",
+    ),
+    ("XBR-1 100,000 abroad", Facts(people_abroad=100_000), "security_assessment", "10万人以上"),
+    ("XBR-2 99,999 abroad", Facts(people_abroad=99_999), "contract_or_certification", "第三十五条"),
+    (
+        "XBR-1 10,000 sensitive",
+        Facts(people_abroad=10_000, sensitive_abroad=10_000),
+        "security_assessment",
+        "1万人以上",
+    ),
+    (
+        "XBR-2 9,999 sensitive",
+        Facts(people_abroad=20_000, sensitive_abroad=9_999),
+        "contract_or_certification",
+        "认证",
+    ),
+    ("XBR-2 nothing abroad", Facts(total_people=5_000_000), "none", "不适用"),
+]
+
+
+@pytest.mark.parametrize(("req", "facts", "route", "why"), CASES, ids=[c[0] for c in CASES])
+def test_route(req, facts, route, why) -> None:  # noqa: ANN001
+    chosen, reasons = crossborder.route(facts)
+    assert chosen == route, req
+    assert any(why in r for r in reasons), reasons
+    if route == "security_assessment":
+        assert all("XBR-1" in r for r in reasons)
+
+
+def test_sensitive_cannot_exceed_people() -> None:
+    with pytest.raises(BadFacts):
+        Facts(people_abroad=10, sensitive_abroad=11)
+
+
+def test_period_starts_1_january_of_previous_year() -> None:
+    assert crossborder.period_start(dt.date(2026, 12, 1)) == dt.date(2025, 1, 1)
+
+
+@pytest.fixture
+def delivered_abroad(session, people, tmp_path):  # noqa: ANN001, ANN201
+    """40 rows with resident IDs delivered to a recipient marked foreign, 1 to a domestic one."""
+    entry = catalog.create(
+        session,
+        {
+            "resource_code": "360102-MZ-0401",
+            "name": "低保对象名单",
+            "summary": "低保对象",
+            "fields": [{"name": "姓名"}, {"name": "公民身份号码", "kind": "resident_id"}],
+            "update_frequency": "每月",
+            "security_grade": "一般数据-2级",
+            "sharing_attr": "conditional",
+            "sharing_conditions": "依法",
+            "opening_attr": "none",
+        },
+        actor=people.clerk_county,
+    )
+    catalog.submit(session, entry.id, actor=people.clerk_county)
+    catalog.approve(session, entry.id, actor=people.reviewer_county)
+    csv = tmp_path / "in.csv"
+    ids = [b + id_check_char(b) for b in (f"36010219800101{i:03d}" for i in range(1, 41))]
+    csv.write_text("姓名,公民身份号码\n" + "".join(f"张{i},{x}\n" for i, x in enumerate(ids)))
+    datasets.load(session, entry.id, csv, actor=people.clerk_county, datasets_dir=tmp_path / "d")
+    foreign = accounts.add_organization(
+        session, "香江研究所", kind="enterprise", region_code="360000"
+    )
+    fuser = accounts.create_user(
+        session, "hk_user", "correct-horse-9", org=foreign, roles=["enterprise"]
+    )
+    crossborder.mark_foreign(
+        session, foreign.id, actor=people.admin, country="新加坡", contact="a@b.sg"
+    )
+    for org_id, user in ((foreign.id, fuser), (people.org["police"].id, people.clerk_prov)):
+        g = egress.create_grant(
+            session, entry, recipient_org_id=org_id, purpose="研究", source="sharing", actor="t"
+        )
+        egress.deliver(
+            session,
+            g.id,
+            actor=user,
+            fmt="json",
+            datasets_dir=tmp_path / "d",
+            work_dir=tmp_path / "o",
+            secret="s",
+        )
+    return entry
+
+
+def test_counts_come_from_delivery_records(session, people, delivered_abroad) -> None:  # noqa: ANN001
+    """XBR-1: people and sensitive-people counts abroad from the egress records."""
+    counts = crossborder.platform_counts(session, people.org["civil"].id, beijing_date(utcnow()))
+    assert counts == {
+        "since": f"{beijing_date(utcnow()).year - 1}-01-01",
+        "deliveries": 1,
+        "people_abroad": 40,
+        "sensitive_abroad": 40,
+    }
+    doc = reports.export_report(session, people.org["civil"].id, beijing_date(utcnow()).year)
+    text = pdf_text(render_pdf(doc))
+    assert "香江研究所" in text and "新加坡" in text and "1月31日前" in text
+
+
+def test_foreign_judicial_recipient_is_refused(session, people) -> None:  # noqa: ANN001
+    """XBR-5: nothing to foreign judicial or law-enforcement bodies without approval."""
+    from tests.exchange.conftest import publish
+
+    entry = publish(session, people, code="360000-GA-0801", name="户籍", attr="conditional")
+    court = accounts.add_organization(session, "某国法院", kind="enterprise", region_code="360000")
+    crossborder.mark_foreign(session, court.id, actor=people.admin, country="某国", judicial=True)
+    with pytest.raises(AssessmentRequired, match="XBR-5"):
+        egress.create_grant(
+            session, entry, recipient_org_id=court.id, purpose="取证", source="sharing", actor="t"
+        )

@@ -1,0 +1,223 @@
+"""Compliance pages as a user sees them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from gongshu.compliance import audits, incidents
+from gongshu.documents import pdf_text
+from gongshu.timeutil import BEIJING, utcnow
+
+
+def test_incident_form_shows_reports_with_countdown_and_pdf(client, login, people, session) -> None:  # noqa: ANN001
+    login("clerk_prov")
+    found = (utcnow() - dt.timedelta(minutes=10)).astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M")
+    r = client.post(
+        "/compliance/incidents/new",
+        data={
+            "title": "门户网站被篡改",
+            "system": "政务服务门户",
+            "found_at": found,
+            "kind": "网页篡改",
+            "grade": "large",
+            "personal_info": "1",
+            "people_affected": "30",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    page = client.get(r.headers["location"])
+    assert "网络安全事件报告（1小时内）" in page.text
+    assert "个人信息安全事件通知（72小时内）" in page.text
+    assert "剩余 0 小时 4" in page.text or "剩余 0 小时 5" in page.text  # about 50 minutes left
+    inc_id = int(r.headers["location"].split("/")[3].split("?")[0])
+    pdf = client.get(f"/compliance/incidents/{inc_id}/reports/cyber_1h.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert "政务服务门户" in pdf_text(pdf.content)
+    r = client.post(f"/compliance/incidents/{inc_id}/reports/cyber_1h", follow_redirects=True)
+    assert "已报送" in r.text
+    overview = client.get("/compliance")
+    assert "门户网站被篡改" in overview.text and "网络安全事件补报（24小时内）" in overview.text
+
+
+def test_missing_fields_keep_the_form(client, login, people) -> None:  # noqa: ANN001
+    login("clerk_prov")
+    r = client.post(
+        "/compliance/incidents/new",
+        data={"title": "x", "system": "", "found_at": "2026-03-01T10:00", "kind": ""},
+    )
+    assert r.status_code == 400 and "system" in r.text and 'value="x"' in r.text
+
+
+def test_other_agency_cannot_see_the_incident(client, login, people, session) -> None:  # noqa: ANN001
+    inc = incidents.record_incident(
+        session,
+        actor=people.clerk_prov,
+        title="t",
+        system="s",
+        kind="k",
+        found_at=utcnow(),
+        grade="general",
+    )
+    login("clerk_county")
+    assert client.get(f"/compliance/incidents/{inc.id}").status_code == 403
+    login("reviewer_prov")  # the data authority supervises (compliance:supervise)
+    assert client.get(f"/compliance/incidents/{inc.id}").status_code == 200
+    assert "t" in client.get("/compliance/supervision").text
+
+
+def test_audit_page_shows_live_evidence_and_missing_sources(client, login, people, session) -> None:  # noqa: ANN001
+    audit = audits.create(
+        session,
+        actor=people.clerk_prov,
+        subject_org_id=people.org["police"].id,
+        trigger="self",
+        conductor="institution",
+        institution_org_id=people.org["audit"].id,
+        institution_head="王所长",
+        lead_name="李审计",
+    )
+    login("auditor")
+    page = client.get(f"/compliance/audits/{audit.id}")
+    assert page.status_code == 200
+    assert "urn:gongshu:risk:req_node:pia-a:31" in page.text
+    assert "影响评估 1 份" in page.text  # point 25, from the platform's own records
+    # Point 18 comes from gongshu.privacy.evidence: live evidence, or the note while absent.
+    assert "个人权利请求按期答复" in page.text
+    r = client.post(
+        f"/compliance/audits/{audit.id}/points/25",
+        data={"result": "compliant", "findings": ""},
+        follow_redirects=True,
+    )
+    assert "审计结论已保存" in r.text
+    r = client.post(
+        f"/compliance/audits/{audit.id}/points/3/evidence",
+        files={"file": ("隐私政策.txt", "处理规则".encode(), "text/plain")},
+        follow_redirects=True,
+    )
+    assert "隐私政策.txt" in r.text
+    pdf = client.get(f"/compliance/audits/{audit.id}/report.pdf")
+    assert "个人信息保护合规审计报告" in pdf_text(pdf.content)
+
+
+def test_crossborder_and_obligations_pages(client, login, people) -> None:  # noqa: ANN001
+    login("clerk_prov")
+    r = client.post("/compliance/crossborder", data={"people_abroad": "120000"})
+    assert "申报数据出境安全评估" in r.text and "10万人以上" in r.text
+    r = client.post(
+        "/compliance/obligations",
+        data={"people": "2000000", "important_data": "1", "important_identified_on": "2026-02-10"},
+        follow_redirects=True,
+    )
+    assert "SEC-2" in r.text and "2026-03-09" in r.text and "OBL-3" in r.text
+    for kind in ("security", "export", "responsibility"):
+        pdf = client.get(f"/compliance/reports/{kind}/2025.pdf")
+        assert pdf.status_code == 200 and "2025年度" in pdf_text(pdf.content)
+
+
+def test_api_route_and_incident(client, login, people) -> None:  # noqa: ANN001
+    login("clerk_prov")
+    r = client.post("/api/v1/compliance/crossborder/route", json={"important_data": True})
+    assert r.json()["route"] == "security_assessment"
+    r = client.post(
+        "/api/v1/compliance/incidents",
+        json={
+            "title": "泄露",
+            "system": "库",
+            "kind": "泄露",
+            "found_at": "2026-02-12T10:00:00+08:00",
+            "important_data": True,
+        },
+    )
+    assert r.status_code == 201
+    assert [x["code"] for x in r.json()["reports"]] == ["leak_8h", "leak_5wd"]
+    assert r.json()["reports"][0]["due_at"].startswith("2026-02-12T10:00:00")
+
+
+def test_fourth_audit_by_one_institution_is_refused_on_the_form(
+    client, login, people, session
+) -> None:  # noqa: ANN001
+    """AUD-5: the form says why."""
+    for _ in range(3):
+        audits.create(
+            session,
+            actor=people.clerk_prov,
+            subject_org_id=people.org["police"].id,
+            trigger="self",
+            conductor="institution",
+            institution_org_id=people.org["audit"].id,
+            institution_head="王所长",
+            lead_name="李审计",
+        )
+    login("clerk_prov")
+    r = client.post(
+        "/compliance/audits/new",
+        data={
+            "trigger": "self",
+            "conductor": "institution",
+            "institution_org_id": str(people.org["audit"].id),
+            "institution_head": "王所长",
+            "lead_name": "李审计",
+        },
+    )
+    assert r.status_code == 409 and "不得超过三次" in r.text and "赣江会计师事务所" in r.text
+
+
+def test_admin_marks_a_foreign_recipient(client, login, people) -> None:  # noqa: ANN001
+    login("admin")
+    r = client.post(
+        "/compliance/foreign-recipients",
+        data={"org_id": str(people.org["audit"].id), "country": "新加坡"},
+        follow_redirects=True,
+    )
+    assert "新加坡" in r.text
+
+
+def test_overview_shows_when_the_next_audit_is_due(client, login, people) -> None:  # noqa: ANN001
+    login("clerk_prov")
+    client.post("/compliance/obligations", data={"people": "1500000"})
+    page = client.get("/compliance")
+    assert "每年至少开展一次合规审计（AUD-1" in page.text and "尚无已签署的审计报告" in page.text
+
+
+def test_api_assessment_and_audit(client, login, people, session) -> None:  # noqa: ANN001
+    login("clerk_prov")
+    r = client.post(
+        "/api/v1/compliance/assessments",
+        json={
+            "activity": "向民政部门提供户籍信息",
+            "covers": ["provision"],
+            "answers": {"purpose": "p", "impact": "i", "measures": "m", "recipients": "r"},
+            "conclusion": "可控",
+            "assessed_on": "2026-01-05",
+        },
+    )
+    assert r.status_code == 201 and r.json()["keep_until"] == "2029-01-05"
+    r = client.post(
+        "/api/v1/compliance/assessments",
+        json={
+            "activity": "x",
+            "covers": ["nope"],
+            "answers": {},
+            "conclusion": "c",
+            "assessed_on": "2026-01-05",
+        },
+    )
+    assert r.status_code == 400 and "covers" in r.json()["message"]
+    audit = audits.create(
+        session,
+        actor=people.clerk_prov,
+        subject_org_id=people.org["police"].id,
+        trigger="self",
+        conductor="institution",
+        institution_org_id=people.org["audit"].id,
+        institution_head="王所长",
+        lead_name="李审计",
+    )
+    login("auditor")
+    r = client.post(f"/api/v1/compliance/audits/{audit.id}/points/27", json={"result": "compliant"})
+    assert r.status_code == 200 and r.json()["live"]["sources"][0]["status"] == "not_applicable"
+    r = client.get(f"/api/v1/compliance/audits/{audit.id}")
+    assert [p["point"] for p in r.json()["points"]] == [27]
+    login("clerk_county")
+    assert client.get(f"/api/v1/compliance/audits/{audit.id}").status_code == 403
