@@ -19,6 +19,8 @@ MODEL_MODULES = (
     "gongshu.workdays",
     "gongshu.opendata.models",
     "gongshu.exchange.models",
+    "gongshu.registration.models",
+    "gongshu.market.models",
 )
 
 for _name in MODEL_MODULES:

@@ -23,6 +23,11 @@ SHARING_DECIDE = "sharing:decide"  # the data authority decides referred cases, 
 OPEN_APPLY = "open:apply"  # a verified user declares a use, applies, signs agreements (OPN-2..5)
 CALENDAR_ADMIN = "calendar:admin"  # enter the State Council holiday schedule for a new year
 DISCOVERY_ADMIN = "discovery:admin"  # edit the grading rules (a new version each time)
+REGISTRATION_APPLY = "registration:apply"  # register data resources and products (REG-2)
+REGISTRATION_REVIEW = "registration:review"  # the data authority reviews registrations (REG-1, REG-3)
+MARKET_SELL = "market:sell"  # list registered products, settle, answer disputes (TRD-3, TRD-6)
+MARKET_BUY = "market:buy"  # order products, accept contracts, receive data (TRD-4, TRD-5)
+MARKET_ADMIN = "market:admin"  # fee schedule, prohibited kinds, disputes, breaches (OPR-7, TRD-7)
 
 ALL_SCOPES = (
     ACCOUNT_SELF,
@@ -40,6 +45,11 @@ ALL_SCOPES = (
     OPEN_APPLY,
     CALENDAR_ADMIN,
     DISCOVERY_ADMIN,
+    REGISTRATION_APPLY,
+    REGISTRATION_REVIEW,
+    MARKET_SELL,
+    MARKET_BUY,
+    MARKET_ADMIN,
 )
 
 ROLE_LABELS = {
@@ -74,6 +84,12 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "enterprise": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE, OPEN_APPLY}),
     "public": frozenset({ACCOUNT_SELF, DATA_RECEIVE, OPEN_APPLY}),
 }
+# Registration and the data market (REG-2, TRD-4): appended, not merged above.
+ROLE_SCOPES["reviewer"] |= {REGISTRATION_REVIEW}
+ROLE_SCOPES["clerk"] |= {REGISTRATION_APPLY, MARKET_BUY}
+ROLE_SCOPES["operator"] |= {REGISTRATION_APPLY, MARKET_SELL, MARKET_BUY}
+ROLE_SCOPES["enterprise"] |= {REGISTRATION_APPLY, MARKET_SELL, MARKET_BUY}
+ROLE_SCOPES["public"] |= {MARKET_BUY}
 
 ORG_KINDS = {
     "data_authority": "数据管理部门",

@@ -26,6 +26,8 @@ TEMPLATE_DIRS = (
     "opendata",
     "workdays",
     "discovery",
+    "registration",
+    "market",
 )
 
 LABELS = {
