@@ -32,7 +32,9 @@ def load_csv(session, people, tmp_path: Path, entry, header: str, lines: list[st
     )
 
 
-def publish(session, people, code: str, name: str, fields: list[dict], grade="一般数据-2级"):  # noqa: ANN001, ANN201
+def publish(
+    session, people, code: str, name: str, fields: list[dict], grade="一般数据-2级", opening="none"
+):  # noqa: ANN001, ANN201, E501
     entry = catalog.create(
         session,
         {
@@ -44,7 +46,8 @@ def publish(session, people, code: str, name: str, fields: list[dict], grade="�
             "security_grade": grade,
             "sharing_attr": "conditional",
             "sharing_conditions": "仅用于履行法定职责",
-            "opening_attr": "none",
+            "opening_attr": opening,
+            "opening_conditions": "仅用于研究" if opening == "conditional" else None,
         },
         actor=people.clerk_county,
     )
