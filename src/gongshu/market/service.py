@@ -292,10 +292,14 @@ def orders_of_seller(session: Session, org_id: int) -> list[Order]:
     )
 
 
+def is_buyer(order: Order, actor: User) -> bool:
+    return order.buyer_user_id == actor.id or (
+        actor.org_id is not None and order.buyer_org_id == actor.org_id
+    )
+
+
 def require_buyer(order: Order, actor: User) -> None:
-    if order.buyer_user_id != actor.id and (
-        actor.org_id is None or order.buyer_org_id != actor.org_id
-    ):
+    if not is_buyer(order, actor):
         raise NotBuyer("该订单不属于当前用户或单位 (buyer only)")
 
 

@@ -37,6 +37,10 @@ CAPABILITIES = (
     "gongshu.opendata.routes",
     "gongshu.opendata.pages",
     "gongshu.opendata.ckan",
+    "gongshu.registration.routes",
+    "gongshu.registration.pages",
+    "gongshu.market.routes",
+    "gongshu.market.pages",
     "gongshu.web.home",
 )
 
