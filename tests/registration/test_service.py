@@ -11,6 +11,7 @@ from gongshu.registration import codes
 from gongshu.registration import service as registration
 from gongshu.registration.certificate import certificate_pdf
 from gongshu.registration.errors import NotRegistrationReviewer, RegistrationNotFound
+from gongshu.registration.gaps import gaps
 
 from .conftest import product_data  # noqa: TID252
 
@@ -101,19 +102,17 @@ def test_gaps_show_operated_data_and_derived_products_not_registered(
     session, people, market
 ) -> None:
     # REG-1: both entries are under operation grants to the operator; nothing registered.
-    gaps = registration.gaps(session)
-    assert {(g.kind, g.entry.id) for g in gaps} == {
+    found = gaps(session)
+    assert {(g.kind, g.entry.id) for g in found} == {
         ("operated_data", market.raw.id),
         ("operated_data", market.stats.id),
     }
     reg = registration.apply(session, product_data(market), actor=market.operator)
-    kinds = {(g.kind, g.entry.id) for g in registration.gaps(session)}
+    kinds = {(g.kind, g.entry.id) for g in gaps(session)}
     assert ("derived_product", market.raw.id) in kinds
     registration.approve(session, reg.id, actor=people.reviewer_prov)
     # The product lists the raw entry as its source: covered. The stats entry is not.
-    assert [(g.kind, g.entry.id) for g in registration.gaps(session)] == [
-        ("operated_data", market.stats.id)
-    ]
+    assert [(g.kind, g.entry.id) for g in gaps(session)] == [("operated_data", market.stats.id)]
 
 
 def test_self_set_price_must_be_an_amount(session, market) -> None:

@@ -32,7 +32,7 @@ from gongshu.egress.service import column_tags
 from gongshu.entities import ENTITY_LABELS
 from gongshu.ledger import record
 from gongshu.market.models import FeeSchedule, ProhibitedKind
-from gongshu.registration import service as registration
+from gongshu.registration.gaps import operated_entry_ids
 from gongshu.registration.models import Registration
 
 
@@ -116,7 +116,7 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
             "既未通过匿名化认定 (PIP-9)，也未登记权利人的明确授权，不得交易 (TRD-3, TRD-8)",
         )
 
-    operated = registration.operated_entry_ids(session, seller_org_id).get(seller_org_id, set())
+    operated = operated_entry_ids(session, seller_org_id).get(seller_org_id, set())
     sources = list(dict.fromkeys([*reg.source_entry_ids, entry.id]))
     for entry_id in sources:
         src = catalog.get(session, entry_id)

@@ -15,7 +15,7 @@ from gongshu.accounts.models import User
 from gongshu.accounts.permissions import PUBLIC, REGISTRATION_APPLY, REGISTRATION_REVIEW
 from gongshu.catalog.models import CatalogEntry
 from gongshu.errors import GongshuError, InvalidInput
-from gongshu.registration import codes, service
+from gongshu.registration import codes, gaps, service
 from gongshu.registration.errors import NotRegistrant
 from gongshu.registration.models import KINDS, PRICE_MODES, RIGHTS, STATUSES
 from gongshu.web.deps import SessionDep, requires
@@ -180,7 +180,7 @@ def review_queue(
         request,
         "registration_review.html",
         queue=service.queue(session),
-        gaps=service.gaps(session),
+        gaps=gaps.gaps(session),
         labels=LABELS,
     )
 

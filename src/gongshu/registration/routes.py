@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import PUBLIC, REGISTRATION_APPLY, REGISTRATION_REVIEW
-from gongshu.registration import service
+from gongshu.registration import gaps, service
 from gongshu.registration.certificate import certificate_pdf
 from gongshu.registration.errors import NotRegistrant
 from gongshu.registration.models import Registration
@@ -137,7 +137,9 @@ def return_(
 
 
 @router.get("/registration-gaps")
-def gaps(session: SessionDep, user: Annotated[User, requires(REGISTRATION_REVIEW)]) -> list[dict]:
+def registration_gaps(
+    session: SessionDep, user: Annotated[User, requires(REGISTRATION_REVIEW)]
+) -> list[dict]:
     """REG-1: operated public data and derived products not yet registered."""
     return [
         {
@@ -148,7 +150,7 @@ def gaps(session: SessionDep, user: Annotated[User, requires(REGISTRATION_REVIEW
             "registration_id": g.registration.id if g.registration else None,
             "message": g.message,
         }
-        for g in service.gaps(session)
+        for g in gaps.gaps(session)
     ]
 
 
