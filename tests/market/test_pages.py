@@ -50,6 +50,12 @@ def test_venue_listing_order_and_contract_pages(
     login("operator")
     sales = client.get("/market/sell").text
     assert f"#{order.id}" in sales and "已挂牌" in sales
+    r = client.post(
+        f"/market/listings/{listing.id}/delist", data={"reason": "数据更新"}, follow_redirects=True
+    )
+    assert "已下架" in r.text
+    client.cookies.clear()
+    assert "暂无挂牌产品" in client.get("/market").text
 
 
 def test_the_seller_page_shows_the_reasons_in_chinese(

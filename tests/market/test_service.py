@@ -86,6 +86,22 @@ def test_the_pip9_mark_makes_identifier_free_personal_data_tradable(
     assert "identifiers" not in codes(check(session, reg, seller_org_id=market.op_org.id))
 
 
+def test_sensitive_attributes_need_the_pip9_mark(session, people, market) -> None:
+    from gongshu.market.tradability import latest_version
+
+    reg = registration.apply(session, product_data(market), actor=market.operator)
+    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    version = latest_version(session, market.stats.id)
+    version.column_tags = {**version.column_tags, "月份": ["MEDICAL"]}
+    session.flush()
+    result = check(session, reg, seller_org_id=market.op_org.id)
+    assert codes(result) == {"sensitive"}
+    assert "月份" in result.reasons[0]["message"] and "医疗健康" in result.reasons[0]["message"]
+    version.anonymized = {"k": 5}
+    session.flush()
+    assert check(session, reg, seller_org_id=market.op_org.id).passed
+
+
 def test_sources_without_the_holders_authorization_fail(session, people, market) -> None:
     # The enterprise holds neither entry and has no operation grant.
     reg = registration.apply(

@@ -231,6 +231,17 @@ def list_product(
     return RedirectResponse(f"/market/listings/{listing.id}", status_code=303)
 
 
+@pages.post("/market/listings/{listing_id}/delist")
+def delist(
+    listing_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(MARKET_SELL)],
+    reason: FormStr = "",
+) -> Response:
+    service.delist(session, listing_id, actor=user, reason=reason)
+    return RedirectResponse(f"/market/listings/{listing_id}", status_code=303)
+
+
 @pages.post("/market/orders/{order_id}/settle")
 def settle(
     order_id: int,

@@ -29,7 +29,7 @@ from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS
 from gongshu.datasets.models import DatasetVersion
 from gongshu.egress.errors import NotClassified
 from gongshu.egress.service import column_tags
-from gongshu.entities import ENTITY_LABELS
+from gongshu.entities import ENTITY_LABELS, SENSITIVE
 from gongshu.ledger import record
 from gongshu.market.models import FeeSchedule, ProhibitedKind
 from gongshu.registration.gaps import operated_entry_ids
@@ -114,6 +114,22 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
             "identifiers",
             f"产品数据含可识别特定个人的标识符列（{'、'.join(identifiers)}：{'、'.join(kinds)}），"
             "既未通过匿名化认定 (PIP-9)，也未登记权利人的明确授权，不得交易 (TRD-3, TRD-8)",
+        )
+
+    # Sensitive personal information (PIPL art. 28) beyond the identifiers: the
+    # attributes alone are personal information until the PIP-9 check says otherwise.
+    sensitive = sorted(
+        c for c, codes in tags.items() if (SENSITIVE - DIRECT_IDENTIFIERS) & set(codes)
+    )
+    if sensitive and not (version and version.anonymized) and not reg.holder_authorization:
+        kinds = sorted(
+            {ENTITY_LABELS.get(c, c) for col in sensitive for c in tags[col] if c in SENSITIVE}
+        )
+        no(
+            "TRD-3",
+            "sensitive",
+            f"产品数据含敏感个人信息列（{'、'.join(sensitive)}：{'、'.join(kinds)}），"
+            "未通过匿名化认定 (PIP-9)，也未登记权利人的明确授权，不得交易 (TRD-3)",
         )
 
     operated = operated_entry_ids(session, seller_org_id).get(seller_org_id, set())
