@@ -94,3 +94,39 @@ def test_the_administrator_publishes_a_new_fee_schedule(client, login, market) -
         follow_redirects=True,
     )
     assert "生物识别信息禁止交易" in r.text
+
+
+def test_a_dispute_through_the_pages_lowers_the_credit_on_the_listing(
+    client, login, session, market, approved_product
+) -> None:
+    listing = market_service.list_product(session, approved_product.id, actor=market.operator)
+    order = market_service.place_order(
+        session,
+        listing.id,
+        actor=market.buyer,
+        use_kind="industry",
+        purpose="风险评估",
+        scope="南昌市",
+        term_days=30,
+    )
+    market_service.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
+    session.flush()
+    login("buyer")
+    page = client.post(
+        f"/market/orders/{order.id}/disputes", data={"claim": "字段缺失"}, follow_redirects=True
+    ).text
+    assert "字段缺失" in page and "答复期限" in page
+    login("operator")
+    page = client.get(f"/market/orders/{order.id}").text
+    assert 'action="/market/disputes/' in page  # the respondent sees the answer form
+    dispute_id = int(page.split('action="/market/disputes/')[1].split("/")[0])
+    client.post(f"/market/disputes/{dispute_id}/respond", data={"response": "已补交"})
+    login("admin")
+    assert "字段缺失" in client.get("/market/admin").text
+    client.post(
+        f"/market/disputes/{dispute_id}/resolve",
+        data={"outcome": "upheld", "resolution": "补交不完整"},
+    )
+    client.cookies.clear()
+    page = client.get(f"/market/listings/{listing.id}").text
+    assert 'id="seller-credit">90<' in page and "补交不完整" in page

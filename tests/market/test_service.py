@@ -186,6 +186,7 @@ def test_welfare_use_is_free_and_industry_pays_the_guided_fee(session, market, l
         term_days=90,
     )
     assert welfare.amount_yuan == "0.00" and "OPR-7" in welfare.pricing_basis
+    assert any("不得用于经营性活动" in c for c in welfare.terms["clauses"])
     industry = market_service.place_order(
         session,
         listing.id,

@@ -23,6 +23,8 @@ class NotTradable(Conflict):
 class NotRegistered(Conflict):
     """Listing needs an approved product registration (REG-1)."""
 
+    commit_anyway = True  # the refused listing's check stays in the ledger
+
 
 class NotSeller(Forbidden): ...
 
