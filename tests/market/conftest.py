@@ -61,8 +61,9 @@ def rid(i: int) -> str:
     return body + id_check_char(body)
 
 
-@pytest.fixture
-def market(session, people, tmp_path):  # noqa: ANN001, ANN201
+def build_market(session, people, tmp_path: Path):  # noqa: ANN001, ANN201
+    """The operator, the enterprise, two loaded entries under operation grants, a fee
+    schedule; datasets under ``tmp_path / "var" / "datasets"``."""
     op_org = accounts.add_organization(
         session, "江西省公共数据运营有限公司", kind="operator", region_code="360000"
     )
@@ -136,6 +137,11 @@ def market(session, people, tmp_path):  # noqa: ANN001, ANN201
     return SimpleNamespace(
         op_org=op_org, ent_org=ent_org, operator=operator, buyer=buyer, raw=raw, stats=stats
     )
+
+
+@pytest.fixture
+def market(session, people, tmp_path):  # noqa: ANN001, ANN201
+    return build_market(session, people, tmp_path)
 
 
 PRODUCT = {
