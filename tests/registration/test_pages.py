@@ -16,6 +16,8 @@ def test_the_registry_page_needs_no_login(client, approved_product) -> None:
     bad = approved_product.code[:-1] + ("A" if approved_product.code[-1] != "A" else "B")
     r = client.get(f"/registry?code={bad}")
     assert r.status_code == 200 and "校验位不正确" in r.text
+    recent = client.get("/registry").text
+    assert 'id="recent"' in recent and approved_product.code in recent
 
 
 def test_register_through_the_form_and_approve_in_the_queue(client, login, session, market) -> None:
@@ -41,6 +43,9 @@ def test_register_through_the_form_and_approve_in_the_queue(client, login, sessi
     login("reviewer_prov")
     queue = client.get("/registration-review")
     assert "低保统计月报" in queue.text
+    # The reviewer sees how the registrant stands to each source (REG-2).
+    detail = client.get(f"/registration-review/{reg.id}").text
+    assert detail.count("已授权本单位运营") == 2
     r = client.post(
         f"/registration-review/{reg.id}/approve", data={"comment": "同意"}, follow_redirects=False
     )

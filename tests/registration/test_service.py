@@ -126,3 +126,15 @@ def test_self_set_price_must_be_an_amount(session, market) -> None:
         session, product_data(market, price_mode="self", price_yuan="88"), actor=market.operator
     )
     assert reg.price_yuan == "88.00"
+
+
+def test_the_reviewer_sees_sources_the_registrant_has_no_record_for(session, market) -> None:
+    from gongshu.registration.gaps import source_standing
+
+    reg = registration.apply(
+        session, product_data(market, price_mode="self", price_yuan="10"), actor=market.buyer
+    )
+    standing = source_standing(session, reg)
+    assert [s["entry"].id for s in standing] == [market.raw.id, market.stats.id]
+    assert not any(s["ok"] for s in standing)
+    assert standing[0]["standing"] == "平台上没有本单位持有或获授权运营的记录"

@@ -85,3 +85,22 @@ def gaps(session: Session) -> list[Gap]:
                         )
                     )
     return out
+
+
+def source_standing(session: Session, reg: Registration) -> list[dict]:
+    """For the reviewer (REG-2: data the registrant lawfully holds): how the registrant
+    stands to each source entry, by the platform's records."""
+    operated = operated_entry_ids(session, reg.registrant_org_id).get(reg.registrant_org_id, set())
+    out = []
+    for entry_id in dict.fromkeys([*reg.source_entry_ids, reg.data_entry_id]):
+        if entry_id is None:
+            continue
+        entry = session.get(CatalogEntry, entry_id)
+        if entry.provider_org_id == reg.registrant_org_id:
+            standing = "本单位提供的数据"
+        elif entry_id in operated:
+            standing = "已授权本单位运营"
+        else:
+            standing = "平台上没有本单位持有或获授权运营的记录"
+        out.append({"entry": entry, "standing": standing, "ok": not standing.startswith("平台")})
+    return out

@@ -85,7 +85,15 @@ def registry(
             problem = exc.message
     if reg is not None:
         return RedirectResponse(f"/registry/{reg.code}", status_code=303)
-    return render(request, "registry.html", reg=None, code=code or "", problem=problem)
+    return render(
+        request,
+        "registry.html",
+        reg=None,
+        code=code or "",
+        problem=problem,
+        recent=service.registered(session),
+        labels=LABELS,
+    )
 
 
 @pages.get("/registry/{code}")
@@ -202,6 +210,7 @@ def review_detail(
         data_code=_codes_of(session, [reg.data_entry_id] if reg.data_entry_id else []),
         labels=LABELS,
         review=True,
+        standing=gaps.source_standing(session, reg),
     )
 
 

@@ -273,6 +273,18 @@ def versions(session: Session, reg_id: int) -> list[RegistrationVersion]:
     )
 
 
+def registered(session: Session, limit: int = 50) -> list[Registration]:
+    """Approved registrations, newest first, for the public registry."""
+    return list(
+        session.scalars(
+            select(Registration)
+            .where(Registration.approved_snapshot.is_not(None))
+            .order_by(Registration.approved_at.desc())
+            .limit(limit)
+        )
+    )
+
+
 # ---------------------------------------------------------------- review
 
 
