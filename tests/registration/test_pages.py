@@ -66,3 +66,18 @@ def test_an_unknown_resource_code_names_itself(client, login, market) -> None:
         data={"kind": "product", "name": "x", "description": "y", "source_codes": "NO-SUCH-CODE"},
     )
     assert r.status_code == 400 and "NO-SUCH-CODE" in r.text
+
+
+def test_a_pending_change_leaves_the_approved_version_public(
+    client, session, market, approved_product
+) -> None:
+    from gongshu.registration import service as registration
+
+    registration.update(
+        session, approved_product.id, {"description": "改为按日更新"}, actor=market.operator
+    )
+    session.flush()
+    client.cookies.clear()
+    page = client.get(f"/registry/{approved_product.code}").text
+    assert "变更尚未审核通过" in page and "第 2 版" in page
+    assert "改为按日更新" not in page
