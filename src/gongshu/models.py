@@ -21,6 +21,8 @@ MODEL_MODULES = (
     "gongshu.exchange.models",
     "gongshu.operation.models",
     "gongshu.compliance.models",
+    "gongshu.registration.models",
+    "gongshu.market.models",
 )
 
 for _name in MODEL_MODULES:

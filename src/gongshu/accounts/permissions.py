@@ -30,6 +30,11 @@ PROCUREMENT_REVIEW = "procurement:review"  # the data authority reviews the dema
 COMPLIANCE_MANAGE = "compliance:manage"  # an organization's incidents, assessments, obligations
 AUDIT_CONDUCT = "audit:conduct"  # an auditor assesses the reference points (AUD-2..AUD-4)
 COMPLIANCE_SUPERVISE = "compliance:supervise"  # regulators and the data authority see all
+REGISTRATION_APPLY = "registration:apply"  # register data resources and products (REG-2)
+REGISTRATION_REVIEW = "registration:review"  # the data authority reviews (REG-1, REG-3)
+MARKET_SELL = "market:sell"  # list registered products, settle, answer disputes (TRD-3, TRD-6)
+MARKET_BUY = "market:buy"  # order products, accept contracts, receive data (TRD-4, TRD-5)
+MARKET_ADMIN = "market:admin"  # fee schedule, prohibited kinds, disputes, breaches (OPR-7, TRD-7)
 
 ALL_SCOPES = (
     ACCOUNT_SELF,
@@ -54,6 +59,11 @@ ALL_SCOPES = (
     COMPLIANCE_MANAGE,
     AUDIT_CONDUCT,
     COMPLIANCE_SUPERVISE,
+    REGISTRATION_APPLY,
+    REGISTRATION_REVIEW,
+    MARKET_SELL,
+    MARKET_BUY,
+    MARKET_ADMIN,
 )
 
 ROLE_LABELS = {
@@ -107,6 +117,12 @@ ROLE_SCOPES["enterprise"] |= {COMPLIANCE_MANAGE}
 ROLE_SCOPES["auditor"] |= {AUDIT_CONDUCT}
 ROLE_SCOPES["regulator"] |= {COMPLIANCE_SUPERVISE}
 ROLE_SCOPES["reviewer"] |= {COMPLIANCE_SUPERVISE}
+# Registration and the data market (REG-2, TRD-4): appended, not merged above.
+ROLE_SCOPES["reviewer"] |= {REGISTRATION_REVIEW}
+ROLE_SCOPES["clerk"] |= {REGISTRATION_APPLY, MARKET_BUY}
+ROLE_SCOPES["operator"] |= {REGISTRATION_APPLY, MARKET_SELL, MARKET_BUY}
+ROLE_SCOPES["enterprise"] |= {REGISTRATION_APPLY, MARKET_SELL, MARKET_BUY}
+ROLE_SCOPES["public"] |= {MARKET_BUY}
 
 ORG_KINDS = {
     "data_authority": "数据管理部门",

@@ -83,6 +83,9 @@ def load_demo(
             data_dir=instance.settings.data_dir,
             secret=instance.settings.secret_key,
         )
+        from gongshu.market.demo import seed_demo as seed_market
+
+        seed_market(session)
     with transaction(instance.session_factory) as session:
         checkpoint(session, InstanceKey.load_or_create(instance.settings.keys_dir))
     echo(

@@ -28,6 +28,8 @@ TEMPLATE_DIRS = (
     "discovery",
     "operation",
     "compliance",
+    "registration",
+    "market",
 )
 
 LABELS = {

@@ -1,0 +1,1 @@
+"""The data market: listings, tradability, orders, contracts, delivery, disputes, credit."""

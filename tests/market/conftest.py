@@ -1,0 +1,174 @@
+"""Market fixtures: an operator and an enterprise, public entries with data, and an
+operation licence (a grant with source "operation") from the data authority."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from gongshu.accounts import service as accounts
+from gongshu.catalog import service as catalog
+from gongshu.datasets import service as datasets
+from gongshu.egress import service as egress
+from gongshu.identifiers import id_check_char
+from gongshu.market import admin
+from gongshu.registration import service as registration
+
+SECRET = "market-test-secret"
+STREETS = ["八一", "豫章", "滕王阁", "墨山", "彭家桥", "贤士湖"]
+
+
+def load_csv(session, people, tmp_path: Path, entry, header: str, lines: list[str]) -> None:  # noqa: ANN001
+    src = tmp_path / f"{entry.resource_code}.csv"
+    src.write_text(header + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    datasets.load(
+        session,
+        entry.id,
+        src,
+        actor=people.clerk_county,
+        datasets_dir=tmp_path / "var" / "datasets",
+    )
+
+
+def publish(
+    session, people, code: str, name: str, fields: list[dict], grade="一般数据-2级", opening="none"
+):  # noqa: ANN001, ANN201, E501
+    entry = catalog.create(
+        session,
+        {
+            "resource_code": code,
+            "name": name,
+            "summary": name,
+            "fields": fields,
+            "update_frequency": "每月",
+            "security_grade": grade,
+            "sharing_attr": "conditional",
+            "sharing_conditions": "仅用于履行法定职责",
+            "opening_attr": opening,
+            "opening_conditions": "仅用于研究" if opening == "conditional" else None,
+        },
+        actor=people.clerk_county,
+    )
+    catalog.submit(session, entry.id, actor=people.clerk_county)
+    catalog.approve(session, entry.id, actor=people.reviewer_county)
+    return entry
+
+
+def rid(i: int) -> str:
+    body = f"36010219800101{i:03d}"
+    return body + id_check_char(body)
+
+
+def build_market(session, people, tmp_path: Path):  # noqa: ANN001, ANN201
+    """The operator, the enterprise, two loaded entries under operation grants, a fee
+    schedule; datasets under ``tmp_path / "var" / "datasets"``."""
+    op_org = accounts.add_organization(
+        session, "江西省公共数据运营有限公司", kind="operator", region_code="360000"
+    )
+    ent_org = accounts.add_organization(
+        session, "南昌洪城数智科技有限公司", kind="enterprise", region_code="360100"
+    )
+    operator = accounts.create_user(
+        session, "operator", "correct-horse-9", org=op_org, roles=["operator"], display_name="周涛"
+    )
+    buyer = accounts.create_user(
+        session, "buyer", "correct-horse-9", org=ent_org, roles=["enterprise"], display_name="郭婷"
+    )
+    # Raw data: names and resident IDs of relief recipients.
+    raw = publish(
+        session,
+        people,
+        "360102-MZ-0501",
+        "低保对象明细",
+        [{"name": "姓名"}, {"name": "公民身份号码", "kind": "resident_id"}, {"name": "街道"}],
+    )
+    names = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊"]
+    load_csv(
+        session,
+        people,
+        tmp_path,
+        raw,
+        "姓名,公民身份号码,街道",
+        [f"{names[i % 6]},{rid(i + 1)},{STREETS[i % 6]}街道" for i in range(60)],
+    )
+    # The aggregate product's data: counts and amounts per street and month.
+    stats = publish(
+        session,
+        people,
+        "360102-MZ-0502",
+        "低保保障统计",
+        [
+            {"name": "街道"},
+            {"name": "月份"},
+            {"name": "保障人数", "type": "integer"},
+            {"name": "发放金额", "type": "decimal"},
+        ],
+    )
+    load_csv(
+        session,
+        people,
+        tmp_path,
+        stats,
+        "街道,月份,保障人数,发放金额",
+        [
+            f"{STREETS[i % 6]}街道,2026-{1 + i // 6 % 12:02d},{40 + (i * 7) % 90},"
+            f"{(40 + (i * 7) % 90) * 713 + (i * 37) % 100}.{(i * 13) % 90 + 10}"
+            for i in range(240)
+        ],
+    )
+    for entry in (raw, stats):
+        egress.create_grant(
+            session,
+            entry,
+            recipient_org_id=op_org.id,
+            purpose="公共数据授权运营：低保保障统计产品",
+            source="operation",
+            actor="user:admin",
+        )
+    admin.set_fee_schedule(
+        session,
+        {"STAT-01": {"name": "统计分析类数据产品", "unit": "次", "price_yuan": "1200"}},
+        basis="江西省发展改革委《公共数据运营服务收费标准》（示例）",
+        actor=people.admin,
+    )
+    session.flush()
+    return SimpleNamespace(
+        op_org=op_org, ent_org=ent_org, operator=operator, buyer=buyer, raw=raw, stats=stats
+    )
+
+
+@pytest.fixture
+def market(session, people, tmp_path):  # noqa: ANN001, ANN201
+    return build_market(session, people, tmp_path)
+
+
+PRODUCT = {
+    "kind": "product",
+    "name": "东湖区低保保障统计数据产品",
+    "description": "按街道、月份汇总的低保保障人数和发放金额",
+    "processing_summary": "在平台内按街道和月份聚合，不含个人明细",
+    "rights": ["processing", "operation"],
+    "price_mode": "guided",
+    "fee_item": "STAT-01",
+}
+
+
+def product_data(market, **extra) -> dict:  # noqa: ANN001
+    return {
+        **PRODUCT,
+        "source_entry_ids": [market.raw.id],
+        "data_entry_id": market.stats.id,
+        **extra,
+    }
+
+
+@pytest.fixture
+def approved_product(session, people, market):  # noqa: ANN001, ANN201
+    reg = registration.apply(session, product_data(market), actor=market.operator)
+    return registration.approve(session, reg.id, actor=people.reviewer_prov, comment="同意登记")
+
+
+def datasets_dir(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "datasets"

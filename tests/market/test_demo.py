@@ -1,0 +1,26 @@
+"""The demo's market: one registered product listed and one accepted order, fast."""
+
+from __future__ import annotations
+
+import time
+
+from gongshu.market import service as market_service
+from gongshu.market.demo import seed_demo
+from gongshu.registration import codes
+
+
+def test_seed_demo_lists_one_product_and_records_one_order(session, people, market) -> None:
+    started = time.monotonic()
+    seed_demo(
+        session,
+        operator="operator",
+        buyer="buyer",
+        reviewer="reviewer_prov",
+        entry_code=market.stats.resource_code,
+    )
+    assert time.monotonic() - started < 2
+    (listing,) = market_service.listings(session)
+    assert listing.title == "赣州市空气质量分析数据产品"
+    assert codes.is_valid(listing.registration.code)
+    (order,) = market_service.orders_of_buyer(session, market.buyer)
+    assert order.status == "accepted" and order.amount_yuan == "1200.00"

@@ -1,0 +1,100 @@
+"""The whole loop through HTTP, as the issue checks it: a product is registered and
+approved, gets its certificate, passes the tradability check and is listed; a product
+with raw resident IDs fails with the reason; a buyer orders, accepts the contract and
+receives the data watermarked; tracing the received file names the buyer; a dispute
+runs its workflow and lowers the seller's credit when lost."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from gongshu.documents import pdf_text
+from gongshu.egress.tracing import trace_leak
+
+from .conftest import product_data  # noqa: TID252
+
+
+def test_register_list_buy_deliver_trace_dispute(
+    client, login, session, settings, market, tmp_path
+) -> None:
+    # 1. The operator registers; the data authority approves; the certificate names the code.
+    login("operator")
+    reg_id = client.post("/api/v1/registrations", json=product_data(market)).json()["id"]
+    raw_id = client.post(
+        "/api/v1/registrations",
+        json=product_data(market, name="低保对象明细数据包", data_entry_id=market.raw.id),
+    ).json()["id"]
+    r = client.post("/api/v1/market/listings", json={"registration_id": reg_id})
+    assert r.status_code == 409 and "REG-1" in r.json()["message"]
+    login("reviewer_prov")
+    code = client.post(f"/api/v1/registration-review/{reg_id}/approve", json={}).json()["code"]
+    client.post(f"/api/v1/registration-review/{raw_id}/approve", json={})
+    client.cookies.clear()
+    assert code in pdf_text(client.get(f"/api/v1/registry/{code}/certificate.pdf").content)
+
+    # 2. The check passes and the product is listed; raw resident IDs fail with the reason.
+    login("operator")
+    assert client.post(f"/api/v1/market/checks/{reg_id}").json()["passed"] is True
+    listing = client.post("/api/v1/market/listings", json={"registration_id": reg_id}).json()
+    assert listing["registration_code"] == code and listing["seller_credit"] == 100
+    refused = client.post("/api/v1/market/listings", json={"registration_id": raw_id})
+    assert refused.status_code == 409
+    body = refused.json()
+    assert "公民身份号码" in body["message"] and "匿名化" in body["message"]
+    assert [r["code"] for r in body["detail"]["reasons"]] == ["identifiers"]
+    page = client.get("/market/sell").text
+    assert "公民身份号码" in page and "不可挂牌" in page
+    client.cookies.clear()
+    assert "东湖区低保保障统计数据产品" in client.get("/market").text
+
+    # 3. The buyer orders for industry use at the guided fee, accepts, receives the data.
+    login("buyer")
+    order = client.post(
+        "/api/v1/market/orders",
+        json={
+            "listing_id": listing["id"],
+            "use_kind": "industry",
+            "purpose": "普惠金融风险评估",
+            "scope": "南昌市",
+            "term_days": 180,
+        },
+    ).json()
+    assert order["amount_yuan"] == "1200.00"
+    assert any("不得转售" in c for c in order["contract"]["clauses"])
+    r = client.post(
+        f"/api/v1/market/orders/{order['id']}/accept",
+        json={"contract_sha256": order["contract_sha256"]},
+    )
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    data = client.get(f"/market/orders/{order['id']}/download?format=csv")
+    assert data.status_code == 200 and data.headers["x-gongshu-delivery"]
+    rows = list(csv.reader(io.StringIO(data.content.decode("utf-8-sig"))))
+    assert rows[0] == ["街道", "月份", "保障人数", "发放金额"] and len(rows) == 241
+
+    # 4. A copy of half the file turns up elsewhere; tracing names the buyer.
+    leaked = tmp_path / "网上流出的文件.csv"
+    leaked.write_text("\n".join(",".join(r) for r in rows[:121]) + "\n", encoding="utf-8")
+    verdict = trace_leak(session, leaked, secret=settings.secret_key)
+    assert verdict["attributed"] and verdict["recipient_name"] == "郭婷"
+    assert f"订单 {order['id']}" in verdict["delivery"]["purpose"]
+
+    # 5. A dispute: raised by the buyer, answered by the seller, upheld: the seller's
+    #    credit drops, on the listing too.
+    d = client.post(
+        f"/api/v1/market/orders/{order['id']}/disputes", json={"claim": "缺少 12 月数据"}
+    ).json()
+    assert d["status"] == "raised"
+    login("operator")
+    r = client.post(f"/api/v1/market/disputes/{d['id']}/respond", json={"response": "尚未生成"})
+    assert r.json()["status"] == "responded"
+    login("admin")
+    r = client.post(
+        f"/api/v1/market/disputes/{d['id']}/resolve",
+        json={"outcome": "upheld", "resolution": "合同约定含全年数据，卖方败诉"},
+    )
+    assert r.json()["loser"] == f"org:{market.op_org.id}"
+    client.cookies.clear()
+    assert client.get(f"/api/v1/market/listings/{listing['id']}").json()["seller_credit"] == 90
+    record = client.get(f"/api/v1/market/credit/org:{market.op_org.id}").json()
+    assert record["score"] == 90 and "卖方败诉" in record["items"][0]["description"]

@@ -1,0 +1,268 @@
+"""The market (TRD-3..TRD-8, OPR-7, OPR-8): tradability, listing, orders, contract,
+delivery through the egress door, settlement."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from gongshu.datasets import anonymized
+from gongshu.egress.models import Grant
+from gongshu.egress.tracing import trace_leak
+from gongshu.errors import InvalidInput
+from gongshu.ledger import entries
+from gongshu.market import admin
+from gongshu.market import service as market_service
+from gongshu.market.errors import NotBuyer, NotRegistered, NotTradable, WrongMarketStatus
+from gongshu.market.tradability import check
+from gongshu.registration import service as registration
+
+from .conftest import SECRET, datasets_dir, product_data  # noqa: TID252
+
+
+def codes(result) -> set[str]:  # noqa: ANN001
+    return {r["code"] for r in result.reasons}
+
+
+def test_an_approved_aggregate_product_passes_and_is_listed(
+    session, market, approved_product
+) -> None:
+    result = check(session, approved_product, seller_org_id=market.op_org.id)
+    assert result.passed, result.reasons
+    assert result.operation_product  # its sources are under an operation grant (OPR-7)
+    listing = market_service.list_product(session, approved_product.id, actor=market.operator)
+    assert listing.status == "listed" and listing.operation_product
+    assert listing.registration.code == approved_product.code
+    with pytest.raises(WrongMarketStatus):
+        market_service.list_product(session, approved_product.id, actor=market.operator)
+
+
+def test_an_unregistered_product_is_refused(session, market) -> None:
+    reg = registration.apply(session, product_data(market), actor=market.operator)
+    with pytest.raises(NotRegistered, match="REG-1"):
+        market_service.list_product(session, reg.id, actor=market.operator)
+    assert [e for e in entries(session) if e.action == "market.checked"]
+
+
+def test_raw_resident_ids_fail_with_the_reason(session, people, market) -> None:
+    reg = registration.apply(
+        session, product_data(market, data_entry_id=market.raw.id), actor=market.operator
+    )
+    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    with pytest.raises(NotTradable) as err:
+        market_service.list_product(session, reg.id, actor=market.operator)
+    assert "公民身份号码" in err.value.message and "PIP-9" in err.value.message
+    reasons = err.value.detail["reasons"]
+    assert [r["rule"] for r in reasons] == ["TRD-8"]
+    assert "公民身份号码" in err.value.detail["identifier_columns"]
+    # TRD-8: the rights holders' explicit authorization, recorded and approved, lifts it.
+    registration.update(
+        session,
+        reg.id,
+        {"holder_authorization": "全部权利人书面授权书（2026-001 至 2026-060）"},
+        actor=market.operator,
+    )
+    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    assert check(session, reg, seller_org_id=market.op_org.id).passed
+
+
+def test_the_pip9_mark_makes_identifier_free_personal_data_tradable(
+    session, people, market
+) -> None:
+    # A version that passed the anonymization check carries the mark; identifiers then
+    # no longer block (TRD-8). Here the mark is set on the raw version as the gate would.
+    reg = registration.apply(
+        session, product_data(market, data_entry_id=market.raw.id), actor=market.operator
+    )
+    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    assert "identifiers" in codes(check(session, reg, seller_org_id=market.op_org.id))
+    from gongshu.market.tradability import latest_version
+
+    version = latest_version(session, market.raw.id)
+    version.anonymized = {"k": anonymized.MIN_K, "checked_by": "user:clerk_county"}
+    session.flush()
+    assert "identifiers" not in codes(check(session, reg, seller_org_id=market.op_org.id))
+
+
+def test_sensitive_attributes_need_the_pip9_mark(session, people, market) -> None:
+    from gongshu.market.tradability import latest_version
+
+    reg = registration.apply(session, product_data(market), actor=market.operator)
+    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    version = latest_version(session, market.stats.id)
+    version.column_tags = {**version.column_tags, "月份": ["MEDICAL"]}
+    session.flush()
+    result = check(session, reg, seller_org_id=market.op_org.id)
+    assert codes(result) == {"sensitive"}
+    assert "月份" in result.reasons[0]["message"] and "医疗健康" in result.reasons[0]["message"]
+    version.anonymized = {"k": 5}
+    session.flush()
+    assert check(session, reg, seller_org_id=market.op_org.id).passed
+
+
+def test_sources_without_the_holders_authorization_fail(session, people, market) -> None:
+    # The enterprise holds neither entry and has no operation grant.
+    reg = registration.apply(
+        session, product_data(market, price_mode="self", price_yuan="500"), actor=market.buyer
+    )
+    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    result = check(session, reg, seller_org_id=market.ent_org.id)
+    assert codes(result) == {"unauthorized_source"}
+    assert any("低保对象明细" in r["message"] for r in result.reasons)
+
+
+def test_core_important_and_prohibited_kinds(session, people, market) -> None:
+    reg = registration.apply(session, product_data(market), actor=market.operator)
+    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    market.raw.security_grade = "重要数据"
+    session.flush()
+    assert "important_data" in codes(check(session, reg, seller_org_id=market.op_org.id))
+    registration.update(
+        session,
+        reg.id,
+        {"important_data_consent": "省网信办同意函〔2026〕12号"},
+        actor=market.operator,
+    )
+    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    assert check(session, reg, seller_org_id=market.op_org.id).passed
+    market.raw.security_grade = "核心数据"
+    session.flush()
+    assert "core_data" in codes(check(session, reg, seller_org_id=market.op_org.id))
+    market.raw.security_grade = "一般数据-2级"
+    from gongshu.market.tradability import latest_version
+
+    tags = latest_version(session, market.stats.id).column_tags
+    column = next(iter(tags))
+    tags[column] = [*tags[column], "GEO_COORDINATE"]
+    latest_version(session, market.stats.id).column_tags = dict(tags)
+    admin.prohibit(
+        session, "GEO_COORDINATE", reason="《测绘法》禁止交易精确位置", actor=people.admin
+    )
+    session.flush()
+    result = check(session, reg, seller_org_id=market.op_org.id)
+    assert "prohibited_kind" in codes(result)
+    assert any("测绘法" in r["message"] for r in result.reasons)
+
+
+def test_operation_products_need_a_guided_fee_item(session, people, market) -> None:
+    reg = registration.apply(
+        session, product_data(market, price_mode="self", price_yuan="999"), actor=market.operator
+    )
+    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    assert codes(check(session, reg, seller_org_id=market.op_org.id)) == {"guided_price"}
+
+
+def test_the_fee_schedule_is_versioned(session, people, market) -> None:
+    assert [s.version_no for s in admin.fee_schedules(session)] == [1]
+    admin.set_fee_schedule(
+        session,
+        {"STAT-01": {"name": "统计分析类数据产品", "unit": "次", "price_yuan": "1000"}},
+        basis="调价通知",
+        actor=people.admin,
+    )
+    versions = admin.fee_schedules(session)
+    assert [s.version_no for s in versions] == [2, 1]
+    assert versions[0].items["STAT-01"]["price_yuan"] == "1000.00"
+    with pytest.raises(InvalidInput):
+        admin.set_fee_schedule(session, {}, basis="x", actor=people.admin)
+    assert [e for e in entries(session) if e.action == "market.fee_schedule_set"]
+
+
+@pytest.fixture
+def listing(session, market, approved_product):  # noqa: ANN001, ANN201
+    return market_service.list_product(session, approved_product.id, actor=market.operator)
+
+
+def test_welfare_use_is_free_and_industry_pays_the_guided_fee(session, market, listing) -> None:
+    welfare = market_service.place_order(
+        session,
+        listing.id,
+        actor=market.buyer,
+        use_kind="welfare",
+        purpose="社区救助政策评估",
+        scope="东湖区",
+        term_days=90,
+    )
+    assert welfare.amount_yuan == "0.00" and "OPR-7" in welfare.pricing_basis
+    assert any("不得用于经营性活动" in c for c in welfare.terms["clauses"])
+    industry = market_service.place_order(
+        session,
+        listing.id,
+        actor=market.buyer,
+        use_kind="industry",
+        purpose="普惠金融产品设计",
+        scope="南昌市",
+        term_days=180,
+    )
+    assert industry.amount_yuan == "1200.00" and "政府指导价第 1 版" in industry.pricing_basis
+
+
+def test_the_seller_cannot_buy_its_own_product(session, market, listing) -> None:
+    with pytest.raises(NotBuyer, match="OPR-8"):
+        market_service.place_order(
+            session,
+            listing.id,
+            actor=market.operator,
+            use_kind="industry",
+            purpose="再开发",
+            scope="全省",
+            term_days=30,
+        )
+
+
+def test_order_contract_delivery_trace_and_settlement(
+    session, people, market, listing, tmp_path
+) -> None:
+    order = market_service.place_order(
+        session,
+        listing.id,
+        actor=market.buyer,
+        use_kind="industry",
+        purpose="普惠金融产品设计",
+        scope="南昌市",
+        term_days=180,
+    )
+    clauses = "".join(order.terms["clauses"])
+    assert "不得转售" in clauses and "OPR-8" in clauses and "再开发" in clauses
+    assert order.terms["product"]["registration_code"] == listing.registration.code
+    with pytest.raises(InvalidInput, match="contract hash"):
+        market_service.accept_contract(session, order.id, actor=market.buyer, sha256="0" * 64)
+    with pytest.raises(WrongMarketStatus):
+        market_service.deliver(
+            session,
+            order.id,
+            actor=market.buyer,
+            fmt="csv",
+            datasets_dir=datasets_dir(tmp_path),
+            work_dir=tmp_path / "out",
+            secret=SECRET,
+        )
+    market_service.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
+    grant = session.get(Grant, order.grant_id)
+    assert grant.source == "market" and grant.entry_id == market.stats.id
+    assert grant.recipient_user_id == market.buyer.id
+    accepted = [e for e in entries(session) if e.action == "market.contract_accepted"]
+    assert accepted[0].payload["contract_sha256"] == order.sha256
+    out = market_service.deliver(
+        session,
+        order.id,
+        actor=market.buyer,
+        fmt="csv",
+        datasets_dir=datasets_dir(tmp_path),
+        work_dir=tmp_path / "out",
+        secret=SECRET,
+    )
+    assert out.delivery.watermarked and out.delivery.rows == 240
+    rows = list(csv.reader(io.StringIO(out.path.read_text(encoding="utf-8-sig"))))
+    leaked = tmp_path / "流出.csv"
+    leaked.write_text("\n".join(",".join(r) for r in rows[:121]) + "\n", encoding="utf-8")
+    verdict = trace_leak(session, leaked, secret=SECRET)
+    assert verdict["attributed"] and verdict["recipient_name"] == "郭婷"
+    settlement = market_service.settlement_of(session, order.id)
+    assert settlement.status == "due" and settlement.amount_yuan == "1200.00"
+    with pytest.raises(InvalidInput):
+        market_service.settle(session, order.id, actor=market.operator, reference="")
+    market_service.settle(session, order.id, actor=market.operator, reference="BANK-20261201-01")
+    assert settlement.status == "settled"
