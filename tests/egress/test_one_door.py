@@ -18,6 +18,8 @@ ALLOWED = {
     "datasets/classify.py": "discovery sample for classification; nothing leaves",
     "tabular.py": "reads files being loaded or scanned, not stored versions",
     "datasets/anonymized.py": "the PIP-9 re-identification check in the platform; nothing leaves",
+    "privacy/finder.py": "finds a person's rows for their rights request (PIP-5); row numbers only",
+    "privacy/tombstones.py": "rewrites a version without a person's rows (PIP-6); nothing leaves",
 }
 
 

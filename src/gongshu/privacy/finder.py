@@ -1,0 +1,110 @@
+"""Find one person's rows across the latest dataset version of every entry (PIP-5).
+
+The search reads the discovery tags (DESIGN.md mechanism 4): columns tagged
+CN_RESIDENT_ID (and CN_MOBILE when the person gave a mobile number) are compared
+with the person's own values inside the platform. Only counts, column names and
+row numbers come out; no value of anyone else's row leaves this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gongshu.catalog.models import CatalogEntry
+from gongshu.datasets.models import DatasetVersion
+from gongshu.egress.errors import NotClassified
+from gongshu.egress.service import column_tags
+
+ID_CODE, MOBILE_CODE = "CN_RESIDENT_ID", "CN_MOBILE"
+
+
+@dataclass
+class Found:
+    entry: CatalogEntry
+    version: DatasetVersion
+    columns: list[str]
+    row_numbers: list[int]
+
+
+def _quote(col: str) -> str:
+    return '"' + col.replace('"', '""') + '"'
+
+
+def person_predicate(
+    tags: dict[str, list[str]], available: set[str], id_number: str, mobile: str | None
+) -> tuple[list[str], str, list[str]]:
+    """The tagged columns to compare and a parameterized predicate over them."""
+    cols, clauses, params = [], [], []
+    for col, codes in sorted(tags.items()):
+        if col not in available:
+            continue
+        if ID_CODE in codes:
+            cols.append(col)
+            clauses.append(f"upper(trim(CAST({_quote(col)} AS VARCHAR))) = ?")
+            params.append(id_number)
+        elif mobile and MOBILE_CODE in codes:
+            cols.append(col)
+            clauses.append(
+                f"right(regexp_replace(CAST({_quote(col)} AS VARCHAR), '[^0-9]', '', 'g'), 11) = ?"
+            )
+            params.append(mobile)
+    return cols, " OR ".join(clauses) or "FALSE", params
+
+
+def latest_versions(session: Session) -> list[tuple[CatalogEntry, DatasetVersion]]:
+    newest = (
+        select(DatasetVersion.entry_id, func.max(DatasetVersion.version_no).label("no"))
+        .group_by(DatasetVersion.entry_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(CatalogEntry, DatasetVersion)
+        .join(DatasetVersion, DatasetVersion.entry_id == CatalogEntry.id)
+        .join(
+            newest,
+            (newest.c.entry_id == DatasetVersion.entry_id)
+            & (newest.c.no == DatasetVersion.version_no),
+        )
+        .order_by(CatalogEntry.id)
+    )
+    return [(e, v) for e, v in rows]
+
+
+def row_numbers(
+    path: Path, predicate: str, params: list[str], con: duckdb.DuckDBPyConnection
+) -> list[int]:
+    rel = con.execute(
+        "SELECT file_row_number FROM read_parquet(?, file_row_number = true) "
+        f"WHERE {predicate} ORDER BY file_row_number",
+        [str(path), *params],
+    )
+    return [r[0] for r in rel.fetchall()]
+
+
+def find(
+    session: Session, *, id_number: str, mobile: str | None, datasets_dir: Path
+) -> list[Found]:
+    """Every entry whose latest version holds rows of this person."""
+    out: list[Found] = []
+    con = duckdb.connect()
+    try:
+        for entry, version in latest_versions(session):
+            try:
+                tags = column_tags(entry, version)
+            except NotClassified:
+                continue  # not classified yet: cannot be searched, and cannot leave either
+            available = {c["name"] for c in version.columns}
+            cols, predicate, params = person_predicate(tags, available, id_number, mobile)
+            if not cols:
+                continue
+            rows = row_numbers(datasets_dir / version.path, predicate, params, con)
+            if rows:
+                out.append(Found(entry, version, cols, rows))
+    finally:
+        con.close()
+    return out

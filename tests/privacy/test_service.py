@@ -1,0 +1,294 @@
+"""Rights requests (PIP-5, PIP-6): finding, handling, tombstones, the door, the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from gongshu.egress import service as egress
+from gongshu.errors import InvalidInput
+from gongshu.ledger import entries
+from gongshu.privacy import service
+from gongshu.privacy.errors import AlreadyHandled, NotHandler, NotThePerson
+from gongshu.privacy.models import Tombstone
+from gongshu.timeutil import BEIJING
+
+
+def at(y, m, d, h=10):  # noqa: ANN001, ANN201
+    return dt.datetime(y, m, d, h, tzinfo=BEIJING)
+
+
+def file(session, citizen, pi, kind="delete", **kw):  # noqa: ANN001, ANN003, ANN201
+    return service.file_request(
+        session,
+        user=citizen,
+        kind=kind,
+        id_number=pi.me,
+        secret=pi.secret,
+        datasets_dir=pi.datasets_dir,
+        **kw,
+    )
+
+
+def read(session, grant, user, pi) -> list[dict]:  # noqa: ANN001
+    out = egress.deliver(
+        session,
+        grant.id,
+        actor=user,
+        fmt="json",
+        datasets_dir=pi.datasets_dir,
+        work_dir=pi.work_dir,
+        secret=pi.secret,
+    )
+    doc = json.loads(out.path.read_text(encoding="utf-8"))
+    out.path.unlink()
+    return [dict(zip(doc["columns"], row, strict=True)) for row in doc["rows"]]
+
+
+@pytest.mark.parametrize(
+    ("received", "last_day", "why"),
+    [
+        # CLK-1: counting starts the next day. 2026-03-02 (Mon) + 15 working days.
+        (at(2026, 3, 2), dt.date(2026, 3, 23), "ordinary weeks"),
+        # Spring Festival 2026: 15-23 Feb off, 14 and 28 Feb working Saturdays.
+        (at(2026, 2, 10), dt.date(2026, 3, 9), "crosses the Spring Festival"),
+        # National Day 2026: 1-7 Oct off, 10 Oct a working Saturday (9 Oct? see schedule).
+        (at(2026, 9, 28), None, "computed below"),
+    ],
+)
+def test_deadline_is_15_working_days_from_the_next_day(
+    session,
+    citizen,
+    entries,
+    pi,
+    received,
+    last_day,
+    why,  # noqa: ANN001
+) -> None:
+    req = file(session, citizen, pi, kind="access", now=received)
+    from gongshu.workdays import Calendar
+
+    expected = last_day or Calendar(session).add_workdays(received.date(), 15)
+    assert service.last_day(req) == expected, why
+    assert req.deadline_warning is None
+
+
+def test_spring_festival_deadline_skips_the_holiday_week(session, citizen, entries, pi) -> None:
+    req = file(session, citizen, pi, kind="access", now=at(2026, 2, 10))
+    # 11-13 Feb (3), 14 Feb working Saturday (4), 24-27 Feb (8), 28 Feb Saturday (9),
+    # 2-6 Mar (14), 9 Mar (15): without the holiday it would have been 3 Mar.
+    assert service.last_day(req) == dt.date(2026, 3, 9)
+
+
+def test_a_request_on_2026_12_28_has_no_deadline_and_a_warning(
+    session, citizen, entries, pi
+) -> None:
+    req = file(session, citizen, pi, kind="access", now=at(2026, 12, 28))
+    assert (
+        req.deadline is None and "2027" in req.deadline_warning and "CLK-4" in req.deadline_warning
+    )
+    assert service.on_time(req) is None
+    assert entries and service.overdue(session, now=at(2027, 6, 1)) == []
+
+
+def test_finds_the_person_in_every_entry_without_exposing_others(
+    session, citizen, entries, pi
+) -> None:
+    county, police = entries
+    req = file(session, citizen, pi, kind="access", now=at(2026, 3, 2))
+    found = {m.entry_id: m for m in service.matches(session, req)}
+    assert set(found) == {county.id, police.id}
+    assert found[county.id].rows == 1 and found[county.id].columns == ["公民身份号码"]
+    filed = entries_payload = next(e for e in entries_list(session) if e.action == "rights.filed")
+    assert pi.me not in json.dumps(filed.payload, ensure_ascii=False) and entries_payload
+    assert pi.me not in (req.lookup_enc or "")
+
+
+def entries_list(session):  # noqa: ANN001, ANN201
+    return entries(session, limit=1000)
+
+
+def test_mobile_finds_rows_without_an_id_column(session, citizen, entries, pi) -> None:
+    req = file(
+        session, citizen, pi, kind="access", mobile="+86 " + pi.my_mobile, now=at(2026, 3, 2)
+    )
+    cols = {c for m in service.matches(session, req) for c in m.columns}
+    assert cols == {"公民身份号码", "联系电话"}  # CN_MOBILE tagged by discovery
+
+
+def test_only_the_verified_person_may_ask(session, people, citizen, entries, pi) -> None:
+    with pytest.raises(NotThePerson, match="不一致"):
+        service.file_request(
+            session,
+            user=citizen,
+            kind="access",
+            id_number=pi.ids[0],
+            secret=pi.secret,
+            datasets_dir=pi.datasets_dir,
+        )
+    people.citizen.identity_verified_at = None
+    with pytest.raises(NotThePerson, match="实名认证"):
+        file(session, citizen, pi)
+
+
+def test_deletion_writes_a_new_version_tombstones_and_old_grants_stop_serving_the_rows(
+    session, people, citizen, entries, pi
+) -> None:
+    county, police = entries
+    from gongshu.datasets.service import versions_of
+
+    v1 = versions_of(session, county.id)[0]
+    pinned = egress.create_grant(
+        session,
+        county,
+        recipient_org_id=people.org["police"].id,
+        purpose="核查",
+        source="sharing",
+        actor="user:admin",
+        dataset_version_id=v1.id,
+    )
+    before = read(session, pinned, people.clerk_prov, pi)
+    assert pi.me in {r["公民身份号码"] for r in before} and len(before) == 20
+
+    req = file(session, citizen, pi, now=at(2026, 3, 2))
+    m_county, m_police = service.matches(session, req)
+    with pytest.raises(NotHandler):
+        service.handle(
+            session,
+            m_county.id,
+            actor=people.clerk_prov,
+            action="delete",
+            secret=pi.secret,
+            datasets_dir=pi.datasets_dir,
+        )
+    with pytest.raises(InvalidInput, match="action"):
+        service.handle(
+            session,
+            m_county.id,
+            actor=people.clerk_county,
+            action="export",
+            secret=pi.secret,
+            datasets_dir=pi.datasets_dir,
+        )
+    service.handle(
+        session,
+        m_county.id,
+        actor=people.clerk_county,
+        action="delete",
+        secret=pi.secret,
+        datasets_dir=pi.datasets_dir,
+        now=at(2026, 3, 5),
+    )
+    assert req.status == "open"  # the police has not answered yet
+    stone = session.query(Tombstone).one()
+    assert (stone.entry_id, stone.old_version_id, stone.row_numbers) == (county.id, v1.id, [3])
+    assert stone.person_hash == citizen.id_number_hash
+
+    after = read(session, pinned, people.clerk_prov, pi)
+    assert len(after) == 19 and pi.me not in {r["公民身份号码"] for r in after}
+    assert {r["公民身份号码"] for r in after} == set(pi.ids) - {pi.me}
+
+    service.handle(
+        session,
+        m_police.id,
+        actor=people.clerk_prov,
+        action="refuse",
+        note="户籍信息依《户口登记条例》须保存，停止除存储外的处理（PIA-A 第十七条）",
+        secret=pi.secret,
+        datasets_dir=pi.datasets_dir,
+        now=at(2026, 3, 6),
+    )
+    assert req.status == "answered" and service.on_time(req) is True
+    assert req.lookup_enc is None  # the ID number is erased when the request closes
+    with pytest.raises(AlreadyHandled):
+        service.handle(
+            session,
+            m_police.id,
+            actor=people.clerk_prov,
+            action="refuse",
+            note="x",
+            secret=pi.secret,
+            datasets_dir=pi.datasets_dir,
+        )
+    actions = [e.action for e in entries_list(session)]
+    assert {
+        "rights.filed",
+        "privacy.rows_deleted",
+        "rights.handled",
+        "rights.answered",
+        "dataset.derived",
+    } <= set(actions)
+
+
+def test_access_exports_only_the_persons_rows_through_the_door(
+    session, people, citizen, entries, pi
+) -> None:
+    req = file(session, citizen, pi, kind="copy", now=at(2026, 3, 2))
+    m = service.matches(session, req)[0]
+    service.handle(
+        session,
+        m.id,
+        actor=people.clerk_county,
+        action="export",
+        secret=pi.secret,
+        datasets_dir=pi.datasets_dir,
+    )
+    grant = egress.get_grant(session, m.grant_id)
+    assert grant.source == "rights" and grant.recipient_user_id == citizen.id
+    rows = read(session, grant, citizen, pi)
+    assert [r["公民身份号码"] for r in rows] == [pi.me]
+
+
+def test_correction_changes_only_the_persons_row(session, people, citizen, entries, pi) -> None:
+    county, _ = entries
+    req = file(
+        session, citizen, pi, kind="correct", corrections={"街道": "青山湖街道"}, now=at(2026, 3, 2)
+    )
+    m = next(x for x in service.matches(session, req) if x.entry_id == county.id)
+    service.handle(
+        session,
+        m.id,
+        actor=people.clerk_county,
+        action="correct",
+        secret=pi.secret,
+        datasets_dir=pi.datasets_dir,
+    )
+    grant = egress.create_grant(
+        session,
+        county,
+        recipient_org_id=people.org["police"].id,
+        purpose="核查",
+        source="sharing",
+        actor="user:admin",
+    )
+    rows = {r["公民身份号码"]: r["街道"] for r in read(session, grant, people.clerk_prov, pi)}
+    assert rows[pi.me] == "青山湖街道" and list(rows.values()).count("青山湖街道") == 1
+    assert len(rows) == 20
+    mine = read(session, egress.get_grant(session, m.grant_id), citizen, pi)
+    assert [r["街道"] for r in mine] == ["青山湖街道"]
+
+
+def test_nothing_found_is_answered_at_once(session, people, pi, entries) -> None:
+    from gongshu.privacy.person import person_hash
+
+    people.citizen.id_number_hash = person_hash(pi.child, pi.secret)
+    req = service.file_request(
+        session,
+        user=people.citizen,
+        kind="access",
+        id_number=pi.child,
+        secret=pi.secret,
+        datasets_dir=pi.datasets_dir,
+        now=at(2026, 3, 2),
+    )
+    assert req.status == "answered" and "未在平台" in req.answer
+
+
+def test_overdue_requests_show_to_the_authority(session, people, citizen, entries, pi) -> None:
+    req = file(session, citizen, pi, kind="access", now=at(2026, 3, 2))
+    assert service.overdue(session, now=at(2026, 3, 23, 23)) == []
+    assert service.overdue(session, now=at(2026, 3, 24, 1)) == [req]
+    assert service.can_view(session, req, people.reviewer_city)
+    assert not service.can_view(session, req, people.auditor)
