@@ -38,6 +38,8 @@ CAPABILITIES = (
     "gongshu.opendata.pages",
     "gongshu.opendata.ckan",
     "gongshu.web.home",
+    "gongshu.privacy.routes",
+    "gongshu.privacy.pages",
 )
 
 
