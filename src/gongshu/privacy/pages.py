@@ -128,6 +128,7 @@ def request_page(
 def inbox_page(
     request: Request, session: SessionDep, user: Annotated[User, requires(PRIVACY_HANDLE)]
 ) -> Response:
+    service.refresh_deadlines(session)  # CLK-4: fills in once the missing year is entered
     rows = service.inbox(session, user.org_id) if user.org_id else []
     records = consent.of_org(session, user.org_id) if user.org_id else []
     return render(
@@ -171,6 +172,7 @@ def supervision_page(
 ) -> Response:
     from sqlalchemy import select
 
+    service.refresh_deadlines(session)
     unknown = list(
         session.scalars(
             select(RightsRequest).where(
