@@ -54,8 +54,10 @@ def read(session, grant, user, pi) -> list[dict]:  # noqa: ANN001
         (at(2026, 3, 2), dt.date(2026, 3, 23), "ordinary weeks"),
         # Spring Festival 2026: 15-23 Feb off, 14 and 28 Feb working Saturdays.
         (at(2026, 2, 10), dt.date(2026, 3, 9), "crosses the Spring Festival"),
-        # National Day 2026: 1-7 Oct off, 10 Oct a working Saturday (9 Oct? see schedule).
-        (at(2026, 9, 28), None, "computed below"),
+        # National Day 2026: 1-7 Oct off, Saturday 10 Oct a working day.
+        (at(2026, 9, 28), dt.date(2026, 10, 23), "crosses National Day"),
+        # Received on a Sunday evening: still counts from Monday.
+        (at(2026, 3, 1, 21), dt.date(2026, 3, 20), "received on a rest day"),
     ],
 )
 def test_deadline_is_15_working_days_from_the_next_day(
@@ -68,10 +70,7 @@ def test_deadline_is_15_working_days_from_the_next_day(
     why,  # noqa: ANN001
 ) -> None:
     req = file(session, citizen, pi, kind="access", now=received)
-    from gongshu.workdays import Calendar
-
-    expected = last_day or Calendar(session).add_workdays(received.date(), 15)
-    assert service.last_day(req) == expected, why
+    assert service.last_day(req) == last_day, why
     assert req.deadline_warning is None
 
 

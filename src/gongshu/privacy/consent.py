@@ -178,6 +178,9 @@ def withdraw(
         subject=f"consent:{given.id}",
         payload={"withdrawal": rec.id, "on": on, "deletion_due": rec.deletion_due},
     )
+    from gongshu.privacy.authorize import revoke_for  # PIP-10 grants end with their consent
+
+    revoke_for(session, rec, actor=actor)
     return rec
 
 

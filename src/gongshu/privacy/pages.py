@@ -109,8 +109,20 @@ def request_page(
     session: SessionDep,
     user: Annotated[User, requires(ACCOUNT_SELF)],
 ) -> Response:
+    from sqlalchemy import select
+
+    from gongshu.privacy.authorize import MARKET_KINDS
+
     req = service.get_visible(session, request_id, user)
     matches = service.matches(session, req)
+    market = list(
+        session.scalars(
+            select(Organization)
+            .where(Organization.kind.in_(MARKET_KINDS))
+            .order_by(Organization.name)
+            .limit(200)
+        )
+    )
     return render(
         request,
         "privacy_request.html",
@@ -120,6 +132,7 @@ def request_page(
         orgs=_names(session, {m.provider_org_id for m in matches}, Organization),
         allowed=service.ALLOWED_ACTIONS[req.kind],
         mine=req.user_id == user.id,
+        market=market,
         P=LABELS,
     )
 
@@ -191,3 +204,19 @@ def supervision_page(
         open_count=open_count,
         P=LABELS,
     )
+
+
+@pages.post("/privacy/grants/{grant_id}/authorize")
+def authorize_page(
+    grant_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(PRIVACY_REQUEST)],
+    org_id: Annotated[int, Form()] = 0,
+    purpose: FormStr = "",
+    back: FormStr = "/privacy",
+) -> Response:
+    from gongshu.privacy.authorize import authorize
+
+    authorize(session, grant_id, user=user, org_id=org_id, purpose=purpose, on=_today())
+    target = back if back.startswith("/privacy/") else "/privacy"
+    return RedirectResponse(target, status_code=303)

@@ -24,6 +24,7 @@ from gongshu.privacy.errors import ConsentNotFound, NotHandler
 from gongshu.privacy.letters import letter_pdf
 from gongshu.privacy.person import person_hash
 from gongshu.privacy.schemas import (
+    AuthorizeBody,
     ConsentAnswerPublic,
     ConsentCreate,
     ConsentLookup,
@@ -227,3 +228,26 @@ def overdue(
     session: SessionDep, user: Annotated[User, requires(PRIVACY_SUPERVISE)]
 ) -> list[RequestPublic]:
     return [_public(session, r) for r in service.overdue(session)]
+
+
+@router.post("/privacy/grants/{grant_id}/authorize", status_code=201)
+def authorize_use(
+    grant_id: int,
+    body: AuthorizeBody,
+    session: SessionDep,
+    user: Annotated[User, requires(PRIVACY_REQUEST)],
+) -> dict:
+    """Authorize a market entity to use your own data gathered here (PIP-10)."""
+    from gongshu.privacy.authorize import authorize
+    from gongshu.timeutil import BEIJING, utcnow
+
+    grant = authorize(
+        session,
+        grant_id,
+        user=user,
+        org_id=body.org_id,
+        purpose=body.purpose,
+        days=body.days,
+        on=utcnow().astimezone(BEIJING).date(),
+    )
+    return {"grant_id": grant.id, "expires_at": grant.expires_at, "source_ref": grant.source_ref}

@@ -95,3 +95,9 @@ class HandleBody(BaseModel):
     action: str = Field(description="delete | correct | export | explain | refuse")
     note: str = ""
     values: dict[str, str] | None = None
+
+
+class AuthorizeBody(BaseModel):
+    org_id: int = Field(description="The enterprise or operator the person authorizes (PIP-10)")
+    purpose: str
+    days: int = 90
