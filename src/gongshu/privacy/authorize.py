@@ -99,6 +99,7 @@ def authorize(
 def _consent(
     session: Session, *, user: User, org: Organization, purpose: str, kinds: list[str], on: date
 ) -> ConsentRecord:
+    from gongshu.privacy import notices
     from gongshu.privacy.consent import _retain_until
 
     rec = ConsentRecord(
@@ -111,6 +112,7 @@ def _consent(
         sensitive=len(kinds) == 1 and bool(_is_sensitive(session, kinds[0])),
         effective_on=on,
         evidence="本人在平台上授权",
+        notice_id=getattr(notices.current(session, org.id), "id", None),
         retain_until=_retain_until(on),
         recorded_by=user.actor,
     )

@@ -81,6 +81,15 @@ def give(
             "敏感个人信息须逐项单独同意 (separate consent, PIP-1)：请将"
             f"{'、'.join(ENTITY_LABELS[k] for k in sensitive)}分别记录，不得与其他种类合并"
         )
+    from gongshu.privacy import notices
+
+    notice = notices.current(session, org.id)
+    hidden = notices.undeclared(notice, kinds)
+    if hidden:
+        raise BadConsent(
+            f"本单位处理规则（第 {notice.version_no} 版）未列明："
+            f"{'、'.join(ENTITY_LABELS[k] for k in hidden)}，须先更新处理规则再取得同意 (PIP-7)"
+        )
     minor = age_on(id_number, on) < GUARDIAN_AGE
     guardian = None
     if minor:
@@ -105,6 +114,7 @@ def give(
         effective_on=on,
         evidence=(evidence or "").strip(),
         retain_until=_retain_until(on),
+        notice_id=notice.id if notice else None,
         recorded_by=actor,
     )
     session.add(rec)
@@ -165,6 +175,7 @@ def withdraw(
         effective_on=on,
         evidence=(reason or "").strip(),
         withdraws_id=given.id,
+        notice_id=given.notice_id,
         deletion_due=on + timedelta(days=WITHDRAWAL_FOLLOW_UP_DAYS),
         retain_until=_retain_until(on),
         recorded_by=actor,

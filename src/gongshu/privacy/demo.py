@@ -13,7 +13,7 @@ from gongshu.config import Settings
 from gongshu.demo.model import DemoProvince
 from gongshu.demo.province import entry_rows
 from gongshu.identifiers import id_check_char
-from gongshu.privacy import consent, service
+from gongshu.privacy import consent, notices, service
 from gongshu.privacy.person import age_on, person_hash
 from gongshu.timeutil import BEIJING, utcnow
 
@@ -56,6 +56,25 @@ def seed_demo(
     today = utcnow().astimezone(BEIJING).date()
     first = orgs[0]
     second = orgs[-1]
+    notices.publish(
+        session,
+        first,
+        {
+            "functions": [
+                {"function": "社会保障业务办理", "kinds": ["PERSON_NAME", "CN_MOBILE", "ADDRESS"]},
+                {"function": "医疗救助审核", "kinds": ["MEDICAL"]},
+                {"function": "少儿医保参保", "kinds": ["PERSON_NAME", "BIRTH_DATE"]},
+            ],
+            "retention": "业务办结后保存 5 年，期满删除或匿名化",
+            "rights_channels": "公共数据平台“我的个人信息”页面在线申请，或到办事窗口书面申请",
+            "third_party_code": "未嵌入第三方代码",
+            "third_parties": "依法向公安、民政部门核验身份和户籍信息",
+            "risks": "存在泄露风险；采取加密存储、访问控制、脱敏和审计账本",
+            "complaints": "12345 政务服务便民热线",
+            "officer_contact": "个人信息保护负责人：办公室主任，电话 0791-00000000",
+        },
+        actor="demo",
+    )
     consent.give(
         session,
         org=first,

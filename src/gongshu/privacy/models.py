@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, event
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gongshu.db import Base
@@ -58,6 +58,8 @@ class ConsentRecord(Base):
     # PIP-4: after a withdrawal the data is deleted or anonymized within 15 days.
     deletion_due: Mapped[date | None]
     retain_until: Mapped[date]  # SEC-7: at least 5 years
+    # The processing rules (PIP-7) in force at the organization when consent was given.
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("processing_notices.id"))
     recorded_by: Mapped[str] = mapped_column(String(96))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -135,3 +137,31 @@ class Tombstone(Base):
     columns: Mapped[list] = mapped_column(default=list)  # corrected columns
     actor: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+NOTICE_SECTIONS = {
+    "functions": "各业务功能处理的个人信息种类",
+    "retention": "保存期限",
+    "rights_channels": "个人行使权利的方式和程序",
+    "third_party_code": "嵌入的第三方代码、插件及其处理的个人信息",
+    "third_parties": "向第三方提供个人信息的情况",
+    "risks": "可能存在的安全风险及保护措施",
+    "complaints": "投诉、举报渠道",
+    "officer_contact": "个人信息保护负责人联系方式",
+}
+
+
+class ProcessingNotice(Base):
+    """An organization's personal-information processing rules (PIP-7), one version
+    per change; consent records name the version they were given under."""
+
+    __tablename__ = "processing_notices"
+    __table_args__ = (UniqueConstraint("org_id", "version_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    version_no: Mapped[int]
+    # functions: [{"function": str, "kinds": [entity codes]}]; the others: text.
+    sections: Mapped[dict] = mapped_column(default=dict)
+    published_by: Mapped[str] = mapped_column(String(96))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)

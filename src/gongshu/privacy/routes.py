@@ -18,6 +18,7 @@ from gongshu.accounts.permissions import (
     PRIVACY_HANDLE,
     PRIVACY_REQUEST,
     PRIVACY_SUPERVISE,
+    PUBLIC,
 )
 from gongshu.privacy import consent, service
 from gongshu.privacy.errors import ConsentNotFound, NotHandler
@@ -33,6 +34,8 @@ from gongshu.privacy.schemas import (
     ConsentWithdraw,
     HandleBody,
     MatchPublic,
+    NoticeBody,
+    NoticePublic,
     RequestCreate,
     RequestPublic,
 )
@@ -251,3 +254,28 @@ def authorize_use(
         on=utcnow().astimezone(BEIJING).date(),
     )
     return {"grant_id": grant.id, "expires_at": grant.expires_at, "source_ref": grant.source_ref}
+
+
+@router.post("/privacy/notices", response_model=NoticePublic, status_code=201)
+def publish_notice(
+    body: NoticeBody, session: SessionDep, user: Annotated[User, requires(CONSENT_RECORD)]
+) -> NoticePublic:
+    """Publish a new version of your organization's processing rules (PIP-7)."""
+    from gongshu.privacy import notices
+
+    notice = notices.publish(session, _org(user), body.model_dump(), actor=user.actor)
+    return NoticePublic.model_validate(notice, from_attributes=True)
+
+
+@router.get("/privacy/notices/{org_id}", response_model=NoticePublic)
+def get_notice(
+    org_id: int, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
+) -> NoticePublic:
+    """An organization's processing rules in force: public, as PIP-7 requires."""
+    from gongshu.privacy import notices
+    from gongshu.privacy.errors import NoticeNotFound
+
+    notice = notices.current(session, org_id)
+    if notice is None:
+        raise NoticeNotFound(f"该单位尚未公布个人信息处理规则 (processing rules)：{org_id}")
+    return NoticePublic.model_validate(notice, from_attributes=True)

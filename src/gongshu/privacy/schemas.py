@@ -101,3 +101,22 @@ class AuthorizeBody(BaseModel):
     org_id: int = Field(description="The enterprise or operator the person authorizes (PIP-10)")
     purpose: str
     days: int = 90
+
+
+class NoticeBody(BaseModel):
+    functions: list[dict] = Field(description='[{"function": str, "kinds": [entity codes]}]')
+    retention: str
+    rights_channels: str
+    third_party_code: str
+    third_parties: str
+    risks: str
+    complaints: str
+    officer_contact: str
+
+
+class NoticePublic(BaseModel):
+    id: int
+    org_id: int
+    version_no: int
+    sections: dict
+    published_at: datetime

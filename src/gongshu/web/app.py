@@ -40,6 +40,7 @@ CAPABILITIES = (
     "gongshu.web.home",
     "gongshu.privacy.routes",
     "gongshu.privacy.pages",
+    "gongshu.privacy.notice_pages",
 )
 
 
