@@ -70,11 +70,12 @@ def test_check_answers_no_and_says_why(session, people, pi) -> None:
     who = person_hash(pi.me, pi.secret)
     ask = {"org_id": people.org["civil"].id, "person": who, "on": date(2026, 3, 3)}
     ok = consent.check(session, purpose=PURPOSE, method=METHOD, data_kinds=["CN_MOBILE"], **ask)
-    assert ok.valid and ok.consent_ids == [rec.id]
+    assert ok.valid and ok.consent_ids == [rec.id] and ok.reasons == []
     purpose = consent.check(
         session, purpose="精准营销", method=METHOD, data_kinds=["CN_MOBILE"], **ask
     )
     assert not purpose.valid and "处理目的" in purpose.reasons[0] and "PIP-3" in purpose.reasons[0]
+    assert "PIP-2" in purpose.reasons[-1]  # no refusal of service for refusing consent
     method = consent.check(session, purpose=PURPOSE, method="公开", data_kinds=["CN_MOBILE"], **ask)
     assert not method.valid and "处理方式" in method.reasons[0]
     kind = consent.check(session, purpose=PURPOSE, method=METHOD, data_kinds=["ADDRESS"], **ask)

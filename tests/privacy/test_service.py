@@ -291,3 +291,21 @@ def test_overdue_requests_show_to_the_authority(session, people, citizen, entrie
     assert service.overdue(session, now=at(2026, 3, 24, 1)) == [req]
     assert service.can_view(session, req, people.reviewer_city)
     assert not service.can_view(session, req, people.auditor)
+
+
+def test_deadline_is_filled_in_once_2027_is_entered(session, people, citizen, entries, pi) -> None:
+    from gongshu.workdays import enter_year
+
+    req = file(session, citizen, pi, kind="access", now=at(2026, 12, 28))
+    assert req.deadline is None
+    enter_year(
+        session,
+        2027,
+        [(dt.date(2027, 1, 1), "holiday", "元旦")],
+        actor=people.admin.actor,
+        source="国办发明电〔2026〕测试",
+    )
+    assert service.refresh_deadlines(session) == [req]
+    # 29-31 Dec (3); 4-8 Jan (8); 11-15 Jan (13); 18, 19 Jan (15).
+    assert service.last_day(req) == dt.date(2027, 1, 19) and req.deadline_warning is None
+    assert service.overdue(session, now=at(2027, 1, 20, 1)) == [req]

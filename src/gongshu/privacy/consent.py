@@ -263,6 +263,11 @@ def check(
             answer.reasons.append(
                 f"{label}：{'；'.join(what)}，须重新取得同意 (change of purpose/method, PIP-3)"
             )
+    if not answer.valid:
+        answer.reasons.append(
+            "提示：不得以个人不同意或撤回同意为由拒绝提供产品或服务，"
+            "处理个人信息属于提供产品或服务所必需的除外 (PIP-2)"
+        )
     return answer
 
 

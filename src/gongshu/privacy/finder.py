@@ -87,13 +87,20 @@ def row_numbers(
 
 
 def find(
-    session: Session, *, id_number: str, mobile: str | None, datasets_dir: Path
+    session: Session,
+    *,
+    id_number: str,
+    mobile: str | None,
+    datasets_dir: Path,
+    entry_id: int | None = None,
 ) -> list[Found]:
-    """Every entry whose latest version holds rows of this person."""
+    """Every entry (or just ``entry_id``) whose latest version holds rows of this person."""
     out: list[Found] = []
     con = duckdb.connect()
     try:
         for entry, version in latest_versions(session):
+            if entry_id is not None and entry.id != entry_id:
+                continue
             try:
                 tags = column_tags(entry, version)
             except NotClassified:

@@ -262,13 +262,13 @@ def handle(
     entry = catalog.get(session, match.entry_id)
     if action in ("delete", "correct", "export"):
         # Re-find in the latest version: a load since filing may have moved the rows.
-        hits = [
-            f
-            for f in finder.find(
-                session, id_number=found["id"], mobile=found["mobile"], datasets_dir=datasets_dir
-            )
-            if f.entry.id == entry.id
-        ]
+        hits = finder.find(
+            session,
+            id_number=found["id"],
+            mobile=found["mobile"],
+            datasets_dir=datasets_dir,
+            entry_id=entry.id,
+        )
         if hits:
             version = hits[0].version
         rows = hits[0].row_numbers if hits else []
