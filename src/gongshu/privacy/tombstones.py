@@ -13,54 +13,54 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
 from gongshu.datasets import service as datasets
-from gongshu.datasets.atomic import write_parquet_table
+from gongshu.datasets.atomic import AtomicParquetWriter
 from gongshu.datasets.models import DatasetVersion
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.privacy.models import Tombstone
 
-
-def _read(path: Path) -> pa.Table:
-    con = duckdb.connect()
-    try:
-        return con.sql(
-            "SELECT * FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
-            params=[str(path)],
-        ).to_arrow_table()
-    finally:
-        con.close()
+BATCH_ROWS = 65536
 
 
-def _mask(table: pa.Table, rows: list[int]) -> pa.Array:
-    return pc.is_in(table.column("file_row_number"), value_set=pa.array(rows, pa.int64()))
-
-
-def _write(
+def _rewrite(
     session: Session,
     version: DatasetVersion,
-    table: pa.Table,
+    change,  # noqa: ANN001 - (batch, mask of the person's rows) -> batch
     *,
+    rows: pa.Array,
     actor: User,
     reason: str,
     datasets_dir: Path,
 ) -> DatasetVersion:
-    table = table.drop_columns(["file_row_number"])
+    """Stream the old file batch by batch through ``change`` into a new version.
+
+    pyarrow reads the stored file with its own schema, so the new version keeps
+    every column type; row numbers are counted across batches.
+    """
+    src = pq.ParquetFile(datasets_dir / version.path)
     rel = (
         Path(f"entry-{version.entry_id}") / f"r{version.version_no}-{uuid.uuid4().hex[:12]}.parquet"
     )
     dest = datasets_dir / rel
-    rows, size, sha = write_parquet_table(table, dest)
+    offset = 0
+    with AtomicParquetWriter(dest, src.schema_arrow) as writer:
+        for batch in src.iter_batches(batch_size=BATCH_ROWS):
+            numbers = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
+            offset += batch.num_rows
+            writer.write(change(batch, pc.is_in(numbers, value_set=rows)))
+        count, size, sha = writer.commit()
     try:
         return datasets.insert_derived(
-            session, version, rel, rows=rows, size=size, sha256=sha, actor=actor, reason=reason
+            session, version, rel, rows=count, size=size, sha256=sha, actor=actor, reason=reason
         )
     except BaseException:
         dest.unlink(missing_ok=True)
@@ -124,10 +124,15 @@ def erase(
     """A new version without ``rows`` of ``version`` (PIP-6), and its tombstone."""
     if not rows:
         raise InvalidInput("没有需要删除的记录 (rows)")
-    table = _read(datasets_dir / version.path)
-    kept = table.filter(pc.invert(_mask(table, rows)))
-    new = _write(
-        session, version, kept, actor=actor, reason="依个人申请删除记录", datasets_dir=datasets_dir
+    wanted = pa.array(sorted(rows), pa.int64())
+    new = _rewrite(
+        session,
+        version,
+        lambda batch, mask: batch.filter(pc.invert(mask)),
+        rows=wanted,
+        actor=actor,
+        reason="依个人申请删除记录",
+        datasets_dir=datasets_dir,
     )
     return _tombstone(
         session,
@@ -156,21 +161,33 @@ def correct(
     """A new version with ``values`` set in ``rows`` (PIP-5 correct/supplement)."""
     if not rows or not values:
         raise InvalidInput("须指明更正的记录和字段 (rows, values)")
-    table = _read(datasets_dir / version.path)
-    mask = _mask(table, rows)
+    schema = pq.ParquetFile(datasets_dir / version.path).schema_arrow
+    scalars = {}
     for col, value in values.items():
-        if col not in table.column_names or col == "file_row_number":
+        if col not in schema.names:
             raise InvalidInput(f"更正的字段不存在 (column)：{col}")
-        idx = table.column_names.index(col)
-        kind = table.schema.field(idx).type
         try:
-            scalar = pa.scalar(value, pa.string()).cast(kind)
+            scalars[col] = pa.scalar(value, pa.string()).cast(schema.field(col).type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise InvalidInput(f"「{col}」的更正值格式不符 (value)：{value}") from exc
-        column = pc.if_else(mask, scalar, table.column(col))
-        table = table.set_column(idx, table.schema.field(idx), column)
-    new = _write(
-        session, version, table, actor=actor, reason="依个人申请更正记录", datasets_dir=datasets_dir
+
+    def change(batch: pa.RecordBatch, mask: pa.Array) -> pa.RecordBatch:
+        if not pc.any(mask).as_py():
+            return batch
+        arrays = [
+            pc.if_else(mask, scalars[name], batch.column(i)) if name in scalars else batch.column(i)
+            for i, name in enumerate(batch.schema.names)
+        ]
+        return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+    new = _rewrite(
+        session,
+        version,
+        change,
+        rows=pa.array(sorted(rows), pa.int64()),
+        actor=actor,
+        reason="依个人申请更正记录",
+        datasets_dir=datasets_dir,
     )
     return _tombstone(
         session,
