@@ -107,3 +107,27 @@ def test_sensitive_grants_need_consent_or_a_basis(session, people, citizen, entr
         evidence.sensitive_consents(session, org_id=people.org["audit"].id, **period)["status"]
         == "not_applicable"
     )
+
+
+def test_an_approved_sharing_application_is_a_lawful_basis(session, people, entries) -> None:
+    from gongshu.exchange import service as exchange
+
+    county, _ = entries
+    app = exchange.apply(
+        session,
+        county.id,
+        actor=people.clerk_prov,
+        reason="核查户籍",
+        legal_basis="《社会救助暂行办法》第十一条",
+        use="低保资格审核",
+        scenario="低保申请人户籍核验",
+        requested_fields=["姓名", "公民身份号码"],
+        term_days=30,
+    )
+    exchange.approve(session, app.id, actor=people.clerk_county, conditions="仅用于核验")
+    today = dt.datetime.now(BEIJING).date()
+    out = evidence.sensitive_consents(
+        session, org_id=people.org["police"].id, start=today, end=today
+    )
+    assert out["status"] == "compliant" and out["facts"]["with_basis"] == 1
+    assert "社会救助暂行办法" in out["records"][0]["detail"]
