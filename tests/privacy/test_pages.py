@@ -114,3 +114,21 @@ def test_authority_sees_overdue_requests(client, login, session, citizen, entrie
     assert page.status_code == 200
     assert re.search(r'id="overdue-count">1<', page.text) and f"#{req.id}" in page.text
     assert login("citizen").get("/privacy/supervision", follow_redirects=False).status_code == 403
+
+
+def test_home_counts_what_the_provider_has_to_handle(
+    client, login, session, citizen, entries, pi
+) -> None:
+    service.file_request(
+        session,
+        user=citizen,
+        kind="access",
+        id_number=pi.me,
+        secret=pi.secret,
+        datasets_dir=pi.datasets_dir,
+    )
+    session.flush()
+    home = login("clerk_county").get("/")
+    assert re.search(r'id="privacy-to-handle">1<', home.text)
+    assert 'id="privacy-overdue">0<' in login("reviewer_prov").get("/").text
+    assert "privacy-to-handle" not in login("auditor").get("/").text

@@ -416,3 +416,19 @@ def last_day(req: RightsRequest) -> date | None:
     from datetime import timedelta
 
     return beijing_date(req.deadline) - timedelta(days=1)
+
+
+def home_counts(session: Session, user: User) -> dict | None:
+    """What the home page shows: a provider's unhandled parts, the authority's overdue."""
+    from sqlalchemy import func
+
+    out = {}
+    if "privacy:handle" in user.scopes and user.org_id:
+        out["to_handle"] = session.scalar(
+            select(func.count(RightsMatch.id)).where(
+                RightsMatch.provider_org_id == user.org_id, RightsMatch.outcome.is_(None)
+            )
+        )
+    if "privacy:supervise" in user.scopes:
+        out["overdue"] = len(overdue(session))
+    return out or None
