@@ -113,3 +113,34 @@ def pi(tmp_path):  # noqa: ANN001, ANN201
         work_dir=tmp_path / "out",
         rid=rid,
     )
+
+
+@pytest.fixture
+def mobile_entry(session, people, tmp_path):  # noqa: ANN001, ANN201
+    """An entry with mobile numbers and no ID column (a hotline's callers)."""
+    entry = catalog.create(
+        session,
+        {
+            "resource_code": "360102-MZ-0302",
+            "name": "救助热线来电登记",
+            "summary": "来电登记",
+            "fields": [{"name": "姓名"}, {"name": "联系电话"}, {"name": "事由"}],
+            "update_frequency": "每月",
+            "security_grade": "一般数据-2级",
+            "sharing_attr": "conditional",
+            "sharing_conditions": "仅用于履行法定职责",
+            "opening_attr": "none",
+        },
+        actor=people.clerk_county,
+    )
+    catalog.submit(session, entry.id, actor=people.clerk_county)
+    catalog.approve(session, entry.id, actor=people.reviewer_county)
+    csv = tmp_path / "hotline.csv"
+    lines = ["姓名,联系电话,事由"] + [
+        f"{n},{m},咨询低保政策" for n, m in zip(NAMES, MOBILES, strict=True)
+    ]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    datasets.load(
+        session, entry.id, csv, actor=people.clerk_county, datasets_dir=datasets_dir(tmp_path)
+    )
+    return entry

@@ -109,12 +109,53 @@ def entries_list(session):  # noqa: ANN001, ANN201
     return entries(session, limit=1000)
 
 
-def test_mobile_finds_rows_without_an_id_column(session, citizen, entries, pi) -> None:
-    req = file(
-        session, citizen, pi, kind="access", mobile="+86 " + pi.my_mobile, now=at(2026, 3, 2)
+def test_mobile_counts_only_in_entries_without_an_id_column(
+    session, people, citizen, entries, mobile_entry, pi
+) -> None:
+    county, police = entries
+    # Someone else's mobile: in entries with an ID column only the ID decides.
+    other = pi.ids[0]
+    mobile_of_other = "13812340000"
+    assert other and mobile_of_other != pi.my_mobile
+    req = file(session, citizen, pi, kind="delete", mobile=mobile_of_other, now=at(2026, 3, 2))
+    found = {m.entry_id: m for m in service.matches(session, req)}
+    assert set(found) == {county.id, police.id, mobile_entry.id}
+    assert found[county.id].columns == ["公民身份号码"] and found[county.id].rows == 1
+    assert found[mobile_entry.id].columns == ["联系电话"]
+    # A mobile-only match is not executed until the provider confirms the number.
+    kw = {"secret": pi.secret, "datasets_dir": pi.datasets_dir}
+    with pytest.raises(InvalidInput, match="mobile_confirmed"):
+        service.handle(
+            session, found[mobile_entry.id].id, actor=people.clerk_county, action="delete", **kw
+        )
+    assert session.query(Tombstone).count() == 0
+    service.handle(
+        session,
+        found[mobile_entry.id].id,
+        actor=people.clerk_county,
+        action="refuse",
+        note="号码经回拨核实不属于申请人",
+        **kw,
     )
-    cols = {c for m in service.matches(session, req) for c in m.columns}
-    assert cols == {"公民身份号码", "联系电话"}  # CN_MOBILE tagged by discovery
+    # The ID-matched row of the county entry is the person's own row, not the other's.
+    service.handle(session, found[county.id].id, actor=people.clerk_county, action="delete", **kw)
+    stone = session.query(Tombstone).one()
+    assert stone.row_numbers == [3]  # the citizen's row; row 0 (the mobile's owner) stays
+
+
+def test_confirmed_mobile_match_is_executed(session, people, citizen, mobile_entry, pi) -> None:
+    req = file(session, citizen, pi, kind="delete", mobile=pi.my_mobile, now=at(2026, 3, 2))
+    (m,) = service.matches(session, req)
+    service.handle(
+        session,
+        m.id,
+        actor=people.clerk_county,
+        action="delete",
+        mobile_confirmed=True,
+        secret=pi.secret,
+        datasets_dir=pi.datasets_dir,
+    )
+    assert session.query(Tombstone).one().row_numbers == [3] and req.status == "answered"
 
 
 def test_only_the_verified_person_may_ask(session, people, citizen, entries, pi) -> None:

@@ -38,16 +38,22 @@ def _quote(col: str) -> str:
 def person_predicate(
     tags: dict[str, list[str]], available: set[str], id_number: str, mobile: str | None
 ) -> tuple[list[str], str, list[str]]:
-    """The tagged columns to compare and a parameterized predicate over them."""
+    """The tagged columns to compare and a parameterized predicate over them.
+
+    Where an entry has a resident-ID column, only the ID decides: the mobile number
+    a person gives is not verified, and a row carrying that number beside another
+    person's ID is the other person's row. The mobile is used only in entries with
+    no ID column, and such matches need the provider's confirmation (``service``).
+    """
     cols, clauses, params = [], [], []
-    for col, codes in sorted(tags.items()):
-        if col not in available:
-            continue
+    present = {c: codes for c, codes in tags.items() if c in available}
+    has_id = any(ID_CODE in codes for codes in present.values())
+    for col, codes in sorted(present.items()):
         if ID_CODE in codes:
             cols.append(col)
             clauses.append(f"upper(trim(CAST({_quote(col)} AS VARCHAR))) = ?")
             params.append(id_number)
-        elif mobile and MOBILE_CODE in codes:
+        elif mobile and not has_id and MOBILE_CODE in codes:
             cols.append(col)
             clauses.append(
                 f"right(regexp_replace(CAST({_quote(col)} AS VARCHAR), '[^0-9]', '', 'g'), 11) = ?"

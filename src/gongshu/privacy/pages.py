@@ -165,6 +165,7 @@ def handle_page(
     user: Annotated[User, requires(PRIVACY_HANDLE)],
     action: FormStr = "",
     note: FormStr = "",
+    mobile_confirmed: FormStr = "",
 ) -> Response:
     settings = request.app.state.settings
     match = service.handle(
@@ -173,6 +174,7 @@ def handle_page(
         actor=user,
         action=action,
         note=note,
+        mobile_confirmed=mobile_confirmed == "1",
         secret=settings.secret_key,
         datasets_dir=settings.datasets_dir,
     )

@@ -220,6 +220,7 @@ def handle(
         action=body.action,
         note=body.note,
         values=body.values,
+        mobile_confirmed=body.mobile_confirmed,
         secret=settings.secret_key,
         datasets_dir=settings.datasets_dir,
     )

@@ -95,6 +95,9 @@ class HandleBody(BaseModel):
     action: str = Field(description="delete | correct | export | explain | refuse")
     note: str = ""
     values: dict[str, str] | None = None
+    mobile_confirmed: bool = Field(
+        False, description="Matched by mobile only: the provider confirmed it is the person's"
+    )
 
 
 class AuthorizeBody(BaseModel):

@@ -242,9 +242,13 @@ def handle(
     datasets_dir: Path,
     note: str = "",
     values: dict[str, str] | None = None,
+    mobile_confirmed: bool = False,
     now: datetime | None = None,
 ) -> RightsMatch:
-    """The provider's answer for one entry (PIP-5, PIP-6). Every step goes to the ledger."""
+    """The provider's answer for one entry (PIP-5, PIP-6). Every step goes to the ledger.
+
+    A match found only by the (unverified) mobile number is deleted, corrected or
+    exported only when the provider confirms the number is the person's."""
     match = session.get(RightsMatch, match_id)
     if match is None:
         raise MatchNotFound(f"待办记录不存在 (match)：{match_id}")
@@ -260,6 +264,14 @@ def handle(
     found = lookup(req, secret)
     version = session.get(DatasetVersion, match.dataset_version_id)
     entry = catalog.get(session, match.entry_id)
+    by_mobile_only = finder.ID_CODE not in {
+        code for c in match.columns for code in egress.column_tags(entry, version).get(c, [])
+    }
+    if action in ("delete", "correct", "export") and by_mobile_only and not mobile_confirmed:
+        raise InvalidInput(
+            "该目录仅以手机号码匹配到记录，手机号码未经核验：请先核实号码属于申请人本人，"
+            "再确认办理 (mobile_confirmed)"
+        )
     if action in ("delete", "correct", "export"):
         # Re-find in the latest version: a load since filing may have moved the rows.
         hits = finder.find(
@@ -334,6 +346,7 @@ def handle(
             "new_version": match.new_version_id,
             "grant": match.grant_id,
             "note": match.note,
+            "mobile_confirmed": bool(mobile_confirmed and by_mobile_only),
         },
     )
     if all(m.outcome is not None for m in matches(session, req)):
