@@ -10,7 +10,7 @@ import pytest
 from gongshu.egress import service as egress
 from gongshu.errors import InvalidInput
 from gongshu.ledger import entries
-from gongshu.privacy import service
+from gongshu.privacy import clock, service
 from gongshu.privacy.errors import AlreadyHandled, NotHandler, NotThePerson
 from gongshu.privacy.models import Tombstone
 from gongshu.timeutil import BEIJING
@@ -70,7 +70,7 @@ def test_deadline_is_15_working_days_from_the_next_day(
     why,  # noqa: ANN001
 ) -> None:
     req = file(session, citizen, pi, kind="access", now=received)
-    assert service.last_day(req) == last_day, why
+    assert clock.last_day(req) == last_day, why
     assert req.deadline_warning is None
 
 
@@ -78,7 +78,7 @@ def test_spring_festival_deadline_skips_the_holiday_week(session, citizen, entri
     req = file(session, citizen, pi, kind="access", now=at(2026, 2, 10))
     # 11-13 Feb (3), 14 Feb working Saturday (4), 24-27 Feb (8), 28 Feb Saturday (9),
     # 2-6 Mar (14), 9 Mar (15): without the holiday it would have been 3 Mar.
-    assert service.last_day(req) == dt.date(2026, 3, 9)
+    assert clock.last_day(req) == dt.date(2026, 3, 9)
 
 
 def test_a_request_on_2026_12_28_has_no_deadline_and_a_warning(
@@ -88,8 +88,8 @@ def test_a_request_on_2026_12_28_has_no_deadline_and_a_warning(
     assert (
         req.deadline is None and "2027" in req.deadline_warning and "CLK-4" in req.deadline_warning
     )
-    assert service.on_time(req) is None
-    assert entries and service.overdue(session, now=at(2027, 6, 1)) == []
+    assert clock.on_time(req) is None
+    assert entries and clock.overdue(session, now=at(2027, 6, 1)) == []
 
 
 def test_finds_the_person_in_every_entry_without_exposing_others(
@@ -240,7 +240,7 @@ def test_deletion_writes_a_new_version_tombstones_and_old_grants_stop_serving_th
         datasets_dir=pi.datasets_dir,
         now=at(2026, 3, 6),
     )
-    assert req.status == "answered" and service.on_time(req) is True
+    assert req.status == "answered" and clock.on_time(req) is True
     assert req.lookup_enc is None  # the ID number is erased when the request closes
     with pytest.raises(AlreadyHandled):
         service.handle(
@@ -328,8 +328,8 @@ def test_nothing_found_is_answered_at_once(session, people, pi, entries) -> None
 
 def test_overdue_requests_show_to_the_authority(session, people, citizen, entries, pi) -> None:
     req = file(session, citizen, pi, kind="access", now=at(2026, 3, 2))
-    assert service.overdue(session, now=at(2026, 3, 23, 23)) == []
-    assert service.overdue(session, now=at(2026, 3, 24, 1)) == [req]
+    assert clock.overdue(session, now=at(2026, 3, 23, 23)) == []
+    assert clock.overdue(session, now=at(2026, 3, 24, 1)) == [req]
     assert service.can_view(session, req, people.reviewer_city)
     assert not service.can_view(session, req, people.auditor)
 
@@ -346,7 +346,7 @@ def test_deadline_is_filled_in_once_2027_is_entered(session, people, citizen, en
         actor=people.admin.actor,
         source="国办发明电〔2026〕测试",
     )
-    assert service.refresh_deadlines(session) == [req]
+    assert clock.refresh_deadlines(session) == [req]
     # 29-31 Dec (3); 4-8 Jan (8); 11-15 Jan (13); 18, 19 Jan (15).
-    assert service.last_day(req) == dt.date(2027, 1, 19) and req.deadline_warning is None
-    assert service.overdue(session, now=at(2027, 1, 20, 1)) == [req]
+    assert clock.last_day(req) == dt.date(2027, 1, 19) and req.deadline_warning is None
+    assert clock.overdue(session, now=at(2027, 1, 20, 1)) == [req]

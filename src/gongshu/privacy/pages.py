@@ -17,7 +17,7 @@ from gongshu.accounts.permissions import (
 )
 from gongshu.catalog.models import CatalogEntry
 from gongshu.entities import ENTITY_LABELS
-from gongshu.privacy import consent, service
+from gongshu.privacy import clock, consent, service
 from gongshu.privacy.models import MATCH_OUTCOMES, REQUEST_KINDS, REQUEST_STATUS, RightsRequest
 from gongshu.timeutil import BEIJING, utcnow
 from gongshu.web.deps import SessionDep, requires
@@ -141,7 +141,7 @@ def request_page(
 def inbox_page(
     request: Request, session: SessionDep, user: Annotated[User, requires(PRIVACY_HANDLE)]
 ) -> Response:
-    service.refresh_deadlines(session)  # CLK-4: fills in once the missing year is entered
+    clock.refresh_deadlines(session)  # CLK-4: fills in once the missing year is entered
     rows = service.inbox(session, user.org_id) if user.org_id else []
     records = consent.of_org(session, user.org_id) if user.org_id else []
     return render(
@@ -187,7 +187,7 @@ def supervision_page(
 ) -> Response:
     from sqlalchemy import select
 
-    service.refresh_deadlines(session)
+    clock.refresh_deadlines(session)
     unknown = list(
         session.scalars(
             select(RightsRequest).where(
@@ -201,7 +201,7 @@ def supervision_page(
     return render(
         request,
         "privacy_supervision.html",
-        overdue=service.overdue(session),
+        overdue=clock.overdue(session),
         unknown=unknown,
         open_count=open_count,
         P=LABELS,

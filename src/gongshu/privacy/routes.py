@@ -20,7 +20,7 @@ from gongshu.accounts.permissions import (
     PRIVACY_SUPERVISE,
     PUBLIC,
 )
-from gongshu.privacy import consent, service
+from gongshu.privacy import clock, consent, service
 from gongshu.privacy.errors import ConsentNotFound, NotHandler
 from gongshu.privacy.letters import letter_pdf
 from gongshu.privacy.person import person_hash
@@ -231,7 +231,7 @@ def handle(
 def overdue(
     session: SessionDep, user: Annotated[User, requires(PRIVACY_SUPERVISE)]
 ) -> list[RequestPublic]:
-    return [_public(session, r) for r in service.overdue(session)]
+    return [_public(session, r) for r in clock.overdue(session)]
 
 
 @router.post("/privacy/grants/{grant_id}/authorize", status_code=201)

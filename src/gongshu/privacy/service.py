@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from gongshu.egress import service as egress
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.privacy import finder, tombstones
+from gongshu.privacy.clock import _compute_deadline, on_time
 from gongshu.privacy.errors import (
     AlreadyHandled,
     MatchNotFound,
@@ -38,10 +39,9 @@ from gongshu.privacy.errors import (
 from gongshu.privacy.models import REQUEST_KINDS, RightsMatch, RightsRequest
 from gongshu.privacy.person import person_hash, valid_id
 from gongshu.protect.crypto import derive_key, sm4_gcm_decrypt, sm4_gcm_encrypt
-from gongshu.timeutil import as_utc, utcnow
-from gongshu.workdays import Calendar, ScheduleMissing, beijing_date
+from gongshu.timeutil import utcnow
+from gongshu.workdays import Calendar
 
-ANSWER_WORKDAYS = 15  # PIP-5 (NDSMR 23), PIP-6 (NDSMR 22)
 EXPORT_DAYS = 30
 EXPORT_KINDS = ("access", "copy", "transfer", "correct", "supplement")
 ACTIONS = {
@@ -60,22 +60,6 @@ ALLOWED_ACTIONS = {
     "delete": ("delete", "refuse"),
     "explain": ("explain", "refuse"),
 }
-
-
-def deadline_warning(year: int) -> str:
-    return (
-        f"{year} 年节假日安排尚未录入，无法计算答复期限（PIP-5：收到申请后 15 个工作日，CLK-4）；"
-        f"申请已受理，请管理员录入 {year} 年放假调休安排后自动计算。"
-    )
-
-
-def _compute_deadline(calendar: Calendar, req: RightsRequest) -> None:
-    try:
-        req.deadline = calendar.deadline(req.received_at, ANSWER_WORKDAYS)
-        req.deadline_warning = None
-    except ScheduleMissing as exc:  # CLK-4: recorded, deadline unknown, never guessed
-        req.deadline = None
-        req.deadline_warning = deadline_warning(exc.year)
 
 
 def _lookup_key(secret: str) -> bytes:
@@ -377,71 +361,3 @@ def _close(session: Session, req: RightsRequest, *, actor: str, now: datetime) -
         subject=f"rights:{req.id}",
         payload={"answered_at": now, "on_time": on_time(req), "entries": len(done)},
     )
-
-
-def on_time(req: RightsRequest) -> bool | None:
-    """Answered (or, if open, still) within the clock; None when the deadline is unknown."""
-    if req.deadline is None:
-        return None
-    moment = as_utc(req.answered_at) if req.answered_at else utcnow()
-    return moment <= as_utc(req.deadline)
-
-
-def overdue(session: Session, now: datetime | None = None) -> list[RightsRequest]:
-    """Open requests past their deadline, for the data authority (GOV-2)."""
-    now = now or utcnow()
-    return list(
-        session.scalars(
-            select(RightsRequest)
-            .where(
-                RightsRequest.status == "open",
-                RightsRequest.deadline.is_not(None),
-                RightsRequest.deadline < now,
-            )
-            .order_by(RightsRequest.deadline)
-        )
-    )
-
-
-def refresh_deadlines(session: Session) -> list[RightsRequest]:
-    """Fill in deadlines left unknown once an administrator has entered the missing year."""
-    calendar = Calendar(session)
-    done = []
-    for req in session.scalars(select(RightsRequest).where(RightsRequest.deadline.is_(None))):
-        _compute_deadline(calendar, req)
-        if req.deadline is not None:
-            done.append(req)
-            record(
-                session,
-                "rights.deadline_computed",
-                actor="system",
-                subject=f"rights:{req.id}",
-                payload={"deadline": req.deadline},
-            )
-    session.flush()
-    return done
-
-
-def last_day(req: RightsRequest) -> date | None:
-    """The last working day to answer (the deadline is 24:00 of it)."""
-    if req.deadline is None:
-        return None
-    from datetime import timedelta
-
-    return beijing_date(req.deadline) - timedelta(days=1)
-
-
-def home_counts(session: Session, user: User) -> dict | None:
-    """What the home page shows: a provider's unhandled parts, the authority's overdue."""
-    from sqlalchemy import func
-
-    out = {}
-    if "privacy:handle" in user.scopes and user.org_id:
-        out["to_handle"] = session.scalar(
-            select(func.count(RightsMatch.id)).where(
-                RightsMatch.provider_org_id == user.org_id, RightsMatch.outcome.is_(None)
-            )
-        )
-    if "privacy:supervise" in user.scopes:
-        out["overdue"] = len(overdue(session))
-    return out or None

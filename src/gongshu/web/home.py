@@ -55,7 +55,7 @@ def home(
         from gongshu.workdays import coverage_warning
 
         calendar_warning = coverage_warning(session, utcnow().astimezone(BEIJING).date())
-    from gongshu.privacy.service import home_counts  # personal-information rights (PIP-5)
+    from gongshu.privacy.clock import home_counts  # personal-information rights (PIP-5)
 
     privacy = home_counts(session, user)
     return render(
