@@ -332,6 +332,22 @@ def test_overdue_requests_show_to_the_authority(session, people, citizen, entrie
     assert clock.overdue(session, now=at(2026, 3, 24, 1)) == [req]
     assert service.can_view(session, req, people.reviewer_city)
     assert not service.can_view(session, req, people.auditor)
+    # Another city's data authority supervises only its own providers (GOV-2).
+    from gongshu.accounts import service as accounts
+
+    accounts.add_region(session, "360200", "景德镇市", parent="360000")
+    other = accounts.create_user(
+        session,
+        "reviewer_jdz",
+        "reviewer-pass-123",
+        org=accounts.add_organization(
+            session, "景德镇市数据局", kind="data_authority", region_code="360200"
+        ),
+        roles=["reviewer"],
+    )
+    assert not service.can_view(session, req, other)
+    assert clock.overdue(session, now=at(2026, 3, 24, 1), area="3602") == []
+    assert clock.overdue(session, now=at(2026, 3, 24, 1), area="3601") == [req]
 
 
 def test_deadline_is_filled_in_once_2027_is_entered(session, people, citizen, entries, pi) -> None:

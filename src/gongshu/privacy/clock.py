@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
@@ -42,8 +42,23 @@ def on_time(req: RightsRequest) -> bool | None:
     return moment <= as_utc(req.deadline)
 
 
-def overdue(session: Session, now: datetime | None = None) -> list[RightsRequest]:
-    """Open requests past their deadline, for the data authority (GOV-2)."""
+def in_area(area: str | None):  # noqa: ANN201
+    """Requests with a part for a provider in the GB/T 2260 area (None: everywhere)."""
+    from gongshu.accounts.models import Organization
+
+    if area is None:
+        return true()
+    return RightsRequest.id.in_(
+        select(RightsMatch.request_id)
+        .join(Organization, Organization.id == RightsMatch.provider_org_id)
+        .where(Organization.region_code.startswith(area))
+    )
+
+
+def overdue(
+    session: Session, now: datetime | None = None, *, area: str | None = None
+) -> list[RightsRequest]:
+    """Open requests past their deadline, for the data authority of ``area`` (GOV-2)."""
     now = now or utcnow()
     return list(
         session.scalars(
@@ -52,10 +67,20 @@ def overdue(session: Session, now: datetime | None = None) -> list[RightsRequest
                 RightsRequest.status == "open",
                 RightsRequest.deadline.is_not(None),
                 RightsRequest.deadline < now,
+                in_area(area),
             )
             .order_by(RightsRequest.deadline)
         )
     )
+
+
+def supervised_area(user: User) -> str | None:
+    """The area a user supervises: None for an administrator (everywhere)."""
+    from gongshu.exchange.supervision import area_prefix
+
+    if "admin" in user.roles or user.org is None:
+        return None
+    return area_prefix(user.org)
 
 
 def refresh_deadlines(session: Session) -> list[RightsRequest]:
@@ -94,5 +119,5 @@ def home_counts(session: Session, user: User) -> dict | None:
             )
         )
     if "privacy:supervise" in user.scopes:
-        out["overdue"] = len(overdue(session))
+        out["overdue"] = len(overdue(session, area=supervised_area(user)))
     return out or None

@@ -188,20 +188,27 @@ def supervision_page(
     from sqlalchemy import select
 
     clock.refresh_deadlines(session)
+    area = clock.supervised_area(user)
     unknown = list(
         session.scalars(
             select(RightsRequest).where(
-                RightsRequest.status == "open", RightsRequest.deadline.is_(None)
+                RightsRequest.status == "open",
+                RightsRequest.deadline.is_(None),
+                clock.in_area(area),
             )
         )
     )
     open_count = len(
-        list(session.scalars(select(RightsRequest.id).where(RightsRequest.status == "open")))
+        list(
+            session.scalars(
+                select(RightsRequest.id).where(RightsRequest.status == "open", clock.in_area(area))
+            )
+        )
     )
     return render(
         request,
         "privacy_supervision.html",
-        overdue=clock.overdue(session),
+        overdue=clock.overdue(session, area=area),
         unknown=unknown,
         open_count=open_count,
         P=LABELS,

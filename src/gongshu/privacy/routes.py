@@ -231,7 +231,7 @@ def handle(
 def overdue(
     session: SessionDep, user: Annotated[User, requires(PRIVACY_SUPERVISE)]
 ) -> list[RequestPublic]:
-    return [_public(session, r) for r in clock.overdue(session)]
+    return [_public(session, r) for r in clock.overdue(session, area=clock.supervised_area(user))]
 
 
 @router.post("/privacy/grants/{grant_id}/authorize", status_code=201)

@@ -173,11 +173,17 @@ def matches(session: Session, req: RightsRequest) -> list[RightsMatch]:
 def can_view(session: Session, req: RightsRequest, actor: User) -> bool:
     if req.user_id == actor.id or "admin" in actor.roles:
         return True
+    parts = matches(session, req)
     if actor.org is not None and actor.org.kind == "data_authority":
-        return True  # GOV-2: the data authority supervises the clock
-    return actor.org_id is not None and any(
-        m.provider_org_id == actor.org_id for m in matches(session, req)
-    )
+        # GOV-2: the data authority supervises the clock of providers in its area.
+        from gongshu.accounts.models import Organization
+        from gongshu.exchange.supervision import area_prefix
+
+        area = area_prefix(actor.org)
+        return any(
+            session.get(Organization, m.provider_org_id).region_code.startswith(area) for m in parts
+        )
+    return actor.org_id is not None and any(m.provider_org_id == actor.org_id for m in parts)
 
 
 def get_visible(session: Session, request_id: int, actor: User) -> RightsRequest:
