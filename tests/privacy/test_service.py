@@ -241,6 +241,7 @@ def test_deletion_writes_a_new_version_tombstones_and_old_grants_stop_serving_th
         now=at(2026, 3, 6),
     )
     assert req.status == "answered" and clock.on_time(req) is True
+    assert req.answer == "低保对象名单：已删除；户籍人口信息：不予办理（已说明依据）"
     assert req.lookup_enc is None  # the ID number is erased when the request closes
     with pytest.raises(AlreadyHandled):
         service.handle(

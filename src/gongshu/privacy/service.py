@@ -36,7 +36,7 @@ from gongshu.privacy.errors import (
     NotThePerson,
     RequestNotFound,
 )
-from gongshu.privacy.models import REQUEST_KINDS, RightsMatch, RightsRequest
+from gongshu.privacy.models import MATCH_OUTCOMES, REQUEST_KINDS, RightsMatch, RightsRequest
 from gongshu.privacy.person import person_hash, valid_id
 from gongshu.protect.crypto import derive_key, sm4_gcm_decrypt, sm4_gcm_encrypt
 from gongshu.timeutil import utcnow
@@ -355,7 +355,9 @@ def _close(session: Session, req: RightsRequest, *, actor: str, now: datetime) -
     done = matches(session, req)
     req.status, req.answered_at, req.lookup_enc = "answered", now, None
     req.answer = (
-        "；".join(f"{m.entry_id}:{m.outcome}" for m in done)
+        "；".join(
+            f"{catalog.get(session, m.entry_id).name}：{MATCH_OUTCOMES[m.outcome]}" for m in done
+        )
         if done
         else "未在平台各目录的最新数据中找到与您身份证号码（或手机号码）相关的记录"
     )
