@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "gongshu.compliance.models",
     "gongshu.registration.models",
     "gongshu.market.models",
+    "gongshu.privacy.models",
 )
 
 for _name in MODEL_MODULES:

@@ -23,6 +23,8 @@ ALLOWED = {
         "the operator's SQL over granted, masked versions inside the platform (OPR-4); "
         "only results that pass the disclosure check become products, which leave through the door"
     ),
+    "privacy/finder.py": "finds a person's rows for their rights request (PIP-5); row numbers only",
+    "privacy/tombstones.py": "rewrites a version without a person's rows (PIP-6); nothing leaves",
 }
 
 

@@ -141,3 +141,21 @@ def scopes_for(roles: list[str]) -> frozenset[str]:
     for role in roles:
         out |= ROLE_SCOPES.get(role, frozenset())
     return frozenset(out)
+
+
+# Personal information (PIP-1 to PIP-6): appended so other capabilities' additions merge.
+PRIVACY_REQUEST = "privacy:request"  # a verified person: own consents and rights requests
+PRIVACY_HANDLE = "privacy:handle"  # a provider answers rights requests on its entries (PIP-5)
+PRIVACY_SUPERVISE = "privacy:supervise"  # the data authority watches the PIP-5 clock (GOV-2)
+CONSENT_RECORD = "consent:record"  # an organization's systems record and query consent (PIP-3)
+_PRIVACY_SCOPES = {
+    "public": (PRIVACY_REQUEST,),
+    "clerk": (PRIVACY_HANDLE, CONSENT_RECORD),
+    "reviewer": (PRIVACY_SUPERVISE,),
+    "enterprise": (CONSENT_RECORD,),
+    "operator": (CONSENT_RECORD,),
+}
+ALL_SCOPES += (PRIVACY_REQUEST, PRIVACY_HANDLE, PRIVACY_SUPERVISE, CONSENT_RECORD)
+ROLE_SCOPES["admin"] = frozenset(ALL_SCOPES)
+for _role, _extra in _PRIVACY_SCOPES.items():
+    ROLE_SCOPES[_role] = ROLE_SCOPES[_role] | frozenset(_extra)

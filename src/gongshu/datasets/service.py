@@ -331,3 +331,63 @@ def _regrade_from_tags(
             actor=actor,
             reason=f"按确认的敏感数据识别结果定级（分级规则第 {rules_version} 版）",
         )
+
+
+def insert_derived(
+    session: Session,
+    source: DatasetVersion,
+    rel: Path,
+    *,
+    rows: int,
+    size: int,
+    sha256: str,
+    actor: User,
+    reason: str,
+) -> DatasetVersion:
+    """A new version of ``source``'s entry, derived from it inside the platform (the
+    file at ``rel`` already written atomically): same columns, tags and discovery.
+
+    Used when rows are deleted or corrected on a person's request (PIP-5, PIP-6).
+    """
+    version_no = (
+        session.scalar(
+            select(func.max(DatasetVersion.version_no)).where(
+                DatasetVersion.entry_id == source.entry_id
+            )
+        )
+        or 0
+    ) + 1
+    version = DatasetVersion(
+        entry_id=source.entry_id,
+        version_no=version_no,
+        catalog_version_no=source.catalog_version_no,
+        source_name=f"v{source.version_no}（{reason}）"[:255],
+        format="parquet",
+        encoding=None,
+        path=rel.as_posix(),
+        rows=rows,
+        bytes=size,
+        sha256=sha256,
+        columns=list(source.columns),
+        report={"derived_from": source.id, "reason": reason},
+        column_tags=dict(source.column_tags) if source.column_tags is not None else None,
+        discovery=dict(source.discovery) if source.discovery is not None else None,
+        loaded_by=actor.actor,
+    )
+    session.add(version)
+    session.flush()
+    record(
+        session,
+        "dataset.derived",
+        actor=actor.actor,
+        subject=f"entry:{source.entry_id}",
+        payload={
+            "dataset_version": version.id,
+            "version_no": version_no,
+            "from_version": source.version_no,
+            "rows": rows,
+            "sha256": sha256,
+            "reason": reason,
+        },
+    )
+    return version

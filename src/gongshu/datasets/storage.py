@@ -287,20 +287,40 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def relation(con: duckdb.DuckDBPyConnection, datasets_dir: Path, version: DatasetVersion) -> str:
+def relation(
+    con: duckdb.DuckDBPyConnection,
+    datasets_dir: Path,
+    version: DatasetVersion,
+    *,
+    row_numbers: bool = False,
+) -> str:
     """SQL text for ``FROM``: the version's whole table, sealed columns included.
 
+    ``row_numbers`` adds ``file_row_number`` (0-based position in the version).
     Registers the decrypted columns on ``con`` (they live in this connection's
     memory only, for its lifetime).
     """
-    plain = f"read_parquet({_literal(datasets_dir / version.path)})"
+    numbered = ", file_row_number = true" if row_numbers else ""
+    plain = f"read_parquet({_literal(datasets_dir / version.path)}{numbered})"
     if not version.sealed:
         return plain
     info = version.sealed
     name = f"gs_sealed_{version.id}_{next(_names)}"
     con.register(name, _open_sealed(datasets_dir, info))
     order = ", ".join(_quote(c) for c in info["order"])
+    if row_numbers:
+        order = "file_row_number, " + order
     return f"(SELECT {order} FROM {plain} POSITIONAL JOIN {name})"
+
+
+def schema(datasets_dir: Path, version: DatasetVersion) -> pa.Schema:
+    """The version's Arrow schema in the original column order (sealed columns included)."""
+    plain = pq.read_schema(datasets_dir / version.path)
+    if not version.sealed:
+        return plain
+    fields = {f.name: f for f in plain}
+    fields.update({f.name: f for f in _open_sealed(datasets_dir, version.sealed).schema})
+    return pa.schema([fields[n] for n in version.sealed["order"]])
 
 
 def read_table(

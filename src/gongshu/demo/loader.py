@@ -87,6 +87,10 @@ def load_demo(
 
         seed_market(session)
     with transaction(instance.session_factory) as session:
+        from gongshu.privacy.demo import seed_demo as seed_privacy
+
+        seed_privacy(session, province, instance.settings, seed=seed, limit=limit)
+    with transaction(instance.session_factory) as session:
         checkpoint(session, InstanceKey.load_or_create(instance.settings.keys_dir))
     echo(
         f"演示省份已载入 (demo loaded)：{len(province.orgs)} 个机构，{len(province.entries)} "

@@ -231,9 +231,18 @@ def _compile_filter(row_filter: list[dict], known: set[str]) -> tuple[str, list[
 
 
 def _version(session: Session, grant: Grant) -> DatasetVersion:
+    """The version a grant reads: its pinned one, or the entry's latest.
+
+    PIP-5, PIP-6: a pinned version that a later deletion or correction of a
+    person's rows superseded is never served again; the grant reads the newest
+    version instead, so deleted rows do not leave through old grants.
+    """
+    version = None
     if grant.dataset_version_id is not None:
         version = session.get(DatasetVersion, grant.dataset_version_id)
-    else:
+        if version is not None and _superseded_by_erasure(session, version):
+            version = None
+    if version is None:
         version = session.scalar(
             select(DatasetVersion)
             .where(DatasetVersion.entry_id == grant.entry_id)
@@ -243,6 +252,12 @@ def _version(session: Session, grant: Grant) -> DatasetVersion:
     if version is None:
         raise GrantNotFound("该目录尚无数据 (no dataset version)")
     return version
+
+
+def _superseded_by_erasure(session: Session, version: DatasetVersion) -> bool:
+    from gongshu.privacy.tombstones import erased_since  # privacy builds on the door
+
+    return erased_since(session, version.entry_id, version.version_no)
 
 
 def deliver(

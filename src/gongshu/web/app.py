@@ -46,6 +46,9 @@ CAPABILITIES = (
     "gongshu.web.home",
     "gongshu.compliance.routes",
     "gongshu.compliance.pages",
+    "gongshu.privacy.routes",
+    "gongshu.privacy.pages",
+    "gongshu.privacy.notice_pages",
 )
 
 

@@ -55,9 +55,13 @@ def home(
         from gongshu.workdays import coverage_warning
 
         calendar_warning = coverage_warning(session, utcnow().astimezone(BEIJING).date())
+    from gongshu.privacy.clock import home_counts  # personal-information rights (PIP-5)
+
+    privacy = home_counts(session, user)
     return render(
         request,
         "home.html",
+        privacy=privacy,
         stats=stats,
         mine=mine,
         queue=queue,

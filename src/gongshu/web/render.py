@@ -30,6 +30,7 @@ TEMPLATE_DIRS = (
     "compliance",
     "registration",
     "market",
+    "privacy",
 )
 
 LABELS = {

@@ -1,0 +1,129 @@
+"""Find one person's rows across the latest dataset version of every entry (PIP-5).
+
+The search reads the discovery tags (DESIGN.md mechanism 4): columns tagged
+CN_RESIDENT_ID (and CN_MOBILE when the person gave a mobile number) are compared
+with the person's own values inside the platform. Only counts, column names and
+row numbers come out; no value of anyone else's row leaves this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gongshu.catalog.models import CatalogEntry
+from gongshu.datasets import storage
+from gongshu.datasets.models import DatasetVersion
+from gongshu.egress.errors import NotClassified
+from gongshu.egress.service import column_tags
+
+ID_CODE, MOBILE_CODE = "CN_RESIDENT_ID", "CN_MOBILE"
+
+
+@dataclass
+class Found:
+    entry: CatalogEntry
+    version: DatasetVersion
+    columns: list[str]
+    row_numbers: list[int]
+
+
+def _quote(col: str) -> str:
+    return '"' + col.replace('"', '""') + '"'
+
+
+def person_predicate(
+    tags: dict[str, list[str]], available: set[str], id_number: str, mobile: str | None
+) -> tuple[list[str], str, list[str]]:
+    """The tagged columns to compare and a parameterized predicate over them.
+
+    Where an entry has a resident-ID column, only the ID decides: the mobile number
+    a person gives is not verified, and a row carrying that number beside another
+    person's ID is the other person's row. The mobile is used only in entries with
+    no ID column, and such matches need the provider's confirmation (``service``).
+    """
+    cols, clauses, params = [], [], []
+    present = {c: codes for c, codes in tags.items() if c in available}
+    has_id = any(ID_CODE in codes for codes in present.values())
+    for col, codes in sorted(present.items()):
+        if ID_CODE in codes:
+            cols.append(col)
+            clauses.append(f"upper(trim(CAST({_quote(col)} AS VARCHAR))) = ?")
+            params.append(id_number)
+        elif mobile and not has_id and MOBILE_CODE in codes:
+            cols.append(col)
+            clauses.append(
+                f"right(regexp_replace(CAST({_quote(col)} AS VARCHAR), '[^0-9]', '', 'g'), 11) = ?"
+            )
+            params.append(mobile)
+    return cols, " OR ".join(clauses) or "FALSE", params
+
+
+def latest_versions(session: Session) -> list[tuple[CatalogEntry, DatasetVersion]]:
+    newest = (
+        select(DatasetVersion.entry_id, func.max(DatasetVersion.version_no).label("no"))
+        .group_by(DatasetVersion.entry_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(CatalogEntry, DatasetVersion)
+        .join(DatasetVersion, DatasetVersion.entry_id == CatalogEntry.id)
+        .join(
+            newest,
+            (newest.c.entry_id == DatasetVersion.entry_id)
+            & (newest.c.no == DatasetVersion.version_no),
+        )
+        .order_by(CatalogEntry.id)
+    )
+    return [(e, v) for e, v in rows]
+
+
+def row_numbers(
+    datasets_dir: Path,
+    version: DatasetVersion,
+    predicate: str,
+    params: list[str],
+    con: duckdb.DuckDBPyConnection,
+) -> list[int]:
+    # Through the storage door: the ID columns are sealed at rest (SEC-9).
+    source = storage.relation(con, datasets_dir, version, row_numbers=True)
+    rel = con.execute(
+        f"SELECT file_row_number FROM {source} WHERE {predicate} ORDER BY file_row_number",
+        params,
+    )
+    return [r[0] for r in rel.fetchall()]
+
+
+def find(
+    session: Session,
+    *,
+    id_number: str,
+    mobile: str | None,
+    datasets_dir: Path,
+    entry_id: int | None = None,
+) -> list[Found]:
+    """Every entry (or just ``entry_id``) whose latest version holds rows of this person."""
+    out: list[Found] = []
+    con = duckdb.connect()
+    try:
+        for entry, version in latest_versions(session):
+            if entry_id is not None and entry.id != entry_id:
+                continue
+            try:
+                tags = column_tags(entry, version)
+            except NotClassified:
+                continue  # not classified yet: cannot be searched, and cannot leave either
+            available = {c["name"] for c in version.columns}
+            cols, predicate, params = person_predicate(tags, available, id_number, mobile)
+            if not cols:
+                continue
+            rows = row_numbers(datasets_dir, version, predicate, params, con)
+            if rows:
+                out.append(Found(entry, version, cols, rows))
+    finally:
+        con.close()
+    return out

@@ -1,0 +1,231 @@
+"""Pages: a person sees and withdraws their consents and files rights requests; a
+provider handles its part; the data authority sees overdue requests (PIP-1 to PIP-6)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from gongshu.accounts.models import Organization, User
+from gongshu.accounts.permissions import (
+    ACCOUNT_SELF,
+    PRIVACY_HANDLE,
+    PRIVACY_REQUEST,
+    PRIVACY_SUPERVISE,
+)
+from gongshu.catalog.models import CatalogEntry
+from gongshu.entities import ENTITY_LABELS
+from gongshu.privacy import clock, consent, service
+from gongshu.privacy.models import MATCH_OUTCOMES, REQUEST_KINDS, REQUEST_STATUS, RightsRequest
+from gongshu.timeutil import BEIJING, utcnow
+from gongshu.web.deps import SessionDep, requires
+from gongshu.web.render import render
+
+pages = APIRouter(include_in_schema=False)
+FormStr = Annotated[str, Form()]
+LABELS = {
+    "kinds": REQUEST_KINDS,
+    "status": REQUEST_STATUS,
+    "outcomes": MATCH_OUTCOMES,
+    "entities": ENTITY_LABELS,
+    "actions": {
+        "delete": "删除",
+        "correct": "更正",
+        "export": "提供副本",
+        "explain": "解释说明",
+        "refuse": "不予办理",
+    },
+}
+
+
+def _today():  # noqa: ANN202
+    return utcnow().astimezone(BEIJING).date()
+
+
+def _names(session, ids: set[int], model) -> dict:  # noqa: ANN001
+    return {i: session.get(model, i) for i in ids}
+
+
+@pages.get("/privacy")
+def my_privacy(
+    request: Request, session: SessionDep, user: Annotated[User, requires(PRIVACY_REQUEST)]
+) -> Response:
+    records = consent.of_person(session, user.id_number_hash) if user.id_number_hash else []
+    withdrawn = {r.withdraws_id for r in records if r.action == "withdraw"}
+    orgs = _names(session, {r.org_id for r in records}, Organization)
+    return render(
+        request,
+        "privacy_me.html",
+        records=records,
+        withdrawn=withdrawn,
+        orgs=orgs,
+        requests=service.of_user(session, user),
+        P=LABELS,
+    )
+
+
+@pages.post("/privacy/consents/{consent_id}/withdraw")
+def withdraw_page(
+    consent_id: int, session: SessionDep, user: Annotated[User, requires(PRIVACY_REQUEST)]
+) -> Response:
+    consent.withdraw_own(session, consent_id, user=user, on=_today())
+    return RedirectResponse("/privacy?withdrawn=1", status_code=303)
+
+
+@pages.post("/privacy/requests")
+def file_page(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(PRIVACY_REQUEST)],
+    kind: FormStr = "",
+    id_number: FormStr = "",
+    mobile: FormStr = "",
+    details: FormStr = "",
+    correct_column: FormStr = "",
+    correct_value: FormStr = "",
+) -> Response:
+    settings = request.app.state.settings
+    corrections = {correct_column.strip(): correct_value} if correct_column.strip() else None
+    req = service.file_request(
+        session,
+        user=user,
+        kind=kind,
+        id_number=id_number,
+        mobile=mobile or None,
+        details=details,
+        corrections=corrections,
+        secret=settings.secret_key,
+        datasets_dir=settings.datasets_dir,
+    )
+    return RedirectResponse(f"/privacy/requests/{req.id}", status_code=303)
+
+
+@pages.get("/privacy/requests/{request_id}")
+def request_page(
+    request_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(ACCOUNT_SELF)],
+) -> Response:
+    from sqlalchemy import select
+
+    from gongshu.privacy.authorize import MARKET_KINDS
+
+    req = service.get_visible(session, request_id, user)
+    matches = service.matches(session, req)
+    market = list(
+        session.scalars(
+            select(Organization)
+            .where(Organization.kind.in_(MARKET_KINDS))
+            .order_by(Organization.name)
+            .limit(200)
+        )
+    )
+    return render(
+        request,
+        "privacy_request.html",
+        req=req,
+        matches=matches,
+        entries=_names(session, {m.entry_id for m in matches}, CatalogEntry),
+        orgs=_names(session, {m.provider_org_id for m in matches}, Organization),
+        allowed=service.ALLOWED_ACTIONS[req.kind],
+        mine=req.user_id == user.id,
+        market=market,
+        P=LABELS,
+    )
+
+
+@pages.get("/privacy/inbox")
+def inbox_page(
+    request: Request, session: SessionDep, user: Annotated[User, requires(PRIVACY_HANDLE)]
+) -> Response:
+    clock.refresh_deadlines(session)  # CLK-4: fills in once the missing year is entered
+    rows = service.inbox(session, user.org_id) if user.org_id else []
+    records = consent.of_org(session, user.org_id) if user.org_id else []
+    return render(
+        request,
+        "privacy_inbox.html",
+        rows=rows,
+        entries=_names(session, {m.entry_id for m, _ in rows}, CatalogEntry),
+        records=records,
+        withdrawn={r.withdraws_id for r in records if r.action == "withdraw"},
+        due=consent.withdrawals_due(session, user.org_id, _today()) if user.org_id else [],
+        allowed=service.ALLOWED_ACTIONS,
+        P=LABELS,
+    )
+
+
+@pages.post("/privacy/matches/{match_id}/handle")
+def handle_page(
+    match_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(PRIVACY_HANDLE)],
+    action: FormStr = "",
+    note: FormStr = "",
+    mobile_confirmed: FormStr = "",
+) -> Response:
+    settings = request.app.state.settings
+    match = service.handle(
+        session,
+        match_id,
+        actor=user,
+        action=action,
+        note=note,
+        mobile_confirmed=mobile_confirmed == "1",
+        secret=settings.secret_key,
+        datasets_dir=settings.datasets_dir,
+    )
+    return RedirectResponse(f"/privacy/requests/{match.request_id}", status_code=303)
+
+
+@pages.get("/privacy/supervision")
+def supervision_page(
+    request: Request, session: SessionDep, user: Annotated[User, requires(PRIVACY_SUPERVISE)]
+) -> Response:
+    from sqlalchemy import select
+
+    clock.refresh_deadlines(session)
+    area = clock.supervised_area(user)
+    unknown = list(
+        session.scalars(
+            select(RightsRequest).where(
+                RightsRequest.status == "open",
+                RightsRequest.deadline.is_(None),
+                clock.in_area(area),
+            )
+        )
+    )
+    open_count = len(
+        list(
+            session.scalars(
+                select(RightsRequest.id).where(RightsRequest.status == "open", clock.in_area(area))
+            )
+        )
+    )
+    return render(
+        request,
+        "privacy_supervision.html",
+        overdue=clock.overdue(session, area=area),
+        unknown=unknown,
+        open_count=open_count,
+        P=LABELS,
+    )
+
+
+@pages.post("/privacy/grants/{grant_id}/authorize")
+def authorize_page(
+    grant_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(PRIVACY_REQUEST)],
+    org_id: Annotated[int, Form()] = 0,
+    purpose: FormStr = "",
+    back: FormStr = "/privacy",
+) -> Response:
+    from gongshu.privacy.authorize import authorize
+
+    authorize(session, grant_id, user=user, org_id=org_id, purpose=purpose, on=_today())
+    target = back if back.startswith("/privacy/") else "/privacy"
+    return RedirectResponse(target, status_code=303)

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class ConsentCreate(BaseModel):
+    id_number: str = Field(
+        description="The person's resident ID number; only its keyed hash is kept"
+    )
+    purpose: str
+    method: str = Field(description="Processing method, e.g. 收集、存储、提供")
+    data_kinds: list[str] = Field(description="Entity codes (shared/spec/entities.md)")
+    on: date = Field(description="The day the consent takes effect")
+    evidence: str = ""
+    guardian_id_number: str | None = Field(None, description="Required under 14 (PIP-1)")
+
+
+class ConsentWithdraw(BaseModel):
+    on: date
+    reason: str = ""
+
+
+class ConsentQuery(BaseModel):
+    id_number: str
+    purpose: str
+    method: str
+    data_kinds: list[str]
+    on: date
+
+
+class ConsentLookup(BaseModel):
+    id_number: str
+
+
+class ConsentPublic(BaseModel):
+    id: int
+    action: str
+    purpose: str
+    method: str
+    data_kinds: list[str]
+    sensitive: bool
+    minor_under_14: bool
+    effective_on: date
+    withdraws_id: int | None
+    deletion_due: date | None
+    retain_until: date
+    recorded_at: datetime
+
+
+class ConsentAnswerPublic(BaseModel):
+    valid: bool
+    reasons: list[str]
+    consent_ids: list[int]
+
+
+class RequestCreate(BaseModel):
+    kind: str = Field(
+        description="access | copy | transfer | correct | supplement | delete | explain"
+    )
+    id_number: str = Field(description="Must match the account's verified identity")
+    mobile: str | None = None
+    details: str = ""
+    corrections: dict[str, str] = Field(default_factory=dict)
+
+
+class MatchPublic(BaseModel):
+    id: int
+    entry_id: int
+    provider_org_id: int
+    columns: list[str]
+    rows: int
+    outcome: str | None
+    note: str | None
+    grant_id: int | None
+    new_version_id: int | None
+    handled_at: datetime | None
+
+
+class RequestPublic(BaseModel):
+    id: int
+    kind: str
+    status: str
+    details: str
+    received_at: datetime
+    deadline: datetime | None
+    deadline_warning: str | None
+    answered_at: datetime | None
+    answer: str | None
+    matches: list[MatchPublic] = []
+
+
+class HandleBody(BaseModel):
+    action: str = Field(description="delete | correct | export | explain | refuse")
+    note: str = ""
+    values: dict[str, str] | None = None
+    mobile_confirmed: bool = Field(
+        False, description="Matched by mobile only: the provider confirmed it is the person's"
+    )
+
+
+class AuthorizeBody(BaseModel):
+    org_id: int = Field(description="The enterprise or operator the person authorizes (PIP-10)")
+    purpose: str
+    days: int = 90
+
+
+class NoticeBody(BaseModel):
+    functions: list[dict] = Field(description='[{"function": str, "kinds": [entity codes]}]')
+    retention: str
+    rights_channels: str
+    third_party_code: str
+    third_parties: str
+    risks: str
+    complaints: str
+    officer_contact: str
+
+
+class NoticePublic(BaseModel):
+    id: int
+    org_id: int
+    version_no: int
+    sections: dict
+    published_at: datetime
