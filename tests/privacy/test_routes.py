@@ -176,6 +176,23 @@ def test_end_to_end_deletion_through_the_api(
     assert audit["status"] == "compliant" and audit["facts"]["answered_in_time"] == 1
     assert audit["records"][0]["id"] == f"rights:{req['id']}" and audit["records"][0]["ok"]
 
+    # Issue 7's check, last step: the civil bureau's compliance audit shows the request
+    # on the rights-request point (PIA-A 18) as live evidence from the platform's records.
+    from gongshu.compliance import audits
+
+    engagement = audits.create(
+        session,
+        actor=people.clerk_county,
+        subject_org_id=people.org["civil"].id,
+        trigger="self",
+        conductor="internal",
+        lead_name="内审负责人",
+    )
+    (point18,) = audits.live_evidence(session, engagement, 18)
+    assert point18["available"] and point18["status"] == "compliant"
+    assert [r["id"] for r in point18["records"]] == [f"rights:{req['id']}"]
+    assert point18["records"][0]["ok"]
+
 
 def test_a_request_needs_the_verified_id_number(
     client, people, citizen, entries, bearer, pi

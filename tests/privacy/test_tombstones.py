@@ -3,9 +3,9 @@ and drops (or corrects) exactly the person's rows, whatever the batch boundaries
 
 from __future__ import annotations
 
-import pyarrow.parquet as pq
 import pytest
 
+from gongshu.datasets import storage
 from gongshu.datasets.service import versions_of
 from gongshu.errors import InvalidInput
 from gongshu.privacy import tombstones
@@ -30,8 +30,8 @@ def test_erase_drops_exactly_the_rows_across_batches(
     )
     new = versions_of(session, county.id)[0]
     assert new.id == stone.new_version_id and new.version_no == old.version_no + 1
-    before = pq.read_table(pi.datasets_dir / old.path)
-    after = pq.read_table(pi.datasets_dir / new.path)
+    before = storage.read_table(pi.datasets_dir, old)
+    after = storage.read_table(pi.datasets_dir, new)
     assert after.schema == before.schema and new.rows == 15 and new.column_tags == old.column_tags
     expected = [v for i, v in enumerate(before.column("公民身份号码").to_pylist()) if i not in gone]
     assert after.column("公民身份号码").to_pylist() == expected
@@ -65,8 +65,8 @@ def test_correct_sets_values_only_in_the_rows(session, people, entries, pi, monk
         datasets_dir=pi.datasets_dir,
     )
     new = versions_of(session, county.id)[0]
-    streets = pq.read_table(pi.datasets_dir / new.path).column("街道").to_pylist()
-    old_streets = pq.read_table(pi.datasets_dir / old.path).column("街道").to_pylist()
+    streets = storage.read_table(pi.datasets_dir, new).column("街道").to_pylist()
+    old_streets = storage.read_table(pi.datasets_dir, old).column("街道").to_pylist()
     assert [i for i, (a, b) in enumerate(zip(old_streets, streets, strict=True)) if a != b] == [
         5,
         9,

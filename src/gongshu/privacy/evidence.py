@@ -35,6 +35,9 @@ WITHHOLDING_OPS = ("nullify", "replace")
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """Whole Beijing days [start, end]; the audit registry passes moments [start, end)."""
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        return as_utc(start), as_utc(end)
     return (
         datetime.combine(start, time(), BEIJING),
         datetime.combine(end + timedelta(days=1), time(), BEIJING),
