@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "gongshu.workdays",
     "gongshu.opendata.models",
     "gongshu.exchange.models",
+    "gongshu.quality.models",
 )
 
 for _name in MODEL_MODULES:
