@@ -92,3 +92,12 @@ def scopes_for(roles: list[str]) -> frozenset[str]:
     for role in roles:
         out |= ROLE_SCOPES.get(role, frozenset())
     return frozenset(out)
+
+# Quality governance (QUA-1, QUA-2, AGG-2, GOV-1): agencies keep their rules and fix
+# their data; data authorities set deadlines, assess, find duplicates, count resources.
+QUALITY_MANAGE = "quality:manage"
+QUALITY_ASSESS = "quality:assess"
+ALL_SCOPES = (*ALL_SCOPES, QUALITY_MANAGE, QUALITY_ASSESS)
+ROLE_SCOPES["admin"] = frozenset(ALL_SCOPES)
+ROLE_SCOPES["clerk"] = ROLE_SCOPES["clerk"] | {QUALITY_MANAGE}
+ROLE_SCOPES["reviewer"] = ROLE_SCOPES["reviewer"] | {QUALITY_ASSESS}

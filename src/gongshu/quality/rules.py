@@ -19,7 +19,7 @@ and run as extra queries only when they are asked for.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from gongshu.discovery.detectors import EMAIL, MOBILE
@@ -205,13 +205,18 @@ def lit(value: object) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def resident_id_ok(col: str, today: date) -> str:
+def resident_id_ok(col: str, today: date) -> tuple[str, dict[str, str]]:
     """GB 11643 (18-character form) as integer arithmetic: the weights and check
-    characters of gongshu.identifiers, the region table ``gs_regions``."""
-    v = f"upper(trim({q(col)}))"
-    x = f"try_cast(substr({v}, 1, 17) AS BIGINT)"
-    terms = " + ".join(f"((gs_x // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(ID_WEIGHTS))
-    ymd = "((gs_x // 1000) % 100000000)"
+    characters of gongshu.identifiers, the region table ``gs_regions``. Returns the
+    condition and the derived columns it reads (computed once per row)."""
+    tag = "gs_id_" + format(abs(hash(col)) % 10**8, "d")
+    v, x = f"{tag}_v", f"{tag}_x"
+    derived = {
+        v: f"upper(trim(CAST({q(col)} AS VARCHAR)))",
+        x: f"try_cast(substr(upper(trim(CAST({q(col)} AS VARCHAR))), 1, 17) AS BIGINT)",
+    }
+    terms = " + ".join(f"(({x} // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(ID_WEIGHTS))
+    ymd = f"(({x} // 1000) % 100000000)"
     y, m, d = f"({ymd} // 10000)", f"(({ymd} // 100) % 100)", f"({ymd} % 100)"
     leap = f"(({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0)"
     mdays = (
@@ -220,13 +225,13 @@ def resident_id_ok(col: str, today: date) -> str:
     )
     today_n = today.year * 10000 + today.month * 100 + today.day
     body = (
-        f"gs_x IS NOT NULL AND length({v}) = 18 AND substr({v}, 1, 1) <> '-' "
+        f"{x} IS NOT NULL AND length({v}) = 18 AND substr({v}, 1, 1) <> '-' "
         f"AND substr({v}, 18, 1) = substr('{ID_CHECK}', CAST(({terms}) % 11 AS INTEGER) + 1, 1) "
         f"AND {y} >= 1900 AND {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {mdays} "
         f"AND {ymd} <= {today_n} "
-        f"AND CAST(gs_x // 100000000000 AS INTEGER) IN (SELECT code FROM gs_regions)"
+        f"AND CAST({x} // 100000000000 AS INTEGER) IN (SELECT code FROM gs_regions)"
     )
-    return "coalesce(" + body.replace("gs_x", x) + ", FALSE)"
+    return f"coalesce({body}, FALSE)", derived
 
 
 def uscc_ok(col: str) -> str:
@@ -256,6 +261,7 @@ class Compiled:
     checked: str  # SQL: the row is subject to the rule
     ok: str  # SQL: the row passes
     columns: tuple[str, ...]  # what an example shows
+    derived: dict[str, str] = field(default_factory=dict)  # alias -> SQL, computed once
 
 
 def compile_row_rule(rule: dict, today: date) -> Compiled | None:
@@ -276,7 +282,8 @@ def compile_row_rule(rule: dict, today: date) -> Compiled | None:
         values = ", ".join(lit(str(v)) for v in rule["value_set"])
         return Compiled(rule, notnull, f"CAST({c} AS VARCHAR) IN ({values})", (col,))
     if exp == "expect_column_values_to_be_valid_resident_id":
-        return Compiled(rule, notnull, resident_id_ok(col, today), (col,))
+        ok, derived = resident_id_ok(col, today)
+        return Compiled(rule, notnull, ok, (col,), derived)
     if exp == "expect_column_values_to_be_valid_uscc":
         return Compiled(rule, notnull, uscc_ok(col), (col,))
     if exp == "expect_column_values_to_be_valid_region_code":
@@ -331,4 +338,8 @@ def aggregate_sql(
         parts += [f"count({q(col)}) AS gs_ucount_{i}", f"count(DISTINCT {q(col)}) AS gs_udist_{i}"]
     for i, col in enumerate(maxes):
         parts.append(f"max({q(col)}) AS gs_max_{i}")
+    derived = {k: v for comp in compiled for k, v in comp.derived.items()}
+    if derived:
+        extra = ", ".join(f"{v} AS {k}" for k, v in derived.items())
+        source = f"(SELECT *, {extra} FROM {source})"
     return f"SELECT {', '.join(parts)} FROM {source}"

@@ -37,6 +37,8 @@ CAPABILITIES = (
     "gongshu.opendata.routes",
     "gongshu.opendata.pages",
     "gongshu.opendata.ckan",
+    "gongshu.quality.routes",
+    "gongshu.quality.pages",
     "gongshu.web.home",
 )
 

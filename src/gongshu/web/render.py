@@ -26,6 +26,7 @@ TEMPLATE_DIRS = (
     "opendata",
     "workdays",
     "discovery",
+    "quality",
 )
 
 LABELS = {
