@@ -71,6 +71,10 @@ def load_demo(
         with transaction(instance.session_factory) as session:
             rows += _entry(session, province, spec, datasets_dir, seed=seed, limit=limit)
     with transaction(instance.session_factory) as session:
+        from gongshu.quality.demo import seed_demo as seed_quality
+
+        seed_quality(session, datasets_dir=datasets_dir)
+    with transaction(instance.session_factory) as session:
         checkpoint(session, InstanceKey.load_or_create(instance.settings.keys_dir))
     echo(
         f"演示省份已载入 (demo loaded)：{len(province.orgs)} 个机构，{len(province.entries)} "
