@@ -19,7 +19,7 @@ ALLOWED = {
     "tabular.py": "reads files being loaded or scanned, not stored versions",
     "datasets/anonymized.py": "the PIP-9 re-identification check in the platform; nothing leaves",
     "quality/engine.py": "in-platform quality checks (QUA-1); only masked examples are shown",
-    "quality/onesource.py": "in-platform duplicate finder (AGG-2); compares keyed hashes, shows counts",
+    "quality/onesource.py": "in-platform duplicate finder (AGG-2); keyed hashes, only counts",
 }
 
 
