@@ -87,3 +87,57 @@ def test_agency_edits_rules_as_a_new_version(session, people, subsidy, load) -> 
     assert session.query(LedgerEntry).filter_by(action="quality.rules_set").count() == 2
     with pytest.raises(NotQualityOwner):
         service.update_rules(session, subsidy.id, rules, actor=people.clerk_prov, reason="x")
+
+
+def test_cross_entry_rule_finds_the_same_person_recorded_differently(
+    session, people, subsidy, load, datasets_dir, tmp_path
+) -> None:  # noqa: ANN001
+    """Consistency across entries: the same resident ID with another gender elsewhere."""
+    from gongshu.catalog import service as catalog
+    from gongshu.datasets import service as datasets
+    from tests.quality.conftest import FIELDS, write_csv
+
+    register = catalog.create(
+        session,
+        {
+            "resource_code": "360000-GA-0401",
+            "name": "户籍人口",
+            "summary": "户籍人口",
+            "fields": FIELDS,
+            "update_frequency": "每月",
+            "security_grade": "一般数据-2级",
+            "sharing_attr": "conditional",
+            "sharing_conditions": "仅用于履行法定职责",
+            "opening_attr": "none",
+        },
+        actor=people.clerk_prov,
+    )
+    catalog.submit(session, register.id, actor=people.clerk_prov)
+    catalog.approve(session, register.id, actor=people.reviewer_prov)
+    rows = good_rows(20, TODAY)
+    datasets.load(
+        session,
+        register.id,
+        write_csv(tmp_path / "reg.csv", rows),
+        actor=people.clerk_prov,
+        datasets_dir=datasets_dir,
+    )
+    load(rows)
+    rules = service.current_rules(session, subsidy.id).rules
+    rules.append(
+        {
+            "id": "x1",
+            "expectation": "expect_column_values_to_match_reference",
+            "column": "公民身份号码",
+            "ref_entry_id": register.id,
+            "ref_column": "公民身份号码",
+            "compare": [["姓名", "姓名"], ["出生日期", "出生日期"]],
+        }
+    )
+    service.update_rules(session, subsidy.id, rules, actor=people.clerk_county, reason="与户籍比对")
+    changed = [list(r) for r in rows]
+    changed[3][0] = "李四"
+    _, report = load(changed, "v2.csv")
+    cross = next(r for r in report.results if r["id"] == "x1")
+    assert cross["dimension"] == "consistency" and cross["checked"] == 20 and cross["failed"] == 1
+    assert cross["examples"][0]["不一致字段"] == "姓名" and cross["examples"][0]["row"] == 3
