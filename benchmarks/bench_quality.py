@@ -62,21 +62,30 @@ def _strings(matrix: np.ndarray) -> pa.Array:
     )
 
 
-def make_table(rows: int, seed: int = 8) -> pa.Table:
+def make_table(rows: int, seed: int = 8, start: int = 0) -> pa.Table:
+    """Rows ``start ..``: distinct people (birth day and sequence from the row number),
+    with ten repeated ID numbers and one negative amount per 100,000 rows planted."""
     rng = np.random.default_rng(seed)
-    birth = np.datetime64("1930-01-01") + rng.integers(0, 25000, rows).astype("timedelta64[D]")
+    n = np.arange(start, start + rows, dtype=np.int64)
+    birth = np.datetime64("1930-01-01") + (n % 25000).astype("timedelta64[D]")
     dates = birth.astype("datetime64[D]")
     years = dates.astype("datetime64[Y]").astype(np.int64) + 1970
     months = dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
     mday = (dates - dates.astype("datetime64[M]")).astype(np.int64) + 1
     ymd_n = years * 10000 + months * 100 + mday
-    seq = np.arange(rows, dtype=np.int64) % 1000
+    seq = (n // 25000) % 1000
+    seq[1:11], birth[1:11] = seq[0], birth[0]  # planted: one person ten more times
+    dates = birth.astype("datetime64[D]")
+    years = dates.astype("datetime64[Y]").astype(np.int64) + 1970
+    months = dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    mday = (dates - dates.astype("datetime64[M]")).astype(np.int64) + 1
+    ymd_n = years * 10000 + months * 100 + mday
     first17 = 360102 * 10**11 + ymd_n * 1000 + seq
     d17 = _digits(first17, 17)
     total = ((d17.astype(np.int64) - 48) * ID_WEIGHTS).sum(axis=1) % 11
     check = np.frombuffer(ID_CHECK.encode(), dtype=np.uint8)[total]
     ids = _strings(np.concatenate([d17, check[:, None]], axis=1))
-    male = (seq // 1) % 2 == 1
+    male = seq % 2 == 1
     gender = pa.array(np.where(male, "男", "女"))
     mobiles = _strings(_digits(13800000000 + rng.integers(0, 99999999, rows), 11))
     names = pa.array(np.array(["张伟", "王芳", "李娜", "刘洋"])[rng.integers(0, 4, rows)])
@@ -122,7 +131,7 @@ def main() -> None:
         writer = None
         step = 2_000_000
         for start in range(0, args.rows, step):
-            table = make_table(min(step, args.rows - start), seed=start)
+            table = make_table(min(step, args.rows - start), seed=start, start=start)
             writer = writer or pq.ParquetWriter(path, table.schema)
             writer.write_table(table)
         writer.close()

@@ -21,7 +21,9 @@ from gongshu.quality.rules import (
     aggregate_sql,
     compile_row_rule,
     dimension_of,
+    examples_sql,
     key_candidates,
+    lookup_tables_sql,
     q,
 )
 
@@ -66,10 +68,11 @@ class Reference:
     columns: set[str]
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+def connect(today: dt.date | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute("CREATE TEMP TABLE gs_regions (code INTEGER PRIMARY KEY)")
-    con.execute("INSERT INTO gs_regions SELECT unnest(?::INTEGER[])", [_region_array().tolist()])
+    regions, days = lookup_tables_sql(today or dt.date.today())
+    con.execute(regions, [_region_array().tolist()])
+    con.execute(days)
     return con
 
 
@@ -85,7 +88,7 @@ def profile_distinct(path: Path, fields: list[dict]) -> dict[str, bool]:
     con = connect()
     try:
         sql = ", ".join(f"count({q(c)}) = count(DISTINCT {q(c)})" for c in cands)
-        row = con.execute(f"SELECT {sql} FROM {_source(path)}").fetchone()
+        row = con.execute(f"SELECT {sql} FROM {_source(path)}").fetchall()[0]
     finally:
         con.close()
     return dict(zip(cands, row, strict=True))
@@ -103,7 +106,7 @@ def evaluate(
 ) -> tuple[int, list[RuleResult]]:
     """Row count and one result per rule (raw examples: the caller masks them)."""
     src = _source(path)
-    con = connect()
+    con = connect(today)
     try:
         types = {
             row[0]: str(row[1]).upper()
@@ -117,14 +120,16 @@ def evaluate(
         )
         cur = con.execute(sql)
         names = [d[0] for d in cur.description]
-        agg = dict(zip(names, cur.fetchone(), strict=True))
+        agg = dict(zip(names, cur.fetchall()[0], strict=True))
         rows = int(agg["gs_rows"])
         out: dict[str, RuleResult] = {}
         for i, comp in enumerate(compiled):
-            examples = [_plain(e) for e in (agg[f"gs_examples_{i}"] or [])]
             out[comp.rule["id"]] = RuleResult(
-                comp.rule, int(agg[f"gs_checked_{i}"]), int(agg[f"gs_failed_{i}"]), examples
+                comp.rule, int(agg[f"gs_checked_{i}"]), int(agg[f"gs_failed_{i}"])
             )
+        failing = [c for c in compiled if out[c.rule["id"]].failed]
+        if failing:
+            _examples(con, src, failing, out)
         for i, rule in enumerate(uniques):
             count, distinct = int(agg[f"gs_ucount_{i}"]), int(agg[f"gs_udist_{i}"])
             res = RuleResult(rule, count, count - distinct)
@@ -159,6 +164,15 @@ def evaluate(
     return rows, [out[r["id"]] for r in rules if r["id"] in out]
 
 
+def _examples(
+    con: duckdb.DuckDBPyConnection, src: str, failing: list, out: dict[str, RuleResult]
+) -> None:
+    """The second query: failing rows of the failed rules only."""
+    row = con.execute(examples_sql(failing, src)).fetchall()[0]
+    for i, comp in enumerate(failing):
+        out[comp.rule["id"]].examples = [_plain(e) for e in row[i] or []]
+
+
 def _plain(example: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in example.items()}
 
@@ -166,8 +180,8 @@ def _plain(example: dict) -> dict:
 def _duplicates(con: duckdb.DuckDBPyConnection, src: str, column: str) -> list[dict]:
     c = q(column)
     rows = con.execute(
-        f"SELECT min(file_row_number) AS r, {c}, count(*) AS n FROM {src} WHERE {c} IS NOT NULL "
-        f"GROUP BY {c} HAVING count(*) > 1 ORDER BY r LIMIT {EXAMPLES}"
+        f"SELECT min(file_row_number) AS r, any_value({c}), count(*) AS n FROM {src} "
+        f"WHERE {c} IS NOT NULL GROUP BY hash({c}) HAVING count(*) > 1 ORDER BY r LIMIT {EXAMPLES}"
     ).fetchall()
     return [_plain({"gs_row": r, column: v, "重复次数": n}) for r, v, n in rows]
 
@@ -215,7 +229,7 @@ def _reference(
         f"WHERE {rkey} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY gs_k) = 1) r "
         f"ON upper(trim(a.{key})) = r.gs_k"
     )
-    checked, failed, examples = con.execute(sql).fetchone()
+    checked, failed, examples = con.execute(sql).fetchall()[0]
     return RuleResult(
         rule,
         int(checked),

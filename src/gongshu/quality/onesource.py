@@ -166,7 +166,7 @@ def _overlap(
         f"WITH {hashed(a, 'ka')}, {hashed(b, 'kb')} SELECT (SELECT count(*) FROM ka), "
         "(SELECT count(*) FROM kb), (SELECT count(*) FROM ka JOIN kb USING (k))"
     )
-    na, nb, both = con.execute(sql).fetchone()
+    na, nb, both = con.execute(sql).fetchall()[0]
     return int(na), int(nb), int(both)
 
 

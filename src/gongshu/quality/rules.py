@@ -19,12 +19,13 @@ and run as extra queries only when they are asked for.
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 
 from gongshu.discovery.detectors import EMAIL, MOBILE
 from gongshu.errors import InvalidInput
-from gongshu.identifiers import ID_CHECK, ID_WEIGHTS, USCC_CHARS, USCC_WEIGHTS
+from gongshu.identifiers import ID_WEIGHTS, USCC_CHARS, USCC_WEIGHTS
 
 DIMENSIONS = {
     "completeness": "完整性",
@@ -205,33 +206,63 @@ def lit(value: object) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def resident_id_ok(col: str, today: date) -> tuple[str, dict[str, str]]:
-    """GB 11643 (18-character form) as integer arithmetic: the weights and check
-    characters of gongshu.identifiers, the region table ``gs_regions``. Returns the
-    condition and the derived columns it reads (computed once per row)."""
-    tag = "gs_id_" + format(abs(hash(col)) % 10**8, "d")
-    v, x = f"{tag}_v", f"{tag}_x"
-    derived = {
-        v: f"upper(trim(CAST({q(col)} AS VARCHAR)))",
-        x: f"try_cast(substr(upper(trim(CAST({q(col)} AS VARCHAR))), 1, 17) AS BIGINT)",
+def id_prefix(col: str) -> tuple[str, dict[str, str]]:
+    """An ID column's first 17 digits as BIGINT (``x``) and its last character's value
+    (``x_l``: 0-9, 10 for X), computed once per row and shared by the GB 11643 check
+    and the birth-date and gender rules. Most numbers end in a digit, so one cast of
+    the whole value gives both; only those ending in X take a second cast."""
+    x = "gs_idx_" + format(zlib.crc32(col.encode("utf-8")), "d")
+    c = q(col)
+    return x, {
+        f"{x}_f": f"try_cast({c} AS BIGINT)",
+        x: f"CASE WHEN {x}_f IS NOT NULL THEN {x}_f // 10 "
+        f"ELSE try_cast(substr({c}, 1, 17) AS BIGINT) END",
+        f"{x}_l": f"CASE WHEN {x}_f IS NOT NULL THEN CAST({x}_f % 10 AS INTEGER) "
+        f"WHEN suffix({c}, 'X') THEN 10 END",
     }
-    terms = " + ".join(f"(({x} // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(ID_WEIGHTS))
-    ymd = f"(({x} // 1000) % 100000000)"
-    y, m, d = f"({ymd} // 10000)", f"(({ymd} // 100) % 100)", f"({ymd} % 100)"
-    leap = f"(({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0)"
-    mdays = (
-        f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
-        f"WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
-    )
-    today_n = today.year * 10000 + today.month * 100 + today.day
+
+
+def resident_id_ok(col: str, today: date) -> tuple[str, dict[str, str]]:
+    """GB 11643 (18-character form) without per-digit arithmetic.
+
+    The number is region (6 digits) + birth date (8) + sequence (3) + check. Two
+    lookup tables built from gongshu.identifiers (``gs_regions``: every GB/T 2260
+    code with the weighted sum of its digits; ``gs_dates``: every date from 1900 to
+    ``today`` with its weighted sum) answer, by one hash join each, whether the
+    region and date are real and what they add to the ISO 7064 MOD 11-2 sum; the
+    sequence adds three digits; the check value is (12 - S mod 11) mod 11, 10
+    written X. Stored values are compared as stored: the loader normalizes
+    identifier columns, so a lower-case x or a space is an error.
+    """
+    x, derived = id_prefix(col)
+    w15, w16, w17 = (int(w) for w in ID_WEIGHTS[14:17])
+    seq = f"CAST({x} % 1000 AS INTEGER)"
+    ssum = f"(({seq} // 100) * {w15} + (({seq} // 10) % 10) * {w16} + ({seq} % 10) * {w17})"
+    check = f"{x}_c"
+    derived = {**derived, check: f"CAST((12 - ({x}_r + {x}_d + {ssum}) % 11) % 11 AS INTEGER)"}
     body = (
-        f"{x} IS NOT NULL AND length({v}) = 18 AND substr({v}, 1, 1) <> '-' "
-        f"AND substr({v}, 18, 1) = substr('{ID_CHECK}', CAST(({terms}) % 11 AS INTEGER) + 1, 1) "
-        f"AND {y} >= 1900 AND {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {mdays} "
-        f"AND {ymd} <= {today_n} "
-        f"AND CAST({x} // 100000000000 AS INTEGER) IN (SELECT code FROM gs_regions)"
+        f"{x}_r IS NOT NULL AND {x}_d IS NOT NULL AND {x} >= 10000000000000000 "
+        f"AND strlen({q(col)}) = 18 AND {x}_l = {check}"
     )
     return f"coalesce({body}, FALSE)", derived
+
+
+def lookup_tables_sql(today: date) -> list[str]:
+    """The statements that build ``gs_regions`` and ``gs_dates`` (see resident_id_ok)."""
+    wr = " + ".join(
+        f"((code // {10 ** (5 - i)}) % 10) * {int(w)}" for i, w in enumerate(ID_WEIGHTS[:6])
+    )
+    wd = " + ".join(
+        f"((ymd // {10 ** (7 - i)}) % 10) * {int(w)}" for i, w in enumerate(ID_WEIGHTS[6:14])
+    )
+    return [
+        f"CREATE TEMP TABLE gs_regions AS SELECT code, {wr} AS wsum "
+        "FROM (SELECT unnest(?::INTEGER[]) AS code)",
+        f"CREATE TEMP TABLE gs_dates AS SELECT ymd, {wd} AS wsum FROM ("
+        "SELECT CAST(strftime(d, '%Y%m%d') AS INTEGER) AS ymd FROM "
+        f"range(DATE '1900-01-01', DATE '{today.isoformat()}' + INTERVAL 1 DAY, INTERVAL 1 DAY) "
+        "AS t(d))",
+    ]
 
 
 def uscc_ok(col: str) -> str:
@@ -293,53 +324,96 @@ def compile_row_rule(rule: dict, today: date) -> Compiled | None:
         return Compiled(
             rule,
             notnull,
-            f"regexp_full_match(replace(replace(trim(CAST({c} AS VARCHAR)), ' ', ''), '-', ''), "
-            f"{pattern})",
+            f"regexp_full_match(CAST({c} AS VARCHAR), {pattern})",
             (col,),
         )
-    id_shape = f"regexp_full_match(upper(trim({c})), '\\d{{17}}[\\dX]')"
+    if exp in ("expect_resident_id_to_match_birth_date", "expect_resident_id_to_match_gender"):
+        x, derived = id_prefix(col)
+        shaped = f"{x} >= 10000000000000000 AND strlen({c}) = 18"
     if exp == "expect_resident_id_to_match_birth_date":
         b = q(rule["birth_column"])
         return Compiled(
             rule,
-            f"{id_shape} AND {b} IS NOT NULL",
-            f"try_cast(substr(trim({c}), 7, 8) AS INTEGER) = "
-            f"year({b}) * 10000 + month({b}) * 100 + day({b})",
+            f"{shaped} AND {b} IS NOT NULL",
+            f"({x} // 1000) % 100000000 = year({b}) * 10000 + month({b}) * 100 + day({b})",
             (col, rule["birth_column"]),
+            derived,
         )
     if exp == "expect_resident_id_to_match_gender":
-        g = f"upper(trim(CAST({q(rule['gender_column'])} AS VARCHAR)))"
+        g = f"CAST({q(rule['gender_column'])} AS VARCHAR)"
         male = ", ".join(lit(v) for v in GENDER_SETS["男"])
         female = ", ".join(lit(v) for v in GENDER_SETS["女"])
         return Compiled(
             rule,
-            f"{id_shape} AND {g} IN ({male}, {female})",
-            f"(CAST(substr(trim({c}), 17, 1) AS INTEGER) % 2 = 1) = ({g} IN ({male}))",
+            f"{shaped} AND {g} IN ({male}, {female})",
+            f"({x} % 2 = 1) = ({g} IN ({male}))",
             (col, rule["gender_column"]),
+            derived,
         )
     return None
+
+
+def flagged(compiled: list[Compiled], source: str) -> str:
+    """``source`` with each rule's flags (gs_chk_i, gs_fail_i) computed once per row,
+    over the derived columns the rules share (an alias ending in _c reads the one below)."""
+    derived = {k: v for comp in compiled for k, v in comp.derived.items()}
+
+    def layer(source: str, cols: dict[str, str]) -> str:
+        if not cols:
+            return source
+        return f"(SELECT *, {', '.join(f'{v} AS {k}' for k, v in cols.items())} FROM {source})"
+
+    source = layer(source, {k: v for k, v in derived.items() if k.endswith("_f")})
+    source = layer(source, {k: v for k, v in derived.items() if k[-2:] not in ("_f", "_c")})
+    for x in [k[:-2] for k in derived if k.endswith("_c")]:  # GB 11643 lookups
+        source = (
+            f"(SELECT gs_t.*, {x}_rt.wsum AS {x}_r, {x}_dt.wsum AS {x}_d FROM {source} AS gs_t "
+            f"LEFT JOIN gs_regions AS {x}_rt "
+            f"ON {x}_rt.code = CAST(gs_t.{x} // 100000000000 AS INTEGER) "
+            f"LEFT JOIN gs_dates AS {x}_dt "
+            f"ON {x}_dt.ymd = CAST((gs_t.{x} // 1000) % 100000000 AS INTEGER))"
+        )
+    source = layer(source, {k: v for k, v in derived.items() if k.endswith("_c")})
+    flags = []
+    for i, comp in enumerate(compiled):
+        flags += [
+            f"coalesce({comp.checked}, FALSE) AS gs_chk_{i}",
+            f"coalesce(({comp.checked}) AND NOT ({comp.ok}), FALSE) AS gs_fail_{i}",
+        ]
+    return f"(SELECT *, {', '.join(flags)} FROM {source})" if flags else source
 
 
 def aggregate_sql(
     compiled: list[Compiled], uniques: list[str], maxes: list[str], source: str
 ) -> str:
-    """One pass: per rule checked/failed counts and up to EXAMPLES failing rows."""
+    """The one pass: per rule checked and failed counts, key counts, column maxima."""
     parts = ["count(*) AS gs_rows"]
-    for i, comp in enumerate(compiled):
-        fail = f"({comp.checked}) AND NOT ({comp.ok})"
-        shown = ", ".join(f"{q(c)} := {q(c)}" for c in dict.fromkeys(comp.columns))
+    for i in range(len(compiled)):
         parts += [
-            f"count(*) FILTER (WHERE {comp.checked}) AS gs_checked_{i}",
-            f"count(*) FILTER (WHERE {fail}) AS gs_failed_{i}",
-            f"arg_min(struct_pack(gs_row := file_row_number, {shown}), file_row_number, "
-            f"{EXAMPLES}) FILTER (WHERE {fail}) AS gs_examples_{i}",
+            f"count(*) FILTER (WHERE gs_chk_{i}) AS gs_checked_{i}",
+            f"count(*) FILTER (WHERE gs_fail_{i}) AS gs_failed_{i}",
         ]
     for i, col in enumerate(uniques):
-        parts += [f"count({q(col)}) AS gs_ucount_{i}", f"count(DISTINCT {q(col)}) AS gs_udist_{i}"]
+        # 64-bit hashes: DISTINCT over integers, not strings; a collision among 10^7
+        # values has a probability of about 3e-6 and could only hide a duplicate.
+        parts += [
+            f"count({q(col)}) AS gs_ucount_{i}",
+            f"count(DISTINCT hash({q(col)})) AS gs_udist_{i}",
+        ]
     for i, col in enumerate(maxes):
         parts.append(f"max({q(col)}) AS gs_max_{i}")
-    derived = {k: v for comp in compiled for k, v in comp.derived.items()}
-    if derived:
-        extra = ", ".join(f"{v} AS {k}" for k, v in derived.items())
-        source = f"(SELECT *, {extra} FROM {source})"
-    return f"SELECT {', '.join(parts)} FROM {source}"
+    return f"SELECT {', '.join(parts)} FROM {flagged(compiled, source)}"
+
+
+def examples_sql(failing: list[Compiled], source: str) -> str:
+    """The first EXAMPLES failing rows of each failed rule, by file order. The WHERE
+    keeps only failing rows, so the examples are built for those rows alone."""
+    parts, where = [], []
+    for i, comp in enumerate(failing):
+        shown = ", ".join(f"{q(c)} := {q(c)}" for c in dict.fromkeys(comp.columns))
+        parts.append(
+            f"arg_min(struct_pack(gs_row := file_row_number, {shown}), file_row_number, "
+            f"{EXAMPLES}) FILTER (WHERE gs_fail_{i}) AS gs_examples_{i}"
+        )
+        where.append(f"gs_fail_{i}")
+    return f"SELECT {', '.join(parts)} FROM {flagged(failing, source)} WHERE {' OR '.join(where)}"
