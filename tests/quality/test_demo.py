@@ -58,6 +58,8 @@ def test_planted_errors_show_under_their_dimensions(demo) -> None:  # noqa: ANN0
     assert failed[("expect_resident_id_to_match_birth_date", "公民身份号码")] == "consistency"
     assert failed[("expect_resident_id_to_match_gender", "公民身份号码")] == "consistency"
     assert failed[("expect_column_max_to_be_recent", "发放日期")] == "timeliness"
+    # across entries: the same people as in the household register, recorded otherwise
+    assert failed[("expect_column_values_to_match_reference", "公民身份号码")] == "consistency"
     assert set(failed.values()) == {
         "completeness",
         "validity",

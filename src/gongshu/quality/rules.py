@@ -223,45 +223,44 @@ def id_prefix(col: str) -> tuple[str, dict[str, str]]:
 
 
 def resident_id_ok(col: str, today: date) -> tuple[str, dict[str, str]]:
-    """GB 11643 (18-character form) without per-digit arithmetic.
+    """GB 11643 (18-character form) as integer arithmetic on the shared prefix ``x``.
 
-    The number is region (6 digits) + birth date (8) + sequence (3) + check. Two
-    lookup tables built from gongshu.identifiers (``gs_regions``: every GB/T 2260
-    code with the weighted sum of its digits; ``gs_dates``: every date from 1900 to
-    ``today`` with its weighted sum) answer, by one hash join each, whether the
-    region and date are real and what they add to the ISO 7064 MOD 11-2 sum; the
-    sequence adds three digits; the check value is (12 - S mod 11) mod 11, 10
-    written X. Stored values are compared as stored: the loader normalizes
-    identifier columns, so a lower-case x or a space is an error.
+    The weights are those of gongshu.identifiers (check value (12 - S mod 11) mod 11,
+    10 written X); the region must be a GB/T 2260 code (a cast to the ENUM type
+    ``gs_region`` built from identifiers' table: a dictionary lookup, no join, so the
+    other columns of a wide table are not dragged through a hash join); the birth
+    date must exist, be from 1900 on and not after ``today``. Stored values are
+    checked as stored: the loader normalizes identifier columns, so a lower-case x
+    or a space is an error.
     """
     x, derived = id_prefix(col)
-    w15, w16, w17 = (int(w) for w in ID_WEIGHTS[14:17])
-    seq = f"CAST({x} % 1000 AS INTEGER)"
-    ssum = f"(({seq} // 100) * {w15} + (({seq} // 10) % 10) * {w16} + ({seq} % 10) * {w17})"
+    terms = " + ".join(f"(({x} // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(ID_WEIGHTS))
+    ymd = f"CAST(({x} // 1000) % 100000000 AS INTEGER)"
+    y, m, d = f"({ymd} // 10000)", f"(({ymd} // 100) % 100)", f"({ymd} % 100)"
+    leap = f"(({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0)"
+    mdays = (
+        f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
+        f"WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
+    )
+    today_n = today.year * 10000 + today.month * 100 + today.day
     check = f"{x}_c"
-    derived = {**derived, check: f"CAST((12 - ({x}_r + {x}_d + {ssum}) % 11) % 11 AS INTEGER)"}
+    derived = {**derived, check: f"CAST((12 - ({terms}) % 11) % 11 AS INTEGER)"}
     body = (
-        f"{x}_r IS NOT NULL AND {x}_d IS NOT NULL AND {x} >= 10000000000000000 "
-        f"AND strlen({q(col)}) = 18 AND {x}_l = {check}"
+        f"{x} >= 10000000000000000 AND strlen({q(col)}) = 18 AND {x}_l = {check} "
+        f"AND {y} >= 1900 AND {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {mdays} "
+        f"AND {ymd} <= {today_n} "
+        f"AND try_cast(substr({q(col)}, 1, 6) AS gs_region) IS NOT NULL"
     )
     return f"coalesce({body}, FALSE)", derived
 
 
-def lookup_tables_sql(today: date) -> list[str]:
-    """The statements that build ``gs_regions`` and ``gs_dates`` (see resident_id_ok)."""
-    wr = " + ".join(
-        f"((code // {10 ** (5 - i)}) % 10) * {int(w)}" for i, w in enumerate(ID_WEIGHTS[:6])
-    )
-    wd = " + ".join(
-        f"((ymd // {10 ** (7 - i)}) % 10) * {int(w)}" for i, w in enumerate(ID_WEIGHTS[6:14])
-    )
+def lookup_tables_sql(codes: list[str]) -> list[str]:
+    """The region table (``gs_regions``, for region-code columns) and the ENUM type
+    ``gs_region`` the GB 11643 check casts to; ``codes`` are gongshu.identifiers'."""
+    values = ", ".join("'" + c + "'" for c in codes if c.isdigit() and len(c) == 6)
     return [
-        f"CREATE TEMP TABLE gs_regions AS SELECT code, {wr} AS wsum "
-        "FROM (SELECT unnest(?::INTEGER[]) AS code)",
-        f"CREATE TEMP TABLE gs_dates AS SELECT ymd, {wd} AS wsum FROM ("
-        "SELECT CAST(strftime(d, '%Y%m%d') AS INTEGER) AS ymd FROM "
-        f"range(DATE '1900-01-01', DATE '{today.isoformat()}' + INTERVAL 1 DAY, INTERVAL 1 DAY) "
-        "AS t(d))",
+        "CREATE TEMP TABLE gs_regions AS SELECT unnest(?::INTEGER[]) AS code",
+        f"CREATE TYPE gs_region AS ENUM ({values})",
     ]
 
 
@@ -279,11 +278,8 @@ def uscc_ok(col: str) -> str:
 
 
 def region_ok(col: str) -> str:
-    v = f"trim(CAST({q(col)} AS VARCHAR))"
-    return (
-        f"coalesce(regexp_full_match({v}, '\\d{{6}}') AND "
-        f"try_cast({v} AS INTEGER) IN (SELECT code FROM gs_regions), FALSE)"
-    )
+    """GB/T 2260: a code identifiers knows (current or historical), by the ENUM cast."""
+    return f"try_cast(CAST({q(col)} AS VARCHAR) AS gs_region) IS NOT NULL"
 
 
 @dataclass
@@ -355,7 +351,8 @@ def compile_row_rule(rule: dict, today: date) -> Compiled | None:
 
 def flagged(compiled: list[Compiled], source: str) -> str:
     """``source`` with each rule's flags (gs_chk_i, gs_fail_i) computed once per row,
-    over the derived columns the rules share (an alias ending in _c reads the one below)."""
+    over the derived columns the rules share, in layers: ``_f`` (a cast), then the
+    prefix and last character that read it, then ``_c`` (the check value)."""
     derived = {k: v for comp in compiled for k, v in comp.derived.items()}
 
     def layer(source: str, cols: dict[str, str]) -> str:
@@ -365,14 +362,6 @@ def flagged(compiled: list[Compiled], source: str) -> str:
 
     source = layer(source, {k: v for k, v in derived.items() if k.endswith("_f")})
     source = layer(source, {k: v for k, v in derived.items() if k[-2:] not in ("_f", "_c")})
-    for x in [k[:-2] for k in derived if k.endswith("_c")]:  # GB 11643 lookups
-        source = (
-            f"(SELECT gs_t.*, {x}_rt.wsum AS {x}_r, {x}_dt.wsum AS {x}_d FROM {source} AS gs_t "
-            f"LEFT JOIN gs_regions AS {x}_rt "
-            f"ON {x}_rt.code = CAST(gs_t.{x} // 100000000000 AS INTEGER) "
-            f"LEFT JOIN gs_dates AS {x}_dt "
-            f"ON {x}_dt.ymd = CAST((gs_t.{x} // 1000) % 100000000 AS INTEGER))"
-        )
     source = layer(source, {k: v for k, v in derived.items() if k.endswith("_c")})
     flags = []
     for i, comp in enumerate(compiled):
@@ -383,22 +372,13 @@ def flagged(compiled: list[Compiled], source: str) -> str:
     return f"(SELECT *, {', '.join(flags)} FROM {source})" if flags else source
 
 
-def aggregate_sql(
-    compiled: list[Compiled], uniques: list[str], maxes: list[str], source: str
-) -> str:
-    """The one pass: per rule checked and failed counts, key counts, column maxima."""
+def aggregate_sql(compiled: list[Compiled], maxes: list[str], source: str) -> str:
+    """The one pass: per rule checked and failed counts, and the column maxima."""
     parts = ["count(*) AS gs_rows"]
     for i in range(len(compiled)):
         parts += [
             f"count(*) FILTER (WHERE gs_chk_{i}) AS gs_checked_{i}",
             f"count(*) FILTER (WHERE gs_fail_{i}) AS gs_failed_{i}",
-        ]
-    for i, col in enumerate(uniques):
-        # 64-bit hashes: DISTINCT over integers, not strings; a collision among 10^7
-        # values has a probability of about 3e-6 and could only hide a duplicate.
-        parts += [
-            f"count({q(col)}) AS gs_ucount_{i}",
-            f"count(DISTINCT hash({q(col)})) AS gs_udist_{i}",
         ]
     for i, col in enumerate(maxes):
         parts.append(f"max({q(col)}) AS gs_max_{i}")
