@@ -96,3 +96,38 @@ def test_duplicate_finder_flags_the_planted_pair_only(demo) -> None:  # noqa: AN
         pairs = [{d.a.resource_code, d.b.resource_code} for d in found]
         assert pairs == [{"360000-GA-0001", "360100-MZ-0004"}], pairs
         assert found[0].overlap == 1.0 and "户籍地址" in found[0].shared_items
+
+
+def test_authority_names_the_legal_collector_on_the_page(demo) -> None:  # noqa: ANN001
+    """Runs last in this module: after it the pair is decided."""
+    from fastapi.testclient import TestClient
+
+    from gongshu.demo import DEMO_PASSWORD
+    from gongshu.web import create_app
+
+    app = create_app(demo.settings)
+    with TestClient(app) as client:
+        r = client.post(
+            "/login",
+            data={"username": "reviewer", "password": DEMO_PASSWORD},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        page = client.get("/quality/duplicates")
+        assert "南昌市居民户籍信息" in page.text and "户籍人口基本信息" in page.text
+        with transaction(demo.session_factory) as session:
+            a = _entry(session, "360000-GA-0001").id
+            b = _entry(session, "360100-MZ-0004").id
+        r = client.post(
+            "/quality/duplicates/designate",
+            data={"entries": f"{a},{b}", "legal_entry_id": str(a), "reason": "户籍由公安机关采集"},
+        )
+        assert (
+            r.status_code == 200 and "未发现重复采集" in r.text and "户籍由公安机关采集" in r.text
+        )
+    app.state.instance.close()
+    with transaction(demo.session_factory) as session:
+        from gongshu.quality.models import OneSourceDecision
+
+        (decision,) = session.scalars(select(OneSourceDecision)).all()
+        assert decision.evidence["overlap"] == 1.0 and decision.legal_entry_id == a

@@ -91,3 +91,13 @@ def test_same_items_over_the_same_people_are_flagged_then_decided(
     assert onesource.find_duplicates(session, people.reviewer_prov, datasets_dir=datasets_dir) == []
     entry = session.query(LedgerEntry).filter_by(action="quality.one_source_designated").one()
     assert entry.payload["legal_org"] == "江西省公安厅"
+
+
+def test_a_tag_found_later_on_one_side_is_not_a_different_item() -> None:
+    """The full scan may widen one version's tags first; only disagreeing tags differ."""
+    from gongshu.quality.onesource import _same_item
+
+    assert _same_item(("string", ("ADDRESS",)), ("string", ()))
+    assert _same_item(("string", ("ADDRESS",)), ("string", ("ADDRESS", "PERSON_NAME")))
+    assert not _same_item(("string", ("ADDRESS",)), ("string", ("MEDICAL",)))
+    assert not _same_item(("string", ()), ("date", ()))

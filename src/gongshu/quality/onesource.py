@@ -3,9 +3,9 @@
 Finds published entries of different agencies that hold the same data items
 about the same people or organizations. Two tests, both needed:
 
-1. the same field meanings: the share of data items (field name, type and
-   discovery tags, identifiers aside) the smaller entry has in common with
-   the other is at least ``ITEM_SHARE``;
+1. the same field meanings: the share of data items (field name and type,
+   with discovery tags that do not disagree; identifiers aside) the smaller
+   entry has in common with the other is at least ``ITEM_SHARE``;
 2. overlapping subjects: the resident ID numbers / credit codes of the two
    current versions overlap by at least ``SUBJECT_OVERLAP`` of the smaller.
    Values are compared as keyed SHA-256 hashes under a key drawn for this run
@@ -119,6 +119,15 @@ def _holdings(session: Session, prefix: str) -> list[Holding]:
     return out
 
 
+def _same_item(a: tuple | None, b: tuple | None) -> bool:
+    """Same field name (the caller's key) and type, and tags that do not disagree: the
+    full discovery scan may have widened one version's tags before the other's, so a
+    tag set that is empty on one side is not a difference; disjoint tag sets are."""
+    if a is None or b is None or a[0] != b[0]:
+        return False
+    return not (a[1] and b[1] and not set(a[1]) & set(b[1]))
+
+
 def _decided(session: Session) -> set[frozenset]:
     return {frozenset(d.entry_ids) for d in session.scalars(select(OneSourceDecision))}
 
@@ -137,7 +146,7 @@ def find_duplicates(session: Session, actor: User, *, datasets_dir: Path) -> lis
                 continue
             if frozenset((a.entry.id, b.entry.id)) in decided:
                 continue
-            shared = sorted(n for n, v in a.items.items() if b.items.get(n) == v)
+            shared = sorted(n for n, v in a.items.items() if _same_item(v, b.items.get(n)))
             smaller = min(len(a.items), len(b.items))
             share = len(shared) / smaller if smaller else 0.0
             if share < ITEM_SHARE:

@@ -187,18 +187,17 @@ def designate(
     entries: FormStr,
     legal_entry_id: FormStr,
     reason: FormStr = "",
-    evidence: FormStr = "{}",
 ) -> Response:
     ids = [int(i) for i in entries.split(",") if i.strip().isdigit()]
     if not legal_entry_id.isdigit():
         raise InvalidInput("请指定唯一采集来源 (legal entry)")
+    # The evidence recorded is measured again here, never taken from the form.
+    found = onesource.find_duplicates(
+        session, user, datasets_dir=request.app.state.settings.datasets_dir
+    )
+    evidence = next((d.evidence() for d in found if {d.a.id, d.b.id} == set(ids)), {})
     onesource.designate(
-        session,
-        ids,
-        int(legal_entry_id),
-        actor=user,
-        reason=reason,
-        evidence=json.loads(evidence or "{}"),
+        session, ids, int(legal_entry_id), actor=user, reason=reason, evidence=evidence
     )
     return RedirectResponse("/quality/duplicates", status_code=303)
 
