@@ -29,7 +29,7 @@ def test_report_page_shows_failures_masked(login, load) -> None:  # noqa: ANN001
     page = login("reviewer_county").get(f"/quality/reports/{report.id}")
     assert page.status_code == 200
     assert "性别与身份证号一致" in page.text and 'class="failed"' in page.text
-    assert rid(8) not in page.text and "第 9 行" in page.text
+    assert rid(8) not in page.text and "第 9 条记录" in page.text
 
 
 def test_agency_edits_rules_through_the_form(login, session, load, subsidy) -> None:  # noqa: ANN001
