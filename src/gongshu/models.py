@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "gongshu.registration.models",
     "gongshu.market.models",
     "gongshu.privacy.models",
+    "gongshu.quality.models",
 )
 
 for _name in MODEL_MODULES:

@@ -183,7 +183,8 @@ def test_rows_match_the_entry_and_identifiers_pass_our_validators(key, tables):
             assert pa.types.is_decimal(col.type) or col.type == pa.float64()
         else:
             assert col.type == ARROW_TYPES[f.type], f.name
-        assert col.null_count == 0, f.name
+        if key != "gljt":  # the subsidy list has missing names planted (issue 8)
+            assert col.null_count == 0, f.name
         if f.kind:
             ok = MASKS[f.kind](col)
             assert ok.all(), (f.name, col.filter(pa.array(~ok)).slice(0, 3).to_pylist())

@@ -25,6 +25,8 @@ ALLOWED = {
     ),
     "privacy/finder.py": "finds a person's rows for their rights request (PIP-5); row numbers only",
     "privacy/tombstones.py": "rewrites a version without a person's rows (PIP-6); nothing leaves",
+    "quality/engine.py": "in-platform quality checks (QUA-1); only masked examples are shown",
+    "quality/onesource.py": "in-platform duplicate finder (AGG-2); keyed hashes, only counts",
 }
 
 

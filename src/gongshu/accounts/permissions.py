@@ -36,6 +36,13 @@ MARKET_SELL = "market:sell"  # list registered products, settle, answer disputes
 MARKET_BUY = "market:buy"  # order products, accept contracts, receive data (TRD-4, TRD-5)
 MARKET_ADMIN = "market:admin"  # fee schedule, prohibited kinds, disputes, breaches (OPR-7, TRD-7)
 
+PRIVACY_REQUEST = "privacy:request"  # a verified person: own consents and rights requests
+PRIVACY_HANDLE = "privacy:handle"  # a provider answers rights requests on its entries (PIP-5)
+PRIVACY_SUPERVISE = "privacy:supervise"  # the data authority watches the PIP-5 clock (GOV-2)
+CONSENT_RECORD = "consent:record"  # an organization's systems record and query consent (PIP-3)
+QUALITY_MANAGE = "quality:manage"  # an agency keeps its quality rules and fixes its data (QUA-1)
+QUALITY_ASSESS = "quality:assess"  # the data authority assesses, finds duplicates (QUA-2, AGG-2)
+
 ALL_SCOPES = (
     ACCOUNT_SELF,
     CATALOG_READ,
@@ -64,6 +71,12 @@ ALL_SCOPES = (
     MARKET_SELL,
     MARKET_BUY,
     MARKET_ADMIN,
+    PRIVACY_REQUEST,
+    PRIVACY_HANDLE,
+    PRIVACY_SUPERVISE,
+    CONSENT_RECORD,
+    QUALITY_MANAGE,
+    QUALITY_ASSESS,
 )
 
 ROLE_LABELS = {
@@ -87,6 +100,10 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             SHARING_DECIDE,
             OPERATION_AUTHORIZE,
             PROCUREMENT_REVIEW,
+            COMPLIANCE_SUPERVISE,
+            REGISTRATION_REVIEW,
+            PRIVACY_SUPERVISE,
+            QUALITY_ASSESS,
         }
     ),
     "clerk": frozenset(
@@ -100,29 +117,48 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             SHARING_APPLY,
             SHARING_ANSWER,
             PROCUREMENT_REQUEST,
+            COMPLIANCE_MANAGE,
+            REGISTRATION_APPLY,
+            MARKET_BUY,
+            PRIVACY_HANDLE,
+            CONSENT_RECORD,
+            QUALITY_MANAGE,
         }
     ),
-    "operator": frozenset({ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE, OPEN_APPLY, OPERATION_RUN}),
-    "auditor": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ}),
-    "regulator": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ}),
+    "operator": frozenset(
+        {
+            ACCOUNT_SELF,
+            CATALOG_READ,
+            DATA_RECEIVE,
+            OPEN_APPLY,
+            OPERATION_RUN,
+            COMPLIANCE_MANAGE,
+            REGISTRATION_APPLY,
+            MARKET_SELL,
+            MARKET_BUY,
+            CONSENT_RECORD,
+        }
+    ),
+    "auditor": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ, AUDIT_CONDUCT}),
+    "regulator": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ, COMPLIANCE_SUPERVISE}),
     # CAT-8, AGG-6: an enterprise keeps its own catalog entries and loads data into them.
     "enterprise": frozenset(
-        {ACCOUNT_SELF, CATALOG_READ, DATA_RECEIVE, OPEN_APPLY, CATALOG_EDIT, DATASET_LOAD}
+        {
+            ACCOUNT_SELF,
+            CATALOG_READ,
+            DATA_RECEIVE,
+            OPEN_APPLY,
+            CATALOG_EDIT,
+            DATASET_LOAD,
+            COMPLIANCE_MANAGE,
+            REGISTRATION_APPLY,
+            MARKET_SELL,
+            MARKET_BUY,
+            CONSENT_RECORD,
+        }
     ),
-    "public": frozenset({ACCOUNT_SELF, DATA_RECEIVE, OPEN_APPLY}),
+    "public": frozenset({ACCOUNT_SELF, DATA_RECEIVE, OPEN_APPLY, MARKET_BUY, PRIVACY_REQUEST}),
 }
-ROLE_SCOPES["clerk"] |= {COMPLIANCE_MANAGE}
-ROLE_SCOPES["operator"] |= {COMPLIANCE_MANAGE}
-ROLE_SCOPES["enterprise"] |= {COMPLIANCE_MANAGE}
-ROLE_SCOPES["auditor"] |= {AUDIT_CONDUCT}
-ROLE_SCOPES["regulator"] |= {COMPLIANCE_SUPERVISE}
-ROLE_SCOPES["reviewer"] |= {COMPLIANCE_SUPERVISE}
-# Registration and the data market (REG-2, TRD-4): appended, not merged above.
-ROLE_SCOPES["reviewer"] |= {REGISTRATION_REVIEW}
-ROLE_SCOPES["clerk"] |= {REGISTRATION_APPLY, MARKET_BUY}
-ROLE_SCOPES["operator"] |= {REGISTRATION_APPLY, MARKET_SELL, MARKET_BUY}
-ROLE_SCOPES["enterprise"] |= {REGISTRATION_APPLY, MARKET_SELL, MARKET_BUY}
-ROLE_SCOPES["public"] |= {MARKET_BUY}
 
 ORG_KINDS = {
     "data_authority": "数据管理部门",
@@ -141,21 +177,3 @@ def scopes_for(roles: list[str]) -> frozenset[str]:
     for role in roles:
         out |= ROLE_SCOPES.get(role, frozenset())
     return frozenset(out)
-
-
-# Personal information (PIP-1 to PIP-6): appended so other capabilities' additions merge.
-PRIVACY_REQUEST = "privacy:request"  # a verified person: own consents and rights requests
-PRIVACY_HANDLE = "privacy:handle"  # a provider answers rights requests on its entries (PIP-5)
-PRIVACY_SUPERVISE = "privacy:supervise"  # the data authority watches the PIP-5 clock (GOV-2)
-CONSENT_RECORD = "consent:record"  # an organization's systems record and query consent (PIP-3)
-_PRIVACY_SCOPES = {
-    "public": (PRIVACY_REQUEST,),
-    "clerk": (PRIVACY_HANDLE, CONSENT_RECORD),
-    "reviewer": (PRIVACY_SUPERVISE,),
-    "enterprise": (CONSENT_RECORD,),
-    "operator": (CONSENT_RECORD,),
-}
-ALL_SCOPES += (PRIVACY_REQUEST, PRIVACY_HANDLE, PRIVACY_SUPERVISE, CONSENT_RECORD)
-ROLE_SCOPES["admin"] = frozenset(ALL_SCOPES)
-for _role, _extra in _PRIVACY_SCOPES.items():
-    ROLE_SCOPES[_role] = ROLE_SCOPES[_role] | frozenset(_extra)

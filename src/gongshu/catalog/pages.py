@@ -210,7 +210,14 @@ def entry_page(
         and entry.review_region_code == user.org.region_code,
         flash=FLASHES.get(flash or ""),
         entity_labels=ENTITY_LABELS,
+        quality=_quality_section(session, entry),
     )
+
+
+def _quality_section(session, entry):  # noqa: ANN001, ANN202
+    from gongshu.quality.pages import entry_section
+
+    return entry_section(session, entry)
 
 
 @pages.get("/catalog/{entry_id}/versions/{version_no}")

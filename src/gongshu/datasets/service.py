@@ -108,6 +108,12 @@ def load(
             },
             dedupe_key=f"scan:dataset_version:{version.id}",
         )
+        enqueue(  # QUA-1: every version gets a quality report (gongshu.quality.jobs)
+            session,
+            "quality.report",
+            {"version_id": version.id, "datasets_dir": str(datasets_dir)},
+            dedupe_key=f"quality:dataset_version:{version.id}",
+        )
     except BaseException:
         _remove(dest, datasets_dir, result)
         stem = dest.with_suffix("")

@@ -33,6 +33,8 @@ ENTRY_KEYS = (
     "xsxj",
     "spjy",
     "ghxk",
+    "gljt",
+    "rkjc",
 )
 BUILDERS: dict[str, Callable[[Ctx], Columns]] = {
     key: getattr(people_rows, key, None) or getattr(org_rows, key) for key in ENTRY_KEYS

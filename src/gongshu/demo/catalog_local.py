@@ -23,6 +23,50 @@ def local_entries(orgs: dict[str, DemoOrg]) -> tuple[DemoEntry, ...]:
     uscc = F("统一社会信用代码", "string", "18位统一社会信用代码（GB 32100）", "uscc", True)
     return (
         # ------------------------------------------------------------ city
+        # Planted for the quality checks (issue 8): errors of every dimension, and an
+        # entry collecting the household register again (AGG-2).
+        e(
+            "gljt",
+            "高龄津贴发放名单",
+            "360100-MZ-0003",
+            "nc_mzj",
+            "南昌市八十周岁以上老年人高龄津贴发放名单。",
+            (
+                F("姓名", "string", "领取人姓名"),
+                F("公民身份号码", "string", "领取人公民身份号码", "resident_id", True),
+                F("性别", "string", "男/女"),
+                F("出生日期", "date", "出生日期"),
+                F("联系电话", "string", "联系电话"),
+                F("补贴金额", "decimal", "当月发放金额（元）"),
+                F("发放日期", "date", "发放日期"),
+            ),
+            5000,
+            frequency="每月",
+            grade="一般数据-3级",
+            share="conditional",
+            share_conditions=SHARE_PERSONAL,
+        ),
+        e(
+            "rkjc",
+            "南昌市居民户籍信息",
+            "360100-MZ-0004",
+            "nc_mzj",
+            "南昌市民政局自行采集的居民户籍信息，用于救助对象核查。",
+            (
+                F("姓名", "string", "姓名"),
+                F("公民身份号码", "string", "公民身份号码", "resident_id", True),
+                F("性别", "string", "男/女"),
+                F("出生日期", "date", "出生日期"),
+                F("民族", "string", "民族"),
+                F("户籍地址", "string", "户籍地址"),
+                F("行政区划代码", "string", "户籍地行政区划代码", "region_code", True),
+            ),
+            5000,
+            frequency="每月",
+            grade="一般数据-3级",
+            share="conditional",
+            share_conditions=SHARE_PERSONAL,
+        ),
         e(
             "mzjz",
             "门诊就诊记录",

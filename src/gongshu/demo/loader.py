@@ -90,6 +90,9 @@ def load_demo(
         from gongshu.privacy.demo import seed_demo as seed_privacy
 
         seed_privacy(session, province, instance.settings, seed=seed, limit=limit)
+        from gongshu.quality.demo import seed_demo as seed_quality
+
+        seed_quality(session, datasets_dir=datasets_dir)
     with transaction(instance.session_factory) as session:
         checkpoint(session, InstanceKey.load_or_create(instance.settings.keys_dir))
     echo(

@@ -267,3 +267,53 @@ def xsxj(c: Ctx) -> Columns:
         "入学日期": dates(entered),
         "行政区划代码": pa.array(["360703"] * c.n),
     }
+
+
+def rkjc(c: Ctx) -> Columns:
+    """南昌市民政局 collecting the household register again: the same people and data
+    items as 户籍人口 (hjrk). Planted for the one-source check (AGG-2)."""
+    return hjrk(c)
+
+
+# Rows of 高龄津贴发放名单 with a planted error, by row number % 50 (so a short demo
+# still has each): the quality report must show each under its dimension (QUA-1).
+PLANTED = {
+    "completeness": (1, 2, 3),  # no name (90% < 95%)
+    "mobile": (4,),  # not a mobile number
+    "amount": (5,),  # negative amount
+    "gender_code": (6,),  # not in the code set
+    "duplicate": (7,),  # the previous row's person again
+    "birth": (8,),  # birth date against the ID number
+    "gender_id": (9,),  # gender against the ID number
+}
+
+
+def gljt(c: Ctx, *, planted: bool = True) -> Columns:
+    p = people(c.seed, POPULATION, c.rows)
+    pos = c.rows % 50
+    names = np.array(p.names.to_pylist(), dtype=object)
+    ids = np.array(p.ids.to_pylist(), dtype=object)
+    sex = np.array(p.sex.to_pylist(), dtype=object)
+    birth = np.asarray(p.birth_days).copy()
+    phones = np.array([f"139{i % 100000000:08d}" for i in c.rows], dtype=object)
+    cents = c.ints(100, 500) * 100
+    if planted:
+        names[np.isin(pos, PLANTED["completeness"])] = None
+        phones[np.isin(pos, PLANTED["mobile"])] = "0791-123"
+        cents[np.isin(pos, PLANTED["amount"])] = -5000
+        sex[np.isin(pos, PLANTED["gender_code"])] = "未知"
+        dup = np.flatnonzero(np.isin(pos, PLANTED["duplicate"]))
+        ids[dup] = ids[np.maximum(dup - 1, 0)]
+        sex[dup], birth[dup] = sex[np.maximum(dup - 1, 0)], birth[np.maximum(dup - 1, 0)]
+        birth[np.isin(pos, PLANTED["birth"])] += 40
+        flip = np.isin(pos, PLANTED["gender_id"])
+        sex[flip] = np.where(sex[flip] == "男", "女", "男")
+    return {
+        "姓名": pa.array(names, pa.string()),
+        "公民身份号码": pa.array(ids, pa.string()),
+        "性别": pa.array(sex, pa.string()),
+        "出生日期": dates(birth),
+        "联系电话": pa.array(phones, pa.string()),
+        "补贴金额": decimals(cents),
+        "发放日期": dates(c.days(date(2025, 1, 1), date(2025, 12, 31))),
+    }

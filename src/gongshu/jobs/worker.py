@@ -43,7 +43,7 @@ _HANDLERS: dict[str, Handler] = {}
 
 #: Modules that register handlers when imported; ``load_handler_modules`` imports
 #: them so a ``gongshu worker`` process knows every kind the server enqueues.
-HANDLER_MODULES: tuple[str, ...] = ("gongshu.datasets.jobs",)
+HANDLER_MODULES: tuple[str, ...] = ("gongshu.datasets.jobs", "gongshu.quality.jobs")
 
 
 def register(kind: str, fn: Handler) -> Handler:

@@ -43,6 +43,8 @@ CAPABILITIES = (
     "gongshu.registration.pages",
     "gongshu.market.routes",
     "gongshu.market.pages",
+    "gongshu.quality.routes",
+    "gongshu.quality.pages",
     "gongshu.web.home",
     "gongshu.compliance.routes",
     "gongshu.compliance.pages",

@@ -31,6 +31,7 @@ TEMPLATE_DIRS = (
     "registration",
     "market",
     "privacy",
+    "quality",
 )
 
 LABELS = {

@@ -1,0 +1,254 @@
+"""Run a version's quality rules over its Parquet file with DuckDB.
+
+In-platform only (tests/egress/test_one_door.py lists this module): the raw
+failing rows it returns are masked by the service before anything is stored
+or shown. One aggregate query covers every row rule (see ``rules``); the
+uniqueness examples and cross-entry comparisons are the only other queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from gongshu.datasets import storage
+from gongshu.datasets.models import DatasetVersion
+from gongshu.identifiers import _region_array
+from gongshu.quality.rules import (
+    EXAMPLES,
+    TYPE_OK,
+    aggregate_sql,
+    compile_row_rule,
+    dimension_of,
+    examples_sql,
+    key_candidates,
+    lookup_tables_sql,
+    q,
+)
+
+
+@dataclass
+class RuleResult:
+    rule: dict
+    checked: int
+    failed: int
+    examples: list[dict] = field(default_factory=list)
+    detail: str | None = None
+
+    @property
+    def pass_rate(self) -> float:
+        return 1.0 if self.checked == 0 else (self.checked - self.failed) / self.checked
+
+    @property
+    def passed(self) -> bool:
+        return self.pass_rate >= float(self.rule.get("mostly", 1.0)) - 1e-12
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.rule["id"],
+            "expectation": self.rule["expectation"],
+            "dimension": dimension_of(self.rule),
+            "column": self.rule.get("column"),
+            "mostly": float(self.rule.get("mostly", 1.0)),
+            "checked": self.checked,
+            "failed": self.failed,
+            "pass_rate": round(self.pass_rate, 6),
+            "passed": self.passed,
+            "examples": self.examples,
+            "detail": self.detail,
+        }
+
+
+# What the engine reads: a stored version (through datasets/storage, so sealed columns
+# are decrypted in memory), or a plain Parquet file (benchmarks).
+Stored = Path | tuple[Path, DatasetVersion]
+
+
+@dataclass
+class Reference:
+    """Another entry's current version that a cross-entry rule compares with."""
+
+    path: Stored
+    columns: set[str]
+
+
+def connect(today: dt.date | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    regions, enum = lookup_tables_sql([str(c) for c in _region_array().tolist()])
+    con.execute(regions, [_region_array().tolist()])
+    con.execute(enum)
+    return con
+
+
+def _source(con: duckdb.DuckDBPyConnection, path: Stored, *, row_numbers: bool = True) -> str:
+    if isinstance(path, tuple):
+        return storage.relation(con, path[0], path[1], row_numbers=row_numbers)
+    numbered = ", file_row_number = true" if row_numbers else ""
+    return "read_parquet(" + "'" + str(path).replace("'", "''") + f"'{numbered})"
+
+
+def profile_distinct(path: Stored, fields: list[dict]) -> dict[str, bool]:
+    """For the key candidates: does every non-null value occur once? (default rules)"""
+    cands = key_candidates(fields)
+    if not cands:
+        return {}
+    con = connect()
+    try:
+        sql = ", ".join(f"count({q(c)}) = count(DISTINCT {q(c)})" for c in cands)
+        row = con.execute(f"SELECT {sql} FROM {_source(con, path)}").fetchall()[0]
+    finally:
+        con.close()
+    return dict(zip(cands, row, strict=True))
+
+
+def evaluate(
+    path: Stored,
+    rules: list[dict],
+    *,
+    fields: list[dict],
+    today: dt.date,
+    loaded_at: dt.datetime,
+    previous_loaded_at: dt.datetime | None,
+    references: dict[int, Reference] | None = None,
+) -> tuple[int, list[RuleResult]]:
+    """Row count and one result per rule (raw examples: the caller masks them)."""
+    con = connect(today)
+    try:
+        src = _source(con, path)
+        types = {
+            row[0]: str(row[1]).upper()
+            for row in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
+        }
+        compiled = [c for r in rules if (c := compile_row_rule(r, today)) is not None]
+        uniques = [r for r in rules if r["expectation"] == "expect_column_values_to_be_unique"]
+        recent = [r for r in rules if r["expectation"] == "expect_column_max_to_be_recent"]
+        sql = aggregate_sql(compiled, [r["column"] for r in recent], src)
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        agg = dict(zip(names, cur.fetchall()[0], strict=True))
+        rows = int(agg["gs_rows"])
+        out: dict[str, RuleResult] = {}
+        for i, comp in enumerate(compiled):
+            out[comp.rule["id"]] = RuleResult(
+                comp.rule, int(agg[f"gs_checked_{i}"]), int(agg[f"gs_failed_{i}"])
+            )
+        failing = [c for c in compiled if out[c.rule["id"]].failed]
+        if failing:
+            _examples(con, src, failing, out)
+        for rule in uniques:
+            out[rule["id"]] = _unique(con, src, rule)
+        for i, rule in enumerate(recent):
+            newest = agg[f"gs_max_{i}"]
+            if isinstance(newest, dt.datetime):
+                newest = newest.date()
+            oldest_ok = loaded_at.date() - dt.timedelta(days=int(rule["max_age_days"]))
+            stale = newest is not None and newest < oldest_ok
+            out[rule["id"]] = RuleResult(
+                rule,
+                1 if newest is not None else 0,
+                int(stale),
+                detail=f"最新记录 {newest}，应不早于 {oldest_ok}" if newest else "无记录",
+            )
+        for rule in rules:
+            exp = rule["expectation"]
+            if exp == "expect_column_values_to_be_of_type":
+                actual = types.get(rule["column"], "")
+                ok = any(actual.startswith(t) for t in TYPE_OK.get(rule.get("type"), ()))
+                out[rule["id"]] = RuleResult(rule, 1, int(not ok), detail=f"存储类型 {actual}")
+            elif exp == "expect_version_on_schedule":
+                out[rule["id"]] = _on_schedule(rule, loaded_at, previous_loaded_at)
+            elif exp == "expect_column_values_to_match_reference":
+                ref = (references or {}).get(int(rule.get("ref_entry_id") or 0))
+                out[rule["id"]] = _reference(con, src, rule, ref)
+    finally:
+        con.close()
+    return rows, [out[r["id"]] for r in rules if r["id"] in out]
+
+
+def _examples(
+    con: duckdb.DuckDBPyConnection, src: str, failing: list, out: dict[str, RuleResult]
+) -> None:
+    """The second query: failing rows of the failed rules only."""
+    row = con.execute(examples_sql(failing, src)).fetchall()[0]
+    for i, comp in enumerate(failing):
+        out[comp.rule["id"]].examples = [_plain(e) for e in row[i] or []]
+
+
+def _plain(example: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in example.items()}
+
+
+def _unique(con: duckdb.DuckDBPyConnection, src: str, rule: dict) -> RuleResult:
+    """One GROUP BY over 64-bit hashes of the key: the extra copies and the first
+    repeated values. A hash collision among 10^7 values has a probability of about
+    3e-6 and could only make two different values count as one repeat."""
+    c = q(rule["column"])
+    rows = con.execute(
+        f"SELECT h.r, h.v, h.n, sum(h.n - 1) OVER (), t.total FROM "
+        f"(SELECT count({c}) AS total FROM {src}) t LEFT JOIN "
+        f"(SELECT min(file_row_number) AS r, any_value({c}) AS v, count(*) AS n FROM {src} "
+        f"WHERE {c} IS NOT NULL GROUP BY hash({c}) HAVING count(*) > 1) h ON TRUE "
+        f"ORDER BY h.r LIMIT {EXAMPLES}"
+    ).fetchall()
+    total = int(rows[0][4]) if rows else 0
+    extra = int(rows[0][3] or 0) if rows else 0
+    examples = [
+        _plain({"gs_row": r, rule["column"]: v, "重复次数": n}) for r, v, n, _, _ in rows if n
+    ]
+    return RuleResult(rule, total, extra, examples)
+
+
+def _on_schedule(rule: dict, loaded_at: dt.datetime, previous: dt.datetime | None) -> RuleResult:
+    if previous is None:
+        return RuleResult(rule, 0, 0, detail="首个版本")
+    days = (loaded_at - previous).days
+    late = days > int(rule["max_interval_days"])
+    return RuleResult(
+        rule,
+        1,
+        int(late),
+        detail=f"距上一版本 {days} 天，更新频率允许 {rule['max_interval_days']} 天",
+    )
+
+
+def _reference(
+    con: duckdb.DuckDBPyConnection, src: str, rule: dict, ref: Reference | None
+) -> RuleResult:
+    """The same person or organization in another entry: do the compared fields agree?"""
+    pairs = [p for p in rule.get("compare") or [] if ref is not None and p[1] in ref.columns]
+    if ref is None or rule.get("ref_column") not in ref.columns or not pairs:
+        return RuleResult(rule, 0, 0, detail="参照目录尚无可比对的数据")
+    key, rkey = q(rule["column"]), q(rule["ref_column"])
+    rsrc = _source(con, ref.path, row_numbers=False)
+    cols = ", ".join(f"{q(b)} AS gs_r{i}" for i, (_, b) in enumerate(pairs))
+    same = " AND ".join(
+        f"CAST(a.{q(a)} AS VARCHAR) IS NOT DISTINCT FROM CAST(r.gs_r{i} AS VARCHAR)"
+        for i, (a, _) in enumerate(pairs)
+    )
+    which = " || ".join(
+        f"CASE WHEN CAST(a.{q(a)} AS VARCHAR) IS DISTINCT FROM CAST(r.gs_r{i} AS VARCHAR) "
+        f"THEN '{a.replace(chr(39), '')} ' ELSE '' END"
+        for i, (a, _) in enumerate(pairs)
+    )
+    shown = ", ".join(
+        f"{q(c)} := a.{q(c)}" for c in dict.fromkeys([rule["column"], *(p[0] for p in pairs)])
+    )
+    sql = (
+        f"SELECT count(*), count(*) FILTER (WHERE NOT ({same})), "
+        f"arg_min(struct_pack(gs_row := a.file_row_number, {shown}, 不一致字段 := trim({which})), "
+        f"a.file_row_number, {EXAMPLES}) FILTER (WHERE NOT ({same})) "
+        f"FROM {src} a JOIN (SELECT upper(trim({rkey})) AS gs_k, {cols} FROM {rsrc} "
+        f"WHERE {rkey} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY gs_k) = 1) r "
+        f"ON upper(trim(a.{key})) = r.gs_k"
+    )
+    checked, failed, examples = con.execute(sql).fetchall()[0]
+    return RuleResult(
+        rule,
+        int(checked),
+        int(failed),
+        [_plain(e) for e in examples or []],
+        detail=f"与参照目录匹配到 {checked} 条",
+    )

@@ -1,0 +1,21 @@
+"""The quality report of each new dataset version, as a background job (QUA-1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from gongshu.datasets.models import DatasetVersion
+from gongshu.jobs import handler
+from gongshu.quality.service import run_report
+
+REPORT = "quality.report"
+
+
+@handler(REPORT)
+def run_quality_report(session: Session, payload: dict) -> dict:
+    if session.get(DatasetVersion, payload["version_id"]) is None:
+        return {"skipped": "version gone"}
+    report = run_report(session, payload["version_id"], datasets_dir=Path(payload["datasets_dir"]))
+    return {"report_id": report.id, "overall": report.overall}
