@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -286,12 +287,7 @@ def deliver(
         reader = con.sql(sql, params=args).to_arrow_reader(BATCH_ROWS)
 
         def protect(batch: pa.RecordBatch) -> pa.RecordBatch:
-            masked = apply_actions(
-                batch,
-                actions,
-                pseudonym_key=pseudonym_key,
-                pseudonym_purpose=recipient.replace(":", "-"),
-            )
+            masked = _mask(batch, actions, pseudonym_key, recipient.replace(":", "-"))
             return watermark(masked)
 
         with formats.WRITERS[fmt](path, reader.schema) as writer:
@@ -348,6 +344,65 @@ def deliver(
     return DeliveryFile(delivery, path, formats.MEDIA_TYPES[fmt], name)
 
 
+# Operators whose output for a value depends on that value alone: they run once per
+# distinct value of a batch. Noise and randomized encryption must stay per cell.
+PER_VALUE_OPS = frozenset(
+    {
+        "partial",
+        "replace",
+        "nullify",
+        "truncate",
+        "generalize_date",
+        "generalize_address",
+        "age_band",
+        "coordinate_grid",
+        "pseudonymize",
+    }
+)
+DISTINCT_SHARE = 0.5
+
+
+def _mask(
+    batch: pa.RecordBatch, actions: list, pseudonym_key: bytes, purpose: str
+) -> pa.RecordBatch:
+    """Mask a batch by the policy's actions, each per-value operator once per distinct value.
+
+    A masked column of few distinct values stays dictionary-encoded (masked
+    dictionary, original indices) so that the watermark reuses the encoding;
+    ``embed`` returns it decoded.
+    """
+    arrays = []
+    for action in actions:
+        values = batch.column(action.column)
+        op = action.rule["op"]
+        encoded = None
+        if op in PER_VALUE_OPS and batch.num_rows:
+            try:
+                candidate = pc.dictionary_encode(values)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                candidate = None
+            if candidate is not None and len(candidate.dictionary) <= DISTINCT_SHARE * len(values):
+                encoded = candidate
+        if encoded is None:
+            part = pa.RecordBatch.from_arrays([values], names=[action.column])
+        else:
+            part = pa.RecordBatch.from_arrays([encoded.dictionary], names=[action.column])
+        masked = apply_actions(
+            part, [action], pseudonym_key=pseudonym_key, pseudonym_purpose=purpose
+        ).column(0)
+        if encoded is not None:
+            masked = pa.DictionaryArray.from_arrays(encoded.indices, masked)
+        arrays.append(masked)
+    return pa.RecordBatch.from_arrays(arrays, names=[a.column for a in actions])
+
+
+def _decoded(batch: pa.RecordBatch) -> pa.RecordBatch:
+    columns = [
+        c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
 def _pipelined(fn, batches, *, ahead: int = 4):  # noqa: ANN001, ANN202
     """Apply ``fn`` to batches on worker threads, in order, at most ``ahead`` in flight.
 
@@ -376,8 +431,10 @@ def _watermarker(  # noqa: ANN202
     wm_key = derive_key(key, "gongshu/egress/watermark")
 
     def apply(batch: pa.RecordBatch) -> pa.RecordBatch:
+        if not batch.num_rows:
+            return _decoded(batch)
         table = embed(pa.Table.from_batches([batch]), mark, wm_key, protected=protected)
-        return table.combine_chunks().to_batches()[0] if table.num_rows else batch
+        return table.combine_chunks().to_batches()[0]
 
     return apply
 
