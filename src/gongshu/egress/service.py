@@ -48,7 +48,7 @@ from gongshu.egress.policies import (
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.protect.crypto import derive_key
-from gongshu.protect.watermark import Mark, embed
+from gongshu.protect.watermark import Mark, embed, reads_per_row
 from gongshu.timeutil import as_utc, utcnow
 
 OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "IN"}
@@ -286,8 +286,10 @@ def deliver(
     try:
         reader = con.sql(sql, params=args).to_arrow_reader(BATCH_ROWS)
 
+        distinct = _Distinct()
+
         def protect(batch: pa.RecordBatch) -> pa.RecordBatch:
-            masked = _mask(batch, actions, pseudonym_key, recipient.replace(":", "-"))
+            masked = _mask(batch, actions, pseudonym_key, recipient.replace(":", "-"), distinct)
             return watermark(masked)
 
         with formats.WRITERS[fmt](path, reader.schema) as writer:
@@ -362,36 +364,64 @@ PER_VALUE_OPS = frozenset(
 DISTINCT_SHARE = 0.5
 
 
+class _Distinct:
+    """Per delivery: dictionary-encode columns whose batches repeat values.
+
+    Numbers and times are left alone: the watermark reads them arithmetically.
+
+    A column (masked input or output) whose first batch was mostly distinct
+    is not tried again: encoding a million distinct mobiles costs more than
+    it saves.
+    """
+
+    def __init__(self) -> None:
+        self.plain: set[tuple[str, str]] = set()
+
+    def encode(self, key: tuple[str, str], values: pa.Array) -> pa.DictionaryArray | None:
+        if key in self.plain or not len(values) or reads_per_row(values.type):
+            return None
+        encoded = pc.dictionary_encode(values)
+        if len(encoded.dictionary) > DISTINCT_SHARE * len(values):
+            self.plain.add(key)
+            return None
+        return encoded
+
+
 def _mask(
-    batch: pa.RecordBatch, actions: list, pseudonym_key: bytes, purpose: str
+    batch: pa.RecordBatch,
+    actions: list,
+    pseudonym_key: bytes,
+    purpose: str,
+    distinct: _Distinct | None = None,
 ) -> pa.RecordBatch:
     """Mask a batch by the policy's actions, each per-value operator once per distinct value.
 
-    A masked column of few distinct values stays dictionary-encoded (masked
+    Text columns of few distinct values come out dictionary-encoded (masked
     dictionary, original indices) so that the watermark reuses the encoding;
-    ``embed`` returns it decoded.
+    ``embed`` returns them decoded.
     """
+    distinct = distinct or _Distinct()
     arrays = []
     for action in actions:
         values = batch.column(action.column)
         op = action.rule["op"]
-        encoded = None
-        if op in PER_VALUE_OPS and batch.num_rows:
-            try:
-                candidate = pc.dictionary_encode(values)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                candidate = None
-            if candidate is not None and len(candidate.dictionary) <= DISTINCT_SHARE * len(values):
-                encoded = candidate
-        if encoded is None:
-            part = pa.RecordBatch.from_arrays([values], names=[action.column])
-        else:
-            part = pa.RecordBatch.from_arrays([encoded.dictionary], names=[action.column])
+        encoded = distinct.encode(("in", action.column), values)
+        if op == "keep":
+            arrays.append(values if encoded is None else encoded)
+            continue
+        if op not in PER_VALUE_OPS:
+            encoded = None
+        part = values if encoded is None else encoded.dictionary
         masked = apply_actions(
-            part, [action], pseudonym_key=pseudonym_key, pseudonym_purpose=purpose
+            pa.RecordBatch.from_arrays([part], names=[action.column]),
+            [action],
+            pseudonym_key=pseudonym_key,
+            pseudonym_purpose=purpose,
         ).column(0)
         if encoded is not None:
             masked = pa.DictionaryArray.from_arrays(encoded.indices, masked)
+        else:
+            masked = distinct.encode(("out", action.column), masked) or masked
         arrays.append(masked)
     return pa.RecordBatch.from_arrays(arrays, names=[a.column for a in actions])
 
@@ -433,7 +463,11 @@ def _watermarker(  # noqa: ANN202
     def apply(batch: pa.RecordBatch) -> pa.RecordBatch:
         if not batch.num_rows:
             return _decoded(batch)
-        table = embed(pa.Table.from_batches([batch]), mark, wm_key, protected=protected)
+        # the door tried dictionary-encoding every other column: the rest are mostly distinct
+        plain = [f.name for f in batch.schema if not pa.types.is_dictionary(f.type)]
+        table = embed(
+            pa.Table.from_batches([batch]), mark, wm_key, protected=protected, per_row=plain
+        )
         return table.combine_chunks().to_batches()[0]
 
     return apply

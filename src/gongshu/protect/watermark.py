@@ -49,6 +49,7 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from gongshu.protect import watermark_channels as ch
+from gongshu.protect import watermark_typed as typed
 from gongshu.protect.crypto import derive_key, hmac_sm3
 from gongshu.protect.errors import InvalidParameter
 
@@ -127,6 +128,7 @@ class _Column:
     values: pa.Array
     index: np.ndarray
     view: ch.View | None
+    per_row: bool = False
 
     def rows(self, per_value: np.ndarray) -> np.ndarray:
         return per_value[self.index]
@@ -135,13 +137,22 @@ class _Column:
 DISTINCT_SHARE = 0.5  # above this share of distinct values, work per row instead
 
 
-def _column(arr: pa.Array | pa.ChunkedArray) -> _Column:
+def reads_per_row(t: pa.DataType) -> bool:
+    """Numbers and zone-less times are read arithmetically, per row (watermark_typed)."""
+    return (
+        pa.types.is_integer(t)
+        or (pa.types.is_decimal(t) and t.bit_width == 128)
+        or (pa.types.is_timestamp(t) and not t.tz)
+    )
+
+
+def _column(arr: pa.Array | pa.ChunkedArray, *, encode: bool = True) -> _Column:
     arr = _flat(arr)
     n = len(arr)
     encoded = None
     if pa.types.is_dictionary(arr.type):
         encoded = arr
-    elif n:
+    elif n and encode and not reads_per_row(arr.type):
         try:
             candidate = pc.dictionary_encode(arr)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -156,9 +167,11 @@ def _column(arr: pa.Array | pa.ChunkedArray) -> _Column:
         values = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
         index = _np_index(encoded.indices, m)
         weights = np.bincount(index, minlength=m + 1)
-    text = ch.render(values)
-    view = None if text is None else ch.view(text, ch.kinds_for(values.type), weights)
-    return _Column(values, index, view)
+    view = typed.view(values, weights)
+    if view is None:
+        text = ch.render(values)
+        view = None if text is None else ch.view(text, ch.kinds_for(values.type), weights)
+    return _Column(values, index, view, per_row=encoded is None)
 
 
 def _np_index(indices: pa.Array, null_at: int) -> np.ndarray:
@@ -180,7 +193,7 @@ class _Anchors:
         self.value = np.zeros((len(cols), n), np.uint64)  # unkeyed, to compare with an original
         for i, name in enumerate(self.names):
             col = cols[name]
-            h1, h2, digits = ch.compress(col.view.canon)
+            h1, h2, digits = col.view.compressed()
             self.value[i] = col.rows(ch.mix(h1 ^ ch.name_word("value", name)) ^ h2)
             # only distinctive values (four digits or more) anchor a row
             ok = (digits >= ch.ANCHOR_DIGITS) & col.view.present
@@ -190,31 +203,48 @@ class _Anchors:
             self.eligible[i] = col.rows(ok)
             self.digest[i] = col.rows(digest)
 
-    def slots(self, target: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def slots(
+        self, target: str, *, other: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """(slot, has an anchor, anchor column, best other column) per row for ``target``.
 
         A distinctive value anchors itself (it survives any column drop that
         leaves it); other cells go to the rendezvous winner among the row's
-        distinctive values.
+        distinctive values (computed only for them, unless ``other`` is asked).
         """
         n = self.digest.shape[1]
-        score = np.where(self.eligible, self.digest ^ ch.name_word("rendezvous", target), 0)
-        winner = np.argmax(score, axis=0)
-        other = winner
-        if target in self.names:
-            own = self.names.index(target)
-            score[own] = 0
-            other = np.argmax(score, axis=0)
-            winner = np.where(self.eligible[own], own, winner)
+        own = self.names.index(target) if target in self.names else None
+        rows = slice(None)
+        if own is not None and not other:
+            rows = np.flatnonzero(~self.eligible[own])
+        word = ch.name_word("rendezvous", target)
+        best = np.zeros(n if isinstance(rows, slice) else len(rows), np.uint64)
+        winner = np.zeros(len(best), np.int64)
+        runner = np.zeros(len(best), np.int64)
+        second = np.zeros(len(best), np.uint64)
+        for i in range(len(self.names)):
+            score = np.where(self.eligible[i, rows], self.digest[i, rows] ^ word, 0)
+            if other and i != own:  # the best column other than the target's own
+                better = score > second
+                second = np.where(better, score, second)
+                runner = np.where(better, i, runner)
+            better = score > best
+            best = np.where(better, score, best)
+            winner = np.where(better, i, winner)
+        if own is not None:
+            chosen_col = np.full(n, own, np.int64)
+            chosen_col[rows] = np.where(self.eligible[own, rows], own, winner)
+            winner = chosen_col
         ok = self.eligible.any(axis=0)
         chosen = self.digest[winner, np.arange(n)]
-        return ch.mix(chosen ^ ch.name_word("slot", target)), ok, winner, other
+        slot = ch.mix(chosen ^ ch.name_word("slot", target))
+        return slot, ok, winner, (runner if other else None)
 
 
-def _columns(table: pa.Table) -> dict[str, _Column]:
+def _columns(table: pa.Table, per_row: Collection[str] = ()) -> dict[str, _Column]:
     out: dict[str, _Column] = {}
     for name in table.column_names:
-        col = _column(table.column(name))
+        col = _column(table.column(name), encode=name not in per_row)
         if col.view is not None:
             out[name] = col
     return out
@@ -297,7 +327,14 @@ def _write(
     return pc.replace_with_mask(arr, mask, pc.binary_join_element_wise(signs, digits, "").cast(t))
 
 
-def embed(table: pa.Table, mark: Mark, key: bytes, *, protected: Collection[str] = ()) -> pa.Table:
+def embed(
+    table: pa.Table,
+    mark: Mark,
+    key: bytes,
+    *,
+    protected: Collection[str] = (),
+    per_row: Collection[str] = (),
+) -> pa.Table:
     """The same rows with ``mark``'s fingerprint hidden in their carrier cells (SHR-5).
 
     Deterministic for (table, mark, key); row count and order unchanged, and
@@ -305,6 +342,9 @@ def embed(table: pa.Table, mark: Mark, key: bytes, *, protected: Collection[str]
     ``protected`` columns and integer identifiers are not touched (they still
     serve as anchors). A row's marks depend on the row alone, so the result is
     the same whether the table is embedded whole or batch by batch.
+    ``per_row`` names columns known to hold mostly distinct values (the
+    caller has tried): they are not dictionary-encoded again. The result
+    does not depend on it.
     """
     schema = pa.schema(
         [
@@ -316,7 +356,7 @@ def embed(table: pa.Table, mark: Mark, key: bytes, *, protected: Collection[str]
         return pa.Table.from_arrays([_decoded(c) for c in table.columns], schema=schema)
     keys = _Keys(key)
     s1, s2 = keys.words(mark)
-    cols = _columns(table)
+    cols = _columns(table, per_row)
     anchors = _Anchors(cols, keys, table.num_rows)
     out = []
     for name, field_ in zip(table.column_names, schema, strict=True):
@@ -330,7 +370,7 @@ def embed(table: pa.Table, mark: Mark, key: bytes, *, protected: Collection[str]
         if not writable.any():
             out.append(arr)
             continue
-        slot, ok, _, _ = anchors.slots(name)
+        slot, ok, _, _ = anchors.slots(name, other=False)
         word = _bits(slot, s1, s2)
         want = (word >> _TOP).astype(np.int8)
         down = ((word >> _NEXT) & _ONE).astype(bool)
@@ -344,6 +384,8 @@ def _marked(col: _Column, writable: np.ndarray, change: np.ndarray, down: np.nda
     m = len(col.values)
     v = col.view
     want = (1 - v.bit).astype(np.int8)  # a changed cell carries the other bit
+    if col.per_row:  # one value per row: change the rows in place
+        return _write(col.values, v, change, want, down)
     choice = np.where(change, np.where(down, 2, 1), 0)
     forms = [col.values]
     for step in (1, 2):

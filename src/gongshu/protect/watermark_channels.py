@@ -144,6 +144,11 @@ class View:
     scale: int
     ts: pa.Array  # struct head/sec/rest (seconds channel)
     run: pa.Array  # struct pre/run/post (mask-run channel)
+    # compress(canon), when computed without the text (watermark_typed); canon is then unused
+    hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def compressed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.hashes if self.hashes is not None else compress(self.canon)
 
 
 def _np(arr: pa.Array, fill: object) -> np.ndarray:
