@@ -351,7 +351,9 @@ def _typed_columns() -> dict[str, pa.Array]:
     from decimal import Decimal
 
     def dec(scale: int, precision: int = 38) -> pa.Array:
-        values = [None if z else Decimal(int(c)).scaleb(-scale) for c, z in zip(cents, nulls)]
+        values = [
+            None if z else Decimal(int(c)).scaleb(-scale) for c, z in zip(cents, nulls, strict=True)
+        ]
         return pa.array(values, pa.decimal128(precision, scale))
 
     seconds = r.integers(-2_000_000_000, 4_000_000_000, n)

@@ -20,7 +20,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,7 @@ from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
 from gongshu.datasets.models import DatasetVersion
-from gongshu.egress import formats
+from gongshu.egress import formats, masking, query
 from gongshu.egress.errors import (
     BadRowFilter,
     GrantInactive,
@@ -40,7 +39,6 @@ from gongshu.egress.errors import (
 from gongshu.egress.models import Delivery, Grant, MaskingPolicy
 from gongshu.egress.policies import (
     KIND_ENTITIES,
-    apply_actions,
     default_policy,
     get_policy,
     plan,
@@ -48,10 +46,10 @@ from gongshu.egress.policies import (
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.protect.crypto import derive_key
-from gongshu.protect.watermark import Mark, embed, reads_per_row
+from gongshu.protect.watermark import Mark, embed
 from gongshu.timeutil import as_utc, utcnow
 
-OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "IN"}
+OPS = query.OPS
 BATCH_ROWS = 65536
 
 
@@ -188,6 +186,7 @@ class DeliveryFile:
     path: Path
     media_type: str
     filename: str
+    total: int | None = None  # rows matching before the page, when asked (``count``)
 
 
 def column_tags(entry: CatalogEntry, version: DatasetVersion) -> dict[str, list[str]]:
@@ -202,23 +201,7 @@ def column_tags(entry: CatalogEntry, version: DatasetVersion) -> dict[str, list[
 
 
 def _compile_filter(row_filter: list[dict], known: set[str]) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    for i, cond in enumerate(row_filter, start=1):
-        col, op, value = cond.get("column"), cond.get("op"), cond.get("value")
-        if col not in known:
-            raise BadRowFilter(f"第 {i} 个行筛选条件的字段不存在 (row filter column)：{col}")
-        if op not in OPS:
-            raise BadRowFilter(f"第 {i} 个行筛选条件的运算符无效 (row filter op)：{op}")
-        quoted = '"' + str(col).replace('"', '""') + '"'
-        if op == "in":
-            if not isinstance(value, list) or not value:
-                raise BadRowFilter(f"第 {i} 个行筛选条件需要非空列表 (row filter value)")
-            clauses.append(f"CAST({quoted} AS VARCHAR) IN ({', '.join('?' * len(value))})")
-            params.extend(str(v) for v in value)
-        else:
-            clauses.append(f"CAST({quoted} AS VARCHAR) {OPS[op]} ?")
-            params.append(str(value))
-    return (" AND ".join(clauses) or "TRUE"), params
+    return query.compile_filter(row_filter, known)
 
 
 def _version(session: Session, grant: Grant) -> DatasetVersion:
@@ -247,8 +230,23 @@ def deliver(
     secret: str,
     offset: int = 0,
     limit: int | None = None,
+    filters: list[dict] | None = None,
+    search: str | None = None,
+    order_by: list[tuple[str, bool]] | None = None,
+    row_ids: bool = False,
+    count: bool = False,
 ) -> DeliveryFile:
-    """Check, read, mask, watermark, write, hash and record one delivery."""
+    """Check, read, mask, watermark, write, hash and record one delivery.
+
+    ``filters`` (``[{"column", "op", "value"}]``, as a grant's row filter),
+    ``search`` (words that must each occur in some column) and ``order_by``
+    (``[(column, descending)]``) apply to the whole granted view before
+    ``offset``/``limit``, ANDed with the grant's row filter, and may only use
+    columns the policy leaves unmasked. ``row_ids`` prepends ``_id``, the
+    row's position in the stored version from 1. ``count`` fills
+    ``DeliveryFile.total``: the rows matching, before the page (cached per
+    version and predicate).
+    """
     if fmt not in formats.WRITERS:
         raise InvalidInput(f"不支持的格式 (format)：{fmt}，可选 csv、json、parquet")
     grant = get_grant(session, grant_id)
@@ -259,16 +257,19 @@ def deliver(
     available = [c["name"] for c in version.columns]
     columns = [c for c in (grant.columns or available) if c in available]
     actions = plan(columns, column_tags(entry, version), policy.rules)
-    where, params = _compile_filter(grant.row_filter, set(available))
-    select_list = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-    sql = f"SELECT {select_list} FROM read_parquet(?) WHERE {where}"
-    args: list[Any] = [str(datasets_dir / version.path), *params]
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        args += [int(limit), int(offset)]
-    elif offset:
-        sql += " OFFSET ?"
-        args.append(int(offset))
+    row_ids = row_ids and query.ROW_ID not in columns
+    q = query.Query(str(datasets_dir / version.path), columns, row_ids=row_ids)
+    q.and_where(*query.compile_filter(grant.row_filter, set(available)))
+    # the caller narrows only by what it may see in the clear
+    clear = [a.column for a in actions if a.rule["op"] == "keep"]
+    label = "筛选条件 (filters; 已脱敏字段不可筛选)"
+    q.and_where(*query.compile_filter(filters or [], set(clear), label=label))
+    q.and_where(*query.compile_search(search or "", clear))
+    for col, _ in order_by or []:
+        if col not in clear and not (row_ids and col == query.ROW_ID):
+            raise BadRowFilter(f"排序字段不存在或已脱敏 (sort)：{col}")
+    q.order = [(c, bool(d)) for c, d in order_by or []]
+    sql, args = q.select(offset, limit)
 
     token = secrets.token_hex(8)
     recipient = _recipient(grant)
@@ -277,19 +278,28 @@ def deliver(
     exact = [
         f["name"] for f in entry.fields if f.get("kind") or f.get("type") in ("integer", "date")
     ]
-    watermark = _watermarker(instance_key, recipient, token, entry.id, protected=exact)
+    watermark = _watermarker(
+        instance_key, recipient, token, entry.id, protected=[*exact, query.ROW_ID]
+    )
     pseudonym_key = derive_key(instance_key, "gongshu/egress/pseudonyms")
     work_dir.mkdir(parents=True, exist_ok=True)
     path = work_dir / f".tmp-delivery-{token}.{formats.EXTENSIONS[fmt]}"
     digest, rows = hashlib.sha256(), 0
     con = duckdb.connect()
     try:
+        total = q.count(con, version.id, version.rows) if count else None
         reader = con.sql(sql, params=args).to_arrow_reader(BATCH_ROWS)
 
-        distinct = _Distinct()
+        distinct = masking.Distinct()
 
         def protect(batch: pa.RecordBatch) -> pa.RecordBatch:
-            masked = _mask(batch, actions, pseudonym_key, recipient.replace(":", "-"), distinct)
+            masked = masking.mask(
+                batch, actions, pseudonym_key, recipient.replace(":", "-"), distinct
+            )
+            if row_ids:  # the position is not data: it passes unmasked, never marked
+                masked = pa.RecordBatch.from_arrays(
+                    [batch.column(0), *masked.columns], names=[query.ROW_ID, *masked.schema.names]
+                )
             return watermark(masked)
 
         with formats.WRITERS[fmt](path, reader.schema) as writer:
@@ -340,97 +350,12 @@ def deliver(
             "format": fmt,
             "policy": f"{policy.name}@{policy.version_no}",
             "masked": {a.column: a.rule["op"] for a in actions if a.rule["op"] != "keep"},
+            **({"filters": filters} if filters else {}),
+            **({"search": search} if search else {}),
         },
     )
     name = f"{entry.resource_code}-v{version.version_no}.{formats.EXTENSIONS[fmt]}"
-    return DeliveryFile(delivery, path, formats.MEDIA_TYPES[fmt], name)
-
-
-# Operators whose output for a value depends on that value alone: they run once per
-# distinct value of a batch. Noise and randomized encryption must stay per cell.
-PER_VALUE_OPS = frozenset(
-    {
-        "partial",
-        "replace",
-        "nullify",
-        "truncate",
-        "generalize_date",
-        "generalize_address",
-        "age_band",
-        "coordinate_grid",
-        "pseudonymize",
-    }
-)
-DISTINCT_SHARE = 0.5
-
-
-class _Distinct:
-    """Per delivery: dictionary-encode columns whose batches repeat values.
-
-    Numbers and times are left alone: the watermark reads them arithmetically.
-
-    A column (masked input or output) whose first batch was mostly distinct
-    is not tried again: encoding a million distinct mobiles costs more than
-    it saves.
-    """
-
-    def __init__(self) -> None:
-        self.plain: set[tuple[str, str]] = set()
-
-    def encode(self, key: tuple[str, str], values: pa.Array) -> pa.DictionaryArray | None:
-        if key in self.plain or not len(values) or reads_per_row(values.type):
-            return None
-        encoded = pc.dictionary_encode(values)
-        if len(encoded.dictionary) > DISTINCT_SHARE * len(values):
-            self.plain.add(key)
-            return None
-        return encoded
-
-
-def _mask(
-    batch: pa.RecordBatch,
-    actions: list,
-    pseudonym_key: bytes,
-    purpose: str,
-    distinct: _Distinct | None = None,
-) -> pa.RecordBatch:
-    """Mask a batch by the policy's actions, each per-value operator once per distinct value.
-
-    Text columns of few distinct values come out dictionary-encoded (masked
-    dictionary, original indices) so that the watermark reuses the encoding;
-    ``embed`` returns them decoded.
-    """
-    distinct = distinct or _Distinct()
-    arrays = []
-    for action in actions:
-        values = batch.column(action.column)
-        op = action.rule["op"]
-        encoded = distinct.encode(("in", action.column), values)
-        if op == "keep":
-            arrays.append(values if encoded is None else encoded)
-            continue
-        if op not in PER_VALUE_OPS:
-            encoded = None
-        part = values if encoded is None else encoded.dictionary
-        masked = apply_actions(
-            pa.RecordBatch.from_arrays([part], names=[action.column]),
-            [action],
-            pseudonym_key=pseudonym_key,
-            pseudonym_purpose=purpose,
-        ).column(0)
-        if encoded is not None:
-            masked = pa.DictionaryArray.from_arrays(encoded.indices, masked)
-        else:
-            masked = distinct.encode(("out", action.column), masked) or masked
-        arrays.append(masked)
-    return pa.RecordBatch.from_arrays(arrays, names=[a.column for a in actions])
-
-
-def _decoded(batch: pa.RecordBatch) -> pa.RecordBatch:
-    columns = [
-        c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns
-    ]
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    return DeliveryFile(delivery, path, formats.MEDIA_TYPES[fmt], name, total)
 
 
 def _pipelined(fn, batches, *, ahead: int = 4):  # noqa: ANN001, ANN202
@@ -462,7 +387,7 @@ def _watermarker(  # noqa: ANN202
 
     def apply(batch: pa.RecordBatch) -> pa.RecordBatch:
         if not batch.num_rows:
-            return _decoded(batch)
+            return masking.decoded(batch)
         # the door tried dictionary-encoding every other column: the rest are mostly distinct
         plain = [f.name for f in batch.schema if not pa.types.is_dictionary(f.type)]
         table = embed(

@@ -1,0 +1,132 @@
+"""The door's DuckDB query: granted columns, the grant's row filter ANDed with the
+caller's filters and search words, order, page, and cached row counts.
+
+Everything from outside becomes a bound parameter; column names are checked
+against the version's columns and quoted, operators come from a fixed table.
+Per-call filters, search words and sort keys may only use columns the
+policy leaves unmasked: comparing a masked column's stored value would let a
+caller probe what the mask hides (is this resident ID in the table?).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from gongshu.egress.errors import BadRowFilter
+
+OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "IN"}
+ROW_ID = "_id"
+MAX_SEARCH_WORDS = 8
+
+
+def quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def compile_filter(
+    row_filter: list[dict], known: set[str], *, label: str = "行筛选条件 (row filter)"
+) -> tuple[str, list[Any]]:
+    """``[{"column", "op", "value"}, ...]`` as an ANDed, parameterized predicate."""
+    clauses, params = [], []
+    for i, cond in enumerate(row_filter, start=1):
+        if not isinstance(cond, dict):
+            raise BadRowFilter(f"第 {i} 个{label}格式无效")
+        col, op, value = cond.get("column"), cond.get("op"), cond.get("value")
+        if col not in known:
+            raise BadRowFilter(f"第 {i} 个{label}的字段不存在或不可筛选 (column)：{col}")
+        if op not in OPS:
+            raise BadRowFilter(f"第 {i} 个{label}的运算符无效 (op)：{op}")
+        if op == "in":
+            if not isinstance(value, list) or not value:
+                raise BadRowFilter(f"第 {i} 个{label}需要非空列表 (value)")
+            clauses.append(f"CAST({quote(col)} AS VARCHAR) IN ({', '.join('?' * len(value))})")
+            params.extend(str(v) for v in value)
+        else:
+            clauses.append(f"CAST({quote(col)} AS VARCHAR) {OPS[op]} ?")
+            params.append(str(value))
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+def compile_search(words: str, columns: list[str]) -> tuple[str, list[Any]]:
+    """Every word must occur (case-insensitive) in one of ``columns``."""
+    terms = words.split()[:MAX_SEARCH_WORDS]
+    if not terms:
+        return "TRUE", []
+    if not columns:
+        raise BadRowFilter("没有可检索的未脱敏字段 (q)")
+    clauses, params = [], []
+    for term in terms:
+        ors = [f"strpos(lower(CAST({quote(c)} AS VARCHAR)), ?) > 0" for c in columns]
+        clauses.append("(" + " OR ".join(ors) + ")")
+        params.extend([term.lower()] * len(columns))
+    return " AND ".join(clauses), params
+
+
+@dataclass
+class Query:
+    """A parameterized SELECT over one stored version."""
+
+    path: str
+    columns: list[str]
+    where: str = "TRUE"
+    params: list[Any] = field(default_factory=list)
+    order: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
+    row_ids: bool = False  # prepend "_id": the row's position in the stored version, from 1
+
+    def and_where(self, clause: str, params: list[Any]) -> None:
+        if clause != "TRUE":
+            self.where = clause if self.where == "TRUE" else f"({self.where}) AND ({clause})"
+            self.params += params
+
+    def select(self, offset: int = 0, limit: int | None = None) -> tuple[str, list[Any]]:
+        cols = ", ".join(quote(c) for c in self.columns)
+        source = "read_parquet(?)"
+        if self.row_ids:
+            cols = f"file_row_number + 1 AS {quote(ROW_ID)}, {cols}"
+            source = "read_parquet(?, file_row_number = true)"
+        sql = f"SELECT {cols} FROM {source} WHERE {self.where}"
+        args: list[Any] = [self.path, *self.params]
+        if self.order:
+            keys = [
+                f"{'file_row_number' if c == ROW_ID and self.row_ids else quote(c)} "
+                f"{'DESC' if d else 'ASC'} NULLS LAST"
+                for c, d in self.order
+            ]
+            sql += " ORDER BY " + ", ".join(keys)
+            if self.row_ids:
+                sql += ", file_row_number"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [int(limit), int(offset)]
+        elif offset:
+            sql += " OFFSET ?"
+            args.append(int(offset))
+        return sql, args
+
+    def count(self, con: duckdb.DuckDBPyConnection, version_id: int, stored_rows: int) -> int:
+        """Rows matching the predicate; the version's row count when nothing narrows it."""
+        if self.where == "TRUE":
+            return stored_rows
+        key = (version_id, self.path, self.where, tuple(self.params))
+        with _LOCK:
+            if key in _COUNTS:
+                _COUNTS.move_to_end(key)
+                return _COUNTS[key]
+        sql = f"SELECT count(*) FROM read_parquet(?) WHERE {self.where}"
+        ((n,),) = con.execute(sql, [self.path, *self.params]).fetchall()
+        with _LOCK:
+            _COUNTS[key] = int(n)
+            while len(_COUNTS) > COUNT_CACHE_SIZE:
+                _COUNTS.popitem(last=False)
+        return int(n)
+
+
+# A stored version never changes (a new load is a new version), so a count stays true.
+COUNT_CACHE_SIZE = 4096
+_COUNTS: OrderedDict[tuple, int] = OrderedDict()
+_LOCK = threading.Lock()
