@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -166,13 +167,26 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20)
-    args = parser.parse_args()
-    t = time.perf_counter()
-    token, big_id = build(args.entries, args.rows)
-    print(
-        f"built {args.entries:,} entries and a {args.rows:,}-row table in "
-        f"{time.perf_counter() - t:.0f} s"
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the instance built by an earlier run"
     )
+    parser.add_argument("--build-only", action="store_true")
+    args = parser.parse_args()
+    built = OUT / "built.json"
+    wanted = {"entries": args.entries, "rows": args.rows}
+    if args.reuse and built.exists() and json.loads(built.read_text())["size"] == wanted:
+        token, big_id = (json.loads(built.read_text())[k] for k in ("token", "big_id"))
+        print(f"reusing {args.entries:,} entries and a {args.rows:,}-row table")
+    else:
+        t = time.perf_counter()
+        token, big_id = build(args.entries, args.rows)
+        built.write_text(json.dumps({"size": wanted, "token": token, "big_id": big_id}))
+        print(
+            f"built {args.entries:,} entries and a {args.rows:,}-row table in "
+            f"{time.perf_counter() - t:.0f} s"
+        )
+    if args.build_only:
+        return
     env = {
         **os.environ,
         "GONGSHU_DATA_DIR": str(OUT / "var"),

@@ -150,6 +150,7 @@ def package_search(session: Session, params: dict, user: User | None) -> dict:
     filters = parse_fq(str(params.get("fq") or ""))
     sort_field, _, direction = str(params.get("sort") or "name asc").partition(" ")
     sort = CKAN_SORTS.get(sort_field.strip(), "name")
+    facet_fields = _list(params.get("facet.field"))
     result = search(
         session,
         q=q,
@@ -158,8 +159,8 @@ def package_search(session: Session, params: dict, user: User | None) -> dict:
         offset=start,
         sort=sort,
         descending=direction.strip().lower() == "desc",
+        facets=[CKAN_FIELDS.get(f) for f in facet_fields],
     )
-    facet_fields = _list(params.get("facet.field"))
     limit = _int(params, "facet.limit", 50, low=-1)
     search_facets, facets = {}, {}
     for field in facet_fields:
