@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -31,7 +32,7 @@ import pyarrow.parquet as pq
 OUT = Path(__file__).resolve().parent / "out" / "portal"
 
 
-def build(entries: int, rows: int) -> tuple[str, int]:
+def build(entries: int, rows: int, database_url: str | None = None) -> tuple[str, int]:
     from sqlalchemy import insert, select
 
     from gongshu.accounts import service as accounts
@@ -44,7 +45,15 @@ def build(entries: int, rows: int) -> tuple[str, int]:
     from gongshu.runtime import Instance, init_instance
 
     shutil.rmtree(OUT, ignore_errors=True)
-    settings = Settings(data_dir=OUT / "var", secret_key="bench-secret")
+    if database_url:  # a throwaway PostgreSQL database: start from an empty schema
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(database_url)
+        with engine.begin() as con:
+            con.execute(text("DROP SCHEMA public CASCADE"))
+            con.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    settings = Settings(data_dir=OUT / "var", secret_key="bench-secret", database_url=database_url)
     inst = Instance.open(settings)
     init_instance(inst)
     with transaction(inst.session_factory) as s:
@@ -133,7 +142,7 @@ def build(entries: int, rows: int) -> tuple[str, int]:
 
 
 async def drive(url: str, clients: int, seconds: float, path: str, headers: dict) -> list[float]:
-    import httpx
+    import httpx2 as httpx
 
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -166,13 +175,30 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20)
-    args = parser.parse_args()
-    t = time.perf_counter()
-    token, big_id = build(args.entries, args.rows)
-    print(
-        f"built {args.entries:,} entries and a {args.rows:,}-row table in "
-        f"{time.perf_counter() - t:.0f} s"
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the instance built by an earlier run"
     )
+    parser.add_argument("--build-only", action="store_true")
+    parser.add_argument(
+        "--database-url",
+        help="serve from this PostgreSQL database (it is emptied) instead of embedded SQLite",
+    )
+    args = parser.parse_args()
+    built = OUT / "built.json"
+    wanted = {"entries": args.entries, "rows": args.rows, "db": args.database_url}
+    if args.reuse and built.exists() and json.loads(built.read_text())["size"] == wanted:
+        token, big_id = (json.loads(built.read_text())[k] for k in ("token", "big_id"))
+        print(f"reusing {args.entries:,} entries and a {args.rows:,}-row table")
+    else:
+        t = time.perf_counter()
+        token, big_id = build(args.entries, args.rows, args.database_url)
+        built.write_text(json.dumps({"size": wanted, "token": token, "big_id": big_id}))
+        print(
+            f"built {args.entries:,} entries and a {args.rows:,}-row table in "
+            f"{time.perf_counter() - t:.0f} s"
+        )
+    if args.build_only:
+        return
     env = {
         **os.environ,
         "GONGSHU_DATA_DIR": str(OUT / "var"),
@@ -180,6 +206,7 @@ def main() -> None:
         "GONGSHU_PORT": "8765",
         "GONGSHU_OPEN_RATE_PER_MINUTE": "100000000",
         "GONGSHU_OPEN_RATE_BURST": "100000000",
+        **({"GONGSHU_DATABASE_URL": args.database_url} if args.database_url else {}),
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "gongshu", "serve"],
@@ -188,7 +215,7 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        import httpx
+        import httpx2 as httpx
 
         for _ in range(100):
             try:

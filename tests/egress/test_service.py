@@ -12,7 +12,7 @@ import pytest
 
 from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
-from gongshu.egress import service
+from gongshu.egress import masking, service
 from gongshu.egress.errors import GrantInactive, NotClassified, NotGrantable, NotRecipient
 from gongshu.egress.policies import plan, update_policy
 from gongshu.identifiers import id_check_char
@@ -220,3 +220,82 @@ def test_defaults_follow_the_grade(session, people, shared_entry) -> None:
         service.take_unconditional(
             session, shared_entry.id, actor=people.clerk_prov, scenario="核验"
         )
+
+
+def test_masking_once_per_distinct_value_equals_masking_every_cell() -> None:
+    """The door masks each distinct value of a batch once; recipients must see the same
+    masked values as the per-cell operators give (SEC-3), nulls included."""
+    import pyarrow as pa
+
+    from gongshu.egress.policies import DEFAULT_POLICIES, apply_actions
+
+    n = 400
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "name": [None if i % 7 == 0 else NAMES[i % 40] for i in range(n)],
+            "sfzh": [IDS[i % 40] for i in range(n)],
+            "mobile": [f"138{i:08d}" for i in range(n)],  # all distinct: masked per cell
+            "addr": [["江西省南昌市东湖区八一大道1号", None][i % 2] for i in range(n)],
+        }
+    )
+    tags = {
+        "name": ["PERSON_NAME"],
+        "sfzh": ["CN_RESIDENT_ID"],
+        "mobile": ["CN_MOBILE"],
+        "addr": ["ADDRESS"],
+    }
+    for policy in ("open", "share-unconditional"):
+        actions = plan(batch.schema.names, tags, DEFAULT_POLICIES[policy][1])
+        key = b"k" * 32
+        fast = masking.decoded(masking.mask(batch, actions, key, "org-9"))
+        slow = apply_actions(batch, actions, pseudonym_key=key, pseudonym_purpose="org-9")
+        assert fast.equals(slow), policy
+        assert fast.column("sfzh")[0].as_py() != IDS[0]
+
+
+def test_call_filters_search_and_order_apply_before_the_page_and_only_in_the_clear(
+    session, people, shared_entry, tmp_path
+) -> None:
+    """Per-call filters are ANDed with the grant's row filter over the whole view, counted
+    for ``total``; a masked column cannot be filtered, searched or sorted on (SHR-5)."""
+    from gongshu.egress.errors import BadRowFilter
+
+    grant = service.create_grant(
+        session,
+        shared_entry,
+        recipient_org_id=people.clerk_prov.org_id,
+        purpose="核验",
+        source="sharing",
+        actor="test",
+        policy="open",  # names, IDs and mobiles masked; the street in the clear
+        row_filter=[{"column": "街道", "op": "!=", "value": "无"}],
+    )
+    user = people.clerk_prov
+    out = deliver(
+        session,
+        grant,
+        user,
+        tmp_path,
+        filters=[{"column": "街道", "op": "=", "value": "八一街道"}],
+        order_by=[("_id", True)],
+        row_ids=True,
+        count=True,
+        offset=2,
+        limit=3,
+    )
+    data = read_json(out.path)
+    assert out.total == 20 and data["columns"][0] == "_id"
+    assert [r[0] for r in data["rows"]] == [36, 34, 32]  # 八一: 2, 4 .. 40
+    found = deliver(session, grant, user, tmp_path, search="豫章", count=True, limit=1)
+    assert found.total == 20
+    assert deliver(session, grant, user, tmp_path, search="无此街道", count=True).total == 0
+    logged = entries(session, action_prefix="egress.delivered", limit=1)[0]
+    assert logged.payload["search"] == "无此街道"
+    for probe in (
+        {"filters": [{"column": "公民身份号码", "op": "=", "value": IDS[0]}]},
+        {"order_by": [("联系电话", False)]},
+    ):
+        with pytest.raises(BadRowFilter):
+            deliver(session, grant, user, tmp_path, **probe)
+    # search looks only at the clear columns: a resident ID is not found through its mask
+    assert deliver(session, grant, user, tmp_path, search=IDS[0], count=True).total == 0

@@ -72,3 +72,45 @@ def test_ckanapi_against_a_live_server(live) -> None:  # noqa: ANN001
         assert rows["records"][0]["线路"] == "001路"
     with ckanapi.RemoteCKAN(live.url) as anonymous, pytest.raises(ckanapi.NotAuthorized):
         anonymous.action.datastore_search(resource_id=rid)
+
+
+def _ckanapi_cli(*args: str) -> object:
+    """The ``ckanapi`` command-line program itself, as a subprocess (issue 5 check)."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("ckanapi") or str(Path(sys.executable).with_name("ckanapi"))
+    if not Path(exe).exists():
+        pytest.skip("the ckanapi command is not installed")
+    done = subprocess.run(
+        [exe, "action", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_ckanapi_command_line_lists_open_entries_and_reads_rows(live) -> None:  # noqa: ANN001
+    found = _ckanapi_cli("package_search", "-r", live.url)
+    assert found["count"] == 1 and found["results"][0]["name"] == "360102-jt-0101"
+    rid = found["results"][0]["resources"][0]["id"]
+    assert found["results"][0]["resources"][0]["datastore_active"] is True
+    rows = _ckanapi_cli(
+        "datastore_search", f"resource_id={rid}", "limit=5", "-r", live.url, "-a", live.token
+    )
+    assert rows["total"] == 30
+    assert [r["线路"] for r in rows["records"]] == [f"{i:03d}路" for i in range(1, 6)]
+    narrowed = _ckanapi_cli(
+        "datastore_search",
+        f"resource_id={rid}",
+        'filters:{"区": "西湖区"}',
+        "sort=站点数 desc",
+        "limit=3",
+        "-r",
+        live.url,
+        "-a",
+        live.token,
+    )
+    assert narrowed["total"] == 15
+    assert [r["线路"] for r in narrowed["records"]] == ["030路", "028路", "026路"]

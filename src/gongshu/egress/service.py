@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ from gongshu.catalog.models import CatalogEntry
 from gongshu.compliance.assessments import require_for_grant
 from gongshu.datasets import storage
 from gongshu.datasets.models import DatasetVersion
-from gongshu.egress import formats
+from gongshu.egress import formats, masking, query
 from gongshu.egress.errors import (
     BadRowFilter,
     GrantInactive,
@@ -41,7 +40,6 @@ from gongshu.egress.errors import (
 from gongshu.egress.models import Delivery, Grant, MaskingPolicy
 from gongshu.egress.policies import (
     KIND_ENTITIES,
-    apply_actions,
     default_policy,
     get_policy,
     plan,
@@ -52,7 +50,7 @@ from gongshu.protect.crypto import derive_key
 from gongshu.protect.watermark import Mark, embed
 from gongshu.timeutil import as_utc, utcnow
 
-OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "IN"}
+OPS = query.OPS
 BATCH_ROWS = 65536
 
 
@@ -197,6 +195,7 @@ class DeliveryFile:
     path: Path
     media_type: str
     filename: str
+    total: int | None = None  # rows matching before the page, when asked (``count``)
 
 
 def column_tags(entry: CatalogEntry, version: DatasetVersion) -> dict[str, list[str]]:
@@ -211,23 +210,7 @@ def column_tags(entry: CatalogEntry, version: DatasetVersion) -> dict[str, list[
 
 
 def _compile_filter(row_filter: list[dict], known: set[str]) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    for i, cond in enumerate(row_filter, start=1):
-        col, op, value = cond.get("column"), cond.get("op"), cond.get("value")
-        if col not in known:
-            raise BadRowFilter(f"第 {i} 个行筛选条件的字段不存在 (row filter column)：{col}")
-        if op not in OPS:
-            raise BadRowFilter(f"第 {i} 个行筛选条件的运算符无效 (row filter op)：{op}")
-        quoted = '"' + str(col).replace('"', '""') + '"'
-        if op == "in":
-            if not isinstance(value, list) or not value:
-                raise BadRowFilter(f"第 {i} 个行筛选条件需要非空列表 (row filter value)")
-            clauses.append(f"CAST({quoted} AS VARCHAR) IN ({', '.join('?' * len(value))})")
-            params.extend(str(v) for v in value)
-        else:
-            clauses.append(f"CAST({quoted} AS VARCHAR) {OPS[op]} ?")
-            params.append(str(value))
-    return (" AND ".join(clauses) or "TRUE"), params
+    return query.compile_filter(row_filter, known)
 
 
 def _version(session: Session, grant: Grant) -> DatasetVersion:
@@ -271,8 +254,23 @@ def deliver(
     secret: str,
     offset: int = 0,
     limit: int | None = None,
+    filters: list[dict] | None = None,
+    search: str | None = None,
+    order_by: list[tuple[str, bool]] | None = None,
+    row_ids: bool = False,
+    count: bool = False,
 ) -> DeliveryFile:
-    """Check, read, mask, watermark, write, hash and record one delivery."""
+    """Check, read, mask, watermark, write, hash and record one delivery.
+
+    ``filters`` (``[{"column", "op", "value"}]``, as a grant's row filter),
+    ``search`` (words that must each occur in some column) and ``order_by``
+    (``[(column, descending)]``) apply to the whole granted view before
+    ``offset``/``limit``, ANDed with the grant's row filter, and may only use
+    columns the policy leaves unmasked. ``row_ids`` prepends ``_id``, the
+    row's position in the stored version from 1. ``count`` fills
+    ``DeliveryFile.total``: the rows matching, before the page (cached per
+    version and predicate).
+    """
     if fmt not in formats.WRITERS:
         raise InvalidInput(f"不支持的格式 (format)：{fmt}，可选 csv、json、parquet")
     grant = get_grant(session, grant_id)
@@ -283,16 +281,18 @@ def deliver(
     available = [c["name"] for c in version.columns]
     columns = [c for c in (grant.columns or available) if c in available]
     actions = plan(columns, column_tags(entry, version), policy.rules)
-    where, params = _compile_filter(grant.row_filter, set(available))
-    select_list = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-    head, tail = f"SELECT {select_list} FROM ", f" WHERE {where}"
-    args: list[Any] = [*params]
-    if limit is not None:
-        tail += " LIMIT ? OFFSET ?"
-        args += [int(limit), int(offset)]
-    elif offset:
-        tail += " OFFSET ?"
-        args.append(int(offset))
+    row_ids = row_ids and query.ROW_ID not in columns
+    q = query.Query(str(datasets_dir / version.path), columns, row_ids=row_ids)
+    q.and_where(*query.compile_filter(grant.row_filter, set(available)))
+    # the caller narrows only by what it may see in the clear
+    clear = [a.column for a in actions if a.rule["op"] == "keep"]
+    label = "筛选条件 (filters; 已脱敏字段不可筛选)"
+    q.and_where(*query.compile_filter(filters or [], set(clear), label=label))
+    q.and_where(*query.compile_search(search or "", clear))
+    for col, _ in order_by or []:
+        if col not in clear and not (row_ids and col == query.ROW_ID):
+            raise BadRowFilter(f"排序字段不存在或已脱敏 (sort)：{col}")
+    q.order = [(c, bool(d)) for c, d in order_by or []]
 
     token = secrets.token_hex(8)
     recipient = _recipient(grant)
@@ -301,27 +301,42 @@ def deliver(
     exact = [
         f["name"] for f in entry.fields if f.get("kind") or f.get("type") in ("integer", "date")
     ]
-    watermark = _watermarker(instance_key, recipient, token, entry.id, protected=exact)
+    watermark = _watermarker(
+        instance_key, recipient, token, entry.id, protected=[*exact, query.ROW_ID]
+    )
     pseudonym_key = derive_key(instance_key, "gongshu/egress/pseudonyms")
     work_dir.mkdir(parents=True, exist_ok=True)
     path = work_dir / f".tmp-delivery-{token}.{formats.EXTENSIONS[fmt]}"
     digest, rows = hashlib.sha256(), 0
-    con = duckdb.connect()
+    con = query.connection()
     try:
-        source = storage.relation(con, datasets_dir, version)  # sealed columns decrypted here
-        reader = con.sql(head + source + tail, params=args).to_arrow_reader(BATCH_ROWS)
+        # The version through the storage door: sealed columns decrypted on this cursor.
+        q.source = storage.relation(con, datasets_dir, version, row_numbers=row_ids)
+        q.sealed = frozenset((version.sealed or {}).get("columns") or [])
+        sql, args = q.select(offset, limit)
+        total = q.count(con, version.id, version.rows) if count else None
+        page = query.small_page(q, offset, limit) if fmt == "json" else None
+        if page is not None:  # a small API page: no query to plan, row groups cached
+            reader = pa.RecordBatchReader.from_batches(page.schema, page.to_batches(BATCH_ROWS))
+        else:
+            reader = con.sql(sql, params=args).to_arrow_reader(BATCH_ROWS)
+
+        distinct = masking.Distinct()
 
         def protect(batch: pa.RecordBatch) -> pa.RecordBatch:
-            masked = apply_actions(
-                batch,
-                actions,
-                pseudonym_key=pseudonym_key,
-                pseudonym_purpose=recipient.replace(":", "-"),
+            masked = masking.mask(
+                batch, actions, pseudonym_key, recipient.replace(":", "-"), distinct
             )
+            if row_ids:  # the position is not data: it passes unmasked, never marked
+                masked = pa.RecordBatch.from_arrays(
+                    [batch.column(0), *masked.columns], names=[query.ROW_ID, *masked.schema.names]
+                )
             return watermark(masked)
 
         with formats.WRITERS[fmt](path, reader.schema) as writer:
-            for masked in _pipelined(protect, reader):
+            # a small page is one batch: worker threads would only add their start-up
+            batches = map(protect, reader) if page is not None else _pipelined(protect, reader)
+            for masked in batches:
                 writer.write(masked)
                 rows += masked.num_rows
     except BaseException:
@@ -368,10 +383,12 @@ def deliver(
             "format": fmt,
             "policy": f"{policy.name}@{policy.version_no}",
             "masked": {a.column: a.rule["op"] for a in actions if a.rule["op"] != "keep"},
+            **({"filters": filters} if filters else {}),
+            **({"search": search} if search else {}),
         },
     )
     name = f"{entry.resource_code}-v{version.version_no}.{formats.EXTENSIONS[fmt]}"
-    return DeliveryFile(delivery, path, formats.MEDIA_TYPES[fmt], name)
+    return DeliveryFile(delivery, path, formats.MEDIA_TYPES[fmt], name, total)
 
 
 def _pipelined(fn, batches, *, ahead: int = 4):  # noqa: ANN001, ANN202
@@ -402,8 +419,14 @@ def _watermarker(  # noqa: ANN202
     wm_key = derive_key(key, "gongshu/egress/watermark")
 
     def apply(batch: pa.RecordBatch) -> pa.RecordBatch:
-        table = embed(pa.Table.from_batches([batch]), mark, wm_key, protected=protected)
-        return table.combine_chunks().to_batches()[0] if table.num_rows else batch
+        if not batch.num_rows:
+            return masking.decoded(batch)
+        # the door tried dictionary-encoding every other column: the rest are mostly distinct
+        plain = [f.name for f in batch.schema if not pa.types.is_dictionary(f.type)]
+        table = embed(
+            pa.Table.from_batches([batch]), mark, wm_key, protected=protected, per_row=plain
+        )
+        return table.combine_chunks().to_batches()[0]
 
     return apply
 

@@ -7,10 +7,14 @@ Metadata actions are public. ``datastore_search`` needs the caller's API token
 an open grant for that user; rows come only from the egress door
 (``egress.deliver(fmt="json")``), one delivery and ledger entry per call.
 
-Limitation: ``filters`` and ``q`` are applied to the page the door delivered
-(``offset``/``limit`` rows of the grant's view), not to the whole table, so a
-filtered page may hold fewer than ``limit`` records; ``total_was_estimated``
-is then true. ``sort`` likewise orders within the page.
+``filters`` (field -> value or list), ``q`` (every word in some field) and
+``sort`` apply to the whole table before ``offset``/``limit``: the door
+compiles them into its parameterized DuckDB query, ANDed with the grant's row
+filter, and counts the matching rows for ``total`` (cached per version and
+predicate). They may use only fields the grant's masking policy leaves in the
+clear (filtering on a masked field would reveal what the mask hides), and
+they compare the stored values (a watermarked amount may differ by one unit in
+its last place). ``_id`` is the row's position in the stored version.
 """
 
 from __future__ import annotations
@@ -146,6 +150,7 @@ def package_search(session: Session, params: dict, user: User | None) -> dict:
     filters = parse_fq(str(params.get("fq") or ""))
     sort_field, _, direction = str(params.get("sort") or "name asc").partition(" ")
     sort = CKAN_SORTS.get(sort_field.strip(), "name")
+    facet_fields = _list(params.get("facet.field"))
     result = search(
         session,
         q=q,
@@ -154,8 +159,8 @@ def package_search(session: Session, params: dict, user: User | None) -> dict:
         offset=start,
         sort=sort,
         descending=direction.strip().lower() == "desc",
+        facets=[CKAN_FIELDS.get(f) for f in facet_fields],
     )
-    facet_fields = _list(params.get("facet.field"))
     limit = _int(params, "facet.limit", 50, low=-1)
     search_facets, facets = {}, {}
     for field in facet_fields:
@@ -234,6 +239,10 @@ def datastore_search(session: Session, params: dict, user: User | None) -> dict:
             raise InvalidInput("filters 必须是 JSON 对象 (filters)") from exc
     if not isinstance(filters, dict):
         raise InvalidInput("filters 必须是 JSON 对象 (filters)")
+    fields = _list(params.get("fields"))
+    for name in list(filters) + fields:
+        if name not in {c["name"] for c in version.columns} and name != "_id":
+            raise InvalidInput(f"字段不存在或未授权 (field)：{name}")
     page = packages.read_page(
         session,
         entry,
@@ -241,16 +250,12 @@ def datastore_search(session: Session, params: dict, user: User | None) -> dict:
         settings=params["__settings"],
         offset=_int(params, "offset", 0),
         limit=_int(params, "limit", 100, low=0, high=MAX_RECORDS),
+        filters=packages.ckan_filters(filters),
+        search=str(params.get("q") or "").strip() or None,
+        order_by=packages.ckan_sort(str(params.get("sort") or "")),
     )
     return packages.datastore_result(
-        entry,
-        version,
-        page,
-        filters=filters,
-        q=str(params.get("q") or ""),
-        fields=_list(params.get("fields")),
-        sort=str(params.get("sort") or ""),
-        records_format=records_format,
+        entry, version, page, fields=fields, records_format=records_format
     )
 
 

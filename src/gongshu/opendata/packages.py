@@ -150,8 +150,15 @@ def read_page(
     settings: Settings,
     offset: int,
     limit: int,
+    filters: list[dict] | None = None,
+    search: str | None = None,
+    order_by: list[tuple[str, bool]] | None = None,
 ) -> dict[str, Any]:
-    """One page of rows through the egress door under the user's open grant."""
+    """One page of rows through the egress door under the user's open grant.
+
+    ``filters``, ``search`` and ``order_by`` apply to the whole table before the
+    page (the door compiles them); ``total`` counts the matching rows.
+    """
     grant = active_grant(session, entry.id, user)
     if grant is None:
         raise NoOpenGrant(
@@ -167,18 +174,42 @@ def read_page(
         secret=settings.secret_key,
         offset=offset,
         limit=limit,
+        filters=filters,
+        search=search,
+        order_by=order_by,
+        row_ids=True,
+        count=True,
     )
     try:
         data = json.loads(out.path.read_text(encoding="utf-8"))
     finally:
         out.path.unlink(missing_ok=True)
-    data["grant"], data["delivery"] = grant, out.delivery.token
+    data["grant"], data["delivery"], data["total"] = grant, out.delivery.token, out.total
     data["offset"], data["limit"] = offset, limit
     return data
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
-    return (value is None, value if isinstance(value, int | float) else str(value or ""))
+def ckan_filters(filters: dict[str, Any]) -> list[dict]:
+    """CKAN's ``filters`` (field -> value or list of values) as the door's conditions."""
+    out = []
+    for name, wanted in filters.items():
+        if isinstance(wanted, list):
+            out.append({"column": name, "op": "in", "value": [str(w) for w in wanted] or [""]})
+        else:
+            out.append({"column": name, "op": "=", "value": str(wanted)})
+    return out
+
+
+def ckan_sort(sort: str) -> list[tuple[str, bool]]:
+    """``"a desc, b"`` as ``[("a", True), ("b", False)]``."""
+    keys = []
+    for term in [t.strip() for t in sort.split(",") if t.strip()]:
+        name, _, direction = term.partition(" ")
+        direction = direction.strip().lower()
+        if direction not in ("", "asc", "desc"):
+            raise InvalidInput(f"排序方向仅支持 asc、desc (sort)：{term}")
+        keys.append((name.strip('"'), direction == "desc"))
+    return keys
 
 
 def datastore_result(
@@ -186,54 +217,32 @@ def datastore_result(
     version: DatasetVersion,
     page: dict[str, Any],
     *,
-    filters: dict[str, Any],
-    q: str,
     fields: list[str],
-    sort: str,
     records_format: str,
 ) -> dict[str, Any]:
-    """Shape a delivered page as CKAN's datastore_search result (see ckan.py's limitation)."""
+    """Shape a delivered page as CKAN's datastore_search result."""
     columns: list[str] = page["columns"]
     offset, limit = page["offset"], page["limit"]
-    for name in list(filters) + fields:
-        if name not in columns and name != "_id":
+    for name in fields:
+        if name not in columns:
             raise InvalidInput(f"字段不存在或未授权 (field)：{name}")
-    rows = [
-        {"_id": offset + i + 1, **dict(zip(columns, row, strict=True))}
-        for i, row in enumerate(page["rows"])
-    ]
-    for name, wanted in filters.items():
-        accepted = {str(w) for w in (wanted if isinstance(wanted, list) else [wanted])}
-        rows = [r for r in rows if str(r[name]) in accepted]
-    if q.strip():
-        needle = q.strip().lower()
-        rows = [r for r in rows if any(needle in str(v).lower() for v in r.values())]
-    for term in reversed([t.strip() for t in sort.split(",") if t.strip()]):
-        name, _, direction = term.partition(" ")
-        name = name.strip('"')
-        if name not in columns and name != "_id":
-            raise InvalidInput(f"排序字段不存在 (sort)：{name}")
-        rows.sort(key=lambda r, n=name: _sort_key(r[n]), reverse=direction.lower() == "desc")
-    shown = ["_id", *[c for c in columns if not fields or c in fields]]
+    rows = [dict(zip(columns, row, strict=True)) for row in page["rows"]]
+    shown = [c for c in columns if not fields or c in fields or c == "_id"]
     types = {f["name"]: TYPES.get(f.get("type", ""), "text") for f in entry.fields}
-    narrowed = bool(filters or q.strip()) or bool(page["grant"].row_filter)
+    rid = resource_id(entry)
     result: dict[str, Any] = {
-        "resource_id": resource_id(entry),
+        "resource_id": rid,
         "fields": [{"id": c, "type": "int" if c == "_id" else types.get(c, "text")} for c in shown],
         "records_format": records_format,
         "offset": offset,
         "limit": limit,
-        "total": len(rows) if narrowed else version.rows,
-        "total_was_estimated": narrowed,
+        "total": page["total"],
+        "total_was_estimated": False,
         "_links": {
-            "start": f"/api/3/action/datastore_search?resource_id={resource_id(entry)}",
-            "next": f"/api/3/action/datastore_search?resource_id={resource_id(entry)}"
-            f"&offset={offset + limit}",
+            "start": f"/api/3/action/datastore_search?resource_id={rid}",
+            "next": f"/api/3/action/datastore_search?resource_id={rid}&offset={offset + limit}",
         },
     }
-    if fields:
-        result["fields"] = [f for f in result["fields"] if f["id"] in ["_id", *fields]]
-        shown = [f["id"] for f in result["fields"]]
     if records_format == "lists":
         result["records"] = [[r[c] for c in shown] for r in rows]
     else:

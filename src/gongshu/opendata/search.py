@@ -2,15 +2,16 @@
 CKAN Action API and the DCAT export (OPN-1).
 
 An entry is open when it is published and its opening attribute is not
-"none" (CAT-4). Facets over the list-valued columns (themes, formats) are
-counted in Python over a narrow projection of the matching rows, so the same
-code runs on SQLite and PostgreSQL.
+"none" (CAT-4). Facets over single-valued columns are counted in SQL; those
+over the list-valued columns (themes, formats) in Python over a narrow
+projection of the matching rows, so the same code runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +69,18 @@ class OpenSearch:
     facets: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
 
 
-def _base(q: str | None) -> Select:
+def _like(column: Any, word: str, dialect: str) -> Any:
+    """Case-insensitive substring match. SQLite's LIKE already folds ASCII case, as its
+    lower() does (nothing more without ICU), so lower() is only paid on other databases."""
+    if dialect == "sqlite" and not any(c.isascii() and c.isalpha() for c in word):
+        return func.instr(column, word) > 0  # no letters to fold: a plain substring search
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if dialect == "sqlite":
+        return column.like(f"%{escaped}%", escape="\\")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def _base(q: str | None, dialect: str = "sqlite") -> Select:
     stmt = select(
         CatalogEntry.id,
         CatalogEntry.provider_org_id,
@@ -79,16 +91,14 @@ def _base(q: str | None) -> Select:
         CatalogEntry.opening_attr,
     ).join(Organization, CatalogEntry.provider_org_id == Organization.id)
     stmt = stmt.where(_open())
+    columns = (
+        CatalogEntry.name,
+        CatalogEntry.summary,
+        CatalogEntry.resource_code,
+        Organization.name,
+    )
     for word in (q or "").split():
-        like = f"%{word.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(CatalogEntry.name).like(like),
-                func.lower(CatalogEntry.summary).like(like),
-                func.lower(CatalogEntry.resource_code).like(like),
-                func.lower(Organization.name).like(like),
-            )
-        )
+        stmt = stmt.where(or_(*(_like(c, word, dialect) for c in columns)))
     return stmt
 
 
@@ -114,16 +124,25 @@ def search(
     offset: int = 0,
     sort: str = "name",
     descending: bool = False,
+    facets: Collection[str] | None = None,
 ) -> OpenSearch:
     """Open entries matching ``q`` (every word) and ``filters`` (facet key -> accepted values,
-    all keys must match), a page of them in ``sort`` order, and facet counts."""
+    all keys must match), a page of them in ``sort`` order, and facet counts (all facets,
+    or only the keys in ``facets``).
+
+    Filters and facets over single-valued columns are counted in SQL (GROUP BY);
+    themes, formats and package names (lists, slugs) in Python.
+    """
     filters = {k: [str(v) for v in vs] for k, vs in (filters or {}).items() if vs}
     unknown = set(filters) - set(FACETS) - {"name", "id"}
     if unknown:
         from gongshu.errors import InvalidInput
 
         raise InvalidInput(f"不支持的筛选字段 (filter)：{'、'.join(sorted(unknown))}")
-    rows = session.execute(_base(q)).all()
+    keys = list(FACETS) if facets is None else [k for k in FACETS if k in facets]
+    if set(filters) <= set(SCALAR) and set(keys) <= set(SCALAR):
+        return _search_sql(session, q, filters, keys, limit, offset, sort, descending)
+    rows = session.execute(_base(q, session.get_bind().dialect.name)).all()
     if "name" in filters:
         codes = dict(session.execute(select(CatalogEntry.id, CatalogEntry.resource_code)).all())
         rows = [r for r in rows if slug(codes[r.id]) in filters["name"]]
@@ -150,7 +169,7 @@ def search(
     facets: dict[str, list[tuple[str, str, int]]] = {}
     orgs = dict(session.execute(select(Organization.id, Organization.name)).all())
     regions = dict(session.execute(select(Region.code, Region.name)).all())
-    for key in FACETS:
+    for key in keys:
         labels = {"provider": lambda v: orgs.get(int(v), v), "region": lambda v: regions.get(v, v)}
         label = labels.get(key, lambda v: v)
         facets[key] = [(v, label(v), n) for v, n in counts[key].most_common() if v]
@@ -162,6 +181,117 @@ def search(
         stmt = stmt.order_by(order.desc() if descending else order, CatalogEntry.id)
         page = list(session.scalars(stmt.limit(limit).offset(offset)).unique())
     return OpenSearch(len(ids), page, facets)
+
+
+# Facet keys stored in one column each: filtered and counted in SQL.
+SCALAR = {
+    "id": CatalogEntry.id,
+    "provider": CatalogEntry.provider_org_id,
+    "region": CatalogEntry.region_code,
+    "update_frequency": CatalogEntry.update_frequency,
+    "opening_attr": CatalogEntry.opening_attr,
+}
+FACET_KEYS = list(SCALAR)  # "id" first: rows[i][0] is the entry id
+
+
+def _scalar_condition(key: str, values: list[str]) -> Any:
+    column = SCALAR[key]
+    if key in ("provider", "id"):
+        return column.in_([int(v) for v in values if v.isdigit()])
+    return column.in_(values)
+
+
+def _search_sql(
+    session: Session,
+    q: str | None,
+    filters: dict[str, list[str]],
+    keys: list[str],
+    limit: int,
+    offset: int,
+    sort: str,
+    descending: bool,
+) -> OpenSearch:
+    """Scalar filters and facets. Without search words every count is a GROUP BY over
+    the open entries; with them the substring scan (the costly part) runs once, and
+    the matching rows' facet columns are counted from that one narrow result."""
+    dialect = session.get_bind().dialect.name
+    order = SORTS.get(sort, CatalogEntry.resource_code)
+    order = [order.desc() if descending else order, CatalogEntry.id]
+    if (q or "").split():
+        # one substring scan, narrow: id, the scalar facet columns and the sort key
+        sort_col = SORTS.get(sort, CatalogEntry.resource_code)
+        cols = [SCALAR[k] for k in FACET_KEYS]
+        rows = session.execute(_base(q, dialect).with_only_columns(*cols, sort_col)).all()
+        values = [tuple("" if v is None else str(v) for v in r[:-1]) for r in rows]
+        wanted = [(FACET_KEYS.index(k), set(vs)) for k, vs in filters.items()]
+        counts: dict[str, Counter[str]] = {k: Counter() for k in keys}
+        hits = []
+        for i, vals in enumerate(values):
+            failed = [FACET_KEYS[j] for j, w in wanted if vals[j] not in w]
+            if not failed:
+                hits.append(i)
+            for key in keys:
+                if not failed or failed == [key]:
+                    counts[key][vals[FACET_KEYS.index(key)]] += 1
+        total = len(hits)
+        raw = {k: [(v, n) for v, n in c.items() if v] for k, c in counts.items()}
+        if dialect == "sqlite":  # BINARY collation: Python's code-point order, ids break ties
+            hits.sort(key=lambda i: rows[i][0])
+            hits.sort(key=lambda i: rows[i][-1], reverse=descending)
+            ids = [rows[i][0] for i in hits[offset : offset + limit]]
+            found = {
+                e.id: e
+                for e in session.scalars(
+                    select(CatalogEntry).where(CatalogEntry.id.in_(ids))
+                ).unique()
+            }
+            return OpenSearch(
+                total,
+                [found[i] for i in ids],
+                {key: _labelled(session, key, items) for key, items in raw.items()},
+            )
+        matched = [rows[i][0] for i in hits]
+        page_stmt = select(CatalogEntry).where(CatalogEntry.id.in_(matched)) if matched else None
+    else:
+        base = _base(None, dialect).with_only_columns(CatalogEntry.id).subquery()
+        conds = {k: _scalar_condition(k, vs) for k, vs in filters.items()}
+
+        def where(stmt: Select, skip: str | None = None) -> Select:
+            stmt = stmt.where(CatalogEntry.id.in_(select(base.c.id)))
+            for key, cond in conds.items():
+                if key != skip:
+                    stmt = stmt.where(cond)
+            return stmt
+
+        total = session.scalar(where(select(func.count(CatalogEntry.id)))) or 0
+        raw = {}
+        for key in keys:
+            column = SCALAR[key]
+            stmt = where(select(column, func.count(CatalogEntry.id)), skip=key).group_by(column)
+            raw[key] = [(str(v), int(n)) for v, n in session.execute(stmt) if v not in (None, "")]
+        page_stmt = where(select(CatalogEntry)) if total else None
+    facets = {key: _labelled(session, key, items) for key, items in raw.items()}
+    page: list[CatalogEntry] = []
+    if page_stmt is not None:
+        stmt = page_stmt.order_by(*order).limit(limit).offset(offset)
+        page = list(session.scalars(stmt).unique())
+    return OpenSearch(total, page, facets)
+
+
+def _labelled(
+    session: Session, key: str, counts: list[tuple[str, int]]
+) -> list[tuple[str, str, int]]:
+    """Most frequent first, with the names of providers and regions."""
+    labels: dict[str, str] = {}
+    if key == "provider" and counts:
+        ids = [int(v) for v, _ in counts]
+        found = select(Organization.id, Organization.name).where(Organization.id.in_(ids))
+        labels = {str(i): name for i, name in session.execute(found).all()}
+    elif key == "region" and counts:
+        found = select(Region.code, Region.name).where(Region.code.in_([v for v, _ in counts]))
+        labels = dict(session.execute(found).all())
+    counts = sorted(counts, key=lambda item: (-item[1], item[0]))
+    return [(v, labels.get(v, v), n) for v, n in counts]
 
 
 def get_open(session: Session, entry_id: int) -> CatalogEntry:

@@ -49,6 +49,7 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from gongshu.protect import watermark_channels as ch
+from gongshu.protect import watermark_typed as typed
 from gongshu.protect.crypto import derive_key, hmac_sm3
 from gongshu.protect.errors import InvalidParameter
 
@@ -113,51 +114,139 @@ def _flat(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return col
 
 
+@dataclass
+class _Column:
+    """A column as its distinct values (then one null) and, per row, its value's position.
+
+    Everything that depends on a value alone (its text view, canonical form,
+    keyed digest, the marked alternatives) is computed once per distinct value
+    and gathered to the rows with ``rows``: a column of 65,536 rows usually
+    holds a few thousand distinct masked values. A column of mostly distinct
+    values keeps one value per row (``index`` is the identity).
+    """
+
+    values: pa.Array
+    index: np.ndarray
+    view: ch.View | None
+    per_row: bool = False
+
+    def rows(self, per_value: np.ndarray) -> np.ndarray:
+        return per_value[self.index]
+
+
+DISTINCT_SHARE = 0.5  # above this share of distinct values, work per row instead
+
+
+def reads_per_row(t: pa.DataType) -> bool:
+    """Numbers and zone-less times are read arithmetically, per row (watermark_typed)."""
+    return (
+        pa.types.is_integer(t)
+        or (pa.types.is_decimal(t) and t.bit_width == 128)
+        or (pa.types.is_timestamp(t) and not t.tz)
+    )
+
+
+def _column(arr: pa.Array | pa.ChunkedArray, *, encode: bool = True) -> _Column:
+    arr = _flat(arr)
+    n = len(arr)
+    encoded = None
+    if pa.types.is_dictionary(arr.type):
+        encoded = arr
+    elif n and encode and not reads_per_row(arr.type):
+        try:
+            candidate = pc.dictionary_encode(arr)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            candidate = None
+        if candidate is not None and len(candidate.dictionary) <= DISTINCT_SHARE * n:
+            encoded = candidate
+    if encoded is None:
+        values, index, weights = arr, np.arange(n), None
+    else:
+        dictionary = encoded.dictionary
+        m = len(dictionary)
+        values = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
+        index = _np_index(encoded.indices, m)
+        weights = np.bincount(index, minlength=m + 1)
+    view = typed.view(values, weights)
+    if view is None:
+        text = ch.render(values)
+        view = None if text is None else ch.view(text, ch.kinds_for(values.type), weights)
+    return _Column(values, index, view, per_row=encoded is None)
+
+
+def _np_index(indices: pa.Array, null_at: int) -> np.ndarray:
+    return np.asarray(pc.fill_null(indices, null_at).to_numpy(zero_copy_only=False), np.int64)
+
+
+def _decoded(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    arr = _flat(arr)
+    return arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
+
+
 class _Anchors:
     """Keyed anchor digests of every column, and the slot of each (row, target column)."""
 
-    def __init__(self, views: dict[str, ch.View], keys: _Keys, n: int) -> None:
-        self.names = list(views)
-        self.digest = np.zeros((len(views), n), np.uint64)
-        self.eligible = np.zeros((len(views), n), bool)
-        self.value = np.zeros((len(views), n), np.uint64)  # unkeyed, to compare with an original
+    def __init__(self, cols: dict[str, _Column], keys: _Keys, n: int) -> None:
+        self.names = list(cols)
+        self.digest = np.zeros((len(cols), n), np.uint64)
+        self.eligible = np.zeros((len(cols), n), bool)
+        self.value = np.zeros((len(cols), n), np.uint64)  # unkeyed, to compare with an original
         for i, name in enumerate(self.names):
-            h1, h2, digits = ch.compress(views[name].canon)
-            self.value[i] = ch.mix(h1 ^ ch.name_word("value", name)) ^ h2
+            col = cols[name]
+            h1, h2, digits = col.view.compressed()
+            self.value[i] = col.rows(ch.mix(h1 ^ ch.name_word("value", name)) ^ h2)
             # only distinctive values (four digits or more) anchor a row
-            ok = (digits >= ch.ANCHOR_DIGITS) & views[name].present
-            self.eligible[i] = ok
+            ok = (digits >= ch.ANCHOR_DIGITS) & col.view.present
+            digest = np.zeros(len(ok), np.uint64)
             if ok.any():
-                self.digest[i, ok] = keys.prf(h1[ok] ^ ch.name_word("anchor", name), h2[ok])
+                digest[ok] = keys.prf(h1[ok] ^ ch.name_word("anchor", name), h2[ok])
+            self.eligible[i] = col.rows(ok)
+            self.digest[i] = col.rows(digest)
 
-    def slots(self, target: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def slots(
+        self, target: str, *, other: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """(slot, has an anchor, anchor column, best other column) per row for ``target``.
 
         A distinctive value anchors itself (it survives any column drop that
         leaves it); other cells go to the rendezvous winner among the row's
-        distinctive values.
+        distinctive values (computed only for them, unless ``other`` is asked).
         """
         n = self.digest.shape[1]
-        score = np.where(self.eligible, self.digest ^ ch.name_word("rendezvous", target), 0)
-        winner = np.argmax(score, axis=0)
-        other = winner
-        if target in self.names:
-            own = self.names.index(target)
-            score[own] = 0
-            other = np.argmax(score, axis=0)
-            winner = np.where(self.eligible[own], own, winner)
+        own = self.names.index(target) if target in self.names else None
+        rows = slice(None)
+        if own is not None and not other:
+            rows = np.flatnonzero(~self.eligible[own])
+        word = ch.name_word("rendezvous", target)
+        best = np.zeros(n if isinstance(rows, slice) else len(rows), np.uint64)
+        winner = np.zeros(len(best), np.int64)
+        runner = np.zeros(len(best), np.int64)
+        second = np.zeros(len(best), np.uint64)
+        for i in range(len(self.names)):
+            score = np.where(self.eligible[i, rows], self.digest[i, rows] ^ word, 0)
+            if other and i != own:  # the best column other than the target's own
+                better = score > second
+                second = np.where(better, score, second)
+                runner = np.where(better, i, runner)
+            better = score > best
+            best = np.where(better, score, best)
+            winner = np.where(better, i, winner)
+        if own is not None:
+            chosen_col = np.full(n, own, np.int64)
+            chosen_col[rows] = np.where(self.eligible[own, rows], own, winner)
+            winner = chosen_col
         ok = self.eligible.any(axis=0)
         chosen = self.digest[winner, np.arange(n)]
-        return ch.mix(chosen ^ ch.name_word("slot", target)), ok, winner, other
+        slot = ch.mix(chosen ^ ch.name_word("slot", target))
+        return slot, ok, winner, (runner if other else None)
 
 
-def _views(table: pa.Table) -> dict[str, ch.View]:
-    out: dict[str, ch.View] = {}
+def _columns(table: pa.Table, per_row: Collection[str] = ()) -> dict[str, _Column]:
+    out: dict[str, _Column] = {}
     for name in table.column_names:
-        arr = _flat(table.column(name))
-        text = ch.render(arr)
-        if text is not None:
-            out[name] = ch.view(text, ch.kinds_for(arr.type))
+        col = _column(table.column(name), encode=name not in per_row)
+        if col.view is not None:
+            out[name] = col
     return out
 
 
@@ -177,18 +266,17 @@ def _key_like(name: str, arr: pa.Array) -> bool:
     return len(np.unique(values)) == values.size and span <= 2 * values.size
 
 
-def _writable(arr: pa.Array, v: ch.View, name: str) -> np.ndarray:
-    t = arr.type
+def _writable(t: pa.DataType, v: ch.View, key_like: bool) -> np.ndarray:
     carries = v.bit >= 0
     if pa.types.is_integer(t):
-        return carries & (v.kind == ch.NUMERIC) & (not _key_like(name, arr))
+        return carries & (v.kind == ch.NUMERIC) & (not key_like)
     if pa.types.is_floating(t) or pa.types.is_decimal(t):
         return carries & (v.kind == ch.NUMERIC)
     if pa.types.is_timestamp(t):
         return carries & (v.kind == ch.SECONDS)
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return carries & ((v.kind == ch.SECONDS) | (v.kind == ch.RUN))
-    return np.zeros(len(arr), bool)
+    return np.zeros(len(v.bit), bool)
 
 
 def _write(
@@ -239,36 +327,75 @@ def _write(
     return pc.replace_with_mask(arr, mask, pc.binary_join_element_wise(signs, digits, "").cast(t))
 
 
-def embed(table: pa.Table, mark: Mark, key: bytes, *, protected: Collection[str] = ()) -> pa.Table:
+def embed(
+    table: pa.Table,
+    mark: Mark,
+    key: bytes,
+    *,
+    protected: Collection[str] = (),
+    per_row: Collection[str] = (),
+) -> pa.Table:
     """The same rows with ``mark``'s fingerprint hidden in their carrier cells (SHR-5).
 
-    Deterministic for (table, mark, key); schema, row count and order unchanged;
+    Deterministic for (table, mark, key); row count and order unchanged, and
+    the schema too, except that dictionary-encoded columns come back decoded;
     ``protected`` columns and integer identifiers are not touched (they still
     serve as anchors). A row's marks depend on the row alone, so the result is
     the same whether the table is embedded whole or batch by batch.
+    ``per_row`` names columns known to hold mostly distinct values (the
+    caller has tried): they are not dictionary-encoded again. The result
+    does not depend on it.
     """
+    schema = pa.schema(
+        [
+            f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+            for f in table.schema
+        ]
+    )
     if table.num_rows == 0:
-        return table
+        return pa.Table.from_arrays([_decoded(c) for c in table.columns], schema=schema)
     keys = _Keys(key)
     s1, s2 = keys.words(mark)
-    views = _views(table)
-    anchors = _Anchors(views, keys, table.num_rows)
-    columns = [_flat(c) for c in table.columns]
-    for i, name in enumerate(table.column_names):
-        if name in protected or name not in views:
+    cols = _columns(table, per_row)
+    anchors = _Anchors(cols, keys, table.num_rows)
+    out = []
+    for name, field_ in zip(table.column_names, schema, strict=True):
+        arr = _decoded(table.column(name))
+        col = cols.get(name)
+        if name in protected or col is None:
+            out.append(arr)
             continue
-        v = views[name]
-        writable = _writable(columns[i], v, name)
+        key_like = pa.types.is_integer(field_.type) and _key_like(name, arr)
+        writable = _writable(field_.type, col.view, key_like)
         if not writable.any():
+            out.append(arr)
             continue
-        slot, ok, _, _ = anchors.slots(name)
+        slot, ok, _, _ = anchors.slots(name, other=False)
         word = _bits(slot, s1, s2)
         want = (word >> _TOP).astype(np.int8)
         down = ((word >> _NEXT) & _ONE).astype(bool)
-        change = writable & ok & (v.bit != want)
-        if change.any():
-            columns[i] = _write(columns[i], v, change, want, down)
-    return pa.Table.from_arrays(columns, schema=table.schema)
+        change = col.rows(writable) & ok & (col.rows(col.view.bit) != want)
+        out.append(_marked(col, writable, change, down) if change.any() else arr)
+    return pa.Table.from_arrays(out, schema=schema)
+
+
+def _marked(col: _Column, writable: np.ndarray, change: np.ndarray, down: np.ndarray) -> pa.Array:
+    """Rows in ``change`` take their value's marked form (one step up, or down where ``down``)."""
+    m = len(col.values)
+    v = col.view
+    want = (1 - v.bit).astype(np.int8)  # a changed cell carries the other bit
+    if col.per_row:  # one value per row: change the rows in place
+        return _write(col.values, v, change, want, down)
+    choice = np.where(change, np.where(down, 2, 1), 0)
+    forms = [col.values]
+    for step in (1, 2):
+        used = np.zeros(m, bool)
+        used[col.index[choice == step]] = True
+        used &= writable
+        forms.append(
+            _write(col.values, v, used, want, np.full(m, step == 2)) if used.any() else col.values
+        )
+    return pc.take(pa.concat_arrays(forms), pa.array(col.index + m * choice))
 
 
 def _pair(target: np.ndarray, anchor: np.ndarray) -> np.ndarray:
@@ -284,20 +411,20 @@ def read_bits(
     anchor's occur together in one original row: altered cells are dropped.
     """
     keys = _Keys(key)
-    views = _views(leaked)
-    anchors = _Anchors(views, keys, leaked.num_rows)
+    cols = _columns(leaked)
+    anchors = _Anchors(cols, keys, leaked.num_rows)
     pairs = None
     if original is not None:
-        common = [c for c in original.column_names if c in views]
-        ref = _Anchors(_views(original.select(common)), keys, original.num_rows)
+        common = [c for c in original.column_names if c in cols]
+        ref = _Anchors(_columns(original.select(common)), keys, original.num_rows)
         anchor_ok = ref.eligible.ravel()
         pairs = np.unique(np.concatenate([_pair(row, ref.digest)[anchor_ok] for row in ref.value]))
     slots, bits = [], []
     hit = np.zeros(leaked.num_rows, bool)
     rows = np.arange(leaked.num_rows)
     for i, name in enumerate(anchors.names):
-        v = views[name]
-        sel = v.bit >= 0
+        bit = cols[name].rows(cols[name].view.bit)
+        sel = bit >= 0
         if not sel.any() or _key_name(name):  # identifiers are never marked: no evidence
             continue
         slot, ok, _, other = anchors.slots(name)
@@ -309,7 +436,7 @@ def read_bits(
             pair = _pair(anchors.value[i], anchors.digest[other, rows])
             sel &= ~checkable | np.isin(pair, pairs)
         slots.append(slot[sel])
-        bits.append(v.bit[sel])
+        bits.append(bit[sel])
         hit |= sel
     if not slots:
         return np.zeros(0, np.uint64), np.zeros(0, np.int8), 0

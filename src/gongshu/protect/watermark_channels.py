@@ -144,19 +144,31 @@ class View:
     scale: int
     ts: pa.Array  # struct head/sec/rest (seconds channel)
     run: pa.Array  # struct pre/run/post (mask-run channel)
+    # compress(canon), when computed without the text (watermark_typed); canon is then unused
+    hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def compressed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.hashes if self.hashes is not None else compress(self.canon)
 
 
 def _np(arr: pa.Array, fill: object) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, fill).to_numpy(zero_copy_only=False))
 
 
-def infer_scale(frac_len: np.ndarray) -> int:
-    """Largest d such that >= 30% of numeric values use d or more decimals."""
+def infer_scale(frac_len: np.ndarray, weights: np.ndarray | None = None) -> int:
+    """Largest d such that >= 30% of numeric values use d or more decimals.
+
+    ``weights`` counts the rows holding each value when ``frac_len`` is over
+    distinct values: the grid is a property of the rows, not of the values.
+    """
     if frac_len.size == 0:
         return 0
+    if weights is None:
+        weights = np.ones(frac_len.size, np.int64)
+    total = int(weights.sum())
     scale = 0
     for d in range(1, MAX_SCALE + 1):
-        if np.count_nonzero(frac_len >= d) >= SCALE_SHARE * frac_len.size:
+        if int(weights[frac_len >= d].sum()) >= SCALE_SHARE * total:
             scale = d
     return scale
 
@@ -207,8 +219,14 @@ def _runs(text: pa.Array, enabled: bool) -> tuple[pa.Array, np.ndarray]:
     return struct, np.where(at_ok, at_len, np.where(trail, trail_len, 0)).astype(np.int64)
 
 
-def view(text: pa.Array, kinds: frozenset[int] = ALL_KINDS) -> View:
-    """Canonical forms and channel bits of a column rendered as text."""
+def view(
+    text: pa.Array, kinds: frozenset[int] = ALL_KINDS, weights: np.ndarray | None = None
+) -> View:
+    """Canonical forms and channel bits of a column rendered as text.
+
+    ``text`` may hold a column's distinct values, with ``weights`` the number
+    of rows holding each (see ``infer_scale``); every other output is per value.
+    """
     n = len(text)
     valid = _np(pc.is_valid(text), False).astype(bool)
     kind = np.zeros(n, np.int8)
@@ -225,7 +243,7 @@ def view(text: pa.Array, kinds: frozenset[int] = ALL_KINDS) -> View:
         ip = pc.struct_field(m, "ip")
         fr = pc.utf8_rtrim(pc.struct_field(m, "fr"), characters="0")
         frac_len = _np(pc.utf8_length(fr), 0).astype(np.int64)
-        scale = infer_scale(frac_len[on_grid])
+        scale = infer_scale(frac_len[on_grid], None if weights is None else weights[on_grid])
         int_len = _np(pc.utf8_length(ip), 0).astype(np.int64)
         on_grid &= (frac_len <= scale) & (int_len + scale <= 18)
         joined = pc.binary_join_element_wise(ip, pc.utf8_rpad(fr, width=scale, padding="0"), "")

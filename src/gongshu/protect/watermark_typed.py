@@ -1,0 +1,223 @@
+"""Channel views of integer, decimal and timestamp columns without rendering text.
+
+``watermark_channels.view`` reads every column through its text (Arrow's
+cast to string), so that a Parquet delivery and its CSV copy read alike.
+For typed columns of mostly distinct values that text costs most of the
+watermark's time (a cast, three regular expressions, struct fields, a cast
+back). The functions here compute the *same* ``View`` from the numbers:
+the decimal digits of the canonical form are hashed arithmetically
+(``int_text_hash`` equals ``compress`` of the integer's text), and the
+rendering rules they rely on are Arrow's: a decimal is written plainly when
+its adjusted exponent is at least -6 (else ``1.000E-7``, which carries no
+bit), a timestamp without a zone as ``YYYY-MM-DD hh:mm:ss[.fff]``. Anything outside the
+ranges handled here returns None and the caller falls back to the text.
+Tests compare both paths value for value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gongshu.protect import watermark_channels as ch
+
+_POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
+_ZERO, _DASH, _SPACE, _COLON = 48, 45, 32, 58
+
+
+def digit_count(x: np.ndarray) -> np.ndarray:
+    """Decimal digits of non-negative int64 values (0 has one)."""
+    count = np.ones(len(x), np.int64)
+    for k in range(1, 19):
+        count += x >= _POW10[k]
+    return count
+
+
+def int_text_hash(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``ch.compress`` of the decimal text of non-negative int64 values, without the text."""
+    length = digit_count(x)
+    top = int(length.max()) if len(x) else 0
+    m1, m2 = ch._poly(max(top, 1))
+    h1 = np.zeros(len(x), np.uint64)
+    h2 = np.zeros(len(x), np.uint64)
+    for k in range(top):
+        power = length - 1 - k  # the digit at text position k, from the left
+        present = power >= 0
+        digit = (x // _POW10[np.maximum(power, 0)]) % 10
+        byte = np.where(present, _ZERO + digit, 0).astype(np.uint64)
+        h1 += byte * m1[k]
+        h2 += byte * m2[k]
+    return h1, h2 ^ length.astype(np.uint64), length
+
+
+def _fixed_hash(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``compress`` of fixed-width text given as one byte array per position."""
+    m1, m2 = ch._poly(len(columns))
+    h1 = np.zeros(len(columns[0]), np.uint64)
+    h2 = np.zeros(len(columns[0]), np.uint64)
+    for k, byte in enumerate(columns):
+        b = byte.astype(np.uint64)
+        h1 += b * m1[k]
+        h2 += b * m2[k]
+    return h1, h2 ^ np.uint64(len(columns))
+
+
+def _digits(x: np.ndarray, width: int) -> list[np.ndarray]:
+    return [_ZERO + (x // _POW10[width - 1 - k]) % 10 for k in range(width)]
+
+
+def _unscaled(arr: pa.Array) -> np.ndarray | None:
+    """int64 unscaled values of a decimal128 array, or None when one does not fit."""
+    words = np.frombuffer(arr.buffers()[1], dtype="<i8")[
+        2 * arr.offset : 2 * (arr.offset + len(arr))
+    ]
+    lo, hi = words[0::2], words[1::2]
+    if not np.array_equal(hi, np.where(lo < 0, -1, 0)):
+        return None
+    return lo.copy()
+
+
+def view(arr: pa.Array, weights: np.ndarray | None) -> ch.View | None:
+    """The text view of an integer, decimal128 or timestamp column, or None to use the text."""
+    t = arr.type
+    if pa.types.is_timestamp(t):
+        # zoned times are written in their zone's local time with an offset: use the text
+        return None if t.tz else _timestamp_view(arr)
+    if (
+        pa.types.is_integer(t)
+        and t.bit_width <= 64
+        and not (pa.types.is_uint64(t) and len(arr) and (pc.max(arr).as_py() or 0) >= 2**63)
+    ):
+        raw = np.asarray(pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
+        return _numeric_view(arr, raw, 0, weights)
+    if pa.types.is_decimal(t) and t.bit_width == 128 and t.scale >= 0:
+        raw = _unscaled(arr)
+        if raw is None or (len(raw) and raw.min() == np.iinfo(np.int64).min):
+            return None
+        return _numeric_view(arr, raw, t.scale, weights)
+    return None
+
+
+def _empty(n: int) -> dict:
+    return dict(
+        kind=np.zeros(n, np.int8),
+        bit=np.full(n, -1, np.int8),
+        digit=np.zeros(n, np.int64),
+        neg=np.zeros(n, bool),
+        magnitude=np.zeros(n, np.int64),
+    )
+
+
+def _nulls(n: int, names: tuple[str, ...]) -> pa.Array:
+    return pa.nulls(n, pa.struct([(f, pa.string()) for f in names]))
+
+
+def _numeric_view(
+    arr: pa.Array, raw: np.ndarray, scale_in: int, weights: np.ndarray | None
+) -> ch.View | None:
+    n = len(arr)
+    valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), bool)
+    absu = np.abs(raw)
+    ndig = digit_count(absu)
+    # Arrow writes a decimal plainly when its adjusted exponent is >= -6 ("0E-10" otherwise)
+    plain = valid & (ndig - 1 - scale_in >= -6) if scale_in else valid.copy()
+    ip = absu // _POW10[scale_in] if scale_in <= 18 else np.zeros(n, np.int64)
+    if scale_in > 18:
+        return None
+    frac = absu % _POW10[scale_in]
+    int_len = digit_count(ip)
+    matched = plain & (int_len <= 18)
+    frac_len = np.zeros(n, np.int64)
+    if scale_in:
+        trailing = np.zeros(n, np.int64)
+        for k in range(1, scale_in + 1):
+            trailing += (frac % _POW10[k]) == 0
+        frac_len = np.where(frac == 0, 0, scale_in - trailing)
+    scale = ch.infer_scale(frac_len[matched], None if weights is None else weights[matched])
+    on_grid = matched & (frac_len <= scale) & (int_len + scale <= 18)
+    out = _empty(n)
+    magnitude = np.where(on_grid, absu // _POW10[scale_in - scale], 0)
+    neg = on_grid & (raw < 0)
+    last = magnitude % 10
+    out["kind"][on_grid] = ch.NUMERIC
+    carries = on_grid & (last != 0)
+    out["bit"][carries] = (magnitude[carries] % 2).astype(np.int8)
+    out["digit"][on_grid] = last[on_grid]
+    out["magnitude"], out["neg"] = magnitude, neg
+    # canonical form: the decade and the sign as one integer (on the grid), else the text
+    h1, h2, digits = int_text_hash((magnitude // 10) * 2 + neg)
+    canon_text = pa.nulls(n, pa.string())
+    off = valid & ~on_grid
+    if off.any():
+        idx = np.flatnonzero(off)
+        text = pc.cast(arr.take(pa.array(idx)), pa.string())
+        o1, o2, od = ch.compress(text)
+        h1[idx], h2[idx], digits[idx] = o1, o2, od
+    h1[~valid], h2[~valid], digits[~valid] = 0, 0, 0
+    return ch.View(
+        canon_text,
+        valid,
+        out["kind"],
+        out["bit"],
+        out["digit"],
+        neg,
+        magnitude,
+        scale,
+        _nulls(n, ("head", "sec", "rest")),
+        _nulls(n, ("pre", "post")),
+        hashes=(h1, h2, digits),
+    )
+
+
+_PER_SEC = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def _timestamp_view(arr: pa.Array) -> ch.View | None:
+    n = len(arr)
+    valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), bool)
+    raw = np.asarray(pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
+    secs = raw // _PER_SEC[arr.type.unit]
+    minutes = secs // 60
+    days = minutes // 1440
+    day = days.astype("datetime64[D]")
+    year = day.astype("datetime64[Y]").astype(np.int64) + 1970
+    if n and ((year[valid] < 1).any() or (year[valid] > 9999).any()):
+        return None
+    month = (day.astype("datetime64[M]") - day.astype("datetime64[Y]")).astype(np.int64) + 1
+    dom = (day - day.astype("datetime64[M]")).astype(np.int64) + 1
+    hour, minute = (minutes % 1440) // 60, minutes % 60
+    sep = [np.full(n, c) for c in (_DASH, _DASH, _SPACE, _COLON)]
+    head = [
+        *_digits(year, 4),
+        sep[0],
+        *_digits(month, 2),
+        sep[1],
+        *_digits(dom, 2),
+        sep[2],
+        *_digits(hour, 2),
+        sep[3],
+        *_digits(minute, 2),
+    ]
+    h1, h2 = _fixed_hash(head)
+    digits = np.full(n, 12, np.int64)
+    h1[~valid], h2[~valid], digits[~valid] = 0, 0, 0
+    sec = secs % 60
+    out = _empty(n)
+    out["kind"][valid] = ch.SECONDS
+    carries = valid & (sec != 0)
+    out["bit"][carries] = (sec[carries] % 2).astype(np.int8)
+    out["digit"][valid] = sec[valid]
+    return ch.View(
+        pa.nulls(n, pa.string()),
+        valid,
+        out["kind"],
+        out["bit"],
+        out["digit"],
+        out["neg"],
+        out["magnitude"],
+        0,
+        _nulls(n, ("head", "sec", "rest")),
+        _nulls(n, ("pre", "post")),
+        hashes=(h1, h2, digits),
+    )
