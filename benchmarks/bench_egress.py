@@ -120,6 +120,9 @@ def main() -> None:
         clerk = accounts.create_user(s, "clerk", "bench-password", org=prov, roles=["clerk"])
         accounts.create_user(s, "other", "bench-password", org=cons, roles=["clerk"])
         reviewer = accounts.create_user(s, "rev", "bench-password", org=auth, roles=["reviewer"])
+        from gongshu.compliance.demo import seed_provider_assessments
+
+        seed_provider_assessments(s, [clerk])  # PIP-8: the provider's impact assessment
         entry = catalog.create(
             s,
             {
@@ -137,8 +140,13 @@ def main() -> None:
         catalog.submit(s, entry.id, actor=clerk)
         catalog.approve(s, entry.id, actor=reviewer)
         version = datasets.load(s, entry.id, src, actor=clerk, datasets_dir=settings.datasets_dir)
-        stored = settings.datasets_dir / version.path
+        sealed = (version.sealed or {}).get("columns") or []
         entry_id = entry.id
+    # The baseline exports the same rows and columns from one plain Parquet file: the
+    # loaded source (the stored version keeps its ID column sealed with SM4, SEC-9,
+    # which the door decrypts and the baseline does not).
+    stored = src
+    print(f"sealed at rest: {', '.join(sealed) or 'none'}")
     with transaction(instance.session_factory) as s:
         other = accounts.get_user(s, "other")
         grant_id = egress.create_grant(
