@@ -280,6 +280,12 @@ def test_access_exports_only_the_persons_rows_through_the_door(
     assert grant.source == "rights" and grant.recipient_user_id == citizen.id
     rows = read(session, grant, citizen, pi)
     assert [r["公民身份号码"] for r in rows] == [pi.me]
+    # The grant names the person's rows by position in a pinned version: neither the
+    # grant nor its ledger entry holds the ID number in the clear.
+    assert grant.dataset_version_id is not None and grant.row_filter[0]["op"] == "rows"
+    assert pi.me not in json.dumps(grant.row_filter)
+    created = [e for e in entries_list(session) if e.subject == f"grant:{grant.id}"]
+    assert created and all(pi.me not in json.dumps(e.payload, ensure_ascii=False) for e in created)
 
 
 def test_correction_changes_only_the_persons_row(session, people, citizen, entries, pi) -> None:

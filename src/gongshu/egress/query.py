@@ -32,15 +32,39 @@ def quote(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+def uses_rows(row_filter: list[dict]) -> bool:
+    """Does the filter name rows by position (``{"op": "rows"}``)?"""
+    return any(isinstance(c, dict) and c.get("op") == "rows" for c in row_filter or [])
+
+
 def compile_filter(
-    row_filter: list[dict], known: set[str], *, label: str = "行筛选条件 (row filter)"
+    row_filter: list[dict],
+    known: set[str],
+    *,
+    label: str = "行筛选条件 (row filter)",
+    allow_rows: bool = False,
 ) -> tuple[str, list[Any]]:
-    """``[{"column", "op", "value"}, ...]`` as an ANDed, parameterized predicate."""
+    """``[{"column", "op", "value"}, ...]`` as an ANDed, parameterized predicate.
+
+    ``{"op": "rows", "value": [positions]}`` (grants only, ``allow_rows``) names rows
+    of a pinned version by their 0-based position, so a grant for one person's rows
+    (PIP-5 exports) need not keep that person's ID number in the clear.
+    """
     clauses, params = [], []
     for i, cond in enumerate(row_filter, start=1):
         if not isinstance(cond, dict):
             raise BadRowFilter(f"第 {i} 个{label}格式无效")
         col, op, value = cond.get("column"), cond.get("op"), cond.get("value")
+        if op == "rows" and allow_rows:
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(isinstance(v, int) and v >= 0 for v in value)
+            ):
+                raise BadRowFilter(f"第 {i} 个{label}需要非空的行号列表 (rows)")
+            clauses.append(f"file_row_number IN ({', '.join('?' * len(value))})")
+            params.extend(int(v) for v in value)
+            continue
         if col not in known:
             raise BadRowFilter(f"第 {i} 个{label}的字段不存在或不可筛选 (column)：{col}")
         if op not in OPS:

@@ -93,7 +93,9 @@ def create_grant(
     unknown = [c for c in columns or [] if c not in known]
     if unknown:
         raise InvalidInput(f"授权的字段不在目录中 (columns)：{'、'.join(unknown)}")
-    _compile_filter(row_filter or [], set(known))
+    query.compile_filter(row_filter or [], set(known), allow_rows=True)
+    if query.uses_rows(row_filter) and dataset_version_id is None:
+        raise InvalidInput("按行号授权必须指定数据版本 (rows need a pinned version)")
     if policy is None:
         policy = default_policy(source, entry.sharing_attr, entry.security_grade)
     grant = Grant(
@@ -224,6 +226,11 @@ def _version(session: Session, grant: Grant) -> DatasetVersion:
     if grant.dataset_version_id is not None:
         version = session.get(DatasetVersion, grant.dataset_version_id)
         if version is not None and _superseded_by_erasure(session, version):
+            if query.uses_rows(grant.row_filter):  # positions name rows of that version only
+                raise GrantInactive(
+                    "授权所指的数据版本已因删除或更正个人信息而更新，行号不再对应，"
+                    "请重新申请 (version superseded)"
+                )
             version = None
     if version is None:
         version = session.scalar(
@@ -283,7 +290,7 @@ def deliver(
     actions = plan(columns, column_tags(entry, version), policy.rules)
     row_ids = row_ids and query.ROW_ID not in columns
     q = query.Query(str(datasets_dir / version.path), columns, row_ids=row_ids)
-    q.and_where(*query.compile_filter(grant.row_filter, set(available)))
+    q.and_where(*query.compile_filter(grant.row_filter, set(available), allow_rows=True))
     # the caller narrows only by what it may see in the clear
     clear = [a.column for a in actions if a.rule["op"] == "keep"]
     label = "筛选条件 (filters; 已脱敏字段不可筛选)"
@@ -311,7 +318,8 @@ def deliver(
     con = query.connection()
     try:
         # The version through the storage door: sealed columns decrypted on this cursor.
-        q.source = storage.relation(con, datasets_dir, version, row_numbers=row_ids)
+        numbered = row_ids or query.uses_rows(grant.row_filter)
+        q.source = storage.relation(con, datasets_dir, version, row_numbers=numbered)
         q.sealed = frozenset((version.sealed or {}).get("columns") or [])
         sql, args = q.select(offset, limit)
         total = q.count(con, version.id, version.rows) if count else None

@@ -84,6 +84,7 @@ def authorize(
         policy="share-conditional",
         columns=own.columns,
         row_filter=list(own.row_filter),
+        dataset_version_id=own.dataset_version_id,  # the same rows of the same version
         source_ref=(SOURCE_PREFIX + ",".join(str(r.id) for r in records))[:64],
     )
     record(

@@ -254,6 +254,7 @@ def handle(
     found = lookup(req, secret)
     version = session.get(DatasetVersion, match.dataset_version_id)
     entry = catalog.get(session, match.entry_id)
+    rows: list[int] = []
     by_mobile_only = finder.ID_CODE not in {
         code for c in match.columns for code in egress.column_tags(entry, version).get(c, [])
     }
@@ -299,7 +300,7 @@ def handle(
                 datasets_dir=datasets_dir,
             )
             match.new_version_id = stone.new_version_id
-    if action == "export" or (action == "correct" and req.kind in EXPORT_KINDS):
+    if rows and (action == "export" or (action == "correct" and req.kind in EXPORT_KINDS)):
         grant = egress.create_grant(
             session,
             entry,
@@ -309,13 +310,10 @@ def handle(
             actor=actor.actor,
             days=EXPORT_DAYS,
             policy="share-conditional",  # the person's own data: identifiers pass
-            row_filter=[
-                {
-                    "column": _id_column(match, session),
-                    "op": "=",
-                    "value": _value_for(match, found, session),
-                }
-            ],
+            # The person's rows by position in a pinned version: the grant and its
+            # ledger entry never hold the ID number (a correction keeps positions).
+            dataset_version_id=match.new_version_id or version.id,
+            row_filter=[{"op": "rows", "value": [int(r) for r in rows]}],
             source_ref=f"rights:{req.id}",
         )
         match.grant_id = grant.id
