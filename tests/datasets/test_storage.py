@@ -196,3 +196,15 @@ def test_the_door_delivers_sealed_columns_masked(session, people, ds, tmp_path) 
     assert len(doc["rows"]) == 300
     ids = [r[doc["columns"].index("公民身份号码")] for r in doc["rows"]]
     assert IDS[0] not in ids and all(v and v not in IDS for v in ids)
+
+
+def test_the_quarantine_of_rejected_rows_is_sealed_too(session, people, ds, tmp_path) -> None:
+    entry = _entry(session, people, code="360102-MZ-0903")
+    bad = IDS[1][:17] + ("0" if IDS[1][17] != "0" else "1")
+    version = _load(session, people, entry, ds, tmp_path, ids=[IDS[0], bad, IDS[2]])
+    assert version.rows == 2 and version.quarantine_path.endswith(".quarantine.sealed")
+    for path in ds.rglob("*"):
+        if path.is_file():
+            assert bad.encode() not in path.read_bytes() and "张1".encode() not in path.read_bytes()
+    rejected = storage.open_file(ds, version.quarantine_path)
+    assert rejected.column("公民身份号码").to_pylist() == [bad]

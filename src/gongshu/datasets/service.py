@@ -98,6 +98,9 @@ def load(
         storage.seal(
             session, version, sealed, datasets_dir=datasets_dir, actor=actor.actor, fresh=True
         )
+        if version.quarantine_path:  # rejected rows keep every column as text: seal it whole
+            version.quarantine_path = storage.seal_file(datasets_dir, version.quarantine_path)
+            session.flush()
         enqueue(
             session,
             "dataset.full_scan",
@@ -116,6 +119,7 @@ def load(
         )
     except BaseException:
         _remove(dest, datasets_dir, result)
+        dest.with_suffix(".quarantine.sealed").unlink(missing_ok=True)
         stem = dest.with_suffix("")
         for leftover in (stem.with_suffix(".sealed"), dest.with_name(f"{stem.name}-p.parquet")):
             leftover.unlink(missing_ok=True)

@@ -366,6 +366,23 @@ def stream(datasets_dir: Path, version: DatasetVersion, *, rows_per_batch: int =
     return TableStream(datasets_dir / version.path, "parquet", None, list(order), batches())
 
 
+def seal_file(datasets_dir: Path, rel: str) -> str:
+    """Encrypt a whole stored file (a load's quarantine of rejected rows, which keeps
+    every column as text) and remove the plain one; returns the sealed file's path."""
+    src = datasets_dir / rel
+    sealed_rel = rel.removesuffix(".parquet") + SEALED_SUFFIX
+    _encrypt_to(datasets_dir / sealed_rel, sealed_rel, src.read_bytes(), keystore(datasets_dir))
+    src.unlink()
+    return sealed_rel
+
+
+def open_file(datasets_dir: Path, rel: str) -> pa.Table:
+    """A file sealed by ``seal_file`` (or a plain Parquet file), as a table."""
+    if rel.endswith(SEALED_SUFFIX):
+        return _open_sealed(datasets_dir, {"path": rel})
+    return pq.read_table(datasets_dir / rel)
+
+
 def stored_files(version: DatasetVersion) -> list[str]:
     """Every file of the version, relative to the datasets directory."""
     files = [version.path]
