@@ -13,7 +13,7 @@ from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
 from gongshu.ledger import LedgerEntry
 from gongshu.ledger import entries as ledger_entries
-from gongshu.operation import service
+from gongshu.operation import products, service
 from gongshu.operation.errors import ExportRefused, NotAuthority, NotOperable
 from gongshu.timeutil import utcnow
 
@@ -94,7 +94,7 @@ def test_aggregate_passes_and_becomes_a_product_delivered_with_a_watermark(
     assert run.status == "passed" and run.kind == "aggregate"
     assert run.rows == 2 and run.smallest_group == 20
     assert run.columns == ["街道", "人数", "平均收入"]
-    product = service.materialize_product(
+    product = products.materialize_product(
         session,
         run.id,
         actor=op,
@@ -104,7 +104,7 @@ def test_aggregate_passes_and_becomes_a_product_delivered_with_a_watermark(
     )
     assert product.scope == "product" and product.provider_org_id == op.org_id
     assert product.published_version == 1
-    grant = service.product_grant(session, product, actor=op)
+    grant = products.product_grant(session, product, actor=op)
     out = egress.deliver(
         session,
         grant.id,
@@ -207,7 +207,7 @@ def test_a_product_cannot_be_put_back_into_operation(
     agreement = authorize([{"entry_id": open_entry.id}])
     sql = f"SELECT count(*) AS n FROM entry_{open_entry.id}"
     run = service.run_query(session, agreement.id, sql, actor=op, settings=rs())
-    product = service.materialize_product(
+    product = products.materialize_product(
         session,
         run.id,
         actor=op,

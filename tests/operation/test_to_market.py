@@ -22,7 +22,7 @@ from gongshu.documents import pdf_text
 from gongshu.egress.tracing import trace_leak
 from gongshu.market import admin
 from gongshu.market import service as market
-from gongshu.operation import disclosure, service
+from gongshu.operation import disclosure, products, service
 from gongshu.operation.errors import ExportRefused
 from gongshu.registration import service as registration
 from gongshu.registration.certificate import certificate_pdf
@@ -108,7 +108,7 @@ def test_authorize_build_refuse_register_list_buy_trace_disclose(
         settings=rs(),
     )
     assert run.status == "passed" and run.smallest_group == 20 and run.rows == 120
-    product = service.materialize_product(
+    product = products.materialize_product(
         session, run.id, actor=op, name="街道低保收入统计", summary="按街道汇总", datasets_dir=ds
     )
     assert product.scope == "product"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog.models import CatalogEntry
 from gongshu.documents import Document, Section, render_pdf
-from gongshu.operation import service
+from gongshu.operation import products, service
 from gongshu.operation.errors import ExportRefused
 
 CODES = ("360000-JY-0001", "360000-JT-0001", "360000-MZ-0001")
@@ -78,7 +78,7 @@ def seed_demo(session: Session, *, datasets_dir: Path, data_dir: Path, secret: s
             run = service.run_query(session, agreement.id, sql, actor=operator, settings=settings)
         except ExportRefused:
             continue
-        entry = service.materialize_product(
+        entry = products.materialize_product(
             session,
             run.id,
             actor=operator,
@@ -86,5 +86,5 @@ def seed_demo(session: Session, *, datasets_dir: Path, data_dir: Path, secret: s
             summary="按办学类型汇总的学校数、在校学生数和专任教师数，来自学校名录，沙箱内计算。",
             datasets_dir=datasets_dir,
         )
-        service.product_grant(session, entry, actor=operator)
+        products.product_grant(session, entry, actor=operator)
         return

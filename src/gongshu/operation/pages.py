@@ -21,7 +21,7 @@ from gongshu.accounts.permissions import (
 )
 from gongshu.catalog.models import CatalogEntry
 from gongshu.errors import GongshuError
-from gongshu.operation import disclosure, procurement, service
+from gongshu.operation import disclosure, procurement, products, service
 from gongshu.operation.routes import parse_entries, run_settings
 from gongshu.timeutil import BEIJING, utcnow
 from gongshu.web.deps import SessionDep, requires
@@ -51,12 +51,12 @@ def _ctx(session, user: User, agreement, **extra) -> dict:  # noqa: ANN001
 def index(
     request: Request, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> Response:
-    products = service.products_of(session, user.org_id) if user.org_id else []
+    mine = products.products_of(session, user.org_id) if user.org_id else []
     return render(
         request,
         "operation_index.html",
         agreements=service.agreements(session, user),
-        products=products,
+        products=mine,
         S=STATUS,
     )
 
@@ -171,7 +171,7 @@ def product(
     name: FormStr = "",
     summary: FormStr = "",
 ) -> Response:
-    entry = service.materialize_product(
+    entry = products.materialize_product(
         session,
         run_id,
         actor=user,
@@ -179,7 +179,7 @@ def product(
         summary=summary,
         datasets_dir=request.app.state.settings.datasets_dir,
     )
-    service.product_grant(session, entry, actor=user)
+    products.product_grant(session, entry, actor=user)
     run = service.get_run(session, run_id)
     return RedirectResponse(
         f"/operation/agreements/{run.agreement_id}?flash=product", status_code=303

@@ -18,7 +18,7 @@ from gongshu.accounts.permissions import (
     PUBLIC,
 )
 from gongshu.errors import InvalidInput
-from gongshu.operation import disclosure, procurement, service
+from gongshu.operation import disclosure, procurement, products, service
 from gongshu.operation.schemas import (
     AgreementPublic,
     Disposal,
@@ -149,7 +149,7 @@ def product(
     user: Annotated[User, requires(OPERATION_RUN)],
 ) -> ProductPublic:
     """A passed result as a product entry; the operator receives it via /api/v1/grants."""
-    entry = service.materialize_product(
+    entry = products.materialize_product(
         session,
         run_id,
         actor=user,
@@ -157,7 +157,7 @@ def product(
         summary=body.summary,
         datasets_dir=request.app.state.settings.datasets_dir,
     )
-    grant = service.product_grant(session, entry, actor=user)
+    grant = products.product_grant(session, entry, actor=user)
     return ProductPublic(
         entry_id=entry.id,
         resource_code=entry.resource_code,

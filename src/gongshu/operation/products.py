@@ -1,0 +1,207 @@
+"""Products of authorized operation: a passed sandbox result becomes a catalog entry.
+
+A product entry (``scope = "product"``) is provided by the operator's organization
+and delivered through the egress door like any entry (OPR-4): the operator's own
+grant here, buyers' grants from the market.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts.models import Organization, User
+from gongshu.catalog import service as catalog
+from gongshu.catalog.models import GRADE_LABELS, CatalogEntry, EntryVersion
+from gongshu.datasets.classify import classify_file
+from gongshu.datasets.models import DatasetVersion
+from gongshu.egress import service as egress
+from gongshu.egress.models import Grant
+from gongshu.errors import InvalidInput
+from gongshu.ledger import record
+from gongshu.operation.errors import ExportRefused, NotOperator, WrongStatus
+from gongshu.operation.service import ARROW_FIELD_TYPES, get_run
+
+
+def _field_type(arrow_type: str) -> str:
+    if arrow_type.startswith("decimal"):
+        return "decimal"
+    if arrow_type.startswith(("date", "timestamp")):
+        return "date" if arrow_type.startswith("date") else "datetime"
+    if arrow_type == "bool":
+        return "boolean"
+    return next((v for k, v in ARROW_FIELD_TYPES.items() if arrow_type.startswith(k)), "string")
+
+
+def materialize_product(
+    session: Session,
+    run_id: int,
+    *,
+    actor: User,
+    name: str,
+    summary: str,
+    datasets_dir: Path | None = None,
+) -> CatalogEntry:
+    """A passed result as a published product entry (scope "product") with its version.
+
+    The provider is the operator's organization; the version is written
+    atomically like a load, classified, and records the run and source entries,
+    so it can be granted and delivered through egress like any entry.
+    """
+    import pyarrow.parquet as pq
+
+    if datasets_dir is None:
+        from gongshu.config import Settings
+
+        datasets_dir = Settings().datasets_dir
+    run = get_run(session, run_id)
+    if "admin" not in actor.roles and actor.org_id != run.operator_org_id:
+        raise NotOperator("只有运行该查询的运营机构可以生成数据产品 (operator only)")
+    if run.status != "passed" or not run.result_path:
+        raise ExportRefused("只有通过披露检查的结果才能生成数据产品 (run not passed, OPR-4)")
+    if run.product_entry_id is not None:
+        raise WrongStatus(f"该结果已生成数据产品 (already materialized)：{run.product_entry_id}")
+    if not (name or "").strip() or not (summary or "").strip():
+        raise InvalidInput("数据产品须填写名称和简介 (name, summary)")
+    operator = session.get(Organization, run.operator_org_id)
+    schema = pq.read_schema(datasets_dir / run.result_path)
+    entry = CatalogEntry(
+        resource_code=f"PRD-{operator.region_code}-{run.id:06d}",
+        name=name.strip(),
+        summary=summary.strip(),
+        provider_org_id=operator.id,
+        tier=operator.region.tier,
+        region_code=operator.region_code,
+        fields=[
+            {
+                "name": f.name,
+                "type": _field_type(str(f.type)),
+                "description": "",
+                "kind": None,
+                "required": False,
+            }
+            for f in schema
+        ],
+        update_frequency="不定期",
+        security_grade="一般数据-1级",
+        sharing_attr="none",
+        no_share_basis="授权运营数据产品，经授权交付 (OPR-4)",
+        opening_attr="none",
+        formats=["CSV", "JSON", "Parquet"],
+        status="approved",
+        version_no=1,
+        published_version=1,
+        provincial=False,
+        scope="product",
+        last_comment=f"由沙箱运行 {run.id} 生成",
+    )
+    entry.provider = operator
+    session.add(entry)
+    session.flush()
+    session.add(
+        EntryVersion(
+            entry_id=entry.id,
+            version_no=1,
+            action="created",
+            snapshot=catalog.snapshot(entry),
+            actor=actor.actor,
+            comment=f"沙箱运行 {run.id} 的结果（数据产品）",
+        )
+    )
+    rel = Path(f"entry-{entry.id}") / f"v1-{uuid.uuid4().hex[:12]}.parquet"
+    dest = datasets_dir / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".tmp-{dest.name}.{secrets.token_hex(4)}"
+    shutil.copyfile(datasets_dir / run.result_path, tmp)
+    os.replace(tmp, dest)
+    try:
+        tags, summary_ = classify_file(dest)
+        version = DatasetVersion(
+            entry_id=entry.id,
+            version_no=1,
+            catalog_version_no=1,
+            source_name=f"sandbox-run-{run.id}.parquet",
+            format="parquet",
+            path=rel.as_posix(),
+            rows=run.rows,
+            bytes=dest.stat().st_size,
+            sha256=run.result_sha256,
+            columns=[{"name": f.name, "type": str(f.type)} for f in schema],
+            report={"sandbox_run": run.id, "sources": run.sources, "sql": run.sql},
+            column_tags=tags,
+            discovery={**summary_, "mode": "sample"},
+            loaded_by=actor.actor,
+        )
+        grade = GRADE_LABELS.get(summary_.get("grade") or "")
+        if grade:
+            entry.security_grade = grade
+        session.add(version)
+        run.product_entry_id = entry.id
+        session.flush()
+        from gongshu.datasets import storage
+        from gongshu.discovery.rules_store import rules_in_force
+
+        rules, _ = rules_in_force(session)
+        sealed = storage.columns_to_seal(entry.fields, tags, rules, [f.name for f in schema])
+        storage.seal(
+            session, version, sealed, datasets_dir=datasets_dir, actor=actor.actor, fresh=True
+        )
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    record(
+        session,
+        "operation.product_materialized",
+        actor=actor.actor,
+        subject=f"operator:{run.operator_org_id}",
+        payload={
+            "run": run.id,
+            "entry": entry.id,
+            "resource_code": entry.resource_code,
+            "dataset_version": version.id,
+            "sources": run.sources,
+            "sha256": run.result_sha256,
+            "rows": run.rows,
+        },
+    )
+    return entry
+
+
+def products_of(session: Session, org_id: int) -> list[CatalogEntry]:
+    return list(
+        session.scalars(
+            select(CatalogEntry)
+            .where(CatalogEntry.scope == "product", CatalogEntry.provider_org_id == org_id)
+            .order_by(CatalogEntry.id.desc())
+        ).unique()
+    )
+
+
+def product_grant(session: Session, entry: CatalogEntry, *, actor: User) -> Grant:
+    """The operator's own grant on its product: how it receives the product (egress)."""
+    existing = session.scalar(
+        select(Grant).where(
+            Grant.entry_id == entry.id,
+            Grant.recipient_org_id == entry.provider_org_id,
+            Grant.source == "operation",
+            Grant.revoked_at.is_(None),
+        )
+    )
+    if existing is not None:
+        return existing
+    return egress.create_grant(
+        session,
+        entry,
+        recipient_org_id=entry.provider_org_id,
+        purpose="授权运营数据产品交付运营机构 (OPR-4)",
+        source="operation",
+        actor=actor.actor,
+        policy="open",
+        source_ref=f"product:{entry.id}",
+    )
