@@ -3,12 +3,21 @@ catalog of 10,000 open entries and of `datastore_search` returning 100 rows from
 10,000,000-row table, under many concurrent clients on loopback.
 
     .venv/bin/python benchmarks/bench_portal.py --entries 10000 --rows 10000000 --clients 200
+    .venv/bin/python benchmarks/bench_portal.py --reuse --clients 200 --think-ms 1000
 
 Builds a throwaway embedded instance under benchmarks/out/portal (entries are
 inserted through the catalog service; the big table is loaded through the real
-load path), serves it with uvicorn in a child process (rate limits raised out of
-the way), and drives it with asyncio + httpx from this process. Client and
-server share this machine's 2 cores, so the figures are a floor for the server.
+load path), serves it with `gongshu serve` in a child process (rate limits raised
+out of the way; `--workers` server processes) and drives it with `wrk` (Debian
+package wrk: C, two threads, a Lua script for the percentiles) or, without wrk,
+asyncio + httpx from this process. Client and server share this machine's cores,
+so the figures are a floor for the server.
+
+Two client models: `--think-ms 0` (default), every client sends its next request
+as soon as the last one is answered: a saturation test, whose latency is queueing
+(200 clients / throughput); `--think-ms T`, every client waits a random
+(exponential) T ms between requests, as people and harvesters do: latency at the
+offered load of about clients / T requests a second.
 """
 
 from __future__ import annotations
@@ -141,7 +150,11 @@ def build(entries: int, rows: int, database_url: str | None = None) -> tuple[str
     return token, big_id
 
 
-async def drive(url: str, clients: int, seconds: float, path: str, headers: dict) -> list[float]:
+async def drive(
+    url: str, clients: int, seconds: float, path: str, headers: dict, think_ms: float
+) -> list[float]:
+    import random
+
     import httpx2 as httpx
 
     latencies: list[float] = []
@@ -155,17 +168,75 @@ async def drive(url: str, clients: int, seconds: float, path: str, headers: dict
                 r = await client.get(path, headers=headers)
                 r.raise_for_status()
                 latencies.append(time.perf_counter() - t)
+                if think_ms:
+                    await asyncio.sleep(random.expovariate(1000.0 / think_ms))
 
         await asyncio.gather(*(worker() for _ in range(clients)))
     return latencies
 
 
-def report(name: str, lat: list[float], seconds: float) -> None:
-    lat = sorted(lat)
-    p95 = lat[int(len(lat) * 0.95) - 1] if lat else float("nan")
+WRK_SCRIPT = """
+local think = %(think)f
+math.randomseed(os.time())
+if think > 0 then
+  delay = function() return -think * math.log(1 - math.random()) end
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("GS %%d %%d %%.3f %%.3f %%.3f %%.3f\\n", summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000))
+end
+"""
+
+
+def run_wrk(
+    url: str, clients: int, seconds: float, path: str, headers: dict, think_ms: float
+) -> dict:
+    from urllib.parse import quote
+
+    script = OUT / "wrk.lua"
+    script.write_text(WRK_SCRIPT % {"think": think_ms})
+    cmd = ["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "60s", "-s", str(script)]
+    for k, v in headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    cmd.append(url + quote(path, safe="/?=&:"))
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("GS "))
+    n, errors, duration, p50, p95, p99 = line.split()[1:]
+    return {
+        "requests": int(n),
+        "errors": int(errors),
+        "rate": int(n) / float(duration),
+        "p50": float(p50),
+        "p95": float(p95),
+        "p99": float(p99),
+    }
+
+
+def measure(
+    url: str, clients: int, seconds: float, path: str, headers: dict, think_ms: float
+) -> dict:
+    if shutil.which("wrk"):
+        return {"client": "wrk", **run_wrk(url, clients, seconds, path, headers, think_ms)}
+    lat = sorted(asyncio.run(drive(url, clients, seconds, path, headers, think_ms)))
+    return {
+        "client": "httpx",
+        "requests": len(lat),
+        "errors": 0,
+        "rate": len(lat) / seconds,
+        "p50": statistics.median(lat) * 1000,
+        "p95": lat[int(len(lat) * 0.95) - 1] * 1000,
+        "p99": lat[int(len(lat) * 0.99) - 1] * 1000,
+    }
+
+
+def report(name: str, m: dict) -> None:
     print(
-        f"{name:<40} {len(lat):6d} requests  {len(lat) / seconds:7.1f}/s  "
-        f"median {statistics.median(lat) * 1000:8.1f} ms  p95 {p95 * 1000:8.1f} ms"
+        f"{name:<40} {m['requests']:6d} requests  {m['rate']:7.1f}/s  "
+        f"p50 {m['p50']:7.1f} ms  p95 {m['p95']:7.1f} ms  p99 {m['p99']:7.1f} ms  "
+        f"errors {m['errors']}  ({m['client']})"
     )
 
 
@@ -179,6 +250,10 @@ def main() -> None:
         "--reuse", action="store_true", help="reuse the instance built by an earlier run"
     )
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument(
+        "--think-ms", type=float, default=0.0, help="mean pause of a client between requests"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument(
         "--database-url",
         help="serve from this PostgreSQL database (it is emptied) instead of embedded SQLite",
@@ -209,7 +284,7 @@ def main() -> None:
         **({"GONGSHU_DATABASE_URL": args.database_url} if args.database_url else {}),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gongshu", "serve"],
+        [sys.executable, "-m", "gongshu", "serve", "--workers", str(args.workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -225,11 +300,18 @@ def main() -> None:
                 time.sleep(0.2)
         url = "http://127.0.0.1:8765"
         search = '/api/3/action/package_search?q=养老&rows=10&facet.field=["organization"]'
-        lat = asyncio.run(drive(url, args.clients, args.seconds, search, {}))
-        report(f"package_search ({args.entries:,} entries)", lat, args.seconds)
         data = f"/api/3/action/datastore_search?resource_id=gs-resource-{big_id}&limit=100"
-        lat = asyncio.run(drive(url, args.clients, args.seconds, data, {"Authorization": token}))
-        report(f"datastore_search 100 of {args.rows:,} rows", lat, args.seconds)
+        print(
+            f"{args.clients} clients, think time {args.think_ms:g} ms, "
+            f"{args.workers} server process(es), {args.seconds:g} s each"
+        )
+        for name, path, headers in (
+            (f"package_search ({args.entries:,} entries)", search, {}),
+            (f"datastore_search 100 of {args.rows:,} rows", data, {"Authorization": token}),
+        ):
+            measure(url, min(args.clients, 8), 2, path, headers, 0)  # warm caches
+            m = measure(url, args.clients, args.seconds, path, headers, args.think_ms)
+            report(name, m)
     finally:
         server.terminate()
         server.wait(10)

@@ -38,3 +38,83 @@ def test_concurrent_read_then_write_transactions_wait_instead_of_failing(tmp_pat
         # Serialized: each saw the rows committed before it began.
         assert sorted(conn.execute(text("SELECT n FROM t")).scalars()) == [0, 1, 2, 3]
     engine.dispose()
+
+
+def _table(tmp_path: Path):  # noqa: ANN202
+    engine = make_engine(f"sqlite:///{tmp_path / 'u.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    return engine
+
+
+def test_read_only_units_read_while_a_writer_holds_the_lock_and_cannot_write(
+    tmp_path: Path,
+) -> None:
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    from gongshu.db import read_only_factory
+
+    engine = _table(tmp_path)
+    writer = make_session_factory(engine)()
+    writer.execute(text("INSERT INTO t VALUES (2)"))  # BEGIN IMMEDIATE: holds the lock
+    reader = read_only_factory(make_session_factory(engine))
+    started = time.perf_counter()
+    with transaction(reader) as s:
+        assert s.execute(text("SELECT count(*) FROM t")).scalar() == 1  # its snapshot
+    assert time.perf_counter() - started < 1.0  # no waiting for the writer
+    writer.commit()
+    writer.close()
+    with pytest.raises(OperationalError, match="readonly"), transaction(reader) as s:
+        s.execute(text("INSERT INTO t VALUES (3)"))
+    with engine.connect() as conn:  # the refused write left nothing, the pool is clean
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 2
+    with transaction(make_session_factory(engine)) as s:
+        s.execute(text("INSERT INTO t VALUES (4)"))  # a writer after a reader still writes
+    engine.dispose()
+
+
+def test_read_first_units_read_without_the_lock_then_write(tmp_path: Path) -> None:
+    from gongshu.db import begin_write, read_first_factory
+
+    engine = _table(tmp_path)
+    factory = read_first_factory(make_session_factory(engine))
+    writer = make_session_factory(engine)()
+    writer.execute(text("INSERT INTO t VALUES (2)"))  # holds the lock
+    session = factory()
+    assert session.execute(text("SELECT count(*) FROM t")).scalar() == 1  # not blocked
+    released = threading.Timer(0.3, lambda: (writer.commit(), writer.close()))
+    released.start()
+    begin_write(session)  # waits for the writer, then holds the lock itself
+    session.execute(text("INSERT INTO t VALUES (3)"))
+    session.commit()
+    session.close()
+    released.join()
+    with engine.connect() as conn:
+        assert sorted(conn.execute(text("SELECT n FROM t")).scalars()) == [1, 2, 3]
+    engine.dispose()
+
+
+def test_many_writer_threads_queue_on_one_lock_and_all_commit(tmp_path: Path) -> None:
+    engine = _table(tmp_path)
+    factory = make_session_factory(engine)
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        try:
+            for _ in range(20):
+                with transaction(factory) as s:
+                    s.execute(text("INSERT INTO t VALUES (:n)"), {"n": i})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1 + 8 * 20
+    engine.dispose()

@@ -83,11 +83,13 @@ def serve(
     data_dir: DataDir = None,
     host: Annotated[str | None, typer.Option(help="监听地址")] = None,
     port: Annotated[int | None, typer.Option(help="监听端口")] = None,
+    workers: Annotated[int | None, typer.Option(help="服务进程数（PostgreSQL 时每核一个）")] = None,
 ) -> None:
     """启动 Web 服务（需先运行 gongshu init）。"""
     from gongshu.runtime import run_server
 
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    given = (("host", host), ("port", port), ("workers", workers))
+    overrides = {k: v for k, v in given if v is not None}
     instance = _open(data_dir, **overrides)
     run_server(instance)
 

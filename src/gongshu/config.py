@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     demo: bool = Field(False, description="Demo mode: allows the placeholder secret.")
     host: str = Field("127.0.0.1", description="Address the server binds to.")
     port: int = Field(8000, description="Port the server listens on.")
+    workers: int = Field(
+        1,
+        description=(
+            "Server processes. With PostgreSQL one per core; the embedded SQLite "
+            "default serves best from one (its writers share one lock)."
+        ),
+    )
     session_hours: int = Field(12, description="Lifetime of a login session cookie, in hours.")
     token_days: int = Field(90, description="Default lifetime of an API token, in days.")
     max_failed_logins: int = Field(5, description="Failed logins before an account locks.")

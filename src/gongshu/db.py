@@ -6,8 +6,10 @@ import. Services take a Session and flush; the caller commits.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 
@@ -68,14 +70,107 @@ def make_engine(url: str) -> Engine:
             # A deferred transaction that reads and then writes fails at once with
             # "database is locked" when another connection wrote in between (WAL
             # cannot upgrade a stale snapshot), so concurrent requests would error.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Read-only units of work (``read_only_factory``) begin deferred, take no
+            # lock at all under WAL, and are made query-only so a write in one fails
+            # at once and always, not only under contention.
+            options = conn.get_execution_options()
+            if options.get(READ_ONLY) or (options.get(READ_FIRST) and not _WRITE_NOW.get()):
+                conn.exec_driver_sql("PRAGMA query_only = ON")
+                conn.exec_driver_sql("BEGIN")
+            else:
+                # Writers of this process queue on a lock of ours first: SQLite's busy
+                # handler sleeps (up to 100 ms a try) while the lock may be long free,
+                # which under load costs more than the writing. Held until the
+                # transaction ends; past the busy timeout SQLite decides alone.
+                if writers.acquire(timeout=30):
+                    conn.info[_HOLDS_WRITERS] = True
+                try:
+                    conn.exec_driver_sql("PRAGMA query_only = OFF")
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                except BaseException:
+                    _release(conn)
+                    raise
+
+        writers = threading.Lock()
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _release(conn):  # noqa: ANN001
+            if conn.info.pop(_HOLDS_WRITERS, False):
+                writers.release()
+
+        @event.listens_for(engine.pool, "reset")
+        def _reset(_dbapi_conn, record, _state):  # noqa: ANN001
+            if record.info.pop(_HOLDS_WRITERS, False):  # returned without an end
+                writers.release()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+
+    @event.listens_for(engine, "begin")
+    def _pg_begin(conn):  # noqa: ANN001
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+    return engine
+
+
+# Execution options marking a unit of work that only reads (see read_only_factory), or
+# reads first and writes a record at the end (read_first_factory, begin_write).
+READ_ONLY = "gongshu_read_only"
+READ_FIRST = "gongshu_read_first"
+_HOLDS_WRITERS = "gongshu_holds_writers"
+_WRITE_NOW: ContextVar[bool] = ContextVar("gongshu_write_now", default=False)
 
 
 def make_session_factory(bind) -> sessionmaker[Session]:  # noqa: ANN001
     return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+def read_first_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions that read without a lock, like ``read_only_factory``'s, until
+    ``begin_write``: for requests that do their work reading (a page of data through
+    the egress door) and end by recording it. On SQLite an IMMEDIATE transaction
+    would hold the one write lock through all of the reading."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return factory
+    kw = {k: v for k, v in factory.kw.items() if k != "bind"}
+    return sessionmaker(bind=bind.execution_options(**{READ_FIRST: True}), **kw)
+
+
+def begin_write(session: Session) -> None:
+    """From here on ``session`` writes. A read-first session ends its reading
+    transaction and begins one holding the write lock; what it read stays loaded
+    (expire_on_commit is off) and is what the caller decided on. Any other session
+    already writes: nothing to do."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or not bind.get_execution_options().get(READ_FIRST):
+        return
+    if session.info.get(_WRITING):
+        return
+    session.commit()
+    token = _WRITE_NOW.set(True)
+    try:
+        session.connection()  # BEGIN IMMEDIATE, now
+    finally:
+        _WRITE_NOW.reset(token)
+    session.info[_WRITING] = True
+
+
+_WRITING = "gongshu_writing"
+
+
+def read_only_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions like ``factory``'s whose transactions only read: on SQLite they take
+    no write lock (many readers at once, in one process or several), on PostgreSQL
+    they are READ ONLY; a write in one is an error. A factory bound to a connection
+    (tests' outer transaction) is returned as it is."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine):
+        return factory
+    kw = {k: v for k, v in factory.kw.items() if k != "bind"}
+    return sessionmaker(bind=bind.execution_options(**{READ_ONLY: True}), **kw)
 
 
 @contextmanager

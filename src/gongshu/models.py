@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 
 MODEL_MODULES = (
+    "gongshu.changes",
     "gongshu.ledger.models",
     "gongshu.accounts.models",
     "gongshu.catalog.models",

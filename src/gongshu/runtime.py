@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +79,29 @@ def run_server(instance: Instance) -> None:
     thread, stop = Worker(instance.session_factory).start_thread()
     print(f"公数已启动 (serving)：http://{settings.host}:{settings.port}", flush=True)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        if settings.workers > 1:  # processes of their own, each building the app
+            os.environ[_WORKER_SETTINGS] = settings.model_dump_json()
+            uvicorn.run(
+                "gongshu.runtime:worker_app",
+                factory=True,
+                workers=settings.workers,
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+            )
+        else:
+            uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     finally:
         stop.set()
         thread.join(10)
+
+
+_WORKER_SETTINGS = "GONGSHU_WORKER_SETTINGS_JSON"
+
+
+def worker_app():  # noqa: ANN201
+    """The app of one server process when ``workers`` > 1 (uvicorn calls this in each);
+    start-up housekeeping and the job worker stay with the parent."""
+    from gongshu.web import create_app
+
+    return create_app(Settings.model_validate_json(os.environ[_WORKER_SETTINGS]))

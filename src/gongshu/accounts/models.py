@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from gongshu import changes
 from gongshu.db import Base
 from gongshu.timeutil import utcnow
 
@@ -83,3 +84,7 @@ class AuthToken(Base):
     last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+# Provider names are searched in the open catalog (opendata/search.py caches it).
+changes.watch("catalog", Organization, Region)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from gongshu import changes
 from gongshu.accounts.models import Organization
 from gongshu.db import Base
 from gongshu.timeutil import utcnow
@@ -88,3 +89,7 @@ class EntryVersion(Base):
     actor: Mapped[str] = mapped_column(String(96))
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The open catalog's search cache (opendata/search.py) is keyed by this counter.
+changes.watch("catalog", CatalogEntry)

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gongshu import changes
 from gongshu.db import Base
 from gongshu.timeutil import utcnow
 
@@ -47,3 +48,7 @@ class DatasetVersion(Base):
     sealed: Mapped[dict | None]
     loaded_by: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Open catalog answers (search, CKAN package_search) show each entry's newest version.
+changes.watch("catalog", DatasetVersion)

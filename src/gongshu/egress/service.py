@@ -28,6 +28,7 @@ from gongshu.catalog.models import CatalogEntry
 from gongshu.compliance.assessments import require_for_grant
 from gongshu.datasets import storage
 from gongshu.datasets.models import DatasetVersion
+from gongshu.db import begin_write
 from gongshu.egress import formats, masking, query
 from gongshu.egress.errors import (
     BadRowFilter,
@@ -355,6 +356,7 @@ def deliver(
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
+    begin_write(session)  # the reading is done: only the record is left (read-first units)
     delivery = Delivery(
         token=token,
         grant_id=grant.id,

@@ -161,6 +161,10 @@ def _claim_position(session: Session) -> tuple[int, str]:
     return size - 1, last_hash
 
 
+# Set in Session.info by ``record``: the web layer signs a due checkpoint only then.
+LEDGER_APPENDED = "gongshu_ledger_appended"
+
+
 def record(
     session: Session,
     action: str,
@@ -177,6 +181,7 @@ def record(
     if not action or not action.strip():
         raise InvalidInput("账本记录缺少操作名称 (action)")
     payload = normalize_payload(payload)
+    session.info[LEDGER_APPENDED] = True
     position, prev_hash = _claim_position(session)
     created_at = utcnow()
     leaf = entry_leaf_hash(position, created_at, action, actor, subject, payload, prev_hash)
@@ -242,14 +247,17 @@ def checkpoint(session: Session, key: InstanceKey) -> LedgerCheckpoint | None:
     return cp
 
 
-def checkpoint_if_due(session: Session, key: InstanceKey, every: int) -> LedgerCheckpoint | None:
-    """Sign a checkpoint when at least ``every`` entries are not yet covered by one."""
+def checkpoint_due(session: Session, every: int) -> bool:
+    """Are at least ``every`` entries not yet covered by a checkpoint? (reads only)"""
     covered = session.scalar(select(func.max(LedgerCheckpoint.tree_size))) or 0
     top = session.scalar(select(func.max(LedgerEntry.position)))
     size = 0 if top is None else top + 1
-    if size - covered < max(every, 1):
-        return None
-    return checkpoint(session, key)
+    return size - covered >= max(every, 1)
+
+
+def checkpoint_if_due(session: Session, key: InstanceKey, every: int) -> LedgerCheckpoint | None:
+    """Sign a checkpoint when at least ``every`` entries are not yet covered by one."""
+    return checkpoint(session, key) if checkpoint_due(session, every) else None
 
 
 def export_checkpoints(session: Session) -> list[dict]:

@@ -28,13 +28,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import changes
 from gongshu.accounts import service as accounts
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import PUBLIC
 from gongshu.errors import GongshuError, InvalidInput, NotFound, Unauthorized
 from gongshu.opendata import packages
-from gongshu.opendata.search import FACETS, find_by_name, search
-from gongshu.web.deps import SessionDep, requires
+from gongshu.opendata.search import FACETS, catalog_stamp, find_by_name, search
+from gongshu.web.deps import SessionDep, requires, unit_of_work
 
 router = APIRouter(tags=["ckan"], include_in_schema=False)
 
@@ -141,7 +142,19 @@ def parse_fq(fq: str) -> dict[str, list[str]]:
 # ---------------------------------------------------------------- actions
 
 
+# Whole package_search results per process until the catalog or its data changes
+# (gongshu.changes): harvesters and portals repeat the same queries.
+_RESULTS = changes.Cache("catalog", size=512)
+
+
 def package_search(session: Session, params: dict, user: User | None) -> dict:
+    """The same for everyone (open entries only), so one cached answer serves all."""
+    key = tuple(sorted((k, str(v)) for k, v in params.items() if not k.startswith("__")))
+    compute = lambda: _package_search(session, params)  # noqa: E731
+    return _RESULTS.get(session, key, compute, stamp=catalog_stamp(session))
+
+
+def _package_search(session: Session, params: dict) -> dict:
     rows = _int(params, "rows", 10, high=MAX_ROWS)
     start = _int(params, "start", 0)
     q = str(params.get("q") or "").strip()
@@ -291,6 +304,11 @@ def _token_user(session: Session, request: Request, user: User | None) -> User |
 @router.post("/api/3/action/{name}")
 @router.get("/api/action/{name}")
 @router.post("/api/action/{name}")
+@unit_of_work(
+    lambda request: (
+        "read_first" if request.path_params.get("name") == "datastore_search" else "read"
+    )
+)
 def action(
     name: str,
     request: Request,

@@ -18,7 +18,7 @@ from gongshu.opendata.errors import NotApplicant
 from gongshu.opendata.models import COMPLAINT_KINDS
 from gongshu.opendata.packages import resource_id
 from gongshu.opendata.search import FACETS, get_open, latest_version, search
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep, read_only, requires
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -27,6 +27,7 @@ FormStr = Annotated[str, Form()]
 
 
 @pages.get("/open")
+@read_only()
 def portal(
     request: Request,
     session: SessionDep,
@@ -56,6 +57,7 @@ def portal(
 
 
 @pages.get("/open/{entry_id:int}")
+@read_only()
 def entry_page(
     entry_id: int,
     request: Request,

@@ -17,7 +17,7 @@ from gongshu.accounts.models import User
 from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
 from gongshu.opendata import dcat, service
 from gongshu.opendata.search import FACETS, all_open, get_open, latest_versions, search
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep, read_only, requires
 
 router = APIRouter(tags=["opendata"])
 
@@ -71,6 +71,7 @@ def _agreement(a) -> dict:  # noqa: ANN001
 
 
 @router.get("/api/v1/open/entries")
+@read_only()
 def list_entries(
     request: Request,
     session: SessionDep,
@@ -166,6 +167,7 @@ def _base(request: Request) -> str:
 
 
 @router.get("/catalog.jsonld", include_in_schema=False)
+@read_only()
 def catalog_jsonld(
     request: Request, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
 ) -> Response:
@@ -180,6 +182,7 @@ def catalog_jsonld(
 
 
 @router.get("/catalog.ttl", include_in_schema=False)
+@read_only()
 def catalog_ttl(
     request: Request, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
 ) -> Response:
@@ -194,6 +197,7 @@ def catalog_ttl(
 
 
 @router.get("/open/{entry_id:int}.jsonld", include_in_schema=False)
+@read_only()
 def entry_jsonld(
     entry_id: int,
     request: Request,
@@ -206,6 +210,7 @@ def entry_jsonld(
 
 
 @router.get("/open/{entry_id:int}.ttl", include_in_schema=False)
+@read_only()
 def entry_ttl(
     entry_id: int,
     request: Request,

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from gongshu import changes
 from gongshu.accounts.models import Organization, Region
 from gongshu.catalog.models import CatalogEntry
 from gongshu.datasets.models import DatasetVersion
@@ -115,7 +116,65 @@ def _values(row: Any, key: str) -> list[str]:
     return [str(getattr(row, key) or "")]
 
 
+# Search results per process, until the catalog changes (gongshu.changes): the
+# substring scan over every open entry is the costly part of a search, and the public
+# ask the same few questions (OPN-1's portal home, CKAN harvesters paging through).
+_CACHE = changes.Cache("catalog", size=512)
+
+
+def catalog_stamp(session: Session) -> int:
+    """Beside the change counter, the entry count (cheap: a covering index), so rows
+    written by raw SQL, which no session event sees, still change cache keys."""
+    return session.scalar(select(func.count()).select_from(CatalogEntry)) or 0
+
+
 def search(
+    session: Session,
+    *,
+    q: str | None = None,
+    filters: dict[str, list[str]] | None = None,
+    limit: int = 20,
+    offset: int = 0,
+    sort: str = "name",
+    descending: bool = False,
+    facets: Collection[str] | None = None,
+) -> OpenSearch:
+    """Open entries matching ``q`` (every word) and ``filters``, one page of them and the
+    facet counts (see ``_search``); cached per process until the catalog changes."""
+    key = (
+        " ".join((q or "").split()),
+        tuple(sorted((k, tuple(sorted(map(str, vs)))) for k, vs in (filters or {}).items())),
+        limit,
+        offset,
+        sort,
+        descending,
+        None if facets is None else tuple(sorted(f for f in facets if f)),
+    )
+    fresh: list[OpenSearch] = []
+
+    def compute() -> tuple[int, list[int], dict]:
+        found = _search(
+            session,
+            q=q,
+            filters=filters,
+            limit=limit,
+            offset=offset,
+            sort=sort,
+            descending=descending,
+            facets=facets,
+        )
+        fresh.append(found)
+        return found.total, [e.id for e in found.entries], found.facets
+
+    total, ids, counted = _CACHE.get(session, key, compute, stamp=catalog_stamp(session))
+    if fresh:
+        return fresh[0]
+    page = session.scalars(select(CatalogEntry).where(CatalogEntry.id.in_(ids))).unique()
+    found = {e.id: e for e in page}
+    return OpenSearch(total, [found[i] for i in ids if i in found], counted)
+
+
+def _search(
     session: Session,
     *,
     q: str | None = None,

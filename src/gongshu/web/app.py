@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gongshu.config import Settings
+from gongshu.db import read_first_factory, read_only_factory
 from gongshu.errors import GongshuError, Unauthorized
 from gongshu.web.render import make_templates, render
 
@@ -81,9 +82,16 @@ def create_app(
         unlock_settings(settings)
     app.state.settings = settings
     app.state.session_factory = session_factory
+    app.state.session_factories = {
+        "write": session_factory,
+        "read": read_only_factory(session_factory),
+        "read_first": read_first_factory(session_factory),
+    }
     app.state.instance = instance
     app.state.templates = make_templates()
-    app.state.after_commit = _checkpointer(settings, session_factory)
+    app.state.after_commit = _checkpointer(
+        settings, session_factory, app.state.session_factories["read"]
+    )
 
     for name in CAPABILITIES:
         try:
@@ -123,14 +131,21 @@ def all_routes(app: FastAPI) -> list[APIRoute]:
     return found
 
 
-def _checkpointer(settings: Settings, factory: sessionmaker[Session]):  # noqa: ANN202
-    """After a request commits, sign a ledger checkpoint when one is due."""
+def _checkpointer(
+    settings: Settings, factory: sessionmaker[Session], reader: sessionmaker[Session]
+):  # noqa: ANN202
+    """After a request appended to the ledger, sign a checkpoint when one is due (the
+    question is asked without the write lock; most answers are no)."""
     from gongshu.ledger import checkpoint_if_due
     from gongshu.ledger.keys import InstanceKey
+    from gongshu.ledger.service import checkpoint_due
 
     key_holder: list[InstanceKey] = []
 
     def after_commit() -> None:
+        with reader() as session:
+            if not checkpoint_due(session, settings.checkpoint_every):
+                return
         if not key_holder:
             key_holder.append(InstanceKey.load_or_create(settings.keys_dir))
         session = factory()

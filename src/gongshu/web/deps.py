@@ -10,7 +10,7 @@ permission test walks the app and fails on a route that declares none.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -21,16 +21,44 @@ from gongshu.accounts import service as accounts
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import PUBLIC, ROLE_LABELS
 from gongshu.errors import Forbidden, GongshuError, Unauthorized
+from gongshu.ledger.service import LEDGER_APPENDED
 
 SESSION_COOKIE = "gs_session"
+
+
+def unit_of_work(choose: Callable[[Request], str]):  # noqa: ANN201
+    """Mark a route with the kind of unit of work its requests need: "read" (takes no
+    write lock and may not write: db.read_only_factory), "read_first" (reads without a
+    lock, then ``db.begin_write`` before its one record: db.read_first_factory) or
+    "write" (the default: the write lock from the start on SQLite)."""
+
+    def mark(endpoint: Callable) -> Callable:
+        endpoint.gongshu_unit = choose
+        return endpoint
+
+    return mark
+
+
+def read_only():  # noqa: ANN201
+    """The public catalog and CKAN metadata are served this way, so many readers run
+    at once on SQLite too."""
+    return unit_of_work(lambda _request: "read")
+
+
+def _unit(request: Request) -> str:
+    choose = getattr(request.scope.get("endpoint"), "gongshu_unit", None)
+    return "write" if choose is None else choose(request)
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: commit on success, roll back on error.
 
-    Errors marked ``commit_anyway`` (a failed login's counter) still commit.
+    Errors marked ``commit_anyway`` (a failed login's counter) still commit. Routes
+    marked with ``unit_of_work`` get the session their requests need. A ledger checkpoint is
+    considered only after a request that appended to the ledger.
     """
-    session: Session = request.app.state.session_factory()
+    factory = request.app.state.session_factories[_unit(request)]
+    session: Session = factory()
     try:
         yield session
         session.commit()
@@ -45,7 +73,8 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
-    request.app.state.after_commit()
+    if session.info.get(LEDGER_APPENDED):
+        request.app.state.after_commit()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

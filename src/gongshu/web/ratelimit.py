@@ -13,9 +13,9 @@ import hashlib
 import threading
 import time
 
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 LIMITED_PREFIXES = ("/api/3/", "/api/action/", "/api/v1/open/", "/catalog.")
 
@@ -48,22 +48,28 @@ def caller_key(request: Request) -> str:
     return "addr:" + (request.client.host if request.client else "unknown")
 
 
-class OpenApiRateLimit(BaseHTTPMiddleware):
-    def __init__(self, app, *, rate_per_minute: int, burst: int) -> None:  # noqa: ANN001
-        super().__init__(app)
+class OpenApiRateLimit:
+    """Plain ASGI middleware (Starlette's BaseHTTPMiddleware re-streams every response
+    through a task group: measurable on every request of the open API)."""
+
+    def __init__(self, app: ASGIApp, *, rate_per_minute: int, burst: int) -> None:
+        self.app = app
         self.buckets = TokenBuckets(rate_per_minute, burst)
 
-    async def dispatch(self, request: Request, call_next) -> Response:  # noqa: ANN001
-        if request.url.path.startswith(LIMITED_PREFIXES):
-            wait = self.buckets.take(caller_key(request))
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith(LIMITED_PREFIXES):
+            wait = self.buckets.take(caller_key(Request(scope)))
             if wait > 0:
                 message = f"请求过于频繁 (rate limited)，请 {wait:.0f} 秒后重试"
                 body = (
                     {"success": False, "error": {"__type": "Rate Limit Error", "message": message}}
-                    if request.url.path.startswith(("/api/3/", "/api/action/"))
+                    if path.startswith(("/api/3/", "/api/action/"))
                     else {"error": "rate_limited", "message": message}
                 )
-                return JSONResponse(
+                response = JSONResponse(
                     body, status_code=429, headers={"Retry-After": str(max(1, round(wait)))}
                 )
-        return await call_next(request)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

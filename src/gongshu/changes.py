@@ -1,0 +1,113 @@
+"""Change counters: a number per kind of data that grows with every committed change,
+so caches in any server process can tell that what they hold is out of date.
+
+The open catalog's search (opendata/search.py) caches its results per process under
+the ``catalog`` counter. The counter is set to a fresh random value inside the writing
+transaction, by a session event that sees every ORM flush and every ORM bulk statement
+on the watched tables, so a cache can never outlive the commit that changed the data:
+readers read the counter first, then the data, in one transaction. Random, not +1: a
+rolled-back change (tests roll back every test) must not hand the next change the
+same value. Raw SQL bypasses the events; the cache key also holds the row count.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from sqlalchemy import BigInteger, String, event, insert, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gongshu.db import Base
+
+
+class ChangeCounter(Base):
+    __tablename__ = "change_counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# counter name -> the mapped classes whose rows it covers (filled by ``watch``)
+_WATCHED: dict[str, tuple[type, ...]] = {}
+
+
+def watch(name: str, *classes: type) -> None:
+    """Bump ``name`` whenever rows of ``classes`` are inserted, updated or deleted."""
+    _WATCHED[name] = tuple(dict.fromkeys(_WATCHED.get(name, ()) + classes))
+
+
+def current(session: Session, name: str) -> int:
+    return session.scalar(select(ChangeCounter.value).where(ChangeCounter.name == name)) or 0
+
+
+def bump(session: Session, name: str) -> None:
+    value = secrets.randbits(62)
+    done = session.execute(
+        update(ChangeCounter).where(ChangeCounter.name == name).values(value=value)
+    )
+    if not done.rowcount:
+        session.execute(insert(ChangeCounter).values(name=name, value=value))
+
+
+def _touched(objects: Any) -> set[str]:
+    return {
+        name for name, classes in _WATCHED.items() for obj in objects if isinstance(obj, classes)
+    }
+
+
+@event.listens_for(Session, "before_flush")
+def _on_flush(session: Session, _context: Any, _instances: Any) -> None:
+    # Every flush, not once a transaction: a transaction may change, read (and cache
+    # under the new value), then change again.
+    changed = [*session.new, *session.deleted]
+    changed += [o for o in session.dirty if session.is_modified(o)]
+    for name in sorted(_touched(changed)):
+        bump(session, name)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_bulk(state: Any) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    mapper = state.bind_mapper
+    if mapper is None or mapper.class_ is ChangeCounter:
+        return
+    for name, classes in sorted(_WATCHED.items()):
+        if issubclass(mapper.class_, classes):
+            bump(state.session, name)
+
+
+class Cache:
+    """A small per-process LRU of values keyed by a counter's value and a key."""
+
+    def __init__(self, counter: str, size: int = 256) -> None:
+        self.counter, self.size = counter, size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self, session: Session, key: Hashable, compute: Callable[[], Any], *, stamp: Any = None
+    ) -> Any:
+        """``compute()``'s value for ``key`` under the counter's current value (and the
+        caller's ``stamp``), computed once per process until the counter changes."""
+        bind = session.get_bind()
+        url = str(getattr(bind, "url", None) or bind.engine.url)
+        full = (url, current(session, self.counter), stamp, key)
+        with self._lock:
+            if full in self._items:
+                self._items.move_to_end(full)
+                return self._items[full]
+        value = compute()
+        with self._lock:
+            self._items[full] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

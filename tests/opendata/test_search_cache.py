@@ -1,0 +1,83 @@
+"""The open catalog's per-process search cache (gongshu.changes) never serves an answer
+from before a committed change: catalog edits, new data versions, provider renames."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from gongshu.catalog import service as catalog
+from gongshu.catalog.models import CatalogEntry
+from gongshu.changes import ChangeCounter
+from gongshu.opendata import ckan
+from gongshu.opendata import search as search_module
+from gongshu.opendata.search import search
+
+
+def _counting(monkeypatch) -> list[int]:  # noqa: ANN001
+    calls: list[int] = []
+    real = search_module._search
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, "_search", counted)
+    return calls
+
+
+def test_a_repeated_search_is_answered_from_the_cache(session, open_data, monkeypatch) -> None:  # noqa: ANN001
+    calls = _counting(monkeypatch)
+    first = search(session, q="公交")
+    again = search(session, q="公交")
+    assert len(calls) == 1
+    assert again.total == first.total == 2
+    assert [e.id for e in again.entries] == [e.id for e in first.entries]
+    assert again.facets == first.facets
+    search(session, q="公交", limit=1)  # another question is computed
+    assert len(calls) == 2
+
+
+def test_a_catalog_change_makes_the_next_search_fresh(session, open_data, people) -> None:  # noqa: ANN001
+    assert search(session, q="公交").total == 2
+    before = session.scalar(select(ChangeCounter.value).where(ChangeCounter.name == "catalog"))
+    entry = session.get(CatalogEntry, open_data.closed.id)
+    entry.opening_attr = "unconditional"  # an ORM change, as any service makes it
+    session.flush()
+    after = session.scalar(select(ChangeCounter.value).where(ChangeCounter.name == "catalog"))
+    assert after != before
+    assert search(session, q="公交").total == 3
+
+
+def test_renaming_a_provider_changes_what_matches(session, open_data) -> None:  # noqa: ANN001
+    org = open_data.free.provider
+    assert search(session, q="东湖交通").total == 0
+    org.name = "东湖交通局"
+    session.flush()
+    assert search(session, q="东湖交通").total == 2
+
+
+def test_package_search_answers_are_cached_and_follow_changes(session, open_data, people) -> None:  # noqa: ANN001
+    params = {"q": "公交", "rows": "10"}
+    first = ckan.package_search(session, params, None)
+    assert ckan.package_search(session, params, None) is first  # the cached answer
+    assert first["count"] == 2
+    draft = catalog.create(
+        session,
+        {
+            "resource_code": "360102-JT-0009",
+            "name": "公交新线",
+            "summary": "新线",
+            "fields": [{"name": "线路", "type": "string"}],
+            "update_frequency": "每日",
+            "security_grade": "一般数据-1级",
+            "sharing_attr": "unconditional",
+            "opening_attr": "unconditional",
+        },
+        actor=people.clerk_county,
+    )
+    # not yet published: not open, but the catalog changed, so the answer is recomputed
+    second = ckan.package_search(session, params, None)
+    assert second is not first and second["count"] == 2
+    catalog.submit(session, draft.id, actor=people.clerk_county)
+    catalog.approve(session, draft.id, actor=people.reviewer_county)
+    assert ckan.package_search(session, params, None)["count"] == 3
