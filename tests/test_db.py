@@ -118,3 +118,32 @@ def test_many_writer_threads_queue_on_one_lock_and_all_commit(tmp_path: Path) ->
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1 + 8 * 20
     engine.dispose()
+
+
+def test_writers_in_several_processes_all_commit(tmp_path: Path) -> None:
+    """Server processes (GONGSHU_WORKERS) share the writers' queue through its lock file."""
+    import subprocess
+    import sys
+
+    engine = _table(tmp_path)
+    engine.dispose()
+    script = (
+        "import sys\n"
+        "from sqlalchemy import text\n"
+        "from gongshu.db import make_engine, make_session_factory, transaction\n"
+        "f = make_session_factory(make_engine(sys.argv[1]))\n"
+        "for i in range(25):\n"
+        "    with transaction(f) as s:\n"
+        "        n = s.execute(text('SELECT max(n) FROM t')).scalar()\n"
+        "        s.execute(text('INSERT INTO t VALUES (:n)'), {'n': n + 1})\n"
+    )
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    procs = [subprocess.Popen([sys.executable, "-c", script, url]) for _ in range(3)]
+    assert [p.wait(60) for p in procs] == [0, 0, 0]
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        # serialized read-then-write: every increment distinct, none lost
+        values = list(conn.execute(text("SELECT n FROM t ORDER BY n")).scalars())
+    assert values == list(range(1, 77))
+    assert (tmp_path / "u.db-writers.lock").exists()
+    engine.dispose()

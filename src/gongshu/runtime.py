@@ -88,15 +88,25 @@ def run_server(instance: Instance) -> None:
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
             )
         else:
-            uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+            uvicorn.run(
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            )
     finally:
         stop.set()
         thread.join(10)
 
 
 _WORKER_SETTINGS = "GONGSHU_WORKER_SETTINGS_JSON"
+# Idle keep-alive connections stay open this long (uvicorn's default is 5 s; API
+# clients and harvesters pause longer between pages; nginx keeps 75 s).
+KEEP_ALIVE_SECONDS = 75
 
 
 def worker_app():  # noqa: ANN201

@@ -161,7 +161,8 @@ def _claim_position(session: Session) -> tuple[int, str]:
     return size - 1, last_hash
 
 
-# Set in Session.info by ``record``: the web layer signs a due checkpoint only then.
+# Set in Session.info by ``record`` to the tree size after the append: the web layer
+# considers a checkpoint only then.
 LEDGER_APPENDED = "gongshu_ledger_appended"
 
 
@@ -181,8 +182,8 @@ def record(
     if not action or not action.strip():
         raise InvalidInput("账本记录缺少操作名称 (action)")
     payload = normalize_payload(payload)
-    session.info[LEDGER_APPENDED] = True
     position, prev_hash = _claim_position(session)
+    session.info[LEDGER_APPENDED] = position + 1
     created_at = utcnow()
     leaf = entry_leaf_hash(position, created_at, action, actor, subject, payload, prev_hash)
     session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=leaf))

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -134,24 +135,33 @@ def all_routes(app: FastAPI) -> list[APIRoute]:
 def _checkpointer(
     settings: Settings, factory: sessionmaker[Session], reader: sessionmaker[Session]
 ):  # noqa: ANN202
-    """After a request appended to the ledger, sign a checkpoint when one is due (the
-    question is asked without the write lock; most answers are no)."""
+    """After a request appended to the ledger (``size``: the tree size it left), sign
+    a checkpoint when one is due. Checkpoints only grow, so the newest one this
+    process has seen answers most requests without a query; only when that looks
+    due is the database asked (without the write lock), then the checkpoint signed."""
     from gongshu.ledger import checkpoint_if_due
     from gongshu.ledger.keys import InstanceKey
-    from gongshu.ledger.service import checkpoint_due
+    from gongshu.ledger.models import LedgerCheckpoint
 
     key_holder: list[InstanceKey] = []
+    covered = [0]  # the largest checkpointed tree size seen in this process
+    every = max(settings.checkpoint_every, 1)
 
-    def after_commit() -> None:
+    def after_commit(size: int) -> None:
+        if size - covered[0] < every:
+            return
         with reader() as session:
-            if not checkpoint_due(session, settings.checkpoint_every):
-                return
+            covered[0] = session.scalar(select(func.max(LedgerCheckpoint.tree_size))) or 0
+        if size - covered[0] < every:
+            return
         if not key_holder:
             key_holder.append(InstanceKey.load_or_create(settings.keys_dir))
         session = factory()
         try:
-            checkpoint_if_due(session, key_holder[0], settings.checkpoint_every)
+            signed = checkpoint_if_due(session, key_holder[0], settings.checkpoint_every)
             session.commit()
+            if signed is not None:
+                covered[0] = max(covered[0], signed.tree_size)
         except Exception:  # a missed checkpoint is retried after the next commit
             session.rollback()
             log.exception("ledger checkpoint failed")

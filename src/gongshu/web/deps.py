@@ -73,8 +73,8 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
-    if session.info.get(LEDGER_APPENDED):
-        request.app.state.after_commit()
+    if size := session.info.get(LEDGER_APPENDED):
+        request.app.state.after_commit(size)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
