@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_EDIT, DATA_RECEIVE
 from gongshu.egress import service
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep, read_first, requires
 from gongshu.web.render import render
 
 router = APIRouter(prefix="/api/v1", tags=["egress"])
@@ -99,6 +99,7 @@ def take(
 
 
 @router.get("/grants/{grant_id}/data")
+@read_first()
 def read_data(
     grant_id: int,
     request: Request,
@@ -131,6 +132,7 @@ def grants_page(
 
 
 @pages.get("/grants/{grant_id}/download")
+@read_first()
 def download(
     grant_id: int,
     request: Request,

@@ -45,6 +45,12 @@ def read_only():  # noqa: ANN201
     return unit_of_work(lambda _request: "read")
 
 
+def read_first():  # noqa: ANN201
+    """Deliveries through the egress door: a long export must not hold SQLite's one
+    write lock while it reads, masks and writes its file."""
+    return unit_of_work(lambda _request: "read_first")
+
+
 def _unit(request: Request) -> str:
     choose = getattr(request.scope.get("endpoint"), "gongshu_unit", None)
     return "write" if choose is None else choose(request)
