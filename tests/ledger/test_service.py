@@ -226,3 +226,64 @@ def test_many_concurrent_appenders_leave_a_valid_ledger(pg_schema_engine, key) -
         report = verify(s, key.public_key)
     assert report.ok, report.problem
     assert report.entries == threads * per_thread * 4 // 5
+
+
+@pytest.fixture
+def small_recheck(monkeypatch):  # noqa: ANN001, ANN201
+    """Past 4 entries checkpoints fold in only the new entries (as past 4,096 in use)."""
+    from gongshu.ledger import service
+
+    monkeypatch.setattr(service, "FULL_RECHECK_BELOW", 4)
+
+
+def test_incremental_checkpoints_sign_the_same_roots_as_a_full_rebuild(
+    session: Session, fill, key, small_recheck
+) -> None:
+    from gongshu.ledger import merkle
+    from gongshu.ledger.keys import signature_valid
+
+    made, signed = [], []
+    for n in (3, 1, 5, 8, 1, 13):
+        made += fill(n, start=len(made))
+        cp = checkpoint(session, key)
+        signed.append(cp)
+        leaves = [bytes.fromhex(e.leaf_hash) for e in made]
+        assert cp.tree_size == len(made)
+        assert cp.root_hash == merkle.tree_root(leaves).hex()  # the RFC 6962 root
+        message = checkpoint_message(cp.tree_size, cp.root_hash, cp.signed_at)
+        assert signature_valid(key.public_key, cp.signature, message)
+    assert signed[-1].peaks and len(signed[-1].peaks) == bin(len(made)).count("1")
+
+
+def test_incremental_checkpoints_refuse_a_broken_chain_or_forged_peaks(
+    session: Session, fill, key, small_recheck
+) -> None:
+    fill(6)
+    checkpoint(session, key)  # full: 6 entries
+    fill(2, start=6)
+    last = checkpoint(session, key)  # incremental from here on
+    fill(3, start=8)
+    table = LedgerEntry.__table__
+    session.execute(update(table).where(table.c.position == 9).values(leaf_hash="cd" * 32))
+    with pytest.raises(LedgerCorrupt, match="chain broken"):
+        checkpoint(session, key)
+    session.execute(
+        update(table).where(table.c.position == 9).values(leaf_hash=made_hash(session, 9))
+    )
+    forged = [*last.peaks[:-1], "ab" * 32]
+    session.execute(
+        update(LedgerCheckpoint.__table__)
+        .where(LedgerCheckpoint.__table__.c.id == last.id)
+        .values(peaks=forged)
+    )
+    session.expire_all()
+    with pytest.raises(LedgerCorrupt, match="checkpoint mismatch"):
+        checkpoint(session, key)
+
+
+def made_hash(session: Session, position: int) -> str:
+    """The leaf hash an entry's stored fields give (to undo a test's tampering)."""
+    e = session.scalars(select(LedgerEntry).where(LedgerEntry.position == position)).one()
+    session.refresh(e)
+    fields = (e.position, e.created_at, e.action, e.actor, e.subject, e.payload, e.prev_hash)
+    return entry_leaf_hash(*fields)

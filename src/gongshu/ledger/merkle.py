@@ -106,6 +106,48 @@ def root_from_levels(
     return root
 
 
+def peaks_from_levels(levels: list[list[bytes]], size: int) -> list[bytes]:
+    """The perfect subtrees ("peaks") of the first ``size`` leaves, largest first:
+    with them a tree grows by new leaves without its old ones (``extend_peaks``)."""
+    peaks, offset = [], 0
+    for bit in range(size.bit_length() - 1, -1, -1):
+        if size & (1 << bit):
+            peaks.append(levels[bit][offset >> bit])
+            offset += 1 << bit
+    return peaks
+
+
+def extend_peaks(
+    peaks: Sequence[bytes], size: int, leaves: Sequence[bytes], algorithm: str = DEFAULT_ALGORITHM
+) -> list[bytes]:
+    """The peaks of the tree of ``size`` leaves with ``leaves`` appended: a binary
+    counter, each new leaf merging equal-sized peaks on the right. O(k log n)."""
+    h = hash_function(algorithm)
+    stack = [(p, 1 << bit) for p, bit in zip(peaks, _bits(size), strict=True)]
+    for leaf in leaves:
+        node, width = leaf, 1
+        while stack and stack[-1][1] == width:
+            left, _ = stack.pop()
+            node, width = h(b"\x01" + left + node), width * 2
+        stack.append((node, width))
+    return [p for p, _ in stack]
+
+
+def _bits(size: int) -> list[int]:
+    return [b for b in range(size.bit_length() - 1, -1, -1) if size & (1 << b)]
+
+
+def root_from_peaks(peaks: Sequence[bytes], algorithm: str = DEFAULT_ALGORITHM) -> bytes:
+    """MTH from a tree's peaks: their right fold (RFC 6962 2.1)."""
+    if not peaks:
+        return empty_root(algorithm)
+    h = hash_function(algorithm)
+    root = peaks[-1]
+    for peak in reversed(peaks[:-1]):
+        root = h(b"\x01" + peak + root)
+    return root
+
+
 def tree_root(leaf_hashes: Sequence[bytes], algorithm: str = DEFAULT_ALGORITHM) -> bytes:
     """MTH over already-hashed leaves (RFC 6962 2.1)."""
     if not leaf_hashes:

@@ -50,6 +50,9 @@ class LedgerCheckpoint(Base):
     signed_at: Mapped[datetime]
     signature: Mapped[str] = mapped_column(Text)  # base64 Ed25519
     key_fingerprint: Mapped[str] = mapped_column(String(16))
+    # The tree's perfect subtrees at tree_size (hex, largest first), so the next
+    # checkpoint folds in only the entries after this one (merkle.extend_peaks).
+    peaks: Mapped[list | None] = mapped_column(default=None)
 
 
 class LedgerHead(Base):

@@ -18,6 +18,7 @@ on ``position`` is the second line of defence. SQLite has a single writer.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from datetime import date, datetime
 from typing import Any
@@ -211,19 +212,52 @@ def _last_checkpoint(session: Session) -> LedgerCheckpoint | None:
     ).first()
 
 
+# Below this many entries every checkpoint re-reads the whole ledger and checks that
+# it still reproduces the previous signed root; above it, only the entries since.
+FULL_RECHECK_BELOW = 4096
+
+
 def checkpoint(session: Session, key: InstanceKey) -> LedgerCheckpoint | None:
     """Sign the tree head over all entries so far; None when nothing is new.
 
-    Refuses (``LedgerCorrupt``) when the stored leaves no longer reproduce the
-    previous checkpoint's root, so a tampered ledger is never re-signed."""
+    Refuses (``LedgerCorrupt``) to sign over a ledger that no longer agrees with the
+    previous checkpoint: while the ledger is small (``FULL_RECHECK_BELOW``) every leaf
+    must reproduce its root; past that, the stored peaks must reproduce it and the
+    new entries must be contiguous and chained to the last checked one. Each
+    signature covers the tree as it was appended in either case; a later edit of
+    an older row is what ``gongshu ledger verify`` finds (every leaf, every
+    checkpoint)."""
     last = _last_checkpoint(session)
+    top = session.scalar(select(func.max(LedgerEntry.position)))
+    size = 0 if top is None else top + 1
+    if size == 0 or (last is not None and size <= last.tree_size):
+        return None
+    if last is not None and last.peaks is not None and size >= FULL_RECHECK_BELOW:
+        peaks = _extend(session, last, size)
+    else:
+        peaks = _rebuild(session, last, size)
+    root = merkle.root_from_peaks(peaks, ALGORITHM).hex()
+    signed_at = utcnow()
+    signature = base64.b64encode(key.sign(checkpoint_message(size, root, signed_at))).decode()
+    cp = LedgerCheckpoint(
+        tree_size=size,
+        root_hash=root,
+        signed_at=signed_at,
+        signature=signature,
+        key_fingerprint=key.fingerprint,
+        peaks=[p.hex() for p in peaks],
+    )
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+def _rebuild(session: Session, last: LedgerCheckpoint | None, size: int) -> list[bytes]:
+    """Every leaf: the previous root must come out of them again."""
     rows = session.execute(
         select(LedgerEntry.position, LedgerEntry.leaf_hash).order_by(LedgerEntry.position)
     ).all()
-    size = len(rows)
-    if size == 0 or (last is not None and size <= last.tree_size):
-        return None
-    if rows[-1].position != size - 1:
+    if len(rows) != size or rows[-1].position != size - 1:
         raise LedgerCorrupt("账本记录位置不连续，拒绝签署检查点 (position gap)")
     levels = merkle.build_levels([bytes.fromhex(r.leaf_hash) for r in rows], ALGORITHM)
     if last is not None:
@@ -233,19 +267,30 @@ def checkpoint(session: Session, key: InstanceKey) -> LedgerCheckpoint | None:
                 f"账本与 {last.tree_size} 条处的检查点不一致，拒绝签署新检查点 "
                 "(checkpoint mismatch)"
             )
-    root = merkle.root_from_levels(levels, size, ALGORITHM).hex()
-    signed_at = utcnow()
-    signature = base64.b64encode(key.sign(checkpoint_message(size, root, signed_at))).decode()
-    cp = LedgerCheckpoint(
-        tree_size=size,
-        root_hash=root,
-        signed_at=signed_at,
-        signature=signature,
-        key_fingerprint=key.fingerprint,
-    )
-    session.add(cp)
-    session.flush()
-    return cp
+    return merkle.peaks_from_levels(levels, size)
+
+
+def _extend(session: Session, last: LedgerCheckpoint, size: int) -> list[bytes]:
+    """The entries since ``last`` only, folded into its peaks."""
+    peaks = [bytes.fromhex(p) for p in last.peaks or []]
+    if merkle.root_from_peaks(peaks, ALGORITHM).hex() != last.root_hash:
+        raise LedgerCorrupt(
+            f"{last.tree_size} 条处检查点的子树与其根不符，拒绝签署新检查点 (checkpoint mismatch)"
+        )
+    rows = session.execute(
+        select(LedgerEntry.position, LedgerEntry.leaf_hash, LedgerEntry.prev_hash)
+        .where(LedgerEntry.position >= last.tree_size - 1)
+        .order_by(LedgerEntry.position)
+    ).all()
+    if [r.position for r in rows] != list(range(last.tree_size - 1, size)):
+        raise LedgerCorrupt("账本记录位置不连续，拒绝签署检查点 (position gap)")
+    for before, row in itertools.pairwise(rows):
+        if row.prev_hash != before.leaf_hash:
+            raise LedgerCorrupt(
+                f"第 {row.position} 条记录与前一条的哈希链断开，拒绝签署检查点 (chain broken)"
+            )
+    leaves = [bytes.fromhex(r.leaf_hash) for r in rows[1:]]
+    return merkle.extend_peaks(peaks, last.tree_size, leaves, ALGORITHM)
 
 
 def checkpoint_due(session: Session, every: int) -> bool:
