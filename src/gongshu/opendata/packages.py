@@ -19,7 +19,7 @@ from gongshu.datasets.models import DatasetVersion
 from gongshu.egress import service as egress
 from gongshu.errors import InvalidInput
 from gongshu.opendata.errors import NoOpenGrant, OpenEntryNotFound
-from gongshu.opendata.search import all_open, get_open, latest_versions, slug
+from gongshu.opendata.search import all_open, get_open, latest_version, latest_versions, slug
 from gongshu.opendata.service import active_grant
 
 __all__ = ["all_open", "slug"]
@@ -136,7 +136,7 @@ def resource_target(session: Session, rid: str) -> tuple[CatalogEntry, DatasetVe
     if m is None:
         raise OpenEntryNotFound(f"资源不存在 (resource)：{rid}")
     entry = get_open(session, int(m.group(1)))
-    version = latest_versions(session, [entry.id]).get(entry.id)
+    version = latest_version(session, entry.id)
     if version is None:
         raise OpenEntryNotFound(f"该目录尚无数据 (resource)：{rid}")
     return entry, version
