@@ -147,3 +147,40 @@ def test_writers_in_several_processes_all_commit(tmp_path: Path) -> None:
     assert values == list(range(1, 77))
     assert (tmp_path / "u.db-writers.lock").exists()
     engine.dispose()
+
+
+def test_orm_writes_in_reading_units_are_refused_on_any_bind(tmp_path: Path) -> None:
+    """The ORM guard holds on tests' connection-bound sessions too, where no BEGIN is
+    ours to choose: a route marked read-only that writes fails in every test."""
+    import pytest
+    from sqlalchemy import update
+    from sqlalchemy.orm import sessionmaker
+
+    from gongshu.changes import ChangeCounter
+    from gongshu.db import ReadOnlyUnit, begin_write, read_first_factory, read_only_factory
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    ChangeCounter.__table__.create(engine)
+    with engine.connect() as conn:
+        outer = conn.begin()
+        factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint")
+        reader = read_only_factory(factory)()
+        reader.add(ChangeCounter(name="x", value=1))
+        with pytest.raises(ReadOnlyUnit, match="ChangeCounter"):
+            reader.flush()
+        reader.rollback()
+        with pytest.raises(ReadOnlyUnit, match="UPDATE"):
+            reader.execute(update(ChangeCounter).values(value=2))
+        reader.close()
+        first = read_first_factory(factory)()
+        first.add(ChangeCounter(name="y", value=1))
+        with pytest.raises(ReadOnlyUnit):
+            first.flush()  # before begin_write
+        first.rollback()
+        begin_write(first)
+        first.add(ChangeCounter(name="y", value=1))
+        first.flush()  # after it
+        assert first.get(ChangeCounter, "y").value == 1
+        first.close()
+        outer.rollback()
+    engine.dispose()

@@ -173,27 +173,43 @@ def make_session_factory(bind) -> sessionmaker[Session]:  # noqa: ANN001
     return sessionmaker(bind=bind, expire_on_commit=False)
 
 
+def _marked(factory: sessionmaker[Session], option: str) -> sessionmaker[Session]:
+    """``factory``'s sessions with ``option`` in Session.info (the ORM guard below, on
+    every database and in tests' connection-bound sessions too) and, on an engine,
+    as an execution option (the begin events above: no lock, query-only, READ ONLY)."""
+    kw = dict(factory.kw)
+    kw["info"] = {**(kw.get("info") or {}), option: True}
+    bind = kw.get("bind")
+    if isinstance(bind, Engine):
+        kw["bind"] = bind.execution_options(**{option: True})
+    return sessionmaker(**kw)
+
+
+def read_only_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions like ``factory``'s whose transactions only read: on SQLite they take
+    no write lock (many readers at once, in one process or several), on PostgreSQL
+    they are READ ONLY; an ORM write in one raises ``ReadOnlyUnit`` everywhere."""
+    return _marked(factory, READ_ONLY)
+
+
 def read_first_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    """Sessions that read without a lock, like ``read_only_factory``'s, until
-    ``begin_write``: for requests that do their work reading (a page of data through
-    the egress door) and end by recording it. On SQLite an IMMEDIATE transaction
-    would hold the one write lock through all of the reading."""
-    bind = factory.kw.get("bind")
-    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
-        return factory
-    kw = {k: v for k, v in factory.kw.items() if k != "bind"}
-    return sessionmaker(bind=bind.execution_options(**{READ_FIRST: True}), **kw)
+    """Sessions that read like ``read_only_factory``'s until ``begin_write``: for
+    requests that do their work reading (a page of data through the egress door) and
+    end by recording it. On SQLite an IMMEDIATE transaction would hold the one write
+    lock through all of the reading."""
+    return _marked(factory, READ_FIRST)
 
 
 def begin_write(session: Session) -> None:
-    """From here on ``session`` writes. A read-first session ends its reading
-    transaction and begins one holding the write lock; what it read stays loaded
-    (expire_on_commit is off) and is what the caller decided on. Any other session
-    already writes: nothing to do."""
-    bind = session.get_bind()
-    if not isinstance(bind, Engine) or not bind.get_execution_options().get(READ_FIRST):
+    """From here on ``session`` writes. A read-first session on SQLite ends its
+    reading transaction and begins one holding the write lock; what it read stays
+    loaded (expire_on_commit is off) and is what the caller decided on. Any other
+    session already may write: nothing to do."""
+    if not session.info.get(READ_FIRST) or session.info.get(_WRITING):
         return
-    if session.info.get(_WRITING):
+    session.info[_WRITING] = True
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
         return
     session.commit()
     token = _WRITE_NOW.set(True)
@@ -201,22 +217,37 @@ def begin_write(session: Session) -> None:
         session.connection()  # BEGIN IMMEDIATE, now
     finally:
         _WRITE_NOW.reset(token)
-    session.info[_WRITING] = True
 
 
 _WRITING = "gongshu_writing"
 
 
-def read_only_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    """Sessions like ``factory``'s whose transactions only read: on SQLite they take
-    no write lock (many readers at once, in one process or several), on PostgreSQL
-    they are READ ONLY; a write in one is an error. A factory bound to a connection
-    (tests' outer transaction) is returned as it is."""
-    bind = factory.kw.get("bind")
-    if not isinstance(bind, Engine):
-        return factory
-    kw = {k: v for k, v in factory.kw.items() if k != "bind"}
-    return sessionmaker(bind=bind.execution_options(**{READ_ONLY: True}), **kw)
+class ReadOnlyUnit(RuntimeError):
+    """A write in a unit of work declared read-only (a programming error: the route's
+    ``unit_of_work`` is wrong, or a read-first unit wrote before ``begin_write``)."""
+
+
+def _reading(session: Session) -> bool:
+    return bool(session.info.get(READ_ONLY)) or (
+        bool(session.info.get(READ_FIRST)) and not session.info.get(_WRITING)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush(session: Session, _context: object, _instances: object) -> None:
+    if not _reading(session):
+        return
+    changed = [*session.new, *session.deleted]
+    changed += [o for o in session.dirty if session.is_modified(o)]
+    if changed:
+        names = sorted({type(o).__name__ for o in changed})
+        raise ReadOnlyUnit(f"write in a read-only unit of work: {', '.join(names)}")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_statement(state) -> None:  # noqa: ANN001
+    if (state.is_insert or state.is_update or state.is_delete) and _reading(state.session):
+        raise ReadOnlyUnit(f"write in a read-only unit of work: {state.statement}")
 
 
 @contextmanager
