@@ -51,6 +51,10 @@ _W[6:10, 2] = 10.0 ** np.arange(3, -1, -1)
 _W[10:14, 3] = 10.0 ** np.arange(3, -1, -1)
 _W[6:12, 4] = 10.0 ** np.arange(5, -1, -1)
 _W[12:17, 5] = 10.0 ** np.arange(4, -1, -1)
+# Products of at most this many rows: OpenBLAS then stays on the calling thread (above
+# about 2,400 rows of this shape it starts its own threads, which spin and take the
+# cores from the batch workers and DuckDB); the chunk also stays in cache.
+BLAS_ROWS = 1024
 # The check character is right for (weighted sum s, last byte b) iff _CHECK_OK[s * 256 + b].
 _CHECK_OK = np.zeros(901 * 256 + 1, dtype=bool)
 _SUMS = np.arange(901)
@@ -328,7 +332,10 @@ def _id_facts(arr: pa.Array, checks: Checks) -> _Id:
         & ~bad[:, 16]
         & (~bad[:, 17] | (last == 88))
     )
-    s, region, year, mday, mid, tail = (d.astype(np.float32) @ _W).astype(np.int32).T
+    product = np.empty((len(d), _W.shape[1]), dtype=np.float32)
+    for i in range(0, len(d), BLAS_ROWS):
+        np.matmul(d[i : i + BLAS_ROWS].astype(np.float32), _W, out=product[i : i + BLAS_ROWS])
+    s, region, year, mday, mid, tail = product.astype(np.int32).T
     ymd = year * 10000 + mday
     shaped = pure_k & (region >= 100000)
     ok_k = (
