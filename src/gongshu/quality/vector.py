@@ -24,6 +24,7 @@ No module here reads stored data: the engine fetches the batches through
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,9 @@ ENTITY = "expect_column_values_to_match_entity"
 UNIQUE = "expect_column_values_to_be_unique"
 ID_RULES = (RESIDENT, BIRTH, GENDER)
 GENDERS = (*GENDER_SETS["男"], *GENDER_SETS["女"])  # code 1-3 male, 4-6 female, 0 neither
+_GENDER_VALUES = pa.array([None, *GENDERS], pa.string())
+DAY_ZERO = dt.date(1970, 1, 1)
+BIRTH_RANGE = (dt.date(1800, 1, 1), dt.date(2199, 12, 31))  # other dates: the SQL decides
 
 # One float32 matrix product over the 18 digits of an ID (d - 48, so every column is
 # below 2^24 and exact): the GB 11643 weighted sum, the 6-digit region, the year, the
@@ -68,16 +72,21 @@ def _regions() -> np.ndarray:
     return out
 
 
+def _ymd(days: np.ndarray) -> np.ndarray:
+    """Days since 1970 as yyyymmdd (int32)."""
+    d = days.astype("datetime64[D]")
+    y = d.astype("datetime64[Y]").astype(np.int64) + 1970
+    m = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    return (y * 10000 + m * 100 + (d - d.astype("datetime64[M]")).astype(np.int64) + 1).astype(
+        np.int32
+    )
+
+
 def _dates(today: dt.date) -> np.ndarray:
     """A real day from 1900-01-01 to ``today``, indexed by yyyymmdd - 19000000 (the
     first and last entries are False, so clipped junk fails)."""
-    d = np.arange(np.datetime64("1900-01-01"), np.datetime64(today) + 1)
-    ymd = (
-        (d.astype("datetime64[Y]").astype(np.int64) + 1970) * 10000
-        + (d.astype("datetime64[M]").astype(np.int64) % 12 + 1) * 100
-        + (d - d.astype("datetime64[M]")).astype(np.int64)
-        + 1
-    )
+    lo, hi = (dt.date(1900, 1, 1) - DAY_ZERO).days, (today - DAY_ZERO).days
+    ymd = _ymd(np.arange(lo, hi + 1))
     out = np.zeros(today.year * 10000 + today.month * 100 + today.day - 19_000_000 + 2, bool)
     out[ymd - 19_000_000] = True
     return out
@@ -113,8 +122,8 @@ class _Id:
 
 class Checks:
     """The rules the fast path decides for one evaluation, and what it fetches: the
-    raw columns (``columns``) and, for the birth date and gender rules, the SQL's own
-    expressions of them (``derived``: alias -> SQL)."""
+    raw ``columns`` (IDs, mobile numbers, birth dates) and, per gender column, which
+    of the GENDERS it holds (``derived``: alias -> SQL; the value is then known)."""
 
     def __init__(
         self,
@@ -123,38 +132,45 @@ class Checks:
         today: dt.date,
         mobile_prefixes: np.ndarray | None,
     ) -> None:
-        def text(col: object) -> bool:
-            return types.get(str(col)) == "VARCHAR"
+        def is_(col: object, t: str) -> bool:
+            return types.get(str(col)) == t
 
         self.rules: list[dict] = []
         for r in rules:
             exp, col = r["expectation"], r.get("column")
-            if (exp in ID_RULES and text(col)) or (
-                exp == ENTITY
-                and r.get("entity") == "CN_MOBILE"
-                and mobile_prefixes is not None
-                and text(col)
+            if (
+                (exp == RESIDENT and is_(col, "VARCHAR"))
+                or (exp == BIRTH and is_(col, "VARCHAR") and is_(r.get("birth_column"), "DATE"))
+                or (
+                    exp == GENDER and is_(col, "VARCHAR") and is_(r.get("gender_column"), "VARCHAR")
+                )
+                or (
+                    exp == ENTITY
+                    and r.get("entity") == "CN_MOBILE"
+                    and mobile_prefixes is not None
+                    and is_(col, "VARCHAR")
+                )
             ):
                 self.rules.append(r)
         id_cols = [r["column"] for r in self.rules if r["expectation"] in ID_RULES]
         self.id_columns = list(dict.fromkeys(id_cols))
         self.uniques = [r for r in rules if r["expectation"] == UNIQUE and r["column"] in id_cols]
-        cols = [r["column"] for r in self.rules]
-        cols += [r.get("birth_column") or r.get("gender_column") for r in self.rules]
+        cols = [r.get(k) for r in self.rules for k in ("column", "birth_column")]
         self.columns = [c for c in dict.fromkeys(cols) if c]
-        self.derived: dict[str, str] = {}
-        for r in self.rules:
-            if r["expectation"] == BIRTH:
-                b = q(r["birth_column"])
-                self.derived[_alias(r)] = f"year({b}) * 10000 + month({b}) * 100 + day({b})"
-            elif r["expectation"] == GENDER:
-                g = f"CAST({q(r['gender_column'])} AS VARCHAR)"
-                values = ", ".join(lit(v) for v in GENDERS)
-                self.derived[_alias(r)] = f"coalesce(list_position([{values}], {g}), 0)"
+        genders = [r["gender_column"] for r in self.rules if r["expectation"] == GENDER]
+        self.genders = {g: f"gs_gender_{i}" for i, g in enumerate(dict.fromkeys(genders))}
+        values = ", ".join(lit(v) for v in GENDERS)
+        self.derived = {
+            alias: f"coalesce(list_position([{values}], {q(g)}), 0)"
+            for g, alias in self.genders.items()
+        }
         self.ids = {r["id"] for r in self.rules + self.uniques}
         self.mobile_prefixes = mobile_prefixes
         self.regions = _regions()
         self.dates = _dates(today)
+        lo, hi = ((d - DAY_ZERO).days for d in BIRTH_RANGE)
+        self.birth_lo = lo
+        self.birth_ymd = _ymd(np.arange(lo, hi + 1))
 
     # ------------------------------------------------------------ one batch
 
@@ -164,45 +180,57 @@ class Checks:
         n = batch.num_rows
         rows = np.arange(start, start + n, dtype=np.int64)
         ids = {c: _id_facts(batch.column(c), self) for c in self.id_columns}
+        codes = {g: pc.fill_null(batch.column(a), 0).to_numpy() for g, a in self.genders.items()}
+
+        def column(name: str) -> pa.Array:
+            if name in codes:  # the gender value, from its position in GENDERS
+                return _GENDER_VALUES.take(pa.array(codes[name]))
+            return batch.column(name)
+
         defer_flags: dict[str, np.ndarray] = {}
         for i, rule in enumerate(self.rules):
             exp, c = rule["expectation"], rule["column"]
-            defer = np.zeros(n, dtype=bool)
             if exp == ENTITY:
                 checked, fail, defer = self._mobile(batch.column(c))
                 shown = (c,)
             elif exp == RESIDENT:
                 f = ids[c]
-                checked, fail, defer, shown = f.valid & ~f.defer, ~f.ok, f.defer, (c,)
-                fail = checked & fail
+                checked, defer, shown = f.valid & ~f.defer, f.defer, (c,)
+                fail = checked & ~f.ok
+            elif exp == BIRTH:
+                f = ids[c]
+                b = rule["birth_column"]
+                days, known = _days(batch.column(b))
+                at = days - self.birth_lo
+                inside = (at >= 0) & (at < len(self.birth_ymd))
+                checked = f.shaped & known
+                defer = f.defer | (checked & ~inside)  # a date the table does not hold: SQL
+                checked &= inside
+                ymd = np.take(self.birth_ymd, at, mode="clip")
+                fail = checked & (ymd != f.ymd)
+                shown = (c, b)
             else:
                 f = ids[c]
-                defer = f.defer
-                derived = _numbers(batch.column(_alias(rule)))
-                if exp == BIRTH:
-                    ymd, known = derived
-                    checked = f.shaped & known
-                    fail = checked & (ymd != f.ymd)
-                    shown = (c, rule["birth_column"])
-                else:
-                    code, _ = derived
-                    male = code <= len(GENDER_SETS["男"])
-                    checked = f.shaped & (code > 0)
-                    fail = checked & (f.odd != male)
-                    shown = (c, rule["gender_column"])
+                g = rule["gender_column"]
+                code = codes[g]
+                checked = f.shaped & (code > 0)
+                fail = checked & (f.odd != (code <= len(GENDER_SETS["男"])))
+                defer, shown = f.defer, (c, g)
             rid = rule["id"]
             part.checked[rid] = int(np.count_nonzero(checked))
             part.failed[rid] = int(np.count_nonzero(fail))
-            part.examples[rid] = _examples(batch, start, fail, tuple(dict.fromkeys(shown)))
+            part.examples[rid] = _examples(column, start, fail, tuple(dict.fromkeys(shown)))
             defer_flags[f"gs_defer_{i}"] = defer
         any_defer = np.logical_or.reduce([*defer_flags.values(), np.zeros(n, bool)])
         if any_defer.any():
             keep = pa.array(any_defer)
+            names = [*self.columns, *(g for g in self.genders if g not in self.columns)]
             arrays = [pa.array(rows[any_defer])]
-            arrays += [batch.column(c).filter(keep) for c in self.columns]
+            arrays += [column(c).filter(keep) for c in names]
             arrays += [pa.array(v[any_defer]) for v in defer_flags.values()]
-            names = ["file_row_number", *self.columns, *defer_flags]
-            part.deferred = pa.RecordBatch.from_arrays(arrays, names=names)
+            part.deferred = pa.RecordBatch.from_arrays(
+                arrays, names=["file_row_number", *names, *defer_flags]
+            )
         for rule in self.uniques:
             f = ids[rule["column"]]
             keys, at = (f.key, rows) if f.pure.all() else (f.key[f.pure], rows[f.pure])
@@ -366,30 +394,27 @@ def _id_facts(arr: pa.Array, checks: Checks) -> _Id:
     )
 
 
-def _alias(rule: dict) -> str:
-    """The fetched column holding a birth date or gender rule's SQL expression."""
-    return f"gs_fast_{rule['id']}"
-
-
-def _numbers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """An integer column as int64 (nulls 0) and its validity."""
+def _days(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A date32 array as days since 1970 and its validity."""
+    n = len(arr)
+    days = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n]
     valid = (
-        np.ones(len(arr), dtype=bool)
+        np.ones(n, dtype=bool)
         if arr.null_count == 0
         else arr.is_valid().to_numpy(zero_copy_only=False)
     )
-    return pc.fill_null(arr, 0).to_numpy().astype(np.int64, copy=False), valid
+    return days, valid
 
 
 def _examples(
-    batch: pa.RecordBatch, start: int, fail: np.ndarray, shown: tuple[str, ...]
+    column: Callable[[str], pa.Array], start: int, fail: np.ndarray, shown: tuple[str, ...]
 ) -> list[dict]:
     """The first EXAMPLES failing rows of the batch (positions are in file order)."""
     idx = np.flatnonzero(fail)[:EXAMPLES]
     if not len(idx):
         return []
     pick = pa.array(idx)
-    values = {c: batch.column(c).take(pick).to_pylist() for c in shown}
+    values = {c: column(c).take(pick).to_pylist() for c in shown}
     return [
         {"gs_row": start + int(j), **{c: values[c][k] for c in shown}} for k, j in enumerate(idx)
     ]
