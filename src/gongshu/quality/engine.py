@@ -91,11 +91,20 @@ class Reference:
 
 def connect(today: dt.date | None = None) -> duckdb.DuckDBPyConnection:
     # Results keep the file order (the default, stated: the fast path counts positions).
-    con = duckdb.connect(config={"preserve_insertion_order": True})
-    regions, enum = lookup_tables_sql([str(c) for c in _region_array().tolist()])
-    con.execute(regions, [_region_array().tolist()])
-    con.execute(enum)
-    return con
+    return duckdb.connect(config={"preserve_insertion_order": True})
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyConnection:
+    """Run ``sql``, first making the GB/T 2260 lookups it reads (``gs_region``) if
+    this connection has not got them yet (most runs no longer need them)."""
+    if (
+        "gs_region" in sql
+        and not con.execute("SELECT 1 FROM duckdb_types() WHERE type_name = 'gs_region'").fetchall()
+    ):
+        regions, enum = lookup_tables_sql([str(c) for c in _region_array().tolist()])
+        con.execute(regions, [_region_array().tolist()])
+        con.execute(enum)
+    return con.execute(sql)
 
 
 def _source(con: duckdb.DuckDBPyConnection, path: Stored, *, row_numbers: bool = True) -> str:
@@ -156,7 +165,7 @@ def evaluate(
         ]
         recent = [r for r in rules if r["expectation"] == "expect_column_max_to_be_recent"]
         sql = aggregate_sql(compiled, [r["column"] for r in recent], src)
-        cur = con.execute(sql)
+        cur = _execute(con, sql)
         names = [d[0] for d in cur.description]
         agg = dict(zip(names, cur.fetchall()[0], strict=True))
         rows = int(agg["gs_rows"])
@@ -204,7 +213,7 @@ def _examples(
     con: duckdb.DuckDBPyConnection, src: str, failing: list, out: dict[str, RuleResult]
 ) -> None:
     """The second query: failing rows of the failed rules only."""
-    row = con.execute(examples_sql(failing, src)).fetchall()[0]
+    row = _execute(con, examples_sql(failing, src)).fetchall()[0]
     for i, comp in enumerate(failing):
         out[comp.rule["id"]].examples = [_plain(e) for e in row[i] or []]
 
@@ -290,7 +299,7 @@ def _deferred(
             compiled.append(
                 Compiled(rule, f"gs_defer_{i} AND ({c.checked})", c.ok, c.columns, c.derived)
             )
-        cur = con.execute(aggregate_sql(compiled, [], "gs_deferred"))
+        cur = _execute(con, aggregate_sql(compiled, [], "gs_deferred"))
         agg = dict(zip([d[0] for d in cur.description], cur.fetchall()[0], strict=True))
         failing = []
         for i, comp in enumerate(compiled):

@@ -265,9 +265,8 @@ class Checks:
         One sort of the keys counts the copies; the parts, in file order, are scanned
         for repeated keys only until EXAMPLES of them have been seen."""
         rid, c = rule["id"], rule["column"]
-        ordered = np.sort(
-            np.concatenate([p.keys[rid][0] for p in parts] or [np.zeros(0, np.int64)])
-        )
+        ordered = np.concatenate([p.keys[rid][0] for p in parts] or [np.zeros(0, np.int64)])
+        ordered.sort()  # in place: one copy of the keys, not two
         same = ordered[1:] == ordered[:-1]
         extra = int(np.count_nonzero(same))
         total = len(ordered)
