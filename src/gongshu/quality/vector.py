@@ -236,10 +236,11 @@ class Checks:
             keys, at = (f.key, rows) if f.pure.all() else (f.key[f.pure], rows[f.pure])
             part.keys[rule["id"]] = (keys, at)
             other = f.valid & ~f.pure
-            part.others[rule["id"]] = (
-                batch.column(rule["column"]).filter(pa.array(other)),
-                rows[other],
-            )
+            if other.any():
+                part.others[rule["id"]] = (
+                    batch.column(rule["column"]).filter(pa.array(other)),
+                    rows[other],
+                )
         return part
 
     def _mobile(self, arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -254,7 +255,11 @@ class Checks:
             bad = (d > 9).reshape(-1)
             digits = (_words(bad, 11, 0) | _words(bad, 11, 3)) == 0
             p3 = d[:, 0].astype(np.int16) * 100 + d[:, 1] * np.int16(10) + d[:, 2]
-            ok[take] = digits & np.take(self.mobile_prefixes, p3, mode="clip")
+            good = digits & np.take(self.mobile_prefixes, p3, mode="clip")
+            if len(good) == len(ok):
+                ok = good
+            else:
+                ok[take] = good
         return take, take & ~ok, valid & ~take
 
     # ------------------------------------------------------------ all batches
@@ -286,7 +291,7 @@ class Checks:
             for key, row in first.items():
                 n = np.searchsorted(ordered, key, "right") - np.searchsorted(ordered, key, "left")
                 found.append((row, f"{key >> 6:017d}" + chr((key & 63) + 48), int(n)))
-        others = [p.others[rid] for p in parts if len(p.others[rid][1])]
+        others = [p.others[rid] for p in parts if rid in p.others]
         if others:
             values = pa.concat_arrays([o[0] for o in others])
             grouped = (
