@@ -145,6 +145,7 @@ def evaluate(
     format, uniqueness of an ID) run in numpy over Arrow batches (``vector``) unless
     ``vectorized`` is False; the other row rules in one DuckDB aggregate."""
     con = connect(today)
+    pool = ThreadPoolExecutor(1)  # the ID keys' sort runs while DuckDB aggregates
     try:
         src = _source(con, path)
         types = {
@@ -164,6 +165,10 @@ def evaluate(
             if r["expectation"] == "expect_column_values_to_be_unique" and r["id"] not in fast
         ]
         recent = [r for r in rules if r["expectation"] == "expect_column_max_to_be_recent"]
+        parts = _fast_parts(con, src, checks) if checks and checks.columns else []
+        sorting = (
+            [(r, pool.submit(checks.uniqueness, r, parts)) for r in checks.uniques] if parts else []
+        )
         sql = aggregate_sql(compiled, [r["column"] for r in recent], src)
         cur = _execute(con, sql)
         names = [d[0] for d in cur.description]
@@ -177,8 +182,11 @@ def evaluate(
         failing = [c for c in compiled if out[c.rule["id"]].failed]
         if failing:
             _examples(con, src, failing, out)
-        if checks and checks.columns:
-            _vectorized(con, src, checks, today, out)
+        if parts:
+            _fast_results(con, checks, parts, today, out)
+        for rule, result in sorting:
+            total, extra, examples = result.result()
+            out[rule["id"]] = RuleResult(rule, total, extra, [_plain(e) for e in examples])
         for rule in uniques:
             out[rule["id"]] = _unique(con, src, rule)
         for i, rule in enumerate(recent):
@@ -205,6 +213,7 @@ def evaluate(
                 ref = (references or {}).get(int(rule.get("ref_entry_id") or 0))
                 out[rule["id"]] = _reference(con, src, rule, ref)
     finally:
+        pool.shutdown()
         con.close()
     return rows, [out[r["id"]] for r in rules if r["id"] in out]
 
@@ -235,19 +244,25 @@ def _mobile_prefixes(con: duckdb.DuckDBPyConnection) -> np.ndarray | None:
     return np.array([a for _, a, _, _ in rows], dtype=bool)
 
 
-def _vectorized(
-    con: duckdb.DuckDBPyConnection,
-    src: str,
-    checks: vector.Checks,
-    today: dt.date,
-    out: dict[str, RuleResult],
-) -> None:
-    """The fast path: batches of the columns it needs, checked in threads; the rows it
-    defers go through the rules' own SQL."""
+def _fast_parts(
+    con: duckdb.DuckDBPyConnection, src: str, checks: vector.Checks
+) -> list[vector.Part]:
+    """The fast path: batches of the columns it needs, checked in slices on threads."""
     cols = [q(c) for c in checks.columns]
     cols += [f"{sql} AS {q(alias)}" for alias, sql in checks.derived.items()]
     reader = con.sql(f"SELECT {', '.join(cols)} FROM {src}").to_arrow_reader(ROWS_PER_BATCH)
-    parts = list(_in_threads(reader, checks.batch))
+    return list(_in_threads(reader, checks.batch))
+
+
+def _fast_results(
+    con: duckdb.DuckDBPyConnection,
+    checks: vector.Checks,
+    parts: list[vector.Part],
+    today: dt.date,
+    out: dict[str, RuleResult],
+) -> None:
+    """The fast path's row rules: its counts and first failing rows, plus the rows it
+    deferred, which go through the rules' own SQL."""
     for rule in checks.rules:
         rid = rule["id"]
         examples = sorted((e for p in parts for e in p.examples[rid]), key=lambda e: e["gs_row"])
@@ -260,9 +275,6 @@ def _vectorized(
     deferred = [p.deferred for p in parts if p.deferred is not None]
     if deferred:
         _deferred(con, pa.Table.from_batches(deferred), checks.rules, today, out)
-    for rule in checks.uniques:
-        total, extra, examples = checks.uniqueness(rule, parts)
-        out[rule["id"]] = RuleResult(rule, total, extra, [_plain(e) for e in examples])
 
 
 def _in_threads(batches: Iterable[pa.RecordBatch], work: Callable) -> Iterator:
