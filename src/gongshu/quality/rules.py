@@ -45,6 +45,7 @@ EXPECTATIONS = {
     "expect_column_values_to_be_valid_region_code": ("validity", "行政区划代码（GB/T 2260）"),
     "expect_column_values_to_match_entity": ("validity", "符合识别出的实体格式"),
     "expect_column_values_to_be_unique": ("uniqueness", "值唯一"),
+    "expect_compound_columns_to_be_unique": ("uniqueness", "多字段组合唯一"),
     "expect_resident_id_to_match_birth_date": ("consistency", "出生日期与身份证号一致"),
     "expect_resident_id_to_match_gender": ("consistency", "性别与身份证号一致"),
     "expect_column_values_to_match_reference": ("consistency", "与其他目录同一对象一致"),
@@ -71,6 +72,7 @@ TYPE_OK = {
     "boolean": ("BOOLEAN",),
 }
 EXAMPLES = 3
+COMPOUND = "expect_compound_columns_to_be_unique"
 
 
 def dimension_of(rule: dict) -> str:
@@ -168,7 +170,14 @@ def validate(rules: list[dict], columns: set[str]) -> list[dict]:
             raise InvalidInput(f"规则编号重复 (rule id)：{rid}")
         seen.add(rid)
         col = rule.get("column")
-        if exp != "expect_version_on_schedule" and col not in columns:
+        if exp == COMPOUND:
+            names = rule.get("column_list")
+            if not isinstance(names, list) or len(set(map(str, names))) < 2:
+                raise InvalidInput(f"第 {i} 条规则（{exp}）须给出至少两个不同的字段 (column_list)")
+            for name in names:
+                if name not in columns:
+                    raise InvalidInput(f"第 {i} 条规则的字段不在目录中 (column_list)：{name}")
+        elif exp != "expect_version_on_schedule" and col not in columns:
             raise InvalidInput(f"第 {i} 条规则的字段不在目录中 (column)：{col}")
         for extra in ("birth_column", "gender_column"):
             if extra in rule and rule[extra] not in columns:
