@@ -1,9 +1,12 @@
-"""Run a version's quality rules over its Parquet file with DuckDB.
+"""Run a version's quality rules over its Parquet file with DuckDB and numpy.
 
 In-platform only (tests/egress/test_one_door.py lists this module): the raw
 failing rows it returns are masked by the service before anything is stored
-or shown. One aggregate query covers every row rule (see ``rules``); the
-uniqueness examples and cross-entry comparisons are the only other queries.
+or shown. The identifier rules run on the fast path (``vector``: numpy over
+Arrow batches of the columns they need, fetched through ``datasets.storage``);
+one aggregate query covers the other row rules (see ``rules``); the failing-row
+examples, uniqueness of other columns and cross-entry comparisons are the only
+other queries.
 """
 
 from __future__ import annotations
@@ -12,17 +15,15 @@ import datetime as dt
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 from gongshu.datasets import storage
-from gongshu.datasets.models import DatasetVersion
 from gongshu.identifiers import _region_array
-from gongshu.quality import vector
+from gongshu.quality import grouped, vector
+from gongshu.quality.results import Reference, RuleResult, Stored, plain
 from gongshu.quality.rules import (
     COMPOUND,
     ENTITY_PATTERNS,
@@ -31,7 +32,6 @@ from gongshu.quality.rules import (
     Compiled,
     aggregate_sql,
     compile_row_rule,
-    dimension_of,
     examples_sql,
     key_candidates,
     lookup_tables_sql,
@@ -43,53 +43,6 @@ ROWS_PER_BATCH = 262_144  # what the fast path fetches at a time
 # each) stay in cache and in the allocator's heap; 128K-row ones cost 1.6x (page faults).
 SLICE_ROWS = 16_384
 WORKERS = 2  # numpy releases the GIL: slices are checked in parallel
-
-
-@dataclass
-class RuleResult:
-    rule: dict
-    checked: int
-    failed: int
-    examples: list[dict] = field(default_factory=list)
-    detail: str | None = None
-
-    @property
-    def pass_rate(self) -> float:
-        return 1.0 if self.checked == 0 else (self.checked - self.failed) / self.checked
-
-    @property
-    def passed(self) -> bool:
-        return self.pass_rate >= float(self.rule.get("mostly", 1.0)) - 1e-12
-
-    def to_dict(self) -> dict:
-        return {
-            "id": self.rule["id"],
-            "expectation": self.rule["expectation"],
-            "dimension": dimension_of(self.rule),
-            "column": self.rule.get("column")
-            or "、".join(self.rule.get("column_list") or [])
-            or None,
-            "mostly": float(self.rule.get("mostly", 1.0)),
-            "checked": self.checked,
-            "failed": self.failed,
-            "pass_rate": round(self.pass_rate, 6),
-            "passed": self.passed,
-            "examples": self.examples,
-            "detail": self.detail,
-        }
-
-
-# What the engine reads: a stored version (through datasets/storage, so sealed columns
-# are decrypted in memory), or a plain Parquet file (benchmarks).
-Stored = Path | tuple[Path, DatasetVersion]
-
-
-@dataclass
-class Reference:
-    """Another entry's current version that a cross-entry rule compares with."""
-
-    path: Stored
-    columns: set[str]
 
 
 def connect(today: dt.date | None = None) -> duckdb.DuckDBPyConnection:
@@ -189,9 +142,9 @@ def evaluate(
             _fast_results(con, checks, parts, today, out)
         for rule, result in sorting:
             total, extra, examples = result.result()
-            out[rule["id"]] = RuleResult(rule, total, extra, [_plain(e) for e in examples])
+            out[rule["id"]] = RuleResult(rule, total, extra, [plain(e) for e in examples])
         for rule in uniques:
-            out[rule["id"]] = _unique(con, src, rule)
+            out[rule["id"]] = grouped.unique(con, src, rule)
         for i, rule in enumerate(recent):
             newest = agg[f"gs_max_{i}"]
             if isinstance(newest, dt.datetime):
@@ -213,10 +166,11 @@ def evaluate(
             elif exp == "expect_version_on_schedule":
                 out[rule["id"]] = _on_schedule(rule, loaded_at, previous_loaded_at)
             elif exp == COMPOUND:
-                out[rule["id"]] = _compound_unique(con, src, rule)
+                out[rule["id"]] = grouped.compound_unique(con, src, rule)
             elif exp == "expect_column_values_to_match_reference":
                 ref = (references or {}).get(int(rule.get("ref_entry_id") or 0))
-                out[rule["id"]] = _reference(con, src, rule, ref)
+                rsrc = _source(con, ref.path, row_numbers=False) if ref is not None else None
+                out[rule["id"]] = grouped.reference(con, src, rule, ref, rsrc)
     finally:
         pool.shutdown()
         con.close()
@@ -229,7 +183,7 @@ def _examples(
     """The second query: failing rows of the failed rules only."""
     row = _execute(con, examples_sql(failing, src)).fetchall()[0]
     for i, comp in enumerate(failing):
-        out[comp.rule["id"]].examples = [_plain(e) for e in row[i] or []]
+        out[comp.rule["id"]].examples = [plain(e) for e in row[i] or []]
 
 
 def _mobile_prefixes(con: duckdb.DuckDBPyConnection) -> np.ndarray | None:
@@ -275,7 +229,7 @@ def _fast_results(
             rule,
             sum(p.checked[rid] for p in parts),
             sum(p.failed[rid] for p in parts),
-            [_plain(e) for e in examples[:EXAMPLES]],
+            [plain(e) for e in examples[:EXAMPLES]],
         )
     deferred = [p.deferred for p in parts if p.deferred is not None]
     if deferred:
@@ -335,55 +289,6 @@ def _deferred(
         con.unregister("gs_deferred")
 
 
-def _plain(example: dict) -> dict:
-    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in example.items()}
-
-
-def _unique(con: duckdb.DuckDBPyConnection, src: str, rule: dict) -> RuleResult:
-    """One GROUP BY over 64-bit hashes of the key: the extra copies and the first
-    repeated values. A hash collision among 10^7 values has a probability of about
-    3e-6 and could only make two different values count as one repeat."""
-    c = q(rule["column"])
-    rows = con.execute(
-        f"SELECT h.r, h.v, h.n, sum(h.n - 1) OVER (), t.total FROM "
-        f"(SELECT count({c}) AS total FROM {src}) t LEFT JOIN "
-        f"(SELECT min(file_row_number) AS r, any_value({c}) AS v, count(*) AS n FROM {src} "
-        f"WHERE {c} IS NOT NULL GROUP BY hash({c}) HAVING count(*) > 1) h ON TRUE "
-        f"ORDER BY h.r LIMIT {EXAMPLES}"
-    ).fetchall()
-    total = int(rows[0][4]) if rows else 0
-    extra = int(rows[0][3] or 0) if rows else 0
-    examples = [
-        _plain({"gs_row": r, rule["column"]: v, "重复次数": n}) for r, v, n, _, _ in rows if n
-    ]
-    return RuleResult(rule, total, extra, examples)
-
-
-def _compound_unique(con: duckdb.DuckDBPyConnection, src: str, rule: dict) -> RuleResult:
-    """Great Expectations' ``expect_compound_columns_to_be_unique``: the combination of
-    ``column_list`` occurs once. Rows whose values are all missing are skipped (its
-    default ``ignore_row_if``); a missing value equals another missing value. Failed
-    are the extra copies, as for one column; the groups are exact (GROUP BY the values)."""
-    names = list(dict.fromkeys(rule["column_list"]))
-    cols = ", ".join(q(c) for c in names)
-    present = " OR ".join(f"{q(c)} IS NOT NULL" for c in names)
-    rows = con.execute(
-        f"SELECT h.*, sum(h.gs_n - 1) OVER (), t.total FROM "
-        f"(SELECT count(*) FILTER (WHERE {present}) AS total FROM {src}) t LEFT JOIN "
-        f"(SELECT min(file_row_number) AS gs_r, {cols}, count(*) AS gs_n FROM {src} "
-        f"WHERE {present} GROUP BY {cols} HAVING count(*) > 1) h ON TRUE "
-        f"ORDER BY h.gs_r LIMIT {EXAMPLES}"
-    ).fetchall()
-    total = int(rows[0][-1]) if rows else 0
-    extra = int(rows[0][-2] or 0) if rows else 0
-    examples = [
-        _plain({"gs_row": r[0], **dict(zip(names, r[1:-3], strict=True)), "重复次数": r[-3]})
-        for r in rows
-        if r[-3]
-    ]
-    return RuleResult(rule, total, extra, examples)
-
-
 def _on_schedule(rule: dict, loaded_at: dt.datetime, previous: dt.datetime | None) -> RuleResult:
     if previous is None:
         return RuleResult(rule, 0, 0, detail="首个版本")
@@ -394,44 +299,4 @@ def _on_schedule(rule: dict, loaded_at: dt.datetime, previous: dt.datetime | Non
         1,
         int(late),
         detail=f"距上一版本 {days} 天，更新频率允许 {rule['max_interval_days']} 天",
-    )
-
-
-def _reference(
-    con: duckdb.DuckDBPyConnection, src: str, rule: dict, ref: Reference | None
-) -> RuleResult:
-    """The same person or organization in another entry: do the compared fields agree?"""
-    pairs = [p for p in rule.get("compare") or [] if ref is not None and p[1] in ref.columns]
-    if ref is None or rule.get("ref_column") not in ref.columns or not pairs:
-        return RuleResult(rule, 0, 0, detail="参照目录尚无可比对的数据")
-    key, rkey = q(rule["column"]), q(rule["ref_column"])
-    rsrc = _source(con, ref.path, row_numbers=False)
-    cols = ", ".join(f"{q(b)} AS gs_r{i}" for i, (_, b) in enumerate(pairs))
-    same = " AND ".join(
-        f"CAST(a.{q(a)} AS VARCHAR) IS NOT DISTINCT FROM CAST(r.gs_r{i} AS VARCHAR)"
-        for i, (a, _) in enumerate(pairs)
-    )
-    which = " || ".join(
-        f"CASE WHEN CAST(a.{q(a)} AS VARCHAR) IS DISTINCT FROM CAST(r.gs_r{i} AS VARCHAR) "
-        f"THEN '{a.replace(chr(39), '')} ' ELSE '' END"
-        for i, (a, _) in enumerate(pairs)
-    )
-    shown = ", ".join(
-        f"{q(c)} := a.{q(c)}" for c in dict.fromkeys([rule["column"], *(p[0] for p in pairs)])
-    )
-    sql = (
-        f"SELECT count(*), count(*) FILTER (WHERE NOT ({same})), "
-        f"arg_min(struct_pack(gs_row := a.file_row_number, {shown}, 不一致字段 := trim({which})), "
-        f"a.file_row_number, {EXAMPLES}) FILTER (WHERE NOT ({same})) "
-        f"FROM {src} a JOIN (SELECT upper(trim({rkey})) AS gs_k, {cols} FROM {rsrc} "
-        f"WHERE {rkey} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY gs_k) = 1) r "
-        f"ON upper(trim(a.{key})) = r.gs_k"
-    )
-    checked, failed, examples = con.execute(sql).fetchall()[0]
-    return RuleResult(
-        rule,
-        int(checked),
-        int(failed),
-        [_plain(e) for e in examples or []],
-        detail=f"与参照目录匹配到 {checked} 条",
     )
