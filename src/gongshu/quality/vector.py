@@ -49,7 +49,8 @@ BIRTH_RANGE = (dt.date(1800, 1, 1), dt.date(2199, 12, 31))  # other dates: the S
 # below 2^24 and exact): the GB 11643 weighted sum, the 6-digit region, the year, the
 # month and day, and digits 7-12 and 13-17 (for the 17-digit number).
 _W = np.zeros((18, 6), dtype=np.float32)
-_W[:17, 0] = ID_WEIGHTS
+_W[:17, 0] = ID_WEIGHTS * 256  # the weighted sum s, times 256, plus the last digit's value
+_W[17, 0] = 1
 _W[:6, 1] = 10.0 ** np.arange(5, -1, -1)
 _W[6:10, 2] = 10.0 ** np.arange(3, -1, -1)
 _W[10:14, 3] = 10.0 ** np.arange(3, -1, -1)
@@ -59,10 +60,11 @@ _W[12:17, 5] = 10.0 ** np.arange(4, -1, -1)
 # about 2,400 rows of this shape it starts its own threads, which spin and take the
 # cores from the batch workers and DuckDB); the chunk also stays in cache.
 BLAS_ROWS = 1024
-# The check character is right for (weighted sum s, last byte b) iff _CHECK_OK[s * 256 + b].
+# The check character is right for (weighted sum s, last byte b) iff
+# _CHECK_OK[s * 256 + b - 48] (b - 48: 0-9 for a digit, 40 for X; the last entry is False).
 _CHECK_OK = np.zeros(901 * 256 + 1, dtype=bool)
 _SUMS = np.arange(901)
-_CHECK_OK[_SUMS * 256 + np.frombuffer(ID_CHECK.encode(), np.uint8)[_SUMS % 11]] = True
+_CHECK_OK[_SUMS * 256 + np.frombuffer(ID_CHECK.encode(), np.uint8)[_SUMS % 11] - 48] = True
 
 
 def _regions() -> np.ndarray:
@@ -358,12 +360,9 @@ def _id_facts(arr: pa.Array, checks: Checks) -> _Id:
     d = m - np.uint8(48)
     bad = d > 9
     last = m[:, 17]
+    bad[:, 17] &= last != 88  # X is a good last character
     flat = bad.reshape(-1)
-    pure_k = (
-        ((_words(flat, 18, 0) | _words(flat, 18, 8)) == 0)
-        & ~bad[:, 16]
-        & (~bad[:, 17] | (last == 88))
-    )
+    pure_k = (_words(flat, 18, 0) | _words(flat, 18, 8) | _words(flat, 18, 10)) == 0
     product = np.empty((len(d), _W.shape[1]), dtype=np.float32)
     for i in range(0, len(d), BLAS_ROWS):
         np.matmul(d[i : i + BLAS_ROWS].astype(np.float32), _W, out=product[i : i + BLAS_ROWS])
@@ -374,7 +373,7 @@ def _id_facts(arr: pa.Array, checks: Checks) -> _Id:
         shaped
         & np.take(checks.regions, region, mode="clip")
         & np.take(checks.dates, ymd - 19_000_000, mode="clip")
-        & np.take(_CHECK_OK, s * 256 + last, mode="clip")
+        & np.take(_CHECK_OK, s, mode="clip")
     )
     key = ((region.astype(np.int64) * 1_000_000 + mid) * 100_000 + tail) * 64 + last - 48
 
