@@ -152,11 +152,15 @@ def _run(path, vectorized: bool) -> list[dict]:  # noqa: ANN001
     return [r.to_dict() for r in results]
 
 
-@pytest.mark.parametrize("batch", [7, 64, 131_072])
-def test_fast_path_gives_the_sql_results(tmp_path, monkeypatch, batch: int) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("batch", "rows", "workers"), [(7, 16_384, 1), (64, 5, 2), (131_072, 16_384, 2)]
+)
+def test_fast_path_gives_the_sql_results(tmp_path, monkeypatch, batch, rows, workers) -> None:  # noqa: ANN001
     path = tmp_path / "planted.parquet"
     pq.write_table(_table(2000), path, row_group_size=500)
-    monkeypatch.setattr(engine, "ROWS_PER_BATCH", batch)
+    monkeypatch.setattr(engine, "ROWS_PER_BATCH", batch)  # fetched at a time
+    monkeypatch.setattr(engine, "SLICE_ROWS", rows)  # checked at a time
+    monkeypatch.setattr(engine, "WORKERS", workers)
     fast, sql = _run(path, True), _run(path, False)
     assert fast == sql
     by_id = {r["id"]: r for r in fast}

@@ -12,6 +12,7 @@ other queries.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +43,11 @@ ROWS_PER_BATCH = 262_144  # what the fast path fetches at a time
 # What a worker checks at a time: numpy's temporaries of a 16K-row slice (under a MB
 # each) stay in cache and in the allocator's heap; 128K-row ones cost 1.6x (page faults).
 SLICE_ROWS = 16_384
-WORKERS = 2  # numpy releases the GIL: slices are checked in parallel
+# The cores are shared between DuckDB's scan (the reader converts to Arrow serially
+# anyway) and numpy checking slices (it releases the GIL): half each. On two cores,
+# one thread each; more threads only took turns on the same cores (measured).
+FETCH_THREADS = max(1, (os.cpu_count() or 2) // 2)
+WORKERS = max(1, (os.cpu_count() or 2) // 2)
 
 
 def connect(today: dt.date | None = None) -> duckdb.DuckDBPyConnection:
@@ -209,8 +214,12 @@ def _fast_parts(
     """The fast path: batches of the columns it needs, checked in slices on threads."""
     cols = [q(c) for c in checks.columns]
     cols += [f"{sql} AS {q(alias)}" for alias, sql in checks.derived.items()]
-    reader = con.sql(f"SELECT {', '.join(cols)} FROM {src}").to_arrow_reader(ROWS_PER_BATCH)
-    return list(_in_threads(reader, checks.batch))
+    con.execute(f"SET threads = {FETCH_THREADS}")
+    try:
+        reader = con.sql(f"SELECT {', '.join(cols)} FROM {src}").to_arrow_reader(ROWS_PER_BATCH)
+        return list(_in_threads(reader, checks.batch))
+    finally:
+        con.execute("RESET threads")
 
 
 def _fast_results(
