@@ -191,9 +191,19 @@ def _examples(
         out[comp.rule["id"]].examples = [plain(e) for e in row[i] or []]
 
 
+_PREFIXES: dict[str, np.ndarray | None] = {}
+
+
 def _mobile_prefixes(con: duckdb.DuckDBPyConnection) -> np.ndarray | None:
     """For CN_MOBILE: which first three digits the pattern (RE2, as the SQL runs it)
     allows in an 11-digit value, if the rest does not matter (else None: SQL only)."""
+    pattern = ENTITY_PATTERNS["CN_MOBILE"]
+    if pattern not in _PREFIXES:
+        _PREFIXES[pattern] = _prefixes(con, pattern)
+    return _PREFIXES[pattern]
+
+
+def _prefixes(con: duckdb.DuckDBPyConnection, pattern: str) -> np.ndarray | None:
     rows = con.execute(
         "SELECT p, "
         + ", ".join(
@@ -201,7 +211,7 @@ def _mobile_prefixes(con: duckdb.DuckDBPyConnection) -> np.ndarray | None:
             for tail in ("00000000", "99999999", "12345678")
         )
         + " FROM range(1000) t(p) ORDER BY p",
-        [ENTITY_PATTERNS["CN_MOBILE"]],
+        [pattern],
     ).fetchall()
     if any(len({a, b, c}) > 1 for _, a, b, c in rows):
         return None

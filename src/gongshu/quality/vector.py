@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -67,10 +68,12 @@ _SUMS = np.arange(901)
 _CHECK_OK[_SUMS * 256 + np.frombuffer(ID_CHECK.encode(), np.uint8)[_SUMS % 11] - 48] = True
 
 
+@lru_cache(maxsize=1)
 def _regions() -> np.ndarray:
     """GB/T 2260 by 6-digit prefix: the codes the SQL's ENUM ``gs_region`` holds."""
     out = np.zeros(1_000_001, dtype=bool)  # the last entry catches clipped junk
     out[[c for c in _region_array().tolist() if len(str(c)) == 6]] = True
+    out.setflags(write=False)  # shared by every evaluation
     return out
 
 
@@ -84,6 +87,16 @@ def _ymd(days: np.ndarray) -> np.ndarray:
     )
 
 
+@lru_cache(maxsize=1)
+def _births() -> tuple[int, np.ndarray]:
+    """yyyymmdd of the days in BIRTH_RANGE, from the first one's day number."""
+    lo, hi = ((d - DAY_ZERO).days for d in BIRTH_RANGE)
+    ymd = _ymd(np.arange(lo, hi + 1))
+    ymd.setflags(write=False)
+    return lo, ymd
+
+
+@lru_cache(maxsize=4)
 def _dates(today: dt.date) -> np.ndarray:
     """A real day from 1900-01-01 to ``today``, indexed by yyyymmdd - 19000000 (the
     first and last entries are False, so clipped junk fails)."""
@@ -91,6 +104,7 @@ def _dates(today: dt.date) -> np.ndarray:
     ymd = _ymd(np.arange(lo, hi + 1))
     out = np.zeros(today.year * 10000 + today.month * 100 + today.day - 19_000_000 + 2, bool)
     out[ymd - 19_000_000] = True
+    out.setflags(write=False)
     return out
 
 
@@ -170,9 +184,7 @@ class Checks:
         self.mobile_prefixes = mobile_prefixes
         self.regions = _regions()
         self.dates = _dates(today)
-        lo, hi = ((d - DAY_ZERO).days for d in BIRTH_RANGE)
-        self.birth_lo = lo
-        self.birth_ymd = _ymd(np.arange(lo, hi + 1))
+        self.birth_lo, self.birth_ymd = _births()
 
     # ------------------------------------------------------------ one batch
 
