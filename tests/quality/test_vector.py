@@ -14,6 +14,7 @@ import pytest
 from gongshu.identifiers import id_check_char, is_resident_id
 from gongshu.quality import engine, vector
 from gongshu.quality.engine import evaluate
+from tests.quality.conftest import planted_rows
 
 TODAY = dt.date(2026, 12, 1)
 LOADED = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
@@ -204,3 +205,26 @@ def test_fast_resident_id_check_agrees_with_the_scalar_validator(tmp_path) -> No
     ]
     assert res.checked == 3 * len(values)
     assert res.failed == 3 * ok.count(False)
+
+
+def test_a_sealed_stored_version_gives_the_same_results_both_ways(load, datasets_dir) -> None:  # noqa: ANN001
+    version, _ = load(planted_rows(TODAY))  # the loader normalizes and checks the IDs
+    assert version.sealed and "公民身份号码" in version.sealed["columns"]
+    stored = (datasets_dir, version)
+    fast, sql = (
+        [
+            r.to_dict()
+            for r in evaluate(
+                stored,
+                RULES[:5],
+                fields=[],
+                today=TODAY,
+                loaded_at=LOADED,
+                previous_loaded_at=None,
+                vectorized=v,
+            )[1]
+        ]
+        for v in (True, False)
+    )
+    assert fast == sql
+    assert {r["id"] for r in fast if r["failed"]} == {"r2", "r3", "r4", "r5"}
