@@ -172,6 +172,42 @@ def test_fast_path_gives_the_sql_results(tmp_path, monkeypatch, batch, rows, wor
     assert by_id["r5"]["examples"][0]["重复次数"] > 1
 
 
+def test_an_empty_version_gives_the_same_results_both_ways(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "empty.parquet"
+    pq.write_table(_table(50).slice(0, 0), path)
+    fast, sql = _run(path, True), _run(path, False)
+    assert fast == sql and len(fast) == len(RULES)
+    assert all(r["checked"] == 0 and r["failed"] == 0 for r in fast)
+
+
+@pytest.mark.parametrize(
+    ("id_value", "gender", "birth", "mobile"),
+    [
+        (None, None, None, None),  # a slice without one value
+        ("abc", "男", dt.date(2000, 1, 1), "x"),  # no value of the common width
+        ("11010119900101123Y", "男", dt.date(1990, 1, 1), "+8613800138000"),  # all deferred
+    ],
+)
+def test_uniform_slices_give_the_same_results_both_ways(  # noqa: ANN001
+    tmp_path, monkeypatch, id_value, gender, birth, mobile
+) -> None:
+    monkeypatch.setattr(engine, "SLICE_ROWS", 8)
+    path = tmp_path / "uniform.parquet"
+    n = 20
+    pq.write_table(
+        pa.table(
+            {
+                "公民身份号码": pa.array([id_value] * n, pa.string()),
+                "性别": pa.array([gender] * n, pa.string()),
+                "出生日期": pa.array([birth] * n, pa.date32()),
+                "联系电话": pa.array([mobile] * n, pa.string()),
+            }
+        ),
+        path,
+    )
+    assert _run(path, True) == _run(path, False)
+
+
 def test_the_fast_path_decides_the_identifier_rules() -> None:
     types = {
         "公民身份号码": "VARCHAR",

@@ -126,9 +126,11 @@ def evaluate(
             if r["expectation"] == "expect_column_values_to_be_unique" and r["id"] not in fast
         ]
         recent = [r for r in rules if r["expectation"] == "expect_column_max_to_be_recent"]
-        parts = _fast_parts(con, src, checks) if checks and checks.columns else []
+        parts = _fast_parts(con, src, checks) if checks and checks.columns else None
         sorting = (
-            [(r, pool.submit(checks.uniqueness, r, parts)) for r in checks.uniques] if parts else []
+            [(r, pool.submit(checks.uniqueness, r, parts)) for r in checks.uniques]
+            if parts is not None
+            else []
         )
         sql = aggregate_sql(compiled, [r["column"] for r in recent], src)
         cur = _execute(con, sql)
@@ -143,7 +145,7 @@ def evaluate(
         failing = [c for c in compiled if out[c.rule["id"]].failed]
         if failing:
             _examples(con, src, failing, out)
-        if parts:
+        if parts is not None:
             _fast_results(con, checks, parts, today, out)
         for rule, result in sorting:
             total, extra, examples = result.result()

@@ -361,6 +361,8 @@ def _matrix(arr: pa.Array, take: np.ndarray, width: int) -> np.ndarray:
 def _words(flat: np.ndarray, width: int, at: int) -> np.ndarray:
     """Bytes ``at .. at + 7`` of each ``width``-byte row of ``flat`` as one uint64."""
     k = len(flat) // width
+    if k == 0:
+        return np.zeros(0, dtype=np.uint64)
     return np.ndarray((k,), dtype=np.uint64, buffer=flat, offset=at, strides=(width,))
 
 
