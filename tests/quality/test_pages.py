@@ -37,6 +37,7 @@ def test_agency_edits_rules_through_the_form(login, session, load, subsidy) -> N
     client = login("clerk_county")
     form = client.get(f"/quality/entries/{subsidy.id}/rules")
     assert form.status_code == 200 and "expect_column_values_to_not_be_null" in form.text
+    assert "expect_compound_columns_to_be_unique" in form.text
     bad = client.post(f"/quality/entries/{subsidy.id}/rules", data={"rules": "[{", "reason": ""})
     assert "不是有效的 JSON" in bad.text
     rules = service.current_rules(session, subsidy.id).rules

@@ -73,3 +73,42 @@ def test_literals_are_quoted_and_bad_rules_are_refused() -> None:
             [{"expectation": "expect_column_values_to_not_be_null", "column": "a", "mostly": 2}],
             {"a"},
         )
+
+
+def test_compound_uniqueness_rule_is_validated() -> None:
+    rule = {"expectation": "expect_compound_columns_to_be_unique", "column_list": ["a", "b"]}
+    assert validate([rule], {"a", "b"})[0]["id"] == "r1"
+    with pytest.raises(InvalidInput, match=r"第 1 条规则.*至少两个不同的字段 \(column_list\)"):
+        validate([{**rule, "column_list": ["a", "a"]}], {"a", "b"})
+    with pytest.raises(InvalidInput, match=r"column_list"):
+        validate([{"expectation": "expect_compound_columns_to_be_unique"}], {"a"})
+    with pytest.raises(InvalidInput, match=r"不在目录中 \(column_list\)：c"):
+        validate([{**rule, "column_list": ["a", "c"]}], {"a", "b"})
+
+
+def test_compound_uniqueness_counts_repeated_combinations(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "pairs.parquet"
+    a = ["x", "x", "y", "x", None, None, "y", None, "z"]
+    b = [1, 2, 1, 1, 5, 5, 1, None, None]
+    pq.write_table(pa.table({"a": a, "b": b}), path)
+    rule = {
+        "id": "r1",
+        "expectation": "expect_compound_columns_to_be_unique",
+        "column_list": ["a", "b"],
+    }
+    _, (res,) = evaluate(
+        path,
+        [rule],
+        fields=[],
+        today=TODAY,
+        loaded_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        previous_loaded_at=None,
+    )
+    # (x,1) x2, (y,1) x2, (None,5) x2 repeat; the all-missing row 7 is not checked
+    assert (res.checked, res.failed) == (8, 3)
+    assert res.examples == [
+        {"gs_row": 0, "a": "x", "b": 1, "重复次数": 2},
+        {"gs_row": 2, "a": "y", "b": 1, "重复次数": 2},
+        {"gs_row": 4, "a": None, "b": 5, "重复次数": 2},
+    ]
+    assert res.to_dict()["column"] == "a、b" and res.to_dict()["dimension"] == "uniqueness"

@@ -45,6 +45,7 @@ EXPECTATIONS = {
     "expect_column_values_to_be_valid_region_code": ("validity", "行政区划代码（GB/T 2260）"),
     "expect_column_values_to_match_entity": ("validity", "符合识别出的实体格式"),
     "expect_column_values_to_be_unique": ("uniqueness", "值唯一"),
+    "expect_compound_columns_to_be_unique": ("uniqueness", "多字段组合唯一"),
     "expect_resident_id_to_match_birth_date": ("consistency", "出生日期与身份证号一致"),
     "expect_resident_id_to_match_gender": ("consistency", "性别与身份证号一致"),
     "expect_column_values_to_match_reference": ("consistency", "与其他目录同一对象一致"),
@@ -71,6 +72,7 @@ TYPE_OK = {
     "boolean": ("BOOLEAN",),
 }
 EXAMPLES = 3
+COMPOUND = "expect_compound_columns_to_be_unique"
 
 
 def dimension_of(rule: dict) -> str:
@@ -168,7 +170,14 @@ def validate(rules: list[dict], columns: set[str]) -> list[dict]:
             raise InvalidInput(f"规则编号重复 (rule id)：{rid}")
         seen.add(rid)
         col = rule.get("column")
-        if exp != "expect_version_on_schedule" and col not in columns:
+        if exp == COMPOUND:
+            names = rule.get("column_list")
+            if not isinstance(names, list) or len(set(map(str, names))) < 2:
+                raise InvalidInput(f"第 {i} 条规则（{exp}）须给出至少两个不同的字段 (column_list)")
+            for name in names:
+                if name not in columns:
+                    raise InvalidInput(f"第 {i} 条规则的字段不在目录中 (column_list)：{name}")
+        elif exp != "expect_version_on_schedule" and col not in columns:
             raise InvalidInput(f"第 {i} 条规则的字段不在目录中 (column)：{col}")
         for extra in ("birth_column", "gender_column"):
             if extra in rule and rule[extra] not in columns:
@@ -349,11 +358,13 @@ def compile_row_rule(rule: dict, today: date) -> Compiled | None:
     return None
 
 
-def flagged(compiled: list[Compiled], source: str) -> str:
+def flagged(compiled: list[Compiled], source: str, *, only: set[int] | None = None) -> str:
     """``source`` with each rule's flags (gs_chk_i, gs_fail_i) computed once per row,
     over the derived columns the rules share, in layers: ``_f`` (a cast), then the
-    prefix and last character that read it, then ``_c`` (the check value)."""
-    derived = {k: v for comp in compiled for k, v in comp.derived.items()}
+    prefix and last character that read it, then ``_c`` (the check value). ``only``:
+    the positions that need flags (all by default)."""
+    chosen = [(i, c) for i, c in enumerate(compiled) if only is None or i in only]
+    derived = {k: v for _, comp in chosen for k, v in comp.derived.items()}
 
     def layer(source: str, cols: dict[str, str]) -> str:
         if not cols:
@@ -364,7 +375,7 @@ def flagged(compiled: list[Compiled], source: str) -> str:
     source = layer(source, {k: v for k, v in derived.items() if k[-2:] not in ("_f", "_c")})
     source = layer(source, {k: v for k, v in derived.items() if k.endswith("_c")})
     flags = []
-    for i, comp in enumerate(compiled):
+    for i, comp in chosen:
         flags += [
             f"coalesce({comp.checked}, FALSE) AS gs_chk_{i}",
             f"coalesce(({comp.checked}) AND NOT ({comp.ok}), FALSE) AS gs_fail_{i}",
@@ -373,16 +384,25 @@ def flagged(compiled: list[Compiled], source: str) -> str:
 
 
 def aggregate_sql(compiled: list[Compiled], maxes: list[str], source: str) -> str:
-    """The one pass: per rule checked and failed counts, and the column maxima."""
-    parts = ["count(*) AS gs_rows"]
-    for i in range(len(compiled)):
+    """The one pass: per rule checked and failed counts, and the column maxima. A
+    non-null rule is ``count(*) - count(column)``: no flag, so DuckDB need not read
+    the column's values (the Parquet definition levels say which are null)."""
+    parts, flags = ["count(*) AS gs_rows"], set()
+    for i, comp in enumerate(compiled):
+        if comp.rule["expectation"] == "expect_column_values_to_not_be_null":
+            parts += [
+                f"count(*) AS gs_checked_{i}",
+                f"count(*) - count({q(comp.rule['column'])}) AS gs_failed_{i}",
+            ]
+            continue
+        flags.add(i)
         parts += [
             f"count(*) FILTER (WHERE gs_chk_{i}) AS gs_checked_{i}",
             f"count(*) FILTER (WHERE gs_fail_{i}) AS gs_failed_{i}",
         ]
     for i, col in enumerate(maxes):
         parts.append(f"max({q(col)}) AS gs_max_{i}")
-    return f"SELECT {', '.join(parts)} FROM {flagged(compiled, source)}"
+    return f"SELECT {', '.join(parts)} FROM {flagged(compiled, source, only=flags)}"
 
 
 def examples_sql(failing: list[Compiled], source: str) -> str:
