@@ -198,7 +198,16 @@ def run_wrk(
 
     script = OUT / "wrk.lua"
     script.write_text(WRK_SCRIPT % {"think": think_ms})
-    cmd = ["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "60s", "-s", str(script)]
+    cmd = [
+        "wrk",
+        f"-t{min(2, clients)}",
+        f"-c{clients}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "60s",
+        "-s",
+        str(script),
+    ]
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
     cmd.append(url + quote(path, safe="/?=&:"))
@@ -283,6 +292,8 @@ def main() -> None:
         "GONGSHU_OPEN_RATE_BURST": "100000000",
         **({"GONGSHU_DATABASE_URL": args.database_url} if args.database_url else {}),
     }
+    # a reused instance may predate the newest migration: bring it to head first
+    subprocess.run([sys.executable, "-m", "gongshu", "init"], env=env, check=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "gongshu", "serve", "--workers", str(args.workers)],
         env=env,
@@ -293,6 +304,8 @@ def main() -> None:
         import httpx2 as httpx
 
         for _ in range(100):
+            if server.poll() is not None:
+                raise SystemExit(f"gongshu serve exited with {server.returncode}")
             try:
                 httpx.get("http://127.0.0.1:8765/login", timeout=1)
                 break
