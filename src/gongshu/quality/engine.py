@@ -106,7 +106,7 @@ def evaluate(
     format, uniqueness of an ID) run in numpy over Arrow batches (``vector``) unless
     ``vectorized`` is False; the other row rules in one DuckDB aggregate."""
     con = connect(today)
-    pool = ThreadPoolExecutor(1)  # the ID keys' sort runs while DuckDB aggregates
+    pool = ThreadPoolExecutor(2)  # the aggregate and the ID keys' sort run beside the fetch
     try:
         src = _source(con, path)
         types = {
@@ -126,16 +126,19 @@ def evaluate(
             if r["expectation"] == "expect_column_values_to_be_unique" and r["id"] not in fast
         ]
         recent = [r for r in rules if r["expectation"] == "expect_column_max_to_be_recent"]
+        sql = aggregate_sql(compiled, [r["column"] for r in recent], src)
+        # The aggregate of the other rules runs beside the fast path's fetch, on a
+        # cursor of its own, unless the source is registered on ``con`` alone (sealed
+        # columns, decrypted into this connection's memory).
+        beside = checks is not None and bool(checks.columns) and "gs_sealed_" not in src
+        pending = pool.submit(_aggregate, con.cursor(), sql, close=True) if beside else None
         parts = _fast_parts(con, src, checks) if checks and checks.columns else None
         sorting = (
             [(r, pool.submit(checks.uniqueness, r, parts)) for r in checks.uniques]
             if parts is not None
             else []
         )
-        sql = aggregate_sql(compiled, [r["column"] for r in recent], src)
-        cur = _execute(con, sql)
-        names = [d[0] for d in cur.description]
-        agg = dict(zip(names, cur.fetchall()[0], strict=True))
+        agg = pending.result() if pending is not None else _aggregate(con, sql)
         rows = int(agg["gs_rows"])
         out: dict[str, RuleResult] = {}
         for i, comp in enumerate(compiled):
@@ -182,6 +185,16 @@ def evaluate(
         pool.shutdown()
         con.close()
     return rows, [out[r["id"]] for r in rules if r["id"] in out]
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection, sql: str, *, close: bool = False) -> dict:
+    try:
+        cur = _execute(con, sql)
+        names = [d[0] for d in cur.description]
+        return dict(zip(names, cur.fetchall()[0], strict=True))
+    finally:
+        if close:
+            con.close()
 
 
 def _examples(
