@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import BigInteger, String, event, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from gongshu.db import Base
+from gongshu.db import Base, changed_objects
 
 
 class ChangeCounter(Base):
@@ -63,9 +63,7 @@ def _touched(objects: Any) -> set[str]:
 def _on_flush(session: Session, _context: Any, _instances: Any) -> None:
     # Every flush, not once a transaction: a transaction may change, read (and cache
     # under the new value), then change again.
-    changed = [*session.new, *session.deleted]
-    changed += [o for o in session.dirty if session.is_modified(o)]
-    for name in sorted(_touched(changed)):
+    for name in sorted(_touched(changed_objects(session))):
         bump(session, name)
 
 

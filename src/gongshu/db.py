@@ -227,6 +227,15 @@ class ReadOnlyUnit(RuntimeError):
     ``unit_of_work`` is wrong, or a read-first unit wrote before ``begin_write``)."""
 
 
+def changed_objects(session: Session) -> list[object]:
+    """What the next flush writes: new, deleted, and really modified objects."""
+    return [
+        *session.new,
+        *session.deleted,
+        *(o for o in session.dirty if session.is_modified(o)),
+    ]
+
+
 def _reading(session: Session) -> bool:
     return bool(session.info.get(READ_ONLY)) or (
         bool(session.info.get(READ_FIRST)) and not session.info.get(_WRITING)
@@ -237,8 +246,7 @@ def _reading(session: Session) -> bool:
 def _refuse_flush(session: Session, _context: object, _instances: object) -> None:
     if not _reading(session):
         return
-    changed = [*session.new, *session.deleted]
-    changed += [o for o in session.dirty if session.is_modified(o)]
+    changed = changed_objects(session)
     if changed:
         names = sorted({type(o).__name__ for o in changed})
         raise ReadOnlyUnit(f"write in a read-only unit of work: {', '.join(names)}")

@@ -293,9 +293,14 @@ def _extend(session: Session, last: LedgerCheckpoint, size: int) -> list[bytes]:
     return merkle.extend_peaks(peaks, last.tree_size, leaves, ALGORITHM)
 
 
+def signed_size(session: Session) -> int:
+    """The tree size the newest checkpoint covers (0 before the first)."""
+    return session.scalar(select(func.max(LedgerCheckpoint.tree_size))) or 0
+
+
 def checkpoint_due(session: Session, every: int) -> bool:
     """Are at least ``every`` entries not yet covered by a checkpoint? (reads only)"""
-    covered = session.scalar(select(func.max(LedgerCheckpoint.tree_size))) or 0
+    covered = signed_size(session)
     top = session.scalar(select(func.max(LedgerEntry.position)))
     size = 0 if top is None else top + 1
     return size - covered >= max(every, 1)

@@ -10,7 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -141,7 +140,7 @@ def _checkpointer(
     due is the database asked (without the write lock), then the checkpoint signed."""
     from gongshu.ledger import checkpoint_if_due
     from gongshu.ledger.keys import InstanceKey
-    from gongshu.ledger.models import LedgerCheckpoint
+    from gongshu.ledger.service import signed_size
 
     key_holder: list[InstanceKey] = []
     covered = [0]  # the largest checkpointed tree size seen in this process
@@ -151,7 +150,7 @@ def _checkpointer(
         if size - covered[0] < every:
             return
         with reader() as session:
-            covered[0] = session.scalar(select(func.max(LedgerCheckpoint.tree_size))) or 0
+            covered[0] = signed_size(session)
         if size - covered[0] < every:
             return
         if not key_holder:
