@@ -19,23 +19,24 @@ its last place). ``_id`` is the row's position in the stored version.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
-from fastapi.responses import JSONResponse
+import anyio
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu import changes
 from gongshu.accounts import service as accounts
 from gongshu.accounts.models import Organization, User
-from gongshu.accounts.permissions import PUBLIC
 from gongshu.errors import GongshuError, InvalidInput, NotFound, Unauthorized
 from gongshu.opendata import packages
 from gongshu.opendata.search import FACETS, catalog_stamp, find_by_name, search
-from gongshu.web.deps import SessionDep, requires, unit_of_work
+from gongshu.web.deps import CallerInside, after_unit, current_user
 
 router = APIRouter(tags=["ckan"], include_in_schema=False)
 
@@ -286,44 +287,66 @@ ACTIONS: dict[str, Callable[[Session, dict, User | None], Any]] = {
 }
 
 
-def _token_user(session: Session, request: Request, user: User | None) -> User | None:
-    """CKAN clients send the bare token in Authorization (or X-CKAN-API-Key)."""
+def _token_user(session: Session, request: Request) -> User | None:
+    """CKAN clients send the bare token in Authorization (or X-CKAN-API-Key); the
+    portal's pages call with their session cookie."""
     raw = request.headers.get("authorization") or request.headers.get("x-ckan-api-key") or ""
     raw = raw.strip()
     if raw.lower().startswith("bearer "):
         raw = raw[7:].strip()
     if not raw:
-        return user
+        return current_user(request, session)
     found = accounts.resolve_token(session, raw, kind="api")
     if found is None:
         raise Unauthorized("API 令牌无效、已过期或已撤销 (invalid token)")
     return found
 
 
+# CKAN calls are short and many: each runs whole on one worker thread of this small
+# pool, instead of taking turns with other requests on the default pool of 40 (threads
+# that each release the GIL at every SQLite statement slow each other down: 36-39
+# datastore_search calls a second with 8 or 40 threads, 63-67 with one; see
+# docs/benchmarks.md). Long exports and loads stay on the default pool.
+API_THREADS = 2
+_limiter: anyio.CapacityLimiter | None = None
+
+
+def _threads() -> anyio.CapacityLimiter:
+    global _limiter
+    if _limiter is None:  # made inside the event loop that uses it
+        _limiter = anyio.CapacityLimiter(API_THREADS)
+    return _limiter
+
+
 @router.get("/api/3/action/{name}")
 @router.post("/api/3/action/{name}")
 @router.get("/api/action/{name}")
 @router.post("/api/action/{name}")
-@unit_of_work(
-    lambda request: (
-        "read_first" if request.path_params.get("name") == "datastore_search" else "read"
-    )
-)
-def action(
+async def action(
     name: str,
     request: Request,
-    session: SessionDep,
-    user: Annotated[User | None, requires(PUBLIC)],
+    _caller: Annotated[None, Depends(CallerInside())],
     body: Annotated[Any, Body()] = None,
-) -> JSONResponse:
+) -> Response:
     """A CKAN action; metadata is public, datastore_search checks token and grant inside."""
+    return await anyio.to_thread.run_sync(
+        functools.partial(_answer, request, name, body), limiter=_threads()
+    )
+
+
+def _answer(request: Request, name: str, body: Any) -> Response:
+    """One action in one unit of work: read-only for metadata; read-first for
+    datastore_search, whose delivery and ledger entry are durable before rows leave."""
+    unit = "read_first" if name == "datastore_search" else "read"
+    session: Session = request.app.state.session_factories[unit]()
     try:
         action = ACTIONS.get(name)
         if action is None:
             raise ActionError(f"Bad request - Action name not known: {name}")
         params = _params(request, body)
         params["__settings"] = request.app.state.settings
-        result = action(session, params, _token_user(session, request, user))
+        result = action(session, params, _token_user(session, request))
+        session.commit()
     except GongshuError as exc:
         session.rollback()
         error = {"__type": ERROR_TYPES.get(exc.status, "Internal Error"), "message": exc.message}
@@ -331,5 +354,10 @@ def action(
             {"help": _help(request, name), "success": False, "error": error},
             status_code=exc.status,
         )
-    session.commit()  # a delivery and its ledger entry are durable before rows leave
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    after_unit(request, session)
     return JSONResponse({"help": _help(request, name), "success": True, "result": result})

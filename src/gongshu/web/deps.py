@@ -79,6 +79,12 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+    after_unit(request, session)
+
+
+def after_unit(request: Request, session: Session) -> None:
+    """After a committed unit of work: sign a ledger checkpoint if one is due (only
+    units that appended to the ledger can make one due)."""
     if size := session.info.get(LEDGER_APPENDED):
         request.app.state.after_commit(size)
 
@@ -155,6 +161,18 @@ class PermissionCheck:
 
     def __repr__(self) -> str:
         return f"requires({self.scope!r})"
+
+
+class CallerInside(PermissionCheck):
+    """PUBLIC, for an endpoint that resolves its caller itself, inside the one unit of
+    work it runs whole on a worker thread (the CKAN actions: one thread hop a call
+    instead of one per dependency, on a small pool of their own)."""
+
+    def __init__(self) -> None:
+        super().__init__(PUBLIC)
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
 
 
 def requires(scope: str):  # noqa: ANN201
