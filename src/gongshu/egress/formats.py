@@ -41,6 +41,9 @@ class _CSV:
         self.fh.close()
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 class _JSON:
     """``{"columns": [...], "rows": [[...], ...]}`` written batch by batch."""
 
@@ -50,12 +53,12 @@ class _JSON:
         self.first = True
 
     def write(self, batch: pa.RecordBatch) -> None:
-        cols = [c.to_pylist() for c in batch.columns]
-        for row in zip(*cols, strict=True):
-            self.fh.write(
-                ("" if self.first else ",") + json.dumps(row, ensure_ascii=False, default=str)
-            )
-            self.first = False
+        if not batch.num_rows:
+            return
+        rows = list(zip(*(c.to_pylist() for c in batch.columns), strict=True))
+        # one encoder call a batch: "[[...], [...]]" less its brackets
+        self.fh.write(("" if self.first else ",") + _dumps(rows)[1:-1])
+        self.first = False
 
     def __enter__(self) -> _JSON:
         return self

@@ -374,8 +374,7 @@ def deliver(
         watermarked=watermark is not None,
         sha256=digest.hexdigest(),
     )
-    session.add(delivery)
-    session.flush()
+    session.add(delivery)  # flushed with the ledger entry
     record(
         session,
         "egress.delivered",

@@ -151,14 +151,22 @@ def _init_head(session: Session) -> None:
         session.execute(insert(_HEAD).values(values))
 
 
+# One statement claims the next position and reads the hash before it (SQLite >= 3.35
+# and PostgreSQL both return from an UPDATE); the row lock it takes orders the writers.
+_BUMP = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(size=_HEAD.c.size + 1)
+    .returning(_HEAD.c.size, _HEAD.c.last_hash)
+)
+
+
 def _claim_position(session: Session) -> tuple[int, str]:
-    bump = update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size + 1)
-    if session.execute(bump).rowcount == 0:
+    claimed = session.execute(_BUMP).first()
+    if claimed is None:
         _init_head(session)
-        session.execute(bump)
-    size, last_hash = session.execute(
-        select(_HEAD.c.size, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
-    ).one()
+        claimed = session.execute(_BUMP).one()
+    size, last_hash = claimed
     return size - 1, last_hash
 
 

@@ -307,7 +307,7 @@ def _token_user(session: Session, request: Request) -> User | None:
 # that each release the GIL at every SQLite statement slow each other down: 36-39
 # datastore_search calls a second with 8 or 40 threads, 63-67 with one; see
 # docs/benchmarks.md). Long exports and loads stay on the default pool.
-API_THREADS = 2
+API_THREADS = 1
 _limiter: anyio.CapacityLimiter | None = None
 
 
