@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -114,6 +115,26 @@ def test_unconditional_share_is_masked_by_policy_and_recorded(
     assert logged and logged[0].payload["sha256"] == digest
     assert logged[0].payload["recipient"] == f"org:{people.clerk_prov.org_id}"
     assert logged[0].payload["rows"] == 40 and logged[0].payload["purpose"] == "户籍与低保交叉核验"
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "parquet"])
+def test_an_in_memory_delivery_never_lies_on_disk(
+    session, people, shared_entry, tmp_path, fmt
+) -> None:
+    grant = service.take_unconditional(
+        session, shared_entry.id, actor=people.clerk_prov, scenario="核验"
+    )
+    page = deliver(session, grant, people.clerk_prov, tmp_path, fmt=fmt, in_memory=True)
+    assert page.path is None and not (tmp_path / "out").exists()
+    assert hashlib.sha256(page.content).hexdigest() == page.delivery.sha256
+    on_disk = deliver(session, grant, people.clerk_prov, tmp_path, fmt=fmt)
+    assert page.delivery.rows == on_disk.delivery.rows == 40
+    if fmt == "json":  # the same rows and masks; only the watermark differs by delivery
+        mem, disk = json.loads(page.content), read_json(on_disk.path)
+        assert mem["columns"] == disk["columns"] and len(mem["rows"]) == len(disk["rows"])
+        assert [r[1] for r in mem["rows"]] == [r[1] for r in disk["rows"]]  # pseudonyms
+    if fmt == "parquet":
+        assert pq.read_table(io.BytesIO(page.content)).num_rows == 40
 
 
 def test_columns_rows_and_formats_follow_the_grant(session, people, shared_entry, tmp_path) -> None:

@@ -128,6 +128,8 @@ def test_datastore_search_needs_a_token_and_an_open_grant(
         resource_id=rid, q="东湖区", filters={"站点数": ["63", "69"]}, limit=1
     )
     assert both["total"] == 2 and [r["_id"] for r in both["records"]] == [21]
+    # Pages are answered from memory: no delivery file was ever written for them.
+    assert not (client.app.state.settings.data_dir / "egress").exists()
     # Every read went through the door and is in the ledger under the user.
     logged = entries(session, action_prefix="egress.delivered", limit=10)
     assert len(logged) == 5 and {e.actor for e in logged} == {"user:citizen"}

@@ -1,9 +1,14 @@
-"""Writers for what leaves the door: CSV (UTF-8 with BOM, opens in Excel), JSON, Parquet."""
+"""Writers for what leaves the door: CSV (UTF-8 with BOM, opens in Excel), JSON, Parquet.
+
+Each writes to a file path, or to a binary stream it leaves open (an API page that
+is answered from memory and never lies on disk).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -20,8 +25,8 @@ MEDIA_TYPES = {
 class _CSV:
     """The writer takes the schema of the first masked batch (masking may change types)."""
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
-        self.fh = open(path, "wb")
+    def __init__(self, target: Path | BinaryIO, schema: pa.Schema) -> None:
+        self.fh, self.owned = _open(target)
         self.fh.write(b"\xef\xbb\xbf")
         self.writer = None
         self.fallback = schema
@@ -38,7 +43,15 @@ class _CSV:
         if self.writer is None:
             self.writer = pacsv.CSVWriter(self.fh, self.fallback)
         self.writer.close()
-        self.fh.close()
+        if self.owned:
+            self.fh.close()
+
+
+def _open(target: Path | BinaryIO) -> tuple[BinaryIO, bool]:
+    """The stream to write and whether this writer closes it."""
+    if isinstance(target, Path):
+        return open(target, "wb"), True
+    return target, False
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
@@ -47,9 +60,10 @@ _dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
 class _JSON:
     """``{"columns": [...], "rows": [[...], ...]}`` written batch by batch."""
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
-        self.fh = open(path, "w", encoding="utf-8")
-        self.fh.write('{"columns": ' + json.dumps(schema.names, ensure_ascii=False) + ', "rows": [')
+    def __init__(self, target: Path | BinaryIO, schema: pa.Schema) -> None:
+        self.fh, self.owned = _open(target)
+        names = json.dumps(schema.names, ensure_ascii=False)
+        self.fh.write(('{"columns": ' + names + ', "rows": [').encode())
         self.first = True
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -57,20 +71,21 @@ class _JSON:
             return
         rows = list(zip(*(c.to_pylist() for c in batch.columns), strict=True))
         # one encoder call a batch: "[[...], [...]]" less its brackets
-        self.fh.write(("" if self.first else ",") + _dumps(rows)[1:-1])
+        self.fh.write((("" if self.first else ",") + _dumps(rows)[1:-1]).encode())
         self.first = False
 
     def __enter__(self) -> _JSON:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.fh.write("]}")
-        self.fh.close()
+        self.fh.write(b"]}")
+        if self.owned:
+            self.fh.close()
 
 
 class _Parquet:
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
-        self.path, self.writer, self.fallback = path, None, schema
+    def __init__(self, target: Path | BinaryIO, schema: pa.Schema) -> None:
+        self.path, self.writer, self.fallback = target, None, schema
 
     def write(self, batch: pa.RecordBatch) -> None:
         if self.writer is None:

@@ -12,6 +12,7 @@ the file and removes it.
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -195,10 +196,11 @@ def check_grant(grant: Grant, actor: User, *, now: datetime | None = None) -> No
 @dataclass
 class DeliveryFile:
     delivery: Delivery
-    path: Path
+    path: Path | None  # None for a delivery made in memory (``content``)
     media_type: str
     filename: str
     total: int | None = None  # rows matching before the page, when asked (``count``)
+    content: bytes | None = None
 
 
 def column_tags(entry: CatalogEntry, version: DatasetVersion) -> dict[str, list[str]]:
@@ -267,6 +269,7 @@ def deliver(
     order_by: list[tuple[str, bool]] | None = None,
     row_ids: bool = False,
     count: bool = False,
+    in_memory: bool = False,
 ) -> DeliveryFile:
     """Check, read, mask, watermark, write, hash and record one delivery.
 
@@ -277,7 +280,8 @@ def deliver(
     columns the policy leaves unmasked. ``row_ids`` prepends ``_id``, the
     row's position in the stored version from 1. ``count`` fills
     ``DeliveryFile.total``: the rows matching, before the page (cached per
-    version and predicate).
+    version and predicate). ``in_memory`` returns the bytes in
+    ``DeliveryFile.content`` instead of a file (API pages: they never lie on disk).
     """
     if fmt not in formats.WRITERS:
         raise InvalidInput(f"不支持的格式 (format)：{fmt}，可选 csv、json、parquet")
@@ -313,9 +317,13 @@ def deliver(
         instance_key, recipient, token, entry.id, protected=[*exact, query.ROW_ID]
     )
     pseudonym_key = derive_key(instance_key, "gongshu/egress/pseudonyms")
-    work_dir.mkdir(parents=True, exist_ok=True)
     path = work_dir / f".tmp-delivery-{token}.{formats.EXTENSIONS[fmt]}"
-    digest, rows = hashlib.sha256(), 0
+    if in_memory:
+        sink: Path | io.BytesIO = io.BytesIO()
+    else:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        sink = path
+    rows = 0
     con = query.connection()
     try:
         # The version through the storage door: sealed columns decrypted on this cursor.
@@ -342,7 +350,7 @@ def deliver(
                 )
             return watermark(masked)
 
-        with formats.WRITERS[fmt](path, reader.schema) as writer:
+        with formats.WRITERS[fmt](sink, reader.schema) as writer:
             # a small page is one batch: worker threads would only add their start-up
             batches = map(protect, reader) if page is not None else _pipelined(protect, reader)
             for masked in batches:
@@ -353,9 +361,14 @@ def deliver(
         raise
     finally:
         con.close()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
+    if isinstance(sink, io.BytesIO):
+        content: bytes | None = sink.getvalue()
+        digest = hashlib.sha256(content)
+    else:
+        content, digest = None, hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
     begin_write(session)  # the reading is done: only the record is left (read-first units)
     delivery = Delivery(
         token=token,
@@ -397,6 +410,8 @@ def deliver(
         },
     )
     name = f"{entry.resource_code}-v{version.version_no}.{formats.EXTENSIONS[fmt]}"
+    if content is not None:
+        return DeliveryFile(delivery, None, formats.MEDIA_TYPES[fmt], name, total, content)
     return DeliveryFile(delivery, path, formats.MEDIA_TYPES[fmt], name, total)
 
 

@@ -179,11 +179,9 @@ def read_page(
         order_by=order_by,
         row_ids=True,
         count=True,
+        in_memory=True,
     )
-    try:
-        data = json.loads(out.path.read_text(encoding="utf-8"))
-    finally:
-        out.path.unlink(missing_ok=True)
+    data = json.loads(out.content or b"")
     data["grant"], data["delivery"], data["total"] = grant, out.delivery.token, out.total
     data["offset"], data["limit"] = offset, limit
     return data
