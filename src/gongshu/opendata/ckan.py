@@ -267,6 +267,7 @@ def datastore_search(session: Session, params: dict, user: User | None) -> dict:
         filters=packages.ckan_filters(filters),
         search=str(params.get("q") or "").strip() or None,
         order_by=packages.ckan_sort(str(params.get("sort") or "")),
+        latest=version,
     )
     return packages.datastore_result(
         entry, version, page, fields=fields, records_format=records_format

@@ -153,11 +153,13 @@ def read_page(
     filters: list[dict] | None = None,
     search: str | None = None,
     order_by: list[tuple[str, bool]] | None = None,
+    latest: DatasetVersion | None = None,
 ) -> dict[str, Any]:
     """One page of rows through the egress door under the user's open grant.
 
     ``filters``, ``search`` and ``order_by`` apply to the whole table before the
-    page (the door compiles them); ``total`` counts the matching rows.
+    page (the door compiles them); ``total`` counts the matching rows. ``latest``:
+    the entry's newest version, when the caller has just read it.
     """
     grant = active_grant(session, entry.id, user)
     if grant is None:
@@ -180,6 +182,7 @@ def read_page(
         row_ids=True,
         count=True,
         in_memory=True,
+        latest=latest,
     )
     data = json.loads(out.content or b"")
     data["grant"], data["delivery"], data["total"] = grant, out.delivery.token, out.total
