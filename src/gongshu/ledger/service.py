@@ -23,7 +23,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gongshu.errors import Conflict, InvalidInput
@@ -159,6 +159,9 @@ _BUMP = (
     .values(size=_HEAD.c.size + 1)
     .returning(_HEAD.c.size, _HEAD.c.last_hash)
 )
+# Built once: building a statement with its values costs more than running it.
+_SET_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("leaf"))
+_APPEND = insert(LedgerEntry.__table__)
 
 
 def _claim_position(session: Session) -> tuple[int, str]:
@@ -195,20 +198,21 @@ def record(
     session.info[LEDGER_APPENDED] = position + 1
     created_at = utcnow()
     leaf = entry_leaf_hash(position, created_at, action, actor, subject, payload, prev_hash)
-    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=leaf))
-    entry = LedgerEntry(
-        position=position,
-        created_at=created_at,
-        action=action,
-        actor=actor,
-        subject=subject,
-        payload=payload,
-        prev_hash=prev_hash,
-        leaf_hash=leaf,
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+    session.execute(_SET_HASH, {"leaf": leaf})
+    values = {
+        "position": position,
+        "created_at": created_at,
+        "action": action,
+        "actor": actor,
+        "subject": subject,
+        "payload": payload,
+        "prev_hash": prev_hash,
+        "leaf_hash": leaf,
+    }
+    # One INSERT statement rather than a unit-of-work flush (a third of an append's
+    # cost); the entry returned is the row's values, not attached to the session.
+    session.execute(_APPEND, values)
+    return LedgerEntry(**values)
 
 
 # --- checkpoints -------------------------------------------------------------
