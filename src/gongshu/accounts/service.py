@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.errors import (
@@ -219,11 +219,15 @@ def issue_token(
     return plaintext, token
 
 
+# Built once: every API call and page view asks it.
+_BY_HASH = select(AuthToken).where(AuthToken.token_hash == bindparam("h"))
+
+
 def resolve_token(session: Session, plaintext: str, *, kind: str | None = None) -> User | None:
     """The active user behind a token, or None if unknown, expired or revoked."""
     if not plaintext.startswith(TOKEN_PREFIX):
         return None
-    token = session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(plaintext)))
+    token = session.scalar(_BY_HASH, {"h": _token_hash(plaintext)})
     if token is None or token.revoked_at is not None:
         return None
     if kind and token.kind != kind:

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from gongshu import changes
@@ -382,13 +382,16 @@ def all_open(session: Session) -> list[CatalogEntry]:
     return list(session.scalars(stmt).unique())
 
 
+_LATEST = (
+    select(DatasetVersion)
+    .where(DatasetVersion.entry_id == bindparam("entry"))
+    .order_by(DatasetVersion.version_no.desc())
+    .limit(1)
+)
+
+
 def latest_version(session: Session, entry_id: int) -> DatasetVersion | None:
-    return session.scalar(
-        select(DatasetVersion)
-        .where(DatasetVersion.entry_id == entry_id)
-        .order_by(DatasetVersion.version_no.desc())
-        .limit(1)
-    )
+    return session.scalar(_LATEST, {"entry": entry_id})
 
 
 def latest_versions(session: Session, entry_ids: list[int]) -> dict[int, DatasetVersion]:

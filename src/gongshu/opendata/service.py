@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
@@ -52,18 +52,22 @@ def _required(value: str | None, what: str) -> str:
     return value.strip()
 
 
+# Built once: every datastore_search asks it.
+_OPEN_GRANTS = (
+    select(Grant)
+    .where(
+        Grant.entry_id == bindparam("entry"),
+        Grant.recipient_user_id == bindparam("user"),
+        Grant.source == "open",
+        Grant.revoked_at.is_(None),
+    )
+    .order_by(Grant.created_at.desc(), Grant.id.desc())
+)
+
+
 def active_grant(session: Session, entry_id: int, user: User) -> Grant | None:
     """The user's newest open grant on the entry that is neither revoked nor expired."""
-    grants = session.scalars(
-        select(Grant)
-        .where(
-            Grant.entry_id == entry_id,
-            Grant.recipient_user_id == user.id,
-            Grant.source == "open",
-            Grant.revoked_at.is_(None),
-        )
-        .order_by(Grant.created_at.desc(), Grant.id.desc())
-    )
+    grants = session.scalars(_OPEN_GRANTS, {"entry": entry_id, "user": user.id})
     now = utcnow()
     return next((g for g in grants if as_utc(g.expires_at) > now), None)
 
