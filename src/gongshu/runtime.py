@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gongshu import serving
 from gongshu.config import Settings
 from gongshu.db import make_engine, make_session_factory
 
@@ -72,39 +73,34 @@ def run_server(instance: Instance) -> None:
     require_current_schema(instance)
     with transaction(instance.session_factory) as session:
         sweep_orphans(session, settings.datasets_dir)
-    app = create_app(settings, session_factory=instance.session_factory)
-    settle_heap()
     # The embedded default runs one job worker beside the server; production adds
     # `gongshu worker` processes (PostgreSQL SKIP LOCKED lets them share the queue).
     load_handler_modules()
     thread, stop = Worker(instance.session_factory).start_thread()
     print(f"公数已启动 (serving)：http://{settings.host}:{settings.port}", flush=True)
     try:
-        if settings.workers > 1:  # processes of their own, each building the app
-            os.environ[_WORKER_SETTINGS] = settings.model_dump_json()
+        options = {
+            "host": settings.host,
+            "port": settings.port,
+            "log_level": "warning",
+            "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        }
+        if settings.workers > 1 and serving.available():  # a socket each (serving.py)
+            serving.run(settings.model_dump_json(), settings.workers, options)
+        elif settings.workers > 1:  # processes sharing uvicorn's one socket
+            os.environ[serving.PROCESS_SETTINGS] = settings.model_dump_json()
             uvicorn.run(
-                "gongshu.runtime:worker_app",
-                factory=True,
-                workers=settings.workers,
-                host=settings.host,
-                port=settings.port,
-                log_level="warning",
-                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                "gongshu.runtime:worker_app", factory=True, workers=settings.workers, **options
             )
         else:
-            uvicorn.run(
-                app,
-                host=settings.host,
-                port=settings.port,
-                log_level="warning",
-                timeout_keep_alive=KEEP_ALIVE_SECONDS,
-            )
+            app = create_app(settings, session_factory=instance.session_factory)
+            settle_heap()
+            uvicorn.run(app, **options)
     finally:
         stop.set()
         thread.join(10)
 
 
-_WORKER_SETTINGS = "GONGSHU_WORKER_SETTINGS_JSON"
 # Idle keep-alive connections stay open this long (uvicorn's default is 5 s; API
 # clients and harvesters pause longer between pages; nginx keeps 75 s).
 KEEP_ALIVE_SECONDS = 75
@@ -115,7 +111,7 @@ def worker_app():  # noqa: ANN201
     start-up housekeeping and the job worker stay with the parent."""
     from gongshu.web import create_app
 
-    app = create_app(Settings.model_validate_json(os.environ[_WORKER_SETTINGS]))
+    app = create_app(Settings.model_validate_json(os.environ[serving.PROCESS_SETTINGS]))
     settle_heap()
     return app
 
