@@ -175,7 +175,9 @@ def _column(arr: pa.Array | pa.ChunkedArray, *, encode: bool = True) -> _Column:
 
 
 def _np_index(indices: pa.Array, null_at: int) -> np.ndarray:
-    return np.asarray(pc.fill_null(indices, null_at).to_numpy(zero_copy_only=False), np.int64)
+    if indices.null_count:
+        indices = pc.fill_null(indices, null_at)
+    return np.asarray(indices.to_numpy(zero_copy_only=False), np.int64)
 
 
 def _decoded(arr: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -152,7 +152,9 @@ class View:
 
 
 def _np(arr: pa.Array, fill: object) -> np.ndarray:
-    return np.asarray(pc.fill_null(arr, fill).to_numpy(zero_copy_only=False))
+    if arr.null_count:  # (a call into Arrow costs more than a small page's work)
+        arr = pc.fill_null(arr, fill)
+    return np.asarray(arr.to_numpy(zero_copy_only=False))
 
 
 def infer_scale(frac_len: np.ndarray, weights: np.ndarray | None = None) -> int:
