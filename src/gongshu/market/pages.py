@@ -20,7 +20,7 @@ from gongshu.market.errors import NotParty, NotSeller
 from gongshu.market.models import DISPUTE_OUTCOMES, ORDER_STATUSES, USE_KINDS
 from gongshu.market.tradability import check, current_fee_schedule
 from gongshu.registration import service as registration
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep, read_first, requires
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -145,6 +145,7 @@ def accept(
 
 
 @pages.get("/market/orders/{order_id}/download")
+@read_first()  # a long export must not hold SQLite's write lock
 def download(
     order_id: int,
     request: Request,

@@ -15,7 +15,7 @@ from gongshu.accounts.permissions import MARKET_ADMIN, MARKET_BUY, MARKET_SELL, 
 from gongshu.market import admin, credit, disputes, service
 from gongshu.market.errors import NotSeller
 from gongshu.market.models import Dispute, Listing, Order
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep, read_first, requires
 
 router = APIRouter(prefix="/api/v1/market", tags=["market"])
 
@@ -217,6 +217,7 @@ def accept(
 
 
 @router.get("/orders/{order_id}/data")
+@read_first()  # a long export must not hold SQLite's write lock
 def order_data(
     order_id: int,
     request: Request,
