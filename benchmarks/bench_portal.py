@@ -241,11 +241,28 @@ def measure(
     }
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server process and its children (Linux /proc):
+    the cost of a call, whatever else the machine is doing."""
+    total, stack = 0.0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except (OSError, IndexError, ValueError):
+            continue
+        stack.extend(int(c) for c in children)
+    return total
+
+
 def report(name: str, m: dict) -> None:
+    cpu = f"  server CPU {m['cpu_ms']:.1f} ms/call" if m.get("cpu_ms") is not None else ""
     print(
         f"{name:<40} {m['requests']:6d} requests  {m['rate']:7.1f}/s  "
         f"p50 {m['p50']:7.1f} ms  p95 {m['p95']:7.1f} ms  p99 {m['p99']:7.1f} ms  "
-        f"errors {m['errors']}  ({m['client']})"
+        f"errors {m['errors']}  ({m['client']}){cpu}"
     )
 
 
@@ -323,7 +340,10 @@ def main() -> None:
             (f"datastore_search 100 of {args.rows:,} rows", data, {"Authorization": token}),
         ):
             measure(url, min(args.clients, 8), 2, path, headers, 0)  # warm caches
+            before = server_cpu(server.pid)
             m = measure(url, args.clients, args.seconds, path, headers, args.think_ms)
+            if Path("/proc").is_dir() and m["requests"]:
+                m["cpu_ms"] = (server_cpu(server.pid) - before) / m["requests"] * 1000
             report(name, m)
     finally:
         server.terminate()
