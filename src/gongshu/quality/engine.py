@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from gongshu.datasets import storage
 from gongshu.identifiers import _region_array
-from gongshu.quality import grouped, vector
+from gongshu.quality import grouped, unique, vector
 from gongshu.quality.results import Reference, RuleResult, Stored, plain
 from gongshu.quality.rules import (
     COMPOUND,
@@ -132,12 +132,13 @@ def evaluate(
         # columns, decrypted into this connection's memory).
         beside = checks is not None and bool(checks.columns) and "gs_sealed_" not in src
         pending = pool.submit(_aggregate, con.cursor(), sql, close=True) if beside else None
-        parts = _fast_parts(con, src, checks) if checks and checks.columns else None
-        sorting = (
-            [(r, pool.submit(checks.uniqueness, r, parts)) for r in checks.uniques]
-            if parts is not None
-            else []
-        )
+        runs: list[unique.KeyRuns] = []
+        parts = None
+        if checks and checks.columns:
+            if checks.uniques:  # the keys' buffer: one int64 a row
+                capacity = int(con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0])
+                runs = [unique.KeyRuns(r["id"], capacity, pool) for r in checks.uniques]
+            parts = _fast_parts(con, src, checks, runs)
         agg = pending.result() if pending is not None else _aggregate(con, sql)
         rows = int(agg["gs_rows"])
         out: dict[str, RuleResult] = {}
@@ -150,8 +151,8 @@ def evaluate(
             _examples(con, src, failing, out)
         if parts is not None:
             _fast_results(con, checks, parts, today, out)
-        for rule, result in sorting:
-            total, extra, examples = result.result()
+        for rule, keys in zip(checks.uniques if checks else [], runs, strict=True):
+            total, extra, examples = unique.count(rule, parts or [], keys.ordered())
             out[rule["id"]] = RuleResult(rule, total, extra, [plain(e) for e in examples])
         for rule in uniques:
             out[rule["id"]] = grouped.unique(con, src, rule)
@@ -234,15 +235,24 @@ def _prefixes(con: duckdb.DuckDBPyConnection, pattern: str) -> np.ndarray | None
 
 
 def _fast_parts(
-    con: duckdb.DuckDBPyConnection, src: str, checks: vector.Checks
+    con: duckdb.DuckDBPyConnection,
+    src: str,
+    checks: vector.Checks,
+    runs: list[unique.KeyRuns],
 ) -> list[vector.Part]:
-    """The fast path: batches of the columns it needs, checked in slices on threads."""
+    """The fast path: batches of the columns it needs, checked in slices on threads;
+    the ID keys go to their ``runs`` as the parts arrive (sorted beside the fetch)."""
     cols = [q(c) for c in checks.columns]
     cols += [f"{sql} AS {q(alias)}" for alias, sql in checks.derived.items()]
     con.execute(f"SET threads = {FETCH_THREADS}")
     try:
         reader = con.sql(f"SELECT {', '.join(cols)} FROM {src}").to_arrow_reader(ROWS_PER_BATCH)
-        return list(_in_threads(reader, checks.batch))
+        parts = []
+        for part in _in_threads(reader, checks.batch):
+            parts.append(part)
+            for keys in runs:
+                keys.add(part.keys[keys.rule_id][0])
+        return parts
     finally:
         con.execute("RESET threads")
 

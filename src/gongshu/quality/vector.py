@@ -276,59 +276,6 @@ class Checks:
                 ok[take] = good
         return take, take & ~ok, valid & ~take
 
-    # ------------------------------------------------------------ all batches
-
-    def uniqueness(self, rule: dict, parts: list[Part]) -> tuple[int, int, list[dict]]:
-        """Non-null values, extra copies, and the first repeated values by first row.
-
-        One sort of the keys counts the copies; the parts, in file order, are scanned
-        for repeated keys only until EXAMPLES of them have been seen."""
-        rid, c = rule["id"], rule["column"]
-        ordered = np.concatenate([p.keys[rid][0] for p in parts] or [np.zeros(0, np.int64)])
-        ordered.sort()  # in place: one copy of the keys, not two
-        same = ordered[1:] == ordered[:-1]
-        extra = int(np.count_nonzero(same))
-        total = len(ordered)
-        found: list[tuple[int, str, int]] = []
-        if extra:
-            repeated = np.unique(ordered[1:][same])
-            first: dict[int, int] = {}
-            for p in parts:
-                keys, at = p.keys[rid]
-                pos = np.minimum(np.searchsorted(repeated, keys), len(repeated) - 1)
-                for j in np.flatnonzero(repeated[pos] == keys):
-                    first.setdefault(int(keys[j]), int(at[j]))
-                    if len(first) == EXAMPLES:
-                        break
-                if len(first) == EXAMPLES:
-                    break
-            for key, row in first.items():
-                n = np.searchsorted(ordered, key, "right") - np.searchsorted(ordered, key, "left")
-                found.append((row, f"{key >> 6:017d}" + chr((key & 63) + 48), int(n)))
-        others = [p.others[rid] for p in parts if rid in p.others]
-        if others:
-            values = pa.concat_arrays([o[0] for o in others])
-            grouped = (
-                pa.table({"v": values, "r": np.concatenate([o[1] for o in others])})
-                .group_by("v")
-                .aggregate([("r", "min"), ("r", "count")])
-            )
-            total += len(values)
-            n = grouped.column("r_count").to_numpy()
-            extra += int((n - 1).sum())
-            dup = np.flatnonzero(n > 1)
-            if len(dup):
-                mins = grouped.column("r_min").to_numpy()[dup]
-                pick = dup[np.argsort(mins, kind="stable")[:EXAMPLES]]
-                vals = grouped.column("v").take(pa.array(pick)).to_pylist()
-                firsts = grouped.column("r_min").to_numpy()[pick]
-                found += [
-                    (int(r), v, int(n[j])) for r, v, j in zip(firsts, vals, pick, strict=True)
-                ]
-        found.sort(key=lambda t: t[0])
-        examples = [{"gs_row": r, c: v, "重复次数": k} for r, v, k in found[:EXAMPLES]]
-        return total, extra, examples
-
 
 def _strings(arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """The array as Arrow string or large_string, its validity and byte lengths."""
