@@ -5,6 +5,7 @@ kind, in one batch and across many small ones."""
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from gongshu.identifiers import id_check_char, is_resident_id
-from gongshu.quality import engine, vector
+from gongshu.quality import engine, unique, vector
 from gongshu.quality.engine import evaluate
 from tests.quality.conftest import planted_rows
 
@@ -154,14 +155,16 @@ def _run(path, vectorized: bool) -> list[dict]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize(
-    ("batch", "rows", "workers"), [(7, 16_384, 1), (64, 5, 2), (131_072, 16_384, 2)]
+    ("batch", "rows", "workers", "run"),
+    [(7, 16_384, 1, 1 << 20), (64, 5, 2, 3), (131_072, 16_384, 2, 300), (500, 100, 2, 700)],
 )
-def test_fast_path_gives_the_sql_results(tmp_path, monkeypatch, batch, rows, workers) -> None:  # noqa: ANN001
+def test_fast_path_gives_the_sql_results(tmp_path, monkeypatch, batch, rows, workers, run) -> None:  # noqa: ANN001
     path = tmp_path / "planted.parquet"
     pq.write_table(_table(2000), path, row_group_size=500)
     monkeypatch.setattr(engine, "ROWS_PER_BATCH", batch)  # fetched at a time
     monkeypatch.setattr(engine, "SLICE_ROWS", rows)  # checked at a time
     monkeypatch.setattr(engine, "WORKERS", workers)
+    monkeypatch.setattr(unique, "RUN_ROWS", run)  # keys sorted at a time (runs merged at the end)
     fast, sql = _run(path, True), _run(path, False)
     assert fast == sql
     by_id = {r["id"]: r for r in fast}
@@ -264,3 +267,18 @@ def test_a_sealed_stored_version_gives_the_same_results_both_ways(load, datasets
     )
     assert fast == sql
     assert {r["id"] for r in fast if r["failed"]} == {"r2", "r3", "r4", "r5"}
+
+
+@pytest.mark.parametrize("run", [1, 2, 5, 1 << 20])
+def test_key_runs_count_like_one_sort(run, monkeypatch) -> None:  # noqa: ANN001
+    """Keys sorted in runs and merged give one sort's order, whatever the run length
+    (more keys than the capacity given: the buffer grows)."""
+    monkeypatch.setattr(unique, "RUN_ROWS", run)
+    rng = np.random.default_rng(3)
+    chunks = [rng.integers(-50, 50, int(rng.integers(0, 9))) for _ in range(40)]
+    with ThreadPoolExecutor(2) as pool:
+        runs = unique.KeyRuns("r", 7, pool)
+        for c in chunks:
+            runs.add(c)
+        ordered = runs.ordered()
+    assert ordered.tolist() == sorted(np.concatenate(chunks).tolist())
