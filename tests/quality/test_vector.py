@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
@@ -154,13 +155,23 @@ def _run(path, vectorized: bool) -> list[dict]:  # noqa: ANN001
     return [r.to_dict() for r in results]
 
 
+def _through_duckdb(monkeypatch) -> None:  # noqa: ANN001
+    """Fetch the fast path's columns through DuckDB, as for a version with sealed columns."""
+    monkeypatch.setattr(engine, "_plain_file", lambda path: None)
+
+
+@pytest.mark.parametrize("reader", ["pyarrow", "duckdb"])
 @pytest.mark.parametrize(
     ("batch", "rows", "workers", "run"),
     [(7, 16_384, 1, 1 << 20), (64, 5, 2, 3), (131_072, 16_384, 2, 300), (500, 100, 2, 700)],
 )
-def test_fast_path_gives_the_sql_results(tmp_path, monkeypatch, batch, rows, workers, run) -> None:  # noqa: ANN001
+def test_fast_path_gives_the_sql_results(  # noqa: ANN001
+    tmp_path, monkeypatch, batch, rows, workers, run, reader
+) -> None:
     path = tmp_path / "planted.parquet"
     pq.write_table(_table(2000), path, row_group_size=500)
+    if reader == "duckdb":
+        _through_duckdb(monkeypatch)
     monkeypatch.setattr(engine, "ROWS_PER_BATCH", batch)  # fetched at a time
     monkeypatch.setattr(engine, "SLICE_ROWS", rows)  # checked at a time
     monkeypatch.setattr(engine, "WORKERS", workers)
@@ -175,6 +186,28 @@ def test_fast_path_gives_the_sql_results(tmp_path, monkeypatch, batch, rows, wor
     assert by_id["r5"]["examples"][0]["重复次数"] > 1
 
 
+@pytest.mark.parametrize(
+    "types",
+    [
+        # what a Parquet file's stored Arrow schema may bring back through pyarrow
+        {"公民身份号码": pa.large_string(), "出生日期": pa.date64(), "性别": pa.large_string()},
+        {"公民身份号码": pa.string_view(), "联系电话": pa.string_view()},
+        {"性别": pa.dictionary(pa.int8(), pa.string()), "联系电话": pa.large_string()},
+    ],
+)
+def test_other_arrow_types_give_the_sql_results(tmp_path, types) -> None:  # noqa: ANN001
+    table = _table(700)
+    for name, kind in types.items():
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table.column(name).cast(kind))
+    path = tmp_path / "typed.parquet"
+    pq.write_table(table, path, row_group_size=300)
+    assert pq.read_schema(path).field(next(iter(types))).type == next(iter(types.values()))
+    fast, sql = _run(path, True), _run(path, False)
+    assert fast == sql
+    assert {r["id"] for r in fast if r["failed"]} == {"r1", "r2", "r3", "r4", "r5", "r6"}
+
+
 def test_an_empty_version_gives_the_same_results_both_ways(tmp_path) -> None:  # noqa: ANN001
     path = tmp_path / "empty.parquet"
     pq.write_table(_table(50).slice(0, 0), path)
@@ -183,6 +216,7 @@ def test_an_empty_version_gives_the_same_results_both_ways(tmp_path) -> None:  #
     assert all(r["checked"] == 0 and r["failed"] == 0 for r in fast)
 
 
+@pytest.mark.parametrize("reader", ["pyarrow", "duckdb"])
 @pytest.mark.parametrize(
     ("id_value", "gender", "birth", "mobile"),
     [
@@ -192,9 +226,11 @@ def test_an_empty_version_gives_the_same_results_both_ways(tmp_path) -> None:  #
     ],
 )
 def test_uniform_slices_give_the_same_results_both_ways(  # noqa: ANN001
-    tmp_path, monkeypatch, id_value, gender, birth, mobile
+    tmp_path, monkeypatch, id_value, gender, birth, mobile, reader
 ) -> None:
     monkeypatch.setattr(engine, "SLICE_ROWS", 8)
+    if reader == "duckdb":
+        _through_duckdb(monkeypatch)
     path = tmp_path / "uniform.parquet"
     n = 20
     pq.write_table(
@@ -282,3 +318,16 @@ def test_key_runs_count_like_one_sort(run, monkeypatch) -> None:  # noqa: ANN001
             runs.add(c)
         ordered = runs.ordered()
     assert ordered.tolist() == sorted(np.concatenate(chunks).tolist())
+
+
+def test_a_plain_stored_version_is_read_from_its_own_file(tmp_path) -> None:  # noqa: ANN001
+    """A stored version without sealed columns: the fast path reads its Parquet file with
+    pyarrow (the SQL path through ``storage.relation``), and both agree."""
+    datasets_dir = tmp_path / "datasets"
+    (datasets_dir / "v").mkdir(parents=True)
+    pq.write_table(_table(600), datasets_dir / "v" / "plain.parquet", row_group_size=250)
+    version = SimpleNamespace(id=1, path="v/plain.parquet", sealed=None)
+    assert engine._plain_file((datasets_dir, version)) == datasets_dir / "v" / "plain.parquet"
+    fast, sql = _run((datasets_dir, version), True), _run((datasets_dir, version), False)
+    assert fast == sql == _run(datasets_dir / "v" / "plain.parquet", True)
+    assert {r["id"] for r in fast if r["failed"]} >= {"r1", "r2", "r3", "r4", "r5"}

@@ -11,15 +11,18 @@ other queries.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from gongshu.datasets import storage
 from gongshu.identifiers import _region_array
@@ -135,10 +138,7 @@ def evaluate(
         runs: list[unique.KeyRuns] = []
         parts = None
         if checks and checks.columns:
-            if checks.uniques:  # the keys' buffer: one int64 a row
-                capacity = int(con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0])
-                runs = [unique.KeyRuns(r["id"], capacity, pool) for r in checks.uniques]
-            parts = _fast_parts(con, src, checks, runs)
+            parts, runs = _fast_parts(con, path, src, checks, pool)
         agg = pending.result() if pending is not None else _aggregate(con, sql)
         rows = int(agg["gs_rows"])
         out: dict[str, RuleResult] = {}
@@ -234,27 +234,53 @@ def _prefixes(con: duckdb.DuckDBPyConnection, pattern: str) -> np.ndarray | None
     return np.array([a for _, a, _, _ in rows], dtype=bool)
 
 
+def _plain_file(path: Stored) -> Path | None:
+    """The version's Parquet file if it holds every column (nothing sealed), else None."""
+    if not isinstance(path, tuple):
+        return Path(path)
+    datasets_dir, version = path
+    return None if version.sealed else Path(datasets_dir) / version.path
+
+
 def _fast_parts(
     con: duckdb.DuckDBPyConnection,
+    path: Stored,
     src: str,
     checks: vector.Checks,
-    runs: list[unique.KeyRuns],
-) -> list[vector.Part]:
+    pool: ThreadPoolExecutor,
+) -> tuple[list[vector.Part], list[unique.KeyRuns]]:
     """The fast path: batches of the columns it needs, checked in slices on threads;
-    the ID keys go to their ``runs`` as the parts arrive (sorted beside the fetch)."""
-    cols = [q(c) for c in checks.columns]
-    cols += [f"{sql} AS {q(alias)}" for alias, sql in checks.derived.items()]
-    con.execute(f"SET threads = {FETCH_THREADS}")
-    try:
-        reader = con.sql(f"SELECT {', '.join(cols)} FROM {src}").to_arrow_reader(ROWS_PER_BATCH)
+    the ID keys go to their runs as the parts arrive (sorted beside the fetch, on
+    ``pool``).
+
+    A plain Parquet file is read with pyarrow: it decodes on its own threads, without
+    the GIL, and a gender column comes as a dictionary (its codes are looked up once
+    per dictionary); a version with sealed columns is read through DuckDB, where
+    ``storage.relation`` has put the decrypted columns."""
+    file = _plain_file(path)
+    with contextlib.ExitStack() as stack:
+        if file is not None:
+            reader = stack.enter_context(pq.ParquetFile(file, read_dictionary=list(checks.genders)))
+            capacity = reader.metadata.num_rows
+            names = list(dict.fromkeys([*checks.columns, *checks.genders]))
+            batches = reader.iter_batches(ROWS_PER_BATCH, columns=names, use_threads=True)
+        else:
+            capacity = int(con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0])
+            cols = [q(c) for c in checks.columns]
+            cols += [f"{sql} AS {q(alias)}" for alias, sql in checks.derived.items()]
+            con.execute(f"SET threads = {FETCH_THREADS}")
+            stack.callback(con.execute, "RESET threads")
+            batches = con.sql(f"SELECT {', '.join(cols)} FROM {src}").to_arrow_reader(
+                ROWS_PER_BATCH
+            )
+        # the keys' buffer: one int64 a row
+        runs = [unique.KeyRuns(r["id"], capacity, pool) for r in checks.uniques]
         parts = []
-        for part in _in_threads(reader, checks.batch):
+        for part in _in_threads(batches, checks.batch):
             parts.append(part)
             for keys in runs:
                 keys.add(part.keys[keys.rule_id][0])
-        return parts
-    finally:
-        con.execute("RESET threads")
+    return parts, runs
 
 
 def _fast_results(

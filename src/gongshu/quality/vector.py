@@ -194,12 +194,13 @@ class Checks:
         n = batch.num_rows
         rows = np.arange(start, start + n, dtype=np.int64)
         ids = {c: _id_facts(batch.column(c), self) for c in self.id_columns}
-        codes = {g: pc.fill_null(batch.column(a), 0).to_numpy() for g, a in self.genders.items()}
+        names = batch.schema.names
+        codes = {g: _codes(batch.column(a if a in names else g)) for g, a in self.genders.items()}
 
         def column(name: str) -> pa.Array:
             if name in codes:  # the gender value, from its position in GENDERS
                 return _GENDER_VALUES.take(pa.array(codes[name]))
-            return batch.column(name)
+            return _raw(batch, name)
 
         defer_flags: dict[str, np.ndarray] = {}
         for i, rule in enumerate(self.rules):
@@ -252,7 +253,7 @@ class Checks:
             other = f.valid & ~f.pure
             if other.any():
                 part.others[rule["id"]] = (
-                    batch.column(rule["column"]).filter(pa.array(other)),
+                    _raw(batch, rule["column"]).filter(pa.array(other)),
                     rows[other],
                 )
         return part
@@ -275,6 +276,12 @@ class Checks:
             else:
                 ok[take] = good
         return take, take & ~ok, valid & ~take
+
+
+def _raw(batch: pa.RecordBatch, name: str) -> pa.Array:
+    """A column to take or filter rows from (Arrow has no such kernels for string views)."""
+    arr = batch.column(name)
+    return arr.cast(pa.string()) if pa.types.is_string_view(arr.type) else arr
 
 
 def _strings(arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -358,8 +365,34 @@ def _id_facts(arr: pa.Array, checks: Checks) -> _Id:
     )
 
 
+def _codes(arr: pa.Array) -> np.ndarray:
+    """Per row, the 1-based position of a gender value in GENDERS, 0 for another value
+    or null: DuckDB's ``derived`` column as it is, or the column itself (a dictionary's
+    values are looked up once, then indexed)."""
+    if pa.types.is_integer(arr.type):  # coalesce(list_position(...), 0): no nulls
+        return arr.to_numpy(zero_copy_only=False)
+    if pa.types.is_dictionary(arr.type):
+        table = np.append(_codes(arr.dictionary), 0)  # not empty (all null), and clipped
+        codes = np.take(table, _values(arr.indices), mode="clip")
+        if arr.null_count:
+            codes[~arr.is_valid().to_numpy(zero_copy_only=False)] = 0
+        return codes
+    if not pa.types.is_string(arr.type):
+        arr = arr.cast(pa.string())
+    found = pc.index_in(arr, value_set=_GENDER_VALUES[1:])
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False) + 1
+
+
+def _values(arr: pa.Array) -> np.ndarray:
+    """A primitive array's values buffer as numpy (whatever is under its nulls)."""
+    width = np.dtype(arr.type.to_pandas_dtype())
+    return np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset : arr.offset + len(arr)]
+
+
 def _days(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """A date32 array as days since 1970 and its validity."""
+    """A date array as days since 1970 (int32) and its validity."""
+    if not pa.types.is_date32(arr.type):
+        arr = arr.cast(pa.date32())
     n = len(arr)
     days = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n]
     valid = (
