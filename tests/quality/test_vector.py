@@ -139,6 +139,12 @@ RULES = [
     },
     {"id": "r5", "expectation": "expect_column_values_to_be_unique", "column": "公民身份号码"},
     {"id": "r6", "expectation": "expect_column_values_to_not_be_null", "column": "联系电话"},
+    {
+        "id": "r7",
+        "expectation": "expect_column_values_to_be_in_set",
+        "column": "性别",
+        "value_set": ["男", "女"],
+    },
 ]
 
 
@@ -184,6 +190,7 @@ def test_fast_path_gives_the_sql_results(  # noqa: ANN001
     assert by_id["r2"]["failed"] > 0 and by_id["r3"]["failed"] > 0
     assert by_id["r4"]["failed"] > 100 and by_id["r5"]["failed"] > 200
     assert by_id["r5"]["examples"][0]["重复次数"] > 1
+    assert by_id["r7"]["failed"] > 500 and {e["性别"] for e in by_id["r7"]["examples"]} - {None}
 
 
 @pytest.mark.parametrize(
@@ -205,7 +212,7 @@ def test_other_arrow_types_give_the_sql_results(tmp_path, types) -> None:  # noq
     assert pq.read_schema(path).field(next(iter(types))).type == next(iter(types.values()))
     fast, sql = _run(path, True), _run(path, False)
     assert fast == sql
-    assert {r["id"] for r in fast if r["failed"]} == {"r1", "r2", "r3", "r4", "r5", "r6"}
+    assert {r["id"] for r in fast if r["failed"]} == {"r1", "r2", "r3", "r4", "r5", "r6", "r7"}
 
 
 def test_an_empty_version_gives_the_same_results_both_ways(tmp_path) -> None:  # noqa: ANN001
@@ -261,6 +268,11 @@ def test_the_fast_path_decides_the_identifier_rules() -> None:
         con.close()
     checks = vector.Checks(RULES, types, TODAY, prefixes)
     assert checks.ids == {"r1", "r2", "r3", "r4", "r5"}
+    # the gender column as stored (read with pyarrow): its code-set rule as well
+    checks = vector.Checks(RULES, types, TODAY, prefixes, raw_genders=True)
+    assert checks.ids == {"r1", "r2", "r3", "r4", "r5", "r7"}
+    other = [{**RULES[6], "value_set": ["男", "女", "未知"]}]  # not all in GENDERS: SQL
+    assert not vector.Checks(RULES[:6] + other, types, TODAY, prefixes, raw_genders=True).in_sets
     # a mobile number stored as a number is left to the SQL (it casts to text)
     checks = vector.Checks(RULES, {**types, "联系电话": "BIGINT"}, TODAY, prefixes)
     assert "r4" not in checks.ids

@@ -116,7 +116,17 @@ def evaluate(
             row[0]: str(row[1]).upper()
             for row in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
         }
-        checks = vector.Checks(rules, types, today, _mobile_prefixes(con)) if vectorized else None
+        checks = (
+            vector.Checks(
+                rules,
+                types,
+                today,
+                _mobile_prefixes(con),
+                raw_genders=_plain_file(path) is not None,
+            )
+            if vectorized
+            else None
+        )
         fast = checks.ids if checks else set()
         compiled = [
             c
