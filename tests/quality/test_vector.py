@@ -343,3 +343,30 @@ def test_a_plain_stored_version_is_read_from_its_own_file(tmp_path) -> None:  # 
     fast, sql = _run((datasets_dir, version), True), _run((datasets_dir, version), False)
     assert fast == sql == _run(datasets_dir / "v" / "plain.parquet", True)
     assert {r["id"] for r in fast if r["failed"]} >= {"r1", "r2", "r3", "r4", "r5"}
+
+
+def test_repeated_valid_ids_are_shown_at_their_first_rows(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """Slices of valid numbers only (their row positions are not kept): the repeats are
+    found, counted and shown at their first row, as the SQL does."""
+    monkeypatch.setattr(engine, "SLICE_ROWS", 16)
+    monkeypatch.setattr(unique, "RUN_ROWS", 40)
+    ids = [_id("360102", "19500101", i) for i in range(300)]
+    ids[250], ids[260], ids[290] = ids[37], ids[37], ids[120]
+    path = tmp_path / "repeats.parquet"
+    pq.write_table(pa.table({"公民身份号码": pa.array(ids, pa.string())}), path)
+    rules = [RULES[4]]
+    fast, sql = (
+        evaluate(
+            path,
+            rules,
+            fields=[],
+            today=TODAY,
+            loaded_at=LOADED,
+            previous_loaded_at=None,
+            vectorized=v,
+        )[1][0].to_dict()
+        for v in (True, False)
+    )
+    assert fast == sql
+    assert fast["failed"] == 3
+    assert [(e["gs_row"], e["重复次数"]) for e in fast["examples"]] == [(37, 3), (120, 2)]

@@ -99,10 +99,10 @@ def count(rule: dict, parts: list, ordered: np.ndarray) -> tuple[int, int, list[
         repeated = np.unique(ordered[1:][same])
         first: dict[int, int] = {}
         for p in parts:
-            keys, at = p.keys[rid]
+            keys, start, at = p.keys[rid]  # ``at``: the keys' positions, None for all
             pos = np.minimum(np.searchsorted(repeated, keys), len(repeated) - 1)
             for j in np.flatnonzero(repeated[pos] == keys):
-                first.setdefault(int(keys[j]), int(at[j]))
+                first.setdefault(int(keys[j]), start + int(j if at is None else at[j]))
                 if len(first) == EXAMPLES:
                     break
             if len(first) == EXAMPLES:

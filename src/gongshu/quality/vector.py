@@ -52,7 +52,7 @@ class Part:
     failed: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[dict]] = field(default_factory=dict)
     deferred: pa.RecordBatch | None = None
-    keys: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    keys: dict[str, tuple[np.ndarray, int, np.ndarray | None]] = field(default_factory=dict)
     others: dict[str, tuple[pa.Array, np.ndarray]] = field(default_factory=dict)
 
 
@@ -127,7 +127,6 @@ class Checks:
         """Rows ``start ..`` of the version (the fetch keeps the file order)."""
         part = Part()
         n = batch.num_rows
-        rows = np.arange(start, start + n, dtype=np.int64)
         ids = {
             c: columns.id_facts(batch.column(c), self.regions, self.dates) for c in self.id_columns
         }
@@ -184,7 +183,7 @@ class Checks:
         if any_defer.any():
             keep = pa.array(any_defer)
             names = [*self.columns, *(g for g in self.genders if g not in self.columns)]
-            arrays = [pa.array(rows[any_defer])]
+            arrays = [pa.array(start + np.flatnonzero(any_defer))]
             arrays += [column(c).filter(keep) for c in names]
             arrays += [pa.array(v[any_defer]) for v in defer_flags.values()]
             part.deferred = pa.RecordBatch.from_arrays(
@@ -192,13 +191,16 @@ class Checks:
             )
         for rule in self.uniques:
             f = ids[rule["column"]]
-            keys, at = (f.key, rows) if f.pure.all() else (f.key[f.pure], rows[f.pure])
-            part.keys[rule["id"]] = (keys, at)
+            if f.pure.all():  # the rows are start, start + 1, ...: not kept (memory)
+                part.keys[rule["id"]] = (f.key, start, None)
+            else:
+                at = np.flatnonzero(f.pure)
+                part.keys[rule["id"]] = (f.key[at], start, at)
             other = f.valid & ~f.pure
             if other.any():
                 part.others[rule["id"]] = (
                     _raw(batch, rule["column"]).filter(pa.array(other)),
-                    rows[other],
+                    start + np.flatnonzero(other),
                 )
         return part
 
