@@ -199,8 +199,7 @@ def gender_codes(arr: pa.Array) -> np.ndarray:
     if pa.types.is_integer(arr.type):  # coalesce(list_position(...), 0): no nulls
         return arr.to_numpy(zero_copy_only=False)
     if pa.types.is_dictionary(arr.type):
-        table = np.append(gender_codes(arr.dictionary), 0)  # not empty (all null), and clipped
-        codes = np.take(table, values_of(arr.indices), mode="clip")
+        codes = np.take(_dictionary_codes(arr.dictionary), values_of(arr.indices), mode="clip")
         if arr.null_count:
             codes[~arr.is_valid().to_numpy(zero_copy_only=False)] = 0
         return codes
@@ -208,6 +207,21 @@ def gender_codes(arr: pa.Array) -> np.ndarray:
         arr = arr.cast(pa.string())
     found = pc.index_in(arr, value_set=GENDER_VALUES[1:])
     return pc.fill_null(found, -1).to_numpy(zero_copy_only=False) + 1
+
+
+_LAST_DICTIONARY: list[tuple[pa.Array, np.ndarray]] = []
+
+
+def _dictionary_codes(dictionary: pa.Array) -> np.ndarray:
+    """The codes of a dictionary's values, plus a 0 (so never empty, and clipped
+    indices under nulls land on it). The slices of a batch share their dictionary, so
+    the last one is kept (a compare of a few values instead of a lookup)."""
+    last = _LAST_DICTIONARY[-1] if _LAST_DICTIONARY else None
+    if last is not None and last[0].equals(dictionary):
+        return last[1]
+    table = np.append(gender_codes(dictionary), 0)
+    _LAST_DICTIONARY[:] = [(dictionary, table)]
+    return table
 
 
 def values_of(arr: pa.Array) -> np.ndarray:
