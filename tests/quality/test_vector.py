@@ -5,7 +5,6 @@ kind, in one batch and across many small ones."""
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import numpy as np
@@ -317,19 +316,18 @@ def test_a_sealed_stored_version_gives_the_same_results_both_ways(load, datasets
     assert {r["id"] for r in fast if r["failed"]} == {"r2", "r3", "r4", "r5"}
 
 
-@pytest.mark.parametrize("run", [1, 2, 5, 1 << 20])
-def test_key_runs_count_like_one_sort(run, monkeypatch) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("run", [1, 2, 5, 13, 1 << 20])
+@pytest.mark.parametrize("capacity", [7, 1000])
+def test_key_runs_count_like_one_sort(run, capacity, monkeypatch) -> None:  # noqa: ANN001
     """Keys sorted in runs and merged give one sort's order, whatever the run length
     (more keys than the capacity given: the buffer grows)."""
     monkeypatch.setattr(unique, "RUN_ROWS", run)
     rng = np.random.default_rng(3)
-    chunks = [rng.integers(-50, 50, int(rng.integers(0, 9))) for _ in range(40)]
-    with ThreadPoolExecutor(2) as pool:
-        runs = unique.KeyRuns("r", 7, pool)
-        for c in chunks:
-            runs.add(c)
-        ordered = runs.ordered()
-    assert ordered.tolist() == sorted(np.concatenate(chunks).tolist())
+    chunks = [rng.integers(-50, 50, int(rng.integers(0, 9))) for _ in range(60)]
+    runs = unique.KeyRuns("r", capacity)
+    for c in chunks:
+        runs.add(c)
+    assert runs.ordered().tolist() == sorted(np.concatenate(chunks).tolist())
 
 
 def test_a_plain_stored_version_is_read_from_its_own_file(tmp_path) -> None:  # noqa: ANN001

@@ -113,7 +113,8 @@ def evaluate(
     format, uniqueness of an ID) run in numpy over Arrow batches (``vector``) unless
     ``vectorized`` is False; the other row rules in one DuckDB aggregate."""
     con = connect(today)
-    pool = ThreadPoolExecutor(2)  # the aggregate and the ID keys' sort run beside the fetch
+    pool = ThreadPoolExecutor(1)  # the aggregate runs beside the fetch
+    runs: list[unique.KeyRuns] = []
     try:
         src = _source(con, path)
         types = {
@@ -149,10 +150,9 @@ def evaluate(
         # columns, decrypted into this connection's memory).
         beside = checks is not None and bool(checks.columns) and "gs_sealed_" not in src
         pending = pool.submit(_aggregate, con.cursor(), sql, close=True) if beside else None
-        runs: list[unique.KeyRuns] = []
         parts = None
         if checks and checks.columns:
-            parts, runs = _fast_parts(con, path, src, checks, pool)
+            parts, runs = _fast_parts(con, path, src, checks)
         agg = pending.result() if pending is not None else _aggregate(con, sql)
         rows = int(agg["gs_rows"])
         out: dict[str, RuleResult] = {}
@@ -198,6 +198,8 @@ def evaluate(
                 out[rule["id"]] = grouped.reference(con, src, rule, ref, rsrc)
     finally:
         pool.shutdown()
+        for keys in runs:
+            keys.close()
         con.close()
     return rows, [out[r["id"]] for r in rules if r["id"] in out]
 
@@ -261,11 +263,9 @@ def _fast_parts(
     path: Stored,
     src: str,
     checks: vector.Checks,
-    pool: ThreadPoolExecutor,
 ) -> tuple[list[vector.Part], list[unique.KeyRuns]]:
     """The fast path: batches of the columns it needs, checked in slices on threads;
-    the ID keys go to their runs as the parts arrive (sorted beside the fetch, on
-    ``pool``).
+    the ID keys go to their runs as the parts arrive (sorted beside the fetch).
 
     A plain Parquet file is read with pyarrow: it decodes on its own threads, without
     the GIL, and a gender column comes as a dictionary (its codes are looked up once
@@ -290,13 +290,18 @@ def _fast_parts(
                 ROWS_PER_BATCH
             )
         # the keys' buffer: one int64 a row
-        runs = [unique.KeyRuns(r["id"], capacity, pool) for r in checks.uniques]
+        runs = [unique.KeyRuns(r["id"], capacity) for r in checks.uniques]
         parts = []
-        for part in _in_threads(batches, checks.batch):
-            parts.append(part)
+        try:
+            for part in _in_threads(batches, checks.batch):
+                parts.append(part)
+                for keys in runs:
+                    keys.add(part.keys[keys.rule_id][0])
+        except BaseException:
             for keys in runs:
-                keys.add(part.keys[keys.rule_id][0])
-    return parts, runs
+                keys.close()
+            raise
+    return parts, runs  # the runs' last sorts go on: ``evaluate`` waits for them
 
 
 def _fast_results(

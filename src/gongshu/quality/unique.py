@@ -1,10 +1,11 @@
 """Uniqueness of an ID column on the fast path (QUA-1): its int64 keys, counted by sorting.
 
-numpy's sort of 10,000,000 int64 keys costs about 0.65 s on one core, and a run waited
-for it after the fetch. So the keys are sorted in runs while the fetch goes on (a pool
-thread, beside DuckDB's reader and the checks), into one buffer, and the end only merges
-the runs: two halves on two threads, then the two halves (timsort finds the sorted
-runs, so each merge is one linear pass per level). The count is that of one sort of
+numpy's sort of 10,000,000 int64 keys costs about 0.6 s on one core (its AVX-512 kernel
+is slow on AMD Zen 4), and a run waited for it after the fetch. So the keys are sorted
+in runs of RUN_ROWS while the fetch goes on, on a thread of their own, into one buffer,
+and two sorted runs of the same length are merged there at once (a binary counter:
+timsort finds the two runs, so a merge is one linear pass). After the fetch only the
+last run and a merge or two of what is left remain. The count is that of one sort of
 all the keys; the order of the work is all that changed.
 
 The parts keep their keys in file order as well, for the examples (the first row of a
@@ -13,7 +14,7 @@ repeated value); ``vector`` computes the keys, this module counts them.
 
 from __future__ import annotations
 
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -21,18 +22,18 @@ import pyarrow as pa
 from gongshu.quality.rules import EXAMPLES
 
 # Keys sorted at a time, beside the fetch: about 0.05 s each at 1M; the last run is
-# sorted after the fetch, so not much larger; the merge is about 0.015 s a level.
+# sorted after the fetch, so not much larger; a merge is about 0.006 s a million keys.
 RUN_ROWS = 1 << 20
 
 
 class KeyRuns:
     """The keys of one uniqueness rule, sorted in runs as the parts arrive."""
 
-    def __init__(self, rule_id: str, capacity: int, pool: Executor) -> None:
+    def __init__(self, rule_id: str, capacity: int) -> None:
         self.rule_id = rule_id
-        self.pool = pool
         self.buffer = np.empty(capacity, dtype=np.int64)
-        self.runs: list[tuple[int, int]] = []  # (start, end) in ``buffer``
+        self.sorter = ThreadPoolExecutor(1, thread_name_prefix="gs-keys")  # runs in order
+        self.sorted: list[tuple[int, int]] = []  # sorted runs (start, end): sorter only
         self.jobs: list[Future] = []
         self.pending: list[np.ndarray] = []
         self.pending_rows = 0
@@ -54,8 +55,19 @@ class KeyRuns:
             self.buffer = np.concatenate([self.buffer[: self.filled], np.empty(end, np.int64)])
         chunk, self.pending, self.pending_rows = self.pending, [], 0
         self.filled = end
-        self.runs.append((start, end))
-        self.jobs.append(self.pool.submit(_sort_into, chunk, self.buffer[start:end]))
+        self.jobs.append(self.sorter.submit(self._sort_run, chunk, start, end))
+
+    def _sort_run(self, chunk: list[np.ndarray], start: int, end: int) -> None:
+        run = self.buffer[start:end]
+        np.concatenate(chunk, out=run)
+        run.sort()
+        self.sorted.append((start, end))
+        while len(self.sorted) > 1:
+            (a, m), (_, b) = self.sorted[-2:]
+            if m - a > b - m:
+                break
+            self.buffer[a:b].sort(kind="stable")  # two sorted runs: one merge
+            self.sorted[-2:] = [(a, b)]
 
     def _wait(self) -> None:
         for job in self.jobs:
@@ -66,21 +78,14 @@ class KeyRuns:
         """All the keys, sorted (a view of the buffer)."""
         self._flush()
         self._wait()
+        self.close()
         keys = self.buffer[: self.filled]
-        if len(self.runs) > 2:
-            # two halves of the runs merged side by side, then the halves
-            middle = self.runs[len(self.runs) // 2][0]
-            first = self.pool.submit(keys[:middle].sort, kind="stable")
-            keys[middle:].sort(kind="stable")
-            first.result()
-        if len(self.runs) > 1:
-            keys.sort(kind="stable")
+        if len(self.sorted) > 1:
+            keys.sort(kind="stable")  # the runs left: timsort merges them
         return keys
 
-
-def _sort_into(chunk: list[np.ndarray], out: np.ndarray) -> None:
-    np.concatenate(chunk, out=out)
-    out.sort()
+    def close(self) -> None:
+        self.sorter.shutdown(wait=True, cancel_futures=True)
 
 
 def count(rule: dict, parts: list, ordered: np.ndarray) -> tuple[int, int, list[dict]]:
