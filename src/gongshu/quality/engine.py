@@ -113,7 +113,7 @@ def evaluate(
     format, uniqueness of an ID) run in numpy over Arrow batches (``vector``) unless
     ``vectorized`` is False; the other row rules in one DuckDB aggregate."""
     con = connect(today)
-    pool = ThreadPoolExecutor(1)  # the aggregate runs beside the fetch
+    pool = ThreadPoolExecutor(1)  # the aggregate beside the fetch, then the keys' count
     runs: list[unique.KeyRuns] = []
     try:
         src = _source(con, path)
@@ -154,6 +154,11 @@ def evaluate(
         if checks and checks.columns:
             parts, runs = _fast_parts(con, path, src, checks)
         agg = pending.result() if pending is not None else _aggregate(con, sql)
+        # the keys' last merges and count, beside the examples' queries
+        counting = [
+            (rule, pool.submit(_count_keys, rule, parts or [], keys))
+            for rule, keys in zip(checks.uniques if checks else [], runs, strict=True)
+        ]
         rows = int(agg["gs_rows"])
         out: dict[str, RuleResult] = {}
         for i, comp in enumerate(compiled):
@@ -165,8 +170,8 @@ def evaluate(
             _examples(con, src, failing, out)
         if parts is not None:
             _fast_results(con, checks, parts, today, out)
-        for rule, keys in zip(checks.uniques if checks else [], runs, strict=True):
-            total, extra, examples = unique.count(rule, parts or [], keys.ordered())
+        for rule, counted in counting:
+            total, extra, examples = counted.result()
             out[rule["id"]] = RuleResult(rule, total, extra, [plain(e) for e in examples])
         for rule in uniques:
             out[rule["id"]] = grouped.unique(con, src, rule)
@@ -212,6 +217,12 @@ def _aggregate(con: duckdb.DuckDBPyConnection, sql: str, *, close: bool = False)
     finally:
         if close:
             con.close()
+
+
+def _count_keys(
+    rule: dict, parts: list[vector.Part], keys: unique.KeyRuns
+) -> tuple[int, int, list[dict]]:
+    return unique.count(rule, parts, keys.ordered())
 
 
 def _examples(

@@ -2,11 +2,12 @@
 
 numpy's sort of 10,000,000 int64 keys costs about 0.6 s on one core (its AVX-512 kernel
 is slow on AMD Zen 4), and a run waited for it after the fetch. So the keys are sorted
-in runs of RUN_ROWS while the fetch goes on, on a thread of their own, into one buffer,
-and two sorted runs of the same length are merged there at once (a binary counter:
-timsort finds the two runs, so a merge is one linear pass). After the fetch only the
-last run and a merge or two of what is left remain. The count is that of one sort of
-all the keys; the order of the work is all that changed.
+in runs of RUN_ROWS while the fetch goes on, on threads of their own, into one buffer.
+At the end the runs are cut at one value (the median of their medians) and the two
+sides merged on two threads (timsort finds the sorted runs: one linear pass a level),
+each into its half of a new buffer: lower keys first, so the buffer is one sorted
+array. The count is that of one sort of all the keys; the order of the work is all
+that changed (and, for a moment at the end, the keys are held twice).
 
 The parts keep their keys in file order as well, for the examples (the first row of a
 repeated value); ``vector`` computes the keys, this module counts them.
@@ -22,7 +23,7 @@ import pyarrow as pa
 from gongshu.quality.rules import EXAMPLES
 
 # Keys sorted at a time, beside the fetch: about 0.05 s each at 1M; the last run is
-# sorted after the fetch, so not much larger; a merge is about 0.006 s a million keys.
+# sorted after the fetch, so not much larger; a merge level is about 0.003 s a million.
 RUN_ROWS = 1 << 20
 
 
@@ -32,8 +33,8 @@ class KeyRuns:
     def __init__(self, rule_id: str, capacity: int) -> None:
         self.rule_id = rule_id
         self.buffer = np.empty(capacity, dtype=np.int64)
-        self.sorter = ThreadPoolExecutor(1, thread_name_prefix="gs-keys")  # runs in order
-        self.sorted: list[tuple[int, int]] = []  # sorted runs (start, end): sorter only
+        self.sorter = ThreadPoolExecutor(2, thread_name_prefix="gs-keys")
+        self.runs: list[tuple[int, int]] = []  # (start, end) in ``buffer``
         self.jobs: list[Future] = []
         self.pending: list[np.ndarray] = []
         self.pending_rows = 0
@@ -55,19 +56,8 @@ class KeyRuns:
             self.buffer = np.concatenate([self.buffer[: self.filled], np.empty(end, np.int64)])
         chunk, self.pending, self.pending_rows = self.pending, [], 0
         self.filled = end
-        self.jobs.append(self.sorter.submit(self._sort_run, chunk, start, end))
-
-    def _sort_run(self, chunk: list[np.ndarray], start: int, end: int) -> None:
-        run = self.buffer[start:end]
-        np.concatenate(chunk, out=run)
-        run.sort()
-        self.sorted.append((start, end))
-        while len(self.sorted) > 1:
-            (a, m), (_, b) = self.sorted[-2:]
-            if m - a > b - m:
-                break
-            self.buffer[a:b].sort(kind="stable")  # two sorted runs: one merge
-            self.sorted[-2:] = [(a, b)]
+        self.runs.append((start, end))
+        self.jobs.append(self.sorter.submit(_sort_into, chunk, self.buffer[start:end]))
 
     def _wait(self) -> None:
         for job in self.jobs:
@@ -75,17 +65,38 @@ class KeyRuns:
         self.jobs = []
 
     def ordered(self) -> np.ndarray:
-        """All the keys, sorted (a view of the buffer)."""
+        """All the keys, sorted."""
         self._flush()
         self._wait()
-        self.close()
         keys = self.buffer[: self.filled]
-        if len(self.sorted) > 1:
-            keys.sort(kind="stable")  # the runs left: timsort merges them
+        if len(self.runs) > 1:
+            runs = [keys[a:b] for a, b in self.runs]
+            medians = sorted(int(r[len(r) // 2]) for r in runs)
+            cuts = [int(np.searchsorted(r, medians[len(medians) // 2])) for r in runs]
+            out = np.empty(len(keys), dtype=np.int64)
+            low = sum(cuts)
+            lower = self.sorter.submit(
+                _merge_into, [r[:c] for r, c in zip(runs, cuts, strict=True)], out[:low]
+            )
+            _merge_into([r[c:] for r, c in zip(runs, cuts, strict=True)], out[low:])
+            lower.result()
+            keys = self.buffer = out
+        self.close()
         return keys
 
     def close(self) -> None:
         self.sorter.shutdown(wait=True, cancel_futures=True)
+
+
+def _sort_into(chunk: list[np.ndarray], out: np.ndarray) -> None:
+    np.concatenate(chunk, out=out)
+    out.sort()
+
+
+def _merge_into(runs: list[np.ndarray], out: np.ndarray) -> None:
+    """Sorted ``runs`` into ``out``, sorted (timsort merges the runs it finds)."""
+    np.concatenate(runs, out=out)
+    out.sort(kind="stable")
 
 
 def count(rule: dict, parts: list, ordered: np.ndarray) -> tuple[int, int, list[dict]]:
