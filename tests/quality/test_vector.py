@@ -316,18 +316,35 @@ def test_a_sealed_stored_version_gives_the_same_results_both_ways(load, datasets
     assert {r["id"] for r in fast if r["failed"]} == {"r2", "r3", "r4", "r5"}
 
 
-@pytest.mark.parametrize("run", [1, 2, 5, 13, 1 << 20])
-@pytest.mark.parametrize("capacity", [7, 1000])
-def test_key_runs_count_like_one_sort(run, capacity, monkeypatch) -> None:  # noqa: ANN001
-    """Keys sorted in runs and merged give one sort's order, whatever the run length
-    (more keys than the capacity given: the buffer grows)."""
+@pytest.mark.parametrize(
+    ("run", "size"), [(1, 9), (2, 9), (5, 9), (13, 9), (1 << 20, 9), (3000, 800)]
+)
+@pytest.mark.parametrize("capacity", [7, 1_000_000])
+def test_key_runs_count_like_one_sort(run, size, capacity, monkeypatch) -> None:  # noqa: ANN001
+    """Keys sorted in runs (mixed, bucketed, then finished) and merged: sorted, and the
+    same keys with the same copies, whatever the run length and the values (more keys
+    than the capacity given: the buffer grows)."""
     monkeypatch.setattr(unique, "RUN_ROWS", run)
     rng = np.random.default_rng(3)
-    chunks = [rng.integers(-50, 50, int(rng.integers(0, 9))) for _ in range(60)]
+    span = np.iinfo(np.int64)
+    chunks = [
+        np.concatenate(
+            [
+                rng.integers(-50, 50, int(rng.integers(0, size))),  # many copies
+                rng.integers(span.min, span.max, int(rng.integers(0, size)), endpoint=True),
+                [span.min, span.max, 0, 1 << 62] * int(rng.integers(0, 2)),
+            ]
+        ).astype(np.int64)
+        for _ in range(60)
+    ]
     runs = unique.KeyRuns("r", capacity)
     for c in chunks:
         runs.add(c)
-    assert runs.ordered().tolist() == sorted(np.concatenate(chunks).tolist())
+    ordered = runs.ordered()
+    assert (ordered[1:] >= ordered[:-1]).all()
+    keys = np.concatenate(chunks)
+    assert np.array_equal(np.sort(unique.unmix(ordered)), np.sort(keys))
+    assert np.array_equal(unique.unmix(unique.mix(keys)), keys)
 
 
 def test_a_plain_stored_version_is_read_from_its_own_file(tmp_path) -> None:  # noqa: ANN001
