@@ -8,11 +8,12 @@ first mixed (times an odd constant modulo 2^64, one to one, so equal keys stay e
 and no others become so), the run put in order of the mixed keys' top bits (numpy's
 stable argsort of 16-bit values is a radix sort), blocks of 256 sorted (a sorting
 network, no partitioning), and timsort finishes what is then nearly sorted: about half
-the time of the quicksort. At the end the runs are cut at one value (the median of
-their medians) and the two sides merged on two threads (timsort finds the sorted runs:
-one linear pass a level), each into its half of a new buffer: lower values first, so
-the buffer is one sorted array. Whatever the data, the result is sorted (the last
-step is a full sort); only the time depends on the mixing.
+the time of the quicksort. Each sorted run is cut at 2^63 (half the mixed values on
+each side, whatever the keys), its lower side written at the front of the buffer and
+its upper side at the back; at the end each side's runs are merged on a thread of
+their own (timsort finds the sorted runs: one linear pass a level), in place, and the
+buffer is one sorted array. Whatever the data, the result is sorted (each step ends in
+a full sort); only the time depends on the mixing.
 
 The parts keep their keys in file order as well, for the examples (the first row of a
 repeated value); ``vector`` computes the keys, this module counts them.
@@ -20,6 +21,7 @@ repeated value); ``vector`` computes the keys, this module counts them.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -34,20 +36,27 @@ RUN_ROWS = 1 << 20
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: a one-to-one map of 64-bit values
 _UNMIX = np.uint64(pow(0x9E3779B97F4A7C15, -1, 1 << 64))
 _BLOCK = 256  # what numpy's sort of a (k, 256) array's rows does with networks alone
+_TOP = np.uint64(1 << 63)  # the two sides of a run: below and from
 
 
 class KeyRuns:
-    """The keys of one uniqueness rule, sorted in runs as the parts arrive."""
+    """The keys of one uniqueness rule, sorted in runs as the parts arrive.
+
+    A sorted run is cut where the mixed values' top bit turns 1: the lower side goes to
+    the front of the buffer, the upper side to the back, so at the end each side is
+    merged on its own thread, in place, and the two sides are one sorted array."""
 
     def __init__(self, rule_id: str, capacity: int) -> None:
         self.rule_id = rule_id
         self.buffer = np.empty(capacity, dtype=np.uint64)  # the mixed keys
+        self.front, self.back = 0, capacity  # the lower side ends, the upper side starts
+        self.lock = threading.Lock()
         self.sorter = ThreadPoolExecutor(2, thread_name_prefix="gs-keys")
-        self.runs: list[tuple[int, int]] = []  # (start, end) in ``buffer``
         self.jobs: list[Future] = []
         self.pending: list[np.ndarray] = []
         self.pending_rows = 0
         self.filled = 0
+        self.runs = 0
 
     def add(self, keys: np.ndarray) -> None:
         """The next part's keys (parts in file order)."""
@@ -59,15 +68,30 @@ class KeyRuns:
     def _flush(self) -> None:
         if not self.pending_rows:
             return
-        start, end = self.filled, self.filled + self.pending_rows
-        if end > len(self.buffer):  # more keys than the rows counted at the start
+        self.filled += self.pending_rows
+        if self.filled > len(self.buffer):  # more keys than the rows counted at the start
             self._wait()
-            more = np.empty(end, dtype=np.uint64)
-            self.buffer = np.concatenate([self.buffer[: self.filled], more])
+            self._grow(max(self.filled, 2 * len(self.buffer)))
         chunk, self.pending, self.pending_rows = self.pending, [], 0
-        self.filled = end
-        self.runs.append((start, end))
-        self.jobs.append(self.sorter.submit(_sort_into, chunk, self.buffer[start:end]))
+        self.runs += 1
+        self.jobs.append(self.sorter.submit(self._sort_run, chunk))
+
+    def _grow(self, capacity: int) -> None:
+        buffer = np.empty(capacity, dtype=np.uint64)
+        buffer[: self.front] = self.buffer[: self.front]
+        upper = len(self.buffer) - self.back
+        buffer[capacity - upper :] = self.buffer[self.back :]
+        self.buffer, self.back = buffer, capacity - upper
+
+    def _sort_run(self, chunk: list[np.ndarray]) -> None:
+        run = _sorted(chunk)
+        cut = int(np.searchsorted(run, _TOP))
+        with self.lock:
+            lower, self.front = self.front, self.front + cut
+            self.back -= len(run) - cut
+            upper = self.back
+        self.buffer[lower : lower + cut] = run[:cut]
+        self.buffer[upper : upper + len(run) - cut] = run[cut:]
 
     def _wait(self) -> None:
         for job in self.jobs:
@@ -78,21 +102,16 @@ class KeyRuns:
         """All the keys mixed (``mix``), sorted."""
         self._flush()
         self._wait()
-        keys = self.buffer[: self.filled]
-        if len(self.runs) > 1:
-            runs = [keys[a:b] for a, b in self.runs]
-            medians = sorted(int(r[len(r) // 2]) for r in runs)
-            cuts = [int(np.searchsorted(r, medians[len(medians) // 2])) for r in runs]
-            out = np.empty(len(keys), dtype=np.uint64)
-            low = sum(cuts)
-            lower = self.sorter.submit(
-                _merge_into, [r[:c] for r, c in zip(runs, cuts, strict=True)], out[:low]
-            )
-            _merge_into([r[c:] for r, c in zip(runs, cuts, strict=True)], out[low:])
-            lower.result()
-            keys = self.buffer = out
+        lower, upper = self.buffer[: self.front], self.buffer[self.back :]
+        if self.runs > 1:  # each side's runs merged (timsort finds them), side by side
+            job = self.sorter.submit(lower.sort, kind="stable")
+            upper.sort(kind="stable")
+            job.result()
         self.close()
-        return keys
+        end = self.front + len(upper)
+        if self.back > self.front:  # fewer keys than rows: the upper side moves down
+            self.buffer[self.front : end] = upper
+        return self.buffer[:end]
 
     def close(self) -> None:
         self.sorter.shutdown(wait=True, cancel_futures=True)
@@ -107,25 +126,20 @@ def unmix(values: np.ndarray) -> np.ndarray:
     return (values * _UNMIX).view(np.int64)
 
 
-def _sort_into(chunk: list[np.ndarray], out: np.ndarray) -> None:
-    """The chunk's keys, mixed, into ``out``, sorted (see the module's docstring)."""
-    mixed = mix(np.concatenate(chunk))
+def _sorted(chunk: list[np.ndarray]) -> np.ndarray:
+    """The chunk's keys, mixed and sorted (see the module's docstring)."""
+    mixed = np.concatenate(chunk).view(np.uint64)
+    mixed *= _MIX
     if len(mixed) < 4 * _BLOCK:
-        out[:] = mixed
-        out.sort()
-        return
+        mixed.sort()
+        return mixed
     bits = min(16, (len(mixed) // _BLOCK).bit_length() - 1)  # about a block a bucket
     bucket = (mixed >> np.uint64(64 - bits)).astype(np.uint16)
-    np.take(mixed, np.argsort(bucket, kind="stable"), out=out)
-    whole = len(out) // _BLOCK * _BLOCK
-    out[:whole].reshape(-1, _BLOCK).sort(axis=1)
-    out.sort(kind="stable")
-
-
-def _merge_into(runs: list[np.ndarray], out: np.ndarray) -> None:
-    """Sorted ``runs`` into ``out``, sorted (timsort merges the runs it finds)."""
-    np.concatenate(runs, out=out)
-    out.sort(kind="stable")
+    run = np.take(mixed, np.argsort(bucket, kind="stable"))
+    whole = len(run) // _BLOCK * _BLOCK
+    run[:whole].reshape(-1, _BLOCK).sort(axis=1)
+    run.sort(kind="stable")
+    return run
 
 
 def count(rule: dict, parts: list, ordered: np.ndarray) -> tuple[int, int, list[dict]]:
