@@ -170,7 +170,14 @@ def id_facts(arr: pa.Array, regions: np.ndarray, dates: np.ndarray) -> IdFacts:
         & np.take(dates, ymd - 19_000_000, mode="clip")
         & np.take(_CHECK_OK, s, mode="clip")
     )
-    key = ((region.astype(np.int64) * 1_000_000 + mid) * 100_000 + tail) * 64 + last - 48
+    key = region.astype(np.int64)  # 17 digits * 64 + last byte - 48, in place
+    key *= 1_000_000
+    key += mid
+    key *= 100_000
+    key += tail
+    key *= 64
+    key += last
+    key -= 48
 
     def spread(values: np.ndarray) -> np.ndarray:
         if len(values) == n:

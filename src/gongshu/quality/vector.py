@@ -177,9 +177,15 @@ class Checks:
             rid = rule["id"]
             part.checked[rid] = int(np.count_nonzero(checked))
             part.failed[rid] = int(np.count_nonzero(fail))
-            part.examples[rid] = _examples(column, start, fail, tuple(dict.fromkeys(shown)))
+            part.examples[rid] = (
+                _examples(column, start, fail, tuple(dict.fromkeys(shown)))
+                if part.failed[rid]
+                else []
+            )
             defer_flags[f"gs_defer_{i}"] = defer
-        any_defer = np.logical_or.reduce([*defer_flags.values(), np.zeros(n, bool)])
+        any_defer = np.zeros(n, dtype=bool)
+        for defer in defer_flags.values():
+            any_defer |= defer
         if any_defer.any():
             keep = pa.array(any_defer)
             names = [*self.columns, *(g for g in self.genders if g not in self.columns)]
