@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -304,7 +302,8 @@ def _fast_parts(
         runs = [unique.KeyRuns(r["id"], capacity) for r in checks.uniques]
         parts = []
         try:
-            for part in _in_threads(batches, checks.batch):
+            in_flight = 2 * ROWS_PER_BATCH // SLICE_ROWS  # slices queued: a few batches
+            for part in vector.in_threads(batches, checks.batch, SLICE_ROWS, WORKERS, in_flight):
                 parts.append(part)
                 for keys in runs:
                     keys.add(part.keys[keys.rule_id][0])
@@ -336,23 +335,6 @@ def _fast_results(
     deferred = [p.deferred for p in parts if p.deferred is not None]
     if deferred:
         _deferred(con, pa.Table.from_batches(deferred), checks.rules, today, out)
-
-
-def _in_threads(batches: Iterable[pa.RecordBatch], work: Callable) -> Iterator:
-    """``work(start, slice)`` over slices of the batches on WORKERS threads (``start``:
-    the first row's position; the fetch keeps the file order), results in order, a few
-    batches in flight."""
-    with ThreadPoolExecutor(WORKERS) as pool:
-        pending: deque = deque()
-        start = 0
-        for batch in batches:
-            for at in range(0, batch.num_rows, SLICE_ROWS):
-                pending.append(pool.submit(work, start + at, batch.slice(at, SLICE_ROWS)))
-            start += batch.num_rows
-            while len(pending) > 2 * WORKERS * (ROWS_PER_BATCH // SLICE_ROWS):
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def _deferred(

@@ -23,7 +23,9 @@ them over.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -251,3 +253,22 @@ def _examples(
     return [
         {"gs_row": start + int(j), **{c: values[c][k] for c in shown}} for k, j in enumerate(idx)
     ]
+
+
+def in_threads(
+    batches: Iterable[pa.RecordBatch], work: Callable, rows: int, workers: int, in_flight: int
+) -> Iterator:
+    """``work(start, slice)`` over slices of ``rows`` of the batches on ``workers``
+    threads (``start``: the first row's position; the fetch keeps the file order),
+    results in order, about ``in_flight`` slices a worker queued at most."""
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        start = 0
+        for batch in batches:
+            for at in range(0, batch.num_rows, rows):
+                pending.append(pool.submit(work, start + at, batch.slice(at, rows)))
+            start += batch.num_rows
+            while len(pending) > workers * in_flight:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
