@@ -340,11 +340,14 @@ def test_key_runs_count_like_one_sort(run, size, capacity, monkeypatch) -> None:
     runs = unique.KeyRuns("r", capacity)
     for c in chunks:
         runs.add(c)
-    ordered = runs.ordered()
+    ordered, extra, repeated = runs.repeats()
     assert (ordered[1:] >= ordered[:-1]).all()
     keys = np.concatenate(chunks)
     assert np.array_equal(np.sort(unique.unmix(ordered)), np.sort(keys))
     assert np.array_equal(unique.unmix(unique.mix(keys)), keys)
+    values, copies = np.unique(keys, return_counts=True)
+    assert extra == int((copies - 1).sum())  # one per extra copy, each value once less
+    assert np.array_equal(np.sort(unique.unmix(repeated)), np.repeat(values, copies - 1))
 
 
 def test_a_plain_stored_version_is_read_from_its_own_file(tmp_path) -> None:  # noqa: ANN001

@@ -154,7 +154,7 @@ def evaluate(
         agg = pending.result() if pending is not None else _aggregate(con, sql)
         # the keys' last merges and count, beside the examples' queries
         counting = [
-            (rule, pool.submit(_count_keys, rule, parts or [], keys))
+            (rule, pool.submit(unique.count, rule, parts or [], keys))
             for rule, keys in zip(checks.uniques if checks else [], runs, strict=True)
         ]
         rows = int(agg["gs_rows"])
@@ -215,12 +215,6 @@ def _aggregate(con: duckdb.DuckDBPyConnection, sql: str, *, close: bool = False)
     finally:
         if close:
             con.close()
-
-
-def _count_keys(
-    rule: dict, parts: list[vector.Part], keys: unique.KeyRuns
-) -> tuple[int, int, list[dict]]:
-    return unique.count(rule, parts, keys.ordered())
 
 
 def _examples(

@@ -65,7 +65,7 @@ class KeyRuns:
         if self.pending_rows >= RUN_ROWS:
             self._flush()
 
-    def _flush(self) -> None:
+    def _flush(self, *, last: bool = False) -> None:
         if not self.pending_rows:
             return
         self.filled += self.pending_rows
@@ -73,8 +73,12 @@ class KeyRuns:
             self._wait()
             self._grow(max(self.filled, 2 * len(self.buffer)))
         chunk, self.pending, self.pending_rows = self.pending, [], 0
-        self.runs += 1
-        self.jobs.append(self.sorter.submit(self._sort_run, chunk))
+        # the last run is waited for: its halves on both threads
+        split = len(chunk) // 2 if last and len(chunk) > 1 else len(chunk)
+        for part in (chunk[:split], chunk[split:]):
+            if part:
+                self.runs += 1
+                self.jobs.append(self.sorter.submit(self._sort_run, part))
 
     def _grow(self, capacity: int) -> None:
         buffer = np.empty(capacity, dtype=np.uint64)
@@ -98,23 +102,32 @@ class KeyRuns:
             job.result()
         self.jobs = []
 
-    def ordered(self) -> np.ndarray:
-        """All the keys mixed (``mix``), sorted."""
-        self._flush()
+    def repeats(self) -> tuple[np.ndarray, int, np.ndarray]:
+        """All the keys mixed (``mix``) and sorted, the extra copies, and the values
+        repeated (mixed, one per extra copy). Each side's runs are merged (timsort finds
+        them) and its copies counted on a thread of its own: no key is on both sides."""
+        self._flush(last=True)
         self._wait()
         lower, upper = self.buffer[: self.front], self.buffer[self.back :]
-        if self.runs > 1:  # each side's runs merged (timsort finds them), side by side
-            job = self.sorter.submit(lower.sort, kind="stable")
-            upper.sort(kind="stable")
-            job.result()
+        merge = self.runs > 1
+        job = self.sorter.submit(_merged_repeats, lower, merge)
+        extra, repeated = _merged_repeats(upper, merge)
+        low_extra, low_repeated = job.result()
         self.close()
         end = self.front + len(upper)
         if self.back > self.front:  # fewer keys than rows: the upper side moves down
             self.buffer[self.front : end] = upper
-        return self.buffer[:end]
+        return self.buffer[:end], extra + low_extra, np.concatenate([low_repeated, repeated])
 
     def close(self) -> None:
         self.sorter.shutdown(wait=True, cancel_futures=True)
+
+
+def _merged_repeats(side: np.ndarray, merge: bool) -> tuple[int, np.ndarray]:
+    if merge:
+        side.sort(kind="stable")
+    same = side[1:] == side[:-1]
+    return int(np.count_nonzero(same)), side[1:][same]
 
 
 def mix(keys: np.ndarray) -> np.ndarray:
@@ -142,20 +155,19 @@ def _sorted(chunk: list[np.ndarray]) -> np.ndarray:
     return run
 
 
-def count(rule: dict, parts: list, ordered: np.ndarray) -> tuple[int, int, list[dict]]:
+def count(rule: dict, parts: list, keys: KeyRuns) -> tuple[int, int, list[dict]]:
     """Non-null values, extra copies, and the first repeated values by first row.
 
-    ``ordered``: the mixed keys of every part, sorted (``KeyRuns.ordered``); the parts, in
-    file order, are scanned for repeated keys only until EXAMPLES of them have been
-    seen. The values that are not 17 digits and a check character (``Part.others``)
-    are grouped with Arrow."""
+    ``keys``: the keys of every part (``KeyRuns.repeats``); the parts, in file order, are
+    scanned for repeated keys only until EXAMPLES of them have been seen. The values
+    that are not 17 digits and a check character (``Part.others``) are grouped with
+    Arrow."""
     rid, c = rule["id"], rule["column"]
-    same = ordered[1:] == ordered[:-1]
-    extra = int(np.count_nonzero(same))
+    ordered, extra, mixed = keys.repeats()
     total = len(ordered)
     found: list[tuple[int, str, int]] = []
     if extra:
-        repeated = np.unique(unmix(ordered[1:][same]))
+        repeated = np.unique(unmix(mixed))
         first: dict[int, int] = {}
         for p in parts:
             keys, start, at = p.keys[rid]  # ``at``: the keys' positions, None for all
