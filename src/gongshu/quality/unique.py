@@ -35,7 +35,7 @@ from gongshu.quality.rules import EXAMPLES
 RUN_ROWS = 1 << 20
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: a one-to-one map of 64-bit values
 _UNMIX = np.uint64(pow(0x9E3779B97F4A7C15, -1, 1 << 64))
-_BLOCK = 256  # what numpy's sort of a (k, 256) array's rows does with networks alone
+_BLOCK = 256  # rows numpy (x86-simd-sort) sorts with a sorting network alone, no partition
 _TOP = np.uint64(1 << 63)  # the two sides of a run: below and from
 
 
