@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -156,7 +157,13 @@ def main() -> None:
         failed = {x.rule["id"]: x.failed for x in results if x.failed}
         print(f"rules: {len(rules)} ({sum(1 for x in results if x.checked)} evaluated)")
         print(f"baseline one pass: {b:.2f} s; rules: {r:.2f} s; ratio {r / b:.2f}x (goal <= 3x)")
+        print(
+            "each repeat (baseline / rules): "
+            + ", ".join(f"{x:.2f} / {y:.2f}" for x, y in zip(base, checked, strict=True))
+        )
         print(f"rows {rows:,}; failing rules {failed}")
+        # the machine is shared: how busy it was (the ratio moves with the load)
+        print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ kind, in one batch and across many small ones."""
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from gongshu.identifiers import id_check_char, is_resident_id
-from gongshu.quality import engine, vector
+from gongshu.quality import engine, unique, vector
 from gongshu.quality.engine import evaluate
 from tests.quality.conftest import planted_rows
 
@@ -137,6 +138,12 @@ RULES = [
     },
     {"id": "r5", "expectation": "expect_column_values_to_be_unique", "column": "公民身份号码"},
     {"id": "r6", "expectation": "expect_column_values_to_not_be_null", "column": "联系电话"},
+    {
+        "id": "r7",
+        "expectation": "expect_column_values_to_be_in_set",
+        "column": "性别",
+        "value_set": ["男", "女"],
+    },
 ]
 
 
@@ -153,15 +160,27 @@ def _run(path, vectorized: bool) -> list[dict]:  # noqa: ANN001
     return [r.to_dict() for r in results]
 
 
+def _through_duckdb(monkeypatch) -> None:  # noqa: ANN001
+    """Fetch the fast path's columns through DuckDB, as for a version with sealed columns."""
+    monkeypatch.setattr(engine, "_plain_file", lambda path: None)
+
+
+@pytest.mark.parametrize("reader", ["pyarrow", "duckdb"])
 @pytest.mark.parametrize(
-    ("batch", "rows", "workers"), [(7, 16_384, 1), (64, 5, 2), (131_072, 16_384, 2)]
+    ("batch", "rows", "workers", "run"),
+    [(7, 16_384, 1, 1 << 20), (64, 5, 2, 3), (131_072, 16_384, 2, 300), (500, 100, 2, 700)],
 )
-def test_fast_path_gives_the_sql_results(tmp_path, monkeypatch, batch, rows, workers) -> None:  # noqa: ANN001
+def test_fast_path_gives_the_sql_results(  # noqa: ANN001
+    tmp_path, monkeypatch, batch, rows, workers, run, reader
+) -> None:
     path = tmp_path / "planted.parquet"
     pq.write_table(_table(2000), path, row_group_size=500)
+    if reader == "duckdb":
+        _through_duckdb(monkeypatch)
     monkeypatch.setattr(engine, "ROWS_PER_BATCH", batch)  # fetched at a time
     monkeypatch.setattr(engine, "SLICE_ROWS", rows)  # checked at a time
     monkeypatch.setattr(engine, "WORKERS", workers)
+    monkeypatch.setattr(unique, "RUN_ROWS", run)  # keys sorted at a time (runs merged at the end)
     fast, sql = _run(path, True), _run(path, False)
     assert fast == sql
     by_id = {r["id"]: r for r in fast}
@@ -170,6 +189,29 @@ def test_fast_path_gives_the_sql_results(tmp_path, monkeypatch, batch, rows, wor
     assert by_id["r2"]["failed"] > 0 and by_id["r3"]["failed"] > 0
     assert by_id["r4"]["failed"] > 100 and by_id["r5"]["failed"] > 200
     assert by_id["r5"]["examples"][0]["重复次数"] > 1
+    assert by_id["r7"]["failed"] > 500 and {e["性别"] for e in by_id["r7"]["examples"]} - {None}
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        # what a Parquet file's stored Arrow schema may bring back through pyarrow
+        {"公民身份号码": pa.large_string(), "出生日期": pa.date64(), "性别": pa.large_string()},
+        {"公民身份号码": pa.string_view(), "联系电话": pa.string_view()},
+        {"性别": pa.dictionary(pa.int8(), pa.string()), "联系电话": pa.large_string()},
+    ],
+)
+def test_other_arrow_types_give_the_sql_results(tmp_path, types) -> None:  # noqa: ANN001
+    table = _table(700)
+    for name, kind in types.items():
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table.column(name).cast(kind))
+    path = tmp_path / "typed.parquet"
+    pq.write_table(table, path, row_group_size=300)
+    assert pq.read_schema(path).field(next(iter(types))).type == next(iter(types.values()))
+    fast, sql = _run(path, True), _run(path, False)
+    assert fast == sql
+    assert {r["id"] for r in fast if r["failed"]} == {"r1", "r2", "r3", "r4", "r5", "r6", "r7"}
 
 
 def test_an_empty_version_gives_the_same_results_both_ways(tmp_path) -> None:  # noqa: ANN001
@@ -180,6 +222,7 @@ def test_an_empty_version_gives_the_same_results_both_ways(tmp_path) -> None:  #
     assert all(r["checked"] == 0 and r["failed"] == 0 for r in fast)
 
 
+@pytest.mark.parametrize("reader", ["pyarrow", "duckdb"])
 @pytest.mark.parametrize(
     ("id_value", "gender", "birth", "mobile"),
     [
@@ -189,9 +232,11 @@ def test_an_empty_version_gives_the_same_results_both_ways(tmp_path) -> None:  #
     ],
 )
 def test_uniform_slices_give_the_same_results_both_ways(  # noqa: ANN001
-    tmp_path, monkeypatch, id_value, gender, birth, mobile
+    tmp_path, monkeypatch, id_value, gender, birth, mobile, reader
 ) -> None:
     monkeypatch.setattr(engine, "SLICE_ROWS", 8)
+    if reader == "duckdb":
+        _through_duckdb(monkeypatch)
     path = tmp_path / "uniform.parquet"
     n = 20
     pq.write_table(
@@ -222,6 +267,11 @@ def test_the_fast_path_decides_the_identifier_rules() -> None:
         con.close()
     checks = vector.Checks(RULES, types, TODAY, prefixes)
     assert checks.ids == {"r1", "r2", "r3", "r4", "r5"}
+    # the gender column as stored (read with pyarrow): its code-set rule as well
+    checks = vector.Checks(RULES, types, TODAY, prefixes, raw_genders=True)
+    assert checks.ids == {"r1", "r2", "r3", "r4", "r5", "r7"}
+    other = [{**RULES[6], "value_set": ["男", "女", "未知"]}]  # not all in GENDERS: SQL
+    assert not vector.Checks(RULES[:6] + other, types, TODAY, prefixes, raw_genders=True).in_sets
     # a mobile number stored as a number is left to the SQL (it casts to text)
     checks = vector.Checks(RULES, {**types, "联系电话": "BIGINT"}, TODAY, prefixes)
     assert "r4" not in checks.ids
@@ -264,3 +314,77 @@ def test_a_sealed_stored_version_gives_the_same_results_both_ways(load, datasets
     )
     assert fast == sql
     assert {r["id"] for r in fast if r["failed"]} == {"r2", "r3", "r4", "r5"}
+
+
+@pytest.mark.parametrize(
+    ("run", "size"), [(1, 9), (2, 9), (5, 9), (13, 9), (1 << 20, 9), (3000, 800)]
+)
+@pytest.mark.parametrize("capacity", [7, 1_000_000])
+def test_key_runs_count_like_one_sort(run, size, capacity, monkeypatch) -> None:  # noqa: ANN001
+    """Keys sorted in runs (mixed, bucketed, then finished) and merged: sorted, and the
+    same keys with the same copies, whatever the run length and the values (more keys
+    than the capacity given: the buffer grows)."""
+    monkeypatch.setattr(unique, "RUN_ROWS", run)
+    rng = np.random.default_rng(3)
+    span = np.iinfo(np.int64)
+    chunks = [
+        np.concatenate(
+            [
+                rng.integers(-50, 50, int(rng.integers(0, size))),  # many copies
+                rng.integers(span.min, span.max, int(rng.integers(0, size)), endpoint=True),
+                [span.min, span.max, 0, 1 << 62] * int(rng.integers(0, 2)),
+            ]
+        ).astype(np.int64)
+        for _ in range(60)
+    ]
+    runs = unique.KeyRuns("r", capacity)
+    for c in chunks:
+        runs.add(c)
+    ordered, extra, repeated = runs.repeats()
+    assert (ordered[1:] >= ordered[:-1]).all()
+    keys = np.concatenate(chunks)
+    assert np.array_equal(np.sort(unique.unmix(ordered)), np.sort(keys))
+    assert np.array_equal(unique.unmix(unique.mix(keys)), keys)
+    values, copies = np.unique(keys, return_counts=True)
+    assert extra == int((copies - 1).sum())  # one per extra copy, each value once less
+    assert np.array_equal(np.sort(unique.unmix(repeated)), np.repeat(values, copies - 1))
+
+
+def test_a_plain_stored_version_is_read_from_its_own_file(tmp_path) -> None:  # noqa: ANN001
+    """A stored version without sealed columns: the fast path reads its Parquet file with
+    pyarrow (the SQL path through ``storage.relation``), and both agree."""
+    datasets_dir = tmp_path / "datasets"
+    (datasets_dir / "v").mkdir(parents=True)
+    pq.write_table(_table(600), datasets_dir / "v" / "plain.parquet", row_group_size=250)
+    version = SimpleNamespace(id=1, path="v/plain.parquet", sealed=None)
+    assert engine._plain_file((datasets_dir, version)) == datasets_dir / "v" / "plain.parquet"
+    fast, sql = _run((datasets_dir, version), True), _run((datasets_dir, version), False)
+    assert fast == sql == _run(datasets_dir / "v" / "plain.parquet", True)
+    assert {r["id"] for r in fast if r["failed"]} >= {"r1", "r2", "r3", "r4", "r5"}
+
+
+def test_repeated_valid_ids_are_shown_at_their_first_rows(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """Slices of valid numbers only (their row positions are not kept): the repeats are
+    found, counted and shown at their first row, as the SQL does."""
+    monkeypatch.setattr(engine, "SLICE_ROWS", 16)
+    monkeypatch.setattr(unique, "RUN_ROWS", 40)
+    ids = [_id("360102", "19500101", i) for i in range(300)]
+    ids[250], ids[260], ids[290] = ids[37], ids[37], ids[120]
+    path = tmp_path / "repeats.parquet"
+    pq.write_table(pa.table({"公民身份号码": pa.array(ids, pa.string())}), path)
+    rules = [RULES[4]]
+    fast, sql = (
+        evaluate(
+            path,
+            rules,
+            fields=[],
+            today=TODAY,
+            loaded_at=LOADED,
+            previous_loaded_at=None,
+            vectorized=v,
+        )[1][0].to_dict()
+        for v in (True, False)
+    )
+    assert fast == sql
+    assert fast["failed"] == 3
+    assert [(e["gs_row"], e["重复次数"]) for e in fast["examples"]] == [(37, 3), (120, 2)]

@@ -11,19 +11,20 @@ other queries.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from gongshu.datasets import storage
 from gongshu.identifiers import _region_array
-from gongshu.quality import grouped, vector
+from gongshu.quality import grouped, unique, vector
 from gongshu.quality.results import Reference, RuleResult, Stored, plain
 from gongshu.quality.rules import (
     COMPOUND,
@@ -40,9 +41,13 @@ from gongshu.quality.rules import (
 )
 
 ROWS_PER_BATCH = 262_144  # what the fast path fetches at a time
-# What a worker checks at a time: numpy's temporaries of a 16K-row slice (under a MB
-# each) stay in cache and in the allocator's heap; 128K-row ones cost 1.6x (page faults).
-SLICE_ROWS = 16_384
+# pyarrow maps a plain file rather than reading it into fresh buffers (the kernel zeroed
+# their pages: a few per cent of a run).
+MEMORY_MAP = True
+# What a worker checks at a time: numpy's temporaries of a 32K-row slice (about a MB at
+# most) stay in cache and in the allocator's heap; 128K-row ones cost 1.6x (page faults),
+# 16K-row ones a few per cent more interpreter time than 32K (measured).
+SLICE_ROWS = 32_768
 # The cores are shared between DuckDB's scan (the reader converts to Arrow serially
 # anyway) and numpy checking slices (it releases the GIL): half each. On two cores,
 # one thread each; more threads only took turns on the same cores (measured).
@@ -106,14 +111,25 @@ def evaluate(
     format, uniqueness of an ID) run in numpy over Arrow batches (``vector``) unless
     ``vectorized`` is False; the other row rules in one DuckDB aggregate."""
     con = connect(today)
-    pool = ThreadPoolExecutor(2)  # the aggregate and the ID keys' sort run beside the fetch
+    pool = ThreadPoolExecutor(1)  # the aggregate beside the fetch, then the keys' count
+    runs: list[unique.KeyRuns] = []
     try:
         src = _source(con, path)
         types = {
             row[0]: str(row[1]).upper()
             for row in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
         }
-        checks = vector.Checks(rules, types, today, _mobile_prefixes(con)) if vectorized else None
+        checks = (
+            vector.Checks(
+                rules,
+                types,
+                today,
+                _mobile_prefixes(con),
+                raw_genders=_plain_file(path) is not None,
+            )
+            if vectorized
+            else None
+        )
         fast = checks.ids if checks else set()
         compiled = [
             c
@@ -132,13 +148,15 @@ def evaluate(
         # columns, decrypted into this connection's memory).
         beside = checks is not None and bool(checks.columns) and "gs_sealed_" not in src
         pending = pool.submit(_aggregate, con.cursor(), sql, close=True) if beside else None
-        parts = _fast_parts(con, src, checks) if checks and checks.columns else None
-        sorting = (
-            [(r, pool.submit(checks.uniqueness, r, parts)) for r in checks.uniques]
-            if parts is not None
-            else []
-        )
+        parts = None
+        if checks and checks.columns:
+            parts, runs = _fast_parts(con, path, src, checks)
         agg = pending.result() if pending is not None else _aggregate(con, sql)
+        # the keys' last merges and count, beside the examples' queries
+        counting = [
+            (rule, pool.submit(unique.count, rule, parts or [], keys))
+            for rule, keys in zip(checks.uniques if checks else [], runs, strict=True)
+        ]
         rows = int(agg["gs_rows"])
         out: dict[str, RuleResult] = {}
         for i, comp in enumerate(compiled):
@@ -150,8 +168,8 @@ def evaluate(
             _examples(con, src, failing, out)
         if parts is not None:
             _fast_results(con, checks, parts, today, out)
-        for rule, result in sorting:
-            total, extra, examples = result.result()
+        for rule, counted in counting:
+            total, extra, examples = counted.result()
             out[rule["id"]] = RuleResult(rule, total, extra, [plain(e) for e in examples])
         for rule in uniques:
             out[rule["id"]] = grouped.unique(con, src, rule)
@@ -183,6 +201,8 @@ def evaluate(
                 out[rule["id"]] = grouped.reference(con, src, rule, ref, rsrc)
     finally:
         pool.shutdown()
+        for keys in runs:
+            keys.close()
         con.close()
     return rows, [out[r["id"]] for r in rules if r["id"] in out]
 
@@ -233,18 +253,59 @@ def _prefixes(con: duckdb.DuckDBPyConnection, pattern: str) -> np.ndarray | None
     return np.array([a for _, a, _, _ in rows], dtype=bool)
 
 
+def _plain_file(path: Stored) -> Path | None:
+    """The version's Parquet file if it holds every column (nothing sealed), else None."""
+    if not isinstance(path, tuple):
+        return Path(path)
+    datasets_dir, version = path
+    return None if version.sealed else Path(datasets_dir) / version.path
+
+
 def _fast_parts(
-    con: duckdb.DuckDBPyConnection, src: str, checks: vector.Checks
-) -> list[vector.Part]:
-    """The fast path: batches of the columns it needs, checked in slices on threads."""
-    cols = [q(c) for c in checks.columns]
-    cols += [f"{sql} AS {q(alias)}" for alias, sql in checks.derived.items()]
-    con.execute(f"SET threads = {FETCH_THREADS}")
-    try:
-        reader = con.sql(f"SELECT {', '.join(cols)} FROM {src}").to_arrow_reader(ROWS_PER_BATCH)
-        return list(_in_threads(reader, checks.batch))
-    finally:
-        con.execute("RESET threads")
+    con: duckdb.DuckDBPyConnection,
+    path: Stored,
+    src: str,
+    checks: vector.Checks,
+) -> tuple[list[vector.Part], list[unique.KeyRuns]]:
+    """The fast path: batches of the columns it needs, checked in slices on threads;
+    the ID keys go to their runs as the parts arrive (sorted beside the fetch).
+
+    A plain Parquet file is read with pyarrow: it decodes on its own threads, without
+    the GIL, and a gender column comes as a dictionary (its codes are looked up once
+    per dictionary); a version with sealed columns is read through DuckDB, where
+    ``storage.relation`` has put the decrypted columns."""
+    file = _plain_file(path)
+    with contextlib.ExitStack() as stack:
+        if file is not None:
+            reader = stack.enter_context(
+                pq.ParquetFile(file, read_dictionary=list(checks.genders), memory_map=MEMORY_MAP)
+            )
+            capacity = reader.metadata.num_rows
+            names = list(dict.fromkeys([*checks.columns, *checks.genders]))
+            batches = reader.iter_batches(ROWS_PER_BATCH, columns=names, use_threads=True)
+        else:
+            capacity = int(con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0])
+            cols = [q(c) for c in checks.columns]
+            cols += [f"{sql} AS {q(alias)}" for alias, sql in checks.derived.items()]
+            con.execute(f"SET threads = {FETCH_THREADS}")
+            stack.callback(con.execute, "RESET threads")
+            batches = con.sql(f"SELECT {', '.join(cols)} FROM {src}").to_arrow_reader(
+                ROWS_PER_BATCH
+            )
+        # the keys' buffer: one int64 a row
+        runs = [unique.KeyRuns(r["id"], capacity) for r in checks.uniques]
+        parts = []
+        try:
+            in_flight = 2 * ROWS_PER_BATCH // SLICE_ROWS  # slices queued: a few batches
+            for part in vector.in_threads(batches, checks.batch, SLICE_ROWS, WORKERS, in_flight):
+                parts.append(part)
+                for keys in runs:
+                    keys.add(part.keys[keys.rule_id][0])
+        except BaseException:
+            for keys in runs:
+                keys.close()
+            raise
+    return parts, runs  # the runs' last sorts go on: ``evaluate`` waits for them
 
 
 def _fast_results(
@@ -268,23 +329,6 @@ def _fast_results(
     deferred = [p.deferred for p in parts if p.deferred is not None]
     if deferred:
         _deferred(con, pa.Table.from_batches(deferred), checks.rules, today, out)
-
-
-def _in_threads(batches: Iterable[pa.RecordBatch], work: Callable) -> Iterator:
-    """``work(start, slice)`` over slices of the batches on WORKERS threads (``start``:
-    the first row's position; the fetch keeps the file order), results in order, a few
-    batches in flight."""
-    with ThreadPoolExecutor(WORKERS) as pool:
-        pending: deque = deque()
-        start = 0
-        for batch in batches:
-            for at in range(0, batch.num_rows, SLICE_ROWS):
-                pending.append(pool.submit(work, start + at, batch.slice(at, SLICE_ROWS)))
-            start += batch.num_rows
-            while len(pending) > 2 * WORKERS * (ROWS_PER_BATCH // SLICE_ROWS):
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def _deferred(

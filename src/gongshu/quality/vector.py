@@ -2,13 +2,11 @@
 
 The SQL of ``rules`` spends most of a run on per-character work (the 17-digit weighted
 GB 11643 sum, casts, the mobile regular expression) and the uniqueness GROUP BY. Here
-the same rules read the strings' bytes: the values of a batch that have the common
-width (18 bytes for a resident ID, 11 for a mobile number) are viewed as an (n, width)
-uint8 matrix, and one float64 matrix product gives, per row, the weighted check sum,
-the region prefix, the birth date and the 17-digit number (all integers below 2^53,
-so exact). Tables indexed by those numbers answer the region (GB/T 2260), the date
-(a real day from 1900 to ``today``) and the check character. The uniqueness key of an
-ID is an int64 (17 digits, then the last character), counted with one sort.
+the same rules read the strings' bytes (``columns``: an ID column as an (n, 18) byte
+matrix and one float32 matrix product, lookup tables for region, date and check
+character; a mobile number as an (n, 11) one); the ID keys are counted by ``unique``.
+A code-set rule over the gender codes on a gender column fetched as stored is decided
+here too.
 
 The results are the SQL's, by construction where the byte tests do not reach: a
 value of the right width that is not 17 ASCII digits and a digit or X (an ID), a
@@ -17,22 +15,24 @@ engine runs the rule's own SQL over those rows alone (``Part.deferred``). Everyt
 else the SQL would also decide from the same digits; tests/quality/test_vector.py
 compares both paths on planted errors of every kind.
 
-No module here reads stored data: the engine fetches the batches through
-``datasets.storage`` and hands them over.
+No module here reads stored data: the engine fetches the batches (pyarrow for a plain
+file, DuckDB over ``datasets.storage`` for a version with sealed columns) and hands
+them over.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from gongshu.identifiers import ID_CHECK, ID_WEIGHTS, _region_array
+from gongshu.quality import columns
+from gongshu.quality.columns import GENDER_VALUES, GENDERS
 from gongshu.quality.rules import EXAMPLES, GENDER_SETS, lit, q
 
 RESIDENT = "expect_column_values_to_be_valid_resident_id"
@@ -40,72 +40,8 @@ BIRTH = "expect_resident_id_to_match_birth_date"
 GENDER = "expect_resident_id_to_match_gender"
 ENTITY = "expect_column_values_to_match_entity"
 UNIQUE = "expect_column_values_to_be_unique"
+IN_SET = "expect_column_values_to_be_in_set"
 ID_RULES = (RESIDENT, BIRTH, GENDER)
-GENDERS = (*GENDER_SETS["男"], *GENDER_SETS["女"])  # code 1-3 male, 4-6 female, 0 neither
-_GENDER_VALUES = pa.array([None, *GENDERS], pa.string())
-DAY_ZERO = dt.date(1970, 1, 1)
-BIRTH_RANGE = (dt.date(1800, 1, 1), dt.date(2199, 12, 31))  # other dates: the SQL decides
-
-# One float32 matrix product over the 18 digits of an ID (d - 48, so every column is
-# below 2^24 and exact): the GB 11643 weighted sum, the 6-digit region, the year, the
-# month and day, and digits 7-12 and 13-17 (for the 17-digit number).
-_W = np.zeros((18, 6), dtype=np.float32)
-_W[:17, 0] = ID_WEIGHTS * 256  # the weighted sum s, times 256, plus the last digit's value
-_W[17, 0] = 1
-_W[:6, 1] = 10.0 ** np.arange(5, -1, -1)
-_W[6:10, 2] = 10.0 ** np.arange(3, -1, -1)
-_W[10:14, 3] = 10.0 ** np.arange(3, -1, -1)
-_W[6:12, 4] = 10.0 ** np.arange(5, -1, -1)
-_W[12:17, 5] = 10.0 ** np.arange(4, -1, -1)
-# Products of at most this many rows: OpenBLAS then stays on the calling thread (above
-# about 2,400 rows of this shape it starts its own threads, which spin and take the
-# cores from the batch workers and DuckDB); the chunk also stays in cache.
-BLAS_ROWS = 1024
-# The check character is right for (weighted sum s, last byte b) iff
-# _CHECK_OK[s * 256 + b - 48] (b - 48: 0-9 for a digit, 40 for X; the last entry is False).
-_CHECK_OK = np.zeros(901 * 256 + 1, dtype=bool)
-_SUMS = np.arange(901)
-_CHECK_OK[_SUMS * 256 + np.frombuffer(ID_CHECK.encode(), np.uint8)[_SUMS % 11] - 48] = True
-
-
-@lru_cache(maxsize=1)
-def _regions() -> np.ndarray:
-    """GB/T 2260 by 6-digit prefix: the codes the SQL's ENUM ``gs_region`` holds."""
-    out = np.zeros(1_000_001, dtype=bool)  # the last entry catches clipped junk
-    out[[c for c in _region_array().tolist() if len(str(c)) == 6]] = True
-    out.setflags(write=False)  # shared by every evaluation
-    return out
-
-
-def _ymd(days: np.ndarray) -> np.ndarray:
-    """Days since 1970 as yyyymmdd (int32)."""
-    d = days.astype("datetime64[D]")
-    y = d.astype("datetime64[Y]").astype(np.int64) + 1970
-    m = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    return (y * 10000 + m * 100 + (d - d.astype("datetime64[M]")).astype(np.int64) + 1).astype(
-        np.int32
-    )
-
-
-@lru_cache(maxsize=1)
-def _births() -> tuple[int, np.ndarray]:
-    """yyyymmdd of the days in BIRTH_RANGE, from the first one's day number."""
-    lo, hi = ((d - DAY_ZERO).days for d in BIRTH_RANGE)
-    ymd = _ymd(np.arange(lo, hi + 1))
-    ymd.setflags(write=False)
-    return lo, ymd
-
-
-@lru_cache(maxsize=4)
-def _dates(today: dt.date) -> np.ndarray:
-    """A real day from 1900-01-01 to ``today``, indexed by yyyymmdd - 19000000 (the
-    first and last entries are False, so clipped junk fails)."""
-    lo, hi = (dt.date(1900, 1, 1) - DAY_ZERO).days, (today - DAY_ZERO).days
-    ymd = _ymd(np.arange(lo, hi + 1))
-    out = np.zeros(today.year * 10000 + today.month * 100 + today.day - 19_000_000 + 2, bool)
-    out[ymd - 19_000_000] = True
-    out.setflags(write=False)
-    return out
 
 
 @dataclass
@@ -118,22 +54,8 @@ class Part:
     failed: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[dict]] = field(default_factory=dict)
     deferred: pa.RecordBatch | None = None
-    keys: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    keys: dict[str, tuple[np.ndarray, int, np.ndarray | None]] = field(default_factory=dict)
     others: dict[str, tuple[pa.Array, np.ndarray]] = field(default_factory=dict)
-
-
-@dataclass
-class _Id:
-    """What the bytes of an ID column say, per row of a batch."""
-
-    valid: np.ndarray  # not null
-    defer: np.ndarray  # 18 bytes but not 17 ASCII digits and a digit or X
-    pure: np.ndarray  # 17 ASCII digits and a digit or X
-    ok: np.ndarray  # pure and valid GB 11643 (region, date, check character)
-    shaped: np.ndarray  # pure and the first digit not 0 (the SQL's x >= 10^16)
-    ymd: np.ndarray  # birth date as yyyymmdd (pure rows)
-    odd: np.ndarray  # 17th digit odd (pure rows)
-    key: np.ndarray  # int64 uniqueness key (pure rows): 17 digits * 64 + last byte - 48
 
 
 class Checks:
@@ -147,6 +69,8 @@ class Checks:
         types: dict[str, str],
         today: dt.date,
         mobile_prefixes: np.ndarray | None,
+        *,
+        raw_genders: bool = False,
     ) -> None:
         def is_(col: object, t: str) -> bool:
             return types.get(str(col)) == t
@@ -180,11 +104,24 @@ class Checks:
             alias: f"coalesce(list_position([{values}], {q(g)}), 0)"
             for g, alias in self.genders.items()
         }
+        # With the gender columns fetched as they are (``raw_genders``: a plain file read
+        # by pyarrow), a code-set rule over GENDERS on one is decided here as well, from
+        # the same codes, and DuckDB need not read the column again.
+        self.raw_genders = raw_genders
+        self.in_sets: dict[str, np.ndarray] = {}
+        for r in rules if raw_genders else []:
+            values = [str(v) for v in r.get("value_set") or ()]
+            if r["expectation"] == IN_SET and r["column"] in self.genders:
+                if values and set(values) <= set(GENDERS):
+                    allowed = np.zeros(len(GENDERS) + 1, dtype=bool)  # by code: 0 is other
+                    allowed[[GENDERS.index(v) + 1 for v in values]] = True
+                    self.in_sets[r["id"]] = allowed
+                    self.rules.append(r)
         self.ids = {r["id"] for r in self.rules + self.uniques}
         self.mobile_prefixes = mobile_prefixes
-        self.regions = _regions()
-        self.dates = _dates(today)
-        self.birth_lo, self.birth_ymd = _births()
+        self.regions = columns.regions()
+        self.dates = columns.dates(today)
+        self.birth_lo, self.birth_ymd = columns.births()
 
     # ------------------------------------------------------------ one batch
 
@@ -192,14 +129,19 @@ class Checks:
         """Rows ``start ..`` of the version (the fetch keeps the file order)."""
         part = Part()
         n = batch.num_rows
-        rows = np.arange(start, start + n, dtype=np.int64)
-        ids = {c: _id_facts(batch.column(c), self) for c in self.id_columns}
-        codes = {g: pc.fill_null(batch.column(a), 0).to_numpy() for g, a in self.genders.items()}
+        ids = {
+            c: columns.id_facts(batch.column(c), self.regions, self.dates) for c in self.id_columns
+        }
+        names = batch.schema.names
+        codes = {
+            g: columns.gender_codes(batch.column(a if a in names else g))
+            for g, a in self.genders.items()
+        }
 
         def column(name: str) -> pa.Array:
-            if name in codes:  # the gender value, from its position in GENDERS
-                return _GENDER_VALUES.take(pa.array(codes[name]))
-            return batch.column(name)
+            if name in codes and not self.raw_genders:  # the value, from its position
+                return GENDER_VALUES.take(pa.array(codes[name]))
+            return _raw(batch, name)
 
         defer_flags: dict[str, np.ndarray] = {}
         for i, rule in enumerate(self.rules):
@@ -214,7 +156,7 @@ class Checks:
             elif exp == BIRTH:
                 f = ids[c]
                 b = rule["birth_column"]
-                days, known = _days(batch.column(b))
+                days, known = columns.days_of(batch.column(b))
                 at = days - self.birth_lo
                 inside = (at >= 0) & (at < len(self.birth_ymd))
                 checked = f.shaped & known
@@ -223,6 +165,10 @@ class Checks:
                 ymd = np.take(self.birth_ymd, at, mode="clip")
                 fail = checked & (ymd != f.ymd)
                 shown = (c, b)
+            elif exp == IN_SET:
+                checked = columns.valid_rows(batch.column(c))
+                fail = checked & ~np.take(self.in_sets[rule["id"]], codes[c])
+                defer, shown = np.zeros(n, dtype=bool), (c,)
             else:
                 f = ids[c]
                 g = rule["gender_column"]
@@ -233,13 +179,19 @@ class Checks:
             rid = rule["id"]
             part.checked[rid] = int(np.count_nonzero(checked))
             part.failed[rid] = int(np.count_nonzero(fail))
-            part.examples[rid] = _examples(column, start, fail, tuple(dict.fromkeys(shown)))
+            part.examples[rid] = (
+                _examples(column, start, fail, tuple(dict.fromkeys(shown)))
+                if part.failed[rid]
+                else []
+            )
             defer_flags[f"gs_defer_{i}"] = defer
-        any_defer = np.logical_or.reduce([*defer_flags.values(), np.zeros(n, bool)])
+        any_defer = np.zeros(n, dtype=bool)
+        for defer in defer_flags.values():
+            any_defer |= defer
         if any_defer.any():
             keep = pa.array(any_defer)
             names = [*self.columns, *(g for g in self.genders if g not in self.columns)]
-            arrays = [pa.array(rows[any_defer])]
+            arrays = [pa.array(start + np.flatnonzero(any_defer))]
             arrays += [column(c).filter(keep) for c in names]
             arrays += [pa.array(v[any_defer]) for v in defer_flags.values()]
             part.deferred = pa.RecordBatch.from_arrays(
@@ -247,27 +199,30 @@ class Checks:
             )
         for rule in self.uniques:
             f = ids[rule["column"]]
-            keys, at = (f.key, rows) if f.pure.all() else (f.key[f.pure], rows[f.pure])
-            part.keys[rule["id"]] = (keys, at)
+            if f.pure.all():  # the rows are start, start + 1, ...: not kept (memory)
+                part.keys[rule["id"]] = (f.key, start, None)
+            else:
+                at = np.flatnonzero(f.pure)
+                part.keys[rule["id"]] = (f.key[at], start, at)
             other = f.valid & ~f.pure
             if other.any():
                 part.others[rule["id"]] = (
-                    batch.column(rule["column"]).filter(pa.array(other)),
-                    rows[other],
+                    _raw(batch, rule["column"]).filter(pa.array(other)),
+                    start + np.flatnonzero(other),
                 )
         return part
 
     def _mobile(self, arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CN_MOBILE: an 11-byte value matches iff it is 11 ASCII digits whose first three
         the pattern allows (``mobile_prefixes``); other widths are deferred."""
-        arr, valid, lengths = _strings(arr)
+        arr, valid, lengths = columns.strings(arr)
         take = valid & (lengths == 11)
         ok = np.zeros(len(arr), dtype=bool)
-        m = _matrix(arr, take, 11)
+        m = columns.matrix(arr, take, 11)
         if len(m):
             d = m - np.uint8(48)
             bad = (d > 9).reshape(-1)
-            digits = (_words(bad, 11, 0) | _words(bad, 11, 3)) == 0
+            digits = (columns.words(bad, 11, 0) | columns.words(bad, 11, 3)) == 0
             p3 = d[:, 0].astype(np.int16) * 100 + d[:, 1] * np.int16(10) + d[:, 2]
             good = digits & np.take(self.mobile_prefixes, p3, mode="clip")
             if len(good) == len(ok):
@@ -276,151 +231,14 @@ class Checks:
                 ok[take] = good
         return take, take & ~ok, valid & ~take
 
-    # ------------------------------------------------------------ all batches
 
-    def uniqueness(self, rule: dict, parts: list[Part]) -> tuple[int, int, list[dict]]:
-        """Non-null values, extra copies, and the first repeated values by first row.
-
-        One sort of the keys counts the copies; the parts, in file order, are scanned
-        for repeated keys only until EXAMPLES of them have been seen."""
-        rid, c = rule["id"], rule["column"]
-        ordered = np.concatenate([p.keys[rid][0] for p in parts] or [np.zeros(0, np.int64)])
-        ordered.sort()  # in place: one copy of the keys, not two
-        same = ordered[1:] == ordered[:-1]
-        extra = int(np.count_nonzero(same))
-        total = len(ordered)
-        found: list[tuple[int, str, int]] = []
-        if extra:
-            repeated = np.unique(ordered[1:][same])
-            first: dict[int, int] = {}
-            for p in parts:
-                keys, at = p.keys[rid]
-                pos = np.minimum(np.searchsorted(repeated, keys), len(repeated) - 1)
-                for j in np.flatnonzero(repeated[pos] == keys):
-                    first.setdefault(int(keys[j]), int(at[j]))
-                    if len(first) == EXAMPLES:
-                        break
-                if len(first) == EXAMPLES:
-                    break
-            for key, row in first.items():
-                n = np.searchsorted(ordered, key, "right") - np.searchsorted(ordered, key, "left")
-                found.append((row, f"{key >> 6:017d}" + chr((key & 63) + 48), int(n)))
-        others = [p.others[rid] for p in parts if rid in p.others]
-        if others:
-            values = pa.concat_arrays([o[0] for o in others])
-            grouped = (
-                pa.table({"v": values, "r": np.concatenate([o[1] for o in others])})
-                .group_by("v")
-                .aggregate([("r", "min"), ("r", "count")])
-            )
-            total += len(values)
-            n = grouped.column("r_count").to_numpy()
-            extra += int((n - 1).sum())
-            dup = np.flatnonzero(n > 1)
-            if len(dup):
-                mins = grouped.column("r_min").to_numpy()[dup]
-                pick = dup[np.argsort(mins, kind="stable")[:EXAMPLES]]
-                vals = grouped.column("v").take(pa.array(pick)).to_pylist()
-                firsts = grouped.column("r_min").to_numpy()[pick]
-                found += [
-                    (int(r), v, int(n[j])) for r, v, j in zip(firsts, vals, pick, strict=True)
-                ]
-        found.sort(key=lambda t: t[0])
-        examples = [{"gs_row": r, c: v, "重复次数": k} for r, v, k in found[:EXAMPLES]]
-        return total, extra, examples
-
-
-def _strings(arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """The array as Arrow string or large_string, its validity and byte lengths."""
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.string())
-    n = len(arr)
-    valid = (
-        np.ones(n, dtype=bool)
-        if arr.null_count == 0
-        else arr.is_valid().to_numpy(zero_copy_only=False)
-    )
-    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset : arr.offset + n + 1]
-    return arr, valid, np.diff(offsets)
-
-
-def _matrix(arr: pa.Array, take: np.ndarray, width: int) -> np.ndarray:
-    """The values at ``take`` (all ``width`` bytes long) as a (k, width) uint8 matrix."""
-    if not take.all():
-        arr = arr.filter(pa.array(take))
-    k = len(arr)
-    if k == 0:
-        return np.zeros((0, width), dtype=np.uint8)
-    size = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    start = int(np.frombuffer(arr.buffers()[1], dtype=size)[arr.offset])
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
-    return data[start : start + k * width].reshape(k, width)
-
-
-def _words(flat: np.ndarray, width: int, at: int) -> np.ndarray:
-    """Bytes ``at .. at + 7`` of each ``width``-byte row of ``flat`` as one uint64."""
-    k = len(flat) // width
-    if k == 0:
-        return np.zeros(0, dtype=np.uint64)
-    return np.ndarray((k,), dtype=np.uint64, buffer=flat, offset=at, strides=(width,))
-
-
-def _id_facts(arr: pa.Array, checks: Checks) -> _Id:
-    arr, valid, lengths = _strings(arr)
-    n = len(arr)
-    take = valid & (lengths == 18)
-    m = _matrix(arr, take, 18)
-    d = m - np.uint8(48)
-    bad = d > 9
-    last = m[:, 17]
-    bad[:, 17] &= last != 88  # X is a good last character
-    flat = bad.reshape(-1)
-    pure_k = (_words(flat, 18, 0) | _words(flat, 18, 8) | _words(flat, 18, 10)) == 0
-    product = np.empty((len(d), _W.shape[1]), dtype=np.float32)
-    for i in range(0, len(d), BLAS_ROWS):
-        np.matmul(d[i : i + BLAS_ROWS].astype(np.float32), _W, out=product[i : i + BLAS_ROWS])
-    s, region, year, mday, mid, tail = product.astype(np.int32).T
-    ymd = year * 10000 + mday
-    shaped = pure_k & (region >= 100000)
-    ok_k = (
-        shaped
-        & np.take(checks.regions, region, mode="clip")
-        & np.take(checks.dates, ymd - 19_000_000, mode="clip")
-        & np.take(_CHECK_OK, s, mode="clip")
-    )
-    key = ((region.astype(np.int64) * 1_000_000 + mid) * 100_000 + tail) * 64 + last - 48
-
-    def spread(values: np.ndarray) -> np.ndarray:
-        if len(values) == n:
-            return values
-        out = np.zeros(n, dtype=values.dtype)
-        out[take] = values
-        return out
-
-    pure = spread(pure_k)
-    return _Id(
-        valid=valid,
-        defer=take & ~pure,
-        pure=pure,
-        ok=spread(ok_k),
-        shaped=spread(shaped),
-        ymd=spread(ymd),
-        odd=spread((tail & 1) == 1),
-        key=spread(key),
-    )
-
-
-def _days(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """A date32 array as days since 1970 and its validity."""
-    n = len(arr)
-    days = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n]
-    valid = (
-        np.ones(n, dtype=bool)
-        if arr.null_count == 0
-        else arr.is_valid().to_numpy(zero_copy_only=False)
-    )
-    return days, valid
+def _raw(batch: pa.RecordBatch, name: str) -> pa.Array:
+    """A column's values to take or filter rows from: string views and dictionaries as
+    plain strings (Arrow has no such kernels for views; DuckDB gets the deferred rows)."""
+    arr = batch.column(name)
+    if pa.types.is_dictionary(arr.type):
+        return arr.dictionary_decode()
+    return arr.cast(pa.string()) if pa.types.is_string_view(arr.type) else arr
 
 
 def _examples(
@@ -435,3 +253,22 @@ def _examples(
     return [
         {"gs_row": start + int(j), **{c: values[c][k] for c in shown}} for k, j in enumerate(idx)
     ]
+
+
+def in_threads(
+    batches: Iterable[pa.RecordBatch], work: Callable, rows: int, workers: int, in_flight: int
+) -> Iterator:
+    """``work(start, slice)`` over slices of ``rows`` of the batches on ``workers``
+    threads (``start``: the first row's position; the fetch keeps the file order),
+    results in order, about ``in_flight`` slices a worker queued at most."""
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        start = 0
+        for batch in batches:
+            for at in range(0, batch.num_rows, rows):
+                pending.append(pool.submit(work, start + at, batch.slice(at, rows)))
+            start += batch.num_rows
+            while len(pending) > workers * in_flight:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
