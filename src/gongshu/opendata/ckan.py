@@ -19,8 +19,10 @@ its last place). ``_id`` is the row's position in the stored version.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import weakref
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -309,14 +311,18 @@ def _token_user(session: Session, request: Request) -> User | None:
 # datastore_search calls a second with 8 or 40 threads, 63-67 with one; see
 # docs/benchmarks.md). Long exports and loads stay on the default pool.
 API_THREADS = 1
-_limiter: anyio.CapacityLimiter | None = None
+# One pool per event loop (a server process has one; tests start several).
+_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _threads() -> anyio.CapacityLimiter:
-    global _limiter
-    if _limiter is None:  # made inside the event loop that uses it
-        _limiter = anyio.CapacityLimiter(API_THREADS)
-    return _limiter
+    loop = asyncio.get_running_loop()
+    limiter = _LIMITERS.get(loop)
+    if limiter is None:  # made inside the loop that waits on it
+        limiter = _LIMITERS[loop] = anyio.CapacityLimiter(API_THREADS)
+    return limiter
 
 
 @router.get("/api/3/action/{name}")
