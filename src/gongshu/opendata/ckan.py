@@ -38,7 +38,7 @@ from gongshu.accounts.models import Organization, User
 from gongshu.errors import GongshuError, InvalidInput, NotFound, Unauthorized
 from gongshu.opendata import packages
 from gongshu.opendata.search import FACETS, catalog_stamp, find_by_name, search
-from gongshu.web.deps import CallerInside, after_unit, current_user
+from gongshu.web.deps import CallerInside, current_user, unit
 
 router = APIRouter(tags=["ckan"], include_in_schema=False)
 
@@ -344,27 +344,18 @@ async def action(
 def _answer(request: Request, name: str, body: Any) -> Response:
     """One action in one unit of work: read-only for metadata; read-first for
     datastore_search, whose delivery and ledger entry are durable before rows leave."""
-    unit = "read_first" if name == "datastore_search" else "read"
-    session: Session = request.app.state.session_factories[unit]()
     try:
-        action = ACTIONS.get(name)
-        if action is None:
-            raise ActionError(f"Bad request - Action name not known: {name}")
-        params = _params(request, body)
-        params["__settings"] = request.app.state.settings
-        result = action(session, params, _token_user(session, request))
-        session.commit()
+        with unit(request, "read_first" if name == "datastore_search" else "read") as session:
+            action = ACTIONS.get(name)
+            if action is None:
+                raise ActionError(f"Bad request - Action name not known: {name}")
+            params = _params(request, body)
+            params["__settings"] = request.app.state.settings
+            result = action(session, params, _token_user(session, request))
     except GongshuError as exc:
-        session.rollback()
         error = {"__type": ERROR_TYPES.get(exc.status, "Internal Error"), "message": exc.message}
         return JSONResponse(
             {"help": _help(request, name), "success": False, "error": error},
             status_code=exc.status,
         )
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-    after_unit(request, session)
     return JSONResponse({"help": _help(request, name), "success": True, "result": result})

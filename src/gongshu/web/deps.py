@@ -11,6 +11,7 @@ permission test walks the app and fails on a route that declares none.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -57,14 +58,19 @@ def _unit(request: Request) -> str:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: commit on success, roll back on error.
+    """One transaction per request (``unit_of_work``): routes marked with
+    ``unit_of_work`` get the session their requests need."""
+    with unit(request, _unit(request)) as session:
+        yield session
 
-    Errors marked ``commit_anyway`` (a failed login's counter) still commit. Routes
-    marked with ``unit_of_work`` get the session their requests need. A ledger checkpoint is
-    considered only after a request that appended to the ledger.
-    """
-    factory = request.app.state.session_factories[_unit(request)]
-    session: Session = factory()
+
+@contextmanager
+def unit(request: Request, kind: str) -> Iterator[Session]:
+    """A unit of work of ``kind`` ("read", "read_first" or "write"): commit on
+    success, roll back on error. Errors marked ``commit_anyway`` (a failed login's
+    counter) still commit. A ledger checkpoint is considered only after a unit that
+    appended to the ledger."""
+    session: Session = request.app.state.session_factories[kind]()
     try:
         yield session
         session.commit()
@@ -79,12 +85,6 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
-    after_unit(request, session)
-
-
-def after_unit(request: Request, session: Session) -> None:
-    """After a committed unit of work: sign a ledger checkpoint if one is due (only
-    units that appended to the ledger can make one due)."""
     if size := session.info.get(LEDGER_APPENDED):
         request.app.state.after_commit(size)
 
