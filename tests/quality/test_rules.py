@@ -13,7 +13,8 @@ import pytest
 from gongshu.errors import InvalidInput
 from gongshu.identifiers import id_check_char, resident_id_mask
 from gongshu.quality.engine import evaluate
-from gongshu.quality.rules import lit, validate
+from gongshu.quality.rules import validate
+from gongshu.quality.sql import lit
 
 TODAY = dt.date(2026, 12, 1)
 

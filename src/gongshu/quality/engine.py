@@ -26,16 +26,12 @@ from gongshu.datasets import storage
 from gongshu.identifiers import _region_array
 from gongshu.quality import grouped, unique, vector
 from gongshu.quality.results import Reference, RuleResult, Stored, plain
-from gongshu.quality.rules import (
-    COMPOUND,
-    ENTITY_PATTERNS,
-    EXAMPLES,
-    TYPE_OK,
+from gongshu.quality.rules import COMPOUND, ENTITY_PATTERNS, EXAMPLES, TYPE_OK, key_candidates
+from gongshu.quality.sql import (
     Compiled,
     aggregate_sql,
     compile_row_rule,
     examples_sql,
-    key_candidates,
     lookup_tables_sql,
     q,
 )

@@ -6,7 +6,8 @@ from __future__ import annotations
 import duckdb
 
 from gongshu.quality.results import Reference, RuleResult, plain
-from gongshu.quality.rules import EXAMPLES, q
+from gongshu.quality.rules import EXAMPLES
+from gongshu.quality.sql import q
 
 
 def unique(con: duckdb.DuckDBPyConnection, src: str, rule: dict) -> RuleResult:

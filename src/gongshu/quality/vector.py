@@ -33,7 +33,8 @@ import pyarrow as pa
 
 from gongshu.quality import columns
 from gongshu.quality.columns import GENDER_VALUES, GENDERS
-from gongshu.quality.rules import EXAMPLES, GENDER_SETS, lit, q
+from gongshu.quality.rules import EXAMPLES, GENDER_SETS
+from gongshu.quality.sql import lit, q
 
 RESIDENT = "expect_column_values_to_be_valid_resident_id"
 BIRTH = "expect_resident_id_to_match_birth_date"
