@@ -40,11 +40,26 @@ def watch(name: str, *classes: type) -> None:
     _WATCHED[name] = tuple(dict.fromkeys(_WATCHED.get(name, ()) + classes))
 
 
+_ALL = select(ChangeCounter.__table__.c.name, ChangeCounter.__table__.c.value)
+_READ = "gongshu.changes.read"  # session.info: (transaction, {name: value}) read in it
+
+
+def values(session: Session) -> dict[str, int]:
+    """Every counter, read once per transaction (a bump in it reads them again)."""
+    memo = session.info.get(_READ)
+    if memo is not None and memo[0] is session.get_transaction():
+        return memo[1]
+    read = {name: value for name, value in session.connection().execute(_ALL)}
+    session.info[_READ] = (session.get_transaction(), read)
+    return read
+
+
 def current(session: Session, name: str) -> int:
-    return session.scalar(select(ChangeCounter.value).where(ChangeCounter.name == name)) or 0
+    return values(session).get(name, 0)
 
 
 def bump(session: Session, name: str) -> None:
+    session.info.pop(_READ, None)
     value = secrets.randbits(62)
     done = session.execute(
         update(ChangeCounter).where(ChangeCounter.name == name).values(value=value)
@@ -67,6 +82,12 @@ def _on_flush(session: Session, _context: Any, _instances: Any) -> None:
         bump(session, name)
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, _transaction: Any) -> None:
+    # a savepoint rolled back may have undone a bump read here: read the counters again
+    session.info.pop(_READ, None)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _on_bulk(state: Any) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
@@ -80,21 +101,23 @@ def _on_bulk(state: Any) -> None:
 
 
 class Cache:
-    """A small per-process LRU of values keyed by a counter's value and a key."""
+    """A small per-process LRU of values keyed by counters' values and a key."""
 
-    def __init__(self, counter: str, size: int = 256) -> None:
-        self.counter, self.size = counter, size
+    def __init__(self, counter: str | tuple[str, ...], size: int = 256) -> None:
+        self.counters = (counter,) if isinstance(counter, str) else counter
+        self.size = size
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(
         self, session: Session, key: Hashable, compute: Callable[[], Any], *, stamp: Any = None
     ) -> Any:
-        """``compute()``'s value for ``key`` under the counter's current value (and the
-        caller's ``stamp``), computed once per process until the counter changes."""
+        """``compute()``'s value for ``key`` under the counters' current values (and the
+        caller's ``stamp``), computed once per process until a counter changes."""
         bind = session.get_bind()
         url = str(getattr(bind, "url", None) or bind.engine.url)
-        full = (url, current(session, self.counter), stamp, key)
+        read = values(session)
+        full = (url, *(read.get(c, 0) for c in self.counters), stamp, key)
         with self._lock:
             if full in self._items:
                 self._items.move_to_end(full)

@@ -88,3 +88,5 @@ class AuthToken(Base):
 
 # Provider names are searched in the open catalog (opendata/search.py caches it).
 changes.watch("catalog", Organization, Region)
+# Who may call the open API (opendata/resolve.py caches it per process).
+changes.watch("access", AuthToken, User)

@@ -39,7 +39,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     # Tokens carry 256 bits of randomness, so a fast hash is enough (unlike passwords).
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -202,7 +202,7 @@ def issue_token(
         user_id=user.id,
         kind=kind,
         name=name,
-        token_hash=_token_hash(plaintext),
+        token_hash=token_hash(plaintext),
         prefix=plaintext[:10],
         expires_at=utcnow() + ttl,
     )
@@ -225,16 +225,22 @@ _BY_HASH = select(AuthToken).where(AuthToken.token_hash == bindparam("h"))
 
 def resolve_token(session: Session, plaintext: str, *, kind: str | None = None) -> User | None:
     """The active user behind a token, or None if unknown, expired or revoked."""
+    token = find_token(session, plaintext)
+    return token.user if token is not None and token_valid(token, kind=kind) else None
+
+
+def find_token(session: Session, plaintext: str) -> AuthToken | None:
+    """The token row (with its user) for a plaintext token, valid or not."""
     if not plaintext.startswith(TOKEN_PREFIX):
         return None
-    token = session.scalar(_BY_HASH, {"h": _token_hash(plaintext)})
-    if token is None or token.revoked_at is not None:
-        return None
-    if kind and token.kind != kind:
-        return None
-    if as_utc(token.expires_at) <= utcnow() or not token.user.is_active:
-        return None
-    return token.user
+    return session.scalar(_BY_HASH, {"h": token_hash(plaintext)})
+
+
+def token_valid(token: AuthToken, *, kind: str | None = None) -> bool:
+    """Not revoked, of ``kind``, not expired (now), and its user active."""
+    if token.revoked_at is not None or (kind and token.kind != kind):
+        return False
+    return as_utc(token.expires_at) > utcnow() and token.user.is_active
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> AuthToken:
@@ -250,7 +256,7 @@ def revoke_token(session: Session, user: User, token_id: int) -> AuthToken:
 
 
 def end_session(session: Session, plaintext: str) -> None:
-    token = session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(plaintext)))
+    token = session.scalar(select(AuthToken).where(AuthToken.token_hash == token_hash(plaintext)))
     if token is not None and token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()

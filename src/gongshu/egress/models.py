@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gongshu import changes
 from gongshu.db import Base
 from gongshu.timeutil import utcnow
 
@@ -82,3 +83,7 @@ class Delivery(Base):
     watermarked: Mapped[bool] = mapped_column(default=False)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# What a grant lets its holder read (opendata/resolve.py caches it per process).
+changes.watch("access", Grant, MaskingPolicy)

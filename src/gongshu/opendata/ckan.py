@@ -33,10 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu import changes
-from gongshu.accounts import service as accounts
 from gongshu.accounts.models import Organization, User
 from gongshu.errors import GongshuError, InvalidInput, NotFound, Unauthorized
-from gongshu.opendata import packages
+from gongshu.opendata import packages, resolve
 from gongshu.opendata.search import FACETS, catalog_stamp, find_by_name, search
 from gongshu.web.deps import CallerInside, current_user, unit
 
@@ -243,7 +242,7 @@ def resource_show(session: Session, params: dict, user: User | None) -> dict:
 def datastore_search(session: Session, params: dict, user: User | None) -> dict:
     if user is None:
         raise Unauthorized("datastore_search 需要 API 令牌 (Authorization header)")
-    entry, version = packages.resource_target(session, str(params.get("resource_id") or ""))
+    entry, version = resolve.open_resource(session, str(params.get("resource_id") or ""))
     records_format = str(params.get("records_format") or "objects")
     if records_format not in ("objects", "lists"):
         raise InvalidInput(f"records_format 仅支持 objects、lists：{records_format}")
@@ -270,6 +269,7 @@ def datastore_search(session: Session, params: dict, user: User | None) -> dict:
         search=str(params.get("q") or "").strip() or None,
         order_by=packages.ckan_sort(str(params.get("sort") or "")),
         latest=version,
+        grant=resolve.open_grant(session, entry, user),
     )
     return packages.datastore_result(
         entry, version, page, fields=fields, records_format=records_format
@@ -299,7 +299,7 @@ def _token_user(session: Session, request: Request) -> User | None:
         raw = raw[7:].strip()
     if not raw:
         return current_user(request, session)
-    found = accounts.resolve_token(session, raw, kind="api")
+    found = resolve.api_user(session, raw)
     if found is None:
         raise Unauthorized("API 令牌无效、已过期或已撤销 (invalid token)")
     return found

@@ -17,6 +17,7 @@ from gongshu.catalog.models import CatalogEntry
 from gongshu.config import Settings
 from gongshu.datasets.models import DatasetVersion
 from gongshu.egress import service as egress
+from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
 from gongshu.opendata.errors import NoOpenGrant, OpenEntryNotFound
 from gongshu.opendata.search import all_open, get_open, latest_version, latest_versions, slug
@@ -154,14 +155,16 @@ def read_page(
     search: str | None = None,
     order_by: list[tuple[str, bool]] | None = None,
     latest: DatasetVersion | None = None,
+    grant: Grant | None = None,
 ) -> dict[str, Any]:
     """One page of rows through the egress door under the user's open grant.
 
     ``filters``, ``search`` and ``order_by`` apply to the whole table before the
     page (the door compiles them); ``total`` counts the matching rows. ``latest``:
-    the entry's newest version, when the caller has just read it.
+    the entry's newest version, when the caller has just read it; ``grant``: the
+    user's active open grant, when the caller has just resolved it.
     """
-    grant = active_grant(session, entry.id, user)
+    grant = grant or active_grant(session, entry.id, user)
     if grant is None:
         raise NoOpenGrant(
             "没有该数据的有效开放授权：请先在开放门户声明用途或签署开放利用协议 (no open grant)"

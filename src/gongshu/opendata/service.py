@@ -67,7 +67,15 @@ _OPEN_GRANTS = (
 
 def active_grant(session: Session, entry_id: int, user: User) -> Grant | None:
     """The user's newest open grant on the entry that is neither revoked nor expired."""
-    grants = session.scalars(_OPEN_GRANTS, {"entry": entry_id, "user": user.id})
+    return first_unexpired(open_grants(session, entry_id, user.id))
+
+
+def open_grants(session: Session, entry_id: int, user_id: int) -> list[Grant]:
+    """The user's unrevoked open grants on the entry, newest first, expired or not."""
+    return list(session.scalars(_OPEN_GRANTS, {"entry": entry_id, "user": user_id}))
+
+
+def first_unexpired(grants: list[Grant]) -> Grant | None:
     now = utcnow()
     return next((g for g in grants if as_utc(g.expires_at) > now), None)
 
