@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from gongshu.accounts import service as accounts
 from gongshu.catalog.models import CatalogEntry
@@ -50,13 +51,27 @@ def call(session, settings, open_data, people, api_token, monkeypatch):  # noqa:
     return search_rows
 
 
-def test_a_repeated_call_looks_nothing_up_again(call) -> None:  # noqa: ANN001
+def test_a_repeated_call_looks_nothing_up_again(call, session) -> None:  # noqa: ANN001
     first = call()
     assert sorted(call.ran) == ["find_token", "open_grants", "resource_target"]
     call.ran.clear()
-    again = call()
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_) -> None:  # noqa: ANN001, ANN002
+        statements.append(statement)
+
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        again = call()
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
     assert call.ran == []
     assert again["records"] == first["records"] and again["total"] == first["total"] == 30
+    # not one of the rows it resolves is read again: only the delivery and ledger writes
+    resolved = ("auth_tokens", "users", "catalog_entries", "dataset_versions", "grants")
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert not [s for s in reads if any(t in s for t in (*resolved, "masking_policies"))]
 
 
 def test_a_revoked_token_stops_the_next_call(call, session, people) -> None:  # noqa: ANN001

@@ -38,6 +38,7 @@ from gongshu.opendata.packages import resource_target
 from gongshu.opendata.service import first_unexpired, open_grants
 
 _KEPT = changes.Cache(("access", "catalog"), size=1024)
+_HELD = "gongshu.opendata.resolve.held"  # session.info: merged rows nothing else refers to
 
 
 def api_user(session: Session, plaintext: str) -> User | None:
@@ -68,7 +69,8 @@ def open_grant(session: Session, entry: CatalogEntry, user: User) -> Grant | Non
         return None
     policy = next(p for g, p in kept if g is grant)
     if policy is not None:
-        session.merge(policy, load=False)
+        # the session holds its objects weakly: keep the policy for the door to find
+        session.info.setdefault(_HELD, []).append(session.merge(policy, load=False))
     return session.merge(grant, load=False)
 
 
