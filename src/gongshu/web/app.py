@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 # Capabilities mount their routes and pages through the same hook (Datasette's
 # DEFAULT_PLUGINS idea): each module exposes ``router`` (API) and/or ``pages``.
 CAPABILITIES = (
+    # first: the busiest paths (harvesters, API clients) match before ~300 others
+    "gongshu.opendata.ckan",
     "gongshu.accounts.routes",
     "gongshu.accounts.pages",
     "gongshu.catalog.routes",
@@ -37,7 +39,6 @@ CAPABILITIES = (
     "gongshu.exchange.pages",
     "gongshu.opendata.routes",
     "gongshu.opendata.pages",
-    "gongshu.opendata.ckan",
     "gongshu.operation.routes",
     "gongshu.operation.pages",
     "gongshu.registration.routes",
