@@ -11,6 +11,7 @@ the file and removes it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import secrets
@@ -315,15 +316,14 @@ def deliver(
 
     token = secrets.token_hex(8)
     recipient = _recipient(grant)
-    instance_key = secret.encode()
+    pseudonym_key, watermark_key = _door_keys(secret)
     # Values that must stay exact (identifiers checked at load, integer counts) carry no mark.
     exact = [
         f["name"] for f in entry.fields if f.get("kind") or f.get("type") in ("integer", "date")
     ]
     watermark = _watermarker(
-        instance_key, recipient, token, entry.id, protected=[*exact, query.ROW_ID]
+        watermark_key, recipient, token, entry.id, protected=[*exact, query.ROW_ID]
     )
-    pseudonym_key = derive_key(instance_key, "gongshu/egress/pseudonyms")
     path = work_dir / f".tmp-delivery-{token}.{formats.EXTENSIONS[fmt]}"
     if in_memory:
         sink: Path | io.BytesIO = io.BytesIO()
@@ -448,12 +448,21 @@ def _pipelined(fn, batches, *, ahead: int = 4):  # noqa: ANN001, ANN202
             yield window.popleft().result()
 
 
+@functools.lru_cache(maxsize=4)
+def _door_keys(secret: str) -> tuple[bytes, bytes]:
+    """The pseudonym and watermark keys of the instance secret, derived once a process."""
+    instance_key = secret.encode()
+    return (
+        derive_key(instance_key, "gongshu/egress/pseudonyms"),
+        derive_key(instance_key, "gongshu/egress/watermark"),
+    )
+
+
 def _watermarker(  # noqa: ANN202
-    key: bytes, recipient: str, token: str, entry_id: int, *, protected: list[str]
+    wm_key: bytes, recipient: str, token: str, entry_id: int, *, protected: list[str]
 ):
     """The recipient's fingerprint (issue 4 item 5), keyed by the instance secret."""
     mark = Mark(recipient=recipient, delivery_id=token, entry_id=entry_id)
-    wm_key = derive_key(key, "gongshu/egress/watermark")
 
     def apply(batch: pa.RecordBatch) -> pa.RecordBatch:
         if not batch.num_rows:
