@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import BinaryIO
 
+import orjson
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -54,7 +55,10 @@ def _open(target: Path | BinaryIO) -> tuple[BinaryIO, bool]:
     return target, False
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+def _dumps(rows: list) -> bytes:
+    # Decimals, dates and times as their str(), as the stdlib encoder with default=str
+    # wrote them; NaN and infinities become null (they are not JSON)
+    return orjson.dumps(rows, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 class _JSON:
@@ -71,7 +75,7 @@ class _JSON:
             return
         rows = list(zip(*(c.to_pylist() for c in batch.columns), strict=True))
         # one encoder call a batch: "[[...], [...]]" less its brackets
-        self.fh.write((("" if self.first else ",") + _dumps(rows)[1:-1]).encode())
+        self.fh.write((b"" if self.first else b",") + _dumps(rows)[1:-1])
         self.first = False
 
     def __enter__(self) -> _JSON:

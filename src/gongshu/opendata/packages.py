@@ -5,10 +5,10 @@ datastore page read through the egress door."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -187,7 +187,7 @@ def read_page(
         in_memory=True,
         latest=latest,
     )
-    data = json.loads(out.content or b"")
+    data = orjson.loads(out.content or b"")
     data["grant"], data["delivery"], data["total"] = grant, out.delivery.token, out.total
     data["offset"], data["limit"] = offset, limit
     return data
