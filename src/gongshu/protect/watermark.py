@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,9 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from gongshu.protect import watermark_channels as ch
+from gongshu.protect import watermark_text as text_view
 from gongshu.protect import watermark_typed as typed
-from gongshu.protect.crypto import derive_key, hmac_sm3
+from gongshu.protect.crypto import derive_key, hmac_sm3_keyed
 from gongshu.protect.errors import InvalidParameter
 
 FAMILY_ALPHA = 1e-7
@@ -89,18 +91,24 @@ class _Keys:
             raise InvalidParameter("watermark", "key", "水印密钥不能为空")
         anchor = derive_key(key, "gongshu/watermark/anchor", 16)
         self._sm4 = Cipher(algorithms.SM4(anchor), modes.ECB())
-        self._recipient = derive_key(key, "gongshu/watermark/recipient")
+        self._recipient = hmac_sm3_keyed(derive_key(key, "gongshu/watermark/recipient"))
 
     def prf(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
         blocks = np.stack([h1, h2], axis=1).astype(">u8").tobytes()
-        enc = self._sm4.encryptor()
+        enc = self._sm4.encryptor()  # one per call: a cached _Keys is shared by threads
         out = enc.update(blocks) + enc.finalize()
         return np.frombuffer(out, dtype=">u8").reshape(-1, 2)[:, 0].astype(np.uint64)
 
     def words(self, mark: Mark) -> tuple[np.uint64, np.uint64]:
         msg = f"{mark.recipient}\x1f{mark.delivery_id}\x1f{mark.entry_id}".encode()
-        d = hmac_sm3(self._recipient, msg)
+        d = self._recipient(msg)
         return np.uint64(int.from_bytes(d[:8], "big")), np.uint64(int.from_bytes(d[8:16], "big"))
+
+
+@lru_cache(maxsize=16)
+def _keys(key: bytes) -> _Keys:
+    """The derived keys of ``key``: two HKDF runs and an SM4 schedule, once per instance key."""
+    return _Keys(key)
 
 
 def _bits(slots: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
@@ -170,7 +178,7 @@ def _column(arr: pa.Array | pa.ChunkedArray, *, encode: bool = True) -> _Column:
     view = typed.view(values, weights)
     if view is None:
         text = ch.render(values)
-        view = None if text is None else ch.view(text, ch.kinds_for(values.type), weights)
+        view = None if text is None else text_view.view(text, ch.kinds_for(values.type), weights)
     return _Column(values, index, view, per_row=encoded is None)
 
 
@@ -190,20 +198,40 @@ class _Anchors:
 
     def __init__(self, cols: dict[str, _Column], keys: _Keys, n: int) -> None:
         self.names = list(cols)
+        self._cols = cols
         self.digest = np.zeros((len(cols), n), np.uint64)
         self.eligible = np.zeros((len(cols), n), bool)
-        self.value = np.zeros((len(cols), n), np.uint64)  # unkeyed, to compare with an original
+        anchoring = []
         for i, name in enumerate(self.names):
             col = cols[name]
             h1, h2, digits = col.view.compressed()
-            self.value[i] = col.rows(ch.mix(h1 ^ ch.name_word("value", name)) ^ h2)
             # only distinctive values (four digits or more) anchor a row
             ok = (digits >= ch.ANCHOR_DIGITS) & col.view.present
-            digest = np.zeros(len(ok), np.uint64)
-            if ok.any():
-                digest[ok] = keys.prf(h1[ok] ^ ch.name_word("anchor", name), h2[ok])
             self.eligible[i] = col.rows(ok)
-            self.digest[i] = col.rows(digest)
+            if np.count_nonzero(ok):
+                anchoring.append((i, ok, h1[ok] ^ ch.name_word("anchor", name), h2[ok]))
+        if not anchoring:
+            return
+        # one SM4 pass over every column's distinctive values (ECB: blocks are independent)
+        digests = keys.prf(
+            np.concatenate([a[2] for a in anchoring]), np.concatenate([a[3] for a in anchoring])
+        )
+        lo = 0
+        for i, ok, h1_ok, _ in anchoring:
+            digest = np.zeros(len(ok), np.uint64)
+            digest[ok] = digests[lo : lo + len(h1_ok)]
+            lo += len(h1_ok)
+            self.digest[i] = cols[self.names[i]].rows(digest)
+
+    @cached_property
+    def value(self) -> np.ndarray:
+        """Unkeyed digests of every cell's canonical value, to compare with an original."""
+        value = np.zeros(self.digest.shape, np.uint64)
+        for i, name in enumerate(self.names):
+            col = self._cols[name]
+            h1, h2, _ = col.view.compressed()
+            value[i] = col.rows(ch.mix(h1 ^ ch.name_word("value", name)) ^ h2)
+        return value
 
     def slots(
         self, target: str, *, other: bool = True
@@ -220,27 +248,22 @@ class _Anchors:
         if own is not None and not other:
             rows = np.flatnonzero(~self.eligible[own])
         word = ch.name_word("rendezvous", target)
-        best = np.zeros(n if isinstance(rows, slice) else len(rows), np.uint64)
-        winner = np.zeros(len(best), np.int64)
-        runner = np.zeros(len(best), np.int64)
-        second = np.zeros(len(best), np.uint64)
-        for i in range(len(self.names)):
-            score = np.where(self.eligible[i, rows], self.digest[i, rows] ^ word, 0)
-            if other and i != own:  # the best column other than the target's own
-                better = score > second
-                second = np.where(better, score, second)
-                runner = np.where(better, i, runner)
-            better = score > best
-            best = np.where(better, score, best)
-            winner = np.where(better, i, winner)
+        score = np.where(self.eligible[:, rows], self.digest[:, rows] ^ word, np.uint64(0))
+        # the first column with the highest score (no score when none is eligible: column 0)
+        winner = np.argmax(score, axis=0)
+        runner = None
+        if other:  # the best column other than the target's own
+            if own is not None:
+                score[own] = 0
+            runner = np.argmax(score, axis=0)
         if own is not None:
-            chosen_col = np.full(n, own, np.int64)
+            chosen_col = np.full(n, own, np.intp)
             chosen_col[rows] = np.where(self.eligible[own, rows], own, winner)
             winner = chosen_col
         ok = self.eligible.any(axis=0)
         chosen = self.digest[winner, np.arange(n)]
         slot = ch.mix(chosen ^ ch.name_word("slot", target))
-        return slot, ok, winner, (runner if other else None)
+        return slot, ok, winner, runner
 
 
 def _columns(table: pa.Table, per_row: Collection[str] = ()) -> dict[str, _Column]:
@@ -315,7 +338,16 @@ def _write(
     if pa.types.is_floating(t):
         moved = (sign * magnitude)[change] / 10.0**v.scale
         return pc.replace_with_mask(arr, mask, pa.array(moved).cast(t))
-    # decimal: rebuild the text on the grid and let Arrow parse it into the column's type
+    if pa.types.is_decimal128(t) and v.scale <= t.scale:
+        # the moved value's unscaled integer on the grid, rescaled by Arrow into the column's type
+        moved = (sign * magnitude)[change]
+        grid = pa.Array.from_buffers(
+            pa.decimal128(38, v.scale),
+            len(moved),
+            [None, pa.py_buffer(np.stack([moved, moved >> 63], axis=1).astype("<i8"))],
+        )
+        return pc.replace_with_mask(arr, mask, grid.cast(t))
+    # other decimals: rebuild the text on the grid and let Arrow parse it into the column's type
     digits = pc.utf8_lpad(
         pc.cast(pa.array(magnitude[change]), pa.string()), width=v.scale + 1, padding="0"
     )
@@ -356,7 +388,7 @@ def embed(
     )
     if table.num_rows == 0:
         return pa.Table.from_arrays([_decoded(c) for c in table.columns], schema=schema)
-    keys = _Keys(key)
+    keys = _keys(key)
     s1, s2 = keys.words(mark)
     cols = _columns(table, per_row)
     anchors = _Anchors(cols, keys, table.num_rows)
@@ -412,7 +444,7 @@ def read_bits(
     With ``original``, a cell counts only when its canonical value and its
     anchor's occur together in one original row: altered cells are dropped.
     """
-    keys = _Keys(key)
+    keys = _keys(key)
     cols = _columns(leaked)
     anchors = _Anchors(cols, keys, leaked.num_rows)
     pairs = None
@@ -460,7 +492,7 @@ def attribute(
     candidate is named only when its p-value is at most
     ``FAMILY_ALPHA / len(candidates)``; otherwise ``mark`` is None.
     """
-    keys = _Keys(key)
+    keys = _keys(key)
     slots, observed, matched_rows = read_bits(leaked, key, original=original)
     n = len(slots)
     marks = list(candidates)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -63,6 +63,7 @@ def mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _S33)
 
 
+@lru_cache(maxsize=4096)  # a page reads a few names; hashing them is half its anchors' cost
 def name_word(label: str, name: str) -> np.uint64:
     """A public 64-bit constant for a column name (tweak and salt, not a secret)."""
     return np.uint64(int.from_bytes(sm3(f"{label}\x1f{name}".encode())[:8], "big"))
@@ -90,22 +91,38 @@ def compress(canon: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     s = pc.fill_null(canon, "").cast(pa.string())
     if len(s) == 0:
         return np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    offsets = np.frombuffer(s.buffers()[1], dtype=np.int32)[s.offset : s.offset + len(s) + 1]
+    offsets, data = utf8_bytes(s)
+    return compress_bytes(data, offsets)
+
+
+def utf8_bytes(s: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """int64 offsets (from 0) and the uint8 bytes of a non-empty string array, without a copy."""
+    bufs = s.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32)
+    offsets = offsets[s.offset : s.offset + len(s) + 1].astype(np.int64)
     start = int(offsets[0])
-    data_buf = s.buffers()[2]
-    data = np.frombuffer(data_buf, dtype=np.uint8)[start : int(offsets[-1])].astype(np.uint64)
-    lengths = np.diff(offsets).astype(np.int64)
-    h1 = np.zeros(len(s), np.uint64)
-    h2 = np.zeros(len(s), np.uint64)
-    digits = np.zeros(len(s), np.int64)
+    data = np.zeros(0, np.uint8)
+    if bufs[2] is not None:
+        data = np.frombuffer(bufs[2], dtype=np.uint8)[start : int(offsets[-1])]
+    return offsets - start, data
+
+
+def compress_bytes(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``compress`` of the strings ``data[offsets[i]:offsets[i + 1]]``."""
+    n = len(offsets) - 1
+    lengths = np.diff(offsets)
+    h1 = np.zeros(n, np.uint64)
+    h2 = np.zeros(n, np.uint64)
+    digits = np.zeros(n, np.int64)
     if data.size:
-        starts = offsets[:-1].astype(np.int64) - start
+        wide = data.astype(np.uint64)
+        starts = offsets[:-1]
         pos = np.arange(data.size, dtype=np.int64) - np.repeat(starts, lengths)
         m1, m2 = _poly(int(lengths.max()))
         nz = lengths > 0
         idx = starts[nz]
-        h1[nz] = np.add.reduceat(data * m1[pos], idx)
-        h2[nz] = np.add.reduceat(data * m2[pos], idx)
+        h1[nz] = np.add.reduceat(wide * m1[pos], idx)
+        h2[nz] = np.add.reduceat(wide * m2[pos], idx)
         is_digit = ((data >= 48) & (data <= 57)).astype(np.int64)
         digits[nz] = np.add.reduceat(is_digit, idx)
     return h1, h2 ^ lengths.astype(np.uint64), digits
@@ -130,6 +147,11 @@ def render(arr: pa.Array) -> pa.Array | None:
         return None
 
 
+_NUM_FIELDS = pa.struct([("sign", pa.string()), ("ip", pa.string()), ("fr", pa.string())])
+TS_FIELDS = pa.struct([("head", pa.string()), ("sec", pa.string()), ("rest", pa.string())])
+RUN_FIELDS = pa.struct([("pre", pa.string()), ("post", pa.string())])
+
+
 @dataclass
 class View:
     """One column seen through its channels (see the module docstring)."""
@@ -143,8 +165,8 @@ class View:
     magnitude: np.ndarray  # int64: |value| * 10**scale (numeric)
     scale: int
     ts: pa.Array  # struct head/sec/rest (seconds channel)
-    run: pa.Array  # struct pre/run/post (mask-run channel)
-    # compress(canon), when computed without the text (watermark_typed); canon is then unused
+    run: pa.Array  # struct pre/post (mask-run channel)
+    # compress(canon), when computed without the canonical text (watermark_typed, _text)
     hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def compressed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -157,6 +179,18 @@ def _np(arr: pa.Array, fill: object) -> np.ndarray:
     return np.asarray(arr.to_numpy(zero_copy_only=False))
 
 
+def present(arr: pa.Array) -> np.ndarray:
+    """bool per value: not null (read from the validity bitmap, no call into Arrow)."""
+    n = len(arr)
+    if arr.null_count == 0:
+        return np.ones(n, bool)
+    if arr.null_count == n or pa.types.is_null(arr.type):
+        return np.zeros(n, bool)
+    bitmap = np.frombuffer(arr.buffers()[0], np.uint8)
+    bits = np.unpackbits(bitmap, count=arr.offset + n, bitorder="little")
+    return bits[arr.offset :].astype(bool)
+
+
 def infer_scale(frac_len: np.ndarray, weights: np.ndarray | None = None) -> int:
     """Largest d such that >= 30% of numeric values use d or more decimals.
 
@@ -165,14 +199,14 @@ def infer_scale(frac_len: np.ndarray, weights: np.ndarray | None = None) -> int:
     """
     if frac_len.size == 0:
         return 0
-    if weights is None:
-        weights = np.ones(frac_len.size, np.int64)
-    total = int(weights.sum())
-    scale = 0
-    for d in range(1, MAX_SCALE + 1):
-        if int(weights[frac_len >= d].sum()) >= SCALE_SHARE * total:
-            scale = d
-    return scale
+    counts = np.bincount(np.minimum(frac_len, MAX_SCALE), weights, MAX_SCALE + 1).tolist()
+    total = sum(counts)  # (float sums of row counts are exact)
+    at_least = 0
+    for d in range(MAX_SCALE, 0, -1):  # the share using d decimals or more grows as d falls
+        at_least += counts[d]
+        if at_least >= SCALE_SHARE * total:
+            return d
+    return 0
 
 
 ALL_KINDS = frozenset({NUMERIC, SECONDS, RUN})
@@ -189,13 +223,13 @@ def kinds_for(t: pa.DataType) -> frozenset[int]:
     return frozenset()
 
 
-def _extract(text: pa.Array, pattern: str, names: tuple[str, ...], needle: str | None) -> pa.Array:
+def _extract(text: pa.Array, pattern: str, fields: pa.DataType, needle: str | None) -> pa.Array:
     if needle is None:
-        return pa.nulls(len(text), pa.struct([(f, pa.string()) for f in names]))
+        return pa.nulls(len(text), fields)
     if needle:
         has = pc.match_substring(text, needle)
         if not pc.any(has).as_py():
-            return pa.nulls(len(text), pa.struct([(f, pa.string()) for f in names]))
+            return pa.nulls(len(text), fields)
         text = pc.if_else(has, text, "")
     return pc.extract_regex(text, pattern)
 
@@ -203,9 +237,8 @@ def _extract(text: pa.Array, pattern: str, names: tuple[str, ...], needle: str |
 def _runs(text: pa.Array, enabled: bool) -> tuple[pa.Array, np.ndarray]:
     """Struct pre/post (null unless a 3-4 star run ends the value or precedes ``@``), run length."""
     n = len(text)
-    fields = pa.struct([("pre", pa.string()), ("post", pa.string())])
     if not enabled or n == 0 or not pc.any(pc.match_substring(text, "***")).as_py():
-        return pa.nulls(n, fields), np.zeros(n, np.int64)
+        return pa.nulls(n, RUN_FIELDS), np.zeros(n, np.int64)
     # "...区****": a trailing run; cheaper than a regex with backtracking over CJK text
     trail_pre = pc.utf8_rtrim(text, characters="*")
     trail_len = _np(pc.subtract(pc.utf8_length(text), pc.utf8_length(trail_pre)), 0)
@@ -217,7 +250,7 @@ def _runs(text: pa.Array, enabled: bool) -> tuple[pa.Array, np.ndarray]:
     pre = pc.if_else(pa.array(at_ok), pc.struct_field(at, "pre"), trail_pre)
     post = pc.if_else(pa.array(at_ok), pc.struct_field(at, "post"), "")
     ok = trail | at_ok
-    struct = pa.StructArray.from_arrays([pre, post], fields=list(fields), mask=pa.array(~ok))
+    struct = pa.StructArray.from_arrays([pre, post], fields=list(RUN_FIELDS), mask=pa.array(~ok))
     return struct, np.where(at_ok, at_len, np.where(trail, trail_len, 0)).astype(np.int64)
 
 
@@ -228,6 +261,8 @@ def view(
 
     ``text`` may hold a column's distinct values, with ``weights`` the number
     of rows holding each (see ``infer_scale``); every other output is per value.
+    This is the reference, in Arrow kernels; ``watermark_text.view`` computes
+    the same from the bytes and is what ``embed`` and the tracer call.
     """
     n = len(text)
     valid = _np(pc.is_valid(text), False).astype(bool)
@@ -239,7 +274,7 @@ def view(
     scale = 0
     canon = text
 
-    m = _extract(text, NUM_RE, ("sign", "ip", "fr"), "" if NUMERIC in kinds else None)
+    m = _extract(text, NUM_RE, _NUM_FIELDS, "" if NUMERIC in kinds else None)
     on_grid = _np(pc.is_valid(m), False).astype(bool)
     if on_grid.any():
         ip = pc.struct_field(m, "ip")
@@ -261,8 +296,27 @@ def view(
         decade = pc.cast(pa.array((magnitude // 10) * 2 + neg), pa.string())
         canon = pc.if_else(pa.array(on_grid), decade, canon)
 
-    ts = _extract(text, TS_RE, ("head", "sec", "rest"), ":" if SECONDS in kinds else None)
-    is_ts = _np(pc.is_valid(ts), False).astype(bool) & ~on_grid
+    ts, run, canon = text_channels(text, kinds, on_grid, kind, bit, digit, canon)
+    canon = pc.if_else(pa.array(valid), canon, pa.scalar(None, pa.string()))
+    return View(canon, valid, kind, bit, digit, neg, magnitude, scale, ts, run)
+
+
+def text_channels(
+    text: pa.Array,
+    kinds: frozenset[int],
+    numeric: np.ndarray,
+    kind: np.ndarray,
+    bit: np.ndarray,
+    digit: np.ndarray,
+    canon: pa.Array,
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """The seconds and mask-run channels of the values not ``numeric``: (ts, run, canon).
+
+    Fills ``kind``, ``bit`` and ``digit`` in place for the values it finds,
+    and returns ``canon`` with their canonical forms put in.
+    """
+    ts = _extract(text, TS_RE, TS_FIELDS, ":" if SECONDS in kinds else None)
+    is_ts = _np(pc.is_valid(ts), False).astype(bool) & ~numeric
     if is_ts.any():
         sec = np.where(is_ts, _np(pc.cast(pc.struct_field(ts, "sec"), pa.int64()), 0), 0)
         kind[is_ts] = SECONDS
@@ -272,7 +326,7 @@ def view(
         canon = pc.if_else(pa.array(is_ts), pc.struct_field(ts, "head"), canon)
 
     run, run_len = _runs(text, RUN in kinds)
-    is_run = _np(pc.is_valid(run), False).astype(bool) & ~on_grid & ~is_ts
+    is_run = _np(pc.is_valid(run), False).astype(bool) & ~numeric & ~is_ts
     if is_run.any():
         kind[is_run] = RUN
         bit[is_run] = (run_len[is_run] == 4).astype(np.int8)
@@ -281,5 +335,4 @@ def view(
             pc.struct_field(run, "pre"), pc.struct_field(run, "post"), "*"
         )
         canon = pc.if_else(pa.array(is_run), stripped, canon)
-    canon = pc.if_else(pa.array(valid), canon, pa.scalar(None, pa.string()))
-    return View(canon, valid, kind, bit, digit, neg, magnitude, scale, ts, run)
+    return ts, run, canon

@@ -16,37 +16,59 @@ Tests compare both paths value for value.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from gongshu.protect import watermark_channels as ch
 
-_POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
+POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 _ZERO, _DASH, _SPACE, _COLON = 48, 45, 32, 58
 
 
 def digit_count(x: np.ndarray) -> np.ndarray:
     """Decimal digits of non-negative int64 values (0 has one)."""
     # the powers of ten up to x, by binary search (not 18 passes of comparisons)
-    return np.maximum(np.searchsorted(_POW10, x, side="right"), 1).astype(np.int64)
+    return np.maximum(np.searchsorted(POW10, x, side="right"), 1).astype(np.int64)
 
 
 def int_text_hash(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``ch.compress`` of the decimal text of non-negative int64 values, without the text."""
     length = digit_count(x)
-    top = int(length.max()) if len(x) else 0
-    m1, m2 = ch._poly(max(top, 1))
-    h1 = np.zeros(len(x), np.uint64)
-    h2 = np.zeros(len(x), np.uint64)
-    for k in range(top):
-        power = length - 1 - k  # the digit at text position k, from the left
-        present = power >= 0
-        digit = (x // _POW10[np.maximum(power, 0)]) % 10
-        byte = np.where(present, _ZERO + digit, 0).astype(np.uint64)
-        h1 += byte * m1[k]
-        h2 += byte * m2[k]
+    top = max(int(length.max()) if len(x) else 0, 1)
+    m1, m2, by_length, fixed = _text_weights(top)
+    # compress sums (48 + digit) * m[k] over the text positions k: the 48s depend on the
+    # length alone (``fixed``), the digits are taken from the right (digit j of a text of
+    # length L sits at position L - 1 - j; past the text it is 0)
+    if len(x) * top <= _SMALL:  # all digits at once: fewer numpy calls
+        digit = (x[:, None] // POW10[:top] % 10).astype(np.uint64)
+        h = fixed[length] + np.einsum("ij,ijk->ik", digit, by_length[length])
+        return h[:, 0], h[:, 1] ^ length.astype(np.uint64), length
+    h1, h2 = fixed[length, 0], fixed[length, 1]
+    rest = x.astype(np.uint64)
+    for j in range(top):  # one digit of every value at a time: less memory
+        rest, digit = np.divmod(rest, np.uint64(10))
+        at = length - 1 - j  # negative past the text, where the digit is 0
+        h1 += digit * m1[at]
+        h2 += digit * m2[at]
     return h1, h2 ^ length.astype(np.uint64), length
+
+
+_SMALL = 2048  # digits in a batch, below which they are taken all at once
+
+
+@cache
+def _text_weights(top: int) -> tuple[np.ndarray, ...]:
+    """``compress``'s multipliers (m1, m2, both by text length and digit, 48 x their sums)."""
+    m1, m2 = ch._poly(top)
+    m = np.stack([m1, m2], axis=1)
+    at = np.arange(top + 1)[:, None] - 1 - np.arange(top)[None, :]
+    by_length = np.where((at >= 0)[:, :, None], m[np.maximum(at, 0)], np.uint64(0))
+    fixed = np.zeros((top + 1, 2), np.uint64)
+    fixed[1:] = np.cumsum(m, axis=0, dtype=np.uint64) * np.uint64(_ZERO)
+    return m1, m2, by_length, fixed
 
 
 def _fixed_hash(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +84,7 @@ def _fixed_hash(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _digits(x: np.ndarray, width: int) -> list[np.ndarray]:
-    return [_ZERO + (x // _POW10[width - 1 - k]) % 10 for k in range(width)]
+    return [_ZERO + (x // POW10[width - 1 - k]) % 10 for k in range(width)]
 
 
 def _unscaled(arr: pa.Array) -> np.ndarray | None:
@@ -87,7 +109,10 @@ def view(arr: pa.Array, weights: np.ndarray | None) -> ch.View | None:
         and t.bit_width <= 64
         and not (pa.types.is_uint64(t) and len(arr) and (pc.max(arr).as_py() or 0) >= 2**63)
     ):
-        raw = np.asarray(pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
+        if pa.types.is_int64(t) and not arr.null_count:
+            raw = arr.to_numpy()
+        else:
+            raw = np.asarray(pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
         return _numeric_view(arr, raw, 0, weights)
     if pa.types.is_decimal(t) and t.bit_width == 128 and t.scale >= 0:
         raw = _unscaled(arr)
@@ -98,63 +123,65 @@ def view(arr: pa.Array, weights: np.ndarray | None) -> ch.View | None:
 
 
 def _empty(n: int) -> dict:
+    bit = np.empty(n, np.int8)
+    bit.fill(-1)
     return dict(
         kind=np.zeros(n, np.int8),
-        bit=np.full(n, -1, np.int8),
+        bit=bit,
         digit=np.zeros(n, np.int64),
         neg=np.zeros(n, bool),
         magnitude=np.zeros(n, np.int64),
     )
 
 
-def _nulls(n: int, names: tuple[str, ...]) -> pa.Array:
-    return pa.nulls(n, pa.struct([(f, pa.string()) for f in names]))
+def _nulls(n: int) -> tuple[pa.Array, pa.Array]:
+    """The seconds and mask-run structs of a column that has neither channel."""
+    return pa.nulls(n, ch.TS_FIELDS), pa.nulls(n, ch.RUN_FIELDS)
 
 
 def _numeric_view(
     arr: pa.Array, raw: np.ndarray, scale_in: int, weights: np.ndarray | None
 ) -> ch.View | None:
-    n = len(arr)
-    valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), bool)
-    absu = np.abs(raw)
-    ndig = digit_count(absu)
-    # Arrow writes a decimal plainly when its adjusted exponent is >= -6 ("0E-10" otherwise)
-    plain = valid & (ndig - 1 - scale_in >= -6) if scale_in else valid.copy()
-    ip = absu // _POW10[scale_in] if scale_in <= 18 else np.zeros(n, np.int64)
     if scale_in > 18:
         return None
-    frac = absu % _POW10[scale_in]
-    int_len = digit_count(ip)
-    matched = plain & (int_len <= 18)
-    frac_len = np.zeros(n, np.int64)
+    n = len(arr)
+    valid = ch.present(arr)
+    absu = np.abs(raw)
     if scale_in:
-        trailing = np.zeros(n, np.int64)
-        for k in range(1, scale_in + 1):
-            trailing += (frac % _POW10[k]) == 0
+        # Arrow writes a decimal plainly when its adjusted exponent is >= -6 ("0E-10" otherwise),
+        # that is when it has scale_in - 5 digits or more
+        plain = valid & (absu >= POW10[scale_in - 6]) if scale_in >= 7 else valid
+        ip, frac = np.divmod(absu, POW10[scale_in])  # the integer part has 18 digits at most
+        # the decimals written once trailing zeros are dropped
+        trailing = np.count_nonzero(frac[:, None] % POW10[1 : scale_in + 1] == 0, axis=1)
         frac_len = np.where(frac == 0, 0, scale_in - trailing)
+        matched = plain
+    else:
+        ip, frac_len = absu, np.zeros(n, np.int64)
+        matched = valid & (absu < POW10[18])  # 18 digits at most
     scale = ch.infer_scale(frac_len[matched], None if weights is None else weights[matched])
-    on_grid = matched & (frac_len <= scale) & (int_len + scale <= 18)
+    # the integer part and the grid's decimals fit in 18 digits
+    on_grid = matched & (frac_len <= scale) & (ip < POW10[18 - scale])
     out = _empty(n)
-    magnitude = np.where(on_grid, absu // _POW10[scale_in - scale], 0)
+    magnitude = np.where(on_grid, absu // POW10[scale_in - scale], 0)
     neg = on_grid & (raw < 0)
     last = magnitude % 10
     out["kind"][on_grid] = ch.NUMERIC
     carries = on_grid & (last != 0)
-    out["bit"][carries] = (magnitude[carries] % 2).astype(np.int8)
+    out["bit"][carries] = magnitude[carries] % 2
     out["digit"][on_grid] = last[on_grid]
-    out["magnitude"], out["neg"] = magnitude, neg
     # canonical form: the decade and the sign as one integer (on the grid), else the text
     h1, h2, digits = int_text_hash((magnitude // 10) * 2 + neg)
-    canon_text = pa.nulls(n, pa.string())
     off = valid & ~on_grid
-    if off.any():
+    if np.count_nonzero(off):
         idx = np.flatnonzero(off)
         text = pc.cast(arr.take(pa.array(idx)), pa.string())
         o1, o2, od = ch.compress(text)
         h1[idx], h2[idx], digits[idx] = o1, o2, od
-    h1[~valid], h2[~valid], digits[~valid] = 0, 0, 0
+    if np.count_nonzero(valid) != n:
+        h1[~valid], h2[~valid], digits[~valid] = 0, 0, 0
     return ch.View(
-        canon_text,
+        pa.nulls(n, pa.string()),
         valid,
         out["kind"],
         out["bit"],
@@ -162,8 +189,7 @@ def _numeric_view(
         neg,
         magnitude,
         scale,
-        _nulls(n, ("head", "sec", "rest")),
-        _nulls(n, ("pre", "post")),
+        *_nulls(n),
         hashes=(h1, h2, digits),
     )
 
@@ -173,7 +199,7 @@ _PER_SEC = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 def _timestamp_view(arr: pa.Array) -> ch.View | None:
     n = len(arr)
-    valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), bool)
+    valid = ch.present(arr)
     raw = np.asarray(pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
     secs = raw // _PER_SEC[arr.type.unit]
     minutes = secs // 60
@@ -215,7 +241,6 @@ def _timestamp_view(arr: pa.Array) -> ch.View | None:
         out["neg"],
         out["magnitude"],
         0,
-        _nulls(n, ("head", "sec", "rest")),
-        _nulls(n, ("pre", "post")),
+        *_nulls(n),
         hashes=(h1, h2, digits),
     )
