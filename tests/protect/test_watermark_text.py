@@ -57,6 +57,7 @@ def random_text(r: np.random.Generator, n: int) -> list[str | None]:
 def assert_same(text: pa.Array, kinds: frozenset[int], weights: np.ndarray | None) -> None:
     fast = text_view.view(text, kinds, weights)
     slow = ch.view(text, kinds, weights)
+    assert np.array_equal(fast.digit_counts(), slow.compressed()[2])  # before the hashes
     for attr in ("present", "kind", "bit", "digit", "neg", "magnitude"):
         a, b = getattr(fast, attr), getattr(slow, attr)
         assert a.dtype == b.dtype and np.array_equal(a, b), attr

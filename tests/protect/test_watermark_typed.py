@@ -14,6 +14,7 @@ from gongshu.protect import watermark_typed as typed
 
 def assert_same_view(fast: ch.View | None, slow: ch.View) -> None:
     assert fast is not None
+    assert np.array_equal(fast.digit_counts(), slow.compressed()[2])  # before the hashes
     for attr in ("present", "kind", "bit", "digit", "neg", "magnitude"):
         a, b = getattr(fast, attr), getattr(slow, attr)
         assert a.dtype == b.dtype and np.array_equal(a, b), attr
@@ -65,17 +66,6 @@ def test_typed_columns_read_exactly_as_their_text(name: str) -> None:
         assert fast is None
         return
     assert_same_view(fast, ch.view(ch.render(arr), ch.kinds_for(arr.type)))
-
-
-@pytest.mark.parametrize("size", [1, 7, 300, 5000])  # both ways of taking the digits
-@pytest.mark.parametrize("top", [1, 2, 10**3, 10**7, 10**17, 2**63 - 1])
-def test_int_text_hash_is_compress_of_the_decimal_text(size: int, top: int) -> None:
-    r = np.random.default_rng(size + top % 1000)
-    x = r.integers(0, top, size) if top > 1 else np.zeros(size, np.int64)
-    x[0] = top - 1
-    text = pa.array([str(v) for v in x])
-    for a, b in zip(typed.int_text_hash(x), ch.compress(text), strict=True):
-        assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("scale", range(19))

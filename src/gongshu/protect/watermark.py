@@ -204,28 +204,34 @@ class _Anchors:
         anchoring = []
         for i, name in enumerate(self.names):
             col = cols[name]
-            h1, h2, digits = col.view.compressed()
             # only distinctive values (four digits or more) anchor a row
-            ok = (digits >= ch.ANCHOR_DIGITS) & col.view.present
+            ok = (col.view.digit_counts() >= ch.ANCHOR_DIGITS) & col.view.present
             self.eligible[i] = col.rows(ok)
             if np.count_nonzero(ok):
-                anchoring.append((i, ok, h1[ok] ^ ch.name_word("anchor", name), h2[ok]))
+                anchoring.append((i, ok))
         if not anchoring:
             return
-        # one SM4 pass over every column's distinctive values (ECB: blocks are independent)
-        digests = keys.prf(
-            np.concatenate([a[2] for a in anchoring]), np.concatenate([a[3] for a in anchoring])
-        )
+        # the columns' hashes in one batch, then one SM4 pass over all their distinctive
+        # values (ECB: the blocks are independent)
+        ch.compress_views([cols[self.names[i]].view for i, _ in anchoring])
+        h1s, h2s = [], []
+        for i, ok in anchoring:
+            h1, h2, _ = cols[self.names[i]].view.compressed()
+            h1s.append(h1[ok] ^ ch.name_word("anchor", self.names[i]))
+            h2s.append(h2[ok])
+        digests = keys.prf(np.concatenate(h1s), np.concatenate(h2s))
         lo = 0
-        for i, ok, h1_ok, _ in anchoring:
+        for i, ok in anchoring:
             digest = np.zeros(len(ok), np.uint64)
-            digest[ok] = digests[lo : lo + len(h1_ok)]
-            lo += len(h1_ok)
+            hi = lo + np.count_nonzero(ok)
+            digest[ok] = digests[lo:hi]
+            lo = hi
             self.digest[i] = cols[self.names[i]].rows(digest)
 
     @cached_property
     def value(self) -> np.ndarray:
         """Unkeyed digests of every cell's canonical value, to compare with an original."""
+        ch.compress_views([col.view for col in self._cols.values()])
         value = np.zeros(self.digest.shape, np.uint64)
         for i, name in enumerate(self.names):
             col = self._cols[name]

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from gongshu.protect.crypto import sm3
+from gongshu.protect.watermark_hashes import Deferred, Hashes, compress, resolve
 
 NUM_RE = r"^(?P<sign>-?)(?P<ip>\d{1,18})(?:\.(?P<fr>\d+))?$"
 TS_RE = (
@@ -67,65 +68,6 @@ def mix(x: np.ndarray) -> np.ndarray:
 def name_word(label: str, name: str) -> np.uint64:
     """A public 64-bit constant for a column name (tweak and salt, not a secret)."""
     return np.uint64(int.from_bytes(sm3(f"{label}\x1f{name}".encode())[:8], "big"))
-
-
-def _poly(n: int) -> tuple[np.ndarray, np.ndarray]:
-    size = 64
-    while size < n:
-        size *= 2
-    m1, m2 = _poly_table(size)
-    return m1[:n], m2[:n]
-
-
-@cache
-def _poly_table(n: int) -> tuple[np.ndarray, np.ndarray]:
-    # Fixed odd multipliers for the position-weighted compression, from SM3 in counter mode.
-    raw = b"".join(sm3(b"gongshu/watermark/poly" + i.to_bytes(4, "big")) for i in range(n // 2 + 1))
-    words = np.frombuffer(raw, dtype=">u8").astype(np.uint64)
-    # interleaved, so that the first n multipliers never depend on n
-    return words[0::2][:n] | np.uint64(1), words[1::2][:n] | np.uint64(1)
-
-
-def compress(canon: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two 64-bit position-weighted sums of each string's UTF-8 bytes, and its digit count."""
-    s = pc.fill_null(canon, "").cast(pa.string())
-    if len(s) == 0:
-        return np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    offsets, data = utf8_bytes(s)
-    return compress_bytes(data, offsets)
-
-
-def utf8_bytes(s: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """int64 offsets (from 0) and the uint8 bytes of a non-empty string array, without a copy."""
-    bufs = s.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int32)
-    offsets = offsets[s.offset : s.offset + len(s) + 1].astype(np.int64)
-    start = int(offsets[0])
-    data = np.zeros(0, np.uint8)
-    if bufs[2] is not None:
-        data = np.frombuffer(bufs[2], dtype=np.uint8)[start : int(offsets[-1])]
-    return offsets - start, data
-
-
-def compress_bytes(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
-    """``compress`` of the strings ``data[offsets[i]:offsets[i + 1]]``."""
-    n = len(offsets) - 1
-    lengths = np.diff(offsets)
-    h1 = np.zeros(n, np.uint64)
-    h2 = np.zeros(n, np.uint64)
-    digits = np.zeros(n, np.int64)
-    if data.size:
-        wide = data.astype(np.uint64)
-        starts = offsets[:-1]
-        pos = np.arange(data.size, dtype=np.int64) - np.repeat(starts, lengths)
-        m1, m2 = _poly(int(lengths.max()))
-        nz = lengths > 0
-        idx = starts[nz]
-        h1[nz] = np.add.reduceat(wide * m1[pos], idx)
-        h2[nz] = np.add.reduceat(wide * m2[pos], idx)
-        is_digit = ((data >= 48) & (data <= 57)).astype(np.int64)
-        digits[nz] = np.add.reduceat(is_digit, idx)
-    return h1, h2 ^ lengths.astype(np.uint64), digits
 
 
 def log_sf_half(n: int) -> np.ndarray:
@@ -166,11 +108,31 @@ class View:
     scale: int
     ts: pa.Array  # struct head/sec/rest (seconds channel)
     run: pa.Array  # struct pre/post (mask-run channel)
-    # compress(canon), when computed without the canonical text (watermark_typed, _text)
-    hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    # compress(canon), when computed without the canonical text (watermark_typed, _text),
+    # or left for later
+    hashes: Hashes | None = None
+    deferred: Deferred | None = None
 
-    def compressed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.hashes if self.hashes is not None else compress(self.canon)
+    def compressed(self) -> Hashes:
+        if self.hashes is None:
+            if self.deferred is None:
+                self.hashes = compress(self.canon)
+            else:
+                self.hashes = resolve([self.deferred])[0]
+        return self.hashes
+
+    def digit_counts(self) -> np.ndarray:
+        """The digit count of each canonical value (``compressed()[2]``)."""
+        if self.hashes is None and self.deferred is not None:
+            return self.deferred.digits
+        return self.compressed()[2]
+
+
+def compress_views(views: list[View]) -> None:
+    """Compute the deferred hashes of ``views``, the numbers of all of them in one batch."""
+    pending = [v for v in views if v.hashes is None and v.deferred is not None]
+    for v, hashes in zip(pending, resolve([v.deferred for v in pending]), strict=True):
+        v.hashes = hashes
 
 
 def _np(arr: pa.Array, fill: object) -> np.ndarray:

@@ -16,50 +16,61 @@ the array's offsets and bytes:
   digit bytes;
 - the canonical form is hashed directly, as ``watermark_typed`` does:
   ``int_text_hash`` of the decade for numbers on the grid, ``compress_bytes``
-  of the text for the rest.
+  of the text for the rest (see ``watermark_hashes``, which may defer them).
 
 The seconds and mask-run channels stay with the Arrow kernels of
 ``watermark_channels.text_channels``, and run only when a byte test says some
 value may carry them (``:`` at the places of ``YYYY-MM-DD hh:mm:ss``; a value
 ending in ``***`` or holding ``***@``): masked phone numbers such as
-``138****1234`` and plain names never pay for them. Tests compare this view
-with the Arrow one field by field on random and edge-case text.
+``138****1234`` and plain names never pay for them. Longer columns (a batch
+of mostly distinct values) keep the Arrow path: there its cost per byte is
+lower than numpy's passes over the bytes. Tests compare this view with the
+Arrow one field by field on random and edge-case text.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
 
 from gongshu.protect import watermark_channels as ch
-from gongshu.protect.watermark_typed import POW10, int_text_hash
+from gongshu.protect.watermark_hashes import (
+    POW10,
+    Deferred,
+    Hashes,
+    compress,
+    compress_bytes,
+    digit_count,
+    utf8_bytes,
+)
 
 _ZERO, _DOT, _MINUS, _COLON, _DASH, _STAR, _AT = 48, 46, 45, 58, 45, 42, 64
 _MAX_DIGITS = 18  # NUM_RE's integer part, and what an int64 magnitude holds
 _FAR = -(1 << 40)  # a start that puts every byte of a value off the grid
-# per byte: is a dot, is a minus, is anything but an ASCII digit, a dot or a minus
-_CLASS = np.zeros((256, 3), np.int64)
-_CLASS[:, 2] = 1
-_CLASS[_ZERO : _ZERO + 10, 2] = 0
-_CLASS[_DOT] = (1, 0, 0)
-_CLASS[_MINUS] = (0, 1, 0)
+
+# Above this many values Arrow's kernels, whose cost is mostly per byte, beat numpy's
+# passes over the bytes (the crossover is at 2,500-3,000 numbers on a 2-core machine).
+MAX_VALUES = 2048
 
 
 def view(text: pa.Array, kinds: frozenset[int], weights: np.ndarray | None = None) -> ch.View:
-    """``watermark_channels.view(text, kinds, weights)``, computed from the bytes."""
-    if len(text) == 0 or not pa.types.is_string(text.type):  # (``render`` gives string)
-        return ch.view(text, kinds, weights)
+    """``watermark_channels.view(text, kinds, weights)``, from the bytes when ``text`` is short."""
+    if not 0 < len(text) <= MAX_VALUES or not pa.types.is_string(text.type):
+        return ch.view(text, kinds, weights)  # (``render`` gives string)
     n = len(text)
     valid = ch.present(text)
-    offsets, data = ch.utf8_bytes(text)
+    offsets, data = utf8_bytes(text)
     starts, lengths = offsets[:-1], offsets[1:] - offsets[:-1]
     kind = np.zeros(n, np.int8)
     bit = np.empty(n, np.int8)
     bit.fill(-1)
     digit = np.zeros(n, np.int64)
+    is_digit = (data - np.uint8(_ZERO)) < 10  # (bytes below "0" wrap around)
     found = None
-    if ch.NUMERIC in kinds:
-        found = _numbers(data, starts, lengths, valid, weights)
+    if ch.NUMERIC in kinds and np.count_nonzero(is_digit):
+        found = _numbers(data, is_digit, starts, lengths, valid, weights)
     if found is None:
         on_grid, neg, magnitude, scale = np.zeros(n, bool), np.zeros(n, bool), digit.copy(), 0
     else:
@@ -70,57 +81,93 @@ def view(text: pa.Array, kinds: frozenset[int], weights: np.ndarray | None = Non
         bit[carries] = magnitude[carries] % 2
         digit[on_grid] = last[on_grid]
 
-    rest = valid & ~on_grid
+    text_rows = valid & ~on_grid
     others = frozenset(
-        k for k in kinds if k != ch.NUMERIC and _may_carry(k, data, starts, lengths, rest)
+        k for k in kinds if k != ch.NUMERIC and _may_carry(k, data, starts, lengths, text_rows)
     )
+    rest, rest_digits = None, 0  # the hashes and digit counts of the values not numbers
     if others:
         ts, run, canon = ch.text_channels(text, others, on_grid, kind, bit, digit, text)
-        h1, h2, digits = ch.compress(canon)
+        rest, rest_digits = _fixed(compress(canon))
     else:
         ts, run = pa.nulls(n, ch.TS_FIELDS), pa.nulls(n, ch.RUN_FIELDS)
-        if np.count_nonzero(rest):
-            h1, h2, digits = ch.compress_bytes(data, offsets)
-        else:
-            h1, h2, digits = np.zeros(n, np.uint64), np.zeros(n, np.uint64), np.zeros(n, np.int64)
-    if found is not None:
-        # the decade and the sign, one integer: what embedding never changes
-        d1, d2, dd = int_text_hash((magnitude[on_grid] // 10) * 2 + neg[on_grid])
-        h1[on_grid], h2[on_grid], digits[on_grid] = d1, d2, dd
-    if len(valid) != np.count_nonzero(valid):
-        h1[~valid], h2[~valid], digits[~valid] = 0, 0, 0
-    hashes = (h1, h2, digits)
+        if np.count_nonzero(text_rows):
+            if np.count_nonzero(is_digit):  # their digit counts are needed at once
+                rest, rest_digits = _fixed(compress_bytes(data, offsets))
+            else:  # no digit at all: no anchor, and hashes only if asked for
+
+                def rest() -> Hashes:
+                    return compress_bytes(data, offsets)
+
+    # the decade and the sign, one integer: what embedding never changes
+    decade = (magnitude // 10) * 2 + neg
+    digits = np.where(on_grid, digit_count(decade), rest_digits)
+    digits[~valid] = 0
+    deferred = Deferred(on_grid, decade, valid, rest, digits)
     canon_text = pa.nulls(n, pa.string())
-    return ch.View(canon_text, valid, kind, bit, digit, neg, magnitude, scale, ts, run, hashes)
+    return ch.View(
+        canon_text, valid, kind, bit, digit, neg, magnitude, scale, ts, run, None, deferred
+    )
+
+
+def _fixed(hashes: Hashes) -> tuple[Callable[[], Hashes], np.ndarray]:
+    """Hashes computed already, as a ``Deferred.rest``, and their digit counts."""
+
+    def rest() -> Hashes:
+        return hashes[0].copy(), hashes[1].copy(), hashes[2].copy()
+
+    return rest, hashes[2]
 
 
 def _numbers(
     data: np.ndarray,
+    is_digit: np.ndarray,
     starts: np.ndarray,
     lengths: np.ndarray,
     valid: np.ndarray,
     weights: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
     """(on the grid, negative, magnitude on the grid, scale), or None when nothing matches."""
-    size = data.size
-    is_digit = (data - np.uint8(_ZERO)) < 10  # (bytes below "0" wrap around)
-    if not np.count_nonzero(is_digit):
+    n, size = len(starts), data.size
+    # candidates: values of digits, dots and minus signs only; a last False ends the last
+    # value for reduceat (an empty value reads the next value's first byte: its length rules it out)
+    stray = np.empty(size + 1, bool)
+    stray[size] = False
+    np.logical_not(is_digit | (data == _DOT) | (data == _MINUS), out=stray[:size])
+    candidate = valid & (lengths > 0) & ~np.logical_or.reduceat(stray, starts)
+    picked = np.count_nonzero(candidate)
+    if not picked:
         return None
-    # per value: its dots, minus signs and other bytes, and where its dot and minus are;
-    # np.add.reduceat sums each value's rows, and one more zero row ends the last one
-    # (an empty value reads the next value's first row: it is ruled out by its length)
-    where = np.empty((size + 1, 5), np.int64)
-    where[size] = 0
-    where[:size, :3] = _CLASS[data]
-    where[:size, 3:] = where[:size, :2] * np.arange(size)[:, None]
-    sums = np.add.reduceat(where, starts, axis=0)
-    dots, minus, other = sums[:, 0], sums[:, 1], sums[:, 2]
-    dot_at = sums[:, 3] - starts  # its index in the value, when there is one dot
+    if picked < n:  # the candidates' bytes alone
+        data = data[np.repeat(candidate, lengths)]
+        lengths = lengths[candidate]
+        starts = np.zeros(picked, np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        weights = None if weights is None else weights[candidate]
+    found = _grid(data, starts, lengths, weights)
+    if found is None:
+        return None
+    if picked == n:
+        return found
+    out = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, np.int64)
+    for full, part in zip(out, found[:3], strict=True):
+        full[candidate] = part
+    return *out, found[3]
+
+
+def _grid(
+    data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """``_numbers`` of non-empty values made of ASCII digits, dots and minus signs only."""
+    index = np.arange(data.size)
+    is_dot = data == _DOT
+    dots = np.add.reduceat(is_dot, starts, dtype=np.int64)
+    minus = np.add.reduceat(data == _MINUS, starts, dtype=np.int64)
+    lead = data[starts] == _MINUS
+    dot_at = np.maximum.reduceat(np.where(is_dot, index, -1), starts) - starts  # (one dot)
     ip_end = np.where(dots == 1, dot_at, lengths)  # where the integer part ends
     ip_len = ip_end - minus
-    matched = valid & (lengths > 0) & (other == 0) & (dots <= 1)
-    matched &= (minus == 0) | ((minus == 1) & (sums[:, 4] == starts))  # a minus leads
-    matched &= (ip_len >= 1) & (ip_len <= _MAX_DIGITS)
+    matched = (minus == lead) & (dots <= 1) & (ip_len >= 1) & (ip_len <= _MAX_DIGITS)
     matched &= (dots == 0) | (lengths - dot_at >= 2)  # a dot has a digit after it
     if not np.count_nonzero(matched):
         return None
@@ -129,21 +176,17 @@ def _numbers(
     if np.count_nonzero(fraction):
         # without its trailing zeros the fraction ends at the value's last byte other than
         # "0" (the dot itself when the fraction is all zeros)
-        index = np.arange(size)
-        last_nonzero = np.maximum.accumulate(np.where(data != _ZERO, index, -1))
-        tail = last_nonzero[starts + lengths - 1] - starts  # (only read for fractions)
+        tail = np.maximum.reduceat(np.where(data != _ZERO, index, -1), starts) - starts
         frac_len[fraction] = (tail - dot_at)[fraction]
     scale = ch.infer_scale(frac_len[matched], None if weights is None else weights[matched])
     on_grid = matched & (frac_len <= scale) & (ip_len + scale <= _MAX_DIGITS)
     # the digit at index g weighs 10**(scale + e - g), one power less before e, the end of
     # its value's integer part; digits with a negative power are trailing zeros
     end = np.repeat(np.where(on_grid, starts + ip_end, _FAR), lengths)
-    power = end - np.arange(size) + scale
+    power = end - index + scale
     power -= power > scale
-    counted = is_digit & (power >= 0)
-    value = np.zeros(size + 1, np.int64)
-    value[:size] = np.where(counted, (data - _ZERO) * POW10[np.clip(power, 0, _MAX_DIGITS)], 0)
-    magnitude = np.add.reduceat(value, starts)
+    digit = np.where((power >= 0) & ~is_dot & (data != _MINUS), data - _ZERO, 0)
+    magnitude = np.add.reduceat(digit * POW10[np.clip(power, 0, _MAX_DIGITS)], starts)
     magnitude[~on_grid] = 0
     return on_grid, (minus == 1) & on_grid, magnitude, scale
 

@@ -16,64 +16,19 @@ Tests compare both paths value for value.
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from gongshu.protect import watermark_channels as ch
+from gongshu.protect.watermark_hashes import POW10, Deferred, _poly, compress, digit_count
 
-POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 _ZERO, _DASH, _SPACE, _COLON = 48, 45, 32, 58
-
-
-def digit_count(x: np.ndarray) -> np.ndarray:
-    """Decimal digits of non-negative int64 values (0 has one)."""
-    # the powers of ten up to x, by binary search (not 18 passes of comparisons)
-    return np.maximum(np.searchsorted(POW10, x, side="right"), 1).astype(np.int64)
-
-
-def int_text_hash(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``ch.compress`` of the decimal text of non-negative int64 values, without the text."""
-    length = digit_count(x)
-    top = max(int(length.max()) if len(x) else 0, 1)
-    m1, m2, by_length, fixed = _text_weights(top)
-    # compress sums (48 + digit) * m[k] over the text positions k: the 48s depend on the
-    # length alone (``fixed``), the digits are taken from the right (digit j of a text of
-    # length L sits at position L - 1 - j; past the text it is 0)
-    if len(x) * top <= _SMALL:  # all digits at once: fewer numpy calls
-        digit = (x[:, None] // POW10[:top] % 10).astype(np.uint64)
-        h = fixed[length] + np.einsum("ij,ijk->ik", digit, by_length[length])
-        return h[:, 0], h[:, 1] ^ length.astype(np.uint64), length
-    h1, h2 = fixed[length, 0], fixed[length, 1]
-    rest = x.astype(np.uint64)
-    for j in range(top):  # one digit of every value at a time: less memory
-        rest, digit = np.divmod(rest, np.uint64(10))
-        at = length - 1 - j  # negative past the text, where the digit is 0
-        h1 += digit * m1[at]
-        h2 += digit * m2[at]
-    return h1, h2 ^ length.astype(np.uint64), length
-
-
-_SMALL = 2048  # digits in a batch, below which they are taken all at once
-
-
-@cache
-def _text_weights(top: int) -> tuple[np.ndarray, ...]:
-    """``compress``'s multipliers (m1, m2, both by text length and digit, 48 x their sums)."""
-    m1, m2 = ch._poly(top)
-    m = np.stack([m1, m2], axis=1)
-    at = np.arange(top + 1)[:, None] - 1 - np.arange(top)[None, :]
-    by_length = np.where((at >= 0)[:, :, None], m[np.maximum(at, 0)], np.uint64(0))
-    fixed = np.zeros((top + 1, 2), np.uint64)
-    fixed[1:] = np.cumsum(m, axis=0, dtype=np.uint64) * np.uint64(_ZERO)
-    return m1, m2, by_length, fixed
 
 
 def _fixed_hash(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """``compress`` of fixed-width text given as one byte array per position."""
-    m1, m2 = ch._poly(len(columns))
+    m1, m2 = _poly(len(columns))
     h1 = np.zeros(len(columns[0]), np.uint64)
     h2 = np.zeros(len(columns[0]), np.uint64)
     for k, byte in enumerate(columns):
@@ -171,15 +126,21 @@ def _numeric_view(
     out["bit"][carries] = magnitude[carries] % 2
     out["digit"][on_grid] = last[on_grid]
     # canonical form: the decade and the sign as one integer (on the grid), else the text
-    h1, h2, digits = int_text_hash((magnitude // 10) * 2 + neg)
+    decade = (magnitude // 10) * 2 + neg
+    digits = np.where(on_grid, digit_count(decade), 0)
     off = valid & ~on_grid
+    rest = None
     if np.count_nonzero(off):
         idx = np.flatnonzero(off)
         text = pc.cast(arr.take(pa.array(idx)), pa.string())
-        o1, o2, od = ch.compress(text)
-        h1[idx], h2[idx], digits[idx] = o1, o2, od
-    if np.count_nonzero(valid) != n:
-        h1[~valid], h2[~valid], digits[~valid] = 0, 0, 0
+        base = np.zeros(n, np.uint64), np.zeros(n, np.uint64), np.zeros(n, np.int64)
+        for full, part in zip(base, compress(text), strict=True):
+            full[idx] = part
+        digits[idx] = base[2][idx]
+
+        def rest() -> tuple[np.ndarray, ...]:
+            return tuple(a.copy() for a in base)
+
     return ch.View(
         pa.nulls(n, pa.string()),
         valid,
@@ -190,7 +151,7 @@ def _numeric_view(
         magnitude,
         scale,
         *_nulls(n),
-        hashes=(h1, h2, digits),
+        deferred=Deferred(on_grid, decade, valid, rest, digits),
     )
 
 
