@@ -381,25 +381,3 @@ def test_api_page_marks_are_the_same_as_before_the_byte_level_views() -> None:
         per_row = ["_id", "编号", "金额", "床位", "登记"]
         pacsv.write_csv(embed(page, TRUE, KEY, protected=["_id"], per_row=per_row), buf)
     assert hashlib.sha256(buf.getvalue()).hexdigest() == GOLDEN_PAGES_SHA256
-
-
-@pytest.mark.parametrize("scale", [0, 2, 4, 10])
-def test_decimal_marks_are_the_values_their_text_would_parse_to(scale: int) -> None:
-    """Moved decimals are built from their unscaled integers, as Arrow parses their text."""
-    from gongshu.protect import watermark as wm
-    from gongshu.protect import watermark_typed as typed
-
-    r = np.random.default_rng(scale)
-    t = pa.decimal128(18 if scale < 10 else 38, scale)
-    cents = r.lognormal(7, 3, 600).astype(np.int64) * r.choice([-1, 1], 600)
-    arr = pa.array([Decimal(int(c)).scaleb(-min(scale, 2)) for c in cents], t)
-    v = typed.view(arr, None)
-    change, down = (v.bit >= 0) & (r.random(600) < 0.5), r.random(600) < 0.5
-    got = wm._write(arr, v, change, (1 - v.bit).astype(np.int8), down)
-    step = np.where((v.digit == 9) | (down & (v.digit != 1)), -1, 1)
-    text = []  # the text route: the digits on the grid, a dot, a sign, parsed by Arrow
-    for m, neg in zip((v.magnitude + step)[change], v.neg[change], strict=True):
-        digits = str(m).rjust(v.scale + 1, "0")
-        digits = f"{digits[: -v.scale]}.{digits[-v.scale :]}" if v.scale else digits
-        text.append(("-" if neg else "") + digits)
-    assert got.equals(pc.replace_with_mask(arr, pa.array(change), pa.array(text).cast(t)))

@@ -50,6 +50,7 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from gongshu.protect import watermark_channels as ch
+from gongshu.protect import watermark_marks as marks
 from gongshu.protect import watermark_text as text_view
 from gongshu.protect import watermark_typed as typed
 from gongshu.protect.crypto import derive_key, hmac_sm3_keyed
@@ -250,26 +251,34 @@ class _Anchors:
         """
         n = self.digest.shape[1]
         own = self.names.index(target) if target in self.names else None
-        rows = slice(None)
         if own is not None and not other:
+            # only the rows the target's own value cannot anchor
             rows = np.flatnonzero(~self.eligible[own])
-        word = ch.name_word("rendezvous", target)
-        score = np.where(self.eligible[:, rows], self.digest[:, rows] ^ word, np.uint64(0))
-        # the first column with the highest score (no score when none is eligible: column 0)
-        winner = np.argmax(score, axis=0)
-        runner = None
-        if other:  # the best column other than the target's own
+            winner = np.full(n, own, np.intp)
+            if len(rows):
+                winner[rows] = self._rendezvous(target, rows)[0]
+            runner = None
+        else:
+            winner, runner = self._rendezvous(target, slice(None), own)
             if own is not None:
-                score[own] = 0
-            runner = np.argmax(score, axis=0)
-        if own is not None:
-            chosen_col = np.full(n, own, np.intp)
-            chosen_col[rows] = np.where(self.eligible[own, rows], own, winner)
-            winner = chosen_col
+                winner = np.where(self.eligible[own], own, winner)
+            runner = runner if other else None
         ok = self.eligible.any(axis=0)
         chosen = self.digest[winner, np.arange(n)]
         slot = ch.mix(chosen ^ ch.name_word("slot", target))
         return slot, ok, winner, runner
+
+    def _rendezvous(
+        self, target: str, rows: slice | np.ndarray, own: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the first column with the highest keyed score, and the same among the
+        columns other than ``own`` (no column eligible: column 0)."""
+        word = ch.name_word("rendezvous", target)
+        score = np.where(self.eligible[:, rows], self.digest[:, rows] ^ word, np.uint64(0))
+        winner = np.argmax(score, axis=0)
+        if own is not None:
+            score[own] = 0
+        return winner, np.argmax(score, axis=0)
 
 
 def _columns(table: pa.Table, per_row: Collection[str] = ()) -> dict[str, _Column]:
@@ -295,76 +304,6 @@ def _key_like(name: str, arr: pa.Array) -> bool:
         return False
     span = values.max() - values.min() + 1
     return len(np.unique(values)) == values.size and span <= 2 * values.size
-
-
-def _writable(t: pa.DataType, v: ch.View, key_like: bool) -> np.ndarray:
-    carries = v.bit >= 0
-    if pa.types.is_integer(t):
-        return carries & (v.kind == ch.NUMERIC) & (not key_like)
-    if pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return carries & (v.kind == ch.NUMERIC)
-    if pa.types.is_timestamp(t):
-        return carries & (v.kind == ch.SECONDS)
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return carries & ((v.kind == ch.SECONDS) | (v.kind == ch.RUN))
-    return np.zeros(len(v.bit), bool)
-
-
-def _write(
-    arr: pa.Array, v: ch.View, change: np.ndarray, want: np.ndarray, down: np.ndarray
-) -> pa.Array:
-    """Flip the channel bit of the rows in ``change``; the canonical form never moves."""
-    t, d, mask = arr.type, v.digit, pa.array(change)
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_timestamp(t):
-        sec_step = np.where((d == 59) | (down & (d != 1)), -1, 1)
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        sec = pa.array(np.char.zfill((d + sec_step).astype(str), 2))
-        head, rest = pc.struct_field(v.ts, "head"), pc.struct_field(v.ts, "rest")
-        new_ts = pc.binary_join_element_wise(head, pa.scalar(":"), sec, rest, "")
-        stars = pa.array(np.where(want == 1, "****", "***"))
-        new_run = pc.binary_join_element_wise(
-            pc.struct_field(v.run, "pre"), stars, pc.struct_field(v.run, "post"), ""
-        )
-        new = pc.if_else(pa.array(v.kind == ch.RUN), new_run, new_ts)
-        return pc.replace_with_mask(arr, mask, new.filter(mask).cast(t))
-    if pa.types.is_timestamp(t):
-        per_sec = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[t.unit]
-        raw = pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False)
-        moved = raw[change] + sec_step[change] * per_sec
-        return pc.replace_with_mask(arr, mask, pa.array(moved, pa.int64()).cast(t))
-    sign = np.where(v.neg, -1, 1)
-    magnitude = v.magnitude + np.where((d == 9) | (down & (d != 1)), -1, 1)
-    if pa.types.is_integer(t):
-        info = np.iinfo(t.to_pandas_dtype())
-        moved = (sign * magnitude)[change]
-        inside = (moved >= info.min) & (moved <= info.max)
-        change = change.copy()
-        change[change] = inside
-        return pc.replace_with_mask(arr, pa.array(change), pa.array(moved[inside]).cast(t))
-    if pa.types.is_floating(t):
-        moved = (sign * magnitude)[change] / 10.0**v.scale
-        return pc.replace_with_mask(arr, mask, pa.array(moved).cast(t))
-    if pa.types.is_decimal128(t) and v.scale <= t.scale:
-        # the moved value's unscaled integer on the grid, rescaled by Arrow into the column's type
-        moved = (sign * magnitude)[change]
-        grid = pa.Array.from_buffers(
-            pa.decimal128(38, v.scale),
-            len(moved),
-            [None, pa.py_buffer(np.stack([moved, moved >> 63], axis=1).astype("<i8"))],
-        )
-        return pc.replace_with_mask(arr, mask, grid.cast(t))
-    # other decimals: rebuild the text on the grid and let Arrow parse it into the column's type
-    digits = pc.utf8_lpad(
-        pc.cast(pa.array(magnitude[change]), pa.string()), width=v.scale + 1, padding="0"
-    )
-    if v.scale:
-        digits = pc.binary_join_element_wise(
-            pc.utf8_slice_codeunits(digits, 0, -v.scale),
-            pc.utf8_slice_codeunits(digits, -v.scale),
-            ".",
-        )
-    signs = pa.array(np.where(v.neg[change], "-", ""))
-    return pc.replace_with_mask(arr, mask, pc.binary_join_element_wise(signs, digits, "").cast(t))
 
 
 def embed(
@@ -406,7 +345,7 @@ def embed(
             out.append(arr)
             continue
         key_like = pa.types.is_integer(field_.type) and _key_like(name, arr)
-        writable = _writable(field_.type, col.view, key_like)
+        writable = marks.writable(field_.type, col.view, key_like)
         if not writable.any():
             out.append(arr)
             continue
@@ -425,7 +364,7 @@ def _marked(col: _Column, writable: np.ndarray, change: np.ndarray, down: np.nda
     v = col.view
     want = (1 - v.bit).astype(np.int8)  # a changed cell carries the other bit
     if col.per_row:  # one value per row: change the rows in place
-        return _write(col.values, v, change, want, down)
+        return marks.write(col.values, v, change, want, down)
     choice = np.where(change, np.where(down, 2, 1), 0)
     forms = [col.values]
     for step in (1, 2):
@@ -433,7 +372,9 @@ def _marked(col: _Column, writable: np.ndarray, change: np.ndarray, down: np.nda
         used[col.index[choice == step]] = True
         used &= writable
         forms.append(
-            _write(col.values, v, used, want, np.full(m, step == 2)) if used.any() else col.values
+            marks.write(col.values, v, used, want, np.full(m, step == 2))
+            if used.any()
+            else col.values
         )
     return pc.take(pa.concat_arrays(forms), pa.array(col.index + m * choice))
 

@@ -57,11 +57,12 @@ _S33 = np.uint64(33)
 
 def mix(x: np.ndarray) -> np.ndarray:
     """The murmur3 64-bit finalizer: a public bijection with full avalanche."""
-    x = x ^ (x >> _S33)
-    x = x * _M1
-    x = x ^ (x >> _S33)
-    x = x * _M2
-    return x ^ (x >> _S33)
+    x = x ^ (x >> _S33)  # (a new array: the caller's is left alone)
+    x *= _M1
+    x ^= x >> _S33
+    x *= _M2
+    x ^= x >> _S33
+    return x
 
 
 @lru_cache(maxsize=4096)  # a page reads a few names; hashing them is half its anchors' cost
@@ -98,7 +99,7 @@ RUN_FIELDS = pa.struct([("pre", pa.string()), ("post", pa.string())])
 class View:
     """One column seen through its channels (see the module docstring)."""
 
-    canon: pa.Array  # string; null where the value is null
+    canon: pa.Array | None  # string, null where the value is null; None with hashes given
     present: np.ndarray  # bool: not null
     kind: np.ndarray  # int8 NONE/NUMERIC/SECONDS/RUN
     bit: np.ndarray  # int8: the channel bit, -1 where the value carries none
@@ -106,8 +107,8 @@ class View:
     neg: np.ndarray  # bool: numeric value is negative
     magnitude: np.ndarray  # int64: |value| * 10**scale (numeric)
     scale: int
-    ts: pa.Array  # struct head/sec/rest (seconds channel)
-    run: pa.Array  # struct pre/post (mask-run channel)
+    ts: pa.Array | None  # struct head/sec/rest (seconds channel); None: all null
+    run: pa.Array | None  # struct pre/post (mask-run channel); None: all null
     # compress(canon), when computed without the canonical text (watermark_typed, _text),
     # or left for later
     hashes: Hashes | None = None
@@ -115,10 +116,12 @@ class View:
 
     def compressed(self) -> Hashes:
         if self.hashes is None:
-            if self.deferred is None:
-                self.hashes = compress(self.canon)
-            else:
+            if self.deferred is not None:
                 self.hashes = resolve([self.deferred])[0]
+            elif self.canon is not None:
+                self.hashes = compress(self.canon)
+        if self.hashes is None:
+            raise ValueError("a View needs its canonical text, its hashes or deferred ones")
         return self.hashes
 
     def digit_counts(self) -> np.ndarray:

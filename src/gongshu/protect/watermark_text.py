@@ -90,7 +90,7 @@ def view(text: pa.Array, kinds: frozenset[int], weights: np.ndarray | None = Non
         ts, run, canon = ch.text_channels(text, others, on_grid, kind, bit, digit, text)
         rest, rest_digits = _fixed(compress(canon))
     else:
-        ts, run = pa.nulls(n, ch.TS_FIELDS), pa.nulls(n, ch.RUN_FIELDS)
+        ts = run = None
         if np.count_nonzero(text_rows):
             if np.count_nonzero(is_digit):  # their digit counts are needed at once
                 rest, rest_digits = _fixed(compress_bytes(data, offsets))
@@ -159,21 +159,28 @@ def _grid(
     data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, weights: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
     """``_numbers`` of non-empty values made of ASCII digits, dots and minus signs only."""
+    n = len(starts)
     index = np.arange(data.size)
-    is_dot = data == _DOT
-    dots = np.add.reduceat(is_dot, starts, dtype=np.int64)
-    minus = np.add.reduceat(data == _MINUS, starts, dtype=np.int64)
-    lead = data[starts] == _MINUS
-    dot_at = np.maximum.reduceat(np.where(is_dot, index, -1), starts) - starts  # (one dot)
-    ip_end = np.where(dots == 1, dot_at, lengths)  # where the integer part ends
-    ip_len = ip_end - minus
-    matched = (minus == lead) & (dots <= 1) & (ip_len >= 1) & (ip_len <= _MAX_DIGITS)
-    matched &= (dots == 0) | (lengths - dot_at >= 2)  # a dot has a digit after it
+    not_digit = (data == _DOT) | (data == _MINUS)
+    marks = np.count_nonzero(not_digit)
+    if marks:
+        is_dot = data == _DOT
+        dots = np.add.reduceat(is_dot, starts, dtype=np.int64)
+        minus = np.add.reduceat(data == _MINUS, starts, dtype=np.int64)
+        lead = data[starts] == _MINUS
+        dot_at = np.maximum.reduceat(np.where(is_dot, index, -1), starts) - starts  # (one dot)
+        ip_end = np.where(dots == 1, dot_at, lengths)  # where the integer part ends
+        ip_len = ip_end - minus
+        matched = (minus == lead) & (dots <= 1) & (ip_len >= 1) & (ip_len <= _MAX_DIGITS)
+        matched &= (dots == 0) | (lengths - dot_at >= 2)  # a dot has a digit after it
+    else:  # digits only: integers
+        ip_end = ip_len = lengths
+        matched = lengths <= _MAX_DIGITS
     if not np.count_nonzero(matched):
         return None
-    fraction = matched & (dots == 1)
-    frac_len = np.zeros(len(starts), np.int64)
-    if np.count_nonzero(fraction):
+    frac_len = np.zeros(n, np.int64)
+    fraction = matched & (dots == 1) if marks else None
+    if marks and np.count_nonzero(fraction):
         # without its trailing zeros the fraction ends at the value's last byte other than
         # "0" (the dot itself when the fraction is all zeros)
         tail = np.maximum.reduceat(np.where(data != _ZERO, index, -1), starts) - starts
@@ -185,10 +192,12 @@ def _grid(
     end = np.repeat(np.where(on_grid, starts + ip_end, _FAR), lengths)
     power = end - index + scale
     power -= power > scale
-    digit = np.where((power >= 0) & ~is_dot & (data != _MINUS), data - _ZERO, 0)
+    counted = (power >= 0) & ~not_digit if marks else power >= 0
+    digit = np.where(counted, data - _ZERO, 0)
     magnitude = np.add.reduceat(digit * POW10[np.clip(power, 0, _MAX_DIGITS)], starts)
     magnitude[~on_grid] = 0
-    return on_grid, (minus == 1) & on_grid, magnitude, scale
+    neg = (minus == 1) & on_grid if marks else np.zeros(n, bool)
+    return on_grid, neg, magnitude, scale
 
 
 def _may_carry(

@@ -89,11 +89,6 @@ def _empty(n: int) -> dict:
     )
 
 
-def _nulls(n: int) -> tuple[pa.Array, pa.Array]:
-    """The seconds and mask-run structs of a column that has neither channel."""
-    return pa.nulls(n, ch.TS_FIELDS), pa.nulls(n, ch.RUN_FIELDS)
-
-
 def _numeric_view(
     arr: pa.Array, raw: np.ndarray, scale_in: int, weights: np.ndarray | None
 ) -> ch.View | None:
@@ -114,9 +109,12 @@ def _numeric_view(
     else:
         ip, frac_len = absu, np.zeros(n, np.int64)
         matched = valid & (absu < POW10[18])  # 18 digits at most
-    scale = ch.infer_scale(frac_len[matched], None if weights is None else weights[matched])
-    # the integer part and the grid's decimals fit in 18 digits
-    on_grid = matched & (frac_len <= scale) & (ip < POW10[18 - scale])
+    if not scale_in and weights is None and n:  # integers by rows: no decimals, no grid
+        scale, on_grid = 0, matched
+    else:
+        scale = ch.infer_scale(frac_len[matched], None if weights is None else weights[matched])
+        # the integer part and the grid's decimals fit in 18 digits
+        on_grid = matched & (frac_len <= scale) & (ip < POW10[18 - scale])
     out = _empty(n)
     magnitude = np.where(on_grid, absu // POW10[scale_in - scale], 0)
     neg = on_grid & (raw < 0)
@@ -142,7 +140,7 @@ def _numeric_view(
             return tuple(a.copy() for a in base)
 
     return ch.View(
-        pa.nulls(n, pa.string()),
+        None,
         valid,
         out["kind"],
         out["bit"],
@@ -150,7 +148,8 @@ def _numeric_view(
         neg,
         magnitude,
         scale,
-        *_nulls(n),
+        None,
+        None,
         deferred=Deferred(on_grid, decade, valid, rest, digits),
     )
 
@@ -194,7 +193,7 @@ def _timestamp_view(arr: pa.Array) -> ch.View | None:
     out["bit"][carries] = (sec[carries] % 2).astype(np.int8)
     out["digit"][valid] = sec[valid]
     return ch.View(
-        pa.nulls(n, pa.string()),
+        None,
         valid,
         out["kind"],
         out["bit"],
@@ -202,6 +201,7 @@ def _timestamp_view(arr: pa.Array) -> ch.View | None:
         out["neg"],
         out["magnitude"],
         0,
-        *_nulls(n),
+        None,
+        None,
         hashes=(h1, h2, digits),
     )
