@@ -106,9 +106,15 @@ class _Keys:
         return np.uint64(int.from_bytes(d[:8], "big")), np.uint64(int.from_bytes(d[8:16], "big"))
 
 
-@lru_cache(maxsize=16)
 def _keys(key: bytes) -> _Keys:
     """The derived keys of ``key``: two HKDF runs and an SM4 schedule, once per instance key."""
+    if not key:
+        return _Keys(key)  # (refused)
+    return _derived(bytes(key))  # (a bytearray or memoryview is not hashable)
+
+
+@lru_cache(maxsize=16)
+def _derived(key: bytes) -> _Keys:
     return _Keys(key)
 
 

@@ -104,10 +104,7 @@ def view(text: pa.Array, kinds: frozenset[int], weights: np.ndarray | None = Non
     digits = np.where(on_grid, digit_count(decade), rest_digits)
     digits[~valid] = 0
     deferred = Deferred(on_grid, decade, valid, rest, digits)
-    canon_text = pa.nulls(n, pa.string())
-    return ch.View(
-        canon_text, valid, kind, bit, digit, neg, magnitude, scale, ts, run, None, deferred
-    )
+    return ch.View(None, valid, kind, bit, digit, neg, magnitude, scale, ts, run, None, deferred)
 
 
 def _fixed(hashes: Hashes) -> tuple[Callable[[], Hashes], np.ndarray]:
