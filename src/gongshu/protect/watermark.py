@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,10 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from gongshu.protect import watermark_channels as ch
+from gongshu.protect import watermark_marks as marks
+from gongshu.protect import watermark_text as text_view
 from gongshu.protect import watermark_typed as typed
-from gongshu.protect.crypto import derive_key, hmac_sm3
+from gongshu.protect.crypto import derive_key, hmac_sm3_keyed
 from gongshu.protect.errors import InvalidParameter
 
 FAMILY_ALPHA = 1e-7
@@ -89,18 +92,30 @@ class _Keys:
             raise InvalidParameter("watermark", "key", "水印密钥不能为空")
         anchor = derive_key(key, "gongshu/watermark/anchor", 16)
         self._sm4 = Cipher(algorithms.SM4(anchor), modes.ECB())
-        self._recipient = derive_key(key, "gongshu/watermark/recipient")
+        self._recipient = hmac_sm3_keyed(derive_key(key, "gongshu/watermark/recipient"))
 
     def prf(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
         blocks = np.stack([h1, h2], axis=1).astype(">u8").tobytes()
-        enc = self._sm4.encryptor()
+        enc = self._sm4.encryptor()  # one per call: a cached _Keys is shared by threads
         out = enc.update(blocks) + enc.finalize()
         return np.frombuffer(out, dtype=">u8").reshape(-1, 2)[:, 0].astype(np.uint64)
 
     def words(self, mark: Mark) -> tuple[np.uint64, np.uint64]:
         msg = f"{mark.recipient}\x1f{mark.delivery_id}\x1f{mark.entry_id}".encode()
-        d = hmac_sm3(self._recipient, msg)
+        d = self._recipient(msg)
         return np.uint64(int.from_bytes(d[:8], "big")), np.uint64(int.from_bytes(d[8:16], "big"))
+
+
+def _keys(key: bytes) -> _Keys:
+    """The derived keys of ``key``: two HKDF runs and an SM4 schedule, once per instance key."""
+    if not key:
+        return _Keys(key)  # (refused)
+    return _derived(bytes(key))  # (a bytearray or memoryview is not hashable)
+
+
+@lru_cache(maxsize=16)
+def _derived(key: bytes) -> _Keys:
+    return _Keys(key)
 
 
 def _bits(slots: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
@@ -170,7 +185,7 @@ def _column(arr: pa.Array | pa.ChunkedArray, *, encode: bool = True) -> _Column:
     view = typed.view(values, weights)
     if view is None:
         text = ch.render(values)
-        view = None if text is None else ch.view(text, ch.kinds_for(values.type), weights)
+        view = None if text is None else text_view.view(text, ch.kinds_for(values.type), weights)
     return _Column(values, index, view, per_row=encoded is None)
 
 
@@ -190,20 +205,46 @@ class _Anchors:
 
     def __init__(self, cols: dict[str, _Column], keys: _Keys, n: int) -> None:
         self.names = list(cols)
+        self._cols = cols
         self.digest = np.zeros((len(cols), n), np.uint64)
         self.eligible = np.zeros((len(cols), n), bool)
-        self.value = np.zeros((len(cols), n), np.uint64)  # unkeyed, to compare with an original
+        anchoring = []
         for i, name in enumerate(self.names):
             col = cols[name]
-            h1, h2, digits = col.view.compressed()
-            self.value[i] = col.rows(ch.mix(h1 ^ ch.name_word("value", name)) ^ h2)
             # only distinctive values (four digits or more) anchor a row
-            ok = (digits >= ch.ANCHOR_DIGITS) & col.view.present
-            digest = np.zeros(len(ok), np.uint64)
-            if ok.any():
-                digest[ok] = keys.prf(h1[ok] ^ ch.name_word("anchor", name), h2[ok])
+            ok = (col.view.digit_counts() >= ch.ANCHOR_DIGITS) & col.view.present
             self.eligible[i] = col.rows(ok)
-            self.digest[i] = col.rows(digest)
+            if np.count_nonzero(ok):
+                anchoring.append((i, ok))
+        if not anchoring:
+            return
+        # the columns' hashes in one batch, then one SM4 pass over all their distinctive
+        # values (ECB: the blocks are independent)
+        ch.compress_views([cols[self.names[i]].view for i, _ in anchoring])
+        h1s, h2s = [], []
+        for i, ok in anchoring:
+            h1, h2, _ = cols[self.names[i]].view.compressed()
+            h1s.append(h1[ok] ^ ch.name_word("anchor", self.names[i]))
+            h2s.append(h2[ok])
+        digests = keys.prf(np.concatenate(h1s), np.concatenate(h2s))
+        lo = 0
+        for i, ok in anchoring:
+            digest = np.zeros(len(ok), np.uint64)
+            hi = lo + np.count_nonzero(ok)
+            digest[ok] = digests[lo:hi]
+            lo = hi
+            self.digest[i] = cols[self.names[i]].rows(digest)
+
+    @cached_property
+    def value(self) -> np.ndarray:
+        """Unkeyed digests of every cell's canonical value, to compare with an original."""
+        ch.compress_views([col.view for col in self._cols.values()])
+        value = np.zeros(self.digest.shape, np.uint64)
+        for i, name in enumerate(self.names):
+            col = self._cols[name]
+            h1, h2, _ = col.view.compressed()
+            value[i] = col.rows(ch.mix(h1 ^ ch.name_word("value", name)) ^ h2)
+        return value
 
     def slots(
         self, target: str, *, other: bool = True
@@ -216,31 +257,34 @@ class _Anchors:
         """
         n = self.digest.shape[1]
         own = self.names.index(target) if target in self.names else None
-        rows = slice(None)
         if own is not None and not other:
+            # only the rows the target's own value cannot anchor
             rows = np.flatnonzero(~self.eligible[own])
-        word = ch.name_word("rendezvous", target)
-        best = np.zeros(n if isinstance(rows, slice) else len(rows), np.uint64)
-        winner = np.zeros(len(best), np.int64)
-        runner = np.zeros(len(best), np.int64)
-        second = np.zeros(len(best), np.uint64)
-        for i in range(len(self.names)):
-            score = np.where(self.eligible[i, rows], self.digest[i, rows] ^ word, 0)
-            if other and i != own:  # the best column other than the target's own
-                better = score > second
-                second = np.where(better, score, second)
-                runner = np.where(better, i, runner)
-            better = score > best
-            best = np.where(better, score, best)
-            winner = np.where(better, i, winner)
-        if own is not None:
-            chosen_col = np.full(n, own, np.int64)
-            chosen_col[rows] = np.where(self.eligible[own, rows], own, winner)
-            winner = chosen_col
+            winner = np.full(n, own, np.intp)
+            if len(rows):
+                winner[rows] = self._rendezvous(target, rows)[0]
+            runner = None
+        else:
+            winner, runner = self._rendezvous(target, slice(None), own)
+            if own is not None:
+                winner = np.where(self.eligible[own], own, winner)
+            runner = runner if other else None
         ok = self.eligible.any(axis=0)
         chosen = self.digest[winner, np.arange(n)]
         slot = ch.mix(chosen ^ ch.name_word("slot", target))
-        return slot, ok, winner, (runner if other else None)
+        return slot, ok, winner, runner
+
+    def _rendezvous(
+        self, target: str, rows: slice | np.ndarray, own: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the first column with the highest keyed score, and the same among the
+        columns other than ``own`` (no column eligible: column 0)."""
+        word = ch.name_word("rendezvous", target)
+        score = np.where(self.eligible[:, rows], self.digest[:, rows] ^ word, np.uint64(0))
+        winner = np.argmax(score, axis=0)
+        if own is not None:
+            score[own] = 0
+        return winner, np.argmax(score, axis=0)
 
 
 def _columns(table: pa.Table, per_row: Collection[str] = ()) -> dict[str, _Column]:
@@ -266,67 +310,6 @@ def _key_like(name: str, arr: pa.Array) -> bool:
         return False
     span = values.max() - values.min() + 1
     return len(np.unique(values)) == values.size and span <= 2 * values.size
-
-
-def _writable(t: pa.DataType, v: ch.View, key_like: bool) -> np.ndarray:
-    carries = v.bit >= 0
-    if pa.types.is_integer(t):
-        return carries & (v.kind == ch.NUMERIC) & (not key_like)
-    if pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return carries & (v.kind == ch.NUMERIC)
-    if pa.types.is_timestamp(t):
-        return carries & (v.kind == ch.SECONDS)
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return carries & ((v.kind == ch.SECONDS) | (v.kind == ch.RUN))
-    return np.zeros(len(v.bit), bool)
-
-
-def _write(
-    arr: pa.Array, v: ch.View, change: np.ndarray, want: np.ndarray, down: np.ndarray
-) -> pa.Array:
-    """Flip the channel bit of the rows in ``change``; the canonical form never moves."""
-    t, d, mask = arr.type, v.digit, pa.array(change)
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_timestamp(t):
-        sec_step = np.where((d == 59) | (down & (d != 1)), -1, 1)
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        sec = pa.array(np.char.zfill((d + sec_step).astype(str), 2))
-        head, rest = pc.struct_field(v.ts, "head"), pc.struct_field(v.ts, "rest")
-        new_ts = pc.binary_join_element_wise(head, pa.scalar(":"), sec, rest, "")
-        stars = pa.array(np.where(want == 1, "****", "***"))
-        new_run = pc.binary_join_element_wise(
-            pc.struct_field(v.run, "pre"), stars, pc.struct_field(v.run, "post"), ""
-        )
-        new = pc.if_else(pa.array(v.kind == ch.RUN), new_run, new_ts)
-        return pc.replace_with_mask(arr, mask, new.filter(mask).cast(t))
-    if pa.types.is_timestamp(t):
-        per_sec = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[t.unit]
-        raw = pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False)
-        moved = raw[change] + sec_step[change] * per_sec
-        return pc.replace_with_mask(arr, mask, pa.array(moved, pa.int64()).cast(t))
-    sign = np.where(v.neg, -1, 1)
-    magnitude = v.magnitude + np.where((d == 9) | (down & (d != 1)), -1, 1)
-    if pa.types.is_integer(t):
-        info = np.iinfo(t.to_pandas_dtype())
-        moved = (sign * magnitude)[change]
-        inside = (moved >= info.min) & (moved <= info.max)
-        change = change.copy()
-        change[change] = inside
-        return pc.replace_with_mask(arr, pa.array(change), pa.array(moved[inside]).cast(t))
-    if pa.types.is_floating(t):
-        moved = (sign * magnitude)[change] / 10.0**v.scale
-        return pc.replace_with_mask(arr, mask, pa.array(moved).cast(t))
-    # decimal: rebuild the text on the grid and let Arrow parse it into the column's type
-    digits = pc.utf8_lpad(
-        pc.cast(pa.array(magnitude[change]), pa.string()), width=v.scale + 1, padding="0"
-    )
-    if v.scale:
-        digits = pc.binary_join_element_wise(
-            pc.utf8_slice_codeunits(digits, 0, -v.scale),
-            pc.utf8_slice_codeunits(digits, -v.scale),
-            ".",
-        )
-    signs = pa.array(np.where(v.neg[change], "-", ""))
-    return pc.replace_with_mask(arr, mask, pc.binary_join_element_wise(signs, digits, "").cast(t))
 
 
 def embed(
@@ -356,7 +339,7 @@ def embed(
     )
     if table.num_rows == 0:
         return pa.Table.from_arrays([_decoded(c) for c in table.columns], schema=schema)
-    keys = _Keys(key)
+    keys = _keys(key)
     s1, s2 = keys.words(mark)
     cols = _columns(table, per_row)
     anchors = _Anchors(cols, keys, table.num_rows)
@@ -368,7 +351,7 @@ def embed(
             out.append(arr)
             continue
         key_like = pa.types.is_integer(field_.type) and _key_like(name, arr)
-        writable = _writable(field_.type, col.view, key_like)
+        writable = marks.writable(field_.type, col.view, key_like)
         if not writable.any():
             out.append(arr)
             continue
@@ -387,7 +370,7 @@ def _marked(col: _Column, writable: np.ndarray, change: np.ndarray, down: np.nda
     v = col.view
     want = (1 - v.bit).astype(np.int8)  # a changed cell carries the other bit
     if col.per_row:  # one value per row: change the rows in place
-        return _write(col.values, v, change, want, down)
+        return marks.write(col.values, v, change, want, down)
     choice = np.where(change, np.where(down, 2, 1), 0)
     forms = [col.values]
     for step in (1, 2):
@@ -395,7 +378,9 @@ def _marked(col: _Column, writable: np.ndarray, change: np.ndarray, down: np.nda
         used[col.index[choice == step]] = True
         used &= writable
         forms.append(
-            _write(col.values, v, used, want, np.full(m, step == 2)) if used.any() else col.values
+            marks.write(col.values, v, used, want, np.full(m, step == 2))
+            if used.any()
+            else col.values
         )
     return pc.take(pa.concat_arrays(forms), pa.array(col.index + m * choice))
 
@@ -412,7 +397,7 @@ def read_bits(
     With ``original``, a cell counts only when its canonical value and its
     anchor's occur together in one original row: altered cells are dropped.
     """
-    keys = _Keys(key)
+    keys = _keys(key)
     cols = _columns(leaked)
     anchors = _Anchors(cols, keys, leaked.num_rows)
     pairs = None
@@ -460,7 +445,7 @@ def attribute(
     candidate is named only when its p-value is at most
     ``FAMILY_ALPHA / len(candidates)``; otherwise ``mark`` is None.
     """
-    keys = _Keys(key)
+    keys = _keys(key)
     slots, observed, matched_rows = read_bits(leaked, key, original=original)
     n = len(slots)
     marks = list(candidates)

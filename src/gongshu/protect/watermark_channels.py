@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from gongshu.protect.crypto import sm3
+from gongshu.protect.watermark_hashes import Deferred, Hashes, compress, resolve
 
 NUM_RE = r"^(?P<sign>-?)(?P<ip>\d{1,18})(?:\.(?P<fr>\d+))?$"
 TS_RE = (
@@ -56,59 +57,18 @@ _S33 = np.uint64(33)
 
 def mix(x: np.ndarray) -> np.ndarray:
     """The murmur3 64-bit finalizer: a public bijection with full avalanche."""
-    x = x ^ (x >> _S33)
-    x = x * _M1
-    x = x ^ (x >> _S33)
-    x = x * _M2
-    return x ^ (x >> _S33)
+    x = x ^ (x >> _S33)  # (a new array: the caller's is left alone)
+    x *= _M1
+    x ^= x >> _S33
+    x *= _M2
+    x ^= x >> _S33
+    return x
 
 
+@lru_cache(maxsize=4096)  # a page reads a few names; hashing them is half its anchors' cost
 def name_word(label: str, name: str) -> np.uint64:
     """A public 64-bit constant for a column name (tweak and salt, not a secret)."""
     return np.uint64(int.from_bytes(sm3(f"{label}\x1f{name}".encode())[:8], "big"))
-
-
-def _poly(n: int) -> tuple[np.ndarray, np.ndarray]:
-    size = 64
-    while size < n:
-        size *= 2
-    m1, m2 = _poly_table(size)
-    return m1[:n], m2[:n]
-
-
-@cache
-def _poly_table(n: int) -> tuple[np.ndarray, np.ndarray]:
-    # Fixed odd multipliers for the position-weighted compression, from SM3 in counter mode.
-    raw = b"".join(sm3(b"gongshu/watermark/poly" + i.to_bytes(4, "big")) for i in range(n // 2 + 1))
-    words = np.frombuffer(raw, dtype=">u8").astype(np.uint64)
-    # interleaved, so that the first n multipliers never depend on n
-    return words[0::2][:n] | np.uint64(1), words[1::2][:n] | np.uint64(1)
-
-
-def compress(canon: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two 64-bit position-weighted sums of each string's UTF-8 bytes, and its digit count."""
-    s = pc.fill_null(canon, "").cast(pa.string())
-    if len(s) == 0:
-        return np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    offsets = np.frombuffer(s.buffers()[1], dtype=np.int32)[s.offset : s.offset + len(s) + 1]
-    start = int(offsets[0])
-    data_buf = s.buffers()[2]
-    data = np.frombuffer(data_buf, dtype=np.uint8)[start : int(offsets[-1])].astype(np.uint64)
-    lengths = np.diff(offsets).astype(np.int64)
-    h1 = np.zeros(len(s), np.uint64)
-    h2 = np.zeros(len(s), np.uint64)
-    digits = np.zeros(len(s), np.int64)
-    if data.size:
-        starts = offsets[:-1].astype(np.int64) - start
-        pos = np.arange(data.size, dtype=np.int64) - np.repeat(starts, lengths)
-        m1, m2 = _poly(int(lengths.max()))
-        nz = lengths > 0
-        idx = starts[nz]
-        h1[nz] = np.add.reduceat(data * m1[pos], idx)
-        h2[nz] = np.add.reduceat(data * m2[pos], idx)
-        is_digit = ((data >= 48) & (data <= 57)).astype(np.int64)
-        digits[nz] = np.add.reduceat(is_digit, idx)
-    return h1, h2 ^ lengths.astype(np.uint64), digits
 
 
 def log_sf_half(n: int) -> np.ndarray:
@@ -130,11 +90,16 @@ def render(arr: pa.Array) -> pa.Array | None:
         return None
 
 
+_NUM_FIELDS = pa.struct([("sign", pa.string()), ("ip", pa.string()), ("fr", pa.string())])
+TS_FIELDS = pa.struct([("head", pa.string()), ("sec", pa.string()), ("rest", pa.string())])
+RUN_FIELDS = pa.struct([("pre", pa.string()), ("post", pa.string())])
+
+
 @dataclass
 class View:
     """One column seen through its channels (see the module docstring)."""
 
-    canon: pa.Array  # string; null where the value is null
+    canon: pa.Array | None  # string, null where the value is null; None with hashes given
     present: np.ndarray  # bool: not null
     kind: np.ndarray  # int8 NONE/NUMERIC/SECONDS/RUN
     bit: np.ndarray  # int8: the channel bit, -1 where the value carries none
@@ -142,19 +107,53 @@ class View:
     neg: np.ndarray  # bool: numeric value is negative
     magnitude: np.ndarray  # int64: |value| * 10**scale (numeric)
     scale: int
-    ts: pa.Array  # struct head/sec/rest (seconds channel)
-    run: pa.Array  # struct pre/run/post (mask-run channel)
-    # compress(canon), when computed without the text (watermark_typed); canon is then unused
-    hashes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    ts: pa.Array | None  # struct head/sec/rest (seconds channel); None: all null
+    run: pa.Array | None  # struct pre/post (mask-run channel); None: all null
+    # compress(canon), when computed without the canonical text (watermark_typed, _text),
+    # or left for later
+    hashes: Hashes | None = None
+    deferred: Deferred | None = None
 
-    def compressed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.hashes if self.hashes is not None else compress(self.canon)
+    def compressed(self) -> Hashes:
+        if self.hashes is None:
+            if self.deferred is not None:
+                self.hashes = resolve([self.deferred])[0]
+            elif self.canon is not None:
+                self.hashes = compress(self.canon)
+        if self.hashes is None:
+            raise ValueError("a View needs its canonical text, its hashes or deferred ones")
+        return self.hashes
+
+    def digit_counts(self) -> np.ndarray:
+        """The digit count of each canonical value (``compressed()[2]``)."""
+        if self.hashes is None and self.deferred is not None:
+            return self.deferred.digits
+        return self.compressed()[2]
+
+
+def compress_views(views: list[View]) -> None:
+    """Compute the deferred hashes of ``views``, the numbers of all of them in one batch."""
+    pending = [v for v in views if v.hashes is None and v.deferred is not None]
+    for v, hashes in zip(pending, resolve([v.deferred for v in pending]), strict=True):
+        v.hashes = hashes
 
 
 def _np(arr: pa.Array, fill: object) -> np.ndarray:
     if arr.null_count:  # (a call into Arrow costs more than a small page's work)
         arr = pc.fill_null(arr, fill)
     return np.asarray(arr.to_numpy(zero_copy_only=False))
+
+
+def present(arr: pa.Array) -> np.ndarray:
+    """bool per value: not null (read from the validity bitmap, no call into Arrow)."""
+    n = len(arr)
+    if arr.null_count == 0:
+        return np.ones(n, bool)
+    if arr.null_count == n or pa.types.is_null(arr.type):
+        return np.zeros(n, bool)
+    bitmap = np.frombuffer(arr.buffers()[0], np.uint8)
+    bits = np.unpackbits(bitmap, count=arr.offset + n, bitorder="little")
+    return bits[arr.offset :].astype(bool)
 
 
 def infer_scale(frac_len: np.ndarray, weights: np.ndarray | None = None) -> int:
@@ -165,14 +164,14 @@ def infer_scale(frac_len: np.ndarray, weights: np.ndarray | None = None) -> int:
     """
     if frac_len.size == 0:
         return 0
-    if weights is None:
-        weights = np.ones(frac_len.size, np.int64)
-    total = int(weights.sum())
-    scale = 0
-    for d in range(1, MAX_SCALE + 1):
-        if int(weights[frac_len >= d].sum()) >= SCALE_SHARE * total:
-            scale = d
-    return scale
+    counts = np.bincount(np.minimum(frac_len, MAX_SCALE), weights, MAX_SCALE + 1).tolist()
+    total = sum(counts)  # (float sums of row counts are exact)
+    at_least = 0
+    for d in range(MAX_SCALE, 0, -1):  # the share using d decimals or more grows as d falls
+        at_least += counts[d]
+        if at_least >= SCALE_SHARE * total:
+            return d
+    return 0
 
 
 ALL_KINDS = frozenset({NUMERIC, SECONDS, RUN})
@@ -189,13 +188,13 @@ def kinds_for(t: pa.DataType) -> frozenset[int]:
     return frozenset()
 
 
-def _extract(text: pa.Array, pattern: str, names: tuple[str, ...], needle: str | None) -> pa.Array:
+def _extract(text: pa.Array, pattern: str, fields: pa.DataType, needle: str | None) -> pa.Array:
     if needle is None:
-        return pa.nulls(len(text), pa.struct([(f, pa.string()) for f in names]))
+        return pa.nulls(len(text), fields)
     if needle:
         has = pc.match_substring(text, needle)
         if not pc.any(has).as_py():
-            return pa.nulls(len(text), pa.struct([(f, pa.string()) for f in names]))
+            return pa.nulls(len(text), fields)
         text = pc.if_else(has, text, "")
     return pc.extract_regex(text, pattern)
 
@@ -203,9 +202,8 @@ def _extract(text: pa.Array, pattern: str, names: tuple[str, ...], needle: str |
 def _runs(text: pa.Array, enabled: bool) -> tuple[pa.Array, np.ndarray]:
     """Struct pre/post (null unless a 3-4 star run ends the value or precedes ``@``), run length."""
     n = len(text)
-    fields = pa.struct([("pre", pa.string()), ("post", pa.string())])
     if not enabled or n == 0 or not pc.any(pc.match_substring(text, "***")).as_py():
-        return pa.nulls(n, fields), np.zeros(n, np.int64)
+        return pa.nulls(n, RUN_FIELDS), np.zeros(n, np.int64)
     # "...区****": a trailing run; cheaper than a regex with backtracking over CJK text
     trail_pre = pc.utf8_rtrim(text, characters="*")
     trail_len = _np(pc.subtract(pc.utf8_length(text), pc.utf8_length(trail_pre)), 0)
@@ -217,7 +215,7 @@ def _runs(text: pa.Array, enabled: bool) -> tuple[pa.Array, np.ndarray]:
     pre = pc.if_else(pa.array(at_ok), pc.struct_field(at, "pre"), trail_pre)
     post = pc.if_else(pa.array(at_ok), pc.struct_field(at, "post"), "")
     ok = trail | at_ok
-    struct = pa.StructArray.from_arrays([pre, post], fields=list(fields), mask=pa.array(~ok))
+    struct = pa.StructArray.from_arrays([pre, post], fields=list(RUN_FIELDS), mask=pa.array(~ok))
     return struct, np.where(at_ok, at_len, np.where(trail, trail_len, 0)).astype(np.int64)
 
 
@@ -228,6 +226,8 @@ def view(
 
     ``text`` may hold a column's distinct values, with ``weights`` the number
     of rows holding each (see ``infer_scale``); every other output is per value.
+    This is the reference, in Arrow kernels; ``watermark_text.view`` computes
+    the same from the bytes and is what ``embed`` and the tracer call.
     """
     n = len(text)
     valid = _np(pc.is_valid(text), False).astype(bool)
@@ -239,7 +239,7 @@ def view(
     scale = 0
     canon = text
 
-    m = _extract(text, NUM_RE, ("sign", "ip", "fr"), "" if NUMERIC in kinds else None)
+    m = _extract(text, NUM_RE, _NUM_FIELDS, "" if NUMERIC in kinds else None)
     on_grid = _np(pc.is_valid(m), False).astype(bool)
     if on_grid.any():
         ip = pc.struct_field(m, "ip")
@@ -261,8 +261,27 @@ def view(
         decade = pc.cast(pa.array((magnitude // 10) * 2 + neg), pa.string())
         canon = pc.if_else(pa.array(on_grid), decade, canon)
 
-    ts = _extract(text, TS_RE, ("head", "sec", "rest"), ":" if SECONDS in kinds else None)
-    is_ts = _np(pc.is_valid(ts), False).astype(bool) & ~on_grid
+    ts, run, canon = text_channels(text, kinds, on_grid, kind, bit, digit, canon)
+    canon = pc.if_else(pa.array(valid), canon, pa.scalar(None, pa.string()))
+    return View(canon, valid, kind, bit, digit, neg, magnitude, scale, ts, run)
+
+
+def text_channels(
+    text: pa.Array,
+    kinds: frozenset[int],
+    numeric: np.ndarray,
+    kind: np.ndarray,
+    bit: np.ndarray,
+    digit: np.ndarray,
+    canon: pa.Array,
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """The seconds and mask-run channels of the values not ``numeric``: (ts, run, canon).
+
+    Fills ``kind``, ``bit`` and ``digit`` in place for the values it finds,
+    and returns ``canon`` with their canonical forms put in.
+    """
+    ts = _extract(text, TS_RE, TS_FIELDS, ":" if SECONDS in kinds else None)
+    is_ts = _np(pc.is_valid(ts), False).astype(bool) & ~numeric
     if is_ts.any():
         sec = np.where(is_ts, _np(pc.cast(pc.struct_field(ts, "sec"), pa.int64()), 0), 0)
         kind[is_ts] = SECONDS
@@ -272,7 +291,7 @@ def view(
         canon = pc.if_else(pa.array(is_ts), pc.struct_field(ts, "head"), canon)
 
     run, run_len = _runs(text, RUN in kinds)
-    is_run = _np(pc.is_valid(run), False).astype(bool) & ~on_grid & ~is_ts
+    is_run = _np(pc.is_valid(run), False).astype(bool) & ~numeric & ~is_ts
     if is_run.any():
         kind[is_run] = RUN
         bit[is_run] = (run_len[is_run] == 4).astype(np.int8)
@@ -281,5 +300,4 @@ def view(
             pc.struct_field(run, "pre"), pc.struct_field(run, "post"), "*"
         )
         canon = pc.if_else(pa.array(is_run), stripped, canon)
-    canon = pc.if_else(pa.array(valid), canon, pa.scalar(None, pa.string()))
-    return View(canon, valid, kind, bit, digit, neg, magnitude, scale, ts, run)
+    return ts, run, canon

@@ -21,37 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gongshu.protect import watermark_channels as ch
+from gongshu.protect.watermark_hashes import POW10, Deferred, _poly, compress, digit_count
 
-_POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 _ZERO, _DASH, _SPACE, _COLON = 48, 45, 32, 58
-
-
-def digit_count(x: np.ndarray) -> np.ndarray:
-    """Decimal digits of non-negative int64 values (0 has one)."""
-    # the powers of ten up to x, by binary search (not 18 passes of comparisons)
-    return np.maximum(np.searchsorted(_POW10, x, side="right"), 1).astype(np.int64)
-
-
-def int_text_hash(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``ch.compress`` of the decimal text of non-negative int64 values, without the text."""
-    length = digit_count(x)
-    top = int(length.max()) if len(x) else 0
-    m1, m2 = ch._poly(max(top, 1))
-    h1 = np.zeros(len(x), np.uint64)
-    h2 = np.zeros(len(x), np.uint64)
-    for k in range(top):
-        power = length - 1 - k  # the digit at text position k, from the left
-        present = power >= 0
-        digit = (x // _POW10[np.maximum(power, 0)]) % 10
-        byte = np.where(present, _ZERO + digit, 0).astype(np.uint64)
-        h1 += byte * m1[k]
-        h2 += byte * m2[k]
-    return h1, h2 ^ length.astype(np.uint64), length
 
 
 def _fixed_hash(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """``compress`` of fixed-width text given as one byte array per position."""
-    m1, m2 = ch._poly(len(columns))
+    m1, m2 = _poly(len(columns))
     h1 = np.zeros(len(columns[0]), np.uint64)
     h2 = np.zeros(len(columns[0]), np.uint64)
     for k, byte in enumerate(columns):
@@ -62,7 +39,7 @@ def _fixed_hash(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _digits(x: np.ndarray, width: int) -> list[np.ndarray]:
-    return [_ZERO + (x // _POW10[width - 1 - k]) % 10 for k in range(width)]
+    return [_ZERO + (x // POW10[width - 1 - k]) % 10 for k in range(width)]
 
 
 def _unscaled(arr: pa.Array) -> np.ndarray | None:
@@ -87,7 +64,10 @@ def view(arr: pa.Array, weights: np.ndarray | None) -> ch.View | None:
         and t.bit_width <= 64
         and not (pa.types.is_uint64(t) and len(arr) and (pc.max(arr).as_py() or 0) >= 2**63)
     ):
-        raw = np.asarray(pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
+        if pa.types.is_int64(t) and not arr.null_count:
+            raw = arr.to_numpy()
+        else:
+            raw = np.asarray(pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
         return _numeric_view(arr, raw, 0, weights)
     if pa.types.is_decimal(t) and t.bit_width == 128 and t.scale >= 0:
         raw = _unscaled(arr)
@@ -98,63 +78,69 @@ def view(arr: pa.Array, weights: np.ndarray | None) -> ch.View | None:
 
 
 def _empty(n: int) -> dict:
+    bit = np.empty(n, np.int8)
+    bit.fill(-1)
     return dict(
         kind=np.zeros(n, np.int8),
-        bit=np.full(n, -1, np.int8),
+        bit=bit,
         digit=np.zeros(n, np.int64),
         neg=np.zeros(n, bool),
         magnitude=np.zeros(n, np.int64),
     )
 
 
-def _nulls(n: int, names: tuple[str, ...]) -> pa.Array:
-    return pa.nulls(n, pa.struct([(f, pa.string()) for f in names]))
-
-
 def _numeric_view(
     arr: pa.Array, raw: np.ndarray, scale_in: int, weights: np.ndarray | None
 ) -> ch.View | None:
-    n = len(arr)
-    valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), bool)
-    absu = np.abs(raw)
-    ndig = digit_count(absu)
-    # Arrow writes a decimal plainly when its adjusted exponent is >= -6 ("0E-10" otherwise)
-    plain = valid & (ndig - 1 - scale_in >= -6) if scale_in else valid.copy()
-    ip = absu // _POW10[scale_in] if scale_in <= 18 else np.zeros(n, np.int64)
     if scale_in > 18:
         return None
-    frac = absu % _POW10[scale_in]
-    int_len = digit_count(ip)
-    matched = plain & (int_len <= 18)
-    frac_len = np.zeros(n, np.int64)
+    n = len(arr)
+    valid = ch.present(arr)
+    absu = np.abs(raw)
     if scale_in:
-        trailing = np.zeros(n, np.int64)
-        for k in range(1, scale_in + 1):
-            trailing += (frac % _POW10[k]) == 0
+        # Arrow writes a decimal plainly when its adjusted exponent is >= -6 ("0E-10" otherwise),
+        # that is when it has scale_in - 5 digits or more
+        plain = valid & (absu >= POW10[scale_in - 6]) if scale_in >= 7 else valid
+        ip, frac = np.divmod(absu, POW10[scale_in])  # the integer part has 18 digits at most
+        # the decimals written once trailing zeros are dropped
+        trailing = np.count_nonzero(frac[:, None] % POW10[1 : scale_in + 1] == 0, axis=1)
         frac_len = np.where(frac == 0, 0, scale_in - trailing)
-    scale = ch.infer_scale(frac_len[matched], None if weights is None else weights[matched])
-    on_grid = matched & (frac_len <= scale) & (int_len + scale <= 18)
+        matched = plain
+    else:
+        ip, frac_len = absu, np.zeros(n, np.int64)
+        matched = valid & (absu < POW10[18])  # 18 digits at most
+    if not scale_in and weights is None and n:  # integers by rows: no decimals, no grid
+        scale, on_grid = 0, matched
+    else:
+        scale = ch.infer_scale(frac_len[matched], None if weights is None else weights[matched])
+        # the integer part and the grid's decimals fit in 18 digits
+        on_grid = matched & (frac_len <= scale) & (ip < POW10[18 - scale])
     out = _empty(n)
-    magnitude = np.where(on_grid, absu // _POW10[scale_in - scale], 0)
+    magnitude = np.where(on_grid, absu // POW10[scale_in - scale], 0)
     neg = on_grid & (raw < 0)
     last = magnitude % 10
     out["kind"][on_grid] = ch.NUMERIC
     carries = on_grid & (last != 0)
-    out["bit"][carries] = (magnitude[carries] % 2).astype(np.int8)
+    out["bit"][carries] = magnitude[carries] % 2
     out["digit"][on_grid] = last[on_grid]
-    out["magnitude"], out["neg"] = magnitude, neg
     # canonical form: the decade and the sign as one integer (on the grid), else the text
-    h1, h2, digits = int_text_hash((magnitude // 10) * 2 + neg)
-    canon_text = pa.nulls(n, pa.string())
+    decade = (magnitude // 10) * 2 + neg
+    digits = np.where(on_grid, digit_count(decade), 0)
     off = valid & ~on_grid
-    if off.any():
+    rest = None
+    if np.count_nonzero(off):
         idx = np.flatnonzero(off)
         text = pc.cast(arr.take(pa.array(idx)), pa.string())
-        o1, o2, od = ch.compress(text)
-        h1[idx], h2[idx], digits[idx] = o1, o2, od
-    h1[~valid], h2[~valid], digits[~valid] = 0, 0, 0
+        base = np.zeros(n, np.uint64), np.zeros(n, np.uint64), np.zeros(n, np.int64)
+        for full, part in zip(base, compress(text), strict=True):
+            full[idx] = part
+        digits[idx] = base[2][idx]
+
+        def rest() -> tuple[np.ndarray, ...]:
+            return tuple(a.copy() for a in base)
+
     return ch.View(
-        canon_text,
+        None,
         valid,
         out["kind"],
         out["bit"],
@@ -162,9 +148,9 @@ def _numeric_view(
         neg,
         magnitude,
         scale,
-        _nulls(n, ("head", "sec", "rest")),
-        _nulls(n, ("pre", "post")),
-        hashes=(h1, h2, digits),
+        None,
+        None,
+        deferred=Deferred(on_grid, decade, valid, rest, digits),
     )
 
 
@@ -173,7 +159,7 @@ _PER_SEC = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 def _timestamp_view(arr: pa.Array) -> ch.View | None:
     n = len(arr)
-    valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), bool)
+    valid = ch.present(arr)
     raw = np.asarray(pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
     secs = raw // _PER_SEC[arr.type.unit]
     minutes = secs // 60
@@ -207,7 +193,7 @@ def _timestamp_view(arr: pa.Array) -> ch.View | None:
     out["bit"][carries] = (sec[carries] % 2).astype(np.int8)
     out["digit"][valid] = sec[valid]
     return ch.View(
-        pa.nulls(n, pa.string()),
+        None,
         valid,
         out["kind"],
         out["bit"],
@@ -215,7 +201,7 @@ def _timestamp_view(arr: pa.Array) -> ch.View | None:
         out["neg"],
         out["magnitude"],
         0,
-        _nulls(n, ("head", "sec", "rest")),
-        _nulls(n, ("pre", "post")),
+        None,
+        None,
         hashes=(h1, h2, digits),
     )
