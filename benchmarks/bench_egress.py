@@ -211,7 +211,8 @@ def main() -> None:
 def traced(path: Path, recipient: str, token: str, entry_id: int, settings) -> str:  # noqa: ANN001
     """Check the delivery really carries the recipient's mark: trace 10,000 of its rows."""
     from gongshu.egress.tracing import watermark_key
-    from gongshu.protect.watermark import Mark, attribute, read_leak
+    from gongshu.protect.watermark import Mark
+    from gongshu.protect.watermark_trace import attribute, read_leak
 
     table = read_leak(path)  # as `gongshu trace` reads it: CSV as text
     sample = table.slice(table.num_rows // 2, 10_000)

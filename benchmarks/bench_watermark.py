@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT / "tests" / "protect"))
 
 from test_watermark import alter_values, csv_to_xlsx, make_table, sample_rows  # noqa: E402
 
-from gongshu.protect.watermark import FAMILY_ALPHA, Mark, attribute, embed  # noqa: E402
+from gongshu.protect.watermark import FAMILY_ALPHA, Mark, embed  # noqa: E402
+from gongshu.protect.watermark_trace import attribute  # noqa: E402
 
 KEY = secrets.token_bytes(32)
 

@@ -15,14 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from gongshu.protect.errors import InvalidParameter
-from gongshu.protect.watermark import (
-    FAMILY_ALPHA,
-    Mark,
-    attribute,
-    embed,
-    read_leak,
-    trace_file,
-)
+from gongshu.protect.watermark import FAMILY_ALPHA, Mark, embed
+from gongshu.protect.watermark_trace import attribute, read_leak, trace_file
 
 KEY = bytes(range(32))
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗") + ["欧阳", "司马"]

@@ -12,7 +12,8 @@ from gongshu.egress.models import Delivery
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.protect.crypto import derive_key
-from gongshu.protect.watermark import Mark, trace_file
+from gongshu.protect.watermark import Mark
+from gongshu.protect.watermark_trace import trace_file
 
 
 def watermark_key(secret: str) -> bytes:

@@ -20,8 +20,9 @@ re-identified from their own content, whatever the row order, the subset or
 the column order; nothing depends on the batch a row was delivered in, so
 the egress door can call ``embed`` batch by batch.
 
-``attribute`` reads every carrier bit of the leaked table, merges the cells
-that share a slot (majority), and for each candidate counts agreements. For a
+``attribute`` (in ``watermark_trace``) reads every carrier bit of the leaked
+table, merges the cells that share a slot (majority), and for each candidate
+counts agreements. For a
 delivery that is not the source, its bits are independent fair coins, so the
 count is Binomial(n, 1/2); the p-value is that exact upper tail. A candidate
 is attributed only when its p-value is at most ``FAMILY_ALPHA / len(candidates)``
@@ -37,12 +38,9 @@ deliveries are ordered by a column, which a shuffle would visibly break.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -57,7 +55,6 @@ from gongshu.protect.crypto import derive_key, hmac_sm3_keyed
 from gongshu.protect.errors import InvalidParameter
 
 FAMILY_ALPHA = 1e-7
-_CHUNK = 64
 _KEY_LIKE = ("id", "_id", "编号", "代码", "序号", "code", "_no")
 _TOP = np.uint64(63)
 _NEXT = np.uint64(62)
@@ -71,19 +68,6 @@ class Mark:
     recipient: str
     delivery_id: str
     entry_id: int
-
-
-@dataclass
-class Attribution:
-    """``mark`` is None when no candidate passes the threshold; scores are -log10 p, best first."""
-
-    mark: Mark | None
-    confidence: float
-    p_value: float
-    matched_rows: int
-    scores: list[tuple[Mark, float]] = field(default_factory=list)
-    bits: int = 0  # independent slots read from the leak
-    threshold: float = 0.0  # per-candidate p-value threshold used
 
 
 class _Keys:
@@ -383,124 +367,3 @@ def _marked(col: _Column, writable: np.ndarray, change: np.ndarray, down: np.nda
             else col.values
         )
     return pc.take(pa.concat_arrays(forms), pa.array(col.index + m * choice))
-
-
-def _pair(target: np.ndarray, anchor: np.ndarray) -> np.ndarray:
-    return ch.mix(target ^ ch.mix(anchor + np.uint64(0x9E3779B97F4A7C15))).ravel()
-
-
-def read_bits(
-    leaked: pa.Table, key: bytes, *, original: pa.Table | None = None
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """(slots, majority bit per slot, rows carrying a bit) read from a leaked table.
-
-    With ``original``, a cell counts only when its canonical value and its
-    anchor's occur together in one original row: altered cells are dropped.
-    """
-    keys = _keys(key)
-    cols = _columns(leaked)
-    anchors = _Anchors(cols, keys, leaked.num_rows)
-    pairs = None
-    if original is not None:
-        common = [c for c in original.column_names if c in cols]
-        ref = _Anchors(_columns(original.select(common)), keys, original.num_rows)
-        anchor_ok = ref.eligible.ravel()
-        pairs = np.unique(np.concatenate([_pair(row, ref.digest)[anchor_ok] for row in ref.value]))
-    slots, bits = [], []
-    hit = np.zeros(leaked.num_rows, bool)
-    rows = np.arange(leaked.num_rows)
-    for i, name in enumerate(anchors.names):
-        bit = cols[name].rows(cols[name].view.bit)
-        sel = bit >= 0
-        if not sel.any() or _key_name(name):  # identifiers are never marked: no evidence
-            continue
-        slot, ok, _, other = anchors.slots(name)
-        sel &= ok
-        if pairs is not None:
-            # the cell's value must sit with another distinctive value of its row in one
-            # original row: values altered or swapped after delivery are dropped
-            checkable = anchors.eligible[other, rows] & (other != i)
-            pair = _pair(anchors.value[i], anchors.digest[other, rows])
-            sel &= ~checkable | np.isin(pair, pairs)
-        slots.append(slot[sel])
-        bits.append(bit[sel])
-        hit |= sel
-    if not slots:
-        return np.zeros(0, np.uint64), np.zeros(0, np.int8), 0
-    uniq, inverse = np.unique(np.concatenate(slots), return_inverse=True)
-    ones = np.bincount(inverse, weights=np.concatenate(bits), minlength=len(uniq))
-    count = np.bincount(inverse, minlength=len(uniq))
-    decided = 2 * ones != count  # ties carry no evidence
-    majority = (2 * ones > count).astype(np.int8)
-    return uniq[decided], majority[decided], int(hit.sum())
-
-
-def attribute(
-    leaked: pa.Table, candidates: Sequence[Mark], key: bytes, *, original: pa.Table | None = None
-) -> Attribution:
-    """Which candidate delivery ``leaked`` comes from, with a binomial p-value.
-
-    Works on the leak alone (``original=None``): rows may be a subset in any
-    order, columns dropped or reordered, numbers turned into text. The best
-    candidate is named only when its p-value is at most
-    ``FAMILY_ALPHA / len(candidates)``; otherwise ``mark`` is None.
-    """
-    keys = _keys(key)
-    slots, observed, matched_rows = read_bits(leaked, key, original=original)
-    n = len(slots)
-    marks = list(candidates)
-    threshold = FAMILY_ALPHA / max(len(marks), 1)
-    if not marks:
-        return Attribution(None, 0.0, 1.0, matched_rows, [], n, threshold)
-    words = np.array([keys.words(m) for m in marks], dtype=np.uint64)
-    agree = np.zeros(len(marks), np.int64)
-    for lo in range(0, len(marks), _CHUNK):
-        w = words[lo : lo + _CHUNK]
-        expected = (_bits(slots[None, :], w[:, :1], w[:, 1:]) >> _TOP).astype(np.int8)
-        agree[lo : lo + _CHUNK] = (expected == observed[None, :]).sum(axis=1)
-    log_p = ch.log_sf_half(n)[agree]
-    order = np.argsort(log_p, kind="stable")
-    scores = [(marks[i], float(-log_p[i] / math.log(10))) for i in order]
-    best = int(order[0])
-    p = float(math.exp(log_p[best]))
-    confidence = max(0.0, 1.0 - p * len(marks))
-    mark = marks[best] if log_p[best] <= math.log(threshold) else None
-    return Attribution(mark, confidence, p, matched_rows, scores, n, threshold)
-
-
-def read_leak(path: str | Path) -> pa.Table:
-    """A leaked CSV, XLSX or Parquet file as one table (CSV/XLSX values as text)."""
-    from gongshu.tabular import open_table
-
-    stream = open_table(path)
-    batches = list(stream.batches)
-    if not batches:
-        return pa.table({name: pa.array([], pa.string()) for name in stream.columns})
-    return pa.Table.from_batches(batches)
-
-
-def trace_file(path: str | Path, candidates: Sequence[Mark], key: bytes) -> dict[str, Any]:
-    """JSON-able verdict for ``gongshu trace LEAKED_FILE --json``."""
-    result = attribute(read_leak(path), candidates, key)
-    top = [
-        {
-            "recipient": m.recipient,
-            "delivery_id": m.delivery_id,
-            "entry_id": m.entry_id,
-            "score": round(score, 2),
-        }
-        for m, score in result.scores[:5]
-    ]
-    return {
-        "attributed": result.mark is not None,
-        "recipient": result.mark.recipient if result.mark else None,
-        "delivery_id": result.mark.delivery_id if result.mark else None,
-        "entry_id": result.mark.entry_id if result.mark else None,
-        "confidence": result.confidence,
-        "p_value": result.p_value,
-        "log10_p_value": -top[0]["score"] if top else 0.0,
-        "threshold": result.threshold,
-        "bits": result.bits,
-        "matched_rows": result.matched_rows,
-        "candidates": top,
-    }
