@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 import pyarrow as pa
@@ -55,10 +55,11 @@ def _open(target: Path | BinaryIO) -> tuple[BinaryIO, bool]:
     return target, False
 
 
-def _dumps(rows: list) -> bytes:
-    # Decimals, dates and times as their str(), as the stdlib encoder with default=str
-    # wrote them; NaN and infinities become null (they are not JSON)
-    return orjson.dumps(rows, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME)
+def dumps(value: Any) -> bytes:
+    """JSON as the door and the open API write it: decimals, dates and times as their
+    str(), as the stdlib encoder with default=str wrote them; NaN and infinities
+    become null (they are not JSON)."""
+    return orjson.dumps(value, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 class _JSON:
@@ -75,7 +76,7 @@ class _JSON:
             return
         rows = list(zip(*(c.to_pylist() for c in batch.columns), strict=True))
         # one encoder call a batch: "[[...], [...]]" less its brackets
-        self.fh.write((b"" if self.first else b",") + _dumps(rows)[1:-1])
+        self.fh.write((b"" if self.first else b",") + dumps(rows)[1:-1])
         self.first = False
 
     def __enter__(self) -> _JSON:

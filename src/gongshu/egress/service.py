@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 from sqlalchemy import insert, select
@@ -316,7 +316,7 @@ def deliver(
 
     token = secrets.token_hex(8)
     recipient = _recipient(grant)
-    pseudonym_key, watermark_key = _door_keys(secret)
+    pseudonym_key, watermark_key = door_keys(secret)
     # Values that must stay exact (identifiers checked at load, integer counts) carry no mark.
     exact = [
         f["name"] for f in entry.fields if f.get("kind") or f.get("type") in ("integer", "date")
@@ -448,11 +448,17 @@ def _pipelined(fn, batches, *, ahead: int = 4):  # noqa: ANN001, ANN202
             yield window.popleft().result()
 
 
+class DoorKeys(NamedTuple):
+    pseudonyms: bytes
+    watermark: bytes
+
+
 @functools.lru_cache(maxsize=4)
-def _door_keys(secret: str) -> tuple[bytes, bytes]:
-    """The pseudonym and watermark keys of the instance secret, derived once a process."""
+def door_keys(secret: str) -> DoorKeys:
+    """The door's keys from the instance secret, derived once a process: pseudonyms
+    (the operation sandbox uses the same) and the watermark (tracing uses the same)."""
     instance_key = secret.encode()
-    return (
+    return DoorKeys(
         derive_key(instance_key, "gongshu/egress/pseudonyms"),
         derive_key(instance_key, "gongshu/egress/watermark"),
     )

@@ -9,16 +9,16 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import Organization, User
 from gongshu.egress.models import Delivery
+from gongshu.egress.service import door_keys
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
-from gongshu.protect.crypto import derive_key
 from gongshu.protect.watermark import Mark
 from gongshu.protect.watermark_trace import trace_file
 
 
 def watermark_key(secret: str) -> bytes:
     """The key the egress door embeds with; tracing must use the same one."""
-    return derive_key(secret.encode(), "gongshu/egress/watermark")
+    return door_keys(secret).watermark
 
 
 def trace_leak(

@@ -82,8 +82,3 @@ def _kept(session: Session, key: tuple, load: Callable[[Session], Any]) -> Any:
         return found
 
     return _KEPT.get(session, key, compute)
-
-
-def forget() -> None:
-    """Drop everything kept (tests that swap databases under one process)."""
-    _KEPT.clear()

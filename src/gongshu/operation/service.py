@@ -44,7 +44,6 @@ from gongshu.operation.errors import (
     WrongStatus,
 )
 from gongshu.operation.models import AgreementItem, OperatorAgreement, SandboxRun
-from gongshu.protect.crypto import derive_key
 from gongshu.timeutil import as_utc, utcnow
 
 RUNS_DIR = "operation-runs"  # under the datasets dir: passed results awaiting a product
@@ -384,7 +383,7 @@ def run_query(
     sources = [s for s in sources_of(session, agreement) if re.search(rf"\b{s.table}\b", sql)]
     for source in sources:
         egress.check_grant(source.grant, actor)
-    key = derive_key(settings.secret.encode(), "gongshu/egress/pseudonyms")
+    key = egress.door_keys(settings.secret).pseudonyms
     try:
         con = sandbox.open_sandbox(
             sources,
