@@ -95,12 +95,13 @@ def main() -> None:
     args = parser.parse_args()
 
     from gongshu.accounts import service as accounts
+    from gongshu.app.server import init_instance
     from gongshu.catalog import service as catalog
     from gongshu.config import Settings
     from gongshu.datasets import service as datasets
     from gongshu.db import transaction
     from gongshu.egress import service as egress
-    from gongshu.runtime import Instance, init_instance
+    from gongshu.runtime import Instance
 
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)

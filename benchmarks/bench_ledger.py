@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from gongshu.db import Base, import_all_models, make_engine, make_session_factory, transaction
+from gongshu.capabilities import import_all_models
+from gongshu.db import Base, make_engine, make_session_factory, transaction
 from gongshu.ledger import service
 from gongshu.ledger.keys import InstanceKey
 

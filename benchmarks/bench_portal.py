@@ -45,13 +45,14 @@ def build(entries: int, rows: int, database_url: str | None = None) -> tuple[str
     from sqlalchemy import insert, select
 
     from gongshu.accounts import service as accounts
+    from gongshu.app.server import init_instance
     from gongshu.catalog import service as catalog
     from gongshu.catalog.models import CatalogEntry
     from gongshu.config import Settings
     from gongshu.datasets import service as datasets
     from gongshu.db import transaction
     from gongshu.opendata import service as opendata
-    from gongshu.runtime import Instance, init_instance
+    from gongshu.runtime import Instance
 
     shutil.rmtree(OUT, ignore_errors=True)
     if database_url:  # a throwaway PostgreSQL database: start from an empty schema

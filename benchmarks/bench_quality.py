@@ -126,11 +126,12 @@ def sealed_version(src: Path, out: Path):  # noqa: ANN201
     """``src`` loaded as a catalog entry's version through the real load path, its
     resident IDs sealed at rest with SM4-GCM (the default for an ID column)."""
     from gongshu.accounts import service as accounts
+    from gongshu.app.server import init_instance
     from gongshu.catalog import service as catalog
     from gongshu.config import Settings
     from gongshu.datasets import service as datasets
     from gongshu.db import transaction
-    from gongshu.runtime import Instance, init_instance
+    from gongshu.runtime import Instance
 
     settings = Settings(data_dir=out / "var", secret_key="q" * 32)
     inst = Instance.open(settings)
@@ -165,7 +166,7 @@ def sealed_version(src: Path, out: Path):  # noqa: ANN201
 
 def baseline_stored(datasets_dir: Path, version) -> float:  # noqa: ANN001
     """The same aggregate over the stored version: its sealed column decrypted."""
-    from gongshu.datasets import storage
+    from gongshu import storage
 
     con = duckdb.connect()
     started = time.perf_counter()

@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gongshu.capabilities import activate, import_all_models
 from gongshu.config import Settings
-from gongshu.db import Base, import_all_models, make_engine
+from gongshu.db import Base, make_engine
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -29,6 +30,7 @@ def _test_url(tmp_dir: Path) -> str:
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     import_all_models()
+    activate()  # the registry, as every entry point installs it (the door's gates)
     eng = make_engine(_test_url(tmp_path_factory.mktemp("db")))
     Base.metadata.drop_all(eng)
     Base.metadata.create_all(eng)
@@ -60,7 +62,7 @@ def session(session_factory) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path, engine: Engine) -> Settings:
-    from gongshu.datasets.storage import unlock_settings
+    from gongshu.storage import unlock_settings
 
     s = Settings(
         data_dir=tmp_path / "var",
@@ -86,7 +88,7 @@ PASSWORD = "correct-horse-9"
 @pytest.fixture(autouse=True, scope="session")
 def _test_keystore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Services called with a bare datasets directory seal with a test key store."""
-    from gongshu.datasets import storage
+    from gongshu import storage
     from gongshu.protect.keystore import FileKeyStore
 
     keys = tmp_path_factory.mktemp("keys") / "keystore.json"
@@ -179,7 +181,7 @@ def people(session: Session):  # noqa: ANN201
 
 @pytest.fixture
 def app(settings: Settings, session_factory):  # noqa: ANN201
-    from gongshu.web import create_app
+    from gongshu.app.factory import create_app
 
     return create_app(settings, session_factory=session_factory)
 

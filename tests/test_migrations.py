@@ -11,7 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from gongshu.db import Base, import_all_models, make_engine
+from gongshu.capabilities import import_all_models
+from gongshu.db import Base, make_engine
 from gongshu.migrate import current_revision, head_revision, is_current, upgrade
 
 

@@ -33,30 +33,18 @@ DataDir = Annotated[
 
 
 def _mount_capability_commands() -> None:
-    """Capabilities add their commands here, like they add routes to the app."""
-    import importlib
+    """Capabilities add their commands (``Capability.commands``), like they add routes."""
+    from gongshu import capabilities
 
     if _mounted:
         return
     _mounted.append(True)
-    for module, attr, name in (
-        ("gongshu.ledger.commands", "ledger_app", "ledger"),
-        ("gongshu.datasets.commands", "keys_app", "keys"),
-    ):
-        sub = getattr(importlib.import_module(module), attr)
-        app.add_typer(sub, name=name)
-    from gongshu.egress.commands import trace
-    from gongshu.jobs.commands import worker
-
-    app.command("worker")(worker)
-    app.command("trace")(trace)
-    try:
-        from gongshu.discovery.commands import scan
-    except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith("gongshu.discovery"):
-            raise
-    else:
-        app.command("scan")(scan)
+    capabilities.activate()
+    for name, command in capabilities.commands():
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=name)
+        else:
+            app.command(name)(command)
 
 
 def _open(data_dir: Path | None, **overrides):  # noqa: ANN202
@@ -68,7 +56,7 @@ def _open(data_dir: Path | None, **overrides):  # noqa: ANN202
 @app.command()
 def init(data_dir: DataDir = None) -> None:
     """创建或升级实例：数据库结构（Alembic）、数据目录与实例签名密钥。"""
-    from gongshu.runtime import init_instance
+    from gongshu.app.server import init_instance
 
     instance = _open(data_dir)
     try:
@@ -86,7 +74,7 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="服务进程数（PostgreSQL 时每核一个）")] = None,
 ) -> None:
     """启动 Web 服务（需先运行 gongshu init）。"""
-    from gongshu.runtime import run_server
+    from gongshu.app.server import run_server
 
     given = (("host", host), ("port", port), ("workers", workers))
     overrides = {k: v for k, v in given if v is not None}
@@ -101,8 +89,8 @@ def demo(
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="加载后是否启动服务")] = True,
 ) -> None:
     """演示：初始化实例、载入演示省份（首次）、打印演示账户并启动服务。"""
+    from gongshu.app.server import init_instance, run_server
     from gongshu.demo.loader import ensure_demo
-    from gongshu.runtime import init_instance, run_server
 
     overrides: dict = {"demo": True}
     if port is not None:

@@ -87,3 +87,10 @@ class Settings(BaseSettings):
             raise InvalidInput(
                 "GONGSHU_SECRET_KEY 仍为占位值 (placeholder secret)，请设置随机密钥后再启动服务"
             )
+
+
+def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings:
+    """Settings from the environment; ``--data-dir`` wins over GONGSHU_DATA_DIR."""
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -270,8 +270,3 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-def import_all_models() -> None:
-    """Import every capability's models so Base.metadata is complete."""
-    import gongshu.models  # noqa: F401

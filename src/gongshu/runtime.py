@@ -1,24 +1,18 @@
-"""An open instance: settings, engine and session factory, built by entry points."""
+"""An open instance: settings, engine and session factory, built by entry points.
+
+Serving it (``run_server``) and creating it (``init_instance``) are in
+``gongshu.app.server``, above every capability."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gongshu import serving
-from gongshu.config import Settings
+from gongshu.config import Settings, load_settings
 from gongshu.db import make_engine, make_session_factory
-
-
-def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings:
-    """Settings from the environment; ``--data-dir`` wins over GONGSHU_DATA_DIR."""
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    return Settings(**overrides)  # type: ignore[arg-type]
+from gongshu.storage import unlock_settings
 
 
 @dataclass
@@ -29,26 +23,12 @@ class Instance:
 
     @classmethod
     def open(cls, settings: Settings) -> Instance:
-        from gongshu.datasets.storage import unlock_settings
-
         engine = make_engine(settings.db_url)
         unlock_settings(settings)  # sealed columns (SEC-9) need the instance key store
         return cls(settings, engine, make_session_factory(engine))
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def init_instance(instance: Instance) -> None:
-    """Create or upgrade everything an instance needs; safe to run again."""
-    from gongshu.ledger.keys import InstanceKey
-    from gongshu.migrate import upgrade
-
-    settings = instance.settings
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.datasets_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(instance.engine)
-    InstanceKey.load_or_create(settings.keys_dir)
 
 
 def require_current_schema(instance: Instance) -> None:
@@ -59,69 +39,4 @@ def require_current_schema(instance: Instance) -> None:
         raise Conflict("数据库结构不是最新版本 (schema not at head)，请先运行 gongshu init")
 
 
-def run_server(instance: Instance) -> None:
-    """Serve the web app with uvicorn after start-up housekeeping."""
-    import uvicorn
-
-    from gongshu.datasets.service import sweep_orphans
-    from gongshu.db import transaction
-    from gongshu.jobs import Worker, load_handler_modules
-    from gongshu.web import create_app
-
-    settings = instance.settings
-    settings.check_secret()
-    require_current_schema(instance)
-    with transaction(instance.session_factory) as session:
-        sweep_orphans(session, settings.datasets_dir)
-    # The embedded default runs one job worker beside the server; production adds
-    # `gongshu worker` processes (PostgreSQL SKIP LOCKED lets them share the queue).
-    load_handler_modules()
-    thread, stop = Worker(instance.session_factory).start_thread()
-    print(f"公数已启动 (serving)：http://{settings.host}:{settings.port}", flush=True)
-    try:
-        options = {
-            "host": settings.host,
-            "port": settings.port,
-            "log_level": "warning",
-            "timeout_keep_alive": KEEP_ALIVE_SECONDS,
-        }
-        if settings.workers > 1 and serving.available():  # a socket each (serving.py)
-            serving.run(settings.model_dump_json(), settings.workers, options)
-        elif settings.workers > 1:  # processes sharing uvicorn's one socket
-            os.environ[serving.PROCESS_SETTINGS] = settings.model_dump_json()
-            uvicorn.run(
-                "gongshu.runtime:worker_app", factory=True, workers=settings.workers, **options
-            )
-        else:
-            app = create_app(settings, session_factory=instance.session_factory)
-            settle_heap()
-            uvicorn.run(app, **options)
-    finally:
-        stop.set()
-        thread.join(10)
-
-
-# Idle keep-alive connections stay open this long (uvicorn's default is 5 s; API
-# clients and harvesters pause longer between pages; nginx keeps 75 s).
-KEEP_ALIVE_SECONDS = 75
-
-
-def worker_app():  # noqa: ANN201
-    """The app of one server process when ``workers`` > 1 (uvicorn calls this in each);
-    start-up housekeeping and the job worker stay with the parent."""
-    from gongshu.web import create_app
-
-    app = create_app(Settings.model_validate_json(os.environ[serving.PROCESS_SETTINGS]))
-    settle_heap()
-    return app
-
-
-def settle_heap() -> None:
-    """Move what start-up built (modules, the app, SQLAlchemy's mappers, lookup tables)
-    out of the garbage collector's sight: a full collection walked all of it in 100-160
-    ms (measured while a server process started); after the freeze, 16 ms under load.
-    Every request in flight waits out a collection's pause."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
+__all__ = ["Instance", "load_settings", "require_current_schema"]

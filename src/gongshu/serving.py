@@ -42,7 +42,7 @@ def _process_main(settings_json: str, options: dict) -> None:
 
     os.environ[PROCESS_SETTINGS] = settings_json
     sock = listening_socket(options["host"], options["port"])
-    config = uvicorn.Config("gongshu.runtime:worker_app", factory=True, **options)
+    config = uvicorn.Config("gongshu.app.server:worker_app", factory=True, **options)
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from gongshu.compliance import audits, evidence, framework, rectification
+from gongshu.compliance import audits, framework, rectification
 from gongshu.compliance.errors import AuditSigned, InstitutionLimit
 from gongshu.documents import pdf_text, render_pdf
 from gongshu.errors import InvalidInput
@@ -155,26 +155,6 @@ def test_points_evidence_rectification_and_signed_report(session, people) -> Non
     assert "合规审计负责人：李审计" in text and "专业机构负责人：王所长" in text
     assert "答复超期" in text and "建立权利请求台账" in text and "已复核通过" in text
     assert re.search(r"部分符合\s*1\s*条", text)
-
-
-def test_privacy_sources_show_a_note_when_the_module_is_missing(
-    session, people, monkeypatch
-) -> None:  # noqa: ANN001
-    """Points 2, 13, 18, 19 come from gongshu.privacy.evidence; without it a note, no error."""
-    import importlib
-
-    real = importlib.import_module
-
-    def fake(name, *a):  # noqa: ANN001, ANN002, ANN202
-        if name == "gongshu.privacy.evidence":
-            raise ModuleNotFoundError(name=name)
-        return real(name, *a)
-
-    monkeypatch.setattr(importlib, "import_module", fake)
-    now = dt.datetime.now(dt.UTC)
-    for p in (2, 13, 18, 19):
-        [src] = evidence.live(session, p, org_id=people.org["police"].id, start=now, end=now)
-        assert src["available"] is False and src["note"] == "该证据来源暂不可用"
 
 
 def test_next_audit_due_by_aud1(session, people) -> None:  # noqa: ANN001

@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from gongshu.datasets.atomic import TEMP_PREFIX
 from gongshu.datasets.ingest import (
     FieldSpec,
     LoadRejected,
@@ -29,6 +28,7 @@ from gongshu.datasets.ingest import (
 )
 from gongshu.errors import InvalidInput
 from gongshu.identifiers import id_check_char
+from gongshu.storage.atomic import TEMP_PREFIX
 
 TODAY = date(2026, 1, 1)
 PEOPLE = [

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from gongshu import storage
 from gongshu.catalog import service as catalog
 from gongshu.datasets import service
 from gongshu.datasets.errors import EntryNotLoadable, NotDataProvider
@@ -79,7 +80,7 @@ def test_quarantine_load_keeps_good_rows_and_names_bad_ones(session, people, tmp
     ]
     stored = pq.read_table(tmp_path / "ds" / version.path)
     assert stored.num_rows == 3 and str(stored.schema.field("认定日期").type) == "date32[day]"
-    assert service.versions_of(session, entry.id) == [version]
+    assert storage.versions_of(session, entry.id) == [version]
     (e,) = entries(session, action_prefix="dataset.", limit=5)
     assert e.payload["rows"] == 3 and e.subject == f"entry:{entry.id}"
     second = service.load(
@@ -101,7 +102,7 @@ def test_reject_policy_writes_nothing(session, people, tmp_path) -> None:
             today=TODAY,
         )
     assert info.value.report.bad_values_total == 1
-    assert service.versions_of(session, entry.id) == []
+    assert storage.versions_of(session, entry.id) == []
     assert list((tmp_path / "ds").rglob("*.parquet")) == []
 
 
@@ -154,6 +155,6 @@ def test_sweep_removes_orphans_but_keeps_versions(session, people, tmp_path) -> 
     orphan.write_bytes(b"PAR1")
     temp = ds / f"entry-{entry.id}" / ".tmp-half-written"
     temp.write_bytes(b"x")
-    assert service.sweep_orphans(session, ds, older_than=0) == 2
+    assert storage.sweep_orphans(session, ds, older_than=0) == 2
     assert not orphan.exists() and not temp.exists()
     assert (ds / version.path).exists()

@@ -9,9 +9,9 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from gongshu import storage
 from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
-from gongshu.datasets import storage
 from gongshu.datasets.jobs import run_full_scan
 from gongshu.identifiers import id_check_char
 from gongshu.ledger import entries

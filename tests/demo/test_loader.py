@@ -13,12 +13,13 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from gongshu import cli
+from gongshu.app.factory import create_app
+from gongshu.app.server import init_instance
 from gongshu.catalog import service as catalog
 from gongshu.config import Settings
 from gongshu.db import transaction
 from gongshu.demo.loader import ensure_demo
-from gongshu.runtime import Instance, init_instance
-from gongshu.web import create_app
+from gongshu.runtime import Instance
 
 
 @pytest.fixture(scope="module")

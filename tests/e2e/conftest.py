@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from gongshu.app.factory import create_app
+from gongshu.app.server import init_instance
 from gongshu.config import Settings
 from gongshu.db import transaction
-from gongshu.runtime import Instance, init_instance
-from gongshu.web import create_app
+from gongshu.runtime import Instance
 
 from ..conftest import seed_people  # noqa: TID252
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from gongshu import storage
 from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
 from gongshu.egress import masking, service
@@ -221,7 +222,7 @@ def test_policies_fail_closed_and_unclassified_versions_stay_in(
     assert row[1] == "***" and row[2] == "***"
     assert any(e.action == "policy.updated" for e in entries(session, limit=20))
 
-    version = datasets.versions_of(session, shared_entry.id)[0]
+    version = storage.versions_of(session, shared_entry.id)[0]
     version.column_tags = None
     with pytest.raises(NotClassified):
         deliver(session, grant, people.clerk_prov, tmp_path)

@@ -240,7 +240,8 @@ def test_start_thread_runs_jobs_until_stopped(file_db: sessionmaker[Session]) ->
 @pytest.fixture
 def instance_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """An initialised instance (real migrations) on its own SQLite file."""
-    from gongshu.runtime import Instance, init_instance, load_settings
+    from gongshu.app.server import init_instance
+    from gongshu.runtime import Instance, load_settings
 
     env = {
         "GONGSHU_DATA_DIR": str(tmp_path / "var"),

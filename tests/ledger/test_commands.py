@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from gongshu.capabilities import import_all_models
 from gongshu.config import Settings
-from gongshu.db import Base, import_all_models, make_engine, make_session_factory, transaction
+from gongshu.db import Base, make_engine, make_session_factory, transaction
 from gongshu.ledger import checkpoint, record
 from gongshu.ledger.keys import InstanceKey
 

@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gongshu.app.server import init_instance
 from gongshu.config import Settings
 from gongshu.db import transaction
 from gongshu.market import service as market_service
 from gongshu.registration import service as registration
-from gongshu.runtime import Instance, init_instance
+from gongshu.runtime import Instance
 
 from ..conftest import seed_people  # noqa: TID252
 from .conftest import build_market, product_data  # noqa: TID252

@@ -13,10 +13,11 @@ import pytest
 import uvicorn
 from sqlalchemy.orm import sessionmaker
 
+from gongshu.app.factory import create_app
+from gongshu.capabilities import import_all_models
 from gongshu.config import Settings
-from gongshu.db import Base, import_all_models, make_engine, transaction
+from gongshu.db import Base, make_engine, transaction
 from gongshu.opendata import service
-from gongshu.web import create_app
 
 from ..conftest import seed_people  # noqa: TID252
 from .conftest import _entry  # noqa: TID252

@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 
 from gongshu.accounts import service as accounts
-from gongshu.datasets.service import versions_of
 from gongshu.documents import pdf_text
 from gongshu.egress import service as egress
 from gongshu.privacy import evidence
+from gongshu.storage import versions_of
 from gongshu.timeutil import BEIJING
 
 

@@ -177,7 +177,7 @@ def test_deletion_writes_a_new_version_tombstones_and_old_grants_stop_serving_th
     session, people, citizen, entries, pi
 ) -> None:
     county, police = entries
-    from gongshu.datasets.service import versions_of
+    from gongshu.storage import versions_of
 
     v1 = versions_of(session, county.id)[0]
     pinned = egress.create_grant(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from gongshu.datasets import storage
-from gongshu.datasets.service import versions_of
+from gongshu import storage
 from gongshu.errors import InvalidInput
 from gongshu.privacy import tombstones
+from gongshu.storage import versions_of
 
 
 @pytest.mark.parametrize("batch_rows", [3, 7, 65536])

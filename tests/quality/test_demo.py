@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from gongshu.accounts.service import get_user
+from gongshu.app.server import init_instance
 from gongshu.catalog.models import CatalogEntry
 from gongshu.config import Settings
 from gongshu.datasets import service as datasets
@@ -22,7 +23,7 @@ from gongshu.demo.people_rows import gljt
 from gongshu.demo.province import build_province
 from gongshu.demo.synth import Ctx, rng_for
 from gongshu.quality import onesource, service
-from gongshu.runtime import Instance, init_instance
+from gongshu.runtime import Instance
 
 LIMIT = 300
 
@@ -102,8 +103,8 @@ def test_authority_names_the_legal_collector_on_the_page(demo) -> None:  # noqa:
     """Runs last in this module: after it the pair is decided."""
     from fastapi.testclient import TestClient
 
+    from gongshu.app.factory import create_app
     from gongshu.demo import DEMO_PASSWORD
-    from gongshu.web import create_app
 
     app = create_app(demo.settings)
     with TestClient(app) as client:

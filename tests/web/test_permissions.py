@@ -11,9 +11,9 @@ import pytest
 from fastapi.routing import APIRoute
 
 from gongshu.accounts import service as accounts
+from gongshu.accounts.deps import PermissionCheck
 from gongshu.accounts.permissions import ALL_SCOPES, PUBLIC, ROLE_SCOPES
-from gongshu.web.app import all_routes
-from gongshu.web.deps import PermissionCheck
+from gongshu.app.factory import all_routes
 
 # FastAPI's own documentation routes and the static files: public by design.
 BUILTIN_PUBLIC = {"/api/openapi.json", "/api/docs", "/api/docs/oauth2-redirect", "/static"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from gongshu.web import create_app
+from gongshu.app.factory import create_app
 from gongshu.web.ratelimit import TokenBuckets
 
 

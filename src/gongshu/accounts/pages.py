@@ -10,10 +10,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts import service
+from gongshu.accounts.deps import SESSION_COOKIE, requires
 from gongshu.accounts.errors import AccountLocked, LoginFailed
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, PUBLIC
-from gongshu.web.deps import SESSION_COOKIE, SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 
 from gongshu.accounts import service
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, PUBLIC
 from gongshu.accounts.schemas import OrgPublic, TokenIssued, TokenRequest, UserPublic
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

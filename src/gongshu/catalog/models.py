@@ -26,6 +26,9 @@ SECURITY_GRADES = (
     "核心数据",
 )
 # Discovery's grade codes (GB/T 43697-2024) as the catalog writes them.
+SHARING_LABELS = {"unconditional": "无条件共享", "conditional": "有条件共享", "none": "不予共享"}
+OPENING_LABELS = {"unconditional": "无条件开放", "conditional": "有条件开放", "none": "不予开放"}
+STATUS_LABELS = {"draft": "草稿", "submitted": "待审核", "approved": "已发布", "returned": "已退回"}
 GRADE_LABELS = {
     "general-1": "一般数据-1级",
     "general-2": "一般数据-2级",

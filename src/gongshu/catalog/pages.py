@@ -8,8 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from gongshu import storage
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_EDIT, CATALOG_READ, CATALOG_REVIEW
+from gongshu.capability import installed
 from gongshu.catalog import service
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.catalog.models import (
@@ -23,7 +26,7 @@ from gongshu.catalog.models import (
 )
 from gongshu.entities import ENTITY_LABELS
 from gongshu.errors import GongshuError
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -193,8 +196,6 @@ def entry_page(
     user: Annotated[User, requires(CATALOG_READ)],
     flash: str | None = None,
 ) -> Response:
-    from gongshu.datasets import service as datasets
-
     entry = _entry_for(session, entry_id, user)
     history = service.versions(session, entry_id)
     return render(
@@ -202,7 +203,7 @@ def entry_page(
         "catalog_entry.html",
         entry=entry,
         versions=history,
-        datasets=datasets.versions_of(session, entry_id),
+        datasets=storage.versions_of(session, entry_id),
         can_edit="catalog:edit" in user.scopes
         and (user.org_id == entry.provider_org_id or "admin" in user.roles),
         can_review="catalog:review" in user.scopes
@@ -210,14 +211,9 @@ def entry_page(
         and entry.review_region_code == user.org.region_code,
         flash=FLASHES.get(flash or ""),
         entity_labels=ENTITY_LABELS,
-        quality=_quality_section(session, entry),
+        # what capabilities above the catalog show here (Capability.entry_sections)
+        sections=[section(session, entry, user) for section in installed().entry_sections()],
     )
-
-
-def _quality_section(session, entry):  # noqa: ANN001, ANN202
-    from gongshu.quality.pages import entry_section
-
-    return entry_section(session, entry)
 
 
 @pages.get("/catalog/{entry_id}/versions/{version_no}")

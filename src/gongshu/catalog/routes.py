@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_EDIT, CATALOG_READ, CATALOG_REVIEW
 from gongshu.catalog import service
@@ -19,7 +20,7 @@ from gongshu.catalog.schemas import (
     VersionPublic,
 )
 from gongshu.errors import InvalidInput
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 

@@ -13,6 +13,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import User
 from gongshu.catalog.models import CatalogEntry
 from gongshu.compliance.errors import (
@@ -173,19 +174,14 @@ def sensitive_columns(
 ) -> list[str]:
     """Columns holding sensitive personal information: the version's discovery tags and the
     catalog's field kinds, judged by the grading rules in force (discovery)."""
-    from gongshu.datasets.models import DatasetVersion
     from gongshu.discovery.rules_store import rules_in_force
     from gongshu.egress.policies import KIND_ENTITIES
+    from gongshu.storage.models import DatasetVersion
 
     if dataset_version_id is not None:
         version = session.get(DatasetVersion, dataset_version_id)
     else:
-        version = session.scalar(
-            select(DatasetVersion)
-            .where(DatasetVersion.entry_id == entry.id)
-            .order_by(DatasetVersion.version_no.desc())
-            .limit(1)
-        )
+        version = storage.newest(session, entry.id)
     tags: dict[str, set[str]] = {}
     for col, codes in ((version.column_tags or {}) if version else {}).items():
         tags.setdefault(col, set()).update(codes)

@@ -144,9 +144,9 @@ def deliveries_abroad(
     delivered rows carried personal and sensitive personal information."""
     from gongshu.catalog.models import CatalogEntry
     from gongshu.compliance.assessments import sensitive_columns
-    from gongshu.datasets.models import DatasetVersion
     from gongshu.discovery.rules_store import rules_in_force
     from gongshu.egress.models import Delivery, Grant
+    from gongshu.storage.models import DatasetVersion
 
     foreign = foreign_recipients(session)
     if not foreign:

@@ -144,3 +144,8 @@ def seed_demo(session: Session) -> None:
         ),
         actor=clerk,
     )
+
+
+def seed(session: Session, demo: object) -> None:
+    """The registry's demo seed (``Capability.demo``, before the entries' data)."""
+    seed_demo(session)

@@ -1,8 +1,8 @@
 """Live evidence: reference points answered from the platform's own records (AUD-6).
 
-``REGISTRY`` maps a PIA-A point to evidence sources named by import path, so a
-source another capability provides (``gongshu.privacy.evidence``) is resolved at
-run time; when it is not installed the point shows a note, not a failure. Every
+Each capability names its evidence sources per PIA-A point in its ``Capability``
+(``evidence``); the registry hands them to ``live`` at run time, so a source another
+capability provides (``gongshu.privacy.evidence``) needs no import here. Every
 source returns ``{"status", "summary", "facts", "records": [{"id", "label", "ok",
 "detail"}]}`` with status compliant / partially_compliant / non_compliant /
 not_applicable.
@@ -11,52 +11,24 @@ not_applicable.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu.capability import installed
 from gongshu.compliance.models import ImpactAssessment, Incident
 from gongshu.timeutil import as_utc
-
-UNAVAILABLE = "该证据来源暂不可用"
-
-REGISTRY: dict[int, list[tuple[str, str]]] = {
-    2: [("gongshu.privacy.evidence:sensitive_consents", "敏感个人信息单独同意记录")],
-    8: [("gongshu.compliance.evidence:approvals_recorded", "共享、开放授权的审批记录")],
-    13: [("gongshu.privacy.evidence:sensitive_consents", "敏感个人信息单独同意记录")],
-    18: [("gongshu.privacy.evidence:rights_requests", "个人权利请求按期答复")],
-    19: [("gongshu.privacy.evidence:rights_requests", "个人权利请求按期答复")],
-    25: [("gongshu.compliance.evidence:assessments_kept", "影响评估保存三年以上")],
-    27: [("gongshu.compliance.evidence:incident_clocks", "安全事件报告时限执行情况")],
-}
-
-
-def resolve(path: str) -> Callable | None:
-    """The function at ``module:function``, or None when that module is not installed."""
-    module_name, _, attr = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-    return getattr(module, attr, None)
 
 
 def live(
     session: Session, point: int, *, org_id: int, start: dt.datetime, end: dt.datetime
 ) -> list[dict]:
-    """The live evidence of ``point`` for the organization over [start, end)."""
+    """The live evidence of ``point`` for the organization over [start, end), from every
+    capability's declared sources (``Capability.evidence``)."""
     out = []
-    for path, label in REGISTRY.get(point, []):
-        fn = resolve(path)
-        if fn is None:
-            out.append({"source": path, "label": label, "available": False, "note": UNAVAILABLE})
-            continue
+    for ref, fn, label in installed().evidence().get(point, []):
         result = fn(session, org_id=org_id, start=start, end=end)
-        out.append({"source": path, "label": label, "available": True, **result})
+        out.append({"source": ref, "label": label, "available": True, **result})
     return out
 
 

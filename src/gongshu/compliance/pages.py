@@ -9,13 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, COMPLIANCE_MANAGE, COMPLIANCE_SUPERVISE
 from gongshu.compliance import assessments, audits, incidents, reports
 from gongshu.compliance.forms import FLASHES, FormStr, day, moment, number, pdf
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.timeutil import utcnow
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 from gongshu.workdays import beijing_date
 

@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import ACCOUNT_SELF, AUDIT_CONDUCT, COMPLIANCE_MANAGE
 from gongshu.compliance import audits, framework, rectification, reports
 from gongshu.compliance.errors import NotYourOrganization
 from gongshu.compliance.forms import FLASHES, FormStr, day, moment, number, pdf
 from gongshu.errors import GongshuError, InvalidInput
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)

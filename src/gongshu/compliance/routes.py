@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, AUDIT_CONDUCT, COMPLIANCE_MANAGE
 from gongshu.compliance import assessments, audits, crossborder, framework, incidents, obligations
@@ -25,7 +26,7 @@ from gongshu.compliance.schemas import (
     RoutePublic,
     TransferFacts,
 )
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/compliance", tags=["compliance"])
 

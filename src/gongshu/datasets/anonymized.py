@@ -26,14 +26,14 @@ from pathlib import Path
 import duckdb
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
-from gongshu.datasets import storage
 from gongshu.datasets.errors import NotDataProvider
-from gongshu.datasets.models import DatasetVersion
 from gongshu.errors import Conflict, InvalidInput
 from gongshu.ledger import record
 from gongshu.protect.anonymity import measure
+from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import utcnow
 
 MIN_K, MIN_L = 5, 2

@@ -64,8 +64,8 @@ def full_scan(
     rules_version: int = 0,
 ) -> dict:
     """Every row through the discovery kernels: evidence counts for the whole version
-    (sealed columns included: the version is read through datasets/storage)."""
-    from gongshu.datasets import storage
+    (sealed columns included: the version is read through gongshu.storage)."""
+    from gongshu import storage
     from gongshu.discovery.grading import default_rules
     from gongshu.discovery.scanner import _today, scan_table, table_report
 

@@ -17,7 +17,7 @@ DataDir = Annotated[
 @keys_app.command("rotate")
 def rotate_command(data_dir: DataDir = None) -> None:
     """新建当前数据密钥；旧密钥保留用于读取，服务不停 (rotate, no downtime)。"""
-    from gongshu.datasets import storage
+    from gongshu import storage
     from gongshu.runtime import Instance, load_settings
 
     instance = Instance.open(load_settings(data_dir))
@@ -31,7 +31,7 @@ def rotate_command(data_dir: DataDir = None) -> None:
 @keys_app.command("reseal")
 def reseal_command(data_dir: DataDir = None) -> None:
     """用当前密钥重新加密旧版本，并加密升级前未加密的敏感列 (reseal)。"""
-    from gongshu.datasets import storage
+    from gongshu import storage
     from gongshu.db import transaction
     from gongshu.runtime import Instance, load_settings
 

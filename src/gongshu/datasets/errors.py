@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-from gongshu.errors import Conflict, Forbidden, NotFound
-
-
-class DatasetNotFound(NotFound): ...
+from gongshu.errors import Conflict, Forbidden
 
 
 class EntryNotLoadable(Conflict): ...

@@ -25,9 +25,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gongshu.datasets.atomic import AtomicParquetWriter, sweep_temp_files, write_parquet_table
 from gongshu.datasets.convert import ARROW_TYPES, KINDS, Converted, convert_column, diagnose
 from gongshu.errors import InvalidInput
+from gongshu.storage.atomic import AtomicParquetWriter, sweep_temp_files, write_parquet_table
 from gongshu.tabular import open_table
 
 POLICIES = ("reject", "quarantine")

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.datasets.classify import full_scan
-from gongshu.datasets.models import DatasetVersion
 from gongshu.discovery.rules_store import rules_in_force
 from gongshu.jobs import handler
 from gongshu.ledger import record
+from gongshu.storage.models import DatasetVersion
 
 FULL_SCAN = "dataset.full_scan"
 

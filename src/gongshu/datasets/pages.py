@@ -8,6 +8,8 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from gongshu import storage
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, DATASET_LOAD
 from gongshu.catalog import service as catalog
@@ -17,7 +19,7 @@ from gongshu.datasets.ingest import LoadRejected
 from gongshu.datasets.uploads import spooled
 from gongshu.entities import ENTITY_LABELS
 from gongshu.errors import GongshuError
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -78,7 +80,7 @@ def version_page(
     user: Annotated[User, requires(CATALOG_READ)],
     flash: str | None = None,
 ) -> Response:
-    version = service.get(session, version_id)
+    version = storage.get(session, version_id)
     entry = catalog.get(session, version.entry_id)
     if not catalog.can_see(entry, user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{entry.id}")
@@ -129,17 +131,18 @@ def _masked_examples(
     """How each column would look in open data, from the provider's own first rows."""
     import pyarrow as pa
 
-    from gongshu.egress.policies import DEFAULT_POLICIES, apply_actions, plan
+    from gongshu.egress.examples import example_key, mask_examples
+    from gongshu.egress.policies import DEFAULT_POLICIES
 
+    key = example_key(secret)
     picked = {c: [r[i] for r in rows if r[i] is not None][:3] for i, c in enumerate(columns)}
     out = {}
     for col, values in picked.items():
         if not values or not tags.get(col):
             continue
         batch = pa.RecordBatch.from_arrays([pa.array([str(v) for v in values])], names=[col])
-        actions = plan([col], tags, DEFAULT_POLICIES["open"][1])
-        masked = apply_actions(
-            batch, actions, pseudonym_key=secret.encode(), pseudonym_purpose="examples"
+        masked = mask_examples(
+            batch, tags, DEFAULT_POLICIES["open"][1], key=key, purpose="examples"
         )
         out[col] = ["" if v is None else str(v) for v in masked.column(0).to_pylist()]
     return out

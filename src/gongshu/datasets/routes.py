@@ -7,13 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from pydantic import BaseModel
 
+from gongshu import storage
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, DATASET_LOAD, DATASET_PREVIEW
 from gongshu.catalog import service as catalog
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.datasets import service
 from gongshu.datasets.uploads import spooled
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["datasets"])
 
@@ -73,14 +75,14 @@ def list_versions(
 ) -> list[DatasetPublic]:
     if not catalog.can_see(catalog.get(session, entry_id), user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
-    return [_public(v) for v in service.versions_of(session, entry_id)]
+    return [_public(v) for v in storage.versions_of(session, entry_id)]
 
 
 @router.get("/datasets/{version_id}", response_model=DatasetPublic)
 def read(
     version_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> DatasetPublic:
-    version = service.get(session, version_id)
+    version = storage.get(session, version_id)
     if not catalog.can_see(catalog.get(session, version.entry_id), user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{version.entry_id}")
     return _public(version)

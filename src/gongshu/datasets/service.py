@@ -9,26 +9,25 @@ half-visible version.
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import date
 from pathlib import Path
 
 import duckdb
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
-from gongshu.datasets import storage
 from gongshu.datasets.classify import classify_file
-from gongshu.datasets.errors import DatasetNotFound, EntryNotLoadable, NotDataProvider
-from gongshu.datasets.ingest import FieldSpec, IngestResult, ingest_file, sweep_temp_files
-from gongshu.datasets.models import DatasetVersion
+from gongshu.datasets.errors import EntryNotLoadable, NotDataProvider
+from gongshu.datasets.ingest import FieldSpec, IngestResult, ingest_file
 from gongshu.discovery.rules_store import rules_in_force
 from gongshu.jobs import enqueue
 from gongshu.ledger import record
+from gongshu.storage.models import DatasetVersion
 
 PREVIEW_MAX = 200
 
@@ -71,12 +70,7 @@ def load(
     """
     entry = catalog.get(session, entry_id)
     _require_loader(entry, actor)
-    version_no = (
-        session.scalar(
-            select(func.max(DatasetVersion.version_no)).where(DatasetVersion.entry_id == entry_id)
-        )
-        or 0
-    ) + 1
+    version_no = storage.next_number(session, entry_id)
     rel = Path(f"entry-{entry.id}") / f"v{version_no}-{uuid.uuid4().hex[:12]}.parquet"
     dest = datasets_dir / rel
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -183,23 +177,6 @@ def _remove(dest: Path, datasets_dir: Path, result: IngestResult) -> None:
     dest.with_suffix(".quarantine.parquet").unlink(missing_ok=True)
 
 
-def versions_of(session: Session, entry_id: int) -> list[DatasetVersion]:
-    return list(
-        session.scalars(
-            select(DatasetVersion)
-            .where(DatasetVersion.entry_id == entry_id)
-            .order_by(DatasetVersion.version_no.desc())
-        )
-    )
-
-
-def get(session: Session, version_id: int) -> DatasetVersion:
-    v = session.get(DatasetVersion, version_id)
-    if v is None:
-        raise DatasetNotFound(f"数据版本不存在 (dataset version)：{version_id}")
-    return v
-
-
 def preview(
     session: Session,
     version_id: int,
@@ -214,7 +191,7 @@ def preview(
     Anyone else reads dataset contents only through the egress door, with a
     grant and its masking policy (SHR-5, SEC-3): this function refuses them.
     """
-    version = get(session, version_id)
+    version = storage.get(session, version_id)
     entry = catalog.get(session, version.entry_id)
     if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
         raise NotDataProvider(
@@ -232,35 +209,6 @@ def preview(
     return columns, rows
 
 
-def sweep_orphans(session: Session, datasets_dir: Path, *, older_than: float = 3600) -> int:
-    """Remove temporary files and Parquet files no version row refers to.
-
-    Called at start-up: what a killed load or a failed commit left behind.
-    Only files older than ``older_than`` seconds go, so a load still running in
-    another process (PostgreSQL deployments) keeps its file.
-    """
-
-    cutoff = time.time() - older_than
-    if not datasets_dir.is_dir():
-        return 0
-    removed = 0
-    for sub in datasets_dir.iterdir():
-        if sub.is_dir():
-            removed += sweep_temp_files(sub, older_than_seconds=older_than)
-    known = set(session.scalars(select(DatasetVersion.path)))
-    known |= {q for q in session.scalars(select(DatasetVersion.quarantine_path)) if q}
-    known |= {
-        s["path"] for s in session.scalars(select(DatasetVersion.sealed)) if s and s.get("path")
-    }
-    stored = [*datasets_dir.glob("entry-*/*.parquet"), *datasets_dir.glob("entry-*/*.sealed")]
-    for path in stored:
-        rel = path.relative_to(datasets_dir).as_posix()
-        if rel not in known and path.stat().st_mtime < cutoff:
-            path.unlink()
-            removed += 1
-    return removed
-
-
 def confirm_tags(
     session: Session, version_id: int, tags: dict[str, list[str]], *, actor: User
 ) -> DatasetVersion:
@@ -273,7 +221,7 @@ def confirm_tags(
     from gongshu.errors import InvalidInput
     from gongshu.timeutil import utcnow
 
-    version = get(session, version_id)
+    version = storage.get(session, version_id)
     entry = catalog.get(session, version.entry_id)
     if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
         raise NotDataProvider("只有数据提供单位可以确认识别结果 (provider only)")
@@ -343,61 +291,16 @@ def _regrade_from_tags(
         )
 
 
-def insert_derived(
-    session: Session,
-    source: DatasetVersion,
-    rel: Path,
-    *,
-    rows: int,
-    size: int,
-    sha256: str,
-    actor: User,
-    reason: str,
-) -> DatasetVersion:
-    """A new version of ``source``'s entry, derived from it inside the platform (the
-    file at ``rel`` already written atomically): same columns, tags and discovery.
-
-    Used when rows are deleted or corrected on a person's request (PIP-5, PIP-6).
-    """
-    version_no = (
-        session.scalar(
-            select(func.max(DatasetVersion.version_no)).where(
-                DatasetVersion.entry_id == source.entry_id
-            )
-        )
-        or 0
-    ) + 1
-    version = DatasetVersion(
-        entry_id=source.entry_id,
-        version_no=version_no,
-        catalog_version_no=source.catalog_version_no,
-        source_name=f"v{source.version_no}（{reason}）"[:255],
-        format="parquet",
-        encoding=None,
-        path=rel.as_posix(),
-        rows=rows,
-        bytes=size,
-        sha256=sha256,
-        columns=list(source.columns),
-        report={"derived_from": source.id, "reason": reason},
-        column_tags=dict(source.column_tags) if source.column_tags is not None else None,
-        discovery=dict(source.discovery) if source.discovery is not None else None,
-        loaded_by=actor.actor,
-    )
-    session.add(version)
-    session.flush()
-    record(
-        session,
-        "dataset.derived",
-        actor=actor.actor,
-        subject=f"entry:{source.entry_id}",
-        payload={
-            "dataset_version": version.id,
-            "version_no": version_no,
-            "from_version": source.version_no,
-            "rows": rows,
-            "sha256": sha256,
-            "reason": reason,
-        },
-    )
-    return version
+def seal_existing(session: Session, *, datasets_dir: Path, actor: str) -> int:
+    """Seal the sensitive columns of versions stored before sealing existed (upgrades)."""
+    rules, _ = rules_in_force(session)
+    done = 0
+    plain = select(DatasetVersion).where(DatasetVersion.sealed.is_(None))
+    for version in session.scalars(plain).all():
+        entry = session.get(CatalogEntry, version.entry_id)
+        names = [c["name"] for c in version.columns]
+        columns = storage.columns_to_seal(entry.fields, version.column_tags or {}, rules, names)
+        if columns and (datasets_dir / version.path).exists():
+            storage.seal(session, version, columns, datasets_dir=datasets_dir, actor=actor)
+            done += 1
+    return done

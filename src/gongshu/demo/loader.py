@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from gongshu.accounts import service as accounts
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import ORG_KINDS, ROLE_LABELS
+from gongshu.capability import installed
 from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
 from gongshu.db import transaction
-from gongshu.demo.model import DemoEntry, DemoProvince
+from gongshu.demo.model import DemoContext, DemoEntry, DemoProvince
 from gongshu.demo.province import build_province, entry_rows
 from gongshu.ledger import checkpoint
 from gongshu.ledger.keys import InstanceKey
@@ -65,40 +66,28 @@ def load_demo(
     started = time.monotonic()
     with transaction(instance.session_factory) as session:
         _people(session, province)
-    with transaction(instance.session_factory) as session:  # PIP-8 assessments before any grant
-        from gongshu.compliance.demo import seed_demo as compliance_demo
-
-        compliance_demo(session)
+    demo = DemoContext(province, instance.settings, seed, limit)
+    _seed(instance, "before_data", demo)  # e.g. PIP-8 assessments before any grant
     datasets_dir = instance.settings.datasets_dir
     rows = 0
     for spec in province.entries:
         with transaction(instance.session_factory) as session:
             rows += _entry(session, province, spec, datasets_dir, seed=seed, limit=limit)
-    with transaction(instance.session_factory) as session:
-        from gongshu.operation.demo import seed_demo as seed_operation
-
-        seed_operation(
-            session,
-            datasets_dir=datasets_dir,
-            data_dir=instance.settings.data_dir,
-            secret=instance.settings.secret_key,
-        )
-        from gongshu.market.demo import seed_demo as seed_market
-
-        seed_market(session)
-    with transaction(instance.session_factory) as session:
-        from gongshu.privacy.demo import seed_demo as seed_privacy
-
-        seed_privacy(session, province, instance.settings, seed=seed, limit=limit)
-        from gongshu.quality.demo import seed_demo as seed_quality
-
-        seed_quality(session, datasets_dir=datasets_dir)
+    _seed(instance, "after_data", demo)
     with transaction(instance.session_factory) as session:
         checkpoint(session, InstanceKey.load_or_create(instance.settings.keys_dir))
     echo(
         f"演示省份已载入 (demo loaded)：{len(province.orgs)} 个机构，{len(province.entries)} "
         f"条目录，{rows} 行数据，用时 {time.monotonic() - started:.1f} 秒。"
     )
+
+
+def _seed(instance: Instance, stage: str, demo: DemoContext) -> None:
+    """Every capability's demo seed of ``stage``, in the registry's order, each in its
+    own transaction (``Capability.demo``)."""
+    for _seed_spec, fn in installed().demo_seeds(stage):
+        with transaction(instance.session_factory) as session:
+            fn(session, demo)
 
 
 def _people(session: Session, province: DemoProvince) -> None:

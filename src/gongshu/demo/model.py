@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,13 @@ class DemoProvince:
             if entry.key == key:
                 return entry
         raise KeyError(key)
+
+
+@dataclass(frozen=True)
+class DemoContext:
+    """What a capability's demo seed (``Capability.demo``) is given besides its session."""
+
+    province: DemoProvince
+    settings: Any  # gongshu.config.Settings
+    seed: int
+    limit: int | None = None

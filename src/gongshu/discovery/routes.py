@@ -8,11 +8,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, DISCOVERY_ADMIN
 from gongshu.discovery import rules_store
 from gongshu.errors import GongshuError
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
 router = APIRouter(prefix="/api/v1/discovery", tags=["discovery"])

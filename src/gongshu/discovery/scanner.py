@@ -137,7 +137,7 @@ def scan_table(
     engine: str = "local",
 ) -> tuple[TableResult, str | None]:
     """Scan one file (or an open stream of batches, e.g. a stored version read through
-    datasets/storage); returns the graded result and the detected text encoding."""
+    gongshu.storage); returns the graded result and the detected text encoding."""
     rules = rules or default_rules()
     stream = path if isinstance(path, TableStream) else open_table(path)
     schema_names = stream.columns

@@ -99,7 +99,7 @@ def compile_search(words: str, columns: list[str]) -> tuple[str, list[Any]]:
 class Query:
     """A parameterized SELECT over one stored version.
 
-    ``source`` is the version's relation from datasets/storage (sealed columns
+    ``source`` is the version's relation from gongshu.storage (sealed columns
     decrypted on the connection that runs the query, with ``file_row_number``
     when ``row_ids``); ``path`` is its plain Parquet file, which the small-page
     cache reads when none of the requested columns is sealed.

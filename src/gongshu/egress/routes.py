@@ -10,10 +10,11 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_EDIT, DATA_RECEIVE
 from gongshu.egress import service
-from gongshu.web.deps import SessionDep, read_first, requires
+from gongshu.web.deps import SessionDep, read_first
 from gongshu.web.render import render
 
 router = APIRouter(prefix="/api/v1", tags=["egress"])

@@ -24,14 +24,12 @@ import pyarrow as pa
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
-from gongshu.compliance.assessments import require_for_grant
-from gongshu.datasets import storage
-from gongshu.datasets.models import DatasetVersion
 from gongshu.db import begin_write
-from gongshu.egress import formats, masking, query
+from gongshu.egress import formats, gates, masking, query
 from gongshu.egress.errors import (
     BadRowFilter,
     GrantInactive,
@@ -51,6 +49,7 @@ from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.protect.crypto import derive_key
 from gongshu.protect.watermark import Mark, embed
+from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import as_utc, utcnow
 
 OPS = query.OPS
@@ -78,13 +77,17 @@ def create_grant(
 ) -> Grant:
     """Record what a recipient may read. Callers are the workflows that decide it
     (sharing approval, open-data agreement, operation licence)."""
-    require_for_grant(  # PIP-8: sensitive data to others needs the provider's assessment
-        session,
-        entry,
-        recipient_user=recipient_user,
-        recipient_org_id=recipient_org_id,
-        columns=columns,
-        dataset_version_id=dataset_version_id,
+    gates.check_grant(  # every registered gate (PIP-8 assessment, XBR-5, ...): fail closed
+        gates.GrantRequest(
+            session,
+            entry,
+            recipient_user=recipient_user,
+            recipient_org_id=recipient_org_id,
+            columns=columns,
+            dataset_version_id=dataset_version_id,
+            purpose=purpose,
+            source=source,
+        )
     )
     if entry.published_version is None:
         raise NotGrantable("目录尚未发布，不能授权 (entry not published)")
@@ -231,7 +234,7 @@ def _version(
     version = None
     if grant.dataset_version_id is not None:
         version = session.get(DatasetVersion, grant.dataset_version_id)
-        if version is not None and _superseded_by_erasure(session, version):
+        if version is not None and storage.superseded_by_erasure(version):
             if query.uses_rows(grant.row_filter):  # positions name rows of that version only
                 raise GrantInactive(
                     "授权所指的数据版本已因删除或更正个人信息而更新，行号不再对应，"
@@ -241,21 +244,10 @@ def _version(
     if version is None and latest is not None and latest.entry_id == grant.entry_id:
         version = latest  # the caller read the entry's newest version in this unit of work
     if version is None:
-        version = session.scalar(
-            select(DatasetVersion)
-            .where(DatasetVersion.entry_id == grant.entry_id)
-            .order_by(DatasetVersion.version_no.desc())
-            .limit(1)
-        )
+        version = storage.newest(session, grant.entry_id)
     if version is None:
         raise GrantNotFound("该目录尚无数据 (no dataset version)")
     return version
-
-
-def _superseded_by_erasure(session: Session, version: DatasetVersion) -> bool:
-    from gongshu.privacy.tombstones import erased_since  # privacy builds on the door
-
-    return erased_since(session, version.entry_id, version.version_no)
 
 
 def deliver(
@@ -297,6 +289,7 @@ def deliver(
     check_grant(grant, actor)
     entry = catalog.get(session, grant.entry_id)
     version = _version(session, grant, latest)
+    gates.check_delivery(gates.DeliveryRequest(session, grant, entry, version, actor))
     policy = session.get(MaskingPolicy, grant.policy_id)
     available = [c["name"] for c in version.columns]
     columns = [c for c in (grant.columns or available) if c in available]

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import (
     CATALOG_READ,
@@ -20,7 +21,7 @@ from gongshu.catalog import service as catalog
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.exchange import reports, service, supervision
 from gongshu.timeutil import BEIJING, utcnow
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 from gongshu.workdays import beijing_date
 

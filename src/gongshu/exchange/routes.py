@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import (
     CATALOG_READ,
@@ -31,7 +32,7 @@ from gongshu.exchange.schemas import (
     Refuse,
 )
 from gongshu.timeutil import utcnow
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.workdays import beijing_date
 
 router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"])

@@ -90,7 +90,7 @@ def stale_entries(
     from sqlalchemy import func
 
     from gongshu.catalog.models import CatalogEntry
-    from gongshu.datasets.models import DatasetVersion
+    from gongshu.storage.models import DatasetVersion
 
     now = as_utc(now) if now else utcnow()
     if actor.org is None:

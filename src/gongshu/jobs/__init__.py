@@ -6,6 +6,7 @@ nothing touches a database.
 
 from __future__ import annotations
 
+from gongshu.capability import Capability
 from gongshu.jobs.models import ACTIVE, DONE, FAILED, QUEUED, RUNNING, STATUSES, Job
 from gongshu.jobs.service import (
     BACKOFF_BASE,
@@ -25,7 +26,6 @@ from gongshu.jobs.service import (
     requeue_stale,
 )
 from gongshu.jobs.worker import (
-    HANDLER_MODULES,
     Handler,
     Worker,
     handler,
@@ -35,12 +35,19 @@ from gongshu.jobs.worker import (
     unregister,
 )
 
+CAPABILITY = Capability(
+    name="jobs",
+    label="后台任务",
+    models=("gongshu.jobs.models",),
+    commands=(("worker", "gongshu.jobs.commands:worker"),),
+)
+
 __all__ = [
+    "CAPABILITY",
     "ACTIVE",
     "BACKOFF_BASE",
     "DONE",
     "FAILED",
-    "HANDLER_MODULES",
     "QUEUED",
     "RUNNING",
     "STATUSES",

@@ -29,11 +29,12 @@ def worker(
     ] = None,
 ) -> None:
     """运行后台任务工作进程 (worker)，直到收到 SIGINT/SIGTERM。"""
-    from gongshu.jobs.worker import Worker, load_handler_modules
+    from gongshu.capability import installed
+    from gongshu.jobs.worker import Worker
     from gongshu.runtime import Instance, load_settings, require_current_schema
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    load_handler_modules()
+    installed().load_job_handlers()  # every capability's handlers (Capability.jobs)
     instance = Instance.open(load_settings(data_dir))
     try:
         require_current_schema(instance)

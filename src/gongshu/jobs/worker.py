@@ -41,10 +41,6 @@ Handler = Callable[[Session, dict[str, Any]], dict[str, Any] | None]
 
 _HANDLERS: dict[str, Handler] = {}
 
-#: Modules that register handlers when imported; ``load_handler_modules`` imports
-#: them so a ``gongshu worker`` process knows every kind the server enqueues.
-HANDLER_MODULES: tuple[str, ...] = ("gongshu.datasets.jobs", "gongshu.quality.jobs")
-
 
 def register(kind: str, fn: Handler) -> Handler:
     """Register ``fn`` as the handler for ``kind``; registering it again is harmless."""
@@ -72,7 +68,9 @@ def registered() -> dict[str, Handler]:
     return dict(_HANDLERS)
 
 
-def load_handler_modules(modules: Iterable[str] = HANDLER_MODULES) -> None:
+def load_handler_modules(modules: Iterable[str]) -> None:
+    """Import the modules that register handlers (the registry names them:
+    ``Capability.jobs``)."""
     for name in modules:
         importlib.import_module(name)
 

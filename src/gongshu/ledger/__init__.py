@@ -4,6 +4,7 @@ and data access, with signed RFC 6962 Merkle checkpoints (DESIGN.md mechanism 2)
 
 from __future__ import annotations
 
+from gongshu.capability import Capability
 from gongshu.ledger.models import LedgerCheckpoint, LedgerEntry
 from gongshu.ledger.service import (
     LedgerCorrupt,
@@ -16,7 +17,16 @@ from gongshu.ledger.service import (
 )
 from gongshu.ledger.verification import VerifyReport, verify, verify_against
 
+CAPABILITY = Capability(
+    name="ledger",
+    label="账本",
+    models=("gongshu.ledger.models",),
+    commands=(("ledger", "gongshu.ledger.commands:ledger_app"),),
+    home=("gongshu.ledger.home:panel",),
+)
+
 __all__ = [
+    "CAPABILITY",
     "LedgerCheckpoint",
     "LedgerCorrupt",
     "LedgerEntry",

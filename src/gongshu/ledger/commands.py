@@ -16,11 +16,11 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from gongshu.config import load_settings
 from gongshu.db import make_engine
 from gongshu.ledger.keys import load_public_key, public_key_from
 from gongshu.ledger.service import export_checkpoints
 from gongshu.ledger.verification import VerifyReport, verify, verify_against
-from gongshu.runtime import load_settings
 
 ledger_app = typer.Typer(help="审计账本：校验、导出检查点 (ledger)", no_args_is_help=True)
 

@@ -93,3 +93,8 @@ def seed_demo(
         term_days=365,
     )
     service.accept_contract(session, order.id, actor=buyer, sha256=order.sha256)
+
+
+def seed(session: Session, demo: object) -> None:
+    """The registry's demo seed (``Capability.demo``)."""
+    seed_demo(session)

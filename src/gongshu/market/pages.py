@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import MARKET_ADMIN, MARKET_BUY, MARKET_SELL, PUBLIC
 from gongshu.entities import ENTITY_LABELS
@@ -20,7 +21,7 @@ from gongshu.market.errors import NotParty, NotSeller
 from gongshu.market.models import DISPUTE_OUTCOMES, ORDER_STATUSES, USE_KINDS
 from gongshu.market.tradability import check, current_fee_schedule
 from gongshu.registration import service as registration
-from gongshu.web.deps import SessionDep, read_first, requires
+from gongshu.web.deps import SessionDep, read_first
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)

@@ -10,12 +10,13 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import MARKET_ADMIN, MARKET_BUY, MARKET_SELL, PUBLIC
 from gongshu.market import admin, credit, disputes, service
 from gongshu.market.errors import NotSeller
 from gongshu.market.models import Dispute, Listing, Order
-from gongshu.web.deps import SessionDep, read_first, requires
+from gongshu.web.deps import SessionDep, read_first
 
 router = APIRouter(prefix="/api/v1/market", tags=["market"])
 

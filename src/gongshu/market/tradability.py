@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from gongshu.catalog import service as catalog
 from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS
-from gongshu.datasets.models import DatasetVersion
 from gongshu.egress.errors import NotClassified
 from gongshu.egress.service import column_tags
 from gongshu.entities import ENTITY_LABELS, SENSITIVE
@@ -34,6 +33,7 @@ from gongshu.ledger import record
 from gongshu.market.models import FeeSchedule, ProhibitedKind
 from gongshu.registration.gaps import operated_entry_ids
 from gongshu.registration.models import Registration
+from gongshu.storage.models import DatasetVersion
 
 
 @dataclass

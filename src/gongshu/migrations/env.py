@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from gongshu.db import Base, import_all_models, make_engine
+from gongshu.capabilities import import_all_models
+from gongshu.db import Base, make_engine
 
 import_all_models()
 config = context.config

@@ -1,2 +1,18 @@
 """The open-data portal, its use declarations, applications and agreements,
 the CKAN-compatible Action API and the DCAT-AP 3 export (OPN-1..6)."""
+
+from __future__ import annotations
+
+from gongshu.capability import Capability
+
+CAPABILITY = Capability(
+    name="opendata",
+    label="开放",
+    routers=(
+        "gongshu.opendata.ckan:router",
+        "gongshu.opendata.routes:router",
+        "gongshu.opendata.pages:pages",
+    ),
+    models=("gongshu.opendata.models",),
+    templates=True,
+)

@@ -33,12 +33,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu import changes
+from gongshu.accounts.deps import CallerInside, current_user
 from gongshu.accounts.models import Organization, User
 from gongshu.egress import formats
 from gongshu.errors import GongshuError, InvalidInput, NotFound, Unauthorized
 from gongshu.opendata import packages, resolve
 from gongshu.opendata.search import FACETS, catalog_stamp, find_by_name, search
-from gongshu.web.deps import CallerInside, current_user, unit
+from gongshu.web.deps import unit
 
 router = APIRouter(tags=["ckan"], include_in_schema=False)
 

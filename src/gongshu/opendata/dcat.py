@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from gongshu.catalog.models import CatalogEntry
-from gongshu.datasets.models import DatasetVersion
 from gongshu.opendata.search import slug
+from gongshu.storage.models import DatasetVersion
 
 EU = "http://publications.europa.eu/resource/authority/"
 FREQUENCY = {

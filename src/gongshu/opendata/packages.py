@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog.models import CatalogEntry
 from gongshu.config import Settings
-from gongshu.datasets.models import DatasetVersion
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
 from gongshu.opendata.errors import NoOpenGrant, OpenEntryNotFound
 from gongshu.opendata.search import all_open, get_open, latest_version, latest_versions, slug
 from gongshu.opendata.service import active_grant
+from gongshu.storage.models import DatasetVersion
 
 __all__ = ["all_open", "slug"]
 

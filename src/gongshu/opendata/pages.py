@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
 from gongshu.opendata import service
@@ -18,7 +19,7 @@ from gongshu.opendata.errors import NotApplicant
 from gongshu.opendata.models import COMPLAINT_KINDS
 from gongshu.opendata.packages import resource_id
 from gongshu.opendata.search import FACETS, get_open, latest_version, search
-from gongshu.web.deps import SessionDep, read_only, requires
+from gongshu.web.deps import SessionDep, read_only
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)

@@ -32,10 +32,10 @@ from gongshu import changes
 from gongshu.accounts import service as accounts
 from gongshu.accounts.models import User
 from gongshu.catalog.models import CatalogEntry
-from gongshu.datasets.models import DatasetVersion
 from gongshu.egress.models import Grant, MaskingPolicy
 from gongshu.opendata.packages import resource_target
 from gongshu.opendata.service import first_unexpired, open_grants
+from gongshu.storage.models import DatasetVersion
 
 _KEPT = changes.Cache(("access", "catalog"), size=1024)
 _HELD = "gongshu.opendata.resolve.held"  # session.info: merged rows nothing else refers to

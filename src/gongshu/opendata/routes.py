@@ -13,11 +13,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
 from gongshu.opendata import dcat, service
 from gongshu.opendata.search import FACETS, all_open, get_open, latest_versions, search
-from gongshu.web.deps import SessionDep, read_only, requires
+from gongshu.web.deps import SessionDep, read_only
 
 router = APIRouter(tags=["opendata"])
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from gongshu import changes
 from gongshu.accounts.models import Organization, Region
 from gongshu.catalog.models import CatalogEntry
-from gongshu.datasets.models import DatasetVersion
 from gongshu.opendata.errors import OpenEntryNotFound
+from gongshu.storage.models import DatasetVersion
 
 # Portal facet key -> label; the same keys are the CKAN-side filters.
 FACETS = {

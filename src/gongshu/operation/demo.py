@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog.models import CatalogEntry
+from gongshu.demo.model import DemoContext
 from gongshu.documents import Document, Section, render_pdf
 from gongshu.operation import products, service
 from gongshu.operation.errors import ExportRefused
@@ -88,3 +89,14 @@ def seed_demo(session: Session, *, datasets_dir: Path, data_dir: Path, secret: s
         )
         products.product_grant(session, entry, actor=operator)
         return
+
+
+def seed(session: Session, demo: DemoContext) -> None:
+    """The registry's demo seed (``Capability.demo``)."""
+    settings = demo.settings
+    seed_demo(
+        session,
+        datasets_dir=settings.datasets_dir,
+        data_dir=settings.data_dir,
+        secret=settings.secret_key,
+    )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import (
     CATALOG_READ,
@@ -24,7 +25,7 @@ from gongshu.errors import GongshuError
 from gongshu.operation import disclosure, procurement, products, service
 from gongshu.operation.routes import parse_entries, run_settings
 from gongshu.timeutil import BEIJING, utcnow
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)

@@ -20,13 +20,13 @@ from gongshu.accounts.models import Organization, User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import GRADE_LABELS, CatalogEntry, EntryVersion
 from gongshu.datasets.classify import classify_file
-from gongshu.datasets.models import DatasetVersion
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.operation.errors import ExportRefused, NotOperator, WrongStatus
 from gongshu.operation.service import ARROW_FIELD_TYPES, get_run
+from gongshu.storage.models import DatasetVersion
 
 
 def _field_type(arrow_type: str) -> str:
@@ -144,7 +144,7 @@ def materialize_product(
         session.add(version)
         run.product_entry_id = entry.id
         session.flush()
-        from gongshu.datasets import storage
+        from gongshu import storage
         from gongshu.discovery.rules_store import rules_in_force
 
         rules, _ = rules_in_force(session)

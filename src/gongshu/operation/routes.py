@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import (
     CATALOG_READ,
@@ -31,7 +32,7 @@ from gongshu.operation.schemas import (
     RunPublic,
 )
 from gongshu.timeutil import BEIJING, utcnow
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["operation"])
 

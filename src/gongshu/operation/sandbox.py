@@ -58,14 +58,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gongshu import storage
 from gongshu.catalog.models import CatalogEntry
-from gongshu.datasets import storage
 from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS, QUASI_IDENTIFIERS, SENSITIVE_ATTRIBUTES
-from gongshu.datasets.models import DatasetVersion
 from gongshu.egress.models import Grant, MaskingPolicy
 from gongshu.egress.policies import apply_actions, plan
 from gongshu.egress.service import _compile_filter, column_tags
 from gongshu.entities import ENTITY_LABELS
+from gongshu.storage.models import DatasetVersion
 
 PERSONAL = DIRECT_IDENTIFIERS | QUASI_IDENTIFIERS | SENSITIVE_ATTRIBUTES
 SAFE_AGGREGATES = frozenset(

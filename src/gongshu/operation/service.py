@@ -26,7 +26,6 @@ from gongshu.accounts.models import Organization, User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
 from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS, SENSITIVE_ATTRIBUTES
-from gongshu.datasets.models import DatasetVersion
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant, MaskingPolicy
 from gongshu.egress.policies import get_policy, plan
@@ -44,6 +43,7 @@ from gongshu.operation.errors import (
     WrongStatus,
 )
 from gongshu.operation.models import AgreementItem, OperatorAgreement, SandboxRun
+from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import as_utc, utcnow
 
 RUNS_DIR = "operation-runs"  # under the datasets dir: passed results awaiting a product
@@ -409,7 +409,7 @@ def run_query(
     run.status = "passed"
     # Kept inside the platform (beside the versions) until the operator makes it a product.
     rel = Path(RUNS_DIR) / f"run-{uuid.uuid4().hex}.parquet"
-    from gongshu.datasets.atomic import write_parquet_table
+    from gongshu.storage.atomic import write_parquet_table
 
     _, _, run.result_sha256 = write_parquet_table(result.table, settings.datasets_dir / rel)
     run.result_path = rel.as_posix()

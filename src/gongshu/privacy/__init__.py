@@ -1,1 +1,25 @@
 """Personal information: consent records and rights requests (PIP-1 to PIP-6, SEC-7)."""
+
+from __future__ import annotations
+
+from gongshu.capability import Capability, DemoSeed, Evidence
+
+CAPABILITY = Capability(
+    name="privacy",
+    label="个人信息保护",
+    routers=(
+        "gongshu.privacy.routes:router",
+        "gongshu.privacy.pages:pages",
+        "gongshu.privacy.notice_pages:pages",
+    ),
+    models=("gongshu.privacy.models",),
+    templates=True,
+    demo=(DemoSeed("gongshu.privacy.demo:seed"),),
+    evidence=(
+        Evidence(
+            (2, 13), "gongshu.privacy.evidence:sensitive_consents", "敏感个人信息单独同意记录"
+        ),
+        Evidence((18, 19), "gongshu.privacy.evidence:rights_requests", "个人权利请求按期答复"),
+    ),
+    home=("gongshu.privacy.home:panel",),
+)

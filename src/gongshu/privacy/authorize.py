@@ -14,9 +14,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog import service as catalog
-from gongshu.datasets.models import DatasetVersion
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
@@ -32,12 +32,7 @@ SOURCE_PREFIX = "authorization:"
 
 def _kinds(session: Session, grant: Grant) -> list[str]:
     entry = catalog.get(session, grant.entry_id)
-    version = session.scalar(
-        select(DatasetVersion)
-        .where(DatasetVersion.entry_id == entry.id)
-        .order_by(DatasetVersion.version_no.desc())
-        .limit(1)
-    )
+    version = storage.newest(session, entry.id)
     tags = egress.column_tags(entry, version)
     columns = grant.columns or [c["name"] for c in version.columns]
     return sorted({code for c in columns for code in tags.get(c, [])})

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import Organization, User
 from gongshu.config import Settings
-from gongshu.demo.model import DemoProvince
+from gongshu.demo.model import DemoContext, DemoProvince
 from gongshu.demo.province import entry_rows
 from gongshu.identifiers import id_check_char
 from gongshu.privacy import consent, notices, service
@@ -137,3 +137,8 @@ def seed_demo(
         secret=secret,
         datasets_dir=settings.datasets_dir,
     )
+
+
+def seed(session: Session, demo: DemoContext) -> None:
+    """The registry's demo seed (``Capability.demo``)."""
+    seed_demo(session, demo.province, demo.settings, seed=demo.seed, limit=demo.limit)

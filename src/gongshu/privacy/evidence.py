@@ -18,8 +18,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.catalog.models import CatalogEntry
-from gongshu.datasets.models import DatasetVersion
 from gongshu.discovery.rules_store import rules_in_force
 from gongshu.egress.errors import NotClassified
 from gongshu.egress.models import Grant, MaskingPolicy
@@ -27,6 +27,7 @@ from gongshu.egress.policies import plan
 from gongshu.egress.service import column_tags
 from gongshu.entities import ENTITY_LABELS
 from gongshu.privacy.models import REQUEST_KINDS, ConsentRecord, RightsMatch, RightsRequest
+from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import BEIJING, as_utc, beijing, utcnow
 
 # Operators after which a sensitive value no longer leaves (the others still relate
@@ -183,12 +184,7 @@ def sensitive_consents(session: Session, *, org_id: int | None, start: date, end
         version = (
             session.get(DatasetVersion, grant.dataset_version_id)
             if grant.dataset_version_id
-            else session.scalar(
-                select(DatasetVersion)
-                .where(DatasetVersion.entry_id == entry.id)
-                .order_by(DatasetVersion.version_no.desc())
-                .limit(1)
-            )
+            else storage.newest(session, entry.id)
         )
         if version is None:
             continue

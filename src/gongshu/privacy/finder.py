@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.catalog.models import CatalogEntry
-from gongshu.datasets import storage
-from gongshu.datasets.models import DatasetVersion
 from gongshu.egress.errors import NotClassified
 from gongshu.egress.service import column_tags
+from gongshu.storage.models import DatasetVersion
 
 ID_CODE, MOBILE_CODE = "CN_RESIDENT_ID", "CN_MOBILE"
 
@@ -64,18 +64,14 @@ def person_predicate(
 
 
 def latest_versions(session: Session) -> list[tuple[CatalogEntry, DatasetVersion]]:
-    newest = (
-        select(DatasetVersion.entry_id, func.max(DatasetVersion.version_no).label("no"))
-        .group_by(DatasetVersion.entry_id)
-        .subquery()
-    )
+    newest = storage.newest_numbers().subquery()
     rows = session.execute(
         select(CatalogEntry, DatasetVersion)
         .join(DatasetVersion, DatasetVersion.entry_id == CatalogEntry.id)
         .join(
             newest,
             (newest.c.entry_id == DatasetVersion.entry_id)
-            & (newest.c.no == DatasetVersion.version_no),
+            & (newest.c.version_no == DatasetVersion.version_no),
         )
         .order_by(CatalogEntry.id)
     )

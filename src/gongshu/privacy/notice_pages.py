@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import CONSENT_RECORD, PUBLIC
 from gongshu.entities import ENTITY_LABELS
 from gongshu.privacy import notices
 from gongshu.privacy.errors import NotHandler, NoticeNotFound
 from gongshu.privacy.models import NOTICE_SECTIONS
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import (
     ACCOUNT_SELF,
@@ -20,7 +21,7 @@ from gongshu.entities import ENTITY_LABELS
 from gongshu.privacy import clock, consent, service
 from gongshu.privacy.models import MATCH_OUTCOMES, REQUEST_KINDS, REQUEST_STATUS, RightsRequest
 from gongshu.timeutil import BEIJING, utcnow
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)

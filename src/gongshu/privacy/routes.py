@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import (
     ACCOUNT_SELF,
@@ -39,7 +40,7 @@ from gongshu.privacy.schemas import (
     RequestCreate,
     RequestPublic,
 )
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
 

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
-from gongshu.datasets.models import DatasetVersion
 from gongshu.egress import service as egress
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
@@ -39,6 +38,7 @@ from gongshu.privacy.errors import (
 from gongshu.privacy.models import MATCH_OUTCOMES, REQUEST_KINDS, RightsMatch, RightsRequest
 from gongshu.privacy.person import person_hash, valid_id
 from gongshu.protect.crypto import derive_key, sm4_gcm_decrypt, sm4_gcm_encrypt
+from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import utcnow
 from gongshu.workdays import Calendar
 

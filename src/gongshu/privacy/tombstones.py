@@ -19,14 +19,13 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import User
-from gongshu.datasets import service as datasets
-from gongshu.datasets import storage
-from gongshu.datasets.atomic import AtomicParquetWriter
-from gongshu.datasets.models import DatasetVersion
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.privacy.models import Tombstone
+from gongshu.storage.atomic import AtomicParquetWriter
+from gongshu.storage.models import DatasetVersion
 
 BATCH_ROWS = 65536
 
@@ -59,9 +58,17 @@ def _rewrite(
             writer.write(change(batch, pc.is_in(numbers, value_set=rows)))
         count, size, sha = writer.commit()
     try:
-        new = datasets.insert_derived(
-            session, version, rel, rows=count, size=size, sha256=sha, actor=actor, reason=reason
+        new = storage.derive(
+            session,
+            version,
+            rel,
+            rows=count,
+            size=size,
+            sha256=sha,
+            actor=actor.actor,
+            reason=reason,
         )
+        storage.supersede(session, version.entry_id, up_to=version.version_no, by=new)
         # The new version seals what the old one sealed (SEC-9).
         sealed = (version.sealed or {}).get("columns") or []
         storage.seal(session, new, sealed, datasets_dir=datasets_dir, actor=actor.actor, fresh=True)

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import TIERS
 from gongshu.catalog.models import CatalogEntry
-from gongshu.datasets.models import DatasetVersion
 from gongshu.documents import Document, Section, Table, render_pdf
 from gongshu.errors import InvalidInput
 from gongshu.exchange.supervision import FREQUENCY_DAYS, area_prefix
@@ -25,6 +24,7 @@ from gongshu.quality.errors import NotAuthority
 from gongshu.quality.models import Assessment, CorrectionTask
 from gongshu.quality.rules import DIMENSIONS
 from gongshu.quality.service import latest_scores
+from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import as_utc, utcnow
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog.models import CatalogEntry
+from gongshu.demo.model import DemoContext
 from gongshu.quality import corrections, service
 
 PLANTED_CODE = "360100-MZ-0003"  # 高龄津贴发放名单 (demo/catalog_local.py)
@@ -38,7 +40,7 @@ def seed_demo(session: Session, *, datasets_dir: Path) -> None:
         corrections.set_deadline(session, 10, actor=reviewer)
     planted = session.scalar(select(CatalogEntry).where(CatalogEntry.resource_code == PLANTED_CODE))
     if planted is not None:
-        version = service.latest_version(session, planted.id)
+        version = storage.newest(session, planted.id)
         clerk = _member(session, planted.provider_org_id, "clerk")
         if version is not None and clerk is not None:
             rules = service.ensure_rules(session, planted, version, datasets_dir).rules
@@ -80,3 +82,8 @@ def seed_demo(session: Session, *, datasets_dir: Path) -> None:
                 )
         if version is not None:
             service.run_report(session, version.id, datasets_dir=datasets_dir)
+
+
+def seed(session: Session, demo: DemoContext) -> None:
+    """The registry's demo seed (``Capability.demo``)."""
+    seed_demo(session, datasets_dir=demo.settings.datasets_dir)

@@ -3,7 +3,7 @@
 In-platform only (tests/egress/test_one_door.py lists this module): the raw
 failing rows it returns are masked by the service before anything is stored
 or shown. The identifier rules run on the fast path (``vector``: numpy over
-Arrow batches of the columns they need, fetched through ``datasets.storage``);
+Arrow batches of the columns they need, fetched through ``gongshu.storage``);
 one aggregate query covers the other row rules (see ``rules``); the failing-row
 examples, uniqueness of other columns and cross-entry comparisons are the only
 other queries.
@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gongshu.datasets import storage
+from gongshu import storage
 from gongshu.identifiers import _region_array
 from gongshu.quality import grouped, unique, vector
 from gongshu.quality.results import Reference, RuleResult, Stored, plain

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from gongshu.datasets.models import DatasetVersion
 from gongshu.jobs import handler
 from gongshu.quality.service import run_report
+from gongshu.storage.models import DatasetVersion
 
 REPORT = "quality.report"
 

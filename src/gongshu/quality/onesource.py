@@ -27,16 +27,16 @@ import duckdb
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
-from gongshu.datasets import storage
-from gongshu.datasets.models import DatasetVersion
 from gongshu.errors import InvalidInput
 from gongshu.exchange.supervision import area_prefix
 from gongshu.ledger import record
 from gongshu.quality.errors import NotAuthority
 from gongshu.quality.models import OneSourceDecision
+from gongshu.storage.models import DatasetVersion
 
 ITEM_SHARE = 0.8
 SUBJECT_OVERLAP = 0.5
@@ -109,12 +109,7 @@ def _holdings(session: Session, prefix: str) -> list[Holding]:
     ):
         if not entry.region_code.startswith(prefix):
             continue
-        version = session.scalar(
-            select(DatasetVersion)
-            .where(DatasetVersion.entry_id == entry.id)
-            .order_by(DatasetVersion.version_no.desc())
-            .limit(1)
-        )
+        version = storage.newest(session, entry.id)
         if version is not None and (h := _holding(entry, version)) is not None:
             out.append(h)
     return out

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import CATALOG_READ, QUALITY_ASSESS, QUALITY_MANAGE, TIERS
 from gongshu.catalog import service as catalog
@@ -19,13 +20,18 @@ from gongshu.errors import GongshuError, InvalidInput
 from gongshu.quality import assessment, corrections, onesource, service
 from gongshu.quality.models import Assessment
 from gongshu.quality.rules import DIMENSIONS, EXPECTATIONS
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
 FormStr = Annotated[str, Form()]
 TASK_STATUS = {"open": "待整改", "fixed": "已整改", "confirmed": "经核实无误"}
 CTX = {"D": DIMENSIONS, "E": EXPECTATIONS, "TS": TASK_STATUS}
+
+
+def entry_panel(session, entry, user) -> dict:  # noqa: ANN001
+    """The quality section of the catalog entry page (``Capability.entry_sections``)."""
+    return {"template": "_quality_entry.html", "data": entry_section(session, entry)}
 
 
 def entry_section(session, entry) -> dict:  # noqa: ANN001

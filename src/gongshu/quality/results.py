@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gongshu.datasets.models import DatasetVersion
 from gongshu.quality.rules import dimension_of
+from gongshu.storage.models import DatasetVersion
 
 
 @dataclass
@@ -44,7 +44,7 @@ class RuleResult:
         }
 
 
-# What the engine reads: a stored version (through datasets/storage, so sealed columns
+# What the engine reads: a stored version (through gongshu.storage, so sealed columns
 # are decrypted in memory), or a plain Parquet file (benchmarks).
 Stored = Path | tuple[Path, DatasetVersion]
 

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, QUALITY_ASSESS, QUALITY_MANAGE
 from gongshu.quality import corrections, onesource, service
 from gongshu.quality.pages import _visible
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/quality", tags=["quality"])
 

@@ -16,17 +16,19 @@ import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
-from gongshu.datasets.models import DatasetVersion
-from gongshu.egress.policies import apply_actions, get_policy, plan
+from gongshu.egress.examples import mask_examples
+from gongshu.egress.policies import get_policy
 from gongshu.egress.service import column_tags
 from gongshu.ledger import record
 from gongshu.quality import engine
 from gongshu.quality.errors import NotQualityOwner, ReportNotFound
 from gongshu.quality.models import QualityReport, QualityRuleSet
 from gongshu.quality.rules import DIMENSIONS, default_rules, validate
+from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import as_utc
 
 MASK_POLICY = "open"  # personal information never in the clear (as open data, OPN-2)
@@ -193,21 +195,12 @@ def _references(
         ref_id = rule.get("ref_entry_id")
         if rule["expectation"] != "expect_column_values_to_match_reference" or not ref_id:
             continue
-        latest = latest_version(session, int(ref_id))
+        latest = storage.newest(session, int(ref_id))
         if latest is not None:
             refs[int(ref_id)] = engine.Reference(
                 (datasets_dir, latest), {c["name"] for c in latest.columns}
             )
     return refs
-
-
-def latest_version(session: Session, entry_id: int) -> DatasetVersion | None:
-    return session.scalar(
-        select(DatasetVersion)
-        .where(DatasetVersion.entry_id == entry_id)
-        .order_by(DatasetVersion.version_no.desc())
-        .limit(1)
-    )
 
 
 def _masker(session: Session, entry: CatalogEntry, version: DatasetVersion):  # noqa: ANN202
@@ -224,9 +217,7 @@ def _masker(session: Session, entry: CatalogEntry, version: DatasetVersion):  # 
             c: [str(e.get(c)) if e.get(c) is not None else None for e in examples] for c in cols
         }
         batch = pa.RecordBatch.from_pydict({c: pa.array(v, pa.string()) for c, v in data.items()})
-        masked = apply_actions(
-            batch, plan(cols, tags, rules), pseudonym_key=key, pseudonym_purpose="quality-example"
-        ).to_pylist()
+        masked = mask_examples(batch, tags, rules, key=key, purpose="quality-example").to_pylist()
         return [{"row": e.get("gs_row"), **m} for e, m in zip(examples, masked, strict=True)]
 
     return mask

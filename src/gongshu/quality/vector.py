@@ -16,7 +16,7 @@ else the SQL would also decide from the same digits; tests/quality/test_vector.p
 compares both paths on planted errors of every kind.
 
 No module here reads stored data: the engine fetches the batches (pyarrow for a plain
-file, DuckDB over ``datasets.storage`` for a version with sealed columns) and hands
+file, DuckDB over ``gongshu.storage`` for a version with sealed columns) and hands
 them over.
 """
 

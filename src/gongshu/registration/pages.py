@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import PUBLIC, REGISTRATION_APPLY, REGISTRATION_REVIEW
 from gongshu.catalog.models import CatalogEntry
@@ -18,7 +19,7 @@ from gongshu.errors import GongshuError, InvalidInput
 from gongshu.registration import codes, gaps, service
 from gongshu.registration.errors import NotRegistrant
 from gongshu.registration.models import KINDS, PRICE_MODES, RIGHTS, STATUSES
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)

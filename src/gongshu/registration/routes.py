@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import PUBLIC, REGISTRATION_APPLY, REGISTRATION_REVIEW
 from gongshu.registration import gaps, service
@@ -21,7 +22,7 @@ from gongshu.registration.schemas import (
     RegistryRecord,
     Review,
 )
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["registration"])
 

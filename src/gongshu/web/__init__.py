@@ -1,5 +1,3 @@
-"""The web layer: the FastAPI app factory, request dependencies, rendering."""
-
-from gongshu.web.app import create_app
-
-__all__ = ["create_app"]
+"""The web layer's framework: the unit of work per request, rendering and the open
+API's rate limit. No capability lives here; the app factory and the home page are in
+``gongshu.app`` above them all."""

@@ -5,6 +5,7 @@ Importing this package only defines its tables; nothing touches a database.
 
 from __future__ import annotations
 
+from gongshu.capability import Capability
 from gongshu.workdays.calendar import (
     PACKAGE_SOURCE,
     PACKAGE_YEARS,
@@ -18,7 +19,17 @@ from gongshu.workdays.errors import InvalidSchedule, ScheduleMissing
 from gongshu.workdays.models import HOLIDAY, KINDS, WORKDAY, HolidayScheduleDay, HolidayScheduleYear
 from gongshu.workdays.schedule import coverage, coverage_warning, enter_year
 
+CAPABILITY = Capability(
+    name="workdays",
+    label="工作日历",
+    routers=("gongshu.workdays.routes:router", "gongshu.workdays.routes:pages"),
+    models=("gongshu.workdays.models",),
+    templates=True,
+    home=("gongshu.workdays.home:panel",),
+)
+
 __all__ = [
+    "CAPABILITY",
     "HOLIDAY",
     "KINDS",
     "PACKAGE_SOURCE",

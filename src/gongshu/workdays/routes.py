@@ -10,11 +10,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, CALENDAR_ADMIN
 from gongshu.errors import InvalidInput
 from gongshu.timeutil import BEIJING, utcnow
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 from gongshu.workdays.calendar import Calendar
 from gongshu.workdays.schedule import coverage, coverage_warning, enter_year

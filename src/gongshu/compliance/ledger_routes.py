@@ -1,4 +1,5 @@
-"""The ledger for auditors and regulators: entries, checkpoints, export (AUD-*)."""
+"""The ledger's face: entries and checkpoints for auditors and administrators (the
+ledger itself, below every capability, is ``gongshu.ledger``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import LEDGER_READ
 from gongshu.ledger import service
-from gongshu.web.deps import SessionDep, requires
+from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])

@@ -44,8 +44,12 @@ class DatasetVersion(Base):
     discovery: Mapped[dict | None]
     # Set only by the re-identification check (PIP-9): what was measured and by whom.
     anonymized: Mapped[dict | None]
-    # Sensitive columns sealed at rest (datasets/storage.py): their file, key id, order.
+    # Sensitive columns sealed at rest (storage/store.py): their file, key id, order.
     sealed: Mapped[dict | None]
+    # Set when an erasure or correction of a person's rows (PIP-4, PIP-6) rewrote this
+    # version or a later one: the door then serves the version that replaced it.
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id"))
+    superseded_reason: Mapped[str | None] = mapped_column(String(32))
     loaded_by: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

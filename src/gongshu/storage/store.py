@@ -44,11 +44,11 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gongshu.datasets.models import DatasetVersion
 from gongshu.errors import Conflict
 from gongshu.ledger import record
 from gongshu.protect.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
 from gongshu.protect.keystore import FileKeyStore, KeyStore
+from gongshu.storage.models import DatasetVersion
 
 KEY_PURPOSE = "dataset-at-rest"
 MAGIC = b"GSSEAL1\n"
@@ -245,24 +245,6 @@ def reseal(session: Session, *, datasets_dir: Path, actor: str) -> int:
         # referenced): a reader that read the old metadata finishes on it.
         moved += 1
     return moved
-
-
-def seal_existing(session: Session, *, datasets_dir: Path, actor: str) -> int:
-    """Seal the sensitive columns of versions stored before sealing existed (upgrades)."""
-    from gongshu.catalog.models import CatalogEntry
-    from gongshu.discovery.rules_store import rules_in_force
-
-    rules, _ = rules_in_force(session)
-    done = 0
-    plain = select(DatasetVersion).where(DatasetVersion.sealed.is_(None))
-    for version in session.scalars(plain).all():
-        entry = session.get(CatalogEntry, version.entry_id)
-        names = [c["name"] for c in version.columns]
-        columns = columns_to_seal(entry.fields, version.column_tags or {}, rules, names)
-        if columns and (datasets_dir / version.path).exists():
-            seal(session, version, columns, datasets_dir=datasets_dir, actor=actor)
-            done += 1
-    return done
 
 
 # ---------------------------------------------------------------- reading

@@ -13,55 +13,20 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gongshu import capabilities, web
 from gongshu.config import Settings
 from gongshu.db import read_first_factory, read_only_factory
 from gongshu.errors import GongshuError, Unauthorized
+from gongshu.storage import unlock_settings
 from gongshu.web.render import make_templates, render
 
 log = logging.getLogger(__name__)
-
-# Capabilities mount their routes and pages through the same hook (Datasette's
-# DEFAULT_PLUGINS idea): each module exposes ``router`` (API) and/or ``pages``.
-CAPABILITIES = (
-    # first: the busiest paths (harvesters, API clients) match before ~300 others
-    "gongshu.opendata.ckan",
-    "gongshu.accounts.routes",
-    "gongshu.accounts.pages",
-    "gongshu.catalog.routes",
-    "gongshu.catalog.pages",
-    "gongshu.datasets.routes",
-    "gongshu.datasets.pages",
-    "gongshu.ledger.routes",
-    "gongshu.egress.routes",
-    "gongshu.workdays.routes",
-    "gongshu.discovery.routes",
-    "gongshu.exchange.routes",
-    "gongshu.exchange.pages",
-    "gongshu.opendata.routes",
-    "gongshu.opendata.pages",
-    "gongshu.operation.routes",
-    "gongshu.operation.pages",
-    "gongshu.registration.routes",
-    "gongshu.registration.pages",
-    "gongshu.market.routes",
-    "gongshu.market.pages",
-    "gongshu.quality.routes",
-    "gongshu.quality.pages",
-    "gongshu.web.home",
-    "gongshu.compliance.routes",
-    "gongshu.compliance.pages",
-    "gongshu.privacy.routes",
-    "gongshu.privacy.pages",
-    "gongshu.privacy.notice_pages",
-)
 
 
 def create_app(
     settings: Settings, *, session_factory: sessionmaker[Session] | None = None
 ) -> FastAPI:
     """Build the app for ``settings``; tests may pass their own session factory."""
-    import importlib
-
     from gongshu.runtime import Instance
 
     settings.check_secret()
@@ -78,8 +43,6 @@ def create_app(
         instance = Instance.open(settings)
         session_factory = instance.session_factory
     else:
-        from gongshu.datasets.storage import unlock_settings
-
         unlock_settings(settings)
     app.state.settings = settings
     app.state.session_factory = session_factory
@@ -89,22 +52,14 @@ def create_app(
         "read_first": read_first_factory(session_factory),
     }
     app.state.instance = instance
-    app.state.templates = make_templates()
+    capabilities.activate()
+    app.state.templates = make_templates(capabilities.template_dirs(), capabilities.labels())
     app.state.after_commit = _checkpointer(
         settings, session_factory, app.state.session_factories["read"]
     )
 
-    for name in CAPABILITIES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a capability not written yet
-            if exc.name is None or not name.startswith(exc.name):
-                raise
-            continue
-        for attr in ("router", "pages"):
-            router = getattr(module, attr, None)
-            if router is not None:
-                app.include_router(router)
+    for router in capabilities.routers():  # the registry's order (gongshu.capabilities)
+        app.include_router(router)
 
     from gongshu.web.ratelimit import OpenApiRateLimit
 
@@ -113,7 +68,7 @@ def create_app(
         rate_per_minute=settings.open_rate_per_minute,
         burst=settings.open_rate_burst,
     )
-    static = Path(__file__).parent / "static"
+    static = Path(web.__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     _install_error_handlers(app)
     return app

@@ -1,0 +1,182 @@
+"""One version lifecycle: the newest version of an entry, the next number, a version
+derived inside the platform, supersession, and the start-up sweep of orphans.
+
+Every package that needs "the newest version of an entry" asks ``newest`` (or
+``newest_ids`` for many entries at once); nothing else writes that query.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from gongshu.errors import NotFound
+from gongshu.ledger import record
+from gongshu.storage.atomic import sweep_temp_files
+from gongshu.storage.models import DatasetVersion
+
+ERASURE = "erasure"
+
+
+class DatasetNotFound(NotFound): ...
+
+
+def get(session: Session, version_id: int) -> DatasetVersion:
+    version = session.get(DatasetVersion, version_id)
+    if version is None:
+        raise DatasetNotFound(f"数据版本不存在 (dataset version)：{version_id}")
+    return version
+
+
+def versions_of(session: Session, entry_id: int) -> list[DatasetVersion]:
+    """Every version of the entry, newest first."""
+    return list(
+        session.scalars(
+            select(DatasetVersion)
+            .where(DatasetVersion.entry_id == entry_id)
+            .order_by(DatasetVersion.version_no.desc())
+        )
+    )
+
+
+def newest(session: Session, entry_id: int) -> DatasetVersion | None:
+    """The entry's newest version, or None when it has none."""
+    return session.scalar(
+        select(DatasetVersion)
+        .where(DatasetVersion.entry_id == entry_id)
+        .order_by(DatasetVersion.version_no.desc())
+        .limit(1)
+    )
+
+
+def newest_numbers() -> Select:
+    """``(entry_id, version_no)`` of every entry's newest version, as a subquery to join."""
+    return select(
+        DatasetVersion.entry_id, func.max(DatasetVersion.version_no).label("version_no")
+    ).group_by(DatasetVersion.entry_id)
+
+
+def newest_versions() -> Select:
+    """``SELECT DatasetVersion`` of every entry's newest version (add your own WHERE)."""
+    latest = newest_numbers().subquery()
+    return select(DatasetVersion).join(
+        latest,
+        (DatasetVersion.entry_id == latest.c.entry_id)
+        & (DatasetVersion.version_no == latest.c.version_no),
+    )
+
+
+def next_number(session: Session, entry_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.max(DatasetVersion.version_no)).where(DatasetVersion.entry_id == entry_id)
+        )
+        or 0
+    ) + 1
+
+
+def derive(
+    session: Session,
+    source: DatasetVersion,
+    rel: Path,
+    *,
+    rows: int,
+    size: int,
+    sha256: str,
+    actor: str,
+    reason: str,
+) -> DatasetVersion:
+    """A new version of ``source``'s entry, derived from it inside the platform (the
+    file at ``rel`` already written atomically): same columns, tags and discovery.
+
+    Used when rows are deleted or corrected on a person's request (PIP-5, PIP-6).
+    """
+    version_no = next_number(session, source.entry_id)
+    version = DatasetVersion(
+        entry_id=source.entry_id,
+        version_no=version_no,
+        catalog_version_no=source.catalog_version_no,
+        source_name=f"v{source.version_no}（{reason}）"[:255],
+        format="parquet",
+        encoding=None,
+        path=rel.as_posix(),
+        rows=rows,
+        bytes=size,
+        sha256=sha256,
+        columns=list(source.columns),
+        report={"derived_from": source.id, "reason": reason},
+        column_tags=dict(source.column_tags) if source.column_tags is not None else None,
+        discovery=dict(source.discovery) if source.discovery is not None else None,
+        loaded_by=actor,
+    )
+    session.add(version)
+    session.flush()
+    record(
+        session,
+        "dataset.derived",
+        actor=actor,
+        subject=f"entry:{source.entry_id}",
+        payload={
+            "dataset_version": version.id,
+            "version_no": version_no,
+            "from_version": source.version_no,
+            "rows": rows,
+            "sha256": sha256,
+            "reason": reason,
+        },
+    )
+    return version
+
+
+def supersede(session: Session, entry_id: int, *, up_to: int, by: DatasetVersion) -> int:
+    """Mark every version of the entry up to ``up_to`` as superseded by an erasure
+    (PIP-4, PIP-6): recorded on the versions themselves, so choosing the version to
+    serve needs nothing but the version row."""
+    result = session.execute(
+        update(DatasetVersion)
+        .where(
+            DatasetVersion.entry_id == entry_id,
+            DatasetVersion.version_no <= up_to,
+            DatasetVersion.superseded_by_id.is_(None),
+        )
+        .values(superseded_by_id=by.id, superseded_reason=ERASURE)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return result.rowcount or 0
+
+
+def superseded_by_erasure(version: DatasetVersion) -> bool:
+    return version.superseded_reason == ERASURE
+
+
+def sweep_orphans(session: Session, datasets_dir: Path, *, older_than: float = 3600) -> int:
+    """Remove temporary files and Parquet files no version row refers to.
+
+    Called at start-up: what a killed load or a failed commit left behind.
+    Only files older than ``older_than`` seconds go, so a load still running in
+    another process (PostgreSQL deployments) keeps its file.
+    """
+
+    cutoff = time.time() - older_than
+    if not datasets_dir.is_dir():
+        return 0
+    removed = 0
+    for sub in datasets_dir.iterdir():
+        if sub.is_dir():
+            removed += sweep_temp_files(sub, older_than_seconds=older_than)
+    known = set(session.scalars(select(DatasetVersion.path)))
+    known |= {q for q in session.scalars(select(DatasetVersion.quarantine_path)) if q}
+    known |= {
+        s["path"] for s in session.scalars(select(DatasetVersion.sealed)) if s and s.get("path")
+    }
+    stored = [*datasets_dir.glob("entry-*/*.parquet"), *datasets_dir.glob("entry-*/*.sealed")]
+    for path in stored:
+        rel = path.relative_to(datasets_dir).as_posix()
+        if rel not in known and path.stat().st_mtime < cutoff:
+            path.unlink()
+            removed += 1
+    return removed
