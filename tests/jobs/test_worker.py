@@ -279,7 +279,10 @@ def test_worker_command_once_runs_one_job(instance_env: dict[str, str]) -> None:
 
 
 def test_worker_command_stops_cleanly_on_sigterm(instance_env: dict[str, str]) -> None:
-    script = "import typer\nfrom gongshu.jobs.commands import worker\ntyper.run(worker)\n"
+    script = (  # an entry point installs the registry first, as `gongshu` does
+        "import typer\nfrom gongshu.capabilities import activate\nactivate()\n"
+        "from gongshu.jobs.commands import worker\ntyper.run(worker)\n"
+    )
     proc = subprocess.Popen(
         [sys.executable, "-c", script, "--poll-interval", "0.05"],
         env={**os.environ, **instance_env},

@@ -32,6 +32,7 @@ def rotate_command(data_dir: DataDir = None) -> None:
 def reseal_command(data_dir: DataDir = None) -> None:
     """用当前密钥重新加密旧版本，并加密升级前未加密的敏感列 (reseal)。"""
     from gongshu import storage
+    from gongshu.datasets.service import seal_existing
     from gongshu.db import transaction
     from gongshu.runtime import Instance, load_settings
 
@@ -39,7 +40,7 @@ def reseal_command(data_dir: DataDir = None) -> None:
     ds = instance.settings.datasets_dir
     try:
         with transaction(instance.session_factory) as session:
-            sealed = storage.seal_existing(session, datasets_dir=ds, actor="system:keys")
+            sealed = seal_existing(session, datasets_dir=ds, actor="system:keys")
             moved = storage.reseal(session, datasets_dir=ds, actor="system:keys")
     finally:
         instance.close()

@@ -133,14 +133,23 @@ def _insert(
 ) -> DatasetVersion:
     report = result.report
     quarantine = result.path.with_suffix(".quarantine.parquet")
-    version = DatasetVersion(
+    return storage.add(
+        session,
         entry_id=entry.id,
+        rel=rel,
+        event="dataset.loaded",
+        actor=actor.actor,
+        payload={
+            "rows": result.rows,
+            "rows_rejected": report.rows_rejected,
+            "sha256": result.sha256,
+            "source": source_name[:255],
+        },
         version_no=version_no,
         catalog_version_no=entry.version_no,
         source_name=source_name[:255],
         format=report.format,
         encoding=report.encoding,
-        path=rel.as_posix(),
         quarantine_path=quarantine.relative_to(datasets_dir).as_posix()
         if quarantine.exists()
         else None,
@@ -151,25 +160,7 @@ def _insert(
         sha256=result.sha256,
         columns=result.schema,
         report=report.to_dict(),
-        loaded_by=actor.actor,
     )
-    session.add(version)
-    session.flush()
-    record(
-        session,
-        "dataset.loaded",
-        actor=actor.actor,
-        subject=f"entry:{entry.id}",
-        payload={
-            "dataset_version": version.id,
-            "version_no": version_no,
-            "rows": result.rows,
-            "rows_rejected": report.rows_rejected,
-            "sha256": result.sha256,
-            "source": version.source_name,
-        },
-    )
-    return version
 
 
 def _remove(dest: Path, datasets_dir: Path, result: IngestResult) -> None:

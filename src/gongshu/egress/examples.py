@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from gongshu.egress.marking import door_keys
 from gongshu.egress.policies import apply_actions, plan
-from gongshu.egress.service import door_keys
 
 
 def example_key(secret: str) -> bytes:

@@ -11,14 +11,13 @@ the file and removes it.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import insert, select
@@ -38,6 +37,7 @@ from gongshu.egress.errors import (
     NotGrantable,
     NotRecipient,
 )
+from gongshu.egress.marking import door_keys, pipelined, watermarker
 from gongshu.egress.models import Delivery, Grant, MaskingPolicy
 from gongshu.egress.policies import (
     KIND_ENTITIES,
@@ -47,8 +47,6 @@ from gongshu.egress.policies import (
 )
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
-from gongshu.protect.crypto import derive_key
-from gongshu.protect.watermark import Mark, embed
 from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import as_utc, utcnow
 
@@ -314,7 +312,7 @@ def deliver(
     exact = [
         f["name"] for f in entry.fields if f.get("kind") or f.get("type") in ("integer", "date")
     ]
-    watermark = _watermarker(
+    watermark = watermarker(
         watermark_key, recipient, token, entry.id, protected=[*exact, query.ROW_ID]
     )
     path = work_dir / f".tmp-delivery-{token}.{formats.EXTENSIONS[fmt]}"
@@ -352,7 +350,7 @@ def deliver(
 
         with formats.WRITERS[fmt](sink, reader.schema) as writer:
             # a small page is one batch: worker threads would only add their start-up
-            batches = map(protect, reader) if page is not None else _pipelined(protect, reader)
+            batches = map(protect, reader) if page is not None else pipelined(protect, reader)
             for masked in batches:
                 writer.write(masked)
                 rows += masked.num_rows
@@ -419,61 +417,6 @@ def deliver(
 
 _DELIVERED = insert(Delivery.__table__)
 _DELIVERY_COLUMNS = [c for c in Delivery.__table__.columns if c.key != "id"]
-
-
-def _pipelined(fn, batches, *, ahead: int = 4):  # noqa: ANN001, ANN202
-    """Apply ``fn`` to batches on worker threads, in order, at most ``ahead`` in flight.
-
-    Arrow compute and the ciphers release the GIL, so masking and watermarking use
-    every core while memory stays bounded by the window, whatever the table size.
-    """
-    import os
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=max(1, min(ahead, os.cpu_count() or 1))) as pool:
-        window: deque = deque()
-        for batch in batches:
-            window.append(pool.submit(fn, batch))
-            if len(window) >= ahead:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
-
-
-class DoorKeys(NamedTuple):
-    pseudonyms: bytes
-    watermark: bytes
-
-
-@functools.lru_cache(maxsize=4)
-def door_keys(secret: str) -> DoorKeys:
-    """The door's keys from the instance secret, derived once a process: pseudonyms
-    (the operation sandbox uses the same) and the watermark (tracing uses the same)."""
-    instance_key = secret.encode()
-    return DoorKeys(
-        derive_key(instance_key, "gongshu/egress/pseudonyms"),
-        derive_key(instance_key, "gongshu/egress/watermark"),
-    )
-
-
-def _watermarker(  # noqa: ANN202
-    wm_key: bytes, recipient: str, token: str, entry_id: int, *, protected: list[str]
-):
-    """The recipient's fingerprint (issue 4 item 5), keyed by the instance secret."""
-    mark = Mark(recipient=recipient, delivery_id=token, entry_id=entry_id)
-
-    def apply(batch: pa.RecordBatch) -> pa.RecordBatch:
-        if not batch.num_rows:
-            return masking.decoded(batch)
-        # the door tried dictionary-encoding every other column: the rest are mostly distinct
-        plain = [f.name for f in batch.schema if not pa.types.is_dictionary(f.type)]
-        table = embed(
-            pa.Table.from_batches([batch]), mark, wm_key, protected=protected, per_row=plain
-        )
-        return table.combine_chunks().to_batches()[0]
-
-    return apply
 
 
 def take_unconditional(session: Session, entry_id: int, *, actor: User, scenario: str) -> Grant:

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import Organization, User
+from gongshu.egress.marking import door_keys
 from gongshu.egress.models import Delivery
-from gongshu.egress.service import door_keys
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.protect.watermark import Mark

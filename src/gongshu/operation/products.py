@@ -16,17 +16,18 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import GRADE_LABELS, CatalogEntry, EntryVersion
 from gongshu.datasets.classify import classify_file
+from gongshu.discovery.rules_store import rules_in_force
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.operation.errors import ExportRefused, NotOperator, WrongStatus
 from gongshu.operation.service import ARROW_FIELD_TYPES, get_run
-from gongshu.storage.models import DatasetVersion
 
 
 def _field_type(arrow_type: str) -> str:
@@ -122,13 +123,17 @@ def materialize_product(
     os.replace(tmp, dest)
     try:
         tags, summary_ = classify_file(dest)
-        version = DatasetVersion(
+        version = storage.add(
+            session,
             entry_id=entry.id,
+            rel=rel,
+            event="dataset.product_stored",
+            actor=actor.actor,
+            payload={"sandbox_run": run.id, "rows": run.rows, "sha256": run.result_sha256},
             version_no=1,
             catalog_version_no=1,
             source_name=f"sandbox-run-{run.id}.parquet",
             format="parquet",
-            path=rel.as_posix(),
             rows=run.rows,
             bytes=dest.stat().st_size,
             sha256=run.result_sha256,
@@ -136,16 +141,12 @@ def materialize_product(
             report={"sandbox_run": run.id, "sources": run.sources, "sql": run.sql},
             column_tags=tags,
             discovery={**summary_, "mode": "sample"},
-            loaded_by=actor.actor,
         )
         grade = GRADE_LABELS.get(summary_.get("grade") or "")
         if grade:
             entry.security_grade = grade
-        session.add(version)
         run.product_entry_id = entry.id
         session.flush()
-        from gongshu import storage
-        from gongshu.discovery.rules_store import rules_in_force
 
         rules, _ = rules_in_force(session)
         sealed = storage.columns_to_seal(entry.fields, tags, rules, [f.name for f in schema])

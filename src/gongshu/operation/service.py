@@ -27,6 +27,7 @@ from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
 from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS, SENSITIVE_ATTRIBUTES
 from gongshu.egress import service as egress
+from gongshu.egress.marking import door_keys
 from gongshu.egress.models import Grant, MaskingPolicy
 from gongshu.egress.policies import get_policy, plan
 from gongshu.errors import InvalidInput
@@ -383,7 +384,7 @@ def run_query(
     sources = [s for s in sources_of(session, agreement) if re.search(rf"\b{s.table}\b", sql)]
     for source in sources:
         egress.check_grant(source.grant, actor)
-    key = egress.door_keys(settings.secret).pseudonyms
+    key = door_keys(settings.secret).pseudonyms
     try:
         con = sandbox.open_sandbox(
             sources,

@@ -30,6 +30,7 @@ from gongshu.storage.store import (
 )
 from gongshu.storage.versions import (
     DatasetNotFound,
+    add,
     derive,
     get,
     newest,
@@ -53,6 +54,7 @@ __all__ = [
     "KEY_PURPOSE",
     "DatasetNotFound",
     "KeyStoreNotUnlocked",
+    "add",
     "columns_to_seal",
     "derive",
     "get",

@@ -78,6 +78,34 @@ def next_number(session: Session, entry_id: int) -> int:
     ) + 1
 
 
+def add(
+    session: Session,
+    *,
+    entry_id: int,
+    rel: Path,
+    event: str,
+    actor: str,
+    payload: dict,
+    **fields: object,
+) -> DatasetVersion:
+    """The one way a version row comes to be: its file (``rel``, already written
+    atomically under the datasets directory) and its row, recorded in the ledger as
+    ``event`` in the same transaction. ``fields`` are the version's other columns;
+    the number is the entry's next unless given."""
+    fields.setdefault("version_no", next_number(session, entry_id))
+    version = DatasetVersion(entry_id=entry_id, path=rel.as_posix(), loaded_by=actor, **fields)
+    session.add(version)
+    session.flush()
+    record(
+        session,
+        event,
+        actor=actor,
+        subject=f"entry:{entry_id}",
+        payload={"dataset_version": version.id, "version_no": version.version_no, **payload},
+    )
+    return version
+
+
 def derive(
     session: Session,
     source: DatasetVersion,
@@ -94,15 +122,22 @@ def derive(
 
     Used when rows are deleted or corrected on a person's request (PIP-5, PIP-6).
     """
-    version_no = next_number(session, source.entry_id)
-    version = DatasetVersion(
+    return add(
+        session,
         entry_id=source.entry_id,
-        version_no=version_no,
+        rel=rel,
+        event="dataset.derived",
+        actor=actor,
+        payload={
+            "from_version": source.version_no,
+            "rows": rows,
+            "sha256": sha256,
+            "reason": reason,
+        },
         catalog_version_no=source.catalog_version_no,
         source_name=f"v{source.version_no}（{reason}）"[:255],
         format="parquet",
         encoding=None,
-        path=rel.as_posix(),
         rows=rows,
         bytes=size,
         sha256=sha256,
@@ -110,25 +145,7 @@ def derive(
         report={"derived_from": source.id, "reason": reason},
         column_tags=dict(source.column_tags) if source.column_tags is not None else None,
         discovery=dict(source.discovery) if source.discovery is not None else None,
-        loaded_by=actor,
     )
-    session.add(version)
-    session.flush()
-    record(
-        session,
-        "dataset.derived",
-        actor=actor,
-        subject=f"entry:{source.entry_id}",
-        payload={
-            "dataset_version": version.id,
-            "version_no": version_no,
-            "from_version": source.version_no,
-            "rows": rows,
-            "sha256": sha256,
-            "reason": reason,
-        },
-    )
-    return version
 
 
 def supersede(session: Session, entry_id: int, *, up_to: int, by: DatasetVersion) -> int:
