@@ -31,21 +31,19 @@ authentication writes nothing, so no session bookkeeping is excluded.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
-import types
 from collections import defaultdict
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, select, text
 
 from gongshu.accounts import service as accounts
 from gongshu.accounts.models import User
-from gongshu.catalog.models import CatalogEntry
 from gongshu.db import Base
 from gongshu.web.app import all_routes
+from tests.web.world import leave_clocks_pending, seed_world
 
 READ_RECORD_TABLES = {"deliveries", "ledger_entries", "ledger_head", "ledger_checkpoints"}
 READ_RECORD_ACTIONS = {"egress.delivered"}
@@ -95,74 +93,10 @@ def _snapshot(connection) -> dict[str, tuple[int, str]]:  # noqa: ANN001
     return out
 
 
-def _seed(session, session_factory, settings) -> None:  # noqa: ANN001
-    """The demo province, then the objects the demo lacks, then pending clocks."""
-    from gongshu.compliance.models import AuditEngagement, IncidentReport
-    from gongshu.demo import build_province
-    from gongshu.demo.loader import load_demo
-    from gongshu.exchange import reports
-    from gongshu.exchange import service as sharing
-    from gongshu.exchange.models import SharingApplication
-    from gongshu.market import disputes
-    from gongshu.market.models import Dispute, Order
-    from gongshu.privacy.models import RightsRequest
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.datasets_dir.mkdir(parents=True, exist_ok=True)
-    instance = types.SimpleNamespace(session_factory=session_factory, settings=settings)
-    load_demo(instance, build_province(), echo=lambda _line: None, limit=30)
-
-    users = list(session.scalars(select(User)))
-    applicant = next(u for u in users if u.username == "clerk")
-    entry = session.scalar(
-        select(CatalogEntry)
-        .where(
-            CatalogEntry.sharing_attr == "conditional",
-            CatalogEntry.published_version.is_not(None),
-            CatalogEntry.provider_org_id != applicant.org_id,
-        )
-        .order_by(CatalogEntry.id)
-        .limit(1)
-    )
-    provider = next(u for u in users if u.org_id == entry.provider_org_id and "clerk" in u.roles)
-    wanted = {
-        "reason": "核查申请人信息",
-        "legal_basis": "《社会救助暂行办法》第十一条",
-        "use": "资格审核",
-        "scenario": "申请人信息核验",
-        "requested_fields": [entry.fields[0]["name"]],
-        "term_days": 30,
-    }
-    approved = sharing.apply(session, entry.id, actor=applicant, **wanted)
-    sharing.approve(session, approved.id, actor=provider, conditions="仅用于资格审核")
-    reports.report_error(
-        session,
-        entry.id,
-        actor=applicant,
-        field=None,
-        row_description="第 1 行",
-        description="数据有误",
-        found_at=dt.datetime.now(dt.UTC) - timedelta(hours=1),
-    )
-    sharing.apply(session, entry.id, actor=applicant, **wanted)
-    order = session.scalar(select(Order).order_by(Order.id).limit(1))
-    buyer = next(u for u in users if order.buyer_user_id == u.id or u.org_id == order.buyer_org_id)
-    disputes.raise_dispute(session, order.id, actor=buyer, claim="交付数据与约定不符")
-    # Pending clocks: NULL although the schedule covers the year now.
-    for column, where in (
-        (SharingApplication.deadline, SharingApplication.status == "submitted"),
-        (RightsRequest.deadline, RightsRequest.status == "open"),
-        (AuditEngagement.due_at, AuditEngagement.trigger == "ordered"),
-        (IncidentReport.due_at, IncidentReport.submitted_at.is_(None)),
-        (Dispute.respond_due, Dispute.status == "raised"),
-    ):
-        session.execute(update(column.class_).where(where).values({column.key: None}))
-    session.flush()
-
-
 @pytest.fixture
 def walk(app, client, session, session_factory, settings, connection):  # noqa: ANN001, ANN201
-    _seed(session, session_factory, settings)
+    seed_world(session, session_factory, settings)
+    leave_clocks_pending(session)
     tokens = {}
     for role in ROLES:
         user = session.scalar(select(User).where(User.username == role))

@@ -1,4 +1,5 @@
-"""Working-day clock: the State Council holiday schedule and statutory deadlines (CLK-1..4).
+"""Working-day clock: the State Council holiday schedule and statutory deadlines (CLK-1..4),
+and the one lifecycle of every statutory clock (``lifecycle``: start, refresh, overdue).
 
 Importing this package only defines its tables; nothing touches a database.
 """
@@ -15,6 +16,16 @@ from gongshu.workdays.calendar import (
     end_of_day,
 )
 from gongshu.workdays.errors import InvalidSchedule, ScheduleMissing
+from gongshu.workdays.lifecycle import (
+    ClockSpec,
+    Filled,
+    Period,
+    on_time,
+    overdue,
+    refresh,
+    schedule_warning,
+    start_clock,
+)
 from gongshu.workdays.models import HOLIDAY, KINDS, WORKDAY, HolidayScheduleDay, HolidayScheduleYear
 from gongshu.workdays.schedule import coverage, coverage_warning, enter_year
 
@@ -25,9 +36,12 @@ __all__ = [
     "PACKAGE_YEARS",
     "WORKDAY",
     "Calendar",
+    "ClockSpec",
+    "Filled",
     "HolidayScheduleDay",
     "HolidayScheduleYear",
     "InvalidSchedule",
+    "Period",
     "ScheduleMissing",
     "YearSchedule",
     "add_workdays",
@@ -36,4 +50,9 @@ __all__ = [
     "coverage_warning",
     "end_of_day",
     "enter_year",
+    "on_time",
+    "overdue",
+    "refresh",
+    "schedule_warning",
+    "start_clock",
 ]

@@ -23,6 +23,14 @@ router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 pages = APIRouter(include_in_schema=False)
 
 
+def _clocks():  # noqa: ANN202
+    """Every capability's clocks, refreshed in the transaction that enters a year (CLK-4).
+    Imported here, not at the top: ``gongshu.workdays`` itself knows no capability."""
+    from gongshu.clock_specs import all_clock_specs
+
+    return all_clock_specs()
+
+
 class YearIn(BaseModel):
     source: str
     days: list[tuple[dt.date, str, str]]
@@ -77,8 +85,11 @@ def deadline(
 def put_year(
     year: int, body: YearIn, session: SessionDep, user: Annotated[User, requires(CALENDAR_ADMIN)]
 ) -> dict:
-    """Enter (or replace) a year from the State Council notice."""
-    row = enter_year(session, year, body.days, source=body.source, actor=user.actor)
+    """Enter (or replace) a year from the State Council notice; deadlines it lets us
+    compute are filled in the same transaction."""
+    row = enter_year(
+        session, year, body.days, source=body.source, actor=user.actor, clocks=_clocks()
+    )
     return {"year": row.year, "source": row.source, "days": len(row.days)}
 
 
@@ -109,7 +120,14 @@ def calendar_enter(
 
     try:
         with session.begin_nested():
-            enter_year(session, year, parse_lines(days), source=source, actor=user.actor)
+            enter_year(
+                session,
+                year,
+                parse_lines(days),
+                source=source,
+                actor=user.actor,
+                clocks=_clocks(),
+            )
     except GongshuError as exc:
         today = utcnow().astimezone(BEIJING).date()
         return render(
