@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog.models import CatalogEntry
@@ -73,8 +73,6 @@ def _period(session: Session, task: CorrectionTask) -> Period | None:
 def _started(task: CorrectionTask) -> dt.datetime | None:
     if task.error_report_id is None:
         return task.created_at
-    from sqlalchemy.orm import object_session
-
     report = object_session(task).get(ErrorReport, task.error_report_id)
     return as_utc(report.reported_at) if report is not None else None
 
