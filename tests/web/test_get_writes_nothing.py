@@ -59,7 +59,9 @@ ROLES = (
 )
 WRITE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
 
-# A path parameter -> the query that picks a real value for it (None: a literal below).
+# A path parameter -> the query that picks a real value for it; "path:param" keys
+# pick for one route, LITERALS give fixed values and QUERIES the query strings
+# some routes need. Anything else is "1".
 PARAMS = {
     "agreement_id": "select min(id) from operator_agreements",
     "application_id": "select min(id) from sharing_applications",
@@ -67,7 +69,8 @@ PARAMS = {
     "audit_id": "select min(id) from compliance_audits",
     "evidence_id": "select min(id) from compliance_audit_evidence",
     "entry_id": "select min(entry_id) from dataset_versions",
-    "entry_id:int": "select min(entry_id) from dataset_versions",
+    "entry_id:int": "select min(id) from catalog_entries"
+    " where opening_attr != 'none' and published_version is not null",
     "grant_id": "select min(id) from grants",
     "incident_id": "select min(id) from compliance_incidents",
     "listing_id": "select min(id) from market_listings",
@@ -77,8 +80,20 @@ PARAMS = {
     "report_id": "select min(id) from quality_reports",
     "request_id": "select min(id) from rights_requests",
     "version_id": "select min(id) from dataset_versions",
+    "code": "select min(code) from registrations",
+    "/compliance/incidents/{incident_id}/reports/{code}.pdf:code": (
+        "select min(code) from compliance_incident_reports"
+    ),
+    "/disclosure/{org_id}:org_id": "select min(id) from organizations where kind = 'operator'",
+    "/disclosure/{org_id}/report.pdf:org_id": (
+        "select min(id) from organizations where kind = 'operator'"
+    ),
 }
-LITERALS = {"version_no": "1", "kind": "crossborder", "year": "2025", "name": "package_list"}
+LITERALS = {"version_no": "1", "kind": "security", "year": "2025", "name": "package_list"}
+QUERIES = {
+    "/api/v1/catalog/{entry_id}/diff": "?old=1&new=2",
+    "/api/v1/calendar/deadline": "?received=2024-09-27T10:00:00%2B08:00",
+}
 
 
 def _snapshot(connection) -> dict[str, tuple[int, str]]:  # noqa: ANN001
@@ -108,7 +123,10 @@ def walk(app, client, session, session_factory, settings, connection):  # noqa: 
 
 
 def _url(path: str, values: dict[str, str]) -> str:
-    return re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), "1"), path)
+    def value(m: re.Match) -> str:
+        return values.get(f"{path}:{m.group(1)}") or values.get(m.group(1), "1")
+
+    return re.sub(r"\{([^}]+)\}", value, path) + QUERIES.get(path, "")
 
 
 def test_no_get_request_changes_the_database(app, client, connection, walk) -> None:
