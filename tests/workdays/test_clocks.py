@@ -235,3 +235,37 @@ def test_workdays_imports_no_capability() -> None:
     ).stdout
     loaded = set(out.split())
     assert loaded <= {"workdays", "errors", "timeutil", "db", "config"}, loaded
+
+
+def test_entering_a_year_on_the_page_or_the_api_fills_deadlines_at_once(
+    client, login, session, people
+) -> None:  # noqa: ANN001
+    entry = publish(session, people, code="360000-GA-0101", name="户籍人口信息", attr="conditional")
+    app = sharing.apply(
+        session, entry.id, actor=people.clerk_county, received_at=bj(2026, 12, 28, 9), **APPLICATION
+    )
+    session.commit()
+    assert app.deadline is None
+    login("admin")
+    r = client.post(
+        "/calendar",
+        data={"year": "2027", "source": "国办发明电〔2026〕测试", "days": "2027-01-01,放假,元旦"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    session.refresh(app)
+    assert app.deadline == bj(2027, 1, 13) and app.deadline_warning is None
+
+    # Replacing the year through the API refreshes the same way.
+    later = sharing.apply(
+        session, entry.id, actor=people.clerk_county, received_at=bj(2027, 12, 28, 9), **APPLICATION
+    )
+    session.commit()
+    assert later.deadline is None and "2028" in later.deadline_warning
+    r = client.put(
+        "/api/v1/calendar/years/2028",
+        json={"source": "国办发明电〔2027〕测试", "days": [["2028-01-03", "holiday", "元旦"]]},
+    )
+    assert r.status_code == 200, r.text
+    session.refresh(later)
+    assert later.deadline is not None and later.deadline_warning is None
