@@ -25,7 +25,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runtime",),  # an open instance: engine, sessions, the unlocked key store
     ("web",),  # the web framework: unit of work, rendering, rate limit
     ("accounts",),  # who is calling, and what they may do
-    ("jobs", "workdays"),
+    ("jobs",),
+    ("workdays",),
     ("discovery",),
     ("catalog",),
     ("egress",),  # mechanism 1: the one door, with the gates others register

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import Organization, User
 from gongshu.compliance import evidence, framework
+from gongshu.compliance.clocks import ORDERED_AUDIT
 from gongshu.compliance.errors import (
     AuditNotFound,
     AuditSigned,
@@ -34,9 +35,8 @@ from gongshu.compliance.models import (
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.timeutil import as_utc, utcnow
-from gongshu.workdays import Calendar, ScheduleMissing
+from gongshu.workdays import start_clock
 
-ORDERED_WORKDAYS = 90  # AUD-2 (PIA-A art. 9)
 MAX_IN_A_ROW = 3  # AUD-5 (PIA-A art. 12)
 LARGE_PROCESSOR = 1_000_000  # AUD-1 (PIA-A art. 4)
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
@@ -65,18 +65,6 @@ def consecutive_by(session: Session, subject_org_id: int, institution_org_id: in
             break
         n += 1
     return n
-
-
-def _ordered_due(session: Session, audit: AuditEngagement) -> None:
-    try:
-        audit.due_at = Calendar(session).deadline(audit.notified_at, ORDERED_WORKDAYS)
-        audit.due_warning = None
-    except ScheduleMissing as exc:  # CLK-4
-        audit.due_at = None
-        audit.due_warning = (
-            f"{exc.year} 年节假日安排尚未录入，无法计算 90 个工作日的审计完成期限（AUD-2，CLK-4）；"
-            f"请管理员录入 {exc.year} 年放假调休安排后自动计算。"
-        )
 
 
 def create(
@@ -137,7 +125,7 @@ def create(
         created_by=actor.actor,
     )
     if trigger == "ordered":
-        _ordered_due(session, audit)
+        start_clock(session, ORDERED_AUDIT, audit)
     session.add(audit)
     session.flush()
     record(
@@ -364,28 +352,3 @@ def next_due(session: Session, org_id: int, people: int) -> tuple[dt.date | None
         return day.replace(year=day.year + years), rule
     except ValueError:
         return day.replace(year=day.year + years, day=28), rule
-
-
-def refresh_deadlines(session: Session) -> int:
-    """Fill the 90-working-day deadline of ordered audits once the year's schedule exists."""
-    filled = 0
-    pending = session.scalars(
-        select(AuditEngagement).where(
-            AuditEngagement.trigger == "ordered",
-            AuditEngagement.due_at.is_(None),
-            AuditEngagement.signed_at.is_(None),
-        )
-    )
-    for audit in pending:
-        _ordered_due(session, audit)
-        if audit.due_at is not None:
-            filled += 1
-            record(
-                session,
-                "audit.deadline_computed",
-                actor="system",
-                subject=_subject(audit),
-                payload={"due_at": audit.due_at},
-            )
-    session.flush()
-    return filled

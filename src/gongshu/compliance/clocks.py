@@ -3,8 +3,10 @@
 Each ``Rule`` says what is reported, to whom, under which article and on which
 clock: hours from discovery (CLK-2, through nights and holidays), or working
 days from discovery or from the end of handling (CLK-1). ``obligations`` picks
-the rules the facts give rise to; ``due`` computes one deadline, or returns why
-it cannot (handling not finished, or a year without schedule, CLK-4).
+the rules the facts give rise to. ``CLOCKS`` declares the report clocks and the
+ordered audit's 90 working days for the lifecycle in ``gongshu.workdays``, which
+computes each deadline, or says why it cannot (handling not finished, or a year
+without schedule, CLK-4), and fills it in once it can.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts.models import Organization
 from gongshu.compliance.errors import BadFacts
-from gongshu.compliance.models import GRADES, Incident
-from gongshu.workdays import Calendar, ScheduleMissing
+from gongshu.compliance.models import GRADES, AuditEngagement, Incident, IncidentReport
+from gongshu.workdays import ClockSpec, Period
 
 GRADE_LABELS = {
     "general": "一般",
@@ -23,6 +29,7 @@ GRADE_LABELS = {
     "especially_major": "特别重大",
 }
 LARGE_PEOPLE = 100_000  # NDSMR 11: 十万人以上个人信息
+ORDERED_WORKDAYS = 90  # AUD-2 (PIA-A art. 9)
 
 
 @dataclass(frozen=True)
@@ -129,23 +136,56 @@ def obligations(
     return [RULES[c] for c in codes]
 
 
-def schedule_warning(year: int, rule: Rule) -> str:
-    return (
-        f"{year} 年节假日安排尚未录入，无法计算“{rule.title}”的期限（CLK-4）；"
-        f"请管理员录入 {year} 年放假调休安排后自动计算，在此之前请尽早报告。"
-    )
+def _report_start(report: IncidentReport) -> dt.datetime | None:
+    incident = report.incident
+    return incident.handled_at if RULES[report.code].after_handling else incident.found_at
 
 
-def due(
-    calendar: Calendar, incident: Incident, rule: Rule
-) -> tuple[dt.datetime | None, str | None]:
-    """The deadline of ``rule`` for ``incident`` and, when it cannot be computed, why."""
+def _report_period(_session: Session, report: IncidentReport) -> Period:
+    rule = RULES[report.code]
     if rule.hours is not None:
-        return calendar.hours_deadline(incident.found_at, rule.hours), None  # CLK-2
-    start = incident.handled_at if rule.after_handling else incident.found_at
-    if start is None:
-        return None, "处置结束后起算：请在处置完毕时登记处置结束时间。"
-    try:
-        return calendar.deadline(start, rule.workdays or 0), None  # CLK-1
-    except ScheduleMissing as exc:
-        return None, schedule_warning(exc.year, rule)
+        return Period(hours=rule.hours)  # CLK-2: from the moment of discovery
+    return Period(workdays=rule.workdays or 0)  # CLK-1
+
+
+def _org_in(area: str):  # noqa: ANN202
+    return select(Organization.id).where(Organization.region_code.startswith(area))
+
+
+INCIDENT_REPORTS = ClockSpec(
+    name="incident_report",
+    model=IncidentReport,
+    start=_report_start,
+    deadline="due_at",
+    warning="due_warning",
+    period=_report_period,
+    basis="SEC-11",
+    what=lambda report: f"“{RULES[report.code].title}”的期限",
+    note="在此之前请尽早报告",
+    no_start="处置结束后起算：请在处置完毕时登记处置结束时间。",
+    open_when=lambda: IncidentReport.submitted_at.is_(None),
+    region=lambda area: IncidentReport.incident_id.in_(
+        select(Incident.id).where(Incident.org_id.in_(_org_in(area)))
+    ),
+    action="incident.deadline_computed",
+    subject=lambda report: f"incident:{report.incident_id}",
+    payload=lambda report: {"code": report.code, "due_at": report.due_at},
+)
+
+ORDERED_AUDIT = ClockSpec(
+    name="audit",
+    model=AuditEngagement,
+    start="notified_at",
+    deadline="due_at",
+    warning="due_warning",
+    period=Period(workdays=ORDERED_WORKDAYS),
+    basis=f"AUD-2：收到通知后 {ORDERED_WORKDAYS} 个工作日",
+    what="审计完成期限",
+    open_when=lambda: and_(
+        AuditEngagement.trigger == "ordered", AuditEngagement.signed_at.is_(None)
+    ),
+    region=lambda area: AuditEngagement.subject_org_id.in_(_org_in(area)),
+    action="audit.deadline_computed",
+)
+
+CLOCKS = (INCIDENT_REPORTS, ORDERED_AUDIT)

@@ -17,19 +17,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
-from gongshu.compliance.clocks import GRADE_LABELS, RULES, Rule, due, obligations  # noqa: F401 (re-exported)
+from gongshu.compliance.clocks import (  # noqa: F401 (re-exported)
+    CLOCKS,
+    GRADE_LABELS,
+    INCIDENT_REPORTS,
+    RULES,
+    Rule,
+    obligations,
+)
 from gongshu.compliance.errors import IncidentNotFound, NotYourOrganization
 from gongshu.compliance.models import Incident, IncidentNotification, IncidentReport
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.timeutil import as_utc, utcnow
-from gongshu.workdays import Calendar
+from gongshu.workdays import Calendar, lifecycle, start_clock
 
 
 def _refresh(session: Session, incident: Incident) -> None:
     calendar = Calendar(session)
     for report in incident.reports:
-        report.due_at, report.due_warning = due(calendar, incident, RULES[report.code])
+        start_clock(session, INCIDENT_REPORTS, report, calendar)
     session.flush()
 
 
@@ -243,10 +250,7 @@ def notify(
 
 def on_time(report: IncidentReport) -> bool | None:
     """Whether the report was (or still can be) made in time; None when unknown."""
-    if report.due_at is None:
-        return None
-    when = report.submitted_at or utcnow()
-    return as_utc(when) <= as_utc(report.due_at)
+    return lifecycle.on_time(report.due_at, report.submitted_at)
 
 
 def next_due(incident: Incident) -> IncidentReport | None:
@@ -273,25 +277,4 @@ def countdown(report: IncidentReport, now: dt.datetime | None = None) -> str:
 def refresh_deadlines(session: Session) -> int:
     """Compute report deadlines left unknown once the missing year's schedule is entered
     (CLK-4) and ordered-audit deadlines likewise; returns how many were filled."""
-    from gongshu.compliance.audits import refresh_deadlines as refresh_audits
-
-    calendar = Calendar(session)
-    filled = 0
-    pending = session.scalars(
-        select(IncidentReport).where(
-            IncidentReport.due_at.is_(None), IncidentReport.submitted_at.is_(None)
-        )
-    )
-    for report in pending:
-        report.due_at, report.due_warning = due(calendar, report.incident, RULES[report.code])
-        if report.due_at is not None:
-            filled += 1
-            record(
-                session,
-                "incident.deadline_computed",
-                actor="system",
-                subject=f"incident:{report.incident_id}",
-                payload={"code": report.code, "due_at": report.due_at},
-            )
-    session.flush()
-    return filled + refresh_audits(session)
+    return len(lifecycle.refresh(session, CLOCKS))

@@ -2,7 +2,8 @@
 cross-border assessments and foreign recipients (XBR-1..5), obligation profiles (OBL-1..5).
 
 Deadlines are stored with a warning column: NULL when the period reaches a year
-without a holiday schedule (CLK-4), never guessed; ``refresh_deadlines`` fills it later.
+without a holiday schedule (CLK-4), never guessed; the clock lifecycle in
+``gongshu.workdays.lifecycle`` (``clocks.CLOCKS``) fills it later.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from gongshu.compliance.models import ComplianceProfile
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.timeutil import utcnow
-from gongshu.workdays import Calendar, ScheduleMissing, beijing_date
+from gongshu.workdays import Calendar, ScheduleMissing, beijing_date, schedule_warning
 
 PLATFORM_CLASSES = {
     "sales": "网络销售类",
@@ -110,7 +110,7 @@ def _workdays_due(
     try:
         return calendar.add_workdays(start, n), None  # CLK-1: from the next day
     except ScheduleMissing as exc:
-        return None, f"{exc.year} 年节假日安排尚未录入，无法计算期限（CLK-4）。"
+        return None, schedule_warning(exc.year, what="期限", basis=f"{what}后 {n} 个工作日")
 
 
 def register(

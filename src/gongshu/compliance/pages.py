@@ -34,7 +34,6 @@ def _today() -> dt.date:
 def overview(
     request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
 ) -> Response:
-    incidents.refresh_deadlines(session)  # CLK-4: a schedule entered since fills deadlines
     items = incidents.listing(session, user)
     return render(
         request,
@@ -188,7 +187,6 @@ def incident_notify(
 def supervision(
     request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_SUPERVISE)]
 ) -> Response:
-    incidents.refresh_deadlines(session)  # CLK-4: a schedule entered since fills deadlines
     items = incidents.listing(session, user)
     return render(
         request,

@@ -11,4 +11,5 @@ CAPABILITY = Capability(
     routers=("gongshu.exchange.routes:router", "gongshu.exchange.pages:pages"),
     models=("gongshu.exchange.models",),
     templates=True,
+    clocks=("gongshu.exchange.clocks:CLOCKS",),
 )

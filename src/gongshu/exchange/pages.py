@@ -138,7 +138,6 @@ def queue(
     user: Annotated[User, requires(SHARING_ANSWER)],
     flash: str | None = None,
 ) -> Response:
-    service.refresh_deadlines(session)
     return render(
         request,
         "sharing_queue.html",
@@ -161,7 +160,6 @@ def referred(
 def supervision_page(
     request: Request, session: SessionDep, user: Annotated[User, requires(SHARING_DECIDE)]
 ) -> Response:
-    service.refresh_deadlines(session)
     tiers = supervision.agencies(session, user)
     # Chart data: plain numbers only (the page's ECharts bar chart, GOV-2).
     chart = [

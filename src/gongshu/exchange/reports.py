@@ -22,11 +22,19 @@ from gongshu.errors import InvalidInput
 from gongshu.exchange.errors import ErrorReportNotFound, NotApplicant, NotProvider, WrongStatus
 from gongshu.exchange.models import ERROR_STATUSES, EffectReport, ErrorReport
 from gongshu.exchange.service import get as get_application
+from gongshu.jobs import enqueue
 from gongshu.ledger import record
 from gongshu.timeutil import as_utc, utcnow
 from gongshu.workdays import Calendar, ScheduleMissing
 
 REPORT_WORKDAYS = 5  # QUA-3
+# The providers' correction queues take reports in as tasks (gongshu.quality.jobs).
+QUALITY_SYNC = "quality.error_reports"
+
+
+def _tell_quality(session: Session, report: ErrorReport) -> None:
+    key = f"{QUALITY_SYNC}:{report.id}:{report.status}"
+    enqueue(session, QUALITY_SYNC, {"error_report": report.id}, dedupe_key=key)
 
 
 def report_error(
@@ -96,6 +104,7 @@ def report_error(
             "late": report.late,
         },
     )
+    _tell_quality(session, report)
     return report
 
 
@@ -129,6 +138,7 @@ def answer_error(
         subject=f"error_report:{report.id}",
         payload={"status": status, "answer": report.answer},
     )
+    _tell_quality(session, report)
     return report
 
 

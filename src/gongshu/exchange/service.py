@@ -19,6 +19,7 @@ from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
 from gongshu.errors import InvalidInput
+from gongshu.exchange.clocks import CLOCKS, SHARING_ANSWER
 from gongshu.exchange.errors import (
     ApplicationNotFound,
     NotApplicable,
@@ -30,10 +31,9 @@ from gongshu.exchange.models import SharingApplication
 from gongshu.exchange.supervision import area_prefix
 from gongshu.ledger import record
 from gongshu.timeutil import as_utc, utcnow
-from gongshu.workdays import Calendar, ScheduleMissing, beijing_date
+from gongshu.workdays import Calendar, ScheduleMissing, beijing_date, lifecycle
 
-ANSWER_WORKDAYS = 10  # SHR-4
-MAX_TERM_DAYS = 3650
+MAX_TERM_DAYS = 3650  # the answer clock (SHR-4) is declared in exchange/clocks.py
 REQUIRED_TEXT = {
     "reason": "申请理由",
     "legal_basis": "申请依据",
@@ -44,22 +44,6 @@ REQUIRED_TEXT = {
 
 def _subject(app: SharingApplication) -> str:
     return f"application:{app.id}"
-
-
-def deadline_warning(year: int) -> str:
-    return (
-        f"{year} 年节假日安排尚未录入，无法计算答复期限（SHR-4：收到申请后 10 个工作日，CLK-4）；"
-        f"申请已受理，请管理员按国务院办公厅通知录入 {year} 年放假调休安排后自动计算。"
-    )
-
-
-def _compute_deadline(calendar: Calendar, app: SharingApplication) -> None:
-    try:
-        app.deadline = calendar.deadline(app.received_at, ANSWER_WORKDAYS)
-        app.deadline_warning = None
-    except ScheduleMissing as exc:  # CLK-4: recorded, deadline unknown, never guessed
-        app.deadline = None
-        app.deadline_warning = deadline_warning(exc.year)
 
 
 # ---------------------------------------------------------------- applying
@@ -129,7 +113,7 @@ def apply(
         received_at=as_utc(received_at) if received_at else utcnow(),
         **{k: v.strip() for k, v in texts.items()},
     )
-    _compute_deadline(Calendar(session), app)
+    lifecycle.start_clock(session, SHARING_ANSWER, app)
     session.add(app)
     session.flush()
     record(
@@ -160,27 +144,8 @@ def get(session: Session, application_id: int) -> SharingApplication:
 
 
 def refresh_deadlines(session: Session) -> list[SharingApplication]:
-    """Compute deadlines left unknown once an administrator has entered the missing year."""
-    calendar = Calendar(session)
-    done = []
-    pending = session.scalars(
-        select(SharingApplication).where(
-            SharingApplication.deadline.is_(None), SharingApplication.status == "submitted"
-        )
-    )
-    for app in pending:
-        _compute_deadline(calendar, app)
-        if app.deadline is not None:
-            done.append(app)
-            record(
-                session,
-                "sharing.deadline_computed",
-                actor="system",
-                subject=_subject(app),
-                payload={"deadline": app.deadline},
-            )
-    session.flush()
-    return done
+    """The applications whose deadline a newly covered year let us compute (CLK-4)."""
+    return [f.row for f in lifecycle.refresh(session, CLOCKS)]
 
 
 # ---------------------------------------------------------------- answering
@@ -345,13 +310,8 @@ def referred_to(session: Session, actor: User) -> list[SharingApplication]:
 
 def overdue(session: Session, now: dt.datetime | None = None) -> list[SharingApplication]:
     """Applications past their deadline and still unanswered by the provider (SHR-4, GOV-2)."""
-    now = as_utc(now) if now else utcnow()
-    stmt = select(SharingApplication).where(
-        SharingApplication.status == "submitted",
-        SharingApplication.deadline.is_not(None),
-        SharingApplication.deadline < now,
-    )
-    return list(session.scalars(_ordered(stmt)))
+    stmt = lifecycle.overdue_query(SHARING_ANSWER, now)
+    return list(session.scalars(stmt.order_by(SharingApplication.received_at)))
 
 
 def workdays_left(session: Session, app: SharingApplication, today: dt.date) -> int | None:

@@ -4,6 +4,10 @@ A handler is ``fn(session, payload) -> dict | None``. It runs inside a
 transaction the worker owns: the handler's writes and the job's ``done``
 commit together; on an exception they roll back and the failure is recorded
 in a separate transaction, so it is never lost.
+
+A periodic task is ``fn(session)``, registered with ``every(name, seconds)``:
+each worker loop runs it when the loop starts and then every ``seconds``, in a
+transaction of its own (the statutory clocks' refresh, ``gongshu.workdays.jobs``).
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ from gongshu.jobs.service import (
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, dict[str, Any]], dict[str, Any] | None]
+Periodic = Callable[[Session], object]
 
 _HANDLERS: dict[str, Handler] = {}
+_PERIODIC: dict[str, tuple[float, Periodic]] = {}
 
 
 def register(kind: str, fn: Handler) -> Handler:
@@ -58,6 +64,22 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
         return register(kind, fn)
 
     return decorate
+
+
+def every(name: str, seconds: float) -> Callable[[Periodic], Periodic]:
+    """Register ``fn(session)`` to run when a worker loop starts and every ``seconds``."""
+    if not seconds > 0:
+        raise ValueError(f"periodic task {name}: seconds must be > 0")
+
+    def decorate(fn: Periodic) -> Periodic:
+        _PERIODIC[name] = (float(seconds), fn)
+        return fn
+
+    return decorate
+
+
+def periodic_tasks() -> dict[str, tuple[float, Periodic]]:
+    return dict(_PERIODIC)
 
 
 def unregister(kind: str) -> None:
@@ -100,6 +122,7 @@ class Worker:
         heartbeat_interval: float | None = None,
         stale_after: float = 300.0,
         backoff_base: float = BACKOFF_BASE,
+        periodic: Mapping[str, tuple[float, Periodic]] | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.worker_id = worker_id or default_worker_id()
@@ -111,6 +134,8 @@ class Worker:
         self.heartbeat_interval = heartbeat_interval
         self.stale_after = stale_after
         self.backoff_base = backoff_base
+        self.periodic = periodic
+        self._next_run: dict[str, float] = {}
 
     def _handlers(self) -> Mapping[str, Handler]:
         return _HANDLERS if self.handlers is None else self.handlers
@@ -162,6 +187,25 @@ class Worker:
         except JobLost as lost:
             log.warning("%s", lost.message)
 
+    def run_periodic(self, now: float | None = None) -> list[str]:
+        """Run each periodic task that is due (all of them the first time), each in its
+        own transaction; a failure is logged and retried at the next interval. Returns
+        the names that ran successfully."""
+        now = time.monotonic() if now is None else now
+        tasks = _PERIODIC if self.periodic is None else self.periodic
+        ran = []
+        for name, (seconds, fn) in sorted(tasks.items()):
+            if now < self._next_run.get(name, 0.0):
+                continue
+            self._next_run[name] = now + seconds
+            try:
+                with transaction(self.session_factory) as session:
+                    fn(session)
+                ran.append(name)
+            except Exception:
+                log.exception("周期任务失败 (periodic task failed)：%s", name)
+        return ran
+
     def sweep(self) -> list[int]:
         """Requeue jobs whose worker went silent; returns their ids."""
         with transaction(self.session_factory) as session:
@@ -173,6 +217,7 @@ class Worker:
 
     def run(self, stop_event: threading.Event) -> None:
         """Run jobs until ``stop_event`` is set; sleep ``poll_interval`` when idle.
+        Periodic tasks run at the start and then when due (``run_periodic``).
 
         A database outage is logged and retried, never fatal. The job in hand
         is finished before the loop stops.
@@ -184,6 +229,7 @@ class Worker:
                 if time.monotonic() >= next_sweep:
                     self.sweep()
                     next_sweep = time.monotonic() + max(self.stale_after / 4, self.poll_interval)
+                self.run_periodic()
                 ran = self.run_once()
             except Exception:
                 log.exception("工作进程出错，稍后重试 (worker error)")

@@ -10,5 +10,6 @@ CAPABILITY = Capability(
     routers=("gongshu.market.routes:router", "gongshu.market.pages:pages"),
     models=("gongshu.market.models",),
     templates=True,
+    clocks=("gongshu.market.disputes:CLOCKS",),
     demo=(DemoSeed("gongshu.market.demo:seed"),),
 )

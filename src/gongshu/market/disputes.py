@@ -4,7 +4,9 @@ A party to an order raises a dispute; the other party responds within
 RESPOND_WORKDAYS working days; the market administrator resolves within
 RESOLVE_WORKDAYS working days of the response (or after the response period
 ran out with no response). The losing party's credit record carries the loss.
-A year with no holiday schedule leaves the deadline empty with a warning (CLK-4).
+A year with no holiday schedule leaves the deadline empty with a warning (CLK-4);
+both clocks are declared in ``CLOCKS`` for the lifecycle in ``gongshu.workdays``,
+which fills them in once the year is entered.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from gongshu.market.errors import DisputeNotFound, NotParty, WrongMarketStatus
 from gongshu.market.models import DISPUTE_OUTCOMES, ContractBreach, Dispute, Order
 from gongshu.market.service import entity_of, get_order
 from gongshu.timeutil import as_utc, utcnow
-from gongshu.workdays import Calendar, ScheduleMissing
+from gongshu.workdays import ClockSpec, Period, start_clock
 
 RESPOND_WORKDAYS = 5
 RESOLVE_WORKDAYS = 10
@@ -40,16 +42,51 @@ def _party(order: Order, actor: User) -> str:
     raise NotParty("只有订单双方可以提出或答复争议 (parties only)")
 
 
-def _deadline(
-    session: Session, start: dt.datetime, n: int
-) -> tuple[dt.datetime | None, str | None]:
-    try:
-        return Calendar(session).deadline(start, n), None
-    except ScheduleMissing as exc:
-        return None, (
-            f"{exc.year} 年节假日安排尚未录入，无法计算争议处理期限（{n} 个工作日，CLK-4）；"
-            "请管理员录入该年放假调休安排。"
+def _party_in(area: str):  # noqa: ANN202
+    from gongshu.accounts.models import Organization
+
+    return Dispute.order_id.in_(
+        select(Order.id).where(
+            Order.seller_org_id.in_(
+                select(Organization.id).where(Organization.region_code.startswith(area))
+            )
         )
+    )
+
+
+RESPONSE = ClockSpec(
+    name="dispute",
+    model=Dispute,
+    start="raised_at",
+    deadline="respond_due",
+    warning="deadline_warning",
+    period=Period(workdays=RESPOND_WORKDAYS),
+    basis=f"TRD-5：争议提出后 {RESPOND_WORKDAYS} 个工作日内答复",
+    what="争议答复期限",
+    status="status",
+    open_statuses=("raised",),
+    terminal=("responded", "resolved"),
+    region=_party_in,
+    action="market.dispute_deadline_computed",
+)
+
+RESOLUTION = ClockSpec(
+    name="dispute",
+    model=Dispute,
+    start="responded_at",
+    deadline="resolve_due",
+    warning="deadline_warning",
+    period=Period(workdays=RESOLVE_WORKDAYS),
+    basis=f"TRD-5：答复后 {RESOLVE_WORKDAYS} 个工作日内处理",
+    what="争议处理期限",
+    status="status",
+    open_statuses=("responded",),
+    terminal=("resolved",),
+    region=_party_in,
+    action="market.dispute_deadline_computed",
+)
+
+CLOCKS = (RESPONSE, RESOLUTION)
 
 
 def raise_dispute(
@@ -65,7 +102,6 @@ def raise_dispute(
     respondent = (
         f"org:{order.seller_org_id}" if claimant == buyer_entity(order) else buyer_entity(order)
     )
-    due, warning = _deadline(session, raised_at, RESPOND_WORKDAYS)
     dispute = Dispute(
         order_id=order.id,
         claimant=claimant,
@@ -73,9 +109,8 @@ def raise_dispute(
         raised_by=actor.actor,
         claim=claim.strip(),
         raised_at=raised_at,
-        respond_due=due,
-        deadline_warning=warning,
     )
+    due = start_clock(session, RESPONSE, dispute)
     session.add(dispute)
     session.flush()
     record(
@@ -89,7 +124,7 @@ def raise_dispute(
             "respondent": respondent,
             "claim": dispute.claim,
             "respond_due": due,
-            "deadline_warning": warning,
+            "deadline_warning": dispute.deadline_warning,
         },
     )
     return dispute
@@ -115,9 +150,7 @@ def respond(
         raise InvalidInput("请填写答复意见 (response)")
     dispute.response, dispute.responded_by = response.strip(), actor.actor
     dispute.responded_at = as_utc(at) if at else utcnow()
-    dispute.resolve_due, dispute.deadline_warning = _deadline(
-        session, dispute.responded_at, RESOLVE_WORKDAYS
-    )
+    start_clock(session, RESOLUTION, dispute)
     dispute.status = "responded"
     session.flush()
     record(

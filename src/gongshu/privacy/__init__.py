@@ -14,6 +14,7 @@ CAPABILITY = Capability(
     ),
     models=("gongshu.privacy.models",),
     templates=True,
+    clocks=("gongshu.privacy.clock:CLOCKS",),
     demo=(DemoSeed("gongshu.privacy.demo:seed"),),
     evidence=(
         Evidence(

@@ -10,36 +10,15 @@ from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
-from gongshu.ledger import record
 from gongshu.privacy.models import RightsMatch, RightsRequest
-from gongshu.timeutil import as_utc, utcnow
-from gongshu.workdays import Calendar, ScheduleMissing, beijing_date
+from gongshu.workdays import ClockSpec, Period, beijing_date, lifecycle
 
 ANSWER_WORKDAYS = 15  # PIP-5 (NDSMR 23), PIP-6 (NDSMR 22)
 
 
-def deadline_warning(year: int) -> str:
-    return (
-        f"{year} 年节假日安排尚未录入，无法计算答复期限（PIP-5：收到申请后 15 个工作日，CLK-4）；"
-        f"申请已受理，请管理员录入 {year} 年放假调休安排后自动计算。"
-    )
-
-
-def _compute_deadline(calendar: Calendar, req: RightsRequest) -> None:
-    try:
-        req.deadline = calendar.deadline(req.received_at, ANSWER_WORKDAYS)
-        req.deadline_warning = None
-    except ScheduleMissing as exc:  # CLK-4: recorded, deadline unknown, never guessed
-        req.deadline = None
-        req.deadline_warning = deadline_warning(exc.year)
-
-
 def on_time(req: RightsRequest) -> bool | None:
     """Answered (or, if open, still) within the clock; None when the deadline is unknown."""
-    if req.deadline is None:
-        return None
-    moment = as_utc(req.answered_at) if req.answered_at else utcnow()
-    return moment <= as_utc(req.deadline)
+    return lifecycle.on_time(req.deadline, req.answered_at)
 
 
 def in_area(area: str | None):  # noqa: ANN201
@@ -55,23 +34,32 @@ def in_area(area: str | None):  # noqa: ANN201
     )
 
 
+RIGHTS_ANSWER = ClockSpec(
+    name="rights",
+    model=RightsRequest,
+    start="received_at",
+    deadline="deadline",
+    warning="deadline_warning",
+    period=Period(workdays=ANSWER_WORKDAYS),
+    basis=f"PIP-5：收到申请后 {ANSWER_WORKDAYS} 个工作日",
+    what="答复期限",
+    note="申请已受理",
+    status="status",
+    open_statuses=("open",),
+    terminal=("answered",),
+    fill_terminal=True,  # an answered request's deadline still tells whether it was late
+    region=in_area,
+    action="rights.deadline_computed",
+)
+
+CLOCKS = (RIGHTS_ANSWER,)
+
+
 def overdue(
     session: Session, now: datetime | None = None, *, area: str | None = None
 ) -> list[RightsRequest]:
     """Open requests past their deadline, for the data authority of ``area`` (GOV-2)."""
-    now = now or utcnow()
-    return list(
-        session.scalars(
-            select(RightsRequest)
-            .where(
-                RightsRequest.status == "open",
-                RightsRequest.deadline.is_not(None),
-                RightsRequest.deadline < now,
-                in_area(area),
-            )
-            .order_by(RightsRequest.deadline)
-        )
-    )
+    return lifecycle.overdue(session, RIGHTS_ANSWER, now, area=area)
 
 
 def supervised_area(user: User) -> str | None:
@@ -84,22 +72,8 @@ def supervised_area(user: User) -> str | None:
 
 
 def refresh_deadlines(session: Session) -> list[RightsRequest]:
-    """Fill in deadlines left unknown once an administrator has entered the missing year."""
-    calendar = Calendar(session)
-    done = []
-    for req in session.scalars(select(RightsRequest).where(RightsRequest.deadline.is_(None))):
-        _compute_deadline(calendar, req)
-        if req.deadline is not None:
-            done.append(req)
-            record(
-                session,
-                "rights.deadline_computed",
-                actor="system",
-                subject=f"rights:{req.id}",
-                payload={"deadline": req.deadline},
-            )
-    session.flush()
-    return done
+    """The requests whose deadline a newly covered year let us compute (CLK-4)."""
+    return [f.row for f in lifecycle.refresh(session, CLOCKS)]
 
 
 def last_day(req: RightsRequest) -> date | None:

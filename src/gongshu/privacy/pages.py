@@ -142,7 +142,6 @@ def request_page(
 def inbox_page(
     request: Request, session: SessionDep, user: Annotated[User, requires(PRIVACY_HANDLE)]
 ) -> Response:
-    clock.refresh_deadlines(session)  # CLK-4: fills in once the missing year is entered
     rows = service.inbox(session, user.org_id) if user.org_id else []
     records = consent.of_org(session, user.org_id) if user.org_id else []
     return render(
@@ -188,7 +187,6 @@ def supervision_page(
 ) -> Response:
     from sqlalchemy import select
 
-    clock.refresh_deadlines(session)
     area = clock.supervised_area(user)
     unknown = list(
         session.scalars(

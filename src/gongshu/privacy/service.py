@@ -27,7 +27,7 @@ from gongshu.egress import service as egress
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.privacy import finder, tombstones
-from gongshu.privacy.clock import _compute_deadline, on_time
+from gongshu.privacy.clock import RIGHTS_ANSWER, on_time
 from gongshu.privacy.errors import (
     AlreadyHandled,
     MatchNotFound,
@@ -40,7 +40,7 @@ from gongshu.privacy.person import person_hash, valid_id
 from gongshu.protect.crypto import derive_key, sm4_gcm_decrypt, sm4_gcm_encrypt
 from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import utcnow
-from gongshu.workdays import Calendar
+from gongshu.workdays import start_clock
 
 EXPORT_DAYS = 30
 EXPORT_KINDS = ("access", "copy", "transfer", "correct", "supplement")
@@ -121,7 +121,7 @@ def file_request(
         received_at=now or utcnow(),
     )
     req.lookup_enc = _seal(secret, person.encode(), {"id": number, "mobile": phone})
-    _compute_deadline(Calendar(session), req)
+    start_clock(session, RIGHTS_ANSWER, req)
     session.add(req)
     session.flush()
     found = finder.find(session, id_number=number, mobile=phone, datasets_dir=datasets_dir)

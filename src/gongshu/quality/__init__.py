@@ -11,6 +11,7 @@ CAPABILITY = Capability(
     routers=("gongshu.quality.routes:router", "gongshu.quality.pages:pages"),
     models=("gongshu.quality.models",),
     templates=True,
+    clocks=("gongshu.quality.corrections:CLOCKS",),
     jobs=("gongshu.quality.jobs",),
     demo=(DemoSeed("gongshu.quality.demo:seed"),),
     entry_sections=("gongshu.quality.pages:entry_panel",),

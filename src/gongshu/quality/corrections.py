@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog.models import CatalogEntry
@@ -27,10 +27,10 @@ from gongshu.quality.errors import NotAuthority, NotQualityOwner, TaskClosed, Ta
 from gongshu.quality.models import CorrectionDeadline, CorrectionTask, QualityReport
 from gongshu.quality.rules import DIMENSIONS, EXPECTATIONS
 from gongshu.timeutil import as_utc, utcnow
-from gongshu.workdays import Calendar, ScheduleMissing
+from gongshu.workdays import ClockSpec, Period, start_clock
+from gongshu.workdays import overdue as overdue_of
 
 NO_DEADLINE = "数据管理部门尚未设定整改期限"
-NO_SCHEDULE = "整改期限跨入尚未录入节假日安排的年份，暂无法计算（CLK-4）"
 
 
 def set_deadline(session: Session, workdays: int, *, actor: User) -> CorrectionDeadline:
@@ -64,14 +64,47 @@ def workdays_for(session: Session, region_code: str) -> int | None:
     return None
 
 
-def _deadline(session: Session, region_code: str, start: dt.datetime) -> tuple:
-    days = workdays_for(session, region_code)
-    if days is None:
-        return None, NO_DEADLINE
-    try:
-        return Calendar(session).deadline(start, days), None
-    except ScheduleMissing:
-        return None, NO_SCHEDULE
+def _period(session: Session, task: CorrectionTask) -> Period | None:
+    entry = session.get(CatalogEntry, task.entry_id)
+    days = workdays_for(session, entry.region_code) if entry is not None else None
+    return None if days is None else Period(workdays=days)
+
+
+def _started(task: CorrectionTask) -> dt.datetime | None:
+    if task.error_report_id is None:
+        return task.created_at
+    report = object_session(task).get(ErrorReport, task.error_report_id)
+    return as_utc(report.reported_at) if report is not None else None
+
+
+def _provider_in(area: str):  # noqa: ANN202
+    return CorrectionTask.provider_org_id.in_(
+        select(Organization.id).where(Organization.region_code.startswith(area))
+    )
+
+
+CORRECTION = ClockSpec(
+    name="quality_task",
+    model=CorrectionTask,
+    start=_started,
+    deadline="deadline",
+    warning="deadline_warning",
+    period=_period,
+    basis="QUA-1：数据管理部门设定的整改工作日数",
+    what="整改期限",
+    no_period=NO_DEADLINE,
+    status="status",
+    open_statuses=("open",),
+    terminal=("fixed", "confirmed"),
+    # A task opened before the authority set a period keeps none (QUA-1); only the
+    # ones a missing holiday schedule held up are filled in later (CLK-4).
+    fill_when=lambda: CorrectionTask.deadline_warning.is_distinct_from(NO_DEADLINE),
+    region=_provider_in,
+    action="quality.deadline_computed",
+    subject=lambda task: f"quality_task:{task.id}",
+)
+
+CLOCKS = (CORRECTION,)
 
 
 def sync_with_report(session: Session, entry: CatalogEntry, report: QualityReport) -> None:
@@ -114,7 +147,6 @@ def sync_with_report(session: Session, entry: CatalogEntry, report: QualityRepor
         if result.get("detail"):
             text += f"（{result['detail']}）"
         if task is None:
-            due, warning = _deadline(session, entry.region_code, now)
             task = CorrectionTask(
                 entry_id=entry.id,
                 provider_org_id=entry.provider_org_id,
@@ -124,9 +156,9 @@ def sync_with_report(session: Session, entry: CatalogEntry, report: QualityRepor
                 field=result["column"],
                 description=text,
                 opened_version_no=report.version_no,
-                deadline=due,
-                deadline_warning=warning,
+                created_at=now,
             )
+            due = start_clock(session, CORRECTION, task)
             session.add(task)
             session.flush()
             record(
@@ -168,7 +200,6 @@ def import_error_reports(session: Session) -> int:
     for rep in session.scalars(select(ErrorReport).where(ErrorReport.status == "open")):
         if rep.id in have:
             continue
-        due, warning = _deadline(session, rep.entry.region_code, as_utc(rep.reported_at))
         task = CorrectionTask(
             entry_id=rep.entry_id,
             provider_org_id=rep.provider_org_id,
@@ -176,10 +207,9 @@ def import_error_reports(session: Session) -> int:
             field=rep.field,
             description=f"{rep.reporter_org.name}反馈：{rep.row_description}；{rep.description}",
             error_report_id=rep.id,
-            deadline=due,
-            deadline_warning=warning,
         )
         session.add(task)
+        start_clock(session, CORRECTION, task)
         added += 1
     # a report answered on the sharing pages closes its task
     for task in session.scalars(
@@ -233,8 +263,8 @@ def resolve(
 
 
 def queue(session: Session, actor: User) -> list[CorrectionTask]:
-    """The provider's tasks, open first, oldest deadline first."""
-    import_error_reports(session)
+    """The provider's tasks, open first, oldest deadline first. Reads only: consumers'
+    reports join it when filed or answered (the ``quality.error_reports`` job)."""
     if actor.org_id is None:
         return []
     tasks = session.scalars(
@@ -248,14 +278,7 @@ def queue(session: Session, actor: User) -> list[CorrectionTask]:
 
 def overdue(session: Session, actor: User, now: dt.datetime | None = None) -> list[CorrectionTask]:
     """Open tasks past their deadline in the authority's area (GOV-2)."""
-    import_error_reports(session)
-    now = as_utc(now) if now else utcnow()
     if actor.org is None:
         return []
-    prefix = "" if "admin" in actor.roles else area_prefix(actor.org)
-    out = []
-    for task in session.scalars(select(CorrectionTask).where(CorrectionTask.status == "open")):
-        org = session.get(Organization, task.provider_org_id)
-        if org.region_code.startswith(prefix) and task.deadline and as_utc(task.deadline) < now:
-            out.append(task)
-    return sorted(out, key=lambda t: t.deadline)
+    area = None if "admin" in actor.roles else area_prefix(actor.org)
+    return overdue_of(session, CORRECTION, now, area=area)

@@ -1,4 +1,5 @@
-"""The quality report of each new dataset version, as a background job (QUA-1)."""
+"""Quality's background jobs: the report of each new dataset version (QUA-1), and
+consumers' error reports joining the providers' correction queues (QUA-3)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from gongshu.jobs import handler
+from gongshu.quality.corrections import import_error_reports
 from gongshu.quality.service import run_report
 from gongshu.storage.models import DatasetVersion
 
 REPORT = "quality.report"
+ERROR_REPORTS = "quality.error_reports"  # enqueued by gongshu.exchange.reports
 
 
 @handler(REPORT)
@@ -19,3 +22,9 @@ def run_quality_report(session: Session, payload: dict) -> dict:
         return {"skipped": "version gone"}
     report = run_report(session, payload["version_id"], datasets_dir=Path(payload["datasets_dir"]))
     return {"report_id": report.id, "overall": report.overall}
+
+
+@handler(ERROR_REPORTS)
+def sync_error_reports(session: Session, payload: dict) -> dict:
+    """A report filed becomes a task; a report answered on the sharing pages closes it."""
+    return {"added": import_error_reports(session)}

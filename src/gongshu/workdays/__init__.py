@@ -1,4 +1,5 @@
-"""Working-day clock: the State Council holiday schedule and statutory deadlines (CLK-1..4).
+"""Working-day clock: the State Council holiday schedule and statutory deadlines (CLK-1..4),
+and the one lifecycle of every statutory clock (``lifecycle``: start, refresh, overdue).
 
 Importing this package only defines its tables; nothing touches a database.
 """
@@ -16,6 +17,16 @@ from gongshu.workdays.calendar import (
     end_of_day,
 )
 from gongshu.workdays.errors import InvalidSchedule, ScheduleMissing
+from gongshu.workdays.lifecycle import (
+    ClockSpec,
+    Filled,
+    Period,
+    on_time,
+    overdue,
+    refresh,
+    schedule_warning,
+    start_clock,
+)
 from gongshu.workdays.models import HOLIDAY, KINDS, WORKDAY, HolidayScheduleDay, HolidayScheduleYear
 from gongshu.workdays.schedule import coverage, coverage_warning, enter_year
 
@@ -25,6 +36,7 @@ CAPABILITY = Capability(
     routers=("gongshu.workdays.routes:router", "gongshu.workdays.routes:pages"),
     models=("gongshu.workdays.models",),
     templates=True,
+    jobs=("gongshu.workdays.jobs",),
     home=("gongshu.workdays.home:panel",),
 )
 
@@ -36,9 +48,12 @@ __all__ = [
     "PACKAGE_YEARS",
     "WORKDAY",
     "Calendar",
+    "ClockSpec",
+    "Filled",
     "HolidayScheduleDay",
     "HolidayScheduleYear",
     "InvalidSchedule",
+    "Period",
     "ScheduleMissing",
     "YearSchedule",
     "add_workdays",
@@ -47,4 +62,9 @@ __all__ = [
     "coverage_warning",
     "end_of_day",
     "enter_year",
+    "on_time",
+    "overdue",
+    "refresh",
+    "schedule_warning",
+    "start_clock",
 ]

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, CALENDAR_ADMIN
+from gongshu.capability import installed
 from gongshu.errors import InvalidInput
 from gongshu.timeutil import BEIJING, utcnow
 from gongshu.web.deps import SessionDep
@@ -22,6 +23,12 @@ from gongshu.workdays.schedule import coverage, coverage_warning, enter_year
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 pages = APIRouter(include_in_schema=False)
+
+
+def _clocks():  # noqa: ANN202
+    """Every capability's clocks (``Capability.clocks``, from the registry), refreshed in
+    the transaction that enters a year (CLK-4): ``gongshu.workdays`` knows no capability."""
+    return installed().clocks()
 
 
 class YearIn(BaseModel):
@@ -78,8 +85,11 @@ def deadline(
 def put_year(
     year: int, body: YearIn, session: SessionDep, user: Annotated[User, requires(CALENDAR_ADMIN)]
 ) -> dict:
-    """Enter (or replace) a year from the State Council notice."""
-    row = enter_year(session, year, body.days, source=body.source, actor=user.actor)
+    """Enter (or replace) a year from the State Council notice; deadlines it lets us
+    compute are filled in the same transaction."""
+    row = enter_year(
+        session, year, body.days, source=body.source, actor=user.actor, clocks=_clocks()
+    )
     return {"year": row.year, "source": row.source, "days": len(row.days)}
 
 
@@ -110,7 +120,14 @@ def calendar_enter(
 
     try:
         with session.begin_nested():
-            enter_year(session, year, parse_lines(days), source=source, actor=user.actor)
+            enter_year(
+                session,
+                year,
+                parse_lines(days),
+                source=source,
+                actor=user.actor,
+                clocks=_clocks(),
+            )
     except GongshuError as exc:
         today = utcnow().astimezone(BEIJING).date()
         return render(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from gongshu.timeutil import utcnow
 from gongshu.workdays.calendar import PACKAGE_SOURCE, PACKAGE_YEARS
 from gongshu.workdays.errors import InvalidSchedule
+from gongshu.workdays.lifecycle import ClockSpec, refresh
 from gongshu.workdays.models import (
     HOLIDAY,
     KINDS,
@@ -69,6 +70,7 @@ def enter_year(
     *,
     source: str,
     actor: str,
+    clocks: Iterable[ClockSpec] = (),
 ) -> HolidayScheduleYear:
     """Record one year's schedule from the State Council notice (CLK-4).
 
@@ -77,7 +79,10 @@ def enter_year(
     (调休上班, only on a Saturday or Sunday). Entering a year again replaces it;
     an entered year overrides the package for that year. Validates everything
     before writing, flushes, and records ``workdays.year_entered`` (or
-    ``workdays.year_replaced``) in the ledger. Never commits.
+    ``workdays.year_replaced``) in the ledger. Then, in the same transaction,
+    fills the NULL deadlines of ``clocks`` the new year lets us compute
+    (``lifecycle.refresh``; the caller passes every capability's specs, see
+    ``gongshu.workdays.jobs``). Never commits.
     """
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
         raise InvalidSchedule(f"年份 {year!r} 无效 (year)，应为 2000 至 2100 之间的整数。")
@@ -118,6 +123,7 @@ def enter_year(
             "days": [[d.isoformat(), k, n] for d, k, n in checked],
         },
     )
+    refresh(session, clocks)
     return row
 
 
