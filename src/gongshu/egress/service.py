@@ -53,7 +53,6 @@ from gongshu.protect.crypto import derive_key
 from gongshu.protect.watermark import Mark, embed
 from gongshu.timeutil import as_utc, utcnow
 
-OPS = query.OPS
 BATCH_ROWS = 65536
 
 

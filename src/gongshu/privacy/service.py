@@ -214,14 +214,6 @@ def inbox(session: Session, org_id: int) -> list[tuple[RightsMatch, RightsReques
     return [(m, r) for m, r in rows]
 
 
-def _id_column(match: RightsMatch, session: Session) -> str:
-    version = session.get(DatasetVersion, match.dataset_version_id)
-    entry = catalog.get(session, match.entry_id)
-    tags = egress.column_tags(entry, version)
-    ids = [c for c in match.columns if finder.ID_CODE in tags.get(c, [])]
-    return (ids or match.columns)[0]
-
-
 def handle(
     session: Session,
     match_id: int,
@@ -340,13 +332,6 @@ def handle(
     if all(m.outcome is not None for m in matches(session, req)):
         _close(session, req, actor=actor.actor, now=match.handled_at)
     return match
-
-
-def _value_for(match: RightsMatch, found: dict, session: Session) -> str:
-    col = _id_column(match, session)
-    version = session.get(DatasetVersion, match.dataset_version_id)
-    tags = egress.column_tags(catalog.get(session, match.entry_id), version)
-    return found["id"] if finder.ID_CODE in tags.get(col, []) else found["mobile"]
 
 
 def _close(session: Session, req: RightsRequest, *, actor: str, now: datetime) -> None:
