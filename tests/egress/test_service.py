@@ -144,7 +144,7 @@ def test_columns_rows_and_formats_follow_the_grant(session, people, shared_entry
         recipient_org_id=people.clerk_prov.org_id,
         purpose="核验",
         source="sharing",
-        actor="test",
+        actor=people.admin,
         columns=["姓名", "街道"],
         row_filter=[{"column": "街道", "op": "=", "value": "八一街道"}],
     )
@@ -193,7 +193,7 @@ def test_no_share_and_conditional_entries_cannot_be_taken(session, people, share
             recipient_org_id=people.clerk_prov.org_id,
             purpose="x",
             source="sharing",
-            actor="t",
+            actor=people.admin,
         )
 
 
@@ -284,7 +284,7 @@ def test_call_filters_search_and_order_apply_before_the_page_and_only_in_the_cle
         recipient_org_id=people.clerk_prov.org_id,
         purpose="核验",
         source="sharing",
-        actor="test",
+        actor=people.admin,
         policy="open",  # names, IDs and mobiles masked; the street in the clear
         row_filter=[{"column": "街道", "op": "!=", "value": "无"}],
     )

@@ -67,7 +67,7 @@ def create_grant(
     recipient_org_id: int | None = None,
     purpose: str,
     source: str,
-    actor: str,
+    actor: User,
     days: int = 365,
     policy: str | None = None,
     columns: list[str] | None = None,
@@ -112,7 +112,7 @@ def create_grant(
         source_ref=source_ref,
         policy_id=get_policy(session, policy).id,
         expires_at=utcnow() + timedelta(days=days),
-        created_by=actor,
+        created_by=actor.actor,
     )
     if grant.recipient_user_id is None and grant.recipient_org_id is None:
         raise InvalidInput("授权必须指定接收方 (recipient)")
@@ -121,7 +121,7 @@ def create_grant(
     record(
         session,
         "grant.created",
-        actor=actor,
+        actor=actor.actor,
         subject=f"grant:{grant.id}",
         payload={
             "entry": entry.id,
@@ -497,5 +497,5 @@ def take_unconditional(session: Session, entry_id: int, *, actor: User, scenario
         recipient_org_id=actor.org_id,
         purpose=scenario,
         source="sharing",
-        actor=actor.actor,
+        actor=actor,
     )

@@ -233,7 +233,7 @@ def approve(
         recipient_org_id=app.applicant_org_id,
         purpose=app.scenario,
         source="sharing",
-        actor=actor.actor,
+        actor=actor,
         days=app.term_days,
         policy=policy,  # None: the shipped default for the entry's grade
         columns=list(app.requested_fields),

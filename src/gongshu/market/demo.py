@@ -55,7 +55,7 @@ def seed_demo(
             purpose="公共数据授权运营：空气质量分析数据产品（演示）",
             source="operation",
             source_ref="demo",
-            actor=admin_user.actor,
+            actor=admin_user,
         )
     admin.set_fee_schedule(
         session,

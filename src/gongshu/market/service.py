@@ -63,7 +63,7 @@ def check_registration(session: Session, reg_id: int, *, actor: User) -> dict:
     """Run the tradability check for the actor's organization, without listing."""
     org_id = _require_seller(actor)
     reg = registration.get(session, reg_id)
-    return check_and_record(session, reg, seller_org_id=org_id, actor=actor.actor).as_dict()
+    return check_and_record(session, reg, seller_org_id=org_id, actor=actor).as_dict()
 
 
 def list_product(session: Session, reg_id: int, *, actor: User) -> Listing:
@@ -71,12 +71,12 @@ def list_product(session: Session, reg_id: int, *, actor: User) -> Listing:
     org_id = _require_seller(actor)
     reg = registration.get(session, reg_id)
     if reg.approved_version_no is None:
-        check_and_record(session, reg, seller_org_id=org_id, actor=actor.actor)
+        check_and_record(session, reg, seller_org_id=org_id, actor=actor)
         raise NotRegistered(
             f"“{reg.name}”尚未完成登记，未登记的产品不得挂牌 (REG-1)",
             detail={"reasons": [{"rule": "REG-1", "code": "unregistered"}]},
         )
-    result = check_and_record(session, reg, seller_org_id=org_id, actor=actor.actor)
+    result = check_and_record(session, reg, seller_org_id=org_id, actor=actor)
     if not result.passed:
         raise NotTradable(
             "不可交易 (TRD-3)：" + "；".join(r["message"] for r in result.reasons),
@@ -331,7 +331,7 @@ def accept_contract(session: Session, order_id: int, *, actor: User, sha256: str
         purpose=f"数据产品交易（订单 {order.id}）：{order.purpose}；范围：{order.scope}",
         source="market",
         source_ref=f"order:{order.id}",
-        actor=actor.actor,
+        actor=actor,
         days=order.term_days,
     )
     order.status, order.accepted_at, order.grant_id = "accepted", utcnow(), grant.id

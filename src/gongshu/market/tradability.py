@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS
 from gongshu.datasets.models import DatasetVersion
@@ -183,13 +184,13 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
 
 
 def check_and_record(
-    session: Session, reg: Registration, *, seller_org_id: int, actor: str
+    session: Session, reg: Registration, *, seller_org_id: int, actor: User
 ) -> Check:
     result = check(session, reg, seller_org_id=seller_org_id)
     record(
         session,
         "market.checked",
-        actor=actor,
+        actor=actor.actor,
         subject=f"registration:{reg.id}",
         payload={"passed": result.passed, "reasons": [r["code"] for r in result.reasons]},
     )

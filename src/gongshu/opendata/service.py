@@ -111,7 +111,7 @@ def declare_use(
         purpose=f"{use}；场景：{scenario}",
         source="open",
         policy="open",
-        actor=actor.actor,
+        actor=actor,
     )
     declaration = OpenUseDeclaration(
         entry_id=entry.id, user_id=actor.id, use=use, scenario=scenario, grant_id=grant.id
@@ -327,7 +327,7 @@ def sign(session: Session, agreement_id: int, *, actor: User) -> OpenAgreement:
         purpose=f"{agreement.terms['use']}；场景：{agreement.terms['scenario']}",
         source="open",
         policy="open",
-        actor=actor.actor,
+        actor=actor,
         days=int(agreement.terms["term_days"]),
         columns=agreement.terms["data"]["fields"],
         source_ref=f"open-agreement:{agreement.id}",

@@ -201,7 +201,7 @@ def product_grant(session: Session, entry: CatalogEntry, *, actor: User) -> Gran
         recipient_org_id=entry.provider_org_id,
         purpose="授权运营数据产品交付运营机构 (OPR-4)",
         source="operation",
-        actor=actor.actor,
+        actor=actor,
         policy="open",
         source_ref=f"product:{entry.id}",
     )

@@ -209,7 +209,7 @@ def authorize(
             recipient_org_id=operator.id,
             purpose=f"授权运营：{agreement.title}（仅在平台沙箱内使用，OPR-4）",
             source="operation",
-            actor=actor.actor,
+            actor=actor,
             days=term_days,
             policy=policy,
             columns=columns,

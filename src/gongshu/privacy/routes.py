@@ -93,7 +93,7 @@ def withdraw_consent(
     given = consent.get(session, consent_id)
     if given.org_id != _org(user).id:
         raise ConsentNotFound(f"同意记录不存在 (consent)：{consent_id}")
-    rec = consent.withdraw(session, consent_id, on=body.on, actor=user.actor, reason=body.reason)
+    rec = consent.withdraw(session, consent_id, on=body.on, actor=user, reason=body.reason)
     return ConsentPublic.model_validate(rec, from_attributes=True)
 
 
