@@ -12,10 +12,10 @@ from gongshu.catalog import service
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.catalog.schemas import (
     EntryCreate,
-    EntryPage,
+    EntryPagePublic,
     EntryPublic,
+    EntryReviewCreate,
     EntryUpdate,
-    ReviewDecision,
     VersionPublic,
 )
 from gongshu.errors import InvalidInput
@@ -31,7 +31,7 @@ def _visible_entry(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
     return entry
 
 
-@router.get("", response_model=EntryPage)
+@router.get("", response_model=EntryPagePublic)
 def search(
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_READ)],
@@ -43,7 +43,7 @@ def search(
     provider_org_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> EntryPage:
+) -> EntryPagePublic:
     """Search by name, summary and provider; filter by attributes; facet counts."""
     filters = {
         "tier": tier,
@@ -53,7 +53,7 @@ def search(
         "provider_org_id": provider_org_id,
     }
     result = service.search(session, actor=user, q=q, filters=filters, limit=limit, offset=offset)
-    return EntryPage(
+    return EntryPagePublic(
         total=result.total,
         entries=[EntryPublic.of(e) for e in result.entries],
         facets={
@@ -100,7 +100,7 @@ def submit(
 @router.post("/{entry_id}/approve", response_model=EntryPublic)
 def approve(
     entry_id: int,
-    body: ReviewDecision,
+    body: EntryReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
 ) -> EntryPublic:
@@ -111,7 +111,7 @@ def approve(
 @router.post("/{entry_id}/return", response_model=EntryPublic)
 def return_(
     entry_id: int,
-    body: ReviewDecision,
+    body: EntryReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
 ) -> EntryPublic:

@@ -107,7 +107,7 @@ def preview(
     return {"columns": columns, "rows": [[None if v is None else str(v) for v in r] for r in rows]}
 
 
-class AnonymityCheck(BaseModel):
+class AnonymityCheckCreate(BaseModel):
     quasi_identifiers: list[str]
     k: int = 5
     l: int = 2  # noqa: E741
@@ -116,7 +116,7 @@ class AnonymityCheck(BaseModel):
 @router.post("/datasets/{version_id}/anonymity", response_model=DatasetPublic)
 def check_anonymity(
     version_id: int,
-    body: AnonymityCheck,
+    body: AnonymityCheckCreate,
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(DATASET_LOAD)],

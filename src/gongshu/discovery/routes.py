@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1/discovery", tags=["discovery"])
 pages = APIRouter(include_in_schema=False)
 
 
-class RulesIn(BaseModel):
+class GradingRulesUpdate(BaseModel):
     text: str
     comment: str = ""
 
@@ -32,7 +32,7 @@ def get_rules(session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 
 @router.put("/rules")
 def put_rules(
-    body: RulesIn, session: SessionDep, user: Annotated[User, requires(DISCOVERY_ADMIN)]
+    body: GradingRulesUpdate, session: SessionDep, user: Annotated[User, requires(DISCOVERY_ADMIN)]
 ) -> dict:
     row = rules_store.save_rules(session, body.text, actor=user, comment=body.comment)
     return {"version": row.version_no}

@@ -24,7 +24,7 @@ class ListingCreate(BaseModel):
     registration_id: int
 
 
-class Delist(BaseModel):
+class DelistingCreate(BaseModel):
     reason: str = ""
 
 
@@ -36,38 +36,38 @@ class OrderCreate(BaseModel):
     term_days: int
 
 
-class Accept(BaseModel):
+class AcceptanceCreate(BaseModel):
     contract_sha256: str
 
 
-class Settle(BaseModel):
+class SettlementCreate(BaseModel):
     reference: str
 
 
-class DisputeRaise(BaseModel):
+class DisputeCreate(BaseModel):
     claim: str
 
 
-class DisputeRespond(BaseModel):
+class DisputeResponseCreate(BaseModel):
     response: str
 
 
-class DisputeResolve(BaseModel):
+class DisputeResolutionCreate(BaseModel):
     outcome: str
     resolution: str
 
 
-class BreachRecord(BaseModel):
+class BreachCreate(BaseModel):
     party: str
     finding: str
 
 
-class FeeScheduleSet(BaseModel):
+class FeeScheduleUpdate(BaseModel):
     items: dict[str, dict]
     basis: str
 
 
-class Prohibit(BaseModel):
+class ProhibitedKindCreate(BaseModel):
     entity_code: str
     reason: str
 
@@ -159,7 +159,10 @@ def create_listing(
 
 @router.post("/listings/{listing_id}/delist")
 def delist(
-    listing_id: int, body: Delist, session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]
+    listing_id: int,
+    body: DelistingCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(MARKET_SELL)],
 ) -> dict:
     return listing_json(
         session, service.delist(session, listing_id, actor=user, reason=body.reason)
@@ -175,7 +178,10 @@ def sales(session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]) -> 
 
 @router.post("/orders/{order_id}/settle")
 def settle(
-    order_id: int, body: Settle, session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]
+    order_id: int,
+    body: SettlementCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(MARKET_SELL)],
 ) -> dict:
     s = service.settle(session, order_id, actor=user, reference=body.reference)
     return {"order_id": order_id, "status": s.status, "amount_yuan": s.amount_yuan}
@@ -184,7 +190,7 @@ def settle(
 @router.post("/disputes/{dispute_id}/respond")
 def respond(
     dispute_id: int,
-    body: DisputeRespond,
+    body: DisputeResponseCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_BUY)],
 ) -> dict:
@@ -208,7 +214,10 @@ def my_orders(session: SessionDep, user: Annotated[User, requires(MARKET_BUY)]) 
 
 @router.post("/orders/{order_id}/accept")
 def accept(
-    order_id: int, body: Accept, session: SessionDep, user: Annotated[User, requires(MARKET_BUY)]
+    order_id: int,
+    body: AcceptanceCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(MARKET_BUY)],
 ) -> dict:
     """Accept the contract by its hash; the data is then yours through the egress door."""
     return order_json(
@@ -249,7 +258,7 @@ def order_data(
 @router.post("/orders/{order_id}/disputes", status_code=201)
 def raise_dispute(
     order_id: int,
-    body: DisputeRaise,
+    body: DisputeCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_BUY)],
 ) -> dict:
@@ -264,7 +273,7 @@ def open_disputes(session: SessionDep, user: Annotated[User, requires(MARKET_ADM
 @router.post("/disputes/{dispute_id}/resolve")
 def resolve(
     dispute_id: int,
-    body: DisputeResolve,
+    body: DisputeResolutionCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_ADMIN)],
 ) -> dict:
@@ -278,7 +287,7 @@ def resolve(
 @router.post("/orders/{order_id}/breaches", status_code=201)
 def breach(
     order_id: int,
-    body: BreachRecord,
+    body: BreachCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_ADMIN)],
 ) -> dict:
@@ -313,7 +322,7 @@ def fee_schedule(session: SessionDep, user: Annotated[User | None, requires(PUBL
 
 @router.put("/fee-schedule", status_code=201)
 def set_fee_schedule(
-    body: FeeScheduleSet, session: SessionDep, user: Annotated[User, requires(MARKET_ADMIN)]
+    body: FeeScheduleUpdate, session: SessionDep, user: Annotated[User, requires(MARKET_ADMIN)]
 ) -> dict:
     s = admin.set_fee_schedule(session, body.items, basis=body.basis, actor=user)
     return {"version_no": s.version_no, "items": s.items, "basis": s.basis}
@@ -321,7 +330,7 @@ def set_fee_schedule(
 
 @router.post("/prohibited-kinds", status_code=201)
 def prohibit(
-    body: Prohibit, session: SessionDep, user: Annotated[User, requires(MARKET_ADMIN)]
+    body: ProhibitedKindCreate, session: SessionDep, user: Annotated[User, requires(MARKET_ADMIN)]
 ) -> dict:
     k = admin.prohibit(session, body.entity_code, reason=body.reason, actor=user)
     return {"entity_code": k.entity_code, "reason": k.reason, "active": k.active}

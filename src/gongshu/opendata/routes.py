@@ -22,12 +22,12 @@ from gongshu.web.deps import SessionDep, read_only, requires
 router = APIRouter(tags=["opendata"])
 
 
-class UseDeclare(BaseModel):
+class UseDeclarationCreate(BaseModel):
     use: str
     scenario: str
 
 
-class ApplicationCreate(BaseModel):
+class OpenApplicationCreate(BaseModel):
     use: str
     scenario: str
     security_measures: str
@@ -35,7 +35,7 @@ class ApplicationCreate(BaseModel):
     term_days: int = service.DEFAULT_TERM_DAYS
 
 
-class ApplicationAnswer(BaseModel):
+class OpenApplicationAnswerCreate(BaseModel):
     approve: bool
     reason: str = ""
     legal_basis: str = ""
@@ -102,7 +102,7 @@ def list_entries(
 @router.post("/api/v1/open/entries/{entry_id}/declarations", status_code=201)
 def declare(
     entry_id: int,
-    body: UseDeclare,
+    body: UseDeclarationCreate,
     session: SessionDep,
     user: Annotated[User, requires(OPEN_APPLY)],
 ) -> dict:
@@ -114,7 +114,7 @@ def declare(
 @router.post("/api/v1/open/entries/{entry_id}/applications", status_code=201)
 def apply(
     entry_id: int,
-    body: ApplicationCreate,
+    body: OpenApplicationCreate,
     session: SessionDep,
     user: Annotated[User, requires(OPEN_APPLY)],
 ) -> dict:
@@ -125,7 +125,7 @@ def apply(
 @router.post("/api/v1/open/applications/{application_id}/answer")
 def answer(
     application_id: int,
-    body: ApplicationAnswer,
+    body: OpenApplicationAnswerCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
 ) -> dict:

@@ -21,10 +21,10 @@ from gongshu.errors import InvalidInput
 from gongshu.operation import disclosure, procurement, products, service
 from gongshu.operation.schemas import (
     AgreementPublic,
-    Disposal,
+    DisposalCreate,
     ProcurementCreate,
     ProcurementPublic,
-    ProcurementReview,
+    ProcurementReviewCreate,
     ProductCreate,
     ProductPublic,
     RunCreate,
@@ -170,7 +170,7 @@ def product(
 @router.post("/operation/agreements/{agreement_id}/disposal", response_model=AgreementPublic)
 def dispose(
     agreement_id: int,
-    body: Disposal,
+    body: DisposalCreate,
     session: SessionDep,
     user: Annotated[User, requires(OPERATION_RUN)],
 ) -> AgreementPublic:
@@ -243,7 +243,7 @@ def my_requests(
 @router.post("/procurement/requests/{request_id}/review", response_model=ProcurementPublic)
 def review(
     request_id: int,
-    body: ProcurementReview,
+    body: ProcurementReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(PROCUREMENT_REVIEW)],
 ) -> ProcurementPublic:

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 pages = APIRouter(include_in_schema=False)
 
 
-class YearIn(BaseModel):
+class ScheduleYearUpdate(BaseModel):
     source: str
     days: list[tuple[dt.date, str, str]]
 
@@ -75,7 +75,10 @@ def deadline(
 
 @router.put("/years/{year}")
 def put_year(
-    year: int, body: YearIn, session: SessionDep, user: Annotated[User, requires(CALENDAR_ADMIN)]
+    year: int,
+    body: ScheduleYearUpdate,
+    session: SessionDep,
+    user: Annotated[User, requires(CALENDAR_ADMIN)],
 ) -> dict:
     """Enter (or replace) a year from the State Council notice."""
     row = enter_year(session, year, body.days, source=body.source, actor=user.actor)
