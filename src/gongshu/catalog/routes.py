@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query
 
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_EDIT, CATALOG_READ, CATALOG_REVIEW
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service
+from gongshu.catalog import versions as catalog_versions
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.catalog.schemas import (
     EntryCreate,
@@ -26,7 +28,7 @@ router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 
 def _visible_entry(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
     entry = service.get(session, entry_id)
-    if not service.can_see(entry, user):
+    if not catalog_search.can_see(entry, user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
     return entry
 
@@ -52,7 +54,9 @@ def search(
         "status": status,
         "provider_org_id": provider_org_id,
     }
-    result = service.search(session, actor=user, q=q, filters=filters, limit=limit, offset=offset)
+    result = catalog_search.search(
+        session, actor=user, q=q, filters=filters, limit=limit, offset=offset
+    )
     return EntryPagePublic(
         total=result.total,
         entries=[EntryPublic.of(e) for e in result.entries],
@@ -128,7 +132,7 @@ def versions(
     _visible_entry(session, entry_id, user)
     return [
         VersionPublic.model_validate(v, from_attributes=True)
-        for v in service.versions(session, entry_id)
+        for v in catalog_versions.versions(session, entry_id)
     ]
 
 
@@ -142,8 +146,8 @@ def diff(
 ) -> dict:
     """Field-level difference between two versions (CAT-5)."""
     _visible_entry(session, entry_id, user)
-    changes, fields = service.diff(
-        service.version(session, entry_id, old).snapshot,
-        service.version(session, entry_id, new).snapshot,
+    changes, fields = catalog_versions.diff(
+        catalog_versions.version(session, entry_id, old).snapshot,
+        catalog_versions.version(session, entry_id, new).snapshot,
     )
     return {"changes": [c.__dict__ for c in changes], "fields": [f.__dict__ for f in fields]}

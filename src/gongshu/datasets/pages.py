@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, DATASET_LOAD
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.datasets import service
@@ -80,7 +81,7 @@ def version_page(
 ) -> Response:
     version = service.get(session, version_id)
     entry = catalog.get(session, version.entry_id)
-    if not catalog.can_see(entry, user):
+    if not catalog_search.can_see(entry, user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{entry.id}")
     columns, rows, preview_note = [], [], None
     if "dataset:preview" in user.scopes:

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, DATASET_LOAD, DATASET_PREVIEW
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.datasets import service
@@ -71,7 +72,7 @@ def upload(
 def list_versions(
     entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> list[DatasetPublic]:
-    if not catalog.can_see(catalog.get(session, entry_id), user):
+    if not catalog_search.can_see(catalog.get(session, entry_id), user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
     return [_public(v) for v in service.versions_of(session, entry_id)]
 
@@ -81,7 +82,7 @@ def read(
     version_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> DatasetPublic:
     version = service.get(session, version_id)
-    if not catalog.can_see(catalog.get(session, version.entry_id), user):
+    if not catalog_search.can_see(catalog.get(session, version.entry_id), user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{version.entry_id}")
     return _public(version)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import Organization, User
-from gongshu.catalog import service as catalog
+from gongshu.catalog import versions as catalog_versions
 from gongshu.catalog.models import GRADE_LABELS, CatalogEntry, EntryVersion
 from gongshu.datasets.classify import classify_file
 from gongshu.datasets.models import DatasetVersion
@@ -109,7 +109,7 @@ def materialize_product(
             entry_id=entry.id,
             version_no=1,
             action="created",
-            snapshot=catalog.snapshot(entry),
+            snapshot=catalog_versions.snapshot(entry),
             actor=actor.actor,
             comment=f"沙箱运行 {run.id} 的结果（数据产品）",
         )

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import PUBLIC
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
 from gongshu.datasets.models import DatasetVersion
@@ -41,7 +42,7 @@ def home(
     }
     mine, queue = [], []
     if "catalog:edit" in user.scopes and user.org_id:
-        mine = catalog.provided_by(session, user.org_id)
+        mine = catalog_search.provided_by(session, user.org_id)
     if "catalog:review" in user.scopes:
         queue = catalog.review_queue(session, user)
     ledger_size = None
