@@ -26,7 +26,9 @@ from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.operation.errors import ExportRefused, NotOperator, WrongStatus
-from gongshu.operation.service import ARROW_FIELD_TYPES, get_run
+from gongshu.operation.runs import get_run
+
+ARROW_FIELD_TYPES = {"int": "integer", "uint": "integer", "double": "decimal", "float": "decimal"}
 
 
 def _field_type(arrow_type: str) -> str:

@@ -19,6 +19,7 @@ from gongshu.accounts.permissions import (
 )
 from gongshu.errors import InvalidInput
 from gongshu.operation import disclosure, procurement, products, service
+from gongshu.operation import runs as operation_runs
 from gongshu.operation.schemas import (
     AgreementPublic,
     DisposalCreate,
@@ -36,9 +37,9 @@ from gongshu.web.deps import SessionDep, requires
 router = APIRouter(prefix="/api/v1", tags=["operation"])
 
 
-def run_settings(request: Request) -> service.RunSettings:
+def run_settings(request: Request) -> operation_runs.RunSettings:
     s = request.app.state.settings
-    return service.RunSettings(
+    return operation_runs.RunSettings(
         datasets_dir=s.datasets_dir,
         secret=s.secret_key,
         min_group=s.sandbox_min_group,
@@ -126,7 +127,7 @@ def run(
 ) -> RunPublic:
     """Run SQL in the sandbox; a refused result answers 409 naming the rule (OPR-4)."""
     return _run(
-        service.run_query(
+        operation_runs.run_query(
             session, agreement_id, body.sql, actor=user, settings=run_settings(request)
         )
     )
@@ -137,7 +138,7 @@ def runs(
     agreement_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> list[RunPublic]:
     service.get_visible(session, agreement_id, user)
-    return [_run(r) for r in service.runs_of(session, agreement_id)]
+    return [_run(r) for r in operation_runs.runs_of(session, agreement_id)]
 
 
 @router.post("/operation/runs/{run_id}/product", response_model=ProductPublic, status_code=201)
