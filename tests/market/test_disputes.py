@@ -9,6 +9,7 @@ import pytest
 from gongshu.market import credit, disputes
 from gongshu.market import service as market_service
 from gongshu.market.errors import NotParty, WrongMarketStatus
+from gongshu.opendata import agreements
 from gongshu.opendata import service as opendata
 from gongshu.timeutil import BEIJING, utcnow
 
@@ -125,9 +126,9 @@ def test_breaches_and_open_data_breaches_enter_credit(session, people, market, o
         term_days=30,
     )
     opendata.answer(session, app.id, actor=people.clerk_county, approve=True)
-    agreement = opendata.agreement_for(session, app.id)
-    opendata.sign(session, agreement.id, actor=market.buyer)
-    opendata.record_breach(
+    agreement = agreements.agreement_for(session, app.id)
+    agreements.sign(session, agreement.id, actor=market.buyer)
+    agreements.record_breach(
         session,
         agreement.id,
         actor=people.clerk_county,

@@ -12,7 +12,7 @@ from typing import Any
 
 from gongshu.catalog.models import CatalogEntry
 from gongshu.datasets.models import DatasetVersion
-from gongshu.opendata.search import slug
+from gongshu.opendata.entries import slug
 
 EU = "http://publications.europa.eu/resource/authority/"
 FREQUENCY = {

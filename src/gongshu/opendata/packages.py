@@ -19,8 +19,8 @@ from gongshu.datasets.models import DatasetVersion
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
+from gongshu.opendata.entries import all_open, get_open, latest_version, latest_versions, slug
 from gongshu.opendata.errors import NoOpenGrant, OpenEntryNotFound
-from gongshu.opendata.search import all_open, get_open, latest_version, latest_versions, slug
 from gongshu.opendata.service import active_grant
 
 __all__ = ["all_open", "slug"]

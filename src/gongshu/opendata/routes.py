@@ -15,8 +15,9 @@ from pydantic import BaseModel
 
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
-from gongshu.opendata import dcat, service
-from gongshu.opendata.search import FACETS, all_open, get_open, latest_versions, search
+from gongshu.opendata import agreements, dcat, service
+from gongshu.opendata.entries import all_open, get_open, latest_versions
+from gongshu.opendata.search import FACETS, search
 from gongshu.web.deps import SessionDep, read_only, requires
 
 router = APIRouter(tags=["opendata"])
@@ -132,7 +133,7 @@ def answer(
     """SHR-4 / OPN-3: the provider approves (drafting the agreement) or refuses."""
     a = service.answer(session, application_id, actor=user, **body.model_dump())
     out = _application(a)
-    agreement = service.agreement_for(session, a.id)
+    agreement = agreements.agreement_for(session, a.id)
     out["agreement_id"] = agreement.id if agreement else None
     return out
 
@@ -141,7 +142,7 @@ def answer(
 def agreement(
     agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
 ) -> dict:
-    a = service.get_agreement(session, agreement_id)
+    a = agreements.get_agreement(session, agreement_id)
     if a.user_id != user.id and "admin" not in user.roles:
         from gongshu.opendata.errors import NotApplicant
 
@@ -154,7 +155,7 @@ def sign(
     agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
 ) -> dict:
     """OPN-4: sign the agreement (recorded in the ledger with its hashes); creates the grant."""
-    return _agreement(service.sign(session, agreement_id, actor=user))
+    return _agreement(agreements.sign(session, agreement_id, actor=user))
 
 
 # ---------------------------------------------------------------- DCAT-AP 3
