@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from gongshu.market import credit, disputes
+from gongshu.market import credit, disputes, orders
 from gongshu.market import service as market_service
 from gongshu.market.errors import NotParty, WrongMarketStatus
 from gongshu.opendata import agreements
@@ -25,7 +25,7 @@ RESPONDED = dt.datetime(2026, 9, 28, 9, 0, tzinfo=BEIJING)
 @pytest.fixture
 def order(session, market, approved_product):  # noqa: ANN001, ANN201
     listing = market_service.list_product(session, approved_product.id, actor=market.operator)
-    order = market_service.place_order(
+    order = orders.place_order(
         session,
         listing.id,
         actor=market.buyer,
@@ -34,9 +34,7 @@ def order(session, market, approved_product):  # noqa: ANN001, ANN201
         scope="南昌市",
         term_days=180,
     )
-    return market_service.accept_contract(
-        session, order.id, actor=market.buyer, sha256=order.sha256
-    )
+    return orders.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
 
 
 def test_a_lost_dispute_lowers_the_sellers_credit(session, people, market, order) -> None:

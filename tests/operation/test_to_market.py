@@ -20,7 +20,7 @@ from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
 from gongshu.documents import pdf_text
 from gongshu.egress.tracing import trace_leak
-from gongshu.market import admin
+from gongshu.market import admin, orders
 from gongshu.market import service as market
 from gongshu.operation import disclosure, products, runs
 from gongshu.operation.errors import ExportRefused
@@ -151,7 +151,7 @@ def test_authorize_build_refuse_register_list_buy_trace_disclose(
     buyer = accounts.create_user(
         session, "buyer", "correct-horse-9", org=firm, roles=["enterprise"], display_name="郭婷"
     )
-    order = market.place_order(
+    order = orders.place_order(
         session,
         listing.id,
         actor=buyer,
@@ -160,8 +160,8 @@ def test_authorize_build_refuse_register_list_buy_trace_disclose(
         scope="南昌市",
         term_days=180,
     )
-    order = market.accept_contract(session, order.id, actor=buyer, sha256=order.sha256)
-    out = market.deliver(
+    order = orders.accept_contract(session, order.id, actor=buyer, sha256=order.sha256)
+    out = orders.deliver(
         session,
         order.id,
         actor=buyer,

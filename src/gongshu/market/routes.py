@@ -12,7 +12,7 @@ from starlette.background import BackgroundTask
 
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import MARKET_ADMIN, MARKET_BUY, MARKET_SELL, PUBLIC
-from gongshu.market import admin, credit, disputes, service
+from gongshu.market import admin, credit, disputes, orders, service
 from gongshu.market.errors import NotSeller
 from gongshu.market.models import Dispute, Listing, Order
 from gongshu.web.deps import SessionDep, read_first, requires
@@ -173,7 +173,7 @@ def delist(
 def sales(session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]) -> list[dict]:
     if user.org_id is None:
         raise NotSeller("挂牌交易须以机构名义 (organization required)")
-    return [order_json(o) for o in service.orders_of_seller(session, user.org_id)]
+    return [order_json(o) for o in orders.orders_of_seller(session, user.org_id)]
 
 
 @router.post("/orders/{order_id}/settle")
@@ -183,7 +183,7 @@ def settle(
     session: SessionDep,
     user: Annotated[User, requires(MARKET_SELL)],
 ) -> dict:
-    s = service.settle(session, order_id, actor=user, reference=body.reference)
+    s = orders.settle(session, order_id, actor=user, reference=body.reference)
     return {"order_id": order_id, "status": s.status, "amount_yuan": s.amount_yuan}
 
 
@@ -204,12 +204,12 @@ def order(
 ) -> dict:
     """Order a listed product; the contract comes back for you to accept (OPR-7, OPR-8)."""
     data = body.model_dump()
-    return order_json(service.place_order(session, data.pop("listing_id"), actor=user, **data))
+    return order_json(orders.place_order(session, data.pop("listing_id"), actor=user, **data))
 
 
 @router.get("/orders")
 def my_orders(session: SessionDep, user: Annotated[User, requires(MARKET_BUY)]) -> list[dict]:
-    return [order_json(o) for o in service.orders_of_buyer(session, user)]
+    return [order_json(o) for o in orders.orders_of_buyer(session, user)]
 
 
 @router.post("/orders/{order_id}/accept")
@@ -221,7 +221,7 @@ def accept(
 ) -> dict:
     """Accept the contract by its hash; the data is then yours through the egress door."""
     return order_json(
-        service.accept_contract(session, order_id, actor=user, sha256=body.contract_sha256)
+        orders.accept_contract(session, order_id, actor=user, sha256=body.contract_sha256)
     )
 
 
@@ -236,7 +236,7 @@ def order_data(
 ) -> FileResponse:
     """The product's data, watermarked for you, recorded in the ledger."""
     settings = request.app.state.settings
-    out = service.deliver(
+    out = orders.deliver(
         session,
         order_id,
         actor=user,
