@@ -166,7 +166,12 @@ def _coroutines(route: APIRoute) -> list[Callable]:
         dependant = stack.pop()
         call = dependant.call
         if call is not None:
-            target = call if inspect.isfunction(call) else type(call).__call__
+            if inspect.ismethod(call):
+                target = call.__func__
+            elif inspect.isfunction(call):
+                target = call
+            else:  # an instance with __call__ (PermissionCheck)
+                target = type(call).__call__
             if inspect.iscoroutinefunction(target):
                 found.append(target)
         stack.extend(dependant.dependencies)
