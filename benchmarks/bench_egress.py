@@ -156,7 +156,7 @@ def main() -> None:
             recipient_org_id=other.org_id,
             purpose="基准测试",
             source="sharing",
-            actor="bench",
+            actor=reviewer,
             policy=args.policy,
         ).id
 

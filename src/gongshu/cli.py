@@ -130,7 +130,7 @@ def user_add(
                 org=organization,
                 roles=role,
                 display_name=display_name or username,
-                actor="cli",
+                by="cli",
             )
             typer.echo(f"已创建用户 (user created)：{user.username}（{organization.name}）")
     finally:
@@ -175,9 +175,7 @@ def org_add(
     instance = _open(data_dir)
     try:
         with transaction(instance.session_factory) as session:
-            org = accounts.add_organization(
-                session, name, kind=kind, region_code=region, actor="cli"
-            )
+            org = accounts.add_organization(session, name, kind=kind, region_code=region, by="cli")
             typer.echo(f"已新增机构 (organization added)：{org.name}")
     finally:
         instance.close()

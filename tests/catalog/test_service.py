@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service
+from gongshu.catalog import versions as catalog_versions
 from gongshu.catalog.errors import EntryIncomplete, NotProvider, NotReviewer, WrongStatus
 from gongshu.errors import InvalidInput
 
@@ -44,7 +46,7 @@ def test_county_entry_climbs_to_the_provincial_catalog(session, people) -> None:
     assert entry.review_region_code == "360000"
     service.approve(session, entry.id, actor=people.reviewer_prov, comment="纳入省级目录")
     assert entry.provincial and entry.review_region_code is None
-    actions = [v.action for v in service.versions(session, entry.id)]
+    actions = [v.action for v in catalog_versions.versions(session, entry.id)]
     assert actions == ["merged", "merged", "approved", "submitted", "created"]
 
 
@@ -87,9 +89,9 @@ def test_every_change_is_a_version_with_a_field_level_diff(session, people) -> N
         session, entry.id, {"fields": fields, "update_frequency": "每日"}, actor=people.clerk_county
     )
     assert entry.version_no == 2
-    changes, field_changes = service.diff(
-        service.version(session, entry.id, 1).snapshot,
-        service.version(session, entry.id, 2).snapshot,
+    changes, field_changes = catalog_versions.diff(
+        catalog_versions.version(session, entry.id, 1).snapshot,
+        catalog_versions.version(session, entry.id, 2).snapshot,
     )
     assert [(c.key, c.old, c.new) for c in changes] == [("update_frequency", "每月", "每日")]
     assert {(f.name, f.change, tuple(f.attrs)) for f in field_changes} == {
@@ -136,22 +138,24 @@ def test_search_filters_and_counts_facets(session, people) -> None:
     service.approve(session, a.id, actor=people.reviewer_county)
 
     # The public sees published entries only; the provider also its own drafts.
-    seen = service.search(session, actor=people.auditor)
+    seen = catalog_search.search(session, actor=people.auditor)
     assert [e.name for e in seen.entries] == ["低保对象名单"]
-    own = service.search(session, actor=people.clerk_prov)
+    own = catalog_search.search(session, actor=people.clerk_prov)
     assert sorted(e.name for e in own.entries) == ["人口基本信息", "低保对象名单"]
 
-    everything = service.search(session, actor=people.admin)
+    everything = catalog_search.search(session, actor=people.admin)
     assert everything.total == 2
     assert {(v, n) for v, _label, n in everything.facets["tier"]} == {
         ("county", 1),
         ("province", 1),
     }
-    found = service.search(session, actor=people.admin, q="户籍")
+    found = catalog_search.search(session, actor=people.admin, q="户籍")
     assert [e.name for e in found.entries] == ["人口基本信息"]
-    by_provider = service.search(session, actor=people.admin, q="民政")
+    by_provider = catalog_search.search(session, actor=people.admin, q="民政")
     assert [e.name for e in by_provider.entries] == ["低保对象名单"]
-    filtered = service.search(session, actor=people.admin, filters={"sharing_attr": "conditional"})
+    filtered = catalog_search.search(
+        session, actor=people.admin, filters={"sharing_attr": "conditional"}
+    )
     assert filtered.total == 1
     # A facet ignores its own filter, so the other values stay visible with their counts.
     assert {(v, n) for v, _l, n in filtered.facets["sharing_attr"]} == {

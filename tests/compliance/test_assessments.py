@@ -51,7 +51,7 @@ def grant(session, entry, people, columns=None):  # noqa: ANN001, ANN201
         recipient_org_id=people.org["civil"].id,
         purpose="低保资格审核",
         source="sharing",
-        actor="test",
+        actor=people.admin,
         columns=columns,
     )
 

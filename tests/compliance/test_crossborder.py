@@ -106,7 +106,12 @@ def delivered_abroad(session, people, tmp_path):  # noqa: ANN001, ANN201
     )
     for org_id, user in ((foreign.id, fuser), (people.org["police"].id, people.clerk_prov)):
         g = egress.create_grant(
-            session, entry, recipient_org_id=org_id, purpose="研究", source="sharing", actor="t"
+            session,
+            entry,
+            recipient_org_id=org_id,
+            purpose="研究",
+            source="sharing",
+            actor=people.admin,
         )
         egress.deliver(
             session,
@@ -143,5 +148,10 @@ def test_foreign_judicial_recipient_is_refused(session, people) -> None:  # noqa
     crossborder.mark_foreign(session, court.id, actor=people.admin, country="某国", judicial=True)
     with pytest.raises(AssessmentRequired, match="XBR-5"):
         egress.create_grant(
-            session, entry, recipient_org_id=court.id, purpose="取证", source="sharing", actor="t"
+            session,
+            entry,
+            recipient_org_id=court.id,
+            purpose="取证",
+            source="sharing",
+            actor=people.admin,
         )

@@ -73,6 +73,7 @@ def test_version_page_shows_tags_and_takes_corrections(client, login, people, ve
 
 def test_confirmed_tags_raise_the_entry_grade_never_lower_it(session, people, version) -> None:
     from gongshu.catalog import service as catalog
+    from gongshu.catalog import versions as catalog_versions
 
     entry = catalog.get(session, version.entry_id)
     assert entry.security_grade == "一般数据-3级"
@@ -80,7 +81,7 @@ def test_confirmed_tags_raise_the_entry_grade_never_lower_it(session, people, ve
         session, version.id, {"公民身份号码": ["CN_RESIDENT_ID"]}, actor=people.clerk_county
     )
     assert entry.security_grade == "一般数据-4级"
-    assert catalog.versions(session, entry.id)[0].action == "regraded"
+    assert catalog_versions.versions(session, entry.id)[0].action == "regraded"
     service.confirm_tags(session, version.id, {"公民身份号码": []}, actor=people.clerk_county)
     assert entry.security_grade == "一般数据-4级"  # lowering is an edit for review, not automatic
 

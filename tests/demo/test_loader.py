@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from gongshu import cli
 from gongshu.app.factory import create_app
 from gongshu.app.server import init_instance
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.config import Settings
 from gongshu.db import transaction
@@ -48,7 +49,7 @@ def test_catalog_spans_three_tiers_and_every_attribute(demo_dir: Path) -> None:
     with transaction(instance.session_factory) as session:
         from gongshu.accounts.service import get_user
 
-        result = catalog.search(session, actor=get_user(session, "admin"), limit=100)
+        result = catalog_search.search(session, actor=get_user(session, "admin"), limit=100)
         published = [e for e in result.entries if e.published_version]
         assert {e.tier for e in published} == {"province", "city", "county"}
         assert {e.sharing_attr for e in published} == {"unconditional", "conditional", "none"}

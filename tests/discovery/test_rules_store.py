@@ -16,7 +16,7 @@ def test_defaults_until_a_version_is_saved(session, people) -> None:
     text = DEFAULT_RULES.read_text(encoding="utf-8")
     stricter = text.replace('no_entity_grade = "general-1"', 'no_entity_grade = "general-2"')
     assert stricter != text
-    save_rules(session, stricter, actor="user:admin", comment="无实体数据提高到 2 级")
+    save_rules(session, stricter, actor=people.admin, comment="无实体数据提高到 2 级")
     rules, version = rules_in_force(session)
     assert version == 1 and rules.no_entity_grade == "general-2"
     assert text_in_force(session) == (stricter, 1)
@@ -25,13 +25,13 @@ def test_defaults_until_a_version_is_saved(session, people) -> None:
 
 def test_bad_rules_are_refused_with_the_reason(session, people) -> None:
     with pytest.raises(InvalidInput, match="TOML"):
-        save_rules(session, "grades = [", actor="user:admin")
+        save_rules(session, "grades = [", actor=people.admin)
     text = DEFAULT_RULES.read_text(encoding="utf-8")
     with pytest.raises(InvalidInput, match="未定义的级别"):
         save_rules(
             session,
             text.replace('no_entity_grade = "general-1"', 'no_entity_grade = "secret"'),
-            actor="user:admin",
+            actor=people.admin,
         )
     assert rules_in_force(session)[1] == 0
 

@@ -68,7 +68,7 @@ def test_a_leaked_tenth_of_a_delivery_names_the_recipient(
         recipient_user=people.auditor,
         purpose="审计抽查",
         source="sharing",
-        actor="test",
+        actor=people.admin,
     )
     out_a = deliver(session, a, people.clerk_prov, tmp_path, fmt="csv")
     deliver(session, b, people.auditor, tmp_path, fmt="csv")

@@ -125,7 +125,7 @@ def build_market(session, people, tmp_path: Path):  # noqa: ANN001, ANN201
             recipient_org_id=op_org.id,
             purpose="公共数据授权运营：低保保障统计产品",
             source="operation",
-            actor="user:admin",
+            actor=people.admin,
         )
     admin.set_fee_schedule(
         session,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from gongshu.market import orders
 from gongshu.market import service as market_service
 from gongshu.market.demo import seed_demo
 from gongshu.registration import codes
@@ -22,5 +23,5 @@ def test_seed_demo_lists_one_product_and_records_one_order(session, people, mark
     (listing,) = market_service.listings(session)
     assert listing.title == "赣州市空气质量分析数据产品"
     assert codes.is_valid(listing.registration.code)
-    (order,) = market_service.orders_of_buyer(session, market.buyer)
+    (order,) = orders.orders_of_buyer(session, market.buyer)
     assert order.status == "accepted" and order.amount_yuan == "1200.00"

@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from gongshu.market import credit, disputes
+from gongshu.market import credit, disputes, orders
 from gongshu.market import service as market_service
 from gongshu.market.errors import NotParty, WrongMarketStatus
+from gongshu.opendata import agreements
 from gongshu.opendata import service as opendata
 from gongshu.timeutil import BEIJING, utcnow
 
@@ -24,7 +25,7 @@ RESPONDED = dt.datetime(2026, 9, 28, 9, 0, tzinfo=BEIJING)
 @pytest.fixture
 def order(session, market, approved_product):  # noqa: ANN001, ANN201
     listing = market_service.list_product(session, approved_product.id, actor=market.operator)
-    order = market_service.place_order(
+    order = orders.place_order(
         session,
         listing.id,
         actor=market.buyer,
@@ -33,9 +34,7 @@ def order(session, market, approved_product):  # noqa: ANN001, ANN201
         scope="南昌市",
         term_days=180,
     )
-    return market_service.accept_contract(
-        session, order.id, actor=market.buyer, sha256=order.sha256
-    )
+    return orders.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
 
 
 def test_a_lost_dispute_lowers_the_sellers_credit(session, people, market, order) -> None:
@@ -125,9 +124,9 @@ def test_breaches_and_open_data_breaches_enter_credit(session, people, market, o
         term_days=30,
     )
     opendata.answer(session, app.id, actor=people.clerk_county, approve=True)
-    agreement = opendata.agreement_for(session, app.id)
-    opendata.sign(session, agreement.id, actor=market.buyer)
-    opendata.record_breach(
+    agreement = agreements.agreement_for(session, app.id)
+    agreements.sign(session, agreement.id, actor=market.buyer)
+    agreements.record_breach(
         session,
         agreement.id,
         actor=people.clerk_county,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from gongshu.market import orders
 from gongshu.market import service as market_service
 from gongshu.market.models import Order
 from gongshu.registration import service as registration
@@ -100,7 +101,7 @@ def test_a_dispute_through_the_pages_lowers_the_credit_on_the_listing(
     client, login, session, market, approved_product
 ) -> None:
     listing = market_service.list_product(session, approved_product.id, actor=market.operator)
-    order = market_service.place_order(
+    order = orders.place_order(
         session,
         listing.id,
         actor=market.buyer,
@@ -109,7 +110,7 @@ def test_a_dispute_through_the_pages_lowers_the_credit_on_the_listing(
         scope="南昌市",
         term_days=30,
     )
-    market_service.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
+    orders.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
     session.flush()
     login("buyer")
     page = client.post(

@@ -13,7 +13,7 @@ from gongshu.egress.models import Grant
 from gongshu.egress.tracing import trace_leak
 from gongshu.errors import InvalidInput
 from gongshu.ledger import entries
-from gongshu.market import admin
+from gongshu.market import admin, orders
 from gongshu.market import service as market_service
 from gongshu.market.errors import NotBuyer, NotRegistered, NotTradable, WrongMarketStatus
 from gongshu.market.tradability import check
@@ -176,7 +176,7 @@ def listing(session, market, approved_product):  # noqa: ANN001, ANN201
 
 
 def test_welfare_use_is_free_and_industry_pays_the_guided_fee(session, market, listing) -> None:
-    welfare = market_service.place_order(
+    welfare = orders.place_order(
         session,
         listing.id,
         actor=market.buyer,
@@ -187,7 +187,7 @@ def test_welfare_use_is_free_and_industry_pays_the_guided_fee(session, market, l
     )
     assert welfare.amount_yuan == "0.00" and "OPR-7" in welfare.pricing_basis
     assert any("不得用于经营性活动" in c for c in welfare.terms["clauses"])
-    industry = market_service.place_order(
+    industry = orders.place_order(
         session,
         listing.id,
         actor=market.buyer,
@@ -201,7 +201,7 @@ def test_welfare_use_is_free_and_industry_pays_the_guided_fee(session, market, l
 
 def test_the_seller_cannot_buy_its_own_product(session, market, listing) -> None:
     with pytest.raises(NotBuyer, match="OPR-8"):
-        market_service.place_order(
+        orders.place_order(
             session,
             listing.id,
             actor=market.operator,
@@ -215,7 +215,7 @@ def test_the_seller_cannot_buy_its_own_product(session, market, listing) -> None
 def test_order_contract_delivery_trace_and_settlement(
     session, people, market, listing, tmp_path
 ) -> None:
-    order = market_service.place_order(
+    order = orders.place_order(
         session,
         listing.id,
         actor=market.buyer,
@@ -228,9 +228,9 @@ def test_order_contract_delivery_trace_and_settlement(
     assert "不得转售" in clauses and "OPR-8" in clauses and "再开发" in clauses
     assert order.terms["product"]["registration_code"] == listing.registration.code
     with pytest.raises(InvalidInput, match="contract hash"):
-        market_service.accept_contract(session, order.id, actor=market.buyer, sha256="0" * 64)
+        orders.accept_contract(session, order.id, actor=market.buyer, sha256="0" * 64)
     with pytest.raises(WrongMarketStatus):
-        market_service.deliver(
+        orders.deliver(
             session,
             order.id,
             actor=market.buyer,
@@ -239,13 +239,13 @@ def test_order_contract_delivery_trace_and_settlement(
             work_dir=tmp_path / "out",
             secret=SECRET,
         )
-    market_service.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
+    orders.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
     grant = session.get(Grant, order.grant_id)
     assert grant.source == "market" and grant.entry_id == market.stats.id
     assert grant.recipient_user_id == market.buyer.id
     accepted = [e for e in entries(session) if e.action == "market.contract_accepted"]
     assert accepted[0].payload["contract_sha256"] == order.sha256
-    out = market_service.deliver(
+    out = orders.deliver(
         session,
         order.id,
         actor=market.buyer,
@@ -260,9 +260,9 @@ def test_order_contract_delivery_trace_and_settlement(
     leaked.write_text("\n".join(",".join(r) for r in rows[:121]) + "\n", encoding="utf-8")
     verdict = trace_leak(session, leaked, secret=SECRET)
     assert verdict["attributed"] and verdict["recipient_name"] == "郭婷"
-    settlement = market_service.settlement_of(session, order.id)
+    settlement = orders.settlement_of(session, order.id)
     assert settlement.status == "due" and settlement.amount_yuan == "1200.00"
     with pytest.raises(InvalidInput):
-        market_service.settle(session, order.id, actor=market.operator, reference="")
-    market_service.settle(session, order.id, actor=market.operator, reference="BANK-20261201-01")
+        orders.settle(session, order.id, actor=market.operator, reference="")
+    orders.settle(session, order.id, actor=market.operator, reference="BANK-20261201-01")
     assert settlement.status == "settled"

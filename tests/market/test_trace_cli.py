@@ -11,6 +11,7 @@ from pathlib import Path
 from gongshu.app.server import init_instance
 from gongshu.config import Settings
 from gongshu.db import transaction
+from gongshu.market import orders
 from gongshu.market import service as market_service
 from gongshu.registration import service as registration
 from gongshu.runtime import Instance
@@ -32,7 +33,7 @@ def test_gongshu_trace_names_the_buyer(tmp_path: Path) -> None:
         reg = registration.apply(session, product_data(market), actor=market.operator)
         registration.approve(session, reg.id, actor=people.reviewer_prov)
         listing = market_service.list_product(session, reg.id, actor=market.operator)
-        order = market_service.place_order(
+        order = orders.place_order(
             session,
             listing.id,
             actor=market.buyer,
@@ -41,8 +42,8 @@ def test_gongshu_trace_names_the_buyer(tmp_path: Path) -> None:
             scope="南昌市",
             term_days=30,
         )
-        market_service.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
-        out = market_service.deliver(
+        orders.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
+        out = orders.deliver(
             session,
             order.id,
             actor=market.buyer,

@@ -79,7 +79,7 @@ def test_apply_answer_sign_download(client, login, open_data, session) -> None:
 
 
 def test_other_users_cannot_open_an_agreement(client, login, open_data, session, people) -> None:
-    from gongshu.opendata import service
+    from gongshu.opendata import agreements, service
 
     app = service.apply(
         session,
@@ -91,7 +91,7 @@ def test_other_users_cannot_open_an_agreement(client, login, open_data, session,
     )
     service.answer(session, app.id, actor=people.clerk_county, approve=True)
     session.flush()
-    agreement = service.agreement_for(session, app.id)
+    agreement = agreements.agreement_for(session, app.id)
     login("citizen")
     r = client.get(f"/open/agreements/{agreement.id}")
     assert r.status_code == 403 and "只能查看本人的开放利用协议" in r.text

@@ -13,7 +13,7 @@ from gongshu.egress.errors import GrantInactive
 from gongshu.errors import InvalidInput
 from gongshu.ledger import entries
 from gongshu.ledger.service import canonical_json
-from gongshu.opendata import service
+from gongshu.opendata import agreements, service
 from gongshu.opendata.errors import (
     AlreadyAnswered,
     BadAnswer,
@@ -88,7 +88,7 @@ def _approved(session, people, open_data):  # noqa: ANN001, ANN202
     service.answer(
         session, app.id, actor=people.clerk_county, approve=True, conditions="不得再提供给第三方"
     )
-    return app, service.agreement_for(session, app.id)
+    return app, agreements.agreement_for(session, app.id)
 
 
 def test_conditional_open_application_agreement_signature_and_grant(
@@ -106,8 +106,8 @@ def test_conditional_open_application_agreement_signature_and_grant(
     assert service.active_grant(session, open_data.cond.id, open_data.enterprise) is None
 
     with pytest.raises(NotApplicant):
-        service.sign(session, agreement.id, actor=people.citizen)
-    service.sign(session, agreement.id, actor=open_data.enterprise)
+        agreements.sign(session, agreement.id, actor=people.citizen)
+    agreements.sign(session, agreement.id, actor=open_data.enterprise)
     signed = [e for e in entries(session, action_prefix="open.agreement_signed", limit=5)]
     assert signed[0].payload["sm3"] == agreement.sm3
     assert signed[0].payload["sha256"] == agreement.sha256
@@ -116,10 +116,10 @@ def test_conditional_open_application_agreement_signature_and_grant(
     data = read(session, agreement.grant_id, open_data.enterprise, tmp_path)
     assert data["columns"] == ["线路", "站点数"] and len(data["rows"]) == 30
     with pytest.raises(AlreadyAnswered):
-        service.sign(session, agreement.id, actor=open_data.enterprise)
+        agreements.sign(session, agreement.id, actor=open_data.enterprise)
 
     # OPN-4: confirming disposal ends the grant at once.
-    service.confirm_disposal(session, agreement.id, actor=open_data.enterprise)
+    agreements.confirm_disposal(session, agreement.id, actor=open_data.enterprise)
     with pytest.raises(GrantInactive):
         read(session, agreement.grant_id, open_data.enterprise, tmp_path)
     assert {"open.applied", "open.approved", "open.disposal_confirmed"} <= set(actions(session))
@@ -148,7 +148,7 @@ def test_only_the_provider_answers_and_a_refusal_needs_reason_and_basis(
         reason="涉及个人信息",
         legal_basis="个人信息保护法第十三条",
     )
-    assert app.status == "refused" and service.agreement_for(session, app.id) is None
+    assert app.status == "refused" and agreements.agreement_for(session, app.id) is None
     with pytest.raises(AlreadyAnswered):
         service.answer(session, app.id, actor=people.clerk_county, approve=True)
     assert [a.id for a in service.inbox(session, people.clerk_county)] == [app.id]
@@ -167,10 +167,10 @@ def test_application_checks_fields_and_term(session, people, open_data) -> None:
 
 def test_breach_is_recorded_with_order_and_deadline(session, people, open_data) -> None:
     _, agreement = _approved(session, people, open_data)
-    service.sign(session, agreement.id, actor=open_data.enterprise)
+    agreements.sign(session, agreement.id, actor=open_data.enterprise)
     deadline = utcnow() + timedelta(days=15)
     with pytest.raises(NotProvider):
-        service.record_breach(
+        agreements.record_breach(
             session,
             agreement.id,
             actor=open_data.enterprise,
@@ -178,7 +178,7 @@ def test_breach_is_recorded_with_order_and_deadline(session, people, open_data) 
             correction_order="y",
             deadline=deadline,
         )
-    breach = service.record_breach(
+    breach = agreements.record_breach(
         session,
         agreement.id,
         actor=people.clerk_county,
@@ -186,23 +186,23 @@ def test_breach_is_recorded_with_order_and_deadline(session, people, open_data) 
         correction_order="立即收回并删除",
         deadline=deadline,
     )
-    assert service.breaches_of(session, agreement.id) == [breach]
+    assert agreements.breaches_of(session, agreement.id) == [breach]
     assert "open.breach_recorded" in actions(session)
 
 
 def test_usage_feedback_from_the_signatory_only(session, people, open_data) -> None:
     _, agreement = _approved(session, people, open_data)
     with pytest.raises(Exception, match="not signed"):
-        service.give_feedback(session, agreement.id, actor=open_data.enterprise, text="x")
-    service.sign(session, agreement.id, actor=open_data.enterprise)
+        agreements.give_feedback(session, agreement.id, actor=open_data.enterprise, text="x")
+    agreements.sign(session, agreement.id, actor=open_data.enterprise)
     with pytest.raises(Exception, match="signatory only"):
-        service.give_feedback(session, agreement.id, actor=people.citizen, text="x")
-    service.give_feedback(
+        agreements.give_feedback(session, agreement.id, actor=people.citizen, text="x")
+    agreements.give_feedback(
         session,
         agreement.id,
         actor=open_data.enterprise,
         text="用于养老服务价格研究，已形成报告一份",
     )
-    assert [f.text for f in service.feedback_of(session, agreement.id)] == [
+    assert [f.text for f in agreements.feedback_of(session, agreement.id)] == [
         "用于养老服务价格研究，已形成报告一份"
     ]

@@ -8,7 +8,7 @@ from gongshu.accounts import service as accounts
 from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
 from gongshu.identifiers import id_check_char
-from gongshu.operation import service
+from gongshu.operation import runs, service
 
 PASSWORD = "correct-horse-9"
 
@@ -130,7 +130,7 @@ def rs(tmp_path):  # noqa: ANN001, ANN201
     """Sandbox settings for the test's data dir; keyword overrides."""
 
     def make(**kw):  # noqa: ANN003, ANN202
-        return service.RunSettings(
+        return runs.RunSettings(
             datasets_dir=tmp_path / "var" / "datasets", secret="operation-test-secret", **kw
         )
 

@@ -8,6 +8,7 @@ import json
 from sqlalchemy import select
 
 from gongshu.accounts import service as accounts
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
 from gongshu.datasets import service as datasets
@@ -104,7 +105,7 @@ def test_enterprise_catalog_stays_out_of_the_public_catalog(
         session, entry.id, csv, actor=user, datasets_dir=tmp_path / "var" / "datasets"
     )
     assert version.rows == 1
-    mine = catalog.provided_by(session, ent.id)
+    mine = catalog_search.provided_by(session, ent.id)
     assert [e.name for e in mine] == ["停车场泊位数据"]
     assert "停车场泊位数据" not in client.get("/open").text
     login("clerk_prov")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from gongshu.operation import service
+from gongshu.operation import runs
 from gongshu.operation.errors import ExportRefused
 from gongshu.operation.models import SandboxRun
 
@@ -19,7 +19,7 @@ def agreement(authorize, open_entry):  # noqa: ANN001, ANN201
 
 def refused(session, agreement, op, sql, settings):  # noqa: ANN001, ANN201
     with pytest.raises(ExportRefused) as exc:
-        service.run_query(session, agreement.id, sql, actor=op, settings=settings)
+        runs.run_query(session, agreement.id, sql, actor=op, settings=settings)
     run = session.scalar(select(SandboxRun).order_by(SandboxRun.id.desc()).limit(1))
     assert run.status == "refused" and run.reason in exc.value.message
     return run
@@ -93,7 +93,7 @@ def test_an_entry_not_granted_is_not_there(session, op, agreement, closed_entry,
 
 def test_configuration_cannot_be_changed(session, op, agreement, open_entry, rs):  # noqa: ANN001
     sql = "SELECT current_setting('enable_external_access') AS v, count(*) AS n FROM entry_{id}"
-    run = service.run_query(
+    run = runs.run_query(
         session, agreement.id, sql.format(id=open_entry.id), actor=op, settings=rs()
     )
     assert run.status == "passed"

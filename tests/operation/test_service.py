@@ -13,7 +13,7 @@ from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
 from gongshu.ledger import LedgerEntry
 from gongshu.ledger import entries as ledger_entries
-from gongshu.operation import products, service
+from gongshu.operation import products, runs, service
 from gongshu.operation.errors import ExportRefused, NotAuthority, NotOperable
 from gongshu.timeutil import utcnow
 
@@ -88,7 +88,7 @@ def test_aggregate_passes_and_becomes_a_product_delivered_with_a_watermark(
     session, people, op, open_entry, authorize, rs, tmp_path
 ):  # noqa: ANN001
     agreement = authorize([{"entry_id": open_entry.id}])
-    run = service.run_query(
+    run = runs.run_query(
         session, agreement.id, AGG.format(id=open_entry.id), actor=op, settings=rs()
     )
     assert run.status == "passed" and run.kind == "aggregate"
@@ -126,7 +126,7 @@ def test_raw_resident_ids_are_refused_with_the_reason(
 ):  # noqa: ANN001
     agreement = authorize([{"entry_id": open_entry.id, "policy": "share-conditional"}])
     with pytest.raises(ExportRefused) as exc:
-        service.run_query(
+        runs.run_query(
             session,
             agreement.id,
             f"SELECT 公民身份号码 FROM entry_{open_entry.id}",
@@ -144,15 +144,15 @@ def test_small_groups_are_refused(session, people, op, open_entry, authorize, rs
     agreement = authorize([{"entry_id": open_entry.id}])
     sql = f"SELECT 月收入, count(*) AS n FROM entry_{open_entry.id} GROUP BY 月收入"
     with pytest.raises(ExportRefused, match="最小分组"):
-        service.run_query(session, agreement.id, sql, actor=op, settings=rs())
+        runs.run_query(session, agreement.id, sql, actor=op, settings=rs())
     # A cross join cannot inflate the count: distinct source records are counted.
     sql = (
         f"SELECT a.月收入, count(*) AS n FROM entry_{open_entry.id} a, entry_{open_entry.id} b "
         "GROUP BY a.月收入"
     )
     with pytest.raises(ExportRefused, match="最小分组"):
-        service.run_query(session, agreement.id, sql, actor=op, settings=rs())
-    passed = service.run_query(
+        runs.run_query(session, agreement.id, sql, actor=op, settings=rs())
+    passed = runs.run_query(
         session,
         agreement.id,
         f"SELECT count(*) AS n FROM entry_{open_entry.id}",
@@ -165,7 +165,7 @@ def test_small_groups_are_refused(session, people, op, open_entry, authorize, rs
 def test_row_level_output_needs_anonymized_data(session, people, op, open_entry, authorize, rs):  # noqa: ANN001
     agreement = authorize([{"entry_id": open_entry.id}])
     with pytest.raises(ExportRefused, match="PIP-9"):
-        service.run_query(
+        runs.run_query(
             session,
             agreement.id,
             f"SELECT 街道 FROM entry_{open_entry.id}",
@@ -185,7 +185,7 @@ def test_value_revealing_aggregates_are_refused(session, people, op, open_entry,
         ),
     ]:
         with pytest.raises(ExportRefused, match=match):
-            service.run_query(session, agreement.id, sql, actor=op, settings=rs())
+            runs.run_query(session, agreement.id, sql, actor=op, settings=rs())
 
 
 def test_expiry_stops_grants_then_disposal_is_confirmed(
@@ -206,7 +206,7 @@ def test_a_product_cannot_be_put_back_into_operation(
     take a delivered product back in for re-development."""
     agreement = authorize([{"entry_id": open_entry.id}])
     sql = f"SELECT count(*) AS n FROM entry_{open_entry.id}"
-    run = service.run_query(session, agreement.id, sql, actor=op, settings=rs())
+    run = runs.run_query(session, agreement.id, sql, actor=op, settings=rs())
     product = products.materialize_product(
         session,
         run.id,

@@ -20,9 +20,9 @@ from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
 from gongshu.documents import pdf_text
 from gongshu.egress.tracing import trace_leak
-from gongshu.market import admin
+from gongshu.market import admin, orders
 from gongshu.market import service as market
-from gongshu.operation import disclosure, products, service
+from gongshu.operation import disclosure, products, runs
 from gongshu.operation.errors import ExportRefused
 from gongshu.registration import service as registration
 from gongshu.registration.certificate import certificate_pdf
@@ -89,7 +89,7 @@ def test_authorize_build_refuse_register_list_buy_trace_disclose(
 
     # 2. Raw ID numbers cannot leave, and the refusal names the rule.
     with pytest.raises(ExportRefused) as refused:
-        service.run_query(
+        runs.run_query(
             session,
             agreement.id,
             f"SELECT 公民身份号码, 月收入 FROM entry_{relief.id}",
@@ -99,7 +99,7 @@ def test_authorize_build_refuse_register_list_buy_trace_disclose(
     assert "身份证号码" in refused.value.message and "OPR-4" in refused.value.message
 
     # 3. An aggregate over groups of 20 passes and becomes a product entry.
-    run = service.run_query(
+    run = runs.run_query(
         session,
         agreement.id,
         f"SELECT 街道, 月份, count(*) AS 人数, round(avg(月收入), 2) AS 平均收入 "
@@ -151,7 +151,7 @@ def test_authorize_build_refuse_register_list_buy_trace_disclose(
     buyer = accounts.create_user(
         session, "buyer", "correct-horse-9", org=firm, roles=["enterprise"], display_name="郭婷"
     )
-    order = market.place_order(
+    order = orders.place_order(
         session,
         listing.id,
         actor=buyer,
@@ -160,8 +160,8 @@ def test_authorize_build_refuse_register_list_buy_trace_disclose(
         scope="南昌市",
         term_days=180,
     )
-    order = market.accept_contract(session, order.id, actor=buyer, sha256=order.sha256)
-    out = market.deliver(
+    order = orders.accept_contract(session, order.id, actor=buyer, sha256=order.sha256)
+    out = orders.deliver(
         session,
         order.id,
         actor=buyer,

@@ -100,9 +100,9 @@ def test_check_answers_no_and_says_why(session, people, pi) -> None:
 
 def test_withdrawal_is_a_new_record_with_the_15_day_follow_up(session, people, pi) -> None:
     rec = give(session, people, pi)
-    w = consent.withdraw(session, rec.id, on=date(2026, 4, 1), actor="user:clerk_county")
+    w = consent.withdraw(session, rec.id, on=date(2026, 4, 1), actor=people.clerk_county)
     assert w.id != rec.id and w.withdraws_id == rec.id and w.deletion_due == date(2026, 4, 16)
-    assert consent.withdraw(session, rec.id, on=date(2026, 4, 2), actor="x").id == w.id
+    assert consent.withdraw(session, rec.id, on=date(2026, 4, 2), actor=people.admin).id == w.id
     answer = consent.check(
         session,
         org_id=people.org["civil"].id,

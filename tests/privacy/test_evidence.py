@@ -71,7 +71,7 @@ def test_sensitive_grants_need_consent_or_a_basis(session, people, citizen, entr
         recipient_org_id=people.org["police"].id,
         purpose="人口核查",
         source="sharing",
-        actor="user:admin",
+        actor=people.admin,
     )
     masked = egress.create_grant(
         session,
@@ -80,7 +80,7 @@ def test_sensitive_grants_need_consent_or_a_basis(session, people, citizen, entr
         purpose="开放",
         source="open",
         policy="open",
-        actor="user:admin",
+        actor=people.admin,
         columns=["街道"],
     )
     out = evidence.sensitive_consents(session, org_id=people.org["civil"].id, **period)

@@ -95,7 +95,7 @@ def test_end_to_end_deletion_through_the_api(
         recipient_org_id=police_org,
         purpose="核查",
         source="sharing",
-        actor="user:admin",
+        actor=people.admin,
         dataset_version_id=v1.id,
     )
     latest = egress.create_grant(
@@ -104,7 +104,7 @@ def test_end_to_end_deletion_through_the_api(
         recipient_org_id=police_org,
         purpose="核查",
         source="sharing",
-        actor="user:admin",
+        actor=people.admin,
     )
     session.flush()
     reader = bearer(people.clerk_prov)
@@ -155,7 +155,7 @@ def test_end_to_end_deletion_through_the_api(
         recipient_org_id=people.org["civil"].id,
         purpose="核查",
         source="sharing",
-        actor="user:admin",
+        actor=people.admin,
     )
     session.flush()
     assert pi.me not in {r["公民身份号码"] for r in rows_of(client, fresh.id, civil)}

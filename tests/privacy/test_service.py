@@ -186,7 +186,7 @@ def test_deletion_writes_a_new_version_tombstones_and_old_grants_stop_serving_th
         recipient_org_id=people.org["police"].id,
         purpose="核查",
         source="sharing",
-        actor="user:admin",
+        actor=people.admin,
         dataset_version_id=v1.id,
     )
     before = read(session, pinned, people.clerk_prov, pi)
@@ -308,7 +308,7 @@ def test_correction_changes_only_the_persons_row(session, people, citizen, entri
         recipient_org_id=people.org["police"].id,
         purpose="核查",
         source="sharing",
-        actor="user:admin",
+        actor=people.admin,
     )
     rows = {r["公民身份号码"]: r["街道"] for r in read(session, grant, people.clerk_prov, pi)}
     assert rows[pi.me] == "青山湖街道" and list(rows.values()).count("青山湖街道") == 1

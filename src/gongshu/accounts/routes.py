@@ -11,16 +11,16 @@ from gongshu.accounts import service
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, PUBLIC
-from gongshu.accounts.schemas import OrgPublic, TokenIssued, TokenRequest, UserPublic
+from gongshu.accounts.schemas import OrgPublic, TokenCreate, TokenPublic, UserPublic
 from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-@router.post("/auth/token", response_model=TokenIssued)
+@router.post("/auth/token", response_model=TokenPublic)
 def issue_token(
-    body: TokenRequest, request: Request, session: SessionDep, _: Annotated[None, requires(PUBLIC)]
-) -> TokenIssued:
+    body: TokenCreate, request: Request, session: SessionDep, _: Annotated[None, requires(PUBLIC)]
+) -> TokenPublic:
     """Exchange a username and password for an API token (lockout applies)."""
     settings = request.app.state.settings
     user = service.authenticate(
@@ -33,7 +33,7 @@ def issue_token(
     plaintext, token = service.issue_token(
         session, user, kind="api", ttl=timedelta(days=body.days), name=body.name
     )
-    return TokenIssued(token=plaintext, token_id=token.id, expires_at=token.expires_at)
+    return TokenPublic(token=plaintext, token_id=token.id, expires_at=token.expires_at)
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)

@@ -5,14 +5,14 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 
-class TokenRequest(BaseModel):
+class TokenCreate(BaseModel):
     username: str
     password: str
     name: str = Field("api", description="What the token is for")
     days: int = Field(90, ge=1, le=365)
 
 
-class TokenIssued(BaseModel):
+class TokenPublic(BaseModel):
     token: str
     token_id: int
     expires_at: datetime

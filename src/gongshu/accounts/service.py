@@ -64,8 +64,10 @@ def add_organization(
     kind: str,
     region_code: str,
     uscc: str | None = None,
-    actor: str = "system",
+    by: str = "system",
 ) -> Organization:
+    """Add an organization. ``by`` names the channel in the ledger ("cli", "demo"):
+    organizations are set up by the platform's operators, not by a signed-in user."""
     if kind not in ORG_KINDS:
         raise InvalidInput(f"机构类型无效 (organization kind)：{kind}")
     if session.get(Region, region_code) is None:
@@ -76,7 +78,7 @@ def add_organization(
     record(
         session,
         "org.created",
-        actor=actor,
+        actor=by,
         subject=f"org:{org.id}",
         payload={"name": name, "kind": kind, "region": region_code},
     )
@@ -101,9 +103,10 @@ def create_user(
     display_name: str | None = None,
     org: Organization | None = None,
     roles: list[str],
-    actor: str = "system",
+    by: str = "system",
 ) -> User:
-    """Create a user with an argon2 password hash; roles must be known."""
+    """Create a user with an argon2 password hash; roles must be known. ``by`` names
+    the channel in the ledger ("cli", "demo", "self-registration")."""
     username = username.strip()
     if not username or len(username) > 64:
         raise InvalidInput("用户名 (username) 不能为空且不超过 64 个字符")
@@ -126,7 +129,7 @@ def create_user(
     record(
         session,
         "user.created",
-        actor=actor,
+        actor=by,
         subject=f"user:{user.id}",
         payload={"username": username, "roles": list(roles), "org": org.name if org else None},
     )
@@ -310,7 +313,7 @@ def register_public(
         password,
         display_name=name.strip(),
         roles=["public"],
-        actor="self-registration",
+        by="self-registration",
     )
     user.identity_verified_at = utcnow()
     user.identity_method = result.method

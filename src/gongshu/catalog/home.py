@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import Organization, User
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
 from gongshu.storage.models import DatasetVersion
@@ -29,7 +30,7 @@ def panel(session: Session, user: User) -> dict:
     }
     mine, queue = [], []
     if "catalog:edit" in user.scopes and user.org_id:
-        mine = catalog.provided_by(session, user.org_id)
+        mine = catalog_search.provided_by(session, user.org_id)
     if "catalog:review" in user.scopes:
         queue = catalog.review_queue(session, user)
     return {"stats": stats, "mine": mine, "queue": queue}

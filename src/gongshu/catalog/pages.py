@@ -13,7 +13,9 @@ from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_EDIT, CATALOG_READ, CATALOG_REVIEW
 from gongshu.capability import installed
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service
+from gongshu.catalog import versions as catalog_versions
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.catalog.models import (
     FIELD_KINDS,
@@ -59,10 +61,10 @@ def browse(
     q: str | None = None,
     page: int = 1,
 ) -> Response:
-    filters = {k: request.query_params.get(k) for k in service.FACETS}
+    filters = {k: request.query_params.get(k) for k in catalog_search.FACETS}
     per_page = 20
     page = max(page, 1)
-    result = service.search(
+    result = catalog_search.search(
         session, actor=user, q=q, filters=filters, limit=per_page, offset=(page - 1) * per_page
     )
     active = {k: v for k, v in filters.items() if v}
@@ -82,7 +84,7 @@ def browse(
 def mine(
     request: Request, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)]
 ) -> Response:
-    entries = service.provided_by(session, user.org_id) if user.org_id else []
+    entries = catalog_search.provided_by(session, user.org_id) if user.org_id else []
     return render(request, "catalog_mine.html", entries=entries)
 
 
@@ -173,7 +175,7 @@ def create(
 
 def _entry_for(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
     entry = service.get(session, entry_id)
-    if not service.can_see(entry, user):
+    if not catalog_search.can_see(entry, user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
     return entry
 
@@ -197,7 +199,7 @@ def entry_page(
     flash: str | None = None,
 ) -> Response:
     entry = _entry_for(session, entry_id, user)
-    history = service.versions(session, entry_id)
+    history = catalog_versions.versions(session, entry_id)
     return render(
         request,
         "catalog_entry.html",
@@ -226,10 +228,10 @@ def version_page(
     against: int | None = None,
 ) -> Response:
     entry = _entry_for(session, entry_id, user)
-    new = service.version(session, entry_id, version_no)
+    new = catalog_versions.version(session, entry_id, version_no)
     base_no = against if against is not None else version_no - 1
-    old = service.version(session, entry_id, base_no) if base_no >= 1 else None
-    changes, fields = service.diff(old.snapshot if old else {}, new.snapshot)
+    old = catalog_versions.version(session, entry_id, base_no) if base_no >= 1 else None
+    changes, fields = catalog_versions.diff(old.snapshot if old else {}, new.snapshot)
     return render(
         request,
         "catalog_version.html",
@@ -250,7 +252,11 @@ def edit_form(
 ) -> Response:
     entry = _entry_for(session, entry_id, user)
     return render(
-        request, "catalog_form.html", entry=entry, data=service.snapshot(entry), **FORM_CHOICES
+        request,
+        "catalog_form.html",
+        entry=entry,
+        data=catalog_versions.snapshot(entry),
+        **FORM_CHOICES,
     )
 
 

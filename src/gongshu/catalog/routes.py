@@ -9,14 +9,16 @@ from fastapi import APIRouter, Query
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_EDIT, CATALOG_READ, CATALOG_REVIEW
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service
+from gongshu.catalog import versions as catalog_versions
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.catalog.schemas import (
     EntryCreate,
-    EntryPage,
+    EntryPagePublic,
     EntryPublic,
+    EntryReviewCreate,
     EntryUpdate,
-    ReviewDecision,
     VersionPublic,
 )
 from gongshu.errors import InvalidInput
@@ -27,12 +29,12 @@ router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 
 def _visible_entry(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
     entry = service.get(session, entry_id)
-    if not service.can_see(entry, user):
+    if not catalog_search.can_see(entry, user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
     return entry
 
 
-@router.get("", response_model=EntryPage)
+@router.get("", response_model=EntryPagePublic)
 def search(
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_READ)],
@@ -44,7 +46,7 @@ def search(
     provider_org_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> EntryPage:
+) -> EntryPagePublic:
     """Search by name, summary and provider; filter by attributes; facet counts."""
     filters = {
         "tier": tier,
@@ -53,8 +55,10 @@ def search(
         "status": status,
         "provider_org_id": provider_org_id,
     }
-    result = service.search(session, actor=user, q=q, filters=filters, limit=limit, offset=offset)
-    return EntryPage(
+    result = catalog_search.search(
+        session, actor=user, q=q, filters=filters, limit=limit, offset=offset
+    )
+    return EntryPagePublic(
         total=result.total,
         entries=[EntryPublic.of(e) for e in result.entries],
         facets={
@@ -101,7 +105,7 @@ def submit(
 @router.post("/{entry_id}/approve", response_model=EntryPublic)
 def approve(
     entry_id: int,
-    body: ReviewDecision,
+    body: EntryReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
 ) -> EntryPublic:
@@ -112,7 +116,7 @@ def approve(
 @router.post("/{entry_id}/return", response_model=EntryPublic)
 def return_(
     entry_id: int,
-    body: ReviewDecision,
+    body: EntryReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
 ) -> EntryPublic:
@@ -129,7 +133,7 @@ def versions(
     _visible_entry(session, entry_id, user)
     return [
         VersionPublic.model_validate(v, from_attributes=True)
-        for v in service.versions(session, entry_id)
+        for v in catalog_versions.versions(session, entry_id)
     ]
 
 
@@ -143,8 +147,8 @@ def diff(
 ) -> dict:
     """Field-level difference between two versions (CAT-5)."""
     _visible_entry(session, entry_id, user)
-    changes, fields = service.diff(
-        service.version(session, entry_id, old).snapshot,
-        service.version(session, entry_id, new).snapshot,
+    changes, fields = catalog_versions.diff(
+        catalog_versions.version(session, entry_id, old).snapshot,
+        catalog_versions.version(session, entry_id, new).snapshot,
     )
     return {"changes": [c.__dict__ for c in changes], "fields": [f.__dict__ for f in fields]}

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 
-class FieldIn(BaseModel):
+class FieldCreate(BaseModel):
     name: str = Field(description="字段名称")
     type: str = Field("string", description="string/integer/decimal/date/datetime/boolean")
     description: str = ""
@@ -19,7 +19,7 @@ class EntryCreate(BaseModel):
     resource_code: str
     name: str
     summary: str = ""
-    fields: list[FieldIn] = []
+    fields: list[FieldCreate] = []
     update_frequency: str = ""
     security_grade: str = ""
     sharing_attr: str = "conditional"
@@ -36,7 +36,7 @@ class EntryUpdate(BaseModel):
     resource_code: str | None = None
     name: str | None = None
     summary: str | None = None
-    fields: list[FieldIn] | None = None
+    fields: list[FieldCreate] | None = None
     update_frequency: str | None = None
     security_grade: str | None = None
     sharing_attr: str | None = None
@@ -49,7 +49,7 @@ class EntryUpdate(BaseModel):
     load_policy: str | None = None
 
 
-class ReviewDecision(BaseModel):
+class EntryReviewCreate(BaseModel):
     comment: str | None = None
 
 
@@ -85,7 +85,7 @@ class EntryPublic(BaseModel):
         return cls(provider=entry.provider.name, **data)
 
 
-class EntryPage(BaseModel):
+class EntryPagePublic(BaseModel):
     total: int
     entries: list[EntryPublic]
     facets: dict[str, list[dict]]

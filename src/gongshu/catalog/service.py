@@ -1,19 +1,20 @@
-"""Catalog service: compile, submit, review, merge up the tiers, version, search.
+"""Catalog service: compile, submit, review, merge up the tiers.
 
 CAT-2 three tiers merged upward; CAT-3/CAT-4 required attributes; CAT-5 every
-change a version; CAT-6 agencies edit their own entries, the data authority of
-their tier reviews. Takes a Session, flushes, never commits.
+change a version (``versions``); CAT-6 agencies edit their own entries, the data
+authority of their tier reviews. Search and visibility live in ``search``. Takes a
+Session, flushes, never commits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gongshu.accounts.models import Organization, Region, User
+from gongshu.accounts.models import Region, User
+from gongshu.catalog import versions
 from gongshu.catalog.errors import (
     EntryIncomplete,
     EntryNotFound,
@@ -30,48 +31,8 @@ from gongshu.catalog.models import (
     SHARING_ATTRS,
     UPDATE_FREQUENCIES,
     CatalogEntry,
-    EntryVersion,
 )
 from gongshu.errors import InvalidInput
-from gongshu.ledger import record
-from gongshu.timeutil import utcnow
-
-CONTENT_KEYS = (
-    "name",
-    "resource_code",
-    "summary",
-    "fields",
-    "update_frequency",
-    "security_grade",
-    "sharing_attr",
-    "sharing_conditions",
-    "no_share_basis",
-    "opening_attr",
-    "opening_conditions",
-    "formats",
-    "themes",
-    "load_policy",
-)
-STATE_KEYS = ("status", "tier", "region_code", "provider_org_id", "provincial")
-KEY_LABELS = {
-    "name": "名称",
-    "resource_code": "资源代码",
-    "summary": "摘要",
-    "fields": "字段",
-    "update_frequency": "更新频率",
-    "security_grade": "安全级别",
-    "sharing_attr": "共享属性",
-    "sharing_conditions": "共享条件",
-    "no_share_basis": "不予共享依据",
-    "opening_attr": "开放属性",
-    "opening_conditions": "开放条件",
-    "formats": "格式",
-    "themes": "主题",
-    "load_policy": "错误数据处理策略",
-    "status": "状态",
-    "provincial": "已纳入省级目录",
-}
-
 
 # ---------------------------------------------------------------- validation
 
@@ -104,7 +65,7 @@ def _clean_fields(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _apply(entry: CatalogEntry, data: dict[str, Any]) -> None:
-    for key in CONTENT_KEYS:
+    for key in versions.CONTENT_KEYS:
         if key not in data:
             continue
         value = data[key]
@@ -150,106 +111,6 @@ def check_complete(entry: CatalogEntry) -> None:
         raise EntryIncomplete("目录信息不完整，缺少：" + "、".join(missing))
 
 
-# ---------------------------------------------------------------- versions
-
-
-def snapshot(entry: CatalogEntry) -> dict[str, Any]:
-    snap = {k: getattr(entry, k) for k in CONTENT_KEYS + STATE_KEYS}
-    snap["provider"] = entry.provider.name if entry.provider else None
-    return snap
-
-
-def _new_version(
-    session: Session, entry: CatalogEntry, action: str, actor: User, comment: str | None = None
-) -> EntryVersion:
-    if action != "created":
-        entry.version_no += 1
-    entry.updated_at = utcnow()
-    session.flush()
-    version = EntryVersion(
-        entry_id=entry.id,
-        version_no=entry.version_no,
-        action=action,
-        snapshot=snapshot(entry),
-        actor=actor.actor,
-        comment=comment,
-    )
-    session.add(version)
-    session.flush()
-    record(
-        session,
-        f"catalog.{action}",
-        actor=actor.actor,
-        subject=f"entry:{entry.id}",
-        payload={
-            "version": entry.version_no,
-            "status": entry.status,
-            "resource_code": entry.resource_code,
-            "comment": comment,
-        },
-    )
-    return version
-
-
-def versions(session: Session, entry_id: int) -> list[EntryVersion]:
-    return list(
-        session.scalars(
-            select(EntryVersion)
-            .where(EntryVersion.entry_id == entry_id)
-            .order_by(EntryVersion.version_no.desc())
-        )
-    )
-
-
-def version(session: Session, entry_id: int, version_no: int) -> EntryVersion:
-    v = session.scalar(
-        select(EntryVersion).where(
-            EntryVersion.entry_id == entry_id, EntryVersion.version_no == version_no
-        )
-    )
-    if v is None:
-        raise EntryNotFound(f"目录版本不存在 (version)：{entry_id} 第 {version_no} 版")
-    return v
-
-
-@dataclass
-class Change:
-    key: str
-    label: str
-    old: Any
-    new: Any
-
-
-@dataclass
-class FieldChange:
-    name: str
-    change: str  # added | removed | changed
-    old: dict | None = None
-    new: dict | None = None
-    attrs: list[str] = field(default_factory=list)
-
-
-def diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[Change], list[FieldChange]]:
-    """Field-level difference between two snapshots (CAT-5)."""
-    changes = [
-        Change(k, KEY_LABELS.get(k, k), old.get(k), new.get(k))
-        for k in CONTENT_KEYS + ("status", "provincial")
-        if k != "fields" and old.get(k) != new.get(k)
-    ]
-    of = {f["name"]: f for f in old.get("fields") or []}
-    nf = {f["name"]: f for f in new.get("fields") or []}
-    fchanges = [FieldChange(n, "removed", old=of[n]) for n in of if n not in nf]
-    for n, f in nf.items():
-        if n not in of:
-            fchanges.append(FieldChange(n, "added", new=f))
-        elif of[n] != f:
-            attrs = [
-                a for a in ("type", "description", "kind", "required") if of[n].get(a) != f.get(a)
-            ]
-            fchanges.append(FieldChange(n, "changed", old=of[n], new=f, attrs=attrs))
-    return changes, fchanges
-
-
 # ---------------------------------------------------------------- workflow
 
 
@@ -292,7 +153,7 @@ def create(session: Session, data: dict[str, Any], *, actor: User) -> CatalogEnt
     _apply(entry, data)
     session.add(entry)
     session.flush()
-    _new_version(session, entry, "created", actor)
+    versions.new_version(session, entry, "created", actor)
     return entry
 
 
@@ -309,13 +170,15 @@ def update(session: Session, entry_id: int, data: dict[str, Any], *, actor: User
         and session.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == code))
     ):
         raise InvalidInput(f"资源代码已被使用 (resource code taken)：{code}")
-    before = snapshot(entry)
+    before = versions.snapshot(entry)
     _apply(entry, data)
-    if {k: before[k] for k in CONTENT_KEYS} == {k: getattr(entry, k) for k in CONTENT_KEYS}:
+    if {k: before[k] for k in versions.CONTENT_KEYS} == {
+        k: getattr(entry, k) for k in versions.CONTENT_KEYS
+    }:
         return entry
     entry.status = "draft"
     entry.review_region_code = None
-    _new_version(session, entry, "edited", actor)
+    versions.new_version(session, entry, "edited", actor)
     return entry
 
 
@@ -328,7 +191,7 @@ def submit(session: Session, entry_id: int, *, actor: User) -> CatalogEntry:
     check_complete(entry)
     entry.status = "submitted"
     entry.review_region_code = entry.region_code
-    _new_version(session, entry, "submitted", actor)
+    versions.new_version(session, entry, "submitted", actor)
     return entry
 
 
@@ -365,7 +228,7 @@ def approve(
     else:
         entry.review_region_code = region.parent_code
     entry.last_comment = comment
-    _new_version(session, entry, action, actor, comment)
+    versions.new_version(session, entry, action, actor, comment)
     return entry
 
 
@@ -379,7 +242,7 @@ def return_(session: Session, entry_id: int, *, actor: User, comment: str) -> Ca
     entry.review_region_code = None
     entry.provincial = False
     entry.last_comment = comment.strip()
-    _new_version(session, entry, "returned", actor, comment.strip())
+    versions.new_version(session, entry, "returned", actor, comment.strip())
     return entry
 
 
@@ -393,113 +256,6 @@ def review_queue(session: Session, actor: User) -> list[CatalogEntry]:
             .order_by(CatalogEntry.updated_at)
         )
     )
-
-
-# ---------------------------------------------------------------- search
-
-
-FACETS = (
-    "provider_org_id",
-    "tier",
-    "sharing_attr",
-    "opening_attr",
-    "status",
-    "security_grade",
-    "update_frequency",
-)
-
-
-def visible(actor: User | None) -> Any:
-    """Published entries for everyone; own drafts for the provider; all for authorities."""
-    if actor is not None and ("admin" in actor.roles or "reviewer" in actor.roles):
-        return True
-    cond = CatalogEntry.published_version.is_not(None) & (CatalogEntry.scope == "public")
-    if actor is not None and actor.org_id is not None:
-        cond = or_(cond, CatalogEntry.provider_org_id == actor.org_id)
-    return cond
-
-
-def can_see(entry: CatalogEntry, actor: User | None) -> bool:
-    """The Python twin of ``visible`` for one loaded entry."""
-    if actor is not None and ("admin" in actor.roles or "reviewer" in actor.roles):
-        return True
-    if entry.published_version is not None and entry.scope == "public":
-        return True
-    return actor is not None and actor.org_id is not None and actor.org_id == entry.provider_org_id
-
-
-def provided_by(session: Session, org_id: int) -> list[CatalogEntry]:
-    """An agency's own entries, newest change first."""
-    return list(
-        session.scalars(
-            select(CatalogEntry)
-            .where(CatalogEntry.provider_org_id == org_id)
-            .order_by(CatalogEntry.updated_at.desc())
-        ).unique()
-    )
-
-
-@dataclass
-class SearchResult:
-    total: int
-    entries: list[CatalogEntry]
-    facets: dict[str, list[tuple[Any, str, int]]]
-
-
-def search(
-    session: Session,
-    *,
-    actor: User | None,
-    q: str | None = None,
-    filters: dict[str, Any] | None = None,
-    limit: int = 20,
-    offset: int = 0,
-) -> SearchResult:
-    """Search by name, summary and provider, filter by attributes, count facets."""
-    filters = {k: v for k, v in (filters or {}).items() if k in FACETS and v not in (None, "")}
-
-    def base(skip: str | None = None) -> Select:
-        stmt = select(CatalogEntry).join(
-            Organization, CatalogEntry.provider_org_id == Organization.id
-        )
-        stmt = stmt.where(visible(actor), CatalogEntry.scope == "public")
-        if q:
-            like = f"%{q.strip().lower()}%"
-            stmt = stmt.where(
-                or_(
-                    func.lower(CatalogEntry.name).like(like),
-                    func.lower(CatalogEntry.summary).like(like),
-                    func.lower(CatalogEntry.resource_code).like(like),
-                    func.lower(Organization.name).like(like),
-                )
-            )
-        for k, v in filters.items():
-            if k != skip:
-                stmt = stmt.where(
-                    getattr(CatalogEntry, k) == (int(v) if k == "provider_org_id" else v)
-                )
-        return stmt
-
-    stmt = base()
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    entries = list(
-        session.scalars(
-            stmt.order_by(CatalogEntry.tier, CatalogEntry.resource_code).limit(limit).offset(offset)
-        ).unique()
-    )
-    facets: dict[str, list[tuple[Any, str, int]]] = {}
-    org_names = dict(session.execute(select(Organization.id, Organization.name)).all())
-    for key in FACETS:
-        sub = base(skip=key).subquery()
-        col = sub.c[key]
-        rows = session.execute(
-            select(col, func.count()).group_by(col).order_by(func.count().desc())
-        ).all()
-        facets[key] = [
-            (v, org_names.get(v, str(v)) if key == "provider_org_id" else str(v), n)
-            for v, n in rows
-        ]
-    return SearchResult(total, entries, facets)
 
 
 def regrade(
@@ -521,5 +277,5 @@ def regrade(
     if SECURITY_GRADES.index(grade) <= current:
         return entry
     entry.security_grade = grade
-    _new_version(session, entry, "regraded", actor, reason)
+    versions.new_version(session, entry, "regraded", actor, reason)
     return entry

@@ -16,7 +16,7 @@ from gongshu.compliance import assessments, audits, incidents, reports
 from gongshu.compliance.forms import FLASHES, FormStr, day, moment, number, pdf
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.timeutil import utcnow
-from gongshu.web.deps import SessionDep
+from gongshu.web.deps import FormDep, SessionDep
 from gongshu.web.render import render
 from gongshu.workdays import beijing_date
 
@@ -71,10 +71,13 @@ def incident_form(request: Request, user: Annotated[User, requires(COMPLIANCE_MA
 
 
 @pages.post("/compliance/incidents/new")
-async def incident_create(
-    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+def incident_create(
+    request: Request,
+    posted: FormDep,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
 ) -> Response:
-    form = dict((await request.form()).items())
+    form = dict(posted.items())
     try:
         facts = {k: form.get(k, "") for k in incidents.FIELDS_TEXT}
         with session.begin_nested():

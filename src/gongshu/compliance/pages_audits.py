@@ -14,7 +14,7 @@ from gongshu.compliance import audits, framework, rectification, reports
 from gongshu.compliance.errors import NotYourOrganization
 from gongshu.compliance.forms import FLASHES, FormStr, day, moment, number, pdf
 from gongshu.errors import GongshuError, InvalidInput
-from gongshu.web.deps import SessionDep
+from gongshu.web.deps import FormDep, SessionDep
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -44,10 +44,13 @@ def _audit_form(request: Request, session, data: dict, **extra) -> Response:  # 
 
 
 @pages.post("/compliance/audits/new")
-async def audit_create(
-    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+def audit_create(
+    request: Request,
+    posted: FormDep,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
 ) -> Response:
-    form = dict((await request.form()).items())
+    form = dict(posted.items())
     try:
         with session.begin_nested():
             audit = audits.create(
@@ -118,14 +121,14 @@ def audit_assess(
 
 
 @pages.post("/compliance/audits/{audit_id}/points/{point}/evidence")
-async def audit_evidence(
+def audit_evidence(
     audit_id: int,
     point: int,
     session: SessionDep,
     user: Annotated[User, requires(AUDIT_CONDUCT)],
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    content = await file.read()
+    content = file.file.read()  # a plain def: this runs on a worker thread
     audits.add_evidence(
         session,
         audit_id,

@@ -16,7 +16,7 @@ from gongshu.compliance import assessments, crossborder, obligations, reports
 from gongshu.compliance.forms import FLASHES, FormStr, day, number, pdf
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.timeutil import utcnow
-from gongshu.web.deps import SessionDep
+from gongshu.web.deps import FormDep, SessionDep
 from gongshu.web.render import render
 from gongshu.workdays import beijing_date
 
@@ -56,10 +56,12 @@ def assessment_form(
 
 
 @pages.post("/compliance/assessments/new")
-async def assessment_create(
-    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+def assessment_create(
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
 ) -> Response:
-    form = await request.form()
     data = {k: v for k, v in form.items() if k != "covers"}
     data["covers"] = form.getlist("covers")
     try:
@@ -98,10 +100,13 @@ def crossborder_form(
 
 
 @pages.post("/compliance/crossborder")
-async def crossborder_assess(
-    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+def crossborder_assess(
+    request: Request,
+    posted: FormDep,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
 ) -> Response:
-    form = dict((await request.form()).items())
+    form = dict(posted.items())
     counts = crossborder.platform_counts(session, _org(user), _today())
     try:
         facts = crossborder.Facts(
@@ -165,10 +170,12 @@ def obligations_page(
 
 
 @pages.post("/compliance/obligations")
-async def obligations_save(
-    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+def obligations_save(
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
 ) -> Response:
-    form = await request.form()
     try:
         profile = obligations.Profile(
             kind=user.org.kind if user.org else "agency",

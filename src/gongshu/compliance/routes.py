@@ -15,16 +15,16 @@ from gongshu.compliance.schemas import (
     AssessmentCreate,
     AssessmentPublic,
     AuditPublic,
-    Handled,
+    CrossborderCheckCreate,
+    CrossborderRoutePublic,
     IncidentCreate,
     IncidentPublic,
+    IncidentUpdate,
+    ObligationProfileCreate,
     ObligationPublic,
-    PointAssess,
     PointPublic,
-    ProfileIn,
+    PointUpdate,
     ReportPublic,
-    RoutePublic,
-    TransferFacts,
 )
 from gongshu.web.deps import SessionDep
 
@@ -73,19 +73,19 @@ def incident(
 @router.post("/incidents/{incident_id}/handled", response_model=IncidentPublic)
 def handled(
     incident_id: int,
-    body: Handled,
+    body: IncidentUpdate,
     session: SessionDep,
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
 ) -> IncidentPublic:
     return _public(incidents.mark_handled(session, incident_id, actor=user, at=body.handled_at))
 
 
-@router.post("/crossborder/route", response_model=RoutePublic)
+@router.post("/crossborder/route", response_model=CrossborderRoutePublic)
 def transfer_route(
-    body: TransferFacts, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
-) -> RoutePublic:
+    body: CrossborderCheckCreate, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+) -> CrossborderRoutePublic:
     chosen, reasons = crossborder.route(crossborder.Facts(**body.model_dump()))
-    return RoutePublic(
+    return CrossborderRoutePublic(
         route=chosen,
         label=crossborder.ROUTES[chosen],
         reasons=reasons,
@@ -95,7 +95,9 @@ def transfer_route(
 
 @router.post("/obligations", response_model=list[ObligationPublic])
 def obligations_register(
-    body: ProfileIn, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+    body: ObligationProfileCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
 ) -> list[ObligationPublic]:
     profile = obligations.Profile(**body.model_dump())
     found = obligations.register(session, profile, org_id=user.org_id)
@@ -112,7 +114,7 @@ def pia_a(user: Annotated[User, requires(ACCOUNT_SELF)]) -> dict:
 def assess_point(
     audit_id: int,
     point: int,
-    body: PointAssess,
+    body: PointUpdate,
     session: SessionDep,
     user: Annotated[User, requires(AUDIT_CONDUCT)],
 ) -> PointPublic:

@@ -54,11 +54,11 @@ class IncidentPublic(BaseModel):
     next_due: str | None
 
 
-class Handled(BaseModel):
+class IncidentUpdate(BaseModel):
     handled_at: dt.datetime
 
 
-class TransferFacts(BaseModel):
+class CrossborderCheckCreate(BaseModel):
     important_data: bool = False
     ciio: bool = False
     total_people: int = 0
@@ -66,14 +66,14 @@ class TransferFacts(BaseModel):
     sensitive_abroad: int = 0
 
 
-class RoutePublic(BaseModel):
+class CrossborderRoutePublic(BaseModel):
     route: str
     label: str
     reasons: list[str]
     notes: list[str]
 
 
-class ProfileIn(BaseModel):
+class ObligationProfileCreate(BaseModel):
     kind: str = "agency"
     platform_classes: list[str] = []
     users: int = 0
@@ -96,7 +96,7 @@ class ObligationPublic(BaseModel):
     due_note: str | None
 
 
-class PointAssess(BaseModel):
+class PointUpdate(BaseModel):
     result: str
     findings: str = ""
 

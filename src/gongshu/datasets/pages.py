@@ -12,6 +12,7 @@ from gongshu import storage
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, DATASET_LOAD
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.datasets import service
@@ -82,7 +83,7 @@ def version_page(
 ) -> Response:
     version = storage.get(session, version_id)
     entry = catalog.get(session, version.entry_id)
-    if not catalog.can_see(entry, user):
+    if not catalog_search.can_see(entry, user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{entry.id}")
     columns, rows, preview_note = [], [], None
     if "dataset:preview" in user.scopes:

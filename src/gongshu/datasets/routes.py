@@ -11,6 +11,7 @@ from gongshu import storage
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, DATASET_LOAD, DATASET_PREVIEW
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.datasets import service
@@ -73,7 +74,7 @@ def upload(
 def list_versions(
     entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> list[DatasetPublic]:
-    if not catalog.can_see(catalog.get(session, entry_id), user):
+    if not catalog_search.can_see(catalog.get(session, entry_id), user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
     return [_public(v) for v in storage.versions_of(session, entry_id)]
 
@@ -83,7 +84,7 @@ def read(
     version_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> DatasetPublic:
     version = storage.get(session, version_id)
-    if not catalog.can_see(catalog.get(session, version.entry_id), user):
+    if not catalog_search.can_see(catalog.get(session, version.entry_id), user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{version.entry_id}")
     return _public(version)
 
@@ -109,7 +110,7 @@ def preview(
     return {"columns": columns, "rows": [[None if v is None else str(v) for v in r] for r in rows]}
 
 
-class AnonymityCheck(BaseModel):
+class AnonymityCheckCreate(BaseModel):
     quasi_identifiers: list[str]
     k: int = 5
     l: int = 2  # noqa: E741
@@ -118,7 +119,7 @@ class AnonymityCheck(BaseModel):
 @router.post("/datasets/{version_id}/anonymity", response_model=DatasetPublic)
 def check_anonymity(
     version_id: int,
-    body: AnonymityCheck,
+    body: AnonymityCheckCreate,
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(DATASET_LOAD)],

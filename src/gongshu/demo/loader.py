@@ -97,7 +97,7 @@ def _people(session: Session, province: DemoProvince) -> None:
     orgs = {}
     for org in province.orgs:
         orgs[org.key] = accounts.add_organization(
-            session, org.name, kind=org.kind, region_code=org.region_code, actor="demo"
+            session, org.name, kind=org.kind, region_code=org.region_code, by="demo"
         )
     for user in province.users:
         created = accounts.create_user(
@@ -107,7 +107,7 @@ def _people(session: Session, province: DemoProvince) -> None:
             display_name=user.full_name,
             org=orgs[user.org_key] if user.org_key else None,
             roles=list(user.roles),
-            actor="demo",
+            by="demo",
         )
         if user.org_key is None:  # the demo's member of the public is taken as verified
             created.identity_verified_at, created.identity_method = utcnow(), "demo"
@@ -127,7 +127,7 @@ def _member(session: Session, org: Organization, role: str) -> User:
         display_name=f"{org.name}{ROLE_LABELS[role]}",
         org=org,
         roles=[role],
-        actor="demo",
+        by="demo",
     )
 
 
@@ -146,7 +146,7 @@ def _reviewer(session: Session, region_code: str) -> User:
             f"{region.name}数据管理部门",
             kind="data_authority",
             region_code=region_code,
-            actor="demo",
+            by="demo",
         )
     return _member(session, org, "reviewer")
 

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/discovery", tags=["discovery"])
 pages = APIRouter(include_in_schema=False)
 
 
-class RulesIn(BaseModel):
+class GradingRulesUpdate(BaseModel):
     text: str
     comment: str = ""
 
@@ -33,9 +33,9 @@ def get_rules(session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 
 @router.put("/rules")
 def put_rules(
-    body: RulesIn, session: SessionDep, user: Annotated[User, requires(DISCOVERY_ADMIN)]
+    body: GradingRulesUpdate, session: SessionDep, user: Annotated[User, requires(DISCOVERY_ADMIN)]
 ) -> dict:
-    row = rules_store.save_rules(session, body.text, actor=user.actor, comment=body.comment)
+    row = rules_store.save_rules(session, body.text, actor=user, comment=body.comment)
     return {"version": row.version_no}
 
 
@@ -59,7 +59,7 @@ def save_page(
 ) -> Response:
     try:
         with session.begin_nested():
-            rules_store.save_rules(session, text, actor=user.actor, comment=comment)
+            rules_store.save_rules(session, text, actor=user, comment=comment)
     except GongshuError as exc:
         _, version = rules_store.text_in_force(session)
         return render(

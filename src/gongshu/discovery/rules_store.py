@@ -5,6 +5,7 @@ records who changed what."""
 from __future__ import annotations
 
 import tomllib
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,6 +14,9 @@ from gongshu.discovery.grading import DEFAULT_RULES, Rules, default_rules
 from gongshu.discovery.models import GradingRulesVersion
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
+
+if TYPE_CHECKING:
+    from gongshu.accounts.models import User
 
 
 def rules_in_force(session: Session) -> tuple[Rules, int]:
@@ -34,7 +38,7 @@ def text_in_force(session: Session) -> tuple[str, int]:
 
 
 def save_rules(
-    session: Session, text: str, *, actor: str, comment: str = ""
+    session: Session, text: str, *, actor: User, comment: str = ""
 ) -> GradingRulesVersion:
     """Check and store a new version; a mistake names the line or the key."""
     try:
@@ -44,14 +48,14 @@ def save_rules(
     Rules.from_dict(raw, source="提交的规则")
     latest = session.scalar(select(func.max(GradingRulesVersion.version_no))) or 0
     row = GradingRulesVersion(
-        version_no=latest + 1, text=text, comment=comment.strip(), actor=actor
+        version_no=latest + 1, text=text, comment=comment.strip(), actor=actor.actor
     )
     session.add(row)
     session.flush()
     record(
         session,
         "discovery.rules_saved",
-        actor=actor,
+        actor=actor.actor,
         subject="grading_rules",
         payload={
             "version": row.version_no,

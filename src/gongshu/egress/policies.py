@@ -19,10 +19,8 @@ from sqlalchemy.orm import Session
 
 from gongshu.egress.models import MaskingPolicy, MaskingPolicyVersion
 from gongshu.errors import InvalidInput
-from gongshu.ledger import record
 from gongshu.protect.keyed import pseudonymize
-from gongshu.protect.operators import OPERATORS, apply
-from gongshu.timeutil import utcnow
+from gongshu.protect.operators import apply
 
 log = logging.getLogger(__name__)
 KEEP = {"op": "keep"}
@@ -158,34 +156,6 @@ def get_policy(session: Session, name: str) -> MaskingPolicy:
     policy = session.scalar(select(MaskingPolicy).where(MaskingPolicy.name == name))
     if policy is None:
         raise InvalidInput(f"脱敏策略不存在 (masking policy)：{name}")
-    return policy
-
-
-def update_policy(
-    session: Session, name: str, rules: dict[str, dict], *, actor: str
-) -> MaskingPolicy:
-    """A new version of a policy; the change goes to the ledger."""
-    for code, rule in rules.items():
-        op = rule.get("op")
-        if op != "keep" and op not in OPERATORS:
-            raise InvalidInput(f"策略规则「{code}」的脱敏算子无效 (operator)：{op}")
-    policy = get_policy(session, name)
-    policy.rules = rules
-    policy.version_no += 1
-    policy.updated_at = utcnow()
-    session.add(
-        MaskingPolicyVersion(
-            policy_id=policy.id, version_no=policy.version_no, rules=rules, actor=actor
-        )
-    )
-    session.flush()
-    record(
-        session,
-        "policy.updated",
-        actor=actor,
-        subject=f"policy:{policy.name}",
-        payload={"version": policy.version_no, "rules": rules},
-    )
     return policy
 
 

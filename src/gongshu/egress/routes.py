@@ -35,11 +35,11 @@ class GrantPublic(BaseModel):
     revoked_at: datetime | None
 
 
-class TakeGrant(BaseModel):
+class GrantCreate(BaseModel):
     scenario: str
 
 
-class Revoke(BaseModel):
+class RevocationCreate(BaseModel):
     reason: str
 
 
@@ -89,7 +89,7 @@ def my_grants(
 @router.post("/catalog/{entry_id}/grants", response_model=GrantPublic, status_code=201)
 def take(
     entry_id: int,
-    body: TakeGrant,
+    body: GrantCreate,
     session: SessionDep,
     user: Annotated[User, requires(DATA_RECEIVE)],
 ) -> GrantPublic:
@@ -116,7 +116,10 @@ def read_data(
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantPublic)
 def revoke(
-    grant_id: int, body: Revoke, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)]
+    grant_id: int,
+    body: RevocationCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_EDIT)],
 ) -> GrantPublic:
     return _public(service.revoke_grant(session, grant_id, actor=user, reason=body.reason))
 

@@ -50,7 +50,6 @@ from gongshu.ledger import record
 from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import as_utc, utcnow
 
-OPS = query.OPS
 BATCH_ROWS = 65536
 
 
@@ -65,7 +64,7 @@ def create_grant(
     recipient_org_id: int | None = None,
     purpose: str,
     source: str,
-    actor: str,
+    actor: User,
     days: int = 365,
     policy: str | None = None,
     columns: list[str] | None = None,
@@ -114,7 +113,7 @@ def create_grant(
         source_ref=source_ref,
         policy_id=get_policy(session, policy).id,
         expires_at=utcnow() + timedelta(days=days),
-        created_by=actor,
+        created_by=actor.actor,
     )
     if grant.recipient_user_id is None and grant.recipient_org_id is None:
         raise InvalidInput("授权必须指定接收方 (recipient)")
@@ -123,7 +122,7 @@ def create_grant(
     record(
         session,
         "grant.created",
-        actor=actor,
+        actor=actor.actor,
         subject=f"grant:{grant.id}",
         payload={
             "entry": entry.id,
@@ -434,5 +433,5 @@ def take_unconditional(session: Session, entry_id: int, *, actor: User, scenario
         recipient_org_id=actor.org_id,
         purpose=scenario,
         source="sharing",
-        actor=actor.actor,
+        actor=actor,
     )

@@ -22,7 +22,7 @@ def watermark_key(secret: str) -> bytes:
 
 
 def trace_leak(
-    session: Session, leaked: Path, *, secret: str, entry_id: int | None = None, actor: str = "cli"
+    session: Session, leaked: Path, *, secret: str, entry_id: int | None = None, by: str = "cli"
 ) -> dict:
     """Compare ``leaked`` with every watermarked delivery; name the source if the evidence
     clears the false-attribution threshold, and record the trace in the ledger."""
@@ -54,7 +54,7 @@ def trace_leak(
     record(
         session,
         "egress.traced",
-        actor=actor,
+        actor=by,
         subject=f"file:{leaked.name}",
         payload={
             "attributed": verdict["attributed"],

@@ -17,6 +17,7 @@ from gongshu.accounts.permissions import (
     SHARING_APPLY,
     SHARING_DECIDE,
 )
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.exchange import reports, service, supervision
@@ -63,7 +64,7 @@ def _ctx(session, apps) -> dict:  # noqa: ANN001
 
 def _apply_page(request: Request, session, entry_id: int, user: User, **extra):  # noqa: ANN001, ANN003, ANN202
     entry = catalog.get(session, entry_id)
-    if not catalog.can_see(entry, user):
+    if not catalog_search.can_see(entry, user):
         entry = None
     return render(request, "sharing_apply.html", entry=entry, data=extra.pop("data", {}), **extra)
 

@@ -18,18 +18,18 @@ from gongshu.accounts.permissions import (
 from gongshu.exchange import reports, service, supervision
 from gongshu.exchange.models import SharingApplication
 from gongshu.exchange.schemas import (
-    ApplicationCreate,
-    ApplicationPublic,
-    Approve,
-    Decide,
+    ApprovalCreate,
+    DecisionCreate,
     EffectCreate,
     EffectPublic,
-    ErrorAnswer,
+    ErrorReportAnswerCreate,
     ErrorReportCreate,
     ErrorReportPublic,
-    OverdueRow,
-    Refer,
-    Refuse,
+    OverdueApplicationPublic,
+    ReferralCreate,
+    RefusalCreate,
+    SharingApplicationCreate,
+    SharingApplicationPublic,
 )
 from gongshu.timeutil import utcnow
 from gongshu.web.deps import SessionDep
@@ -38,93 +38,95 @@ from gongshu.workdays import beijing_date
 router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"])
 
 
-def public(session, app: SharingApplication) -> ApplicationPublic:  # noqa: ANN001
+def public(session, app: SharingApplication) -> SharingApplicationPublic:  # noqa: ANN001
     derived = {
         "entry_name": app.entry.name,
         "provider_org": app.provider.name,
         "applicant_org": app.applicant_org.name,
         "workdays_left": service.workdays_left(session, app, beijing_date(utcnow())),
     }
-    plain = {k: getattr(app, k) for k in ApplicationPublic.model_fields if k not in derived}
-    return ApplicationPublic(**plain, **derived)
+    plain = {k: getattr(app, k) for k in SharingApplicationPublic.model_fields if k not in derived}
+    return SharingApplicationPublic(**plain, **derived)
 
 
-@router.post("/applications", response_model=ApplicationPublic, status_code=201)
+@router.post("/applications", response_model=SharingApplicationPublic, status_code=201)
 def apply(
-    body: ApplicationCreate, session: SessionDep, user: Annotated[User, requires(SHARING_APPLY)]
-) -> ApplicationPublic:
+    body: SharingApplicationCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_APPLY)],
+) -> SharingApplicationPublic:
     data = body.model_dump()
     app = service.apply(session, data.pop("entry_id"), actor=user, **data)
     return public(session, app)
 
 
-@router.get("/applications", response_model=list[ApplicationPublic])
+@router.get("/applications", response_model=list[SharingApplicationPublic])
 def my_applications(
     session: SessionDep, user: Annotated[User, requires(SHARING_APPLY)]
-) -> list[ApplicationPublic]:
+) -> list[SharingApplicationPublic]:
     return [public(session, a) for a in service.mine(session, user)]
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationPublic)
+@router.get("/applications/{application_id}", response_model=SharingApplicationPublic)
 def application(
     application_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
-) -> ApplicationPublic:
+) -> SharingApplicationPublic:
     return public(session, service.get_visible(session, application_id, user))
 
 
-@router.get("/queue", response_model=list[ApplicationPublic])
+@router.get("/queue", response_model=list[SharingApplicationPublic])
 def queue(
     session: SessionDep, user: Annotated[User, requires(SHARING_ANSWER)]
-) -> list[ApplicationPublic]:
+) -> list[SharingApplicationPublic]:
     return [public(session, a) for a in service.to_answer(session, user)]
 
 
-@router.post("/applications/{application_id}/approve", response_model=ApplicationPublic)
+@router.post("/applications/{application_id}/approve", response_model=SharingApplicationPublic)
 def approve(
     application_id: int,
-    body: Approve,
+    body: ApprovalCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
-) -> ApplicationPublic:
+) -> SharingApplicationPublic:
     app = service.approve(session, application_id, actor=user, **body.model_dump())
     return public(session, app)
 
 
-@router.post("/applications/{application_id}/refuse", response_model=ApplicationPublic)
+@router.post("/applications/{application_id}/refuse", response_model=SharingApplicationPublic)
 def refuse(
     application_id: int,
-    body: Refuse,
+    body: RefusalCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
-) -> ApplicationPublic:
+) -> SharingApplicationPublic:
     app = service.refuse(session, application_id, actor=user, **body.model_dump())
     return public(session, app)
 
 
-@router.post("/applications/{application_id}/refer", response_model=ApplicationPublic)
+@router.post("/applications/{application_id}/refer", response_model=SharingApplicationPublic)
 def refer(
     application_id: int,
-    body: Refer,
+    body: ReferralCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
-) -> ApplicationPublic:
+) -> SharingApplicationPublic:
     return public(session, service.refer(session, application_id, actor=user, note=body.note))
 
 
-@router.get("/referred", response_model=list[ApplicationPublic])
+@router.get("/referred", response_model=list[SharingApplicationPublic])
 def referred(
     session: SessionDep, user: Annotated[User, requires(SHARING_DECIDE)]
-) -> list[ApplicationPublic]:
+) -> list[SharingApplicationPublic]:
     return [public(session, a) for a in service.referred_to(session, user)]
 
 
-@router.post("/applications/{application_id}/decide", response_model=ApplicationPublic)
+@router.post("/applications/{application_id}/decide", response_model=SharingApplicationPublic)
 def decide(
     application_id: int,
-    body: Decide,
+    body: DecisionCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_DECIDE)],
-) -> ApplicationPublic:
+) -> SharingApplicationPublic:
     """The data authority decides a referred application (SHR-4)."""
     if body.decision == "approve":
         app = service.approve(session, application_id, actor=user, conditions=body.conditions)
@@ -135,13 +137,13 @@ def decide(
     return public(session, app)
 
 
-@router.get("/overdue", response_model=list[OverdueRow])
+@router.get("/overdue", response_model=list[OverdueApplicationPublic])
 def overdue(
     session: SessionDep, user: Annotated[User, requires(SHARING_DECIDE)]
-) -> list[OverdueRow]:
+) -> list[OverdueApplicationPublic]:
     """Per agency and tier in the authority's area: who is late (GOV-2)."""
     return [
-        OverdueRow(
+        OverdueApplicationPublic(
             agency=r.org.name,
             tier=tier,
             pending=r.pending,
@@ -199,7 +201,7 @@ def error_queue(
 @router.post("/error-reports/{report_id}/answer", response_model=ErrorReportPublic)
 def answer_error(
     report_id: int,
-    body: ErrorAnswer,
+    body: ErrorReportAnswerCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
 ) -> ErrorReportPublic:

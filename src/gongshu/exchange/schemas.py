@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
-class ApplicationCreate(BaseModel):
+class SharingApplicationCreate(BaseModel):
     entry_id: int
     reason: str
     legal_basis: str
@@ -18,7 +18,7 @@ class ApplicationCreate(BaseModel):
     term_days: int = Field(description="使用期限（天），批准后即授权有效期")
 
 
-class ApplicationPublic(BaseModel):
+class SharingApplicationPublic(BaseModel):
     id: int
     entry_id: int
     entry_name: str
@@ -43,22 +43,22 @@ class ApplicationPublic(BaseModel):
     grant_id: int | None
 
 
-class Approve(BaseModel):
+class ApprovalCreate(BaseModel):
     conditions: str
     policy: str | None = None
     row_filter: list[dict] | None = None
 
 
-class Refuse(BaseModel):
+class RefusalCreate(BaseModel):
     reasons: str
     legal_basis: str
 
 
-class Refer(BaseModel):
+class ReferralCreate(BaseModel):
     note: str
 
 
-class Decide(BaseModel):
+class DecisionCreate(BaseModel):
     decision: Literal["approve", "refuse"]
     conditions: str = ""
     reasons: str = ""
@@ -73,7 +73,7 @@ class ErrorReportCreate(BaseModel):
     found_at: datetime
 
 
-class ErrorAnswer(BaseModel):
+class ErrorReportAnswerCreate(BaseModel):
     status: Literal["corrected", "not_error"]
     answer: str
 
@@ -106,7 +106,7 @@ class EffectPublic(BaseModel):
     reported_at: datetime
 
 
-class OverdueRow(BaseModel):
+class OverdueApplicationPublic(BaseModel):
     agency: str
     tier: str
     pending: int

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
 from gongshu.errors import InvalidInput
@@ -69,7 +70,7 @@ def apply(
     ``deadline_warning`` says why (CLK-4).
     """
     entry = catalog.get(session, entry_id)
-    if entry.published_version is None or not catalog.can_see(entry, actor):
+    if entry.published_version is None or not catalog_search.can_see(entry, actor):
         raise NotApplicable(f"目录尚未发布，不能申请共享 (entry not published)：{entry.name}")
     if entry.sharing_attr == "none":
         raise NotApplicable(
@@ -198,7 +199,7 @@ def approve(
         recipient_org_id=app.applicant_org_id,
         purpose=app.scenario,
         source="sharing",
-        actor=actor.actor,
+        actor=actor,
         days=app.term_days,
         policy=policy,  # None: the shipped default for the entry's grade
         columns=list(app.requested_fields),

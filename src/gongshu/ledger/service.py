@@ -360,7 +360,3 @@ def entries(
         query = query.where(LedgerEntry.action.startswith(action_prefix, autoescape=True))
     order = LedgerEntry.position.desc() if newest_first else LedgerEntry.position
     return list(session.scalars(query.order_by(order).limit(limit).offset(offset)))
-
-
-def count_entries(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(LedgerEntry)) or 0

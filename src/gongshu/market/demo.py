@@ -10,7 +10,7 @@ from gongshu.accounts.models import User
 from gongshu.catalog.models import CatalogEntry
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
-from gongshu.market import admin, service
+from gongshu.market import admin, orders, service
 from gongshu.registration import service as registration
 
 DEMO_ENTRY = "360700-HB-0001"  # 赣州市空气质量监测数据: no personal information
@@ -55,7 +55,7 @@ def seed_demo(
             purpose="公共数据授权运营：空气质量分析数据产品（演示）",
             source="operation",
             source_ref="demo",
-            actor=admin_user.actor,
+            actor=admin_user,
         )
     admin.set_fee_schedule(
         session,
@@ -83,7 +83,7 @@ def seed_demo(
     )
     registration.approve(session, reg.id, actor=reviewer, comment="材料齐全，准予登记")
     listing = service.list_product(session, reg.id, actor=operator)
-    order = service.place_order(
+    order = orders.place_order(
         session,
         listing.id,
         actor=buyer,
@@ -92,7 +92,7 @@ def seed_demo(
         scope="赣州市",
         term_days=365,
     )
-    service.accept_contract(session, order.id, actor=buyer, sha256=order.sha256)
+    orders.accept_contract(session, order.id, actor=buyer, sha256=order.sha256)
 
 
 def seed(session: Session, demo: object) -> None:

@@ -21,7 +21,8 @@ from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.market.errors import DisputeNotFound, NotParty, WrongMarketStatus
 from gongshu.market.models import DISPUTE_OUTCOMES, ContractBreach, Dispute, Order
-from gongshu.market.service import entity_of, get_order
+from gongshu.market.orders import get_order
+from gongshu.market.service import entity_of
 from gongshu.timeutil import as_utc, utcnow
 from gongshu.workdays import ClockSpec, Period, start_clock
 

@@ -15,7 +15,7 @@ from gongshu.accounts.models import User
 from gongshu.accounts.permissions import MARKET_ADMIN, MARKET_BUY, MARKET_SELL, PUBLIC
 from gongshu.entities import ENTITY_LABELS
 from gongshu.errors import InvalidInput
-from gongshu.market import admin, credit, disputes, service
+from gongshu.market import admin, credit, disputes, orders, service
 from gongshu.market.disputes import buyer_entity
 from gongshu.market.errors import NotParty, NotSeller
 from gongshu.market.models import DISPUTE_OUTCOMES, ORDER_STATUSES, USE_KINDS
@@ -76,7 +76,7 @@ def order(
         term = int(term_days)
     except ValueError:
         raise InvalidInput(f"使用期限必须是整数天 (term)：{term_days}") from None
-    o = service.place_order(
+    o = orders.place_order(
         session,
         listing_id,
         actor=user,
@@ -96,14 +96,14 @@ def my_orders(
     request: Request, session: SessionDep, user: Annotated[User, requires(MARKET_BUY)]
 ) -> Response:
     return render(
-        request, "market_orders.html", orders=service.orders_of_buyer(session, user), labels=LABELS
+        request, "market_orders.html", orders=orders.orders_of_buyer(session, user), labels=LABELS
     )
 
 
 def _party_order(session, order_id: int, user: User):  # noqa: ANN001, ANN202
-    o = service.get_order(session, order_id)
+    o = orders.get_order(session, order_id)
     seller = user.org_id is not None and user.org_id == o.seller_org_id
-    buyer = service.is_buyer(o, user)
+    buyer = orders.is_buyer(o, user)
     if not (buyer or seller or "admin" in user.roles):
         raise NotParty("只有订单双方可以查看该订单 (parties only)")
     return o, buyer, seller
@@ -125,7 +125,7 @@ def order_page(
         is_buyer=is_buyer,
         is_seller=is_seller,
         me=me,
-        settlement=service.settlement_of(session, o.id),
+        settlement=orders.settlement_of(session, o.id),
         disputes=disputes.disputes_of_order(session, o.id),
         labels=LABELS,
     )
@@ -141,7 +141,7 @@ def accept(
 ) -> Response:
     if confirm != "yes":
         raise InvalidInput("请勾选“已阅读并同意合同全部条款” (confirm)")
-    service.accept_contract(session, order_id, actor=user, sha256=sha256)
+    orders.accept_contract(session, order_id, actor=user, sha256=sha256)
     return RedirectResponse(f"/market/orders/{order_id}", status_code=303)
 
 
@@ -155,7 +155,7 @@ def download(
     format: str = "csv",
 ) -> Response:
     settings = request.app.state.settings
-    out = service.deliver(
+    out = orders.deliver(
         session,
         order_id,
         actor=user,
@@ -216,10 +216,10 @@ def sell(
         products=products,
         listed=listed,
         checks=checks,
-        sales=service.orders_of_seller(session, user.org_id),
+        sales=orders.orders_of_seller(session, user.org_id),
         settlements={
-            o.id: service.settlement_of(session, o.id)
-            for o in service.orders_of_seller(session, user.org_id)
+            o.id: orders.settlement_of(session, o.id)
+            for o in orders.orders_of_seller(session, user.org_id)
         },
         labels=LABELS,
     )
@@ -251,7 +251,7 @@ def settle(
     user: Annotated[User, requires(MARKET_SELL)],
     reference: FormStr = "",
 ) -> Response:
-    service.settle(session, order_id, actor=user, reference=reference)
+    orders.settle(session, order_id, actor=user, reference=reference)
     return RedirectResponse("/market/sell", status_code=303)
 
 

@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import MARKET_ADMIN, MARKET_BUY, MARKET_SELL, PUBLIC
-from gongshu.market import admin, credit, disputes, service
+from gongshu.market import admin, credit, disputes, orders, service
 from gongshu.market.errors import NotSeller
 from gongshu.market.models import Dispute, Listing, Order
 from gongshu.web.deps import SessionDep, read_first
@@ -25,7 +25,7 @@ class ListingCreate(BaseModel):
     registration_id: int
 
 
-class Delist(BaseModel):
+class DelistingCreate(BaseModel):
     reason: str = ""
 
 
@@ -37,38 +37,38 @@ class OrderCreate(BaseModel):
     term_days: int
 
 
-class Accept(BaseModel):
+class AcceptanceCreate(BaseModel):
     contract_sha256: str
 
 
-class Settle(BaseModel):
+class SettlementCreate(BaseModel):
     reference: str
 
 
-class DisputeRaise(BaseModel):
+class DisputeCreate(BaseModel):
     claim: str
 
 
-class DisputeRespond(BaseModel):
+class DisputeResponseCreate(BaseModel):
     response: str
 
 
-class DisputeResolve(BaseModel):
+class DisputeResolutionCreate(BaseModel):
     outcome: str
     resolution: str
 
 
-class BreachRecord(BaseModel):
+class BreachCreate(BaseModel):
     party: str
     finding: str
 
 
-class FeeScheduleSet(BaseModel):
+class FeeScheduleUpdate(BaseModel):
     items: dict[str, dict]
     basis: str
 
 
-class Prohibit(BaseModel):
+class ProhibitedKindCreate(BaseModel):
     entity_code: str
     reason: str
 
@@ -160,7 +160,10 @@ def create_listing(
 
 @router.post("/listings/{listing_id}/delist")
 def delist(
-    listing_id: int, body: Delist, session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]
+    listing_id: int,
+    body: DelistingCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(MARKET_SELL)],
 ) -> dict:
     return listing_json(
         session, service.delist(session, listing_id, actor=user, reason=body.reason)
@@ -171,21 +174,24 @@ def delist(
 def sales(session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]) -> list[dict]:
     if user.org_id is None:
         raise NotSeller("挂牌交易须以机构名义 (organization required)")
-    return [order_json(o) for o in service.orders_of_seller(session, user.org_id)]
+    return [order_json(o) for o in orders.orders_of_seller(session, user.org_id)]
 
 
 @router.post("/orders/{order_id}/settle")
 def settle(
-    order_id: int, body: Settle, session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]
+    order_id: int,
+    body: SettlementCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(MARKET_SELL)],
 ) -> dict:
-    s = service.settle(session, order_id, actor=user, reference=body.reference)
+    s = orders.settle(session, order_id, actor=user, reference=body.reference)
     return {"order_id": order_id, "status": s.status, "amount_yuan": s.amount_yuan}
 
 
 @router.post("/disputes/{dispute_id}/respond")
 def respond(
     dispute_id: int,
-    body: DisputeRespond,
+    body: DisputeResponseCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_BUY)],
 ) -> dict:
@@ -199,21 +205,24 @@ def order(
 ) -> dict:
     """Order a listed product; the contract comes back for you to accept (OPR-7, OPR-8)."""
     data = body.model_dump()
-    return order_json(service.place_order(session, data.pop("listing_id"), actor=user, **data))
+    return order_json(orders.place_order(session, data.pop("listing_id"), actor=user, **data))
 
 
 @router.get("/orders")
 def my_orders(session: SessionDep, user: Annotated[User, requires(MARKET_BUY)]) -> list[dict]:
-    return [order_json(o) for o in service.orders_of_buyer(session, user)]
+    return [order_json(o) for o in orders.orders_of_buyer(session, user)]
 
 
 @router.post("/orders/{order_id}/accept")
 def accept(
-    order_id: int, body: Accept, session: SessionDep, user: Annotated[User, requires(MARKET_BUY)]
+    order_id: int,
+    body: AcceptanceCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(MARKET_BUY)],
 ) -> dict:
     """Accept the contract by its hash; the data is then yours through the egress door."""
     return order_json(
-        service.accept_contract(session, order_id, actor=user, sha256=body.contract_sha256)
+        orders.accept_contract(session, order_id, actor=user, sha256=body.contract_sha256)
     )
 
 
@@ -228,7 +237,7 @@ def order_data(
 ) -> FileResponse:
     """The product's data, watermarked for you, recorded in the ledger."""
     settings = request.app.state.settings
-    out = service.deliver(
+    out = orders.deliver(
         session,
         order_id,
         actor=user,
@@ -250,7 +259,7 @@ def order_data(
 @router.post("/orders/{order_id}/disputes", status_code=201)
 def raise_dispute(
     order_id: int,
-    body: DisputeRaise,
+    body: DisputeCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_BUY)],
 ) -> dict:
@@ -265,7 +274,7 @@ def open_disputes(session: SessionDep, user: Annotated[User, requires(MARKET_ADM
 @router.post("/disputes/{dispute_id}/resolve")
 def resolve(
     dispute_id: int,
-    body: DisputeResolve,
+    body: DisputeResolutionCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_ADMIN)],
 ) -> dict:
@@ -279,7 +288,7 @@ def resolve(
 @router.post("/orders/{order_id}/breaches", status_code=201)
 def breach(
     order_id: int,
-    body: BreachRecord,
+    body: BreachCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_ADMIN)],
 ) -> dict:
@@ -314,7 +323,7 @@ def fee_schedule(session: SessionDep, user: Annotated[User | None, requires(PUBL
 
 @router.put("/fee-schedule", status_code=201)
 def set_fee_schedule(
-    body: FeeScheduleSet, session: SessionDep, user: Annotated[User, requires(MARKET_ADMIN)]
+    body: FeeScheduleUpdate, session: SessionDep, user: Annotated[User, requires(MARKET_ADMIN)]
 ) -> dict:
     s = admin.set_fee_schedule(session, body.items, basis=body.basis, actor=user)
     return {"version_no": s.version_no, "items": s.items, "basis": s.basis}
@@ -322,7 +331,7 @@ def set_fee_schedule(
 
 @router.post("/prohibited-kinds", status_code=201)
 def prohibit(
-    body: Prohibit, session: SessionDep, user: Annotated[User, requires(MARKET_ADMIN)]
+    body: ProhibitedKindCreate, session: SessionDep, user: Annotated[User, requires(MARKET_ADMIN)]
 ) -> dict:
     k = admin.prohibit(session, body.entity_code, reason=body.reason, actor=user)
     return {"entity_code": k.entity_code, "reason": k.reason, "active": k.active}

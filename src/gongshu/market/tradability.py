@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
+from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS
 from gongshu.egress.errors import NotClassified
@@ -53,12 +55,7 @@ class Check:
 
 
 def latest_version(session: Session, entry_id: int) -> DatasetVersion | None:
-    return session.scalar(
-        select(DatasetVersion)
-        .where(DatasetVersion.entry_id == entry_id)
-        .order_by(DatasetVersion.version_no.desc())
-        .limit(1)
-    )
+    return storage.newest(session, entry_id)
 
 
 def current_fee_schedule(session: Session) -> FeeSchedule | None:
@@ -183,13 +180,13 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
 
 
 def check_and_record(
-    session: Session, reg: Registration, *, seller_org_id: int, actor: str
+    session: Session, reg: Registration, *, seller_org_id: int, actor: User
 ) -> Check:
     result = check(session, reg, seller_org_id=seller_org_id)
     record(
         session,
         "market.checked",
-        actor=actor,
+        actor=actor.actor,
         subject=f"registration:{reg.id}",
         payload={"passed": result.passed, "reasons": [r["code"] for r in result.reasons]},
     )

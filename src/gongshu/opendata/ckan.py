@@ -38,7 +38,8 @@ from gongshu.accounts.models import Organization, User
 from gongshu.egress import formats
 from gongshu.errors import GongshuError, InvalidInput, NotFound, Unauthorized
 from gongshu.opendata import packages, resolve
-from gongshu.opendata.search import FACETS, catalog_stamp, find_by_name, search
+from gongshu.opendata.entries import find_by_name
+from gongshu.opendata.search import FACETS, catalog_stamp, search
 from gongshu.web.deps import unit
 
 router = APIRouter(tags=["ckan"], include_in_schema=False)

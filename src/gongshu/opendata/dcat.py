@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from gongshu.catalog.models import CatalogEntry
-from gongshu.opendata.search import slug
+from gongshu.opendata.entries import slug
 from gongshu.storage.models import DatasetVersion
 
 EU = "http://publications.europa.eu/resource/authority/"

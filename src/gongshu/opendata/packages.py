@@ -12,14 +12,15 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog.models import CatalogEntry
 from gongshu.config import Settings
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
+from gongshu.opendata.entries import all_open, get_open, latest_versions, slug
 from gongshu.opendata.errors import NoOpenGrant, OpenEntryNotFound
-from gongshu.opendata.search import all_open, get_open, latest_version, latest_versions, slug
 from gongshu.opendata.service import active_grant
 from gongshu.storage.models import DatasetVersion
 
@@ -137,7 +138,7 @@ def resource_target(session: Session, rid: str) -> tuple[CatalogEntry, DatasetVe
     if m is None:
         raise OpenEntryNotFound(f"资源不存在 (resource)：{rid}")
     entry = get_open(session, int(m.group(1)))
-    version = latest_version(session, entry.id)
+    version = storage.newest(session, entry.id)
     if version is None:
         raise OpenEntryNotFound(f"该目录尚无数据 (resource)：{rid}")
     return entry, version

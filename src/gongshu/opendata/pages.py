@@ -11,14 +11,16 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from gongshu import storage
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
-from gongshu.opendata import service
+from gongshu.opendata import agreements, service
+from gongshu.opendata.entries import get_open
 from gongshu.opendata.errors import NotApplicant
 from gongshu.opendata.models import COMPLAINT_KINDS
 from gongshu.opendata.packages import resource_id
-from gongshu.opendata.search import FACETS, get_open, latest_version, search
+from gongshu.opendata.search import FACETS, search
 from gongshu.web.deps import SessionDep, read_only
 from gongshu.web.render import render
 
@@ -71,7 +73,7 @@ def entry_page(
         ctx["declaration"] = service.declaration_of(session, entry.id, user)
         ctx["grant"] = service.active_grant(session, entry.id, user)
         ctx["applications"] = [
-            (a, service.agreement_for(session, a.id))
+            (a, agreements.agreement_for(session, a.id))
             for a in service.applications_of(session, user)
             if a.entry_id == entry.id
         ]
@@ -79,7 +81,7 @@ def entry_page(
         request,
         "open_entry.html",
         entry=entry,
-        version=latest_version(session, entry.id),
+        version=storage.newest(session, entry.id),
         resource_id=resource_id(entry),
         base=str(request.base_url).rstrip("/"),
         can_apply=user is not None and OPEN_APPLY in user.scopes,
@@ -205,16 +207,16 @@ def agreement_page(
     session: SessionDep,
     user: Annotated[User, requires(OPEN_APPLY)],
 ) -> Response:
-    agreement = service.get_agreement(session, agreement_id)
+    agreement = agreements.get_agreement(session, agreement_id)
     if agreement.user_id != user.id and "admin" not in user.roles:
         raise NotApplicant("只能查看本人的开放利用协议 (applicant only)")
     return render(
         request,
         "open_agreement.html",
         agreement=agreement,
-        term_end=service.term_end(agreement),
-        breaches=service.breaches_of(session, agreement.id),
-        feedback=service.feedback_of(session, agreement.id),
+        term_end=agreements.term_end(agreement),
+        breaches=agreements.breaches_of(session, agreement.id),
+        feedback=agreements.feedback_of(session, agreement.id),
     )
 
 
@@ -225,7 +227,7 @@ def feedback(
     user: Annotated[User, requires(OPEN_APPLY)],
     text: FormStr = "",
 ) -> Response:
-    service.give_feedback(session, agreement_id, actor=user, text=text)
+    agreements.give_feedback(session, agreement_id, actor=user, text=text)
     return RedirectResponse(f"/open/agreements/{agreement_id}", status_code=303)
 
 
@@ -239,7 +241,7 @@ def sign(
 ) -> Response:
     """OPN-4: the signature is this explicit, confirmed click; it is recorded in the ledger."""
     if confirm != "yes":
-        agreement = service.get_agreement(session, agreement_id)
+        agreement = agreements.get_agreement(session, agreement_id)
         if agreement.user_id != user.id:
             raise NotApplicant("只有申请人本人可以签署该协议 (applicant only)")
         return render(
@@ -251,7 +253,7 @@ def sign(
             term_end=None,
             breaches=[],
         )
-    service.sign(session, agreement_id, actor=user)
+    agreements.sign(session, agreement_id, actor=user)
     return RedirectResponse(f"/open/agreements/{agreement_id}", status_code=303)
 
 
@@ -259,5 +261,5 @@ def sign(
 def dispose(
     agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
 ) -> Response:
-    service.confirm_disposal(session, agreement_id, actor=user)
+    agreements.confirm_disposal(session, agreement_id, actor=user)
     return RedirectResponse(f"/open/agreements/{agreement_id}", status_code=303)

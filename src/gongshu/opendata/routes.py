@@ -16,19 +16,20 @@ from pydantic import BaseModel
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
-from gongshu.opendata import dcat, service
-from gongshu.opendata.search import FACETS, all_open, get_open, latest_versions, search
+from gongshu.opendata import agreements, dcat, service
+from gongshu.opendata.entries import all_open, get_open, latest_versions
+from gongshu.opendata.search import FACETS, search
 from gongshu.web.deps import SessionDep, read_only
 
 router = APIRouter(tags=["opendata"])
 
 
-class UseDeclare(BaseModel):
+class UseDeclarationCreate(BaseModel):
     use: str
     scenario: str
 
 
-class ApplicationCreate(BaseModel):
+class OpenApplicationCreate(BaseModel):
     use: str
     scenario: str
     security_measures: str
@@ -36,7 +37,7 @@ class ApplicationCreate(BaseModel):
     term_days: int = service.DEFAULT_TERM_DAYS
 
 
-class ApplicationAnswer(BaseModel):
+class OpenApplicationAnswerCreate(BaseModel):
     approve: bool
     reason: str = ""
     legal_basis: str = ""
@@ -103,7 +104,7 @@ def list_entries(
 @router.post("/api/v1/open/entries/{entry_id}/declarations", status_code=201)
 def declare(
     entry_id: int,
-    body: UseDeclare,
+    body: UseDeclarationCreate,
     session: SessionDep,
     user: Annotated[User, requires(OPEN_APPLY)],
 ) -> dict:
@@ -115,7 +116,7 @@ def declare(
 @router.post("/api/v1/open/entries/{entry_id}/applications", status_code=201)
 def apply(
     entry_id: int,
-    body: ApplicationCreate,
+    body: OpenApplicationCreate,
     session: SessionDep,
     user: Annotated[User, requires(OPEN_APPLY)],
 ) -> dict:
@@ -126,14 +127,14 @@ def apply(
 @router.post("/api/v1/open/applications/{application_id}/answer")
 def answer(
     application_id: int,
-    body: ApplicationAnswer,
+    body: OpenApplicationAnswerCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
 ) -> dict:
     """SHR-4 / OPN-3: the provider approves (drafting the agreement) or refuses."""
     a = service.answer(session, application_id, actor=user, **body.model_dump())
     out = _application(a)
-    agreement = service.agreement_for(session, a.id)
+    agreement = agreements.agreement_for(session, a.id)
     out["agreement_id"] = agreement.id if agreement else None
     return out
 
@@ -142,7 +143,7 @@ def answer(
 def agreement(
     agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
 ) -> dict:
-    a = service.get_agreement(session, agreement_id)
+    a = agreements.get_agreement(session, agreement_id)
     if a.user_id != user.id and "admin" not in user.roles:
         from gongshu.opendata.errors import NotApplicant
 
@@ -155,7 +156,7 @@ def sign(
     agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
 ) -> dict:
     """OPN-4: sign the agreement (recorded in the ledger with its hashes); creates the grant."""
-    return _agreement(service.sign(session, agreement_id, actor=user))
+    return _agreement(agreements.sign(session, agreement_id, actor=user))
 
 
 # ---------------------------------------------------------------- DCAT-AP 3

@@ -1,5 +1,5 @@
-"""Finding open entries: search, facets and lookups shared by the portal, the
-CKAN Action API and the DCAT export (OPN-1).
+"""Searching open entries with facets, shared by the portal and the CKAN Action API
+(OPN-1); which entries are open and the lookups by id or name are in ``entries``.
 
 An entry is open when it is published and its opening attribute is not
 "none" (CAT-4). Facets over single-valued columns are counted in SQL; those
@@ -9,20 +9,18 @@ projection of the matching rows, so the same code runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from gongshu import changes
 from gongshu.accounts.models import Organization, Region
 from gongshu.catalog.models import CatalogEntry
-from gongshu.opendata.errors import OpenEntryNotFound
-from gongshu.storage.models import DatasetVersion
+from gongshu.opendata.entries import open_clause, slug
 
 # Portal facet key -> label; the same keys are the CKAN-side filters.
 FACETS = {
@@ -39,27 +37,6 @@ SORTS = {
     "modified": CatalogEntry.updated_at,
     "created": CatalogEntry.created_at,
 }
-
-
-def slug(resource_code: str) -> str:
-    """CKAN package name: lowercase, only a-z 0-9 - _."""
-    return re.sub(r"[^a-z0-9_-]+", "-", resource_code.lower()).strip("-") or "entry"
-
-
-def is_open(entry: CatalogEntry) -> bool:
-    return (
-        entry.published_version is not None
-        and entry.opening_attr != "none"
-        and entry.scope == "public"
-    )
-
-
-def _open() -> Any:
-    return (
-        (CatalogEntry.published_version.is_not(None))
-        & (CatalogEntry.opening_attr != "none")
-        & (CatalogEntry.scope == "public")
-    )
 
 
 @dataclass
@@ -91,7 +68,7 @@ def _base(q: str | None, dialect: str = "sqlite") -> Select:
         CatalogEntry.update_frequency,
         CatalogEntry.opening_attr,
     ).join(Organization, CatalogEntry.provider_org_id == Organization.id)
-    stmt = stmt.where(_open())
+    stmt = stmt.where(open_clause())
     columns = (
         CatalogEntry.name,
         CatalogEntry.summary,
@@ -351,61 +328,3 @@ def _labelled(
         labels = dict(session.execute(found).all())
     counts = sorted(counts, key=lambda item: (-item[1], item[0]))
     return [(v, labels.get(v, v), n) for v, n in counts]
-
-
-def get_open(session: Session, entry_id: int) -> CatalogEntry:
-    """A published open entry, or OpenEntryNotFound (not-open entries do not exist here)."""
-    entry = session.get(CatalogEntry, entry_id)
-    if entry is None or not is_open(entry):
-        raise OpenEntryNotFound(f"开放目录不存在或不予开放 (open entry)：{entry_id}")
-    return entry
-
-
-def find_by_name(session: Session, name_or_id: str) -> CatalogEntry:
-    """Look up by CKAN package name (the resource code's slug) or package id."""
-    key = (name_or_id or "").strip().lower()
-    if m := re.fullmatch(r"gs-entry-(\d+)", key):
-        return get_open(session, int(m.group(1)))
-    entry = session.scalar(
-        select(CatalogEntry).where(_open(), func.lower(CatalogEntry.resource_code) == key)
-    )
-    if entry is None:
-        for candidate in session.scalars(select(CatalogEntry).where(_open())).unique():
-            if slug(candidate.resource_code) == key:
-                return candidate
-        raise OpenEntryNotFound(f"开放目录不存在 (package)：{name_or_id}")
-    return entry
-
-
-def all_open(session: Session) -> list[CatalogEntry]:
-    stmt = select(CatalogEntry).where(_open()).order_by(CatalogEntry.resource_code)
-    return list(session.scalars(stmt).unique())
-
-
-_LATEST = (
-    select(DatasetVersion)
-    .where(DatasetVersion.entry_id == bindparam("entry"))
-    .order_by(DatasetVersion.version_no.desc())
-    .limit(1)
-)
-
-
-def latest_version(session: Session, entry_id: int) -> DatasetVersion | None:
-    return session.scalar(_LATEST, {"entry": entry_id})
-
-
-def latest_versions(session: Session, entry_ids: list[int]) -> dict[int, DatasetVersion]:
-    """The newest dataset version of each entry, in one query."""
-    if not entry_ids:
-        return {}
-    newest = (
-        select(DatasetVersion.entry_id, func.max(DatasetVersion.version_no).label("n"))
-        .where(DatasetVersion.entry_id.in_(entry_ids))
-        .group_by(DatasetVersion.entry_id)
-        .subquery()
-    )
-    stmt = select(DatasetVersion).join(
-        newest,
-        (DatasetVersion.entry_id == newest.c.entry_id) & (DatasetVersion.version_no == newest.c.n),
-    )
-    return {v.entry_id: v for v in session.scalars(stmt)}

@@ -12,7 +12,7 @@ from gongshu.accounts.models import Organization, User
 from gongshu.catalog.models import CatalogEntry
 from gongshu.demo.model import DemoContext
 from gongshu.documents import Document, Section, render_pdf
-from gongshu.operation import products, service
+from gongshu.operation import products, runs, service
 from gongshu.operation.errors import ExportRefused
 
 CODES = ("360000-JY-0001", "360000-JT-0001", "360000-MZ-0001")
@@ -57,11 +57,11 @@ def seed_demo(session: Session, *, datasets_dir: Path, data_dir: Path, secret: s
         report_path=path,
         report_sha256=sha,
     )
-    settings = service.RunSettings(datasets_dir=datasets_dir, secret=secret)
+    settings = runs.RunSettings(datasets_dir=datasets_dir, secret=secret)
     schools = next(e for e in entries if e.resource_code == "360000-JY-0001")
     table = f"entry_{schools.id}"
     try:  # row-level output from data not anonymized: refused, and on record (OPR-9)
-        service.run_query(
+        runs.run_query(
             session,
             agreement.id,
             f"SELECT 学校名称, 在校学生数 FROM {table} LIMIT 20",
@@ -76,7 +76,7 @@ def seed_demo(session: Session, *, datasets_dir: Path, data_dir: Path, secret: s
         f"SELECT count(*) AS 学校数, sum(在校学生数) AS 在校学生数 FROM {table}",
     ):
         try:
-            run = service.run_query(session, agreement.id, sql, actor=operator, settings=settings)
+            run = runs.run_query(session, agreement.id, sql, actor=operator, settings=settings)
         except ExportRefused:
             continue
         entry = products.materialize_product(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gongshu.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gongshu.errors import Conflict, Forbidden, NotFound
 
 
 class AgreementNotFound(NotFound): ...
@@ -23,12 +23,6 @@ class NotOperable(Conflict):
 
 
 class AgreementInactive(Forbidden): ...
-
-
-class BadQuery(InvalidInput):
-    """A sandbox query that cannot run; recorded like any refusal."""
-
-    commit_anyway = True
 
 
 class ExportRefused(Conflict):

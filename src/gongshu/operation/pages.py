@@ -22,7 +22,7 @@ from gongshu.accounts.permissions import (
 )
 from gongshu.catalog.models import CatalogEntry
 from gongshu.errors import GongshuError
-from gongshu.operation import disclosure, procurement, products, service
+from gongshu.operation import disclosure, procurement, products, runs, service
 from gongshu.operation.routes import parse_entries, run_settings
 from gongshu.timeutil import BEIJING, utcnow
 from gongshu.web.deps import SessionDep
@@ -39,7 +39,7 @@ PROC_STATUS = {"submitted": "待审核", "approved": "已同意", "refused": "�
 def _ctx(session, user: User, agreement, **extra) -> dict:  # noqa: ANN001
     return {
         "a": agreement,
-        "runs": service.runs_of(session, agreement.id),
+        "runs": runs.runs_of(session, agreement.id),
         "S": STATUS,
         "RS": RUN_STATUS,
         "B": BASIS,
@@ -151,7 +151,7 @@ def run(
     agreement = service.get_visible(session, agreement_id, user)
     result, error = None, None
     try:
-        result = service.run_query(
+        result = runs.run_query(
             session, agreement_id, sql, actor=user, settings=run_settings(request)
         )
     except GongshuError as exc:  # the refused run is on record; the page names the rule
@@ -181,7 +181,7 @@ def product(
         datasets_dir=request.app.state.settings.datasets_dir,
     )
     products.product_grant(session, entry, actor=user)
-    run = service.get_run(session, run_id)
+    run = runs.get_run(session, run_id)
     return RedirectResponse(
         f"/operation/agreements/{run.agreement_id}?flash=product", status_code=303
     )

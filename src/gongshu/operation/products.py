@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gongshu import storage
 from gongshu.accounts.models import Organization, User
-from gongshu.catalog import service as catalog
+from gongshu.catalog import versions as catalog_versions
 from gongshu.catalog.models import GRADE_LABELS, CatalogEntry, EntryVersion
 from gongshu.datasets.classify import classify_file
 from gongshu.discovery.rules_store import rules_in_force
@@ -27,7 +27,9 @@ from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.operation.errors import ExportRefused, NotOperator, WrongStatus
-from gongshu.operation.service import ARROW_FIELD_TYPES, get_run
+from gongshu.operation.runs import get_run
+
+ARROW_FIELD_TYPES = {"int": "integer", "uint": "integer", "double": "decimal", "float": "decimal"}
 
 
 def _field_type(arrow_type: str) -> str:
@@ -110,7 +112,7 @@ def materialize_product(
             entry_id=entry.id,
             version_no=1,
             action="created",
-            snapshot=catalog.snapshot(entry),
+            snapshot=catalog_versions.snapshot(entry),
             actor=actor.actor,
             comment=f"沙箱运行 {run.id} 的结果（数据产品）",
         )
@@ -202,7 +204,7 @@ def product_grant(session: Session, entry: CatalogEntry, *, actor: User) -> Gran
         recipient_org_id=entry.provider_org_id,
         purpose="授权运营数据产品交付运营机构 (OPR-4)",
         source="operation",
-        actor=actor.actor,
+        actor=actor,
         policy="open",
         source_ref=f"product:{entry.id}",
     )

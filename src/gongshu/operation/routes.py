@@ -20,12 +20,13 @@ from gongshu.accounts.permissions import (
 )
 from gongshu.errors import InvalidInput
 from gongshu.operation import disclosure, procurement, products, service
+from gongshu.operation import runs as operation_runs
 from gongshu.operation.schemas import (
     AgreementPublic,
-    Disposal,
+    DisposalCreate,
     ProcurementCreate,
     ProcurementPublic,
-    ProcurementReview,
+    ProcurementReviewCreate,
     ProductCreate,
     ProductPublic,
     RunCreate,
@@ -37,9 +38,9 @@ from gongshu.web.deps import SessionDep
 router = APIRouter(prefix="/api/v1", tags=["operation"])
 
 
-def run_settings(request: Request) -> service.RunSettings:
+def run_settings(request: Request) -> operation_runs.RunSettings:
     s = request.app.state.settings
-    return service.RunSettings(
+    return operation_runs.RunSettings(
         datasets_dir=s.datasets_dir,
         secret=s.secret_key,
         min_group=s.sandbox_min_group,
@@ -127,7 +128,7 @@ def run(
 ) -> RunPublic:
     """Run SQL in the sandbox; a refused result answers 409 naming the rule (OPR-4)."""
     return _run(
-        service.run_query(
+        operation_runs.run_query(
             session, agreement_id, body.sql, actor=user, settings=run_settings(request)
         )
     )
@@ -138,7 +139,7 @@ def runs(
     agreement_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> list[RunPublic]:
     service.get_visible(session, agreement_id, user)
-    return [_run(r) for r in service.runs_of(session, agreement_id)]
+    return [_run(r) for r in operation_runs.runs_of(session, agreement_id)]
 
 
 @router.post("/operation/runs/{run_id}/product", response_model=ProductPublic, status_code=201)
@@ -171,7 +172,7 @@ def product(
 @router.post("/operation/agreements/{agreement_id}/disposal", response_model=AgreementPublic)
 def dispose(
     agreement_id: int,
-    body: Disposal,
+    body: DisposalCreate,
     session: SessionDep,
     user: Annotated[User, requires(OPERATION_RUN)],
 ) -> AgreementPublic:
@@ -244,7 +245,7 @@ def my_requests(
 @router.post("/procurement/requests/{request_id}/review", response_model=ProcurementPublic)
 def review(
     request_id: int,
-    body: ProcurementReview,
+    body: ProcurementReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(PROCUREMENT_REVIEW)],
 ) -> ProcurementPublic:

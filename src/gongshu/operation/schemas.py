@@ -67,7 +67,7 @@ class ProductPublic(BaseModel):
     grant_id: int
 
 
-class Disposal(BaseModel):
+class DisposalCreate(BaseModel):
     note: str
 
 
@@ -79,7 +79,7 @@ class ProcurementCreate(BaseModel):
     budget: str | None = None
 
 
-class ProcurementReview(BaseModel):
+class ProcurementReviewCreate(BaseModel):
     approve: bool
     reason: str
 

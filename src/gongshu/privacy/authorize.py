@@ -74,7 +74,7 @@ def authorize(
         recipient_org_id=org.id,
         purpose=purpose.strip(),
         source="rights",
-        actor=user.actor,
+        actor=user,
         days=days,
         policy="share-conditional",
         columns=own.columns,
@@ -138,7 +138,7 @@ def _is_sensitive(session: Session, kind: str) -> bool:
     return bool(sensitive_kinds(session, [kind]))
 
 
-def revoke_for(session: Session, withdrawn: ConsentRecord, *, actor: str) -> list[Grant]:
+def revoke_for(session: Session, withdrawn: ConsentRecord, *, actor: User) -> list[Grant]:
     """Withdrawing an authorization's consent stops the grant at once (PIP-4, PIP-10)."""
     candidates = session.scalars(
         select(Grant).where(Grant.source_ref.startswith(SOURCE_PREFIX), Grant.revoked_at.is_(None))
@@ -152,7 +152,7 @@ def revoke_for(session: Session, withdrawn: ConsentRecord, *, actor: str) -> lis
         record(
             session,
             "grant.revoked",
-            actor=actor,
+            actor=actor.actor,
             subject=f"grant:{grant.id}",
             payload={"reason": grant.revoke_reason, "consent": withdrawn.withdraws_id},
         )

@@ -154,7 +154,7 @@ def withdrawal_of(session: Session, consent_id: int) -> ConsentRecord | None:
 
 
 def withdraw(
-    session: Session, consent_id: int, *, on: date, actor: str, reason: str = ""
+    session: Session, consent_id: int, *, on: date, actor: User, reason: str = ""
 ) -> ConsentRecord:
     """A withdrawal: a new record, never an edit (PIP-4). Withdrawing twice returns
     the first withdrawal. The data must be deleted or anonymized by ``deletion_due``."""
@@ -178,14 +178,14 @@ def withdraw(
         notice_id=given.notice_id,
         deletion_due=on + timedelta(days=WITHDRAWAL_FOLLOW_UP_DAYS),
         retain_until=_retain_until(on),
-        recorded_by=actor,
+        recorded_by=actor.actor,
     )
     session.add(rec)
     session.flush()
     record(
         session,
         "consent.withdrawn",
-        actor=actor,
+        actor=actor.actor,
         subject=f"consent:{given.id}",
         payload={"withdrawal": rec.id, "on": on, "deletion_due": rec.deletion_due},
     )
@@ -203,7 +203,7 @@ def withdraw_own(session: Session, consent_id: int, *, user: User, on: date) -> 
         given.guardian_hash,
     ):
         raise NotThePerson("只能撤回本人（或本人作为监护人）的同意 (own consent only)")
-    return withdraw(session, consent_id, on=on, actor=user.actor, reason="本人通过平台撤回")
+    return withdraw(session, consent_id, on=on, actor=user, reason="本人通过平台撤回")
 
 
 @dataclass

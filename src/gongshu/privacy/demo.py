@@ -112,7 +112,7 @@ def seed_demo(
         actor="demo",
     )
     consent.withdraw(
-        session, marketing.id, on=today - timedelta(days=3), actor=user.actor, reason="本人撤回"
+        session, marketing.id, on=today - timedelta(days=3), actor=user, reason="本人撤回"
     )
     child = "36010220200601001"
     consent.give(

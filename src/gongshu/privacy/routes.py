@@ -26,19 +26,19 @@ from gongshu.privacy.errors import ConsentNotFound, NotHandler
 from gongshu.privacy.letters import letter_pdf
 from gongshu.privacy.person import person_hash
 from gongshu.privacy.schemas import (
-    AuthorizeBody,
+    AuthorizationCreate,
     ConsentAnswerPublic,
+    ConsentCheckCreate,
     ConsentCreate,
-    ConsentLookup,
+    ConsentLookupCreate,
     ConsentPublic,
-    ConsentQuery,
-    ConsentWithdraw,
-    HandleBody,
     MatchPublic,
-    NoticeBody,
+    MatchUpdate,
+    NoticeCreate,
     NoticePublic,
-    RequestCreate,
-    RequestPublic,
+    RightsRequestCreate,
+    RightsRequestPublic,
+    WithdrawalCreate,
 )
 from gongshu.web.deps import SessionDep
 
@@ -51,8 +51,8 @@ def _org(user: User):  # noqa: ANN202
     return user.org
 
 
-def _public(session, req) -> RequestPublic:  # noqa: ANN001
-    out = RequestPublic.model_validate(req, from_attributes=True)
+def _public(session, req) -> RightsRequestPublic:  # noqa: ANN001
+    out = RightsRequestPublic.model_validate(req, from_attributes=True)
     out.matches = [
         MatchPublic.model_validate(m, from_attributes=True) for m in service.matches(session, req)
     ]
@@ -86,7 +86,7 @@ def record_consent(
 @router.post("/consents/{consent_id}/withdraw", response_model=ConsentPublic, status_code=201)
 def withdraw_consent(
     consent_id: int,
-    body: ConsentWithdraw,
+    body: WithdrawalCreate,
     session: SessionDep,
     user: Annotated[User, requires(CONSENT_RECORD)],
 ) -> ConsentPublic:
@@ -94,13 +94,13 @@ def withdraw_consent(
     given = consent.get(session, consent_id)
     if given.org_id != _org(user).id:
         raise ConsentNotFound(f"同意记录不存在 (consent)：{consent_id}")
-    rec = consent.withdraw(session, consent_id, on=body.on, actor=user.actor, reason=body.reason)
+    rec = consent.withdraw(session, consent_id, on=body.on, actor=user, reason=body.reason)
     return ConsentPublic.model_validate(rec, from_attributes=True)
 
 
 @router.post("/consents/check", response_model=ConsentAnswerPublic)
 def check_consent(
-    body: ConsentQuery,
+    body: ConsentCheckCreate,
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(CONSENT_RECORD)],
@@ -120,7 +120,7 @@ def check_consent(
 
 @router.post("/consents/lookup", response_model=list[ConsentPublic])
 def lookup_consents(
-    body: ConsentLookup,
+    body: ConsentLookupCreate,
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(CONSENT_RECORD)],
@@ -141,13 +141,13 @@ def org_consents(
     ]
 
 
-@router.post("/privacy/requests", response_model=RequestPublic, status_code=201)
+@router.post("/privacy/requests", response_model=RightsRequestPublic, status_code=201)
 def file_request(
-    body: RequestCreate,
+    body: RightsRequestCreate,
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(PRIVACY_REQUEST)],
-) -> RequestPublic:
+) -> RightsRequestPublic:
     """A verified person asks to see, copy, transfer, correct, supplement or delete
     their data, or for processing to be explained (PIP-5, PIP-6)."""
     settings = request.app.state.settings
@@ -165,17 +165,17 @@ def file_request(
     return _public(session, req)
 
 
-@router.get("/privacy/requests", response_model=list[RequestPublic])
+@router.get("/privacy/requests", response_model=list[RightsRequestPublic])
 def my_requests(
     session: SessionDep, user: Annotated[User, requires(PRIVACY_REQUEST)]
-) -> list[RequestPublic]:
+) -> list[RightsRequestPublic]:
     return [_public(session, r) for r in service.of_user(session, user)]
 
 
-@router.get("/privacy/requests/{request_id}", response_model=RequestPublic)
+@router.get("/privacy/requests/{request_id}", response_model=RightsRequestPublic)
 def get_request(
     request_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
-) -> RequestPublic:
+) -> RightsRequestPublic:
     return _public(session, service.get_visible(session, request_id, user))
 
 
@@ -207,7 +207,7 @@ def inbox(
 @router.post("/privacy/matches/{match_id}/handle", response_model=MatchPublic)
 def handle(
     match_id: int,
-    body: HandleBody,
+    body: MatchUpdate,
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(PRIVACY_HANDLE)],
@@ -228,17 +228,17 @@ def handle(
     return MatchPublic.model_validate(match, from_attributes=True)
 
 
-@router.get("/privacy/overdue", response_model=list[RequestPublic])
+@router.get("/privacy/overdue", response_model=list[RightsRequestPublic])
 def overdue(
     session: SessionDep, user: Annotated[User, requires(PRIVACY_SUPERVISE)]
-) -> list[RequestPublic]:
+) -> list[RightsRequestPublic]:
     return [_public(session, r) for r in clock.overdue(session, area=clock.supervised_area(user))]
 
 
 @router.post("/privacy/grants/{grant_id}/authorize", status_code=201)
 def authorize_use(
     grant_id: int,
-    body: AuthorizeBody,
+    body: AuthorizationCreate,
     session: SessionDep,
     user: Annotated[User, requires(PRIVACY_REQUEST)],
 ) -> dict:
@@ -260,7 +260,7 @@ def authorize_use(
 
 @router.post("/privacy/notices", response_model=NoticePublic, status_code=201)
 def publish_notice(
-    body: NoticeBody, session: SessionDep, user: Annotated[User, requires(CONSENT_RECORD)]
+    body: NoticeCreate, session: SessionDep, user: Annotated[User, requires(CONSENT_RECORD)]
 ) -> NoticePublic:
     """Publish a new version of your organization's processing rules (PIP-7)."""
     from gongshu.privacy import notices

@@ -17,12 +17,12 @@ class ConsentCreate(BaseModel):
     guardian_id_number: str | None = Field(None, description="Required under 14 (PIP-1)")
 
 
-class ConsentWithdraw(BaseModel):
+class WithdrawalCreate(BaseModel):
     on: date
     reason: str = ""
 
 
-class ConsentQuery(BaseModel):
+class ConsentCheckCreate(BaseModel):
     id_number: str
     purpose: str
     method: str
@@ -30,7 +30,7 @@ class ConsentQuery(BaseModel):
     on: date
 
 
-class ConsentLookup(BaseModel):
+class ConsentLookupCreate(BaseModel):
     id_number: str
 
 
@@ -55,7 +55,7 @@ class ConsentAnswerPublic(BaseModel):
     consent_ids: list[int]
 
 
-class RequestCreate(BaseModel):
+class RightsRequestCreate(BaseModel):
     kind: str = Field(
         description="access | copy | transfer | correct | supplement | delete | explain"
     )
@@ -78,7 +78,7 @@ class MatchPublic(BaseModel):
     handled_at: datetime | None
 
 
-class RequestPublic(BaseModel):
+class RightsRequestPublic(BaseModel):
     id: int
     kind: str
     status: str
@@ -91,7 +91,7 @@ class RequestPublic(BaseModel):
     matches: list[MatchPublic] = []
 
 
-class HandleBody(BaseModel):
+class MatchUpdate(BaseModel):
     action: str = Field(description="delete | correct | export | explain | refuse")
     note: str = ""
     values: dict[str, str] | None = None
@@ -100,13 +100,13 @@ class HandleBody(BaseModel):
     )
 
 
-class AuthorizeBody(BaseModel):
+class AuthorizationCreate(BaseModel):
     org_id: int = Field(description="The enterprise or operator the person authorizes (PIP-10)")
     purpose: str
     days: int = 90
 
 
-class NoticeBody(BaseModel):
+class NoticeCreate(BaseModel):
     functions: list[dict] = Field(description='[{"function": str, "kinds": [entity codes]}]')
     retention: str
     rights_channels: str

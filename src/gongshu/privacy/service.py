@@ -151,7 +151,7 @@ def file_request(
         },
     )
     if not found:
-        _close(session, req, actor=user.actor, now=req.received_at)
+        _close(session, req, actor=user, now=req.received_at)
     return req
 
 
@@ -212,14 +212,6 @@ def inbox(session: Session, org_id: int) -> list[tuple[RightsMatch, RightsReques
         .order_by(RightsMatch.outcome.is_not(None), RightsRequest.deadline, RightsRequest.id)
     )
     return [(m, r) for m, r in rows]
-
-
-def _id_column(match: RightsMatch, session: Session) -> str:
-    version = session.get(DatasetVersion, match.dataset_version_id)
-    entry = catalog.get(session, match.entry_id)
-    tags = egress.column_tags(entry, version)
-    ids = [c for c in match.columns if finder.ID_CODE in tags.get(c, [])]
-    return (ids or match.columns)[0]
 
 
 def handle(
@@ -307,7 +299,7 @@ def handle(
             recipient_user=session.get(User, req.user_id),
             purpose=f"个人信息权利请求 #{req.id}（{REQUEST_KINDS[req.kind]}本人信息，PIP-5）",
             source="rights",
-            actor=actor.actor,
+            actor=actor,
             days=EXPORT_DAYS,
             policy="share-conditional",  # the person's own data: identifiers pass
             # The person's rows by position in a pinned version: the grant and its
@@ -338,18 +330,11 @@ def handle(
         },
     )
     if all(m.outcome is not None for m in matches(session, req)):
-        _close(session, req, actor=actor.actor, now=match.handled_at)
+        _close(session, req, actor=actor, now=match.handled_at)
     return match
 
 
-def _value_for(match: RightsMatch, found: dict, session: Session) -> str:
-    col = _id_column(match, session)
-    version = session.get(DatasetVersion, match.dataset_version_id)
-    tags = egress.column_tags(catalog.get(session, match.entry_id), version)
-    return found["id"] if finder.ID_CODE in tags.get(col, []) else found["mobile"]
-
-
-def _close(session: Session, req: RightsRequest, *, actor: str, now: datetime) -> None:
+def _close(session: Session, req: RightsRequest, *, actor: User, now: datetime) -> None:
     done = matches(session, req)
     req.status, req.answered_at, req.lookup_enc = "answered", now, None
     req.answer = (
@@ -363,7 +348,7 @@ def _close(session: Session, req: RightsRequest, *, actor: str, now: datetime) -
     record(
         session,
         "rights.answered",
-        actor=actor,
+        actor=actor.actor,
         subject=f"rights:{req.id}",
         payload={"answered_at": now, "on_time": on_time(req), "entries": len(done)},
     )

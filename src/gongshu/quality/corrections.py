@@ -175,13 +175,15 @@ def sync_with_report(session: Session, entry: CatalogEntry, report: QualityRepor
     session.flush()
 
 
-def _close(session: Session, task: CorrectionTask, status: str, actor: str, reason: str) -> None:
-    task.status, task.reason, task.closed_at, task.closed_by = status, reason, utcnow(), actor
+def _close(session: Session, task: CorrectionTask, status: str, by: str, reason: str) -> None:
+    """``by``: the ledger name of who closed it (a user, the quality run, or the error
+    report's answerer as stored on the report)."""
+    task.status, task.reason, task.closed_at, task.closed_by = status, reason, utcnow(), by
     session.flush()
     record(
         session,
         "quality.task_closed",
-        actor=actor,
+        actor=by,
         subject=f"quality_task:{task.id}",
         payload={"status": status, "reason": reason},
     )

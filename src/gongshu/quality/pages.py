@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import CATALOG_READ, QUALITY_ASSESS, QUALITY_MANAGE, TIERS
+from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.errors import GongshuError, InvalidInput
@@ -46,7 +47,7 @@ def entry_section(session, entry) -> dict:  # noqa: ANN001
 
 def _visible(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
     entry = catalog.get(session, entry_id)
-    if not catalog.can_see(entry, user):
+    if not catalog_search.can_see(entry, user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
     return entry
 
@@ -181,7 +182,9 @@ def duplicates(
         "quality_duplicates.html",
         found=found,
         decisions=onesource.decisions(session),
-        names={e.id: e.name for e in catalog.search(session, actor=user, limit=1000).entries},
+        names={
+            e.id: e.name for e in catalog_search.search(session, actor=user, limit=1000).entries
+        },
     )
 
 

@@ -76,10 +76,6 @@ def dimension_of(rule: dict) -> str:
     return EXPECTATIONS[rule["expectation"]][0]
 
 
-def label_of(rule: dict) -> str:
-    return EXPECTATIONS[rule["expectation"]][1]
-
-
 def default_rules(
     fields: list[dict],
     tags: dict[str, list[str]],

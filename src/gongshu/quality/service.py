@@ -68,19 +68,19 @@ def ensure_rules(
         entry.fields, tags, update_frequency=entry.update_frequency, distinct=distinct
     )
     return _new_rules(
-        session, entry, rules, actor="system:quality", reason="按目录字段和识别结果生成默认规则"
+        session, entry, rules, by="system:quality", reason="按目录字段和识别结果生成默认规则"
     )
 
 
 def _new_rules(
-    session: Session, entry: CatalogEntry, rules: list[dict], *, actor: str, reason: str
+    session: Session, entry: CatalogEntry, rules: list[dict], *, by: str, reason: str
 ) -> QualityRuleSet:
     current = current_rules(session, entry.id)
     ruleset = QualityRuleSet(
         entry_id=entry.id,
         version_no=(current.version_no if current else 0) + 1,
         rules=rules,
-        actor=actor,
+        actor=by,
         reason=reason,
     )
     session.add(ruleset)
@@ -88,7 +88,7 @@ def _new_rules(
     record(
         session,
         "quality.rules_set",
-        actor=actor,
+        actor=by,
         subject=f"entry:{entry.id}",
         payload={"version": ruleset.version_no, "rules": rules, "reason": reason},
     )
@@ -107,7 +107,7 @@ def update_rules(
     if not can_manage(entry, actor):
         raise NotQualityOwner("只有数据提供单位可以修改质量规则 (quality owner, QUA-1)")
     clean = validate(rules, {f["name"] for f in entry.fields})
-    return _new_rules(session, entry, clean, actor=actor.actor, reason=(reason or "").strip())
+    return _new_rules(session, entry, clean, by=actor.actor, reason=(reason or "").strip())
 
 
 def run_report(session: Session, version_id: int, *, datasets_dir: Path) -> QualityReport:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
@@ -19,7 +20,7 @@ from gongshu.errors import GongshuError, InvalidInput
 from gongshu.registration import codes, gaps, service
 from gongshu.registration.errors import NotRegistrant
 from gongshu.registration.models import KINDS, PRICE_MODES, RIGHTS, STATUSES
-from gongshu.web.deps import SessionDep
+from gongshu.web.deps import FormDep, SessionDep
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -42,8 +43,7 @@ def _entry_ids(session: Session, text: str, what: str) -> list[int]:
     return ids
 
 
-async def _form(request: Request, session: Session) -> dict:
-    form = await request.form()
+def _form(form: FormData, session: Session) -> dict:
     data_entry = _entry_ids(session, str(form.get("data_entry_code") or ""), "产品数据目录")
     return {
         "kind": form.get("kind") or "product",
@@ -134,10 +134,10 @@ def mine(
 
 
 @pages.post("/registrations")
-async def apply(
-    request: Request, session: SessionDep, user: Annotated[User, requires(REGISTRATION_APPLY)]
+def apply(
+    form: FormDep, session: SessionDep, user: Annotated[User, requires(REGISTRATION_APPLY)]
 ) -> Response:
-    reg = service.apply(session, await _form(request, session), actor=user)
+    reg = service.apply(session, _form(form, session), actor=user)
     return RedirectResponse(f"/registrations/{reg.id}?flash=submitted", status_code=303)
 
 
@@ -166,13 +166,13 @@ def detail(
 
 
 @pages.post("/registrations/{reg_id}")
-async def change(
+def change(
     reg_id: int,
-    request: Request,
+    form: FormDep,
     session: SessionDep,
     user: Annotated[User, requires(REGISTRATION_APPLY)],
 ) -> Response:
-    data = await _form(request, session)
+    data = _form(form, session)
     data.pop("kind")
     service.update(session, reg_id, data, actor=user)
     return RedirectResponse(f"/registrations/{reg_id}?flash=changed", status_code=303)

@@ -18,9 +18,9 @@ from gongshu.registration.models import Registration
 from gongshu.registration.schemas import (
     RegistrationCreate,
     RegistrationPublic,
+    RegistrationReviewCreate,
     RegistrationUpdate,
-    RegistryRecord,
-    Review,
+    RegistryRecordPublic,
 )
 from gongshu.web.deps import SessionDep
 
@@ -31,9 +31,9 @@ def _public(reg: Registration) -> RegistrationPublic:
     return RegistrationPublic.model_validate(reg, from_attributes=True)
 
 
-def registry_record(reg: Registration) -> RegistryRecord:
+def registry_record(reg: Registration) -> RegistryRecordPublic:
     snap = reg.approved_snapshot or {}
-    return RegistryRecord(
+    return RegistryRecordPublic(
         code=reg.code,
         valid=True,
         kind=snap["kind"],
@@ -119,7 +119,7 @@ def review_queue(
 @router.post("/registration-review/{reg_id}/approve", response_model=RegistrationPublic)
 def approve(
     reg_id: int,
-    body: Review,
+    body: RegistrationReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(REGISTRATION_REVIEW)],
 ) -> RegistrationPublic:
@@ -130,7 +130,7 @@ def approve(
 @router.post("/registration-review/{reg_id}/return", response_model=RegistrationPublic)
 def return_(
     reg_id: int,
-    body: Review,
+    body: RegistrationReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(REGISTRATION_REVIEW)],
 ) -> RegistrationPublic:
@@ -155,10 +155,10 @@ def registration_gaps(
     ]
 
 
-@router.get("/registry/{code}", response_model=RegistryRecord)
+@router.get("/registry/{code}", response_model=RegistryRecordPublic)
 def registry(
     code: str, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
-) -> RegistryRecord:
+) -> RegistryRecordPublic:
     """Anyone looks a registration code up (no login)."""
     return registry_record(service.lookup(session, code))
 

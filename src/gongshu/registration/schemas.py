@@ -40,7 +40,7 @@ class RegistrationUpdate(BaseModel):
     important_data_consent: str | None = None
 
 
-class Review(BaseModel):
+class RegistrationReviewCreate(BaseModel):
     comment: str = ""
 
 
@@ -69,7 +69,7 @@ class RegistrationPublic(BaseModel):
     updated_at: datetime
 
 
-class RegistryRecord(BaseModel):
+class RegistryRecordPublic(BaseModel):
     """What anyone may see of a registration: its approved version."""
 
     code: str

@@ -168,7 +168,7 @@ def changes_between(old: dict | None, new: dict) -> list[dict]:
 
 
 def _new_version(
-    session: Session, reg: Registration, action: str, actor: str, comment: str | None = None
+    session: Session, reg: Registration, action: str, actor: User, comment: str | None = None
 ) -> RegistrationVersion:
     previous = session.scalar(
         select(RegistrationVersion)
@@ -187,7 +187,7 @@ def _new_version(
         action=action,
         snapshot=snap,
         changes=changes_between(previous.snapshot if previous else None, snap),
-        actor=actor,
+        actor=actor.actor,
         comment=comment,
     )
     session.add(version)
@@ -195,7 +195,7 @@ def _new_version(
     record(
         session,
         f"registration.{action}",
-        actor=actor,
+        actor=actor.actor,
         subject=f"registration:{reg.id}",
         payload={
             "version": reg.version_no,
@@ -221,7 +221,7 @@ def apply(session: Session, data: dict[str, Any], *, actor: User) -> Registratio
     session.add(reg)
     session.flush()
     session.refresh(reg)
-    _new_version(session, reg, "submitted", actor.actor)
+    _new_version(session, reg, "submitted", actor)
     return reg
 
 
@@ -237,7 +237,7 @@ def update(session: Session, reg_id: int, data: dict[str, Any], *, actor: User) 
     for k, v in clean.items():
         setattr(reg, k, v)
     reg.status = "submitted"
-    _new_version(session, reg, "changed", actor.actor)
+    _new_version(session, reg, "changed", actor)
     return reg
 
 
@@ -326,7 +326,7 @@ def approve(
     reg.status = "approved"
     reg.approved_by, reg.approved_at = actor.actor, utcnow()
     reg.last_comment = _text(comment)
-    version = _new_version(session, reg, "approved", actor.actor, reg.last_comment)
+    version = _new_version(session, reg, "approved", actor, reg.last_comment)
     reg.approved_version_no = version.version_no
     reg.approved_snapshot = {**version.snapshot, "issuer": org.name}
     session.flush()
@@ -342,7 +342,7 @@ def return_(session: Session, reg_id: int, *, actor: User, comment: str) -> Regi
         raise InvalidInput("退回时必须填写审核意见 (comment)")
     reg.status = "returned"
     reg.last_comment = comment.strip()
-    _new_version(session, reg, "returned", actor.actor, reg.last_comment)
+    _new_version(session, reg, "returned", actor, reg.last_comment)
     return reg
 
 

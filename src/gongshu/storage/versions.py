@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from gongshu.errors import NotFound
@@ -42,14 +42,18 @@ def versions_of(session: Session, entry_id: int) -> list[DatasetVersion]:
     )
 
 
+# built once: the open API asks this on every call (SQLAlchemy caches its compilation)
+_NEWEST = (
+    select(DatasetVersion)
+    .where(DatasetVersion.entry_id == bindparam("entry"))
+    .order_by(DatasetVersion.version_no.desc())
+    .limit(1)
+)
+
+
 def newest(session: Session, entry_id: int) -> DatasetVersion | None:
     """The entry's newest version, or None when it has none."""
-    return session.scalar(
-        select(DatasetVersion)
-        .where(DatasetVersion.entry_id == entry_id)
-        .order_by(DatasetVersion.version_no.desc())
-        .limit(1)
-    )
+    return session.scalar(_NEWEST, {"entry": entry_id})
 
 
 def newest_numbers() -> Select:
@@ -59,9 +63,13 @@ def newest_numbers() -> Select:
     ).group_by(DatasetVersion.entry_id)
 
 
-def newest_versions() -> Select:
-    """``SELECT DatasetVersion`` of every entry's newest version (add your own WHERE)."""
-    latest = newest_numbers().subquery()
+def newest_versions(entry_ids: list[int] | None = None) -> Select:
+    """``SELECT DatasetVersion`` of every entry's newest version (of ``entry_ids`` only,
+    when given; add your own WHERE)."""
+    numbers = newest_numbers()
+    if entry_ids is not None:
+        numbers = numbers.where(DatasetVersion.entry_id.in_(entry_ids))
+    latest = numbers.subquery()
     return select(DatasetVersion).join(
         latest,
         (DatasetVersion.entry_id == latest.c.entry_id)

@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from gongshu.errors import GongshuError
 from gongshu.ledger.service import LEDGER_APPENDED
@@ -85,3 +86,13 @@ def unit(request: Request, kind: str) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, parsed on the event loop (reading the body awaits), so a page
+    whose fields cannot be declared one by one (repeated checkboxes, ``tag:<column>``)
+    stays a plain ``def`` handler and its database work runs on a worker thread."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]

@@ -31,7 +31,7 @@ def _clocks():  # noqa: ANN202
     return installed().clocks()
 
 
-class YearIn(BaseModel):
+class ScheduleYearUpdate(BaseModel):
     source: str
     days: list[tuple[dt.date, str, str]]
 
@@ -83,7 +83,10 @@ def deadline(
 
 @router.put("/years/{year}")
 def put_year(
-    year: int, body: YearIn, session: SessionDep, user: Annotated[User, requires(CALENDAR_ADMIN)]
+    year: int,
+    body: ScheduleYearUpdate,
+    session: SessionDep,
+    user: Annotated[User, requires(CALENDAR_ADMIN)],
 ) -> dict:
     """Enter (or replace) a year from the State Council notice; deadlines it lets us
     compute are filled in the same transaction."""
