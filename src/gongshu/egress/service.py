@@ -17,7 +17,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import insert, select
@@ -33,18 +32,17 @@ from gongshu.egress.errors import (
     BadRowFilter,
     GrantInactive,
     GrantNotFound,
-    NotClassified,
     NotGrantable,
     NotRecipient,
 )
 from gongshu.egress.marking import door_keys, pipelined, watermarker
 from gongshu.egress.models import Delivery, Grant, MaskingPolicy
 from gongshu.egress.policies import (
-    KIND_ENTITIES,
     default_policy,
     get_policy,
     plan,
 )
+from gongshu.egress.versions import column_tags, version_for
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.storage.models import DatasetVersion
@@ -204,49 +202,6 @@ class DeliveryFile:
     content: bytes | None = None
 
 
-def column_tags(entry: CatalogEntry, version: DatasetVersion) -> dict[str, list[str]]:
-    """Entity codes per column: the version's discovery result plus the catalog's kinds."""
-    if version.column_tags is None:
-        raise NotClassified("该数据版本尚未完成敏感数据识别，暂不能对外提供 (not classified)")
-    tags = {col: list(codes) for col, codes in version.column_tags.items()}
-    for f in entry.fields:
-        if f.get("kind") in KIND_ENTITIES:
-            tags.setdefault(f["name"], []).append(KIND_ENTITIES[f["kind"]])
-    return tags
-
-
-def _compile_filter(row_filter: list[dict], known: set[str]) -> tuple[str, list[Any]]:
-    return query.compile_filter(row_filter, known)
-
-
-def _version(
-    session: Session, grant: Grant, latest: DatasetVersion | None = None
-) -> DatasetVersion:
-    """The version a grant reads: its pinned one, or the entry's latest.
-
-    PIP-5, PIP-6: a pinned version that a later deletion or correction of a
-    person's rows superseded is never served again; the grant reads the newest
-    version instead, so deleted rows do not leave through old grants.
-    """
-    version = None
-    if grant.dataset_version_id is not None:
-        version = session.get(DatasetVersion, grant.dataset_version_id)
-        if version is not None and storage.superseded_by_erasure(version):
-            if query.uses_rows(grant.row_filter):  # positions name rows of that version only
-                raise GrantInactive(
-                    "授权所指的数据版本已因删除或更正个人信息而更新，行号不再对应，"
-                    "请重新申请 (version superseded)"
-                )
-            version = None
-    if version is None and latest is not None and latest.entry_id == grant.entry_id:
-        version = latest  # the caller read the entry's newest version in this unit of work
-    if version is None:
-        version = storage.newest(session, grant.entry_id)
-    if version is None:
-        raise GrantNotFound("该目录尚无数据 (no dataset version)")
-    return version
-
-
 def deliver(
     session: Session,
     grant_id: int,
@@ -285,7 +240,7 @@ def deliver(
     grant = get_grant(session, grant_id)
     check_grant(grant, actor)
     entry = catalog.get(session, grant.entry_id)
-    version = _version(session, grant, latest)
+    version = version_for(session, grant, latest)
     gates.check_delivery(gates.DeliveryRequest(session, grant, entry, version, actor))
     policy = session.get(MaskingPolicy, grant.policy_id)
     available = [c["name"] for c in version.columns]

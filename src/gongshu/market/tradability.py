@@ -29,7 +29,7 @@ from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS
 from gongshu.egress.errors import NotClassified
-from gongshu.egress.service import column_tags
+from gongshu.egress.versions import column_tags
 from gongshu.entities import ENTITY_LABELS, SENSITIVE
 from gongshu.ledger import record
 from gongshu.market.models import FeeSchedule, ProhibitedKind

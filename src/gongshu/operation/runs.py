@@ -16,6 +16,7 @@ from gongshu.accounts.models import User
 from gongshu.egress import service as egress
 from gongshu.egress.marking import door_keys
 from gongshu.egress.models import Grant, MaskingPolicy
+from gongshu.egress.versions import column_tags, version_for
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.operation import sandbox, service
@@ -40,8 +41,8 @@ def sources_of(session: Session, agreement: OperatorAgreement) -> list[sandbox.S
     out = []
     for item in agreement.items:
         grant = session.get(Grant, item.grant_id)
-        version = egress._version(session, grant)
-        egress.column_tags(item.entry, version)  # an unclassified version cannot be used
+        version = version_for(session, grant)
+        column_tags(item.entry, version)  # an unclassified version cannot be used
         out.append(
             sandbox.Source(item.entry, version, grant, session.get(MaskingPolicy, grant.policy_id))
         )

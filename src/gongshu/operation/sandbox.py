@@ -63,7 +63,8 @@ from gongshu.catalog.models import CatalogEntry
 from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS, QUASI_IDENTIFIERS, SENSITIVE_ATTRIBUTES
 from gongshu.egress.models import Grant, MaskingPolicy
 from gongshu.egress.policies import apply_actions, plan
-from gongshu.egress.service import _compile_filter, column_tags
+from gongshu.egress.query import compile_filter
+from gongshu.egress.versions import column_tags
 from gongshu.entities import ENTITY_LABELS
 from gongshu.storage.models import DatasetVersion
 
@@ -134,7 +135,7 @@ def _load(source: Source, datasets_dir: Path, pseudonym_key: bytes, purpose: str
     """The granted slice of one version, masked by the grant's policy, in memory."""
     columns = source.columns
     actions = plan(columns, column_tags(source.entry, source.version), source.policy.rules)
-    where, params = _compile_filter(
+    where, params = compile_filter(
         source.grant.row_filter or [], {c["name"] for c in source.version.columns}
     )
     cols = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)

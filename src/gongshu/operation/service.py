@@ -28,6 +28,7 @@ from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS, SENSITIVE_ATTRIBUTES
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
 from gongshu.egress.policies import get_policy, plan
+from gongshu.egress.versions import column_tags
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.operation.errors import (
@@ -107,7 +108,7 @@ def operability(
             "须脱敏或取得权利人同意 (not open, OPR-3)"
         )
     rules = get_policy(session, policy).rules
-    tags = egress.column_tags(entry, version)
+    tags = column_tags(entry, version)
     actions = plan([c["name"] for c in version.columns], tags, rules)
     clear = [
         a.column

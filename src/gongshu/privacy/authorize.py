@@ -19,6 +19,7 @@ from gongshu.accounts.models import Organization, User
 from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
+from gongshu.egress.versions import column_tags
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.privacy.errors import NotThePerson
@@ -33,7 +34,7 @@ SOURCE_PREFIX = "authorization:"
 def _kinds(session: Session, grant: Grant) -> list[str]:
     entry = catalog.get(session, grant.entry_id)
     version = storage.newest(session, entry.id)
-    tags = egress.column_tags(entry, version)
+    tags = column_tags(entry, version)
     columns = grant.columns or [c["name"] for c in version.columns]
     return sorted({code for c in columns for code in tags.get(c, [])})
 

@@ -24,7 +24,7 @@ from gongshu.discovery.rules_store import rules_in_force
 from gongshu.egress.errors import NotClassified
 from gongshu.egress.models import Grant, MaskingPolicy
 from gongshu.egress.policies import plan
-from gongshu.egress.service import column_tags
+from gongshu.egress.versions import column_tags
 from gongshu.entities import ENTITY_LABELS
 from gongshu.privacy.models import REQUEST_KINDS, ConsentRecord, RightsMatch, RightsRequest
 from gongshu.storage.models import DatasetVersion

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from gongshu import storage
 from gongshu.catalog.models import CatalogEntry
 from gongshu.egress.errors import NotClassified
-from gongshu.egress.service import column_tags
+from gongshu.egress.versions import column_tags
 from gongshu.storage.models import DatasetVersion
 
 ID_CODE, MOBILE_CODE = "CN_RESIDENT_ID", "CN_MOBILE"

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
+from gongshu.egress.versions import column_tags
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.privacy import finder, tombstones
@@ -248,7 +249,7 @@ def handle(
     entry = catalog.get(session, match.entry_id)
     rows: list[int] = []
     by_mobile_only = finder.ID_CODE not in {
-        code for c in match.columns for code in egress.column_tags(entry, version).get(c, [])
+        code for c in match.columns for code in column_tags(entry, version).get(c, [])
     }
     if action in ("delete", "correct", "export") and by_mobile_only and not mobile_confirmed:
         raise InvalidInput(

@@ -4,7 +4,7 @@ Versions are immutable (AGG-1), so a deletion (PIP-6) or a correction (PIP-5)
 writes a new Parquet version of the entry without (or with corrected) rows,
 atomically, and records a tombstone naming the person's hash, the entry, the
 old version and its row numbers. The egress door then serves the new version
-even to grants pinned to an older one (``egress.service._version``). The old
+even to grants pinned to an older one (``egress.versions.version_for``). The old
 file is read here, inside the platform; nothing leaves.
 """
 

@@ -22,7 +22,7 @@ from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
 from gongshu.egress.examples import mask_examples
 from gongshu.egress.policies import get_policy
-from gongshu.egress.service import column_tags
+from gongshu.egress.versions import column_tags
 from gongshu.ledger import record
 from gongshu.quality import engine
 from gongshu.quality.errors import NotQualityOwner, ReportNotFound
