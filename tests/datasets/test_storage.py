@@ -136,10 +136,10 @@ def test_rotation_keeps_old_versions_readable_and_reseal_moves_them(
     assert newer.sealed["key_id"] == new_key
     # No downtime: the old version still reads under its own key.
     assert storage.read_table(ds, old).column("公民身份号码").to_pylist() == IDS
-    assert storage.reseal(session, datasets_dir=ds, actor="admin") == 1
+    assert storage.reseal(session, datasets_dir=ds, by="admin") == 1
     assert old.sealed["key_id"] == new_key
     assert storage.read_table(ds, old).column("公民身份号码").to_pylist() == IDS
-    assert storage.reseal(session, datasets_dir=ds, actor="admin") == 0
+    assert storage.reseal(session, datasets_dir=ds, by="admin") == 0
     (e,) = entries(session, action_prefix="storage.resealed")
     assert e.payload == {"dataset_version": old.id, "from": first_key, "to": new_key}
 

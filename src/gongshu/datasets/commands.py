@@ -40,8 +40,8 @@ def reseal_command(data_dir: DataDir = None) -> None:
     ds = instance.settings.datasets_dir
     try:
         with transaction(instance.session_factory) as session:
-            sealed = seal_existing(session, datasets_dir=ds, actor="system:keys")
-            moved = storage.reseal(session, datasets_dir=ds, actor="system:keys")
+            sealed = seal_existing(session, datasets_dir=ds, by="system:keys")
+            moved = storage.reseal(session, datasets_dir=ds, by="system:keys")
     finally:
         instance.close()
     typer.echo(f"新加密 {sealed} 个版本，改用当前密钥 {moved} 个版本 (resealed)。")

@@ -90,7 +90,7 @@ def load(
             entry.fields, version.column_tags, rules, [c["name"] for c in version.columns]
         )
         storage.seal(
-            session, version, sealed, datasets_dir=datasets_dir, actor=actor.actor, fresh=True
+            session, version, sealed, datasets_dir=datasets_dir, by=actor.actor, fresh=True
         )
         if version.quarantine_path:  # rejected rows keep every column as text: seal it whole
             version.quarantine_path = storage.seal_file(datasets_dir, version.quarantine_path)
@@ -138,7 +138,7 @@ def _insert(
         entry_id=entry.id,
         rel=rel,
         event="dataset.loaded",
-        actor=actor.actor,
+        by=actor.actor,
         payload={
             "rows": result.rows,
             "rows_rejected": report.rows_rejected,
@@ -282,7 +282,7 @@ def _regrade_from_tags(
         )
 
 
-def seal_existing(session: Session, *, datasets_dir: Path, actor: str) -> int:
+def seal_existing(session: Session, *, datasets_dir: Path, by: str) -> int:
     """Seal the sensitive columns of versions stored before sealing existed (upgrades)."""
     rules, _ = rules_in_force(session)
     done = 0
@@ -292,6 +292,6 @@ def seal_existing(session: Session, *, datasets_dir: Path, actor: str) -> int:
         names = [c["name"] for c in version.columns]
         columns = storage.columns_to_seal(entry.fields, version.column_tags or {}, rules, names)
         if columns and (datasets_dir / version.path).exists():
-            storage.seal(session, version, columns, datasets_dir=datasets_dir, actor=actor)
+            storage.seal(session, version, columns, datasets_dir=datasets_dir, by=by)
             done += 1
     return done

@@ -130,7 +130,7 @@ def materialize_product(
             entry_id=entry.id,
             rel=rel,
             event="dataset.product_stored",
-            actor=actor.actor,
+            by=actor.actor,
             payload={"sandbox_run": run.id, "rows": run.rows, "sha256": run.result_sha256},
             version_no=1,
             catalog_version_no=1,
@@ -153,7 +153,7 @@ def materialize_product(
         rules, _ = rules_in_force(session)
         sealed = storage.columns_to_seal(entry.fields, tags, rules, [f.name for f in schema])
         storage.seal(
-            session, version, sealed, datasets_dir=datasets_dir, actor=actor.actor, fresh=True
+            session, version, sealed, datasets_dir=datasets_dir, by=actor.actor, fresh=True
         )
     except BaseException:
         dest.unlink(missing_ok=True)

@@ -65,13 +65,13 @@ def _rewrite(
             rows=count,
             size=size,
             sha256=sha,
-            actor=actor.actor,
+            by=actor.actor,
             reason=reason,
         )
         storage.supersede(session, version.entry_id, up_to=version.version_no, by=new)
         # The new version seals what the old one sealed (SEC-9).
         sealed = (version.sealed or {}).get("columns") or []
-        storage.seal(session, new, sealed, datasets_dir=datasets_dir, actor=actor.actor, fresh=True)
+        storage.seal(session, new, sealed, datasets_dir=datasets_dir, by=actor.actor, fresh=True)
         return new
     except BaseException:
         dest.unlink(missing_ok=True)

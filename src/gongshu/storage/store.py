@@ -151,7 +151,7 @@ def seal(
     columns: Iterable[str],
     *,
     datasets_dir: Path,
-    actor: str,
+    by: str,
     fresh: bool = False,
 ) -> DatasetVersion:
     """Move ``columns`` of a plain version into its sealed companion file.
@@ -205,7 +205,7 @@ def seal(
     record(
         session,
         "storage.sealed",
-        actor=actor,
+        actor=by,
         subject=f"entry:{version.entry_id}",
         payload={
             "dataset_version": version.id,
@@ -217,7 +217,7 @@ def seal(
     return version
 
 
-def reseal(session: Session, *, datasets_dir: Path, actor: str) -> int:
+def reseal(session: Session, *, datasets_dir: Path, by: str) -> int:
     """Re-encrypt every version sealed under a key that is no longer current."""
     store = keystore(datasets_dir)
     current, _ = store.current(KEY_PURPOSE)
@@ -237,7 +237,7 @@ def reseal(session: Session, *, datasets_dir: Path, actor: str) -> int:
         record(
             session,
             "storage.resealed",
-            actor=actor,
+            actor=by,
             subject=f"entry:{version.entry_id}",
             payload={"dataset_version": version.id, "from": info["key_id"], "to": current},
         )

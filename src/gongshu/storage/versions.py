@@ -92,22 +92,23 @@ def add(
     entry_id: int,
     rel: Path,
     event: str,
-    actor: str,
+    by: str,
     payload: dict,
     **fields: object,
 ) -> DatasetVersion:
     """The one way a version row comes to be: its file (``rel``, already written
     atomically under the datasets directory) and its row, recorded in the ledger as
-    ``event`` in the same transaction. ``fields`` are the version's other columns;
+    ``event`` in the same transaction, done ``by`` (the ledger's actor: ``user.actor`` or a
+    channel such as ``"system:keys"``). ``fields`` are the version's other columns;
     the number is the entry's next unless given."""
     fields.setdefault("version_no", next_number(session, entry_id))
-    version = DatasetVersion(entry_id=entry_id, path=rel.as_posix(), loaded_by=actor, **fields)
+    version = DatasetVersion(entry_id=entry_id, path=rel.as_posix(), loaded_by=by, **fields)
     session.add(version)
     session.flush()
     record(
         session,
         event,
-        actor=actor,
+        actor=by,
         subject=f"entry:{entry_id}",
         payload={"dataset_version": version.id, "version_no": version.version_no, **payload},
     )
@@ -122,7 +123,7 @@ def derive(
     rows: int,
     size: int,
     sha256: str,
-    actor: str,
+    by: str,
     reason: str,
 ) -> DatasetVersion:
     """A new version of ``source``'s entry, derived from it inside the platform (the
@@ -135,7 +136,7 @@ def derive(
         entry_id=source.entry_id,
         rel=rel,
         event="dataset.derived",
-        actor=actor,
+        by=by,
         payload={
             "from_version": source.version_no,
             "rows": rows,
