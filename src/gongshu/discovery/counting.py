@@ -90,48 +90,74 @@ def minor_cutoff(today: date) -> int:
     return (today.year - 14) * 10000 + today.month * 100 + day
 
 
+def _restricted(view: ColumnView, rows: np.ndarray) -> tuple[ColumnView, np.ndarray | None]:
+    """The view of ``rows`` only (and their positions), or the view itself when all."""
+    if rows.all():
+        return view, None
+    idx, sub = take_where(view.raw, rows)
+    return ColumnView(sub, view.today, view.is_binary), idx
+
+
+def _expand(mask: np.ndarray, idx: np.ndarray | None, n: int, dtype=bool) -> np.ndarray:  # noqa: ANN001
+    if idx is None:
+        return mask
+    out = np.zeros(n, dtype=dtype)
+    out[idx] = mask
+    return out
+
+
 def count_column(col: pa.Array, keys: tuple[str, ...] | None, today: date, depth: int = 0):
-    """(counts, birth dates of valid IDs, dates, the view) of one column of one batch."""
+    """(counts, birth dates of valid IDs, dates, the view) of one column of one batch.
+
+    Whole-value rules read the values that are neither JSON documents nor sentences
+    (on a view of those rows only); the text rules read the sentences, the JSON
+    leaves are counted per path as columns of their own."""
     view = ColumnView.of(col, today)
     cc = ColumnCounts()
     nonnull = view.nonnull
+    n = len(view)
     cc.checked = int(nonnull.sum())
     if cc.checked == 0:
         return cc, None, None, None
     view = jsoncells.unescape(view)
     cc.chars = int(view.lengths.sum())
-    whole = nonnull.copy()
+    cells = np.zeros(n, dtype=bool)
     if depth < MAX_DEPTH:
         cells = jsoncells.json_rows(view) & nonnull
         if cells.any():
             cc.json = int(cells.sum())
             for path, leaves in jsoncells.leaf_columns(view, cells).items():
                 cc.parts[path] = count_column(leaves, None, today, depth + 1)[0]
-            whole &= ~cells
             view.__dict__["texty"] = view.texty & ~cells  # parsed, not read as text
-    prose = spans.prose_rows(view) & whole
+    prose = spans.prose_rows(view) & ~cells
     cc.prose = int(prose.sum())
-    free = whole.copy()
+    texty = view.texty.any()
+    wview, widx = _restricted(view, nonnull & ~prose & ~cells)
+    free = wview.nonnull.copy()
     cutoff = minor_cutoff(today)
     id_ymd = date_ymd = None
     for det in DETECTORS:
         if keys is not None and det.key not in keys:
             continue
-        if det.key == "CN_RESIDENT_ID":
-            shape, valid, ymd = resident_id_birth(view)
-            id_ymd = np.where(valid, ymd, 0)
-        elif det.key == "DATE":
-            valid, ymd = birth_ymd(view)
-            shape = valid
-            date_ymd = np.where(valid, ymd, 0)
-        else:
-            shape, valid = det.kernel(view)
         if det.kind == "text":
-            shape, valid = shape & view.texty & nonnull, valid & view.texty & nonnull
+            if not texty:
+                continue
+            shape, valid = det.kernel(view)
+            shape, valid = shape & view.texty, valid & view.texty
+            cc.shape[det.key] = cc.shape_free[det.key] = int(shape.sum())
+            if valid.any():
+                cc.valid[det.key] = cc.attributed[det.key] = int(valid.sum())
+            continue
+        if det.key == "CN_RESIDENT_ID":
+            shape, valid, ymd = resident_id_birth(wview)
+            id_ymd = _expand(np.where(valid, ymd, 0), widx, n, np.int64)
+        elif det.key == "DATE":
+            valid, ymd = birth_ymd(wview)
+            shape = valid
+            date_ymd = _expand(np.where(valid, ymd, 0), widx, n, np.int64)
         else:
-            # a whole-value rule reads neither JSON cells nor, for addresses, sentences
-            rows = whole & ~prose if det.entity == "ADDRESS" else whole
-            shape, valid = shape & rows, valid & rows
+            shape, valid = det.kernel(wview)
+        shape, valid = shape & wview.nonnull, valid & wview.nonnull
         cc.shape[det.key] = int(shape.sum())
         cc.shape_free[det.key] = int((shape & free).sum())
         if not valid.any():

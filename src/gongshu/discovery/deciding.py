@@ -102,13 +102,15 @@ def decide_column(name: str, cc: ColumnCounts, distinct: int | None) -> Decision
             if cc.attributed[d.key] / n >= 0.5:
                 out.accept(d.entity, cc.valid[d.key])
     if text_like(cc):
-        _embedded_text(cc, out)
+        # a name inside a handful of fixed phrases (已回复，市民满意) is no person
+        few = distinct is not None and distinct < min(20, 0.5 * n)
+        _embedded_text(cc, out, names=not few)
     for path, part in sorted(cc.parts.items()):
         _embedded_json(path, part, out, cc.json)
     return out
 
 
-def _embedded_text(cc: ColumnCounts, out: Decision) -> None:
+def _embedded_text(cc: ColumnCounts, out: Decision, *, names: bool) -> None:
     """Entities inside sentences: rows holding a valid mention, per entity."""
     rows: dict[str, int] = defaultdict(int)
     bar: dict[str, float] = {}
@@ -120,6 +122,8 @@ def _embedded_text(cc: ColumnCounts, out: Decision) -> None:
             if d.masked:
                 masked.add(d.entity)
     for entity, matched in rows.items():
+        if entity == "PERSON_NAME" and not names:
+            continue
         if matched >= max(2, bar[entity] * cc.checked):
             _embed(out, entity, min(matched, cc.checked), entity in masked)
 

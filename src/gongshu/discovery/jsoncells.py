@@ -2,11 +2,11 @@
 
 A cell that holds a JSON document (``{...}`` or ``[...]``) is parsed by DuckDB's
 ``json_tree`` in one vectorized query per column and batch: every scalar leaf
-comes out unescaped (``\\u5f20\\u4e09`` is 张三), with its path, array positions
-folded (``$.applicant.phones[*]``). The leaves of one path form a sub-column that
-the classifier counts with every detector, its last key standing in for a column
-name (``idCard``, ``phone``, ``姓名``), so a JSON column is decided from what its
-values prove, path by path. A leaf that is itself JSON (a document stored as a
+comes out unescaped (``\\u5f20\\u4e09`` is 张三), with its path: the first five
+array positions are kept, later ones folded (``$.phones[0]``, ``$.items[*]``). The
+leaves of one path form a sub-column that the classifier counts with every
+detector, its last key standing in for a column name (``idCard``, ``phone``,
+``姓名``), so a JSON column is decided from what its values prove, path by path. A leaf that is itself JSON (a document stored as a
 string) is parsed again, once. Text with ``\\uXXXX`` escapes outside JSON is
 unescaped the same way before the text recognizer reads it.
 """
@@ -27,7 +27,7 @@ _LOCAL = threading.local()
 ESCAPED = r"\\u[0-9A-Fa-f]{4}"
 _LEAVES = """
 WITH v AS (SELECT j FROM gongshu_json_cells WHERE json_valid(j))
-SELECT regexp_replace(t.fullkey, '\\[[0-9]+\\]', '[*]', 'g') AS path,
+SELECT regexp_replace(t.fullkey, '\\[(?:[5-9]|[1-9][0-9]+)\\]', '[*]', 'g') AS path,
        CASE WHEN t.type = 'VARCHAR' THEN t.value ->> '$' ELSE CAST(t.value AS VARCHAR) END AS v
 FROM v, json_tree(v.j) AS t
 WHERE t.type NOT IN ('OBJECT', 'ARRAY', 'NULL', 'BOOLEAN')

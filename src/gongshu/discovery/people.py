@@ -83,7 +83,7 @@ MINORITY_NAME_PARTS = tuple(
 # A value ending in one of these is a landmark or place, not a person (黄鹤楼, 西湖, 颐和园).
 PLACE_ENDINGS = (
     "楼樓塔阁閣寺庙廟宫宮殿祠陵墓堰窟桥橋园園苑湖池潭瀑峡峽洞岛島屿嶼湾灣滩灘岭嶺寨堡坊巷街港"
-    "沟溝坛壇墟府亭塘路关關州县縣区區镇鎮乡鄉村庄莊"
+    "沟溝坛壇墟府亭塘路关關州县縣区區镇鎮乡鄉村庄莊洲堆碑墙牆门門台臺口"
 )
 PLACE_WORDS = (
     "广场",
@@ -118,6 +118,7 @@ PLACE_WORDS = (
     "大峡谷",
     "风景区",
     "名胜区",
+    "街道",
 )
 _DIVISION_SUFFIXES = (
     "特别行政区",

@@ -45,9 +45,8 @@ def prose_rows(c: ColumnView) -> np.ndarray:
     """Values that read as prose: 12+ characters with sentence punctuation, or 40+."""
     key = ("prose",)
     if key not in c._cache:
-        c._cache[key] = (c.lengths >= 40) | (
-            (c.lengths >= 12) & c.match("trim", r"[，。！？；、,.!?;：:]")
-        )
+        long = c.texty & (c.lengths >= 12)
+        c._cache[key] = long & ((c.lengths >= 40) | c.match("trim", r"[，。！？；、]|[,;!?]\s"))
     return c._cache[key]
 
 
@@ -70,35 +69,34 @@ def _token_kernels():  # noqa: ANN202 - priority order, as detectors.DETECTORS
     )
 
 
+_KEEP = r"[^0-9A-Za-z*+×●０-９Ａ-Ｚａ-ｚ＊ \-]+"  # split text into alphanumeric runs
+
+
 def _tokens(c: ColumnView) -> tuple[np.ndarray, pa.Array]:
-    """(row of each candidate token, the tokens) over the texty values."""
+    """(row of each candidate token, the tokens) over the texty values: one split pass
+    over the text; the rest works on the (few, short) tokens only."""
     idx, text = take_where(c.trim, c.texty)
-    wide = as_bool(pc.match_substring_regex(text, r"[０-９Ａ-Ｚａ-ｚ＊]"))
+    split = pc.split_pattern_regex(text, _KEEP)
+    flat = pc.list_flatten(split)
+    parent = idx[pc.list_parent_indices(split).to_numpy(zero_copy_only=False)]
+    keep = as_bool(pc.match_substring_regex(flat, r"[\d０-９].*[\d０-９].*[\d０-９]"))
+    flat, parent = pc.filter(flat, pa.array(keep)), parent[keep]
+    wide = as_bool(pc.match_substring_regex(flat, r"[０-９Ａ-Ｚａ-ｚ＊]"))
     if wide.any():
-        text = pc.replace_with_mask(
-            text, pa.array(wide), pc.utf8_normalize(pc.filter(text, pa.array(wide)), "NFKC")
-        )
-    text = pc.replace_substring_regex(text, "[×●]", "*")
-    grouped = as_bool(pc.match_substring_regex(text, r"[\d*][ \-][\d*]"))
-    parts = [text]
-    if grouped.any():  # "138 1234 5678" joined; the separate groups stay candidates too
-        sub = pc.filter(text, pa.array(grouped))
-        parts.append(pc.replace_substring_regex(sub, r"([\d*])[ \-]+([\d*])", r"\1\2"))
-        parts.append(pc.replace_substring_regex(parts[-1], r"([\d*])[ \-]+([\d*])", r"\1\2"))
-        rows = [np.arange(len(text)), np.flatnonzero(grouped), np.flatnonzero(grouped)]
-    else:
-        rows = [np.arange(len(text))]
-    tok_rows, toks = [], []
-    for part, row in zip(parts, rows, strict=True):
-        split = pc.split_pattern_regex(part, r"[^0-9A-Za-z*+]+")
-        flat = pc.list_flatten(split)
-        parent = pc.list_parent_indices(split).to_numpy(zero_copy_only=False)
-        keep = as_bool(pc.match_substring_regex(flat, r"^\+?[0-9A-Za-z*]{7,30}$")) & as_bool(
-            pc.match_substring_regex(flat, r"\d.*\d.*\d")
-        )
-        tok_rows.append(idx[row[parent[keep]]])
-        toks.append(pc.filter(flat, pa.array(keep)))
-    return np.concatenate(tok_rows), pa.concat_arrays(toks)
+        fixed = pc.utf8_normalize(pc.filter(flat, pa.array(wide)), "NFKC")
+        flat = pc.replace_with_mask(flat, pa.array(wide), fixed)
+    flat = pc.replace_substring_regex(flat, "[×●]", "*")
+    # "138 1234 5678" and "6222-0212-..." joined; the separate groups stay candidates too
+    spaced = as_bool(pc.match_substring_regex(flat, r"[ \-]"))
+    rows, toks = [parent], [pc.replace_substring_regex(flat, r"[ \-]+", "")]
+    if spaced.any():
+        sub = pc.filter(flat, pa.array(spaced))
+        groups = pc.split_pattern_regex(sub, r"[ \-]+")
+        rows.append(parent[spaced][pc.list_parent_indices(groups).to_numpy(zero_copy_only=False)])
+        toks.append(pc.list_flatten(groups))
+    rows_all, toks_all = np.concatenate(rows), pa.concat_arrays(toks)
+    ok = as_bool(pc.match_substring_regex(toks_all, r"^\+?[0-9A-Za-z*]{7,30}$"))
+    return rows_all[ok], pc.filter(toks_all, pa.array(ok))
 
 
 def code_rows(c: ColumnView) -> dict[str, np.ndarray]:
@@ -147,7 +145,8 @@ _NOT_GIVEN = (
     "住址区區市省县縣街路楼樓室号號证證件身份手机機联聯系繫病患医醫院办辦理回访訪告知情况況问問题題"
 )
 _GIVEN = rf"[^\x00-\x7F，。、；：？！“”‘’（）《》【】…—·\s{_NOT_GIVEN}{masked.MASK_CHARS}]"
-_NAME = rf"{_SURNAME}(?:{_GIVEN}{{1,2}}|[{masked.MASK_CHARS}]{{1,2}}|[{masked.MASK_CHARS}]{_GIVEN})"
+# (existence only: one given-name character, or one mask, is enough to match)
+_NAME = rf"{_SURNAME}(?:{_GIVEN}|[{masked.MASK_CHARS}])"
 _NAME_CONTEXT = (
     "姓名|联系人|聯繫人|聯絡人|患者|病人|申请人|申請人|户主|戶主|当事人|當事人|负责人|負責人|经办人|經辦人"
     "|承办人|承辦人|报案人|報案人|投诉人|投訴人|举报人|舉報人|反映人|来电人|來電人|家属|家屬|家长|家長|监护人"
@@ -157,9 +156,13 @@ _NAME_CONTEXT = (
     "|法定代表人|法人|网格员|網格員|社工|民警|医生|醫生|护士|護士|工作人员|工作人員"
 )
 _TITLES = "先生|女士|小姐|同志|老师|老師|医生|醫生|师傅|師傅|阿姨|大爷|大爺|大妈|大媽|律师|律師"
+_SAYS = "来电|來電|反映|投诉|投訴|称|稱|表示|举报|舉報|咨询|諮詢|要求|报警|報警|报案|報案|诉称|訴稱|致电|致電"
+_ABOUT = "身份证|身份證|公民身份|证件号|證件號|手机|手機|电话|電話|联系方式|聯繫方式|住址|家住|现住|現住"
 NAME_IN_TEXT = (
     rf"(?:{_NAME_CONTEXT})[:：为為是\s]*{_NAME}"
     rf"|(?:^|[^这這那该該一两兩几幾每各位某])(?:{_SURNAME})\p{{Han}}{{0,2}}(?:{_TITLES})"
+    # 张三来电反映 / 张三，身份证号 ...: a name that opens a sentence
+    rf"|(?:^|[，。；：、\s(（])(?:{_SURNAME}){_GIVEN}{{1,2}}[，,（(\s]*(?:{_SAYS}|{_ABOUT})"
 )
 PLATE_IN_TEXT = (
     rf"[{vocab.PROVINCE_CHARS}]\s?[A-HJ-NP-Z][·\s]?(?:[A-HJ-NP-Z0-9]{{4}}[A-HJ-NP-Z0-9挂学警港澳]"
@@ -173,8 +176,8 @@ _HOUSE = (
     r"|[A-Za-z]座|\*{2,}"
 )
 ADDRESS_IN_TEXT = (
-    rf"\p{{Han}}{{2,10}}{_UNIT}[^，。；;,！？!?\s]{{0,24}}?(?:{_HOUSE})"
-    rf"|\p{{Han}}{{2,10}}(?:路|街|大道|巷|胡同)(?:\d+|[一二三四五六七八九十百]+)(?:号|號|弄)"
+    rf"\p{{Han}}\p{{Han}}{_UNIT}[^，。；;,！？!?\s]*?(?:{_HOUSE})"
+    rf"|\p{{Han}}\p{{Han}}(?:路|街|大道|巷|胡同)(?:\d+|[一二三四五六七八九十百]+)(?:号|號|弄)"
 )
 _ORG_FORMS = (
     "有限责任公司|有限責任公司|股份有限公司|有限公司|集团有限公司|集團|集团|人民医院|人民醫院|中心医院"
@@ -184,7 +187,7 @@ _ORG_FORMS = (
 _ORG_CHAR = (
     r"[^\x00-\x7F，。、；：？！“”（）\s的了去到在给向找对和与及说是被把从让叫请该这那其此我你他她]"
 )
-ORG_IN_TEXT = rf"{_ORG_CHAR}{{2,20}}(?:{_ORG_FORMS})"
+ORG_IN_TEXT = rf"{_ORG_CHAR}{_ORG_CHAR}(?:{_ORG_FORMS})"
 GENDER_IN_TEXT = r"性[别別][:：\s]*[男女]|[，,（(、]\s*[男女](?:性)?\s*[，,）)、]"
 ETHNICITY_IN_TEXT = rf"(?:民族[:：\s]*|[，,（(、])(?:{_alt(vocab.ETHNIC_GROUPS)})"
 BIRTH_IN_TEXT = (
@@ -244,10 +247,7 @@ def word_kernel(key: str):  # noqa: ANN201
     pattern, gate = WORD_PATTERNS[key], _GATES.get(key)
 
     def kernel(c: ColumnView) -> Masks:
-        if gate is None:
-            m = c.match("trim", pattern) & c.texty
-            return m, m
-        m = c.match("trim", gate) & c.texty
+        m = c.texty if gate is None else c.texty & c.match("trim", gate)
         if m.any():
             idx, sub = take_where(c.trim, m)
             m = m.copy()
