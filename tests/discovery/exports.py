@@ -84,8 +84,13 @@ class Exports:
     def pinyin_name(self) -> str:
         s, g = self.pick(PY_SURNAMES), self.pick(PY_GIVEN)
         style = self.r.randrange(5)
-        return [f"{s} {g}", f"{s.upper()} {g}", f"{s.upper()} {g.upper()}", f"{g} {s}",
-                f"{s}, {g}"][style]  # fmt: skip
+        return [
+            f"{s} {g}",
+            f"{s.upper()} {g}",
+            f"{s.upper()} {g.upper()}",
+            f"{g} {s}",
+            f"{s}, {g}",
+        ][style]
 
     def born(self, lo: int = 1950, hi: int = 2004) -> date:
         start = date(lo, 1, 1)
@@ -143,9 +148,14 @@ class Exports:
 
     def address(self) -> str:
         road = self.pick(ROADS) + self.pick(["路", "街", "大道"])
-        tail = self.pick([f"{self.r.randrange(1, 999)}号", f"{self.pick(COMMUNITIES)}"
-                          f"{self.r.randrange(1, 30)}栋{self.r.randrange(1, 6)}单元"
-                          f"{self.r.randrange(101, 2802)}室"])  # fmt: skip
+        tail = self.pick(
+            [
+                f"{self.r.randrange(1, 999)}号",
+                f"{self.pick(COMMUNITIES)}"
+                f"{self.r.randrange(1, 30)}栋{self.r.randrange(1, 6)}单元"
+                f"{self.r.randrange(101, 2802)}室",
+            ]
+        )
         return f"{self.county_path()}{road}{tail}"
 
     def org(self) -> str:
@@ -168,9 +178,19 @@ class Exports:
 def _letter(g: Exports) -> tuple[str, set[str]]:
     """A 12345 hotline letter: 100-400 characters, entities inside sentences."""
     name, used = g.any_name(), {"PERSON_NAME"}
-    who = g.pick([f"市民{name}来电反映", f"来电人{name}称", f"投诉人：{name}，", f"{name[0]}先生来电",
-                  f"业主{name}反映", f"{name}来电反映", f"{name}，", f"我叫{name}，",
-                  f"{name[0]}女士致电"])  # fmt: skip
+    who = g.pick(
+        [
+            f"市民{name}来电反映",
+            f"来电人{name}称",
+            f"投诉人：{name}，",
+            f"{name[0]}先生来电",
+            f"业主{name}反映",
+            f"{name}来电反映",
+            f"{name}，",
+            f"我叫{name}，",
+            f"{name[0]}女士致电",
+        ]
+    )
     parts = [who]
     if g.r.random() < 0.5:
         parts.append(f"其身份证号码为{g.resident_id()}，")
@@ -178,10 +198,18 @@ def _letter(g: Exports) -> tuple[str, set[str]]:
     parts.append(f"住{g.address()}，" if g.r.random() < 0.6 else "")
     if parts[-1]:
         used.add("ADDRESS")
-    issue = g.pick(["小区楼下餐馆油烟扰民严重，多次协调无果", "所住楼栋电梯长期故障无人维修",
-                    "在某培训机构缴纳学费后机构关门，要求退费", "小区门口道路积水严重影响出行",
-                    "快递长期未送达，联系快递员无人回应", "物业擅自提高停车费且未公示",
-                    "夜间施工噪音扰民，影响休息", "网购商品质量问题，商家拒绝退换"])  # fmt: skip
+    issue = g.pick(
+        [
+            "小区楼下餐馆油烟扰民严重，多次协调无果",
+            "所住楼栋电梯长期故障无人维修",
+            "在某培训机构缴纳学费后机构关门，要求退费",
+            "小区门口道路积水严重影响出行",
+            "快递长期未送达，联系快递员无人回应",
+            "物业擅自提高停车费且未公示",
+            "夜间施工噪音扰民，影响休息",
+            "网购商品质量问题，商家拒绝退换",
+        ]
+    )
     parts.append(issue + "。")
     if g.r.random() < 0.4:
         parts.append(f"涉事车辆号牌{g.plate()}长期占用消防通道。")
@@ -202,8 +230,13 @@ def _letter(g: Exports) -> tuple[str, set[str]]:
 
 def _case_note(g: Exports) -> tuple[str, set[str]]:
     name, used = g.han_name(), {"PERSON_NAME"}
-    text = g.pick([f"当事人{name}（{g.pick(['男', '女'])}，{g.r.randrange(18, 80)}岁）",
-                   f"经查，违法行为人{name}", f"报案人{name}称"])  # fmt: skip
+    text = g.pick(
+        [
+            f"当事人{name}（{g.pick(['男', '女'])}，{g.r.randrange(18, 80)}岁）",
+            f"经查，违法行为人{name}",
+            f"报案人{name}称",
+        ]
+    )
     if "岁" in text:
         used.add("GENDER")
     if g.r.random() < 0.6:
@@ -230,9 +263,11 @@ WORK_ORDERS = [
 
 def _work_order(g: Exports) -> str:
     return g.pick(WORK_ORDERS).format(
-        n=g.r.randrange(1, 999), d=g.r.randrange(1, 9), m=f"{g.r.uniform(1, 9999):.2f}",
+        n=g.r.randrange(1, 999),
+        d=g.r.randrange(1, 9),
+        m=f"{g.r.uniform(1, 9999):.2f}",
         s=f"{g.r.randrange(10**11, 10**12)}",
-    )  # fmt: skip
+    )
 
 
 def _payload(g: Exports) -> dict:
@@ -251,11 +286,16 @@ def _payload(g: Exports) -> dict:
 
 def _device_info(g: Exports) -> str:
     return json.dumps(
-        {"os": g.pick(["Android 14", "iOS 17.2", "HarmonyOS 4"]), "appVer": f"3.{g.r.randrange(9)}.0",
-         "screen": {"w": 1080, "h": 2400}, "net": g.pick(["wifi", "5g"]), "cost_ms": g.r.randrange(900),
-         "tags": [g.pick(["首页", "办事", "我的"]) for _ in range(2)]},
+        {
+            "os": g.pick(["Android 14", "iOS 17.2", "HarmonyOS 4"]),
+            "appVer": f"3.{g.r.randrange(9)}.0",
+            "screen": {"w": 1080, "h": 2400},
+            "net": g.pick(["wifi", "5g"]),
+            "cost_ms": g.r.randrange(900),
+            "tags": [g.pick(["首页", "办事", "我的"]) for _ in range(2)],
+        },
         ensure_ascii=g.r.random() < 0.5,
-    )  # fmt: skip
+    )
 
 
 def _mask_id(v: str) -> str:
@@ -279,7 +319,7 @@ def tables(g: Exports, n: int) -> dict[str, tuple[pa.Table, dict[str, list[str]]
                 ],
                 "myd": [g.pick(["满意", "基本满意", "不满意"]) for _ in range(n)],
             }
-        ),  # fmt: skip
+        ),
         {"gdbh": [], "slsj": [], "ldnr": sorted(seen), "clyj": [], "myd": []},
     )
     notes = [_case_note(g) for _ in range(n)]
@@ -291,13 +331,13 @@ def tables(g: Exports, n: int) -> dict[str, tuple[pa.Table, dict[str, list[str]]
                 "简要案情": [t for t, _ in notes],
                 "工单描述": [_work_order(g) for _ in range(n)],
             }
-        ),  # fmt: skip
+        ),
         {
             "案件编号": [],
             "办案民警": ["PERSON_NAME"],
             "工单描述": [],
             "简要案情": sorted(set().union(*(u for _, u in notes))),
-        },  # fmt: skip
+        },
     )
     docs = [_payload(g) for _ in range(n)]
     out["apply_json"] = (
@@ -311,19 +351,25 @@ def tables(g: Exports, n: int) -> dict[str, tuple[pa.Table, dict[str, list[str]]
                 ],
                 "device": [_device_info(g) for _ in range(n)],
             }
-        ),  # fmt: skip
+        ),
         {
             "id": [],
             "device": [],
             "ext": ["CN_MOBILE", "CN_RESIDENT_ID", "PERSON_NAME"],
             "payload": ["BANK_CARD", "CN_MOBILE", "CN_RESIDENT_ID", "ORG_NAME", "PERSON_NAME"],
-        },  # fmt: skip
+        },
     )
     members = [
-        [{"姓名": g.any_name(), "与户主关系": g.pick(["本人", "配偶", "子女"]),
-          "证件": {"类型": "居民身份证", "号码": g.resident_id()}} for _ in range(g.r.randrange(1, 4))]
+        [
+            {
+                "姓名": g.any_name(),
+                "与户主关系": g.pick(["本人", "配偶", "子女"]),
+                "证件": {"类型": "居民身份证", "号码": g.resident_id()},
+            }
+            for _ in range(g.r.randrange(1, 4))
+        ]
         for _ in range(n)
-    ]  # fmt: skip
+    ]
     escaped = [json.dumps(f"申请人{g.han_name()}，电话{g.mobile(False)}")[1:-1] for _ in range(n)]
     out["family_json"] = (
         pa.table(
@@ -335,13 +381,13 @@ def tables(g: Exports, n: int) -> dict[str, tuple[pa.Table, dict[str, list[str]]
                     json.dumps([g.pick(["A", "B"]), g.r.randrange(100), g.when()]) for _ in range(n)
                 ],
             }
-        ),  # fmt: skip
+        ),
         {
             "hh_id": [],
             "members": ["CN_RESIDENT_ID", "PERSON_NAME"],
             "memo_escaped": ["CN_MOBILE", "PERSON_NAME"],
             "meta": [],
-        },  # fmt: skip
+        },
     )
     people = [(g.han_name(), g.resident_id(), g.mobile(False), g.bank_card()) for _ in range(n)]
     out["masked_export"] = (
@@ -358,7 +404,7 @@ def tables(g: Exports, n: int) -> dict[str, tuple[pa.Table, dict[str, list[str]]
                 "bydh": ["*" * 11 for _ in range(n)],
                 "jfje": [f"{g.r.uniform(0, 3000):.2f}" for _ in range(n)],
             }
-        ),  # fmt: skip
+        ),
         {
             "xm": ["PERSON_NAME"],
             "zjhm": ["CN_RESIDENT_ID"],
@@ -367,7 +413,7 @@ def tables(g: Exports, n: int) -> dict[str, tuple[pa.Table, dict[str, list[str]]
             "jzdz": ["ADDRESS"],
             "bydh": [],
             "jfje": [],
-        },  # fmt: skip
+        },
     )
     cut = g.pick([6, 10, 14])
     out["split_id"] = (
@@ -379,14 +425,14 @@ def tables(g: Exports, n: int) -> dict[str, tuple[pa.Table, dict[str, list[str]]
                 "city_en": [g.pick(PY_PLACES) for _ in range(n)],
                 "ye": [f"{g.r.uniform(0, 1e5):.2f}" for _ in range(n)],
             }
-        ),  # fmt: skip
+        ),
         {
             "sfzh_q": ["CN_RESIDENT_ID"],
             "sfzh_h": ["CN_RESIDENT_ID"],
             "name_py": ["PERSON_NAME"],
             "city_en": [],
             "ye": [],
-        },  # fmt: skip
+        },
     )
     company = [g.r.random() < 0.2 for _ in range(n)]
     out["vehicle_owners"] = (
@@ -398,14 +444,14 @@ def tables(g: Exports, n: int) -> dict[str, tuple[pa.Table, dict[str, list[str]]
                 "lxdh": [g.landline() if c else g.mobile(False) for c in company],
                 "cllx": [g.pick(["小型轿车", "小型普通客车", "轻型货车"]) for _ in range(n)],
             }
-        ),  # fmt: skip
+        ),
         {
             "hphm": ["LICENSE_PLATE"],
             "syr": ["ORG_NAME", "PERSON_NAME"],
             "zjhm": ["CN_RESIDENT_ID", "CN_USCC"],
             "lxdh": ["CN_LANDLINE", "CN_MOBILE"],
             "cllx": [],
-        },  # fmt: skip
+        },
     )
     out["scenic_spots"] = (
         pa.table(
@@ -415,7 +461,7 @@ def tables(g: Exports, n: int) -> dict[str, tuple[pa.Table, dict[str, list[str]]
                 "holder_name": [g.pinyin_name() for _ in range(n)],
                 "票价": [str(g.pick([0, 30, 60, 80, 120])) for _ in range(n)],
             }
-        ),  # fmt: skip
+        ),
         {"名称": [], "负责人": ["PERSON_NAME"], "holder_name": ["PERSON_NAME"], "票价": []},
     )
     return out

@@ -6,9 +6,10 @@ comes out unescaped (``\\u5f20\\u4e09`` is 张三), with its path: the first fiv
 array positions are kept, later ones folded (``$.phones[0]``, ``$.items[*]``). The
 leaves of one path form a sub-column that the classifier counts with every
 detector, its last key standing in for a column name (``idCard``, ``phone``,
-``姓名``), so a JSON column is decided from what its values prove, path by path. A leaf that is itself JSON (a document stored as a
-string) is parsed again, once. Text with ``\\uXXXX`` escapes outside JSON is
-unescaped the same way before the text recognizer reads it.
+``姓名``), so a JSON column is decided from what its values prove, path by path.
+A leaf that is itself JSON (a document stored as a string) is parsed again, once.
+Text with ``\\uXXXX`` escapes outside JSON is unescaped the same way before the
+text recognizer reads it.
 """
 
 from __future__ import annotations
