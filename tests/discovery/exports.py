@@ -217,9 +217,10 @@ def _letter(g: Exports) -> tuple[str, set[str]]:
     if g.r.random() < 0.35:
         parts.append(f"要求将退款打入其银行卡{g.bank_card(g.r.random() < 0.3)}。")
         used.add("BANK_CARD")
-    parts.append(
-        f"联系电话{g.mobile()}，请尽快处理。" if g.r.random() < 0.8 else "请相关部门尽快处理。"
+    phone = (
+        g.mobile() if g.r.random() < 0.85 else g.mobile(False)[:3] + "****" + g.mobile(False)[7:]
     )
+    parts.append(f"联系电话{phone}，请尽快处理。" if g.r.random() < 0.8 else "请相关部门尽快处理。")
     if "联系电话" in parts[-1]:
         used.add("CN_MOBILE")
     parts.append(
