@@ -19,6 +19,7 @@ ALLOWED = {
     "datasets/service.py": "the providing agency's own preview (refuses anyone else)",
     "datasets/classify.py": "discovery sample for classification; nothing leaves",
     "tabular.py": "reads files being loaded or scanned, not stored versions",
+    "discovery/jsoncells.py": "parses JSON cells of the batch being scanned, in memory; no file",
     "datasets/anonymized.py": "the PIP-9 re-identification check in the platform; nothing leaves",
     "operation/sandbox.py": (
         "the operator's SQL over granted, masked versions inside the platform (OPR-4); "
