@@ -69,34 +69,78 @@ def _token_kernels():  # noqa: ANN202 - priority order, as detectors.DETECTORS
     )
 
 
-_KEEP = r"[^0-9A-Za-z*+×●０-９Ａ-Ｚａ-ｚ＊ \-]+"  # split text into alphanumeric runs
+_RUN_BYTES = np.zeros(256, dtype=bool)  # ASCII bytes a code is written with
+for _ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*+ -":
+    _RUN_BYTES[ord(_ch)] = True
+# Full-width digits and letters, ＊ × ●: rare, normalized (NFKC) in the rows holding them.
+_WIDE = r"[０-９Ａ-Ｚａ-ｚ＊×●]"
+
+
+def _runs(text: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """(row, run) for every run of code bytes (``[0-9A-Za-z*+ -]``, 7+ bytes, 3+ digits)
+    in the UTF-8 buffer of ``text``, found with numpy: ASCII bytes never occur inside a
+    multi-byte character, so the runs are whole characters."""
+    text = text.cast(pa.string())
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[
+        text.offset : text.offset + len(text) + 1
+    ].astype(np.int64)
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    offsets = offsets - offsets[0]
+    ok = _RUN_BYTES[data]
+    edge = np.zeros(len(data) + 1, dtype=bool)
+    edge[offsets] = True  # runs never cross from one value into the next
+    first = ok.copy()  # a run starts where the previous byte is no code byte, or a value starts
+    first[1:] &= ~ok[:-1] | edge[1:-1]
+    last = ok.copy()
+    last[:-1] &= ~ok[1:] | edge[1:-1]
+    starts, ends = np.flatnonzero(first), np.flatnonzero(last) + 1
+    digit_at = np.flatnonzero((data >= 48) & (data <= 57))
+    digits = np.searchsorted(digit_at, ends) - np.searchsorted(digit_at, starts)
+    keep = (ends - starts >= 7) & (digits >= 3)
+    starts, ends = starts[keep], ends[keep]
+    lens = ends - starts
+    out_offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int32)
+    pos = np.repeat(starts - out_offsets[:-1], lens) + np.arange(out_offsets[-1])
+    runs = pa.StringArray.from_buffers(
+        len(starts), pa.py_buffer(out_offsets), pa.py_buffer(data[pos].tobytes())
+    )
+    rows = np.searchsorted(offsets, starts, side="right") - 1
+    return rows, pc.utf8_trim(runs, " -")
 
 
 def _tokens(c: ColumnView) -> tuple[np.ndarray, pa.Array]:
-    """(row of each candidate token, the tokens) over the texty values: one split pass
-    over the text; the rest works on the (few, short) tokens only."""
+    """(row of each candidate token, the tokens) over the texty values: one numpy pass
+    over the text's bytes; the rest works on the (few, short) tokens only."""
     idx, text = take_where(c.trim, c.texty)
-    split = pc.split_pattern_regex(text, _KEEP)
-    flat = pc.list_flatten(split)
-    parent = idx[pc.list_parent_indices(split).to_numpy(zero_copy_only=False)]
-    keep = as_bool(pc.match_substring_regex(flat, r"[\d０-９].*[\d０-９].*[\d０-９]"))
-    flat, parent = pc.filter(flat, pa.array(keep)), parent[keep]
-    wide = as_bool(pc.match_substring_regex(flat, r"[０-９Ａ-Ｚａ-ｚ＊]"))
+    wide = as_bool(pc.match_substring_regex(text, _WIDE))
     if wide.any():
-        fixed = pc.utf8_normalize(pc.filter(flat, pa.array(wide)), "NFKC")
-        flat = pc.replace_with_mask(flat, pa.array(wide), fixed)
-    flat = pc.replace_substring_regex(flat, "[×●]", "*")
+        sub = pc.replace_substring_regex(pc.filter(text, pa.array(wide)), "[×●]", "*")
+        text = pc.replace_with_mask(text, pa.array(wide), pc.utf8_normalize(sub, "NFKC"))
+    parent, flat = _runs(text)
+    parent = idx[parent]
     # "138 1234 5678" and "6222-0212-..." joined; the separate groups stay candidates too
     spaced = as_bool(pc.match_substring_regex(flat, r"[ \-]"))
     rows, toks = [parent], [pc.replace_substring_regex(flat, r"[ \-]+", "")]
     if spaced.any():
-        sub = pc.filter(flat, pa.array(spaced))
-        groups = pc.split_pattern_regex(sub, r"[ \-]+")
+        groups = pc.split_pattern_regex(pc.filter(flat, pa.array(spaced)), r"[ \-]+")
         rows.append(parent[spaced][pc.list_parent_indices(groups).to_numpy(zero_copy_only=False)])
         toks.append(pc.list_flatten(groups))
     rows_all, toks_all = np.concatenate(rows), pa.concat_arrays(toks)
     ok = as_bool(pc.match_substring_regex(toks_all, r"^\+?[0-9A-Za-z*]{7,30}$"))
     return rows_all[ok], pc.filter(toks_all, pa.array(ok))
+
+
+def _context(c: ColumnView, rows: np.ndarray, valid: np.ndarray, pattern: str) -> np.ndarray:
+    """Per token: does its row hold a context word? (read only in rows with a candidate)"""
+    out = np.zeros(len(rows), dtype=bool)
+    if valid.any():
+        wanted = np.zeros(len(c), dtype=bool)
+        wanted[rows[valid]] = True
+        idx, sub = take_where(c.trim, wanted)
+        hit = np.zeros(len(c), dtype=bool)
+        hit[idx] = as_bool(pc.match_substring_regex(sub, pattern))
+        out = hit[rows]
+    return out
 
 
 def code_rows(c: ColumnView) -> dict[str, np.ndarray]:
@@ -111,14 +155,14 @@ def code_rows(c: ColumnView) -> dict[str, np.ndarray]:
         if len(toks):
             view = ColumnView(toks.cast(pa.string()), c.today)
             free = np.ones(len(toks), dtype=bool)
-            bank_ctx = c.match("trim", _BANK_CONTEXT)[rows]
-            imei_ctx = c.match("trim", _IMEI_CONTEXT)[rows]
             for k, kernel in _token_kernels():
                 _, valid = kernel(view)
                 if k == "T_BANK":
-                    valid = valid & (bank_ctx | view.match("compact", r"^62"))
+                    valid = valid & (
+                        _context(c, rows, valid, _BANK_CONTEXT) | view.match("compact", r"^62")
+                    )
                 elif k == "T_IMEI":
-                    valid = valid & imei_ctx
+                    valid = valid & _context(c, rows, valid, _IMEI_CONTEXT)
                 valid &= free
                 free &= ~valid
                 out[k][rows[valid]] = True
