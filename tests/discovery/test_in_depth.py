@@ -168,12 +168,14 @@ def test_a_column_shared_by_two_kinds_above_the_stated_share() -> None:
 def test_codes_in_text_use_the_column_validators(gen: Gen) -> None:
     card = Exports(6).bank_card()
     visa = Exports(6).luhn("4367420000000")
+    good = gen.resident_id()
+    wrong = good[:17] + ("1" if good[17] == "0" else "0")
     notes = {
         # grouped digits are joined; bank cards need a context word unless UnionPay (62)
         "a": [f"退款至银行卡{' '.join([card[:4], card[4:8], card[8:12], card[12:]])}，已办理"] * N,
         "b": [f"订单{visa}已发货，请注意查收"] * N,  # a Luhn-valid number that is no card here
-        "c": [f"用户反映身份证{gen.resident_id()[:17]}0无法登记，请核实"] * N,  # check digit
-        "d": [f"手机１３８１２３４５６７８无法接听，请回电"] * N,  # full-width digits
+        "c": [f"用户反映身份证{wrong}无法登记，请核实"] * N,  # a wrong check digit
+        "d": ["手机１３８１２３４５６７８无法接听，请回电"] * N,  # full-width digits
     }
     got = entities(pa.table(notes))
     assert got == {"a": ["BANK_CARD"], "b": [], "c": [], "d": ["CN_MOBILE"]}
