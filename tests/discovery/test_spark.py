@@ -176,3 +176,20 @@ def test_a_java_that_cannot_start_spark_is_a_clear_cli_error(tmp_path: Path) -> 
     assert r.returncode == 1
     assert "错误：Spark 引擎无法启动 (Spark failed to start)" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_free_text_json_masked_and_split_columns_give_the_same_json_on_spark(
+    spark,  # noqa: ANN001
+    tmp_path: Path,
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    """Issue 21: the new kinds (embedded entities, JSON paths, masked and split values,
+    mixed owners) add up the same way over Spark tasks."""
+    from .exports import write_exports
+
+    monkeypatch.setattr(spark_engine, "STAGED_BATCH_ROWS", 100)  # several tasks per table
+    labels = write_exports(tmp_path, seed=8, rows=300)
+    paths = [tmp_path / f for f in labels]
+    local = scan_paths(paths, today=TODAY)
+    assert scan_paths(paths, today=TODAY, engine="spark") == local
+    assert any("embedded" in c for t in local["tables"] for c in t["columns"])

@@ -40,6 +40,7 @@ FILE_READER_IMPORTS = {
     "datasets/service.py": "the providing agency's own preview (refuses anyone else)",
     "datasets/classify.py": "discovery sample for classification; nothing leaves",
     "tabular.py": "reads files being loaded or scanned, not stored versions",
+    "discovery/jsoncells.py": "parses JSON cells of the batch being scanned, in memory; no file",
     "datasets/anonymized.py": "the PIP-9 re-identification check in the platform; nothing leaves",
     "operation/sandbox.py": "the operator's locked DuckDB sandbox (OPR-4)",
     "privacy/finder.py": "finds a person's rows for their rights request (PIP-5); row numbers only",

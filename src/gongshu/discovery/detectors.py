@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gongshu.discovery import vocab
+from gongshu.discovery import masked, people, spans, vocab
 from gongshu.discovery.checksums import (
     k_bank_card,
     k_imei,
@@ -32,7 +32,6 @@ from gongshu.discovery.checksums import (
     resident_id_birth,
 )
 from gongshu.discovery.columns import ColumnView, Masks, as_bool, fixed_width, take_where
-from gongshu.identifiers import resident_id_mask
 
 __all__ = ["BY_KEY", "DETECTORS", "ColumnView", "Detector", "birth_ymd", "resident_id_birth"]
 
@@ -191,29 +190,25 @@ BIOMETRIC_PATTERN = (
 
 
 def k_person_name(c: ColumnView) -> Masks:
-    m = c.match("compact", NAME_PATTERN) | c.match("trim", DOTTED_NAME_PATTERN)
+    """Han names (surname + one or two characters, not a landmark or a place: 黄鹤楼,
+    西湖, 张家界), dotted minority names, Tibetan/Mongolian/Uyghur names, pinyin."""
+    han = c.match("compact", NAME_PATTERN) & ~people.looks_like_place(c)
+    m = (
+        han
+        | c.match("trim", DOTTED_NAME_PATTERN)
+        | c.match("compact", people.MINORITY_NAME_PATTERN)
+    )
     return m, m
 
 
-# ----------------------------------------------------- embedded in free text
+def k_pinyin_name(c: ColumnView) -> Masks:
+    m = people.pinyin_names(c)
+    return m, m
 
 
-def k_id_in_text(c: ColumnView) -> Masks:
-    pattern = r"(?:^|[^0-9A-Za-z])(?P<v>\d{17}[\dXx]|\d{15})(?:[^0-9A-Za-z]|$)"
-    shape = c.match("trim", pattern)
-    valid = shape.copy()
-    if valid.any():
-        idx, sub = take_where(c.trim, valid)
-        found = pc.struct_field(pc.extract_regex(sub, pattern), "v")
-        valid[idx] = resident_id_mask(found, today=c.today)
-    return shape, valid
-
-
-NAME_IN_TEXT = (
-    r"(?:姓名|联系人|聯繫人|患者|申请人|申請人|户主|戶主|当事人|當事人|负责人|負責人|经办人|經辦人"
-    rf"|报案人|投诉人|家属|家長|家长|监护人)[:：为是\s]*{_SURNAME}\p{{Han}}{{1,2}}"
-    rf"|{_SURNAME}\p{{Han}}{{0,2}}(?:先生|女士|同志|老师|老師|医生|醫生|师傅|師傅)"
-)
+def k_place(c: ColumnView) -> Masks:
+    m = people.looks_like_place(c) & c.match("compact", r"^\p{Han}{2,12}$")
+    return m, m
 
 
 @dataclass(frozen=True)
@@ -221,13 +216,16 @@ class Detector:
     """One rule. ``kind``: strong (checksum/format: may be one of several codes
     in a column), weak (vocabulary/structure: decides a column alone), hint
     (counts only when the column's name suggests the entity), text (found
-    inside free text)."""
+    inside free text: ``threshold`` is the share of rows needed), lookalike
+    (evidence against an entity: place names against PERSON_NAME). ``masked``:
+    the rule reads partly masked values (evidence flag ``masked: true``)."""
 
     key: str
     entity: str
     kind: str
     kernel: Callable[[ColumnView], Masks]
     threshold: float = 0.5
+    masked: bool = False
 
 
 DETECTORS: tuple[Detector, ...] = (
@@ -268,6 +266,18 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector("IP_ADDRESS", "IP_ADDRESS", "strong", _regex("trim", IP_PATTERN)),
     Detector("LICENSE_PLATE", "LICENSE_PLATE", "strong", _regex("compact", PLATE_PATTERN)),
+    Detector("M_ID", "CN_RESIDENT_ID", "strong", masked.k_masked_id, masked=True),
+    Detector("M_MOBILE", "CN_MOBILE", "strong", masked.k_masked_mobile, masked=True),
+    Detector("M_BANK", "BANK_CARD", "strong", masked.k_masked_bank, masked=True),
+    Detector("M_LANDLINE", "CN_LANDLINE", "strong", masked.k_masked_landline, masked=True),
+    Detector("M_EMAIL", "EMAIL", "strong", masked.k_masked_email, masked=True),
+    Detector(
+        "M_PLATE",
+        "LICENSE_PLATE",
+        "strong",
+        masked.masked_plate(vocab.PROVINCE_CHARS),
+        masked=True,
+    ),
     Detector("GEO_PAIR", "GEO_COORDINATE", "strong", k_geo_pair),
     Detector("GEO_LNG", "GEO_COORDINATE", "axis", k_geo_lng),
     Detector("GEO_LAT", "GEO_COORDINATE", "axis", k_geo_lat),
@@ -280,6 +290,10 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("ORG_NAME", "ORG_NAME", "weak", _regex("trim", ORG_PATTERN)),
     Detector("ADDRESS", "ADDRESS", "weak", _regex("trim", ADDRESS_PATTERN)),
     Detector("PERSON_NAME", "PERSON_NAME", "weak", k_person_name, 0.6),
+    Detector("P_NAME", "PERSON_NAME", "weak", k_pinyin_name, 0.6),
+    Detector("M_NAME", "PERSON_NAME", "weak", masked.masked_name(_SURNAME), 0.6, True),
+    Detector("M_ADDRESS", "ADDRESS", "weak", masked.k_masked_address, masked=True),
+    Detector("PLACE", "PLACE", "lookalike", k_place),
     Detector("DATE", "BIRTH_DATE", "hint", k_date),
     Detector("GENDER_CODE", "GENDER", "hint", _isin("trim", vocab.GENDER_CODES)),
     Detector(
@@ -295,10 +309,42 @@ DETECTORS: tuple[Detector, ...] = (
         _regex("trim", r"^[A-Za-z][A-Za-z0-9_.\-@]{2,31}$|^\d{5,12}$"),
     ),
     Detector("BIOMETRIC", "BIOMETRIC", "hint", _regex("trim", BIOMETRIC_PATTERN)),
-    Detector("T_ID", "CN_RESIDENT_ID", "text", k_id_in_text),
-    Detector("T_MOBILE", "CN_MOBILE", "text", _regex("compact", rf"(?:^|\D){MOBILE}(?:\D|$)")),
-    Detector("T_EMAIL", "EMAIL", "text", _regex("trim", EMAIL)),
-    Detector("T_NAME", "PERSON_NAME", "text", _regex("trim", NAME_IN_TEXT)),
-    Detector("T_MEDICAL", "MEDICAL", "text", _regex("trim", _alt(vocab.DIAGNOSES))),
+    *(
+        Detector(key, entity, "text", spans.code_kernel(key), 0.02, key.startswith("TM_"))
+        for key, entity in (
+            ("T_ID", "CN_RESIDENT_ID"),
+            ("T_USCC", "CN_USCC"),
+            ("T_PASSPORT", "PASSPORT"),
+            ("T_PERMIT", "HK_MACAO_PERMIT"),
+            ("T_VIN", "VEHICLE_VIN"),
+            ("T_BANK", "BANK_CARD"),
+            ("T_IMEI", "IMEI"),
+            ("T_MOBILE", "CN_MOBILE"),
+            ("T_LANDLINE", "CN_LANDLINE"),
+            ("TM_ID", "CN_RESIDENT_ID"),
+            ("TM_MOBILE", "CN_MOBILE"),
+            ("TM_BANK", "BANK_CARD"),
+        )
+    ),
+    *(
+        Detector(key, entity, "text", spans.word_kernel(key), share)
+        for key, entity, share in (
+            ("T_PLATE", "LICENSE_PLATE", 0.02),
+            ("T_EMAIL", "EMAIL", 0.02),
+            ("T_IP", "IP_ADDRESS", 0.02),
+            ("T_MAC", "MAC_ADDRESS", 0.02),
+            ("T_NAME", "PERSON_NAME", 0.05),
+            ("T_ADDRESS", "ADDRESS", 0.05),
+            ("T_ORG", "ORG_NAME", 0.1),
+            ("T_MEDICAL", "MEDICAL", 0.05),
+            ("T_GENDER", "GENDER", 0.05),
+            ("T_ETHNICITY", "ETHNICITY", 0.05),
+            ("T_BIRTH", "BIRTH_DATE", 0.05),
+            ("T_EDUCATION", "EDUCATION", 0.05),
+            ("T_RELIGION", "RELIGION", 0.05),
+            ("T_GEO", "GEO_COORDINATE", 0.05),
+            ("T_ACCOUNT", "ACCOUNT_ID", 0.05),
+        )
+    ),
 )
 BY_KEY = {d.key: d for d in DETECTORS}

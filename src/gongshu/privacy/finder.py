@@ -4,14 +4,25 @@ The search reads the discovery tags (DESIGN.md mechanism 4): columns tagged
 CN_RESIDENT_ID (and CN_MOBILE when the person gave a mobile number) are compared
 with the person's own values inside the platform. Only counts, column names and
 row numbers come out; no value of anyone else's row leaves this module.
+
+Free text and JSON (issue 21 item 5): the columns where discovery found entities
+inside the values (``embedded`` in the version's scan) are searched for the
+person's ID number as a mention (a letter naming them, a JSON field). Such a row
+is someone else's record that mentions the person: a deletion masks the mention
+(:func:`mention_masker`) and keeps the row; it is never exported to the person.
+Only the verified ID number is searched in text, never the unverified mobile.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,6 +41,11 @@ class Found:
     version: DatasetVersion
     columns: list[str]
     row_numbers: list[int]
+    mentions: dict[str, list[int]] = field(default_factory=dict)  # text column -> rows
+
+    @property
+    def rows_touched(self) -> int:
+        return len(set(self.row_numbers).union(*self.mentions.values()))
 
 
 def _quote(col: str) -> str:
@@ -61,6 +77,42 @@ def person_predicate(
             )
             params.append(mobile)
     return cols, " OR ".join(clauses) or "FALSE", params
+
+
+def text_columns(version: DatasetVersion) -> list[str]:
+    """Free-text and JSON columns: where the version's scan found entities inside values."""
+    scanned = (version.discovery or {}).get("columns") or []
+    return sorted(c["name"] for c in scanned if c.get("embedded"))
+
+
+def mention_predicate(col: str) -> str:
+    """The ID number (one parameter) mentioned in a text column, not inside a longer code."""
+    return (
+        f"regexp_matches(upper(CAST({_quote(col)} AS VARCHAR)), "
+        "'(^|[^0-9A-Z])' || ? || '([^0-9A-Z]|$)')"
+    )
+
+
+def mention_masker(
+    mentions: dict[str, list[int]], id_number: str
+) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
+    """Batch -> batch with every mention of the ID number in those text columns masked
+    (``******************``, the same length: JSON stays JSON); the rows stay."""
+    pattern = "(?i)" + re.escape(id_number)
+    mask = "*" * len(id_number)
+
+    def apply(batch: pa.RecordBatch) -> pa.RecordBatch:
+        arrays = []
+        for i, name in enumerate(batch.schema.names):
+            col = batch.column(i)
+            if name in mentions and (
+                pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+            ):
+                col = pc.replace_substring_regex(col, pattern, mask)
+            arrays.append(col)
+        return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+    return apply
 
 
 def latest_versions(session: Session) -> list[tuple[CatalogEntry, DatasetVersion]]:
@@ -115,11 +167,18 @@ def find(
                 continue  # not classified yet: cannot be searched, and cannot leave either
             available = {c["name"] for c in version.columns}
             cols, predicate, params = person_predicate(tags, available, id_number, mobile)
-            if not cols:
-                continue
-            rows = row_numbers(datasets_dir, version, predicate, params, con)
-            if rows:
-                out.append(Found(entry, version, cols, rows))
+            rows = row_numbers(datasets_dir, version, predicate, params, con) if cols else []
+            mentions = {}
+            for col in text_columns(version):
+                if col in available:
+                    hits = row_numbers(
+                        datasets_dir, version, mention_predicate(col), [id_number], con
+                    )
+                    if hits:
+                        mentions[col] = hits
+            if rows or mentions:
+                texts = [c for c in mentions if c not in cols]
+                out.append(Found(entry, version, cols + texts, rows, mentions))
     finally:
         con.close()
     return out

@@ -134,7 +134,7 @@ def file_request(
                 provider_org_id=f.entry.provider_org_id,
                 dataset_version_id=f.version.id,
                 columns=f.columns,
-                rows=len(f.row_numbers),
+                rows=f.rows_touched,
             )
         )
     session.flush()
@@ -248,9 +248,11 @@ def handle(
     version = session.get(DatasetVersion, match.dataset_version_id)
     entry = catalog.get(session, match.entry_id)
     rows: list[int] = []
-    by_mobile_only = finder.ID_CODE not in {
-        code for c in match.columns for code in column_tags(entry, version).get(c, [])
-    }
+    mentions: dict[str, list[int]] = {}
+    by_mobile_only = not set(match.columns) & set(finder.text_columns(version)) and (
+        finder.ID_CODE
+        not in {code for c in match.columns for code in column_tags(entry, version).get(c, [])}
+    )  # a mention in free text is found by the ID number
     if action in ("delete", "correct", "export") and by_mobile_only and not mobile_confirmed:
         raise InvalidInput(
             "该目录仅以手机号码匹配到记录，手机号码未经核验：请先核实号码属于申请人本人，"
@@ -268,7 +270,9 @@ def handle(
         if hits:
             version = hits[0].version
         rows = hits[0].row_numbers if hits else []
-    if action == "delete" and rows:
+        mentions = hits[0].mentions if hits else {}
+    if action == "delete" and (rows or mentions):
+        # Free text and JSON of other rows: the mention is masked, the row stays.
         stone = tombstones.erase(
             session,
             version,
@@ -277,6 +281,8 @@ def handle(
             request_id=req.id,
             actor=actor,
             datasets_dir=datasets_dir,
+            masker=finder.mention_masker(mentions, found["id"]) if mentions else None,
+            masked_columns=sorted(mentions),
         )
         match.new_version_id = stone.new_version_id
     elif action == "correct":

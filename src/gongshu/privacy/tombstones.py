@@ -133,16 +133,25 @@ def erase(
     request_id: int | None,
     actor: User,
     datasets_dir: Path,
+    masker=None,  # noqa: ANN001 - batch -> batch masking mentions in text (finder)
+    masked_columns: list[str] | None = None,
 ) -> Tombstone:
-    """A new version without ``rows`` of ``version`` (PIP-6), and its tombstone."""
-    if not rows:
+    """A new version without ``rows`` of ``version`` (PIP-6), and its tombstone.
+
+    ``masker`` masks the person's mentions in other rows' free text and JSON
+    (issue 21 item 5): those rows stay, their ``masked_columns`` are recorded."""
+    if not rows and masker is None:
         raise InvalidInput("没有需要删除的记录 (rows)")
-    wanted = pa.array(sorted(rows), pa.int64())
+
+    def change(batch: pa.RecordBatch, mask: pa.Array) -> pa.RecordBatch:
+        kept = batch.filter(pc.invert(mask))
+        return masker(kept) if masker is not None else kept
+
     new = _rewrite(
         session,
         version,
-        lambda batch, mask: batch.filter(pc.invert(mask)),
-        rows=wanted,
+        change,
+        rows=pa.array(sorted(rows), pa.int64()),
         actor=actor,
         reason="依个人申请删除记录",
         datasets_dir=datasets_dir,
@@ -155,7 +164,7 @@ def erase(
         old=version,
         new=new,
         rows=rows,
-        columns=[],
+        columns=sorted(masked_columns or []),
         actor=actor,
     )
 
