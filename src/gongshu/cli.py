@@ -45,6 +45,9 @@ def _mount_capability_commands() -> None:
     ):
         sub = getattr(importlib.import_module(module), attr)
         app.add_typer(sub, name=name)
+    from gongshu.protect.commands import mount as mount_key_backup
+
+    mount_key_backup(importlib.import_module("gongshu.datasets.commands").keys_app)
     from gongshu.egress.commands import trace
     from gongshu.jobs.commands import worker
 

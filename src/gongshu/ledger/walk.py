@@ -6,13 +6,13 @@ peaks, so memory stays flat however long the ledger grows.
 
 Leaves are encoded by a shortcut: the stored payload text is parsed by the
 standard library's own JSON scanner (what every reader of the column gets) and
-the whole leaf is serialized by ``orjson`` with sorted keys, which for these
-values writes the same bytes as ``service.leaf_data`` at a fifth of the cost.
-Where the two could differ the shortcut refuses (NaN and infinities, which
-orjson would write as null; numbers or strings orjson cannot hold), and any
-leaf it does not match is recomputed through ``leaf_data`` itself before it is
-called tampered. Equal bytes parse to equal values, so a shortcut match is a
-match of the reference encoding too.
+the whole leaf is serialized by ``orjson`` with sorted keys, which for almost
+all values writes the same bytes as ``service.leaf_data`` at a fifth of the cost.
+It refuses what orjson would misrepresent (NaN and infinities, written as null;
+integers beyond 64 bits), and any leaf it does not match (orjson writes 1e-7
+where json writes 1e-07) is recomputed through ``leaf_data`` itself before it is
+called tampered. Orjson's output parses back to the values it was given, so
+equal bytes mean equal values: a shortcut match is a reference match too.
 """
 
 from __future__ import annotations
