@@ -62,6 +62,7 @@ def session(session_factory) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path, engine: Engine) -> Settings:
+    from gongshu.ledger.keys import InstanceKey
     from gongshu.storage import unlock_settings
 
     s = Settings(
@@ -71,6 +72,7 @@ def settings(tmp_path: Path, engine: Engine) -> Settings:
         checkpoint_every=8,
     )
     unlock_settings(s)  # as Instance.open does: sealed columns need the key store
+    InstanceKey.load_or_create(s.keys_dir)  # as `gongshu init` does for a new instance
     return s
 
 

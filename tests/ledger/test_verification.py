@@ -266,3 +266,29 @@ def test_twenty_thousand_entries_verify_quickly(session: Session, key) -> None:
     elapsed = time.perf_counter() - started
     assert report.ok and report.entries == 20_000 and report.checkpoints == 20
     assert elapsed < 4.0, f"verify took {elapsed:.2f}s"
+
+
+def test_a_rotated_signing_key_verifies_with_the_old_public_key(ledger: Session, fill, key) -> None:
+    """Checkpoints signed before a rotation verify once the old public key is given too."""
+    new = InstanceKey.generate()
+    checkpoint(ledger, new)  # covers all ten, signed by the new key
+    fill(2, start=10)
+    checkpoint(ledger, new)
+    report = verify(ledger, [new.public_key, key.public_pem()])
+    assert report.ok and report.checkpoints == 3
+    alone = verify(ledger, new.public_key)
+    assert not alone.ok and "key fingerprint mismatch" in alone.problem
+    assert key.fingerprint in alone.problem
+    exported = export_checkpoints(ledger)
+    assert verify_against(ledger, exported, public_key=[key.public_key, new.public_key]).ok
+
+
+def test_verify_reads_in_pages(ledger: Session, key, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of three rows: checkpoints and the head fall inside and across pages."""
+    from gongshu.ledger import walk
+
+    monkeypatch.setattr(walk.iter_pages, "__defaults__", (3,))
+    assert verify(ledger, key.public_key).ok
+    ledger.execute(update(E).where(E.c.position == 7).values(actor="user:intruder"))
+    report = verify(ledger, key.public_key)
+    assert report.first_bad == 7 and "leaf hash mismatch" in report.problem

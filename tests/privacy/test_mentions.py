@@ -12,9 +12,9 @@ import pytest
 from gongshu import storage
 from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
-from gongshu.storage import versions_of
 from gongshu.privacy import finder, service
 from gongshu.privacy.models import Tombstone
+from gongshu.storage import versions_of
 
 from .conftest import IDS, ME, MOBILES, NAMES, datasets_dir
 from .test_service import at, file

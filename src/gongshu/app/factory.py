@@ -109,10 +109,10 @@ def _checkpointer(
             covered[0] = signed_size(session)
         if size - covered[0] < every:
             return
-        if not key_holder:
-            key_holder.append(InstanceKey.load_or_create(settings.keys_dir))
         session = factory()
         try:
+            if not key_holder:  # never created here: a missing key is logged, loudly
+                key_holder.append(InstanceKey.require(settings.keys_dir))
             signed = checkpoint_if_due(session, key_holder[0], settings.checkpoint_every)
             session.commit()
             if signed is not None:

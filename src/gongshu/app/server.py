@@ -6,11 +6,14 @@ import os
 
 from gongshu import serving
 from gongshu.config import Settings
-from gongshu.runtime import Instance, require_current_schema
+from gongshu.runtime import Instance, check_instance_keys, require_current_schema
 
 
 def init_instance(instance: Instance) -> None:
-    """Create or upgrade everything an instance needs; safe to run again."""
+    """Create or upgrade everything an instance needs; safe to run again.
+
+    The signing key is created only for a brand-new instance (no ledger entries or
+    checkpoints); otherwise it must be there already (``check_instance_keys``)."""
     from gongshu.ledger.keys import InstanceKey
     from gongshu.migrate import upgrade
 
@@ -18,7 +21,9 @@ def init_instance(instance: Instance) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.datasets_dir.mkdir(parents=True, exist_ok=True)
     upgrade(instance.engine)
-    InstanceKey.load_or_create(settings.keys_dir)
+    facts = check_instance_keys(settings, instance.engine)
+    if not facts.has_ledger:
+        InstanceKey.load_or_create(settings.keys_dir)
 
 
 def run_server(instance: Instance) -> None:

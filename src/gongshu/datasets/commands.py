@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
+from gongshu.storage.commands import mount as mount_key_backup
+
 keys_app = typer.Typer(help="静态加密密钥：轮换与重新加密 (keys, SEC-9)", no_args_is_help=True)
+mount_key_backup(keys_app)  # gongshu keys export / import (storage/commands.py)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="实例目录（默认 GONGSHU_DATA_DIR 或 ./var）")

@@ -75,7 +75,7 @@ def load_demo(
             rows += _entry(session, province, spec, datasets_dir, seed=seed, limit=limit)
     _seed(instance, "after_data", demo)
     with transaction(instance.session_factory) as session:
-        checkpoint(session, InstanceKey.load_or_create(instance.settings.keys_dir))
+        checkpoint(session, InstanceKey.require(instance.settings.keys_dir))
     echo(
         f"演示省份已载入 (demo loaded)：{len(province.orgs)} 个机构，{len(province.entries)} "
         f"条目录，{rows} 行数据，用时 {time.monotonic() - started:.1f} 秒。"

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gongshu.errors import Conflict, GongshuError, InvalidInput, NotFound
+from gongshu.jobs.leases import clear, held, lease_dir
 from gongshu.jobs.models import (
     DEFAULT_MAX_ATTEMPTS,
     DONE,
@@ -277,6 +278,10 @@ def requeue_stale(
     """Put back running jobs whose worker stopped beating for ``older_than``
     (the process died or the machine restarted) and flush.
 
+    On SQLite a job whose lease a live process still holds (jobs/leases.py) is
+    never put back, however old its last heartbeat: its worker is alive and may
+    simply be unable to write while its own handler holds the write lock.
+
     The lost claim counts as an attempt: a job that kills its worker every
     time ends ``failed`` after ``max_attempts`` instead of looping forever.
     """
@@ -289,13 +294,15 @@ def requeue_stale(
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    stale = list(session.scalars(query.order_by(Job.id)))
+    leases = lease_dir(session.get_bind())
+    stale = [job for job in session.scalars(query.order_by(Job.id)) if not held(leases, job.id)]
     for job in stale:
         seen = job.heartbeat_at or job.locked_at
         job.error = (
             f"WorkerLost: 工作进程 {job.locked_by} 失联 (worker lost)，"
             f"最后心跳 {seen.isoformat() if seen else '无'}"
         )
+        clear(leases, job.id)
         if job.attempts < job.max_attempts:
             job.status = QUEUED
             job.run_after = now

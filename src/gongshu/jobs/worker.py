@@ -23,9 +23,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from gongshu.db import transaction
+from gongshu.jobs.leases import Lease, lease_dir
 from gongshu.jobs.models import Job
 from gongshu.jobs.service import (
     BACKOFF_BASE,
@@ -43,6 +47,13 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, dict[str, Any]], dict[str, Any] | None]
 Periodic = Callable[[Session], object]
+
+#: Seconds between a running job's heartbeats, on every database.
+HEARTBEAT_INTERVAL = 5.0
+#: Seconds of silence after which a running job is put back. With the sweep every
+#: ``STALE_AFTER / 4`` and a 1 s poll, a dead worker's job runs again within
+#: 20 + 5 + 1 = 26 s; a live worker beats four times in that span.
+STALE_AFTER = 20.0
 
 _HANDLERS: dict[str, Handler] = {}
 _PERIODIC: dict[str, tuple[float, Periodic]] = {}
@@ -106,9 +117,10 @@ class Worker:
 
     ``kinds=None`` claims only kinds that have a handler (in ``handlers`` or,
     by default, the registry), so a worker never burns attempts on work it
-    cannot do. ``heartbeat_interval=None`` means 10 s on PostgreSQL and no
-    heartbeat on SQLite, where a write from another thread would break the
-    handler's own deferred transaction (one writer; see README).
+    cannot do. ``heartbeat_interval=None`` means ``HEARTBEAT_INTERVAL``; on SQLite
+    the beat never waits for the write lock (the handler may hold it: the beat is
+    skipped and the job's lease shows the worker alive, jobs/leases.py). A
+    session factory bound to a Connection (tests) gets no heartbeat on SQLite.
     """
 
     def __init__(
@@ -120,7 +132,7 @@ class Worker:
         poll_interval: float = 1.0,
         handlers: Mapping[str, Handler] | None = None,
         heartbeat_interval: float | None = None,
-        stale_after: float = 300.0,
+        stale_after: float = STALE_AFTER,
         backoff_base: float = BACKOFF_BASE,
         periodic: Mapping[str, tuple[float, Periodic]] | None = None,
     ) -> None:
@@ -129,9 +141,14 @@ class Worker:
         self.kinds = None if kinds is None else sorted(set(kinds))
         self.poll_interval = poll_interval
         self.handlers = handlers
-        if heartbeat_interval is None and _dialect(session_factory) == "postgresql":
-            heartbeat_interval = 10.0
+        bind = session_factory.kw.get("bind")
+        self._leases = lease_dir(bind)
+        if heartbeat_interval is None and (
+            _dialect(session_factory) != "sqlite" or isinstance(bind, Engine)
+        ):
+            heartbeat_interval = HEARTBEAT_INTERVAL
         self.heartbeat_interval = heartbeat_interval
+        self._beat_factory: sessionmaker[Session] | None = None
         self.stale_after = stale_after
         self.backoff_base = backoff_base
         self.periodic = periodic
@@ -148,7 +165,7 @@ class Worker:
         if job is None:
             return False
         log.info("任务开始 (job started)：%r by %s", job, self.worker_id)
-        with _Heartbeat(self, job.id):
+        with Lease(self._leases, job.id), _Heartbeat(self, job.id):
             self._execute(job, handlers.get(job.kind))
         return True
 
@@ -205,6 +222,19 @@ class Worker:
             except Exception:
                 log.exception("周期任务失败 (periodic task failed)：%s", name)
         return ran
+
+    def beat_factory(self) -> sessionmaker[Session]:
+        """Sessions for heartbeats. On a SQLite file, a connection of their own that
+        gives up at once when the write lock is taken (busy timeout 0) instead of
+        queueing behind the handler that holds it."""
+        if self._beat_factory is None:
+            bind = self.session_factory.kw.get("bind")
+            if self._leases is not None and isinstance(bind, Engine):
+                engine = create_engine(bind.url, poolclass=NullPool, connect_args={"timeout": 0})
+                self._beat_factory = sessionmaker(bind=engine)
+            else:
+                self._beat_factory = self.session_factory
+        return self._beat_factory
 
     def sweep(self) -> list[int]:
         """Requeue jobs whose worker went silent; returns their ids."""
@@ -268,11 +298,15 @@ class _Heartbeat:
 
     def _beat(self) -> None:
         interval = float(self.worker.heartbeat_interval or 0)
+        factory = self.worker.beat_factory()
         while not self.stop.wait(interval):
             try:
-                with transaction(self.worker.session_factory) as session:
+                with transaction(factory) as session:
                     if not heartbeat(session, self.job_id, self.worker.worker_id):
                         return  # finished or taken over; nothing left to keep alive
+            except OperationalError as exc:
+                if "locked" not in str(exc):  # SQLite: the write lock is busy; next time
+                    log.warning("心跳写入失败 (heartbeat failed)：任务 %s：%s", self.job_id, exc)
             except Exception:
                 log.warning("心跳写入失败 (heartbeat failed)：任务 %s", self.job_id, exc_info=True)
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gongshu.config import load_settings
-from gongshu.db import make_engine
+from gongshu.db import make_engine, make_session_factory, read_only_factory
 from gongshu.ledger.keys import load_public_key, public_key_from
 from gongshu.ledger.service import export_checkpoints
 from gongshu.ledger.verification import VerifyReport, verify, verify_against
@@ -31,10 +31,11 @@ DataDir = Annotated[
     ),
 ]
 PublicKey = Annotated[
-    Path | None,
+    list[Path] | None,
     typer.Option(
         "--public-key",
-        help="用于校验签名的公钥 PEM 文件 (public key)，默认使用实例密钥目录中的公钥",
+        help="用于校验签名的公钥 PEM 文件 (public key)，可重复：轮换前的旧公钥也一并给出；"
+        "默认使用实例密钥目录中的公钥",
     ),
 ]
 
@@ -48,8 +49,12 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 def _open(data_dir: Path | None) -> Iterator[tuple[Session, Any]]:
     settings = load_settings(data_dir)
     engine = make_engine(settings.db_url)
+    if engine.dialect.name == "postgresql":  # one snapshot for the whole walk
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
     try:
-        with Session(engine) as session:
+        # Read-only: on SQLite it takes no write lock, so a long verify never holds
+        # up the server's writers.
+        with read_only_factory(make_session_factory(engine))() as session:
             yield session, settings
     except SQLAlchemyError as exc:
         raise _fail(f"无法读取账本 (ledger unreadable)：{exc.__class__.__name__}") from exc
@@ -57,13 +62,18 @@ def _open(data_dir: Path | None) -> Iterator[tuple[Session, Any]]:
         engine.dispose()
 
 
-def _public_key(settings: Any, path: Path | None) -> Any:
-    if path is not None:
+def _public_key(settings: Any, paths: list[Path] | None) -> Any:
+    """The keys given (each checkpoint is checked with the one its fingerprint names),
+    else the instance's own public key."""
+    if not paths:
+        return load_public_key(settings.keys_dir)
+    keys = []
+    for path in paths:
         try:
-            return public_key_from(path.read_bytes())
+            keys.append(public_key_from(path.read_bytes()))
         except (OSError, ValueError) as exc:
             raise _fail(f"无法读取公钥文件 {path} (public key unreadable)") from exc
-    return load_public_key(settings.keys_dir)
+    return keys
 
 
 def _report(report: VerifyReport) -> None:

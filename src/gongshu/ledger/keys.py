@@ -1,8 +1,11 @@
 """The instance signing key: Ed25519, kept as a PEM file in the keys directory.
 
-Created once on first use and reused afterwards; the file is readable by the
-owner only (mode 600). The public key is also written beside it so auditors
-can copy it out and verify checkpoints without the private key.
+Created once, by ``gongshu init`` on a brand-new instance (runtime.init_instance),
+and only loaded afterwards (``InstanceKey.require``): a missing key is never
+regenerated, since checkpoints signed by the old one would then fail verification
+for good. The file is readable by the owner only (mode 600). The public key is
+also written beside it so auditors can copy it out and verify checkpoints without
+the private key.
 """
 
 from __future__ import annotations
@@ -80,18 +83,24 @@ class InstanceKey:
         return cls(key)
 
     @classmethod
-    def load_or_create(cls, keys_dir: Path) -> InstanceKey:
-        """Load ``keys_dir/instance-ed25519.pem``, creating it (mode 600) the first time.
+    def require(cls, keys_dir: Path) -> InstanceKey:
+        """The instance signing key; ``KeysMissing`` naming the file when it is gone."""
+        from gongshu.protect.errors import KeysMissing
 
-        Creation is atomic: the key is written to a private temporary file and
-        hard-linked into place, so two processes starting together end up
-        sharing one key instead of overwriting each other's."""
         path = keys_dir / KEY_FILE
-        if path.exists():
-            return cls.load(path)
+        if not path.exists():
+            raise KeysMissing(
+                f"缺少账本签名密钥文件 {path} (signing key missing)：不会重新生成，"
+                "请用 gongshu keys import 从备份恢复"
+            )
+        return cls.load(path)
+
+    def install(self, keys_dir: Path) -> bool:
+        """Write this key as the instance key (mode 600, atomically, never over
+        another): False when a key file exists already. Writes the public key too."""
+        path = keys_dir / KEY_FILE
         keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key = cls.generate()
-        pem = key.private_key.private_bytes(
+        pem = self.private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
@@ -103,11 +112,27 @@ class InstanceKey:
             os.chmod(tmp, 0o600)
             try:
                 os.link(tmp, path)
-            except FileExistsError:  # another process won the race: use its key
-                return cls.load(path)
+            except FileExistsError:
+                return False
         finally:
             os.unlink(tmp)
-        (keys_dir / PUBLIC_KEY_FILE).write_text(key.public_pem())
+        (keys_dir / PUBLIC_KEY_FILE).write_text(self.public_pem())
+        return True
+
+    @classmethod
+    def load_or_create(cls, keys_dir: Path) -> InstanceKey:
+        """Load ``keys_dir/instance-ed25519.pem``, creating it (mode 600) the first time.
+        Only for a brand-new instance (``init_instance`` decides); elsewhere ``require``.
+
+        Creation is atomic: the key is written to a private temporary file and
+        hard-linked into place, so two processes starting together end up
+        sharing one key instead of overwriting each other's."""
+        path = keys_dir / KEY_FILE
+        if path.exists():
+            return cls.load(path)
+        key = cls.generate()
+        if not key.install(keys_dir):  # another process won the race: use its key
+            return cls.load(path)
         return key
 
     @property

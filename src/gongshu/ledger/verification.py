@@ -1,24 +1,27 @@
 """Verification: recompute the whole ledger, check chain, positions and signed heads.
 
-Must stay fast: 100k entries verify in a few seconds, so leaf hashes are
-recomputed in one pass and the Merkle tree is built once, level by level;
-the root at each checkpoint is then read off in O(log n).
+It streams (ledger/walk.py), so memory stays flat however long the ledger grows:
+entries are read in pages by position, each leaf hash is recomputed and folded
+into a Merkle accumulator holding only the tree's peaks, and each checkpoint (read
+in pages too) is compared with the accumulator's root when the walk reaches its
+size. 10,000,000 entries: docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from gongshu.ledger import merkle
 from gongshu.ledger.keys import fingerprint, public_key_from, signature_valid
-from gongshu.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
-from gongshu.ledger.service import ALGORITHM, GENESIS, checkpoint_message, leaf_data
+from gongshu.ledger.models import LedgerCheckpoint, LedgerHead
+from gongshu.ledger.service import checkpoint_message
+from gongshu.ledger.walk import PAGE, Walk, walk
 
 _HEAD = LedgerHead.__table__
 
@@ -35,119 +38,105 @@ class VerifyReport:
         return self.ok
 
 
-def iter_rows(session: Session) -> Iterable[Any]:
-    return session.execute(
+# --- reading ---------------------------------------------------------------------------
+
+
+def _iter_checkpoints(conn: Connection, up_to: int) -> Iterator[tuple[int, Any]]:
+    """Checkpoints up to ``up_to`` (the largest size when verification began), by size."""
+    query = (
         select(
-            LedgerEntry.position,
-            LedgerEntry.created_at,
-            LedgerEntry.action,
-            LedgerEntry.actor,
-            LedgerEntry.subject,
-            LedgerEntry.payload,
-            LedgerEntry.prev_hash,
-            LedgerEntry.leaf_hash,
-        ).order_by(LedgerEntry.position, LedgerEntry.id)
-    ).all()
-
-
-def _walk(rows: list[Any]) -> tuple[list[bytes], int | None, str | None]:
-    """Recompute every leaf hash in one pass; return them and the first bad position.
-
-    Checks, per row in position order: the position is the next integer (else
-    a row was deleted or duplicated), ``prev_hash`` is the previous row's
-    recomputed hash (else the chain is broken: the previous row was inserted
-    or rewritten, or this one was moved), and the stored leaf hash matches the
-    recomputed one (else the row was edited)."""
-    recomputed: list[bytes] = []
-    prev = GENESIS
-    for i, row in enumerate(rows):
-        if row.position > i:
-            return (
-                recomputed,
-                i,
-                f"第 {i} 条记录缺失 (entry deleted)：其后直接是第 {row.position} 条",
-            )
-        if row.position < i:
-            return recomputed, row.position, f"第 {row.position} 条记录重复 (duplicate position)"
-        leaf = merkle.leaf_hash(
-            leaf_data(
-                i, row.created_at, row.action, row.actor, row.subject, row.payload, row.prev_hash
-            ),
-            ALGORITHM,
+            LedgerCheckpoint.tree_size,
+            LedgerCheckpoint.root_hash,
+            LedgerCheckpoint.signed_at,
+            LedgerCheckpoint.signature,
+            LedgerCheckpoint.key_fingerprint,
         )
-        leaf_hex = leaf.hex()
-        if row.prev_hash != prev:
-            if i >= 2 and row.prev_hash == recomputed[i - 2].hex():
-                return recomputed, i - 1, f"第 {i - 1} 条记录是插入的 (entry inserted)"
-            if i >= 1 and leaf_hex == row.leaf_hash:
-                return (
-                    recomputed,
-                    i - 1,
-                    (f"第 {i - 1} 条记录被改写 (entry rewritten)：与第 {i} 条的前序哈希不符"),
-                )
-            return (
-                recomputed,
-                i,
-                (f"第 {i} 条记录的前序哈希不符 (hash chain broken)：记录被删除、插入或调换了顺序"),
-            )
-        if leaf_hex != row.leaf_hash:
-            return recomputed, i, f"第 {i} 条记录内容被篡改 (leaf hash mismatch)"
-        recomputed.append(leaf)
-        prev = leaf_hex
-    return recomputed, None, None
+        .where(LedgerCheckpoint.tree_size <= up_to)
+        .order_by(LedgerCheckpoint.tree_size)
+        .limit(PAGE)
+    )
+    rows = conn.execute(query).all()
+    while rows:
+        yield from ((row.tree_size, row) for row in rows)
+        rows = conn.execute(query.where(LedgerCheckpoint.tree_size > rows[-1][0])).all()
+
+
+def _keys(public_key: Any) -> dict[str, Ed25519PublicKey]:
+    """Fingerprint -> key for one key (object, raw bytes, PEM) or several."""
+    if public_key is None:
+        return {}
+    many = public_key if isinstance(public_key, list | tuple | set) else [public_key]
+    keys = [public_key_from(k) for k in many]
+    return {fingerprint(k): k for k in keys}
 
 
 def verify(session: Session, public_key: Any) -> VerifyReport:
-    """Recompute the whole ledger and check every signed checkpoint.
+    """Recompute the whole ledger and check every signed checkpoint, in constant memory.
 
-    ``public_key``: the instance's Ed25519 public key (object, raw bytes or
-    PEM), or None when no key is at hand (then any checkpoint fails). Names
-    the first bad position for an edited, deleted, inserted or reordered entry.
+    ``public_key``: the Ed25519 public key(s) the checkpoints were signed with (a key
+    object, raw bytes or PEM, or a list of them: the current key and those it
+    replaced); each checkpoint is checked with the key its fingerprint names. None
+    when no key is at hand (then any checkpoint fails). Names the first bad position
+    for an edited, deleted, inserted or reordered entry.
     """
-    # Read checkpoints, then the head, then entries: anything a concurrent
-    # writer commits in between only adds entries beyond what we compare.
-    cps = list(session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size)))
-    head = session.execute(select(_HEAD.c.size, _HEAD.c.last_hash).where(_HEAD.c.id == 1)).first()
-    rows = list(iter_rows(session))
-    n = len(rows)
+    # The newest checkpoint and the head are read first: anything a concurrent writer
+    # commits later only adds entries and checkpoints beyond what we compare.
+    conn = session.connection()
+    keys = _keys(public_key)
+    top = session.scalar(select(LedgerCheckpoint.tree_size).order_by(
+        LedgerCheckpoint.tree_size.desc()).limit(1))  # fmt: skip
+    head = conn.execute(select(_HEAD.c.size, _HEAD.c.last_hash).where(_HEAD.c.id == 1)).first()
+    walker = Walk(watch=head.size - 1 if head is not None else -1)
+    pending = _iter_checkpoints(conn, top if top is not None else -1)
+    state: dict[str, Any] = {"checked": 0, "covered": 0, "failed": None, "last": None}
+
+    def check(cp: Any) -> None:
+        state["checked"] += 1
+        if state["failed"] is not None:  # the first failure is reported, after the walk
+            return
+        where = f"覆盖 {cp.tree_size} 条记录的检查点"
+        covered, state["covered"] = state["covered"], cp.tree_size
+        if cp.tree_size < walker.n:  # only a size below 1 can be passed over
+            state["failed"] = (None, f"检查点的记录数 {cp.tree_size} 无效 (malformed checkpoint)")
+        elif not keys:
+            state["failed"] = (None, f"缺少实例公钥，无法校验{where} (public key missing)")
+        elif (key := keys.get(cp.key_fingerprint)) is None:
+            state["failed"] = (
+                None,
+                f"{where}由其他密钥签名 (key fingerprint mismatch)：{cp.key_fingerprint}",
+            )
+        elif not signature_valid(
+            key, cp.signature, checkpoint_message(cp.tree_size, cp.root_hash, cp.signed_at)
+        ):
+            state["failed"] = (None, f"{where}签名无效 (invalid signature)")
+        elif walker.tree.root().hex() != cp.root_hash:
+            state["failed"] = (
+                covered,
+                f"第 {covered} 至 {cp.tree_size - 1} 条之间的记录被改写，"
+                f"与{where}的默克尔根不符 (root hash mismatch)",
+            )
+
+    beyond = walk(session, walker, pending, check)  # a checkpoint the walk never reached
+    n = walker.n
+    total = state["checked"] + (beyond is not None) + sum(1 for _ in pending)
 
     def bad(position: int | None, problem: str) -> VerifyReport:
-        return VerifyReport(False, n, len(cps), position, problem)
+        return VerifyReport(False, n, total, position, problem)
 
-    recomputed, first_bad, problem = _walk(rows)
-    if problem is not None:
-        return bad(first_bad, problem)
+    if walker.problem is not None:
+        return bad(walker.first_bad, walker.problem)
     if head is not None and head.size > n:
         return bad(n, f"第 {n} 条起的记录缺失 (entries truncated)：账本头记录共 {head.size} 条")
-    if head is not None and head.size > 0 and head.last_hash != recomputed[head.size - 1].hex():
+    if head is not None and head.size > 0 and head.last_hash != walker.watched:
         return bad(
             head.size - 1, f"第 {head.size - 1} 条记录被改写 (entry rewritten)：与账本头不符"
         )
-
-    key = public_key_from(public_key) if public_key is not None else None
-    levels = merkle.build_levels(recomputed, ALGORITHM) if recomputed else [[]]
-    covered = 0
-    for cp in cps:
-        where = f"覆盖 {cp.tree_size} 条记录的检查点"
-        if cp.tree_size > n:
-            return bad(n, f"第 {n} 条起的记录缺失 (entries deleted)：{where}仍在")
-        if key is None:
-            return bad(None, f"缺少实例公钥，无法校验{where} (public key missing)")
-        if cp.key_fingerprint != fingerprint(key):
-            return bad(None, f"{where}由其他密钥签名 (key fingerprint mismatch)")
-        message = checkpoint_message(cp.tree_size, cp.root_hash, cp.signed_at)
-        if not signature_valid(key, cp.signature, message):
-            return bad(None, f"{where}签名无效 (invalid signature)")
-        if merkle.root_from_levels(levels, cp.tree_size, ALGORITHM).hex() != cp.root_hash:
-            return bad(
-                covered,
-                (
-                    f"第 {covered} 至 {cp.tree_size - 1} 条之间的记录被改写，"
-                    f"与{where}的默克尔根不符 (root hash mismatch)"
-                ),
-            )
-        covered = cp.tree_size
-    return VerifyReport(True, n, len(cps))
+    if state["failed"] is not None:
+        return bad(*state["failed"])
+    if beyond is not None:
+        where = f"覆盖 {beyond[0]} 条记录的检查点"
+        return bad(n, f"第 {n} 条起的记录缺失 (entries deleted)：{where}仍在")
+    return VerifyReport(True, n, total)
 
 
 def verify_against(
@@ -157,42 +146,53 @@ def verify_against(
 
     Each exported head's root is recomputed from the current entries (a
     stronger check than a consistency proof, since every leaf is at hand).
-    With ``public_key`` the exported signatures are checked too."""
-    rows = list(iter_rows(session))
-    n = len(rows)
-    key = public_key_from(public_key) if public_key is not None else None
-
-    def bad(position: int | None, problem: str) -> VerifyReport:
-        return VerifyReport(False, n, len(exported), position, problem)
-
-    recomputed, first_bad, problem = _walk(rows)
-    if problem is not None:
-        return bad(first_bad, problem)
-    levels = merkle.build_levels(recomputed, ALGORITHM) if recomputed else [[]]
+    With ``public_key`` (one key or several) the exported signatures are
+    checked too, each with the key its fingerprint names."""
+    keys = _keys(public_key)
     try:
         heads = sorted(
             ((int(h["tree_size"]), str(h["root_hash"]), h) for h in exported),
             key=lambda t: t[0],
         )
     except (KeyError, TypeError, ValueError):
-        return bad(None, "导出的检查点格式错误 (malformed export)")
-    covered = 0
-    for size, root, head in heads:
+        return VerifyReport(
+            False, 0, len(exported), None, "导出的检查点格式错误 (malformed export)"
+        )
+    walker = Walk()
+    state: dict[str, Any] = {"covered": 0, "failed": None}
+
+    def check(head: tuple[int, str, dict]) -> None:
+        size, root, exported_head = head
+        if state["failed"] is not None:
+            return
         where = f"外部保存的覆盖 {size} 条记录的检查点"
-        if size > n:
-            return bad(n, f"第 {n} 条起的记录缺失 (entries deleted)：{where}要求 {size} 条")
-        if key is not None:
-            signed_at = datetime.fromisoformat(str(head.get("signed_at")))
+        if keys:
+            key = keys.get(str(exported_head.get("key_fingerprint")))
+            if key is None and len(keys) == 1:
+                key = next(iter(keys.values()))
+            signed_at = datetime.fromisoformat(str(exported_head.get("signed_at")))
             message = checkpoint_message(size, root, signed_at)
-            if not signature_valid(key, str(head.get("signature", "")), message):
-                return bad(None, f"{where}签名无效 (invalid signature)")
-        if size > 0 and merkle.root_from_levels(levels, size, ALGORITHM).hex() != root:
-            return bad(
-                covered,
-                (
-                    f"第 {covered} 至 {size - 1} 条之间的记录被改写，"
-                    f"与{where}不一致 (root hash mismatch)"
-                ),
+            signature = str(exported_head.get("signature", ""))
+            if key is None or not signature_valid(key, signature, message):
+                state["failed"] = (None, f"{where}签名无效 (invalid signature)")
+                return
+        if size > 0 and walker.tree.root().hex() != root:
+            state["failed"] = (
+                state["covered"],
+                f"第 {state['covered']} 至 {size - 1} 条之间的记录被改写，"
+                f"与{where}不一致 (root hash mismatch)",
             )
-        covered = size
-    return VerifyReport(True, n, len(exported))
+            return
+        state["covered"] = size
+
+    beyond = walk(session, walker, ((h[0], h) for h in heads), check)
+    n, count = walker.n, len(exported)
+    if walker.problem is not None:
+        return VerifyReport(False, n, count, walker.first_bad, walker.problem)
+    if state["failed"] is not None:
+        return VerifyReport(False, n, count, *state["failed"])
+    if beyond is not None:
+        where = f"外部保存的覆盖 {beyond[0]} 条记录的检查点"
+        problem = f"第 {n} 条起的记录缺失 (entries deleted)：{where}要求 {beyond[0]} 条"
+        return VerifyReport(False, n, count, n, problem)
+    return VerifyReport(True, n, count)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gongshu.errors import Forbidden, InvalidInput, NotFound
+from gongshu.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class UnknownOperator(InvalidInput): ...
@@ -28,3 +28,13 @@ class KeyStoreLocked(Forbidden):
 
 
 class DecryptionFailed(InvalidInput): ...
+
+
+class KeysMissing(Conflict):
+    """A key file the instance's sealed data or ledger needs is gone. Nothing is
+    regenerated: a new key would make the data unreadable or the ledger unverifiable
+    for good. Restore it (``gongshu keys import``)."""
+
+
+class KeysMismatch(Conflict):
+    """A key file is not the one the instance's data or ledger was made with."""

@@ -10,6 +10,11 @@ atomically, so a reader never sees half a file.
 Rotation never breaks old data: ``rotate`` adds a new current key and keeps
 the old ones, every ciphertext names the key that made it, and
 ``operators.reencrypt`` moves data to the current key at leisure.
+
+A store is created on first use, never again: once this object has read its
+file, a missing file raises ``KeysMissing`` instead of starting an empty store
+(every version sealed before would become unreadable for good). Start-up checks
+the store against the data with ``check`` (runtime.check_keys).
 """
 
 from __future__ import annotations
@@ -20,11 +25,19 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from gongshu.protect.crypto import derive_key, sm4_gcm_decrypt, sm4_gcm_encrypt
-from gongshu.protect.errors import DecryptionFailed, InvalidParameter, KeyNotFound, KeyStoreLocked
+from gongshu.protect.errors import (
+    DecryptionFailed,
+    InvalidParameter,
+    KeyNotFound,
+    KeysMismatch,
+    KeysMissing,
+    KeyStoreLocked,
+)
 from gongshu.timeutil import utcnow
 
 KEY_BYTES = 16  # SM4 keys are 128 bits
@@ -69,6 +82,7 @@ class FileKeyStore:
         self._doc: dict | None = None
         self._master: bytes | None = None
         self._loaded_mtime: int | None = None
+        self._seen = False  # read from its file once: never silently start afresh
 
     @classmethod
     def from_settings(cls, settings) -> FileKeyStore:  # noqa: ANN001 - gongshu.config.Settings
@@ -87,6 +101,12 @@ class FileKeyStore:
         if self._loaded_mtime is not None:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
             self._master = None
+            self._seen = True
+        elif self._seen:
+            raise KeysMissing(
+                f"密钥库文件 {self.path} 已不存在 (key store missing)：不会重新生成，"
+                "请用 gongshu keys import 从备份恢复"
+            )
         else:
             doc = {
                 "version": FORMAT_VERSION,
@@ -120,6 +140,7 @@ class FileKeyStore:
         os.replace(tmp, self.path)
         os.chmod(self.path, 0o600)
         self._loaded_mtime = self._mtime()
+        self._seen = True
 
     def _unwrap(self, doc: dict, key_id: str) -> bytes:
         entry = doc["keys"][key_id]
@@ -187,3 +208,72 @@ class FileKeyStore:
         with self._lock:
             doc = self._document()
             return [k for k, e in doc["keys"].items() if purpose is None or e["purpose"] == purpose]
+
+    # -- start-up check and backup --------------------------------------------
+
+    def check(self, key_ids: Iterable[str] = ()) -> None:
+        """Refuse a store that is not the one the data was sealed with: a missing
+        file (``KeysMissing``), a key the data names that it lacks, or keys the
+        instance secret cannot unwrap (``KeysMismatch``); every message names the file."""
+        with self._lock:
+            if self._mtime() is None:
+                raise KeysMissing(
+                    f"实例已有加密存储的数据，但缺少密钥库文件 {self.path} (key store missing)："
+                    "请用 gongshu keys import 从备份恢复"
+                )
+            doc = self._load()
+            lacking = sorted(set(key_ids) - set(doc["keys"]))
+            if lacking:
+                raise KeysMismatch(
+                    f"密钥库文件 {self.path} 缺少加密数据所用的密钥 {', '.join(lacking)} "
+                    "(key store mismatch)：请用 gongshu keys import 恢复原密钥库",
+                    detail={"missing": lacking},
+                )
+            try:
+                for key_id in doc["keys"]:
+                    self._unwrap(doc, key_id)
+            except KeyStoreLocked as exc:
+                raise KeysMismatch(
+                    f"实例密钥 GONGSHU_SECRET_KEY 解不开密钥库文件 {self.path} "
+                    "(key store mismatch)：密钥与创建时不同，或文件被改动"
+                ) from exc
+
+    def export_keys(self) -> dict:
+        """Every key in the clear with its purpose and date, and the current ones:
+        for a backup that ``keys export`` wraps under a passphrase at once."""
+        with self._lock:
+            doc = self._load()
+            keys = {
+                key_id: {
+                    "purpose": entry["purpose"],
+                    "created": entry["created"],
+                    "key": base64.b64encode(self._unwrap(doc, key_id)).decode(),
+                }
+                for key_id, entry in doc["keys"].items()
+            }
+            return {"keys": keys, "current": dict(doc["current"])}
+
+    def import_keys(self, exported: dict) -> None:
+        """Write a new store holding ``exported`` keys, wrapped under this store's
+        secret. Refuses when the file exists (the caller compares first)."""
+        with self._lock:
+            if self._mtime() is not None:
+                raise KeysMismatch(f"密钥库文件 {self.path} 已存在，拒绝覆盖 (key store exists)")
+            doc = {
+                "version": FORMAT_VERSION,
+                "salt": base64.b64encode(os.urandom(16)).decode(),
+                "keys": {},
+                "current": dict(exported["current"]),
+            }
+            self._master = None
+            master = self._master_key(doc)
+            for key_id, entry in exported["keys"].items():
+                aad = f"{key_id}|{entry['purpose']}".encode()
+                key = base64.b64decode(entry["key"])
+                doc["keys"][key_id] = {
+                    "purpose": entry["purpose"],
+                    "created": entry["created"],
+                    "wrapped": base64.b64encode(sm4_gcm_encrypt(master, key, aad)).decode(),
+                }
+            self._save(doc)
+            self._doc = doc

@@ -1,0 +1,230 @@
+"""The streaming walk over every ledger entry that verification is built on.
+
+Entries are read in pages of ``PAGE`` by position (keyset pagination); each leaf
+hash is recomputed and folded into a Merkle accumulator holding only the tree's
+peaks, so memory stays flat however long the ledger grows.
+
+Leaves are encoded by a shortcut: the stored payload text is parsed by the
+standard library's own JSON scanner (what every reader of the column gets) and
+the whole leaf is serialized by ``orjson`` with sorted keys, which for almost
+all values writes the same bytes as ``service.leaf_data`` at a fifth of the cost.
+It refuses what orjson would misrepresent (NaN and infinities, written as null;
+integers beyond 64 bits), and any leaf it does not match (orjson writes 1e-7
+where json writes 1e-07) is recomputed through ``leaf_data`` itself before it is
+called tampered. Orjson's output parses back to the values it was given, so
+equal bytes mean equal values: a shortcut match is a reference match too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import String, Text, cast, select, type_coerce
+from sqlalchemy.orm import Session
+
+from gongshu.ledger import merkle
+from gongshu.ledger.models import LedgerEntry
+from gongshu.ledger.service import ALGORITHM, GENESIS, iso, leaf_data
+from gongshu.timeutil import as_utc
+
+PAGE = 5000  # entries per query: enough to amortize the round trip, small in memory
+
+# created_at raw (SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text; PostgreSQL gives
+# a datetime) and the payload as its stored JSON text, on both databases.
+_ENTRY_COLUMNS = (
+    LedgerEntry.position,
+    type_coerce(LedgerEntry.created_at, String),
+    LedgerEntry.action,
+    LedgerEntry.actor,
+    LedgerEntry.subject,
+    cast(LedgerEntry.payload, Text),
+    LedgerEntry.prev_hash,
+    LedgerEntry.leaf_hash,
+)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("not finite")
+    return value
+
+
+def _refuse(text: str) -> float:
+    raise ValueError(text)
+
+
+# json.loads's scanner, minus its Python wrapper; NaN and infinities refused.
+_scan = json.scanner.make_scanner(json.JSONDecoder(parse_float=_finite, parse_constant=_refuse))
+_SORTED = orjson.OPT_SORT_KEYS
+
+
+def iter_pages(session: Session, page: int = PAGE) -> Iterator[list[Any]]:
+    """Every entry in position order, ``page`` rows per query (constant memory)."""
+    conn = session.connection()
+    query = select(*_ENTRY_COLUMNS).order_by(LedgerEntry.position).limit(page)
+    rows = conn.execute(query).all()
+    while rows:
+        yield rows
+        rows = conn.execute(query.where(LedgerEntry.position > rows[-1][0])).all()
+
+
+def leaf_shortcut(row: Any) -> bytes | None:
+    """``leaf_data`` of a stored row, or None when the shortcut cannot vouch for it."""
+    position, created, action, actor, subject, payload, prev_hash, _ = row
+    if type(created) is str and len(created) == 26 and created[10] == " ":
+        when = created[:10] + "T" + created[11:] + "+00:00"
+    elif isinstance(created, datetime):
+        when = iso(created)
+    else:
+        return None
+    try:
+        if payload is None:
+            data = None
+        else:
+            data, end = _scan(payload, 0)
+            if end != len(payload):
+                return None
+        return orjson.dumps(
+            {
+                "action": action,
+                "actor": actor,
+                "created_at": when,
+                "payload": data,
+                "position": position,
+                "prev_hash": prev_hash,
+                "subject": subject,
+            },
+            option=_SORTED,
+        )
+    except (StopIteration, TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        return None
+
+
+def leaf_reference(row: Any) -> bytes | None:
+    """``leaf_data`` exactly as ``record`` computed it, from the decoded values."""
+    position, created, action, actor, subject, payload, prev_hash, _ = row
+    try:
+        if isinstance(created, str):
+            created = as_utc(datetime.fromisoformat(created))
+        if isinstance(payload, str):
+            payload = json.loads(payload)
+        return leaf_data(position, created, action, actor, subject, payload, prev_hash)
+    except (TypeError, ValueError):
+        return None
+
+
+class Walk:
+    """Position order, chain and leaf hashes of every entry, as they stream past.
+
+    Per row: the position is the next integer (else a row was deleted or
+    duplicated), ``prev_hash`` is the previous row's recomputed hash (else the
+    chain is broken: the previous row was inserted or rewritten, or this one was
+    moved), and the stored leaf hash matches the recomputed one (else the row was
+    edited). ``problem`` holds the first failure; the walk stops there."""
+
+    def __init__(self, watch: int = -1) -> None:
+        self.n = 0
+        self.tree = merkle.Accumulator(ALGORITHM)
+        self.prev, self.before_prev = GENESIS, ""
+        self.watch, self.watched = watch, None  # the leaf hash at position ``watch``
+        self.first_bad: int | None = None
+        self.problem: str | None = None
+        self._leaf = merkle.prefixed_hasher(b"\x00", ALGORITHM)
+        self._node = merkle.prefixed_hasher(b"\x01", ALGORITHM)
+
+    def feed(self, rows: list[Any], start: int, stop: int) -> int:
+        """Walk ``rows[start:]`` until the tree holds ``stop`` leaves, the page ends
+        or a problem is found; returns the index of the first row not walked."""
+        n, prev, before, watch = self.n, self.prev, self.before_prev, self.watch
+        leaf, node, peaks = self._leaf, self._node, self.tree.peaks
+        index = start
+        try:
+            for index in range(start, len(rows)):  # noqa: B007 - returned below
+                if n == stop:
+                    return index
+                row = rows[index]
+                data = leaf_shortcut(row) if row[0] == n else None
+                digest = leaf(data) if data is not None else b""
+                leaf_hex = digest.hex()
+                if leaf_hex != row[7] or row[6] != prev:
+                    self.n, self.prev, self.before_prev = n, prev, before
+                    digest = self._check(row)
+                    if digest is None:
+                        return index
+                    leaf_hex = digest.hex()
+                carry, grown = n, digest  # fold into the peaks: a binary counter's carry
+                while carry & 1:
+                    grown = node(peaks.pop() + grown)
+                    carry >>= 1
+                peaks.append(grown)
+                if n == watch:
+                    self.watched = leaf_hex
+                before, prev = prev, leaf_hex
+                n += 1
+            return len(rows)
+        finally:
+            self.n = self.tree.size = n
+            self.prev, self.before_prev = prev, before
+
+    def _check(self, row: Any) -> bytes | None:
+        """The slow path for a row the fast one did not accept: the reference encoding,
+        then the problem, named, if there is one (None returned)."""
+        i, position = self.n, row[0]
+        if position > i:
+            return self._fail(i, f"第 {i} 条记录缺失 (entry deleted)：其后直接是第 {position} 条")
+        if position < i:
+            return self._fail(position, f"第 {position} 条记录重复 (duplicate position)")
+        data = leaf_reference(row)
+        digest = self._leaf(data) if data is not None else b""
+        leaf_hex, stored, prev_hash = digest.hex(), row[7], row[6]
+        if prev_hash != self.prev:
+            if i >= 2 and prev_hash == self.before_prev:
+                return self._fail(i - 1, f"第 {i - 1} 条记录是插入的 (entry inserted)")
+            if i >= 1 and leaf_hex == stored:
+                return self._fail(
+                    i - 1, f"第 {i - 1} 条记录被改写 (entry rewritten)：与第 {i} 条的前序哈希不符"
+                )
+            return self._fail(
+                i, f"第 {i} 条记录的前序哈希不符 (hash chain broken)：记录被删除、插入或调换了顺序"
+            )
+        if leaf_hex != stored:
+            return self._fail(i, f"第 {i} 条记录内容被篡改 (leaf hash mismatch)")
+        return digest
+
+    def _fail(self, position: int, problem: str) -> None:
+        self.first_bad, self.problem = position, problem
+        return None
+
+
+def walk(
+    session: Session,
+    walker: Walk,
+    stops: Iterator[tuple[int, Any]],
+    on_stop: Any,  # noqa: ANN401 - Callable[[item], None]
+) -> tuple[int, Any] | None:
+    """Drive ``walker`` over every entry; each time the tree reaches the size of an
+    item of ``stops`` (``(size, item)`` pairs by ascending size), call
+    ``on_stop(item)``. Sizes below the current one (below 1) are passed at once.
+    Returns the first stop the walk did not reach (the rest stay in ``stops``)."""
+    stop, item = next(stops, (None, None))
+    pages = iter_pages(session)
+    rows: list[Any] = []
+    index = 0
+    while True:
+        while stop is not None and stop <= walker.n:
+            on_stop(item)
+            stop, item = next(stops, (None, None))
+        if index == len(rows):
+            rows, index = next(pages, []), 0
+            if not rows:
+                break
+        index = walker.feed(rows, index, stop if stop is not None else -1)
+        if walker.problem is not None:
+            break
+    return None if stop is None else (stop, item)
