@@ -23,7 +23,9 @@ class Instance:
 
     @classmethod
     def open(cls, settings: Settings) -> Instance:
-        engine = make_engine(settings.db_url)
+        engine = make_engine(
+            settings.db_url, pool_size=settings.pool_size, pool_timeout=settings.db_pool_timeout
+        )
         unlock_settings(settings)  # sealed columns (SEC-9) need the instance key store
         return cls(settings, engine, make_session_factory(engine))
 
