@@ -235,6 +235,18 @@ def begin_write(session: Session) -> None:
 _WRITING = "gongshu_writing"
 
 
+def end_reading(session: Session) -> None:
+    """A read-first session about to work for long without the database (a load
+    converting a file) ends its reading transaction: it would hold a snapshot (SQLite
+    cannot checkpoint its WAL past it) and a pooled connection all that time. What it
+    read stays loaded; ``begin_write`` later takes the write lock. Any other session:
+    nothing to do (its transaction goes on)."""
+    if not session.info.get(READ_FIRST) or session.info.get(_WRITING):
+        return
+    if isinstance(session.get_bind(), Engine):
+        session.commit()
+
+
 class ReadOnlyUnit(RuntimeError):
     """A write in a unit of work declared read-only (a programming error: the route's
     ``unit_of_work`` is wrong, or a read-first unit wrote before ``begin_write``)."""

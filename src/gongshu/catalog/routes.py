@@ -20,7 +20,7 @@ from gongshu.catalog.schemas import (
     VersionPublic,
 )
 from gongshu.errors import InvalidInput
-from gongshu.web.deps import SessionDep
+from gongshu.web.deps import SessionDep, read_only
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 
@@ -33,6 +33,7 @@ def _visible_entry(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
 
 
 @router.get("", response_model=EntryPage)
+@read_only()  # a search takes no write lock: writers do not wait behind it (SQLite)
 def search(
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_READ)],
@@ -73,6 +74,7 @@ def create(
 
 
 @router.get("/{entry_id}", response_model=EntryPublic)
+@read_only()
 def read(
     entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> EntryPublic:

@@ -97,9 +97,9 @@ class Admission:
         self.in_flight = 0
         self.waiting: deque[asyncio.Future[bool]] = deque()
         self.shed = 0  # answered 503, for tests and logs
-        # Requests finished a second, smoothed; until measured, assume a slot frees
-        # every 100 ms (a cautious guess that only decides the first seconds' queue).
-        self.rate = self.limit * 10.0
+        # Requests finished a second, smoothed; until measured, assume each slot frees
+        # once a second (a cautious guess that only decides the first second's queue).
+        self.rate = float(self.limit)
         self._finished = 0
         self._window_start = time.monotonic()
         self._sized: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
