@@ -118,7 +118,9 @@ def build(database_url: str | None) -> dict:
                 for i in range(1, ENTRIES)
             ],
         )
-        entry_ids = list(s.scalars(select(CatalogEntry.id).where(CatalogEntry.status == "approved")))
+        entry_ids = list(
+            s.scalars(select(CatalogEntry.id).where(CatalogEntry.status == "approved"))
+        )
         clerk_token, _ = accounts.issue_token(s, clerk, kind="api", ttl=ttl)
         citizens = []
         for i in range(CITIZENS):
