@@ -246,7 +246,7 @@ async def drive(port: int, clients: int, seconds: float, work: Workload, seed: i
                     status, got, _ = await asyncio.wait_for(
                         conn.request(method, path, headers, body), timeout=120
                     )
-                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
                     name = type(exc).__name__
                     errors[name] = errors.get(name, 0) + 1
                     conn.close()

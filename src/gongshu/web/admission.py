@@ -21,14 +21,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import weakref
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
-
 
 EXEMPT_PREFIXES = ("/static/",)
 CKAN_PREFIXES = ("/api/3/", "/api/action/")
