@@ -9,8 +9,9 @@ sized to the same number, so an admitted request never waits on a thread or a
 connection that cannot come. A request that finds every slot taken waits in a queue
 on the event loop (a coroutine: no thread, no connection), first come first served,
 for at most ``queue_seconds``. It is turned away at once when the queue ahead of it
-could not be served within that time at the rate requests have been finishing, and
-after ``queue_seconds`` if it is still waiting. A client that goes away while queued
+could not be served within half that time at the rate requests have been finishing
+(``Retry-After``: when that queue should have been served), and after
+``queue_seconds`` if it is still waiting. A client that goes away while queued
 leaves the queue.
 
 Plain ASGI (no BaseHTTPMiddleware task group): it runs for every request.
@@ -35,6 +36,10 @@ MESSAGE = "服务繁忙，请稍后重试 (server busy)：请 {seconds} 秒后�
 # The completion rate is measured over windows of this many seconds, smoothed.
 WINDOW = 1.0
 SMOOTHING = 0.5
+# A request joins the queue only if the queue ahead should be served within this share
+# of queue_seconds: the rate moves, and a request that waits queue_seconds only to be
+# refused has been kept waiting for nothing.
+MARGIN = 0.5
 
 
 def busy_answer(path: str, seconds: int, page: Callable[[str], bytes] | None = None):  # noqa: ANN201
@@ -133,8 +138,8 @@ class Admission:
             self.in_flight += 1
             return 0
         wait = self.expected_wait(len(self.waiting))
-        if wait > self.queue_seconds:
-            return _seconds(wait - self.queue_seconds)
+        if wait > self.queue_seconds * MARGIN:
+            return _seconds(wait)  # come back once the queue ahead has been served
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[bool] = loop.create_future()
         self.waiting.append(waiter)
