@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         ),
     )
     threads: int = Field(
-        16,
+        8,
         ge=1,
         description=(
             "Requests one server process serves at once: its handler threads, and the "
