@@ -195,11 +195,14 @@ def load(
     from gongshu.catalog.models import CatalogEntry
     from gongshu.datasets import service as datasets
     from gongshu.datasets.ingest import LoadRejected
-    from gongshu.db import transaction
+    from gongshu.db import read_first_factory, transaction
 
     instance = _open(data_dir)
     try:
-        with transaction(instance.session_factory) as session:
+        # Read-first: the file is converted outside the write lock, which is taken
+        # for the version's rows alone (datasets.service.load); the server's writers
+        # wait milliseconds, not the length of the load.
+        with transaction(read_first_factory(instance.session_factory)) as session:
             entry_id = session.scalar(
                 select(CatalogEntry.id).where(CatalogEntry.resource_code == resource_code)
             )

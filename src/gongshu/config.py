@@ -12,6 +12,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-in-production"
+# Connections beyond the handler threads: the job worker and its heartbeat, the ledger
+# checkpoint after a request, one spare.
+POOL_RESERVE = 4
 
 
 class Settings(BaseSettings):
@@ -42,6 +45,37 @@ class Settings(BaseSettings):
             "default serves best from one (its writers share one lock)."
         ),
     )
+    threads: int = Field(
+        8,
+        ge=1,
+        description=(
+            "Requests one server process serves at once: its handler threads, and the "
+            "requests admitted past the admission queue (gongshu/web/admission.py)."
+        ),
+    )
+    queue_seconds: float = Field(
+        10.0,
+        gt=0,
+        description=(
+            "Longest a request waits in a server process's admission queue; past it, or "
+            "when the queue could not be served within it, the answer is 503 with "
+            "Retry-After."
+        ),
+    )
+    db_pool_size: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Database connections per process; by default threads + 4 (the job worker, "
+            "its heartbeat, the ledger checkpoint), so an admitted request never waits "
+            "on the pool."
+        ),
+    )
+    db_pool_timeout: float = Field(
+        3.0,
+        gt=0,
+        description="Longest wait for a database connection before the request answers 503.",
+    )
     session_hours: int = Field(12, description="Lifetime of a login session cookie, in hours.")
     token_days: int = Field(90, description="Default lifetime of an API token, in days.")
     max_failed_logins: int = Field(5, description="Failed logins before an account locks.")
@@ -70,6 +104,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'gongshu.db').resolve()}"
+
+    @property
+    def pool_size(self) -> int:
+        return self.db_pool_size or self.threads + POOL_RESERVE
 
     @property
     def datasets_dir(self) -> Path:

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -92,13 +92,26 @@ class WriterQueue:
         self._threads.release()
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, pool_size: int | None = None, pool_timeout: float = 30) -> Engine:
+    """Create the engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+
+    ``pool_size``: a fixed pool of that many connections (no overflow), sized by the
+    caller to what it may ask for at once (``Settings.pool_size``: the server's
+    handler threads and the few threads beside them), so a request never waits on a
+    pool that cannot serve it; a wait past ``pool_timeout`` raises SQLAlchemy's
+    ``TimeoutError``, which the app answers with 503. Without it, SQLAlchemy's
+    default (5 + 10 overflow) for scripts and tests."""
+    pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
+    pool["pool_timeout"] = pool_timeout
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        else:
+            pool = {}  # one in-memory database: SQLAlchemy picks a pool that keeps it
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
@@ -151,7 +164,7 @@ def make_engine(url: str) -> Engine:
                 writers.release()
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True, **pool)
 
     @event.listens_for(engine, "begin")
     def _pg_begin(conn):  # noqa: ANN001
@@ -220,6 +233,18 @@ def begin_write(session: Session) -> None:
 
 
 _WRITING = "gongshu_writing"
+
+
+def end_reading(session: Session) -> None:
+    """A read-first session about to work for long without the database (a load
+    converting a file) ends its reading transaction: it would hold a snapshot (SQLite
+    cannot checkpoint its WAL past it) and a pooled connection all that time. What it
+    read stays loaded; ``begin_write`` later takes the write lock. Any other session:
+    nothing to do (its transaction goes on)."""
+    if not session.info.get(READ_FIRST) or session.info.get(_WRITING):
+        return
+    if isinstance(session.get_bind(), Engine):
+        session.commit()
 
 
 class ReadOnlyUnit(RuntimeError):

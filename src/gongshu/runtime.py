@@ -25,7 +25,9 @@ class Instance:
     def open(cls, settings: Settings, *, check_keys: bool = True) -> Instance:
         """Open the instance; refuse (``KeysMissing``, ``KeysMismatch``) when its keys
         are not the ones its sealed data and ledger were made with."""
-        engine = make_engine(settings.db_url)
+        engine = make_engine(
+            settings.db_url, pool_size=settings.pool_size, pool_timeout=settings.db_pool_timeout
+        )
         try:
             if check_keys:
                 check_instance_keys(settings, engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -18,9 +21,12 @@ from gongshu.config import Settings
 from gongshu.db import read_first_factory, read_only_factory
 from gongshu.errors import GongshuError, Unauthorized
 from gongshu.storage import unlock_settings
+from gongshu.web.admission import Admission, busy_answer
 from gongshu.web.render import make_templates, render
 
 log = logging.getLogger(__name__)
+# Retry-After of a 503 for a database that was busy (pool or lock wait timed out).
+BUSY_RETRY_SECONDS = 2
 
 
 def create_app(
@@ -67,6 +73,14 @@ def create_app(
         OpenApiRateLimit,
         rate_per_minute=settings.open_rate_per_minute,
         burst=settings.open_rate_burst,
+    )
+    # Outermost (added last): a request turned away costs nothing further down.
+    app.state.busy_page = _busy_page(app.state.templates)
+    app.add_middleware(
+        Admission,
+        limit=settings.threads,
+        queue_seconds=settings.queue_seconds,
+        page=app.state.busy_page,
     )
     static = Path(web.__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
@@ -124,6 +138,26 @@ def _checkpointer(
             session.close()
 
     return after_commit
+
+
+def _busy_page(templates):  # noqa: ANN001, ANN202
+    """The site's error page for a 503, rendered once per message (shedding is cheap)."""
+
+    @functools.lru_cache(maxsize=64)
+    def page(message: str) -> bytes:
+        template = templates.env.get_template("error.html")
+        return template.render(user=None, message=message, status=503).encode()
+
+    return page
+
+
+def _database_busy(exc: Exception) -> bool:
+    """The pool had no connection in time, or SQLite's write lock stayed taken past
+    its busy timeout: the server is past capacity, not broken."""
+    if isinstance(exc, SATimeoutError):
+        return True
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 def _wants_json(request: Request) -> bool:
@@ -186,6 +220,21 @@ def _install_error_handlers(app: FastAPI) -> None:
             status=exc.status_code,
         )
 
+    def database_error(request: Request, exc: Exception) -> Response:
+        if not _database_busy(exc):
+            raise exc  # a real fault: Starlette's server error handling answers 500
+        log.warning("database busy, answered 503: %s %s: %s", request.method, request.url.path, exc)
+        page = getattr(request.app.state, "busy_page", None)
+        content_type, body = busy_answer(request.url.path, BUSY_RETRY_SECONDS, page)
+        return Response(
+            body,
+            status_code=503,
+            media_type=content_type.decode(),
+            headers={"Retry-After": str(BUSY_RETRY_SECONDS), "Cache-Control": "no-store"},
+        )
+
     app.add_exception_handler(GongshuError, domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(SATimeoutError, database_error)
+    app.add_exception_handler(OperationalError, database_error)
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]

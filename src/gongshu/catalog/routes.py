@@ -22,7 +22,7 @@ from gongshu.catalog.schemas import (
     VersionPublic,
 )
 from gongshu.errors import InvalidInput
-from gongshu.web.deps import SessionDep
+from gongshu.web.deps import SessionDep, read_only
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 
@@ -35,6 +35,7 @@ def _visible_entry(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
 
 
 @router.get("", response_model=EntryPagePublic)
+@read_only()  # a search takes no write lock: writers do not wait behind it (SQLite)
 def search(
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_READ)],
@@ -77,6 +78,7 @@ def create(
 
 
 @router.get("/{entry_id}", response_model=EntryPublic)
+@read_only()
 def read(
     entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> EntryPublic:

@@ -94,8 +94,17 @@ def search(
                 )
         return stmt
 
+    # One grouped pass counts the total and every facet no filter narrows (each LIKE
+    # scan of the catalog costs milliseconds, and this is the catalog API's hot path);
+    # a facet with a filter of its own is counted without that filter, by itself.
+    matched = base().subquery()
+    combos = session.execute(
+        select(*(matched.c[k] for k in FACETS), func.count()).group_by(
+            *(matched.c[k] for k in FACETS)
+        )
+    ).all()
+    total = sum(row[-1] for row in combos)
     stmt = base()
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     entries = list(
         session.scalars(
             stmt.order_by(CatalogEntry.tier, CatalogEntry.resource_code).limit(limit).offset(offset)
@@ -103,14 +112,17 @@ def search(
     )
     facets: dict[str, list[tuple[Any, str, int]]] = {}
     org_names = dict(session.execute(select(Organization.id, Organization.name)).all())
-    for key in FACETS:
-        sub = base(skip=key).subquery()
-        col = sub.c[key]
-        rows = session.execute(
-            select(col, func.count()).group_by(col).order_by(func.count().desc())
-        ).all()
+    for i, key in enumerate(FACETS):
+        counts: dict[Any, int] = {}
+        if key in filters:
+            sub = base(skip=key).subquery()
+            col = sub.c[key]
+            counts = dict(session.execute(select(col, func.count()).group_by(col)).all())
+        else:
+            for row in combos:
+                counts[row[i]] = counts.get(row[i], 0) + row[-1]
         facets[key] = [
             (v, org_names.get(v, str(v)) if key == "provider_org_id" else str(v), n)
-            for v, n in rows
+            for v, n in sorted(counts.items(), key=lambda c: (-c[1], str(c[0])))
         ]
     return SearchResult(total, entries, facets)

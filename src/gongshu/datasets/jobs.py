@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.datasets.classify import full_scan
+from gongshu.db import begin_write
 from gongshu.discovery.rules_store import rules_in_force
 from gongshu.jobs import handler
 from gongshu.ledger import record
@@ -22,7 +23,7 @@ from gongshu.storage.models import DatasetVersion
 FULL_SCAN = "dataset.full_scan"
 
 
-@handler(FULL_SCAN)
+@handler(FULL_SCAN, read_first=True)  # the scan reads for seconds: no write lock meanwhile
 def run_full_scan(session: Session, payload: dict) -> dict:
     version = session.get(DatasetVersion, payload["version_id"])
     if version is None:
@@ -40,6 +41,8 @@ def run_full_scan(session: Session, payload: dict) -> dict:
         datasets_dir = Path(payload.get("datasets_dir") or Path(payload["path"]).parents[1])
         result = full_scan(datasets_dir, version, rules=rules, rules_version=rules_version)
         reused = None
+    begin_write(session)
+    session.refresh(version)  # tags a person confirmed during the scan win (merge_full_scan)
     merge_full_scan(version, result)
     session.flush()
     record(

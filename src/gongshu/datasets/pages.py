@@ -20,7 +20,7 @@ from gongshu.datasets.ingest import LoadRejected
 from gongshu.datasets.uploads import spooled
 from gongshu.entities import ENTITY_LABELS
 from gongshu.errors import GongshuError
-from gongshu.web.deps import SessionDep
+from gongshu.web.deps import SessionDep, read_first
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -38,6 +38,7 @@ def load_form(
 
 
 @pages.post("/catalog/{entry_id}/load")
+@read_first()  # the file is converted outside the write lock (service.load)
 def load(
     request: Request,
     entry_id: int,
@@ -48,7 +49,7 @@ def load(
     entry = catalog.get(session, entry_id)
     datasets_dir = request.app.state.settings.datasets_dir
     try:
-        with session.begin_nested(), spooled(file, datasets_dir / "uploads") as path:
+        with spooled(file, datasets_dir / "uploads") as path:
             version = service.load(
                 session,
                 entry_id,
@@ -58,6 +59,7 @@ def load(
                 source_name=file.filename,
             )
     except LoadRejected as exc:
+        session.rollback()
         return render(
             request,
             "dataset_load.html",
@@ -67,6 +69,7 @@ def load(
             report=exc.report.to_dict(),
         )
     except GongshuError as exc:
+        session.rollback()  # nothing of the failed load stays; the page is rendered
         return render(
             request, "dataset_load.html", status_code=exc.status, entry=entry, error=exc.message
         )

@@ -16,7 +16,7 @@ from gongshu.catalog import service as catalog
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.datasets import service
 from gongshu.datasets.uploads import spooled
-from gongshu.web.deps import SessionDep
+from gongshu.web.deps import SessionDep, read_first
 
 router = APIRouter(prefix="/api/v1", tags=["datasets"])
 
@@ -46,6 +46,7 @@ def _public(v) -> DatasetPublic:  # noqa: ANN001
 
 
 @router.post("/catalog/{entry_id}/datasets", response_model=DatasetPublic, status_code=201)
+@read_first()  # the file is converted outside the write lock (service.load)
 def upload(
     entry_id: int,
     request: Request,

@@ -24,6 +24,7 @@ from gongshu.catalog.models import CatalogEntry
 from gongshu.datasets.classify import classify_file
 from gongshu.datasets.errors import EntryNotLoadable, NotDataProvider
 from gongshu.datasets.ingest import FieldSpec, IngestResult, ingest_file
+from gongshu.db import begin_write, end_reading
 from gongshu.discovery.rules_store import rules_in_force
 from gongshu.jobs import enqueue
 from gongshu.ledger import record
@@ -67,34 +68,54 @@ def load(
 
     Raises ``LoadRejected`` (with its report) when the policy is reject and a
     value is bad; nothing is written then.
+
+    The long part (reading, converting and writing Parquet, classifying a sample,
+    sealing sensitive columns) touches files only. In a read-first session
+    (``db.read_first_factory``: the web upload, ``gongshu load``) it runs outside
+    any transaction, and the write lock is taken (``db.begin_write``) for the rows
+    alone: the version, its ledger entries and its jobs, a few milliseconds
+    whatever the file's size. The entry is checked again under the lock.
     """
     entry = catalog.get(session, entry_id)
     _require_loader(entry, actor)
-    version_no = storage.next_number(session, entry_id)
-    rel = Path(f"entry-{entry.id}") / f"v{version_no}-{uuid.uuid4().hex[:12]}.parquet"
+    fields, policy = field_specs(entry), entry.load_policy
+    rules, rules_version = rules_in_force(session)
+    number = storage.next_number(session, entry_id)  # names the file; the row's is taken below
+    end_reading(session)
+    rel = Path(f"entry-{entry.id}") / f"v{number}-{uuid.uuid4().hex[:12]}.parquet"
     dest = datasets_dir / rel
     dest.parent.mkdir(parents=True, exist_ok=True)
-    result = ingest_file(src, field_specs(entry), dest, policy=entry.load_policy, today=today)
+    result = ingest_file(src, fields, dest, policy=policy, today=today)
+    sealed: dict | None = None
     try:
+        tags, sample = classify_file(dest, today=today, rules=rules, rules_version=rules_version)
+        stored = [c["name"] for c in result.schema]
+        columns = storage.columns_to_seal(entry.fields, tags, rules, stored)
+        if columns:  # sensitive columns are sealed with SM4 before the load commits (SEC-9)
+            sealed = storage.seal_files(datasets_dir, rel.as_posix(), columns)
+        quarantine = result.path.with_suffix(".quarantine.parquet")
+        if quarantine.exists():  # rejected rows keep every column as text: seal it whole
+            quarantine_rel = quarantine.relative_to(datasets_dir).as_posix()
+            quarantine_rel = storage.seal_file(datasets_dir, quarantine_rel)
+        else:
+            quarantine_rel = None
+
+        begin_write(session)
+        session.refresh(entry)
+        _require_loader(entry, actor)
         version = _insert(
-            session, entry, version_no, rel, result, actor, source_name or src.name, datasets_dir
+            session,
+            entry,
+            rel,
+            result,
+            actor,
+            source_name or src.name,
+            quarantine_rel,
+            column_tags=tags,
+            discovery={**sample, "mode": "sample"},
         )
-        rules, rules_version = rules_in_force(session)
-        version.column_tags, sample = classify_file(
-            dest, today=today, rules=rules, rules_version=rules_version
-        )
-        version.discovery = {**sample, "mode": "sample"}
-        session.flush()
-        # Sensitive columns are sealed with SM4 before the load commits (SEC-9).
-        sealed = storage.columns_to_seal(
-            entry.fields, version.column_tags, rules, [c["name"] for c in version.columns]
-        )
-        storage.seal(
-            session, version, sealed, datasets_dir=datasets_dir, by=actor.actor, fresh=True
-        )
-        if version.quarantine_path:  # rejected rows keep every column as text: seal it whole
-            version.quarantine_path = storage.seal_file(datasets_dir, version.quarantine_path)
-            session.flush()
+        if sealed is not None:
+            storage.attach_sealed(session, version, sealed, by=actor.actor)
         enqueue(
             session,
             "dataset.full_scan",
@@ -118,21 +139,22 @@ def load(
         for leftover in (stem.with_suffix(".sealed"), dest.with_name(f"{stem.name}-p.parquet")):
             leftover.unlink(missing_ok=True)
         raise
+    if sealed is not None:  # the row names the two sealed-and-plain files, not this one
+        dest.unlink(missing_ok=True)
     return version
 
 
 def _insert(
     session: Session,
     entry: CatalogEntry,
-    version_no: int,
     rel: Path,
     result: IngestResult,
     actor: User,
     source_name: str,
-    datasets_dir: Path,
+    quarantine_rel: str | None,
+    **fields: object,
 ) -> DatasetVersion:
     report = result.report
-    quarantine = result.path.with_suffix(".quarantine.parquet")
     return storage.add(
         session,
         entry_id=entry.id,
@@ -145,14 +167,11 @@ def _insert(
             "sha256": result.sha256,
             "source": source_name[:255],
         },
-        version_no=version_no,
         catalog_version_no=entry.version_no,
         source_name=source_name[:255],
         format=report.format,
         encoding=report.encoding,
-        quarantine_path=quarantine.relative_to(datasets_dir).as_posix()
-        if quarantine.exists()
-        else None,
+        quarantine_path=quarantine_rel,
         rows=result.rows,
         rows_rejected=report.rows_rejected,
         bad_values_total=report.bad_values_total,
@@ -160,6 +179,7 @@ def _insert(
         sha256=result.sha256,
         columns=result.schema,
         report=report.to_dict(),
+        **fields,
     )
 
 

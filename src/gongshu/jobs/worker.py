@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from gongshu.db import transaction
+from gongshu.db import begin_write, read_first_factory, transaction
 from gongshu.jobs.leases import Lease, lease_dir
 from gongshu.jobs.models import Job
 from gongshu.jobs.service import (
@@ -68,10 +68,17 @@ def register(kind: str, fn: Handler) -> Handler:
     return fn
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Decorator form of ``register``: ``@handler("scan")``."""
+def handler(kind: str, *, read_first: bool = False) -> Callable[[Handler], Handler]:
+    """Decorator form of ``register``: ``@handler("scan")``.
+
+    ``read_first``: the handler does its long work reading (a scan of a whole version)
+    and calls ``db.begin_write`` before it writes; its session is read-first
+    (``db.read_first_factory``), so on SQLite it holds the one write lock only for its
+    writes and the job's completion, not for the whole scan."""
 
     def decorate(fn: Handler) -> Handler:
+        if read_first:
+            fn.gongshu_read_first = True  # type: ignore[attr-defined]
         return register(kind, fn)
 
     return decorate
@@ -174,9 +181,11 @@ class Worker:
             unknown = UnknownJobKind(f"没有处理任务类型 {job.kind} 的函数 (unknown job kind)")
             self._record_failure(job, unknown, retry=False)
             return
-        session = self.session_factory()
+        reads_first = getattr(fn, "gongshu_read_first", False)
+        session = (read_first_factory if reads_first else _same)(self.session_factory)()
         try:
             result = fn(session, dict(job.payload or {}))
+            begin_write(session)  # a read-first handler that wrote nothing: now, for the job
             complete(session, job.id, self.worker_id, result)
             session.commit()
             log.info("任务完成 (job done)：%s", job.id)
@@ -314,6 +323,10 @@ class _Heartbeat:
         self.stop.set()
         if self.thread is not None:
             self.thread.join()
+
+
+def _same(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    return factory
 
 
 def _dialect(session_factory: sessionmaker[Session]) -> str:

@@ -159,19 +159,33 @@ def seal(
     Both new files (the sealed columns, and the plain remainder under a new
     name) are written and fsynced before the row points at them, so a failed
     commit leaves the row on the old, whole file. ``fresh`` says the version
-    row was inserted in this transaction (a load): the whole file then goes at
-    once, since no committed row refers to it; otherwise start-up's sweep
-    removes it once unreferenced.
+    row was inserted in this transaction: the whole file then goes at once,
+    since no committed row refers to it; otherwise start-up's sweep removes it
+    once unreferenced.
     """
     columns = [c for c in columns if c in {col["name"] for col in version.columns}]
     if not columns or version.sealed:
         return version
+    whole = datasets_dir / version.path
+    sealed = seal_files(datasets_dir, version.path, columns)
+    attach_sealed(session, version, sealed, by=by)
+    if fresh:
+        whole.unlink(missing_ok=True)
+    return version
+
+
+def seal_files(datasets_dir: Path, path: str, columns: list[str]) -> dict:
+    """Write the sealed companion of ``columns`` of the plain file at ``path`` (under
+    ``datasets_dir``) and the plain remainder under a new name, both fsynced; the
+    database is not touched (a load does this before it takes the write lock).
+    Returns what ``attach_sealed`` records: the sealed file's info, with the plain
+    remainder's path under ``plain_path``."""
     store = keystore(datasets_dir)
-    plain_path = datasets_dir / version.path
+    plain_path = datasets_dir / path
     source = pq.ParquetFile(plain_path)
     order = source.schema_arrow.names
     keep = [c for c in order if c not in columns]
-    stem = version.path.removesuffix(".parquet")
+    stem = path.removesuffix(".parquet")
     rel, plain_rel = stem + SEALED_SUFFIX, stem + "-p.parquet"
     tmp = plain_path.with_name(f".tmp-{plain_path.name}-{os.getpid()}-{next(_names)}")
     sealed_buf = io.BytesIO()
@@ -197,11 +211,15 @@ def seal(
     finally:
         source.close()
         tmp.unlink(missing_ok=True)
-    info.update(columns=columns, order=order)
-    version.sealed, version.path = info, plain_rel
+    info.update(columns=columns, order=order, plain_path=plain_rel)
+    return info
+
+
+def attach_sealed(session: Session, version: DatasetVersion, sealed: dict, *, by: str) -> None:
+    """Point ``version`` at the files ``seal_files`` wrote, and record it in the ledger."""
+    info = {k: v for k, v in sealed.items() if k != "plain_path"}
+    version.sealed, version.path = info, sealed["plain_path"]
     session.flush()
-    if fresh:
-        plain_path.unlink(missing_ok=True)
     record(
         session,
         "storage.sealed",
@@ -209,12 +227,11 @@ def seal(
         subject=f"entry:{version.entry_id}",
         payload={
             "dataset_version": version.id,
-            "columns": columns,
+            "columns": info["columns"],
             "key_id": info["key_id"],
             "algorithm": "SM4-GCM",
         },
     )
-    return version
 
 
 def reseal(session: Session, *, datasets_dir: Path, by: str) -> int:
