@@ -40,7 +40,7 @@ def run_server(instance: Instance) -> None:
     # `gongshu worker` processes (PostgreSQL SKIP LOCKED lets them share the queue).
     capabilities.activate()
     capabilities.load_job_handlers()
-    thread, stop = Worker(instance.session_factory).start_thread()
+    thread, stop = Worker(instance.session_factory, settings=settings).start_thread()
     print(f"公数已启动 (serving)：http://{settings.host}:{settings.port}", flush=True)
     try:
         options = {

@@ -20,9 +20,10 @@ from gongshu.datasets.uploads import spooled
 from gongshu.entities import ENTITY_LABELS
 from gongshu.errors import GongshuError
 from gongshu.web.deps import SessionDep
+from gongshu.web.uploads import SealedUploadRoute
 from gongshu.web.render import render
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=SealedUploadRoute)
 
 
 @pages.get("/catalog/{entry_id}/load")
@@ -47,7 +48,7 @@ def load(
     entry = catalog.get(session, entry_id)
     datasets_dir = request.app.state.settings.datasets_dir
     try:
-        with session.begin_nested(), spooled(file, datasets_dir / "uploads") as path:
+        with session.begin_nested(), spooled(file, datasets_dir) as path:
             version = service.load(
                 session,
                 entry_id,

@@ -11,9 +11,7 @@ that leaves only through the egress door. Takes a Session, flushes, never commit
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
@@ -83,14 +82,7 @@ def store_report(data: bytes, filename: str, *, data_dir: Path) -> tuple[str, st
     digest = hashlib.sha256(data).hexdigest()
     suffix = Path(filename or "report").suffix.lower()[:8] or ".bin"
     rel = Path("operation") / "reports" / f"{digest[:16]}-{uuid.uuid4().hex[:8]}{suffix}"
-    dest = data_dir / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".tmp-{dest.name}.{secrets.token_hex(4)}"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, dest)
+    storage.write_file([data], data_dir / rel, root=data_dir / rel.parts[0])
     return rel.as_posix(), digest
 
 
@@ -412,7 +404,9 @@ def run_query(
     rel = Path(RUNS_DIR) / f"run-{uuid.uuid4().hex}.parquet"
     from gongshu.storage.atomic import write_parquet_table
 
-    _, _, run.result_sha256 = write_parquet_table(result.table, settings.datasets_dir / rel)
+    _, _, run.result_sha256 = write_parquet_table(
+        result.table, settings.datasets_dir / rel, root=settings.datasets_dir, session=session
+    )
     run.result_path = rel.as_posix()
     _record_run(session, run)
     return run

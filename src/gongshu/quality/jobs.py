@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy.orm import Session
 
-from gongshu.jobs import handler
+from gongshu.jobs import handler, instance_datasets_dir
 from gongshu.quality.service import run_report
 from gongshu.storage.models import DatasetVersion
 
@@ -17,5 +15,6 @@ REPORT = "quality.report"
 def run_quality_report(session: Session, payload: dict) -> dict:
     if session.get(DatasetVersion, payload["version_id"]) is None:
         return {"skipped": "version gone"}
-    report = run_report(session, payload["version_id"], datasets_dir=Path(payload["datasets_dir"]))
+    datasets_dir = instance_datasets_dir(session, payload)
+    report = run_report(session, payload["version_id"], datasets_dir=datasets_dir)
     return {"report_id": report.id, "overall": report.overall}
