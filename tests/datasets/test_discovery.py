@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from gongshu.config import Settings
 from gongshu.datasets import service
 from gongshu.datasets.jobs import run_full_scan
 from gongshu.errors import InvalidInput
-from gongshu.config import Settings
 from gongshu.jobs import Job, attach
 from gongshu.ledger import entries
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gongshu.datasets import service as datasets
 from gongshu.config import Settings
+from gongshu.datasets import service as datasets
 from gongshu.jobs import attach
 from gongshu.jobs.models import Job
 from gongshu.quality import assessment, corrections

@@ -20,8 +20,8 @@ from gongshu.datasets.uploads import spooled
 from gongshu.entities import ENTITY_LABELS
 from gongshu.errors import GongshuError
 from gongshu.web.deps import SessionDep
-from gongshu.web.uploads import SealedUploadRoute
 from gongshu.web.render import render
+from gongshu.web.uploads import SealedUploadRoute
 
 pages = APIRouter(include_in_schema=False, route_class=SealedUploadRoute)
 

@@ -69,6 +69,7 @@ def instance_datasets_dir(session: Session, payload: dict[str, Any]) -> Path:
         return Path(payload["path"]).parents[1]
     raise NoInstance("任务需要实例的数据目录，工作进程未提供实例配置 (no instance settings)")
 
+
 _HANDLERS: dict[str, Handler] = {}
 
 

@@ -52,7 +52,9 @@ def write_version(
     sealed = [c for c in schema.names if c in set(sealed)]
     if not sealed:
         rel = f"{stem}.parquet"
-        with AtomicParquetWriter(datasets_dir / rel, schema, root=datasets_dir, session=session) as w:
+        with AtomicParquetWriter(
+            datasets_dir / rel, schema, root=datasets_dir, session=session
+        ) as w:
             for batch in batches:
                 w.write(batch)
             rows, size, sha = w.commit()
@@ -63,7 +65,9 @@ def write_version(
     buffer = io.BytesIO()
     plain_schema = pa.schema([schema.field(c) for c in keep])
     with (
-        AtomicParquetWriter(datasets_dir / rel, plain_schema, root=datasets_dir, session=session) as plain,
+        AtomicParquetWriter(
+            datasets_dir / rel, plain_schema, root=datasets_dir, session=session
+        ) as plain,
         pq.ParquetWriter(
             buffer, pa.schema([schema.field(c) for c in sealed]), compression=COMPRESSION
         ) as secret,
@@ -92,7 +96,9 @@ def write_file(
                 fh.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
-        scratch.place(tmp, root, dest.resolve().relative_to(Path(root).resolve()).as_posix(), session)
+        scratch.place(
+            tmp, root, dest.resolve().relative_to(Path(root).resolve()).as_posix(), session
+        )
     finally:
         tmp.unlink(missing_ok=True)
     return size, digest.hexdigest()

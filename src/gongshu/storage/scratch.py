@@ -4,9 +4,9 @@ Every temporary file of a load, an upload, an export or a stored file being writ
 lives in this process's own directory of the scratch area ``tmp/`` beside the
 directory the file belongs to: ``<data dir>/tmp/<owner>/`` for the datasets directory
 and the egress work directory alike, on the same file system as the store, so a
-finished file is renamed into place. Beside it, ``<owner>.lock`` is held with ``flock`` for the life of the
-process: the kernel releases it when the process dies, however it dies. So a sweep
-removes at once, whatever their age, the directories whose lock is free, and never
+finished file is renamed into place. Beside it, ``<owner>.lock`` is held with ``flock``
+for the life of the process: the kernel releases it when the process dies, however it
+dies. So a sweep removes at once, whatever their age, the directories whose lock is free, and never
 touches the directory of a process still running (another server process, a
 ``gongshu worker``, a CLI load). No age rule: a load that takes two hours keeps its
 files, a process killed a second ago loses its own.

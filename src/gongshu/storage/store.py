@@ -33,7 +33,6 @@ import hashlib
 import io
 import itertools
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
