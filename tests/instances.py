@@ -50,9 +50,7 @@ def fresh_database(suffix: str) -> Iterator[str | None]:
 
 
 def settings_for(data_dir: Path, database_url: str | None, **extra: object) -> Settings:
-    return Settings(
-        data_dir=data_dir, database_url=database_url, secret_key=SECRET, **extra
-    )  # type: ignore[arg-type]
+    return Settings(data_dir=data_dir, database_url=database_url, secret_key=SECRET, **extra)  # type: ignore[arg-type]
 
 
 def new_instance(settings: Settings):  # noqa: ANN201 - (Instance, people namespace)

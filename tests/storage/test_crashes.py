@@ -51,7 +51,9 @@ def source_csv(path: Path) -> Path:
         f"居民{k},{v},2024-01-{1 + k % 28:02d}" for k, v in enumerate(IDS)
     ]
     # two rejected rows: the quarantine (every column as text) is written too
-    lines += [f"坏行{k},{IDS[k][:17]}{'0' if IDS[k][17] != '0' else '1'},2024-01-01" for k in (1, 2)]
+    lines += [
+        f"坏行{k},{IDS[k][:17]}{'0' if IDS[k][17] != '0' else '1'},2024-01-01" for k in (1, 2)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -110,7 +112,7 @@ def _entry(session, clerk, reviewer):  # noqa: ANN001, ANN202
     return entry
 
 
-CHILD = r'''
+CHILD = r"""
 import functools, sys, time
 from pathlib import Path
 
@@ -195,7 +197,7 @@ elif mode == "export":
                              fmt="csv", datasets_dir=settings.datasets_dir,
                              work_dir=settings.data_dir / "egress", secret=settings.secret_key)
     park()  # "sending": recorded and committed, the download not yet streamed
-'''
+"""
 
 
 def run_and_kill(world, tmp_path: Path, mode: str, point: str) -> None:  # noqa: ANN001
