@@ -35,7 +35,7 @@ from gongshu.ledger import verify
 from gongshu.ledger.keys import load_public_key
 from gongshu.runtime import Instance
 from gongshu.storage.models import DatasetVersion
-from tests.instances import SECRET, fresh_database, new_instance, settings_for
+from tests.instances import fresh_database, new_instance, settings_for
 from tests.storage.test_crashes import IDS, _entry, plaintext_ids, source_csv
 
 ROOT = Path(__file__).resolve().parents[2]

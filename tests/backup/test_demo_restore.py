@@ -26,7 +26,6 @@ from gongshu.runtime import Instance
 from gongshu.timeutil import utcnow
 from tests.instances import fresh_database
 
-
 MARKABLE = re.compile(r"^-?\d+(\.\d+)?$|\d:\d\d|\*")  # numbers, times, star runs
 
 
