@@ -89,7 +89,8 @@ def full_scan(
     rules = rules or default_rules()
     stream = storage.stream(datasets_dir, version)
     result, encoding = scan_table(stream, today=today, rules=rules)
-    table = table_report(str(datasets_dir / version.path), result, encoding, grading=True)
+    # the path relative to the datasets directory: stored paths never name the instance's place
+    table = table_report(version.path, result, encoding, grading=True)
     table["scanned_at"] = today.isoformat()
     table["mode"] = "full"
     table["rules_version"] = rules_version

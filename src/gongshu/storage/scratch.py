@@ -6,9 +6,9 @@ directory the file belongs to: ``<data dir>/tmp/<owner>/`` for the datasets dire
 and the egress work directory alike, on the same file system as the store, so a
 finished file is renamed into place. Beside it, ``<owner>.lock`` is held with ``flock``
 for the life of the process: the kernel releases it when the process dies, however it
-dies. So a sweep removes at once, whatever their age, the directories whose lock is free, and never
-touches the directory of a process still running (another server process, a
-``gongshu worker``, a CLI load). No age rule: a load that takes two hours keeps its
+dies. So a sweep removes at once, whatever their age, the directories whose lock is
+free, and never touches the directory of a process still running (another server
+process, a ``gongshu worker``, a CLI load). No age rule: a load that takes two hours keeps its
 files, a process killed a second ago loses its own.
 
 A file written in scratch and then renamed into the store (``place``) is journalled
@@ -49,9 +49,9 @@ _owners: dict[tuple[int, Path], Owner] = {}
 
 @dataclass
 class Owner:
-    """This process's scratch directory under one root, and the lock that proves it lives."""
+    """This process's directory in one scratch area, and the lock that proves it lives."""
 
-    root: Path
+    area: Path
     dir: Path
     fd: int
     names: Iterator[int] = field(default_factory=lambda: itertools.count(1))

@@ -193,8 +193,8 @@ def reseal(session: Session, *, datasets_dir: Path, actor: str) -> int:
             subject=f"entry:{version.entry_id}",
             payload={"dataset_version": version.id, "from": info["key_id"], "to": current},
         )
-        # The old file stays until start-up's sweep (older than an hour, no longer
-        # referenced): a reader that read the old metadata finishes on it.
+        # The old file stays until the next start-up's sweep (no longer referenced):
+        # a reader that read the old metadata finishes on it.
         moved += 1
     return moved
 
