@@ -27,6 +27,13 @@ def _test_url(tmp_dir: Path) -> str:
     return os.environ.get("GONGSHU_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _registry() -> None:
+    """Every test process is an entry point: the capability registry installed, as
+    `gongshu` and the app do (the door refuses every delivery without it)."""
+    activate()
+
+
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     import_all_models()

@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ledger",),  # mechanism 2: every state change and read recorded
     ("storage",),  # dataset versions at rest and their lifecycle
     ("runtime",),  # an open instance: engine, sessions, the unlocked key store
+    ("backup",),  # a whole instance copied out and rebuilt (metadata, files, keys, ledger)
     ("web",),  # the web framework: unit of work, rendering, rate limit
     ("accounts",),  # who is calling, and what they may do
     ("jobs",),

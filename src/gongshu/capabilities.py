@@ -39,6 +39,7 @@ NAMES: tuple[str, ...] = (
     "compliance",
     "privacy",
     "demo",
+    "backup",
     "app",
 )
 

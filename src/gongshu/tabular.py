@@ -10,9 +10,11 @@ Memory stays bounded by ``block_size`` whatever the file size.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -22,6 +24,32 @@ from gongshu.errors import InvalidInput
 
 SNIFF_BYTES = 4 << 20
 SAMPLE_BYTES = 1 << 20
+
+
+@runtime_checkable
+class Readable(Protocol):
+    """A file that is not a plain path: an upload kept encrypted in scratch
+    (``gongshu.storage.ephemeral``). ``name`` gives the format by its suffix."""
+
+    name: str
+    size: int
+
+    def open(self) -> BinaryIO: ...
+
+
+Opener = Callable[[], BinaryIO]
+
+
+def _source(src: str | Path | Readable) -> tuple[Path, Opener, int | None]:
+    if isinstance(src, Readable):
+        return Path(src.name), src.open, src.size
+    p = Path(src)
+    return p, lambda: open(p, "rb"), None
+
+
+def _input(src: str | Path | Readable, opener: Opener) -> str | Path | BinaryIO:
+    """What a reader library opens: the path itself (its own I/O), or our reader."""
+    return opener() if isinstance(src, Readable) else Path(src)
 
 
 @dataclass
@@ -35,18 +63,19 @@ class TableStream:
     batches: Iterator[pa.RecordBatch]
 
 
-def detect_encoding(path: Path) -> str:
+def detect_encoding(path: str | Path | Readable) -> str:
     """utf-8-sig when a BOM is present, utf-8 when the sample decodes, else gbk/gb18030.
 
     The sample is the head of the file; when the head is plain ASCII (an
     export whose first rows have no Chinese), slices from further in are
     sampled too, so a GBK file is not mistaken for UTF-8.
     """
-    with open(path, "rb") as fh:
+    name, opener, _ = _source(path)
+    with opener() as fh:
         head = fh.read(SNIFF_BYTES)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    chunks = [head] + (list(_later_samples(path, len(head))) if head.isascii() else [])
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        chunks = [head] + (list(_later_samples(fh, len(head))) if head.isascii() else [])
     for enc in ("utf-8", "gbk", "gb18030"):
         try:
             for chunk in chunks:
@@ -54,32 +83,32 @@ def detect_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             continue
         return enc
-    raise InvalidInput(f"无法识别文件编码 (encoding)：{path.name}，请使用 UTF-8 或 GBK/GB18030")
+    raise InvalidInput(f"无法识别文件编码 (encoding)：{name.name}，请使用 UTF-8 或 GBK/GB18030")
 
 
-def _later_samples(path: Path, start: int) -> Iterator[bytes]:
+def _later_samples(fh: BinaryIO, start: int) -> Iterator[bytes]:
     """1 MiB slices at the quarters of the file, each cut to begin after a newline
     (0x0A is never part of a multi-byte character in UTF-8 or GBK)."""
-    size = path.stat().st_size
+    size = fh.seek(0, os.SEEK_END)
     if size <= start:
         return
-    with open(path, "rb") as fh:
-        for frac in (0.25, 0.5, 0.75, 1.0):
-            fh.seek(max(start, int(size * frac) - SAMPLE_BYTES))
-            chunk = fh.read(SAMPLE_BYTES)
-            newline = chunk.find(b"\n")
-            if newline >= 0:
-                yield chunk[newline + 1 :]
+    for frac in (0.25, 0.5, 0.75, 1.0):
+        fh.seek(max(start, int(size * frac) - SAMPLE_BYTES))
+        chunk = fh.read(SAMPLE_BYTES)
+        newline = chunk.find(b"\n")
+        if newline >= 0:
+            yield chunk[newline + 1 :]
 
 
-def _csv_stream(path: Path, block_size: int) -> TableStream:
-    encoding = detect_encoding(path)
+def _csv_stream(src: str | Path | Readable, block_size: int) -> TableStream:
+    path, opener, _ = _source(src)
+    encoding = detect_encoding(src)
     arrow_enc = "utf8" if encoding == "utf-8" else encoding
     if encoding == "utf-8-sig":
         arrow_enc = "utf8"  # pyarrow skips the UTF-8 BOM itself
     read = pacsv.ReadOptions(encoding=arrow_enc, block_size=block_size)
     try:
-        with pacsv.open_csv(path, read_options=read) as probe:
+        with pacsv.open_csv(_input(src, opener), read_options=read) as probe:
             names = probe.schema.names
     except pa.ArrowInvalid as exc:
         raise InvalidInput(f"CSV 文件格式错误 (malformed CSV)：{path.name}：{exc}") from exc
@@ -93,7 +122,7 @@ def _csv_stream(path: Path, block_size: int) -> TableStream:
     )
 
     def batches() -> Iterator[pa.RecordBatch]:
-        reader = pacsv.open_csv(path, read_options=read, convert_options=convert)
+        reader = pacsv.open_csv(_input(src, opener), read_options=read, convert_options=convert)
         try:
             yield from reader
         except pa.ArrowInvalid as exc:
@@ -104,11 +133,12 @@ def _csv_stream(path: Path, block_size: int) -> TableStream:
     return TableStream(path, "csv", encoding, list(names), batches())
 
 
-def _xlsx_stream(path: Path, rows_per_batch: int) -> TableStream:
+def _xlsx_stream(src: str | Path | Readable, rows_per_batch: int) -> TableStream:
     from openpyxl import load_workbook
 
+    path, opener, _ = _source(src)
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        wb = load_workbook(_input(src, opener), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a bad file
         raise InvalidInput(f"无法读取 XLSX 文件 (unreadable XLSX)：{path.name}：{exc}") from exc
     ws = wb.worksheets[0]
@@ -148,9 +178,10 @@ def _rows_to_batch(rows, names, schema, cell) -> pa.RecordBatch:  # noqa: ANN001
     return pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in cols], schema=schema)
 
 
-def _parquet_stream(path: Path, rows_per_batch: int) -> TableStream:
+def _parquet_stream(src: str | Path | Readable, rows_per_batch: int) -> TableStream:
+    path, opener, _ = _source(src)
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(_input(src, opener))
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInput(
             f"无法读取 Parquet 文件 (unreadable Parquet)：{path.name}：{exc}"
@@ -161,19 +192,20 @@ def _parquet_stream(path: Path, rows_per_batch: int) -> TableStream:
 
 
 def open_table(
-    path: str | Path, *, block_size: int = 16 << 20, rows_per_batch: int = 65536
+    path: str | Path | Readable, *, block_size: int = 16 << 20, rows_per_batch: int = 65536
 ) -> TableStream:
-    """Open ``path`` by its extension (.csv/.txt, .xlsx, .parquet)."""
-    p = Path(path)
-    if not p.is_file():
+    """Open ``path`` (or a ``Readable``) by its extension (.csv/.txt, .xlsx, .parquet)."""
+    p, _, _ = _source(path)
+    if not isinstance(path, Readable) and not p.is_file():
         raise InvalidInput(f"文件不存在 (file not found)：{p}")
+    src = path if isinstance(path, Readable) else p
     suffix = p.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
-        return _csv_stream(p, block_size)
+        return _csv_stream(src, block_size)
     if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_stream(p, rows_per_batch)
+        return _xlsx_stream(src, rows_per_batch)
     if suffix in (".parquet", ".pq"):
-        return _parquet_stream(p, rows_per_batch)
+        return _parquet_stream(src, rows_per_batch)
     raise InvalidInput(
         f"不支持的文件格式 (unsupported format)：{p.suffix}，请上传 CSV、XLSX 或 Parquet"
     )

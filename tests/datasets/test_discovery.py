@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from gongshu.config import Settings
 from gongshu.datasets import service
 from gongshu.datasets.jobs import run_full_scan
 from gongshu.errors import InvalidInput
-from gongshu.jobs import Job
+from gongshu.jobs import Job, attach
 from gongshu.ledger import entries
 
 from .test_service import GOOD, approved_entry, gbk_csv  # noqa: TID252
@@ -16,6 +17,8 @@ from .test_service import GOOD, approved_entry, gbk_csv  # noqa: TID252
 
 @pytest.fixture
 def version(session, people, tmp_path):  # noqa: ANN001, ANN201
+    # Job payloads hold no paths: a worker runs them for its instance (jobs.attach).
+    attach(session, Settings(data_dir=tmp_path / "var"))
     entry = approved_entry(session, people)
     return service.load(
         session,

@@ -28,6 +28,7 @@ from gongshu.datasets.ingest import (
 )
 from gongshu.errors import InvalidInput
 from gongshu.identifiers import id_check_char
+from gongshu.storage import scratch
 from gongshu.storage.atomic import TEMP_PREFIX
 
 TODAY = date(2026, 1, 1)
@@ -407,18 +408,26 @@ def test_write_parquet_table_is_atomic_and_hashes_the_file(tmp_path: Path) -> No
     assert leftovers(dest.parent) == []
 
 
-def test_sweep_removes_only_old_temp_files(tmp_path: Path) -> None:
+def test_sweep_removes_leftovers_whatever_their_age_but_not_a_live_writer(tmp_path: Path) -> None:
+    # Issue 20 item 3 made the one-hour rule moot: temporary files belong to a live
+    # process's locked scratch directory, so a sweep needs no age to tell what is dead.
     (tmp_path / "sub").mkdir()
     old = tmp_path / "sub" / f"{TEMP_PREFIX}v1.parquet.1.ab"
-    new = tmp_path / f"{TEMP_PREFIX}v2.parquet.2.cd"
+    new = tmp_path / f"{TEMP_PREFIX}v2.parquet.2.cd"  # written a moment ago, by a dead release
     keep = tmp_path / "v0.parquet"
     for p in (old, new, keep):
         p.write_bytes(b"x")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
-    assert sweep_temp_files(tmp_path, older_than_seconds=3600) == 1
-    assert not old.exists() and new.exists() and keep.exists()
-    assert sweep_temp_files(tmp_path) == 1
+    live = scratch.new_path(tmp_path, "v3.parquet")  # this process's, still being written
+    live.write_bytes(b"x")
+    assert sweep_temp_files(tmp_path) == 2
+    assert not old.exists() and not new.exists() and keep.exists() and live.exists()
     assert keep.exists() and sweep_temp_files(tmp_path / "absent") == 0
+
+
+def scratch_files(area: Path) -> list[Path]:
+    """Files in the scratch area's owner directories (their locks aside)."""
+    return [p for p in area.rglob("*") if p.is_file() and p.suffix != ".lock"]
 
 
 CHILD = """
@@ -454,9 +463,11 @@ def test_load_killed_mid_write_leaves_no_dest_and_sweep_cleans_up(tmp_path: Path
             child.kill()
     assert 0 < int(marker.read_text()) < 20000  # killed part-way through the file
     assert not dest.exists()
-    assert len(leftovers(out)) == 1
+    # The half-written file is in the dead process's scratch directory, beside `out`,
+    # not in `out` itself; the sweep removes it although it is seconds old.
+    assert leftovers(out) == [] and len(scratch_files(scratch.area(out))) == 1
     assert sweep_temp_files(out) == 1
-    assert list(out.iterdir()) == []
+    assert list(out.iterdir()) == [] and scratch_files(scratch.area(out)) == []
 
 
 def test_gbk_file_whose_first_megabytes_are_ascii_is_still_read_as_gbk(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from gongshu.accounts import service as accounts
 from gongshu.catalog import service as catalog
 from gongshu.identifiers import id_check_char
+from gongshu.storage import scratch
 
 from .test_service import approved_entry  # noqa: TID252
 
@@ -41,8 +42,9 @@ def test_api_upload_and_read_back(client, session, people, settings) -> None:
     assert [v["id"] for v in listed] == [body["id"]]
     preview = client.get(f"/api/v1/datasets/{body['id']}/preview", headers=auth).json()
     assert preview["rows"][0][1] == good
-    # Nothing left in the upload area.
-    assert list((settings.datasets_dir / "uploads").iterdir()) == []
+    # Nothing left in the upload area (the process's scratch directory; issue 20).
+    left = [p for p in scratch.area(settings.datasets_dir).rglob("*") if p.is_file()]
+    assert [p for p in left if p.suffix != ".lock" and p.parent.name != "placed"] == []
 
 
 def test_rejected_upload_answers_400_with_the_report(client, session, people, settings) -> None:

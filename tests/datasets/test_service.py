@@ -155,6 +155,6 @@ def test_sweep_removes_orphans_but_keeps_versions(session, people, tmp_path) -> 
     orphan.write_bytes(b"PAR1")
     temp = ds / f"entry-{entry.id}" / ".tmp-half-written"
     temp.write_bytes(b"x")
-    assert storage.sweep_orphans(session, ds, older_than=0) == 2
+    assert storage.sweep_orphans(session, ds) == 2  # at once: no age rule (issue 20)
     assert not orphan.exists() and not temp.exists()
     assert (ds / version.path).exists()

@@ -192,7 +192,7 @@ def test_the_door_delivers_sealed_columns_masked(session, people, ds, tmp_path) 
         work_dir=tmp_path / "out",
         secret=SECRET,
     )
-    doc = json.loads(out.path.read_text(encoding="utf-8"))
+    doc = json.loads(out.read_text(encoding="utf-8"))
     assert len(doc["rows"]) == 300
     ids = [r[doc["columns"].index("公民身份号码")] for r in doc["rows"]]
     assert IDS[0] not in ids and all(v and v not in IDS for v in ids)

@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -85,8 +84,8 @@ def deliver(session, grant, user, tmp_path, fmt="json", **kw):  # noqa: ANN001, 
     )
 
 
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+def read_json(out: service.DeliveryFile) -> dict:
+    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def test_unconditional_share_is_masked_by_policy_and_recorded(
@@ -96,7 +95,7 @@ def test_unconditional_share_is_masked_by_policy_and_recorded(
         session, shared_entry.id, actor=people.clerk_prov, scenario="户籍与低保交叉核验"
     )
     out = deliver(session, grant, people.clerk_prov, tmp_path)
-    data = read_json(out.path)
+    data = read_json(out)
     assert data["columns"] == ["姓名", "公民身份号码", "联系电话", "街道"]
     assert len(data["rows"]) == 40 == out.delivery.rows
     row = data["rows"][0]
@@ -104,10 +103,10 @@ def test_unconditional_share_is_masked_by_policy_and_recorded(
     assert row[1] != IDS[0] and len(row[1]) == 16  # identity numbers become pseudonyms
     assert row[2].startswith("138") and "*" in row[2]  # mobiles partially masked
     # The same person gets the same pseudonym in every delivery to this recipient.
-    again = read_json(deliver(session, grant, people.clerk_prov, tmp_path).path)
+    again = read_json(deliver(session, grant, people.clerk_prov, tmp_path))
     assert again["rows"][0][1] == row[1]
 
-    digest = hashlib.sha256(out.path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
     logged = [
         e
         for e in entries(session, action_prefix="egress.", limit=10)
@@ -126,12 +125,12 @@ def test_an_in_memory_delivery_never_lies_on_disk(
         session, shared_entry.id, actor=people.clerk_prov, scenario="核验"
     )
     page = deliver(session, grant, people.clerk_prov, tmp_path, fmt=fmt, in_memory=True)
-    assert page.path is None and not (tmp_path / "out").exists()
+    assert page.file is None and not (tmp_path / "out").exists()
     assert hashlib.sha256(page.content).hexdigest() == page.delivery.sha256
     on_disk = deliver(session, grant, people.clerk_prov, tmp_path, fmt=fmt)
     assert page.delivery.rows == on_disk.delivery.rows == 40
     if fmt == "json":  # the same rows and masks; only the watermark differs by delivery
-        mem, disk = json.loads(page.content), read_json(on_disk.path)
+        mem, disk = json.loads(page.content), read_json(on_disk)
         assert mem["columns"] == disk["columns"] and len(mem["rows"]) == len(disk["rows"])
         assert [r[1] for r in mem["rows"]] == [r[1] for r in disk["rows"]]  # pseudonyms
     if fmt == "parquet":
@@ -150,12 +149,12 @@ def test_columns_rows_and_formats_follow_the_grant(session, people, shared_entry
         row_filter=[{"column": "街道", "op": "=", "value": "八一街道"}],
     )
     out = deliver(session, grant, people.clerk_prov, tmp_path, fmt="parquet")
-    table = pq.read_table(out.path)
+    table = pq.read_table(out.open())
     assert table.column_names == ["姓名", "街道"] and table.num_rows == 20
     assert set(table.column("街道").to_pylist()) == {"八一街道"}
-    page = read_json(deliver(session, grant, people.clerk_prov, tmp_path, offset=5, limit=10).path)
+    page = read_json(deliver(session, grant, people.clerk_prov, tmp_path, offset=5, limit=10))
     assert len(page["rows"]) == 10
-    csv = deliver(session, grant, people.clerk_prov, tmp_path, fmt="csv").path.read_bytes()
+    csv = deliver(session, grant, people.clerk_prov, tmp_path, fmt="csv").read_bytes()
     assert csv.startswith(b"\xef\xbb\xbf") and "八一街道".encode() in csv
 
 
@@ -216,7 +215,7 @@ def test_policies_fail_closed_and_unclassified_versions_stay_in(
     grant = service.take_unconditional(
         session, shared_entry.id, actor=people.clerk_prov, scenario="核验"
     )
-    row = read_json(deliver(session, grant, people.clerk_prov, tmp_path).path)["rows"][0]
+    row = read_json(deliver(session, grant, people.clerk_prov, tmp_path))["rows"][0]
     assert row[1] == "***" and row[2] == "***"
 
     version = storage.versions_of(session, shared_entry.id)[0]
@@ -302,7 +301,7 @@ def test_call_filters_search_and_order_apply_before_the_page_and_only_in_the_cle
         offset=2,
         limit=3,
     )
-    data = read_json(out.path)
+    data = read_json(out)
     assert out.total == 20 and data["columns"][0] == "_id"
     assert [r[0] for r in data["rows"]] == [36, 34, 32]  # 八一: 2, 4 .. 40
     found = deliver(session, grant, user, tmp_path, search="豫章", count=True, limit=1)

@@ -72,7 +72,7 @@ def test_a_leaked_tenth_of_a_delivery_names_the_recipient(
     )
     out_a = deliver(session, a, people.clerk_prov, tmp_path, fmt="csv")
     deliver(session, b, people.auditor, tmp_path, fmt="csv")
-    rows = list(csv.reader(io.StringIO(out_a.path.read_text(encoding="utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(out_a.read_text(encoding="utf-8-sig"))))
     leaked = tmp_path / "泄露.csv"
     leaked.write_text(
         "\n".join(",".join(r) for r in [rows[0], *rows[1:41]]) + "\n", encoding="utf-8"

@@ -255,7 +255,7 @@ def test_order_contract_delivery_trace_and_settlement(
         secret=SECRET,
     )
     assert out.delivery.watermarked and out.delivery.rows == 240
-    rows = list(csv.reader(io.StringIO(out.path.read_text(encoding="utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     leaked = tmp_path / "流出.csv"
     leaked.write_text("\n".join(",".join(r) for r in rows[:121]) + "\n", encoding="utf-8")
     verdict = trace_leak(session, leaked, secret=SECRET)

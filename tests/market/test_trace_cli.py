@@ -53,7 +53,7 @@ def test_gongshu_trace_names_the_buyer(tmp_path: Path) -> None:
             secret=SECRET_KEY,
         )
     instance.close()
-    lines = out.path.read_text(encoding="utf-8-sig").splitlines()
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
     leaked = tmp_path / "转手的数据.csv"
     leaked.write_text("\n".join(lines[:121]) + "\n", encoding="utf-8")
     env = {**os.environ, "GONGSHU_DATA_DIR": str(var), "GONGSHU_SECRET_KEY": SECRET_KEY}

@@ -37,7 +37,7 @@ def read(session, grant_id, user, tmp_path, **kw):  # noqa: ANN001, ANN003, ANN2
         secret="s",
         **kw,
     )
-    return json.loads(out.path.read_text(encoding="utf-8"))
+    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def actions(session, prefix="open."):  # noqa: ANN001, ANN201

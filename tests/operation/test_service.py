@@ -115,7 +115,7 @@ def test_aggregate_passes_and_becomes_a_product_delivered_with_a_watermark(
         secret="s",
     )
     assert out.delivery.watermarked and out.delivery.rows == 2
-    data = json.loads(out.path.read_text(encoding="utf-8"))
+    data = json.loads(out.read_text(encoding="utf-8"))
     assert data["columns"] == ["街道", "人数", "平均收入"]
     assert sorted(r[0] for r in data["rows"]) == ["八一街道", "豫章街道"]
     assert sorted(r[1] for r in data["rows"]) == [20, 20]  # counts stay exact (no mark)

@@ -171,7 +171,7 @@ def test_authorize_build_refuse_register_list_buy_trace_disclose(
         secret=SECRET,
     )
     assert out.delivery.watermarked and out.delivery.rows == 120
-    rows = list(csv.reader(io.StringIO(out.path.read_text(encoding="utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert rows[0] == ["街道", "月份", "人数", "平均收入"]
     assert not any(len(cell) == 18 and cell[:6].isdigit() for r in rows for cell in r)
 

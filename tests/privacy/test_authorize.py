@@ -62,8 +62,8 @@ def ids(session, grant, user, pi) -> list[str]:  # noqa: ANN001
         work_dir=pi.work_dir,
         secret=pi.secret,
     )
-    doc = json.loads(out.path.read_text(encoding="utf-8"))
-    out.path.unlink()
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    out.discard()
     col = doc["columns"].index("公民身份号码")
     return [row[col] for row in doc["rows"]]
 

@@ -42,8 +42,8 @@ def read(session, grant, user, pi) -> list[dict]:  # noqa: ANN001
         work_dir=pi.work_dir,
         secret=pi.secret,
     )
-    doc = json.loads(out.path.read_text(encoding="utf-8"))
-    out.path.unlink()
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    out.discard()
     return [dict(zip(doc["columns"], row, strict=True)) for row in doc["rows"]]
 
 

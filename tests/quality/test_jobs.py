@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gongshu.config import Settings
 from gongshu.datasets import service as datasets
+from gongshu.jobs import attach
 from gongshu.jobs.models import Job
 from gongshu.quality import assessment, corrections
 from gongshu.quality.jobs import run_quality_report
@@ -27,6 +29,8 @@ def test_load_enqueues_the_report_and_the_job_runs_it_once(
     )
     job = session.query(Job).filter_by(dedupe_key=f"quality:dataset_version:{version.id}").one()
     assert job.kind == "quality.report"
+    assert job.payload == {"version_id": version.id}  # no path: the instance may move
+    attach(session, Settings(data_dir=datasets_dir.parent))
     first = run_quality_report(session, job.payload)
     again = run_quality_report(session, job.payload)
     assert first == again and session.query(QualityReport).count() == 1

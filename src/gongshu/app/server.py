@@ -26,26 +26,34 @@ def init_instance(instance: Instance) -> None:
         InstanceKey.load_or_create(settings.keys_dir)
 
 
+def start_up_sweep(instance: Instance) -> int:
+    """What dead processes left: their scratch directories (temporary files, uploads,
+    exports, whatever their age) and stored files no version row refers to
+    (``storage.sweep_orphans``). Returns how many files went."""
+    from gongshu.db import transaction
+    from gongshu.storage import sweep_orphans
+
+    with transaction(instance.session_factory) as session:
+        return sweep_orphans(session, instance.settings.datasets_dir)
+
+
 def run_server(instance: Instance) -> None:
     """Serve the web app with uvicorn after start-up housekeeping."""
     import uvicorn
 
     from gongshu import capabilities
     from gongshu.app.factory import create_app
-    from gongshu.db import transaction
     from gongshu.jobs import Worker
-    from gongshu.storage import sweep_orphans
 
     settings = instance.settings
     settings.check_secret()
     require_current_schema(instance)
-    with transaction(instance.session_factory) as session:
-        sweep_orphans(session, settings.datasets_dir)
+    start_up_sweep(instance)
     # The embedded default runs one job worker beside the server; production adds
     # `gongshu worker` processes (PostgreSQL SKIP LOCKED lets them share the queue).
     capabilities.activate()
     capabilities.load_job_handlers()
-    thread, stop = Worker(instance.session_factory).start_thread()
+    thread, stop = Worker(instance.session_factory, settings=settings).start_thread()
     print(f"公数已启动 (serving)：http://{settings.host}:{settings.port}", flush=True)
     try:
         options = {

@@ -27,7 +27,11 @@ def sample(path: Path, rows: int = SAMPLE_ROWS) -> pa.Table:
         ).to_arrow_table()
     finally:
         con.close()
-    # The classifier reads values as text, as they appear in a register.
+    return as_text(table)
+
+
+def as_text(table: pa.Table) -> pa.Table:
+    """The classifier reads values as text, as they appear in a register."""
     return pa.table({name: pc.cast(table.column(name), pa.string()) for name in table.column_names})
 
 
@@ -39,9 +43,21 @@ def classify_file(
     rules_version: int = 0,
 ) -> tuple[dict, dict]:
     """(column_tags, discovery summary) for a Parquet version, by the rules in force."""
+    return classify_sample(sample(path), today=today, rules=rules, rules_version=rules_version)
+
+
+def classify_sample(
+    rows: pa.Table,
+    *,
+    today: date | None = None,
+    rules=None,  # noqa: ANN001
+    rules_version: int = 0,
+) -> tuple[dict, dict]:
+    """(column_tags, discovery summary) for a sample of a version's rows (a load keeps
+    one while it converts, so its rows are never read back from disk to classify)."""
     from gongshu.discovery.classifier import classify_table
 
-    result = classify_table(sample(path), today=today or date.today(), rules=rules)
+    result = classify_table(as_text(rows), today=today or date.today(), rules=rules)
     tags = {c.name: list(c.entities) for c in result.columns}
     summary = {
         "sampled_rows": result.rows,
@@ -73,7 +89,8 @@ def full_scan(
     rules = rules or default_rules()
     stream = storage.stream(datasets_dir, version)
     result, encoding = scan_table(stream, today=today, rules=rules)
-    table = table_report(str(datasets_dir / version.path), result, encoding, grading=True)
+    # the path relative to the datasets directory: stored paths never name the instance's place
+    table = table_report(version.path, result, encoding, grading=True)
     table["scanned_at"] = today.isoformat()
     table["mode"] = "full"
     table["rules_version"] = rules_version

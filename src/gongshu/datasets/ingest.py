@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from gongshu.datasets.convert import ARROW_TYPES, KINDS, Converted, convert_column, diagnose
 from gongshu.errors import InvalidInput
 from gongshu.storage.atomic import AtomicParquetWriter, sweep_temp_files, write_parquet_table
+from gongshu.storage.ephemeral import EphemeralFile, EphemeralParquetWriter
 from gongshu.tabular import open_table
 
 POLICIES = ("reject", "quarantine")
@@ -89,11 +90,43 @@ class LoadReport:
 @dataclass
 class IngestResult:
     report: LoadReport
-    path: Path
+    path: Path | None  # None when the output is ephemeral
     rows: int
     bytes: int
     sha256: str
     schema: list[dict] = field(default_factory=list)
+    # With ``ephemeral``: the rows and the rejected rows, encrypted in scratch, and a
+    # uniform sample of the rows kept (for classification, without reading back).
+    output: EphemeralFile | None = None
+    quarantine: EphemeralFile | None = None
+    sample: pa.Table | None = None
+
+    def discard(self) -> None:
+        for f in (self.output, self.quarantine):
+            if f is not None:
+                f.discard()
+
+
+class _Reservoir:
+    """A uniform sample of ``size`` rows over every batch (bottom-k of random keys)."""
+
+    def __init__(self, size: int, seed: int = 42) -> None:
+        self.size = size
+        self._rng = np.random.default_rng(seed)
+        self._keys = np.empty(0)
+        self.table: pa.Table | None = None
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        keys = self._rng.random(batch.num_rows)
+        part = pa.Table.from_batches([batch])
+        table = part if self.table is None else pa.concat_tables([self.table, part])
+        keys = np.concatenate([self._keys, keys])
+        if len(keys) > self.size:
+            keep = np.sort(np.argpartition(keys, self.size)[: self.size])
+            table, keys = table.take(pa.array(keep)), keys[keep]
+        self.table, self._keys = table, keys
 
 
 class LoadRejected(InvalidInput):
@@ -114,10 +147,12 @@ class MissingColumns(InvalidInput):
 
 
 def ingest_file(
-    src: Path,
+    src: Path | EphemeralFile,
     fields: list[FieldSpec],
-    dest: Path,
+    dest: Path | None,
     *,
+    ephemeral: Path | None = None,
+    sample_rows: int = 20000,
     policy: str = "reject",
     today: date | None = None,
     max_reported: int = 1000,
@@ -135,10 +170,17 @@ def ingest_file(
     so far after each batch. Rows blank in every catalog column are skipped
     (counted in ``rows_blank``) but keep their place in the row numbering.
     ``dest`` appears only once complete.
+
+    ``ephemeral`` (a directory, usually the datasets directory) writes the rows and
+    the rejected rows encrypted in its scratch area instead (``result.output``,
+    ``result.quarantine``; SEC-9: nothing in the clear on disk) and keeps a sample of
+    ``sample_rows`` rows in ``result.sample``; ``dest`` is then unused.
     """
     _check_specs(fields, policy)
     today = today or date.today()
-    dest = Path(dest)
+    dest = Path(dest) if dest is not None else None
+    if dest is None and ephemeral is None:
+        raise ValueError("ingest_file needs dest or ephemeral")
     stream = open_table(src, block_size=block_size, rows_per_batch=rows_per_batch)
     index, missing, extra = _match_columns(stream.columns, fields)
     out_schema = pa.schema([(f.name, ARROW_TYPES[f.type]) for f in fields])
@@ -150,8 +192,12 @@ def ingest_file(
     reported: list[BadValue] = []
     # Arrow compute and numpy release the GIL, so columns convert in parallel.
     pool = ThreadPoolExecutor(max_workers=min(len(fields), os.cpu_count() or 1))
-    good = AtomicParquetWriter(dest, out_schema)
-    quarantine: AtomicParquetWriter | None = None
+    if ephemeral is not None:
+        good = EphemeralParquetWriter(ephemeral, "rows.parquet", out_schema)
+        sample: _Reservoir | None = _Reservoir(sample_rows)
+    else:
+        good, sample = AtomicParquetWriter(Path(dest), out_schema), None
+    quarantine: AtomicParquetWriter | EphemeralParquetWriter | None = None
     try:
         for batch in stream.batches:
             n = batch.num_rows
@@ -176,15 +222,16 @@ def ingest_file(
                 if rows_rejected:
                     good.abort()  # nothing of this load may be kept; keep counting errors
                 else:
-                    good.write(_typed_batch(converted, out_schema, _keep(blank)))
+                    kept = _typed_batch(converted, out_schema, _keep(blank))
+                    good.write(kept)
             else:
-                keep = _keep(bad_row | blank)
-                good.write(_typed_batch(converted, out_schema, keep))
+                kept = _typed_batch(converted, out_schema, _keep(bad_row | blank))
+                good.write(kept)
                 if n_bad:
-                    quarantine = quarantine or AtomicParquetWriter(
-                        dest.with_suffix(".quarantine.parquet"), q_schema
-                    )
+                    quarantine = quarantine or _quarantine_writer(dest, ephemeral, q_schema)
                     quarantine.write(_quarantine_batch(converted, bad_row, first_row, q_schema))
+            if sample is not None and not (policy == "reject" and rows_rejected):
+                sample.add(kept)
             rows_read += n
             if progress is not None:
                 progress(rows_read)
@@ -215,7 +262,27 @@ def ingest_file(
         if quarantine is not None:
             quarantine.abort()
     schema = [{"name": f.name, "type": f.type} for f in fields]
+    if ephemeral is not None:
+        return IngestResult(
+            report=report,
+            path=None,
+            rows=rows,
+            bytes=size,
+            sha256=sha,
+            schema=schema,
+            output=good.file,
+            quarantine=quarantine.file if quarantine is not None else None,
+            sample=sample.table if sample is not None else None,
+        )
     return IngestResult(report=report, path=dest, rows=rows, bytes=size, sha256=sha, schema=schema)
+
+
+def _quarantine_writer(
+    dest: Path | None, ephemeral: Path | None, schema: pa.Schema
+) -> AtomicParquetWriter | EphemeralParquetWriter:
+    if ephemeral is not None:
+        return EphemeralParquetWriter(ephemeral, "quarantine.parquet", schema)
+    return AtomicParquetWriter(Path(dest).with_suffix(".quarantine.parquet"), schema)
 
 
 def _check_specs(fields: list[FieldSpec], policy: str) -> None:

@@ -8,15 +8,13 @@ the same content hash as one already scanned reuses that result.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.datasets.classify import full_scan
 from gongshu.db import begin_write
 from gongshu.discovery.rules_store import rules_in_force
-from gongshu.jobs import handler
+from gongshu.jobs import handler, instance_datasets_dir
 from gongshu.ledger import record
 from gongshu.storage.models import DatasetVersion
 
@@ -37,8 +35,7 @@ def run_full_scan(session: Session, payload: dict) -> dict:
         result, reused = dict(twin.discovery), twin.id
     else:
         rules, rules_version = rules_in_force(session)
-        # Jobs queued before sealing existed carry only the file's path.
-        datasets_dir = Path(payload.get("datasets_dir") or Path(payload["path"]).parents[1])
+        datasets_dir = instance_datasets_dir(session, payload)
         result = full_scan(datasets_dir, version, rules=rules, rules_version=rules_version)
         reused = None
     begin_write(session)

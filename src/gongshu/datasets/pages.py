@@ -22,8 +22,9 @@ from gongshu.entities import ENTITY_LABELS
 from gongshu.errors import GongshuError
 from gongshu.web.deps import SessionDep, read_first
 from gongshu.web.render import render
+from gongshu.web.uploads import SealedUploadRoute
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=SealedUploadRoute)
 
 
 @pages.get("/catalog/{entry_id}/load")
@@ -49,7 +50,7 @@ def load(
     entry = catalog.get(session, entry_id)
     datasets_dir = request.app.state.settings.datasets_dir
     try:
-        with spooled(file, datasets_dir / "uploads") as path:
+        with spooled(file, datasets_dir) as path:
             version = service.load(
                 session,
                 entry_id,

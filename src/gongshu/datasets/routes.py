@@ -17,8 +17,9 @@ from gongshu.catalog.errors import EntryNotFound
 from gongshu.datasets import service
 from gongshu.datasets.uploads import spooled
 from gongshu.web.deps import SessionDep, read_first
+from gongshu.web.uploads import SealedUploadRoute
 
-router = APIRouter(prefix="/api/v1", tags=["datasets"])
+router = APIRouter(prefix="/api/v1", tags=["datasets"], route_class=SealedUploadRoute)
 
 
 class DatasetPublic(BaseModel):
@@ -59,7 +60,7 @@ def upload(
     A rejected load answers 400 with the load report under ``detail``.
     """
     datasets_dir = request.app.state.settings.datasets_dir
-    with spooled(file, datasets_dir / "uploads") as path:
+    with spooled(file, datasets_dir) as path:
         version = service.load(
             session,
             entry_id,

@@ -1,10 +1,11 @@
 """Load tables into catalog entries as immutable Parquet versions; preview them.
 
 AGG-1 (aggregation into the platform), AGG-3 (values checked against the
-national identifier rules). Takes a Session, flushes, never commits. The Parquet
-file is in place before the row is inserted; if the transaction then fails the
-file is an orphan that ``sweep_orphans`` removes at start-up, never a
-half-visible version.
+national identifier rules). Takes a Session, flushes, never commits. The stored
+files are in place before the row is inserted; if the transaction then rolls back
+they go with it (``storage.scratch``), and if the process dies first they are
+orphans that ``sweep_orphans`` removes at the next start, never a half-visible
+version.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +23,7 @@ from gongshu import storage
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
-from gongshu.datasets.classify import classify_file
+from gongshu.datasets.classify import classify_sample
 from gongshu.datasets.errors import EntryNotLoadable, NotDataProvider
 from gongshu.datasets.ingest import FieldSpec, IngestResult, ingest_file
 from gongshu.db import begin_write, end_reading
@@ -57,7 +59,7 @@ def _require_loader(entry: CatalogEntry, actor: User) -> None:
 def load(
     session: Session,
     entry_id: int,
-    src: Path,
+    src: Path | storage.EphemeralFile,
     *,
     actor: User,
     datasets_dir: Path,
@@ -67,98 +69,98 @@ def load(
     """Check and store ``src`` as the entry's next version (policy from the entry).
 
     Raises ``LoadRejected`` (with its report) when the policy is reject and a
-    value is bad; nothing is written then.
+    value is bad; nothing is written then. ``src`` is a file of the agency's or an
+    upload kept encrypted in scratch (``datasets.uploads.spooled``).
 
-    The long part (reading, converting and writing Parquet, classifying a sample,
-    sealing sensitive columns) touches files only. In a read-first session
-    (``db.read_first_factory``: the web upload, ``gongshu load``) it runs outside
-    any transaction, and the write lock is taken (``db.begin_write``) for the rows
-    alone: the version, its ledger entries and its jobs, a few milliseconds
-    whatever the file's size. The entry is checked again under the lock.
+    The converted rows go to an encrypted scratch file with a sample kept in memory;
+    the sample is classified, and only then are the stored files written: the
+    ordinary columns in a Parquet file, the sensitive ones sealed (SEC-9). Nothing of
+    the load lies on disk in the clear, not even for a moment (issue 20 item 3).
+    In a read-first session (``db.read_first_factory``: the web upload, ``gongshu
+    load``) that long part runs outside any transaction, and the write lock is taken
+    (``db.begin_write``) for the rows alone; the entry is checked again under it.
     """
     entry = catalog.get(session, entry_id)
     _require_loader(entry, actor)
     fields, policy = field_specs(entry), entry.load_policy
     rules, rules_version = rules_in_force(session)
-    number = storage.next_number(session, entry_id)  # names the file; the row's is taken below
-    end_reading(session)
-    rel = Path(f"entry-{entry.id}") / f"v{number}-{uuid.uuid4().hex[:12]}.parquet"
-    dest = datasets_dir / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    result = ingest_file(src, fields, dest, policy=policy, today=today)
-    sealed: dict | None = None
+    number = storage.next_number(session, entry_id)  # names the files; the row's is taken below
+    end_reading(session)  # the long part touches files only, holding no lock (read-first)
+    stem = f"entry-{entry.id}/v{number}-{uuid.uuid4().hex[:12]}"
+    result = ingest_file(src, fields, None, policy=policy, today=today, ephemeral=datasets_dir)
+    written: list[str] = []
     try:
-        tags, sample = classify_file(dest, today=today, rules=rules, rules_version=rules_version)
-        stored = [c["name"] for c in result.schema]
-        columns = storage.columns_to_seal(entry.fields, tags, rules, stored)
-        if columns:  # sensitive columns are sealed with SM4 before the load commits (SEC-9)
-            sealed = storage.seal_files(datasets_dir, rel.as_posix(), columns)
-        quarantine = result.path.with_suffix(".quarantine.parquet")
-        if quarantine.exists():  # rejected rows keep every column as text: seal it whole
-            quarantine_rel = quarantine.relative_to(datasets_dir).as_posix()
-            quarantine_rel = storage.seal_file(datasets_dir, quarantine_rel)
-        else:
-            quarantine_rel = None
-
-        begin_write(session)
+        rows = pq.ParquetFile(result.output.open())
+        sample = result.sample if result.sample is not None else rows.schema_arrow.empty_table()
+        tags, summary = classify_sample(
+            sample, today=today, rules=rules, rules_version=rules_version
+        )
+        sealed = storage.columns_to_seal(
+            entry.fields, tags, rules, [c["name"] for c in result.schema]
+        )
+        stored = storage.write_version(
+            session, datasets_dir, stem, rows.schema_arrow, rows.iter_batches(65536), sealed
+        )
+        written += [stored.path] + ([stored.sealed["path"]] if stored.sealed else [])
+        quarantine = None
+        if result.quarantine is not None:  # rejected rows keep every column as text: sealed whole
+            quarantine = storage.seal_bytes(
+                datasets_dir,
+                f"{stem}.quarantine.parquet",
+                result.quarantine.read_bytes(),
+                session=session,
+            )
+            written.append(quarantine)
+        begin_write(session)  # the rows alone under the write lock: milliseconds
         session.refresh(entry)
         _require_loader(entry, actor)
         version = _insert(
-            session,
-            entry,
-            rel,
-            result,
-            actor,
-            source_name or src.name,
-            quarantine_rel,
-            column_tags=tags,
-            discovery={**sample, "mode": "sample"},
+            session, entry, stored, quarantine, result, actor, source_name or src.name
         )
-        if sealed is not None:
-            storage.attach_sealed(session, version, sealed, by=actor.actor)
+        version.column_tags = tags
+        version.discovery = {**summary, "mode": "sample"}
+        session.flush()
+        if stored.sealed:
+            storage.record_sealed(session, version, actor.actor)
+        # Job payloads name the version only; handlers find its files under the
+        # running instance's data directory (a restored copy works at any path).
         enqueue(
             session,
             "dataset.full_scan",
-            {
-                "version_id": version.id,
-                "path": str(datasets_dir / version.path),
-                "datasets_dir": str(datasets_dir),
-            },
+            {"version_id": version.id},
             dedupe_key=f"scan:dataset_version:{version.id}",
         )
         enqueue(  # QUA-1: every version gets a quality report (gongshu.quality.jobs)
             session,
             "quality.report",
-            {"version_id": version.id, "datasets_dir": str(datasets_dir)},
+            {"version_id": version.id},
             dedupe_key=f"quality:dataset_version:{version.id}",
         )
     except BaseException:
-        _remove(dest, datasets_dir, result)
-        dest.with_suffix(".quarantine.sealed").unlink(missing_ok=True)
-        stem = dest.with_suffix("")
-        for leftover in (stem.with_suffix(".sealed"), dest.with_name(f"{stem.name}-p.parquet")):
-            leftover.unlink(missing_ok=True)
+        for rel in written:
+            (datasets_dir / rel).unlink(missing_ok=True)
         raise
-    if sealed is not None:  # the row names the two sealed-and-plain files, not this one
-        dest.unlink(missing_ok=True)
+    finally:
+        result.discard()
     return version
 
 
 def _insert(
     session: Session,
     entry: CatalogEntry,
-    rel: Path,
+    stored: storage.StoredFiles,
+    quarantine: str | None,
     result: IngestResult,
     actor: User,
     source_name: str,
-    quarantine_rel: str | None,
-    **fields: object,
 ) -> DatasetVersion:
     report = result.report
+    if quarantine is not None:
+        report.quarantine_file = Path(quarantine).name
     return storage.add(
         session,
         entry_id=entry.id,
-        rel=rel,
+        rel=Path(stored.path),
         event="dataset.loaded",
         by=actor.actor,
         payload={
@@ -171,7 +173,8 @@ def _insert(
         source_name=source_name[:255],
         format=report.format,
         encoding=report.encoding,
-        quarantine_path=quarantine_rel,
+        quarantine_path=quarantine,
+        sealed=stored.sealed,
         rows=result.rows,
         rows_rejected=report.rows_rejected,
         bad_values_total=report.bad_values_total,
@@ -179,13 +182,7 @@ def _insert(
         sha256=result.sha256,
         columns=result.schema,
         report=report.to_dict(),
-        **fields,
     )
-
-
-def _remove(dest: Path, datasets_dir: Path, result: IngestResult) -> None:
-    dest.unlink(missing_ok=True)
-    dest.with_suffix(".quarantine.parquet").unlink(missing_ok=True)
 
 
 def preview(

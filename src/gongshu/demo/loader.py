@@ -8,7 +8,6 @@ every step in the ledger. Running it again on a loaded instance does nothing.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts import service as accounts
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import ORG_KINDS, ROLE_LABELS
@@ -196,12 +196,13 @@ def _entry(
         return 0
     while entry.review_region_code is not None:
         catalog.approve(session, entry.id, actor=_reviewer(session, entry.review_region_code))
-    with tempfile.TemporaryDirectory(dir=datasets_dir.parent) as tmp:
-        path = Path(tmp) / f"{spec.resource_code}.parquet"
+    # The source file is written encrypted in scratch, like an upload: the demo's
+    # resident IDs are invented, but a killed demo load leaves nothing readable either.
+    with storage.EphemeralFile(datasets_dir, f"{spec.resource_code}.parquet") as source:
         writer = None
         for batch in entry_rows(spec, seed=seed, limit=limit):
             if writer is None:
-                writer = pq.ParquetWriter(path, batch.schema)
+                writer = pq.ParquetWriter(source.writer(), batch.schema)
             writer.write_batch(batch)
         if writer is None:
             return 0
@@ -209,7 +210,7 @@ def _entry(
         version = datasets.load(
             session,
             entry.id,
-            path,
+            source.close(),
             actor=clerk,
             datasets_dir=datasets_dir,
             source_name=f"{spec.name}.parquet",

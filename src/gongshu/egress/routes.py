@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel
-from starlette.background import BackgroundTask
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_EDIT, DATA_RECEIVE
 from gongshu.egress import service
+from gongshu.egress.download import file_response
 from gongshu.web.deps import SessionDep, read_first
 from gongshu.web.render import render
 
@@ -55,7 +55,7 @@ def _file(
     fmt: str,  # noqa: ANN001
     offset: int,
     limit: int | None,
-) -> FileResponse:
+) -> StreamingResponse:
     settings = request.app.state.settings
     out = service.deliver(
         session,
@@ -70,13 +70,7 @@ def _file(
     )
     # The delivery and its ledger entry are durable before the first byte leaves.
     session.commit()
-    return FileResponse(
-        out.path,
-        media_type=out.media_type,
-        filename=out.filename,
-        headers={"X-Gongshu-Delivery": out.delivery.token},
-        background=BackgroundTask(out.path.unlink, missing_ok=True),
-    )
+    return file_response(out)
 
 
 @router.get("/grants", response_model=list[GrantPublic])
@@ -109,7 +103,7 @@ def read_data(
     format: Annotated[str, Query(pattern="^(csv|json|parquet)$")] = "json",
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int | None, Query(ge=1, le=100000)] = 1000,
-) -> FileResponse:
+) -> StreamingResponse:
     """Rows under the grant: masked by its policy, watermarked, recorded (SHR-5)."""
     return _file(request, session, grant_id, user, format, offset, limit)
 

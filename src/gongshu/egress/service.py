@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 from sqlalchemy import insert, select
@@ -195,11 +197,42 @@ def check_grant(grant: Grant, actor: User, *, now: datetime | None = None) -> No
 @dataclass
 class DeliveryFile:
     delivery: Delivery
-    path: Path | None  # None for a delivery made in memory (``content``)
+    # The delivered bytes, encrypted in the process's scratch directory under a key
+    # only this process holds (a crash leaves nothing readable; issue 20 item 3).
+    # None for a delivery made in memory (``content``).
+    file: storage.EphemeralFile | None
     media_type: str
     filename: str
     total: int | None = None  # rows matching before the page, when asked (``count``)
     content: bytes | None = None
+
+    def chunks(self) -> Iterator[bytes]:
+        """The delivered bytes in order (what a download streams)."""
+        if self.content is not None:
+            yield self.content
+        elif self.file is not None:
+            yield from self.file.iter_chunks()
+
+    def read_bytes(self) -> bytes:
+        return b"".join(self.chunks())
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        return self.read_bytes().decode(encoding)
+
+    def open(self) -> BinaryIO:
+        """A seekable reader of the delivered bytes (for Parquet readers)."""
+        if self.file is None:
+            return io.BytesIO(self.content or b"")
+        return self.file.open()
+
+    @property
+    def size(self) -> int:
+        return len(self.content) if self.content is not None else self.file.size  # type: ignore[union-attr]
+
+    def discard(self) -> None:
+        """Remove the encrypted file (after it was sent); idempotent."""
+        if self.file is not None:
+            self.file.discard()
 
 
 def deliver(
@@ -269,12 +302,12 @@ def deliver(
     watermark = watermarker(
         watermark_key, recipient, token, entry.id, protected=[*exact, query.ROW_ID]
     )
-    path = work_dir / f".tmp-delivery-{token}.{formats.EXTENSIONS[fmt]}"
+    spool: storage.EphemeralFile | None = None
     if in_memory:
-        sink: Path | io.BytesIO = io.BytesIO()
-    else:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        sink = path
+        sink: BinaryIO = io.BytesIO()
+    else:  # encrypted as it is written: the export never lies on disk in the clear
+        spool = storage.EphemeralFile(work_dir, f"delivery-{token}.{formats.EXTENSIONS[fmt]}")
+        sink = spool.writer()
     rows = 0
     con = query.connection()
     try:
@@ -309,18 +342,16 @@ def deliver(
                 writer.write(masked)
                 rows += masked.num_rows
     except BaseException:
-        path.unlink(missing_ok=True)
+        if spool is not None:
+            spool.discard()
         raise
     finally:
         con.close()
-    if isinstance(sink, io.BytesIO):
-        content: bytes | None = sink.getvalue()
-        digest = hashlib.sha256(content)
+    if spool is None:
+        content: bytes | None = sink.getvalue()  # type: ignore[attr-defined]
+        sha256 = hashlib.sha256(content).hexdigest()
     else:
-        content, digest = None, hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+        content, sha256 = None, spool.close().sha256
     begin_write(session)  # the reading is done: only the record is left (read-first units)
     delivery = Delivery(
         created_at=utcnow(),
@@ -338,7 +369,7 @@ def deliver(
         policy_name=policy.name,
         policy_version=policy.version_no,
         watermarked=watermark is not None,
-        sha256=digest.hexdigest(),
+        sha256=sha256,
     )
     # One prebuilt INSERT, as the ledger entry: no unit-of-work flush on the API path.
     session.execute(_DELIVERED, {c.key: getattr(delivery, c.key) for c in _DELIVERY_COLUMNS})
@@ -366,7 +397,7 @@ def deliver(
     name = f"{entry.resource_code}-v{version.version_no}.{formats.EXTENSIONS[fmt]}"
     if content is not None:
         return DeliveryFile(delivery, None, formats.MEDIA_TYPES[fmt], name, total, content)
-    return DeliveryFile(delivery, path, formats.MEDIA_TYPES[fmt], name, total)
+    return DeliveryFile(delivery, spool, formats.MEDIA_TYPES[fmt], name, total)
 
 
 _DELIVERED = insert(Delivery.__table__)

@@ -38,7 +38,12 @@ def worker(
     instance = Instance.open(load_settings(data_dir))
     try:
         require_current_schema(instance)
-        runner = Worker(instance.session_factory, kinds=kind or None, poll_interval=poll_interval)
+        runner = Worker(
+            instance.session_factory,
+            kinds=kind or None,
+            poll_interval=poll_interval,
+            settings=instance.settings,
+        )
         if once:
             ran = runner.run_once()
             typer.echo("已执行一个任务 (ran one job)" if ran else "没有待执行的任务 (no job)")

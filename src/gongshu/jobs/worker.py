@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine
@@ -54,6 +55,36 @@ HEARTBEAT_INTERVAL = 5.0
 #: ``STALE_AFTER / 4`` and a 1 s poll, a dead worker's job runs again within
 #: 20 + 5 + 1 = 26 s; a live worker beats four times in that span.
 STALE_AFTER = 20.0
+
+# session.info: the settings of the instance the worker serves. Payloads hold no
+# paths (a restored copy of the instance runs at another path); a handler finds
+# its files under the running instance's directories (``instance_datasets_dir``).
+SETTINGS = "gongshu.jobs.settings"
+
+
+class NoInstance(RuntimeError):
+    """A handler needs the instance's directories and the worker was given none."""
+
+
+def attach(session: Session, settings: Any) -> None:  # noqa: ANN401 - gongshu.config.Settings
+    """Run handlers in ``session`` for the instance of ``settings`` (the worker does this)."""
+    session.info[SETTINGS] = settings
+
+
+def instance_datasets_dir(session: Session, payload: dict[str, Any]) -> Path:
+    """The datasets directory of the instance the job runs for.
+
+    Payloads queued by earlier releases carry an absolute ``datasets_dir`` (or the
+    file's ``path``): used only when no instance is attached."""
+    settings = session.info.get(SETTINGS)
+    if settings is not None:
+        return Path(settings.datasets_dir)
+    if payload.get("datasets_dir"):
+        return Path(payload["datasets_dir"])
+    if payload.get("path"):
+        return Path(payload["path"]).parents[1]
+    raise NoInstance("任务需要实例的数据目录，工作进程未提供实例配置 (no instance settings)")
+
 
 _HANDLERS: dict[str, Handler] = {}
 _PERIODIC: dict[str, tuple[float, Periodic]] = {}
@@ -142,8 +173,10 @@ class Worker:
         stale_after: float = STALE_AFTER,
         backoff_base: float = BACKOFF_BASE,
         periodic: Mapping[str, tuple[float, Periodic]] | None = None,
+        settings: Any = None,  # noqa: ANN401 - gongshu.config.Settings of the instance
     ) -> None:
         self.session_factory = session_factory
+        self.settings = settings
         self.worker_id = worker_id or default_worker_id()
         self.kinds = None if kinds is None else sorted(set(kinds))
         self.poll_interval = poll_interval
@@ -183,6 +216,8 @@ class Worker:
             return
         reads_first = getattr(fn, "gongshu_read_first", False)
         session = (read_first_factory if reads_first else _same)(self.session_factory)()
+        if self.settings is not None:
+            attach(session, self.settings)
         try:
             result = fn(session, dict(job.payload or {}))
             begin_write(session)  # a read-first handler that wrote nothing: now, for the job

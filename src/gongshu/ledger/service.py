@@ -239,6 +239,17 @@ def checkpoint(session: Session, key: InstanceKey) -> LedgerCheckpoint | None:
     signature covers the tree as it was appended in either case; a later edit of
     an older row is what ``gongshu ledger verify`` finds (every leaf, every
     checkpoint)."""
+    cp = sign_head(session, key)
+    if cp is not None:
+        session.add(cp)
+        session.flush()
+    return cp
+
+
+def sign_head(session: Session, key: InstanceKey) -> LedgerCheckpoint | None:
+    """The signed tree head over all entries the session sees, not stored (``checkpoint``
+    stores it; a backup keeps it in its manifest). None when the newest stored
+    checkpoint already covers every entry."""
     last = _last_checkpoint(session)
     top = session.scalar(select(func.max(LedgerEntry.position)))
     size = 0 if top is None else top + 1
@@ -251,7 +262,7 @@ def checkpoint(session: Session, key: InstanceKey) -> LedgerCheckpoint | None:
     root = merkle.root_from_peaks(peaks, ALGORITHM).hex()
     signed_at = utcnow()
     signature = base64.b64encode(key.sign(checkpoint_message(size, root, signed_at))).decode()
-    cp = LedgerCheckpoint(
+    return LedgerCheckpoint(
         tree_size=size,
         root_hash=root,
         signed_at=signed_at,
@@ -259,9 +270,6 @@ def checkpoint(session: Session, key: InstanceKey) -> LedgerCheckpoint | None:
         key_fingerprint=key.fingerprint,
         peaks=[p.hex() for p in peaks],
     )
-    session.add(cp)
-    session.flush()
-    return cp
 
 
 def _rebuild(session: Session, last: LedgerCheckpoint | None, size: int) -> list[bytes]:
@@ -326,17 +334,22 @@ def checkpoint_if_due(session: Session, key: InstanceKey, every: int) -> LedgerC
 def export_checkpoints(session: Session) -> list[dict]:
     """Every signed tree head, JSON-able, for an outside holder to keep."""
     return [
-        {
-            "tree_size": cp.tree_size,
-            "root_hash": cp.root_hash,
-            "signed_at": iso(cp.signed_at),
-            "signature": cp.signature,
-            "key_fingerprint": cp.key_fingerprint,
-            "hash": ALGORITHM,
-            "signature_algorithm": "ed25519",
-        }
+        exported(cp)
         for cp in session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size))
     ]
+
+
+def exported(cp: LedgerCheckpoint) -> dict:
+    """One signed tree head as ``export_checkpoints`` writes it (``verify_against`` reads it)."""
+    return {
+        "tree_size": cp.tree_size,
+        "root_hash": cp.root_hash,
+        "signed_at": iso(cp.signed_at),
+        "signature": cp.signature,
+        "key_fingerprint": cp.key_fingerprint,
+        "hash": ALGORITHM,
+        "signature_algorithm": "ed25519",
+    }
 
 
 # --- queries -------------------------------------------------------------------

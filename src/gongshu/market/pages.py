@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import MARKET_ADMIN, MARKET_BUY, MARKET_SELL, PUBLIC
+from gongshu.egress.download import file_response
 from gongshu.entities import ENTITY_LABELS
 from gongshu.errors import InvalidInput
 from gongshu.market import admin, credit, disputes, orders, service
@@ -165,13 +165,7 @@ def download(
         secret=settings.secret_key,
     )
     session.commit()  # the delivery and its ledger entry are durable before the first byte
-    return FileResponse(
-        out.path,
-        media_type=out.media_type,
-        filename=out.filename,
-        headers={"X-Gongshu-Delivery": out.delivery.token},
-        background=BackgroundTask(out.path.unlink, missing_ok=True),
-    )
+    return file_response(out)
 
 
 @pages.post("/market/orders/{order_id}/disputes")

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from starlette.background import BackgroundTask
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import MARKET_ADMIN, MARKET_BUY, MARKET_SELL, PUBLIC
+from gongshu.egress.download import file_response
 from gongshu.market import admin, credit, disputes, orders, service
 from gongshu.market.errors import NotSeller
 from gongshu.market.models import Dispute, Listing, Order
@@ -234,7 +234,7 @@ def order_data(
     session: SessionDep,
     user: Annotated[User, requires(MARKET_BUY)],
     format: Annotated[str, Query(pattern="^(csv|json|parquet)$")] = "csv",
-) -> FileResponse:
+) -> StreamingResponse:
     """The product's data, watermarked for you, recorded in the ledger."""
     settings = request.app.state.settings
     out = orders.deliver(
@@ -247,13 +247,7 @@ def order_data(
         secret=settings.secret_key,
     )
     session.commit()  # the delivery and its ledger entry are durable before the first byte
-    return FileResponse(
-        out.path,
-        media_type=out.media_type,
-        filename=out.filename,
-        headers={"X-Gongshu-Delivery": out.delivery.token},
-        background=BackgroundTask(out.path.unlink, missing_ok=True),
-    )
+    return file_response(out)
 
 
 @router.post("/orders/{order_id}/disputes", status_code=201)

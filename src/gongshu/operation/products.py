@@ -7,9 +7,6 @@ grant here, buyers' grants from the market.
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
 import uuid
 from pathlib import Path
 
@@ -117,18 +114,27 @@ def materialize_product(
             comment=f"沙箱运行 {run.id} 的结果（数据产品）",
         )
     )
-    rel = Path(f"entry-{entry.id}") / f"v1-{uuid.uuid4().hex[:12]}.parquet"
-    dest = datasets_dir / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".tmp-{dest.name}.{secrets.token_hex(4)}"
-    shutil.copyfile(datasets_dir / run.result_path, tmp)
-    os.replace(tmp, dest)
+    result = datasets_dir / run.result_path
+    tags, summary_ = classify_file(result)
+    rules, _ = rules_in_force(session)
+    sealed = storage.columns_to_seal(entry.fields, tags, rules, [f.name for f in schema])
+    source = pq.ParquetFile(result)
+    try:  # the product's files, its sensitive columns sealed as they are written (SEC-9)
+        stored = storage.write_version(
+            session,
+            datasets_dir,
+            f"entry-{entry.id}/v1-{uuid.uuid4().hex[:12]}",
+            source.schema_arrow,
+            source.iter_batches(batch_size=65536),
+            sealed,
+        )
+    finally:
+        source.close()
     try:
-        tags, summary_ = classify_file(dest)
         version = storage.add(
             session,
             entry_id=entry.id,
-            rel=rel,
+            rel=Path(stored.path),
             event="dataset.product_stored",
             by=actor.actor,
             payload={"sandbox_run": run.id, "rows": run.rows, "sha256": run.result_sha256},
@@ -137,26 +143,25 @@ def materialize_product(
             source_name=f"sandbox-run-{run.id}.parquet",
             format="parquet",
             rows=run.rows,
-            bytes=dest.stat().st_size,
+            bytes=result.stat().st_size,
             sha256=run.result_sha256,
             columns=[{"name": f.name, "type": str(f.type)} for f in schema],
             report={"sandbox_run": run.id, "sources": run.sources, "sql": run.sql},
             column_tags=tags,
             discovery={**summary_, "mode": "sample"},
+            sealed=stored.sealed,
         )
         grade = GRADE_LABELS.get(summary_.get("grade") or "")
         if grade:
             entry.security_grade = grade
         run.product_entry_id = entry.id
         session.flush()
-
-        rules, _ = rules_in_force(session)
-        sealed = storage.columns_to_seal(entry.fields, tags, rules, [f.name for f in schema])
-        storage.seal(
-            session, version, sealed, datasets_dir=datasets_dir, by=actor.actor, fresh=True
-        )
+        if stored.sealed:
+            storage.record_sealed(session, version, actor.actor)
     except BaseException:
-        dest.unlink(missing_ok=True)
+        (datasets_dir / stored.path).unlink(missing_ok=True)
+        if stored.sealed:
+            (datasets_dir / stored.sealed["path"]).unlink(missing_ok=True)
         raise
     record(
         session,

@@ -107,7 +107,9 @@ def run_query(
     rel = Path(RUNS_DIR) / f"run-{uuid.uuid4().hex}.parquet"
     from gongshu.storage.atomic import write_parquet_table
 
-    _, _, run.result_sha256 = write_parquet_table(result.table, settings.datasets_dir / rel)
+    _, _, run.result_sha256 = write_parquet_table(
+        result.table, settings.datasets_dir / rel, root=settings.datasets_dir, session=session
+    )
     run.result_path = rel.as_posix()
     _record_run(session, run)
     return run

@@ -11,8 +11,6 @@ that leaves only through the egress door. Takes a Session, flushes, never commit
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,14 +73,7 @@ def store_report(data: bytes, filename: str, *, data_dir: Path) -> tuple[str, st
     digest = hashlib.sha256(data).hexdigest()
     suffix = Path(filename or "report").suffix.lower()[:8] or ".bin"
     rel = Path("operation") / "reports" / f"{digest[:16]}-{uuid.uuid4().hex[:8]}{suffix}"
-    dest = data_dir / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".tmp-{dest.name}.{secrets.token_hex(4)}"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, dest)
+    storage.write_file([data], data_dir / rel, root=data_dir / rel.parts[0])
     return rel.as_posix(), digest
 
 

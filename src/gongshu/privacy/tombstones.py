@@ -24,7 +24,6 @@ from gongshu.accounts.models import User
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.privacy.models import Tombstone
-from gongshu.storage.atomic import AtomicParquetWriter
 from gongshu.storage.models import DatasetVersion
 
 BATCH_ROWS = 65536
@@ -46,37 +45,42 @@ def _rewrite(
     every column type; row numbers are counted across batches.
     """
     src = storage.stream(datasets_dir, version, rows_per_batch=BATCH_ROWS)  # sealed columns too
-    rel = (
-        Path(f"entry-{version.entry_id}") / f"r{version.version_no}-{uuid.uuid4().hex[:12]}.parquet"
-    )
-    dest = datasets_dir / rel
-    offset = 0
-    with AtomicParquetWriter(dest, storage.schema(datasets_dir, version)) as writer:
+    stem = f"entry-{version.entry_id}/r{version.version_no}-{uuid.uuid4().hex[:12]}"
+
+    def changed():  # noqa: ANN202
+        offset = 0
         for batch in src.batches:
             numbers = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
             offset += batch.num_rows
-            writer.write(change(batch, pc.is_in(numbers, value_set=rows)))
-        count, size, sha = writer.commit()
+            yield change(batch, pc.is_in(numbers, value_set=rows))
+
+    # The new version seals what the old one sealed (SEC-9), as it is written: the
+    # whole table is never on disk in the clear.
+    sealed = (version.sealed or {}).get("columns") or []
+    stored = storage.write_version(
+        session, datasets_dir, stem, storage.schema(datasets_dir, version), changed(), sealed
+    )
     try:
         new = storage.derive(
             session,
             version,
-            rel,
-            rows=count,
-            size=size,
-            sha256=sha,
+            Path(stored.path),
+            rows=stored.rows,
+            size=stored.bytes,
+            sha256=stored.sha256,
             by=actor.actor,
             reason=reason,
         )
         storage.supersede(session, version.entry_id, up_to=version.version_no, by=new)
-        # The new version seals what the old one sealed (SEC-9).
-        sealed = (version.sealed or {}).get("columns") or []
-        storage.seal(session, new, sealed, datasets_dir=datasets_dir, by=actor.actor, fresh=True)
+        if stored.sealed:
+            new.sealed = stored.sealed
+            session.flush()
+            storage.record_sealed(session, new, actor.actor)
         return new
     except BaseException:
-        dest.unlink(missing_ok=True)
-        dest.with_suffix(".sealed").unlink(missing_ok=True)
-        dest.with_name(dest.stem + "-p.parquet").unlink(missing_ok=True)
+        (datasets_dir / stored.path).unlink(missing_ok=True)
+        if stored.sealed:
+            (datasets_dir / stored.sealed["path"]).unlink(missing_ok=True)
         raise
 
 

@@ -3,11 +3,9 @@ consumers' error reports joining the providers' correction queues (QUA-3)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy.orm import Session
 
-from gongshu.jobs import handler
+from gongshu.jobs import handler, instance_datasets_dir
 from gongshu.quality.corrections import import_error_reports
 from gongshu.quality.service import run_report
 from gongshu.storage.models import DatasetVersion
@@ -20,7 +18,8 @@ ERROR_REPORTS = "quality.error_reports"  # enqueued by gongshu.exchange.reports
 def run_quality_report(session: Session, payload: dict) -> dict:
     if session.get(DatasetVersion, payload["version_id"]) is None:
         return {"skipped": "version gone"}
-    report = run_report(session, payload["version_id"], datasets_dir=Path(payload["datasets_dir"]))
+    datasets_dir = instance_datasets_dir(session, payload)
+    report = run_report(session, payload["version_id"], datasets_dir=datasets_dir)
     return {"report_id": report.id, "overall": report.overall}
 
 

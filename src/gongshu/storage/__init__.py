@@ -1,7 +1,8 @@
 """The storage layer: dataset versions at rest and their one lifecycle.
 
 Below the egress door: version rows (``models``), stored files with sensitive
-columns sealed (``store``), atomic writes (``atomic``) and the version lifecycle
+columns sealed (``store``, written by ``files``), atomic writes (``atomic``), the
+process-owned temporary files (``scratch``, ``ephemeral``) and the version lifecycle
 (``versions``: newest, derived, superseded, orphans swept). Readers get rows through
 ``relation`` / ``read_table`` / ``stream``; who may call those is checked by
 ``tests/egress/test_one_door.py``.
@@ -10,21 +11,22 @@ columns sealed (``store``), atomic writes (``atomic``) and the version lifecycle
 from __future__ import annotations
 
 from gongshu.capability import Capability
+from gongshu.storage.ephemeral import EphemeralFile
+from gongshu.storage.files import StoredFiles, seal, write_file, write_version
 from gongshu.storage.store import (
     KEY_PURPOSE,
     KeyStoreNotUnlocked,
-    attach_sealed,
     columns_to_seal,
     keystore,
     open_file,
     read_table,
+    record_sealed,
     relation,
     reseal,
     rotate,
     schema,
-    seal,
+    seal_bytes,
     seal_file,
-    seal_files,
     stream,
     unlock,
     unlock_default,
@@ -54,10 +56,11 @@ CAPABILITY = Capability(
 __all__ = [
     "CAPABILITY",
     "KEY_PURPOSE",
+    "EphemeralFile",
+    "StoredFiles",
     "DatasetNotFound",
     "KeyStoreNotUnlocked",
     "add",
-    "attach_sealed",
     "columns_to_seal",
     "derive",
     "get",
@@ -68,13 +71,14 @@ __all__ = [
     "next_number",
     "open_file",
     "read_table",
+    "record_sealed",
     "relation",
     "reseal",
     "rotate",
     "schema",
     "seal",
+    "seal_bytes",
     "seal_file",
-    "seal_files",
     "stream",
     "supersede",
     "superseded_by_erasure",
@@ -83,4 +87,6 @@ __all__ = [
     "unlock_default",
     "unlock_settings",
     "versions_of",
+    "write_file",
+    "write_version",
 ]

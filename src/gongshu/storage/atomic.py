@@ -1,26 +1,27 @@
 """Parquet files that appear whole or not at all.
 
-A writer streams into ``.tmp-<name>.<pid>.<random>`` in the destination's
-own directory (so the final rename never crosses a file system), fsyncs it,
-then ``os.replace``-s it into place and fsyncs the directory. A process
-killed half-way leaves only the ``.tmp-`` file, which
-:func:`sweep_temp_files` removes at the next start.
+A writer streams into a file of this process's scratch directory (``storage.scratch``:
+``tmp/`` beside ``root``, the datasets directory or by default the destination's own
+directory, so the final rename never crosses a file system), fsyncs it, then renames
+it into place, journalled, and fsyncs the directory. A process killed half-way leaves
+only its scratch directory, which the next sweep removes at once because the
+process's lock is free (:func:`sweep_temp_files`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sqlalchemy.orm import Session
 
-TEMP_PREFIX = ".tmp-"
+from gongshu.storage import scratch
+
+TEMP_PREFIX = ".tmp-"  # temporary files of releases before scratch directories
 COMPRESSION = "zstd"
 
 
@@ -28,14 +29,24 @@ class AtomicParquetWriter:
     """Stream batches to a temp file; :meth:`commit` renames it onto ``dest``.
 
     Used as a context manager, leaving the block with an exception (or
-    without calling ``commit``) removes the temp file.
+    without calling ``commit``) removes the temp file. ``session``: the transaction
+    that will insert the row naming ``dest``; a rollback removes the file (see
+    ``scratch.place``).
     """
 
-    def __init__(self, dest: Path, schema: pa.Schema) -> None:
+    def __init__(
+        self,
+        dest: Path,
+        schema: pa.Schema,
+        *,
+        root: Path | None = None,
+        session: Session | None = None,
+    ) -> None:
         self.dest = Path(dest)
         self.dest.parent.mkdir(parents=True, exist_ok=True)
-        token = f"{os.getpid()}.{secrets.token_hex(4)}"
-        self.tmp = self.dest.parent / f"{TEMP_PREFIX}{self.dest.name}.{token}"
+        self.root = Path(root) if root is not None else self.dest.parent
+        self.session = session
+        self.tmp = scratch.new_path(self.root, self.dest.name)
         self.rows = 0
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
             self.tmp, schema, compression=COMPRESSION
@@ -71,10 +82,9 @@ class AtomicParquetWriter:
         with open(self.tmp, "rb") as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
-            os.fsync(fh.fileno())
         size = self.tmp.stat().st_size
-        os.replace(self.tmp, self.dest)
-        _fsync_dir(self.dest.parent)
+        rel = self.dest.resolve().relative_to(self.root.resolve()).as_posix()
+        scratch.place(self.tmp, self.root, rel, self.session)
         self._done = True
         return self.rows, size, digest.hexdigest()
 
@@ -107,38 +117,29 @@ class AtomicParquetWriter:
         self.abort()
 
 
-def write_parquet_table(table: pa.Table, dest: Path) -> tuple[int, int, str]:
+def write_parquet_table(
+    table: pa.Table, dest: Path, *, root: Path | None = None, session: Session | None = None
+) -> tuple[int, int, str]:
     """Write ``table`` to ``dest`` atomically. Returns (rows, bytes, sha256 hex)."""
-    with AtomicParquetWriter(Path(dest), table.schema) as writer:
+    with AtomicParquetWriter(Path(dest), table.schema, root=root, session=session) as writer:
         writer.write(table)
         return writer.commit()
 
 
-def sweep_temp_files(directory: Path, older_than_seconds: float = 0) -> int:
-    """Remove ``.tmp-*`` files left under ``directory`` (recursively) by killed loads.
-
-    Only files at least ``older_than_seconds`` old are removed, so a sweep
-    running beside a live load can leave its temp file alone. Returns how
-    many were removed.
-    """
+def sweep_temp_files(directory: Path) -> int:
+    """Remove what dead processes left for ``directory``: the scratch directories whose
+    owner's lock is free, whatever their age (``scratch.sweep``), and ``.tmp-*`` files
+    under ``directory`` of releases that wrote temporary files beside their destination
+    (no process of this release writes one). Returns how many files went."""
     root = Path(directory)
+    removed = scratch.sweep(root)
     if not root.is_dir():
-        return 0
-    cutoff = time.time() - older_than_seconds
-    removed = 0
+        return removed
     for path in root.rglob(f"{TEMP_PREFIX}*"):
         try:
-            if path.is_file() and path.stat().st_mtime <= cutoff:
+            if path.is_file():
                 path.unlink()
                 removed += 1
         except FileNotFoundError:
-            continue  # another sweeper or the load itself got there first
+            continue  # another sweeper got there first
     return removed
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -32,9 +32,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-import os
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +46,7 @@ from gongshu.errors import Conflict
 from gongshu.ledger import record
 from gongshu.protect.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
 from gongshu.protect.keystore import FileKeyStore, KeyStore
+from gongshu.storage import scratch
 from gongshu.storage.models import DatasetVersion
 
 KEY_PURPOSE = "dataset-at-rest"
@@ -121,15 +120,24 @@ def _aad(rel: str, key_id: str) -> bytes:
     return f"gongshu/dataset/{rel}|{key_id}".encode()
 
 
-def _encrypt_to(dest: Path, rel: str, parquet_bytes: bytes, store: KeyStore) -> dict:
+def encrypt_to(
+    datasets_dir: Path,
+    rel: str,
+    plaintext: bytes,
+    store: KeyStore,
+    *,
+    session: Session | None = None,
+) -> dict:
+    """Seal ``plaintext`` into ``datasets_dir/rel`` (through scratch, renamed into place)."""
     key_id, key = store.current(KEY_PURPOSE)
-    blob = MAGIC + key_id.encode() + b"\n" + sm4_gcm_encrypt(key, parquet_bytes, _aad(rel, key_id))
-    tmp = dest.with_name(f".tmp-{dest.name}-{os.getpid()}-{next(_names)}")
-    with open(tmp, "wb") as fh:
-        fh.write(blob)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, dest)
+    blob = MAGIC + key_id.encode() + b"\n" + sm4_gcm_encrypt(key, plaintext, _aad(rel, key_id))
+    tmp = scratch.new_path(datasets_dir, Path(rel).name)
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(blob)
+        scratch.place(tmp, datasets_dir, rel, session)
+    finally:
+        tmp.unlink(missing_ok=True)
     return {
         "path": rel,
         "key_id": key_id,
@@ -141,85 +149,12 @@ def _encrypt_to(dest: Path, rel: str, parquet_bytes: bytes, store: KeyStore) -> 
 def _write_sealed(datasets_dir: Path, rel: str, table: pa.Table, store: KeyStore) -> dict:
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
-    info = _encrypt_to(datasets_dir / rel, rel, buf.getvalue(), store)
+    info = encrypt_to(datasets_dir, rel, buf.getvalue(), store)
     return {**info, "columns": table.column_names}
 
 
-def seal(
-    session: Session,
-    version: DatasetVersion,
-    columns: Iterable[str],
-    *,
-    datasets_dir: Path,
-    by: str,
-    fresh: bool = False,
-) -> DatasetVersion:
-    """Move ``columns`` of a plain version into its sealed companion file.
-
-    Both new files (the sealed columns, and the plain remainder under a new
-    name) are written and fsynced before the row points at them, so a failed
-    commit leaves the row on the old, whole file. ``fresh`` says the version
-    row was inserted in this transaction: the whole file then goes at once,
-    since no committed row refers to it; otherwise start-up's sweep removes it
-    once unreferenced.
-    """
-    columns = [c for c in columns if c in {col["name"] for col in version.columns}]
-    if not columns or version.sealed:
-        return version
-    whole = datasets_dir / version.path
-    sealed = seal_files(datasets_dir, version.path, columns)
-    attach_sealed(session, version, sealed, by=by)
-    if fresh:
-        whole.unlink(missing_ok=True)
-    return version
-
-
-def seal_files(datasets_dir: Path, path: str, columns: list[str]) -> dict:
-    """Write the sealed companion of ``columns`` of the plain file at ``path`` (under
-    ``datasets_dir``) and the plain remainder under a new name, both fsynced; the
-    database is not touched (a load does this before it takes the write lock).
-    Returns what ``attach_sealed`` records: the sealed file's info, with the plain
-    remainder's path under ``plain_path``."""
-    store = keystore(datasets_dir)
-    plain_path = datasets_dir / path
-    source = pq.ParquetFile(plain_path)
-    order = source.schema_arrow.names
-    keep = [c for c in order if c not in columns]
-    stem = path.removesuffix(".parquet")
-    rel, plain_rel = stem + SEALED_SUFFIX, stem + "-p.parquet"
-    tmp = plain_path.with_name(f".tmp-{plain_path.name}-{os.getpid()}-{next(_names)}")
-    sealed_buf = io.BytesIO()
-    schema = source.schema_arrow
-    try:
-        with (
-            pq.ParquetWriter(
-                tmp, pa.schema([schema.field(c) for c in keep]), compression="zstd"
-            ) as plain_out,
-            pq.ParquetWriter(
-                sealed_buf, pa.schema([schema.field(c) for c in columns]), compression="zstd"
-            ) as sealed_out,
-        ):
-            for batch in source.iter_batches(batch_size=65536):
-                table = pa.Table.from_batches([batch])
-                plain_out.write_table(table.select(keep))
-                sealed_out.write_table(table.select(columns))
-        # The sealed file is durable before the plain file loses its columns.
-        info = _encrypt_to(datasets_dir / rel, rel, sealed_buf.getvalue(), store)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, datasets_dir / plain_rel)
-    finally:
-        source.close()
-        tmp.unlink(missing_ok=True)
-    info.update(columns=columns, order=order, plain_path=plain_rel)
-    return info
-
-
-def attach_sealed(session: Session, version: DatasetVersion, sealed: dict, *, by: str) -> None:
-    """Point ``version`` at the files ``seal_files`` wrote, and record it in the ledger."""
-    info = {k: v for k, v in sealed.items() if k != "plain_path"}
-    version.sealed, version.path = info, sealed["plain_path"]
-    session.flush()
+def record_sealed(session: Session, version: DatasetVersion, by: str) -> None:
+    """The ledger entry of a version's columns sealed at rest."""
     record(
         session,
         "storage.sealed",
@@ -227,8 +162,8 @@ def attach_sealed(session: Session, version: DatasetVersion, sealed: dict, *, by
         subject=f"entry:{version.entry_id}",
         payload={
             "dataset_version": version.id,
-            "columns": info["columns"],
-            "key_id": info["key_id"],
+            "columns": version.sealed["columns"],
+            "key_id": version.sealed["key_id"],
             "algorithm": "SM4-GCM",
         },
     )
@@ -258,8 +193,8 @@ def reseal(session: Session, *, datasets_dir: Path, by: str) -> int:
             subject=f"entry:{version.entry_id}",
             payload={"dataset_version": version.id, "from": info["key_id"], "to": current},
         )
-        # The old file stays until start-up's sweep (older than an hour, no longer
-        # referenced): a reader that read the old metadata finishes on it.
+        # The old file stays until the next start-up's sweep (no longer referenced):
+        # a reader that read the old metadata finishes on it.
         moved += 1
     return moved
 
@@ -366,12 +301,21 @@ def stream(datasets_dir: Path, version: DatasetVersion, *, rows_per_batch: int =
 
 
 def seal_file(datasets_dir: Path, rel: str) -> str:
-    """Encrypt a whole stored file (a load's quarantine of rejected rows, which keeps
-    every column as text) and remove the plain one; returns the sealed file's path."""
+    """Encrypt a whole stored file and remove the plain one; returns the sealed file's
+    path. (A load seals its quarantine from memory: ``seal_bytes``.)"""
     src = datasets_dir / rel
-    sealed_rel = rel.removesuffix(".parquet") + SEALED_SUFFIX
-    _encrypt_to(datasets_dir / sealed_rel, sealed_rel, src.read_bytes(), keystore(datasets_dir))
+    sealed_rel = seal_bytes(datasets_dir, rel, src.read_bytes())
     src.unlink()
+    return sealed_rel
+
+
+def seal_bytes(
+    datasets_dir: Path, rel: str, plaintext: bytes, *, session: Session | None = None
+) -> str:
+    """Store ``plaintext`` (a load's quarantine of rejected rows, which keeps every
+    column as text) sealed whole as ``rel`` with the ``.sealed`` suffix; returns that path."""
+    sealed_rel = rel.removesuffix(".parquet") + SEALED_SUFFIX
+    encrypt_to(datasets_dir, sealed_rel, plaintext, keystore(datasets_dir), session=session)
     return sealed_rel
 
 

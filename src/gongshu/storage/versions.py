@@ -7,7 +7,6 @@ Every package that needs "the newest version of an entry" asks ``newest`` (or
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from sqlalchemy import Select, bindparam, func, select, update
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.errors import NotFound
 from gongshu.ledger import record
+from gongshu.storage import scratch
 from gongshu.storage.atomic import sweep_temp_files
 from gongshu.storage.models import DatasetVersion
 
@@ -179,21 +179,20 @@ def superseded_by_erasure(version: DatasetVersion) -> bool:
     return version.superseded_reason == ERASURE
 
 
-def sweep_orphans(session: Session, datasets_dir: Path, *, older_than: float = 3600) -> int:
-    """Remove temporary files and Parquet files no version row refers to.
+def sweep_orphans(session: Session, datasets_dir: Path) -> int:
+    """Remove what dead processes left: their scratch directories (whatever their age),
+    and stored files no version row refers to and no live process has just placed.
 
-    Called at start-up: what a killed load or a failed commit left behind.
-    Only files older than ``older_than`` seconds go, so a load still running in
-    another process (PostgreSQL deployments) keeps its file.
+    Called at start-up. A load still running in another process (a second server
+    process, ``gongshu worker``, a CLI load) keeps its files: its scratch directory is
+    locked, and the files it renamed into place are in its journal until its
+    transaction ends (``storage.scratch``). The journal is read before the rows, so a
+    file whose journal entry went has a committed row by then.
     """
-
-    cutoff = time.time() - older_than
+    removed = sweep_temp_files(datasets_dir)
     if not datasets_dir.is_dir():
-        return 0
-    removed = 0
-    for sub in datasets_dir.iterdir():
-        if sub.is_dir():
-            removed += sweep_temp_files(sub, older_than_seconds=older_than)
+        return removed
+    placed = scratch.live_placements(datasets_dir)
     known = set(session.scalars(select(DatasetVersion.path)))
     known |= {q for q in session.scalars(select(DatasetVersion.quarantine_path)) if q}
     known |= {
@@ -202,7 +201,7 @@ def sweep_orphans(session: Session, datasets_dir: Path, *, older_than: float = 3
     stored = [*datasets_dir.glob("entry-*/*.parquet"), *datasets_dir.glob("entry-*/*.sealed")]
     for path in stored:
         rel = path.relative_to(datasets_dir).as_posix()
-        if rel not in known and path.stat().st_mtime < cutoff:
-            path.unlink()
+        if rel not in known and path.resolve() not in placed:
+            path.unlink(missing_ok=True)
             removed += 1
     return removed

@@ -1,0 +1,35 @@
+"""Sending a delivery: its bytes decrypted from scratch as they stream, then removed.
+
+The door writes a delivery encrypted under a key only this process holds
+(``DeliveryFile.file``), so a download streams it back through SM4 rather than
+handing a plain file to ``FileResponse``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.background import BackgroundTask
+from starlette.responses import StreamingResponse
+
+from gongshu.egress.service import DeliveryFile
+
+
+def file_response(out: DeliveryFile) -> StreamingResponse:
+    """The delivery as an attachment; its encrypted file goes once it was sent."""
+    quoted = quote(out.filename)
+    disposition = (
+        f'attachment; filename="{out.filename}"'
+        if quoted == out.filename
+        else f"attachment; filename*=utf-8''{quoted}"
+    )
+    return StreamingResponse(
+        out.chunks(),
+        media_type=out.media_type,
+        headers={
+            "Content-Disposition": disposition,
+            "Content-Length": str(out.size),
+            "X-Gongshu-Delivery": out.delivery.token,
+        },
+        background=BackgroundTask(out.discard),
+    )
