@@ -22,3 +22,7 @@ class WeakPassword(InvalidInput): ...
 
 
 class UnknownRole(InvalidInput): ...
+
+
+class OutsideJurisdiction(Forbidden):
+    """An authority, reviewer or regulator acting on an object outside its tier and region."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from gongshu.accounts.errors import OutsideJurisdiction
 from gongshu.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
@@ -13,6 +14,10 @@ class NotProvider(Forbidden): ...
 
 
 class NotReviewer(Forbidden): ...
+
+
+class OutsideReviewRegion(NotReviewer, OutsideJurisdiction):
+    """A reviewer acting on an entry not in its own tier's queue (CAT-2)."""
 
 
 class WrongStatus(Conflict): ...

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import Region, User
 from gongshu.catalog import versions
 from gongshu.catalog.errors import (
@@ -20,6 +21,7 @@ from gongshu.catalog.errors import (
     EntryNotFound,
     NotProvider,
     NotReviewer,
+    OutsideReviewRegion,
     WrongStatus,
 )
 from gongshu.catalog.models import (
@@ -33,6 +35,7 @@ from gongshu.catalog.models import (
     CatalogEntry,
 )
 from gongshu.errors import InvalidInput
+from gongshu.ledger import record
 
 # ---------------------------------------------------------------- validation
 
@@ -196,6 +199,8 @@ def submit(session: Session, entry_id: int, *, actor: User) -> CatalogEntry:
 
 
 def _require_reviewer(session: Session, entry: CatalogEntry, actor: User) -> Region:
+    """A data authority's reviewer at the entry's current review region, and only there
+    (CAT-2): not a neighbour, not a lower tier, and not a higher tier before its turn."""
     org = actor.org
     if (
         org is None
@@ -203,8 +208,19 @@ def _require_reviewer(session: Session, entry: CatalogEntry, actor: User) -> Reg
         or not ({"reviewer", "admin"} & set(actor.roles))
     ):
         raise NotReviewer("只有数据管理部门审核员可以审核目录 (reviewer only)")
-    if entry.review_region_code is None or org.region_code != entry.review_region_code:
-        raise NotReviewer("此目录不在本级数据管理部门的审核队列中 (not your tier)")
+    if entry.review_region_code is None:
+        raise NotReviewer("此目录不在审核队列中 (not under review)")
+    if org.region_code != entry.review_region_code:
+        error = jurisdiction.refusal(
+            session,
+            actor,
+            entry.review_region_code,
+            reach=jurisdiction.OWN,
+            action="审核",
+            what=f"数据目录「{entry.name}」（本级审核队列之外）",
+            law="CAT-2",
+        )
+        raise OutsideReviewRegion(error.message, detail=error.detail)
     return org.region
 
 
@@ -233,16 +249,35 @@ def approve(
 
 
 def return_(session: Session, entry_id: int, *, actor: User, comment: str) -> CatalogEntry:
-    """Return with comments; the agency edits and submits again."""
+    """Return with comments; the agency edits and submits again.
+
+    An entry a lower tier approved (and so published) that a higher tier returns while
+    merging it leaves publication (issue 16 item 1): the higher tier found it wanting,
+    so it is not open or shared on the lower tier's word alone."""
     entry = get(session, entry_id)
     _require_reviewer(session, entry, actor)
     if not comment or not comment.strip():
         raise InvalidInput("退回时必须填写审核意见 (comment)")
+    unpublished = entry.published_version if entry.status == "approved" else None
     entry.status = "returned"
     entry.review_region_code = None
     entry.provincial = False
     entry.last_comment = comment.strip()
+    if unpublished is not None:
+        entry.published_version = None
     versions.new_version(session, entry, "returned", actor, comment.strip())
+    if unpublished is not None:
+        record(
+            session,
+            "catalog.unpublished",
+            actor=actor.actor,
+            subject=f"entry:{entry.id}",
+            payload={
+                "published_version": unpublished,
+                "returned_by_region": actor.org.region_code,
+                "reason": entry.last_comment,
+            },
+        )
     return entry
 
 

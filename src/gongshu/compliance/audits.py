@@ -17,6 +17,7 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import Organization, User
 from gongshu.compliance import evidence, framework
 from gongshu.compliance.clocks import ORDERED_AUDIT
@@ -90,10 +91,24 @@ def create(
         raise InvalidInput("按监管部门要求开展的合规审计应委托专业机构实施（AUD-2，办法第六条）")
     if not lead_name.strip():
         raise InvalidInput("请填写合规审计负责人 (lead)")
-    if session.get(Organization, subject_org_id) is None:
+    subject = session.get(Organization, subject_org_id)
+    if subject is None:
         raise InvalidInput(f"被审计单位不存在 (subject)：{subject_org_id}")
     if actor.org_id != subject_org_id and "admin" not in actor.roles:
-        raise NotYourOrganization("只能为本单位发起合规审计 (own organization)")
+        if trigger != "ordered" or actor.org is None or actor.org.kind != "regulator":
+            raise NotYourOrganization("只能为本单位发起合规审计 (own organization)")
+        # A regulator orders the audit of an organization in its region (AUD-2): its
+        # order is the notice.
+        jurisdiction.require(
+            session,
+            actor,
+            subject.region_code,
+            reach=jurisdiction.AREA,
+            action="责令",
+            what=f"单位（{subject.name}）开展合规审计",
+            law="AUD-2",
+        )
+        notified_at = notified_at or utcnow()
     if conductor == "institution":
         inst = session.get(Organization, institution_org_id) if institution_org_id else None
         if inst is None or inst.kind != "auditor":

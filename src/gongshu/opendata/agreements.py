@@ -1,6 +1,7 @@
 """Open-use agreements (OPN-4) once drafted by an approval (``service.answer``): the
 applicant signs in the portal (SM3 and SHA-256 of the canonical terms in the ledger, then
-the grant), confirms disposal, reports usage; the provider records breaches (OPN-5)."""
+the grant), confirms disposal, reports usage; the provider, or a data authority over its
+region, records breaches (OPN-5)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import User
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
@@ -147,9 +149,24 @@ def record_breach(
     correction_order: str,
     deadline: datetime,
 ) -> OpenBreach:
-    """OPN-5: use outside the agreement is ordered corrected within a time limit."""
+    """OPN-5: use outside the agreement is ordered corrected within a time limit.
+
+    The providing agency decides, or a data authority whose region is the entry's or
+    contains it (a province over its cities' data; never a neighbour or a lower tier)."""
     agreement = get_agreement(session, agreement_id)
-    require_provider(get_open(session, agreement.entry_id), actor)
+    entry = get_open(session, agreement.entry_id)
+    if actor.org is not None and actor.org.kind == "data_authority":
+        jurisdiction.require(
+            session,
+            actor,
+            entry.region_code,
+            reach=jurisdiction.AREA,
+            action="认定违约并责令改正",
+            what=f"开放数据「{entry.name}」的使用",
+            law="OPN-5",
+        )
+    else:
+        require_provider(entry, actor)
     if as_utc(deadline) <= utcnow():
         raise InvalidInput("改正期限必须晚于当前时间 (deadline)")
     breach = OpenBreach(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.errors import InvalidInput
@@ -68,6 +69,15 @@ def review(
     if "admin" not in actor.roles and (actor.org is None or actor.org.kind != "data_authority"):
         raise NotAuthority("只有数据管理部门可以审核采购需求 (data authority only, TRD-9)")
     req = get(session, request_id)
+    jurisdiction.require(
+        session,
+        actor,
+        req.agency.region_code,
+        reach=jurisdiction.OWN,
+        action="审核",
+        what=f"采购需求（{req.agency.name}）",
+        law="TRD-9",
+    )
     if req.status != "submitted":
         raise WrongStatus("该采购申请已审核 (already reviewed)")
     if not (reason or "").strip():

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu import storage
+from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
@@ -158,6 +159,15 @@ def authorize(
     checked = []
     for item in entries:
         entry = catalog.get(session, int(item["entry_id"]))
+        jurisdiction.require(
+            session,
+            actor,
+            entry.region_code,
+            reach=jurisdiction.AREA,
+            action="授权运营",
+            what=f"数据目录「{entry.name}」",
+            law="OPR-1",
+        )
         policy = item.get("policy") or DEFAULT_POLICY
         basis, reason = operability(session, entry, policy, item.get("consent"))
         checked.append((entry, policy, item.get("columns") or None, basis, item.get("consent")))

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu import storage
+from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
@@ -197,6 +198,16 @@ def designate(
     if not (reason or "").strip():
         raise InvalidInput("请填写认定理由 (reason)")
     entries = [catalog.get(session, i) for i in ids]
+    for entry in entries:
+        jurisdiction.require(
+            session,
+            actor,
+            entry.region_code,
+            reach=jurisdiction.AREA,
+            action="认定",
+            what=f"数据目录「{entry.name}」的唯一采集单位或责任单位",
+            law="AGG-2, CAT-9",
+        )
     legal = next(e for e in entries if e.id == legal_entry_id)
     decision = OneSourceDecision(
         entry_ids=ids,

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
@@ -288,10 +289,21 @@ def registered(session: Session, limit: int = 50) -> list[Registration]:
 # ---------------------------------------------------------------- review
 
 
-def _require_reviewer(actor: User) -> Organization:
+def _require_reviewer(session: Session, reg: Registration, actor: User) -> Organization:
+    """A data authority's reviewer whose region is the registrant's or contains it:
+    a county does not certify a provincial operator, nor one city another's (REG-3)."""
     org = actor.org
     if org is None or org.kind != "data_authority" or not {"reviewer", "admin"} & set(actor.roles):
         raise NotRegistrationReviewer("只有数据管理部门可以审核登记 (data authority only)")
+    jurisdiction.require(
+        session,
+        actor,
+        reg.registrant.region_code,
+        reach=jurisdiction.AREA,
+        action="审核登记",
+        what=f"登记申请（{reg.registrant.name}）",
+        law="REG-3",
+    )
     return org
 
 
@@ -316,8 +328,8 @@ def approve(
     session: Session, reg_id: int, *, actor: User, comment: str | None = None
 ) -> Registration:
     """Approve the pending version; the first approval issues the code (REG-3)."""
-    org = _require_reviewer(actor)
     reg = get(session, reg_id)
+    org = _require_reviewer(session, reg, actor)
     if reg.status != "submitted":
         raise WrongRegistrationStatus(f"当前状态不能审核 (status {reg.status})")
     if reg.code is None:
@@ -334,8 +346,8 @@ def approve(
 
 
 def return_(session: Session, reg_id: int, *, actor: User, comment: str) -> Registration:
-    _require_reviewer(actor)
     reg = get(session, reg_id)
+    _require_reviewer(session, reg, actor)
     if reg.status != "submitted":
         raise WrongRegistrationStatus(f"当前状态不能退回 (status {reg.status})")
     if not _text(comment):
