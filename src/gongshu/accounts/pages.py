@@ -14,6 +14,7 @@ from gongshu.accounts.deps import SESSION_COOKIE, requires
 from gongshu.accounts.errors import AccountLocked, LoginFailed
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, PUBLIC
+from gongshu.web.csrf import CSRF_COOKIE, set_csrf_cookie, token_for
 from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
@@ -84,6 +85,12 @@ def login(
         samesite="lax",
         secure=s.secure_cookies,
     )
+    set_csrf_cookie(
+        response,
+        token_for(s.secret_key, plaintext),
+        secure=s.secure_cookies,
+        max_age=s.session_hours * 3600,
+    )
     return response
 
 
@@ -95,6 +102,7 @@ def logout(
         service.end_session(session, cookie)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
     return response
 
 
