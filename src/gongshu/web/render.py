@@ -10,9 +10,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
-from gongshu.web.csrf import csrf_field
-
 from gongshu.timeutil import beijing
+from gongshu.web.csrf import csrf_field
 
 PACKAGE = Path(__file__).resolve().parents[1]
 
