@@ -11,9 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts import service
 from gongshu.accounts.deps import SESSION_COOKIE, requires
-from gongshu.accounts.errors import AccountLocked, LoginFailed
+from gongshu.accounts.errors import AccountLocked, LoginFailed, LoginThrottled
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, PUBLIC
+from gongshu.accounts.throttle import client_address, guard_for
 from gongshu.web.csrf import CSRF_COOKIE, set_csrf_cookie, token_for
 from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
@@ -59,8 +60,10 @@ def login(
             password,
             max_failed=s.max_failed_logins,
             lockout_minutes=s.lockout_minutes,
+            address=client_address(request),
+            guard=guard_for(request),
         )
-    except (LoginFailed, AccountLocked) as exc:
+    except (LoginFailed, AccountLocked, LoginThrottled) as exc:
         # The failed counter is part of this request's transaction; keep it.
         session.commit()
         return render(
