@@ -195,11 +195,30 @@ def app(settings: Settings, session_factory):  # noqa: ANN201
     return create_app(settings, session_factory=session_factory)
 
 
-@pytest.fixture
-def client(app):  # noqa: ANN001, ANN201
+def browser_client(app):  # noqa: ANN001, ANN201
+    """A test client that, like this site's pages, sends the session's CSRF token with
+    every state-changing request: read from the ``gs_csrf`` cookie the server set at
+    sign-in, as the site's script does (forms carry it as ``csrf_token`` instead).
+    Requests that set ``X-CSRF-Token`` or a bearer token themselves are left alone."""
     from fastapi.testclient import TestClient
 
-    with TestClient(app) as c:
+    from gongshu.web.csrf import CSRF_COOKIE, UNSAFE
+
+    class BrowserClient(TestClient):
+        def request(self, method, url, **kwargs):  # noqa: ANN001, ANN003, ANN201
+            headers = dict(kwargs.pop("headers", None) or {})
+            names = {k.lower() for k in headers}
+            token = self.cookies.get(CSRF_COOKIE)
+            if method.upper() in UNSAFE and token and not names & {"x-csrf-token", "authorization"}:
+                headers["X-CSRF-Token"] = token
+            return super().request(method, url, headers=headers or None, **kwargs)
+
+    return BrowserClient(app)
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    with browser_client(app) as c:
         yield c
 
 

@@ -101,13 +101,12 @@ def test_duplicate_finder_flags_the_planted_pair_only(demo) -> None:  # noqa: AN
 
 def test_authority_names_the_legal_collector_on_the_page(demo) -> None:  # noqa: ANN001
     """Runs last in this module: after it the pair is decided."""
-    from fastapi.testclient import TestClient
-
     from gongshu.app.factory import create_app
     from gongshu.demo import DEMO_PASSWORD
+    from tests.conftest import browser_client
 
     app = create_app(demo.settings)
-    with TestClient(app) as client:
+    with browser_client(app) as client:
         r = client.post(
             "/login",
             data={"username": "reviewer", "password": DEMO_PASSWORD},

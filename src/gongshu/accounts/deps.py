@@ -12,9 +12,8 @@ from gongshu.accounts import service as accounts
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import PUBLIC, ROLE_LABELS
 from gongshu.errors import Forbidden, Unauthorized
+from gongshu.web.csrf import SESSION_COOKIE
 from gongshu.web.deps import SessionDep
-
-SESSION_COOKIE = "gs_session"
 
 
 def current_user(request: Request, session: Session) -> User | None:

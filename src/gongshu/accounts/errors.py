@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gongshu.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from gongshu.errors import Conflict, Forbidden, GongshuError, InvalidInput, NotFound, Unauthorized
 
 
 class LoginFailed(Unauthorized):
@@ -9,6 +9,14 @@ class LoginFailed(Unauthorized):
 
 
 class AccountLocked(Forbidden):
+    commit_anyway = True
+
+
+class LoginThrottled(GongshuError):
+    """Too many failed logins from one address (accounts/throttle.py)."""
+
+    status = 429
+    code = "rate_limited"
     commit_anyway = True
 
 

@@ -11,9 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts import service
 from gongshu.accounts.deps import SESSION_COOKIE, requires
-from gongshu.accounts.errors import AccountLocked, LoginFailed
+from gongshu.accounts.errors import AccountLocked, LoginFailed, LoginThrottled
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, PUBLIC
+from gongshu.accounts.throttle import client_address, guard_for
+from gongshu.web.csrf import CSRF_COOKIE, set_csrf_cookie, token_for
 from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
@@ -58,8 +60,10 @@ def login(
             password,
             max_failed=s.max_failed_logins,
             lockout_minutes=s.lockout_minutes,
+            address=client_address(request),
+            guard=guard_for(request),
         )
-    except (LoginFailed, AccountLocked) as exc:
+    except (LoginFailed, AccountLocked, LoginThrottled) as exc:
         # The failed counter is part of this request's transaction; keep it.
         session.commit()
         return render(
@@ -84,6 +88,12 @@ def login(
         samesite="lax",
         secure=s.secure_cookies,
     )
+    set_csrf_cookie(
+        response,
+        token_for(s.secret_key, plaintext),
+        secure=s.secure_cookies,
+        max_age=s.session_hours * 3600,
+    )
     return response
 
 
@@ -95,6 +105,7 @@ def logout(
         service.end_session(session, cookie)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
     return response
 
 

@@ -12,6 +12,7 @@ from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, PUBLIC
 from gongshu.accounts.schemas import OrgPublic, TokenCreate, TokenPublic, UserPublic
+from gongshu.accounts.throttle import client_address, guard_for
 from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -29,6 +30,8 @@ def issue_token(
         body.password,
         max_failed=settings.max_failed_logins,
         lockout_minutes=settings.lockout_minutes,
+        address=client_address(request),
+        guard=guard_for(request),
     )
     plaintext, token = service.issue_token(
         session, user, kind="api", ttl=timedelta(days=body.days), name=body.name

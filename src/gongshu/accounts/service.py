@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.errors import (
     AccountLocked,
     LoginFailed,
+    LoginThrottled,
     UnknownRole,
     UsernameTaken,
     UserNotFound,
@@ -28,6 +30,9 @@ from gongshu.errors import InvalidInput, NotFound
 from gongshu.identifiers import is_region_code, region_tier
 from gongshu.ledger import record
 from gongshu.timeutil import as_utc, utcnow
+
+if TYPE_CHECKING:
+    from gongshu.accounts.throttle import LoginGuard
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the timing of "no such user" equal to "wrong password".
@@ -144,28 +149,59 @@ def get_user(session: Session, username: str) -> User:
 
 
 def authenticate(
-    session: Session, username: str, password: str, *, max_failed: int, lockout_minutes: int
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    max_failed: int,
+    lockout_minutes: int,
+    address: str | None = None,
+    guard: LoginGuard | None = None,
 ) -> User:
     """Check a password; lock the account after ``max_failed`` failures in a row.
 
-    Raises LoginFailed or AccountLocked; both keep the counter change
+    With an ``address`` and its ``guard`` (a web request): an address that failed too
+    often is throttled, a (username, address) pair that failed ``max_failed`` times is
+    locked, unknown usernames alike, and the account-wide counter counts distinct
+    failing addresses, so no single stranger locks an account (throttle.py). Every
+    failure reads the same whether or not the username exists; a locked account says
+    so only to the caller who gave its password.
+
+    Raises LoginFailed, AccountLocked or LoginThrottled; they keep the counter change
     (their ``commit_anyway`` tells the request to commit).
     """
     now = utcnow()
+    if guard is not None and address is not None:
+        if (wait := guard.address_wait(address)) > 0:
+            raise LoginThrottled(f"登录尝试过于频繁，请 {wait:.0f} 秒后重试 (too many attempts)")
+        if guard.pair_locked(username, address):
+            raise AccountLocked(_pair_locked_message(max_failed, lockout_minutes))
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None or not user.is_active:
         try:
             _hasher.verify(_DUMMY_HASH, password + "x")
         except VerifyMismatchError:
             pass
+        if guard is not None and address is not None and guard.fail(username, address):
+            raise AccountLocked(_pair_locked_message(max_failed, lockout_minutes))
         raise LoginFailed("用户名或密码错误 (login failed)")
-    if user.locked_until and as_utc(user.locked_until) > now:
+    locked = bool(user.locked_until and as_utc(user.locked_until) > now)
+    if locked and guard is None:
         raise AccountLocked(
             f"账户已锁定 (account locked)，请于 {lockout_minutes} 分钟后重试或联系管理员"
         )
     try:
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
+        if guard is not None and address is not None:
+            counts = guard.first_failure(username, address)
+            pair_now_locked = guard.fail(username, address)
+            if counts and not locked:
+                _count_failure(session, user, now, max_failed, lockout_minutes)
+            session.flush()
+            if pair_now_locked:
+                raise AccountLocked(_pair_locked_message(max_failed, lockout_minutes)) from None
+            raise LoginFailed("用户名或密码错误 (login failed)") from None
         user.failed_logins += 1
         if user.failed_logins >= max_failed:
             user.locked_until = now + timedelta(minutes=lockout_minutes)
@@ -183,6 +219,12 @@ def authenticate(
             ) from None
         session.flush()
         raise LoginFailed("用户名或密码错误 (login failed)") from None
+    if locked:  # the right password: now it may be told
+        raise AccountLocked(
+            f"账户已锁定 (account locked)，请于 {lockout_minutes} 分钟后重试或联系管理员"
+        )
+    if guard is not None and address is not None:
+        guard.succeed(username, address)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.failed_logins = 0
@@ -191,6 +233,30 @@ def authenticate(
     record(session, "auth.login", actor=user.actor, subject=f"user:{user.id}")
     session.flush()
     return user
+
+
+def _pair_locked_message(max_failed: int, lockout_minutes: int) -> str:
+    return (
+        f"连续登录失败 {max_failed} 次，本地址对该账户的登录已暂停 {lockout_minutes} 分钟"
+        "，请稍后重试或联系管理员 (account locked)"
+    )
+
+
+def _count_failure(
+    session: Session, user: User, now: datetime, max_failed: int, lockout_minutes: int
+) -> None:
+    """One more distinct address failed for ``user``; enough of them lock the account."""
+    user.failed_logins += 1
+    if user.failed_logins >= max_failed:
+        user.locked_until = now + timedelta(minutes=lockout_minutes)
+        user.failed_logins = 0
+        record(
+            session,
+            "auth.locked",
+            actor=user.actor,
+            subject=f"user:{user.id}",
+            payload={"minutes": lockout_minutes, "by": "addresses"},
+        )
 
 
 # ---------------------------------------------------------------- tokens
@@ -305,8 +371,16 @@ def register_public(
     digest = hmac_sm3(
         derive_key(secret.encode(), "gongshu/accounts/id-number"), normalize_id(id_number).encode()
     ).hex()
-    if session.scalar(select(User.id).where(User.id_number_hash == digest)) is not None:
-        raise UsernameTaken("该身份证号已注册账户 (already registered)，请直接登录或找回密码")
+    # One answer whether the username or the person is the one already registered:
+    # the page does not tell which ID numbers hold accounts (issue 16 item 5).
+    taken = select(User.id).where(
+        (User.id_number_hash == digest) | (User.username == username.strip())
+    )
+    if session.scalar(taken.limit(1)) is not None:
+        raise UsernameTaken(
+            "无法以该用户名和身份信息注册：用户名已被使用，或此身份已注册账户"
+            " (already registered or username taken)，请更换用户名或直接登录"
+        )
     user = create_user(
         session,
         username,

@@ -74,6 +74,7 @@ def create_app(
         rate_per_minute=settings.open_rate_per_minute,
         burst=settings.open_rate_burst,
     )
+    _install_web_security(app, settings)
     # Outermost (added last): a request turned away costs nothing further down.
     app.state.busy_page = _busy_page(app.state.templates)
     app.add_middleware(
@@ -86,6 +87,16 @@ def create_app(
     app.mount("/static", StaticFiles(directory=static), name="static")
     _install_error_handlers(app)
     return app
+
+
+def _install_web_security(app: FastAPI, settings: Settings) -> None:
+    """CSRF tokens and security headers (issue 16 item 5); headers outermost, so a
+    refused request carries them too."""
+    from gongshu.web.csrf import CsrfProtect
+    from gongshu.web.headers import SecurityHeaders
+
+    app.add_middleware(CsrfProtect)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
 
 
 def all_routes(app: FastAPI) -> list[APIRoute]:

@@ -260,6 +260,29 @@ def assess(
     return row
 
 
+# Declared types kept as they are; anything else (HTML, SVG, XML, script) is stored as
+# bytes, and every evidence file is served as a download (web/downloads.py).
+SAFE_EVIDENCE_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "text/plain",
+        "text/csv",
+        "application/zip",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+)
+
+
+def stored_media_type(declared: str | None) -> str:
+    kind = (declared or "").split(";")[0].strip().lower()
+    return kind if kind in SAFE_EVIDENCE_TYPES else "application/octet-stream"
+
+
 def add_evidence(
     session: Session,
     audit_id: int,
@@ -282,7 +305,7 @@ def add_evidence(
         audit_id=audit.id,
         point=point,
         filename=(filename or "evidence").strip()[:255],
-        media_type=media_type or "application/octet-stream",
+        media_type=stored_media_type(media_type),
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
         uploaded_by=actor.actor,

@@ -1,5 +1,6 @@
 """The ledger's face: entries and checkpoints for auditors and administrators (the
-ledger itself, below every capability, is ``gongshu.ledger``)."""
+ledger itself, below every capability, is ``gongshu.ledger``). An auditor reads only
+the entries of its own engagements (``access.ledger_scope``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.responses import Response
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import LEDGER_READ
+from gongshu.compliance.access import ledger_scope
 from gongshu.ledger import service
 from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
@@ -42,7 +44,12 @@ def entries(
 ) -> list[dict]:
     """Entries newest first; filter by subject (entry:12, user:3) or action prefix."""
     rows = service.entries(
-        session, subject=subject, action_prefix=action, limit=limit, offset=offset
+        session,
+        subject=subject,
+        action_prefix=action,
+        limit=limit,
+        offset=offset,
+        within=ledger_scope(session, user),
     )
     return [_entry_dict(e) for e in rows]
 
@@ -69,6 +76,7 @@ def ledger_page(
         action_prefix=action or None,
         limit=50,
         offset=(page - 1) * 50,
+        within=ledger_scope(session, user),
     )
     heads = service.export_checkpoints(session)
     return render(

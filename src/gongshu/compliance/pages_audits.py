@@ -15,6 +15,7 @@ from gongshu.compliance.errors import NotYourOrganization
 from gongshu.compliance.forms import FLASHES, FormStr, day, moment, number, pdf
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.web.deps import FormDep, SessionDep
+from gongshu.web.downloads import uploaded_file
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -154,7 +155,7 @@ def audit_evidence_file(
     item = next((f for f in audits.evidence_files(session, audit_id) if f.id == evidence_id), None)
     if item is None:
         raise NotYourOrganization("证据文件不存在 (evidence)")
-    return Response(item.content, media_type=item.media_type)
+    return uploaded_file(item.content, item.filename)
 
 
 @pages.post("/compliance/audits/{audit_id}/points/{point}/rectifications")

@@ -23,7 +23,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gongshu.errors import Conflict, InvalidInput
@@ -363,10 +363,14 @@ def entries(
     limit: int = 100,
     offset: int = 0,
     newest_first: bool = True,
+    within: ColumnElement[bool] | None = None,
 ) -> list[LedgerEntry]:
     """Entries about ``subject`` and/or whose action starts with ``action_prefix``,
-    newest first unless ``newest_first=False``."""
+    newest first unless ``newest_first=False``; only those matching ``within`` when
+    given (the part of the ledger a reader may see, decided above the ledger)."""
     query = select(LedgerEntry)
+    if within is not None:
+        query = query.where(within)
     if subject is not None:
         query = query.where(LedgerEntry.subject == subject)
     if action_prefix:

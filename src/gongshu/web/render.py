@@ -8,9 +8,10 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
 from gongshu.timeutil import beijing
+from gongshu.web.csrf import csrf_field
 
 PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -23,6 +24,7 @@ def make_templates(packages: list[str], labels: dict[str, dict]) -> Jinja2Templa
     env.filters["bj"] = beijing
     env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
     env.globals["L"] = labels
+    env.globals["csrf_field"] = pass_context(lambda ctx: csrf_field(ctx["request"]))
     return Jinja2Templates(env=env)
 
 
