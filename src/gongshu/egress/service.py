@@ -313,7 +313,15 @@ def deliver(
         f["name"] for f in entry.fields if f.get("kind") or f.get("type") in ("integer", "date")
     ]
     watermark = watermarker(
-        watermark_key, recipient, token, entry.id, protected=[*exact, query.ROW_ID]
+        watermark_key,
+        recipient,
+        token,
+        entry.id,
+        protected=[*exact, query.ROW_ID],
+        masked=[a.column for a in actions if a.rule["op"] != "keep"],
+        # open data leaves in rows' order within blocks of 8 as its recipient's keys say;
+        # a sort asked for is kept exactly, and sharing keeps the stored order
+        reorder=grant.source == "open" and not order_by,
     )
     path = work_dir / f".tmp-delivery-{token}.{formats.EXTENSIONS[fmt]}"
     if in_memory:
