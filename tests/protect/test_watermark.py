@@ -320,19 +320,38 @@ def test_trace_file_of_an_unmarked_file_names_nobody(original: pa.Table, tmp_pat
 
 # ---- speed work must not change the scheme -----------------------------------
 
-# sha256 of the CSV of ``embed(make_table(2000, seed=11), TRUE, KEY)`` as computed by the
-# per-cell implementation before the per-distinct-value rewrite: files delivered before it
-# must still trace, so the marks themselves may not move.
-GOLDEN_SHA256 = "1e4b3c68081513010d1d610a84532e3d5c44d855cc89dce60a17c33df9198334"
+# sha256 of the CSV of ``embed(make_table(2000, seed=11), TRUE, KEY)``. Speed work may not
+# move the marks. They moved once by design (issue 16 item 9): a cell that its own value
+# cannot anchor goes to the rendezvous winner among the row's values *with the most
+# digits* (a region code shared by thousands of rows no longer captures them), which
+# changes the marks of such cells; with that ranking switched off the marks are still
+# bit for bit those of the per-cell implementation (GOLDEN_UNRANKED, checked below).
+GOLDEN_SHA256 = "04f6d7adc924527dc4f0a2ee399df98711e9fda1755bb361a5ec4bf80dbed76c"
+GOLDEN_UNRANKED = "1e4b3c68081513010d1d610a84532e3d5c44d855cc89dce60a17c33df9198334"
 
 
-def test_marks_are_the_same_as_before_the_per_value_rewrite() -> None:
+def _marked_csv_sha256() -> str:
     import hashlib
     import io
 
     buf = io.BytesIO()
     pacsv.write_csv(embed(make_table(2000, seed=11), TRUE, KEY), buf)
-    assert hashlib.sha256(buf.getvalue()).hexdigest() == GOLDEN_SHA256
+    return hashlib.sha256(buf.getvalue()).hexdigest()
+
+
+def test_marks_are_the_same_as_before_the_per_value_rewrite() -> None:
+    assert _marked_csv_sha256() == GOLDEN_SHA256
+
+
+def test_only_the_ranking_of_anchors_moved_the_marks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gongshu.protect import watermark_rows
+
+    winner = watermark_rows.winner
+    monkeypatch.setattr(
+        watermark_rows, "winner", lambda d, e, rank, w: winner(d, e, np.zeros_like(rank), w)
+    )
+    assert _marked_csv_sha256() == GOLDEN_UNRANKED
+    assert _pages_csv_sha256() == GOLDEN_PAGES_UNRANKED
 
 
 def test_dictionary_encoded_columns_are_marked_the_same_and_come_back_decoded(
@@ -371,11 +390,13 @@ def api_pages() -> list[pa.Table]:
 
 
 # sha256 of the CSVs of ``api_pages()`` embedded as the egress door does, computed by the
-# code before the byte-level text view (watermark_text): a page's marks may not move.
-GOLDEN_PAGES_SHA256 = "ebd09304c56b2bc593fcec962b5eb6951feb8bf63cf27787376bd39174ed93b9"
+# code before the byte-level text view (watermark_text): a page's marks may not move
+# (except by the anchors' ranking, as above: GOLDEN_PAGES_UNRANKED is the hash before it).
+GOLDEN_PAGES_SHA256 = "a44f3bc05f10e9e0adaf606a8f43d856fee5cf49e44a340103d155f691a47158"
+GOLDEN_PAGES_UNRANKED = "ebd09304c56b2bc593fcec962b5eb6951feb8bf63cf27787376bd39174ed93b9"
 
 
-def test_api_page_marks_are_the_same_as_before_the_byte_level_views() -> None:
+def _pages_csv_sha256() -> str:
     import hashlib
     import io
 
@@ -383,4 +404,8 @@ def test_api_page_marks_are_the_same_as_before_the_byte_level_views() -> None:
     for page in api_pages():
         per_row = ["_id", "编号", "金额", "床位", "登记"]
         pacsv.write_csv(embed(page, TRUE, KEY, protected=["_id"], per_row=per_row), buf)
-    assert hashlib.sha256(buf.getvalue()).hexdigest() == GOLDEN_PAGES_SHA256
+    return hashlib.sha256(buf.getvalue()).hexdigest()
+
+
+def test_api_page_marks_are_the_same_as_before_the_byte_level_views() -> None:
+    assert _pages_csv_sha256() == GOLDEN_PAGES_SHA256

@@ -51,6 +51,13 @@ def door_keys(secret: str) -> DoorKeys:
     )
 
 
+def unmarked_columns(fields: list[dict]) -> list[str]:
+    """A catalog entry's columns whose values must stay exact (identifiers checked at
+    load, integer counts, dates): the door never marks them, tracing reads them as
+    anchors only."""
+    return [f["name"] for f in fields if f.get("kind") or f.get("type") in ("integer", "date")]
+
+
 def watermarker(  # noqa: ANN202
     wm_key: bytes,
     recipient: str,

@@ -37,7 +37,7 @@ from gongshu.egress.errors import (
     NotGrantable,
     NotRecipient,
 )
-from gongshu.egress.marking import door_keys, pipelined, watermarker
+from gongshu.egress.marking import door_keys, pipelined, unmarked_columns, watermarker
 from gongshu.egress.models import Delivery, Grant, MaskingPolicy
 from gongshu.egress.policies import (
     KIND_ENTITIES,
@@ -309,9 +309,7 @@ def deliver(
     recipient = _recipient(grant)
     pseudonym_key, watermark_key = door_keys(secret)
     # Values that must stay exact (identifiers checked at load, integer counts) carry no mark.
-    exact = [
-        f["name"] for f in entry.fields if f.get("kind") or f.get("type") in ("integer", "date")
-    ]
+    exact = unmarked_columns(entry.fields)
     watermark = watermarker(
         watermark_key,
         recipient,

@@ -273,14 +273,17 @@ class _Anchors:
     def _rendezvous(
         self, target: str, rows: slice | np.ndarray, own: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per row, the first column with the highest keyed score, and the same among the
-        columns other than ``own`` (no column eligible: column 0)."""
+        """Per row, the column with the highest keyed score among those whose values have
+        the most digits (``watermark_rows.winner``), and the same among the columns other
+        than ``own`` (no column eligible: column 0)."""
         word = ch.name_word("rendezvous", target)
-        score = np.where(self.eligible[:, rows], self.digest[:, rows] ^ word, np.uint64(0))
-        winner = np.argmax(score, axis=0)
-        if own is not None:
-            score[own] = 0
-        return winner, np.argmax(score, axis=0)
+        digest, eligible, rank = self.digest[:, rows], self.eligible[:, rows], self.rank[:, rows]
+        winner = rows_.winner(digest, eligible, rank, word)
+        if own is None:
+            return winner, winner
+        eligible = eligible.copy()
+        eligible[own] = False
+        return winner, rows_.winner(digest, eligible, rank, word)
 
 
 def _columns(table: pa.Table, per_row: Collection[str] = ()) -> dict[str, _Column]:

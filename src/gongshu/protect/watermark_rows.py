@@ -51,6 +51,22 @@ def scores(digest: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
     return ch.mix(ch.mix(ch.mix(digest ^ order_word()) ^ s1) + s2)
 
 
+def winner(
+    digest: np.ndarray, eligible: np.ndarray, rank: np.ndarray, word: np.uint64
+) -> np.ndarray:
+    """Per row (columns of the (columns, rows) arrays), the column with the highest keyed
+    score ``digest ^ word`` among the eligible ones of the highest rank (none: column 0).
+
+    Ranking first keeps a value shared by thousands of rows (a region code) from
+    anchoring them all when its keyed score happens to be high.
+    """
+    if not digest.shape[0]:
+        return np.zeros(digest.shape[1], np.intp)
+    ranked = np.where(eligible, rank, -1)
+    top = eligible & (ranked == ranked.max(axis=0))
+    return np.argmax(np.where(top, digest ^ word, np.uint64(0)), axis=0)
+
+
 def row_digest(
     digest: np.ndarray, eligible: np.ndarray, rank: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -62,11 +78,7 @@ def row_digest(
     has = eligible.any(axis=0)
     if not digest.shape[0] or not has.any():
         return np.zeros(n, np.uint64), has
-    ranked = np.where(eligible, rank, -1)
-    top = eligible & (ranked == ranked.max(axis=0))
-    score = np.where(top, digest ^ order_word(), np.uint64(0))
-    winner = np.argmax(score, axis=0)
-    return digest[winner, np.arange(n)], has
+    return digest[winner(digest, eligible, rank, order_word()), np.arange(n)], has
 
 
 def permutation(

@@ -18,7 +18,7 @@ p-value; the family bound ``FAMILY_ALPHA`` over all candidates holds.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,18 +61,24 @@ def _pair(target: np.ndarray, anchor: np.ndarray) -> np.ndarray:
 
 
 def read_bits(
-    leaked: pa.Table, key: bytes, *, original: pa.Table | None = None
+    leaked: pa.Table,
+    key: bytes,
+    *,
+    original: pa.Table | None = None,
+    unmarked: Collection[str] = (),
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(slots, majority bit per slot, rows carrying a bit) read from a leaked table.
 
     With ``original``, a cell counts only when its canonical value and its
     anchor's occur together in one original row: altered cells are dropped.
+    ``unmarked`` columns (the door never marks them: identifiers, integers,
+    dates) are read as anchors only; their cells would be coins.
     """
-    return _read(leaked, key, original)[:3]
+    return _read(leaked, key, original, unmarked)[:3]
 
 
 def _read(
-    leaked: pa.Table, key: bytes, original: pa.Table | None
+    leaked: pa.Table, key: bytes, original: pa.Table | None, unmarked: Collection[str] = ()
 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
     """``read_bits``, then the (earlier, later) row digests of the leak's row pairs."""
     keys = _keys(key)
@@ -91,7 +97,7 @@ def _read(
     for i, name in enumerate(anchors.names):
         bit = cols[name].rows(cols[name].view.bit)
         sel = bit >= 0
-        if not sel.any() or _key_name(name):  # identifiers are never marked: no evidence
+        if not sel.any() or _key_name(name) or name in unmarked:  # never marked: no evidence
             continue
         slot, ok, _, other = anchors.slots(name)
         sel &= ok
@@ -115,7 +121,12 @@ def _read(
 
 
 def attribute(
-    leaked: pa.Table, candidates: Sequence[Mark], key: bytes, *, original: pa.Table | None = None
+    leaked: pa.Table,
+    candidates: Sequence[Mark],
+    key: bytes,
+    *,
+    original: pa.Table | None = None,
+    unmarked: Collection[str] = (),
 ) -> Attribution:
     """Which candidate delivery ``leaked`` comes from, with a binomial p-value.
 
@@ -123,9 +134,10 @@ def attribute(
     order, columns dropped or reordered, numbers turned into text. The best
     candidate is named only when its p-value is at most
     ``FAMILY_ALPHA / len(candidates)``; otherwise ``mark`` is None.
+    ``unmarked``: columns never marked (see ``read_bits``).
     """
     keys = _keys(key)
-    slots, observed, matched_rows, earlier, later = _read(leaked, key, original)
+    slots, observed, matched_rows, earlier, later = _read(leaked, key, original, unmarked)
     n, n_order = len(slots), len(earlier)
     marks = list(candidates)
     threshold = FAMILY_ALPHA / max(len(marks), 1)
@@ -168,9 +180,11 @@ def read_leak(path: str | Path) -> pa.Table:
     return pa.Table.from_batches(batches)
 
 
-def trace_file(path: str | Path, candidates: Sequence[Mark], key: bytes) -> dict[str, Any]:
+def trace_file(
+    path: str | Path, candidates: Sequence[Mark], key: bytes, *, unmarked: Collection[str] = ()
+) -> dict[str, Any]:
     """JSON-able verdict for ``gongshu trace LEAKED_FILE --json``."""
-    result = attribute(read_leak(path), candidates, key)
+    result = attribute(read_leak(path), candidates, key, unmarked=unmarked)
     top = [
         {
             "recipient": m.recipient,
