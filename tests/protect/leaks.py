@@ -64,7 +64,9 @@ def merge(a: pa.Table, b: pa.Table, seed: int, key: str = "_id") -> pa.Table:
     at_b = {v: i for i, v in enumerate(b.column(key).to_pylist())}
     rows_b = np.array([at_b[v] for v in ids[~from_a].tolist()], np.int64)
     parts = [
-        a.take(pa.array(np.flatnonzero(from_a))).append_column("_at", pa.array(np.flatnonzero(from_a))),
+        a.take(pa.array(np.flatnonzero(from_a))).append_column(
+            "_at", pa.array(np.flatnonzero(from_a))
+        ),
         b.take(pa.array(rows_b)).append_column("_at", pa.array(np.flatnonzero(~from_a))),
     ]
     both = pa.concat_tables(parts)

@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 
 from gongshu.protect import watermark_channels as ch
 
-
 _STARS = np.array(["*" * k for k in range(ch.MAX_RUN + 2)])
 
 
