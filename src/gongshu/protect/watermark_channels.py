@@ -217,11 +217,16 @@ def _runs(text: pa.Array, enabled: bool) -> tuple[pa.Array, np.ndarray]:
     trail_len = _np(pc.subtract(pc.utf8_length(text), pc.utf8_length(trail_pre)), 0)
     trail = (trail_len >= 1) & (trail_len <= MAX_RUN)
     # "a***@qq.com": a run before the @
-    at = pc.extract_regex(pc.if_else(pc.match_substring(text, "***@"), text, ""), RUN_RE)
-    at_ok = _np(pc.is_valid(at), False).astype(bool) & ~trail
-    at_len = _np(pc.utf8_length(pc.struct_field(at, "run")), 0)
-    pre = pc.if_else(pa.array(at_ok), pc.struct_field(at, "pre"), trail_pre)
-    post = pc.if_else(pa.array(at_ok), pc.struct_field(at, "post"), "")
+    has_at = pc.match_substring(text, "***@")
+    if pc.any(has_at).as_py():
+        at = pc.extract_regex(pc.if_else(has_at, text, ""), RUN_RE)
+        at_ok = _np(pc.is_valid(at), False).astype(bool) & ~trail
+        at_len = _np(pc.utf8_length(pc.struct_field(at, "run")), 0)
+        pre = pc.if_else(pa.array(at_ok), pc.struct_field(at, "pre"), trail_pre)
+        post = pc.if_else(pa.array(at_ok), pc.struct_field(at, "post"), "")
+    else:  # (masked names, addresses, replaced values: no e-mail)
+        at_ok, at_len = np.zeros(n, bool), np.zeros(n, np.int64)
+        pre, post = trail_pre, pa.array([""] * n, pa.string())
     ok = trail | at_ok
     struct = pa.StructArray.from_arrays([pre, post], fields=list(RUN_FIELDS), mask=pa.array(~ok))
     return struct, np.where(at_ok, at_len, np.where(trail, trail_len, 0)).astype(np.int64)
