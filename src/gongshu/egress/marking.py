@@ -66,7 +66,7 @@ def watermarker(  # noqa: ANN202
     *,
     protected: list[str],
     masked: Sequence[str] = (),
-    reorder: bool = True,
+    reorder: bool = False,
 ):
     """The recipient's fingerprint (issue 4 item 5), keyed by the instance secret.
 
