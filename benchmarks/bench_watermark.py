@@ -1,15 +1,33 @@
-"""Watermark benchmark (issue 4, item 5): speed, attribution under attack, false attribution.
+"""Watermark benchmark: attribution under attack through the egress door, speed, innocence.
 
-    .venv/bin/python benchmarks/bench_watermark.py [--rows 1000000] [--trials 300]
+    .venv/bin/python benchmarks/bench_watermark.py door [--entries qydj,yljg,spjy]
+        [--rows 3000] [--trials 300] [--xlsx-trials 30] [--candidates 100]
+        [--innocent-trials 100]
+    .venv/bin/python benchmarks/bench_watermark.py synthetic [--rows 1000000] [--trials 300]
         [--xlsx-trials 100] [--innocent-trials 1000] [--candidates 1000]
 
-Attack trials: a fresh 5,000-row masked table (names, masked IDs and phones,
-masked e-mails and addresses, dates, date-times, amounts, counts,
-coordinates) per trial, delivered to a fresh recipient, attacked, then traced
-against the true delivery plus ``--candidates`` innocent ones. Innocence
-trials: a 10% leak of a delivery to someone who is NOT among the candidates,
-traced against ``--candidates`` fresh innocent deliveries; every innocent
-p-value is kept. Prints one JSON document.
+``door`` (issue 16 item 9): a throwaway instance gets the demo province's
+organizations and the chosen entries, loaded through the real load path;
+each trial is a fresh open delivery (open policy, row IDs, as the open API
+pages it) through ``egress.deliver`` to a fresh user, attacked every way
+below, each leak traced against ``--candidates`` deliveries (the true one,
+the 20 deliveries before it to other users, fresh marks) with the columns the
+door never marks as anchors only, as ``gongshu trace`` does. Attacks: a 10%
+subset (delivered order); 20% of values altered; each single column dropped
+(trial i drops column i mod C); two columns dropped (every pair in turn);
+numbers rounded to 2 decimals and dates rewritten as a spreadsheet saves
+them; rows and columns shuffled; CSV to XLSX; all at once (10%, 20% altered,
+one random column dropped, spreadsheet, shuffled, XLSX); and two recipients'
+copies merged row by row (half from each). Innocence: the copy of someone
+who is not a candidate, traced against ``--candidates`` x 10 fresh marks.
+
+``synthetic`` (issue 4 item 5): a fresh 5,000-row masked table (names, masked
+IDs and phones, masked e-mails and addresses, dates, date-times, amounts,
+counts, coordinates) per trial, delivered to a fresh recipient, attacked,
+then traced against the true delivery plus ``--candidates`` innocent ones.
+Innocence trials: a 10% leak of a delivery to someone who is NOT among the
+candidates, traced against ``--candidates`` fresh innocent deliveries; every
+innocent p-value is kept. Prints one JSON document.
 """
 
 from __future__ import annotations
@@ -28,6 +46,7 @@ import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "protect"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from test_watermark import alter_values, csv_to_xlsx, make_table, sample_rows  # noqa: E402
 
@@ -157,17 +176,32 @@ def innocence(trials: int, n_candidates: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("mode", nargs="?", choices=["door", "synthetic"], default="door")
+    ap.add_argument("--entries", default="qydj,yljg,spjy")
+    ap.add_argument("--rows", type=int, default=None)
     ap.add_argument("--trials", type=int, default=300)
-    ap.add_argument("--xlsx-trials", type=int, default=100)
-    ap.add_argument("--innocent-trials", type=int, default=1000)
-    ap.add_argument("--candidates", type=int, default=1000)
+    ap.add_argument("--xlsx-trials", type=int, default=None)
+    ap.add_argument("--innocent-trials", type=int, default=None)
+    ap.add_argument("--candidates", type=int, default=None)
     args = ap.parse_args()
-    report = {
-        "speed": speed(args.rows),
-        "attacks": attacks(args.trials, args.xlsx_trials, args.candidates),
-        "innocence": innocence(args.innocent_trials, args.candidates),
-    }
+    if args.mode == "door":
+        from watermark_door import run
+
+        report = run(
+            args.entries.split(","),
+            rows=args.rows or 3000,
+            trials=args.trials,
+            xlsx_trials=args.xlsx_trials or 30,
+            n_candidates=args.candidates or 100,
+            innocent_trials=args.innocent_trials or 100,
+        )
+    else:
+        candidates = args.candidates or 1000
+        report = {
+            "speed": speed(args.rows or 1_000_000),
+            "attacks": attacks(args.trials, args.xlsx_trials or 100, candidates),
+            "innocence": innocence(args.innocent_trials or 1000, candidates),
+        }
     print(json.dumps(report, ensure_ascii=False, indent=2))
 
 

@@ -93,3 +93,125 @@ def test_an_unmarked_file_is_not_attributed(session, people, shared_entry, tmp_p
     innocent = tmp_path / "无关.csv"
     innocent.write_text("姓名,联系电话\n张三,138****1234\n李四,139****5678\n", encoding="utf-8")
     assert trace_leak(session, innocent, secret=SECRET)["attributed"] is False
+
+
+# ---- a real open delivery of the demo's company register (issue 16 item 9) ----
+
+REGISTER_ROWS = 600
+
+
+@pytest.fixture
+def register(session, people, tmp_path):  # noqa: ANN001, ANN201
+    """The demo's 企业登记信息 (first rows), loaded and opened as the demo loads it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gongshu.demo.province import build_province, entry_rows
+
+    spec = build_province().entry("qydj")
+    entry = catalog.create(
+        session,
+        {
+            "resource_code": spec.resource_code,
+            "name": spec.name,
+            "summary": spec.summary,
+            "fields": [{"name": f.name, "type": f.type, "kind": f.kind} for f in spec.fields],
+            "update_frequency": spec.update_frequency,
+            "security_grade": spec.security_grade,
+            "sharing_attr": spec.sharing_attr,
+            "opening_attr": spec.opening_attr,
+        },
+        actor=people.clerk_county,
+    )
+    catalog.submit(session, entry.id, actor=people.clerk_county)
+    catalog.approve(session, entry.id, actor=people.reviewer_county)
+    src = tmp_path / "qydj.parquet"
+    pq.write_table(pa.Table.from_batches(list(entry_rows(spec, limit=REGISTER_ROWS))), src)
+    datasets.load(
+        session,
+        entry.id,
+        src,
+        actor=people.clerk_county,
+        datasets_dir=tmp_path / "var" / "datasets",
+    )
+    return entry
+
+
+@pytest.fixture
+def open_copies(session, people, register, tmp_path):  # noqa: ANN001, ANN201
+    """Two recipients' open deliveries (as the open API pages them: row IDs, open policy)."""
+    import pyarrow.parquet as pq
+
+    from gongshu.protect.watermark import Mark
+
+    copies = []
+    for user in (people.citizen, people.auditor):
+        grant = service.create_grant(
+            session,
+            register,
+            recipient_user=user,
+            purpose="研究；场景：测试",
+            source="open",
+            policy="open",
+            actor=user.actor,
+        )
+        out = deliver(session, grant, user, tmp_path, fmt="parquet", row_ids=True)
+        mark = Mark(out.delivery.recipient, out.delivery.token, register.id)
+        copies.append((mark, pq.read_table(out.path)))
+    return copies
+
+
+def _trace(leak, copies, register):  # noqa: ANN001, ANN202
+    from gongshu.egress.marking import door_keys, unmarked_columns
+    from gongshu.protect.watermark import Mark
+    from gongshu.protect.watermark_trace import attribute
+
+    innocents = [Mark(f"user:{900 + i}", f"{i:016x}", register.id) for i in range(50)]
+    unmarked = [*unmarked_columns(register.fields), "_id"]
+    key = door_keys(SECRET).watermark
+    return attribute(leak, [*innocents, *(m for m, _ in copies)], key, unmarked=unmarked)
+
+
+def test_an_open_delivery_is_masked_and_marked_in_several_columns(open_copies) -> None:  # noqa: ANN001
+    (_, a), (_, b) = open_copies
+    assert a.column_names[0] == "_id" and a.num_rows == REGISTER_ROWS
+    names = a.column("法定代表人").to_pylist()
+    assert all(n[1:] and set(n[1:]) == {"*"} for n in names)  # surname and stars only
+    differ = {c for c in a.column_names if a.sort_by("_id")[c] != b.sort_by("_id")[c]}
+    assert differ == {"注册资本", "法定代表人"}  # identifiers, dates and clear text exact
+    assert a.column("_id").to_pylist() != sorted(a.column("_id").to_pylist())  # row order
+
+
+def test_dropping_any_one_column_still_names_the_recipient(open_copies, register) -> None:  # noqa: ANN001
+    mark, copy = open_copies[0]
+    for column in copy.column_names:
+        result = _trace(copy.drop_columns([column]), open_copies, register)
+        assert result.mark == mark, column
+
+
+def test_dropping_any_two_columns_still_names_the_recipient(open_copies, register) -> None:  # noqa: ANN001
+    import itertools
+
+    mark, copy = open_copies[0]
+    for pair in itertools.combinations(copy.column_names, 2):
+        result = _trace(copy.drop_columns(list(pair)), open_copies, register)
+        assert result.mark == mark, pair
+
+
+def test_two_merged_copies_name_one_of_their_recipients_and_no_innocent(
+    session, open_copies, register, tmp_path
+) -> None:  # noqa: ANN001
+    import pyarrow.csv as pacsv
+
+    from tests.protect.leaks import merge, shuffle
+
+    (ma, a), (mb, b) = open_copies
+    for seed in range(3):
+        merged = merge(a, b, seed)
+        assert _trace(merged, open_copies, register).mark in (ma, mb)
+        assert _trace(shuffle(merged, seed), open_copies, register).mark in (ma, mb)
+    # and through `gongshu trace`: the file, every delivery of the instance as candidates
+    leaked = tmp_path / "合并.csv"
+    pacsv.write_csv(merge(a, b, 7), leaked)
+    verdict = trace_leak(session, leaked, secret=SECRET)
+    assert verdict["attributed"] and verdict["delivery_id"] in (ma.delivery_id, mb.delivery_id)

@@ -268,13 +268,22 @@ def test_text_only_table_has_fewer_channels_and_says_so(original: pa.Table) -> N
     marked = embed(text, TRUE, KEY)
     full = attribute(marked, [TRUE, *INNOCENTS], KEY)
     rich = attribute(embed(original, TRUE, KEY), [TRUE, *INNOCENTS], KEY)
-    assert full.mark == TRUE and full.bits < rich.bits / 3
+    assert full.mark == TRUE and full.bits < rich.bits / 2  # (/ 3 before names were read)
     small = attribute(sample_rows(marked, 0.02, seed=9), [TRUE, *INNOCENTS], KEY)
-    assert small.bits <= 200 and small.scores[0][1] < rich.scores[0][1]
+    # (the unmarked names' one- and two-star runs are read too: about 100 more slots)
+    assert small.bits <= 300 and small.scores[0][1] < rich.scores[0][1]
     bare = original.select(["姓名", "xb", "csrq"])
-    assert embed(bare, TRUE, KEY).equals(bare)
+    assert embed(bare, TRUE, KEY).equals(bare)  # names not said to be masked: not written
     verdict = attribute(bare, [TRUE], KEY)
-    assert verdict.mark is None and verdict.bits == 0 and verdict.p_value == 1.0
+    assert verdict.mark is None and verdict.p_value > 1e-3
+    nothing = original.select(["xb"])
+    verdict = attribute(embed(nothing, TRUE, KEY), [TRUE], KEY)
+    assert verdict.bits == verdict.order_pairs == 0 and verdict.p_value == 1.0
+    # a masked name column carries bits, and the row order carries more while kept
+    names = embed(bare, TRUE, KEY, masked=["姓名"], reorder=True)
+    assert not names.equals(bare)
+    assert attribute(sample_rows(names, 0.02, seed=9), [TRUE, *INNOCENTS], KEY).mark == TRUE
+    assert attribute(names.drop_columns(["姓名"]), [TRUE, *INNOCENTS], KEY).mark == TRUE
 
 
 def test_empty_key_is_refused(original: pa.Table) -> None:
@@ -311,19 +320,38 @@ def test_trace_file_of_an_unmarked_file_names_nobody(original: pa.Table, tmp_pat
 
 # ---- speed work must not change the scheme -----------------------------------
 
-# sha256 of the CSV of ``embed(make_table(2000, seed=11), TRUE, KEY)`` as computed by the
-# per-cell implementation before the per-distinct-value rewrite: files delivered before it
-# must still trace, so the marks themselves may not move.
-GOLDEN_SHA256 = "1e4b3c68081513010d1d610a84532e3d5c44d855cc89dce60a17c33df9198334"
+# sha256 of the CSV of ``embed(make_table(2000, seed=11), TRUE, KEY)``. Speed work may not
+# move the marks. They moved once by design (issue 16 item 9): a cell that its own value
+# cannot anchor goes to the rendezvous winner among the row's values *with the most
+# digits* (a region code shared by thousands of rows no longer captures them), which
+# changes the marks of such cells; with that ranking switched off the marks are still
+# bit for bit those of the per-cell implementation (GOLDEN_UNRANKED, checked below).
+GOLDEN_SHA256 = "04f6d7adc924527dc4f0a2ee399df98711e9fda1755bb361a5ec4bf80dbed76c"
+GOLDEN_UNRANKED = "1e4b3c68081513010d1d610a84532e3d5c44d855cc89dce60a17c33df9198334"
 
 
-def test_marks_are_the_same_as_before_the_per_value_rewrite() -> None:
+def _marked_csv_sha256() -> str:
     import hashlib
     import io
 
     buf = io.BytesIO()
     pacsv.write_csv(embed(make_table(2000, seed=11), TRUE, KEY), buf)
-    assert hashlib.sha256(buf.getvalue()).hexdigest() == GOLDEN_SHA256
+    return hashlib.sha256(buf.getvalue()).hexdigest()
+
+
+def test_marks_are_the_same_as_before_the_per_value_rewrite() -> None:
+    assert _marked_csv_sha256() == GOLDEN_SHA256
+
+
+def test_only_the_ranking_of_anchors_moved_the_marks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gongshu.protect import watermark_rows
+
+    winner = watermark_rows.winner
+    monkeypatch.setattr(
+        watermark_rows, "winner", lambda d, e, rank, w: winner(d, e, np.zeros_like(rank), w)
+    )
+    assert _marked_csv_sha256() == GOLDEN_UNRANKED
+    assert _pages_csv_sha256() == GOLDEN_PAGES_UNRANKED
 
 
 def test_dictionary_encoded_columns_are_marked_the_same_and_come_back_decoded(
@@ -362,11 +390,13 @@ def api_pages() -> list[pa.Table]:
 
 
 # sha256 of the CSVs of ``api_pages()`` embedded as the egress door does, computed by the
-# code before the byte-level text view (watermark_text): a page's marks may not move.
-GOLDEN_PAGES_SHA256 = "ebd09304c56b2bc593fcec962b5eb6951feb8bf63cf27787376bd39174ed93b9"
+# code before the byte-level text view (watermark_text): a page's marks may not move
+# (except by the anchors' ranking, as above: GOLDEN_PAGES_UNRANKED is the hash before it).
+GOLDEN_PAGES_SHA256 = "a44f3bc05f10e9e0adaf606a8f43d856fee5cf49e44a340103d155f691a47158"
+GOLDEN_PAGES_UNRANKED = "ebd09304c56b2bc593fcec962b5eb6951feb8bf63cf27787376bd39174ed93b9"
 
 
-def test_api_page_marks_are_the_same_as_before_the_byte_level_views() -> None:
+def _pages_csv_sha256() -> str:
     import hashlib
     import io
 
@@ -374,4 +404,8 @@ def test_api_page_marks_are_the_same_as_before_the_byte_level_views() -> None:
     for page in api_pages():
         per_row = ["_id", "编号", "金额", "床位", "登记"]
         pacsv.write_csv(embed(page, TRUE, KEY, protected=["_id"], per_row=per_row), buf)
-    assert hashlib.sha256(buf.getvalue()).hexdigest() == GOLDEN_PAGES_SHA256
+    return hashlib.sha256(buf.getvalue()).hexdigest()
+
+
+def test_api_page_marks_are_the_same_as_before_the_byte_level_views() -> None:
+    assert _pages_csv_sha256() == GOLDEN_PAGES_SHA256

@@ -5,6 +5,7 @@ masking and marking run on."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import pyarrow as pa
@@ -50,10 +51,27 @@ def door_keys(secret: str) -> DoorKeys:
     )
 
 
+def unmarked_columns(fields: list[dict]) -> list[str]:
+    """A catalog entry's columns whose values must stay exact (identifiers checked at
+    load, integer counts, dates): the door never marks them, tracing reads them as
+    anchors only."""
+    return [f["name"] for f in fields if f.get("kind") or f.get("type") in ("integer", "date")]
+
+
 def watermarker(  # noqa: ANN202
-    wm_key: bytes, recipient: str, token: str, entry_id: int, *, protected: list[str]
+    wm_key: bytes,
+    recipient: str,
+    token: str,
+    entry_id: int,
+    *,
+    protected: list[str],
+    masked: Sequence[str] = (),
+    reorder: bool = False,
 ):
-    """The recipient's fingerprint (issue 4 item 5), keyed by the instance secret."""
+    """The recipient's fingerprint (issue 4 item 5), keyed by the instance secret.
+
+    ``masked`` columns carry bits in their mask runs; with ``reorder`` (no sort
+    asked for) the order of the rows within blocks of 8 carries bits too."""
     mark = Mark(recipient=recipient, delivery_id=token, entry_id=entry_id)
 
     def apply(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -62,7 +80,13 @@ def watermarker(  # noqa: ANN202
         # the door tried dictionary-encoding every other column: the rest are mostly distinct
         plain = [f.name for f in batch.schema if not pa.types.is_dictionary(f.type)]
         table = embed(
-            pa.Table.from_batches([batch]), mark, wm_key, protected=protected, per_row=plain
+            pa.Table.from_batches([batch]),
+            mark,
+            wm_key,
+            protected=protected,
+            per_row=plain,
+            masked=masked,
+            reorder=reorder,
         )
         return table.combine_chunks().to_batches()[0]
 

@@ -37,7 +37,7 @@ from gongshu.egress.errors import (
     NotGrantable,
     NotRecipient,
 )
-from gongshu.egress.marking import door_keys, pipelined, watermarker
+from gongshu.egress.marking import door_keys, pipelined, unmarked_columns, watermarker
 from gongshu.egress.models import Delivery, Grant, MaskingPolicy
 from gongshu.egress.policies import (
     default_policy,
@@ -296,11 +296,17 @@ def deliver(
     recipient = _recipient(grant)
     pseudonym_key, watermark_key = door_keys(secret)
     # Values that must stay exact (identifiers checked at load, integer counts) carry no mark.
-    exact = [
-        f["name"] for f in entry.fields if f.get("kind") or f.get("type") in ("integer", "date")
-    ]
+    exact = unmarked_columns(entry.fields)
     watermark = watermarker(
-        watermark_key, recipient, token, entry.id, protected=[*exact, query.ROW_ID]
+        watermark_key,
+        recipient,
+        token,
+        entry.id,
+        protected=[*exact, query.ROW_ID],
+        masked=[a.column for a in actions if a.rule["op"] != "keep"],
+        # open data leaves in rows' order within blocks of 8 as its recipient's keys say;
+        # a sort asked for is kept exactly, and sharing keeps the stored order
+        reorder=grant.source == "open" and not order_by,
     )
     spool: storage.EphemeralFile | None = None
     if in_memory:

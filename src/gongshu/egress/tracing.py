@@ -8,7 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import Organization, User
-from gongshu.egress.marking import door_keys
+from gongshu.catalog.models import CatalogEntry
+from gongshu.egress import query
+from gongshu.egress.marking import door_keys, unmarked_columns
 from gongshu.egress.models import Delivery
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
@@ -19,6 +21,17 @@ from gongshu.protect.watermark_trace import trace_file
 def watermark_key(secret: str) -> bytes:
     """The key the egress door embeds with; tracing must use the same one."""
     return door_keys(secret).watermark
+
+
+def _unmarked(entries: list[CatalogEntry]) -> set[str]:
+    """Columns the door never marks in any of ``entries`` (``marking.unmarked_columns``)."""
+    exact: set[str] = {query.ROW_ID}
+    markable: set[str] = set()
+    for entry in entries:
+        never = set(unmarked_columns(entry.fields))
+        exact |= never
+        markable |= {f["name"] for f in entry.fields} - never
+    return exact - markable
 
 
 def trace_leak(
@@ -35,7 +48,10 @@ def trace_leak(
     if not deliveries:
         raise InvalidInput("没有带水印的交付记录可供比对 (no watermarked deliveries)")
     marks = [Mark(d.recipient, d.token, d.entry_id) for d in deliveries.values()]
-    verdict = trace_file(leaked, marks, watermark_key(secret))
+    entries = session.scalars(
+        select(CatalogEntry).where(CatalogEntry.id.in_({m.entry_id for m in marks}))
+    ).all()
+    verdict = trace_file(leaked, marks, watermark_key(secret), unmarked=_unmarked(entries))
     if verdict["attributed"]:
         d = deliveries[verdict["delivery_id"]]
         kind, _, ident = d.recipient.partition(":")

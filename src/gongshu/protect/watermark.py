@@ -32,8 +32,10 @@ is attributed only when its p-value is at most ``FAMILY_ALPHA / len(candidates)`
 The SM4 block function is the per-value PRF because HMAC-SM3 costs about
 3 µs per call from Python (1,000,000 rows x 5 anchor columns would take
 15 s); SM4-ECB through OpenSSL handles the same in a fraction of a second.
-Row order is not used as a channel: the door streams in batches and many
-deliveries are ordered by a column, which a shuffle would visibly break.
+With ``reorder`` (the egress door, unless the caller asked for a sort) the
+row order is a channel too, within blocks of 8 rows (``watermark_rows``): it
+survives any column drop, so a leaker who drops every cell carrier is still
+traced while the rows keep their order.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from gongshu.protect import watermark_channels as ch
 from gongshu.protect import watermark_marks as marks
+from gongshu.protect import watermark_rows as rows_
 from gongshu.protect import watermark_text as text_view
 from gongshu.protect import watermark_typed as typed
 from gongshu.protect.crypto import derive_key, hmac_sm3_keyed
@@ -170,6 +173,8 @@ def _column(arr: pa.Array | pa.ChunkedArray, *, encode: bool = True) -> _Column:
     if view is None:
         text = ch.render(values)
         view = None if text is None else text_view.view(text, ch.kinds_for(values.type), weights)
+        if view is not None and pa.types.is_string(values.type):
+            rows_.normalize_dates(values, view)  # a spreadsheet's 1997/5/10 still anchors
     return _Column(values, index, view, per_row=encoded is None)
 
 
@@ -192,12 +197,15 @@ class _Anchors:
         self._cols = cols
         self.digest = np.zeros((len(cols), n), np.uint64)
         self.eligible = np.zeros((len(cols), n), bool)
+        self.rank = np.zeros((len(cols), n), np.int8)  # digits, capped (the row order's anchor)
         anchoring = []
         for i, name in enumerate(self.names):
             col = cols[name]
             # only distinctive values (four digits or more) anchor a row
-            ok = (col.view.digit_counts() >= ch.ANCHOR_DIGITS) & col.view.present
+            counts = col.view.digit_counts()
+            ok = (counts >= ch.ANCHOR_DIGITS) & col.view.present
             self.eligible[i] = col.rows(ok)
+            self.rank[i] = col.rows(np.minimum(counts, rows_.RANK_CAP))
             if np.count_nonzero(ok):
                 anchoring.append((i, ok))
         if not anchoring:
@@ -218,6 +226,10 @@ class _Anchors:
             digest[ok] = digests[lo:hi]
             lo = hi
             self.digest[i] = cols[self.names[i]].rows(digest)
+
+    def row_digest(self) -> tuple[np.ndarray, np.ndarray]:
+        """(digest, has one) per row: what the row order is keyed on (``watermark_rows``)."""
+        return rows_.row_digest(self.digest, self.eligible, self.rank)
 
     @cached_property
     def value(self) -> np.ndarray:
@@ -261,14 +273,17 @@ class _Anchors:
     def _rendezvous(
         self, target: str, rows: slice | np.ndarray, own: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per row, the first column with the highest keyed score, and the same among the
-        columns other than ``own`` (no column eligible: column 0)."""
+        """Per row, the column with the highest keyed score among those whose values have
+        the most digits (``watermark_rows.winner``), and the same among the columns other
+        than ``own`` (no column eligible: column 0)."""
         word = ch.name_word("rendezvous", target)
-        score = np.where(self.eligible[:, rows], self.digest[:, rows] ^ word, np.uint64(0))
-        winner = np.argmax(score, axis=0)
-        if own is not None:
-            score[own] = 0
-        return winner, np.argmax(score, axis=0)
+        digest, eligible, rank = self.digest[:, rows], self.eligible[:, rows], self.rank[:, rows]
+        winner = rows_.winner(digest, eligible, rank, word)
+        if own is None:
+            return winner, winner
+        eligible = eligible.copy()
+        eligible[own] = False
+        return winner, rows_.winner(digest, eligible, rank, word)
 
 
 def _columns(table: pa.Table, per_row: Collection[str] = ()) -> dict[str, _Column]:
@@ -303,17 +318,24 @@ def embed(
     *,
     protected: Collection[str] = (),
     per_row: Collection[str] = (),
+    masked: Collection[str] = (),
+    reorder: bool = False,
 ) -> pa.Table:
     """The same rows with ``mark``'s fingerprint hidden in their carrier cells (SHR-5).
 
-    Deterministic for (table, mark, key); row count and order unchanged, and
-    the schema too, except that dictionary-encoded columns come back decoded;
+    Deterministic for (table, mark, key); row count unchanged, and the schema
+    too, except that dictionary-encoded columns come back decoded;
     ``protected`` columns and integer identifiers are not touched (they still
-    serve as anchors). A row's marks depend on the row alone, so the result is
-    the same whether the table is embedded whole or batch by batch.
-    ``per_row`` names columns known to hold mostly distinct values (the
-    caller has tried): they are not dictionary-encoded again. The result
-    does not depend on it.
+    serve as anchors). ``masked`` names the columns the caller masked: their
+    mask runs of any length carry bits (elsewhere only runs of 3-4 stars after
+    a visible character do: a footnote star is not a mask). With ``reorder``
+    the rows of each block of ``watermark_rows.BLOCK`` are put in the order
+    the recipient's keyed scores give (the row-order channel); without it the
+    order is unchanged. A row's marks depend on the row alone (and its block),
+    so the result is the same whether the table is embedded whole or batch by
+    batch (batches of a multiple of ``BLOCK`` rows). ``per_row`` names columns
+    known to hold mostly distinct values (the caller has tried): they are not
+    dictionary-encoded again. The result does not depend on it.
     """
     schema = pa.schema(
         [
@@ -335,7 +357,7 @@ def embed(
             out.append(arr)
             continue
         key_like = pa.types.is_integer(field_.type) and _key_like(name, arr)
-        writable = marks.writable(field_.type, col.view, key_like)
+        writable = marks.writable(field_.type, col.view, key_like, name in masked)
         if not writable.any():
             out.append(arr)
             continue
@@ -345,7 +367,12 @@ def embed(
         down = ((word >> _NEXT) & _ONE).astype(bool)
         change = col.rows(writable) & ok & (col.rows(col.view.bit) != want)
         out.append(_marked(col, writable, change, down) if change.any() else arr)
-    return pa.Table.from_arrays(out, schema=schema)
+    marked = pa.Table.from_arrays(out, schema=schema)
+    if reorder:
+        order = rows_.permutation(*anchors.row_digest(), s1, s2)
+        if (order != np.arange(len(order))).any():
+            marked = marked.take(pa.array(order))
+    return marked
 
 
 def _marked(col: _Column, writable: np.ndarray, change: np.ndarray, down: np.ndarray) -> pa.Array:

@@ -14,9 +14,15 @@ its CSV or XLSX copy are read the same way. Each value gets:
              touched, and embedding never makes a digit 0, so the decade and
              the canonical form ``sign + n // 10`` never change);
   seconds    ``YYYY-MM-DD hh:mm:ss``: the parity of the seconds, only when 1..59;
-  mask run   a masked string ending in (or with ``@`` after) a run of 3 or 4
-             ``*`` (addresses masked to the district, e-mail local parts): the
-             run's length, 3 or 4, which says nothing about the value.
+  mask run   a masked string ending in a run of 1 to 4 ``*`` (a masked name
+             ``王**``, an address masked to the district, a value replaced by
+             ``***``), or with a run of 3 or 4 before ``@`` (e-mail local
+             parts): bit 1 when the run's length is even. Embedding moves the
+             length within its pair (1 and 2, 3 and 4): the stars stand for the
+             hidden characters without counting them, so either length says
+             nothing about the value. Runs of 3-4 after a visible character are
+             written in any column; the others only in the columns the caller
+             says it masked (a footnote star in clear text is not a mask).
 
 The column's grid is inferred from the text, not the type: the largest
 number of decimals that at least 30% of the numeric values use once trailing
@@ -46,6 +52,7 @@ TS_RE = (
 RUN_RE = r"^(?P<pre>[^@]*[^*@])(?P<run>\*{3,4})(?P<post>@[^*@]*)$"
 MAX_SCALE = 9
 SCALE_SHARE = 0.3
+MAX_RUN = 4  # longer trailing runs (masked IDs, "1234********") carry no bit
 ANCHOR_DIGITS = 4  # a canonical value needs this many digits to serve as a row anchor
 
 NONE, NUMERIC, SECONDS, RUN = 0, 1, 2, 3
@@ -200,20 +207,26 @@ def _extract(text: pa.Array, pattern: str, fields: pa.DataType, needle: str | No
 
 
 def _runs(text: pa.Array, enabled: bool) -> tuple[pa.Array, np.ndarray]:
-    """Struct pre/post (null unless a 3-4 star run ends the value or precedes ``@``), run length."""
+    """Struct pre/post (null unless a 1-4 star run ends the value or 3-4 precede ``@``),
+    run length."""
     n = len(text)
-    if not enabled or n == 0 or not pc.any(pc.match_substring(text, "***")).as_py():
+    if not enabled or n == 0 or not pc.any(pc.match_substring(text, "*")).as_py():
         return pa.nulls(n, RUN_FIELDS), np.zeros(n, np.int64)
-    # "...区****": a trailing run; cheaper than a regex with backtracking over CJK text
+    # "...区****", "王**", "***": a trailing run; cheaper than a regex with backtracking
     trail_pre = pc.utf8_rtrim(text, characters="*")
     trail_len = _np(pc.subtract(pc.utf8_length(text), pc.utf8_length(trail_pre)), 0)
-    trail = (trail_len >= 3) & (trail_len <= 4) & (_np(pc.utf8_length(trail_pre), 0) > 0)
+    trail = (trail_len >= 1) & (trail_len <= MAX_RUN)
     # "a***@qq.com": a run before the @
-    at = pc.extract_regex(pc.if_else(pc.match_substring(text, "***@"), text, ""), RUN_RE)
-    at_ok = _np(pc.is_valid(at), False).astype(bool) & ~trail
-    at_len = _np(pc.utf8_length(pc.struct_field(at, "run")), 0)
-    pre = pc.if_else(pa.array(at_ok), pc.struct_field(at, "pre"), trail_pre)
-    post = pc.if_else(pa.array(at_ok), pc.struct_field(at, "post"), "")
+    has_at = pc.match_substring(text, "***@")
+    if pc.any(has_at).as_py():
+        at = pc.extract_regex(pc.if_else(has_at, text, ""), RUN_RE)
+        at_ok = _np(pc.is_valid(at), False).astype(bool) & ~trail
+        at_len = _np(pc.utf8_length(pc.struct_field(at, "run")), 0)
+        pre = pc.if_else(pa.array(at_ok), pc.struct_field(at, "pre"), trail_pre)
+        post = pc.if_else(pa.array(at_ok), pc.struct_field(at, "post"), "")
+    else:  # (masked names, addresses, replaced values: no e-mail)
+        at_ok, at_len = np.zeros(n, bool), np.zeros(n, np.int64)
+        pre, post = trail_pre, pa.array([""] * n, pa.string())
     ok = trail | at_ok
     struct = pa.StructArray.from_arrays([pre, post], fields=list(RUN_FIELDS), mask=pa.array(~ok))
     return struct, np.where(at_ok, at_len, np.where(trail, trail_len, 0)).astype(np.int64)
@@ -294,7 +307,7 @@ def text_channels(
     is_run = _np(pc.is_valid(run), False).astype(bool) & ~numeric & ~is_ts
     if is_run.any():
         kind[is_run] = RUN
-        bit[is_run] = (run_len[is_run] == 4).astype(np.int8)
+        bit[is_run] = (run_len[is_run] % 2 == 0).astype(np.int8)
         digit[is_run] = run_len[is_run]
         stripped = pc.binary_join_element_wise(
             pc.struct_field(run, "pre"), pc.struct_field(run, "post"), "*"

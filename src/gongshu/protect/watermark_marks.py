@@ -2,7 +2,8 @@
 
 A changed cell takes the other bit of its channel (``watermark_channels``):
 the last digit on the numeric grid one step up or down, the seconds one
-step, the mask run 3 or 4 stars; the canonical form never moves. Integers,
+step, the mask run one star longer or shorter within its pair (1-2, 3-4);
+the canonical form never moves. Integers,
 float64 and decimal128 columns are written straight into a copy of their
 values buffer (an API page would otherwise pay for three Arrow kernels);
 other types go through Arrow's casts, text through its string kernels.
@@ -16,8 +17,12 @@ import pyarrow.compute as pc
 
 from gongshu.protect import watermark_channels as ch
 
+_STARS = np.array(["*" * k for k in range(ch.MAX_RUN + 2)])
 
-def writable(t: pa.DataType, v: ch.View, key_like: bool) -> np.ndarray:
+
+def writable(t: pa.DataType, v: ch.View, key_like: bool, masked: bool = False) -> np.ndarray:
+    """The cells whose channel bit may be written. Mask runs other than 3-4 stars after a
+    visible character only in a column the caller ``masked`` (see ``watermark_channels``)."""
     carries = v.bit >= 0
     if pa.types.is_integer(t):
         return carries & (v.kind == ch.NUMERIC) & (not key_like)
@@ -26,7 +31,12 @@ def writable(t: pa.DataType, v: ch.View, key_like: bool) -> np.ndarray:
     if pa.types.is_timestamp(t):
         return carries & (v.kind == ch.SECONDS)
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return carries & ((v.kind == ch.SECONDS) | (v.kind == ch.RUN))
+        run = v.kind == ch.RUN
+        if not masked and np.count_nonzero(run):
+            pre = pc.utf8_length(pc.struct_field(v.run, "pre"))
+            visible = np.asarray(pc.fill_null(pre, 0).to_numpy(zero_copy_only=False)) > 0
+            run &= (v.digit >= 3) & visible
+        return carries & ((v.kind == ch.SECONDS) | run)
     return np.zeros(len(v.bit), bool)
 
 
@@ -43,7 +53,9 @@ def write(
         run = pa.nulls(len(arr), ch.RUN_FIELDS) if v.run is None else v.run
         head, rest = pc.struct_field(ts, "head"), pc.struct_field(ts, "rest")
         new_ts = pc.binary_join_element_wise(head, pa.scalar(":"), sec, rest, "")
-        stars = pa.array(np.where(want == 1, "****", "***"))
+        # the run's other length in its pair (1-2, 3-4): the bit is the length's parity
+        length = np.where(v.kind == ch.RUN, d, 0)
+        stars = pa.array(_STARS[np.where(length % 2 == 1, length + 1, np.maximum(length - 1, 0))])
         new_run = pc.binary_join_element_wise(
             pc.struct_field(run, "pre"), stars, pc.struct_field(run, "post"), ""
         )

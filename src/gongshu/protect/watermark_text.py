@@ -21,8 +21,8 @@ the array's offsets and bytes:
 The seconds and mask-run channels stay with the Arrow kernels of
 ``watermark_channels.text_channels``, and run only when a byte test says some
 value may carry them (``:`` at the places of ``YYYY-MM-DD hh:mm:ss``; a value
-ending in ``***`` or holding ``***@``): masked phone numbers such as
-``138****1234`` and plain names never pay for them. Longer columns (a batch
+ending in ``*`` or holding ``***@``): masked phone numbers such as
+``138****1234`` and plain text never pay for them. Longer columns (a batch
 of mostly distinct values) keep the Arrow path: there its cost per byte is
 lower than numpy's passes over the bytes. Tests compare this view with the
 Arrow one field by field on random and edge-case text.
@@ -209,10 +209,12 @@ def _may_carry(
         return bool(np.count_nonzero(colons & (data[at + 4] == _DASH) & (data[at + 7] == _DASH)))
     if kind == ch.RUN:  # a run of stars that ends the value, or stands before "@"
         star = data == _STAR
+        if not np.count_nonzero(star):
+            return False
+        ends = (starts + lengths)[rest & (lengths >= 1)]
+        if np.count_nonzero(star[ends - 1]):
+            return True
         if np.count_nonzero(star) < 3:
             return False
-        ends = (starts + lengths)[rest & (lengths >= 4)]  # a star run needs a byte before it
-        if np.count_nonzero(star[ends - 1] & star[ends - 2] & star[ends - 3]):
-            return True
         return bool(np.count_nonzero(star[:-3] & star[1:-2] & star[2:-1] & (data[3:] == _AT)))
     return True

@@ -6,12 +6,19 @@ anchors that ``embed`` used, merging the cells that share a slot by majority;
 there, and names the best candidate only when its exact binomial p-value is at
 most ``FAMILY_ALPHA / len(candidates)`` (the scheme is in ``watermark``'s
 docstring). ``trace_file`` is what ``gongshu trace`` prints.
+
+Two statistics are computed per candidate: the cell bits, and the row-order
+bits (``watermark_rows``), which a shuffle turns into coins while a column
+drop leaves them whole. For a delivery that is not the source both are
+binomial and independent (different keyed functions of different inputs),
+so the smaller p-value m is turned into ``1 - (1 - m)^2`` (Sidak), again a
+p-value; the family bound ``FAMILY_ALPHA`` over all candidates holds.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from gongshu.protect import watermark_channels as ch
+from gongshu.protect import watermark_rows as rows_
 from gongshu.protect.watermark import (
     _TOP,
     FAMILY_ALPHA,
@@ -43,7 +51,8 @@ class Attribution:
     p_value: float
     matched_rows: int
     scores: list[tuple[Mark, float]] = field(default_factory=list)
-    bits: int = 0  # independent slots read from the leak
+    bits: int = 0  # independent slots read from the leak's cells
+    order_pairs: int = 0  # row pairs read from the leak's order
     threshold: float = 0.0  # per-candidate p-value threshold used
 
 
@@ -52,16 +61,30 @@ def _pair(target: np.ndarray, anchor: np.ndarray) -> np.ndarray:
 
 
 def read_bits(
-    leaked: pa.Table, key: bytes, *, original: pa.Table | None = None
+    leaked: pa.Table,
+    key: bytes,
+    *,
+    original: pa.Table | None = None,
+    unmarked: Collection[str] = (),
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(slots, majority bit per slot, rows carrying a bit) read from a leaked table.
 
     With ``original``, a cell counts only when its canonical value and its
     anchor's occur together in one original row: altered cells are dropped.
+    ``unmarked`` columns (the door never marks them: identifiers, integers,
+    dates) are read as anchors only; their cells would be coins.
     """
+    return _read(leaked, key, original, unmarked)[:3]
+
+
+def _read(
+    leaked: pa.Table, key: bytes, original: pa.Table | None, unmarked: Collection[str] = ()
+) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+    """``read_bits``, then the (earlier, later) row digests of the leak's row pairs."""
     keys = _keys(key)
     cols = _columns(leaked)
     anchors = _Anchors(cols, keys, leaked.num_rows)
+    earlier, later = rows_.order_pairs(*anchors.row_digest())
     pairs = None
     if original is not None:
         common = [c for c in original.column_names if c in cols]
@@ -74,7 +97,7 @@ def read_bits(
     for i, name in enumerate(anchors.names):
         bit = cols[name].rows(cols[name].view.bit)
         sel = bit >= 0
-        if not sel.any() or _key_name(name):  # identifiers are never marked: no evidence
+        if not sel.any() or _key_name(name) or name in unmarked:  # never marked: no evidence
             continue
         slot, ok, _, other = anchors.slots(name)
         sel &= ok
@@ -88,17 +111,22 @@ def read_bits(
         bits.append(bit[sel])
         hit |= sel
     if not slots:
-        return np.zeros(0, np.uint64), np.zeros(0, np.int8), 0
+        return np.zeros(0, np.uint64), np.zeros(0, np.int8), 0, earlier, later
     uniq, inverse = np.unique(np.concatenate(slots), return_inverse=True)
     ones = np.bincount(inverse, weights=np.concatenate(bits), minlength=len(uniq))
     count = np.bincount(inverse, minlength=len(uniq))
     decided = 2 * ones != count  # ties carry no evidence
     majority = (2 * ones > count).astype(np.int8)
-    return uniq[decided], majority[decided], int(hit.sum())
+    return uniq[decided], majority[decided], int(hit.sum()), earlier, later
 
 
 def attribute(
-    leaked: pa.Table, candidates: Sequence[Mark], key: bytes, *, original: pa.Table | None = None
+    leaked: pa.Table,
+    candidates: Sequence[Mark],
+    key: bytes,
+    *,
+    original: pa.Table | None = None,
+    unmarked: Collection[str] = (),
 ) -> Attribution:
     """Which candidate delivery ``leaked`` comes from, with a binomial p-value.
 
@@ -106,14 +134,15 @@ def attribute(
     order, columns dropped or reordered, numbers turned into text. The best
     candidate is named only when its p-value is at most
     ``FAMILY_ALPHA / len(candidates)``; otherwise ``mark`` is None.
+    ``unmarked``: columns never marked (see ``read_bits``).
     """
     keys = _keys(key)
-    slots, observed, matched_rows = read_bits(leaked, key, original=original)
-    n = len(slots)
+    slots, observed, matched_rows, earlier, later = _read(leaked, key, original, unmarked)
+    n, n_order = len(slots), len(earlier)
     marks = list(candidates)
     threshold = FAMILY_ALPHA / max(len(marks), 1)
     if not marks:
-        return Attribution(None, 0.0, 1.0, matched_rows, [], n, threshold)
+        return Attribution(None, 0.0, 1.0, matched_rows, [], n, n_order, threshold)
     words = np.array([keys.words(m) for m in marks], dtype=np.uint64)
     agree = np.zeros(len(marks), np.int64)
     for lo in range(0, len(marks), _CHUNK):
@@ -121,13 +150,23 @@ def attribute(
         expected = (_bits(slots[None, :], w[:, :1], w[:, 1:]) >> _TOP).astype(np.int8)
         agree[lo : lo + _CHUNK] = (expected == observed[None, :]).sum(axis=1)
     log_p = ch.log_sf_half(n)[agree]
+    if n_order:  # the cells or the row order, whichever says more (Sidak over the two)
+        by_order = ch.log_sf_half(n_order)[rows_.order_agreements(earlier, later, words)]
+        log_p = _sidak(np.minimum(log_p, by_order)) if n else by_order
     order = np.argsort(log_p, kind="stable")
     scores = [(marks[i], float(-log_p[i] / math.log(10))) for i in order]
     best = int(order[0])
     p = float(math.exp(log_p[best]))
     confidence = max(0.0, 1.0 - p * len(marks))
     mark = marks[best] if log_p[best] <= math.log(threshold) else None
-    return Attribution(mark, confidence, p, matched_rows, scores, n, threshold)
+    return Attribution(mark, confidence, p, matched_rows, scores, n, n_order, threshold)
+
+
+def _sidak(log_m: np.ndarray) -> np.ndarray:
+    """log(1 - (1 - m)^2): the p-value of the smaller of two independent p-values m."""
+    m = np.exp(np.maximum(log_m, -700.0))
+    exact = np.log(-np.expm1(2.0 * np.log1p(-np.minimum(m, 1.0))))
+    return np.where(log_m < -30.0, log_m + math.log(2.0), exact)  # (m^2 is below 1e-26)
 
 
 def read_leak(path: str | Path) -> pa.Table:
@@ -141,9 +180,11 @@ def read_leak(path: str | Path) -> pa.Table:
     return pa.Table.from_batches(batches)
 
 
-def trace_file(path: str | Path, candidates: Sequence[Mark], key: bytes) -> dict[str, Any]:
+def trace_file(
+    path: str | Path, candidates: Sequence[Mark], key: bytes, *, unmarked: Collection[str] = ()
+) -> dict[str, Any]:
     """JSON-able verdict for ``gongshu trace LEAKED_FILE --json``."""
-    result = attribute(read_leak(path), candidates, key)
+    result = attribute(read_leak(path), candidates, key, unmarked=unmarked)
     top = [
         {
             "recipient": m.recipient,
@@ -163,6 +204,7 @@ def trace_file(path: str | Path, candidates: Sequence[Mark], key: bytes) -> dict
         "log10_p_value": -top[0]["score"] if top else 0.0,
         "threshold": result.threshold,
         "bits": result.bits,
+        "order_pairs": result.order_pairs,
         "matched_rows": result.matched_rows,
         "candidates": top,
     }
