@@ -101,7 +101,7 @@ class Door:
                     purpose="研究；场景：基准测试",
                     source="open",
                     policy="open",
-                    actor=user.actor,
+                    actor=user,
                 ).id
                 self.grants[(key, user.id)] = grant
             t0 = time.perf_counter()
@@ -117,8 +117,8 @@ class Door:
             )
             secs = time.perf_counter() - t0
             mark = Mark(out.delivery.recipient, out.delivery.token, out.delivery.entry_id)
-        table = pq.read_table(out.path)
-        out.path.unlink()
+        table = pq.read_table(out.open())
+        out.discard()
         return mark, table, secs
 
 

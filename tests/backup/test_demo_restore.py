@@ -59,10 +59,14 @@ def _answers(settings: Settings, token: str, resource: str) -> dict:
     got["datastore_search"] = {
         "total": result["total"],
         "fields": result["fields"],
-        "records": [
-            {k: v for k, v in r.items() if _unmarked(v)} | {"_id": r["_id"]}
-            for r in result["records"]
-        ],
+        # open pages are reordered within blocks of rows (a watermark channel): by _id
+        "records": sorted(
+            (
+                {k: v for k, v in r.items() if _unmarked(v)} | {"_id": r["_id"]}
+                for r in result["records"]
+            ),
+            key=lambda r: r["_id"],
+        ),
     }
     return got
 

@@ -56,7 +56,6 @@ def test_writes_go_on_while_a_large_load_converts_its_file(tmp_path: Path) -> No
         entry_id = approved_entry(s, people).id
         clerk_id = people.clerk_county.id
     src = big_csv(tmp_path / "big.csv")
-    entry_dir = settings.datasets_dir / f"entry-{entry_id}"
     outcome: dict = {}
 
     def load() -> None:
@@ -79,7 +78,8 @@ def test_writes_go_on_while_a_large_load_converts_its_file(tmp_path: Path) -> No
     loader = threading.Thread(target=load)
     loader.start()
     deadline = time.monotonic() + 60
-    while not any(entry_dir.glob(".tmp-*")):  # the load is writing its Parquet file
+    scratch = settings.data_dir / "tmp"  # the load converts into its encrypted scratch file
+    while not any(p.is_file() for p in scratch.glob("*/*")):
         assert loader.is_alive() and time.monotonic() < deadline, outcome
         time.sleep(0.005)
     waits = []

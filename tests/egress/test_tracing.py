@@ -153,11 +153,11 @@ def open_copies(session, people, register, tmp_path):  # noqa: ANN001, ANN201
             purpose="研究；场景：测试",
             source="open",
             policy="open",
-            actor=user.actor,
+            actor=user,
         )
         out = deliver(session, grant, user, tmp_path, fmt="parquet", row_ids=True)
         mark = Mark(out.delivery.recipient, out.delivery.token, register.id)
-        copies.append((mark, pq.read_table(out.path)))
+        copies.append((mark, pq.read_table(out.open())))
     return copies
 
 

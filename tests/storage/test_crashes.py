@@ -78,7 +78,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
                 recipient_org_id=clerk.org_id,
                 purpose="资格核查",
                 source="sharing",
-                actor="test",
+                actor=clerk,
                 policy="share-conditional",
             )
             state = {"entry": entry.id, "grant": grant.id, "clerk": ids["clerk_county"]}

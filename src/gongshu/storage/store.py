@@ -324,3 +324,13 @@ def open_file(datasets_dir: Path, rel: str) -> pa.Table:
     if rel.endswith(SEALED_SUFFIX):
         return _open_sealed(datasets_dir, {"path": rel})
     return pq.read_table(datasets_dir / rel)
+
+
+def stored_files(version: DatasetVersion) -> list[str]:
+    """Every file of the version, relative to the datasets directory (backups)."""
+    files = [version.path]
+    if version.quarantine_path:
+        files.append(version.quarantine_path)
+    if version.sealed:
+        files.append(version.sealed["path"])
+    return files
