@@ -27,6 +27,7 @@ STORAGE_READERS = {
         "only results that pass the disclosure check become products, which leave through the door"
     ),
     "privacy/finder.py": "finds a person's rows for their rights request (PIP-5); row numbers only",
+    "operation/products.py": "a passed sandbox result becomes a product (it leaves by the door)",
     "privacy/tombstones.py": "rewrites a version without a person's rows (PIP-6); nothing leaves",
     "quality/engine.py": "in-platform quality checks (QUA-1); only masked examples are shown",
     "quality/onesource.py": "in-platform duplicate finder (AGG-2); keyed hashes, only counts",
@@ -50,7 +51,7 @@ FILE_READER_IMPORTS = {
     "quality/onesource.py": "in-platform duplicate finder (AGG-2); keyed hashes, only counts",
     "quality/grouped.py": "the quality engine's uniqueness rules on the connection it opened",
     "demo/loader.py": "writes the demo province's source files before loading them",
-    "operation/products.py": "reads a sandbox result's schema; the product leaves through the door",
+    "operation/runs.py": "writes a passed sandbox result's Parquet bytes, sealed whole at once",
 }
 
 

@@ -97,7 +97,7 @@ def test_configuration_cannot_be_changed(session, op, agreement, open_entry, rs)
         session, agreement.id, sql.format(id=open_entry.id), actor=op, settings=rs()
     )
     assert run.status == "passed"
-    import pyarrow.parquet as pq
+    from gongshu import storage
 
-    table = pq.read_table(rs().datasets_dir / run.result_path)
+    table = storage.open_file(rs().datasets_dir, run.result_path)  # sealed whole
     assert table.column("v").to_pylist() == [False]

@@ -17,7 +17,7 @@ from gongshu import storage
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog import versions as catalog_versions
 from gongshu.catalog.models import GRADE_LABELS, CatalogEntry, EntryVersion
-from gongshu.datasets.classify import classify_file
+from gongshu.datasets.classify import SAMPLE_ROWS, classify_sample
 from gongshu.discovery.rules_store import rules_in_force
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
@@ -54,8 +54,6 @@ def materialize_product(
     atomically like a load, classified, and records the run and source entries,
     so it can be granted and delivered through egress like any entry.
     """
-    import pyarrow.parquet as pq
-
     if datasets_dir is None:
         from gongshu.config import Settings
 
@@ -70,7 +68,8 @@ def materialize_product(
     if not (name or "").strip() or not (summary or "").strip():
         raise InvalidInput("数据产品须填写名称和简介 (name, summary)")
     operator = session.get(Organization, run.operator_org_id)
-    schema = pq.read_schema(datasets_dir / run.result_path)
+    result = storage.open_file(datasets_dir, run.result_path)  # sealed whole (runs.py)
+    schema = result.schema
     entry = CatalogEntry(
         resource_code=f"PRD-{operator.region_code}-{run.id:06d}",
         name=name.strip(),
@@ -114,22 +113,20 @@ def materialize_product(
             comment=f"沙箱运行 {run.id} 的结果（数据产品）",
         )
     )
-    result = datasets_dir / run.result_path
-    tags, summary_ = classify_file(result)
-    rules, _ = rules_in_force(session)
+    rules, rules_version = rules_in_force(session)
+    tags, summary_ = classify_sample(
+        result.slice(0, SAMPLE_ROWS), rules=rules, rules_version=rules_version
+    )
     sealed = storage.columns_to_seal(entry.fields, tags, rules, [f.name for f in schema])
-    source = pq.ParquetFile(result)
-    try:  # the product's files, its sensitive columns sealed as they are written (SEC-9)
-        stored = storage.write_version(
-            session,
-            datasets_dir,
-            f"entry-{entry.id}/v1-{uuid.uuid4().hex[:12]}",
-            source.schema_arrow,
-            source.iter_batches(batch_size=65536),
-            sealed,
-        )
-    finally:
-        source.close()
+    # the product's files, its sensitive columns sealed as they are written (SEC-9)
+    stored = storage.write_version(
+        session,
+        datasets_dir,
+        f"entry-{entry.id}/v1-{uuid.uuid4().hex[:12]}",
+        result.schema,
+        iter(result.to_batches(max_chunksize=65536)),
+        sealed,
+    )
     try:
         version = storage.add(
             session,
@@ -143,8 +140,8 @@ def materialize_product(
             source_name=f"sandbox-run-{run.id}.parquet",
             format="parquet",
             rows=run.rows,
-            bytes=result.stat().st_size,
-            sha256=run.result_sha256,
+            bytes=stored.bytes,
+            sha256=stored.sha256,  # of the stored plain file, as for a load
             columns=[{"name": f.name, "type": str(f.type)} for f in schema],
             report={"sandbox_run": run.id, "sources": run.sources, "sql": run.sql},
             column_tags=tags,

@@ -4,14 +4,18 @@ waits under the datasets dir until it is made a product (``products``)."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu import storage
 from gongshu.accounts.models import User
 from gongshu.egress import service as egress
 from gongshu.egress.marking import door_keys
@@ -103,14 +107,16 @@ def run_query(
         _record_run(session, run)
         raise ExportRefused(f"导出被拒绝：{refusal.message}", detail={"run": run.id}) from None
     run.status = "passed"
-    # Kept inside the platform (beside the versions) until the operator makes it a product.
+    # Kept inside the platform (beside the versions) until the operator makes it a
+    # product, sealed whole through the storage layer like a quarantine (SEC-9): the
+    # result may hold pseudonymized or masked personal information.
     rel = Path(RUNS_DIR) / f"run-{uuid.uuid4().hex}.parquet"
-    from gongshu.storage.atomic import write_parquet_table
-
-    _, _, run.result_sha256 = write_parquet_table(
-        result.table, settings.datasets_dir / rel, root=settings.datasets_dir, session=session
+    data = io.BytesIO()
+    pq.write_table(result.table, data, compression="zstd")
+    run.result_sha256 = hashlib.sha256(data.getvalue()).hexdigest()
+    run.result_path = storage.seal_bytes(
+        settings.datasets_dir, rel.as_posix(), data.getvalue(), session=session
     )
-    run.result_path = rel.as_posix()
     _record_run(session, run)
     return run
 
