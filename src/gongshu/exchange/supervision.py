@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import Organization, User
 from gongshu.exchange.models import ErrorReport, SharingApplication
 from gongshu.timeutil import as_utc, utcnow
@@ -25,8 +26,9 @@ class AgencyRow:
 
 
 def area_prefix(org: Organization) -> str:
-    """GB/T 2260 codes nest: a province sees 36xxxx, a city 3601xx, a county itself."""
-    return org.region_code[: {"province": 2, "city": 4}.get(org.region.tier, 6)]
+    """GB/T 2260 codes nest: a province sees 36xxxx, a city 3601xx, a county itself
+    (the one rule, ``accounts.jurisdiction.area_prefix``)."""
+    return jurisdiction.area_prefix(org.region_code)
 
 
 def agencies(
