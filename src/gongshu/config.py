@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     token_days: int = Field(90, description="Default lifetime of an API token, in days.")
     max_failed_logins: int = Field(5, description="Failed logins before an account locks.")
     lockout_minutes: int = Field(15, description="How long a locked account stays locked.")
+    identity_register: str = Field(
+        "360000-GA-0001",
+        description=(
+            "Resource code of the resident register (the public-security entry) that "
+            "real-name checks match name, ID number and mobile against (OPN-2, PIP-5)."
+        ),
+    )
     checkpoint_every: int = Field(
         256, description="Ledger entries between signed Merkle checkpoints."
     )

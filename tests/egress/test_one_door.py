@@ -20,6 +20,10 @@ STORAGE_MODULES = {"gongshu.storage", "gongshu.storage.store"}
 
 STORAGE_READERS = {
     "egress/service.py": "the door itself",
+    "egress/verify.py": (
+        "identity verification against the resident register (OPN-2, PIP-5): "
+        "answers match or no match, or hands the mobile on record to the code sender"
+    ),
     "datasets/service.py": "the providing agency's own preview (refuses anyone else)",
     "datasets/anonymized.py": "the PIP-9 re-identification check in the platform; nothing leaves",
     "operation/sandbox.py": (
@@ -39,6 +43,7 @@ FILE_READER_IMPORTS = {
     "storage/files.py": "writes a version's stored files; reads a plain one only to seal it",
     "storage/ephemeral.py": "writes a load's converted rows as encrypted temporary Parquet",
     "egress/query.py": "the door's query, built and run only by egress/service.deliver",
+    "egress/verify.py": "the door's identity check: one count or one number, never rows",
     "egress/formats.py": "writes the door's Parquet output",
     "datasets/service.py": "the providing agency's own preview (refuses anyone else)",
     "datasets/classify.py": "discovery sample for classification; nothing leaves",

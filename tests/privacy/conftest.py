@@ -26,9 +26,21 @@ MOBILES = [f"1381234{i:04d}" for i in range(20)]
 ME = IDS[3]  # the citizen
 CHILD = rid("36010220200601001")  # born 2020-06-01
 PARENT = rid("36010219900301002")
+REGISTER_CODE = "360000-GA-0001"  # the settings' default identity register
 
 
-def publish_and_load(session, people, tmp_path: Path, *, code, name, provider, reviewer, rows):  # noqa: ANN001, ANN003, ANN201
+def publish_and_load(  # noqa: ANN201
+    session,  # noqa: ANN001
+    people,  # noqa: ANN001
+    tmp_path: Path,
+    *,
+    code,  # noqa: ANN001
+    name,  # noqa: ANN001
+    provider,  # noqa: ANN001
+    reviewer,  # noqa: ANN001
+    rows,  # noqa: ANN001
+    phone: str = "联系电话",
+):
     entry = catalog.create(
         session,
         {
@@ -38,7 +50,7 @@ def publish_and_load(session, people, tmp_path: Path, *, code, name, provider, r
             "fields": [
                 {"name": "姓名"},
                 {"name": "公民身份号码", "kind": "resident_id"},
-                {"name": "联系电话"},
+                {"name": phone},
                 {"name": "街道"},
             ],
             "update_frequency": "每月",
@@ -52,7 +64,7 @@ def publish_and_load(session, people, tmp_path: Path, *, code, name, provider, r
     catalog.submit(session, entry.id, actor=provider)
     catalog.approve(session, entry.id, actor=reviewer)
     csv = tmp_path / f"{code}.csv"
-    lines = ["姓名,公民身份号码,联系电话,街道"] + [
+    lines = [f"姓名,公民身份号码,{phone},街道"] + [
         f"{n},{i},{m},{'八一' if k % 2 else '豫章'}街道" for k, (n, i, m) in enumerate(rows)
     ]
     csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -88,11 +100,12 @@ def entries(session, people, tmp_path):  # noqa: ANN001, ANN201
         session,
         people,
         tmp_path,
-        code="360000-GA-0101",
+        code=REGISTER_CODE,  # the police's entry is the resident register checks read
         name="户籍人口信息",
         provider=people.clerk_prov,
         reviewer=people.reviewer_prov,
         rows=rows[:10],
+        phone="手机号码",
     )
     return county, police
 
@@ -144,3 +157,28 @@ def mobile_entry(session, people, tmp_path):  # noqa: ANN001, ANN201
         session, entry.id, csv, actor=people.clerk_county, datasets_dir=datasets_dir(tmp_path)
     )
     return entry
+
+
+def code_for(session, user, mobile: str = MOBILES[3], secret: str = SECRET) -> str:  # noqa: ANN001
+    """A one-time code sent to ``user``'s phone and read there (the outbox), as the
+    person would. Earlier codes are aged past the resend pause (a test files several
+    requests within a minute)."""
+    import re
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from gongshu.accounts import otp
+    from gongshu.accounts.models import OneTimeCode
+    from gongshu.accounts.notify import OutboxNotifier, outbox
+    from gongshu.timeutil import utcnow
+
+    session.execute(
+        update(OneTimeCode)
+        .where(OneTimeCode.user_id == user.id)
+        .values(created_at=utcnow() - timedelta(minutes=2))
+    )
+    otp.issue(
+        session, user, purpose="rights", mobile=mobile, notifier=OutboxNotifier(), secret=secret
+    )
+    return re.search(r"\d{6}", outbox(session, limit=1)[0].text).group(0)

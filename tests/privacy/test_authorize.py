@@ -15,6 +15,7 @@ from gongshu.errors import InvalidInput
 from gongshu.privacy import consent, service
 from gongshu.privacy.authorize import authorize
 from gongshu.privacy.errors import NotThePerson
+from tests.privacy.conftest import code_for
 
 TODAY = dt.date(2026, 3, 2)
 
@@ -24,6 +25,7 @@ def exported(session, people, citizen, entries, pi):  # noqa: ANN001, ANN201
     req = service.file_request(
         session,
         user=citizen,
+        code=code_for(session, citizen),
         kind="copy",
         id_number=pi.me,
         secret=pi.secret,

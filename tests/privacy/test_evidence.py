@@ -7,6 +7,7 @@ import datetime as dt
 from gongshu.egress import service as egress
 from gongshu.privacy import consent, evidence, service
 from gongshu.timeutil import BEIJING
+from tests.privacy.conftest import code_for
 
 MARCH = {"start": dt.date(2026, 3, 1), "end": dt.date(2026, 3, 31)}
 
@@ -29,7 +30,9 @@ def test_no_requests_is_not_applicable(session, people) -> None:
 def test_in_time_late_and_per_organization(session, people, citizen, entries, pi) -> None:
     county, police = entries
     kw = {"user": citizen, "id_number": pi.me, "secret": pi.secret, "datasets_dir": pi.datasets_dir}
-    a = service.file_request(session, kind="copy", now=at(2026, 3, 2), **kw)
+    a = service.file_request(
+        session, kind="copy", now=at(2026, 3, 2), code=code_for(session, citizen), **kw
+    )
     m_county, m_police = service.matches(session, a)
     hkw = {"secret": pi.secret, "datasets_dir": pi.datasets_dir}
     service.handle(
@@ -39,7 +42,9 @@ def test_in_time_late_and_per_organization(session, people, citizen, entries, pi
     service.handle(
         session, m_police.id, actor=people.clerk_prov, action="export", now=at(2026, 3, 24), **hkw
     )
-    b = service.file_request(session, kind="access", now=at(2026, 3, 9), **kw)
+    b = service.file_request(
+        session, kind="access", now=at(2026, 3, 9), code=code_for(session, citizen), **kw
+    )
     for m in service.matches(session, b):
         actor = people.clerk_county if m.entry_id == county.id else people.clerk_prov
         service.handle(session, m.id, actor=actor, action="export", now=at(2026, 3, 10), **hkw)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from gongshu.accounts.notify import outbox
 from gongshu.privacy import consent, service
 from gongshu.timeutil import BEIJING
+from tests.privacy.conftest import code_for
 
 
 def give(session, people, pi, **kw):  # noqa: ANN001, ANN003, ANN201
@@ -49,8 +51,15 @@ def test_filing_on_the_page_and_the_provider_answering(
 ) -> None:
     county, _ = entries
     login("citizen")
+    page = client.post("/privacy/requests/code", data={"id_number": pi.me})
+    masked = pi.my_mobile[:3] + "****" + pi.my_mobile[-4:]
+    assert page.status_code == 200 and f"验证码已发送至 {masked}" in page.text
+    assert pi.my_mobile not in page.text
+    code = re.search(r"\d{6}", outbox(session, limit=1)[0].text).group(0)
     r = client.post(
-        "/privacy/requests", data={"kind": "copy", "id_number": pi.me}, follow_redirects=False
+        "/privacy/requests",
+        data={"kind": "copy", "id_number": pi.me, "code": code},
+        follow_redirects=False,
     )
     assert r.status_code == 303
     url = r.headers["location"]
@@ -87,6 +96,7 @@ def test_a_request_in_late_december_warns_that_2027_has_no_schedule(
     req = service.file_request(
         session,
         user=citizen,
+        code=code_for(session, citizen),
         kind="access",
         id_number=pi.me,
         secret=pi.secret,
@@ -103,6 +113,7 @@ def test_authority_sees_overdue_requests(client, login, session, citizen, entrie
     req = service.file_request(
         session,
         user=citizen,
+        code=code_for(session, citizen),
         kind="access",
         id_number=pi.me,
         secret=pi.secret,
@@ -122,6 +133,7 @@ def test_home_counts_what_the_provider_has_to_handle(
     service.file_request(
         session,
         user=citizen,
+        code=code_for(session, citizen),
         kind="access",
         id_number=pi.me,
         secret=pi.secret,

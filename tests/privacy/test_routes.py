@@ -6,11 +6,13 @@ and the audit evidence shows it."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from datetime import timedelta
 
 import pytest
 
 from gongshu.accounts import service as accounts
+from gongshu.accounts.notify import outbox
 from gongshu.documents import pdf_text
 from gongshu.egress import service as egress
 from gongshu.privacy import evidence
@@ -111,8 +113,17 @@ def test_end_to_end_deletion_through_the_api(
     assert pi.me in {r["公民身份号码"] for r in rows_of(client, pinned.id, reader)}
 
     me = bearer(citizen)
+    # The code goes to the mobile the register holds, shown only masked.
+    r = client.post("/api/v1/privacy/requests/code", json={"id_number": pi.me}, headers=me)
+    assert r.status_code == 201, r.text
+    assert r.json() == {"sent_to": pi.my_mobile[:3] + "****" + pi.my_mobile[-4:]}
+    sms = outbox(session, limit=1)[0]
+    assert sms.recipient == pi.my_mobile
+    code = re.search(r"\d{6}", sms.text).group(0)
     r = client.post(
-        "/api/v1/privacy/requests", json={"kind": "delete", "id_number": pi.me}, headers=me
+        "/api/v1/privacy/requests",
+        json={"kind": "delete", "id_number": pi.me, "code": code},
+        headers=me,
     )
     assert r.status_code == 201, r.text
     req = r.json()
@@ -199,13 +210,13 @@ def test_a_request_needs_the_verified_id_number(
 ) -> None:
     r = client.post(
         "/api/v1/privacy/requests",
-        json={"kind": "access", "id_number": pi.ids[0]},
+        json={"kind": "access", "id_number": pi.ids[0], "code": "000000"},
         headers=bearer(citizen),
     )
     assert r.status_code == 403 and "不一致" in r.json()["message"]
     r = client.post(
         "/api/v1/privacy/requests",
-        json={"kind": "sell", "id_number": pi.me},
+        json={"kind": "sell", "id_number": pi.me, "code": "000000"},
         headers=bearer(citizen),
     )
-    assert r.status_code == 400 and "kind" in r.json()["message"]
+    assert r.status_code == 400 and "请求类型" in r.json()["message"]

@@ -14,6 +14,7 @@ from gongshu.privacy import clock, service
 from gongshu.privacy.errors import AlreadyHandled, NotHandler, NotThePerson
 from gongshu.privacy.models import Tombstone
 from gongshu.timeutil import BEIJING
+from tests.privacy.conftest import code_for
 
 
 def at(y, m, d, h=10):  # noqa: ANN001, ANN201
@@ -24,6 +25,7 @@ def file(session, citizen, pi, kind="delete", **kw):  # noqa: ANN001, ANN003, AN
     return service.file_request(
         session,
         user=citizen,
+        code=code_for(session, citizen),
         kind=kind,
         id_number=pi.me,
         secret=pi.secret,
@@ -163,6 +165,7 @@ def test_only_the_verified_person_may_ask(session, people, citizen, entries, pi)
         service.file_request(
             session,
             user=citizen,
+            code=code_for(session, citizen),
             kind="access",
             id_number=pi.ids[0],
             secret=pi.secret,
@@ -324,6 +327,7 @@ def test_nothing_found_is_answered_at_once(session, people, pi, entries) -> None
     req = service.file_request(
         session,
         user=people.citizen,
+        code=code_for(session, people.citizen),
         kind="access",
         id_number=pi.child,
         secret=pi.secret,

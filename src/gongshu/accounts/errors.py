@@ -34,3 +34,14 @@ class UnknownRole(InvalidInput): ...
 
 class OutsideJurisdiction(Forbidden):
     """An authority, reviewer or regulator acting on an object outside its tier and region."""
+
+
+class RegistrationRefused(InvalidInput):
+    """A registration refused before anything is written; ``field`` names the form
+    field the message is about. A refused identity check keeps its ledger entry."""
+
+    commit_anyway = True
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field

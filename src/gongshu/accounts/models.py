@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gongshu import changes
@@ -90,3 +90,35 @@ class AuthToken(Base):
 changes.watch("catalog", Organization, Region)
 # Who may call the open API (opendata/resolve.py caches it per process).
 changes.watch("access", AuthToken, User)
+
+
+class OutboxMessage(Base):
+    """A message the embedded notifier would send (accounts/notify.py): an
+    administrator reads the outbox and delivers it; a deployment plugs in an SMS
+    gateway instead."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # sms
+    recipient: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OneTimeCode(Base):
+    """A one-time code sent to a person's mobile on record (accounts/otp.py). Only a
+    keyed hash of the code is kept; it expires, allows few attempts and is used once."""
+
+    __tablename__ = "one_time_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    sent_to: Mapped[str] = mapped_column(String(16))  # masked: 138****1234
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None]

@@ -13,7 +13,7 @@ from gongshu.accounts import service
 from gongshu.accounts.deps import SESSION_COOKIE, requires
 from gongshu.accounts.errors import AccountLocked, LoginFailed, LoginThrottled
 from gongshu.accounts.models import User
-from gongshu.accounts.permissions import ACCOUNT_SELF, PUBLIC
+from gongshu.accounts.permissions import ACCOUNT_SELF, OUTBOX_READ, PUBLIC
 from gongshu.accounts.throttle import client_address, guard_for
 from gongshu.web.csrf import CSRF_COOKIE, set_csrf_cookie, token_for
 from gongshu.web.deps import SessionDep
@@ -142,7 +142,7 @@ def revoke(
 
 @pages.get("/register")
 def register_page(request: Request, _: Annotated[User | None, requires(PUBLIC)]) -> Response:
-    return render(request, "register.html", data={})
+    return render(request, "register.html", data={}, errors={})
 
 
 @pages.post("/register")
@@ -154,21 +154,45 @@ def register(
     password: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     id_number: Annotated[str, Form()] = "",
+    mobile: Annotated[str, Form()] = "",
 ) -> Response:
+    from gongshu.accounts.identity import verifier
+    from gongshu.accounts.throttle import client_address
     from gongshu.errors import GongshuError
 
     s = request.app.state.settings
     try:
-        with session.begin_nested():
-            service.register_public(
-                session, username, password, name=name, id_number=id_number, secret=s.secret_key
-            )
+        # No savepoint: register_public writes nothing before its last check passes
+        # except the record of the identity check, which stays (refused or not).
+        service.register_public(
+            session,
+            username,
+            password,
+            name=name,
+            id_number=id_number,
+            mobile=mobile,
+            secret=s.secret_key,
+            verifier=verifier(request.app.state.identity_verifier),
+            caller=client_address(request),
+        )
     except GongshuError as exc:
+        field = getattr(exc, "field", "") or ""
         return render(
             request,
             "register.html",
             status_code=exc.status,
-            error=exc.message,
-            data={"username": username, "name": name},
+            error=exc.message if not field else "",
+            errors={field: exc.message} if field else {},
+            data={"username": username, "name": name, "mobile": mobile},
         )
     return RedirectResponse("/login?registered=1", status_code=303)
+
+
+@pages.get("/admin/outbox")
+def outbox_page(
+    request: Request, session: SessionDep, _: Annotated[User, requires(OUTBOX_READ)]
+) -> Response:
+    """The embedded notifier's outbox: messages an SMS gateway would have sent."""
+    from gongshu.accounts.notify import outbox
+
+    return render(request, "outbox.html", messages=outbox(session))

@@ -42,6 +42,8 @@ PRIVACY_SUPERVISE = "privacy:supervise"  # the data authority watches the PIP-5 
 CONSENT_RECORD = "consent:record"  # an organization's systems record and query consent (PIP-3)
 QUALITY_MANAGE = "quality:manage"  # an agency keeps its quality rules and fixes its data (QUA-1)
 QUALITY_ASSESS = "quality:assess"  # the data authority assesses, finds duplicates (QUA-2, AGG-2)
+OUTBOX_READ = "outbox:read"  # the administrator reads the embedded notifier's outbox
+IDENTITY_VERIFY = "identity:verify"  # an agency granted the register checks a person (核验)
 
 ALL_SCOPES = (
     ACCOUNT_SELF,
@@ -77,6 +79,8 @@ ALL_SCOPES = (
     CONSENT_RECORD,
     QUALITY_MANAGE,
     QUALITY_ASSESS,
+    OUTBOX_READ,
+    IDENTITY_VERIFY,
 )
 
 ROLE_LABELS = {
@@ -123,6 +127,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             PRIVACY_HANDLE,
             CONSENT_RECORD,
             QUALITY_MANAGE,
+            IDENTITY_VERIFY,
         }
     ),
     "operator": frozenset(

@@ -19,6 +19,7 @@ from gongshu.accounts.errors import (
     AccountLocked,
     LoginFailed,
     LoginThrottled,
+    RegistrationRefused,
     UnknownRole,
     UsernameTaken,
     UserNotFound,
@@ -32,6 +33,7 @@ from gongshu.ledger import record
 from gongshu.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
+    from gongshu.accounts.identity import IdentityVerifier
     from gongshu.accounts.throttle import LoginGuard
 
 _hasher = PasswordHasher()
@@ -351,36 +353,44 @@ def register_public(
     *,
     name: str,
     id_number: str,
+    mobile: str,
     secret: str,
+    verifier: IdentityVerifier,
+    caller: str = "",
     today=None,  # noqa: ANN001
 ) -> User:
     """A member of the public opens a verified account (OPN-2).
 
-    The ID number is checked by the identity verifier and kept only as a keyed
-    SM3 hash (one account per person); the number itself is not stored.
+    The name, ID number and mobile are checked by ``verifier`` (by default the
+    resident register through the egress door: match or no match); the ID number is
+    kept only as a keyed SM3 hash (one account per person), never the number.
+    Nothing is written before every check has passed except the verifier's own
+    record of the check (so a refused claim still leaves its ledger entry). A taken
+    username and an identity that already has an account get one answer.
     """
     from datetime import date
 
-    from gongshu.accounts.identity import verifier
     from gongshu.identifiers import normalize_id
     from gongshu.protect.crypto import derive_key, hmac_sm3
 
-    result = verifier().verify(name, id_number, today=today or date.today())
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise RegistrationRefused("用户名不能为空且不超过 64 个字符", field="username")
+    if len(password) < 8:
+        raise RegistrationRefused("密码至少 8 个字符", field="password")
+    result = verifier.verify(
+        session, name, id_number, mobile, today=today or date.today(), caller=caller
+    )
     if not result.ok:
-        raise InvalidInput(result.reason)
+        raise RegistrationRefused(result.reason, field=result.field)
     digest = hmac_sm3(
         derive_key(secret.encode(), "gongshu/accounts/id-number"), normalize_id(id_number).encode()
     ).hex()
     # One answer whether the username or the person is the one already registered:
-    # the page does not tell which ID numbers hold accounts (issue 16 item 5).
-    taken = select(User.id).where(
-        (User.id_number_hash == digest) | (User.username == username.strip())
-    )
+    # the page does not tell which ID numbers hold accounts (issue 16 items 2 and 5).
+    taken = select(User.id).where((User.id_number_hash == digest) | (User.username == username))
     if session.scalar(taken.limit(1)) is not None:
-        raise UsernameTaken(
-            "无法以该用户名和身份信息注册：用户名已被使用，或此身份已注册账户"
-            " (already registered or username taken)，请更换用户名或直接登录"
-        )
+        raise UsernameTaken(TAKEN_MESSAGE)
     user = create_user(
         session,
         username,
@@ -401,6 +411,11 @@ def register_public(
         payload={"method": result.method},
     )
     return user
+
+
+TAKEN_MESSAGE = (
+    "无法以该用户名和身份信息注册：用户名已被使用，或此身份已注册账户，请更换用户名或直接登录"
+)
 
 
 def require_verified(user: User) -> None:

@@ -60,6 +60,7 @@ def create_app(
     app.state.instance = instance
     capabilities.activate()
     app.state.templates = make_templates(capabilities.template_dirs(), capabilities.labels())
+    _install_identity(app, settings)
     app.state.after_commit = _checkpointer(
         settings, session_factory, app.state.session_factories["read"]
     )
@@ -87,6 +88,16 @@ def create_app(
     app.mount("/static", StaticFiles(directory=static), name="static")
     _install_error_handlers(app)
     return app
+
+
+def _install_identity(app: FastAPI, settings: Settings) -> None:
+    """Real-name checks (OPN-2, PIP-5) against the resident register through the door's
+    verification service; a verifier a deployment plugged in
+    (``accounts.identity.set_verifier``) wins at request time."""
+    from gongshu.egress.verify import Checker, RegisterVerifier
+
+    app.state.identity_checker = Checker.from_settings(settings)
+    app.state.identity_verifier = RegisterVerifier(app.state.identity_checker)
 
 
 def _install_web_security(app: FastAPI, settings: Settings) -> None:

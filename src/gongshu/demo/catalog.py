@@ -102,7 +102,7 @@ def province_entries(orgs: dict[str, DemoOrg]) -> tuple[DemoEntry, ...]:
             "户籍人口基本信息",
             "360000-GA-0001",
             "gat",
-            "全省户籍人口的身份、性别、出生日期、民族和户籍地址。",
+            "全省户籍人口的身份、性别、出生日期、民族、户籍地址和留存的手机号码。",
             PERSON
             + (
                 F("性别", "string", "男/女"),
@@ -110,6 +110,7 @@ def province_entries(orgs: dict[str, DemoOrg]) -> tuple[DemoEntry, ...]:
                 F("民族", "string", "民族"),
                 F("户籍地址", "string", "户籍登记地址"),
                 region,
+                F("手机号码", "string", "本人留存的手机号码（实名核验、验证码）"),
             ),
             POPULATION.size,
             frequency="每日",

@@ -28,6 +28,7 @@ from gongshu.demo.universes import (
     POPULATION,
     STUDENTS,
     counties_of,
+    mobiles,
     people,
     some_adults,
     some_companies,
@@ -46,6 +47,7 @@ def hjrk(c: Ctx) -> Columns:
         "民族": p.ethnic,
         "户籍地址": p.addresses,
         "行政区划代码": p.region_codes,
+        "手机号码": mobiles(c.seed, POPULATION, c.rows),
     }
 
 
@@ -271,8 +273,11 @@ def xsxj(c: Ctx) -> Columns:
 
 def rkjc(c: Ctx) -> Columns:
     """南昌市民政局 collecting the household register again: the same people and data
-    items as 户籍人口 (hjrk). Planted for the one-source check (AGG-2)."""
-    return hjrk(c)
+    items as 户籍人口 (hjrk) but for the mobile on record, which only the police
+    keep. Planted for the one-source check (AGG-2)."""
+    columns = hjrk(c)
+    del columns["手机号码"]
+    return columns
 
 
 # Rows of 高龄津贴发放名单 with a planted error, by row number % 50 (so a short demo

@@ -106,6 +106,36 @@ def people(seed: int, universe: PersonUniverse, j: np.ndarray) -> People:
     )
 
 
+MOBILE_PREFIXES = (
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "158",
+    "159",
+    "177",
+    "180",
+    "181",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "199",
+)
+
+
+def mobiles(seed: int, universe: PersonUniverse, j: np.ndarray) -> pa.Array:
+    """The mobile number each person ``j`` keeps on record (the same j, the same number)."""
+    h = mix(j, salt_of(seed, universe.label + ":mobile"))
+    return join(take(MOBILE_PREFIXES, h % len(MOBILE_PREFIXES)), padded((h // 97) % 10**8, 8))
+
+
 COMPANY_REGIONS = ("360100", "360102", "360103", "360700", "360702", "360703")
 
 

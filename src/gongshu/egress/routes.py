@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
-from gongshu.accounts.permissions import CATALOG_EDIT, DATA_RECEIVE
+from gongshu.accounts.permissions import CATALOG_EDIT, DATA_RECEIVE, IDENTITY_VERIFY
 from gongshu.egress import service
 from gongshu.egress.download import file_response
 from gongshu.web.deps import SessionDep, read_first
@@ -150,3 +150,36 @@ def take_page(
 ) -> Response:
     service.take_unconditional(session, entry_id, actor=user, scenario=scenario)
     return RedirectResponse("/grants", status_code=303)
+
+
+class IdentityCheckCreate(BaseModel):
+    name: str
+    id_number: str
+    mobile: str
+
+
+class IdentityCheckPublic(BaseModel):
+    match: bool
+
+
+@router.post("/identity/verify", response_model=IdentityCheckPublic)
+def verify_identity(
+    body: IdentityCheckCreate,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(IDENTITY_VERIFY)],
+) -> IdentityCheckPublic:
+    """核验: does this name, resident ID number and mobile belong together in the
+    resident register? Only for an organization with an active grant on the register;
+    the answer is match or no match, nothing else (the check is recorded)."""
+    from gongshu.egress.verify import check_for_agency
+
+    found = check_for_agency(
+        session,
+        request.app.state.identity_checker,
+        user,
+        name=body.name,
+        id_number=body.id_number,
+        mobile=body.mobile,
+    )
+    return IdentityCheckPublic(match=found)

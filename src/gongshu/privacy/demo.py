@@ -3,15 +3,19 @@ made through the real services (``make demo``)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import Organization, User
+from gongshu.accounts.notify import OutboxNotifier
 from gongshu.config import Settings
 from gongshu.demo.model import DemoContext, DemoProvince
 from gongshu.demo.province import entry_rows
+from gongshu.egress.verify import Checker
+from gongshu.errors import GongshuError
 from gongshu.identifiers import id_check_char
 from gongshu.privacy import consent, notices, service
 from gongshu.privacy.person import age_on, person_hash
@@ -128,15 +132,42 @@ def seed_demo(
         secret=secret,
         actor="demo",
     )
+    # The person asks for a code, reads it on their phone (the outbox, kept too) and
+    # files the request with it: the real flow, through the door's verification.
+    phone = _Phone()
+    try:
+        service.request_code(
+            session,
+            user=user,
+            id_number=number,
+            checker=Checker.from_settings(settings),
+            secret=secret,
+            notifier=phone,
+            caller="demo",
+        )
+    except GongshuError:
+        return  # no register loaded, or no mobile on record: no request to show
     service.file_request(
         session,
         user=user,
         kind="access",
         id_number=number,
+        code=phone.code,
         details="请告知平台上保存的本人信息",
         secret=secret,
         datasets_dir=settings.datasets_dir,
     )
+
+
+class _Phone:
+    """The demo person's phone: the message goes to the outbox as usual and the
+    person reads the code from it."""
+
+    code = ""
+
+    def send(self, session: Session, *, to: str, text: str, purpose: str) -> None:
+        OutboxNotifier().send(session, to=to, text=text, purpose=purpose)
+        self.code = re.search(r"\d{6}", text).group(0)
 
 
 def seed(session: Session, demo: DemoContext) -> None:

@@ -28,3 +28,10 @@ class AlreadyHandled(Conflict): ...
 
 
 class NoticeNotFound(NotFound): ...
+
+
+class NoMobileOnRecord(InvalidInput):
+    """The register holds no single mobile number for the person: no code can be sent.
+    The look-up itself stays recorded."""
+
+    commit_anyway = True

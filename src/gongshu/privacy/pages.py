@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import Organization, User
+from gongshu.accounts.otp import CodeRefused, CodeTooSoon
 from gongshu.accounts.permissions import (
     ACCOUNT_SELF,
     PRIVACY_HANDLE,
@@ -18,7 +19,9 @@ from gongshu.accounts.permissions import (
 )
 from gongshu.catalog.models import CatalogEntry
 from gongshu.entities import ENTITY_LABELS
+from gongshu.errors import GongshuError
 from gongshu.privacy import clock, consent, service
+from gongshu.privacy.errors import NoMobileOnRecord, NotThePerson
 from gongshu.privacy.models import MATCH_OUTCOMES, REQUEST_KINDS, REQUEST_STATUS, RightsRequest
 from gongshu.timeutil import BEIJING, utcnow
 from gongshu.web.deps import SessionDep
@@ -49,9 +52,15 @@ def _names(session, ids: set[int], model) -> dict:  # noqa: ANN001
     return {i: session.get(model, i) for i in ids}
 
 
-@pages.get("/privacy")
-def my_privacy(
-    request: Request, session: SessionDep, user: Annotated[User, requires(PRIVACY_REQUEST)]
+def _my_page(
+    request: Request,
+    session,  # noqa: ANN001
+    user: User,
+    *,
+    status_code: int = 200,
+    errors: dict | None = None,
+    sent_to: str = "",
+    data: dict | None = None,
 ) -> Response:
     records = consent.of_person(session, user.id_number_hash) if user.id_number_hash else []
     withdrawn = {r.withdraws_id for r in records if r.action == "withdraw"}
@@ -59,12 +68,23 @@ def my_privacy(
     return render(
         request,
         "privacy_me.html",
+        status_code=status_code,
         records=records,
         withdrawn=withdrawn,
         orgs=orgs,
         requests=service.of_user(session, user),
         P=LABELS,
+        errors=errors or {},
+        sent_to=sent_to,
+        data=data or {},
     )
+
+
+@pages.get("/privacy")
+def my_privacy(
+    request: Request, session: SessionDep, user: Annotated[User, requires(PRIVACY_REQUEST)]
+) -> Response:
+    return _my_page(request, session, user)
 
 
 @pages.post("/privacy/consents/{consent_id}/withdraw")
@@ -75,6 +95,45 @@ def withdraw_page(
     return RedirectResponse("/privacy?withdrawn=1", status_code=303)
 
 
+def _field_of(exc: GongshuError) -> str:
+    """The form field a refusal is about, so the page shows it beside that field."""
+    if isinstance(exc, CodeRefused | CodeTooSoon):
+        return "code"
+    if isinstance(exc, NotThePerson | NoMobileOnRecord) or "身份证" in exc.message:
+        return "request_id_number"
+    if "手机号码" in exc.message:
+        return "mobile"
+    if "更正" in exc.message:
+        return "correct_column"
+    return "kind" if "请求类型" in exc.message else "form"
+
+
+@pages.post("/privacy/requests/code")
+def code_page(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(PRIVACY_REQUEST)],
+    id_number: FormStr = "",
+) -> Response:
+    """Send the one-time code to the mobile number on record (shown masked)."""
+    from gongshu.accounts.throttle import client_address
+
+    try:
+        sent_to = service.request_code(
+            session,
+            user=user,
+            id_number=id_number,
+            checker=request.app.state.identity_checker,
+            secret=request.app.state.settings.secret_key,
+            caller=client_address(request),
+        )
+    except GongshuError as exc:
+        return _my_page(
+            request, session, user, status_code=exc.status, errors={"id_number": exc.message}
+        )
+    return _my_page(request, session, user, sent_to=sent_to)
+
+
 @pages.post("/privacy/requests")
 def file_page(
     request: Request,
@@ -82,6 +141,7 @@ def file_page(
     user: Annotated[User, requires(PRIVACY_REQUEST)],
     kind: FormStr = "",
     id_number: FormStr = "",
+    code: FormStr = "",
     mobile: FormStr = "",
     details: FormStr = "",
     correct_column: FormStr = "",
@@ -89,17 +149,33 @@ def file_page(
 ) -> Response:
     settings = request.app.state.settings
     corrections = {correct_column.strip(): correct_value} if correct_column.strip() else None
-    req = service.file_request(
-        session,
-        user=user,
-        kind=kind,
-        id_number=id_number,
-        mobile=mobile or None,
-        details=details,
-        corrections=corrections,
-        secret=settings.secret_key,
-        datasets_dir=settings.datasets_dir,
-    )
+    savepoint = session.begin_nested()
+    try:
+        req = service.file_request(
+            session,
+            user=user,
+            kind=kind,
+            id_number=id_number,
+            code=code,
+            mobile=mobile or None,
+            details=details,
+            corrections=corrections,
+            secret=settings.secret_key,
+            datasets_dir=settings.datasets_dir,
+        )
+    except GongshuError as exc:
+        # A refused code keeps its counted attempt (written before anything else);
+        # any other refusal leaves nothing behind.
+        (savepoint.commit if getattr(exc, "commit_anyway", False) else savepoint.rollback)()
+        return _my_page(
+            request,
+            session,
+            user,
+            status_code=exc.status,
+            errors={_field_of(exc): exc.message},
+            data={"kind": kind, "mobile": mobile, "details": details},
+        )
+    savepoint.commit()
     return RedirectResponse(f"/privacy/requests/{req.id}", status_code=303)
 
 

@@ -36,6 +36,8 @@ from gongshu.privacy.schemas import (
     MatchUpdate,
     NoticeCreate,
     NoticePublic,
+    RightsCodeCreate,
+    RightsCodePublic,
     RightsRequestCreate,
     RightsRequestPublic,
     WithdrawalCreate,
@@ -141,6 +143,28 @@ def org_consents(
     ]
 
 
+@router.post("/privacy/requests/code", response_model=RightsCodePublic, status_code=201)
+def request_code(
+    body: RightsCodeCreate,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(PRIVACY_REQUEST)],
+) -> RightsCodePublic:
+    """Send a one-time code to the mobile number the resident register holds for the
+    verified person; the answer names the number only masked (PIP-5)."""
+    from gongshu.accounts.throttle import client_address
+
+    sent_to = service.request_code(
+        session,
+        user=user,
+        id_number=body.id_number,
+        checker=request.app.state.identity_checker,
+        secret=request.app.state.settings.secret_key,
+        caller=client_address(request),
+    )
+    return RightsCodePublic(sent_to=sent_to)
+
+
 @router.post("/privacy/requests", response_model=RightsRequestPublic, status_code=201)
 def file_request(
     body: RightsRequestCreate,
@@ -156,6 +180,7 @@ def file_request(
         user=user,
         kind=body.kind,
         id_number=body.id_number,
+        code=body.code,
         mobile=body.mobile,
         details=body.details,
         corrections=body.corrections,

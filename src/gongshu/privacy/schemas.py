@@ -60,9 +60,18 @@ class RightsRequestCreate(BaseModel):
         description="access | copy | transfer | correct | supplement | delete | explain"
     )
     id_number: str = Field(description="Must match the account's verified identity")
+    code: str = Field(description="The one-time code sent to the mobile number on record")
     mobile: str | None = None
     details: str = ""
     corrections: dict[str, str] = Field(default_factory=dict)
+
+
+class RightsCodeCreate(BaseModel):
+    id_number: str = Field(description="Must match the account's verified identity")
+
+
+class RightsCodePublic(BaseModel):
+    sent_to: str = Field(description="The mobile number on record, masked (138****1234)")
 
 
 class MatchPublic(BaseModel):

@@ -21,9 +21,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu.accounts import notify, otp
 from gongshu.accounts.models import User
+from gongshu.accounts.notify import Notifier
 from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
+from gongshu.egress.verify import Checker
 from gongshu.egress.versions import column_tags
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
@@ -32,6 +35,7 @@ from gongshu.privacy.clock import RIGHTS_ANSWER, on_time
 from gongshu.privacy.errors import (
     AlreadyHandled,
     MatchNotFound,
+    NoMobileOnRecord,
     NotHandler,
     NotThePerson,
     RequestNotFound,
@@ -82,12 +86,56 @@ def lookup(req: RightsRequest, secret: str) -> dict:
     return json.loads(data)
 
 
+def _the_person(user: User, id_number: str, secret: str) -> tuple[str, str]:
+    """(number, person hash) when ``id_number`` is the one the account was verified with."""
+    if user.identity_verified_at is None or not user.id_number_hash:
+        raise NotThePerson("请先完成实名认证后再行使个人信息权利")
+    number = valid_id(id_number)
+    person = person_hash(number, secret)
+    if person != user.id_number_hash:
+        raise NotThePerson("身份证号码与实名认证信息不一致，请填写本人的居民身份证号码")
+    return number, person
+
+
+def request_code(
+    session: Session,
+    *,
+    user: User,
+    id_number: str,
+    checker: Checker,
+    secret: str,
+    notifier: Notifier | None = None,
+    caller: str = "",
+) -> str:
+    """Send a one-time code to the mobile number the resident register holds for this
+    person (PIP-5: the request is made by the person, not by whoever knows the number).
+    The number is found through the door's verification service and returned only
+    masked (138****1234); none on record fails closed."""
+    number, _person = _the_person(user, id_number, secret)
+    phone = checker.mobile_on_record(session, number, by=user.actor, caller=caller or user.actor)
+    if phone is None:
+        raise NoMobileOnRecord(
+            "户籍登记信息中没有您唯一的手机号码，无法发送验证码；"
+            "请到户籍窗口更新手机号码，或到数据提供单位窗口书面申请"
+        )
+    row = otp.issue(
+        session,
+        user,
+        purpose="rights",
+        mobile=phone,
+        notifier=notifier or notify.notifier(),
+        secret=secret,
+    )
+    return row.sent_to
+
+
 def file_request(
     session: Session,
     *,
     user: User,
     kind: str,
     id_number: str,
+    code: str,
     secret: str,
     datasets_dir: Path,
     details: str = "",
@@ -97,22 +145,21 @@ def file_request(
 ) -> RightsRequest:
     """A verified person's request; their records are found at once (PIP-5).
 
-    The ID number must be the one the account was verified with; it is kept only
-    encrypted, to filter the person's rows, and erased when the request closes.
+    The ID number must be the one the account was verified with, and ``code`` the
+    one-time code just sent to the mobile number on record (``request_code``): a
+    wrong, expired, used or exhausted code refuses the request and nothing of it is
+    written (the attempt is counted). The ID number is kept only encrypted, to
+    filter the person's rows, and erased when the request closes.
     """
     if kind not in REQUEST_KINDS:
-        raise InvalidInput(f"请求类型无效 (kind)：{kind}，可选 {'、'.join(REQUEST_KINDS)}")
-    if user.identity_verified_at is None or not user.id_number_hash:
-        raise NotThePerson("请先完成实名认证后再行使个人信息权利 (identity verification, PIP-5)")
-    number = valid_id(id_number)
-    person = person_hash(number, secret)
-    if person != user.id_number_hash:
-        raise NotThePerson("身份证号码与实名认证信息不一致 (not the verified person)")
+        raise InvalidInput(f"请求类型无效：{kind}，可选 {'、'.join(REQUEST_KINDS.values())}")
+    number, person = _the_person(user, id_number, secret)
     phone = "".join(ch for ch in (mobile or "") if ch.isdigit())[-11:] or None
     if mobile and (phone is None or len(phone) != 11):
-        raise InvalidInput("手机号码无效 (mobile)：须为 11 位数字")
+        raise InvalidInput("手机号码无效：须为 11 位数字")
     if kind in ("correct", "supplement") and not corrections:
-        raise InvalidInput("更正或补充须写明字段和正确的内容 (corrections)")
+        raise InvalidInput("更正或补充须写明字段和正确的内容")
+    otp.redeem(session, user, code, purpose="rights", secret=secret)
     req = RightsRequest(
         user_id=user.id,
         person_hash=person,
