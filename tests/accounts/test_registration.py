@@ -49,8 +49,17 @@ def datasets_dir(tmp_path: Path) -> Path:
     return tmp_path / "var" / "datasets"  # the settings fixture's
 
 
-def load_register(session, people, tmp_path: Path, rows, *, load: bool = True):  # noqa: ANN001, ANN201
-    """The resident register (the public-security entry): name, ID number, mobile."""
+def load_register(  # noqa: ANN201
+    session,  # noqa: ANN001
+    people,  # noqa: ANN001
+    tmp_path: Path,
+    rows,  # noqa: ANN001
+    *,
+    load: bool = True,
+    into: Path | None = None,
+):
+    """The resident register (the public-security entry): name, ID number, mobile,
+    loaded into ``into`` (by default the settings fixture's datasets directory)."""
     entry = catalog.create(
         session,
         {
@@ -77,7 +86,11 @@ def load_register(session, people, tmp_path: Path, rows, *, load: bool = True): 
         lines = ["姓名,公民身份号码,手机号码"] + [f"{n},{i},{m}" for n, i, m in rows]
         csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
         datasets.load(
-            session, entry.id, csv, actor=people.clerk_prov, datasets_dir=datasets_dir(tmp_path)
+            session,
+            entry.id,
+            csv,
+            actor=people.clerk_prov,
+            datasets_dir=into or datasets_dir(tmp_path),
         )
     return entry
 

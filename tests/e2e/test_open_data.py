@@ -6,6 +6,7 @@ in the ledger, and `gongshu trace` names the user from the downloaded file."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -18,10 +19,12 @@ from gongshu.egress.tracing import trace_leak
 from gongshu.identifiers import id_check_char
 from gongshu.ledger.models import LedgerEntry
 
+from ..accounts.test_registration import load_register  # noqa: TID252
 from ..conftest import PASSWORD  # noqa: TID252
 from .conftest import E2E_SECRET  # noqa: TID252
 
 pytestmark = pytest.mark.browser
+ZHOU = "36010219900307123" + id_check_char("36010219900307123")
 
 
 def open_entry(
@@ -94,6 +97,18 @@ def test_public_user_registers_declares_applies_signs_and_is_traced(
         gated = open_entry(
             session, clerk, reviewer, tmp_path, "360102-MZ-0502", "养老机构收费明细", "conditional"
         )
+        # The resident register real-name checks read (OPN-2): 周晓梅 is in it.
+        police = SimpleNamespace(
+            clerk_prov=get_user(session, "clerk_prov"),
+            reviewer_prov=get_user(session, "reviewer_prov"),
+        )
+        load_register(
+            session,
+            police,
+            tmp_path,
+            [("周晓梅", ZHOU, "13812345678")],
+            into=instance.settings.datasets_dir,
+        )
 
     # Browsing needs no account.
     page.goto("/open")
@@ -105,9 +120,9 @@ def test_public_user_registers_declares_applies_signs_and_is_traced(
 
     # Registration with real-name verification (OPN-2).
     page.goto("/register")
-    body = "36010219900307123"
     page.fill("#name", "周晓梅")
-    page.fill("#id_number", body + id_check_char(body))
+    page.fill("#id_number", ZHOU)
+    page.fill("#mobile", "13812345678")
     page.fill("#username", "zhouxm")
     page.fill("#password", "zhou-password-1")
     page.click("button:has-text('注册并认证')")
