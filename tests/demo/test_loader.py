@@ -88,6 +88,40 @@ def test_every_demo_account_logs_in(demo_dir: Path) -> None:
     app.state.instance.close()
 
 
+def test_the_demo_s_real_people_register_and_its_rights_request_came_with_a_code(
+    demo_dir: Path,
+) -> None:
+    """The register (户籍人口基本信息, with 手机号码) is loaded: a resident in it registers
+    with their name, ID number and mobile; an invented name does not (OPN-2). The demo's
+    rights request was filed with the code sent to the mobile on record (PIP-5)."""
+    from datetime import date
+
+    from gongshu.demo.loader import SEED
+    from gongshu.demo.province import build_province, entry_rows
+    from gongshu.privacy.person import age_on
+
+    spec = next(e for e in build_province(SEED).entries if e.key == "hjrk")
+    rows = next(entry_rows(spec, seed=SEED, limit=300, batch_rows=300)).to_pylist()
+    with sqlite3.connect(demo_dir / "gongshu.db") as db:
+        assert db.execute("SELECT count(*) FROM rights_requests").fetchone()[0] >= 1
+        assert db.execute("SELECT count(*) FROM outbox_messages").fetchone()[0] >= 1
+    app = create_app(Settings(data_dir=demo_dir, demo=True))
+    with TestClient(app) as client:
+        person = next(p for p in reversed(rows) if age_on(p["公民身份号码"], date.today()) >= 18)
+        form = {
+            "username": "demo-resident",
+            "password": "resident-password-1",
+            "name": person["姓名"],
+            "id_number": person["公民身份号码"],
+            "mobile": person["手机号码"],
+        }
+        r = client.post("/register", data=form | {"name": "赵虚构"})
+        assert r.status_code == 400 and "未能通过户籍信息核验" in r.text
+        r = client.post("/register", data=form, follow_redirects=False)
+        assert r.status_code == 303, r.text
+    app.state.instance.close()
+
+
 def test_ledger_verify_passes_and_names_an_edited_row(demo_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     cli._mount_capability_commands()
