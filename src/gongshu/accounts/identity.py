@@ -100,7 +100,16 @@ class Unconfigured:
 
     method = "unconfigured"
 
-    def verify(self, session, name, id_number, mobile, *, today, caller=""):  # noqa: ANN001, ANN201
+    def verify(
+        self,
+        session: Session | None,
+        name: str,
+        id_number: str,
+        mobile: str,
+        *,
+        today: date,
+        caller: str = "",
+    ) -> Verification:
         return Verification(
             False, self.method, "平台未接入实名核验服务，暂不能注册，请联系平台管理员"
         )
