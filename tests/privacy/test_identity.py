@@ -110,3 +110,12 @@ def test_no_mobile_on_record_fails_closed(session, people, entries, pi, checker)
     assert refused.value.commit_anyway and count(session, OneTimeCode) == 0
     looked_up = ledger(session, action_prefix="identity.contact_looked_up")[0]
     assert looked_up.payload["found"] is False and absent not in str(looked_up.payload)
+
+
+def test_the_code_form_shows_its_refusal_beside_the_id_field(
+    client, login, session, people, citizen, entries, pi
+) -> None:
+    login("citizen")
+    r = client.post("/privacy/requests/code", data={"id_number": IDS[5]})
+    assert r.status_code == 403 and 'id="id_number-error"' in r.text and "不一致" in r.text
+    assert count(session, OneTimeCode) == 0 and MOBILES[5] not in r.text

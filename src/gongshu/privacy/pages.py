@@ -95,6 +95,12 @@ def withdraw_page(
     return RedirectResponse("/privacy?withdrawn=1", status_code=303)
 
 
+def _settle(savepoint, exc: GongshuError) -> None:  # noqa: ANN001
+    """Keep what an error marked ``commit_anyway`` wrote (a counted attempt, a recorded
+    look-up: written before anything else); undo everything else."""
+    (savepoint.commit if getattr(exc, "commit_anyway", False) else savepoint.rollback)()
+
+
 def _field_of(exc: GongshuError) -> str:
     """The form field a refusal is about, so the page shows it beside that field."""
     if isinstance(exc, CodeRefused | CodeTooSoon):
@@ -118,6 +124,7 @@ def code_page(
     """Send the one-time code to the mobile number on record (shown masked)."""
     from gongshu.accounts.throttle import client_address
 
+    savepoint = session.begin_nested()
     try:
         sent_to = service.request_code(
             session,
@@ -128,9 +135,12 @@ def code_page(
             caller=client_address(request),
         )
     except GongshuError as exc:
+        # The look-up of a number not on record stays in the ledger; nothing else does.
+        _settle(savepoint, exc)
         return _my_page(
             request, session, user, status_code=exc.status, errors={"id_number": exc.message}
         )
+    savepoint.commit()
     return _my_page(request, session, user, sent_to=sent_to)
 
 
@@ -166,7 +176,7 @@ def file_page(
     except GongshuError as exc:
         # A refused code keeps its counted attempt (written before anything else);
         # any other refusal leaves nothing behind.
-        (savepoint.commit if getattr(exc, "commit_anyway", False) else savepoint.rollback)()
+        _settle(savepoint, exc)
         return _my_page(
             request,
             session,
