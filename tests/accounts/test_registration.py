@@ -291,3 +291,47 @@ def test_unverified_public_accounts_cannot_take_open_data(session, people) -> No
         service.require_verified(unverified)
     service.require_verified(people.citizen)  # verified in the fixture
     service.require_verified(people.clerk_county)  # agencies are not members of the public
+
+
+def test_a_checksum_only_account_verifies_again_before_it_reads_open_data(
+    client, login, session, people, register
+) -> None:
+    """Accounts the old default verified by the checksum alone (the audit's impostor
+    among them) verified nobody: they verify against the register first."""
+    from gongshu.accounts.service import identity_proven
+    from gongshu.privacy.person import person_hash
+
+    legacy = people.citizen
+    legacy.identity_method = "gb11643-checksum"
+    legacy.id_number_hash = person_hash(STRANGER[1], SECRET)
+    session.flush()
+    assert not identity_proven(legacy)
+    with pytest.raises(Forbidden, match="实名认证"):
+        service.require_verified(legacy)
+
+    login("citizen")
+    page = client.get("/account/verify")
+    assert page.status_code == 200 and 'id="not-proven"' in page.text
+    name, number, phone = STRANGER
+    # The impostor holds the stranger's number but not their name and phone.
+    r = client.post(
+        "/account/verify", data={"name": "赵虚构", "id_number": number, "mobile": "18900000000"}
+    )
+    assert r.status_code == 400 and "未能通过户籍信息核验" in r.text
+    # Nor may the account take on another person's identity, even a real one.
+    r = client.post(
+        "/account/verify", data={"name": REAL[0], "id_number": REAL[1], "mobile": REAL[2]}
+    )
+    assert r.status_code == 400 and 'id="id_number-error"' in r.text and "不一致" in r.text
+    assert not identity_proven(legacy)
+    # The real holder of the number proves it.
+    r = client.post(
+        "/account/verify",
+        data={"name": name, "id_number": number, "mobile": phone},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert 'id="proven"' in client.get(r.headers["location"]).text
+    session.refresh(legacy)
+    assert legacy.identity_method == "resident-register" and identity_proven(legacy)
+    service.require_verified(legacy)

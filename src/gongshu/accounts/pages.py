@@ -196,3 +196,55 @@ def outbox_page(
     from gongshu.accounts.notify import outbox
 
     return render(request, "outbox.html", messages=outbox(session))
+
+
+@pages.get("/account/verify")
+def verify_page(request: Request, user: Annotated[User, requires(ACCOUNT_SELF)]) -> Response:
+    """A member of the public verifies (again) against the resident register."""
+    return render(
+        request,
+        "verify.html",
+        proven=service.identity_proven(user),
+        data={"name": user.display_name},
+        errors={},
+    )
+
+
+@pages.post("/account/verify")
+def verify_again(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(ACCOUNT_SELF)],
+    name: Annotated[str, Form()] = "",
+    id_number: Annotated[str, Form()] = "",
+    mobile: Annotated[str, Form()] = "",
+) -> Response:
+    from gongshu.accounts.identity import verifier
+    from gongshu.accounts.throttle import client_address
+    from gongshu.errors import GongshuError
+
+    try:
+        # As at registration: nothing is written before the checks pass but the
+        # check's own ledger entry.
+        service.verify_again(
+            session,
+            user,
+            name=name,
+            id_number=id_number,
+            mobile=mobile,
+            secret=request.app.state.settings.secret_key,
+            verifier=verifier(request.app.state.identity_verifier),
+            caller=client_address(request),
+        )
+    except GongshuError as exc:
+        field = getattr(exc, "field", "") or ""
+        return render(
+            request,
+            "verify.html",
+            status_code=exc.status,
+            proven=service.identity_proven(user),
+            error=exc.message if not field else "",
+            errors={field: exc.message} if field else {},
+            data={"name": name, "mobile": mobile},
+        )
+    return RedirectResponse("/account/verify?verified=1", status_code=303)

@@ -418,9 +418,70 @@ TAKEN_MESSAGE = (
 )
 
 
+def verify_again(
+    session: Session,
+    user: User,
+    *,
+    name: str,
+    id_number: str,
+    mobile: str,
+    secret: str,
+    verifier: IdentityVerifier,
+    caller: str = "",
+    today=None,  # noqa: ANN001
+) -> User:
+    """A member of the public whose account was verified by the checksum alone (or not
+    at all) proves who they are against the register, as registration now does. An
+    account that holds an ID number's hash keeps it: only that person can verify it."""
+    from datetime import date
+
+    from gongshu.errors import Forbidden
+    from gongshu.identifiers import normalize_id
+    from gongshu.protect.crypto import derive_key, hmac_sm3
+
+    if "public" not in user.roles or user.org_id is not None:
+        raise Forbidden("只有社会公众账户需要实名核验")
+    result = verifier.verify(
+        session, name, id_number, mobile, today=today or date.today(), caller=caller
+    )
+    if not result.ok:
+        raise RegistrationRefused(result.reason, field=result.field)
+    digest = hmac_sm3(
+        derive_key(secret.encode(), "gongshu/accounts/id-number"), normalize_id(id_number).encode()
+    ).hex()
+    if user.id_number_hash and user.id_number_hash != digest:
+        raise RegistrationRefused(
+            "居民身份证号码与本账户登记的身份不一致，请填写本人的身份信息", field="id_number"
+        )
+    other = select(User.id).where(User.id_number_hash == digest, User.id != user.id)
+    if session.scalar(other.limit(1)) is not None:
+        raise UsernameTaken("此身份已注册其他账户，请使用该账户登录")
+    user.identity_verified_at = utcnow()
+    user.identity_method = result.method
+    user.id_number_hash = digest
+    session.flush()
+    record(
+        session,
+        "user.identity_verified",
+        actor=user.actor,
+        subject=f"user:{user.id}",
+        payload={"method": result.method, "again": True},
+    )
+    return user
+
+
+# Methods that verified nobody: an account verified only by them must verify again.
+UNPROVEN_METHODS = frozenset({"gb11643-checksum"})
+
+
+def identity_proven(user: User) -> bool:
+    return user.identity_verified_at is not None and user.identity_method not in UNPROVEN_METHODS
+
+
 def require_verified(user: User) -> None:
-    """Members of the public read open data only with a verified identity (OPN-2)."""
+    """Members of the public read open data only with a verified identity (OPN-2); a
+    checksum alone verified nobody, so such an account verifies again first."""
     from gongshu.errors import Forbidden
 
-    if "public" in user.roles and user.org_id is None and user.identity_verified_at is None:
-        raise Forbidden("请先完成实名认证后再获取开放数据 (identity verification, OPN-2)")
+    if "public" in user.roles and user.org_id is None and not identity_proven(user):
+        raise Forbidden("请先完成实名认证（“实名核验”页面）后再获取开放数据")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts import notify, otp
 from gongshu.accounts.models import User
 from gongshu.accounts.notify import Notifier
+from gongshu.accounts.service import identity_proven
 from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
 from gongshu.egress.verify import Checker
@@ -88,8 +89,8 @@ def lookup(req: RightsRequest, secret: str) -> dict:
 
 def _the_person(user: User, id_number: str, secret: str) -> tuple[str, str]:
     """(number, person hash) when ``id_number`` is the one the account was verified with."""
-    if user.identity_verified_at is None or not user.id_number_hash:
-        raise NotThePerson("请先完成实名认证后再行使个人信息权利")
+    if not identity_proven(user) or not user.id_number_hash:
+        raise NotThePerson("请先完成实名认证（“实名核验”页面）后再行使个人信息权利")
     number = valid_id(id_number)
     person = person_hash(number, secret)
     if person != user.id_number_hash:
