@@ -146,6 +146,36 @@ def row_numbers(
     return [r[0] for r in rel.fetchall()]
 
 
+def find_in(
+    entry: CatalogEntry,
+    version: DatasetVersion,
+    *,
+    id_number: str,
+    mobile: str | None,
+    datasets_dir: Path,
+    con: duckdb.DuckDBPyConnection,
+) -> Found | None:
+    """The person's rows (and mentions) in one version, or None (also when the
+    version is not classified: it cannot be searched, and cannot leave either)."""
+    try:
+        tags = column_tags(entry, version)
+    except NotClassified:
+        return None
+    available = {c["name"] for c in version.columns}
+    cols, predicate, params = person_predicate(tags, available, id_number, mobile)
+    rows = row_numbers(datasets_dir, version, predicate, params, con) if cols else []
+    mentions = {}
+    for col in text_columns(version):
+        if col in available:
+            hits = row_numbers(datasets_dir, version, mention_predicate(col), [id_number], con)
+            if hits:
+                mentions[col] = hits
+    if not rows and not mentions:
+        return None
+    texts = [c for c in mentions if c not in cols]
+    return Found(entry, version, cols + texts, rows, mentions)
+
+
 def find(
     session: Session,
     *,
@@ -161,24 +191,45 @@ def find(
         for entry, version in latest_versions(session):
             if entry_id is not None and entry.id != entry_id:
                 continue
-            try:
-                tags = column_tags(entry, version)
-            except NotClassified:
-                continue  # not classified yet: cannot be searched, and cannot leave either
-            available = {c["name"] for c in version.columns}
-            cols, predicate, params = person_predicate(tags, available, id_number, mobile)
-            rows = row_numbers(datasets_dir, version, predicate, params, con) if cols else []
-            mentions = {}
-            for col in text_columns(version):
-                if col in available:
-                    hits = row_numbers(
-                        datasets_dir, version, mention_predicate(col), [id_number], con
-                    )
-                    if hits:
-                        mentions[col] = hits
-            if rows or mentions:
-                texts = [c for c in mentions if c not in cols]
-                out.append(Found(entry, version, cols + texts, rows, mentions))
+            found = find_in(
+                entry,
+                version,
+                id_number=id_number,
+                mobile=mobile,
+                datasets_dir=datasets_dir,
+                con=con,
+            )
+            if found is not None:
+                out.append(found)
+    finally:
+        con.close()
+    return out
+
+
+def find_in_versions(
+    entry: CatalogEntry,
+    versions: list[DatasetVersion],
+    *,
+    id_number: str,
+    mobile: str | None,
+    datasets_dir: Path,
+) -> dict[int, Found]:
+    """The person's rows in each of ``versions`` (old ones too: an erasure, PIP-6),
+    by version id; versions without them are left out."""
+    out: dict[int, Found] = {}
+    con = duckdb.connect()
+    try:
+        for version in versions:
+            found = find_in(
+                entry,
+                version,
+                id_number=id_number,
+                mobile=mobile,
+                datasets_dir=datasets_dir,
+                con=con,
+            )
+            if found is not None:
+                out[version.id] = found
     finally:
         con.close()
     return out

@@ -27,7 +27,7 @@ from gongshu.egress import service as egress
 from gongshu.egress.versions import column_tags
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
-from gongshu.privacy import finder, tombstones
+from gongshu.privacy import erasure, finder, tombstones
 from gongshu.privacy.clock import RIGHTS_ANSWER, on_time
 from gongshu.privacy.errors import (
     AlreadyHandled,
@@ -285,6 +285,19 @@ def handle(
             masked_columns=sorted(mentions),
         )
         match.new_version_id = stone.new_version_id
+        # PIP-4, PIP-6: the rows leave every stored version too, not only the served one.
+        erasure.start(
+            session,
+            request_id=req.id,
+            match_id=match.id,
+            entry_id=entry.id,
+            person_hash=req.person_hash,
+            lookup=found,
+            secret=secret,
+            due_at=erasure.due(req),
+            actor=actor,
+            now=now,
+        )
     elif action == "correct":
         wanted = {k: v for k, v in (values or req.corrections).items() if str(v).strip()}
         if rows:
@@ -346,7 +359,9 @@ def _close(session: Session, req: RightsRequest, *, actor: User, now: datetime) 
     req.status, req.answered_at, req.lookup_enc = "answered", now, None
     req.answer = (
         "；".join(
-            f"{catalog.get(session, m.entry_id).name}：{MATCH_OUTCOMES[m.outcome]}" for m in done
+            f"{catalog.get(session, m.entry_id).name}：{MATCH_OUTCOMES[m.outcome]}"
+            f"{erasure.held_note(session, m.id)}"
+            for m in done
         )
         if done
         else "未在平台各目录的最新数据中找到与您身份证号码（或手机号码）相关的记录"
