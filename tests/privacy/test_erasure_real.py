@@ -9,9 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import signal
 from pathlib import Path
 
 import duckdb
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
@@ -404,3 +407,53 @@ def test_a_rewrite_that_dies_leaves_the_old_files_whole(
     assert storage.sweep_orphans(session, d) == 2
     assert not any((d / rel).exists() for rel in files)
     assert storage.read_table(d, version).num_rows == version.rows
+
+
+@pytest.mark.parametrize("kill_at", ["writing", "placed"])
+def test_a_killed_rewrite_leaves_the_old_files_and_the_sweep_the_rest(
+    session, people, settings, history, monkeypatch, kill_at
+) -> None:
+    """SIGKILL in a forked process half-way through writing, or after the new files
+    were renamed into place but before the row changed: the row still names the old
+    files, which are whole, and the start-up sweep removes what the dead process left."""
+    monkeypatch.setattr(rewrite, "BATCH_ROWS", 3)
+    d = settings.datasets_dir
+    version = storage.versions_of(session, history.id)[-1]
+    files = {rel: (d / rel).read_bytes() for rel in (version.path, version.sealed["path"])}
+    listing = sorted(p.name for p in (d / f"entry-{history.id}").iterdir())
+
+    def die() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def change(batch, mask):  # noqa: ANN001, ANN202
+        if kill_at == "writing" and change.calls:
+            die()
+        change.calls += 1
+        return batch.filter(pc.invert(mask))
+
+    change.calls = 0
+    pid = os.fork()
+    if pid == 0:  # the child never touches the database: it dies first
+        try:
+            if kill_at == "placed":
+                session.flush = die  # the new files are in place; the row is next
+            rewrite.rewrite_version(
+                session, d, version, change, rows=[3], by="system:erasure", reason="t", ref="t"
+            )
+        finally:
+            os._exit(3)  # not reached
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    left = sorted(p.name for p in (d / f"entry-{history.id}").iterdir())
+    if kill_at == "placed":
+        assert len(left) == len(listing) + 2, "the new files were in place"
+    scratch = d.parent / "tmp"
+    if kill_at == "writing":
+        assert [p for p in scratch.glob("*/*") if p.is_file()], "a half-written file in scratch"
+    session.refresh(version)
+    assert {version.path, version.sealed["path"]} == set(files)
+    assert all((d / rel).read_bytes() == data for rel, data in files.items())
+    storage.sweep_orphans(session, d)
+    assert sorted(p.name for p in (d / f"entry-{history.id}").iterdir()) == listing
+    assert [p for p in scratch.glob("*/*") if p.is_file()] == []  # no copy in scratch
+    assert ME in storage.read_table(d, version).column("公民身份号码").to_pylist()
