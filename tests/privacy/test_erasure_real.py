@@ -20,15 +20,15 @@ import pytest
 from sqlalchemy import select
 
 from gongshu import storage
+from gongshu.capability import installed
 from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
 from gongshu.egress import service as egress
-from gongshu.jobs import attach
+from gongshu.jobs import Worker
 from gongshu.jobs.models import Job
 from gongshu.ledger import entries
 from gongshu.privacy import erasure, service
 from gongshu.privacy.errors import NotHandler
-from gongshu.privacy.jobs import run_erasure
 from gongshu.storage import rewrite
 from gongshu.timeutil import BEIJING
 from tests.privacy.conftest import IDS, ME, MOBILES, SECRET
@@ -116,18 +116,18 @@ def _delete(session, people, citizen, settings, entry):  # noqa: ANN001, ANN201
     return req
 
 
-def _run_jobs(session, settings) -> list[dict]:  # noqa: ANN001
-    """Run the queued erasure jobs as the worker does: instance settings attached,
-    the handler's writes and the commit together."""
-    attach(session, settings)
-    results = []
-    for job in session.scalars(
-        select(Job).where(Job.kind == erasure.ERASURE_JOB, Job.status == "queued")
-    ):
-        results.append(run_erasure(session, job.payload))
-        job.status = "done"
-    session.commit()
-    return results
+def _run_jobs(session, session_factory, settings) -> int:  # noqa: ANN001
+    """Run the queued erasure jobs with a real worker of the instance (its settings
+    give the datasets directory and the secret); returns how many ran."""
+    installed().load_job_handlers()  # as `gongshu worker` does (Capability.jobs)
+    worker = Worker(session_factory, worker_id="w", kinds=[erasure.ERASURE_JOB], settings=settings)
+    ran = 0
+    while worker.run_once():
+        ran += 1
+    session.expire_all()
+    failed = session.scalars(select(Job).where(Job.status == "failed")).all()
+    assert not failed, [j.error for j in failed]
+    return ran
 
 
 def _cells(table) -> set[str]:  # noqa: ANN001
@@ -211,7 +211,7 @@ def _readers_return_me(session, people, settings, version) -> list[str]:  # noqa
 
 
 def test_erased_person_is_in_no_file_and_no_reader(
-    session, people, citizen, settings, history, tmp_path
+    session, session_factory, people, citizen, settings, history, tmp_path
 ) -> None:
     work_dir = tmp_path / "out"
     before = {
@@ -241,7 +241,7 @@ def test_erased_person_is_in_no_file_and_no_reader(
     job = session.scalar(select(Job).where(Job.kind == erasure.ERASURE_JOB))
     assert job.payload == {"erasure": job_erasure.id}  # an id: no path, no ID number
 
-    _run_jobs(session, settings)
+    assert _run_jobs(session, session_factory, settings) == 1
     session.refresh(job_erasure)
     assert job_erasure.status == "done" and job_erasure.lookup_enc is None
     assert job_erasure.completed_at is not None and not job_erasure.held
@@ -295,7 +295,7 @@ def test_erased_person_is_in_no_file_and_no_reader(
 
 
 def test_a_legal_hold_keeps_one_version_the_door_still_filters_it(
-    session, people, citizen, settings, history, tmp_path
+    session, session_factory, people, citizen, settings, history, tmp_path
 ) -> None:
     v1 = storage.versions_of(session, history.id)[-1]
     until = dt.datetime(2099, 6, 30, 17, 0)  # typed by a person: Beijing time
@@ -323,7 +323,7 @@ def test_a_legal_hold_keeps_one_version_the_door_still_filters_it(
     req = _delete(session, people, citizen, settings, history)
     assert "法律保全" in req.answer and "（2026）赣0102刑初123号" in req.answer
     assert "2099年06月30日" in req.answer
-    _run_jobs(session, settings)
+    assert _run_jobs(session, session_factory, settings) == 1
     (done,) = erasure.of_request(session, req.id)
     assert done.status == "held" and [h["version_no"] for h in done.held] == [1]
     assert done.lookup_enc, "kept (sealed) to finish when the hold ends"
@@ -352,7 +352,7 @@ def test_a_legal_hold_keeps_one_version_the_door_still_filters_it(
     # the hold ends: the deferred version is rewritten at once
     erasure.release_hold(session, hold.id, actor=people.admin)
     session.commit()
-    _run_jobs(session, settings)
+    assert _run_jobs(session, session_factory, settings) == 1
     session.refresh(done)
     assert done.status == "done" and done.lookup_enc is None and not done.held
     assert _secrets_in_files(settings, tmp_path / "out") == []
