@@ -24,6 +24,7 @@ from gongshu.capability import installed
 from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
 from gongshu.egress import service as egress
+from gongshu.egress.errors import GrantInactive
 from gongshu.jobs import Worker
 from gongshu.jobs.models import Job
 from gongshu.ledger import entries
@@ -457,3 +458,41 @@ def test_a_killed_rewrite_leaves_the_old_files_and_the_sweep_the_rest(
     assert sorted(p.name for p in (d / f"entry-{history.id}").iterdir()) == listing
     assert [p for p in scratch.glob("*/*") if p.is_file()] == []  # no copy in scratch
     assert ME in storage.read_table(d, version).column("公民身份号码").to_pylist()
+
+
+def test_rows_left_only_in_older_versions_are_found_and_erased(
+    session, session_factory, people, citizen, settings, history, tmp_path
+) -> None:
+    """The latest version no longer holds the person, an older one is not classified:
+    the deletion still finds them and the job still takes them out."""
+    src = _csv(tmp_path, "v4.csv", [_row(i) for i in range(4, 20)])
+    datasets.load(
+        session, history.id, src, actor=people.clerk_county, datasets_dir=settings.datasets_dir
+    )
+    src.unlink()
+    versions = {v.version_no: v for v in storage.versions_of(session, history.id)}
+    versions[1].column_tags = None  # loaded before discovery existed
+    row_grant = egress.create_grant(
+        session,
+        history,
+        recipient_org_id=people.org["police"].id,
+        purpose="核查",
+        source="sharing",
+        actor=people.admin,
+        dataset_version_id=versions[3].id,
+        row_filter=[{"op": "rows", "value": [5, 6]}],
+    )
+    session.commit()
+
+    req = _delete(session, people, citizen, settings, history)
+    (match,) = service.matches(session, req)
+    assert match.dataset_version_id == versions[3].id and match.outcome == "deleted"
+    assert match.new_version_id is None  # the latest version had nothing to remove
+    assert storage.newest(session, history.id).id == versions[4].id
+    assert _run_jobs(session, session_factory, settings) == 1
+    assert _secrets_in_files(settings, tmp_path / "out") == []
+    for v in storage.versions_of(session, history.id):
+        assert _readers_return_me(session, people, settings, v) == [], v.version_no
+    # positions in v3 moved: the grant naming rows by position stops
+    with pytest.raises(GrantInactive):
+        _deliver(session, row_grant, people.clerk_prov, settings, tmp_path / "out")

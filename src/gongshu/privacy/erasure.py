@@ -230,11 +230,12 @@ def start(
     lookup: dict,
     secret: str,
     due_at: datetime | None,
+    datasets_dir,  # noqa: ANN001 - Path
     actor: User,
     now: datetime | None = None,
 ) -> Erasure:
     """Record the erasure and queue its job (in the caller's transaction). The held
-    versions known now are recorded at once, so the answer can name them."""
+    versions holding the person now are recorded at once, so the answer names them."""
     erasure = Erasure(
         request_id=request_id,
         match_id=match_id,
@@ -245,10 +246,26 @@ def start(
         created_by=actor.actor,
         created_at=now or utcnow(),
     )
-    erasure.held = [
-        _held_entry(v, hold)
+    holds = {
+        v.id: (v, hold)
         for v in storage.versions_of(session, entry_id)
         if (hold := active_hold(session, v.id, now)) is not None
+    }
+    hits = (
+        finder.find_in_versions(
+            catalog.get(session, entry_id),
+            [v for v, _ in holds.values()],
+            id_number=lookup["id"],
+            mobile=lookup["mobile"],
+            datasets_dir=datasets_dir,
+        )
+        if holds
+        else {}
+    )
+    erasure.held = [
+        _held_entry(v, hold)
+        for vid, (v, hold) in sorted(holds.items())
+        if vid in hits or v.quarantine_path  # a quarantine is read only by the job
     ]
     session.add(erasure)
     session.flush()
@@ -365,6 +382,7 @@ def run(
             )
             if facts is not None:
                 rewritten.append(facts)
+    _supersede(session, entry.id, rewritten)
     at = now or utcnow()
     erasure.rewritten, erasure.held = rewritten, held
     if held:
@@ -399,6 +417,18 @@ def run(
         },
     )
     return erasure
+
+
+def _supersede(session: Session, entry_id: int, rewritten: list[dict]) -> None:
+    """Row positions of a rewritten version moved: a grant naming rows by position in
+    it must stop, and any other grant pinned to it reads the newest version, as after
+    a tombstone (``egress.versions.version_for``). A deletion whose rows were in the
+    latest version superseded these already; one whose rows were left only in older
+    versions did not."""
+    numbers = [f["version_no"] for f in rewritten if f["file"] == "version"]
+    newest = storage.newest(session, entry_id)
+    if numbers and newest is not None and max(numbers) < newest.version_no:
+        storage.supersede(session, entry_id, up_to=max(numbers), by=newest)
 
 
 def _scrub_report(version: DatasetVersion, id_number: str) -> bool:

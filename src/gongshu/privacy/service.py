@@ -125,7 +125,13 @@ def file_request(
     start_clock(session, RIGHTS_ANSWER, req)
     session.add(req)
     session.flush()
-    found = finder.find(session, id_number=number, mobile=phone, datasets_dir=datasets_dir)
+    found = finder.find(
+        session,
+        id_number=number,
+        mobile=phone,
+        datasets_dir=datasets_dir,
+        older=kind == "delete",  # PIP-6: rows left only in older stored versions go too
+    )
     for f in found:
         session.add(
             RightsMatch(
@@ -285,6 +291,7 @@ def handle(
             masked_columns=sorted(mentions),
         )
         match.new_version_id = stone.new_version_id
+    if action == "delete":
         # PIP-4, PIP-6: the rows leave every stored version too, not only the served one.
         erasure.start(
             session,
@@ -295,6 +302,7 @@ def handle(
             lookup=found,
             secret=secret,
             due_at=erasure.due(req),
+            datasets_dir=datasets_dir,
             actor=actor,
             now=now,
         )
