@@ -496,3 +496,52 @@ def test_rows_left_only_in_older_versions_are_found_and_erased(
     # positions in v3 moved: the grant naming rows by position stops
     with pytest.raises(GrantInactive):
         _deliver(session, row_grant, people.clerk_prov, settings, tmp_path / "out")
+
+
+def test_legal_holds_over_the_api_only_by_the_authority_over_the_provider(
+    client, session, people, history
+) -> None:
+    from gongshu.accounts import service as accounts
+
+    accounts.add_region(session, "360200", "景德镇市", parent="360000")
+    other = accounts.add_organization(
+        session, "景德镇市数据局", kind="data_authority", region_code="360200"
+    )
+    outsider = accounts.create_user(
+        session, "reviewer_jdz", "correct-horse-9", org=other, roles=["reviewer"]
+    )
+
+    def bearer(user) -> dict:  # noqa: ANN001
+        plaintext, _ = accounts.issue_token(session, user, kind="api", ttl=dt.timedelta(hours=1))
+        session.flush()
+        return {"Authorization": f"Bearer {plaintext}"}
+
+    v1 = storage.versions_of(session, history.id)[-1]
+    body = {
+        "dataset_version_id": v1.id,
+        "reason": "涉嫌骗取救助金案件调查",
+        "case_reference": "（2026）赣0102刑初123号",
+        "expires_at": "2099-06-30T17:00:00",
+    }
+    assert (
+        client.post(
+            "/api/v1/privacy/holds", json=body, headers=bearer(people.clerk_county)
+        ).status_code
+        == 403
+    )
+    r = client.post("/api/v1/privacy/holds", json=body, headers=bearer(outsider))
+    assert r.status_code == 403 and "无权为东湖区" in r.json()["message"], r.text
+    r = client.post(
+        "/api/v1/privacy/holds",
+        json={**body, "case_reference": " "},
+        headers=bearer(people.reviewer_county),
+    )
+    assert r.status_code == 400 and "案号" in r.json()["message"]
+    r = client.post("/api/v1/privacy/holds", json=body, headers=bearer(people.reviewer_county))
+    assert r.status_code == 201, r.text
+    hold = r.json()
+    assert dt.datetime.fromisoformat(hold["expires_at"]).astimezone(BEIJING).hour == 17
+    assert erasure.active_hold(session, v1.id).id == hold["id"]
+    r = client.post(f"/api/v1/privacy/holds/{hold['id']}/release", headers=bearer(people.admin))
+    assert r.status_code == 200 and r.json()["released_at"]
+    assert erasure.active_hold(session, v1.id) is None

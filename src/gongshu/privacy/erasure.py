@@ -39,7 +39,7 @@ from gongshu.accounts.models import Organization, User
 from gongshu.catalog import service as catalog
 from gongshu.egress.errors import NotClassified
 from gongshu.egress.versions import column_tags
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidInput, NotFound
 from gongshu.jobs import enqueue
 from gongshu.ledger import record
 from gongshu.privacy import finder
@@ -97,9 +97,9 @@ def _may_hold(session: Session, actor: User, entry) -> None:  # noqa: ANN001 - C
         actor,
         provider.region_code,
         reach=AREA,
-        action="登记法律保全",
-        what=f"数据目录「{entry.name}」",
-        law="PIP-6",
+        action="为",
+        what=f"数据目录「{entry.name}」登记法律保全",
+        law="个人信息保护法第四十七条",
     )
 
 
@@ -162,7 +162,7 @@ def release_hold(
     """End a hold before its date; erasures it deferred run again at once."""
     hold = session.get(LegalHold, hold_id)
     if hold is None:
-        raise InvalidInput(f"法律保全记录不存在（编号）：{hold_id}")
+        raise NotFound(f"法律保全记录不存在（编号）：{hold_id}")
     _may_hold(session, actor, catalog.get(session, hold.entry_id))
     if hold.released_at is not None:
         return hold
