@@ -356,6 +356,8 @@ def test_a_legal_hold_keeps_one_version_the_door_still_filters_it(
     assert _run_jobs(session, session_factory, settings) == 1
     session.refresh(done)
     assert done.status == "done" and done.lookup_enc is None and not done.held
+    session.refresh(req)
+    assert "第 1 版数据的法律保全已结束，已于" in req.answer
     assert _secrets_in_files(settings, tmp_path / "out") == []
     assert _readers_return_me(session, people, settings, versions[1]) == []
 
@@ -545,3 +547,27 @@ def test_legal_holds_over_the_api_only_by_the_authority_over_the_provider(
     r = client.post(f"/api/v1/privacy/holds/{hold['id']}/release", headers=bearer(people.admin))
     assert r.status_code == 200 and r.json()["released_at"]
     assert erasure.active_hold(session, v1.id) is None
+
+
+def test_a_hold_placed_before_the_job_runs_is_kept_and_told(
+    session, session_factory, people, citizen, settings, history
+) -> None:
+    req = _delete(session, people, citizen, settings, history)
+    assert req.status == "answered" and "法律保全" not in req.answer
+    v2 = storage.versions_of(session, history.id)[-2]
+    erasure.place_hold(
+        session,
+        v2.id,
+        actor=people.admin,
+        reason="行政复议案件证据",
+        case_reference="赣民复〔2026〕7号",
+        expires_at=dt.datetime(2099, 1, 1, tzinfo=BEIJING),
+    )
+    session.commit()
+    assert _run_jobs(session, session_factory, settings) == 1
+    session.refresh(req)
+    assert "第 2 版数据因法律保全（案号：赣民复〔2026〕7号）暂缓删除" in req.answer
+    assert "open_file(quarantine)" in _readers_return_me(session, people, settings, v2)
+    v1 = storage.versions_of(session, history.id)[-1]
+    assert _readers_return_me(session, people, settings, v1) == []
+    assert any(e.action == "rights.answer_amended" for e in entries(session))

@@ -45,6 +45,7 @@ from gongshu.ledger import record
 from gongshu.privacy import finder
 from gongshu.privacy.erasure_models import Erasure, LegalHold
 from gongshu.privacy.errors import NotHandler
+from gongshu.privacy.models import RightsRequest
 from gongshu.protect.crypto import derive_key, sm4_gcm_decrypt, sm4_gcm_encrypt
 from gongshu.storage.models import DatasetVersion
 from gongshu.storage.rewrite import rewrite_quarantine, rewrite_version
@@ -384,7 +385,9 @@ def run(
                 rewritten.append(facts)
     _supersede(session, entry.id, rewritten)
     at = now or utcnow()
+    before = {h["version_no"] for h in erasure.held or []}
     erasure.rewritten, erasure.held = rewritten, held
+    _amend_answer(session, erasure, before, at)
     if held:
         erasure.status = "held"
         first_end = min(datetime.fromisoformat(h["expires_at"]) for h in held)
@@ -455,6 +458,41 @@ def _tags(entry, version: DatasetVersion) -> dict[str, list[str]]:  # noqa: ANN0
         return {}
 
 
+def _amend_answer(session: Session, erasure: Erasure, before: set[int], at: datetime) -> None:
+    """Tell the person, in the answer already given, of a version held since or a held
+    version erased now that its hold ended."""
+    req = session.get(RightsRequest, erasure.request_id)
+    if req is None or req.status != "answered" or not req.answer:
+        return  # the answer, when it is written, reads ``held_note``
+    now_held = {h["version_no"] for h in erasure.held}
+    added = [h for h in erasure.held if h["version_no"] not in before]
+    ended = sorted(before - now_held)
+    notes = [_held_text(h) for h in added]
+    notes += [
+        f"第 {no} 版数据的法律保全已结束，已于 {as_utc(at).astimezone(BEIJING):%Y年%m月%d日} 删除"
+        for no in ended
+    ]
+    if not notes:
+        return
+    req.answer = f"{req.answer}；{catalog.get(session, erasure.entry_id).name}：" + "；".join(notes)
+    session.flush()
+    record(
+        session,
+        "rights.answer_amended",
+        actor=ACTOR,
+        subject=f"rights:{req.id}",
+        payload={"erasure": erasure.id, "held": [h["version_no"] for h in added], "erased": ended},
+    )
+
+
+def _held_text(h: dict) -> str:
+    return (
+        f"第 {h['version_no']} 版数据因法律保全（案号：{h['case_reference']}）暂缓删除，"
+        f"保全至 {datetime.fromisoformat(h['expires_at']).astimezone(BEIJING):%Y年%m月%d日}，"
+        "期间不对外提供，保全结束后即行删除"
+    )
+
+
 def held_note(session: Session, match_id: int) -> str:
     """For the person's answer: the versions a legal hold keeps, in Chinese ('' if none)."""
     erasure = session.scalar(
@@ -462,13 +500,7 @@ def held_note(session: Session, match_id: int) -> str:
     )
     if erasure is None or not erasure.held:
         return ""
-    parts = [
-        f"第 {h['version_no']} 版数据因法律保全（案号：{h['case_reference']}）暂缓删除，"
-        f"保全至 {datetime.fromisoformat(h['expires_at']).astimezone(BEIJING):%Y年%m月%d日}，"
-        "期间不对外提供，保全结束后即行删除"
-        for h in erasure.held
-    ]
-    return "（" + "；".join(parts) + "）"
+    return "（" + "；".join(_held_text(h) for h in erasure.held) + "）"
 
 
 def of_request(session: Session, request_id: int) -> list[Erasure]:
