@@ -261,6 +261,8 @@ def test_erased_person_is_in_no_file_and_no_reader(
             assert v.id == vid and v.sha256 != old_sha and v.rows == old_rows - 1
         plain = settings.datasets_dir / v.path
         assert hashlib.sha256(plain.read_bytes()).hexdigest() == v.sha256
+        assert rewrite.verify(session, settings.datasets_dir, v) == []  # on record, not tampering
+        assert len(rewrite.trail(session, v)) == (v.version_no in before)
         assert v.rows == pq.ParquetFile(plain).metadata.num_rows
     # v2 also lost the quarantined row; its other 16 rows remain
     assert storage.versions_of(session, history.id)[2].rows == 15
@@ -293,6 +295,10 @@ def test_erased_person_is_in_no_file_and_no_reader(
         assert MY_NAME not in {r["姓名"] for r in rows}
     assert _secrets_in_files(settings, work_dir) == []
     assert storage.sweep_orphans(session, settings.datasets_dir) == 0  # nothing left over
+    # a file changed behind the ledger's back does not verify
+    v1 = storage.versions_of(session, history.id)[-1]
+    (settings.datasets_dir / v1.path).write_bytes(b"tampered")
+    assert "the stored file's hash" in rewrite.verify(session, settings.datasets_dir, v1)[0]
 
 
 def test_a_legal_hold_keeps_one_version_the_door_still_filters_it(

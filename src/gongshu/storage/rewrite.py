@@ -23,6 +23,7 @@ whole, never a half-written file, and no copy stays in scratch.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import uuid
 from collections.abc import Callable
@@ -35,7 +36,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from gongshu.ledger import record
+from gongshu.ledger import entries, record
 from gongshu.storage.atomic import COMPRESSION
 from gongshu.storage.files import write_version
 from gongshu.storage.models import DatasetVersion
@@ -153,3 +154,49 @@ def rewrite_quarantine(
     _doom(session, datasets_dir, [old])
     record(session, REWRITTEN, actor=by, subject=f"entry:{version.entry_id}", payload=facts)
     return facts
+
+
+def trail(session: Session, version: DatasetVersion) -> list[dict]:
+    """The version's erasure rewrites of its stored file, from the ledger, oldest first."""
+    found = entries(
+        session,
+        subject=f"entry:{version.entry_id}",
+        action_prefix=REWRITTEN,
+        limit=100000,
+        newest_first=False,
+    )
+    return [
+        e.payload
+        for e in found
+        if e.action == REWRITTEN
+        and (e.payload or {}).get("dataset_version") == version.id
+        and e.payload.get("file") == "version"
+    ]
+
+
+def verify(session: Session, datasets_dir: Path, version: DatasetVersion) -> list[str]:
+    """Why the version's changed content hash is *not* explained by erasures on record
+    (empty when it is, or when it was never rewritten): each rewrite starts from the
+    hash the one before it left, the last one left the row's hash, and the stored
+    file has that hash."""
+    steps = trail(session, version)
+    if not steps:
+        return []
+    problems = [
+        f"rewrite {i + 2} starts from {b['old_sha256']}, not {a['new_sha256']}"
+        for i, (a, b) in enumerate(zip(steps, steps[1:], strict=False))
+        if a["new_sha256"] != b["old_sha256"]
+    ]
+    if steps[-1]["new_sha256"] != version.sha256:
+        problems.append(
+            f"the last rewrite left {steps[-1]['new_sha256']}, the row says {version.sha256}"
+        )
+    digest = hashlib.sha256()
+    with open(Path(datasets_dir) / version.path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != version.sha256:
+        problems.append(
+            f"the stored file's hash is {digest.hexdigest()}, the row says {version.sha256}"
+        )
+    return problems
