@@ -236,6 +236,22 @@ def test_erased_person_is_in_no_file_and_no_reader(
         for no, (vid, _, _) in before.items()
     }
 
+    # a quality report of v1 shows masked example rows, the person's (row 3) among them
+    from gongshu.quality.models import QualityReport
+
+    report = QualityReport(
+        entry_id=history.id,
+        dataset_version_id=before[1][0],
+        version_no=1,
+        rules_version=1,
+        rows=12,
+        results=[{"id": "r1", "examples": [{"row": 3, "姓名": "欧**"}, {"row": 5, "姓名": "刘*"}]}],
+        scores={},
+        overall=90.0,
+    )
+    session.add(report)
+    session.commit()
+
     req = _delete(session, people, citizen, settings, history)
     (job_erasure,) = erasure.of_request(session, req.id)
     assert job_erasure.status == "queued" and job_erasure.lookup_enc
@@ -249,6 +265,9 @@ def test_erased_person_is_in_no_file_and_no_reader(
     assert job_erasure.completed_at <= job_erasure.due_at  # PIP-4: within 15 days
     (done,) = [e for e in entries(session) if e.action == "privacy.erasure_done"]
     assert done.payload["on_time"] is True and done.payload["reports_scrubbed"] == [2]
+    assert done.payload["quality_examples_removed"] == 1
+    session.refresh(report)
+    assert report.results[0]["examples"] == [{"row": 4, "姓名": "刘*"}]  # renumbered
 
     assert _secrets_in_files(settings, work_dir) == []
     versions = storage.versions_of(session, history.id)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
+from bisect import bisect_left
 from datetime import datetime, timedelta
 
 import pyarrow as pa
@@ -47,6 +48,7 @@ from gongshu.privacy.erasure_models import Erasure, LegalHold
 from gongshu.privacy.errors import NotHandler
 from gongshu.privacy.models import RightsRequest
 from gongshu.protect.crypto import derive_key, sm4_gcm_decrypt, sm4_gcm_encrypt
+from gongshu.quality.models import CorrectionTask, QualityReport
 from gongshu.storage.models import DatasetVersion
 from gongshu.storage.rewrite import rewrite_quarantine, rewrite_version
 from gongshu.timeutil import BEIJING, as_utc, utcnow
@@ -291,10 +293,8 @@ def _quarantine_change(id_number: str, mobile_columns: list[str], mobile: str | 
     """Rejected rows keep every column as text: a row is the person's when any cell is
     their ID number (or, in an entry without an ID column, a mobile-tagged cell their
     confirmed mobile); mentions of the ID in other rows are masked."""
-    masker = None
 
     def change(table: pa.Table) -> pa.Table:
-        nonlocal masker
         mine = pa.array([False] * table.num_rows, pa.bool_())
         texts = {}
         for name in table.column_names:
@@ -337,6 +337,7 @@ def run(
     )
     ref = f"erasure:{erasure.id}"
     rewritten, held, scrubbed = list(erasure.rewritten or []), [], []
+    examples = 0
     for version in versions:
         hit = hits.get(version.id)
         if hit is None and not version.quarantine_path:
@@ -364,6 +365,7 @@ def run(
                     ref=ref,
                 )
             )
+            examples += _scrub_examples(session, version, hit.row_numbers)
         if _scrub_report(version, found["id"]):
             scrubbed.append(version.version_no)
         if version.quarantine_path:
@@ -410,6 +412,7 @@ def run(
             "entry": entry.id,
             "files": len(rewritten),
             "reports_scrubbed": scrubbed,
+            "quality_examples_removed": examples,
             "held": held,
             "completed_at": erasure.completed_at,
             "on_time": (
@@ -432,6 +435,44 @@ def _supersede(session: Session, entry_id: int, rewritten: list[dict]) -> None:
     newest = storage.newest(session, entry_id)
     if numbers and newest is not None and max(numbers) < newest.version_no:
         storage.supersede(session, entry_id, up_to=max(numbers), by=newest)
+
+
+def _renumber(examples: list[dict], gone: list[int]) -> tuple[list[dict], int]:
+    """Quality examples (``row``: 0-based in the version) without the erased rows, the
+    others renumbered for the rewritten file; and how many went."""
+    kept = [e for e in examples if e.get("row") not in set(gone)]
+    ordered = sorted(gone)
+    out = [
+        {**e, "row": e["row"] - bisect_left(ordered, e["row"])}
+        if isinstance(e.get("row"), int)
+        else e
+        for e in kept
+    ]
+    return out, len(examples) - len(kept)
+
+
+def _scrub_examples(session: Session, version: DatasetVersion, rows: list[int]) -> int:
+    """The version's quality report and its correction tasks show masked example rows
+    (``quality``): the erased rows' go, the others follow the new row numbers."""
+    report = session.scalar(
+        select(QualityReport).where(QualityReport.dataset_version_id == version.id)
+    )
+    if report is None or not rows:
+        return 0
+    removed, results = 0, []
+    for result in report.results or []:
+        kept, n = _renumber(list(result.get("examples") or []), rows)
+        removed += n
+        results.append({**result, "examples": kept})
+    report.results = results
+    for task in session.scalars(
+        select(CorrectionTask).where(CorrectionTask.report_id == report.id)
+    ):
+        kept, n = _renumber(list(task.examples or []), rows)
+        removed += n
+        task.examples = kept
+    session.flush()
+    return removed
 
 
 def _scrub_report(version: DatasetVersion, id_number: str) -> bool:
