@@ -331,6 +331,15 @@ def run(
         return erasure  # already complete
     found = _open(secret, erasure)
     entry = catalog.get(session, erasure.entry_id)
+    # Two erasures of one entry (two people) must not both rewrite a version from its
+    # old file: the entry's version rows are locked until this one commits
+    # (PostgreSQL; SQLite's one writer already serializes them), and read afresh.
+    session.scalars(
+        select(DatasetVersion)
+        .where(DatasetVersion.entry_id == entry.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
     versions = list(reversed(storage.versions_of(session, entry.id)))  # oldest first
     hits = finder.find_in_versions(
         entry, versions, id_number=found["id"], mobile=found["mobile"], datasets_dir=datasets_dir
