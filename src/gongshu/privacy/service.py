@@ -9,6 +9,10 @@ provider's answer: deletion and correction write a new version with tombstones
 rows then leave only through the egress door; an explanation or a refusal is a
 written answer. When every match is handled the request is answered; the reply
 letter is generated from these records (``letters``).
+
+A deletion also searches older stored versions at filing, and handling it starts an
+erasure (``erasure``): a job takes the rows out of every stored version and
+quarantine, except versions under a legal hold, which the answer names.
 """
 
 from __future__ import annotations
