@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import duckdb
@@ -470,7 +471,14 @@ def test_a_killed_rewrite_leaves_the_old_files_and_the_sweep_the_rest(
             )
         finally:
             os._exit(3)  # not reached
-    _, status = os.waitpid(pid, 0)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:  # a child stuck after fork must not hang the suite
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked rewrite did not reach its kill point")
+        time.sleep(0.02)
+    status = done[1]
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
     left = sorted(p.name for p in (d / f"entry-{history.id}").iterdir())
     if kill_at == "placed":
