@@ -41,6 +41,7 @@ FILE_READER_IMPORTS = {
     "storage/store.py": "opens stored versions (sealed columns decrypted) for the readers above",
     "storage/atomic.py": "writes Parquet files atomically (writer, not reader)",
     "storage/files.py": "writes a version's stored files; reads a plain one only to seal it",
+    "storage/rewrite.py": "writes an erased quarantine's Parquet bytes, sealed whole at once",
     "storage/ephemeral.py": "writes a load's converted rows as encrypted temporary Parquet",
     "egress/query.py": "the door's query, built and run only by egress/service.deliver",
     "egress/verify.py": "the door's identity check: one count or one number, never rows",

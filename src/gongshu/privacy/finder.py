@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from gongshu import storage
 from gongshu.catalog.models import CatalogEntry
 from gongshu.egress.errors import NotClassified
+from gongshu.egress.policies import KIND_ENTITIES
 from gongshu.egress.versions import column_tags
 from gongshu.storage.models import DatasetVersion
 
@@ -146,6 +147,44 @@ def row_numbers(
     return [r[0] for r in rel.fetchall()]
 
 
+def find_in(
+    entry: CatalogEntry,
+    version: DatasetVersion,
+    *,
+    id_number: str,
+    mobile: str | None,
+    datasets_dir: Path,
+    con: duckdb.DuckDBPyConnection,
+    unclassified: bool = False,
+) -> Found | None:
+    """The person's rows (and mentions) in one version, or None. A version not
+    classified yet cannot leave, so it is not searched, unless ``unclassified``
+    (an erasure): then the catalog's declared ID columns are searched."""
+    try:
+        tags = column_tags(entry, version)
+    except NotClassified:
+        if not unclassified:
+            return None
+        tags = {
+            f["name"]: [KIND_ENTITIES[f["kind"]]]
+            for f in entry.fields
+            if f.get("kind") in KIND_ENTITIES
+        }
+    available = {c["name"] for c in version.columns}
+    cols, predicate, params = person_predicate(tags, available, id_number, mobile)
+    rows = row_numbers(datasets_dir, version, predicate, params, con) if cols else []
+    mentions = {}
+    for col in text_columns(version):
+        if col in available:
+            hits = row_numbers(datasets_dir, version, mention_predicate(col), [id_number], con)
+            if hits:
+                mentions[col] = hits
+    if not rows and not mentions:
+        return None
+    texts = [c for c in mentions if c not in cols]
+    return Found(entry, version, cols + texts, rows, mentions)
+
+
 def find(
     session: Session,
     *,
@@ -153,32 +192,66 @@ def find(
     mobile: str | None,
     datasets_dir: Path,
     entry_id: int | None = None,
+    older: bool = False,
 ) -> list[Found]:
-    """Every entry (or just ``entry_id``) whose latest version holds rows of this person."""
+    """Every entry (or just ``entry_id``) whose latest version holds rows of this person.
+
+    ``older`` (a deletion, PIP-6): an entry whose latest version no longer holds the
+    person but an older stored version does is found too, by its newest such version.
+    """
     out: list[Found] = []
     con = duckdb.connect()
     try:
         for entry, version in latest_versions(session):
             if entry_id is not None and entry.id != entry_id:
                 continue
-            try:
-                tags = column_tags(entry, version)
-            except NotClassified:
-                continue  # not classified yet: cannot be searched, and cannot leave either
-            available = {c["name"] for c in version.columns}
-            cols, predicate, params = person_predicate(tags, available, id_number, mobile)
-            rows = row_numbers(datasets_dir, version, predicate, params, con) if cols else []
-            mentions = {}
-            for col in text_columns(version):
-                if col in available:
-                    hits = row_numbers(
-                        datasets_dir, version, mention_predicate(col), [id_number], con
-                    )
-                    if hits:
-                        mentions[col] = hits
-            if rows or mentions:
-                texts = [c for c in mentions if c not in cols]
-                out.append(Found(entry, version, cols + texts, rows, mentions))
+            candidates = [version]
+            if older:
+                candidates += [
+                    v for v in storage.versions_of(session, entry.id) if v.id != version.id
+                ]
+            for candidate in candidates:
+                found = find_in(
+                    entry,
+                    candidate,
+                    id_number=id_number,
+                    mobile=mobile,
+                    datasets_dir=datasets_dir,
+                    con=con,
+                )
+                if found is not None:
+                    out.append(found)
+                    break
+    finally:
+        con.close()
+    return out
+
+
+def find_in_versions(
+    entry: CatalogEntry,
+    versions: list[DatasetVersion],
+    *,
+    id_number: str,
+    mobile: str | None,
+    datasets_dir: Path,
+) -> dict[int, Found]:
+    """The person's rows in each of ``versions`` (old ones too: an erasure, PIP-6),
+    by version id; versions without them are left out."""
+    out: dict[int, Found] = {}
+    con = duckdb.connect()
+    try:
+        for version in versions:
+            found = find_in(
+                entry,
+                version,
+                id_number=id_number,
+                mobile=mobile,
+                datasets_dir=datasets_dir,
+                con=con,
+                unclassified=True,
+            )
+            if found is not None:
+                out[version.id] = found
     finally:
         con.close()
     return out

@@ -21,7 +21,7 @@ from gongshu.accounts.permissions import (
     PRIVACY_SUPERVISE,
     PUBLIC,
 )
-from gongshu.privacy import clock, consent, service
+from gongshu.privacy import clock, consent, erasure, service
 from gongshu.privacy.errors import ConsentNotFound, NotHandler
 from gongshu.privacy.letters import letter_pdf
 from gongshu.privacy.person import person_hash
@@ -32,6 +32,8 @@ from gongshu.privacy.schemas import (
     ConsentCreate,
     ConsentLookupCreate,
     ConsentPublic,
+    LegalHoldCreate,
+    LegalHoldPublic,
     MatchPublic,
     MatchUpdate,
     NoticeCreate,
@@ -306,3 +308,33 @@ def get_notice(
     if notice is None:
         raise NoticeNotFound(f"该单位尚未公布个人信息处理规则 (processing rules)：{org_id}")
     return NoticePublic.model_validate(notice, from_attributes=True)
+
+
+@router.post("/privacy/holds", response_model=LegalHoldPublic, status_code=201)
+def place_legal_hold(
+    body: LegalHoldCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(PRIVACY_SUPERVISE)],
+) -> LegalHoldPublic:
+    """Keep one stored version out of erasures until the hold ends (PIP-6): a platform
+    administrator, or the data authority over the provider's area."""
+    hold = erasure.place_hold(
+        session,
+        body.dataset_version_id,
+        actor=user,
+        reason=body.reason,
+        case_reference=body.case_reference,
+        expires_at=body.expires_at,
+    )
+    return LegalHoldPublic.model_validate(hold, from_attributes=True)
+
+
+@router.post("/privacy/holds/{hold_id}/release", response_model=LegalHoldPublic)
+def release_legal_hold(
+    hold_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(PRIVACY_SUPERVISE)],
+) -> LegalHoldPublic:
+    """End a hold; erasures it deferred run again at once."""
+    hold = erasure.release_hold(session, hold_id, actor=user)
+    return LegalHoldPublic.model_validate(hold, from_attributes=True)

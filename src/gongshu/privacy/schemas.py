@@ -132,3 +132,23 @@ class NoticePublic(BaseModel):
     version_no: int
     sections: dict
     published_at: datetime
+
+
+class LegalHoldCreate(BaseModel):
+    dataset_version_id: int = Field(description="The stored version to keep as it is")
+    reason: str = Field(description="Why, and on what legal basis")
+    case_reference: str = Field(description="Case or document number")
+    expires_at: datetime = Field(description="When the hold ends (no zone: Beijing time)")
+
+
+class LegalHoldPublic(BaseModel):
+    id: int
+    dataset_version_id: int
+    entry_id: int
+    reason: str
+    case_reference: str
+    expires_at: datetime
+    placed_by: str
+    placed_at: datetime
+    released_by: str | None = None
+    released_at: datetime | None = None

@@ -9,6 +9,10 @@ provider's answer: deletion and correction write a new version with tombstones
 rows then leave only through the egress door; an explanation or a refusal is a
 written answer. When every match is handled the request is answered; the reply
 letter is generated from these records (``letters``).
+
+A deletion also searches older stored versions at filing, and handling it starts an
+erasure (``erasure``): a job takes the rows out of every stored version and
+quarantine, except versions under a legal hold, which the answer names.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from gongshu.egress.verify import Checker
 from gongshu.egress.versions import column_tags
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
-from gongshu.privacy import finder, tombstones
+from gongshu.privacy import erasure, finder, tombstones
 from gongshu.privacy.clock import RIGHTS_ANSWER, on_time
 from gongshu.privacy.errors import (
     AlreadyHandled,
@@ -173,7 +177,13 @@ def file_request(
     start_clock(session, RIGHTS_ANSWER, req)
     session.add(req)
     session.flush()
-    found = finder.find(session, id_number=number, mobile=phone, datasets_dir=datasets_dir)
+    found = finder.find(
+        session,
+        id_number=number,
+        mobile=phone,
+        datasets_dir=datasets_dir,
+        older=kind == "delete",  # PIP-6: rows left only in older stored versions go too
+    )
     for f in found:
         session.add(
             RightsMatch(
@@ -333,6 +343,21 @@ def handle(
             masked_columns=sorted(mentions),
         )
         match.new_version_id = stone.new_version_id
+    if action == "delete":
+        # PIP-4, PIP-6: the rows leave every stored version too, not only the served one.
+        erasure.start(
+            session,
+            request_id=req.id,
+            match_id=match.id,
+            entry_id=entry.id,
+            person_hash=req.person_hash,
+            lookup=found,
+            secret=secret,
+            due_at=erasure.due(req),
+            datasets_dir=datasets_dir,
+            actor=actor,
+            now=now,
+        )
     elif action == "correct":
         wanted = {k: v for k, v in (values or req.corrections).items() if str(v).strip()}
         if rows:
@@ -394,7 +419,9 @@ def _close(session: Session, req: RightsRequest, *, actor: User, now: datetime) 
     req.status, req.answered_at, req.lookup_enc = "answered", now, None
     req.answer = (
         "；".join(
-            f"{catalog.get(session, m.entry_id).name}：{MATCH_OUTCOMES[m.outcome]}" for m in done
+            f"{catalog.get(session, m.entry_id).name}：{MATCH_OUTCOMES[m.outcome]}"
+            f"{erasure.held_note(session, m.id)}"
+            for m in done
         )
         if done
         else "未在平台各目录的最新数据中找到与您身份证号码（或手机号码）相关的记录"
