@@ -1,7 +1,7 @@
 """erasure
 
 Revision ID: 250389fef482
-Revises: a89cfb013414
+Revises: 147868782190
 Create Date: 2026-12-06 17:43:16.192335
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import gongshu.db
 
 revision = '250389fef482'
-down_revision = 'a89cfb013414'
+down_revision = '147868782190'
 branch_labels = None
 depends_on = None
 
