@@ -15,4 +15,5 @@ CAPABILITY = Capability(
     ),
     models=("gongshu.opendata.models",),
     templates=True,
+    clocks=("gongshu.opendata.clocks:CLOCKS",),
 )
