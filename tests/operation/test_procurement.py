@@ -137,3 +137,27 @@ def test_public_data_is_shared_not_procured(session, people) -> None:
         session, req.id, actor=people.reviewer_prov, approve=False, reason="请走共享"
     )
     assert req.status == "refused" and not grants_of(session, req)
+
+
+def test_the_review_page_names_the_entry_and_shows_the_grant(
+    client, login, session, people, firm, parking
+) -> None:
+    seed_provider_assessments(session, [firm])
+    req = file(session, people)
+    session.flush()
+    login("reviewer_prov")
+    page = client.get("/procurement/queue").text
+    assert 'name="resource_code"' in page
+    r = client.post(
+        f"/procurement/{req.id}/review",
+        data={"decision": "approve", "reason": "确属履职需要", "resource_code": "NO-SUCH"},
+    )
+    assert r.status_code == 400 and "目录代码不存在：NO-SUCH" in r.text
+    r = client.post(
+        f"/procurement/{req.id}/review",
+        data={"decision": "approve", "reason": "确属履职需要", "resource_code": "E-360100-TC-0001"},
+        follow_redirects=True,
+    )
+    assert r.status_code == 200 and "已授权（授权" in r.text
+    session.refresh(req)
+    assert req.status == "approved" and req.grant_id
