@@ -12,6 +12,7 @@ CAPABILITY = Capability(
         "gongshu.opendata.ckan:router",
         "gongshu.opendata.routes:router",
         "gongshu.opendata.pages:pages",
+        "gongshu.opendata.breach_pages:pages",
     ),
     models=("gongshu.opendata.models",),
     templates=True,

@@ -207,6 +207,25 @@ def impose_fine(
     return breach
 
 
+def agreements_in_area(session: Session, actor: User) -> list[OpenAgreement]:
+    """Signed agreements on entries in the actor's data authority's area, newest first:
+    what it may decide breaches on (all of them for a platform administrator)."""
+    from gongshu.catalog.models import CatalogEntry
+
+    stmt = (
+        select(OpenAgreement)
+        .join(CatalogEntry, OpenAgreement.entry_id == CatalogEntry.id)
+        .where(OpenAgreement.signed_at.is_not(None))
+    )
+    org = actor.org
+    if "admin" not in actor.roles:
+        if org is None or org.kind != "data_authority":
+            return []
+        prefix = jurisdiction.area_prefix(org.region_code)
+        stmt = stmt.where(CatalogEntry.region_code.startswith(prefix))
+    return list(session.scalars(stmt.order_by(OpenAgreement.signed_at.desc())))
+
+
 def of_user(session: Session, user_id: int) -> list[OpenBreach]:
     """Every breach decided on the user's agreements, newest first (what the party sees)."""
     stmt = (
