@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,7 +29,7 @@ from gongshu.compliance.demo import seed_provider_assessments
 from gongshu.compliance.models import AuditEngagement
 from gongshu.datasets import service as datasets
 from gongshu.ledger.models import LedgerEntry
-from gongshu.opendata import agreements
+from gongshu.opendata import agreements, breaches
 from gongshu.opendata import service as opendata
 from gongshu.operation import procurement
 from gongshu.operation import service as operation
@@ -38,7 +37,6 @@ from gongshu.operation.models import OperatorAgreement
 from gongshu.quality import onesource
 from gongshu.quality.models import OneSourceDecision
 from gongshu.registration import service as registration
-from gongshu.timeutil import utcnow
 
 PASSWORD = "correct-horse-9"
 SRC = Path(__file__).resolve().parents[2] / "src" / "gongshu"
@@ -216,13 +214,13 @@ def _open_agreement(w):  # noqa: ANN001, ANN202
 
 
 def _breach(w, agreement, actor):  # noqa: ANN001, ANN202
-    return agreements.record_breach(
+    return breaches.decide(
         w.session,
         agreement.id,
         actor=actor,
         finding="将数据提供给第三方",
         correction_order="立即收回并删除",
-        deadline=utcnow() + timedelta(days=15),
+        correction_workdays=10,
     )
 
 
@@ -325,7 +323,10 @@ ACTIONS: tuple[AuthorityAction, ...] = (
         "procurement review",
         "TRD-9",
         _procurement,
-        lambda w, r, a: procurement.review(w.session, r.id, actor=a, approve=True, reason="必要"),
+        # a refusal: an approval also needs a non-public entry to grant (TRD-9)
+        lambda w, r, a: procurement.review(
+            w.session, r.id, actor=a, approve=False, reason="可共享"
+        ),
         lambda w, r: (r.status, r.reviewed_by),
         higher=False,  # the demand is the same government's: its own authority reviews
         checks="operation/procurement.py:review",
@@ -337,7 +338,7 @@ ACTIONS: tuple[AuthorityAction, ...] = (
         _breach,
         lambda w, ag: len(agreements.breaches_of(w.session, ag.id)),
         higher=True,
-        checks="opendata/agreements.py:record_breach",
+        checks="opendata/breaches.py:_require_authority",
     ),
     AuthorityAction(
         "ordered compliance audit",

@@ -136,3 +136,16 @@ def test_ledger_verify_passes_and_names_an_edited_row(demo_dir: Path, tmp_path: 
     bad = runner.invoke(cli.app, ["ledger", "verify", "--data-dir", str(copy)])
     assert bad.exit_code == 1
     assert "ledger verification failed" in bad.output and "7" in bad.output
+
+
+def test_the_demo_market_lists_only_a_sandbox_product(demo_dir: Path) -> None:
+    db = sqlite3.connect(demo_dir / "gongshu.db")
+    try:
+        rows = db.execute(
+            'SELECT e.scope, l."check" FROM market_listings l '
+            "JOIN catalog_entries e ON e.id = l.data_entry_id"
+        ).fetchall()
+    finally:
+        db.close()
+    assert rows and all(scope == "product" for scope, _ in rows)
+    assert all('"provenance": {"sandbox_run"' in check for _, check in rows)

@@ -1,5 +1,6 @@
-"""Market fixtures: an operator and an enterprise, public entries with data, and an
-operation licence (a grant with source "operation") from the data authority."""
+"""Market fixtures: an operator and an enterprise, public entries with data, an
+operator agreement over them from the data authority, and a product made from them
+in the sandbox."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from gongshu import storage
 from gongshu.accounts import service as accounts
 from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
-from gongshu.egress import service as egress
 from gongshu.identifiers import id_check_char
 from gongshu.market import admin
+from gongshu.operation import products, runs
+from gongshu.operation import service as op_service
 from gongshu.registration import service as registration
 
 SECRET = "market-test-secret"
@@ -118,15 +121,46 @@ def build_market(session, people, tmp_path: Path):  # noqa: ANN001, ANN201
             for i in range(240)
         ],
     )
-    for entry in (raw, stats):
-        egress.create_grant(
-            session,
-            entry,
-            recipient_org_id=op_org.id,
-            purpose="公共数据授权运营：低保保障统计产品",
-            source="operation",
-            actor=people.admin,
-        )
+    # Authorized operation over both (OPR-2; not open, so with consent, OPR-3), and the
+    # product made in the sandbox: the only kind of data that may be listed (OPR-4).
+    path, sha = op_service.store_report(
+        "安全风险评估报告：风险可控。".encode(), "评估报告.pdf", data_dir=tmp_path / "var"
+    )
+    agreement = op_service.authorize(
+        session,
+        actor=people.reviewer_prov,
+        operator_org_id=op_org.id,
+        title="低保数据授权运营",
+        entries=[
+            {"entry_id": e.id, "policy": "share-conditional", "consent": "民政厅书面同意"}
+            for e in (raw, stats)
+        ],
+        term_days=365,
+        revenue_method="成本加合理利润",
+        security_requirements="仅在平台沙箱内处理",
+        disposal="到期删除中间结果",
+        report_name="评估报告.pdf",
+        report_path=path,
+        report_sha256=sha,
+    )
+    # The statistics hold no one's data: marked as passing the PIP-9 check, as the
+    # gate would, so the sandbox lets its rows out as they are.
+    storage.newest(session, stats.id).anonymized = {"k": 10, "checked_by": "user:clerk_county"}
+    run = runs.run_query(
+        session,
+        agreement.id,
+        f"SELECT 街道, 月份, 保障人数, 发放金额 FROM entry_{stats.id}",
+        actor=operator,
+        settings=runs.RunSettings(datasets_dir=tmp_path / "var" / "datasets", secret=SECRET),
+    )
+    product = products.materialize_product(
+        session,
+        run.id,
+        actor=operator,
+        name="低保保障统计产品",
+        summary="按街道、月份的保障人数和发放金额",
+        datasets_dir=tmp_path / "var" / "datasets",
+    )
     admin.set_fee_schedule(
         session,
         {"STAT-01": {"name": "统计分析类数据产品", "unit": "次", "price_yuan": "1200"}},
@@ -135,7 +169,14 @@ def build_market(session, people, tmp_path: Path):  # noqa: ANN001, ANN201
     )
     session.flush()
     return SimpleNamespace(
-        op_org=op_org, ent_org=ent_org, operator=operator, buyer=buyer, raw=raw, stats=stats
+        op_org=op_org,
+        ent_org=ent_org,
+        operator=operator,
+        buyer=buyer,
+        raw=raw,
+        stats=stats,
+        product=product,
+        run=run,
     )
 
 
@@ -158,10 +199,19 @@ PRODUCT = {
 def product_data(market, **extra) -> dict:  # noqa: ANN001
     return {
         **PRODUCT,
-        "source_entry_ids": [market.raw.id],
-        "data_entry_id": market.stats.id,
+        "source_entry_ids": [market.raw.id, market.stats.id],
+        "data_entry_id": market.product.id,
         **extra,
     }
+
+
+def legacy_raw_registration(session, people, market, **extra):  # noqa: ANN001, ANN003, ANN201
+    """An approved product registration whose data is the raw entry, as one made
+    before registration checked provenance would be."""
+    reg = registration.apply(session, product_data(market, **extra), actor=market.operator)
+    reg.data_entry_id = market.raw.id
+    session.flush()
+    return registration.approve(session, reg.id, actor=people.reviewer_prov)
 
 
 @pytest.fixture

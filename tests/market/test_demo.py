@@ -1,4 +1,4 @@
-"""The demo's market: one registered product listed and one accepted order, fast."""
+"""The demo's market: the sandbox product registered, listed and ordered once, fast."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ def test_seed_demo_lists_one_product_and_records_one_order(session, people, mark
         operator="operator",
         buyer="buyer",
         reviewer="reviewer_prov",
-        entry_code=market.stats.resource_code,
     )
     assert time.monotonic() - started < 2
     (listing,) = market_service.listings(session)
-    assert listing.title == "赣州市空气质量分析数据产品"
+    assert listing.title == "低保保障统计产品数据产品"
+    assert listing.check["provenance"]["sandbox_run"] == market.run.id
     assert codes.is_valid(listing.registration.code)
     (order,) = orders.orders_of_buyer(session, market.buyer)
     assert order.status == "accepted" and order.amount_yuan == "1200.00"

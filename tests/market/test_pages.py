@@ -8,9 +8,8 @@ from sqlalchemy import select
 from gongshu.market import orders
 from gongshu.market import service as market_service
 from gongshu.market.models import Order
-from gongshu.registration import service as registration
 
-from .conftest import product_data  # noqa: TID252
+from .conftest import legacy_raw_registration  # noqa: TID252
 
 
 def test_venue_listing_order_and_contract_pages(
@@ -62,18 +61,14 @@ def test_venue_listing_order_and_contract_pages(
 def test_the_seller_page_shows_the_reasons_in_chinese(
     client, login, session, people, market
 ) -> None:
-    reg = registration.apply(
-        session,
-        product_data(market, data_entry_id=market.raw.id, name="明细包"),
-        actor=market.operator,
-    )
-    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    reg = legacy_raw_registration(session, people, market, name="明细包")
     session.flush()
     login("operator")
     page = client.get("/market/sell").text
     assert "不可挂牌" in page and "公民身份号码" in page and "权利人的明确授权" in page
+    assert "原始数据不得挂牌交易" in page
     r = client.post(f"/market/sell/{reg.id}/list")
-    assert r.status_code == 409 and "公民身份号码" in r.text
+    assert r.status_code == 409 and "原始数据不得挂牌交易" in r.text
 
 
 def test_the_administrator_publishes_a_new_fee_schedule(client, login, market) -> None:

@@ -16,10 +16,16 @@ from gongshu.ledger import entries
 from gongshu.market import admin, orders
 from gongshu.market import service as market_service
 from gongshu.market.errors import NotBuyer, NotRegistered, NotTradable, WrongMarketStatus
-from gongshu.market.tradability import check
+from gongshu.market.tradability import check, latest_version
 from gongshu.registration import service as registration
+from gongshu.registration.provenance import NotSandboxProduct
 
-from .conftest import SECRET, datasets_dir, product_data  # noqa: TID252
+from .conftest import (  # noqa: TID252
+    SECRET,
+    datasets_dir,
+    legacy_raw_registration,
+    product_data,
+)
 
 
 def codes(result) -> set[str]:  # noqa: ANN001
@@ -46,17 +52,66 @@ def test_an_unregistered_product_is_refused(session, market) -> None:
     assert [e for e in entries(session) if e.action == "market.checked"]
 
 
-def test_raw_resident_ids_fail_with_the_reason(session, people, market) -> None:
-    reg = registration.apply(
-        session, product_data(market, data_entry_id=market.raw.id), actor=market.operator
-    )
-    registration.approve(session, reg.id, actor=people.reviewer_prov)
+def test_the_raw_rows_of_an_open_entry_are_never_registered_listed_or_sold(
+    session, people, market
+) -> None:
+    # The audit's exploit: the operator names an operated entry's raw rows as a
+    # product's data. Registration refuses it, naming the entry (OPR-4, TRD-3).
+    with pytest.raises(NotSandboxProduct) as err:
+        registration.apply(
+            session, product_data(market, data_entry_id=market.raw.id), actor=market.operator
+        )
+    assert "低保对象明细" in err.value.message and "原始数据不得登记" in err.value.message
+    # A registration that points at raw rows anyway (made before the check): the
+    # tradability check refuses it and listing fails closed.
+    reg = legacy_raw_registration(session, people, market)
+    result = check(session, reg, seller_org_id=market.op_org.id)
+    assert "not_sandbox_product" in codes(result) and not result.passed
     with pytest.raises(NotTradable) as err:
         market_service.list_product(session, reg.id, actor=market.operator)
-    assert "公民身份号码" in err.value.message and "PIP-9" in err.value.message
-    reasons = err.value.detail["reasons"]
-    assert [r["rule"] for r in reasons] == ["TRD-8"]
-    assert "公民身份号码" in err.value.detail["identifier_columns"]
+    assert "原始数据不得挂牌交易" in err.value.message and "低保对象明细" in err.value.message
+    # A listing of raw rows already on the market: no order creates its grant.
+    product = registration.apply(session, product_data(market), actor=market.operator)
+    registration.approve(session, product.id, actor=people.reviewer_prov)
+    listing = market_service.list_product(session, product.id, actor=market.operator)
+    listing.data_entry_id = market.raw.id
+    session.flush()
+    order = orders.place_order(
+        session,
+        listing.id,
+        actor=market.buyer,
+        use_kind="industry",
+        purpose="转售",
+        scope="全国",
+        term_days=30,
+    )
+    with pytest.raises(NotTradable, match="原始数据不得挂牌交易"):
+        orders.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
+    assert session.query(Grant).filter(Grant.source == "market").count() == 0
+
+
+def test_the_listing_keeps_and_shows_the_products_provenance(session, market, approved_product):
+    listing = market_service.list_product(session, approved_product.id, actor=market.operator)
+    trace = listing.check["provenance"]
+    assert trace["sandbox_run"] == market.run.id and trace["result_sha256"]
+    assert [s["id"] for s in trace["sources"]] == [market.stats.id]
+    assert trace["sha256"] == latest_version(session, market.product.id).sha256
+    # the registration recorded the run's sources
+    assert market.stats.id in approved_product.source_entry_ids
+
+
+def test_identifier_columns_need_the_holders_authorization_or_the_pip9_mark(
+    session, people, market
+) -> None:
+    reg = registration.apply(session, product_data(market), actor=market.operator)
+    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    version = latest_version(session, market.product.id)
+    version.column_tags = {**version.column_tags, "街道": ["CN_RESIDENT_ID"]}
+    session.flush()
+    result = check(session, reg, seller_org_id=market.op_org.id)
+    assert [r["rule"] for r in result.reasons] == ["TRD-8"]
+    assert "街道" in result.reasons[0]["message"] and "PIP-9" in result.reasons[0]["message"]
+    assert result.identifier_columns == ["街道"]
     # TRD-8: the rights holders' explicit authorization, recorded and approved, lifts it.
     registration.update(
         session,
@@ -66,32 +121,18 @@ def test_raw_resident_ids_fail_with_the_reason(session, people, market) -> None:
     )
     registration.approve(session, reg.id, actor=people.reviewer_prov)
     assert check(session, reg, seller_org_id=market.op_org.id).passed
-
-
-def test_the_pip9_mark_makes_identifier_free_personal_data_tradable(
-    session, people, market
-) -> None:
-    # A version that passed the anonymization check carries the mark; identifiers then
-    # no longer block (TRD-8). Here the mark is set on the raw version as the gate would.
-    reg = registration.apply(
-        session, product_data(market, data_entry_id=market.raw.id), actor=market.operator
-    )
-    registration.approve(session, reg.id, actor=people.reviewer_prov)
+    # and so does the PIP-9 mark, without the authorization
+    reg.holder_authorization = None
     assert "identifiers" in codes(check(session, reg, seller_org_id=market.op_org.id))
-    from gongshu.market.tradability import latest_version
-
-    version = latest_version(session, market.raw.id)
     version.anonymized = {"k": anonymized.MIN_K, "checked_by": "user:clerk_county"}
     session.flush()
     assert "identifiers" not in codes(check(session, reg, seller_org_id=market.op_org.id))
 
 
 def test_sensitive_attributes_need_the_pip9_mark(session, people, market) -> None:
-    from gongshu.market.tradability import latest_version
-
     reg = registration.apply(session, product_data(market), actor=market.operator)
     registration.approve(session, reg.id, actor=people.reviewer_prov)
-    version = latest_version(session, market.stats.id)
+    version = latest_version(session, market.product.id)
     version.column_tags = {**version.column_tags, "月份": ["MEDICAL"]}
     session.flush()
     result = check(session, reg, seller_org_id=market.op_org.id)
@@ -131,12 +172,10 @@ def test_core_important_and_prohibited_kinds(session, people, market) -> None:
     session.flush()
     assert "core_data" in codes(check(session, reg, seller_org_id=market.op_org.id))
     market.raw.security_grade = "一般数据-2级"
-    from gongshu.market.tradability import latest_version
-
-    tags = latest_version(session, market.stats.id).column_tags
+    tags = latest_version(session, market.product.id).column_tags
     column = next(iter(tags))
     tags[column] = [*tags[column], "GEO_COORDINATE"]
-    latest_version(session, market.stats.id).column_tags = dict(tags)
+    latest_version(session, market.product.id).column_tags = dict(tags)
     admin.prohibit(
         session, "GEO_COORDINATE", reason="《测绘法》禁止交易精确位置", actor=people.admin
     )
@@ -241,7 +280,7 @@ def test_order_contract_delivery_trace_and_settlement(
         )
     orders.accept_contract(session, order.id, actor=market.buyer, sha256=order.sha256)
     grant = session.get(Grant, order.grant_id)
-    assert grant.source == "market" and grant.entry_id == market.stats.id
+    assert grant.source == "market" and grant.entry_id == market.product.id
     assert grant.recipient_user_id == market.buyer.id
     accepted = [e for e in entries(session) if e.action == "market.contract_accepted"]
     assert accepted[0].payload["contract_sha256"] == order.sha256

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
 
 import pytest
 
@@ -23,7 +22,6 @@ from gongshu.opendata.errors import (
     WrongOpeningAttr,
 )
 from gongshu.protect.crypto import sm3
-from gongshu.timeutil import utcnow
 
 
 def read(session, grant_id, user, tmp_path, **kw):  # noqa: ANN001, ANN003, ANN201
@@ -163,31 +161,6 @@ def test_application_checks_fields_and_term(session, people, open_data) -> None:
         service.apply(session, open_data.cond.id, actor=people.citizen, term_days=0, **kw)
     with pytest.raises(WrongOpeningAttr):
         service.apply(session, open_data.free.id, actor=people.citizen, **kw)
-
-
-def test_breach_is_recorded_with_order_and_deadline(session, people, open_data) -> None:
-    _, agreement = _approved(session, people, open_data)
-    agreements.sign(session, agreement.id, actor=open_data.enterprise)
-    deadline = utcnow() + timedelta(days=15)
-    with pytest.raises(NotProvider):
-        agreements.record_breach(
-            session,
-            agreement.id,
-            actor=open_data.enterprise,
-            finding="x",
-            correction_order="y",
-            deadline=deadline,
-        )
-    breach = agreements.record_breach(
-        session,
-        agreement.id,
-        actor=people.clerk_county,
-        finding="将数据提供给第三方",
-        correction_order="立即收回并删除",
-        deadline=deadline,
-    )
-    assert agreements.breaches_of(session, agreement.id) == [breach]
-    assert "open.breach_recorded" in actions(session)
 
 
 def test_usage_feedback_from_the_signatory_only(session, people, open_data) -> None:

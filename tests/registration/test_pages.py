@@ -30,7 +30,7 @@ def test_register_through_the_form_and_approve_in_the_queue(client, login, sessi
             "description": "按街道汇总",
             "processing_summary": "平台内聚合",
             "source_codes": f"{market.raw.resource_code}，{market.stats.resource_code}",
-            "data_entry_code": market.stats.resource_code,
+            "data_entry_code": market.product.resource_code,
             "rights": ["processing", "operation"],
             "price_mode": "guided",
             "fee_item": "STAT-01",

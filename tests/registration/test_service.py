@@ -107,12 +107,16 @@ def test_gaps_show_operated_data_and_derived_products_not_registered(
         ("operated_data", market.raw.id),
         ("operated_data", market.stats.id),
     }
-    reg = registration.apply(session, product_data(market), actor=market.operator)
+    reg = registration.apply(
+        session, product_data(market, source_entry_ids=[]), actor=market.operator
+    )
+    # the sources are taken from the sandbox run the product came from (OPR-4)
+    assert reg.source_entry_ids == [market.stats.id]
     kinds = {(g.kind, g.entry.id) for g in gaps(session)}
-    assert ("derived_product", market.raw.id) in kinds
+    assert ("derived_product", market.stats.id) in kinds
     registration.approve(session, reg.id, actor=people.reviewer_prov)
-    # The product lists the raw entry as its source: covered. The stats entry is not.
-    assert [(g.kind, g.entry.id) for g in gaps(session)] == [("operated_data", market.stats.id)]
+    # The product lists the stats entry as its source: covered. The raw entry is not.
+    assert [(g.kind, g.entry.id) for g in gaps(session)] == [("operated_data", market.raw.id)]
 
 
 def test_self_set_price_must_be_an_amount(session, market) -> None:
@@ -135,6 +139,28 @@ def test_the_reviewer_sees_sources_the_registrant_has_no_record_for(session, mar
         session, product_data(market, price_mode="self", price_yuan="10"), actor=market.buyer
     )
     standing = source_standing(session, reg)
-    assert [s["entry"].id for s in standing] == [market.raw.id, market.stats.id]
+    assert [s["entry"].id for s in standing] == [market.raw.id, market.stats.id, market.product.id]
     assert not any(s["ok"] for s in standing)
     assert standing[0]["standing"] == "平台上没有本单位持有或获授权运营的记录"
+
+
+def test_only_a_sandbox_product_is_registered_as_a_products_data(session, market) -> None:
+    from gongshu.registration.provenance import NotSandboxProduct
+
+    # an entry's raw version (OPR-4, TRD-3)
+    with pytest.raises(NotSandboxProduct, match="低保保障统计.*原始数据不得登记"):
+        registration.apply(
+            session, product_data(market, data_entry_id=market.stats.id), actor=market.operator
+        )
+    # the sources must include what the run read
+    with pytest.raises(NotSandboxProduct, match="缺少：低保保障统计（360102-MZ-0502）"):
+        registration.apply(
+            session, product_data(market, source_entry_ids=[market.raw.id]), actor=market.operator
+        )
+    # a resource registration may still describe raw data it holds
+    reg = registration.apply(
+        session,
+        product_data(market, kind="resource", data_entry_id=market.stats.id),
+        actor=market.operator,
+    )
+    assert reg.kind == "resource"

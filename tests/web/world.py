@@ -67,7 +67,48 @@ def seed_world(session, session_factory, settings) -> None:  # noqa: ANN001
     disputes.raise_dispute(session, order.id, actor=buyer, claim="交付数据与约定不符")
     answered = disputes.raise_dispute(session, order.id, actor=buyer, claim="交付延迟")
     disputes.respond(session, answered.id, actor=seller, response="已按约定时间交付")
+    _open_use(session, users)
     session.flush()
+
+
+def _open_use(session, users) -> None:  # noqa: ANN001
+    """A pending conditional-open application, and a signed agreement with a breach."""
+    from gongshu.accounts import jurisdiction
+    from gongshu.opendata import agreements, breaches
+    from gongshu.opendata import service as opendata
+
+    entry = session.scalar(
+        select(CatalogEntry)
+        .where(
+            CatalogEntry.opening_attr == "conditional",
+            CatalogEntry.published_version.is_not(None),
+        )
+        .order_by(CatalogEntry.id)
+        .limit(1)
+    )
+    user = next(u for u in users if u.identity_verified_at is not None and u.username != "admin")
+    provider = next(u for u in users if u.org_id == entry.provider_org_id and "clerk" in u.roles)
+    authority = next(
+        u
+        for u in users
+        if u.org is not None
+        and u.org.kind == "data_authority"
+        and "reviewer" in u.roles
+        and jurisdiction.covers(u.org.region_code, entry.region_code, jurisdiction.AREA)
+    )
+    wanted = {"use": "研究", "scenario": "分析", "security_measures": "专人管理", "term_days": 30}
+    app = opendata.apply(session, entry.id, actor=user, **wanted)
+    opendata.answer(session, app.id, actor=provider, approve=True)
+    agreement = agreements.sign(session, agreements.agreement_for(session, app.id).id, actor=user)
+    breaches.decide(
+        session,
+        agreement.id,
+        actor=authority,
+        finding="超出协议用途使用",
+        correction_order="停止超范围使用",
+        correction_workdays=10,
+    )
+    opendata.apply(session, entry.id, actor=user, **wanted)
 
 
 def leave_clocks_pending(session) -> None:  # noqa: ANN001

@@ -104,6 +104,7 @@ def _move_into_late_2026(session, when: dt.datetime) -> None:  # noqa: ANN001
     from gongshu.compliance.models import AuditEngagement, Incident, IncidentReport
     from gongshu.exchange.models import ErrorReport
     from gongshu.market.models import Dispute
+    from gongshu.opendata.models import OpenApplication, OpenBreach
     from gongshu.privacy.models import RightsRequest
     from gongshu.quality.models import CorrectionTask
 
@@ -120,6 +121,8 @@ def _move_into_late_2026(session, when: dt.datetime) -> None:  # noqa: ANN001
                 row.created_at = when
             elif isinstance(row, CorrectionTask):
                 session.get(ErrorReport, row.error_report_id).reported_at = when
+            elif isinstance(row, OpenApplication | OpenBreach):
+                row.created_at = when
             elif isinstance(row, Dispute):
                 row.raised_at = when
                 row.responded_at = when if row.status == "responded" else None
@@ -139,6 +142,8 @@ def test_entering_the_year_fills_every_capabilitys_deadlines(
         "compliance_audits",
         "quality_correction_tasks",
         "market_disputes",
+        "open_applications",
+        "open_breaches",
     }
     _move_into_late_2026(session, bj(2026, 12, 28, 9))
     refresh(session, specs)  # hour clocks need no schedule; 2027 is still missing

@@ -11,5 +11,6 @@ CAPABILITY = Capability(
     models=("gongshu.market.models",),
     templates=True,
     clocks=("gongshu.market.disputes:CLOCKS",),
+    gates=("gongshu.market.gates:SANDBOX_PRODUCT",),
     demo=(DemoSeed("gongshu.market.demo:seed"),),
 )

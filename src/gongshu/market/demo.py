@@ -1,5 +1,7 @@
-"""Demo data: one registered product listed in the market and one order, through the
-real services (registration, review, tradability check, listing, order, contract)."""
+"""Demo data: the operator's sandbox product registered, listed in the market and
+ordered once, through the real services (registration, review, tradability check,
+listing, order, contract). Only a product made in the sandbox is listed (OPR-4): the
+authorized-operation demo makes it first."""
 
 from __future__ import annotations
 
@@ -7,13 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
-from gongshu.catalog.models import CatalogEntry
-from gongshu.egress import service as egress
-from gongshu.egress.models import Grant
-from gongshu.market import admin, orders, service
+from gongshu.market import admin, orders, provenance, service
+from gongshu.operation import products
 from gongshu.registration import service as registration
-
-DEMO_ENTRY = "360700-HB-0001"  # 赣州市空气质量监测数据: no personal information
 
 
 def _user(session: Session, username: str) -> User | None:
@@ -27,36 +25,20 @@ def seed_demo(
     buyer: str = "enterprise",
     reviewer: str = "reviewer",
     admin_name: str = "admin",
-    entry_code: str = DEMO_ENTRY,
 ) -> None:
-    """List the operator's air-quality product and let the enterprise buy it.
-
-    The operation licence is the grant with source "operation" that authorized
-    operation issues; if the demo holds none for this entry yet, one is recorded
-    here with ``source_ref="demo"``.
-    """
+    """Register and list the operator's first sandbox product; the enterprise buys it."""
     operator, buyer = _user(session, operator), _user(session, buyer)
     reviewer, admin_user = _user(session, reviewer), _user(session, admin_name)
-    entry = session.scalar(select(CatalogEntry).where(CatalogEntry.resource_code == entry_code))
-    if None in (operator, buyer, reviewer, admin_user, entry) or entry.published_version is None:
-        return  # a trimmed demo without these accounts or this entry: nothing to show
-    licensed = session.scalar(
-        select(Grant.id).where(
-            Grant.entry_id == entry.id,
-            Grant.source == "operation",
-            Grant.recipient_org_id == operator.org_id,
-        )
-    )
-    if licensed is None:
-        egress.create_grant(
-            session,
-            entry,
-            recipient_org_id=operator.org_id,
-            purpose="公共数据授权运营：空气质量分析数据产品（演示）",
-            source="operation",
-            source_ref="demo",
-            actor=admin_user,
-        )
+    if None in (operator, buyer, reviewer, admin_user) or operator.org_id is None:
+        return  # a trimmed demo without these accounts: nothing to show
+    made = [
+        (entry, trace)
+        for entry in products.products_of(session, operator.org_id)
+        if (trace := provenance.trace(session, entry)) is not None
+    ]
+    if not made:
+        return  # no product made in the sandbox: nothing may be listed
+    entry, trace = made[-1]  # the first one made
     admin.set_fee_schedule(
         session,
         {
@@ -70,10 +52,10 @@ def seed_demo(
         session,
         {
             "kind": "product",
-            "name": "赣州市空气质量分析数据产品",
-            "description": "赣州市各监测站点的空气质量指标，按站点和时间整理",
-            "processing_summary": "在平台内对监测数据清洗、校验和整理，不含个人信息",
-            "source_entry_ids": [entry.id],
+            "name": f"{entry.name}数据产品",
+            "description": entry.summary,
+            "processing_summary": "在平台沙箱内汇总计算，经披露检查通过，不含个人信息",
+            "source_entry_ids": [s["id"] for s in trace["sources"]],
             "rights": ["processing", "operation"],
             "price_mode": "guided",
             "fee_item": "STAT-01",
@@ -88,8 +70,8 @@ def seed_demo(
         listing.id,
         actor=buyer,
         use_kind="industry",
-        purpose="出行服务应用中的空气质量提示",
-        scope="赣州市",
+        purpose="教育资源布局分析",
+        scope="江西省",
         term_days=365,
     )
     orders.accept_contract(session, order.id, actor=buyer, sha256=order.sha256)

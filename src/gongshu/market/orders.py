@@ -18,6 +18,7 @@ from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
+from gongshu.market import provenance
 from gongshu.market.errors import NotBuyer, OrderNotFound, WrongMarketStatus
 from gongshu.market.models import USE_KINDS, Listing, Order, Settlement
 from gongshu.market.service import entity_of, get_listing, price_for, require_seller
@@ -172,6 +173,7 @@ def accept_contract(session: Session, order_id: int, *, actor: User, sha256: str
     if listing.status != "listed":
         raise WrongMarketStatus("该产品已下架，不能签约 (delisted)")
     entry = catalog.get(session, listing.data_entry_id)
+    provenance.require(session, entry)  # a listing from before the check fails closed (OPR-4)
     grant = egress.create_grant(
         session,
         entry,

@@ -19,8 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
+from gongshu.catalog import service as catalog
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
+from gongshu.market import provenance
 from gongshu.market.errors import (
     ListingNotFound,
     NoFeeSchedule,
@@ -74,6 +76,7 @@ def list_product(session: Session, reg_id: int, *, actor: User) -> Listing:
             "不可交易 (TRD-3)：" + "；".join(r["message"] for r in result.reasons),
             detail=result.as_dict(),
         )
+    entry = catalog.get(session, reg.data_entry_id)
     existing = session.scalar(
         select(Listing).where(Listing.registration_id == reg.id, Listing.status == "listed")
     )
@@ -90,7 +93,8 @@ def list_product(session: Session, reg_id: int, *, actor: User) -> Listing:
         price_yuan=reg.price_yuan,
         price_unit=reg.price_unit,
         fee_item=reg.fee_item,
-        check=result.as_dict(),
+        # what the check saw, and the sandbox run the product came from (OPR-4)
+        check={**result.as_dict(), "provenance": provenance.require(session, entry)},
         listed_by=actor.actor,
     )
     session.add(listing)

@@ -32,6 +32,7 @@ from gongshu.egress.errors import NotClassified
 from gongshu.egress.versions import column_tags
 from gongshu.entities import ENTITY_LABELS, SENSITIVE
 from gongshu.ledger import record
+from gongshu.market import provenance
 from gongshu.market.models import FeeSchedule, ProhibitedKind
 from gongshu.registration.gaps import operated_entry_ids
 from gongshu.registration.models import Registration
@@ -86,6 +87,8 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
         return result
 
     entry = catalog.get(session, reg.data_entry_id)
+    for code, message in provenance.reasons(session, entry):  # OPR-4: never raw rows
+        no("OPR-4", code, message)
     version = latest_version(session, entry.id)
     tags: dict[str, list[str]] = {}
     if version is None:

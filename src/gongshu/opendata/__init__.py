@@ -12,7 +12,9 @@ CAPABILITY = Capability(
         "gongshu.opendata.ckan:router",
         "gongshu.opendata.routes:router",
         "gongshu.opendata.pages:pages",
+        "gongshu.opendata.breach_pages:pages",
     ),
     models=("gongshu.opendata.models",),
     templates=True,
+    clocks=("gongshu.opendata.clocks:CLOCKS",),
 )

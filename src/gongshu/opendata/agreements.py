@@ -11,17 +11,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import User
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
-from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.ledger.service import canonical_json
 from gongshu.opendata.entries import get_open
 from gongshu.opendata.errors import AgreementNotFound, AlreadyAnswered, NotApplicant
 from gongshu.opendata.models import OpenAgreement, OpenBreach, UsageFeedback
-from gongshu.opendata.service import require_provider, required_text
+from gongshu.opendata.service import required_text
 from gongshu.timeutil import as_utc, utcnow
 
 
@@ -138,54 +136,7 @@ def feedback_of(session: Session, agreement_id: int) -> list[UsageFeedback]:
 
 
 # ---------------------------------------------------------------- OPN-5
-
-
-def record_breach(
-    session: Session,
-    agreement_id: int,
-    *,
-    actor: User,
-    finding: str,
-    correction_order: str,
-    deadline: datetime,
-) -> OpenBreach:
-    """OPN-5: use outside the agreement is ordered corrected within a time limit.
-
-    The providing agency decides, or a data authority whose region is the entry's or
-    contains it (a province over its cities' data; never a neighbour or a lower tier)."""
-    agreement = get_agreement(session, agreement_id)
-    entry = get_open(session, agreement.entry_id)
-    if actor.org is not None and actor.org.kind == "data_authority":
-        jurisdiction.require(
-            session,
-            actor,
-            entry.region_code,
-            reach=jurisdiction.AREA,
-            action="认定违约并责令改正",
-            what=f"开放数据「{entry.name}」的使用",
-            law="OPN-5",
-        )
-    else:
-        require_provider(entry, actor)
-    if as_utc(deadline) <= utcnow():
-        raise InvalidInput("改正期限必须晚于当前时间 (deadline)")
-    breach = OpenBreach(
-        agreement_id=agreement.id,
-        finding=required_text(finding, "违约事实 (finding)"),
-        correction_order=required_text(correction_order, "责令改正要求 (correction order)"),
-        deadline=deadline,
-        recorded_by=actor.actor,
-    )
-    session.add(breach)
-    session.flush()
-    record(
-        session,
-        "open.breach_recorded",
-        actor=actor.actor,
-        subject=f"open-agreement:{agreement.id}",
-        payload={"breach": breach.id, "finding": breach.finding, "deadline": deadline},
-    )
-    return breach
+# Decisions on breaches are in ``breaches``; ``record_breach`` is kept here by name.
 
 
 def breaches_of(session: Session, agreement_id: int) -> list[OpenBreach]:

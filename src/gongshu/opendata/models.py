@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from gongshu.db import Base
 from gongshu.timeutil import utcnow
 
-APPLICATION_STATUSES = ("pending", "approved", "refused")
+# pending -> approved | refused | referred;  referred -> approved | refused (SHR-4)
+APPLICATION_STATUSES = ("pending", "approved", "refused", "referred")
 
 
 class OpenUseDeclaration(Base):
@@ -48,7 +49,17 @@ class OpenApplication(Base):
     conditions: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(96))
     answered_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)  # received: the clock starts
+    # 10 working days from receipt (OPN-3, SHR-4; opendata/clocks.py). NULL when the
+    # period reaches a year without a holiday schedule (CLK-4): never guessed.
+    deadline: Mapped[datetime | None] = mapped_column(index=True)
+    deadline_warning: Mapped[str | None] = mapped_column(Text)
+    # Referred by the provider, unsure, to the data authority of its tier (SHR-4).
+    referred_region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    referred_at: Mapped[datetime | None]
+    referral_note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(96))
+    decided_at: Mapped[datetime | None]
 
 
 class OpenAgreement(Base):
@@ -70,17 +81,28 @@ class OpenAgreement(Base):
 
 
 class OpenBreach(Base):
-    """Use outside the agreement: the order to correct and its deadline (OPN-5)."""
+    """Use outside the agreement, decided by a data authority: the order to correct within
+    a number of working days, and the fine the law names if it is not corrected (OPN-5)."""
 
     __tablename__ = "open_breaches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("open_agreements.id"), index=True)
+    authority_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     finding: Mapped[str] = mapped_column(Text)
     correction_order: Mapped[str] = mapped_column(Text)
-    deadline: Mapped[datetime]
+    correction_workdays: Mapped[int | None]
+    # NULL when the period reaches a year without a holiday schedule (CLK-4).
+    deadline: Mapped[datetime | None]
+    deadline_warning: Mapped[str | None] = mapped_column(Text)
+    penalty_clause: Mapped[str | None] = mapped_column(Text)  # as stated to the party
     recorded_by: Mapped[str] = mapped_column(String(96))
     corrected_at: Mapped[datetime | None]
+    corrected_confirmed_by: Mapped[str | None] = mapped_column(String(96))
+    fine_yuan: Mapped[int | None]
+    fine_reason: Mapped[str | None] = mapped_column(Text)
+    fined_by: Mapped[str | None] = mapped_column(String(96))
+    fined_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

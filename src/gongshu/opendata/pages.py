@@ -1,5 +1,6 @@
 """Open-data portal pages: browse and search without login (OPN-1), declare a use
-(OPN-2), apply, answer, and sign the open-use agreement (OPN-3, OPN-4).
+(OPN-2), apply, answer or refer (the provider), decide a referred application (the
+data authority), and sign the open-use agreement (OPN-3, OPN-4).
 
 No page shows rows: data leaves only through grants at the egress door
 (/grants/{id}/download and the APIs)."""
@@ -14,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from gongshu import storage
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
-from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
+from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER, SHARING_DECIDE
 from gongshu.opendata import agreements, service
 from gongshu.opendata.entries import get_open
 from gongshu.opendata.errors import NotApplicant
@@ -176,6 +177,59 @@ def answer_complaint(
 
     complaints.answer(session, complaint_id, actor=user, text=text)
     return RedirectResponse("/open/inbox", status_code=303)
+
+
+@pages.post("/open/applications/{application_id}/refer")
+def refer(
+    application_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_ANSWER)],
+    note: FormStr = "",
+) -> Response:
+    service.refer(session, application_id, actor=user, note=note)
+    return RedirectResponse("/open/inbox", status_code=303)
+
+
+@pages.get("/open/referred")
+def referred(
+    request: Request, session: SessionDep, user: Annotated[User, requires(SHARING_DECIDE)]
+) -> Response:
+    """The data authority's queue: applications its tier's providers referred (SHR-4)."""
+    from gongshu.catalog import service as catalog
+
+    apps = [a for a in service.inbox(session, user) if a.status == "referred"]
+    entries = {e: catalog.get(session, e) for e in {a.entry_id for a in apps}}
+    return render(
+        request,
+        "open_inbox.html",
+        applications=apps,
+        entries=entries,
+        complaints=None,
+        kinds=COMPLAINT_KINDS,
+        deciding=True,
+    )
+
+
+@pages.post("/open/applications/{application_id}/decide")
+def decide(
+    application_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_DECIDE)],
+    decision: FormStr = "",
+    reason: FormStr = "",
+    legal_basis: FormStr = "",
+    conditions: FormStr = "",
+) -> Response:
+    service.answer(
+        session,
+        application_id,
+        actor=user,
+        approve=decision == "approve",
+        reason=reason,
+        legal_basis=legal_basis,
+        conditions=conditions,
+    )
+    return RedirectResponse("/open/referred", status_code=303)
 
 
 @pages.post("/open/applications/{application_id}/answer")

@@ -1,8 +1,9 @@
 """Open-data JSON API (/api/v1/open/...) and the DCAT-AP 3 export.
 
 Browsing and the DCAT export are public (OPN-1); declaring a use, applying
-and signing need OPEN_APPLY; answering an application is the provider's
-(SHARING_ANSWER, as in SHR-4).
+and signing need OPEN_APPLY; answering or referring an application is the
+provider's (SHARING_ANSWER, as in SHR-4); deciding a referred application and
+deciding breaches is the data authority's (SHARING_DECIDE; OPN-3, OPN-5).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pydantic import BaseModel
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
-from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
-from gongshu.opendata import agreements, dcat, service
+from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER, SHARING_DECIDE
+from gongshu.opendata import agreements, breaches, dcat, service
 from gongshu.opendata.entries import all_open, get_open, latest_versions
 from gongshu.opendata.search import FACETS, search
 from gongshu.web.deps import SessionDep, read_only
@@ -44,6 +45,49 @@ class OpenApplicationAnswerCreate(BaseModel):
     conditions: str = ""
 
 
+class OpenReferralCreate(BaseModel):
+    note: str
+
+
+class BreachCreate(BaseModel):
+    finding: str
+    correction_order: str
+    correction_workdays: int
+
+
+class BreachCorrectionCreate(BaseModel):
+    note: str
+
+
+class BreachFineCreate(BaseModel):
+    amount_yuan: int
+    reason: str  # overdue | serious
+    note: str
+
+
+def _iso(value) -> str | None:  # noqa: ANN001
+    return value.isoformat() if value else None
+
+
+def _breach(b) -> dict:  # noqa: ANN001
+    return {
+        "id": b.id,
+        "agreement_id": b.agreement_id,
+        "authority_org_id": b.authority_org_id,
+        "finding": b.finding,
+        "correction_order": b.correction_order,
+        "correction_workdays": b.correction_workdays,
+        "deadline": _iso(b.deadline),
+        "deadline_warning": b.deadline_warning,
+        "penalty_clause": b.penalty_clause,
+        "corrected_at": _iso(b.corrected_at),
+        "fine_yuan": b.fine_yuan,
+        "fine_reason": b.fine_reason,
+        "decided_by": b.recorded_by,
+        "decided_at": _iso(b.created_at),
+    }
+
+
 def _application(a) -> dict:  # noqa: ANN001
     return {
         "id": a.id,
@@ -56,6 +100,10 @@ def _application(a) -> dict:  # noqa: ANN001
         "reason": a.answer_reason,
         "legal_basis": a.legal_basis,
         "conditions": a.conditions,
+        "received_at": _iso(a.created_at),
+        "deadline": _iso(a.deadline),
+        "deadline_warning": a.deadline_warning,
+        "referred_region_code": a.referred_region_code,
     }
 
 
@@ -148,7 +196,9 @@ def agreement(
         from gongshu.opendata.errors import NotApplicant
 
         raise NotApplicant("只能查看本人的开放利用协议 (applicant only)")
-    return _agreement(a)
+    out = _agreement(a)
+    out["breaches"] = [_breach(b) for b in agreements.breaches_of(session, a.id)]  # OPN-5
+    return out
 
 
 @router.post("/api/v1/open/agreements/{agreement_id}/sign")
@@ -157,6 +207,60 @@ def sign(
 ) -> dict:
     """OPN-4: sign the agreement (recorded in the ledger with its hashes); creates the grant."""
     return _agreement(agreements.sign(session, agreement_id, actor=user))
+
+
+@router.post("/api/v1/open/applications/{application_id}/referral")
+def refer(
+    application_id: int,
+    body: OpenReferralCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_ANSWER)],
+) -> dict:
+    """SHR-4 / OPN-3: the provider, unsure, reports to the data authority of its tier."""
+    return _application(service.refer(session, application_id, actor=user, note=body.note))
+
+
+@router.post("/api/v1/open/applications/{application_id}/decision")
+def decide_referred(
+    application_id: int,
+    body: OpenApplicationAnswerCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_DECIDE)],
+) -> dict:
+    """SHR-4 / OPN-3: the data authority decides a referred application."""
+    return _application(service.answer(session, application_id, actor=user, **body.model_dump()))
+
+
+@router.post("/api/v1/open/agreements/{agreement_id}/breaches", status_code=201)
+def decide_breach(
+    agreement_id: int,
+    body: BreachCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_DECIDE)],
+) -> dict:
+    """OPN-5: the data authority orders use outside the agreement corrected."""
+    return _breach(breaches.decide(session, agreement_id, actor=user, **body.model_dump()))
+
+
+@router.post("/api/v1/open/breaches/{breach_id}/correction")
+def confirm_correction(
+    breach_id: int,
+    body: BreachCorrectionCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_DECIDE)],
+) -> dict:
+    return _breach(breaches.confirm_correction(session, breach_id, actor=user, note=body.note))
+
+
+@router.post("/api/v1/open/breaches/{breach_id}/fine")
+def impose_fine(
+    breach_id: int,
+    body: BreachFineCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_DECIDE)],
+) -> dict:
+    """OPN-5: a fine within the legal range, when not corrected in time or serious."""
+    return _breach(breaches.impose_fine(session, breach_id, actor=user, **body.model_dump()))
 
 
 # ---------------------------------------------------------------- DCAT-AP 3

@@ -10,6 +10,7 @@ is only ever read through the grants created here, at the egress door.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.ledger.service import canonical_json
+from gongshu.opendata.clocks import OPEN_ANSWER
 from gongshu.opendata.entries import get_open
 from gongshu.opendata.errors import (
     AlreadyAnswered,
@@ -37,6 +39,7 @@ from gongshu.opendata.models import (
 )
 from gongshu.protect.crypto import sm3
 from gongshu.timeutil import as_utc, utcnow
+from gongshu.workdays import lifecycle
 
 DEFAULT_TERM_DAYS = 365
 MAX_TERM_DAYS = 3 * 365
@@ -146,9 +149,11 @@ def apply(
     security_measures: str,
     fields: list[str] | None = None,
     term_days: int = DEFAULT_TERM_DAYS,
+    received_at: datetime | None = None,
 ) -> OpenApplication:
     """OPN-3: apply for conditional-open data with use, scenario, security measures,
-    requested fields and term; the provider answers as in SHR-4."""
+    requested fields and term; the provider answers as in SHR-4, within 10 working
+    days of receipt (``clocks.OPEN_ANSWER``; ``received_at`` defaults to now)."""
     require_verified(actor)
     entry = get_open(session, entry_id)
     if entry.opening_attr != "conditional":
@@ -168,7 +173,10 @@ def apply(
         security_measures=required_text(security_measures, "安全保护措施 (security measures)"),
         fields=fields,
         term_days=int(term_days),
+        status="pending",
+        created_at=as_utc(received_at) if received_at else utcnow(),
     )
+    lifecycle.start_clock(session, OPEN_ANSWER, application)
     session.add(application)
     session.flush()
     record(
@@ -176,7 +184,14 @@ def apply(
         "open.applied",
         actor=actor.actor,
         subject=f"entry:{entry.id}",
-        payload={"application": application.id, "use": application.use, "fields": fields},
+        payload={
+            "application": application.id,
+            "use": application.use,
+            "fields": fields,
+            "received_at": application.created_at,
+            "deadline": application.deadline,
+            "deadline_warning": application.deadline_warning,
+        },
     )
     return application
 
@@ -194,11 +209,23 @@ def require_provider(entry: CatalogEntry, actor: User) -> None:
 
 
 def inbox(session: Session, actor: User) -> list[OpenApplication]:
-    """Applications awaiting the actor's agency (all of them for an administrator)."""
+    """Applications to the actor's agency (all of them for an administrator), and those
+    referred to the actor's data authority (SHR-4); the ones to act on first, by deadline."""
     stmt = select(OpenApplication).join(CatalogEntry, OpenApplication.entry_id == CatalogEntry.id)
     if "admin" not in actor.roles:
-        stmt = stmt.where(CatalogEntry.provider_org_id == actor.org_id)
-    stmt = stmt.order_by(OpenApplication.status != "pending", OpenApplication.created_at.desc())
+        mine = CatalogEntry.provider_org_id == actor.org_id
+        org = actor.org
+        if org is not None and org.kind == "data_authority":
+            mine = mine | (
+                (OpenApplication.status == "referred")
+                & (OpenApplication.referred_region_code == org.region_code)
+            )
+        stmt = stmt.where(mine)
+    stmt = stmt.order_by(
+        OpenApplication.status.not_in(("pending", "referred")),
+        OpenApplication.deadline,
+        OpenApplication.created_at.desc(),
+    )
     return list(session.scalars(stmt))
 
 
@@ -218,19 +245,22 @@ def answer(
     conditions: str = "",
 ) -> OpenApplication:
     """SHR-4 as applied by OPN-3: approve (with conditions) or refuse with reasons and
-    legal basis. Approval drafts the open-use agreement for the applicant to sign."""
+    legal basis. The provider answers a pending application; the data authority it was
+    referred to decides a referred one. Approval drafts the open-use agreement."""
     application = get_application(session, application_id)
     entry = get_open(session, application.entry_id)
-    require_provider(entry, actor)
-    if application.status != "pending":
-        raise AlreadyAnswered("该申请已答复 (already answered)")
+    role = _answerer(application, entry, actor)
     if not approve and (not reason.strip() or not legal_basis.strip()):
         raise BadAnswer("不予开放须说明理由和法律依据 (reasons and legal basis, SHR-4)")
+    now = utcnow()
     application.status = "approved" if approve else "refused"
     application.answer_reason = reason.strip() or None
     application.legal_basis = legal_basis.strip() or None
     application.conditions = conditions.strip() or None
-    application.answered_by, application.answered_at = actor.actor, utcnow()
+    if role == "provider":
+        application.answered_by, application.answered_at = actor.actor, now
+    else:
+        application.decided_by, application.decided_at = actor.actor, now
     session.flush()
     agreement = _draft_agreement(session, application, entry, actor) if approve else None
     record(
@@ -244,9 +274,64 @@ def answer(
             "legal_basis": application.legal_basis,
             "conditions": application.conditions,
             "agreement": agreement.id if agreement else None,
+            "by": role,
+            "late": None if role != "provider" else _late(application, now),
         },
     )
     return application
+
+
+def _answerer(application: OpenApplication, entry: CatalogEntry, actor: User) -> str:
+    """Who may act now: the provider while pending, the data authority of the
+    provider's tier once referred (SHR-4)."""
+    if application.status == "pending":
+        require_provider(entry, actor)
+        return "provider"
+    if application.status == "referred":
+        org = actor.org
+        if (
+            org is None
+            or org.kind != "data_authority"
+            or not ({"reviewer", "admin"} & set(actor.roles))
+            or org.region_code != application.referred_region_code
+        ):
+            raise NotProvider("该申请已报数据提供单位同级的数据管理部门，由其决定")
+        return "authority"
+    raise AlreadyAnswered("该申请已答复 (already answered)")
+
+
+def refer(session: Session, application_id: int, *, actor: User, note: str) -> OpenApplication:
+    """The provider, unsure whether the data may be opened to this applicant, reports
+    to the data authority of its own tier to decide (SHR-4, applied by OPN-3). The
+    provider's clock stops with the referral; the authority decides by ``answer``."""
+    application = get_application(session, application_id)
+    entry = get_open(session, application.entry_id)
+    if _answerer(application, entry, actor) != "provider":
+        raise AlreadyAnswered("该申请已报数据管理部门")
+    note = required_text(note, "不能确定能否开放的原因")
+    now = utcnow()
+    application.status = "referred"
+    application.referred_region_code = entry.provider.region_code
+    application.referred_at, application.referral_note = now, note
+    application.answered_by, application.answered_at = actor.actor, now
+    session.flush()
+    record(
+        session,
+        "open.referred",
+        actor=actor.actor,
+        subject=f"open-application:{application.id}",
+        payload={
+            "entry": entry.id,
+            "region": application.referred_region_code,
+            "note": note,
+            "late": _late(application, now),
+        },
+    )
+    return application
+
+
+def _late(application: OpenApplication, now: datetime) -> bool | None:
+    return lifecycle.on_time(application.deadline, now) is False if application.deadline else None
 
 
 # ---------------------------------------------------------------- OPN-4

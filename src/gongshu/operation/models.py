@@ -113,6 +113,8 @@ class ProcurementRequest(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(96))
     review_reason: Mapped[str | None] = mapped_column(Text)
     reviewed_at: Mapped[datetime | None]
+    # the agency's grant an approval creates, through the gates at the door (TRD-9)
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("grants.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agency: Mapped[Organization] = relationship(lazy="joined")

@@ -311,8 +311,14 @@ def procurement_review(
     user: Annotated[User, requires(PROCUREMENT_REVIEW)],
     decision: FormStr = "",
     reason: FormStr = "",
+    resource_code: FormStr = "",
 ) -> Response:
     procurement.review(
-        session, request_id, actor=user, approve=decision == "approve", reason=reason
+        session,
+        request_id,
+        actor=user,
+        approve=decision == "approve",
+        reason=reason,
+        entry_id=procurement.entry_by_code(session, resource_code),
     )
     return RedirectResponse("/procurement/queue", status_code=303)

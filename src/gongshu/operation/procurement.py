@@ -1,4 +1,11 @@
-"""Agencies procure non-public data; the data authority reviews the demand (TRD-9)."""
+"""Agencies procure non-public data; the data authority reviews the demand (TRD-9).
+
+An approval creates the agency's grant on the catalog entry procured, through
+``egress.create_grant`` and so through every gate at the door (PIP-8 assessment,
+XBR-5, ...): a gate that refuses refuses the approval, and nothing is recorded as
+approved. The entry is the one the request names, or the one the authority names
+when approving; an approval with no entry to grant is refused.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,9 @@ from sqlalchemy.orm import Session
 from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
+from gongshu.catalog.models import CatalogEntry
+from gongshu.egress import service as egress
+from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.operation.errors import NotAuthority, RequestNotFound, WrongStatus
@@ -63,9 +73,17 @@ def get(session: Session, request_id: int) -> ProcurementRequest:
 
 
 def review(
-    session: Session, request_id: int, *, actor: User, approve: bool, reason: str
+    session: Session,
+    request_id: int,
+    *,
+    actor: User,
+    approve: bool,
+    reason: str,
+    entry_id: int | None = None,
+    days: int = 365,
 ) -> ProcurementRequest:
-    """The data authority approves or refuses, always with reasons (TRD-9)."""
+    """The data authority approves or refuses, always with reasons (TRD-9); approving
+    creates the agency's grant through the same gates as every grant."""
     if "admin" not in actor.roles and (actor.org is None or actor.org.kind != "data_authority"):
         raise NotAuthority("只有数据管理部门可以审核采购需求 (data authority only, TRD-9)")
     req = get(session, request_id)
@@ -82,17 +100,57 @@ def review(
         raise WrongStatus("该采购申请已审核 (already reviewed)")
     if not (reason or "").strip():
         raise InvalidInput("审核采购需求须说明理由 (reason)")
+    grant = _grant(session, req, actor=actor, entry_id=entry_id, days=days) if approve else None
     req.status = "approved" if approve else "refused"
     req.reviewed_by, req.review_reason, req.reviewed_at = actor.actor, reason.strip(), utcnow()
+    req.grant_id = grant.id if grant else None
     session.flush()
     record(
         session,
         f"procurement.{req.status}",
         actor=actor.actor,
         subject=f"procurement:{req.id}",
-        payload={"reason": req.review_reason},
+        payload={"reason": req.review_reason, "entry": req.entry_id, "grant": req.grant_id},
     )
     return req
+
+
+def _grant(
+    session: Session, req: ProcurementRequest, *, actor: User, entry_id: int | None, days: int
+) -> Grant:
+    """The agency's grant on the procured entry; the gates at the door decide first."""
+    if req.entry_id is not None and entry_id is not None and entry_id != req.entry_id:
+        raise InvalidInput("申请已指明所采购的数据目录，批准时不能改为其他目录")
+    chosen = req.entry_id if req.entry_id is not None else entry_id
+    if chosen is None:
+        raise InvalidInput("批准采购须指明所采购数据的目录；申请未指明的，请在审核时填写目录代码")
+    entry = catalog.get(session, chosen)
+    if entry.scope == "public":
+        raise InvalidInput(
+            f"“{entry.name}”（{entry.resource_code}）是公共数据，请通过共享申请获取，不属于采购范围"
+        )
+    req.entry_id = entry.id
+    return egress.create_grant(
+        session,
+        entry,
+        recipient_org_id=req.agency_org_id,
+        purpose=f"采购非公共数据（采购申请 {req.id}）：{req.purpose}",
+        source="procurement",
+        source_ref=f"procurement:{req.id}",
+        actor=actor,
+        days=days,
+    )
+
+
+def entry_by_code(session: Session, code: str) -> int | None:
+    """The id of the entry a reviewer names by its resource code (None when blank)."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    entry_id = session.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == code))
+    if entry_id is None:
+        raise InvalidInput(f"目录代码不存在：{code}")
+    return entry_id
 
 
 def requests_for(session: Session, actor: User) -> list[ProcurementRequest]:

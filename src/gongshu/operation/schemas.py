@@ -82,6 +82,7 @@ class ProcurementCreate(BaseModel):
 class ProcurementReviewCreate(BaseModel):
     approve: bool
     reason: str
+    entry_id: int | None = None  # the entry procured, when the request names none
 
 
 class ProcurementPublic(BaseModel):
@@ -95,4 +96,5 @@ class ProcurementPublic(BaseModel):
     status: str
     review_reason: str | None
     reviewed_by: str | None
+    grant_id: int | None = None
     created_at: datetime

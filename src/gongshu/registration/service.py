@@ -24,7 +24,7 @@ from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
-from gongshu.registration import codes
+from gongshu.registration import codes, provenance
 from gongshu.registration.errors import (
     NotRegistrant,
     NotRegistrationReviewer,
@@ -140,6 +140,10 @@ def _clean(session: Session, data: dict[str, Any]) -> dict[str, Any]:
         if entry.published_version is None:
             raise InvalidInput(f"产品数据目录尚未发布 (data entry)：{entry.name}")
         out["data_entry_id"] = entry.id
+        if out["kind"] == "product":  # only sandbox products, never raw rows (OPR-4, TRD-3)
+            out["source_entry_ids"] = provenance.require_product_data(
+                session, entry, out["source_entry_ids"]
+            )
     else:
         out["data_entry_id"] = None
     return out
