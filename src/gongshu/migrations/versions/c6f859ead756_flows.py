@@ -1,7 +1,7 @@
 """flows: procurement grant, open-application clock and referral, OPN-5 breach decisions
 
 Revision ID: c6f859ead756
-Revises: a89cfb013414
+Revises: 250389fef482
 Create Date: 2026-12-06 17:52:45.782461
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import gongshu.db
 
 revision = 'c6f859ead756'
-down_revision = 'a89cfb013414'
+down_revision = '250389fef482'
 branch_labels = None
 depends_on = None
 
