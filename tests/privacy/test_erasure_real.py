@@ -33,7 +33,7 @@ from gongshu.privacy import erasure, service
 from gongshu.privacy.errors import NotHandler
 from gongshu.storage import rewrite
 from gongshu.timeutil import BEIJING
-from tests.privacy.conftest import IDS, ME, MOBILES, SECRET
+from tests.privacy.conftest import IDS, ME, MOBILES, SECRET, code_for
 
 MY_NAME = "欧阳娜娜"  # nobody else has it
 OTHERS = ["张伟", "王芳", "李娜", "刘洋", "陈静"] * 4
@@ -104,6 +104,7 @@ def _delete(session, people, citizen, settings, entry):  # noqa: ANN001, ANN201
         id_number=ME,
         secret=SECRET,
         datasets_dir=settings.datasets_dir,
+        code=code_for(session, citizen),
     )
     (match,) = [m for m in service.matches(session, req) if m.entry_id == entry.id]
     service.handle(
