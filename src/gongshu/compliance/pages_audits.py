@@ -65,7 +65,7 @@ def audit_create(
                 institution_head=form.get("institution_head", ""),
                 lead_name=form.get("lead_name", ""),
                 scope=form.get("scope", ""),
-                notified_at=moment(form["notified_at"], "notified_at")
+                notified_at=moment(form["notified_at"], "收到通知时间")
                 if form.get("notified_at", "").strip()
                 else None,
             )

@@ -10,7 +10,10 @@ from pydantic import BaseModel, Field
 class IncidentCreate(BaseModel):
     title: str
     system: str
-    found_at: dt.datetime = Field(description="发现时间；小时时限自此起算 (CLK-2)")
+    found_at: dt.datetime = Field(description="发现时间；不带时区的按北京时间，不能晚于当前时间")
+    occurred_at: dt.datetime = Field(
+        description="发生时间；8 小时和 72 小时时限自此起算；不带时区的按北京时间"
+    )
     place: str = ""
     kind: str
     grade: str = Field("general", description="general | large | major | especially_major")
@@ -48,6 +51,7 @@ class IncidentPublic(BaseModel):
     title: str
     org: str
     found_at: dt.datetime
+    occurred_at: dt.datetime | None
     grade: str
     handled_at: dt.datetime | None
     reports: list[ReportPublic]
@@ -56,6 +60,14 @@ class IncidentPublic(BaseModel):
 
 class IncidentUpdate(BaseModel):
     handled_at: dt.datetime
+
+
+class IncidentFactsUpdate(BaseModel):
+    grade: str | None = None
+    personal_info: bool | None = None
+    important_data: bool | None = None
+    people_affected: int | None = None
+    harm_done: bool | None = None
 
 
 class CrossborderCheckCreate(BaseModel):
