@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class IncidentCreate(BaseModel):
@@ -110,7 +110,13 @@ class ObligationPublic(BaseModel):
 
 class PointUpdate(BaseModel):
     result: str
-    findings: str = ""
+    findings: str = Field("", description="发现的问题；结论为“不适用”时写明理由")
+
+    @model_validator(mode="after")
+    def _reason_for_not_applicable(self) -> PointUpdate:
+        if self.result == "not_applicable" and not self.findings.strip():
+            raise ValueError("结论为“不适用”时须在 findings 中写明不适用的理由")
+        return self
 
 
 class PointPublic(BaseModel):
