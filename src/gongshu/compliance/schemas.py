@@ -153,4 +153,26 @@ class AuditPublic(BaseModel):
     due_at: dt.datetime | None
     due_warning: str | None
     signed_at: dt.datetime | None
+    report_sm3: str | None = None
+    submitted_at: dt.datetime | None = None
     points: list[PointPublic]
+
+
+class AuditOrder(BaseModel):
+    """A regulator's order to audit an organization in its area (AUD-2)."""
+
+    subject_org_id: int
+    institution_org_id: int
+    institution_head: str
+    lead_name: str
+    scope: str = ""
+
+
+class SignatureCreate(BaseModel):
+    role: str = Field(description="lead（合规审计负责人）| head（专业机构负责人）")
+
+
+class SignatureCheck(BaseModel):
+    role: str
+    ok: bool
+    message: str

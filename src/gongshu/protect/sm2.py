@@ -49,9 +49,11 @@ class Curve:
         }
 
     def on_curve(self, x: int, y: int) -> bool:
-        return 0 <= x < self.p and 0 <= y < self.p and (
-            y * y - (x * x * x + self.a * x + self.b)
-        ) % self.p == 0
+        return (
+            0 <= x < self.p
+            and 0 <= y < self.p
+            and (y * y - (x * x * x + self.a * x + self.b)) % self.p == 0
+        )
 
 
 # GB/T 32918.5-2017 (GM/T 0003.5): the recommended 256-bit curve.
