@@ -85,10 +85,7 @@ def report_content(session: Session, audit: AuditEngagement) -> dict:
         "lead": audit.lead_name,
         "head": audit.institution_head,
         "scope": audit.scope,
-        "points": {
-            str(p): [r.result, r.findings]
-            for p, r in sorted(audits.results(session, audit.id).items())
-        },
+        "points": {str(p): [r.result, r.findings] for p, r in sorted(points.items())},
         "evidence": [[f.point, f.sha256] for f in audits.evidence_files(session, audit.id)],
     }
 
