@@ -238,7 +238,7 @@ class InstanceKey:
 
     def sign(self, data: bytes) -> bytes:
         """SM2 signature ``r || s`` over ``data`` (user id 1234567812345678)."""
-        return sm2.sign(self.sm2_private, data)
+        return sm2.sign(self.sm2_private, data, public=self.public_key.point)
 
     def public_pem(self) -> str:
         return self.public_key.pem()

@@ -124,11 +124,13 @@ def sign(
     user_id: bytes = DEFAULT_USER_ID,
     curve: Curve = RECOMMENDED,
     k: int | None = None,
+    public: bytes | None = None,
 ) -> bytes:
     """The signature ``r || s`` (64 bytes) of ``message`` by ``private``.
 
-    ``k`` is for the standard's test vectors only; otherwise a fresh one per attempt."""
-    pub = public_key(private, curve)
+    ``public`` saves recomputing the public key (it must be ``private``'s); ``k`` is for
+    the standard's test vectors only, otherwise a fresh one per attempt."""
+    pub = public if public is not None else public_key(private, curve)
     e = message_digest(message, pub, user_id, curve)
     engine = _engine(curve, int.from_bytes(private, "big"), pub)
     while True:
