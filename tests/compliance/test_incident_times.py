@@ -157,3 +157,22 @@ def test_raising_the_grade_on_the_page(client, login, people, session) -> None: 
         follow_redirects=True,
     )
     assert r.status_code == 200 and "网络安全事件报告（1小时内）" in r.text
+
+
+def test_end_of_handling_in_the_future_is_refused(session, people) -> None:  # noqa: ANN001
+    inc = incidents.record_incident(
+        session,
+        actor=people.clerk_prov,
+        found_at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=BEIJING),
+        grade="large",
+        **FACTS,
+    )
+    with pytest.raises(InvalidInput, match="处置结束时间不能晚于当前时间"):
+        incidents.mark_handled(
+            session, inc.id, actor=people.clerk_prov, at=dt.datetime(2030, 1, 1, 9, 0)
+        )
+    # A zone-less end of handling is Beijing time: 2026-03-03 18:00 is 10:00 UTC.
+    incidents.mark_handled(
+        session, inc.id, actor=people.clerk_prov, at=dt.datetime(2026, 3, 3, 18, 0)
+    )
+    assert inc.handled_at.astimezone(UTC) == dt.datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
