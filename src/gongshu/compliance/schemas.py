@@ -115,7 +115,7 @@ class PointUpdate(BaseModel):
     @model_validator(mode="after")
     def _reason_for_not_applicable(self) -> PointUpdate:
         if self.result == "not_applicable" and not self.findings.strip():
-            raise ValueError("结论为“不适用”时须在 findings 中写明不适用的理由")
+            raise ValueError("结论为“不适用”时须在“发现的问题”中写明不适用的理由")
         return self
 
 
