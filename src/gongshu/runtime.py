@@ -66,7 +66,7 @@ def check_keys(settings: Settings, facts: KeyFacts) -> None:
     if facts.has_ledger:
         key = InstanceKey.require(settings.keys_dir)
         signed_by = facts.signed_by
-        if signed_by is not None and key.fingerprint != signed_by:
+        if signed_by is not None and signed_by not in key.fingerprints:
             raise KeysMismatch(
                 f"签名密钥文件 {settings.keys_dir / KEY_FILE} 与账本不符 "
                 f"(signing key mismatch)：最新检查点由 {signed_by} 签名，此文件为 {key.fingerprint}"
@@ -123,8 +123,14 @@ class KeyFacts:
                     )
                     is not None
                 )
+            signer_key_ids = []
+            if "compliance_signer_keys" in tables:  # signers' SM2 keys, sealed (SEC-9)
+                signer_key_ids = conn.scalars(
+                    text("SELECT DISTINCT sealed_key_id FROM compliance_signer_keys")
+                ).all()
         infos = [json.loads(v) if isinstance(v, str) else v for v in sealed]
         key_ids = frozenset(i["key_id"] for i in infos if isinstance(i, dict) and "key_id" in i)
+        key_ids |= frozenset(signer_key_ids)
         return cls(has_ledger, signed_by, bool(key_ids) or quarantined, key_ids)
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from gongshu.compliance import audits, framework, rectification
+from gongshu.compliance import audits, framework, rectification, signing
 from gongshu.compliance.errors import AuditSigned, InstitutionLimit
 from gongshu.documents import pdf_text, render_pdf
 from gongshu.errors import InvalidInput
@@ -16,6 +16,35 @@ from gongshu.timeutil import BEIJING
 
 def bj(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=BEIJING)
+
+
+def KEYS():  # noqa: ANN201, N802
+    """The test key store (tests/conftest.py unlocks it for any directory)."""
+    from pathlib import Path
+
+    from gongshu import storage
+
+    return storage.keystore(Path("unused"))
+
+
+def assess_all(session, audit, actor, result: str = "compliant", skip=()) -> None:  # noqa: ANN001
+    for p in framework.assessable():
+        if p not in skip:
+            reason = "本单位不涉及" if result == "not_applicable" else ""
+            audits.assess(session, audit.id, p, actor=actor, result=result, findings=reason)
+
+
+def signers(session, people):  # noqa: ANN001, ANN201
+    """The institution's audit lead and head, as accounts of the institution."""
+    from gongshu.accounts import service as accounts
+    from tests.conftest import PASSWORD
+
+    org = people.org["audit"]
+    lead = accounts.create_user(session, "li", PASSWORD, org=org, roles=["auditor"],
+                                display_name="李审计")  # fmt: skip
+    head = accounts.create_user(session, "wang", PASSWORD, org=org, roles=["auditor"],
+                                display_name="王所长")  # fmt: skip
+    return lead, head
 
 
 def test_framework_holds_the_31_points_of_the_seed(shared_dir) -> None:  # noqa: ANN001
@@ -76,7 +105,8 @@ def test_ordered_audits_need_an_institution(session, people) -> None:  # noqa: A
 
 
 def test_fourth_audit_in_a_row_by_one_institution_is_refused(session, people) -> None:  # noqa: ANN001
-    """AUD-5: at most three times in a row; an internal audit in between resets the count."""
+    """AUD-5: at most three times in a row; only a signed internal audit that assessed
+    something in between ends the run (an empty one opened to reset it does not)."""
     for year in (2023, 2024, 2025):
         audits.create(
             session,
@@ -92,15 +122,20 @@ def test_fourth_audit_in_a_row_by_one_institution_is_refused(session, people) ->
     with pytest.raises(InstitutionLimit, match="不得超过三次") as exc:
         ordered(session, people, bj(2026, 1, 5, 9, 0))
     assert exc.value.detail["in_a_row"] == 3
-    audits.create(
+    internal = audits.create(
         session,
         actor=people.clerk_prov,
         subject_org_id=people.org["police"].id,
         trigger="self",
         conductor="internal",
-        lead_name="内审处",
+        lead_name="clerk_prov",
         started_at=bj(2026, 1, 2, 9, 0),
     )
+    with pytest.raises(InstitutionLimit):  # opened, empty: the run goes on
+        ordered(session, people, bj(2026, 1, 5, 9, 0))
+    assess_all(session, internal, people.clerk_prov)
+    signing.sign_report(session, internal.id, actor=people.clerk_prov, role="lead", keys=KEYS())
+    assert internal.signed_at is not None
     assert ordered(session, people, bj(2026, 1, 5, 9, 0)).id
 
 
@@ -139,14 +174,18 @@ def test_points_evidence_rectification_and_signed_report(session, people) -> Non
         session, fix.id, actor=people.clerk_prov, note="台账已上线"
     )
     rectification.review_rectification(session, fix.id, actor=auditor, ok=True, note="复核通过")
+    lead, head = signers(session, people)
     with pytest.raises(InvalidInput, match="未评价"):
-        audits.sign(session, audit.id, actor=auditor, lead="李审计", head="王所长")
-    for p in framework.assessable():
-        if p not in (18, 25):
-            audits.assess(session, audit.id, p, actor=auditor, result="not_applicable")
-    with pytest.raises(InvalidInput, match="王所长"):
-        audits.sign(session, audit.id, actor=auditor, lead="李审计", head="别人")
-    audits.sign(session, audit.id, actor=auditor, lead="李审计", head="王所长")
+        signing.sign_report(session, audit.id, actor=lead, role="lead", keys=KEYS())
+    assess_all(session, audit, auditor, "not_applicable", skip=(18, 25))
+    from gongshu.compliance.errors import NotYourOrganization
+
+    with pytest.raises(NotYourOrganization, match="王所长"):
+        signing.sign_report(session, audit.id, actor=lead, role="head", keys=KEYS())
+    signing.sign_report(session, audit.id, actor=lead, role="lead", keys=KEYS())
+    with pytest.raises(AuditSigned):  # the first signature fixes the content
+        audits.assess(session, audit.id, 25, actor=auditor, result="non_compliant", findings="x")
+    signing.sign_report(session, audit.id, actor=head, role="head", keys=KEYS())
     with pytest.raises(AuditSigned):
         audits.assess(session, audit.id, 25, actor=auditor, result="non_compliant", findings="x")
     from gongshu.compliance import reports

@@ -215,7 +215,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = "输入有误 (invalid input)：" + "；".join(problems)
         if _wants_json(request):
             return JSONResponse(
-                {"error": "invalid_input", "message": message, "detail": exc.errors()},
+                {
+                    "error": "invalid_input",
+                    "message": message,
+                    # ``ctx`` may hold the validator's exception object: not JSON.
+                    "detail": [{k: v for k, v in e.items() if k != "ctx"} for e in exc.errors()],
+                },
                 status_code=422,
             )
         return render(

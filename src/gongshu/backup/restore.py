@@ -35,7 +35,7 @@ from gongshu.backup.errors import (
     WrongSecret,
 )
 from gongshu.config import Settings
-from gongshu.ledger.keys import load_public_key
+from gongshu.ledger.keys import load_public_keys
 from gongshu.ledger.models import LedgerHead
 from gongshu.ledger.verification import verify, verify_against
 from gongshu.migrate import head_revision, upgrade
@@ -193,7 +193,7 @@ def _verify(settings: Settings, manifest: dict) -> None:
         store = FileKeyStore.from_settings(settings)
         for key_id in store.key_ids():
             store.get(key_id)  # KeyStoreLocked under another secret
-        public = load_public_key(settings.keys_dir)
+        public = load_public_keys(settings.keys_dir)
         ledger = manifest["ledger"]
         with Session(engine) as session:
             report = verify(session, public)

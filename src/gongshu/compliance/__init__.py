@@ -26,4 +26,5 @@ CAPABILITY = Capability(
         Evidence((27,), "gongshu.compliance.evidence:incident_clocks", "安全事件报告时限执行情况"),
     ),
     gates=("gongshu.compliance.gates:IMPACT_ASSESSMENT",),
+    commands=(("compliance", "gongshu.compliance.commands:compliance_app"),),
 )

@@ -6,7 +6,9 @@ institution and finishes within 90 working days of the notice. One institution
 audits one subject at most three times in a row (AUD-5). Per point: uploaded
 evidence, live evidence from the platform's records, a result and findings,
 rectification items re-reviewed by the institution (AUD-4). The report is signed
-by the audit lead and the institution's head (AUD-3).
+by the audit lead and the institution's head with their own SM2 keys (AUD-3,
+``signing``); a point "not applicable" needs its reason, and an audit that assessed
+nothing (every point not applicable) can be neither signed nor count against AUD-5.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from gongshu.compliance.models import (
 )
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
-from gongshu.timeutil import as_utc, utcnow
+from gongshu.timeutil import TimeRefused, as_utc, typed_moment, utcnow
 from gongshu.workdays import start_clock
 
 MAX_IN_A_ROW = 3  # AUD-5 (PIA-A art. 12)
@@ -53,8 +55,29 @@ def _subject(audit: AuditEngagement) -> str:
     return f"audit:{audit.id}"
 
 
+def substantive(session: Session, audit: AuditEngagement) -> bool:
+    """A signed audit that assessed at least one point as more than "not applicable"."""
+    if audit.signed_at is None:
+        return False
+    return (
+        session.scalar(
+            select(AuditPointResult.id)
+            .where(
+                AuditPointResult.audit_id == audit.id,
+                AuditPointResult.result != "not_applicable",
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def consecutive_by(session: Session, subject_org_id: int, institution_org_id: int) -> int:
-    """How many of the subject's latest audits in a row this institution conducted (AUD-5)."""
+    """How many of the subject's latest audits in a row this institution conducted (AUD-5).
+
+    Every engagement of this institution counts, signed or not. Only a substantive audit
+    (signed, with at least one point assessed as more than "not applicable") by another
+    conductor ends the run: an empty engagement opened in between cannot reset it."""
     audits = session.scalars(
         select(AuditEngagement)
         .where(AuditEngagement.subject_org_id == subject_org_id)
@@ -62,9 +85,10 @@ def consecutive_by(session: Session, subject_org_id: int, institution_org_id: in
     ).all()
     n = 0
     for a in audits:
-        if a.institution_org_id != institution_org_id:
+        if a.institution_org_id == institution_org_id:
+            n += 1
+        elif substantive(session, a):
             break
-        n += 1
     return n
 
 
@@ -94,6 +118,7 @@ def create(
     subject = session.get(Organization, subject_org_id)
     if subject is None:
         raise InvalidInput(f"被审计单位不存在 (subject)：{subject_org_id}")
+    ordered_by = None
     if actor.org_id != subject_org_id and "admin" not in actor.roles:
         if trigger != "ordered" or actor.org is None or actor.org.kind != "regulator":
             raise NotYourOrganization("只能为本单位发起合规审计 (own organization)")
@@ -109,6 +134,7 @@ def create(
             law="AUD-2",
         )
         notified_at = notified_at or utcnow()
+        ordered_by = actor.org_id
     if conductor == "institution":
         inst = session.get(Organization, institution_org_id) if institution_org_id else None
         if inst is None or inst.kind != "auditor":
@@ -126,6 +152,11 @@ def create(
         institution_org_id = None
     if trigger == "ordered" and notified_at is None:
         raise InvalidInput("请填写收到监管部门通知的时间 (notified_at, AUD-2)")
+    try:
+        notified_at = typed_moment(notified_at, "收到通知时间") if notified_at else None
+        started_at = typed_moment(started_at, "审计开始时间") if started_at else None
+    except TimeRefused as exc:
+        raise InvalidInput(str(exc)) from None
     audit = AuditEngagement(
         subject_org_id=subject_org_id,
         trigger=trigger,
@@ -138,6 +169,7 @@ def create(
         notified_at=as_utc(notified_at) if notified_at else None,
         started_at=as_utc(started_at) if started_at else utcnow(),
         created_by=actor.actor,
+        ordered_by_org_id=ordered_by,
     )
     if trigger == "ordered":
         start_clock(session, ORDERED_AUDIT, audit)
@@ -153,10 +185,63 @@ def create(
             "trigger": trigger,
             "conductor": conductor,
             "institution": institution_org_id,
+            "ordered_by": ordered_by,
+            "notified_at": audit.notified_at,
             "due_at": audit.due_at,
         },
     )
     return audit
+
+
+def institutions(session: Session) -> list[Organization]:
+    """The professional audit institutions registered on the platform."""
+    return list(
+        session.scalars(
+            select(Organization).where(Organization.kind == "auditor").order_by(Organization.id)
+        )
+    )
+
+
+def orderable_subjects(session: Session, regulator: User) -> list[Organization]:
+    """Organizations a regulator may order audited: those in its area (AUD-2)."""
+    rows = session.scalars(
+        select(Organization)
+        .where(Organization.kind.not_in(("auditor", "regulator")))
+        .order_by(Organization.region_code, Organization.id)
+    )
+    return [o for o in rows if jurisdiction.may_act(regulator, o.region_code, jurisdiction.AREA)]
+
+
+def order(
+    session: Session,
+    *,
+    actor: User,
+    subject_org_id: int,
+    institution_org_id: int | None,
+    institution_head: str,
+    lead_name: str,
+    scope: str = "",
+) -> AuditEngagement:
+    """A regulator orders an organization in its area audited by a professional
+    institution (AUD-2, PIA-A arts. 6-9): the order is the notice, from which the 90
+    working days run; the subject sees it with its deadline, and the ledger records it."""
+    if actor.org is None or actor.org.kind != "regulator":
+        if "admin" not in (actor.roles or []):
+            raise NotYourOrganization("只有监管部门可以责令开展合规审计")
+    if not subject_org_id or session.get(Organization, subject_org_id) is None:
+        raise InvalidInput("请选择被审计单位")
+    return create(
+        session,
+        actor=actor,
+        subject_org_id=subject_org_id,
+        trigger="ordered",
+        conductor="institution",
+        institution_org_id=institution_org_id,
+        institution_head=institution_head,
+        lead_name=lead_name,
+        scope=scope,
+        notified_at=utcnow(),
+    )
 
 
 def get(session: Session, audit_id: int) -> AuditEngagement:
@@ -204,7 +289,7 @@ def _conducting(session: Session, audit_id: int, user: User) -> AuditEngagement:
 
 
 def _open(audit: AuditEngagement) -> None:
-    if audit.signed_at is not None:
+    if audit.signed_at is not None or audit.report_sm3 is not None:
         raise AuditSigned("审计报告已签署，审计结论不再修改；整改事项仍可跟踪复核（AUD-3、AUD-4）")
 
 
@@ -239,6 +324,11 @@ def assess(
         raise InvalidInput(f"审计结论应为：{'、'.join(RESULT_LABELS.values())} (result)")
     if result in ("partially_compliant", "non_compliant") and not findings.strip():
         raise InvalidInput("结论为部分符合或不符合时须写明发现的问题 (findings)")
+    if result == "not_applicable" and not findings.strip():
+        raise InvalidInput(
+            f"第 {point} 条结论为“不适用”时，须在“发现的问题”一栏写明不适用的理由",
+            detail={"point": point, "field": "findings"},
+        )
     live = live_evidence(session, audit, point)
     row = results(session, audit_id).get(point)
     if row is None:
@@ -332,13 +422,10 @@ def evidence_files(session: Session, audit_id: int) -> list[AuditEvidence]:
     )
 
 
-def sign(
-    session: Session, audit_id: int, *, actor: User, lead: str, head: str | None
-) -> AuditEngagement:
-    """Sign the report (AUD-3): every assessable point assessed, names match the engagement."""
-    audit = _conducting(session, audit_id, actor)
-    _open(audit)
-    done = results(session, audit_id)
+def check_signable(session: Session, audit: AuditEngagement) -> dict[int, AuditPointResult]:
+    """Refuse to sign an audit with a point not assessed, or one that assessed nothing:
+    every point "not applicable" (AUD-3, AUD-6)."""
+    done = results(session, audit.id)
     missing = [p for p in framework.assessable() if p not in done]
     if missing:
         raise InvalidInput(
@@ -346,12 +433,21 @@ def sign(
             f"第 {'、'.join(map(str, missing[:10]))} 条" + ("等" if len(missing) > 10 else ""),
             detail={"missing": missing},
         )
-    if lead.strip() != audit.lead_name:
-        raise InvalidInput(f"签字人应为合规审计负责人 {audit.lead_name} (lead, AUD-3)")
-    if audit.conductor == "institution" and (head or "").strip() != audit.institution_head:
-        raise InvalidInput(f"须由专业机构负责人 {audit.institution_head} 签字 (head, AUD-3)")
-    audit.signed_at, audit.signed_lead = utcnow(), lead.strip()
-    audit.signed_head = (head or "").strip() or None
+    if all(r.result == "not_applicable" for r in done.values()):
+        raise InvalidInput(
+            "全部参考要点均为“不适用”，这份审计没有实际评价任何要点，不能签署报告",
+            detail={"field": "results"},
+        )
+    return done
+
+
+def mark_signed(
+    session: Session, audit: AuditEngagement, *, actor: User, names: dict[str, str]
+) -> AuditEngagement:
+    """Every required signature is there (``signing.sign_report``): the report is signed."""
+    done = check_signable(session, audit)
+    audit.signed_at, audit.signed_lead = utcnow(), names.get("lead")
+    audit.signed_head = names.get("head")
     audit.stage = "report"
     session.flush()
     record(
@@ -362,6 +458,7 @@ def sign(
         payload={
             "lead": audit.signed_lead,
             "head": audit.signed_head,
+            "report_sm3": audit.report_sm3,
             "results": {str(p): r.result for p, r in sorted(done.items())},
             "on_time": None if audit.due_at is None else audit.signed_at <= as_utc(audit.due_at),
         },

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gongshu.accounts.models import Organization
@@ -31,6 +31,9 @@ class Incident(Base):
     title: Mapped[str] = mapped_column(String(200))
     system: Mapped[str] = mapped_column(Text)  # affected facility, system or platform
     found_at: Mapped[datetime]
+    # When the incident happened (NDSMR 11's 8 hours and PIA-A point 27's 72 hours run
+    # from it); None on rows from before it was asked, read as the discovery time.
+    occurred_at: Mapped[datetime | None]
     place: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(64))  # 事件类型
     grade: Mapped[str] = mapped_column(String(24))  # GRADES
@@ -118,11 +121,54 @@ class AuditEngagement(Base):
     signed_lead: Mapped[str | None] = mapped_column(String(64))
     signed_head: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(96))
+    # The regulator whose order this is (AUD-2), when ordered in the platform.
+    ordered_by_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    # SM3 of the report's content, fixed by the first signature (AUD-3, SEC-9).
+    report_sm3: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[datetime | None]
+    submitted_by: Mapped[str | None] = mapped_column(String(96))
 
     subject: Mapped[Organization] = relationship(foreign_keys=[subject_org_id], lazy="joined")
     institution: Mapped[Organization | None] = relationship(
         foreign_keys=[institution_org_id], lazy="joined"
     )
+    ordered_by: Mapped[Organization | None] = relationship(
+        foreign_keys=[ordered_by_org_id], lazy="joined"
+    )
+
+
+class SignerKey(Base):
+    """A person's SM2 key pair for signing reports (SEC-9): the public key in the clear,
+    the private key sealed with SM4-GCM under a key of the instance's key store."""
+
+    __tablename__ = "compliance_signer_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    public_key: Mapped[str] = mapped_column(String(130))  # hex 04 || x || y
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    sealed_key_id: Mapped[str] = mapped_column(String(64))
+    sealed_private: Mapped[str] = mapped_column(Text)  # base64 SM4-GCM
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditSignature(Base):
+    """One signer's SM2 signature over the report's SM3 (AUD-3): the audit lead, and for
+    an institution its head."""
+
+    __tablename__ = "compliance_audit_signatures"
+    __table_args__ = (UniqueConstraint("audit_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("compliance_audits.id"), index=True)
+    role: Mapped[str] = mapped_column(String(8))  # lead | head
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signer_name: Mapped[str] = mapped_column(String(64))
+    report_sm3: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)  # base64 r || s
+    public_key: Mapped[str] = mapped_column(String(130))
+    key_fingerprint: Mapped[str] = mapped_column(String(16))
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditPointResult(Base):

@@ -8,9 +8,14 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts.deps import requires
-from gongshu.accounts.models import Organization, User
-from gongshu.accounts.permissions import ACCOUNT_SELF, AUDIT_CONDUCT, COMPLIANCE_MANAGE
-from gongshu.compliance import audits, framework, rectification, reports
+from gongshu.accounts.models import User
+from gongshu.accounts.permissions import (
+    ACCOUNT_SELF,
+    AUDIT_CONDUCT,
+    COMPLIANCE_MANAGE,
+    COMPLIANCE_SUPERVISE,
+)
+from gongshu.compliance import audits, framework, rectification, reports, signing
 from gongshu.compliance.errors import NotYourOrganization
 from gongshu.compliance.forms import FLASHES, FormStr, day, moment, number, pdf
 from gongshu.errors import GongshuError, InvalidInput
@@ -36,11 +41,12 @@ def audit_form(
 
 
 def _audit_form(request: Request, session, data: dict, **extra) -> Response:  # noqa: ANN001, ANN003
-    from sqlalchemy import select
-
-    institutions = session.scalars(select(Organization).where(Organization.kind == "auditor")).all()
     return render(
-        request, "compliance_audit_new.html", institutions=institutions, data=data, **extra
+        request,
+        "compliance_audit_new.html",
+        institutions=audits.institutions(session),
+        data=data,
+        **extra,
     )
 
 
@@ -65,13 +71,57 @@ def audit_create(
                 institution_head=form.get("institution_head", ""),
                 lead_name=form.get("lead_name", ""),
                 scope=form.get("scope", ""),
-                notified_at=moment(form["notified_at"], "notified_at")
+                notified_at=moment(form["notified_at"], "收到通知时间")
                 if form.get("notified_at", "").strip()
                 else None,
             )
     except GongshuError as exc:
         return _audit_form(request, session, form, error=exc.message, status_code=exc.status)
     return RedirectResponse(f"/compliance/audits/{audit.id}", status_code=303)
+
+
+@pages.get("/compliance/audits/order")
+def audit_order_form(
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_SUPERVISE)]
+) -> Response:
+    return _order_form(request, session, user, {})
+
+
+def _order_form(request: Request, session, user: User, data: dict, **extra) -> Response:  # noqa: ANN001, ANN003
+    return render(
+        request,
+        "compliance_audit_order.html",
+        subjects=audits.orderable_subjects(session, user),
+        institutions=audits.institutions(session),
+        data=data,
+        **extra,
+    )
+
+
+@pages.post("/compliance/audits/order")
+def audit_order(
+    request: Request,
+    posted: FormDep,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_SUPERVISE)],
+) -> Response:
+    """A regulator orders an organization in its area to be audited (AUD-2): the order is
+    the notice, and the 90 working days run from it."""
+    form = dict(posted.items())
+    try:
+        with session.begin_nested():
+            audit = audits.order(
+                session,
+                actor=user,
+                subject_org_id=number(form.get("subject_org_id", "0"), "被审计单位"),
+                institution_org_id=number(form.get("institution_org_id", "0"), "专业机构") or None,
+                institution_head=form.get("institution_head", ""),
+                lead_name=form.get("lead_name", ""),
+                scope=form.get("scope", ""),
+            )
+    except GongshuError as exc:
+        return _order_form(request, session, user, form, error=exc.message, status_code=exc.status)
+    return RedirectResponse(f"/compliance/audits/{audit.id}?flash=ordered", status_code=303)
 
 
 @pages.get("/compliance/audits/{audit_id}")
@@ -81,6 +131,10 @@ def audit_page(
     session: SessionDep,
     user: Annotated[User, requires(ACCOUNT_SELF)],
 ) -> Response:
+    return _audit_page(request, session, user, audit_id)
+
+
+def _audit_page(request: Request, session, user: User, audit_id: int, **extra) -> Response:  # noqa: ANN001, ANN003
     audit = audits.get_visible(session, audit_id, user)
     conductor_org = (
         audit.institution_org_id if audit.conductor == "institution" else audit.subject_org_id
@@ -90,6 +144,7 @@ def audit_page(
     for f in audits.evidence_files(session, audit.id):
         files.setdefault(f.point, []).append(f)
     live = {p: audits.live_evidence(session, audit, p) for p in framework.assessable()}
+    extra.setdefault("point_error", {})
     return render(
         request,
         "compliance_audit.html",
@@ -102,12 +157,21 @@ def audit_page(
         RL=audits.RESULT_LABELS,
         conducting=user.org_id == conductor_org and AUDIT_CONDUCT in user.scopes,
         subject_user=user.org_id == audit.subject_org_id,
+        signatures=_checked(session, audit.id),
+        can_sign=signing.roles_for(audit, user),
         flash=FLASHES.get(request.query_params.get("flash", "")),
+        **extra,
     )
+
+
+def _checked(session, audit_id: int) -> list:  # noqa: ANN001
+    checks = {role: (role, ok, why) for role, ok, why in signing.verify(session, audit_id)}
+    return [(s, checks[s.role]) for s in signing.signatures(session, audit_id)]
 
 
 @pages.post("/compliance/audits/{audit_id}/points/{point}")
 def audit_assess(
+    request: Request,
     audit_id: int,
     point: int,
     session: SessionDep,
@@ -115,7 +179,20 @@ def audit_assess(
     result: FormStr = "",
     findings: FormStr = "",
 ) -> Response:
-    audits.assess(session, audit_id, point, actor=user, result=result, findings=findings)
+    try:
+        with session.begin_nested():
+            audits.assess(session, audit_id, point, actor=user, result=result, findings=findings)
+    except InvalidInput as exc:
+        # Shown beside the point's form, which keeps what was typed.
+        return _audit_page(
+            request,
+            session,
+            user,
+            audit_id,
+            point_error={point: exc.message},
+            typed={point: {"result": result, "findings": findings}},
+            status_code=exc.status,
+        )
     return RedirectResponse(
         f"/compliance/audits/{audit_id}?flash=assessed#p{point}", status_code=303
     )
@@ -200,16 +277,33 @@ def rectification_review(
     return RedirectResponse(f"/compliance/audits/{item.audit_id}", status_code=303)
 
 
+def _keys(request: Request):  # noqa: ANN202
+    from gongshu import storage
+
+    return storage.keystore(request.app.state.settings.datasets_dir)
+
+
 @pages.post("/compliance/audits/{audit_id}/sign")
 def audit_sign(
+    request: Request,
     audit_id: int,
     session: SessionDep,
     user: Annotated[User, requires(AUDIT_CONDUCT)],
-    lead: FormStr = "",
-    head: FormStr = "",
+    role: FormStr = "",
 ) -> Response:
-    audits.sign(session, audit_id, actor=user, lead=lead, head=head)
+    """The signed-in lead or head signs the report's SM3 with their own SM2 key."""
+    signing.sign_report(session, audit_id, actor=user, role=role, keys=_keys(request))
     return RedirectResponse(f"/compliance/audits/{audit_id}?flash=signed", status_code=303)
+
+
+@pages.post("/compliance/audits/{audit_id}/submit")
+def audit_submit(
+    audit_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(ACCOUNT_SELF)],
+) -> Response:
+    signing.submit(session, audit_id, actor=user)
+    return RedirectResponse(f"/compliance/audits/{audit_id}?flash=submitted", status_code=303)
 
 
 @pages.get("/compliance/audits/{audit_id}/report.pdf")

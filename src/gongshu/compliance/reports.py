@@ -50,6 +50,7 @@ def incident_report(incident: Incident, report: IncidentReport) -> Document:
             ("报告期限", _bj(report.due_at) if report.due_at else (report.due_warning or "—")),
             ("事发单位", incident.org.name),
             ("发生事件的设施、系统、平台", incident.system),
+            ("发生时间", _bj(incident.occurred_at or incident.found_at)),
             ("发现时间", _bj(incident.found_at)),
             ("发现地点", incident.place or "—"),
             ("事件类型", incident.kind),
@@ -161,6 +162,8 @@ def audit_report(session: Session, audit: AuditEngagement) -> Document:
                 or ("（未签署）" if audit.conductor == "institution" else "不适用"),
             ),
             ("签署时间", _bj(audit.signed_at)),
+            ("报告哈希（SM3，SM2 签名所签）", audit.report_sm3 or "（未签署）"),
+            ("报送时间", _bj(audit.submitted_at) if audit.submitted_at else "（未报送）"),
             ("专业机构公章", "（盖章）" if audit.conductor == "institution" else "不适用"),
         ],
     )

@@ -4,20 +4,35 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
-from gongshu.accounts.permissions import ACCOUNT_SELF, AUDIT_CONDUCT, COMPLIANCE_MANAGE
-from gongshu.compliance import assessments, audits, crossborder, framework, incidents, obligations
+from gongshu.accounts.permissions import (
+    ACCOUNT_SELF,
+    AUDIT_CONDUCT,
+    COMPLIANCE_MANAGE,
+    COMPLIANCE_SUPERVISE,
+)
+from gongshu.compliance import (
+    assessments,
+    audits,
+    crossborder,
+    framework,
+    incidents,
+    obligations,
+    signing,
+)
 from gongshu.compliance.models import Incident
 from gongshu.compliance.schemas import (
     AssessmentCreate,
     AssessmentPublic,
+    AuditOrder,
     AuditPublic,
     CrossborderCheckCreate,
     CrossborderRoutePublic,
     IncidentCreate,
+    IncidentFactsUpdate,
     IncidentPublic,
     IncidentUpdate,
     ObligationProfileCreate,
@@ -25,6 +40,8 @@ from gongshu.compliance.schemas import (
     PointPublic,
     PointUpdate,
     ReportPublic,
+    SignatureCheck,
+    SignatureCreate,
 )
 from gongshu.web.deps import SessionDep
 
@@ -38,6 +55,7 @@ def _public(inc: Incident) -> IncidentPublic:
         title=inc.title,
         org=inc.org.name,
         found_at=inc.found_at,
+        occurred_at=inc.occurred_at,
         grade=inc.grade,
         handled_at=inc.handled_at,
         reports=[
@@ -78,6 +96,17 @@ def handled(
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
 ) -> IncidentPublic:
     return _public(incidents.mark_handled(session, incident_id, actor=user, at=body.handled_at))
+
+
+@router.post("/incidents/{incident_id}/facts", response_model=IncidentPublic)
+def update_facts(
+    incident_id: int,
+    body: IncidentFactsUpdate,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
+) -> IncidentPublic:
+    """Raise the grade or correct the facts; new obligations start their clocks."""
+    return _public(incidents.update_facts(session, incident_id, actor=user, **body.model_dump()))
 
 
 @router.post("/crossborder/route", response_model=CrossborderRoutePublic)
@@ -147,8 +176,58 @@ def audit(
         due_at=a.due_at,
         due_warning=a.due_warning,
         signed_at=a.signed_at,
+        report_sm3=a.report_sm3,
+        submitted_at=a.submitted_at,
         points=[
             PointPublic(point=p, result=r.result, findings=r.findings, live=r.live)
             for p, r in sorted(done.items())
         ],
     )
+
+
+@router.post("/audits/order", response_model=AuditPublic, status_code=201)
+def order_audit(
+    body: AuditOrder,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_SUPERVISE)],
+) -> AuditPublic:
+    """A regulator orders an organization in its area audited (AUD-2); 90 working days."""
+    a = audits.order(session, actor=user, **body.model_dump())
+    return audit(a.id, session, user)
+
+
+@router.post("/audits/{audit_id}/signatures", response_model=list[SignatureCheck])
+def sign_audit(
+    request: Request,
+    audit_id: int,
+    body: SignatureCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(AUDIT_CONDUCT)],
+) -> list[SignatureCheck]:
+    """The caller signs the report's SM3 with their own SM2 key, as lead or head."""
+    from gongshu import storage
+
+    keys = storage.keystore(request.app.state.settings.datasets_dir)
+    signing.sign_report(session, audit_id, actor=user, role=body.role, keys=keys)
+    return audit_signatures(audit_id, session, user)
+
+
+@router.get("/audits/{audit_id}/signatures", response_model=list[SignatureCheck])
+def audit_signatures(
+    audit_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+) -> list[SignatureCheck]:
+    """Every signature on the report, checked again against its content and key."""
+    audits.get_visible(session, audit_id, user)
+    return [
+        SignatureCheck(role=role, ok=ok, message=why)
+        for role, ok, why in signing.verify(session, audit_id)
+    ]
+
+
+@router.post("/audits/{audit_id}/submission", response_model=AuditPublic)
+def submit_audit(
+    audit_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+) -> AuditPublic:
+    """Record the signed report's submission (its hash and signatures go to the ledger)."""
+    signing.submit(session, audit_id, actor=user)
+    return audit(audit_id, session, user)

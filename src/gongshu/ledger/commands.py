@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.config import load_settings
 from gongshu.db import make_engine, make_session_factory, read_only_factory
-from gongshu.ledger.keys import load_public_key, public_key_from
+from gongshu.ledger.keys import load_public_keys, public_key_from
 from gongshu.ledger.service import export_checkpoints
 from gongshu.ledger.verification import VerifyReport, verify, verify_against
 
@@ -66,7 +66,7 @@ def _public_key(settings: Any, paths: list[Path] | None) -> Any:
     """The keys given (each checkpoint is checked with the one its fingerprint names),
     else the instance's own public key."""
     if not paths:
-        return load_public_key(settings.keys_dir)
+        return load_public_keys(settings.keys_dir)
     keys = []
     for path in paths:
         try:

@@ -48,7 +48,12 @@ class LedgerCheckpoint(Base):
     tree_size: Mapped[int] = mapped_column(unique=True)
     root_hash: Mapped[str] = mapped_column(String(HASH_HEX))
     signed_at: Mapped[datetime]
-    signature: Mapped[str] = mapped_column(Text)  # base64 Ed25519
+    signature: Mapped[str] = mapped_column(Text)  # base64: SM2 r || s, or Ed25519 before
+    # "sm2-sm3" (GB/T 32918, SEC-9) for new checkpoints; "ed25519" for those signed
+    # before, which stay verifiable (verification dispatches on it).
+    signature_algorithm: Mapped[str] = mapped_column(
+        String(16), default="ed25519", server_default="ed25519"
+    )
     key_fingerprint: Mapped[str] = mapped_column(String(16))
     # The tree's perfect subtrees at tree_size (hex, largest first), so the next
     # checkpoint folds in only the entries after this one (merkle.extend_peaks).

@@ -267,6 +267,7 @@ def sign_head(session: Session, key: InstanceKey) -> LedgerCheckpoint | None:
         root_hash=root,
         signed_at=signed_at,
         signature=signature,
+        signature_algorithm=key.algorithm,
         key_fingerprint=key.fingerprint,
         peaks=[p.hex() for p in peaks],
     )
@@ -348,7 +349,7 @@ def exported(cp: LedgerCheckpoint) -> dict:
         "signature": cp.signature,
         "key_fingerprint": cp.key_fingerprint,
         "hash": ALGORITHM,
-        "signature_algorithm": "ed25519",
+        "signature_algorithm": cp.signature_algorithm or "ed25519",
     }
 
 

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from gongshu.ledger.keys import fingerprint, public_key_from, signature_valid
+from gongshu.ledger.keys import PublicKey, fingerprint, public_key_from, signature_valid
 from gongshu.ledger.models import LedgerCheckpoint, LedgerHead
 from gongshu.ledger.service import checkpoint_message
 from gongshu.ledger.walk import PAGE, Walk, walk
@@ -49,6 +48,7 @@ def _iter_checkpoints(conn: Connection, up_to: int) -> Iterator[tuple[int, Any]]
             LedgerCheckpoint.root_hash,
             LedgerCheckpoint.signed_at,
             LedgerCheckpoint.signature,
+            LedgerCheckpoint.signature_algorithm,
             LedgerCheckpoint.key_fingerprint,
         )
         .where(LedgerCheckpoint.tree_size <= up_to)
@@ -61,7 +61,7 @@ def _iter_checkpoints(conn: Connection, up_to: int) -> Iterator[tuple[int, Any]]
         rows = conn.execute(query.where(LedgerCheckpoint.tree_size > rows[-1][0])).all()
 
 
-def _keys(public_key: Any) -> dict[str, Ed25519PublicKey]:
+def _keys(public_key: Any) -> dict[str, PublicKey]:
     """Fingerprint -> key for one key (object, raw bytes, PEM) or several."""
     if public_key is None:
         return {}
@@ -73,7 +73,8 @@ def _keys(public_key: Any) -> dict[str, Ed25519PublicKey]:
 def verify(session: Session, public_key: Any) -> VerifyReport:
     """Recompute the whole ledger and check every signed checkpoint, in constant memory.
 
-    ``public_key``: the Ed25519 public key(s) the checkpoints were signed with (a key
+    ``public_key``: the public key(s) the checkpoints were signed with, SM2 or for
+    those signed before it Ed25519 (each checked by its ``signature_algorithm``; a key
     object, raw bytes or PEM, or a list of them: the current key and those it
     replaced); each checkpoint is checked with the key its fingerprint names. None
     when no key is at hand (then any checkpoint fails). Names the first bad position
@@ -106,7 +107,10 @@ def verify(session: Session, public_key: Any) -> VerifyReport:
                 f"{where}由其他密钥签名 (key fingerprint mismatch)：{cp.key_fingerprint}",
             )
         elif not signature_valid(
-            key, cp.signature, checkpoint_message(cp.tree_size, cp.root_hash, cp.signed_at)
+            key,
+            cp.signature,
+            checkpoint_message(cp.tree_size, cp.root_hash, cp.signed_at),
+            cp.signature_algorithm or "ed25519",
         ):
             state["failed"] = (None, f"{where}签名无效 (invalid signature)")
         elif walker.tree.root().hex() != cp.root_hash:
@@ -173,7 +177,8 @@ def verify_against(
             signed_at = datetime.fromisoformat(str(exported_head.get("signed_at")))
             message = checkpoint_message(size, root, signed_at)
             signature = str(exported_head.get("signature", ""))
-            if key is None or not signature_valid(key, signature, message):
+            algorithm = str(exported_head.get("signature_algorithm") or "ed25519")
+            if key is None or not signature_valid(key, signature, message, algorithm):
                 state["failed"] = (None, f"{where}签名无效 (invalid signature)")
                 return
         if size > 0 and walker.tree.root().hex() != root:
