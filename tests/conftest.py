@@ -235,3 +235,34 @@ def login(client):  # noqa: ANN001, ANN201
         return client
 
     return sign_in
+
+
+INSTRUMENT_PDF = b"%PDF-1.4\n% signed document\n%%EOF\n"
+
+
+@pytest.fixture
+def instrument(session: Session, tmp_path: Path):  # noqa: ANN201
+    """Issue an instrument as the page does (the PDF stored, its SM3 recorded):
+    ``instrument(actor, kind, entry_id=..., purpose=..., days=30, start=None, ...)``."""
+    from datetime import timedelta
+
+    from gongshu.instruments import service
+    from gongshu.timeutil import utcnow
+
+    def issue(actor, kind, *, days=30, start=None, **kw):  # noqa: ANN001, ANN003, ANN202
+        path, digest = service.store_document(INSTRUMENT_PDF, "doc.pdf", data_dir=tmp_path / "var")
+        start = start or utcnow() - timedelta(days=1)
+        return service.issue(
+            session,
+            actor=actor,
+            kind=kind,
+            title=kw.pop("title", service.KINDS[kind]),
+            valid_from=start,
+            valid_until=start + timedelta(days=days),
+            document_name="doc.pdf",
+            document_path=path,
+            document_sm3=digest,
+            **kw,
+        )
+
+    return issue

@@ -42,6 +42,7 @@ PRIVACY_SUPERVISE = "privacy:supervise"  # the data authority watches the PIP-5 
 CONSENT_RECORD = "consent:record"  # an organization's systems record and query consent (PIP-3)
 QUALITY_MANAGE = "quality:manage"  # an agency keeps its quality rules and fixes its data (QUA-1)
 QUALITY_ASSESS = "quality:assess"  # the data authority assesses, finds duplicates (QUA-2, AGG-2)
+INSTRUMENT_ISSUE = "instrument:issue"  # an organization issues and revokes its own records
 
 ALL_SCOPES = (
     ACCOUNT_SELF,
@@ -77,6 +78,7 @@ ALL_SCOPES = (
     CONSENT_RECORD,
     QUALITY_MANAGE,
     QUALITY_ASSESS,
+    INSTRUMENT_ISSUE,
 )
 
 ROLE_LABELS = {
@@ -104,6 +106,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             REGISTRATION_REVIEW,
             PRIVACY_SUPERVISE,
             QUALITY_ASSESS,
+            INSTRUMENT_ISSUE,
         }
     ),
     "clerk": frozenset(
@@ -123,6 +126,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             PRIVACY_HANDLE,
             CONSENT_RECORD,
             QUALITY_MANAGE,
+            INSTRUMENT_ISSUE,
         }
     ),
     "operator": frozenset(
@@ -137,6 +141,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             MARKET_SELL,
             MARKET_BUY,
             CONSENT_RECORD,
+            INSTRUMENT_ISSUE,
         }
     ),
     "auditor": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ, AUDIT_CONDUCT}),
@@ -155,6 +160,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             MARKET_SELL,
             MARKET_BUY,
             CONSENT_RECORD,
+            INSTRUMENT_ISSUE,
         }
     ),
     "public": frozenset({ACCOUNT_SELF, DATA_RECEIVE, OPEN_APPLY, MARKET_BUY, PRIVACY_REQUEST}),
