@@ -44,6 +44,7 @@ from gongshu.timeutil import BEIJING, as_utc, utcnow
 KINDS = {
     "holder_authorization": "权利人授权",
     "authority_consent_important": "主管部门同意提供重要数据",
+    "xbr_assessment": "数据出境安全评估（已通过）",
     "xbr_contract": "个人信息出境标准合同",
     "xbr_certification": "个人信息保护认证",
     "welfare_approval": "主管部门公益使用批准",
@@ -59,10 +60,13 @@ PURPOSES = {
     "welfare": "公益使用",
     "outsourcing": "委托处理",
 }
-AUTHORITY_KINDS = {"authority_consent_important", "welfare_approval"}
+AUTHORITY_KINDS = {"authority_consent_important", "welfare_approval", "xbr_assessment"}
+# Who records a passed security assessment: the authority or the regulator of the region.
+AUTHORITY_ORGS = {"xbr_assessment": ("data_authority", "regulator")}
 HOLDER_KINDS = {"holder_authorization", "xbr_contract", "xbr_certification"}
 VENDOR_KINDS = {"vendor_review", "confidentiality_agreement"}
-RECIPIENT_REQUIRED = {"xbr_contract", "xbr_certification"}
+RECIPIENT_REQUIRED = {"xbr_assessment", "xbr_contract", "xbr_certification"}
+XBR_KINDS = ("xbr_assessment", "xbr_contract", "xbr_certification")
 MAX_YEARS = 10
 PDF_MAGIC = b"%PDF-"
 
@@ -104,11 +108,13 @@ def _entitled(
         raise NotEntitled("只有所属机构可以出具授权记录，您的账号不属于任何机构")
     label = KINDS[kind]
     if kind in AUTHORITY_KINDS:
-        if org.kind != "data_authority" or not jurisdiction.may_act(
+        kinds = AUTHORITY_ORGS.get(kind, ("data_authority",))
+        if org.kind not in kinds or not jurisdiction.may_act(
             actor, entry.region_code, jurisdiction.AREA
         ):
             raise NotEntitled(
-                f"「{label}」只能由目录「{entry.name}」所在区域本级或上级数据管理部门出具，"
+                f"「{label}」只能由目录「{entry.name}」所在区域本级或上级"
+                f"{'数据管理部门或监管部门' if len(kinds) > 1 else '数据管理部门'}出具，"
                 f"本机构（{org.name}）无权出具"
             )
     elif kind in HOLDER_KINDS:

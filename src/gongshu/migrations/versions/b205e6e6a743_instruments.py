@@ -1,8 +1,8 @@
 """instruments
 
-Revision ID: 2b02cf3bcfbb
+Revision ID: b205e6e6a743
 Revises: a89cfb013414
-Create Date: 2026-12-06 17:41:35.002027
+Create Date: 2026-12-06 17:45:23.598696
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import gongshu.db
 
-revision = '2b02cf3bcfbb'
+revision = 'b205e6e6a743'
 down_revision = 'a89cfb013414'
 branch_labels = None
 depends_on = None
@@ -67,6 +67,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_instruments_issuer_org_id'), ['issuer_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_instruments_kind'), ['kind'], unique=False)
 
+    with op.batch_alter_table('consent_records', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('abroad_recipient_org_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_consent_records_abroad_recipient_org_id_organizations'), 'organizations', ['abroad_recipient_org_id'], ['id'])
+
     with op.batch_alter_table('operator_agreement_items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('instrument_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_operator_agreement_items_instrument_id_instruments'), 'instruments', ['instrument_id'], ['id'])
@@ -79,6 +83,10 @@ def downgrade() -> None:
     with op.batch_alter_table('operator_agreement_items', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_operator_agreement_items_instrument_id_instruments'), type_='foreignkey')
         batch_op.drop_column('instrument_id')
+
+    with op.batch_alter_table('consent_records', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_consent_records_abroad_recipient_org_id_organizations'), type_='foreignkey')
+        batch_op.drop_column('abroad_recipient_org_id')
 
     with op.batch_alter_table('instruments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_instruments_kind'))
