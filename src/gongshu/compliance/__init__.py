@@ -25,5 +25,9 @@ CAPABILITY = Capability(
         Evidence((25,), "gongshu.compliance.evidence:assessments_kept", "影响评估保存三年以上"),
         Evidence((27,), "gongshu.compliance.evidence:incident_clocks", "安全事件报告时限执行情况"),
     ),
-    gates=("gongshu.compliance.gates:IMPACT_ASSESSMENT", "gongshu.compliance.gates:CROSS_BORDER"),
+    gates=(
+        "gongshu.compliance.gates:IMPACT_ASSESSMENT",
+        "gongshu.compliance.gates:CROSS_BORDER",
+        "gongshu.compliance.gates:IMPORTANT_DATA",
+    ),
 )
