@@ -71,7 +71,7 @@ def test_the_seller_page_shows_the_reasons_in_chinese(
     session.flush()
     login("operator")
     page = client.get("/market/sell").text
-    assert "不可挂牌" in page and "公民身份号码" in page and "权利人的明确授权" in page
+    assert "不可挂牌" in page and "公民身份号码" in page and "权利人出具的授权交易记录" in page
     r = client.post(f"/market/sell/{reg.id}/list")
     assert r.status_code == 409 and "公民身份号码" in r.text
 

@@ -46,7 +46,7 @@ def test_an_unregistered_product_is_refused(session, market) -> None:
     assert [e for e in entries(session) if e.action == "market.checked"]
 
 
-def test_raw_resident_ids_fail_with_the_reason(session, people, market) -> None:
+def test_raw_resident_ids_fail_with_the_reason(session, people, market, instrument) -> None:
     reg = registration.apply(
         session, product_data(market, data_entry_id=market.raw.id), actor=market.operator
     )
@@ -57,7 +57,7 @@ def test_raw_resident_ids_fail_with_the_reason(session, people, market) -> None:
     reasons = err.value.detail["reasons"]
     assert [r["rule"] for r in reasons] == ["TRD-8"]
     assert "公民身份号码" in err.value.detail["identifier_columns"]
-    # TRD-8: the rights holders' explicit authorization, recorded and approved, lifts it.
+    # TRD-8: typed text in the registration is not the rights holder's authorization.
     registration.update(
         session,
         reg.id,
@@ -65,6 +65,26 @@ def test_raw_resident_ids_fail_with_the_reason(session, people, market) -> None:
         actor=market.operator,
     )
     registration.approve(session, reg.id, actor=people.reviewer_prov)
+    result = check(session, reg, seller_org_id=market.op_org.id)
+    assert codes(result) == {"identifiers"}
+    assert "没有权利人出具的授权交易记录" in result.reasons[0]["message"]
+    # an authorization for another seller does not count either
+    instrument(
+        people.clerk_county,
+        "holder_authorization",
+        entry_id=market.raw.id,
+        purpose="market",
+        recipient_org_id=market.ent_org.id,
+    )
+    assert codes(check(session, reg, seller_org_id=market.op_org.id)) == {"identifiers"}
+    # the rights holder (the providing agency) authorizes trading by this seller: it lifts
+    instrument(
+        people.clerk_county,
+        "holder_authorization",
+        entry_id=market.raw.id,
+        purpose="market",
+        recipient_org_id=market.op_org.id,
+    )
     assert check(session, reg, seller_org_id=market.op_org.id).passed
 
 
@@ -113,12 +133,13 @@ def test_sources_without_the_holders_authorization_fail(session, people, market)
     assert any("低保对象明细" in r["message"] for r in result.reasons)
 
 
-def test_core_important_and_prohibited_kinds(session, people, market) -> None:
+def test_core_important_and_prohibited_kinds(session, people, market, instrument) -> None:
     reg = registration.apply(session, product_data(market), actor=market.operator)
     registration.approve(session, reg.id, actor=people.reviewer_prov)
     market.raw.security_grade = "重要数据"
     session.flush()
     assert "important_data" in codes(check(session, reg, seller_org_id=market.op_org.id))
+    # a typed consent in the registration is not the authority's consent (SEC-8)
     registration.update(
         session,
         reg.id,
@@ -126,6 +147,14 @@ def test_core_important_and_prohibited_kinds(session, people, market) -> None:
         actor=market.operator,
     )
     registration.approve(session, reg.id, actor=people.reviewer_prov)
+    assert "important_data" in codes(check(session, reg, seller_org_id=market.op_org.id))
+    instrument(
+        people.reviewer_county,
+        "authority_consent_important",
+        entry_id=market.raw.id,
+        purpose="market",
+        recipient_org_id=market.op_org.id,
+    )
     assert check(session, reg, seller_org_id=market.op_org.id).passed
     market.raw.security_grade = "核心数据"
     session.flush()
