@@ -172,3 +172,15 @@ def approved_product(session, people, market):  # noqa: ANN001, ANN201
 
 def datasets_dir(tmp_path: Path) -> Path:
     return tmp_path / "var" / "datasets"
+
+
+@pytest.fixture
+def welfare_approved(session, people, market, instrument):  # noqa: ANN001, ANN201
+    """OPR-7: the provincial data authority approves the buyer's free welfare use."""
+    return instrument(
+        people.reviewer_prov,
+        "welfare_approval",
+        entry_id=market.stats.id,
+        purpose="welfare",
+        recipient_org_id=market.ent_org.id,
+    )

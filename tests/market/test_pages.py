@@ -14,7 +14,7 @@ from .conftest import product_data  # noqa: TID252
 
 
 def test_venue_listing_order_and_contract_pages(
-    client, login, session, market, approved_product
+    client, login, session, market, approved_product, welfare_approved
 ) -> None:
     listing = market_service.list_product(session, approved_product.id, actor=market.operator)
     session.flush()

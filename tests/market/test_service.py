@@ -204,7 +204,50 @@ def listing(session, market, approved_product):  # noqa: ANN001, ANN201
     return market_service.list_product(session, approved_product.id, actor=market.operator)
 
 
-def test_welfare_use_is_free_and_industry_pays_the_guided_fee(session, market, listing) -> None:
+def test_a_free_welfare_use_needs_the_authoritys_approval(
+    session, people, market, listing, instrument
+) -> None:
+    """OPR-7: no welfare approval on record (or one for another buyer): no free order."""
+    from gongshu.market.errors import WelfareApprovalRequired
+
+    def order():  # noqa: ANN202
+        return orders.place_order(
+            session,
+            listing.id,
+            actor=market.buyer,
+            use_kind="welfare",
+            purpose="社区救助政策评估",
+            scope="东湖区",
+            term_days=90,
+        )
+
+    with pytest.raises(WelfareApprovalRequired, match="公益使用批准记录"):
+        order()
+    instrument(
+        people.reviewer_prov,
+        "welfare_approval",
+        entry_id=market.stats.id,
+        purpose="welfare",
+        recipient_org_id=people.org["police"].id,
+    )
+    with pytest.raises(WelfareApprovalRequired):
+        order()
+    # the operator cannot approve its own product's welfare use: only the authority can
+    from gongshu.instruments.errors import NotEntitled
+
+    with pytest.raises(NotEntitled):
+        instrument(
+            market.operator,
+            "welfare_approval",
+            entry_id=market.stats.id,
+            purpose="welfare",
+            recipient_org_id=market.ent_org.id,
+        )
+
+
+def test_welfare_use_is_free_and_industry_pays_the_guided_fee(
+    session, market, listing, welfare_approved
+) -> None:
     welfare = orders.place_order(
         session,
         listing.id,

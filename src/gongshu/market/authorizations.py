@@ -50,3 +50,26 @@ def important_consent(session: Session, src: CatalogEntry, seller_org_id: int) -
         )
         is not None
     )
+
+
+def require_welfare_approval(session: Session, listing, buyer) -> None:  # noqa: ANN001
+    """OPR-7: an operation product used free for public governance or welfare needs the
+    data authority's ``welfare_approval`` on record for the product's data entry and the
+    buyer's organization (or any recipient, as the authority wrote it). Fails closed."""
+    from gongshu.market.errors import WelfareApprovalRequired
+
+    if not listing.operation_product:
+        return
+    found = instruments.find(
+        session,
+        "welfare_approval",
+        entry_id=listing.data_entry_id,
+        purpose="welfare",
+        recipient_org_id=buyer.org_id,
+    )
+    if found is None:
+        raise WelfareApprovalRequired(
+            "授权运营产品免费用于公共治理、公益事业，须有数据管理部门出具、在有效期内且适用于"
+            "本单位的公益使用批准记录；目前没有，请先申请批准或按产业用途下单",
+            detail={"listing": listing.id, "entry": listing.data_entry_id},
+        )
