@@ -17,7 +17,10 @@ CAPABILITY = Capability(
     models=("gongshu.compliance.models",),
     templates=True,
     clocks=("gongshu.compliance.clocks:CLOCKS",),
-    demo=(DemoSeed("gongshu.compliance.demo:seed", stage="before_data"),),
+    demo=(
+        DemoSeed("gongshu.compliance.demo:seed", stage="before_data"),
+        DemoSeed("gongshu.compliance.demo:seed_entry_assessments", stage="entries_loaded"),
+    ),
     evidence=(
         Evidence(
             (8,), "gongshu.compliance.evidence:approvals_recorded", "共享、开放授权的审批记录"

@@ -23,6 +23,7 @@ class ImpactAssessmentGate:
             recipient_org_id=request.recipient_org_id,
             columns=request.columns,
             dataset_version_id=request.dataset_version_id,
+            purpose=request.source,
         )
 
     def check_delivery(self, request: DeliveryRequest) -> None:
@@ -76,7 +77,7 @@ class CrossBorderGate:
 CROSS_BORDER = CrossBorderGate()
 
 
-IMPORTANT_GRADES = ("重要数据", "核心数据")
+IMPORTANT_GRADES = ("重要数据",)  # core data never leaves (egress.policies.default_policy)
 
 
 def require_authority_consent(

@@ -1,8 +1,8 @@
 """instruments
 
-Revision ID: b205e6e6a743
+Revision ID: 8ebbbe7b3499
 Revises: a89cfb013414
-Create Date: 2026-12-06 17:45:23.598696
+Create Date: 2026-12-06 17:58:00.197757
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import gongshu.db
 
-revision = 'b205e6e6a743'
+revision = '8ebbbe7b3499'
 down_revision = 'a89cfb013414'
 branch_labels = None
 depends_on = None
@@ -67,6 +67,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_instruments_issuer_org_id'), ['issuer_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_instruments_kind'), ['kind'], unique=False)
 
+    with op.batch_alter_table('compliance_impact_assessments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('entry_ids', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+        batch_op.add_column(sa.Column('purposes', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+
     with op.batch_alter_table('consent_records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('abroad_recipient_org_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_consent_records_abroad_recipient_org_id_organizations'), 'organizations', ['abroad_recipient_org_id'], ['id'])
@@ -87,6 +91,10 @@ def downgrade() -> None:
     with op.batch_alter_table('consent_records', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_consent_records_abroad_recipient_org_id_organizations'), type_='foreignkey')
         batch_op.drop_column('abroad_recipient_org_id')
+
+    with op.batch_alter_table('compliance_impact_assessments', schema=None) as batch_op:
+        batch_op.drop_column('purposes')
+        batch_op.drop_column('entry_ids')
 
     with op.batch_alter_table('instruments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_instruments_kind'))
