@@ -228,6 +228,13 @@ def test_rows_without_separate_consent_are_withheld_and_the_withholding_recorded
         _deliver(session, grant, h.user, tmp_path)
 
 
+def test_a_separate_consent_abroad_names_a_recipient_marked_abroad(session, people, household):  # noqa: ANN001
+    from gongshu.privacy.errors import BadConsent
+
+    with pytest.raises(BadConsent, match="已登记为境外接收方"):
+        _consent_abroad(session, people, household, IDS[0])  # not marked abroad yet
+
+
 def test_a_contract_for_another_recipient_or_use_does_not_cover(
     session, people, household, instrument
 ):  # noqa: ANN001

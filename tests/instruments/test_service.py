@@ -38,6 +38,8 @@ def test_the_rights_holder_issues_an_authorization_with_its_document_hash(
         ("holder_authorization", "clerk_prov", "只能由目录「户籍登记」的提供单位"),
         ("holder_authorization", "reviewer_county", "只能由目录「户籍登记」的提供单位"),
         ("xbr_contract", "clerk_prov", "提供单位"),
+        ("xbr_certification", "reviewer_county", "提供单位"),
+        ("xbr_assessment", "clerk_county", "数据管理部门或监管部门出具"),
         ("authority_consent_important", "clerk_county", "数据管理部门出具"),
         ("welfare_approval", "clerk_county", "数据管理部门出具"),
     ],
@@ -87,6 +89,25 @@ def test_authority_consent_follows_jurisdiction(session, people, instrument, new
             entry_id=prov_entry.id,
             purpose="sharing",
         )
+
+
+def test_a_regulator_of_the_region_records_a_passed_security_assessment(
+    session, people, entry, instrument
+):  # noqa: ANN001
+    reg_org = accounts.add_organization(
+        session, "南昌市网信办", kind="regulator", region_code="360100"
+    )
+    regulator = accounts.create_user(
+        session, "regulator_nc", "correct-horse-9", org=reg_org, roles=["regulator"]
+    )
+    item = instrument(
+        regulator,
+        "xbr_assessment",
+        entry_id=entry.id,
+        purpose="sharing",
+        recipient_org_id=people.org["police"].id,
+    )
+    assert item.issuer_org_id == reg_org.id
 
 
 def test_typed_text_never_satisfies_a_check(session, people, entry, instrument):  # noqa: ANN001
