@@ -141,19 +141,25 @@ def _deliver(session, grant, user, tmp_path):  # noqa: ANN001, ANN202
     )
 
 
-def _consent_abroad(session, people, h, id_number):  # noqa: ANN001, ANN202
-    return consent.give(
-        session,
-        org=people.org["civil"],
-        id_number=id_number,
-        purpose="向香江研究所提供用于研究",
-        method="向境外提供",
-        data_kinds=["PERSON_NAME"],
-        on=beijing_date(utcnow()) - dt.timedelta(days=1),
-        secret="s",
-        actor="user:clerk_county",
-        abroad_recipient_org_id=h.org.id,
-    )
+def _consent_abroad(session, people, h, id_number, kinds=("PERSON_NAME", "CN_RESIDENT_ID")):  # noqa: ANN001, ANN202
+    """The person's separate consents to going abroad, one record per kind (the resident
+    ID number is sensitive: a record of its own)."""
+    records = [
+        consent.give(
+            session,
+            org=people.org["civil"],
+            id_number=id_number,
+            purpose="向香江研究所提供用于研究",
+            method="向境外提供",
+            data_kinds=[kind],
+            on=beijing_date(utcnow()) - dt.timedelta(days=1),
+            secret="s",
+            actor="user:clerk_county",
+            abroad_recipient_org_id=h.org.id,
+        )
+        for kind in kinds
+    ]
+    return records
 
 
 @pytest.fixture
@@ -208,7 +214,9 @@ def test_rows_without_separate_consent_are_withheld_and_the_withholding_recorded
     assert first.delivery.rows == 0  # nobody consented: every row kept back
     withdrawn = _consent_abroad(session, people, h, IDS[5])
     _consent_abroad(session, people, h, IDS[7])
-    consent.withdraw(session, withdrawn.id, on=beijing_date(utcnow()), actor=people.clerk_county)
+    _consent_abroad(session, people, h, IDS[9], kinds=["PERSON_NAME"])  # not the ID number
+    for record in withdrawn:
+        consent.withdraw(session, record.id, on=beijing_date(utcnow()), actor=people.clerk_county)
     second = _deliver(session, grant, h.user, tmp_path)
     rows = json.loads(second.read_text())["rows"]
     assert second.delivery.rows == 1 and [r[0] for r in rows] == ["张7"]
@@ -218,7 +226,7 @@ def test_rows_without_separate_consent_are_withheld_and_the_withholding_recorded
         if e.action == "egress.delivered" and e.payload["delivery"] == second.delivery.token
     ]
     (withheld,) = entry_rec.payload["withheld"]
-    assert withheld["rows"] == 39 and "单独同意" in withheld["reason"]
+    assert withheld["rows"] == 39 and "单独同意" in withheld["reason"]  # 张9 too
     assert not any(x in json.dumps(entry_rec.payload, ensure_ascii=False) for x in IDS)
     # the contract revoked: nothing leaves at all
     from gongshu.instruments import service as instruments

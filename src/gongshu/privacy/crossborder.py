@@ -2,9 +2,11 @@
 
 A delivery to a recipient marked abroad (``compliance.crossborder``) keeps back every
 row that carries personal information unless a resident ID in the row belongs to a
-person whose separate consent to providing abroad to that recipient is on record
+person whose separate consents to providing abroad to that recipient are on record
 (``ConsentRecord.abroad_recipient_org_id``, given to the entry's provider, in effect,
-not withdrawn). A row without a readable ID is kept back too. The door records how
+not withdrawn) and name every kind of personal information the row carries (a
+sensitive kind has a record of its own, PIP-1). A row without a readable ID is kept
+back too. The door records how
 many rows were kept back and why (``Withholding``), never which.
 """
 
@@ -31,11 +33,11 @@ REASON = "境外接收方：未取得个人单独同意向境外提供的个人�
 
 def consented_abroad(
     session: Session, provider_org_id: int, recipient_org_id: int, on: date
-) -> set[str]:
-    """Person hashes with a separate consent, in effect on ``on``, to providing their
-    information held by ``provider_org_id`` to ``recipient_org_id`` abroad."""
+) -> dict[str, set[str]]:
+    """Person hash -> the kinds of personal information the person separately consented,
+    in effect on ``on``, to ``provider_org_id`` providing to ``recipient_org_id`` abroad."""
     given = session.execute(
-        select(ConsentRecord.id, ConsentRecord.person_hash).where(
+        select(ConsentRecord.id, ConsentRecord.person_hash, ConsentRecord.data_kinds).where(
             ConsentRecord.org_id == provider_org_id,
             ConsentRecord.abroad_recipient_org_id == recipient_org_id,
             ConsentRecord.action == "grant",
@@ -51,7 +53,11 @@ def consented_abroad(
             )
         )
     )
-    return {person for cid, person in given if cid not in withdrawn}
+    out: dict[str, set[str]] = {}
+    for cid, person, kinds in given:
+        if cid not in withdrawn:
+            out.setdefault(person, set()).update(kinds or [])
+    return out
 
 
 class CrossBorderConsentGate:
@@ -83,11 +89,11 @@ class CrossBorderConsentGate:
         )
         key = derive_key(request.secret.encode(), HASH_LABEL)
 
-        def consented(value: object) -> bool:
+        def consented(value: object, kinds: set[str]) -> bool:
             number = normalize_id(str(value or ""))
             if len(number) != 18 or not is_resident_id(number):
                 return False
-            return hmac_sm3(key, number.encode()).hex() in allowed
+            return kinds <= allowed.get(hmac_sm3(key, number.encode()).hex(), set())
 
         def keep(batch) -> list[bool]:  # noqa: ANN001
             names = set(batch.schema.names)
@@ -98,10 +104,12 @@ class CrossBorderConsentGate:
             id_cols = [c for c in ids if c in names]
             out = []
             for i in range(batch.num_rows):
-                if all(values[c][i] in (None, "") for c in present):
+                carried = [c for c in present if values[c][i] not in (None, "")]
+                if not carried:
                     out.append(True)  # no personal information in this row
-                else:
-                    out.append(any(consented(values[c][i]) for c in id_cols))
+                    continue
+                kinds = set().union(*(personal[c] for c in carried))
+                out.append(any(consented(values[c][i], kinds) for c in id_cols))
             return out
 
         return Withholding(gate=self.name, reason=REASON, keep=keep)
