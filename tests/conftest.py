@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from gongshu.capabilities import activate, import_all_models
@@ -117,6 +117,41 @@ def _cheap_argon2() -> Iterator[None]:
     service._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     yield
     service._hasher = saved
+
+
+SEEDED_ASSESSMENT = "公共数据共享与开放中向他人提供个人信息"  # compliance.demo's activity
+
+
+@event.listens_for(Session, "after_flush")
+def _entries_created(session: Session, context) -> None:  # noqa: ANN001
+    from gongshu.catalog.models import CatalogEntry
+
+    new = [o for o in session.new if isinstance(o, CatalogEntry)]
+    if new:
+        session.info.setdefault("gongshu_test_new_entries", []).extend(new)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _seeded_providers_assess_their_entries(session: Session, context) -> None:  # noqa: ANN001
+    """PIP-8 is scoped to the entry and the use. The seeded provider organizations
+    (``seed_provider_assessments`` in ``seed_people``) assessed every entry they create
+    in a test, as a provider does before offering it; tests about PIP-8 use other
+    organizations (tests/compliance/test_assessments.py)."""
+    from sqlalchemy import select
+
+    from gongshu.compliance.models import ImpactAssessment
+
+    pending = session.info.pop("gongshu_test_new_entries", [])
+    with session.no_autoflush:
+        for entry in pending:
+            seeded = session.scalar(
+                select(ImpactAssessment).where(
+                    ImpactAssessment.org_id == entry.provider_org_id,
+                    ImpactAssessment.activity == SEEDED_ASSESSMENT,
+                )
+            )
+            if seeded is not None and entry.id not in (seeded.entry_ids or []):
+                seeded.entry_ids = [*(seeded.entry_ids or []), entry.id]
 
 
 def seed_people(session: Session):  # noqa: ANN201
@@ -235,3 +270,34 @@ def login(client):  # noqa: ANN001, ANN201
         return client
 
     return sign_in
+
+
+INSTRUMENT_PDF = b"%PDF-1.4\n% signed document\n%%EOF\n"
+
+
+@pytest.fixture
+def instrument(session: Session, tmp_path: Path):  # noqa: ANN201
+    """Issue an instrument as the page does (the PDF stored, its SM3 recorded):
+    ``instrument(actor, kind, entry_id=..., purpose=..., days=30, start=None, ...)``."""
+    from datetime import timedelta
+
+    from gongshu.instruments import service
+    from gongshu.timeutil import utcnow
+
+    def issue(actor, kind, *, days=30, start=None, **kw):  # noqa: ANN001, ANN003, ANN202
+        path, digest = service.store_document(INSTRUMENT_PDF, "doc.pdf", data_dir=tmp_path / "var")
+        start = start or utcnow() - timedelta(days=1)
+        return service.issue(
+            session,
+            actor=actor,
+            kind=kind,
+            title=kw.pop("title", service.KINDS[kind]),
+            valid_from=start,
+            valid_until=start + timedelta(days=days),
+            document_name="doc.pdf",
+            document_path=path,
+            document_sm3=digest,
+            **kw,
+        )
+
+    return issue

@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("discovery",),
     ("catalog",),
     ("egress",),  # mechanism 1: the one door, with the gates others register
+    ("instruments",),  # consents, authorizations, approvals, contracts as records
     ("datasets",),  # loading: ingest, classification at load, the provider's preview
     ("demo",),  # the demo province's data (seeds of capabilities above come by registry)
     ("exchange", "opendata", "registration", "operation"),

@@ -30,6 +30,7 @@ NAMES: tuple[str, ...] = (
     "storage",
     "catalog",
     "egress",
+    "instruments",
     "datasets",
     "exchange",
     "registration",

@@ -21,8 +21,9 @@ from typing import Any, Protocol
 class DemoSeed:
     """``ref`` is ``"module:function"`` called as ``function(session, demo)`` in its own
     transaction (``demo``: a ``gongshu.demo.model.DemoContext``). ``stage`` "before_data"
-    runs before the demo entries are loaded (e.g. impact assessments that grants need),
-    "after_data" once every entry has its rows."""
+    runs before the demo entries are loaded, "entries_loaded" once every entry has its
+    rows but before any other seed acts on them (e.g. the impact assessments scoped to the
+    entries that grants need), "after_data" after that."""
 
     ref: str
     stage: str = "after_data"

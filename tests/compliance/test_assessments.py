@@ -77,6 +77,40 @@ def test_sensitive_grant_without_assessment_is_refused(session, people, newcomer
     )
     with pytest.raises(AssessmentRequired):
         grant(session, entry, people)
+    # PIP-8 is scoped: an assessment of provision that names no entry, another entry or
+    # another use is not an assessment of this one.
+    other = catalog.create(
+        session,
+        {
+            "resource_code": "360000-YB-0002",
+            "name": "医保结算明细",
+            "summary": "结算",
+            "fields": FIELDS,
+            "update_frequency": "每月",
+            "security_grade": "一般数据-2级",
+            "sharing_attr": "conditional",
+            "sharing_conditions": "仅用于履行法定职责",
+            "opening_attr": "none",
+        },
+        actor=clerk,
+    )
+    for scope in (
+        {},
+        {"entry_ids": [other.id], "purposes": ["sharing"]},
+        {"entry_ids": [entry.id], "purposes": ["open", "market"]},
+    ):
+        assessments.create(
+            session,
+            actor=clerk,
+            activity="向民政部门提供参保信息",
+            covers=["provision"],
+            answers=PROVISION_ANSWERS,
+            conclusion="可控",
+            assessed_on=today,
+            **scope,
+        )
+        with pytest.raises(AssessmentRequired, match="覆盖该目录、用于“共享”"):
+            grant(session, entry, people)
     assessments.create(
         session,
         actor=clerk,
@@ -85,8 +119,26 @@ def test_sensitive_grant_without_assessment_is_refused(session, people, newcomer
         answers=PROVISION_ANSWERS,
         conclusion="可控",
         assessed_on=today,
+        entry_ids=[entry.id],
+        purposes=["sharing"],
     )
     assert grant(session, entry, people).id
+
+
+def test_an_assessment_covers_only_the_organizations_own_entries(session, people, newcomer):  # noqa: ANN001
+    _clerk, entry = newcomer
+    with pytest.raises(InvalidInput, match="只能覆盖本单位提供的数据目录"):
+        assessments.create(
+            session,
+            actor=people.clerk_county,
+            activity="x",
+            covers=["provision"],
+            answers=PROVISION_ANSWERS,
+            conclusion="可控",
+            assessed_on=beijing_date(utcnow()),
+            entry_ids=[entry.id],
+            purposes=["sharing"],
+        )
 
 
 def test_an_expired_assessment_is_not_current(session, people, newcomer) -> None:  # noqa: ANN001
@@ -100,6 +152,8 @@ def test_an_expired_assessment_is_not_current(session, people, newcomer) -> None
         conclusion="可控",
         assessed_on=dt.date(2024, 1, 1),
         valid_until=dt.date(2025, 1, 1),
+        entry_ids=[entry.id],
+        purposes=["sharing"],
     )
     with pytest.raises(AssessmentRequired):
         grant(session, entry, people)

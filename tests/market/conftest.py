@@ -35,6 +35,32 @@ def load_csv(session, people, tmp_path: Path, entry, header: str, lines: list[st
     )
 
 
+def holder_authorization(session, people, entry, org, tmp_path) -> int:  # noqa: ANN001
+    """The providing agency's record authorizing ``org`` to operate ``entry`` (OPR-3)."""
+    from datetime import timedelta
+
+    from gongshu.instruments import service
+    from gongshu.timeutil import utcnow
+    from tests.conftest import INSTRUMENT_PDF
+
+    path, digest = service.store_document(INSTRUMENT_PDF, "授权书.pdf", data_dir=tmp_path / "var")
+    start = utcnow() - timedelta(days=1)
+    return service.issue(
+        session,
+        actor=people.clerk_county,
+        kind="holder_authorization",
+        title="权利人授权运营",
+        valid_from=start,
+        valid_until=start + timedelta(days=400),
+        document_name="授权书.pdf",
+        document_path=path,
+        document_sm3=digest,
+        entry_id=entry.id,
+        purpose="operation",
+        recipient_org_id=org.id,
+    ).id
+
+
 def publish(
     session, people, code: str, name: str, fields: list[dict], grade="一般数据-2级", opening="none"
 ):  # noqa: ANN001, ANN201, E501
@@ -126,13 +152,16 @@ def build_market(session, people, tmp_path: Path):  # noqa: ANN001, ANN201
     path, sha = op_service.store_report(
         "安全风险评估报告：风险可控。".encode(), "评估报告.pdf", data_dir=tmp_path / "var"
     )
+    consents = {
+        e.id: holder_authorization(session, people, e, op_org, tmp_path) for e in (raw, stats)
+    }
     agreement = op_service.authorize(
         session,
         actor=people.reviewer_prov,
         operator_org_id=op_org.id,
         title="低保数据授权运营",
         entries=[
-            {"entry_id": e.id, "policy": "share-conditional", "consent": "民政厅书面同意"}
+            {"entry_id": e.id, "policy": "share-conditional", "consent": str(consents[e.id])}
             for e in (raw, stats)
         ],
         term_days=365,
@@ -222,3 +251,15 @@ def approved_product(session, people, market):  # noqa: ANN001, ANN201
 
 def datasets_dir(tmp_path: Path) -> Path:
     return tmp_path / "var" / "datasets"
+
+
+@pytest.fixture
+def welfare_approved(session, people, market, instrument):  # noqa: ANN001, ANN201
+    """OPR-7: the provincial data authority approves the buyer's free welfare use."""
+    return instrument(
+        people.reviewer_prov,
+        "welfare_approval",
+        entry_id=market.product.id,
+        purpose="welfare",
+        recipient_org_id=market.ent_org.id,
+    )

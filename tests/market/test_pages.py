@@ -13,7 +13,7 @@ from .conftest import legacy_raw_registration  # noqa: TID252
 
 
 def test_venue_listing_order_and_contract_pages(
-    client, login, session, market, approved_product
+    client, login, session, market, approved_product, welfare_approved
 ) -> None:
     listing = market_service.list_product(session, approved_product.id, actor=market.operator)
     session.flush()
@@ -65,7 +65,7 @@ def test_the_seller_page_shows_the_reasons_in_chinese(
     session.flush()
     login("operator")
     page = client.get("/market/sell").text
-    assert "不可挂牌" in page and "公民身份号码" in page and "权利人的明确授权" in page
+    assert "不可挂牌" in page and "公民身份号码" in page and "权利人出具的授权交易记录" in page
     assert "原始数据不得挂牌交易" in page
     r = client.post(f"/market/sell/{reg.id}/list")
     assert r.status_code == 409 and "原始数据不得挂牌交易" in r.text

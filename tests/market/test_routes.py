@@ -42,7 +42,7 @@ def test_only_sellers_list_and_only_admins_set_fees(
 
 
 def test_welfare_orders_through_the_api_are_free(
-    client, login, session, market, approved_product
+    client, login, session, market, approved_product, welfare_approved
 ) -> None:
     listing = market_service.list_product(session, approved_product.id, actor=market.operator)
     session.flush()

@@ -101,7 +101,7 @@ def test_the_listing_keeps_and_shows_the_products_provenance(session, market, ap
 
 
 def test_identifier_columns_need_the_holders_authorization_or_the_pip9_mark(
-    session, people, market
+    session, people, market, instrument
 ) -> None:
     reg = registration.apply(session, product_data(market), actor=market.operator)
     registration.approve(session, reg.id, actor=people.reviewer_prov)
@@ -112,7 +112,7 @@ def test_identifier_columns_need_the_holders_authorization_or_the_pip9_mark(
     assert [r["rule"] for r in result.reasons] == ["TRD-8"]
     assert "街道" in result.reasons[0]["message"] and "PIP-9" in result.reasons[0]["message"]
     assert result.identifier_columns == ["街道"]
-    # TRD-8: the rights holders' explicit authorization, recorded and approved, lifts it.
+    # TRD-8: typed text in the registration is not the rights holder's authorization.
     registration.update(
         session,
         reg.id,
@@ -120,13 +120,35 @@ def test_identifier_columns_need_the_holders_authorization_or_the_pip9_mark(
         actor=market.operator,
     )
     registration.approve(session, reg.id, actor=people.reviewer_prov)
-    assert check(session, reg, seller_org_id=market.op_org.id).passed
-    # and so does the PIP-9 mark, without the authorization
-    reg.holder_authorization = None
-    assert "identifiers" in codes(check(session, reg, seller_org_id=market.op_org.id))
+    result = check(session, reg, seller_org_id=market.op_org.id)
+    assert codes(result) == {"identifiers"}
+    assert "没有权利人出具的授权交易记录" in result.reasons[0]["message"]
+    # the PIP-9 mark lifts it without any authorization
     version.anonymized = {"k": anonymized.MIN_K, "checked_by": "user:clerk_county"}
     session.flush()
     assert "identifiers" not in codes(check(session, reg, seller_org_id=market.op_org.id))
+    version.anonymized = None
+    session.flush()
+    # an authorization for another seller does not count
+    for entry in (market.raw, market.stats):
+        instrument(
+            people.clerk_county,
+            "holder_authorization",
+            entry_id=entry.id,
+            purpose="market",
+            recipient_org_id=market.ent_org.id,
+        )
+    assert codes(check(session, reg, seller_org_id=market.op_org.id)) == {"identifiers"}
+    # the rights holder of every source authorizes trading by this seller: it lifts
+    for entry in (market.raw, market.stats):
+        instrument(
+            people.clerk_county,
+            "holder_authorization",
+            entry_id=entry.id,
+            purpose="market",
+            recipient_org_id=market.op_org.id,
+        )
+    assert check(session, reg, seller_org_id=market.op_org.id).passed
 
 
 def test_sensitive_attributes_need_the_pip9_mark(session, people, market) -> None:
@@ -154,12 +176,13 @@ def test_sources_without_the_holders_authorization_fail(session, people, market)
     assert any("低保对象明细" in r["message"] for r in result.reasons)
 
 
-def test_core_important_and_prohibited_kinds(session, people, market) -> None:
+def test_core_important_and_prohibited_kinds(session, people, market, instrument) -> None:
     reg = registration.apply(session, product_data(market), actor=market.operator)
     registration.approve(session, reg.id, actor=people.reviewer_prov)
     market.raw.security_grade = "重要数据"
     session.flush()
     assert "important_data" in codes(check(session, reg, seller_org_id=market.op_org.id))
+    # a typed consent in the registration is not the authority's consent (SEC-8)
     registration.update(
         session,
         reg.id,
@@ -167,6 +190,14 @@ def test_core_important_and_prohibited_kinds(session, people, market) -> None:
         actor=market.operator,
     )
     registration.approve(session, reg.id, actor=people.reviewer_prov)
+    assert "important_data" in codes(check(session, reg, seller_org_id=market.op_org.id))
+    instrument(
+        people.reviewer_county,
+        "authority_consent_important",
+        entry_id=market.raw.id,
+        purpose="market",
+        recipient_org_id=market.op_org.id,
+    )
     assert check(session, reg, seller_org_id=market.op_org.id).passed
     market.raw.security_grade = "核心数据"
     session.flush()
@@ -214,7 +245,50 @@ def listing(session, market, approved_product):  # noqa: ANN001, ANN201
     return market_service.list_product(session, approved_product.id, actor=market.operator)
 
 
-def test_welfare_use_is_free_and_industry_pays_the_guided_fee(session, market, listing) -> None:
+def test_a_free_welfare_use_needs_the_authoritys_approval(
+    session, people, market, listing, instrument
+) -> None:
+    """OPR-7: no welfare approval on record (or one for another buyer): no free order."""
+    from gongshu.market.errors import WelfareApprovalRequired
+
+    def order():  # noqa: ANN202
+        return orders.place_order(
+            session,
+            listing.id,
+            actor=market.buyer,
+            use_kind="welfare",
+            purpose="社区救助政策评估",
+            scope="东湖区",
+            term_days=90,
+        )
+
+    with pytest.raises(WelfareApprovalRequired, match="公益使用批准记录"):
+        order()
+    instrument(
+        people.reviewer_prov,
+        "welfare_approval",
+        entry_id=market.stats.id,
+        purpose="welfare",
+        recipient_org_id=people.org["police"].id,
+    )
+    with pytest.raises(WelfareApprovalRequired):
+        order()
+    # the operator cannot approve its own product's welfare use: only the authority can
+    from gongshu.instruments.errors import NotEntitled
+
+    with pytest.raises(NotEntitled):
+        instrument(
+            market.operator,
+            "welfare_approval",
+            entry_id=market.stats.id,
+            purpose="welfare",
+            recipient_org_id=market.ent_org.id,
+        )
+
+
+def test_welfare_use_is_free_and_industry_pays_the_guided_fee(
+    session, market, listing, welfare_approved
+) -> None:
     welfare = orders.place_order(
         session,
         listing.id,

@@ -114,3 +114,31 @@ def test_enterprise_catalog_stays_out_of_the_public_catalog(
         session.scalar(select(CatalogEntry.scope).where(CatalogEntry.id == entry.id))
         == "enterprise"
     )
+
+
+def test_a_typed_consent_on_the_page_is_refused_with_the_reason(
+    client, login, session, op, closed_entry
+):  # noqa: ANN001
+    """Audit exploit through the page: consent "x" for a not-open entry."""
+    from sqlalchemy import select
+
+    from gongshu.operation.models import OperatorAgreement
+
+    login("reviewer_prov")
+    r = client.post(
+        "/operation/agreements",
+        data={
+            "operator_org_id": str(op.org_id),
+            "title": "页面授权",
+            "entries": json.dumps(
+                [{"entry_id": closed_entry.id, "policy": "share-conditional", "consent": "x"}]
+            ),
+            "term_days": "90",
+            "revenue_method": "成本加合理利润",
+            "security_requirements": "沙箱内处理",
+            "disposal": "到期删除",
+        },
+        files={"risk_report": ("报告.pdf", b"%PDF report", "application/pdf")},
+    )
+    assert r.status_code >= 400 and "不能代替授权记录" in r.text and "困难群众台账" in r.text
+    assert session.scalar(select(OperatorAgreement)) is None

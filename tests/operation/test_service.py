@@ -64,7 +64,7 @@ def test_agreement_needs_the_risk_report_and_revenue_method(
 
 
 def test_not_open_entry_refused_unless_desensitized_or_consented(
-    session, people, op, closed_entry, authorize
+    session, people, op, closed_entry, authorize, instrument
 ):  # noqa: ANN001
     # OPR-3: a policy that keeps resident ID numbers in the clear does not desensitize.
     with pytest.raises(NotOperable, match="公民身份号码") as exc:
@@ -72,16 +72,72 @@ def test_not_open_entry_refused_unless_desensitized_or_consented(
     assert "OPR-3" in exc.value.message
     desensitized = authorize([{"entry_id": closed_entry.id, "policy": "open"}])
     assert desensitized.items[0].basis == "desensitized"
+    # the rights holder (the providing agency) authorizes operation by this operator
+    auth = instrument(
+        people.clerk_county,
+        "holder_authorization",
+        entry_id=closed_entry.id,
+        purpose="operation",
+        recipient_org_id=op.org_id,
+    )
     consented = authorize(
-        [
-            {
-                "entry_id": closed_entry.id,
-                "policy": "share-conditional",
-                "consent": "权利人书面同意书 2026-11",
-            }
-        ]
+        [{"entry_id": closed_entry.id, "policy": "share-conditional", "consent": str(auth.id)}]
     )
     assert consented.items[0].basis == "consent"
+    assert consented.items[0].instrument_id == auth.id
+
+
+@pytest.mark.parametrize("typed", ["x", "权利人书面同意书 2026-11", " 12a "])
+def test_exploit_a_consent_string_does_not_license_operation_of_not_open_data(
+    session, people, op, closed_entry, authorize, typed
+):  # noqa: ANN001
+    """Audit exploit: the consent string 'x' licensed operation of not-share medical records."""
+    with pytest.raises(NotOperable, match="不能代替授权记录") as exc:
+        authorize([{"entry_id": closed_entry.id, "policy": "share-conditional", "consent": typed}])
+    assert "困难群众台账" in exc.value.message
+    assert session.scalars(select(Grant).where(Grant.source == "operation")).first() is None
+
+
+def test_consent_record_of_another_scope_or_revoked_does_not_license_operation(
+    session, people, op, open_entry, closed_entry, authorize, instrument
+):  # noqa: ANN001
+    other_entry = instrument(
+        people.clerk_county,
+        "holder_authorization",
+        entry_id=open_entry.id,
+        purpose="operation",
+        recipient_org_id=op.org_id,
+    )
+    other_purpose = instrument(
+        people.clerk_county, "holder_authorization", entry_id=closed_entry.id, purpose="market"
+    )
+    other_recipient = instrument(
+        people.clerk_county,
+        "holder_authorization",
+        entry_id=closed_entry.id,
+        purpose="operation",
+        recipient_org_id=people.org["police"].id,
+    )
+    expired = instrument(
+        people.clerk_county,
+        "holder_authorization",
+        entry_id=closed_entry.id,
+        purpose="operation",
+        start=utcnow() - timedelta(days=40),
+        days=30,
+    )
+    for item, why in [
+        (other_entry, "适用的数据目录不同"),
+        (other_purpose, "适用用途是“挂牌交易”"),
+        (other_recipient, "适用的接收方不同"),
+        (expired, "已过期"),
+        (99999, "不存在"),
+    ]:
+        ref = str(getattr(item, "id", item))
+        with pytest.raises(NotOperable, match=why):
+            authorize(
+                [{"entry_id": closed_entry.id, "policy": "share-conditional", "consent": ref}]
+            )
 
 
 def test_aggregate_passes_and_becomes_a_product_delivered_with_a_watermark(

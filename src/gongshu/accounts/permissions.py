@@ -44,6 +44,7 @@ QUALITY_MANAGE = "quality:manage"  # an agency keeps its quality rules and fixes
 QUALITY_ASSESS = "quality:assess"  # the data authority assesses, finds duplicates (QUA-2, AGG-2)
 OUTBOX_READ = "outbox:read"  # the administrator reads the embedded notifier's outbox
 IDENTITY_VERIFY = "identity:verify"  # an agency granted the register checks a person (核验)
+INSTRUMENT_ISSUE = "instrument:issue"  # an organization issues and revokes its own records
 
 ALL_SCOPES = (
     ACCOUNT_SELF,
@@ -81,6 +82,7 @@ ALL_SCOPES = (
     QUALITY_ASSESS,
     OUTBOX_READ,
     IDENTITY_VERIFY,
+    INSTRUMENT_ISSUE,
 )
 
 ROLE_LABELS = {
@@ -108,6 +110,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             REGISTRATION_REVIEW,
             PRIVACY_SUPERVISE,
             QUALITY_ASSESS,
+            INSTRUMENT_ISSUE,
         }
     ),
     "clerk": frozenset(
@@ -128,6 +131,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             CONSENT_RECORD,
             QUALITY_MANAGE,
             IDENTITY_VERIFY,
+            INSTRUMENT_ISSUE,
         }
     ),
     "operator": frozenset(
@@ -142,6 +146,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             MARKET_SELL,
             MARKET_BUY,
             CONSENT_RECORD,
+            INSTRUMENT_ISSUE,
         }
     ),
     "auditor": frozenset({ACCOUNT_SELF, CATALOG_READ, LEDGER_READ, AUDIT_CONDUCT}),
@@ -160,6 +165,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             MARKET_SELL,
             MARKET_BUY,
             CONSENT_RECORD,
+            INSTRUMENT_ISSUE,
         }
     ),
     "public": frozenset({ACCOUNT_SELF, DATA_RECEIVE, OPEN_APPLY, MARKET_BUY, PRIVACY_REQUEST}),

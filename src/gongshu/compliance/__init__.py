@@ -17,7 +17,10 @@ CAPABILITY = Capability(
     models=("gongshu.compliance.models",),
     templates=True,
     clocks=("gongshu.compliance.clocks:CLOCKS",),
-    demo=(DemoSeed("gongshu.compliance.demo:seed", stage="before_data"),),
+    demo=(
+        DemoSeed("gongshu.compliance.demo:seed", stage="before_data"),
+        DemoSeed("gongshu.compliance.demo:seed_entry_assessments", stage="entries_loaded"),
+    ),
     evidence=(
         Evidence(
             (8,), "gongshu.compliance.evidence:approvals_recorded", "共享、开放授权的审批记录"
@@ -25,6 +28,10 @@ CAPABILITY = Capability(
         Evidence((25,), "gongshu.compliance.evidence:assessments_kept", "影响评估保存三年以上"),
         Evidence((27,), "gongshu.compliance.evidence:incident_clocks", "安全事件报告时限执行情况"),
     ),
-    gates=("gongshu.compliance.gates:IMPACT_ASSESSMENT",),
+    gates=(
+        "gongshu.compliance.gates:IMPACT_ASSESSMENT",
+        "gongshu.compliance.gates:CROSS_BORDER",
+        "gongshu.compliance.gates:IMPORTANT_DATA",
+    ),
     commands=(("compliance", "gongshu.compliance.commands:compliance_app"),),
 )

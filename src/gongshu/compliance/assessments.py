@@ -50,6 +50,29 @@ TEMPLATE = {
 }
 
 
+# The uses an assessment of provision names (the door's grant sources).
+PURPOSES = {
+    "sharing": "共享",
+    "open": "开放",
+    "operation": "授权运营",
+    "market": "交易",
+    "rights": "个人授权第三方获取",
+}
+
+
+def _own_entries(session: Session, org_id: int, entry_ids: list[int]) -> list[int]:
+    out = []
+    for entry_id in dict.fromkeys(int(e) for e in entry_ids):
+        entry = session.get(CatalogEntry, entry_id)
+        if entry is None or entry.provider_org_id != org_id:
+            raise InvalidInput(
+                f"影响评估只能覆盖本单位提供的数据目录，第 {entry_id} 号目录不是",
+                detail={"field": "entry_ids"},
+            )
+        out.append(entry_id)
+    return out
+
+
 def _add_years(day: dt.date, years: int) -> dt.date:
     try:
         return day.replace(year=day.year + years)
@@ -68,11 +91,23 @@ def create(
     assessed_on: dt.date,
     valid_until: dt.date | None = None,
     org_id: int | None = None,
+    entry_ids: list[int] | None = None,
+    purposes: list[str] | None = None,
 ) -> ImpactAssessment:
-    """Record an assessment of ``activity`` (PIP-8); it is kept at least three years."""
+    """Record an assessment of ``activity`` (PIP-8); it is kept at least three years.
+
+    ``entry_ids`` and ``purposes`` scope it: the organization's own catalog entries and
+    the uses (``PURPOSES``) it assessed. The door's gate asks for one covering the entry
+    and the use of a grant; an assessment without them opens no grant."""
     org_id = org_id if org_id is not None else actor.org_id
     if org_id is None:
         raise InvalidInput("影响评估必须属于一个单位 (organization)")
+    entry_ids = _own_entries(session, org_id, entry_ids or [])
+    purposes = list(dict.fromkeys(purposes or []))
+    if any(p not in PURPOSES for p in purposes):
+        raise InvalidInput(
+            f"评估的用途无效，可选：{'、'.join(PURPOSES.values())}", detail={"field": "purposes"}
+        )
     if not activity.strip():
         raise InvalidInput("请填写评估的个人信息处理活动 (activity)")
     wanted = list(dict.fromkeys(covers or []))
@@ -94,6 +129,8 @@ def create(
         org_id=org_id,
         activity=activity.strip(),
         covers=wanted,
+        entry_ids=entry_ids,
+        purposes=purposes,
         answers={k: answers[k].strip() for k in TEMPLATE},
         conclusion=conclusion.strip(),
         assessed_on=assessed_on,
@@ -112,6 +149,8 @@ def create(
             "org": org_id,
             "activity": item.activity,
             "covers": item.covers,
+            "entries": item.entry_ids,
+            "purposes": item.purposes,
             "assessed_on": item.assessed_on.isoformat(),
             "valid_until": item.valid_until.isoformat(),
             "keep_until": item.keep_until.isoformat(),
@@ -159,13 +198,25 @@ def delete(
 
 
 def current(
-    session: Session, org_id: int, kind: str, today: dt.date | None = None
+    session: Session,
+    org_id: int,
+    kind: str,
+    today: dt.date | None = None,
+    *,
+    entry_id: int | None = None,
+    purpose: str | None = None,
 ) -> ImpactAssessment | None:
-    """The organization's newest assessment covering ``kind`` that is still valid today."""
+    """The organization's newest assessment covering ``kind`` that is still valid today;
+    with ``entry_id`` / ``purpose``, only one whose scope names that entry / use."""
     today = today or beijing_date(utcnow())
     for item in listing(session, org_id):
-        if kind in item.covers and item.assessed_on <= today <= item.valid_until:
-            return item
+        if kind not in item.covers or not item.assessed_on <= today <= item.valid_until:
+            continue
+        if entry_id is not None and entry_id not in (item.entry_ids or []):
+            continue
+        if purpose is not None and purpose not in (item.purposes or []):
+            continue
+        return item
     return None
 
 
@@ -200,9 +251,11 @@ def require_for_grant(
     recipient_org_id: int | None,
     columns: list[str] | None,
     dataset_version_id: int | None,
+    purpose: str = "sharing",
 ) -> None:
     """PIP-8 gate of ``egress.service.create_grant``: providing sensitive personal information
-    to anyone but the provider needs the provider's current assessment covering provision.
+    to anyone but the provider needs the provider's current assessment covering provision
+    of this entry for this use (``purpose``: the grant's source), not any assessment.
     A foreign judicial or law-enforcement recipient is refused outright (XBR-5)."""
     from gongshu.compliance.crossborder import check_not_judicial
 
@@ -218,9 +271,17 @@ def require_for_grant(
         sensitive = [c for c in sensitive if c in columns]
     if not sensitive:
         return
-    if current(session, entry.provider_org_id, "provision") is None:
+    found = current(session, entry.provider_org_id, "provision", entry_id=entry.id, purpose=purpose)
+    if found is None:
+        use = PURPOSES.get(purpose, purpose)
         raise AssessmentRequired(
-            f"“{entry.name}”含敏感个人信息（{'、'.join(sensitive)}），数据提供单位尚无有效的"
-            "个人信息保护影响评估（覆盖“向他人提供个人信息”），不能授权 (impact assessment, PIP-8)",
-            detail={"sensitive_columns": sensitive, "provider_org": entry.provider_org_id},
+            f"“{entry.name}”含敏感个人信息（{'、'.join(sensitive)}），数据提供单位尚无覆盖"
+            f"该目录、用于“{use}”的有效个人信息保护影响评估（覆盖“向他人提供个人信息”），"
+            "不能授权 (impact assessment, PIP-8)",
+            detail={
+                "sensitive_columns": sensitive,
+                "provider_org": entry.provider_org_id,
+                "entry": entry.id,
+                "purpose": purpose,
+            },
         )

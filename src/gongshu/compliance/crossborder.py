@@ -244,3 +244,70 @@ def check_not_judicial(session: Session, recipient_org_id: int | None) -> None:
     )
     if row is not None and row.judicial:
         raise AssessmentRequired(f"接收方为外国司法或执法机构，不予授权：{JUDICIAL_NOTE}")
+
+
+def foreign_recipient(session: Session, org_id: int | None) -> ForeignRecipient | None:
+    if org_id is None:
+        return None
+    return session.scalar(select(ForeignRecipient).where(ForeignRecipient.org_id == org_id))
+
+
+def personal_columns(session: Session, entry, version) -> dict[str, set[str]]:  # noqa: ANN001
+    """Columns of ``version`` carrying personal information, with their entity codes: the
+    version's discovery tags and the catalog's field kinds, by the grading rules in force."""
+    from gongshu.discovery.rules_store import rules_in_force
+    from gongshu.egress.policies import KIND_ENTITIES
+
+    tags: dict[str, set[str]] = {}
+    for col, codes in ((version.column_tags or {}) if version is not None else {}).items():
+        tags.setdefault(col, set()).update(codes)
+    for f in entry.fields:
+        if f.get("kind") in KIND_ENTITIES:
+            tags.setdefault(f["name"], set()).add(KIND_ENTITIES[f["kind"]])
+    rules, _ = rules_in_force(session)
+
+    def personal(code: str) -> bool:
+        rule = rules.entities.get(code)
+        return bool(rule and (rule.category.startswith("个人") or rules.is_sensitive(code)))
+
+    return {col: codes for col, codes in tags.items() if any(personal(c) for c in codes)}
+
+
+def require_transfer_route(
+    session: Session,
+    entry,  # noqa: ANN001
+    *,
+    recipient_org_id: int | None,
+    purpose: str,
+    version=None,  # noqa: ANN001
+    columns: list[str] | None = None,
+) -> None:
+    """XBR-1, XBR-2: personal information goes to a recipient marked abroad only with a
+    passed security assessment, or a standard contract or certification, on record for
+    this entry, use and recipient (``gongshu.instruments``). Fails closed."""
+    from gongshu.compliance.errors import TransferRouteRequired
+    from gongshu.instruments import service as instruments
+
+    foreign = foreign_recipient(session, recipient_org_id)
+    if foreign is None:
+        return
+    if version is None:
+        from gongshu import storage
+
+        version = storage.newest(session, entry.id)
+    personal = sorted(personal_columns(session, entry, version))
+    if columns is not None:
+        personal = [c for c in personal if c in columns]
+    if not personal:
+        return
+    for kind in instruments.XBR_KINDS:
+        if instruments.find(
+            session, kind, entry_id=entry.id, purpose=purpose, recipient_org_id=foreign.org_id
+        ):
+            return
+    raise TransferRouteRequired(
+        f"接收方「{foreign.org.name}」位于境外（{foreign.country}），目录「{entry.name}」含个人信息"
+        f"（{'、'.join(personal)}）。向境外提供须有已通过的数据出境安全评估，或在案的个人信息"
+        "出境标准合同或个人信息保护认证，且适用于该目录、该用途和该接收方；目前均没有，不予提供",
+        detail={"recipient_org": foreign.org_id, "entry": entry.id, "columns": personal},
+    )

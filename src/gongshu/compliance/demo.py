@@ -7,7 +7,9 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
+from gongshu.catalog.models import CatalogEntry
 from gongshu.compliance import assessments
+from gongshu.compliance.models import ImpactAssessment
 from gongshu.timeutil import utcnow
 from gongshu.workdays import beijing_date
 
@@ -19,11 +21,21 @@ PROVISION_ANSWERS = {
 }
 
 
-def seed_provider_assessments(session: Session, clerks: list[User]) -> None:
-    """A current PIP-8 assessment covering provision to others, one per clerk's organization."""
+def seed_provider_assessments(
+    session: Session, clerks: list[User], entry_ids: list[int] | None = None
+) -> dict[int, ImpactAssessment]:
+    """A current PIP-8 assessment covering provision to others for every use, one per
+    clerk's organization, scoped to ``entry_ids`` (the organization's own among them).
+    Returns them by organization."""
     today = beijing_date(utcnow())
+    out = {}
     for clerk in clerks:
-        assessments.create(
+        own = [
+            e
+            for e in entry_ids or []
+            if session.get(CatalogEntry, e).provider_org_id == clerk.org_id
+        ]
+        out[clerk.org_id] = assessments.create(
             session,
             actor=clerk,
             activity="公共数据共享与开放中向他人提供个人信息",
@@ -32,6 +44,42 @@ def seed_provider_assessments(session: Session, clerks: list[User]) -> None:
             conclusion="风险可控，可在授权和脱敏条件下提供。",
             assessed_on=today - dt.timedelta(days=30),
             valid_until=today + dt.timedelta(days=335),
+            entry_ids=own,
+            purposes=list(assessments.PURPOSES),
+        )
+    return out
+
+
+def seed_entry_assessments(session: Session, demo) -> None:  # noqa: ANN001, ARG001
+    """Demo, once the entries exist: each agency assesses providing its own entries to
+    others for every use (PIP-8 is scoped to the entry and the use)."""
+    from sqlalchemy import select
+
+    from gongshu.accounts.models import Organization
+
+    admin = session.scalar(select(User).where(User.username == "admin"))
+    if admin is None:
+        return
+    today = beijing_date(utcnow())
+    agencies = session.scalars(select(Organization).where(Organization.kind == "agency")).all()
+    for org in agencies:
+        own = list(
+            session.scalars(select(CatalogEntry.id).where(CatalogEntry.provider_org_id == org.id))
+        )
+        if not own:
+            continue
+        assessments.create(
+            session,
+            actor=admin,
+            org_id=org.id,
+            activity="本单位公共数据目录向他人提供（共享、开放、授权运营、交易）",
+            covers=["provision", "sensitive"],
+            answers=PROVISION_ANSWERS,
+            conclusion="风险可控，可在授权和脱敏条件下提供。",
+            assessed_on=today - dt.timedelta(days=1),
+            valid_until=today + dt.timedelta(days=364),
+            entry_ids=own,
+            purposes=list(assessments.PURPOSES),
         )
 
 

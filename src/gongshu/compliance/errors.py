@@ -36,3 +36,12 @@ class AssessmentRequired(Conflict):
 
 class BadFacts(InvalidInput):
     """The facts entered do not make sense together."""
+
+
+class TransferRouteRequired(Conflict):
+    """Personal information to a recipient abroad without an assessment, contract or
+    certification on record (XBR-1, XBR-2)."""
+
+
+class AuthorityConsentRequired(Conflict):
+    """Important data provided without the data authority's consent on record (SEC-8)."""

@@ -230,6 +230,10 @@ class ImpactAssessment(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     activity: Mapped[str] = mapped_column(String(200))
     covers: Mapped[list] = mapped_column(default=list)  # ASSESSMENT_KINDS
+    # PIP-8 scope: the catalog entries and the uses (grant sources) it assessed; an
+    # assessment opens the door's gate only for these (none: it opens nothing).
+    entry_ids: Mapped[list] = mapped_column(default=list)
+    purposes: Mapped[list] = mapped_column(default=list)
     answers: Mapped[dict] = mapped_column(default=dict)  # template question -> answer
     conclusion: Mapped[str] = mapped_column(Text)
     assessed_on: Mapped[date]

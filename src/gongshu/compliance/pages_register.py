@@ -36,12 +36,36 @@ def _org(user: User) -> int:
 # ---------------------------------------------------------------- assessments
 
 
-def _assessment_page(request: Request, data: dict, **extra) -> Response:  # noqa: ANN003
+def _assessment_page(
+    request: Request,
+    data: dict,
+    *,
+    session,  # noqa: ANN001
+    user: User,
+    **extra,  # noqa: ANN003
+) -> Response:
+    from sqlalchemy import select
+
+    from gongshu.catalog.models import CatalogEntry
+
+    own = (
+        list(
+            session.scalars(
+                select(CatalogEntry)
+                .where(CatalogEntry.provider_org_id == user.org_id)
+                .order_by(CatalogEntry.resource_code)
+            ).unique()
+        )
+        if user.org_id
+        else []
+    )
     return render(
         request,
         "compliance_assessment_new.html",
         K=assessments.KINDS,
         T=assessments.TEMPLATE,
+        P=assessments.PURPOSES,
+        entries=own,
         data=data,
         today=_today(),
         **extra,
@@ -50,9 +74,9 @@ def _assessment_page(request: Request, data: dict, **extra) -> Response:  # noqa
 
 @pages.get("/compliance/assessments/new")
 def assessment_form(
-    request: Request, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
+    request: Request, session: SessionDep, user: Annotated[User, requires(COMPLIANCE_MANAGE)]
 ) -> Response:
-    return _assessment_page(request, {})
+    return _assessment_page(request, {}, session=session, user=user)
 
 
 @pages.post("/compliance/assessments/new")
@@ -62,8 +86,10 @@ def assessment_create(
     session: SessionDep,
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
 ) -> Response:
-    data = {k: v for k, v in form.items() if k != "covers"}
+    data = {k: v for k, v in form.items() if k not in ("covers", "entry_ids", "purposes")}
     data["covers"] = form.getlist("covers")
+    data["entry_ids"] = [str(e) for e in form.getlist("entry_ids")]
+    data["purposes"] = [str(p) for p in form.getlist("purposes")]
     try:
         with session.begin_nested():
             assessments.create(
@@ -75,9 +101,13 @@ def assessment_create(
                 conclusion=str(data.get("conclusion", "")),
                 assessed_on=day(str(data.get("assessed_on", "")), "assessed_on") or _today(),
                 valid_until=day(str(data.get("valid_until", "")), "valid_until"),
+                entry_ids=[int(e) for e in data["entry_ids"] if e.isdigit()],
+                purposes=data["purposes"],
             )
     except GongshuError as exc:
-        return _assessment_page(request, data, error=exc.message, status_code=exc.status)
+        return _assessment_page(
+            request, data, error=exc.message, status_code=exc.status, session=session, user=user
+        )
     return RedirectResponse("/compliance?flash=assessment", status_code=303)
 
 

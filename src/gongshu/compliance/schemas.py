@@ -133,12 +133,18 @@ class AssessmentCreate(BaseModel):
     conclusion: str
     assessed_on: dt.date
     valid_until: dt.date | None = None
+    entry_ids: list[int] = Field(default_factory=list, description="Own catalog entries assessed")
+    purposes: list[str] = Field(
+        default_factory=list, description="Uses assessed: sharing | open | operation | market"
+    )
 
 
 class AssessmentPublic(BaseModel):
     id: int
     activity: str
     covers: list[str]
+    entry_ids: list[int] = []
+    purposes: list[str] = []
     assessed_on: dt.date
     valid_until: dt.date
     keep_until: dt.date

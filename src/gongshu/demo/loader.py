@@ -73,6 +73,7 @@ def load_demo(
     for spec in province.entries:
         with transaction(instance.session_factory) as session:
             rows += _entry(session, province, spec, datasets_dir, seed=seed, limit=limit)
+    _seed(instance, "entries_loaded", demo)  # e.g. PIP-8 assessments scoped to the entries
     _seed(instance, "after_data", demo)
     with transaction(instance.session_factory) as session:
         checkpoint(session, InstanceKey.require(instance.settings.keys_dir))

@@ -7,11 +7,17 @@ registry installs them (``gongshu.capabilities.activate``). The door asks every
 gate and fails closed: a gate that refuses stops the act with its own message, a
 gate that raises anything else stops it too, and so does a process in which no
 registry was installed.
+
+A gate may also withhold rows of a delivery it lets pass (``withhold``, optional):
+it returns a ``Withholding`` whose ``keep`` marks, per batch of raw rows, those that
+may leave; the door drops the others before masking and records how many it withheld
+and why (never which values) in the delivery's ledger entry.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -52,6 +58,18 @@ class DeliveryRequest:
     entry: CatalogEntry
     version: DatasetVersion
     actor: User
+    secret: str = ""  # the instance secret (a gate keying person hashes needs it)
+
+
+@dataclass(frozen=True)
+class Withholding:
+    """Rows a gate keeps back from one delivery. ``keep(batch)`` returns one bool per row
+    of a batch of the stored (unmasked) columns. It runs on worker threads: everything
+    it needs is loaded before (no session inside)."""
+
+    gate: str
+    reason: str
+    keep: Callable[[object], list[bool]]
 
 
 class Gate(Protocol):
@@ -98,3 +116,23 @@ def check_grant(request: GrantRequest) -> None:
 def check_delivery(request: DeliveryRequest) -> None:
     for gate in _gates():
         _ask(gate, "check_delivery", request)
+
+
+def withholdings(request: DeliveryRequest) -> list[Withholding]:
+    """What the gates that withhold rows keep back from this delivery (fail closed)."""
+    out = []
+    for gate in _gates():
+        if not hasattr(gate, "withhold"):
+            continue
+        try:
+            found = gate.withhold(request)
+        except GongshuError:
+            raise
+        except Exception as exc:
+            log.exception("gate %s failed", getattr(gate, "name", gate))
+            raise GateUnavailable(
+                f"审查项“{getattr(gate, 'name', gate)}”未能完成检查，拒绝提供数据"
+            ) from exc
+        if found is not None:
+            out.append(found)
+    return out

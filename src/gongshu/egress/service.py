@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -274,7 +275,10 @@ def deliver(
     check_grant(grant, actor)
     entry = catalog.get(session, grant.entry_id)
     version = version_for(session, grant, latest)
-    gates.check_delivery(gates.DeliveryRequest(session, grant, entry, version, actor))
+    door_request = gates.DeliveryRequest(session, grant, entry, version, actor, secret)
+    gates.check_delivery(door_request)
+    withheld = gates.withholdings(door_request)  # rows a gate keeps back (cross-border consent)
+    withheld_rows, withheld_lock = [0] * len(withheld), threading.Lock()
     policy = session.get(MaskingPolicy, grant.policy_id)
     available = [c["name"] for c in version.columns]
     columns = [c for c in (grant.columns or available) if c in available]
@@ -332,6 +336,12 @@ def deliver(
         distinct = masking.Distinct()
 
         def protect(batch: pa.RecordBatch) -> pa.RecordBatch:
+            for k, w in enumerate(withheld):  # before masking: the gate reads raw values
+                keep = pa.array(w.keep(batch), type=pa.bool_())
+                kept = batch.filter(keep)
+                with withheld_lock:  # batches are protected on worker threads
+                    withheld_rows[k] += batch.num_rows - kept.num_rows
+                batch = kept
             masked = masking.mask(
                 batch, actions, pseudonym_key, recipient.replace(":", "-"), distinct
             )
@@ -398,6 +408,16 @@ def deliver(
             "masked": {a.column: a.rule["op"] for a in actions if a.rule["op"] != "keep"},
             **({"filters": filters} if filters else {}),
             **({"search": search} if search else {}),
+            **(
+                {
+                    "withheld": [
+                        {"gate": w.gate, "reason": w.reason, "rows": n}
+                        for w, n in zip(withheld, withheld_rows, strict=True)
+                    ]
+                }
+                if withheld
+                else {}
+            ),
         },
     )
     name = f"{entry.resource_code}-v{version.version_no}.{formats.EXTENSIONS[fmt]}"

@@ -39,3 +39,7 @@ class WrongMarketStatus(Conflict): ...
 
 
 class NoFeeSchedule(Conflict): ...
+
+
+class WelfareApprovalRequired(Conflict):
+    """A free welfare use of an operation product without the authority's approval (OPR-7)."""

@@ -18,7 +18,7 @@ from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
-from gongshu.market import provenance
+from gongshu.market import authorizations, provenance
 from gongshu.market.errors import NotBuyer, OrderNotFound, WrongMarketStatus
 from gongshu.market.models import USE_KINDS, Listing, Order, Settlement
 from gongshu.market.service import entity_of, get_listing, price_for, require_seller
@@ -91,6 +91,8 @@ def place_order(
     if not 1 <= term_days <= MAX_TERM_DAYS:
         raise InvalidInput(f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间 (term)，收到 {term_days}")
     amount, basis = price_for(session, listing, use_kind)
+    if use_kind == "welfare":
+        authorizations.require_welfare_approval(session, listing, actor)  # OPR-7
     order = Order(
         listing_id=listing.id,
         seller_org_id=listing.seller_org_id,

@@ -32,7 +32,7 @@ from gongshu.egress.errors import NotClassified
 from gongshu.egress.versions import column_tags
 from gongshu.entities import ENTITY_LABELS, SENSITIVE
 from gongshu.ledger import record
-from gongshu.market import provenance
+from gongshu.market import authorizations, provenance
 from gongshu.market.models import FeeSchedule, ProhibitedKind
 from gongshu.registration.gaps import operated_entry_ids
 from gongshu.registration.models import Registration
@@ -100,7 +100,13 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
             no("TRD-3", "not_classified", f"产品数据“{entry.name}”尚未完成敏感数据识别，无法核验")
     identifiers = sorted(c for c, codes in tags.items() if DIRECT_IDENTIFIERS & set(codes))
     result.identifier_columns = identifiers
-    if identifiers and not (version and version.anonymized) and not reg.holder_authorization:
+    # The rights holders are those of the data the product was made from; the product's
+    # own entry needs one only if someone other than the seller provides it.
+    own = [entry.id] if entry.provider_org_id != seller_org_id else []
+    source_entries = [catalog.get(session, i) for i in dict.fromkeys([*reg.source_entry_ids, *own])]
+    unauthorized = authorizations.unauthorized_sources(session, source_entries, seller_org_id)
+    lacking = "、".join(f"“{s.name}”" for s in unauthorized)
+    if identifiers and not (version and version.anonymized) and unauthorized:
         kinds = sorted(
             {
                 ENTITY_LABELS.get(c, c)
@@ -113,7 +119,8 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
             "TRD-8",
             "identifiers",
             f"产品数据含可识别特定个人的标识符列（{'、'.join(identifiers)}：{'、'.join(kinds)}），"
-            "既未通过匿名化认定 (PIP-9)，也未登记权利人的明确授权，不得交易 (TRD-3, TRD-8)",
+            f"既未通过匿名化认定 (PIP-9)，来源数据{lacking}也没有权利人出具的"
+            "授权交易记录，不得交易 (TRD-3, TRD-8)",
         )
 
     # Sensitive personal information (PIPL art. 28) beyond the identifiers: the
@@ -121,7 +128,7 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
     sensitive = sorted(
         c for c, codes in tags.items() if (SENSITIVE - DIRECT_IDENTIFIERS) & set(codes)
     )
-    if sensitive and not (version and version.anonymized) and not reg.holder_authorization:
+    if sensitive and not (version and version.anonymized) and unauthorized:
         kinds = sorted(
             {ENTITY_LABELS.get(c, c) for col in sensitive for c in tags[col] if c in SENSITIVE}
         )
@@ -129,7 +136,8 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
             "TRD-3",
             "sensitive",
             f"产品数据含敏感个人信息列（{'、'.join(sensitive)}：{'、'.join(kinds)}），"
-            "未通过匿名化认定 (PIP-9)，也未登记权利人的明确授权，不得交易 (TRD-3)",
+            f"未通过匿名化认定 (PIP-9)，来源数据{lacking}也没有权利人出具的授权交易记录，"
+            "不得交易 (TRD-3)",
         )
 
     operated = operated_entry_ids(session, seller_org_id).get(seller_org_id, set())
@@ -147,11 +155,14 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
             )
         if src.security_grade == "核心数据":
             no("TRD-3", "core_data", f"来源数据“{src.name}”为核心数据，禁止交易 (TRD-3, SEC-1)")
-        elif src.security_grade == "重要数据" and not reg.important_data_consent:
+        elif src.security_grade == "重要数据" and not authorizations.important_consent(
+            session, src, seller_org_id
+        ):
             no(
                 "SEC-8",
                 "important_data",
-                f"来源数据“{src.name}”为重要数据，交易须取得主管部门同意，登记中未记录 (SEC-8)",
+                f"来源数据“{src.name}”为重要数据，交易须有数据管理部门出具的同意交易记录，"
+                "目前没有 (SEC-8)",
             )
     prohibited = {
         p.entity_code: p

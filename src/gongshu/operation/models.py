@@ -63,7 +63,10 @@ class AgreementItem(Base):
     columns: Mapped[list | None]
     # Why a not-open entry may be operated (OPR-3): desensitized | consent.
     basis: Mapped[str] = mapped_column(String(16), default="open")
-    consent: Mapped[str | None] = mapped_column(Text)  # the rights holder's consent, recorded
+    # Before issue 16: typed text, kept readable, never a basis. Now it names the record.
+    consent: Mapped[str | None] = mapped_column(Text)
+    # The rights holder's authorization on record (gongshu.instruments) for basis "consent".
+    instrument_id: Mapped[int | None] = mapped_column(ForeignKey("instruments.id"))
     grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"))
 
     agreement: Mapped[OperatorAgreement] = relationship(back_populates="items")

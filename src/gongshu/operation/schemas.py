@@ -13,6 +13,7 @@ class ItemPublic(BaseModel):
     columns: list[str] | None
     basis: str
     consent: str | None
+    instrument_id: int | None = None  # the rights holder's authorization on record (OPR-3)
     grant_id: int
 
 

@@ -29,6 +29,9 @@ from gongshu.egress.models import Grant
 from gongshu.egress.policies import get_policy, plan
 from gongshu.egress.versions import column_tags
 from gongshu.errors import InvalidInput
+from gongshu.instruments import service as instruments
+from gongshu.instruments.errors import InstrumentRequired
+from gongshu.instruments.models import Instrument
 from gongshu.ledger import record
 from gongshu.operation.errors import (
     AgreementNotFound,
@@ -79,20 +82,29 @@ def store_report(data: bytes, filename: str, *, data_dir: Path) -> tuple[str, st
 
 
 def operability(
-    session: Session, entry: CatalogEntry, policy: str, consent: str | None
+    session: Session,
+    entry: CatalogEntry,
+    policy: str,
+    consent: object = None,
+    *,
+    operator_org_id: int | None = None,
 ) -> tuple[str, str]:
     """(basis, reason) an entry may be operated on, or NotOperable with the reason (OPR-3).
 
     Open entries may be operated. A not-open entry only if the grant's policy
     desensitizes every personal identifier and special category in its stored
-    data, or the rights holder's consent is recorded.
+    data, or ``consent`` names a rights holder's authorization on record
+    (``gongshu.instruments``, kind ``holder_authorization``, issued by the entry's
+    provider for operation by this operator, valid and not revoked). Typed text is
+    refused: it is not a record.
     """
     if entry.published_version is None or entry.scope != "public":
         raise NotOperable(f"「{entry.name}」不是已发布的公共数据目录，不能授权运营 (entry)")
     if entry.opening_attr != "none":
         return "open", "开放目录"
-    if consent and consent.strip():
-        return "consent", f"已记录权利人同意：{consent.strip()}"
+    if consent is not None and str(consent).strip():
+        item = consent_instrument(session, entry, consent, operator_org_id)
+        return "consent", f"权利人授权记录第 {item.id} 号：{item.title}"
     version = storage.newest(session, entry.id)
     if version is None or version.column_tags is None:
         raise NotOperable(
@@ -113,6 +125,25 @@ def operability(
             "不予开放的数据须脱敏或取得权利人同意后方可运营 (not open, OPR-3)"
         )
     return "desensitized", f"不予开放，按策略 {policy} 脱敏后运营"
+
+
+def consent_instrument(
+    session: Session, entry: CatalogEntry, reference: object, operator_org_id: int | None
+) -> Instrument:
+    """The rights holder's authorization on record that ``reference`` names, covering
+    operation of ``entry`` by the operator now; NotOperable otherwise (fail closed)."""
+    try:
+        return instruments.require(
+            session,
+            "holder_authorization",
+            entry_id=entry.id,
+            purpose="operation",
+            recipient_org_id=operator_org_id,
+            instrument_id=reference,
+            what=f"不予开放的目录「{entry.name}」",
+        )
+    except InstrumentRequired as exc:
+        raise NotOperable(exc.message, detail=exc.detail) from exc
 
 
 def authorize(
@@ -169,8 +200,10 @@ def authorize(
             law="OPR-1",
         )
         policy = item.get("policy") or DEFAULT_POLICY
-        basis, reason = operability(session, entry, policy, item.get("consent"))
-        checked.append((entry, policy, item.get("columns") or None, basis, item.get("consent")))
+        consent = item.get("consent")
+        basis, reason = operability(session, entry, policy, consent, operator_org_id=operator.id)
+        reference = str(consent).strip() if basis == "consent" else None
+        checked.append((entry, policy, item.get("columns") or None, basis, reference))
     start = as_utc(starts_at) if starts_at else utcnow()
     agreement = OperatorAgreement(
         operator_org_id=operator.id,
@@ -207,7 +240,8 @@ def authorize(
                 policy=policy,
                 columns=columns,
                 basis=basis,
-                consent=(consent or "").strip() or None,
+                consent=f"授权记录第 {consent} 号" if consent else None,
+                instrument_id=int(consent) if consent else None,
                 grant_id=grant.id,
             )
         )

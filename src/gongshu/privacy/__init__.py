@@ -24,4 +24,5 @@ CAPABILITY = Capability(
         Evidence((18, 19), "gongshu.privacy.evidence:rights_requests", "个人权利请求按期答复"),
     ),
     home=("gongshu.privacy.home:panel",),
+    gates=("gongshu.privacy.crossborder:CROSS_BORDER_CONSENT",),
 )

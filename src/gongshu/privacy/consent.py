@@ -66,10 +66,12 @@ def give(
     actor: str,
     evidence: str = "",
     guardian_id_number: str | None = None,
+    abroad_recipient_org_id: int | None = None,
 ) -> ConsentRecord:
     """Record a consent given to ``org``. A sensitive kind must be consented to on
     its own (one record per sensitive kind, PIP-1); a child under 14 needs an adult
-    guardian's consent, named by the guardian's ID number."""
+    guardian's consent, named by the guardian's ID number. ``abroad_recipient_org_id``
+    makes it the person's separate consent to providing abroad to that recipient (XBR-3)."""
     kinds = _check_kinds(data_kinds)
     if not (purpose or "").strip():
         raise BadConsent("须写明处理目的 (purpose)")
@@ -115,6 +117,7 @@ def give(
         evidence=(evidence or "").strip(),
         retain_until=_retain_until(on),
         notice_id=notice.id if notice else None,
+        abroad_recipient_org_id=_abroad_recipient(session, abroad_recipient_org_id),
         recorded_by=actor,
     )
     session.add(rec)
@@ -133,9 +136,25 @@ def give(
             "separate": rec.sensitive,
             "guardian": guardian is not None,
             "on": on,
+            **(
+                {"abroad_recipient": rec.abroad_recipient_org_id}
+                if rec.abroad_recipient_org_id
+                else {}
+            ),
         },
     )
     return rec
+
+
+def _abroad_recipient(session: Session, org_id: int | None) -> int | None:
+    """XBR-3: a separate consent for providing abroad names a recipient marked abroad."""
+    if org_id is None:
+        return None
+    from gongshu.compliance.crossborder import foreign_recipient
+
+    if foreign_recipient(session, org_id) is None:
+        raise BadConsent("出境单独同意须指明已登记为境外接收方的机构 (abroad_recipient_org_id)")
+    return org_id
 
 
 def get(session: Session, consent_id: int) -> ConsentRecord:
@@ -176,6 +195,7 @@ def withdraw(
         evidence=(reason or "").strip(),
         withdraws_id=given.id,
         notice_id=given.notice_id,
+        abroad_recipient_org_id=given.abroad_recipient_org_id,
         deletion_due=on + timedelta(days=WITHDRAWAL_FOLLOW_UP_DAYS),
         retain_until=_retain_until(on),
         recorded_by=actor.actor,

@@ -60,6 +60,9 @@ class ConsentRecord(Base):
     retain_until: Mapped[date]  # SEC-7: at least 5 years
     # The processing rules (PIP-7) in force at the organization when consent was given.
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("processing_notices.id"))
+    # XBR-3: a separate consent to provide the person's information to this recipient
+    # abroad (a record of its own, naming the recipient); None for every other consent.
+    abroad_recipient_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     recorded_by: Mapped[str] = mapped_column(String(96))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 

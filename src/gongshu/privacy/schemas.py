@@ -15,6 +15,9 @@ class ConsentCreate(BaseModel):
     on: date = Field(description="The day the consent takes effect")
     evidence: str = ""
     guardian_id_number: str | None = Field(None, description="Required under 14 (PIP-1)")
+    abroad_recipient_org_id: int | None = Field(
+        None, description="A separate consent to provide abroad to this recipient (XBR-3)"
+    )
 
 
 class WithdrawalCreate(BaseModel):
@@ -44,6 +47,7 @@ class ConsentPublic(BaseModel):
     minor_under_14: bool
     effective_on: date
     withdraws_id: int | None
+    abroad_recipient_org_id: int | None = None
     deletion_due: date | None
     retain_until: date
     recorded_at: datetime

@@ -42,9 +42,9 @@ class Registration(Base):
     price_unit: Mapped[str | None] = mapped_column(String(32))
     fee_item: Mapped[str | None] = mapped_column(String(64))
     data_entry_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_entries.id"))
-    # TRD-8: the rights holders' explicit authorization to trade identifiable data.
+    # Notes only since issue 16: the TRD-8 authorization and the SEC-8 consent are
+    # records (gongshu.instruments) that market.authorizations looks up; text decides nothing.
     holder_authorization: Mapped[str | None] = mapped_column(Text)
-    # SEC-8: the competent authority's consent to trade important data.
     important_data_consent: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
     version_no: Mapped[int] = mapped_column(default=1)

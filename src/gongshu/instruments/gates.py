@@ -1,0 +1,28 @@
+"""The instruments capability's gates at the egress door (``gongshu.egress.gates``)."""
+
+from __future__ import annotations
+
+from gongshu.egress.gates import DeliveryRequest, GrantRequest
+from gongshu.instruments.vendors import require_reviewed
+
+
+class VendorGate:
+    """SEC-13: a recipient organization with an outsourced vendor lacking a valid security
+    review or confidentiality agreement gets no grant."""
+
+    name = "外包服务商安全审查与保密协议"
+
+    @staticmethod
+    def _org(recipient_org_id: int | None, user) -> int | None:  # noqa: ANN001
+        return recipient_org_id or (user.org_id if user is not None else None)
+
+    def check_grant(self, request: GrantRequest) -> None:
+        org_id = self._org(request.recipient_org_id, request.recipient_user)
+        if org_id is not None and org_id != request.entry.provider_org_id:
+            require_reviewed(request.session, org_id)
+
+    def check_delivery(self, request: DeliveryRequest) -> None:
+        return None  # checked when the grant is made (the delivery path stays one query short)
+
+
+VENDORS = VendorGate()

@@ -1,0 +1,76 @@
+"""The instruments page: the entitled party issues and revokes; errors beside the field."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from gongshu.instruments.models import Instrument
+
+PDF = b"%PDF-1.4\n% signed\n%%EOF\n"
+
+
+def _form(entry_id, **kw):  # noqa: ANN001, ANN003, ANN202
+    return {
+        "kind": "holder_authorization",
+        "title": "权利人授权书",
+        "entry_id": str(entry_id),
+        "purpose": "market",
+        "recipient_org_id": "",
+        "valid_from": "2026-11-01",
+        "valid_until": "2030-12-31",
+        **kw,
+    }
+
+
+def test_issue_and_revoke_on_the_page(session, people, entry, login):  # noqa: ANN001
+    client = login("clerk_county")
+    page = client.get("/instruments")
+    assert page.status_code == 200 and "出具记录" in page.text
+    r = client.post(
+        "/instruments",
+        data=_form(entry.id),
+        files={"document": ("授权书.pdf", PDF, "application/pdf")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    item = session.scalar(select(Instrument).where(Instrument.entry_id == entry.id))
+    assert item.issued_by == people.clerk_county.actor and item.purpose == "market"
+    r = client.post(f"/instruments/{item.id}/revoke", data={"reason": "撤回"})
+    assert r.status_code == 200 or r.status_code == 303
+    session.refresh(item)
+    assert item.revoked_at is not None
+
+
+def test_wrong_party_and_bad_fields_are_shown_on_the_page(session, people, entry, login):  # noqa: ANN001
+    client = login("clerk_prov")
+    r = client.post(
+        "/instruments",
+        data=_form(entry.id),
+        files={"document": ("授权书.pdf", PDF, "application/pdf")},
+    )
+    assert r.status_code == 200 and "只能由目录「户籍登记」的提供单位" in r.text
+    r = client.post(
+        "/instruments",
+        data=_form(entry.id, valid_until="明年"),
+        files={"document": ("授权书.pdf", PDF, "application/pdf")},
+    )
+    assert '<span class="error">请按“年-月-日”填写有效期至' in r.text
+    r = client.post(
+        "/instruments",
+        data=_form(entry.id),
+        files={"document": ("授权书.txt", b"typed consent", "text/plain")},
+    )
+    assert '<span class="error">文书须为 PDF 文件</span>' in r.text
+    assert session.scalar(select(Instrument)) is None
+
+
+def test_a_citizen_may_not_issue(session, people, entry, login):  # noqa: ANN001
+    client = login("citizen")
+    r = client.post(
+        "/instruments",
+        data=_form(entry.id),
+        files={"document": ("a.pdf", PDF, "application/pdf")},
+        follow_redirects=False,
+    )
+    assert r.status_code in (302, 303, 403)
+    assert session.scalar(select(Instrument)) is None
