@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyshacl
 from rdflib import RDF, SH, Graph, Literal, URIRef
@@ -115,3 +116,20 @@ def test_a_plain_literal_spatial_is_reported(client, open_data) -> None:
     (ds, _) = next(iter(g.subject_objects(spatial)))
     g.set((ds, spatial, Literal("360102")))
     assert any(str(spatial) in v for v in violations(g))
+
+
+def test_the_demo_catalog_passes_the_dcat_ap_3_shapes(
+    client, session, session_factory, settings
+) -> None:
+    """The demo province: many providers, regions, themes and update frequencies."""
+    from gongshu.demo import build_province
+    from gongshu.demo.loader import load_demo
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.datasets_dir.mkdir(parents=True, exist_ok=True)
+    instance = SimpleNamespace(session_factory=session_factory, settings=settings)
+    load_demo(instance, build_province(), echo=lambda _line: None, limit=10)
+    g = _assert_conforms(client.get("/catalog.ttl").text, "turtle")
+    datasets = set(g.subjects(RDF.type, URIRef(f"{DCAT}Dataset")))
+    assert len(datasets) >= 5, len(datasets)
+    assert len(set(g.objects(None, URIRef("http://purl.org/dc/terms/spatial")))) >= 2
