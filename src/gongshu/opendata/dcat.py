@@ -53,15 +53,6 @@ CONTEXT = {
 PLATFORM = "公共数据开放平台"
 
 
-def frequency_uri(label: str) -> str | None:
-    code = FREQUENCY.get(label)
-    return f"{EU}frequency/{code}" if code else None
-
-
-def access_uri(opening_attr: str) -> str:
-    return f"{EU}access-right/{ACCESS_RIGHTS[opening_attr]}"
-
-
 # ---------------------------------------------------------------- nodes
 
 
@@ -116,7 +107,10 @@ def _theme(base: str, label: str) -> dict[str, Any]:
 
 
 def _region(entry: CatalogEntry, base: str) -> dict[str, Any]:
-    """The entry's GB/T 2260 region as a dct:Location: the portal's list of that region."""
+    """The entry's GB/T 2260 region as a dct:Location: the portal's list of that region.
+
+    Its name is read through the entry's own session (the identity map, mostly).
+    """
     node: dict[str, Any] = {
         "@id": f"{base}/open?region={quote(entry.region_code, safe='')}",
         "@type": "dct:Location",
