@@ -26,6 +26,7 @@ from gongshu.compliance.schemas import (
     PointUpdate,
     ReportPublic,
 )
+from gongshu.web.bounds import Count, Id
 from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/compliance", tags=["compliance"])
@@ -65,14 +66,14 @@ def record_incident(
 
 @router.get("/incidents/{incident_id}", response_model=IncidentPublic)
 def incident(
-    incident_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+    incident_id: Id, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
 ) -> IncidentPublic:
     return _public(incidents.get_visible(session, incident_id, user))
 
 
 @router.post("/incidents/{incident_id}/handled", response_model=IncidentPublic)
 def handled(
-    incident_id: int,
+    incident_id: Id,
     body: IncidentUpdate,
     session: SessionDep,
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
@@ -112,8 +113,8 @@ def pia_a(user: Annotated[User, requires(ACCOUNT_SELF)]) -> dict:
 
 @router.post("/audits/{audit_id}/points/{point}", response_model=PointPublic)
 def assess_point(
-    audit_id: int,
-    point: int,
+    audit_id: Id,
+    point: Count,
     body: PointUpdate,
     session: SessionDep,
     user: Annotated[User, requires(AUDIT_CONDUCT)],
@@ -133,7 +134,7 @@ def create_assessment(
 
 @router.get("/audits/{audit_id}", response_model=AuditPublic)
 def audit(
-    audit_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+    audit_id: Id, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
 ) -> AuditPublic:
     """An engagement with every assessed point and its live evidence snapshot."""
     a = audits.get_visible(session, audit_id, user)

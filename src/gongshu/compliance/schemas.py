@@ -6,31 +6,33 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from gongshu.web.bounds import Code, Count, Name, Names, Text, TextMap
+
 
 class IncidentCreate(BaseModel):
-    title: str
-    system: str
+    title: Name
+    system: Name
     found_at: dt.datetime = Field(description="发现时间；小时时限自此起算 (CLK-2)")
-    place: str = ""
-    kind: str
-    grade: str = Field("general", description="general | large | major | especially_major")
+    place: Text = ""
+    kind: Code
+    grade: Code = Field("general", description="general | large | major | especially_major")
     personal_info: bool = False
     important_data: bool = False
-    people_affected: int = 0
+    people_affected: Count = 0
     harm_done: bool = False
-    harm: str = ""
-    measures: str = ""
-    ransom_amount: str | None = None
-    ransom_method: str | None = None
+    harm: Text = ""
+    measures: Text = ""
+    ransom_amount: Text | None = None
+    ransom_method: Code | None = None
     ransom_date: dt.date | None = None
-    trend: str = ""
-    cause: str = ""
-    clue_attacker: str = ""
-    clue_path: str = ""
-    clue_vulnerability: str = ""
-    further_measures: str = ""
-    help_needed: str = ""
-    scene_protection: str = ""
+    trend: Text = ""
+    cause: Text = ""
+    clue_attacker: Text = ""
+    clue_path: Text = ""
+    clue_vulnerability: Text = ""
+    further_measures: Text = ""
+    help_needed: Text = ""
+    scene_protection: Text = ""
 
 
 class ReportPublic(BaseModel):
@@ -61,9 +63,9 @@ class IncidentUpdate(BaseModel):
 class CrossborderCheckCreate(BaseModel):
     important_data: bool = False
     ciio: bool = False
-    total_people: int = 0
-    people_abroad: int = 0
-    sensitive_abroad: int = 0
+    total_people: Count = 0
+    people_abroad: Count = 0
+    sensitive_abroad: Count = 0
 
 
 class CrossborderRoutePublic(BaseModel):
@@ -74,17 +76,17 @@ class CrossborderRoutePublic(BaseModel):
 
 
 class ObligationProfileCreate(BaseModel):
-    kind: str = "agency"
-    platform_classes: list[str] = []
-    users: int = 0
-    market_value_yi: int = 0
-    people: int = 0
-    sensitive_people: int = 0
+    kind: Code = "agency"
+    platform_classes: Names = []
+    users: Count = 0
+    market_value_yi: Count = 0
+    people: Count = 0
+    sensitive_people: Count = 0
     ciio: bool = False
     important_data: bool = False
     important_identified_on: dt.date | None = None
     provides_abroad: bool = False
-    services: list[str] = []
+    services: Names = []
     service_started_on: dt.date | None = None
 
 
@@ -97,8 +99,8 @@ class ObligationPublic(BaseModel):
 
 
 class PointUpdate(BaseModel):
-    result: str
-    findings: str = ""
+    result: Text
+    findings: Text = ""
 
 
 class PointPublic(BaseModel):
@@ -109,10 +111,10 @@ class PointPublic(BaseModel):
 
 
 class AssessmentCreate(BaseModel):
-    activity: str
-    covers: list[str] = Field(description="provision | entrusted | automated | publication | ...")
-    answers: dict[str, str] = Field(description="purpose, impact, measures, recipients")
-    conclusion: str
+    activity: Name
+    covers: Names = Field(description="provision | entrusted | automated | publication | ...")
+    answers: TextMap = Field(description="purpose, impact, measures, recipients")
+    conclusion: Text
     assessed_on: dt.date
     valid_until: dt.date | None = None
 

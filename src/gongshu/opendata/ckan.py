@@ -40,6 +40,7 @@ from gongshu.errors import GongshuError, InvalidInput, NotFound, Unauthorized
 from gongshu.opendata import packages, resolve
 from gongshu.opendata.entries import find_by_name
 from gongshu.opendata.search import FACETS, catalog_stamp, search
+from gongshu.web.bounds import Name
 from gongshu.web.deps import unit
 
 router = APIRouter(tags=["ckan"], include_in_schema=False)
@@ -333,7 +334,7 @@ def _threads() -> anyio.CapacityLimiter:
 @router.get("/api/action/{name}")
 @router.post("/api/action/{name}")
 async def action(
-    name: str,
+    name: Name,
     request: Request,
     _caller: Annotated[None, Depends(CallerInside())],
     body: Annotated[Any, Body()] = None,

@@ -19,29 +19,30 @@ from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER
 from gongshu.opendata import agreements, dcat, service
 from gongshu.opendata.entries import all_open, get_open, latest_versions
 from gongshu.opendata.search import FACETS, search
+from gongshu.web.bounds import Count, Days, Id, Limit, Name, Names, Search, Text
 from gongshu.web.deps import SessionDep, read_only
 
 router = APIRouter(tags=["opendata"])
 
 
 class UseDeclarationCreate(BaseModel):
-    use: str
-    scenario: str
+    use: Name
+    scenario: Name
 
 
 class OpenApplicationCreate(BaseModel):
-    use: str
-    scenario: str
-    security_measures: str
-    fields: list[str] | None = None
-    term_days: int = service.DEFAULT_TERM_DAYS
+    use: Name
+    scenario: Name
+    security_measures: Text
+    fields: Names | None = None
+    term_days: Days = service.DEFAULT_TERM_DAYS
 
 
 class OpenApplicationAnswerCreate(BaseModel):
     approve: bool
-    reason: str = ""
-    legal_basis: str = ""
-    conditions: str = ""
+    reason: Text = ""
+    legal_basis: Text = ""
+    conditions: Text = ""
 
 
 def _application(a) -> dict:  # noqa: ANN001
@@ -78,9 +79,9 @@ def list_entries(
     request: Request,
     session: SessionDep,
     user: Annotated[User | None, requires(PUBLIC)],
-    q: str | None = None,
-    limit: int = 20,
-    offset: int = 0,
+    q: Search | None = None,
+    limit: Limit = 20,
+    offset: Count = 0,
 ) -> dict:
     """Search open entries; facet filters as query parameters (provider, region, ...)."""
     filters = {k: request.query_params.getlist(k) for k in FACETS}
@@ -103,7 +104,7 @@ def list_entries(
 
 @router.post("/api/v1/open/entries/{entry_id}/declarations", status_code=201)
 def declare(
-    entry_id: int,
+    entry_id: Id,
     body: UseDeclarationCreate,
     session: SessionDep,
     user: Annotated[User, requires(OPEN_APPLY)],
@@ -115,7 +116,7 @@ def declare(
 
 @router.post("/api/v1/open/entries/{entry_id}/applications", status_code=201)
 def apply(
-    entry_id: int,
+    entry_id: Id,
     body: OpenApplicationCreate,
     session: SessionDep,
     user: Annotated[User, requires(OPEN_APPLY)],
@@ -126,7 +127,7 @@ def apply(
 
 @router.post("/api/v1/open/applications/{application_id}/answer")
 def answer(
-    application_id: int,
+    application_id: Id,
     body: OpenApplicationAnswerCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
@@ -141,7 +142,7 @@ def answer(
 
 @router.get("/api/v1/open/agreements/{agreement_id}")
 def agreement(
-    agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
+    agreement_id: Id, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
 ) -> dict:
     a = agreements.get_agreement(session, agreement_id)
     if a.user_id != user.id and "admin" not in user.roles:
@@ -153,7 +154,7 @@ def agreement(
 
 @router.post("/api/v1/open/agreements/{agreement_id}/sign")
 def sign(
-    agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
+    agreement_id: Id, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
 ) -> dict:
     """OPN-4: sign the agreement (recorded in the ledger with its hashes); creates the grant."""
     return _agreement(agreements.sign(session, agreement_id, actor=user))
