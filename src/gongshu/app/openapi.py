@@ -43,6 +43,10 @@ DESCRIPTIONS = {
 RETRY_AFTER = {"Retry-After": {"description": "等待的秒数", "schema": {"type": "integer"}}}
 
 
+# Sign-in is throttled per account and per address (accounts.throttle).
+THROTTLED_PREFIXES = ("/api/v1/auth/",)
+
+
 def _scope(route: Any) -> str | None:  # noqa: ANN401 - an APIRoute
     stack = [route.dependant]
     while stack:
@@ -64,7 +68,7 @@ def error_codes(path: str, method: str, scope: str | None) -> list[str]:
         codes.append("404")
     if method != "get":
         codes.append("409")
-    if path.startswith(LIMITED_PREFIXES):
+    if path.startswith(LIMITED_PREFIXES) or path.startswith(THROTTLED_PREFIXES):
         codes.append("429")
     return sorted(set(codes))
 
