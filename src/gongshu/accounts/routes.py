@@ -13,6 +13,7 @@ from gongshu.accounts.models import User
 from gongshu.accounts.permissions import ACCOUNT_SELF, PUBLIC
 from gongshu.accounts.schemas import OrgPublic, TokenCreate, TokenPublic, UserPublic
 from gongshu.accounts.throttle import client_address, guard_for
+from gongshu.web.bounds import Id
 from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -41,7 +42,7 @@ def issue_token(
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
 def revoke_token(
-    token_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+    token_id: Id, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
 ) -> None:
     service.revoke_token(session, user, token_id)
 

@@ -4,12 +4,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from gongshu.web.bounds import Days, Name, Secret
+
 
 class TokenCreate(BaseModel):
-    username: str
-    password: str
-    name: str = Field("api", description="What the token is for")
-    days: int = Field(90, ge=1, le=365)
+    username: Name
+    password: Secret
+    name: Name = Field("api", description="What the token is for")
+    days: Days = Field(90, ge=1, le=365)
 
 
 class TokenPublic(BaseModel):

@@ -87,6 +87,9 @@ def create_app(
     static = Path(web.__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     _install_error_handlers(app)
+    from gongshu.app import openapi
+
+    openapi.install(app)
     return app
 
 

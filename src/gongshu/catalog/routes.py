@@ -22,6 +22,7 @@ from gongshu.catalog.schemas import (
     VersionPublic,
 )
 from gongshu.errors import InvalidInput
+from gongshu.web.bounds import MAX_INT, Code, Id, Search
 from gongshu.web.deps import SessionDep, read_only
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
@@ -39,14 +40,14 @@ def _visible_entry(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
 def search(
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_READ)],
-    q: str | None = None,
-    tier: str | None = None,
-    sharing_attr: str | None = None,
-    opening_attr: str | None = None,
-    status: str | None = None,
-    provider_org_id: int | None = None,
+    q: Search | None = None,
+    tier: Code | None = None,
+    sharing_attr: Code | None = None,
+    opening_attr: Code | None = None,
+    status: Code | None = None,
+    provider_org_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> EntryPagePublic:
     """Search by name, summary and provider; filter by attributes; facet counts."""
     filters = {
@@ -80,14 +81,14 @@ def create(
 @router.get("/{entry_id}", response_model=EntryPublic)
 @read_only()
 def read(
-    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
+    entry_id: Id, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> EntryPublic:
     return EntryPublic.of(_visible_entry(session, entry_id, user))
 
 
 @router.patch("/{entry_id}", response_model=EntryPublic)
 def update(
-    entry_id: int,
+    entry_id: Id,
     body: EntryUpdate,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_EDIT)],
@@ -99,14 +100,14 @@ def update(
 
 @router.post("/{entry_id}/submit", response_model=EntryPublic)
 def submit(
-    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)]
+    entry_id: Id, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)]
 ) -> EntryPublic:
     return EntryPublic.of(service.submit(session, entry_id, actor=user))
 
 
 @router.post("/{entry_id}/approve", response_model=EntryPublic)
 def approve(
-    entry_id: int,
+    entry_id: Id,
     body: EntryReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
@@ -117,7 +118,7 @@ def approve(
 
 @router.post("/{entry_id}/return", response_model=EntryPublic)
 def return_(
-    entry_id: int,
+    entry_id: Id,
     body: EntryReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
@@ -129,7 +130,7 @@ def return_(
 
 @router.get("/{entry_id}/versions", response_model=list[VersionPublic])
 def versions(
-    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
+    entry_id: Id, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> list[VersionPublic]:
     """Every version of the entry, newest first (CAT-5)."""
     _visible_entry(session, entry_id, user)
@@ -141,11 +142,11 @@ def versions(
 
 @router.get("/{entry_id}/diff")
 def diff(
-    entry_id: int,
+    entry_id: Id,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_READ)],
-    old: int,
-    new: int,
+    old: Id,
+    new: Id,
 ) -> dict:
     """Field-level difference between two versions (CAT-5)."""
     _visible_entry(session, entry_id, user)

@@ -3,54 +3,57 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from gongshu.web.bounds import MAX_ITEMS, Code, Name, Names, Text
+
 
 class FieldCreate(BaseModel):
-    name: str = Field(description="字段名称")
-    type: str = Field("string", description="string/integer/decimal/date/datetime/boolean")
-    description: str = ""
-    kind: str | None = Field(None, description="resident_id / uscc / region_code (AGG-3)")
+    name: Name = Field(description="字段名称")
+    type: Code = Field("string", description="string/integer/decimal/date/datetime/boolean")
+    description: Text = ""
+    kind: Code | None = Field(None, description="resident_id / uscc / region_code (AGG-3)")
     required: bool = False
 
 
 class EntryCreate(BaseModel):
-    resource_code: str
-    name: str
-    summary: str = ""
-    fields: list[FieldCreate] = []
-    update_frequency: str = ""
-    security_grade: str = ""
-    sharing_attr: str = "conditional"
-    sharing_conditions: str | None = None
-    no_share_basis: str | None = None
-    opening_attr: str = "none"
-    opening_conditions: str | None = None
-    formats: list[str] = []
-    themes: list[str] = []
-    load_policy: str = "quarantine"
+    resource_code: Code
+    name: Name
+    summary: Text = ""
+    fields: Annotated[list[FieldCreate], Field(max_length=MAX_ITEMS)] = []
+    update_frequency: Code = ""
+    security_grade: Code = ""
+    sharing_attr: Code = "conditional"
+    sharing_conditions: Text | None = None
+    no_share_basis: Text | None = None
+    opening_attr: Code = "none"
+    opening_conditions: Text | None = None
+    formats: Names = []
+    themes: Names = []
+    load_policy: Text = "quarantine"
 
 
 class EntryUpdate(BaseModel):
-    resource_code: str | None = None
-    name: str | None = None
-    summary: str | None = None
-    fields: list[FieldCreate] | None = None
-    update_frequency: str | None = None
-    security_grade: str | None = None
-    sharing_attr: str | None = None
-    sharing_conditions: str | None = None
-    no_share_basis: str | None = None
-    opening_attr: str | None = None
-    opening_conditions: str | None = None
-    formats: list[str] | None = None
-    themes: list[str] | None = None
-    load_policy: str | None = None
+    resource_code: Code | None = None
+    name: Name | None = None
+    summary: Text | None = None
+    fields: Annotated[list[FieldCreate], Field(max_length=MAX_ITEMS)] | None = None
+    update_frequency: Code | None = None
+    security_grade: Code | None = None
+    sharing_attr: Code | None = None
+    sharing_conditions: Text | None = None
+    no_share_basis: Text | None = None
+    opening_attr: Code | None = None
+    opening_conditions: Text | None = None
+    formats: Names | None = None
+    themes: Names | None = None
+    load_policy: Text | None = None
 
 
 class EntryReviewCreate(BaseModel):
-    comment: str | None = None
+    comment: Text | None = None
 
 
 class EntryPublic(BaseModel):

@@ -14,6 +14,7 @@ from gongshu.accounts.models import User
 from gongshu.accounts.permissions import LEDGER_READ
 from gongshu.compliance.access import ledger_scope
 from gongshu.ledger import service
+from gongshu.web.bounds import MAX_INT, Code, Text
 from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
@@ -37,10 +38,10 @@ def _entry_dict(e) -> dict:  # noqa: ANN001
 def entries(
     session: SessionDep,
     user: Annotated[User, requires(LEDGER_READ)],
-    subject: str | None = None,
-    action: str | None = None,
+    subject: Text | None = None,
+    action: Code | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[dict]:
     """Entries newest first; filter by subject (entry:12, user:3) or action prefix."""
     rows = service.entries(

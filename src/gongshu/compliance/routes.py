@@ -43,6 +43,7 @@ from gongshu.compliance.schemas import (
     SignatureCheck,
     SignatureCreate,
 )
+from gongshu.web.bounds import Count, Id
 from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/compliance", tags=["compliance"])
@@ -83,14 +84,14 @@ def record_incident(
 
 @router.get("/incidents/{incident_id}", response_model=IncidentPublic)
 def incident(
-    incident_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+    incident_id: Id, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
 ) -> IncidentPublic:
     return _public(incidents.get_visible(session, incident_id, user))
 
 
 @router.post("/incidents/{incident_id}/handled", response_model=IncidentPublic)
 def handled(
-    incident_id: int,
+    incident_id: Id,
     body: IncidentUpdate,
     session: SessionDep,
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
@@ -100,7 +101,7 @@ def handled(
 
 @router.post("/incidents/{incident_id}/facts", response_model=IncidentPublic)
 def update_facts(
-    incident_id: int,
+    incident_id: Id,
     body: IncidentFactsUpdate,
     session: SessionDep,
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
@@ -141,8 +142,8 @@ def pia_a(user: Annotated[User, requires(ACCOUNT_SELF)]) -> dict:
 
 @router.post("/audits/{audit_id}/points/{point}", response_model=PointPublic)
 def assess_point(
-    audit_id: int,
-    point: int,
+    audit_id: Id,
+    point: Count,
     body: PointUpdate,
     session: SessionDep,
     user: Annotated[User, requires(AUDIT_CONDUCT)],
@@ -162,7 +163,7 @@ def create_assessment(
 
 @router.get("/audits/{audit_id}", response_model=AuditPublic)
 def audit(
-    audit_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+    audit_id: Id, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
 ) -> AuditPublic:
     """An engagement with every assessed point and its live evidence snapshot."""
     a = audits.get_visible(session, audit_id, user)
@@ -199,7 +200,7 @@ def order_audit(
 @router.post("/audits/{audit_id}/signatures", response_model=list[SignatureCheck])
 def sign_audit(
     request: Request,
-    audit_id: int,
+    audit_id: Id,
     body: SignatureCreate,
     session: SessionDep,
     user: Annotated[User, requires(AUDIT_CONDUCT)],
@@ -214,7 +215,7 @@ def sign_audit(
 
 @router.get("/audits/{audit_id}/signatures", response_model=list[SignatureCheck])
 def audit_signatures(
-    audit_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+    audit_id: Id, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
 ) -> list[SignatureCheck]:
     """Every signature on the report, checked again against its content and key."""
     audits.get_visible(session, audit_id, user)
@@ -226,7 +227,7 @@ def audit_signatures(
 
 @router.post("/audits/{audit_id}/submission", response_model=AuditPublic)
 def submit_audit(
-    audit_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+    audit_id: Id, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
 ) -> AuditPublic:
     """Record the signed report's submission (its hash and signatures go to the ledger)."""
     signing.submit(session, audit_id, actor=user)

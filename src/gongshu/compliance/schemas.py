@@ -6,34 +6,36 @@ import datetime as dt
 
 from pydantic import BaseModel, Field, model_validator
 
+from gongshu.web.bounds import Code, Count, Id, Ids, Name, Names, Text, TextMap
+
 
 class IncidentCreate(BaseModel):
-    title: str
-    system: str
+    title: Name
+    system: Name
     found_at: dt.datetime = Field(description="发现时间；不带时区的按北京时间，不能晚于当前时间")
     occurred_at: dt.datetime = Field(
         description="发生时间；8 小时和 72 小时时限自此起算；不带时区的按北京时间"
     )
-    place: str = ""
-    kind: str
-    grade: str = Field("general", description="general | large | major | especially_major")
+    place: Text = ""
+    kind: Code
+    grade: Code = Field("general", description="general | large | major | especially_major")
     personal_info: bool = False
     important_data: bool = False
-    people_affected: int = 0
+    people_affected: Count = 0
     harm_done: bool = False
-    harm: str = ""
-    measures: str = ""
-    ransom_amount: str | None = None
-    ransom_method: str | None = None
+    harm: Text = ""
+    measures: Text = ""
+    ransom_amount: Text | None = None
+    ransom_method: Code | None = None
     ransom_date: dt.date | None = None
-    trend: str = ""
-    cause: str = ""
-    clue_attacker: str = ""
-    clue_path: str = ""
-    clue_vulnerability: str = ""
-    further_measures: str = ""
-    help_needed: str = ""
-    scene_protection: str = ""
+    trend: Text = ""
+    cause: Text = ""
+    clue_attacker: Text = ""
+    clue_path: Text = ""
+    clue_vulnerability: Text = ""
+    further_measures: Text = ""
+    help_needed: Text = ""
+    scene_protection: Text = ""
 
 
 class ReportPublic(BaseModel):
@@ -63,19 +65,19 @@ class IncidentUpdate(BaseModel):
 
 
 class IncidentFactsUpdate(BaseModel):
-    grade: str | None = None
+    grade: Code | None = None
     personal_info: bool | None = None
     important_data: bool | None = None
-    people_affected: int | None = None
+    people_affected: Count | None = None
     harm_done: bool | None = None
 
 
 class CrossborderCheckCreate(BaseModel):
     important_data: bool = False
     ciio: bool = False
-    total_people: int = 0
-    people_abroad: int = 0
-    sensitive_abroad: int = 0
+    total_people: Count = 0
+    people_abroad: Count = 0
+    sensitive_abroad: Count = 0
 
 
 class CrossborderRoutePublic(BaseModel):
@@ -86,17 +88,17 @@ class CrossborderRoutePublic(BaseModel):
 
 
 class ObligationProfileCreate(BaseModel):
-    kind: str = "agency"
-    platform_classes: list[str] = []
-    users: int = 0
-    market_value_yi: int = 0
-    people: int = 0
-    sensitive_people: int = 0
+    kind: Code = "agency"
+    platform_classes: Names = []
+    users: Count = 0
+    market_value_yi: Count = 0
+    people: Count = 0
+    sensitive_people: Count = 0
     ciio: bool = False
     important_data: bool = False
     important_identified_on: dt.date | None = None
     provides_abroad: bool = False
-    services: list[str] = []
+    services: Names = []
     service_started_on: dt.date | None = None
 
 
@@ -109,8 +111,8 @@ class ObligationPublic(BaseModel):
 
 
 class PointUpdate(BaseModel):
-    result: str
-    findings: str = Field("", description="发现的问题；结论为“不适用”时写明理由")
+    result: Text
+    findings: Text = Field("", description="发现的问题；结论为“不适用”时写明理由")
 
     @model_validator(mode="after")
     def _reason_for_not_applicable(self) -> PointUpdate:
@@ -127,14 +129,14 @@ class PointPublic(BaseModel):
 
 
 class AssessmentCreate(BaseModel):
-    activity: str
-    covers: list[str] = Field(description="provision | entrusted | automated | publication | ...")
-    answers: dict[str, str] = Field(description="purpose, impact, measures, recipients")
-    conclusion: str
+    activity: Name
+    covers: Names = Field(description="provision | entrusted | automated | publication | ...")
+    answers: TextMap = Field(description="purpose, impact, measures, recipients")
+    conclusion: Text
     assessed_on: dt.date
     valid_until: dt.date | None = None
-    entry_ids: list[int] = Field(default_factory=list, description="Own catalog entries assessed")
-    purposes: list[str] = Field(
+    entry_ids: Ids = Field(default_factory=list, description="Own catalog entries assessed")
+    purposes: Names = Field(
         default_factory=list, description="Uses assessed: sharing | open | operation | market"
     )
 
@@ -167,15 +169,15 @@ class AuditPublic(BaseModel):
 class AuditOrder(BaseModel):
     """A regulator's order to audit an organization in its area (AUD-2)."""
 
-    subject_org_id: int
-    institution_org_id: int
-    institution_head: str
-    lead_name: str
-    scope: str = ""
+    subject_org_id: Id
+    institution_org_id: Id
+    institution_head: Text
+    lead_name: Text
+    scope: Code = ""
 
 
 class SignatureCreate(BaseModel):
-    role: str = Field(description="lead（合规审计负责人）| head（专业机构负责人）")
+    role: Code = Field(description="lead（合规审计负责人）| head（专业机构负责人）")
 
 
 class SignatureCheck(BaseModel):

@@ -16,6 +16,7 @@ from gongshu.catalog import service as catalog
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.datasets import service
 from gongshu.datasets.uploads import spooled
+from gongshu.web.bounds import MAX_INT, Count, Id, Names
 from gongshu.web.deps import SessionDep, read_first
 from gongshu.web.uploads import SealedUploadRoute
 
@@ -49,7 +50,7 @@ def _public(v) -> DatasetPublic:  # noqa: ANN001
 @router.post("/catalog/{entry_id}/datasets", response_model=DatasetPublic, status_code=201)
 @read_first()  # the file is converted outside the write lock (service.load)
 def upload(
-    entry_id: int,
+    entry_id: Id,
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(DATASET_LOAD)],
@@ -74,7 +75,7 @@ def upload(
 
 @router.get("/catalog/{entry_id}/datasets", response_model=list[DatasetPublic])
 def list_versions(
-    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
+    entry_id: Id, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> list[DatasetPublic]:
     if not catalog_search.can_see(catalog.get(session, entry_id), user):
         raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
@@ -83,7 +84,7 @@ def list_versions(
 
 @router.get("/datasets/{version_id}", response_model=DatasetPublic)
 def read(
-    version_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
+    version_id: Id, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> DatasetPublic:
     version = storage.get(session, version_id)
     if not catalog_search.can_see(catalog.get(session, version.entry_id), user):
@@ -93,12 +94,12 @@ def read(
 
 @router.get("/datasets/{version_id}/preview")
 def preview(
-    version_id: int,
+    version_id: Id,
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(DATASET_PREVIEW)],
     limit: Annotated[int, Query(ge=1, le=service.PREVIEW_MAX)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> dict:
     """The provider's own rows; everyone else goes through a sharing grant."""
     columns, rows = service.preview(
@@ -113,14 +114,14 @@ def preview(
 
 
 class AnonymityCheckCreate(BaseModel):
-    quasi_identifiers: list[str]
-    k: int = 5
-    l: int = 2  # noqa: E741
+    quasi_identifiers: Names
+    k: Count = 5
+    l: Count = 2  # noqa: E741
 
 
 @router.post("/datasets/{version_id}/anonymity", response_model=DatasetPublic)
 def check_anonymity(
-    version_id: int,
+    version_id: Id,
     body: AnonymityCheckCreate,
     request: Request,
     session: SessionDep,

@@ -13,6 +13,7 @@ from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, DISCOVERY_ADMIN
 from gongshu.discovery import rules_store
 from gongshu.errors import GongshuError
+from gongshu.web.bounds import LongText, Text
 from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
@@ -21,8 +22,8 @@ pages = APIRouter(include_in_schema=False)
 
 
 class GradingRulesUpdate(BaseModel):
-    text: str
-    comment: str = ""
+    text: LongText
+    comment: Text = ""
 
 
 @router.get("/rules")

@@ -14,7 +14,9 @@ from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_EDIT, DATA_RECEIVE, IDENTITY_VERIFY
 from gongshu.egress import service
 from gongshu.egress.download import file_response
+from gongshu.web.bounds import MAX_INT, Code, Id, Name, Text
 from gongshu.web.deps import SessionDep, read_first
+from gongshu.web.downloads import DATA_MEDIA, media
 from gongshu.web.render import render
 
 router = APIRouter(prefix="/api/v1", tags=["egress"])
@@ -36,11 +38,11 @@ class GrantPublic(BaseModel):
 
 
 class GrantCreate(BaseModel):
-    scenario: str
+    scenario: Name
 
 
 class RevocationCreate(BaseModel):
-    reason: str
+    reason: Text
 
 
 def _public(grant) -> GrantPublic:  # noqa: ANN001
@@ -82,7 +84,7 @@ def my_grants(
 
 @router.post("/catalog/{entry_id}/grants", response_model=GrantPublic, status_code=201)
 def take(
-    entry_id: int,
+    entry_id: Id,
     body: GrantCreate,
     session: SessionDep,
     user: Annotated[User, requires(DATA_RECEIVE)],
@@ -93,15 +95,15 @@ def take(
     )
 
 
-@router.get("/grants/{grant_id}/data")
+@router.get("/grants/{grant_id}/data", responses=media(*DATA_MEDIA))
 @read_first()
 def read_data(
-    grant_id: int,
+    grant_id: Id,
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(DATA_RECEIVE)],
-    format: Annotated[str, Query(pattern="^(csv|json|parquet)$")] = "json",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    format: Annotated[str, Query(pattern="^(csv|json|parquet)$", max_length=7)] = "json",
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     limit: Annotated[int | None, Query(ge=1, le=100000)] = 1000,
 ) -> StreamingResponse:
     """Rows under the grant: masked by its policy, watermarked, recorded (SHR-5)."""
@@ -110,7 +112,7 @@ def read_data(
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantPublic)
 def revoke(
-    grant_id: int,
+    grant_id: Id,
     body: RevocationCreate,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_EDIT)],
@@ -136,7 +138,7 @@ def download(
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(DATA_RECEIVE)],
-    format: Annotated[str, Query(pattern="^(csv|json|parquet)$")] = "csv",
+    format: Annotated[str, Query(pattern="^(csv|json|parquet)$", max_length=7)] = "csv",
 ) -> Response:
     return _file(request, session, grant_id, user, format, 0, None)
 
@@ -153,9 +155,9 @@ def take_page(
 
 
 class IdentityCheckCreate(BaseModel):
-    name: str
-    id_number: str
-    mobile: str
+    name: Name
+    id_number: Code
+    mobile: Code
 
 
 class IdentityCheckPublic(BaseModel):

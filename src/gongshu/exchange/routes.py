@@ -32,6 +32,7 @@ from gongshu.exchange.schemas import (
     SharingApplicationPublic,
 )
 from gongshu.timeutil import utcnow
+from gongshu.web.bounds import Id
 from gongshu.web.deps import SessionDep
 from gongshu.workdays import beijing_date
 
@@ -69,7 +70,7 @@ def my_applications(
 
 @router.get("/applications/{application_id}", response_model=SharingApplicationPublic)
 def application(
-    application_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
+    application_id: Id, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> SharingApplicationPublic:
     return public(session, service.get_visible(session, application_id, user))
 
@@ -83,7 +84,7 @@ def queue(
 
 @router.post("/applications/{application_id}/approve", response_model=SharingApplicationPublic)
 def approve(
-    application_id: int,
+    application_id: Id,
     body: ApprovalCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
@@ -94,7 +95,7 @@ def approve(
 
 @router.post("/applications/{application_id}/refuse", response_model=SharingApplicationPublic)
 def refuse(
-    application_id: int,
+    application_id: Id,
     body: RefusalCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
@@ -105,7 +106,7 @@ def refuse(
 
 @router.post("/applications/{application_id}/refer", response_model=SharingApplicationPublic)
 def refer(
-    application_id: int,
+    application_id: Id,
     body: ReferralCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
@@ -122,7 +123,7 @@ def referred(
 
 @router.post("/applications/{application_id}/decide", response_model=SharingApplicationPublic)
 def decide(
-    application_id: int,
+    application_id: Id,
     body: DecisionCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_DECIDE)],
@@ -160,7 +161,7 @@ def overdue(
 
 @router.post("/applications/{application_id}/effects", response_model=EffectPublic, status_code=201)
 def report_effect(
-    application_id: int,
+    application_id: Id,
     body: EffectCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_APPLY)],
@@ -200,7 +201,7 @@ def error_queue(
 
 @router.post("/error-reports/{report_id}/answer", response_model=ErrorReportPublic)
 def answer_error(
-    report_id: int,
+    report_id: Id,
     body: ErrorReportAnswerCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],

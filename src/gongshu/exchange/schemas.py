@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from gongshu.web.bounds import Days, Id, LongText, Metric, Name, Names, Text
+
 
 class SharingApplicationCreate(BaseModel):
-    entry_id: int
-    reason: str
-    legal_basis: str
-    use: str
-    scenario: str
-    requested_fields: list[str]
-    term_days: int = Field(description="使用期限（天），批准后即授权有效期")
+    entry_id: Id
+    reason: Text
+    legal_basis: Text
+    use: Name
+    scenario: Name
+    requested_fields: Names
+    term_days: Days = Field(description="使用期限（天），批准后即授权有效期")
 
 
 class SharingApplicationPublic(BaseModel):
@@ -44,38 +46,38 @@ class SharingApplicationPublic(BaseModel):
 
 
 class ApprovalCreate(BaseModel):
-    conditions: str
-    policy: str | None = None
-    row_filter: list[dict] | None = None
+    conditions: Text
+    policy: Text | None = None
+    row_filter: Annotated[list[dict], Field(max_length=100)] | None = None
 
 
 class RefusalCreate(BaseModel):
-    reasons: str
-    legal_basis: str
+    reasons: Text
+    legal_basis: Text
 
 
 class ReferralCreate(BaseModel):
-    note: str
+    note: Text
 
 
 class DecisionCreate(BaseModel):
     decision: Literal["approve", "refuse"]
-    conditions: str = ""
-    reasons: str = ""
-    legal_basis: str = ""
+    conditions: Text = ""
+    reasons: Text = ""
+    legal_basis: Text = ""
 
 
 class ErrorReportCreate(BaseModel):
-    entry_id: int
-    field: str | None = None
-    row_description: str
-    description: str
+    entry_id: Id
+    field: Name | None = None
+    row_description: Text
+    description: Text
     found_at: datetime
 
 
 class ErrorReportAnswerCreate(BaseModel):
     status: Literal["corrected", "not_error"]
-    answer: str
+    answer: Text
 
 
 class ErrorReportPublic(BaseModel):
@@ -94,8 +96,8 @@ class ErrorReportPublic(BaseModel):
 
 
 class EffectCreate(BaseModel):
-    text: str
-    metrics: dict[str, float | int | str] = Field(default_factory=dict)
+    text: LongText
+    metrics: Annotated[dict[Name, Metric], Field(max_length=100)] = Field(default_factory=dict)
 
 
 class EffectPublic(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
@@ -16,61 +16,63 @@ from gongshu.egress.download import file_response
 from gongshu.market import admin, credit, disputes, orders, service
 from gongshu.market.errors import NotSeller
 from gongshu.market.models import Dispute, Listing, Order
+from gongshu.web.bounds import MAX_ITEMS, Code, Days, Id, Name, Text
 from gongshu.web.deps import SessionDep, read_first
+from gongshu.web.downloads import DATA_MEDIA, media
 
 router = APIRouter(prefix="/api/v1/market", tags=["market"])
 
 
 class ListingCreate(BaseModel):
-    registration_id: int
+    registration_id: Id
 
 
 class DelistingCreate(BaseModel):
-    reason: str = ""
+    reason: Text = ""
 
 
 class OrderCreate(BaseModel):
-    listing_id: int
-    use_kind: str
-    purpose: str
-    scope: str
-    term_days: int
+    listing_id: Id
+    use_kind: Code
+    purpose: Name
+    scope: Code
+    term_days: Days
 
 
 class AcceptanceCreate(BaseModel):
-    contract_sha256: str
+    contract_sha256: Text
 
 
 class SettlementCreate(BaseModel):
-    reference: str
+    reference: Name
 
 
 class DisputeCreate(BaseModel):
-    claim: str
+    claim: Text
 
 
 class DisputeResponseCreate(BaseModel):
-    response: str
+    response: Text
 
 
 class DisputeResolutionCreate(BaseModel):
-    outcome: str
-    resolution: str
+    outcome: Code
+    resolution: Text
 
 
 class BreachCreate(BaseModel):
-    party: str
-    finding: str
+    party: Name
+    finding: Text
 
 
 class FeeScheduleUpdate(BaseModel):
-    items: dict[str, dict]
-    basis: str
+    items: Annotated[dict[Code, dict], Field(max_length=MAX_ITEMS)]
+    basis: Text
 
 
 class ProhibitedKindCreate(BaseModel):
-    entity_code: str
-    reason: str
+    entity_code: Code
+    reason: Text
 
 
 def listing_json(session, listing: Listing) -> dict:  # noqa: ANN001
@@ -137,14 +139,14 @@ def listings(session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
 
 @router.get("/listings/{listing_id}")
 def listing(
-    listing_id: int, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
+    listing_id: Id, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
 ) -> dict:
     return listing_json(session, service.get_listing(session, listing_id))
 
 
 @router.post("/checks/{registration_id}")
 def check(
-    registration_id: int, session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]
+    registration_id: Id, session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]
 ) -> dict:
     """The tradability check for your organization, with every reason in Chinese (TRD-3)."""
     return service.check_registration(session, registration_id, actor=user)
@@ -160,7 +162,7 @@ def create_listing(
 
 @router.post("/listings/{listing_id}/delist")
 def delist(
-    listing_id: int,
+    listing_id: Id,
     body: DelistingCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_SELL)],
@@ -179,7 +181,7 @@ def sales(session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]) -> 
 
 @router.post("/orders/{order_id}/settle")
 def settle(
-    order_id: int,
+    order_id: Id,
     body: SettlementCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_SELL)],
@@ -190,7 +192,7 @@ def settle(
 
 @router.post("/disputes/{dispute_id}/respond")
 def respond(
-    dispute_id: int,
+    dispute_id: Id,
     body: DisputeResponseCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_BUY)],
@@ -215,7 +217,7 @@ def my_orders(session: SessionDep, user: Annotated[User, requires(MARKET_BUY)]) 
 
 @router.post("/orders/{order_id}/accept")
 def accept(
-    order_id: int,
+    order_id: Id,
     body: AcceptanceCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_BUY)],
@@ -226,14 +228,14 @@ def accept(
     )
 
 
-@router.get("/orders/{order_id}/data")
+@router.get("/orders/{order_id}/data", responses=media(*DATA_MEDIA))
 @read_first()  # a long export must not hold SQLite's write lock
 def order_data(
-    order_id: int,
+    order_id: Id,
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_BUY)],
-    format: Annotated[str, Query(pattern="^(csv|json|parquet)$")] = "csv",
+    format: Annotated[str, Query(pattern="^(csv|json|parquet)$", max_length=7)] = "csv",
 ) -> StreamingResponse:
     """The product's data, watermarked for you, recorded in the ledger."""
     settings = request.app.state.settings
@@ -252,7 +254,7 @@ def order_data(
 
 @router.post("/orders/{order_id}/disputes", status_code=201)
 def raise_dispute(
-    order_id: int,
+    order_id: Id,
     body: DisputeCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_BUY)],
@@ -267,7 +269,7 @@ def open_disputes(session: SessionDep, user: Annotated[User, requires(MARKET_ADM
 
 @router.post("/disputes/{dispute_id}/resolve")
 def resolve(
-    dispute_id: int,
+    dispute_id: Id,
     body: DisputeResolutionCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_ADMIN)],
@@ -281,7 +283,7 @@ def resolve(
 
 @router.post("/orders/{order_id}/breaches", status_code=201)
 def breach(
-    order_id: int,
+    order_id: Id,
     body: BreachCreate,
     session: SessionDep,
     user: Annotated[User, requires(MARKET_ADMIN)],
@@ -294,7 +296,7 @@ def breach(
 
 @router.get("/credit/{entity}")
 def credit_record(
-    entity: str, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
+    entity: Text, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
 ) -> dict:
     """A market entity's credit record (``org:ID`` or ``user:ID``), line by line (TRD-7)."""
     r = credit.credit(session, entity)

@@ -37,9 +37,11 @@ from gongshu.accounts.deps import CallerInside, current_user
 from gongshu.accounts.models import Organization, User
 from gongshu.egress import formats
 from gongshu.errors import GongshuError, InvalidInput, NotFound, Unauthorized
-from gongshu.opendata import packages, resolve
+from gongshu.opendata import ckan_params, packages, resolve
+from gongshu.opendata.ckan_params import MAX_RECORDS, MAX_ROWS
 from gongshu.opendata.entries import find_by_name
 from gongshu.opendata.search import FACETS, catalog_stamp, search
+from gongshu.web.bounds import MAX_INT, Name
 from gongshu.web.deps import unit
 
 router = APIRouter(tags=["ckan"], include_in_schema=False)
@@ -71,8 +73,6 @@ CKAN_SORTS = {
     "metadata_created": "created",
     "score": "name",
 }
-MAX_ROWS = 1000
-MAX_RECORDS = 32000
 
 
 class ActionError(GongshuError):
@@ -94,13 +94,13 @@ def _params(request: Request, body: Any) -> dict[str, Any]:
     return params
 
 
-def _int(params: dict, key: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+def _int(params: dict, key: str, default: int, *, low: int = 0, high: int = MAX_INT) -> int:
     raw = params.get(key, default)
     try:
         value = int(raw)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"{key} 必须是整数 (integer)：{raw}") from exc
-    if value < low or (high is not None and value > high):
+    if not low <= value <= high:
         raise InvalidInput(f"{key} 超出范围 (range)：{value}")
     return value
 
@@ -211,8 +211,9 @@ def package_show(session: Session, params: dict, user: User | None) -> dict:
 def package_list(session: Session, params: dict, user: User | None) -> list[str]:
     names = sorted(packages.slug(e.resource_code) for e in packages.all_open(session))
     offset = _int(params, "offset", 0)
-    limit = params.get("limit")
-    return names[offset : offset + int(limit)] if limit not in (None, "") else names[offset:]
+    if params.get("limit") in (None, ""):
+        return names[offset:]
+    return names[offset : offset + _int(params, "limit", 0)]
 
 
 def organization_list(session: Session, params: dict, user: User | None) -> list:
@@ -328,12 +329,18 @@ def _threads() -> anyio.CapacityLimiter:
     return limiter
 
 
+@router.get("/api/3/openapi.json")
+def openapi(_caller: Annotated[None, Depends(CallerInside())]) -> Response:
+    """The CKAN actions, their parameters and bounds, as an OpenAPI document."""
+    return _Answer(ckan_params.openapi("公数 Gongshu"))
+
+
 @router.get("/api/3/action/{name}")
 @router.post("/api/3/action/{name}")
 @router.get("/api/action/{name}")
 @router.post("/api/action/{name}")
 async def action(
-    name: str,
+    name: Name,
     request: Request,
     _caller: Annotated[None, Depends(CallerInside())],
     body: Annotated[Any, Body()] = None,
@@ -353,6 +360,7 @@ def _answer(request: Request, name: str, body: Any) -> Response:
             if action is None:
                 raise ActionError(f"Bad request - Action name not known: {name}")
             params = _params(request, body)
+            ckan_params.check(name, params)
             params["__settings"] = request.app.state.settings
             result = action(session, params, _token_user(session, request))
     except GongshuError as exc:

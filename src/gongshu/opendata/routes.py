@@ -20,49 +20,50 @@ from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER, SHA
 from gongshu.opendata import agreements, breaches, dcat, service
 from gongshu.opendata.entries import all_open, get_open, latest_versions
 from gongshu.opendata.search import FACETS, search
+from gongshu.web.bounds import Count, Days, Id, Limit, Name, Names, Search, Text
 from gongshu.web.deps import SessionDep, read_only
 
 router = APIRouter(tags=["opendata"])
 
 
 class UseDeclarationCreate(BaseModel):
-    use: str
-    scenario: str
+    use: Name
+    scenario: Name
 
 
 class OpenApplicationCreate(BaseModel):
-    use: str
-    scenario: str
-    security_measures: str
-    fields: list[str] | None = None
-    term_days: int = service.DEFAULT_TERM_DAYS
+    use: Name
+    scenario: Name
+    security_measures: Text
+    fields: Names | None = None
+    term_days: Days = service.DEFAULT_TERM_DAYS
 
 
 class OpenApplicationAnswerCreate(BaseModel):
     approve: bool
-    reason: str = ""
-    legal_basis: str = ""
-    conditions: str = ""
+    reason: Text = ""
+    legal_basis: Text = ""
+    conditions: Text = ""
 
 
 class OpenReferralCreate(BaseModel):
-    note: str
+    note: Text
 
 
 class BreachCreate(BaseModel):
-    finding: str
-    correction_order: str
-    correction_workdays: int
+    finding: Text
+    correction_order: Text
+    correction_workdays: Days
 
 
 class BreachCorrectionCreate(BaseModel):
-    note: str
+    note: Text
 
 
 class BreachFineCreate(BaseModel):
-    amount_yuan: int
-    reason: str  # overdue | serious
-    note: str
+    amount_yuan: Count
+    reason: Text  # overdue | serious
+    note: Text
 
 
 def _iso(value) -> str | None:  # noqa: ANN001
@@ -126,9 +127,9 @@ def list_entries(
     request: Request,
     session: SessionDep,
     user: Annotated[User | None, requires(PUBLIC)],
-    q: str | None = None,
-    limit: int = 20,
-    offset: int = 0,
+    q: Search | None = None,
+    limit: Limit = 20,
+    offset: Count = 0,
 ) -> dict:
     """Search open entries; facet filters as query parameters (provider, region, ...)."""
     filters = {k: request.query_params.getlist(k) for k in FACETS}
@@ -151,7 +152,7 @@ def list_entries(
 
 @router.post("/api/v1/open/entries/{entry_id}/declarations", status_code=201)
 def declare(
-    entry_id: int,
+    entry_id: Id,
     body: UseDeclarationCreate,
     session: SessionDep,
     user: Annotated[User, requires(OPEN_APPLY)],
@@ -163,7 +164,7 @@ def declare(
 
 @router.post("/api/v1/open/entries/{entry_id}/applications", status_code=201)
 def apply(
-    entry_id: int,
+    entry_id: Id,
     body: OpenApplicationCreate,
     session: SessionDep,
     user: Annotated[User, requires(OPEN_APPLY)],
@@ -174,7 +175,7 @@ def apply(
 
 @router.post("/api/v1/open/applications/{application_id}/answer")
 def answer(
-    application_id: int,
+    application_id: Id,
     body: OpenApplicationAnswerCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
@@ -189,7 +190,7 @@ def answer(
 
 @router.get("/api/v1/open/agreements/{agreement_id}")
 def agreement(
-    agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
+    agreement_id: Id, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
 ) -> dict:
     a = agreements.get_agreement(session, agreement_id)
     if a.user_id != user.id and "admin" not in user.roles:
@@ -203,7 +204,7 @@ def agreement(
 
 @router.post("/api/v1/open/agreements/{agreement_id}/sign")
 def sign(
-    agreement_id: int, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
+    agreement_id: Id, session: SessionDep, user: Annotated[User, requires(OPEN_APPLY)]
 ) -> dict:
     """OPN-4: sign the agreement (recorded in the ledger with its hashes); creates the grant."""
     return _agreement(agreements.sign(session, agreement_id, actor=user))
@@ -211,7 +212,7 @@ def sign(
 
 @router.post("/api/v1/open/applications/{application_id}/referral")
 def refer(
-    application_id: int,
+    application_id: Id,
     body: OpenReferralCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
@@ -222,7 +223,7 @@ def refer(
 
 @router.post("/api/v1/open/applications/{application_id}/decision")
 def decide_referred(
-    application_id: int,
+    application_id: Id,
     body: OpenApplicationAnswerCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_DECIDE)],
@@ -233,7 +234,7 @@ def decide_referred(
 
 @router.post("/api/v1/open/agreements/{agreement_id}/breaches", status_code=201)
 def decide_breach(
-    agreement_id: int,
+    agreement_id: Id,
     body: BreachCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_DECIDE)],
@@ -244,7 +245,7 @@ def decide_breach(
 
 @router.post("/api/v1/open/breaches/{breach_id}/correction")
 def confirm_correction(
-    breach_id: int,
+    breach_id: Id,
     body: BreachCorrectionCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_DECIDE)],
@@ -254,7 +255,7 @@ def confirm_correction(
 
 @router.post("/api/v1/open/breaches/{breach_id}/fine")
 def impose_fine(
-    breach_id: int,
+    breach_id: Id,
     body: BreachFineCreate,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_DECIDE)],

@@ -33,6 +33,7 @@ from gongshu.operation.schemas import (
     RunPublic,
 )
 from gongshu.timeutil import BEIJING, utcnow
+from gongshu.web.bounds import Days, Id, Name, Text, Year
 from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["operation"])
@@ -73,13 +74,13 @@ def authorize(
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(OPERATION_AUTHORIZE)],
-    operator_org_id: Annotated[int, Form()],
-    title: Annotated[str, Form()],
-    entries: Annotated[str, Form(description='[{"entry_id": 1, "policy": "open"}]')],
-    term_days: Annotated[int, Form()],
-    revenue_method: Annotated[str, Form()],
-    security_requirements: Annotated[str, Form()],
-    disposal: Annotated[str, Form()],
+    operator_org_id: Annotated[Id, Form()],
+    title: Annotated[Name, Form()],
+    entries: Annotated[Text, Form(description='[{"entry_id": 1, "policy": "open"}]')],
+    term_days: Annotated[Days, Form()],
+    revenue_method: Annotated[Text, Form()],
+    security_requirements: Annotated[Text, Form()],
+    disposal: Annotated[Text, Form()],
     risk_report: Annotated[UploadFile, File()],
 ) -> AgreementPublic:
     """Authorize an operator by agreement (OPR-1, OPR-2); not-open entries per OPR-3."""
@@ -113,14 +114,14 @@ def agreements(
 
 @router.get("/operation/agreements/{agreement_id}", response_model=AgreementPublic)
 def agreement(
-    agreement_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
+    agreement_id: Id, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> AgreementPublic:
     return _agreement(service.get_visible(session, agreement_id, user))
 
 
 @router.post("/operation/agreements/{agreement_id}/runs", response_model=RunPublic, status_code=201)
 def run(
-    agreement_id: int,
+    agreement_id: Id,
     body: RunCreate,
     request: Request,
     session: SessionDep,
@@ -136,7 +137,7 @@ def run(
 
 @router.get("/operation/agreements/{agreement_id}/runs", response_model=list[RunPublic])
 def runs(
-    agreement_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
+    agreement_id: Id, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> list[RunPublic]:
     service.get_visible(session, agreement_id, user)
     return [_run(r) for r in operation_runs.runs_of(session, agreement_id)]
@@ -144,7 +145,7 @@ def runs(
 
 @router.post("/operation/runs/{run_id}/product", response_model=ProductPublic, status_code=201)
 def product(
-    run_id: int,
+    run_id: Id,
     body: ProductCreate,
     request: Request,
     session: SessionDep,
@@ -171,7 +172,7 @@ def product(
 
 @router.post("/operation/agreements/{agreement_id}/disposal", response_model=AgreementPublic)
 def dispose(
-    agreement_id: int,
+    agreement_id: Id,
     body: DisposalCreate,
     session: SessionDep,
     user: Annotated[User, requires(OPERATION_RUN)],
@@ -187,10 +188,10 @@ def expire(session: SessionDep, user: Annotated[User, requires(OPERATION_AUTHORI
 
 @router.get("/operation/operators/{org_id}/activity")
 def activity(
-    org_id: int,
+    org_id: Id,
     session: SessionDep,
     user: Annotated[User, requires(OPERATION_AUTHORIZE)],
-    days: int = 30,
+    days: Days = 30,
 ) -> dict:
     """The operator's activity day by day, from the ledger (OPR-9)."""
     end = utcnow().astimezone(BEIJING).date()
@@ -203,10 +204,10 @@ def activity(
 
 @router.get("/operation/operators/{org_id}/disclosure")
 def disclosure_json(
-    org_id: int,
+    org_id: Id,
     session: SessionDep,
     user: Annotated[User | None, requires(PUBLIC)],
-    year: int | None = None,
+    year: Year | None = None,
 ) -> dict:
     """The operator's yearly public disclosure of how public data was used (OPR-6)."""
     year = year or utcnow().astimezone(BEIJING).year
@@ -244,7 +245,7 @@ def my_requests(
 
 @router.post("/procurement/requests/{request_id}/review", response_model=ProcurementPublic)
 def review(
-    request_id: int,
+    request_id: Id,
     body: ProcurementReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(PROCUREMENT_REVIEW)],

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from gongshu.web.bounds import Id, Name, Text
+
 
 class ItemPublic(BaseModel):
     entry_id: int
@@ -35,7 +37,7 @@ class AgreementPublic(BaseModel):
 
 
 class RunCreate(BaseModel):
-    sql: str
+    sql: Text
 
 
 class RunPublic(BaseModel):
@@ -56,8 +58,8 @@ class RunPublic(BaseModel):
 
 
 class ProductCreate(BaseModel):
-    name: str
-    summary: str
+    name: Name
+    summary: Text
 
 
 class ProductPublic(BaseModel):
@@ -69,21 +71,21 @@ class ProductPublic(BaseModel):
 
 
 class DisposalCreate(BaseModel):
-    note: str
+    note: Text
 
 
 class ProcurementCreate(BaseModel):
-    data_wanted: str
-    purpose: str
-    legal_basis: str
-    entry_id: int | None = None
-    budget: str | None = None
+    data_wanted: Text
+    purpose: Name
+    legal_basis: Text
+    entry_id: Id | None = None
+    budget: Text | None = None
 
 
 class ProcurementReviewCreate(BaseModel):
     approve: bool
-    reason: str
-    entry_id: int | None = None  # the entry procured, when the request names none
+    reason: Text
+    entry_id: Id | None = None  # the entry procured, when the request names none
 
 
 class ProcurementPublic(BaseModel):

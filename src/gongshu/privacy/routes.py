@@ -44,7 +44,9 @@ from gongshu.privacy.schemas import (
     RightsRequestPublic,
     WithdrawalCreate,
 )
+from gongshu.web.bounds import Id
 from gongshu.web.deps import SessionDep
+from gongshu.web.downloads import media
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
 
@@ -90,7 +92,7 @@ def record_consent(
 
 @router.post("/consents/{consent_id}/withdraw", response_model=ConsentPublic, status_code=201)
 def withdraw_consent(
-    consent_id: int,
+    consent_id: Id,
     body: WithdrawalCreate,
     session: SessionDep,
     user: Annotated[User, requires(CONSENT_RECORD)],
@@ -202,14 +204,14 @@ def my_requests(
 
 @router.get("/privacy/requests/{request_id}", response_model=RightsRequestPublic)
 def get_request(
-    request_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+    request_id: Id, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
 ) -> RightsRequestPublic:
     return _public(session, service.get_visible(session, request_id, user))
 
 
-@router.get("/privacy/requests/{request_id}/letter.pdf")
+@router.get("/privacy/requests/{request_id}/letter.pdf", responses=media("application/pdf"))
 def reply_letter(
-    request_id: int, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
+    request_id: Id, session: SessionDep, user: Annotated[User, requires(ACCOUNT_SELF)]
 ) -> Response:
     """The reply letter, generated from the request's records."""
     req = service.get_visible(session, request_id, user)
@@ -234,7 +236,7 @@ def inbox(
 
 @router.post("/privacy/matches/{match_id}/handle", response_model=MatchPublic)
 def handle(
-    match_id: int,
+    match_id: Id,
     body: MatchUpdate,
     request: Request,
     session: SessionDep,
@@ -265,7 +267,7 @@ def overdue(
 
 @router.post("/privacy/grants/{grant_id}/authorize", status_code=201)
 def authorize_use(
-    grant_id: int,
+    grant_id: Id,
     body: AuthorizationCreate,
     session: SessionDep,
     user: Annotated[User, requires(PRIVACY_REQUEST)],
@@ -299,7 +301,7 @@ def publish_notice(
 
 @router.get("/privacy/notices/{org_id}", response_model=NoticePublic)
 def get_notice(
-    org_id: int, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
+    org_id: Id, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
 ) -> NoticePublic:
     """An organization's processing rules in force: public, as PIP-7 requires."""
     from gongshu.privacy import notices
@@ -332,7 +334,7 @@ def place_legal_hold(
 
 @router.post("/privacy/holds/{hold_id}/release", response_model=LegalHoldPublic)
 def release_legal_hold(
-    hold_id: int,
+    hold_id: Id,
     session: SessionDep,
     user: Annotated[User, requires(PRIVACY_SUPERVISE)],
 ) -> LegalHoldPublic:

@@ -1,40 +1,43 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from gongshu.web.bounds import MAX_ITEMS, Code, Days, Id, Name, Names, Text, TextMap
+
 
 class ConsentCreate(BaseModel):
-    id_number: str = Field(
+    id_number: Code = Field(
         description="The person's resident ID number; only its keyed hash is kept"
     )
-    purpose: str
-    method: str = Field(description="Processing method, e.g. 收集、存储、提供")
-    data_kinds: list[str] = Field(description="Entity codes (shared/spec/entities.md)")
+    purpose: Name
+    method: Code = Field(description="Processing method, e.g. 收集、存储、提供")
+    data_kinds: Names = Field(description="Entity codes (shared/spec/entities.md)")
     on: date = Field(description="The day the consent takes effect")
-    evidence: str = ""
-    guardian_id_number: str | None = Field(None, description="Required under 14 (PIP-1)")
-    abroad_recipient_org_id: int | None = Field(
+    evidence: Text = ""
+    guardian_id_number: Text | None = Field(None, description="Required under 14 (PIP-1)")
+    abroad_recipient_org_id: Id | None = Field(
         None, description="A separate consent to provide abroad to this recipient (XBR-3)"
     )
 
 
 class WithdrawalCreate(BaseModel):
     on: date
-    reason: str = ""
+    reason: Text = ""
 
 
 class ConsentCheckCreate(BaseModel):
-    id_number: str
-    purpose: str
-    method: str
-    data_kinds: list[str]
+    id_number: Code
+    purpose: Name
+    method: Code
+    data_kinds: Names
     on: date
 
 
 class ConsentLookupCreate(BaseModel):
-    id_number: str
+    id_number: Code
 
 
 class ConsentPublic(BaseModel):
@@ -60,18 +63,18 @@ class ConsentAnswerPublic(BaseModel):
 
 
 class RightsRequestCreate(BaseModel):
-    kind: str = Field(
+    kind: Code = Field(
         description="access | copy | transfer | correct | supplement | delete | explain"
     )
-    id_number: str = Field(description="Must match the account's verified identity")
-    code: str = Field(description="The one-time code sent to the mobile number on record")
-    mobile: str | None = None
-    details: str = ""
-    corrections: dict[str, str] = Field(default_factory=dict)
+    id_number: Code = Field(description="Must match the account's verified identity")
+    code: Code = Field(description="The one-time code sent to the mobile number on record")
+    mobile: Code | None = None
+    details: Text = ""
+    corrections: TextMap = Field(default_factory=dict)
 
 
 class RightsCodeCreate(BaseModel):
-    id_number: str = Field(description="Must match the account's verified identity")
+    id_number: Code = Field(description="Must match the account's verified identity")
 
 
 class RightsCodePublic(BaseModel):
@@ -105,29 +108,31 @@ class RightsRequestPublic(BaseModel):
 
 
 class MatchUpdate(BaseModel):
-    action: str = Field(description="delete | correct | export | explain | refuse")
-    note: str = ""
-    values: dict[str, str] | None = None
+    action: Code = Field(description="delete | correct | export | explain | refuse")
+    note: Text = ""
+    values: TextMap | None = None
     mobile_confirmed: bool = Field(
         False, description="Matched by mobile only: the provider confirmed it is the person's"
     )
 
 
 class AuthorizationCreate(BaseModel):
-    org_id: int = Field(description="The enterprise or operator the person authorizes (PIP-10)")
-    purpose: str
-    days: int = 90
+    org_id: Id = Field(description="The enterprise or operator the person authorizes (PIP-10)")
+    purpose: Name
+    days: Days = 90
 
 
 class NoticeCreate(BaseModel):
-    functions: list[dict] = Field(description='[{"function": str, "kinds": [entity codes]}]')
-    retention: str
-    rights_channels: str
-    third_party_code: str
-    third_parties: str
-    risks: str
-    complaints: str
-    officer_contact: str
+    functions: Annotated[list[dict], Field(max_length=MAX_ITEMS)] = Field(
+        description='[{"function": str, "kinds": [entity codes]}]'
+    )
+    retention: Text
+    rights_channels: Text
+    third_party_code: Code
+    third_parties: Text
+    risks: Text
+    complaints: Text
+    officer_contact: Name
 
 
 class NoticePublic(BaseModel):
@@ -139,9 +144,9 @@ class NoticePublic(BaseModel):
 
 
 class LegalHoldCreate(BaseModel):
-    dataset_version_id: int = Field(description="The stored version to keep as it is")
-    reason: str = Field(description="Why, and on what legal basis")
-    case_reference: str = Field(description="Case or document number")
+    dataset_version_id: Id = Field(description="The stored version to keep as it is")
+    reason: Text = Field(description="Why, and on what legal basis")
+    case_reference: Text = Field(description="Case or document number")
     expires_at: datetime = Field(description="When the hold ends (no zone: Beijing time)")
 
 

@@ -11,6 +11,7 @@ from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, QUALITY_ASSESS, QUALITY_MANAGE
 from gongshu.quality import corrections, onesource, service
 from gongshu.quality.pages import _visible
+from gongshu.web.bounds import MAX_ITEMS, Id, Text
 from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/quality", tags=["quality"])
@@ -30,7 +31,7 @@ def _report(r) -> dict:  # noqa: ANN001
 
 @router.get("/entries/{entry_id}/reports")
 def reports(
-    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
+    entry_id: Id, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> list[dict]:
     _visible(session, entry_id, user)
     return [_report(r) for r in service.reports_of(session, entry_id)]
@@ -38,7 +39,7 @@ def reports(
 
 @router.get("/entries/{entry_id}/rules")
 def rules(
-    entry_id: int, session: SessionDep, user: Annotated[User, requires(QUALITY_MANAGE)]
+    entry_id: Id, session: SessionDep, user: Annotated[User, requires(QUALITY_MANAGE)]
 ) -> dict:
     _visible(session, entry_id, user)
     current = service.current_rules(session, entry_id)
@@ -50,11 +51,11 @@ def rules(
 
 @router.put("/entries/{entry_id}/rules")
 def put_rules(
-    entry_id: int,
+    entry_id: Id,
     session: SessionDep,
     user: Annotated[User, requires(QUALITY_MANAGE)],
-    rules: Annotated[list[dict], Body(embed=True)],
-    reason: Annotated[str, Body(embed=True)] = "",
+    rules: Annotated[list[dict], Body(embed=True, max_length=MAX_ITEMS)],
+    reason: Annotated[Text, Body(embed=True)] = "",
 ) -> dict:
     ruleset = service.update_rules(session, entry_id, rules, actor=user, reason=reason)
     return {"version": ruleset.version_no, "rules": ruleset.rules}

@@ -22,7 +22,9 @@ from gongshu.registration.schemas import (
     RegistrationUpdate,
     RegistryRecordPublic,
 )
+from gongshu.web.bounds import Code, Id
 from gongshu.web.deps import SessionDep
+from gongshu.web.downloads import media
 
 router = APIRouter(prefix="/api/v1", tags=["registration"])
 
@@ -72,7 +74,7 @@ def mine(
 
 @router.get("/registrations/{reg_id}", response_model=RegistrationPublic)
 def get_one(
-    reg_id: int, session: SessionDep, user: Annotated[User, requires(REGISTRATION_APPLY)]
+    reg_id: Id, session: SessionDep, user: Annotated[User, requires(REGISTRATION_APPLY)]
 ) -> RegistrationPublic:
     reg = service.get(session, reg_id)
     if "admin" not in user.roles and reg.registrant_org_id != user.org_id:
@@ -82,7 +84,7 @@ def get_one(
 
 @router.patch("/registrations/{reg_id}", response_model=RegistrationPublic)
 def change(
-    reg_id: int,
+    reg_id: Id,
     body: RegistrationUpdate,
     session: SessionDep,
     user: Annotated[User, requires(REGISTRATION_APPLY)],
@@ -93,7 +95,7 @@ def change(
 
 @router.get("/registrations/{reg_id}/versions")
 def versions(
-    reg_id: int, session: SessionDep, user: Annotated[User, requires(REGISTRATION_APPLY)]
+    reg_id: Id, session: SessionDep, user: Annotated[User, requires(REGISTRATION_APPLY)]
 ) -> list[dict]:
     get_one(reg_id, session, user)
     return [
@@ -118,7 +120,7 @@ def review_queue(
 
 @router.post("/registration-review/{reg_id}/approve", response_model=RegistrationPublic)
 def approve(
-    reg_id: int,
+    reg_id: Id,
     body: RegistrationReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(REGISTRATION_REVIEW)],
@@ -129,7 +131,7 @@ def approve(
 
 @router.post("/registration-review/{reg_id}/return", response_model=RegistrationPublic)
 def return_(
-    reg_id: int,
+    reg_id: Id,
     body: RegistrationReviewCreate,
     session: SessionDep,
     user: Annotated[User, requires(REGISTRATION_REVIEW)],
@@ -157,15 +159,15 @@ def registration_gaps(
 
 @router.get("/registry/{code}", response_model=RegistryRecordPublic)
 def registry(
-    code: str, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
+    code: Code, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
 ) -> RegistryRecordPublic:
     """Anyone looks a registration code up (no login)."""
     return registry_record(service.lookup(session, code))
 
 
-@router.get("/registry/{code}/certificate.pdf")
+@router.get("/registry/{code}/certificate.pdf", responses=media("application/pdf"))
 def certificate(
-    code: str, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
+    code: Code, session: SessionDep, user: Annotated[User | None, requires(PUBLIC)]
 ) -> Response:
     reg = service.lookup(session, code)
     return Response(

@@ -6,42 +6,44 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from gongshu.web.bounds import Code, Id, Ids, Name, Names, Text
+
 
 class RegistrationCreate(BaseModel):
-    kind: str
-    name: str
-    description: str
-    processing_summary: str = ""
-    source_entry_ids: list[int] = []
-    rights: list[str] = []
-    acting_for: str | None = None
-    price_mode: str = "self"
-    price_yuan: str | None = None
-    price_unit: str | None = None
-    fee_item: str | None = None
-    data_entry_id: int | None = None
-    holder_authorization: str | None = None
-    important_data_consent: str | None = None
+    kind: Code
+    name: Name
+    description: Text
+    processing_summary: Text = ""
+    source_entry_ids: Ids = []
+    rights: Names = []
+    acting_for: Text | None = None
+    price_mode: Code = "self"
+    price_yuan: Text | None = None
+    price_unit: Code | None = None
+    fee_item: Text | None = None
+    data_entry_id: Id | None = None
+    holder_authorization: Text | None = None
+    important_data_consent: Text | None = None
 
 
 class RegistrationUpdate(BaseModel):
-    name: str | None = None
-    description: str | None = None
-    processing_summary: str | None = None
-    source_entry_ids: list[int] | None = None
-    rights: list[str] | None = None
-    acting_for: str | None = None
-    price_mode: str | None = None
-    price_yuan: str | None = None
-    price_unit: str | None = None
-    fee_item: str | None = None
-    data_entry_id: int | None = None
-    holder_authorization: str | None = None
-    important_data_consent: str | None = None
+    name: Name | None = None
+    description: Text | None = None
+    processing_summary: Text | None = None
+    source_entry_ids: Ids | None = None
+    rights: Names | None = None
+    acting_for: Text | None = None
+    price_mode: Code | None = None
+    price_yuan: Text | None = None
+    price_unit: Code | None = None
+    fee_item: Text | None = None
+    data_entry_id: Id | None = None
+    holder_authorization: Text | None = None
+    important_data_consent: Text | None = None
 
 
 class RegistrationReviewCreate(BaseModel):
-    comment: str = ""
+    comment: Text = ""
 
 
 class RegistrationPublic(BaseModel):

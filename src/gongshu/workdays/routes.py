@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
@@ -16,6 +16,7 @@ from gongshu.accounts.permissions import ACCOUNT_SELF, CALENDAR_ADMIN
 from gongshu.capability import installed
 from gongshu.errors import InvalidInput
 from gongshu.timeutil import BEIJING, utcnow
+from gongshu.web.bounds import Code, Days, Name, Year
 from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 from gongshu.workdays.calendar import Calendar
@@ -32,8 +33,8 @@ def _clocks():  # noqa: ANN202
 
 
 class ScheduleYearUpdate(BaseModel):
-    source: str
-    days: list[tuple[dt.date, str, str]]
+    source: Name
+    days: Annotated[list[tuple[dt.date, Code, Name]], Field(max_length=366)]
 
 
 def parse_lines(text: str) -> list[tuple[dt.date, str, str]]:
@@ -69,12 +70,12 @@ def get_coverage(session: SessionDep, user: Annotated[User, requires(ACCOUNT_SEL
     }
 
 
-@router.get("/deadline")
+@router.get("/deadline", responses={409: {}})
 def deadline(
     session: SessionDep,
     user: Annotated[User, requires(ACCOUNT_SELF)],
     received: dt.datetime,
-    workdays: int = 10,
+    workdays: Days = 10,
 ) -> dict:
     """24:00 Beijing time of the last working day; 409 when a year has no schedule."""
     due = Calendar(session).deadline(received, workdays)
@@ -83,7 +84,7 @@ def deadline(
 
 @router.put("/years/{year}")
 def put_year(
-    year: int,
+    year: Year,
     body: ScheduleYearUpdate,
     session: SessionDep,
     user: Annotated[User, requires(CALENDAR_ADMIN)],
