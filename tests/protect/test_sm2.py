@@ -80,3 +80,14 @@ def test_a_point_off_the_curve_is_refused() -> None:
     with pytest.raises(sm2.InvalidKey):
         sm2.z_value(bytes(pub))
     assert not sm2.verify(bytes(pub), b"x", bytes(64))
+
+
+def test_a_public_key_whose_x_begins_with_04_verifies() -> None:
+    # gmssl's constructor strips a leading "04" with lstrip("04"), which also ate the
+    # first digits of x = 04b3… (d = 11): verification crashed for 1 key in 256.
+    private = (11).to_bytes(32, "big")
+    public = sm2.public_key(private)
+    assert public[1:3].hex() == "04b3"
+    signature = sm2.sign(private, b"checkpoint")
+    assert sm2.verify(public, b"checkpoint", signature)
+    assert not sm2.verify(public, b"checkpoint!", signature)

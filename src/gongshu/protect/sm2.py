@@ -72,11 +72,15 @@ class InvalidKey(ValueError):
 
 
 def _engine(curve: Curve, private: int | None = None, public: bytes | None = None) -> CryptSM2:
-    return CryptSM2(
+    engine = CryptSM2(
         private_key=f"{private:064x}" if private is not None else "",
-        public_key=public[1:].hex() if public is not None else "",
+        public_key="",
         ecc_table=curve.table(),
     )
+    # Set after construction: gmssl's constructor strips a leading "04" with
+    # ``lstrip("04")``, which also eats any 0 or 4 digits that begin x (1 key in 256).
+    engine.public_key = public[1:].hex() if public is not None else ""
+    return engine
 
 
 def generate_private_key(curve: Curve = RECOMMENDED) -> bytes:
