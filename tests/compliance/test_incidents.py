@@ -36,6 +36,18 @@ FACTS = {
 }
 
 
+def record_then_move(session, people, when: dt.datetime, handled=None, **facts):  # noqa: ANN001, ANN003, ANN201
+    """An incident recorded now, then moved to ``when`` (late December 2026): the service
+    refuses a time in the future, and the clocks reaching 2027 need such a date."""
+    inc = incidents.record_incident(
+        session, actor=people.clerk_prov, found_at=dt.datetime.now(UTC), **facts
+    )
+    inc.found_at = inc.occurred_at = when
+    inc.handled_at = handled
+    incidents._refresh(session, inc)
+    return inc
+
+
 def due_map(incident) -> dict[str, dt.datetime | None]:  # noqa: ANN001
     return {r.code: r.due_at and r.due_at.astimezone(UTC) for r in incident.reports}
 
@@ -85,10 +97,11 @@ def test_every_sec11_clock_across_the_spring_festival(session, people) -> None: 
 def test_a_clock_reaching_2027_has_no_deadline_and_says_so(session, people) -> None:  # noqa: ANN001
     """CLK-4: 2027 has no holiday schedule; the 3- and 5-working-day clocks stay empty with
     a warning, while hour clocks need no schedule."""
-    inc = incidents.record_incident(
+    inc = record_then_move(
         session,
-        actor=people.clerk_prov,
-        found_at=bj(2026, 12, 30, 10, 0),
+        people,
+        bj(2026, 12, 30, 10, 0),
+        handled=bj(2026, 12, 30, 20, 0),
         grade="large",
         personal_info=True,
         important_data=False,
@@ -96,7 +109,6 @@ def test_a_clock_reaching_2027_has_no_deadline_and_says_so(session, people) -> N
         harm_done=True,
         **FACTS,
     )
-    incidents.mark_handled(session, inc.id, actor=people.clerk_prov, at=bj(2026, 12, 30, 20, 0))
     due = due_map(inc)
     assert due["pi_72h"] == bj(2027, 1, 2, 10, 0)
     assert due["cyber_1h"] == bj(2026, 12, 30, 11, 0)
@@ -219,13 +231,8 @@ def test_entering_the_2027_schedule_fills_the_deadline(session, people) -> None:
     from gongshu.workdays import enter_year
     from tests.workdays.test_schedule import DAYS_2027, SOURCE_2027
 
-    inc = incidents.record_incident(
-        session,
-        actor=people.clerk_prov,
-        found_at=bj(2026, 12, 30, 10, 0),
-        grade="general",
-        harm_done=True,
-        **FACTS,
+    inc = record_then_move(
+        session, people, bj(2026, 12, 30, 10, 0), grade="general", harm_done=True, **FACTS
     )
     audit = audits.create(
         session,

@@ -18,6 +18,7 @@ def test_incident_form_shows_reports_with_countdown_and_pdf(client, login, peopl
             "title": "门户网站被篡改",
             "system": "政务服务门户",
             "found_at": found,
+            "occurred_at": found,
             "kind": "网页篡改",
             "grade": "large",
             "personal_info": "1",
@@ -126,6 +127,7 @@ def test_api_route_and_incident(client, login, people) -> None:  # noqa: ANN001
             "system": "库",
             "kind": "泄露",
             "found_at": "2026-02-12T10:00:00+08:00",
+            "occurred_at": "2026-02-12T10:00:00+08:00",
             "important_data": True,
         },
     )

@@ -53,8 +53,29 @@ def _subject(audit: AuditEngagement) -> str:
     return f"audit:{audit.id}"
 
 
+def substantive(session: Session, audit: AuditEngagement) -> bool:
+    """A signed audit that assessed at least one point as more than "not applicable"."""
+    if audit.signed_at is None:
+        return False
+    return (
+        session.scalar(
+            select(AuditPointResult.id)
+            .where(
+                AuditPointResult.audit_id == audit.id,
+                AuditPointResult.result != "not_applicable",
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def consecutive_by(session: Session, subject_org_id: int, institution_org_id: int) -> int:
-    """How many of the subject's latest audits in a row this institution conducted (AUD-5)."""
+    """How many of the subject's latest audits in a row this institution conducted (AUD-5).
+
+    Every engagement of this institution counts, signed or not. Only a substantive audit
+    (signed, with at least one point assessed as more than "not applicable") by another
+    conductor ends the run: an empty engagement opened in between cannot reset it."""
     audits = session.scalars(
         select(AuditEngagement)
         .where(AuditEngagement.subject_org_id == subject_org_id)
@@ -62,9 +83,10 @@ def consecutive_by(session: Session, subject_org_id: int, institution_org_id: in
     ).all()
     n = 0
     for a in audits:
-        if a.institution_org_id != institution_org_id:
+        if a.institution_org_id == institution_org_id:
+            n += 1
+        elif substantive(session, a):
             break
-        n += 1
     return n
 
 
@@ -239,6 +261,11 @@ def assess(
         raise InvalidInput(f"审计结论应为：{'、'.join(RESULT_LABELS.values())} (result)")
     if result in ("partially_compliant", "non_compliant") and not findings.strip():
         raise InvalidInput("结论为部分符合或不符合时须写明发现的问题 (findings)")
+    if result == "not_applicable" and not findings.strip():
+        raise InvalidInput(
+            f"第 {point} 条结论为“不适用”时，须在“发现的问题”一栏写明不适用的理由",
+            detail={"point": point, "field": "findings"},
+        )
     live = live_evidence(session, audit, point)
     row = results(session, audit_id).get(point)
     if row is None:
@@ -345,6 +372,11 @@ def sign(
             f"尚有 {len(missing)} 条参考要点未评价，不能签署报告："
             f"第 {'、'.join(map(str, missing[:10]))} 条" + ("等" if len(missing) > 10 else ""),
             detail={"missing": missing},
+        )
+    if all(r.result == "not_applicable" for r in done.values()):
+        raise InvalidInput(
+            "全部参考要点均为“不适用”，这份审计没有实际评价任何要点，不能签署报告",
+            detail={"field": "results"},
         )
     if lead.strip() != audit.lead_name:
         raise InvalidInput(f"签字人应为合规审计负责人 {audit.lead_name} (lead, AUD-3)")

@@ -1,8 +1,11 @@
 """The SEC-11 reporting obligations and their clocks (CLK-1..CLK-4).
 
 Each ``Rule`` says what is reported, to whom, under which article and on which
-clock: hours from discovery (CLK-2, through nights and holidays), or working
-days from discovery or from the end of handling (CLK-1). ``obligations`` picks
+clock: hours (CLK-2, through nights and holidays) or working days (CLK-1), from
+the moment the rule's text names: the occurrence (NDSMR 11's 8 hours, "在发生安全
+事件的八小时内"; PIA-A point 27's 72 hours, "事件发生后72小时内"), the discovery
+(the incident measures' 1 and 24 hours, and the 3 working days of NDSMR 11, which
+name no start), or the end of handling (the 5 working days). ``obligations`` picks
 the rules the facts give rise to. ``CLOCKS`` declares the report clocks and the
 ordered audit's 90 working days for the lifecycle in ``gongshu.workdays``, which
 computes each deadline, or says why it cannot (handling not finished, or a year
@@ -40,9 +43,12 @@ class Rule:
     title: str
     recipient: str
     basis: str
-    hours: int | None = None  # from discovery (CLK-2)
+    hours: int | None = None  # from ``start`` (CLK-2)
     workdays: int | None = None
     after_handling: bool = False  # working days counted from the end of handling
+    # The moment the clock runs from, as the rule's text names it: "occurred" (发生)
+    # or "found" (发现); ignored when ``after_handling``.
+    start: str = "found"
 
 
 RULES = {
@@ -63,6 +69,7 @@ RULES = {
             "《网络数据安全管理条例（征求意见稿）》第十一条第二款第（一）项：重要数据或者十万人"
             "以上个人信息泄露、毁损、丢失的，八小时内报告事件基本信息（SEC-11）",
             hours=8,
+            start="occurred",  # 在发生安全事件的八小时内
         ),
         Rule(
             "cyber_24h",
@@ -79,6 +86,7 @@ RULES = {
             "《个人信息保护合规审计参考要点》第二十七条第（二）项：事件发生后72小时内通知履行"
             "个人信息保护职责的部门和个人（SEC-11）",
             hours=72,
+            start="occurred",  # 事件发生后72小时内
         ),
         Rule(
             "notify_3wd",
@@ -138,13 +146,18 @@ def obligations(
 
 def _report_start(report: IncidentReport) -> dt.datetime | None:
     incident = report.incident
-    return incident.handled_at if RULES[report.code].after_handling else incident.found_at
+    rule = RULES[report.code]
+    if rule.after_handling:
+        return incident.handled_at
+    if rule.start == "occurred":
+        return incident.occurred_at or incident.found_at
+    return incident.found_at
 
 
 def _report_period(_session: Session, report: IncidentReport) -> Period:
     rule = RULES[report.code]
     if rule.hours is not None:
-        return Period(hours=rule.hours)  # CLK-2: from the moment of discovery
+        return Period(hours=rule.hours)  # CLK-2: from the moment it happened or was found
     return Period(workdays=rule.workdays or 0)  # CLK-1
 
 

@@ -10,13 +10,14 @@ from fastapi.responses import Response
 
 from gongshu.documents import Document, render_pdf
 from gongshu.errors import InvalidInput
-from gongshu.timeutil import BEIJING
+from gongshu.timeutil import TimeRefused, typed_moment
 
 FormStr = Annotated[str, Form()]
 FormList = Annotated[list[str] | None, Form()]
 
 FLASHES = {
     "incident": "安全事件已登记，报告义务及期限见下表（SEC-11）。",
+    "facts": "事件定级和事实已更新；新增的报告义务及其期限见下表。",
     "handled": "已登记处置结束时间，处置后 5 个工作日的期限已计算。",
     "reported": "报告已生成并记为已报送。",
     "notified": "已记录对受影响个人的通知。",
@@ -37,12 +38,13 @@ def pdf(doc: Document, name: str) -> Response:
     )
 
 
-def moment(text: str, field: str) -> dt.datetime:
-    """A Beijing-time moment typed in a form (``2026-02-12T10:00`` or ``2026-02-12 10:00``)."""
+def moment(text: str, label: str) -> dt.datetime:
+    """A moment typed in a form (``2026-02-12T10:00`` or ``2026-02-12 10:00``): Beijing
+    time unless it names a zone; a time in the future is refused, naming ``label``."""
     try:
-        return dt.datetime.fromisoformat(text.strip()).replace(tzinfo=BEIJING)
-    except ValueError as exc:
-        raise InvalidInput(f"时间格式应为 年-月-日 时:分 ({field})：{text}") from exc
+        return typed_moment(text, label)
+    except TimeRefused as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def day(text: str, field: str) -> dt.date | None:

@@ -2,9 +2,13 @@
 
 From the facts entered (cyber-incident grade, personal information or important
 data involved, people affected, harm done) ``obligations`` derives every report
-SEC-11 asks for. Hour clocks run from the moment of discovery through nights and
-holidays (CLK-2); working-day clocks end at 24:00 of the n-th working day after
-the day of the event or of the end of handling (CLK-1). A clock that reaches a
+SEC-11 asks for. Each clock runs from the moment its rule names (occurrence or
+discovery, see ``clocks``): hour clocks through nights and holidays (CLK-2),
+working-day clocks to 24:00 of the n-th working day after that day or after the
+end of handling (CLK-1). Every time a person gives is read by
+``timeutil.typed_moment``: without a zone it is Beijing time, never UTC, and a time
+in the future is refused. Raising the grade (or the facts) later starts the clocks
+the new facts give rise to, from the same moments (``update_facts``). A clock that reaches a
 year without a holiday schedule has no deadline and says why (CLK-4).
 """
 
@@ -29,7 +33,7 @@ from gongshu.compliance.errors import IncidentNotFound, NotYourOrganization
 from gongshu.compliance.models import Incident, IncidentNotification, IncidentReport
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
-from gongshu.timeutil import as_utc, utcnow
+from gongshu.timeutil import TimeRefused, as_utc, typed_moment, utcnow
 from gongshu.workdays import Calendar, lifecycle, start_clock
 
 
@@ -57,6 +61,23 @@ FIELDS_TEXT = (
 )
 
 
+TIME_LABELS = {
+    "found_at": "事件发现时间",
+    "occurred_at": "事件发生时间",
+    "handled_at": "处置结束时间",
+    "notified_at": "通知时间",
+    "submitted_at": "报送时间",
+}
+
+
+def moment(value: dt.datetime | str, field: str) -> dt.datetime:
+    """A time a person gave for ``field``: zone-less is Beijing time, the future refused."""
+    try:
+        return typed_moment(value, TIME_LABELS[field])
+    except TimeRefused as exc:
+        raise InvalidInput(str(exc), detail={"field": field}) from None
+
+
 def _check_people(n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise InvalidInput(f"受影响人数必须是不小于 0 的整数 (people_affected)，收到 {n!r}")
@@ -73,12 +94,18 @@ def record_incident(
     if not (facts.get("title") or "").strip():
         raise InvalidInput("请填写事件名称 (title)")
     if facts.get("found_at") is None:
-        raise InvalidInput("请填写事件发现时间 (found_at, CLK-2：小时时限自发现时起算)")
-    found_at = as_utc(facts["found_at"])
+        raise InvalidInput("请填写事件发现时间")
+    found_at = moment(facts["found_at"], "found_at")
+    occurred_at = found_at
+    if facts.get("occurred_at") is not None:
+        occurred_at = moment(facts["occurred_at"], "occurred_at")
+        if occurred_at > found_at:
+            raise InvalidInput("事件发生时间不能晚于发现时间", detail={"field": "occurred_at"})
     incident = Incident(
         org_id=org_id,
         title=facts["title"].strip(),
         found_at=found_at,
+        occurred_at=occurred_at,
         grade=facts.get("grade") or "general",
         personal_info=bool(facts.get("personal_info")),
         important_data=bool(facts.get("important_data")),
@@ -111,6 +138,7 @@ def record_incident(
         payload={
             "org": org_id,
             "found_at": incident.found_at,
+            "occurred_at": incident.occurred_at,
             "grade": incident.grade,
             "personal_info": incident.personal_info,
             "important_data": incident.important_data,
@@ -161,9 +189,9 @@ def listing(session: Session, user: User) -> list[Incident]:
 def mark_handled(session: Session, incident_id: int, *, actor: User, at: dt.datetime) -> Incident:
     """The end of handling: starts the 5-working-day clocks (SEC-11)."""
     incident = _own(session, incident_id, actor)
-    at = as_utc(at)
+    at = moment(at, "handled_at")
     if at < as_utc(incident.found_at):
-        raise InvalidInput("处置结束时间不能早于发现时间 (handled_at)")
+        raise InvalidInput("处置结束时间不能早于发现时间", detail={"field": "handled_at"})
     incident.handled_at = at
     _refresh(session, incident)
     record(
@@ -172,6 +200,62 @@ def mark_handled(session: Session, incident_id: int, *, actor: User, at: dt.date
         actor=actor.actor,
         subject=f"incident:{incident.id}",
         payload={"handled_at": at, "due": {r.code: r.due_at for r in incident.reports}},
+    )
+    return incident
+
+
+def update_facts(
+    session: Session,
+    incident_id: int,
+    *,
+    actor: User,
+    grade: str | None = None,
+    personal_info: bool | None = None,
+    important_data: bool | None = None,
+    people_affected: int | None = None,
+    harm_done: bool | None = None,
+) -> Incident:
+    """Correct the facts found later, e.g. raise the grade: the reports the new facts
+    give rise to are added with their clocks, which run from the moments their rules
+    name (occurrence or discovery), not from the change. Obligations already arisen
+    stay (a downgrade does not cancel a running clock)."""
+    incident = _own(session, incident_id, actor)
+    before = {
+        "grade": incident.grade,
+        "personal_info": incident.personal_info,
+        "important_data": incident.important_data,
+        "people_affected": incident.people_affected,
+        "harm_done": incident.harm_done,
+    }
+    after = dict(before)
+    for key, value in (
+        ("grade", grade),
+        ("personal_info", personal_info),
+        ("important_data", important_data),
+        ("harm_done", harm_done),
+    ):
+        if value is not None:
+            after[key] = value
+    if people_affected is not None:
+        after["people_affected"] = _check_people(people_affected)
+    rules = obligations(**after)
+    for key, value in after.items():
+        setattr(incident, key, value)
+    have = {r.code for r in incident.reports}
+    added = [IncidentReport(code=r.code) for r in rules if r.code not in have]
+    incident.reports.extend(added)
+    session.flush()
+    _refresh(session, incident)
+    record(
+        session,
+        "incident.facts_updated",
+        actor=actor.actor,
+        subject=f"incident:{incident.id}",
+        payload={
+            "before": before,
+            "after": after,
+            "added": [{"code": r.code, "due_at": r.due_at} for r in added],
+        },
     )
     return incident
 
@@ -190,7 +274,7 @@ def submit_report(
     if report.submitted_at is not None:
         raise InvalidInput(f"“{RULES[code].title}”已于此前报送 (already submitted)")
     pdf = render_pdf(reports.incident_report(incident, report))
-    report.submitted_at = as_utc(at) if at else utcnow()
+    report.submitted_at = moment(at, "submitted_at") if at else utcnow()
     report.submitted_by = actor.actor
     report.sha256 = hashlib.sha256(pdf).hexdigest()
     session.flush()
@@ -230,7 +314,7 @@ def notify(
         channel=channel.strip(),
         recipients=recipients,
         text=text.strip(),
-        notified_at=as_utc(at) if at else utcnow(),
+        notified_at=moment(at, "notified_at") if at else utcnow(),
         actor=actor.actor,
     )
     incident.notifications.append(note)

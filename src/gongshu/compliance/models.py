@@ -31,6 +31,9 @@ class Incident(Base):
     title: Mapped[str] = mapped_column(String(200))
     system: Mapped[str] = mapped_column(Text)  # affected facility, system or platform
     found_at: Mapped[datetime]
+    # When the incident happened (NDSMR 11's 8 hours and PIA-A point 27's 72 hours run
+    # from it); None on rows from before it was asked, read as the discovery time.
+    occurred_at: Mapped[datetime | None]
     place: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(64))  # 事件类型
     grade: Mapped[str] = mapped_column(String(24))  # GRADES

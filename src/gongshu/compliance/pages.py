@@ -85,7 +85,8 @@ def incident_create(
                 session,
                 actor=user,
                 title=form.get("title", ""),
-                found_at=moment(form.get("found_at", ""), "found_at"),
+                found_at=moment(form.get("found_at", ""), "事件发现时间"),
+                occurred_at=moment(form.get("occurred_at", ""), "事件发生时间"),
                 grade=form.get("grade", "general"),
                 personal_info=bool(form.get("personal_info")),
                 important_data=bool(form.get("important_data")),
@@ -137,8 +138,33 @@ def incident_handled(
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
     handled_at: FormStr = "",
 ) -> Response:
-    incidents.mark_handled(session, incident_id, actor=user, at=moment(handled_at, "handled_at"))
+    incidents.mark_handled(session, incident_id, actor=user, at=moment(handled_at, "处置结束时间"))
     return RedirectResponse(f"/compliance/incidents/{incident_id}?flash=handled", status_code=303)
+
+
+@pages.post("/compliance/incidents/{incident_id}/facts")
+def incident_facts(
+    incident_id: int,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
+    grade: FormStr = "",
+    people_affected: FormStr = "0",
+    personal_info: FormStr = "",
+    important_data: FormStr = "",
+    harm_done: FormStr = "",
+) -> Response:
+    """Raise (or correct) the grade and facts: new obligations start their clocks."""
+    incidents.update_facts(
+        session,
+        incident_id,
+        actor=user,
+        grade=grade,
+        people_affected=number(people_affected, "受影响人数"),
+        personal_info=bool(personal_info),
+        important_data=bool(important_data),
+        harm_done=bool(harm_done),
+    )
+    return RedirectResponse(f"/compliance/incidents/{incident_id}?flash=facts", status_code=303)
 
 
 @pages.post("/compliance/incidents/{incident_id}/reports/{code}")

@@ -65,7 +65,7 @@ def audit_create(
                 institution_head=form.get("institution_head", ""),
                 lead_name=form.get("lead_name", ""),
                 scope=form.get("scope", ""),
-                notified_at=moment(form["notified_at"], "notified_at")
+                notified_at=moment(form["notified_at"], "收到通知时间")
                 if form.get("notified_at", "").strip()
                 else None,
             )
@@ -81,6 +81,10 @@ def audit_page(
     session: SessionDep,
     user: Annotated[User, requires(ACCOUNT_SELF)],
 ) -> Response:
+    return _audit_page(request, session, user, audit_id)
+
+
+def _audit_page(request: Request, session, user: User, audit_id: int, **extra) -> Response:  # noqa: ANN001, ANN003
     audit = audits.get_visible(session, audit_id, user)
     conductor_org = (
         audit.institution_org_id if audit.conductor == "institution" else audit.subject_org_id
@@ -90,6 +94,7 @@ def audit_page(
     for f in audits.evidence_files(session, audit.id):
         files.setdefault(f.point, []).append(f)
     live = {p: audits.live_evidence(session, audit, p) for p in framework.assessable()}
+    extra.setdefault("point_error", {})
     return render(
         request,
         "compliance_audit.html",
@@ -102,12 +107,16 @@ def audit_page(
         RL=audits.RESULT_LABELS,
         conducting=user.org_id == conductor_org and AUDIT_CONDUCT in user.scopes,
         subject_user=user.org_id == audit.subject_org_id,
+        signatures=signing.signatures(session, audit.id),
+        can_sign=signing.roles_for(audit, user),
         flash=FLASHES.get(request.query_params.get("flash", "")),
+        **extra,
     )
 
 
 @pages.post("/compliance/audits/{audit_id}/points/{point}")
 def audit_assess(
+    request: Request,
     audit_id: int,
     point: int,
     session: SessionDep,
@@ -115,7 +124,20 @@ def audit_assess(
     result: FormStr = "",
     findings: FormStr = "",
 ) -> Response:
-    audits.assess(session, audit_id, point, actor=user, result=result, findings=findings)
+    try:
+        with session.begin_nested():
+            audits.assess(session, audit_id, point, actor=user, result=result, findings=findings)
+    except InvalidInput as exc:
+        # Shown beside the point's form, which keeps what was typed.
+        return _audit_page(
+            request,
+            session,
+            user,
+            audit_id,
+            point_error={point: exc.message},
+            typed={point: {"result": result, "findings": findings}},
+            status_code=exc.status,
+        )
     return RedirectResponse(
         f"/compliance/audits/{audit_id}?flash=assessed#p{point}", status_code=303
     )

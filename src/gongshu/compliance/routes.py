@@ -18,6 +18,7 @@ from gongshu.compliance.schemas import (
     CrossborderCheckCreate,
     CrossborderRoutePublic,
     IncidentCreate,
+    IncidentFactsUpdate,
     IncidentPublic,
     IncidentUpdate,
     ObligationProfileCreate,
@@ -38,6 +39,7 @@ def _public(inc: Incident) -> IncidentPublic:
         title=inc.title,
         org=inc.org.name,
         found_at=inc.found_at,
+        occurred_at=inc.occurred_at,
         grade=inc.grade,
         handled_at=inc.handled_at,
         reports=[
@@ -78,6 +80,17 @@ def handled(
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
 ) -> IncidentPublic:
     return _public(incidents.mark_handled(session, incident_id, actor=user, at=body.handled_at))
+
+
+@router.post("/incidents/{incident_id}/facts", response_model=IncidentPublic)
+def update_facts(
+    incident_id: int,
+    body: IncidentFactsUpdate,
+    session: SessionDep,
+    user: Annotated[User, requires(COMPLIANCE_MANAGE)],
+) -> IncidentPublic:
+    """Raise the grade or correct the facts; new obligations start their clocks."""
+    return _public(incidents.update_facts(session, incident_id, actor=user, **body.model_dump()))
 
 
 @router.post("/crossborder/route", response_model=CrossborderRoutePublic)

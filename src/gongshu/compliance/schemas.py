@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class IncidentCreate(BaseModel):
     title: str
     system: str
-    found_at: dt.datetime = Field(description="发现时间；小时时限自此起算 (CLK-2)")
+    found_at: dt.datetime = Field(description="发现时间；不带时区的按北京时间，不能晚于当前时间")
+    occurred_at: dt.datetime = Field(
+        description="发生时间；8 小时和 72 小时时限自此起算；不带时区的按北京时间"
+    )
     place: str = ""
     kind: str
     grade: str = Field("general", description="general | large | major | especially_major")
@@ -48,6 +51,7 @@ class IncidentPublic(BaseModel):
     title: str
     org: str
     found_at: dt.datetime
+    occurred_at: dt.datetime | None
     grade: str
     handled_at: dt.datetime | None
     reports: list[ReportPublic]
@@ -56,6 +60,14 @@ class IncidentPublic(BaseModel):
 
 class IncidentUpdate(BaseModel):
     handled_at: dt.datetime
+
+
+class IncidentFactsUpdate(BaseModel):
+    grade: str | None = None
+    personal_info: bool | None = None
+    important_data: bool | None = None
+    people_affected: int | None = None
+    harm_done: bool | None = None
 
 
 class CrossborderCheckCreate(BaseModel):
@@ -98,7 +110,13 @@ class ObligationPublic(BaseModel):
 
 class PointUpdate(BaseModel):
     result: str
-    findings: str = ""
+    findings: str = Field("", description="发现的问题；结论为“不适用”时写明理由")
+
+    @model_validator(mode="after")
+    def _reason_for_not_applicable(self) -> PointUpdate:
+        if self.result == "not_applicable" and not self.findings.strip():
+            raise ValueError("结论为“不适用”时须在 findings 中写明不适用的理由")
+        return self
 
 
 class PointPublic(BaseModel):
