@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("egress",),  # mechanism 1: the one door, with the gates others register
     ("datasets",),  # loading: ingest, classification at load, the provider's preview
     ("demo",),  # the demo province's data (seeds of capabilities above come by registry)
-    ("exchange", "opendata", "registration", "operation"),
+    ("exchange", "opendata", "registration", "operation", "federation"),
     ("quality", "market", "compliance"),
     ("privacy",),
     ("capabilities",),  # the one list of capabilities

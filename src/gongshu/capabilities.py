@@ -34,6 +34,7 @@ NAMES: tuple[str, ...] = (
     "exchange",
     "registration",
     "operation",
+    "federation",
     "quality",
     "market",
     "compliance",
