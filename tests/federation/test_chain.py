@@ -233,3 +233,44 @@ def test_the_node_key_is_sealed_at_rest(settings, session, nodes) -> None:
     assert nodes.province_key not in sealed
     assert (settings.keys_dir / identity.KEY_FILE).stat().st_mode & 0o077 == 0
     assert sm2.public_key(nodes.province_key).hex() == nodes.province.public_key
+
+
+def test_a_lower_node_caches_the_directory_and_warns_before_expiry(
+    session, settings, nodes
+) -> None:
+    """The lower node's side, in one database for the test: the province's published
+    directory is cached once verified; a forged one is refused; warnings name expiry."""
+    from gongshu.federation.models import CachedDirectory, NodeSelf
+
+    signed = directory.publish(session, nodes.province_key)
+    session.delete(nodes.province)  # this database now plays the city
+    session.flush()
+    city = NodeSelf(
+        node_id=CITY,
+        role="city",
+        region_code="360100",
+        address="http://city.test",
+        public_key=sm2.public_key(nodes.city_key).hex(),
+        anchor_node="province-360000",
+        anchor_key=nodes.province.public_key,
+        anchor_address="http://prov.test",
+    )
+    session.add(city)
+    session.flush()
+    assert "尚未取得" in directory.warning(session)
+    assert not directory.listed(session)
+    forged = {**signed, "document": signed["document"].replace("city.test", "evil.test")}
+    with pytest.raises(directory.DirectoryInvalid):
+        directory.store(session, forged)
+    assert directory.cached(session) is None
+    row = directory.store(session, signed)
+    assert directory.listed(session)
+    assert directory.lookup(session, CITY)["address"] == "http://city.test"
+    assert directory.warning(session) is None
+    soon = row.valid_until - timedelta(hours=2)
+    assert "将于" in directory.warning(session, now=soon)
+    assert "已于" in directory.warning(session, now=row.valid_until + timedelta(seconds=1))
+    row.valid_until = utcnow() - timedelta(seconds=1)  # expired: no longer used
+    session.flush()
+    assert directory.lookup(session, CITY) is None and not directory.listed(session)
+    assert session.scalar(select(func.count()).select_from(CachedDirectory)) == 1

@@ -226,6 +226,11 @@ def test_a_city_joins_and_its_catalog_reaches_the_province_across_a_partition(
             r = _run(prov_env, "node", "verify-log")
             assert r.returncode == 0, r.stdout + r.stderr
             assert "通过" in r.stdout
+            r = _run(city_env, "ledger", "verify")
+            assert r.returncode == 0, r.stdout + r.stderr
+            r = _run(city_env, "node", "status")
+            assert "发往 province-360000 通道 catalog" in r.stdout, r.stdout + r.stderr
+            assert "待确认 0 条" in r.stdout
             with transaction(city.session_factory) as session:
                 report = chain.verify_log(session)
                 assert report.ok, report.problems

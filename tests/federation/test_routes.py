@@ -104,3 +104,54 @@ def test_a_join_request_must_be_signed_by_the_key_it_names(session, settings, pe
     )
     assert good.status_code == 202, good.text
     assert session.scalar(select(JoinRequest.status)) == "pending"
+
+
+def test_the_provincial_authority_approves_on_the_node_page(session, settings, people, login):  # noqa: ANN001, ANN201
+    identity.init_node(
+        session, settings, role="province", region_code="360000", address="http://prov.test"
+    )
+    key = sm2.generate_private_key()
+    session.add(
+        JoinRequest(
+            node_id=CITY,
+            role="city",
+            region_code="360100",
+            address="http://city.test",
+            public_key=sm2.public_key(key).hex(),
+            document="{}",
+            signature="00",
+        )
+    )
+    session.add(
+        FederatedEntry(
+            home_node="county-360102",
+            home_entry_id=3,
+            resource_code="360102-MZ-0003",
+            name="低保对象名单",
+            tier="county",
+            region_code="360102",
+            status="approved",
+            version_no=4,
+            seq=2,
+        )
+    )
+    session.flush()
+    request_id = session.scalar(select(JoinRequest.id))
+
+    city = login("reviewer_city")
+    refused = city.post(f"/federation/joins/{request_id}/approve", follow_redirects=False)
+    assert refused.status_code == 403
+    assert session.scalar(select(JoinRequest.status)) == "pending"
+
+    prov = login("reviewer_prov")
+    page = prov.get("/federation/nodes")
+    assert page.status_code == 200 and CITY in page.text and "批准加入" in page.text
+    done = prov.post(f"/federation/joins/{request_id}/approve", follow_redirects=False)
+    assert done.status_code == 303
+    assert session.scalar(select(Member.node_id)) == CITY
+    listing = prov.get("/federation/entries")
+    assert "county-360102" in listing.text and "低保对象名单" in listing.text
+    api = prov.get("/api/v1/federation/entries").json()
+    assert [(e["home_node"], e["resource_code"]) for e in api] == [
+        ("county-360102", "360102-MZ-0003")
+    ]

@@ -132,6 +132,14 @@ def status(data_dir: DataDir = None) -> None:
                 typer.echo(f"节点目录有效至 {row.valid_until.isoformat()}")
             if (warning := directory.warning(session)) is not None:
                 typer.echo(f"提醒：{warning}")
+            for c in feed.overview(session)["chains"]:
+                way = "发往" if c["direction"] == "out" else "来自"
+                line = f"{way} {c['peer']} 通道 {c['channel']}：最后第 {c['last_seq']} 号"
+                if c["direction"] == "out":
+                    line += f"，待确认 {c['backlog']} 条"
+                if c["error"]:
+                    line += f"，最近被拒：{c['error']}"
+                typer.echo(line)
     finally:
         instance.close()
 

@@ -221,3 +221,49 @@ def entries(session: Session, home_node: str | None = None) -> list[FederatedEnt
     if home_node:
         query = query.where(FederatedEntry.home_node == home_node)
     return list(session.scalars(query))
+
+
+def overview(session: Session) -> dict[str, Any]:
+    """For the node page and ``gongshu node status``: per chain, the last number each
+    way, the backlog not yet acknowledged and the last refusal."""
+    from sqlalchemy import func
+
+    chains = session.execute(
+        select(
+            Message.direction,
+            Message.sender,
+            Message.receiver,
+            Message.channel,
+            func.max(Message.seq),
+            func.max(Message.created_at),
+        ).group_by(Message.direction, Message.sender, Message.receiver, Message.channel)
+    ).all()
+    rows = []
+    for direction, sender, receiver, channel, last_seq, last_at in chains:
+        backlog, error = 0, None
+        if direction == "out":
+            pending = session.scalars(
+                select(Message)
+                .where(
+                    Message.direction == "out",
+                    Message.sender == sender,
+                    Message.receiver == receiver,
+                    Message.channel == channel,
+                    Message.acked.is_(False),
+                )
+                .order_by(Message.seq)
+            ).all()
+            backlog = len(pending)
+            error = next((m.last_error for m in pending if m.last_error), None)
+        rows.append(
+            {
+                "direction": direction,
+                "peer": receiver if direction == "out" else sender,
+                "channel": channel,
+                "last_seq": last_seq,
+                "last_at": last_at,
+                "backlog": backlog,
+                "error": error,
+            }
+        )
+    return {"chains": rows}

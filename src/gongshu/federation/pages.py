@@ -30,6 +30,7 @@ def nodes_page(
         "federation_nodes.html",
         node=node,
         warning=directory.warning(session) if node else None,
+        chains=feed.overview(session)["chains"] if node else [],
         requests=members.pending(session) if node and node.role == "province" else [],
         members=members.members(session) if node and node.role == "province" else [],
     )
