@@ -194,6 +194,9 @@ def test_a_city_joins_and_its_catalog_reaches_the_province_across_a_partition(
                      "--anchor", str(anchor))  # fmt: skip
             assert r.returncode == 0, r.stderr
             assert "待省级数据管理部门批准" in r.stdout
+            # The city serves before it is approved: it learns of it by the directory
+            # refresh of its running sync tick, without a restart.
+            servers.append(_serve(city_env, city_port))
             with transaction(province.session_factory) as session:
                 (request,) = session.scalars(select(JoinRequest)).all()
                 assert (request.node_id, request.status) == (CITY, "pending")
@@ -207,7 +210,6 @@ def test_a_city_joins_and_its_catalog_reaches_the_province_across_a_partition(
                 members.decide(
                     session, request.id, actor=_user(session, "reviewer_prov"), approve=True
                 )
-            servers.append(_serve(city_env, city_port))
 
             # 100 random changes on the city: the province ends with exactly its entries.
             n = _changes(city, rng, 100, 1)
