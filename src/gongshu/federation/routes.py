@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
@@ -57,19 +58,25 @@ def get_directory(request: Request, session: SessionDep, _: Anyone) -> dict:
     return directory.publish(session, _private(request))
 
 
-@router.post("/join", status_code=202)
-async def post_join(request: Request, session: SessionDep, _: Anyone) -> dict:
-    """A lower node's signed join request; the province's data authority decides."""
+def _join(session, raw: bytes) -> dict:  # noqa: ANN001 - on a worker thread
     try:
-        signed = json.loads(await _body(request))
-    except chain.Refused as exc:
-        return _refusal(session, exc)
+        signed = json.loads(raw)
     except ValueError as exc:
         raise InvalidInput("加入申请不是有效的 JSON") from exc
     if not isinstance(signed, dict):
         raise InvalidInput("加入申请应为 JSON 对象")
     join = members.receive_join(session, signed)
     return {"request_id": join.id, "status": join.status}
+
+
+@router.post("/join", status_code=202)
+async def post_join(request: Request, session: SessionDep, _: Anyone):  # noqa: ANN201
+    """A lower node's signed join request; the province's data authority decides."""
+    try:
+        raw = await _body(request)
+    except chain.Refused as exc:
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=413)
+    return await run_in_threadpool(_join, session, raw)
 
 
 @router.get("/chains/{sender}/{channel}")
@@ -81,14 +88,23 @@ def get_chain_head(request: Request, sender: str, channel: str, session: Session
     return feed.chain_head(session, sender, _private(request))
 
 
+def _accept(session, raw: bytes, settings) -> JSONResponse | dict:  # noqa: ANN001
+    """On a worker thread: check, apply, store, sign the receipt; or roll back and name
+    the refusal (nothing half-applied)."""
+    try:
+        return chain.accept(session, raw, identity.private_key(settings), feed.APPLIERS)
+    except chain.Refused as exc:
+        return _refusal(session, exc)
+
+
 @router.post("/messages")
 async def post_message(request: Request, session: SessionDep, _: Anyone):  # noqa: ANN201
     """Accept one signed message; answers with this node's signed receipt."""
     try:
         raw = await _body(request)
-        return chain.accept(session, raw, _private(request), feed.APPLIERS)
     except chain.Refused as exc:
-        return _refusal(session, exc)
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=413)
+    return await run_in_threadpool(_accept, session, raw, request.app.state.settings)
 
 
 @api.get("/entries")
