@@ -188,7 +188,21 @@ def sync(session: Session, settings: Any) -> dict[str, Any]:  # noqa: ANN401
     text, signature = head.get("document", ""), head.get("signature", "")
     if not envelope.signature_ok(node.anchor_key or "", text, signature):
         return {"state": "bad-head", "queued": queued}
-    last_seq = int(json.loads(text)["last_seq"])
+    head_doc = json.loads(text)
+    last_seq, last_hash = int(head_doc["last_seq"]), head_doc["last_hash"]
+    if last_seq:
+        ours = session.scalar(
+            select(Message.hash).where(
+                Message.direction == "out",
+                Message.receiver == node.anchor_node,
+                Message.channel == CHANNEL,
+                Message.seq == last_seq,
+            )
+        )
+        if ours != last_hash:  # the two logs diverged (a database restored on one side)
+            reason = f"与省级节点的消息链分叉：对方已接收至第 {last_seq} 号，与本节点记录不符"
+            log.warning(reason)
+            return {"state": "diverged", "queued": queued, "reason": reason}
     for row in session.scalars(
         select(Message).where(
             Message.direction == "out",
