@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("instruments",),  # consents, authorizations, approvals, contracts as records
     ("datasets",),  # loading: ingest, classification at load, the provider's preview
     ("demo",),  # the demo province's data (seeds of capabilities above come by registry)
-    ("exchange", "opendata", "registration", "operation"),
+    ("exchange", "opendata", "registration", "operation", "federation"),
     ("quality", "market", "compliance"),
     ("privacy",),
     ("capabilities",),  # the one list of capabilities

@@ -35,6 +35,7 @@ NAMES: tuple[str, ...] = (
     "exchange",
     "registration",
     "operation",
+    "federation",
     "quality",
     "market",
     "compliance",

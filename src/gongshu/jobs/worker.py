@@ -261,6 +261,8 @@ class Worker:
             self._next_run[name] = now + seconds
             try:
                 with transaction(self.session_factory) as session:
+                    if self.settings is not None:
+                        attach(session, self.settings)  # tasks that need the instance's keys
                     fn(session)
                 ran.append(name)
             except Exception:

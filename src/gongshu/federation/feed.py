@@ -1,0 +1,283 @@
+"""The catalog change feed (CAT-2, AGG-8): a lower node's catalog changes flow up to
+the province as signed, numbered messages; the province applies them idempotently.
+
+Lower node: ``enqueue`` compares each public entry's ``version_no`` (every catalog
+change, review decision included, makes a new version in the same transaction as
+the change: catalog/versions.py) with the version already queued (``FeedMark``) and
+queues the entry's newest state; several changes ride in one message. Nothing hooks
+the catalog: a version committed late, in any order, is still found on the next
+tick. ``sync`` refreshes the directory, asks the province for the last number it
+accepted on the chain, and sends everything after it, in order, until one is refused.
+
+Province: ``apply`` upserts ``FederatedEntry`` by (home node, entry id) when the
+incoming version is newer, so a resent or re-synced change changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from gongshu.accounts import jurisdiction
+from gongshu.catalog.models import CatalogEntry
+from gongshu.federation import chain, client, directory, envelope, identity
+from gongshu.federation.models import FederatedEntry, FeedMark, Message
+from gongshu.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "catalog"
+KIND = "catalog.changes"
+PER_MESSAGE = 20
+PER_TICK = 500
+FIELDS = (
+    "resource_code",
+    "name",
+    "tier",
+    "region_code",
+    "status",
+    "version_no",
+    "published_version",
+    "provincial",
+    "sharing_attr",
+    "opening_attr",
+)
+
+
+class OutsideNode(Exception):
+    pass
+
+
+def _change(entry: CatalogEntry) -> dict[str, Any]:
+    return {"entry_id": entry.id, **{k: getattr(entry, k) for k in FIELDS}}
+
+
+def enqueue(session: Session, private: bytes) -> int:
+    """Queue the public entries changed since they were last queued; the count."""
+    node = identity.me(session)
+    rows = session.execute(
+        select(CatalogEntry, FeedMark)
+        .outerjoin(FeedMark, FeedMark.entry_id == CatalogEntry.id)
+        .where(
+            CatalogEntry.scope == "public",
+            or_(FeedMark.entry_id.is_(None), CatalogEntry.version_no > FeedMark.version_no),
+        )
+        .order_by(CatalogEntry.updated_at, CatalogEntry.id)
+        .limit(PER_TICK)
+    ).all()
+    changes = []
+    for entry, mark in rows:
+        if not jurisdiction.covers(node.region_code, entry.region_code, jurisdiction.AREA):
+            continue  # not this node's to publish (e.g. a provincial entry seeded locally)
+        changes.append(_change(entry))
+        if mark is None:
+            session.add(FeedMark(entry_id=entry.id, version_no=entry.version_no))
+        else:
+            mark.version_no = entry.version_no
+    for start in range(0, len(changes), PER_MESSAGE):
+        chain.queue(
+            session,
+            private,
+            receiver=node.anchor_node,
+            channel=CHANNEL,
+            kind=KIND,
+            payload={"changes": changes[start : start + PER_MESSAGE]},
+        )
+    session.flush()
+    return len(changes)
+
+
+def apply(session: Session, env: dict[str, Any], message: Message) -> None:
+    """Province: upsert each change of a ``catalog.changes`` message (newer versions
+    only). A change outside the sender's region refuses the whole message."""
+    sender = directory.lookup(session, env["from"])
+    changes = env["payload"].get("changes")
+    if not isinstance(changes, list):
+        raise chain.Refused("malformed", detail="payload.changes 应为列表")
+    for change in changes:
+        try:
+            entry_id, version = int(change["entry_id"]), int(change["version_no"])
+            region = str(change["region_code"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise chain.Refused("malformed", detail=f"目录变更缺少字段：{exc}") from exc
+        if not jurisdiction.covers(sender["region_code"], region, jurisdiction.AREA):
+            raise chain.Refused(
+                "malformed",
+                detail=f"目录 {change.get('resource_code')} 的区划 {region} 不在发送节点辖区内",
+            )
+        row = session.scalar(
+            select(FederatedEntry).where(
+                FederatedEntry.home_node == env["from"], FederatedEntry.home_entry_id == entry_id
+            )
+        )
+        if row is not None and row.version_no >= version:
+            continue
+        if row is None:
+            row = FederatedEntry(home_node=env["from"], home_entry_id=entry_id)
+            session.add(row)
+        for key in FIELDS:
+            setattr(row, key, change.get(key))
+        row.seq, row.updated_at = message.seq, utcnow()
+    session.flush()
+
+
+APPLIERS = {KIND: apply}
+
+
+def chain_head(session: Session, sender: str, private: bytes) -> dict[str, Any]:
+    """Province: the last number and hash accepted from ``sender`` on the catalog
+    channel, signed (the lower node resends from there after a partition)."""
+    node = identity.me(session)
+    last = chain.last_in(session, sender, node.node_id, CHANNEL)
+    doc = {
+        "v": envelope.VERSION,
+        "from": node.node_id,
+        "sender": sender,
+        "channel": CHANNEL,
+        "last_seq": last.seq if last else 0,
+        "last_hash": last.hash if last else envelope.GENESIS,
+        "at": utcnow().isoformat(),
+    }
+    text, signature = envelope.sign(private, doc)
+    return {"document": text, "signature": signature}
+
+
+def _unsent(session: Session, node: Any, after: int) -> list[Message]:  # noqa: ANN401
+    return list(
+        session.scalars(
+            select(Message)
+            .where(
+                Message.direction == "out",
+                Message.sender == node.node_id,
+                Message.receiver == node.anchor_node,
+                Message.channel == CHANNEL,
+                Message.seq > after,
+            )
+            .order_by(Message.seq)
+        )
+    )
+
+
+def sync(session: Session, settings: Any) -> dict[str, Any]:  # noqa: ANN401
+    """One round of a lower node: directory, queue, resend from the province's last
+    acknowledged number. Commits as it goes (a partition loses nothing acknowledged)."""
+    node = identity.maybe_me(session)
+    if node is None or node.role == "province" or node.anchor_address is None:
+        return {"state": "not-a-lower-node"}
+    private = identity.private_key(settings)
+    base = node.anchor_address + "/federation/v1"
+    try:
+        directory.store(session, client.get(base + "/directory"))
+        session.commit()
+    except client.Unreachable:
+        pass  # keep using the cached copy
+    except (client.PeerRefused, directory.DirectoryInvalid) as exc:
+        log.warning("节点目录未更新：%s", exc)
+    if not directory.listed(session):
+        return {"state": "not-joined", "warning": directory.warning(session)}
+    queued = enqueue(session, private)
+    session.commit()
+    try:
+        head = client.get(f"{base}/chains/{node.node_id}/{CHANNEL}")
+    except (client.Unreachable, client.PeerRefused) as exc:
+        return {"state": "province-away", "queued": queued, "reason": str(exc)}
+    text, signature = head.get("document", ""), head.get("signature", "")
+    if not envelope.signature_ok(node.anchor_key or "", text, signature):
+        return {"state": "bad-head", "queued": queued}
+    head_doc = json.loads(text)
+    last_seq, last_hash = int(head_doc["last_seq"]), head_doc["last_hash"]
+    if last_seq:
+        ours = session.scalar(
+            select(Message.hash).where(
+                Message.direction == "out",
+                Message.receiver == node.anchor_node,
+                Message.channel == CHANNEL,
+                Message.seq == last_seq,
+            )
+        )
+        if ours != last_hash:  # the two logs diverged (a database restored on one side)
+            reason = f"与省级节点的消息链分叉：对方已接收至第 {last_seq} 号，与本节点记录不符"
+            log.warning(reason)
+            return {"state": "diverged", "queued": queued, "reason": reason}
+    for row in session.scalars(
+        select(Message).where(
+            Message.direction == "out",
+            Message.receiver == node.anchor_node,
+            Message.channel == CHANNEL,
+            Message.seq <= last_seq,
+            Message.acked.is_(False),
+        )
+    ):
+        row.acked = True  # accepted before; its receipt was lost on the way
+    session.commit()
+    sent = 0
+    for row in _unsent(session, node, last_seq):
+        wire = json.dumps({"envelope": row.envelope, "signature": row.signature}).encode()
+        try:
+            chain.take_receipt(session, row, client.post(base + "/messages", wire), node.anchor_key)
+        except client.Unreachable as exc:
+            return {"state": "province-away", "queued": queued, "sent": sent, "reason": str(exc)}
+        except (client.PeerRefused, ValueError) as exc:
+            row.last_error = str(exc)
+            session.commit()
+            return {"state": "refused", "queued": queued, "sent": sent, "reason": str(exc)}
+        session.commit()
+        sent += 1
+    return {"state": "ok", "queued": queued, "sent": sent, "last_seq": last_seq}
+
+
+def entries(session: Session, home_node: str | None = None) -> list[FederatedEntry]:
+    query = select(FederatedEntry).order_by(FederatedEntry.home_node, FederatedEntry.resource_code)
+    if home_node:
+        query = query.where(FederatedEntry.home_node == home_node)
+    return list(session.scalars(query))
+
+
+def overview(session: Session) -> dict[str, Any]:
+    """For the node page and ``gongshu node status``: per chain, the last number each
+    way, the backlog not yet acknowledged and the last refusal."""
+    from sqlalchemy import func
+
+    chains = session.execute(
+        select(
+            Message.direction,
+            Message.sender,
+            Message.receiver,
+            Message.channel,
+            func.max(Message.seq),
+            func.max(Message.created_at),
+        ).group_by(Message.direction, Message.sender, Message.receiver, Message.channel)
+    ).all()
+    rows = []
+    for direction, sender, receiver, channel, last_seq, last_at in chains:
+        backlog, error = 0, None
+        if direction == "out":
+            pending = session.scalars(
+                select(Message)
+                .where(
+                    Message.direction == "out",
+                    Message.sender == sender,
+                    Message.receiver == receiver,
+                    Message.channel == channel,
+                    Message.acked.is_(False),
+                )
+                .order_by(Message.seq)
+            ).all()
+            backlog = len(pending)
+            error = next((m.last_error for m in pending if m.last_error), None)
+        rows.append(
+            {
+                "direction": direction,
+                "peer": receiver if direction == "out" else sender,
+                "channel": channel,
+                "last_seq": last_seq,
+                "last_at": last_at,
+                "backlog": backlog,
+                "error": error,
+            }
+        )
+    return {"chains": rows}

@@ -1,0 +1,143 @@
+"""Tables of the federation: this node, the directory it trusts, join requests and
+members (province), the message chains both ways, the federated entries (province)
+and what the change feed has already queued (lower nodes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gongshu.db import Base
+from gongshu.timeutil import utcnow
+
+ROLES = ("province", "city", "county", "national")
+JOIN_STATUSES = ("pending", "approved", "refused")
+
+
+class NodeSelf(Base):
+    """This instance as a node (one row). The private key is not here: it is sealed in
+    the keys directory (``identity``)."""
+
+    __tablename__ = "federation_self"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(String(12))
+    address: Mapped[str] = mapped_column(String(300))
+    public_key: Mapped[str] = mapped_column(String(130))  # 04||x||y, hex
+    # The province this node trusts (out-of-band anchor): None on the province itself.
+    anchor_node: Mapped[str | None] = mapped_column(String(64))
+    anchor_key: Mapped[str | None] = mapped_column(String(130))
+    anchor_address: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CachedDirectory(Base):
+    """The newest signed directory fetched from the province, verified against the
+    anchor key before it was stored; used while the province is away."""
+
+    __tablename__ = "federation_directory"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)  # canonical JSON as signed
+    signature: Mapped[str] = mapped_column(String(128))
+    issued_at: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JoinRequest(Base):
+    """A lower node's signed request to join (province side)."""
+
+    __tablename__ = "federation_join_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(String(12))
+    address: Mapped[str] = mapped_column(String(300))
+    public_key: Mapped[str] = mapped_column(String(130))
+    document: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(96))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Member(Base):
+    """An approved node (province side): what the published directory lists."""
+
+    __tablename__ = "federation_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(String(12))
+    address: Mapped[str] = mapped_column(String(300))
+    public_key: Mapped[str] = mapped_column(String(130))
+    approved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """One signed message of a chain (``direction`` out: sent by this node, in:
+    accepted from a peer), with the peer's signed receipt once there is one. The
+    sender's and receiver's keys are kept on the row so the log verifies offline."""
+
+    __tablename__ = "federation_messages"
+    __table_args__ = (UniqueConstraint("direction", "sender", "receiver", "channel", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(4))  # out | in
+    sender: Mapped[str] = mapped_column(String(64))
+    receiver: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(48))
+    hash: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[str] = mapped_column(Text)  # canonical JSON as signed
+    signature: Mapped[str] = mapped_column(String(128))
+    sender_key: Mapped[str] = mapped_column(String(130))
+    receipt: Mapped[str | None] = mapped_column(Text)
+    receipt_signature: Mapped[str | None] = mapped_column(String(128))
+    receiver_key: Mapped[str | None] = mapped_column(String(130))
+    acked: Mapped[bool] = mapped_column(default=False, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FederatedEntry(Base):
+    """A lower node's catalog entry as the province knows it (CAT-2), keyed by its home
+    node and its id there; the newest version wins, an older or equal one is ignored."""
+
+    __tablename__ = "federated_entries"
+    __table_args__ = (UniqueConstraint("home_node", "home_entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    home_node: Mapped[str] = mapped_column(String(64), index=True)
+    home_entry_id: Mapped[int]
+    resource_code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(16))
+    version_no: Mapped[int]
+    published_version: Mapped[int | None]
+    provincial: Mapped[bool] = mapped_column(default=False)
+    sharing_attr: Mapped[str] = mapped_column(String(16), default="")
+    opening_attr: Mapped[str] = mapped_column(String(16), default="")
+    seq: Mapped[int]  # the message that brought this version
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeedMark(Base):
+    """Lower node: the newest version of each entry already queued to the province."""
+
+    __tablename__ = "federation_feed_marks"
+
+    entry_id: Mapped[int] = mapped_column(primary_key=True)
+    version_no: Mapped[int]

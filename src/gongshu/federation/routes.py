@@ -1,0 +1,124 @@
+"""Node-to-node endpoints under /federation/v1 (JSON).
+
+They declare ``PUBLIC``: no user calls them, and the gate is the SM2 signature each
+request carries (a join request signed with the key it names, a message signed with
+the directory's key for its sender), checked before anything is written. GET
+handlers write nothing; the directory and chain heads are signed on the fly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from gongshu.accounts.deps import requires
+from gongshu.accounts.models import User
+from gongshu.accounts.permissions import CATALOG_READ, PUBLIC
+from gongshu.errors import InvalidInput
+from gongshu.federation import chain, directory, feed, identity, members
+from gongshu.federation.envelope import MAX_MESSAGE_BYTES
+from gongshu.web.deps import SessionDep, read_only
+
+router = APIRouter(prefix="/federation/v1", tags=["federation"])
+api = APIRouter(prefix="/api/v1/federation", tags=["federation"])
+
+Anyone = Annotated[User | None, requires(PUBLIC)]
+
+
+def _private(request: Request) -> bytes:
+    return identity.private_key(request.app.state.settings)
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_MESSAGE_BYTES:
+        raise chain.Refused("oversized", limit=MAX_MESSAGE_BYTES)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_MESSAGE_BYTES:
+            raise chain.Refused("oversized", limit=MAX_MESSAGE_BYTES)
+    return body
+
+
+def _refusal(session, exc: chain.Refused) -> JSONResponse:  # noqa: ANN001
+    session.rollback()  # nothing half-applied
+    status = {"oversized": 413, "unknown_node": 403, "bad_signature": 403}.get(exc.code, 409)
+    return JSONResponse({"error": exc.code, "message": exc.message}, status_code=status)
+
+
+@router.get("/directory")
+@read_only()
+def get_directory(request: Request, session: SessionDep, _: Anyone) -> dict:
+    """The province's signed directory of nodes."""
+    return directory.publish(session, _private(request))
+
+
+def _join(session, raw: bytes) -> dict:  # noqa: ANN001 - on a worker thread
+    try:
+        signed = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput("加入申请不是有效的 JSON") from exc
+    if not isinstance(signed, dict):
+        raise InvalidInput("加入申请应为 JSON 对象")
+    join = members.receive_join(session, signed)
+    return {"request_id": join.id, "status": join.status}
+
+
+@router.post("/join", status_code=202)
+async def post_join(request: Request, session: SessionDep, _: Anyone):  # noqa: ANN201
+    """A lower node's signed join request; the province's data authority decides."""
+    try:
+        raw = await _body(request)
+    except chain.Refused as exc:
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=413)
+    return await run_in_threadpool(_join, session, raw)
+
+
+@router.get("/chains/{sender}/{channel}")
+@read_only()
+def get_chain_head(request: Request, sender: str, channel: str, session: SessionDep, _: Anyone):  # noqa: ANN201
+    """The last number and hash this node accepted from ``sender``, signed."""
+    if channel != feed.CHANNEL:
+        raise InvalidInput(f"未知通道：{channel}")
+    return feed.chain_head(session, sender, _private(request))
+
+
+def _accept(session, raw: bytes, settings) -> JSONResponse | dict:  # noqa: ANN001
+    """On a worker thread: check, apply, store, sign the receipt; or roll back and name
+    the refusal (nothing half-applied)."""
+    try:
+        return chain.accept(session, raw, identity.private_key(settings), feed.APPLIERS)
+    except chain.Refused as exc:
+        return _refusal(session, exc)
+
+
+@router.post("/messages")
+async def post_message(request: Request, session: SessionDep, _: Anyone):  # noqa: ANN201
+    """Accept one signed message; answers with this node's signed receipt."""
+    try:
+        raw = await _body(request)
+    except chain.Refused as exc:
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=413)
+    return await run_in_threadpool(_accept, session, raw, request.app.state.settings)
+
+
+@api.get("/entries")
+@read_only()
+def list_entries(
+    session: SessionDep, _: Annotated[User, requires(CATALOG_READ)], home_node: str | None = None
+) -> list[dict]:
+    """Lower nodes' entries as the province holds them, with their home node."""
+    return [
+        {
+            "home_node": e.home_node,
+            "home_entry_id": e.home_entry_id,
+            **{k: getattr(e, k) for k in feed.FIELDS},
+            "seq": e.seq,
+        }
+        for e in feed.entries(session, home_node)
+    ]
