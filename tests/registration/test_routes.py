@@ -15,6 +15,13 @@ def test_apply_review_and_public_lookup(client, login, session, market) -> None:
     assert r.json()["status"] == "submitted" and r.json()["code"] is None
     r = client.post("/api/v1/registrations", json=product_data(market, acting_for="某委托方"))
     assert r.status_code == 400 and "REG-4" in r.json()["message"]
+    # the operator is a provincial company: a city's or county's reviewer neither sees
+    # its registration in the queue nor may decide it (REG-3, jurisdiction)
+    for lower in ("reviewer_city", "reviewer_county"):
+        login(lower)
+        assert client.get("/api/v1/registration-review").json() == []
+        r = client.post(f"/api/v1/registration-review/{reg_id}/approve", json={"comment": "同意"})
+        assert r.status_code == 403
     login("reviewer_prov")
     gaps = client.get("/api/v1/registration-gaps").json()
     assert {g["kind"] for g in gaps} == {"operated_data", "derived_product"}

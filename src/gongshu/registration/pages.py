@@ -188,7 +188,7 @@ def review_queue(
     return render(
         request,
         "registration_review.html",
-        queue=service.queue(session),
+        queue=service.queue(session, user),
         gaps=gaps.gaps(session),
         labels=LABELS,
     )

@@ -115,7 +115,7 @@ def versions(
 def review_queue(
     session: SessionDep, user: Annotated[User, requires(REGISTRATION_REVIEW)]
 ) -> list[RegistrationPublic]:
-    return [_public(r) for r in service.queue(session)]
+    return [_public(r) for r in service.queue(session, user)]
 
 
 @router.post("/registration-review/{reg_id}/approve", response_model=RegistrationPublic)

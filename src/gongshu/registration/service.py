@@ -311,14 +311,20 @@ def _require_reviewer(session: Session, reg: Registration, actor: User) -> Organ
     return org
 
 
-def queue(session: Session) -> list[Registration]:
-    return list(
-        session.scalars(
-            select(Registration)
-            .where(Registration.status == "submitted")
-            .order_by(Registration.updated_at)
+def queue(session: Session, actor: User) -> list[Registration]:
+    """Submitted registrations the reviewer may decide: those of registrants in the
+    area of the reviewer's organization (REG-3, as ``approve`` checks); all for a
+    platform administrator."""
+    query = select(Registration).where(Registration.status == "submitted")
+    if "admin" not in (actor.roles or []):
+        org = actor.org
+        if org is None:
+            return []
+        prefix = jurisdiction.area_prefix(org.region_code)
+        query = query.join(Organization, Organization.id == Registration.registrant_org_id).where(
+            Organization.region_code.startswith(prefix, autoescape=True)
         )
-    )
+    return list(session.scalars(query.order_by(Registration.updated_at)))
 
 
 def _next_code(session: Session, region_code: str, kind: str) -> str:
