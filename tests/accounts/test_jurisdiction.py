@@ -402,7 +402,17 @@ def test_every_jurisdiction_check_is_enumerated() -> None:
                     and node.attr in ("require", "refusal")
                 ):
                     found.add(f"{path.relative_to(SRC).as_posix()}:{fn.name}")
-    assert found == {a.checks for a in ACTIONS}
+    assert found == {a.checks for a in ACTIONS} | set(PROVINCE_ONLY)
+
+
+# Actions only the provincial authority takes, so the matrix's "own tier" (the city)
+# does not apply; each is tested where it lives.
+PROVINCE_ONLY = {
+    # AGG-8: a node joins the province's network on the provincial authority's approval
+    "federation/members.py:_require_authority": (
+        "tests/federation/test_routes.py::test_the_provincial_authority_approves_on_the_node_page"
+    ),
+}
 
 
 def test_a_higher_tier_return_takes_a_lower_tier_publication_down(world) -> None:
