@@ -70,7 +70,7 @@ def grants_of(session, req) -> list[Grant]:  # noqa: ANN001
 
 
 def test_an_approval_creates_the_agencys_grant(session, people, firm, parking) -> None:
-    seed_provider_assessments(session, [firm])  # PIP-8: the provider's assessment
+    seed_provider_assessments(session, [firm], [parking.id])  # PIP-8, scoped to the entry
     req = file(session, people, parking.id)
     req = procurement.review(
         session, req.id, actor=people.reviewer_prov, approve=True, reason="确属履职需要"
@@ -98,7 +98,7 @@ def test_a_gate_that_refuses_refuses_the_approval(session, people, firm, parking
 def test_the_authority_names_the_entry_when_the_request_did_not(
     session, people, firm, parking
 ) -> None:
-    seed_provider_assessments(session, [firm])
+    seed_provider_assessments(session, [firm], [parking.id])
     req = file(session, people)
     with pytest.raises(InvalidInput, match="指明所采购数据的目录"):
         procurement.review(session, req.id, actor=people.reviewer_prov, approve=True, reason="同意")
@@ -142,7 +142,7 @@ def test_public_data_is_shared_not_procured(session, people) -> None:
 def test_the_review_page_names_the_entry_and_shows_the_grant(
     client, login, session, people, firm, parking
 ) -> None:
-    seed_provider_assessments(session, [firm])
+    seed_provider_assessments(session, [firm], [parking.id])
     req = file(session, people)
     session.flush()
     login("reviewer_prov")

@@ -185,9 +185,13 @@ def _database_busy(exc: Exception) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+# Machine interfaces: errors answer in JSON whatever the Accept header says.
+JSON_PREFIXES = ("/api/", "/federation/v1/")
+
+
 def _wants_json(request: Request) -> bool:
     return (
-        request.url.path.startswith("/api/")
+        request.url.path.startswith(JSON_PREFIXES)
         or "application/json" in request.headers.get("accept", "").split(",")[0]
     )
 

@@ -59,7 +59,7 @@ def create_key(settings: Any, node: str) -> bytes:  # noqa: ANN401 - gongshu.con
 def private_key(settings: Any) -> bytes:  # noqa: ANN401
     path = Path(settings.keys_dir) / KEY_FILE
     if not path.exists():
-        raise NotANode(f"缺少节点密钥文件 {path}：请先运行 gongshu node init")
+        raise NotANode("本实例缺少联邦节点密钥：请管理员先运行 gongshu node init")
     doc = json.loads(path.read_text())
     data_key = FileKeyStore.from_settings(settings).get(doc["key_id"])
     return sm4_gcm_decrypt(data_key, base64.b64decode(doc["sealed"]), _aad(doc["node"]))

@@ -16,7 +16,7 @@ from gongshu.federation import directory, feed, identity, members
 from gongshu.web.deps import SessionDep, read_only
 from gongshu.web.render import render
 
-router = APIRouter(prefix="/federation", tags=["federation"])
+router = APIRouter(prefix="/federation", tags=["federation"], include_in_schema=False)
 
 
 @router.get("/nodes")

@@ -21,6 +21,7 @@ from gongshu.accounts.permissions import CATALOG_READ, PUBLIC
 from gongshu.errors import InvalidInput
 from gongshu.federation import chain, directory, feed, identity, members
 from gongshu.federation.envelope import MAX_MESSAGE_BYTES
+from gongshu.web.bounds import Code
 from gongshu.web.deps import SessionDep, read_only
 
 router = APIRouter(prefix="/federation/v1", tags=["federation"])
@@ -51,7 +52,7 @@ def _refusal(session, exc: chain.Refused) -> JSONResponse:  # noqa: ANN001
     return JSONResponse({"error": exc.code, "message": exc.message}, status_code=status)
 
 
-@router.get("/directory")
+@router.get("/directory", responses={409: {}})
 @read_only()
 def get_directory(request: Request, session: SessionDep, _: Anyone) -> dict:
     """The province's signed directory of nodes."""
@@ -79,9 +80,9 @@ async def post_join(request: Request, session: SessionDep, _: Anyone):  # noqa: 
     return await run_in_threadpool(_join, session, raw)
 
 
-@router.get("/chains/{sender}/{channel}")
+@router.get("/chains/{sender}/{channel}", responses={409: {}})
 @read_only()
-def get_chain_head(request: Request, sender: str, channel: str, session: SessionDep, _: Anyone):  # noqa: ANN201
+def get_chain_head(request: Request, sender: Code, channel: Code, session: SessionDep, _: Anyone):  # noqa: ANN201
     """The last number and hash this node accepted from ``sender``, signed."""
     if channel != feed.CHANNEL:
         raise InvalidInput(f"未知通道：{channel}")
@@ -110,7 +111,7 @@ async def post_message(request: Request, session: SessionDep, _: Anyone):  # noq
 @api.get("/entries")
 @read_only()
 def list_entries(
-    session: SessionDep, _: Annotated[User, requires(CATALOG_READ)], home_node: str | None = None
+    session: SessionDep, _: Annotated[User, requires(CATALOG_READ)], home_node: Code | None = None
 ) -> list[dict]:
     """Lower nodes' entries as the province holds them, with their home node."""
     return [
