@@ -1,0 +1,419 @@
+"""The full-text index behind catalog and portal search (OPN-1, CAT-1): Chinese word
+segmentation (rjieba, the jieba-rs binding; its dictionary is compiled in) with a user
+dictionary of agency and place names from the organizations and regions tables,
+pinyin and pinyin initials (pypinyin: ``qiye`` and ``qy`` find 企业), synonyms of
+common terms (法人 / 企业), one wrong character tolerated (rapidfuzz edit distance 1
+against the vocabulary), weighted field hits with idf for ranking, the words to mark
+in results, and suggestions when nothing is found.
+
+The index lives in the process, one per database, and is brought up to date before
+every query when the ``catalog`` change counter or the entry count moved
+(gongshu.changes): the entries' texts are read again and only those that changed are
+segmented again. Matching and ranking are Python over the same rows on SQLite and
+PostgreSQL, so both databases give the same results in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import unicodedata
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import rjieba
+from markupsafe import Markup, escape
+from pypinyin import Style, lazy_pinyin
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gongshu import changes
+from gongshu.accounts.models import Organization, Region
+from gongshu.catalog.models import CatalogEntry
+
+# Groups of words searched for one another; a synonym's hit weighs SYNONYM of a direct one.
+SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("企业", "法人", "公司", "市场主体"),
+    ("个人", "自然人", "居民"),
+    ("车辆", "机动车"),
+    ("公交", "公共交通"),
+    ("医院", "医疗机构"),
+    ("学校", "院校"),
+    ("社保", "社会保险"),
+    ("户籍", "户口"),
+    ("住房", "房屋"),
+    ("环境", "环保", "生态环境"),
+    ("登记", "注册"),
+    ("许可", "审批"),
+    ("处罚", "行政处罚"),
+    ("老人", "老年人"),
+)
+# Field weights: a word in the name counts most.
+WEIGHTS = {
+    "name": 3.0,
+    "code": 2.5,
+    "provider": 1.5,
+    "region": 1.2,
+    "themes": 1.5,
+    "summary": 1.0,
+    "fields": 0.5,
+}
+EXACT, PINYIN, SYNONYM, TYPO, PART = 1.0, 0.9, 0.7, 0.6, 0.5
+STOP = frozenset("的 和 与 及 或 等 之 在 了 是 对 为 中 其".split())
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LETTERS = re.compile(r"^[a-z]+$")
+_WORDISH = re.compile(r"\w", re.UNICODE)
+_PLACE_SUFFIX = ("省", "市", "区", "县", "镇", "乡", "街道")
+
+_jieba = rjieba.Jieba()
+_jieba_lock = threading.Lock()
+_user_words: set[str] = set()
+
+
+def normalize(text: str) -> str:
+    """Full-width to half-width, lower case."""
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
+def add_words(words: Iterable[str]) -> None:
+    """Add agency and place names (and place names without 省/市/区/县 ...) to the
+    segmentation dictionary, so that they are cut as one word."""
+    with _jieba_lock:
+        for raw in words:
+            word = normalize(raw).strip()
+            stems = [word]
+            for suffix in _PLACE_SUFFIX:
+                if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+                    stems.append(word[: -len(suffix)])
+            for w in stems:
+                if w and w not in _user_words and " " not in w:
+                    _jieba.add_word(w, None, None)
+                    _user_words.add(w)
+
+
+def _keep(word: str) -> bool:
+    return bool(word) and word not in STOP and bool(_WORDISH.search(word))
+
+
+def words(text: str) -> list[str]:
+    """The index words of a text: the search-mode cut (long words and the words in them)."""
+    text = normalize(text)
+    with _jieba_lock:
+        cut = _jieba.cut_for_search(text, True)
+    return [w.strip() for w in cut if _keep(w.strip())]
+
+
+def query_terms(q: str) -> list[str]:
+    """The terms of a query: whitespace-separated chunks, Latin chunks whole (codes,
+    pinyin), Chinese chunks cut into words; runs of single characters the dictionary
+    did not join are put back together (often a word with a wrong character)."""
+    terms: list[str] = []
+    for chunk in normalize(q).split():
+        if not _CJK.search(chunk):
+            if _keep(chunk):
+                terms.append(chunk)
+            continue
+        with _jieba_lock:
+            cut = [w.strip() for w in _jieba.cut(chunk, True)]
+        run = ""
+        for w in cut + [""]:
+            if len(w) == 1 and _CJK.match(w) and w not in STOP:
+                run += w
+                continue
+            if run:
+                terms.append(run)
+                run = ""
+            if _keep(w):
+                terms.append(w)
+    return list(dict.fromkeys(terms))
+
+
+_PINYIN: dict[str, tuple[str, str]] = {}
+
+
+def pinyin_keys(word: str) -> tuple[str, str] | None:
+    """Full pinyin and initials of a Chinese word of two characters or more."""
+    if len(word) < 2 or not all(_CJK.match(c) for c in word):
+        return None
+    keys = _PINYIN.get(word)
+    if keys is None:
+        full = "".join(lazy_pinyin(word))
+        initials = "".join(lazy_pinyin(word, style=Style.FIRST_LETTER))
+        keys = _PINYIN[word] = (full, initials)
+    return keys
+
+
+_SYN = {w: [s for s in group if s != w] for group in SYNONYMS for w in group}
+
+
+@dataclass
+class Match:
+    """Entries matching a query: id -> score, and the words to mark in their texts."""
+
+    scores: dict[int, float]
+    marks: list[str]
+    unmatched: list[str] = field(default_factory=list)
+
+
+class TextIndex:
+    """An inverted index of entry words (and of their pinyin) to weighted entry ids."""
+
+    def __init__(self) -> None:
+        self.stamp: Any = None
+        self.texts: dict[int, tuple] = {}
+        self.names: dict[int, str] = {}
+        self.codes: dict[int, str] = {}
+        self.entry_keys: dict[int, dict[str, float]] = {}
+        self.postings: dict[str, dict[int, float]] = {}
+        self.surfaces: dict[str, set[str]] = {}  # pinyin key -> the words it stands for
+        self._vocab: list[str] | None = None
+        self._memo: dict[str, tuple[list[tuple[str, float, str]], list[str]]] = {}
+        self.lock = threading.RLock()
+
+    # ------------------------------------------------------------ building
+
+    def _entry_keys(self, row: tuple) -> dict[str, float]:
+        _id, name, summary, code, fields, themes, provider, region = row
+        found: dict[str, float] = {}
+
+        def add(key: str, weight: float) -> None:
+            if weight > found.get(key, 0.0):
+                found[key] = weight
+
+        def add_text(text: str, weight: float) -> None:
+            for w in words(text):
+                add(w, weight)
+                keys = pinyin_keys(w)
+                if keys:
+                    add("\x01" + keys[0], weight * PINYIN)
+                    add("\x01" + keys[1], weight * PINYIN)
+
+        add_text(name or "", WEIGHTS["name"])
+        add_text(summary or "", WEIGHTS["summary"])
+        add_text(provider or "", WEIGHTS["provider"])
+        add_text(region or "", WEIGHTS["region"])
+        add_text(" ".join(str(t) for t in themes or []), WEIGHTS["themes"])
+        texts = []
+        for f in fields or []:
+            if isinstance(f, dict):
+                texts += [str(f.get("name") or ""), str(f.get("description") or "")]
+        add_text(" ".join(texts), WEIGHTS["fields"])
+        code = normalize(code or "")
+        if code:
+            add(code, WEIGHTS["code"])
+            for part in re.split(r"[-_./\s]+", code):
+                if part:
+                    add(part, WEIGHTS["code"])
+        return found
+
+    def _pinyin_surfaces(self, row: tuple) -> Iterable[tuple[str, str]]:
+        for text in (row[1], row[2], row[6], row[7], " ".join(map(str, row[5] or []))):
+            for w in words(text or ""):
+                keys = pinyin_keys(w)
+                if keys:
+                    yield "\x01" + keys[0], w
+                    yield "\x01" + keys[1], w
+
+    def _remove(self, entry_id: int) -> None:
+        for key in self.entry_keys.pop(entry_id, {}):
+            posting = self.postings.get(key)
+            if posting is not None:
+                posting.pop(entry_id, None)
+                if not posting:
+                    del self.postings[key]
+                    self.surfaces.pop(key, None)
+        self.texts.pop(entry_id, None)
+        self.names.pop(entry_id, None)
+        self.codes.pop(entry_id, None)
+
+    def refresh(self, session: Session, stamp: Any) -> None:
+        """Bring the index to the entries as ``session`` sees them."""
+        if stamp == self.stamp:
+            return
+        orgs = session.execute(select(Organization.name)).scalars().all()
+        regions = session.execute(select(Region.name)).scalars().all()
+        add_words([*orgs, *regions, *(w for g in SYNONYMS for w in g)])
+        rows = session.execute(
+            select(
+                CatalogEntry.id,
+                CatalogEntry.name,
+                CatalogEntry.summary,
+                CatalogEntry.resource_code,
+                CatalogEntry.fields,
+                CatalogEntry.themes,
+                Organization.name,
+                Region.name,
+            )
+            .outerjoin(Organization, CatalogEntry.provider_org_id == Organization.id)
+            .outerjoin(Region, CatalogEntry.region_code == Region.code)
+        ).all()
+        seen = set()
+        changed = False
+        for row in rows:
+            row = tuple(row)
+            seen.add(row[0])
+            text = tuple(repr(v) for v in row[1:])
+            if self.texts.get(row[0]) == text:
+                continue
+            changed = True
+            self._remove(row[0])
+            keys = self._entry_keys(row)
+            self.entry_keys[row[0]] = keys
+            for key, weight in keys.items():
+                self.postings.setdefault(key, {})[row[0]] = weight
+            for key, w in self._pinyin_surfaces(row):
+                self.surfaces.setdefault(key, set()).add(w)
+            self.texts[row[0]] = text
+            self.names[row[0]] = row[1] or ""
+            self.codes[row[0]] = row[3] or ""
+        for gone in set(self.texts) - seen:
+            changed = True
+            self._remove(gone)
+        if changed:
+            self._vocab = None
+            self._memo = {}
+        self.stamp = stamp
+
+    # ------------------------------------------------------------ querying
+
+    @property
+    def vocab(self) -> list[str]:
+        if self._vocab is None:
+            self._vocab = sorted(k for k in self.postings if not k.startswith("\x01"))
+        return self._vocab
+
+    def _idf(self, key: str) -> float:
+        n = len(self.texts) or 1
+        return math.log(1 + n / (len(self.postings.get(key, ())) or 1))
+
+    def expand(self, term: str) -> tuple[list[tuple[str, float, str]], list[str]]:
+        """(index key, factor, word to mark) alternatives for one query term, and the
+        words to mark: the term itself, its synonyms, the words its pinyin stands for,
+        vocabulary words containing it, and, only when none of those is found, the
+        vocabulary words one character away."""
+        memo = self._memo.get(term)
+        if memo is not None:
+            return memo
+        alts: list[tuple[str, float, str]] = []
+        if term in self.postings:
+            alts.append((term, EXACT, term))
+        for syn in _SYN.get(term, ()):
+            if syn in self.postings:
+                alts.append((syn, SYNONYM, syn))
+        if _LETTERS.match(term) and "\x01" + term in self.postings:
+            for w in sorted(self.surfaces.get("\x01" + term, ())):
+                alts.append(("", 0.0, w))  # a word to mark only
+            alts.append(("\x01" + term, PINYIN, term))
+        cjk = bool(_CJK.search(term))
+        if cjk or len(term) >= 2:
+            for w in self.vocab:
+                if term in w and w != term:
+                    alts.append((w, PART * len(term) / len(w) + PART / 2, term))
+        if not alts and len(term) >= (2 if cjk else 4):
+            near = process.extract(
+                term, self.vocab, scorer=Levenshtein.distance, score_cutoff=1, limit=50
+            )
+            for w, _d, _i in near:
+                if bool(_CJK.search(w)) == cjk and len(w) >= 2:
+                    alts.append((w, TYPO, w))
+        marks = list(dict.fromkeys(m for _k, _f, m in alts))
+        self._memo[term] = (alts, marks)
+        return alts, marks
+
+    def match(self, q: str) -> Match:
+        """Entries holding every term of ``q`` (directly or through an alternative),
+        scored by the sum over terms of the best field weight x factor x idf, doubled
+        when the name holds the whole query and again when it is the query."""
+        terms = query_terms(q)
+        scores: dict[int, float] | None = None
+        marks: list[str] = []
+        unmatched: list[str] = []
+        for term in terms:
+            alts, term_marks = self.expand(term)
+            best: dict[int, float] = {}
+            for key, factor, _mark in alts:
+                if not key:
+                    continue
+                idf = self._idf(key)
+                for entry_id, weight in self.postings.get(key, {}).items():
+                    s = weight * factor * idf
+                    if s > best.get(entry_id, 0.0):
+                        best[entry_id] = s
+            if not best:
+                unmatched.append(term)
+            marks += term_marks
+            if scores is None:
+                scores = best
+            else:
+                scores = {i: s + best[i] for i, s in scores.items() if i in best}
+        scores = scores or {}
+        whole = "".join(normalize(q).split())
+        if whole:
+            for entry_id in scores:
+                name = "".join(normalize(self.names.get(entry_id, "")).split())
+                if whole in name:
+                    scores[entry_id] *= 4.0 if whole == name else 2.0
+        return Match(scores, list(dict.fromkeys(marks)), unmatched)
+
+    def ranked(self, scores: dict[int, float]) -> list[int]:
+        """Ids by score, then resource code and id (the same order on every database)."""
+        return sorted(scores, key=lambda i: (-round(scores[i], 9), self.codes.get(i, ""), i))
+
+    def suggest(self, q: str, allowed: Collection[int], limit: int = 3) -> list[str]:
+        """Names of ``allowed`` entries closest to ``q``, for "did you mean"."""
+        names = sorted({self.names[i] for i in allowed if i in self.names})
+        if not names or not q.strip():
+            return []
+        found = process.extract(
+            normalize(q), names, scorer=fuzz.WRatio, processor=normalize, limit=limit * 3
+        )
+        return [n for n, score, _ in found if score >= 50][:limit]
+
+
+_INDEXES: dict[str, TextIndex] = {}
+_INDEXES_LOCK = threading.Lock()
+
+
+def index_for(session: Session) -> TextIndex:
+    """This database's index, up to date with what ``session`` sees. Callers hold
+    ``index.lock`` while they use it."""
+    bind = session.get_bind()
+    url = str(getattr(bind, "url", None) or bind.engine.url)
+    with _INDEXES_LOCK:
+        index = _INDEXES.setdefault(url, TextIndex())
+    count = session.scalar(select(func.count()).select_from(CatalogEntry)) or 0
+    stamp = (changes.current(session, "catalog"), count)
+    with index.lock:
+        index.refresh(session, stamp)
+    return index
+
+
+def mark(text: str | None, words: Iterable[str]) -> Markup:
+    """``text`` escaped, with every occurrence of ``words`` (case-insensitive) in <mark>."""
+    text = text or ""
+    folded = normalize(text)
+    if len(folded) != len(text):
+        folded = text
+    spans: list[tuple[int, int]] = []
+    for w in sorted({w for w in words if w}, key=len, reverse=True):
+        start = folded.find(w)
+        while start >= 0:
+            spans.append((start, start + len(w)))
+            start = folded.find(w, start + len(w))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, at = [], 0
+    for start, end in merged:
+        out.append(escape(text[at:start]))
+        out.append(Markup("<mark>{}</mark>").format(text[start:end]))
+        at = end
+    out.append(escape(text[at:]))
+    return Markup("").join(out)
