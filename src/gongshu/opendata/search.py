@@ -180,7 +180,8 @@ def search(
         if words and not found.total:
             found.suggestions = _suggest(session, words)
         fresh.append(found)
-        return found.total, [e.id for e in found.entries], found.facets, found.marks, found.suggestions
+        ids = [e.id for e in found.entries]
+        return found.total, ids, found.facets, found.marks, found.suggestions
 
     total, ids, counted, marks, suggestions = _CACHE.get(
         session, key, compute, stamp=catalog_stamp(session)
@@ -203,8 +204,8 @@ def _search(
     descending: bool = False,
     facets: Collection[str] | None = None,
 ) -> OpenSearch:
-    """Open entries matching ``q`` (every term, see textindex) and ``filters`` (facet key -> accepted values,
-    all keys must match), a page of them in ``sort`` order, and facet counts (all facets,
+    """Open entries matching ``q`` (every term, see textindex) and ``filters`` (facet
+    key -> accepted values, all keys must match), a page of them in ``sort`` order, and facet counts (all facets,
     or only the keys in ``facets``).
 
     Filters and facets over single-valued columns are counted in SQL (GROUP BY);
