@@ -205,8 +205,8 @@ def _search(
     facets: Collection[str] | None = None,
 ) -> OpenSearch:
     """Open entries matching ``q`` (every term, see textindex) and ``filters`` (facet
-    key -> accepted values, all keys must match), a page of them in ``sort`` order, and facet counts (all facets,
-    or only the keys in ``facets``).
+    key -> accepted values, all keys must match), a page of them in ``sort`` order, and
+    facet counts (all facets, or only the keys in ``facets``).
 
     Filters and facets over single-valued columns are counted in SQL (GROUP BY);
     themes, formats and package names (lists, slugs) in Python.
