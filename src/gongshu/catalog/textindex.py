@@ -324,30 +324,50 @@ class TextIndex:
         self._memo[term] = (alts, marks)
         return alts, marks
 
+    def _hits(self, term: str) -> dict[int, float]:
+        """Entry id -> the best weight x factor x idf over the term's alternatives."""
+        best: dict[int, float] = {}
+        for key, factor, _mark in self.expand(term)[0]:
+            if not key:
+                continue
+            idf = self._idf(key)
+            for entry_id, weight in self.postings.get(key, {}).items():
+                s = weight * factor * idf
+                if s > best.get(entry_id, 0.0):
+                    best[entry_id] = s
+        return best
+
     def match(self, q: str) -> Match:
         """Entries holding every term of ``q`` (directly or through an alternative),
         scored by the sum over terms of the best field weight x factor x idf, doubled
-        when the name holds the whole query and again when it is the query."""
+        when the name holds the whole query and again when it is the query. A term
+        found nowhere is tried joined to its neighbour (a wrong character often cuts
+        a word in two: 工商护 -> 工商 + 护)."""
         terms = query_terms(q)
+        hits = [self._hits(t) for t in terms]
+        i = 0
+        while i < len(terms):
+            if not hits[i] and len(terms) > 1:
+                for j in (i - 1, i + 1):
+                    if 0 <= j < len(terms):
+                        a, b = sorted((i, j))
+                        joined = terms[a] + terms[b]
+                        found = self._hits(joined)
+                        if found:
+                            terms[a : b + 1] = [joined]
+                            hits[a : b + 1] = [found]
+                            i = a - 1
+                            break
+            i += 1
         scores: dict[int, float] | None = None
         marks: list[str] = []
         unmatched: list[str] = []
-        for term in terms:
-            alts, term_marks = self.expand(term)
-            best: dict[int, float] = {}
-            for key, factor, _mark in alts:
-                if not key:
-                    continue
-                idf = self._idf(key)
-                for entry_id, weight in self.postings.get(key, {}).items():
-                    s = weight * factor * idf
-                    if s > best.get(entry_id, 0.0):
-                        best[entry_id] = s
+        for term, best in zip(terms, hits, strict=True):
             if not best:
                 unmatched.append(term)
-            marks += term_marks
+            marks += self.expand(term)[1]
             if scores is None:
-                scores = best
+                scores = dict(best)
             else:
                 scores = {i: s + best[i] for i, s in scores.items() if i in best}
         scores = scores or {}
@@ -364,14 +384,27 @@ class TextIndex:
         return sorted(scores, key=lambda i: (-round(scores[i], 9), self.codes.get(i, ""), i))
 
     def suggest(self, q: str, allowed: Collection[int], limit: int = 3) -> list[str]:
-        """Names of ``allowed`` entries closest to ``q``, for "did you mean"."""
-        names = sorted({self.names[i] for i in allowed if i in self.names})
-        if not names or not q.strip():
+        """Names of ``allowed`` entries for "did you mean": those holding the most terms
+        of ``q`` (best score first), else the names closest to it as strings."""
+        allowed = set(allowed)
+        cover: dict[int, list[float]] = {}
+        for term in query_terms(q):
+            for entry_id, score in self._hits(term).items():
+                if entry_id in allowed:
+                    got = cover.setdefault(entry_id, [0, 0.0])
+                    got[0] += 1
+                    got[1] += score
+        ranked = sorted(cover, key=lambda i: (-cover[i][0], -cover[i][1], self.codes.get(i, ""), i))
+        names = list(dict.fromkeys(self.names[i] for i in ranked if self.names.get(i)))
+        if names:
+            return names[:limit]
+        pool = sorted({self.names[i] for i in allowed if self.names.get(i)})
+        if not pool or not q.strip():
             return []
         found = process.extract(
-            normalize(q), names, scorer=fuzz.WRatio, processor=normalize, limit=limit * 3
+            normalize(q), pool, scorer=fuzz.WRatio, processor=normalize, limit=limit
         )
-        return [n for n, score, _ in found if score >= 50][:limit]
+        return [n for n, score, _ in found if score >= 40]
 
 
 _INDEXES: dict[str, TextIndex] = {}
@@ -406,7 +439,7 @@ def mark(text: str | None, words: Iterable[str]) -> Markup:
             start = folded.find(w, start + len(w))
     merged: list[list[int]] = []
     for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
+        if merged and start < merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])

@@ -151,7 +151,9 @@ def search(
 ) -> OpenSearch:
     """Open entries matching ``q`` (every word) and ``filters``, one page of them and the
     facet counts (see ``_search``); cached per process until the catalog changes.
-    ``sort`` defaults to relevance with search words and to the resource code without."""
+    ``sort`` defaults to relevance with search words and to the resource code without;
+    relevance is always the best first, whatever ``descending`` says (CKAN asks for
+    "score desc")."""
     words = " ".join((q or "").split())
     if sort is None or (sort == RELEVANCE and not words):
         sort = RELEVANCE if words else "name"
@@ -258,7 +260,6 @@ def _search(
     marks = match.marks if match else []
     if match is not None and sort == RELEVANCE:
         ranked = _ranked(session, ids, match)
-        ranked = ranked[::-1] if descending else ranked
         return OpenSearch(len(ids), _load(session, ranked[offset : offset + limit]), facets, marks)
     order = SORTS.get(sort, CatalogEntry.resource_code)
     page: list[CatalogEntry] = []
@@ -333,7 +334,6 @@ def _search_sql(
         raw = {k: [(v, n) for v, n in c.items() if v] for k, c in counts.items()}
         if sort == RELEVANCE:
             ranked = _ranked(session, [rows[i][0] for i in hits], match)
-            ranked = ranked[::-1] if descending else ranked
             return OpenSearch(
                 total,
                 _load(session, ranked[offset : offset + limit]),
