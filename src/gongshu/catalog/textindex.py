@@ -15,6 +15,7 @@ PostgreSQL, so both databases give the same results in the same order.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -28,7 +29,7 @@ from markupsafe import Markup, escape
 from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from gongshu import changes
@@ -99,12 +100,21 @@ def _keep(word: str) -> bool:
     return bool(word) and word not in STOP and bool(_WORDISH.search(word))
 
 
+_WORDS: dict[str, list[str]] = {}  # text -> its words (catalog texts repeat: field lists)
+
+
 def words(text: str) -> list[str]:
     """The index words of a text: the search-mode cut (long words and the words in them)."""
-    text = normalize(text)
+    found = _WORDS.get(text)
+    if found is not None:
+        return found
     with _jieba_lock:
-        cut = _jieba.cut_for_search(text, True)
-    return [w.strip() for w in cut if _keep(w.strip())]
+        cut = _jieba.cut_for_search(normalize(text), True)
+    found = [w for w in (c.strip() for c in cut) if _keep(w)]
+    if len(_WORDS) > 50_000:
+        _WORDS.clear()
+    _WORDS[text] = found
+    return found
 
 
 def query_terms(q: str) -> list[str]:
@@ -137,14 +147,60 @@ _PINYIN: dict[str, tuple[str, str]] = {}
 
 def pinyin_keys(word: str) -> tuple[str, str] | None:
     """Full pinyin and initials of a Chinese word of two characters or more."""
-    if len(word) < 2 or not all(_CJK.match(c) for c in word):
-        return None
     keys = _PINYIN.get(word)
     if keys is None:
+        if len(word) < 2 or not all(_CJK.match(c) for c in word):
+            return None
         full = "".join(lazy_pinyin(word))
         initials = "".join(lazy_pinyin(word, style=Style.FIRST_LETTER))
         keys = _PINYIN[word] = (full, initials)
     return keys
+
+
+_KEYS: dict[str, list[tuple[str, float, str | None]]] = {}
+
+
+def _text_keys(text: str) -> list[tuple[str, float, str | None]]:
+    """(index key, factor, word a pinyin key stands for) of a text, memoized."""
+    found = _KEYS.get(text)
+    if found is None:
+        found = []
+        for w in words(text):
+            found.append((w, 1.0, None))
+            keys = pinyin_keys(w)
+            if keys:
+                found += [("\x01" + keys[0], PINYIN, w), ("\x01" + keys[1], PINYIN, w)]
+        if len(_KEYS) > 50_000:
+            _KEYS.clear()
+        _KEYS[text] = found
+    return found
+
+
+_JSON: dict[str, str] = {}
+
+
+def _json_text(raw: str | None, keys: tuple[str, ...]) -> str:
+    """The words of a JSON list column read as text: its strings, or the ``keys`` of
+    its objects (field names and descriptions)."""
+    if not raw:
+        return ""
+    found = _JSON.get(raw)
+    if found is None:
+        try:
+            items = json.loads(raw)
+        except ValueError:
+            items = []
+        parts = []
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict):
+                parts += [str(item.get(k) or "") for k in keys]
+            else:
+                parts.append(str(item))
+        found = " ".join(parts)
+        if len(_JSON) > 50_000:
+            _JSON.clear()
+        _JSON[raw] = found
+    return found
 
 
 _SYN = {w: [s for s in group if s != w] for group in SYNONYMS for w in group}
@@ -179,29 +235,24 @@ class TextIndex:
     def _entry_keys(self, row: tuple) -> dict[str, float]:
         _id, name, summary, code, fields, themes, provider, region = row
         found: dict[str, float] = {}
+        surfaces = self.surfaces
 
         def add(key: str, weight: float) -> None:
             if weight > found.get(key, 0.0):
                 found[key] = weight
 
         def add_text(text: str, weight: float) -> None:
-            for w in words(text):
-                add(w, weight)
-                keys = pinyin_keys(w)
-                if keys:
-                    add("\x01" + keys[0], weight * PINYIN)
-                    add("\x01" + keys[1], weight * PINYIN)
+            for key, factor, word in _text_keys(text):
+                add(key, weight * factor)
+                if word is not None:
+                    surfaces.setdefault(key, set()).add(word)
 
         add_text(name or "", WEIGHTS["name"])
         add_text(summary or "", WEIGHTS["summary"])
         add_text(provider or "", WEIGHTS["provider"])
         add_text(region or "", WEIGHTS["region"])
-        add_text(" ".join(str(t) for t in themes or []), WEIGHTS["themes"])
-        texts = []
-        for f in fields or []:
-            if isinstance(f, dict):
-                texts += [str(f.get("name") or ""), str(f.get("description") or "")]
-        add_text(" ".join(texts), WEIGHTS["fields"])
+        add_text(_json_text(themes, ()), WEIGHTS["themes"])
+        add_text(_json_text(fields, ("name", "description")), WEIGHTS["fields"])
         code = normalize(code or "")
         if code:
             add(code, WEIGHTS["code"])
@@ -209,14 +260,6 @@ class TextIndex:
                 if part:
                     add(part, WEIGHTS["code"])
         return found
-
-    def _pinyin_surfaces(self, row: tuple) -> Iterable[tuple[str, str]]:
-        for text in (row[1], row[2], row[6], row[7], " ".join(map(str, row[5] or []))):
-            for w in words(text or ""):
-                keys = pinyin_keys(w)
-                if keys:
-                    yield "\x01" + keys[0], w
-                    yield "\x01" + keys[1], w
 
     def _remove(self, entry_id: int) -> None:
         for key in self.entry_keys.pop(entry_id, {}):
@@ -243,8 +286,8 @@ class TextIndex:
                 CatalogEntry.name,
                 CatalogEntry.summary,
                 CatalogEntry.resource_code,
-                CatalogEntry.fields,
-                CatalogEntry.themes,
+                cast(CatalogEntry.fields, Text),  # JSON read as text: parsed once per text
+                cast(CatalogEntry.themes, Text),
                 Organization.name,
                 Region.name,
             )
@@ -256,7 +299,7 @@ class TextIndex:
         for row in rows:
             row = tuple(row)
             seen.add(row[0])
-            text = tuple(repr(v) for v in row[1:])
+            text = row[1:]
             if self.texts.get(row[0]) == text:
                 continue
             changed = True
@@ -265,8 +308,6 @@ class TextIndex:
             self.entry_keys[row[0]] = keys
             for key, weight in keys.items():
                 self.postings.setdefault(key, {})[row[0]] = weight
-            for key, w in self._pinyin_surfaces(row):
-                self.surfaces.setdefault(key, set()).add(w)
             self.texts[row[0]] = text
             self.names[row[0]] = row[1] or ""
             self.codes[row[0]] = row[3] or ""
