@@ -213,7 +213,12 @@ def old_search(session, q: str, limit: int = 10) -> list[str]:  # noqa: ANN001
         .join(Organization, CatalogEntry.provider_org_id == Organization.id)
         .where(open_clause())
     )
-    columns = (CatalogEntry.name, CatalogEntry.summary, CatalogEntry.resource_code, Organization.name)
+    columns = (
+        CatalogEntry.name,
+        CatalogEntry.summary,
+        CatalogEntry.resource_code,
+        Organization.name,
+    )
     for word in q.split():
         esc = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(or_(*(c.ilike(f"%{esc}%", escape="\\") for c in columns)))
@@ -301,7 +306,8 @@ def main() -> None:
         OUT.mkdir(parents=True)
         t = time.perf_counter()
         build(url, args.entries)
-        print(f"built {args.entries} entries in {time.perf_counter() - t:.1f} s ({url.split(':')[0]})")
+        took = time.perf_counter() - t
+        print(f"built {args.entries} entries in {took:.1f} s ({url.split(':')[0]})")
     qs = queries(args.entries)
     print(f"{len(qs)} queries; index cold build {cold_build(url) * 1000:.0f} ms")
     old = measure(url, qs, old_search)
