@@ -378,17 +378,11 @@ class TextIndex:
                     best[entry_id] = s
         return best
 
-    def match(self, q: str) -> Match:
-        """Entries holding every term of ``q`` (directly or through an alternative),
-        scored by the sum over terms of the best field weight x factor x idf, doubled
-        when the name holds the whole query and again when it is the query. A term
-        found nowhere is tried joined to its neighbour (a wrong character often cuts
-        a word in two: 工商护 -> 工商 + 护)."""
-        terms = query_terms(q)
-        hits = [self._hits(t) for t in terms]
+    def _join(self, terms: list[str], hits: list[dict[int, float]], weak: Any) -> None:
+        """Join each ``weak(i)`` term to a neighbour when the joined string is found."""
         i = 0
         while i < len(terms):
-            if not hits[i] and len(terms) > 1:
+            if weak(i) and len(terms) > 1:
                 for j in (i - 1, i + 1):
                     if 0 <= j < len(terms):
                         a, b = sorted((i, j))
@@ -400,6 +394,10 @@ class TextIndex:
                             i = a - 1
                             break
             i += 1
+
+    def _combine(
+        self, terms: list[str], hits: list[dict[int, float]]
+    ) -> tuple[dict[int, float], list[str], list[str]]:
         scores: dict[int, float] | None = None
         marks: list[str] = []
         unmatched: list[str] = []
@@ -411,7 +409,22 @@ class TextIndex:
                 scores = dict(best)
             else:
                 scores = {i: s + best[i] for i, s in scores.items() if i in best}
-        scores = scores or {}
+        return scores or {}, marks, unmatched
+
+    def match(self, q: str) -> Match:
+        """Entries holding every term of ``q`` (directly or through an alternative),
+        scored by the sum over terms of the best field weight x factor x idf, doubled
+        when the name holds the whole query and again when it is the query. A term
+        found nowhere is tried joined to its neighbour (a wrong character often cuts
+        a word in two: 工商护 -> 工商 + 护)."""
+        terms = query_terms(q)
+        hits = [self._hits(t) for t in terms]
+        self._join(terms, hits, lambda i: not hits[i])
+        scores, marks, unmatched = self._combine(terms, hits)
+        if not scores and any(len(t) == 1 for t in terms):
+            # a wrong character that is a word elsewhere (西湖个 -> 西湖 + 个): join too
+            self._join(terms, hits, lambda i: len(terms[i]) == 1)
+            scores, marks, unmatched = self._combine(terms, hits)
         whole = "".join(normalize(q).split())
         if whole:
             for entry_id in scores:
