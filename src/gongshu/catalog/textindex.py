@@ -378,6 +378,23 @@ class TextIndex:
                     best[entry_id] = s
         return best
 
+    def _pinyin_pieces(self, term: str) -> list[str]:
+        """A Latin term that is no key itself, cut into indexed pinyin keys when it can
+        be (``qiyedengji`` -> ``qiye`` ``dengji``; ``qydj`` -> ``qy`` ``dj``), fewest
+        pieces first; else the term."""
+        if not _LETTERS.match(term) or "\x01" + term in self.postings or term in self.postings:
+            return [term]
+        n = len(term)
+        best: list[list[str] | None] = [None] * (n + 1)
+        best[0] = []
+        for end in range(1, n + 1):
+            for start in range(max(0, end - 24), end - 1):
+                prev = best[start]
+                if prev is not None and "\x01" + term[start:end] in self.postings:
+                    if best[end] is None or len(prev) + 1 < len(best[end] or ()):
+                        best[end] = [*prev, term[start:end]]
+        return best[n] if best[n] and len(best[n]) > 1 else [term]
+
     def _join(self, terms: list[str], hits: list[dict[int, float]], weak: Any) -> None:
         """Join each ``weak(i)`` term to a neighbour when the joined string is found."""
         i = 0
@@ -417,7 +434,7 @@ class TextIndex:
         when the name holds the whole query and again when it is the query. A term
         found nowhere is tried joined to its neighbour (a wrong character often cuts
         a word in two: 工商护 -> 工商 + 护)."""
-        terms = query_terms(q)
+        terms = [piece for t in query_terms(q) for piece in self._pinyin_pieces(t)]
         hits = [self._hits(t) for t in terms]
         self._join(terms, hits, lambda i: not hits[i])
         scores, marks, unmatched = self._combine(terms, hits)
