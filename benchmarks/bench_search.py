@@ -13,9 +13,9 @@ published and open), with names people would search for instead of "养老数据
 "{place}{subject}{aspect}" over 30 places (registered as regions, so in the user
 dictionary), 30 subjects from 9 providing agencies and 12 aspects.
 
-Queries (150, fixed seed), each with its relevant entries known by construction:
+Queries (175, fixed seed), each with its relevant entries known by construction:
 exact names; names in full pinyin and in initials (word by word, as typed on a phone
-keyboard without the characters); names with one wrong character; names with a
+keyboard without the characters), and in full pinyin without spaces; names with one wrong character; names with a
 common term replaced by its synonym (法人 for 企业 ...); place + subject, whose relevant
 set is the 12 aspects of it (recall@10 over min(12, 10)). Latency is per query with
 the result caches cleared (the index itself stays built: it is rebuilt only when the
@@ -172,7 +172,7 @@ def queries(entries: int, n_each: int = 25) -> list[tuple[str, str, set[str]]]:
     rows = names(entries)
     code = {r[0]: f"BENCH-{i:05d}" for i, r in enumerate(rows)}
     rng = random.Random(7)
-    picks = rng.sample(rows, n_each * 5)
+    picks = rng.sample(rows, n_each * 6)
     out: list[tuple[str, str, set[str]]] = []
     textindex.add_words([p for _c, p in PLACES])
 
@@ -194,7 +194,9 @@ def queries(entries: int, n_each: int = 25) -> list[tuple[str, str, set[str]]]:
     for name, *_ in rng.sample(with_syn, n_each):
         word = next(w for w in SYNONYMS if w in name)
         out.append(("synonym", name.replace(word, SYNONYMS[word], 1), {code[name]}))
-    for _name, _code, place, subject, _aspect in picks[4 * n_each :]:
+    for name, *_ in picks[5 * n_each :]:
+        out.append(("pinyin joined", spelled(name, False).replace(" ", ""), {code[name]}))
+    for _name, _code, place, subject, _aspect in picks[4 * n_each : 5 * n_each]:
         rel = {code[r[0]] for r in rows if r[2] == place and r[3] == subject}
         out.append(("place+subject", f"{place} {subject}", rel))
     return out
