@@ -16,8 +16,9 @@ dictionary), 30 subjects from 9 providing agencies and 12 aspects.
 Queries (175, fixed seed), each with its relevant entries known by construction:
 exact names; names in full pinyin and in initials (word by word, as typed on a phone
 keyboard without the characters), and in full pinyin without spaces; names with one
-wrong character; names with a common term replaced by its synonym (法人 for 企业 ...); place + subject, whose relevant
-set is the 12 aspects of it (recall@10 over min(12, 10)). Latency is per query with
+wrong character; names with a common term replaced by its synonym (法人 for 企业
+...); place + subject, whose relevant set is the 12 aspects of it (recall@10 over
+min(12, 10)). Latency is per query with
 the result caches cleared (the index itself stays built: it is rebuilt only when the
 catalog changes; its cold build time is reported apart). ``--compare URL`` builds the
 same catalog in a second database and checks that every query's top 10 is the same.
