@@ -80,6 +80,7 @@ def test_a_synonym_finds_the_common_term(session, shelf) -> None:  # noqa: ANN00
         ("个体工商戶名录", "shops"),
         ("工商护", "shops"),
         ("公交站个", "buses"),  # 个 is a word elsewhere (个体): joined to its neighbour
+        ("分支在构名录", "branches"),  # 在 is a stop word: the whole name, one character off
     ],
 )
 def test_one_wrong_character_still_finds_the_entry(session, shelf, q, which) -> None:  # noqa: ANN001

@@ -227,6 +227,8 @@ class TextIndex:
         self.postings: dict[str, dict[int, float]] = {}
         self.surfaces: dict[str, set[str]] = {}  # pinyin key -> the words it stands for
         self._vocab: list[str] | None = None
+        self._names: list[str] | None = None
+        self._name_ids: list[int] = []
         self._memo: dict[str, tuple[list[tuple[str, float, str]], list[str]]] = {}
         self.lock = threading.RLock()
 
@@ -316,6 +318,7 @@ class TextIndex:
             self._remove(gone)
         if changed:
             self._vocab = None
+            self._names = None
             self._memo = {}
         self.stamp = stamp
 
@@ -326,6 +329,20 @@ class TextIndex:
         if self._vocab is None:
             self._vocab = sorted(k for k in self.postings if not k.startswith("\x01"))
         return self._vocab
+
+    @property
+    def name_list(self) -> list[str]:
+        """Normalized entry names without spaces, parallel to ``name_ids``."""
+        if self._names is None:
+            ids = sorted(self.names)
+            self._names = ["".join(normalize(self.names[i]).split()) for i in ids]
+            self._name_ids = ids
+        return self._names
+
+    @property
+    def name_ids(self) -> list[int]:
+        self.name_list  # noqa: B018 - builds both
+        return self._name_ids
 
     def _idf(self, key: str) -> float:
         n = len(self.texts) or 1
@@ -443,6 +460,13 @@ class TextIndex:
             self._join(terms, hits, lambda i: len(terms[i]) == 1)
             scores, marks, unmatched = self._combine(terms, hits)
         whole = "".join(normalize(q).split())
+        if not scores and len(whole) >= 4:
+            # last: a whole name one character away (a wrong character cut into no word)
+            near = process.extract(
+                whole, self.name_list, scorer=Levenshtein.distance, score_cutoff=1, limit=20
+            )
+            ids = self.name_ids
+            scores = {ids[i]: 1.0 + TYPO * (1 - d) for _n, d, i in near}
         if whole:
             for entry_id in scores:
                 name = "".join(normalize(self.names.get(entry_id, "")).split())
