@@ -158,3 +158,11 @@ def test_the_workbench_catalog_search_uses_the_same_index(session, people, shelf
     assert "<mark>企业</mark>" in str(found.mark(shelf.firms))
     none = catalog_search.search(session, actor=people.clerk_county, q="个体工商户 气象")
     assert none.total == 0 and none.suggestions[0] == "个体工商户名录"
+
+
+def test_the_workbench_list_marks_and_suggests(client, login, shelf) -> None:  # noqa: ANN001
+    login("clerk_county")
+    page = client.get("/catalog", params={"q": "qy dengji"}).text
+    assert "<mark>企业</mark><mark>登记</mark>信息" in page
+    page = client.get("/catalog", params={"q": "个体工商户 气象"}).text
+    assert "您是不是要找" in page and "个体工商户名录" in page
