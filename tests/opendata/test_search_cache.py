@@ -50,10 +50,10 @@ def test_a_catalog_change_makes_the_next_search_fresh(session, open_data, people
 
 def test_renaming_a_provider_changes_what_matches(session, open_data) -> None:  # noqa: ANN001
     org = open_data.free.provider
-    assert search(session, q="东湖交通").total == 0
-    org.name = "东湖交通局"
+    assert search(session, q="青山湖交通").total == 0
+    org.name = "青山湖交通局"
     session.flush()
-    assert search(session, q="东湖交通").total == 2
+    assert search(session, q="青山湖交通").total == 2
 
 
 def test_package_search_answers_are_cached_and_follow_changes(session, open_data, people) -> None:  # noqa: ANN001

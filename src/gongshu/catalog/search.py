@@ -1,15 +1,19 @@
 """Who sees which catalog entries, and the search with facets (CAT-1): published public
-entries for everyone, an agency's own drafts for it, everything for data authorities."""
+entries for everyone, an agency's own drafts for it, everything for data authorities.
+Search words go through the full-text index (``textindex``); with them, results are
+ranked by relevance and carry the words to mark and, when none is found, suggestions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from markupsafe import Markup
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import Organization, User
+from gongshu.catalog import textindex
 from gongshu.catalog.models import CatalogEntry
 
 FACETS = (
@@ -58,6 +62,18 @@ class SearchResult:
     total: int
     entries: list[CatalogEntry]
     facets: dict[str, list[tuple[Any, str, int]]]
+    marks: list[str] = field(default_factory=list)  # words to mark in names and summaries
+    suggestions: list[str] = field(default_factory=list)  # entry names, when none found
+
+    def mark(self, entry: CatalogEntry, attr: str = "name") -> Markup:
+        """An entry's ``attr`` escaped, with the matched words in <mark>."""
+        return textindex.mark(getattr(entry, attr, ""), self.marks)
+
+
+def id_in(ids: list[int]) -> Any:
+    """``CatalogEntry.id IN ids``, the ids written into the statement (no limit on how
+    many bound parameters a statement may have)."""
+    return CatalogEntry.id.in_(bindparam("matched_ids", ids, expanding=True, literal_execute=True))
 
 
 def search(
@@ -69,24 +85,23 @@ def search(
     limit: int = 20,
     offset: int = 0,
 ) -> SearchResult:
-    """Search by name, summary and provider, filter by attributes, count facets."""
+    """Search by name, summary, code, fields, themes, provider and region (see
+    ``textindex``), filter by attributes, count facets; with search words the most
+    relevant first, else by tier and resource code."""
     filters = {k: v for k, v in (filters or {}).items() if k in FACETS and v not in (None, "")}
+    match = None
+    if (q or "").split():
+        index = textindex.index_for(session)
+        with index.lock:
+            match = index.match(q or "")
 
     def base(skip: str | None = None) -> Select:
         stmt = select(CatalogEntry).join(
             Organization, CatalogEntry.provider_org_id == Organization.id
         )
         stmt = stmt.where(visible(actor), CatalogEntry.scope == "public")
-        if q:
-            like = f"%{q.strip().lower()}%"
-            stmt = stmt.where(
-                or_(
-                    func.lower(CatalogEntry.name).like(like),
-                    func.lower(CatalogEntry.summary).like(like),
-                    func.lower(CatalogEntry.resource_code).like(like),
-                    func.lower(Organization.name).like(like),
-                )
-            )
+        if match is not None:
+            stmt = stmt.where(id_in(list(match.scores)))
         for k, v in filters.items():
             if k != skip:
                 stmt = stmt.where(
@@ -105,11 +120,15 @@ def search(
     ).all()
     total = sum(row[-1] for row in combos)
     stmt = base()
-    entries = list(
-        session.scalars(
-            stmt.order_by(CatalogEntry.tier, CatalogEntry.resource_code).limit(limit).offset(offset)
-        ).unique()
-    )
+    if match is None:
+        stmt = stmt.order_by(CatalogEntry.tier, CatalogEntry.resource_code)
+        entries = list(session.scalars(stmt.limit(limit).offset(offset)).unique())
+    else:
+        ids = session.scalars(stmt.with_only_columns(CatalogEntry.id)).all()
+        with index.lock:
+            page = index.ranked({i: match.scores[i] for i in ids})[offset : offset + limit]
+        found = {e.id: e for e in session.scalars(select(CatalogEntry).where(id_in(page))).unique()}
+        entries = [found[i] for i in page if i in found]
     facets: dict[str, list[tuple[Any, str, int]]] = {}
     org_names = dict(session.execute(select(Organization.id, Organization.name)).all())
     for i, key in enumerate(FACETS):
@@ -125,4 +144,10 @@ def search(
             (v, org_names.get(v, str(v)) if key == "provider_org_id" else str(v), n)
             for v, n in sorted(counts.items(), key=lambda c: (-c[1], str(c[0])))
         ]
-    return SearchResult(total, entries, facets)
+    result = SearchResult(total, entries, facets, match.marks if match else [])
+    if match is not None and not total:
+        everyone = select(CatalogEntry.id).where(visible(actor), CatalogEntry.scope == "public")
+        allowed = set(session.scalars(everyone))
+        with index.lock:
+            result.suggestions = index.suggest(q or "", allowed)
+    return result

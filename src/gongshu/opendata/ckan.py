@@ -71,7 +71,7 @@ CKAN_SORTS = {
     "title_string": "title",
     "metadata_modified": "modified",
     "metadata_created": "created",
-    "score": "name",
+    "score": "relevance",
 }
 
 

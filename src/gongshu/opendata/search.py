@@ -1,6 +1,12 @@
 """Searching open entries with facets, shared by the portal and the CKAN Action API
 (OPN-1); which entries are open and the lookups by id or name are in ``entries``.
 
+Search words go through the catalog's full-text index (catalog/textindex.py: Chinese
+word segmentation with agency and place names, pinyin and initials, synonyms, one
+wrong character); the entries it finds are then filtered and counted here. Results
+are ranked by relevance when there are search words and no other order is asked for;
+the words to mark in the results and, when nothing is found, suggestions come along.
+
 An entry is open when it is published and its opening attribute is not
 "none" (CAT-4). Facets over single-valued columns are counted in SQL; those
 over the list-valued columns (themes, formats) in Python over a narrow
@@ -14,11 +20,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from markupsafe import Markup
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from gongshu import changes
 from gongshu.accounts.models import Organization, Region
+from gongshu.catalog import textindex
 from gongshu.catalog.models import CatalogEntry
 from gongshu.opendata.entries import open_clause, slug
 
@@ -37,6 +45,7 @@ SORTS = {
     "modified": CatalogEntry.updated_at,
     "created": CatalogEntry.created_at,
 }
+RELEVANCE = "relevance"  # by the index's score (with search words; else by name)
 
 
 @dataclass
@@ -45,20 +54,28 @@ class OpenSearch:
     entries: list[CatalogEntry]
     # facet key -> [(value, label, count)], most frequent first
     facets: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    marks: list[str] = field(default_factory=list)  # words to mark in names and summaries
+    suggestions: list[str] = field(default_factory=list)  # entry names, when none found
+
+    def mark(self, entry: CatalogEntry, attr: str = "name") -> Markup:
+        """An entry's ``attr`` escaped, with the matched words in <mark>."""
+        return textindex.mark(getattr(entry, attr, ""), self.marks)
 
 
-def _like(column: Any, word: str, dialect: str) -> Any:
-    """Case-insensitive substring match. SQLite's LIKE already folds ASCII case, as its
-    lower() does (nothing more without ICU), so lower() is only paid on other databases."""
-    if dialect == "sqlite" and not any(c.isascii() and c.isalpha() for c in word):
-        return func.instr(column, word) > 0  # no letters to fold: a plain substring search
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    if dialect == "sqlite":
-        return column.like(f"%{escaped}%", escape="\\")
-    return column.ilike(f"%{escaped}%", escape="\\")
+def _match(session: Session, q: str | None) -> textindex.Match | None:
+    """The index's match for the search words (None without any)."""
+    if not (q or "").split():
+        return None
+    index = textindex.index_for(session)
+    with index.lock:
+        return index.match(q or "")
 
 
-def _base(q: str | None, dialect: str = "sqlite") -> Select:
+# Above this many matches the id list is not sent to the database; rows are filtered here.
+_IN_LIMIT = 500
+
+
+def _base(match: textindex.Match | None) -> Select:
     stmt = select(
         CatalogEntry.id,
         CatalogEntry.provider_org_id,
@@ -69,15 +86,31 @@ def _base(q: str | None, dialect: str = "sqlite") -> Select:
         CatalogEntry.opening_attr,
     ).join(Organization, CatalogEntry.provider_org_id == Organization.id)
     stmt = stmt.where(open_clause())
-    columns = (
-        CatalogEntry.name,
-        CatalogEntry.summary,
-        CatalogEntry.resource_code,
-        Organization.name,
-    )
-    for word in (q or "").split():
-        stmt = stmt.where(or_(*(_like(c, word, dialect) for c in columns)))
+    if match is not None and len(match.scores) <= _IN_LIMIT:
+        stmt = stmt.where(CatalogEntry.id.in_(list(match.scores)))
     return stmt
+
+
+def _matching(rows: list[Any], match: textindex.Match | None) -> list[Any]:
+    """The rows the match holds (all of them without search words); ids are column 0."""
+    if match is None:
+        return rows
+    return [r for r in rows if r[0] in match.scores]
+
+
+def _ranked(session: Session, ids: list[int], match: textindex.Match) -> list[int]:
+    index = textindex.index_for(session)
+    with index.lock:
+        order = index.ranked({i: match.scores[i] for i in ids})
+    return order
+
+
+def _suggest(session: Session, q: str) -> list[str]:
+    """Names of open entries near ``q`` (never a name the public may not see)."""
+    index = textindex.index_for(session)
+    allowed = set(session.scalars(select(CatalogEntry.id).where(open_clause())))
+    with index.lock:
+        return index.suggest(q, allowed)
 
 
 def _values(row: Any, key: str) -> list[str]:
@@ -112,14 +145,20 @@ def search(
     filters: dict[str, list[str]] | None = None,
     limit: int = 20,
     offset: int = 0,
-    sort: str = "name",
+    sort: str | None = None,
     descending: bool = False,
     facets: Collection[str] | None = None,
 ) -> OpenSearch:
     """Open entries matching ``q`` (every word) and ``filters``, one page of them and the
-    facet counts (see ``_search``); cached per process until the catalog changes."""
+    facet counts (see ``_search``); cached per process until the catalog changes.
+    ``sort`` defaults to relevance with search words and to the resource code without;
+    relevance is always the best first, whatever ``descending`` says (CKAN asks for
+    "score desc")."""
+    words = " ".join((q or "").split())
+    if sort is None or (sort == RELEVANCE and not words):
+        sort = RELEVANCE if words else "name"
     key = (
-        " ".join((q or "").split()),
+        words,
         tuple(sorted((k, tuple(sorted(map(str, vs)))) for k, vs in (filters or {}).items())),
         limit,
         offset,
@@ -129,10 +168,10 @@ def search(
     )
     fresh: list[OpenSearch] = []
 
-    def compute() -> tuple[int, list[int], dict]:
+    def compute() -> tuple[int, list[int], dict, list[str], list[str]]:
         found = _search(
             session,
-            q=q,
+            q=words,
             filters=filters,
             limit=limit,
             offset=offset,
@@ -140,15 +179,20 @@ def search(
             descending=descending,
             facets=facets,
         )
+        if words and not found.total:
+            found.suggestions = _suggest(session, words)
         fresh.append(found)
-        return found.total, [e.id for e in found.entries], found.facets
+        ids = [e.id for e in found.entries]
+        return found.total, ids, found.facets, found.marks, found.suggestions
 
-    total, ids, counted = _CACHE.get(session, key, compute, stamp=catalog_stamp(session))
+    total, ids, counted, marks, suggestions = _CACHE.get(
+        session, key, compute, stamp=catalog_stamp(session)
+    )
     if fresh:
         return fresh[0]
     page = session.scalars(select(CatalogEntry).where(CatalogEntry.id.in_(ids))).unique()
     found = {e.id: e for e in page}
-    return OpenSearch(total, [found[i] for i in ids if i in found], counted)
+    return OpenSearch(total, [found[i] for i in ids if i in found], counted, marks, suggestions)
 
 
 def _search(
@@ -162,9 +206,9 @@ def _search(
     descending: bool = False,
     facets: Collection[str] | None = None,
 ) -> OpenSearch:
-    """Open entries matching ``q`` (every word) and ``filters`` (facet key -> accepted values,
-    all keys must match), a page of them in ``sort`` order, and facet counts (all facets,
-    or only the keys in ``facets``).
+    """Open entries matching ``q`` (every term, see textindex) and ``filters`` (facet
+    key -> accepted values, all keys must match), a page of them in ``sort`` order, and
+    facet counts (all facets, or only the keys in ``facets``).
 
     Filters and facets over single-valued columns are counted in SQL (GROUP BY);
     themes, formats and package names (lists, slugs) in Python.
@@ -176,9 +220,12 @@ def _search(
 
         raise InvalidInput(f"不支持的筛选字段 (filter)：{'、'.join(sorted(unknown))}")
     keys = list(FACETS) if facets is None else [k for k in FACETS if k in facets]
+    match = _match(session, q)
     if set(filters) <= set(SCALAR) and set(keys) <= set(SCALAR):
-        return _search_sql(session, q, filters, keys, limit, offset, sort, descending)
-    rows = session.execute(_base(q, session.get_bind().dialect.name)).all()
+        found = _search_sql(session, match, filters, keys, limit, offset, sort, descending)
+        found.marks = match.marks if match else []
+        return found
+    rows = _matching(session.execute(_base(match)).all(), match)
     if "name" in filters:
         codes = dict(session.execute(select(CatalogEntry.id, CatalogEntry.resource_code)).all())
         rows = [r for r in rows if slug(codes[r.id]) in filters["name"]]
@@ -210,13 +257,26 @@ def _search(
         label = labels.get(key, lambda v: v)
         facets[key] = [(v, label(v), n) for v, n in counts[key].most_common() if v]
     ids = matched
+    marks = match.marks if match else []
+    if match is not None and sort == RELEVANCE:
+        ranked = _ranked(session, ids, match)
+        return OpenSearch(len(ids), _load(session, ranked[offset : offset + limit]), facets, marks)
     order = SORTS.get(sort, CatalogEntry.resource_code)
     page: list[CatalogEntry] = []
     if ids:
         stmt = select(CatalogEntry).where(CatalogEntry.id.in_(ids))
         stmt = stmt.order_by(order.desc() if descending else order, CatalogEntry.id)
         page = list(session.scalars(stmt.limit(limit).offset(offset)).unique())
-    return OpenSearch(len(ids), page, facets)
+    return OpenSearch(len(ids), page, facets, marks)
+
+
+def _load(session: Session, ids: list[int]) -> list[CatalogEntry]:
+    """The entries of ``ids``, in that order."""
+    if not ids:
+        return []
+    stmt = select(CatalogEntry).where(CatalogEntry.id.in_(ids))
+    found = {e.id: e for e in session.scalars(stmt).unique()}
+    return [found[i] for i in ids if i in found]
 
 
 # Facet keys stored in one column each: filtered and counted in SQL.
@@ -239,7 +299,7 @@ def _scalar_condition(key: str, values: list[str]) -> Any:
 
 def _search_sql(
     session: Session,
-    q: str | None,
+    match: textindex.Match | None,
     filters: dict[str, list[str]],
     keys: list[str],
     limit: int,
@@ -253,11 +313,12 @@ def _search_sql(
     dialect = session.get_bind().dialect.name
     order = SORTS.get(sort, CatalogEntry.resource_code)
     order = [order.desc() if descending else order, CatalogEntry.id]
-    if (q or "").split():
-        # one substring scan, narrow: id, the scalar facet columns and the sort key
+    if match is not None:
+        # the matched open entries, narrow: id, the scalar facet columns and the sort key
         sort_col = SORTS.get(sort, CatalogEntry.resource_code)
         cols = [SCALAR[k] for k in FACET_KEYS]
-        rows = session.execute(_base(q, dialect).with_only_columns(*cols, sort_col)).all()
+        rows = session.execute(_base(match).with_only_columns(*cols, sort_col)).all()
+        rows = _matching(rows, match)
         values = [tuple("" if v is None else str(v) for v in r[:-1]) for r in rows]
         wanted = [(FACET_KEYS.index(k), set(vs)) for k, vs in filters.items()]
         counts: dict[str, Counter[str]] = {k: Counter() for k in keys}
@@ -271,6 +332,13 @@ def _search_sql(
                     counts[key][vals[FACET_KEYS.index(key)]] += 1
         total = len(hits)
         raw = {k: [(v, n) for v, n in c.items() if v] for k, c in counts.items()}
+        if sort == RELEVANCE:
+            ranked = _ranked(session, [rows[i][0] for i in hits], match)
+            return OpenSearch(
+                total,
+                _load(session, ranked[offset : offset + limit]),
+                {key: _labelled(session, key, items) for key, items in raw.items()},
+            )
         if dialect == "sqlite":  # BINARY collation: Python's code-point order, ids break ties
             hits.sort(key=lambda i: rows[i][0])
             hits.sort(key=lambda i: rows[i][-1], reverse=descending)
@@ -289,7 +357,7 @@ def _search_sql(
         matched = [rows[i][0] for i in hits]
         page_stmt = select(CatalogEntry).where(CatalogEntry.id.in_(matched)) if matched else None
     else:
-        base = _base(None, dialect).with_only_columns(CatalogEntry.id).subquery()
+        base = _base(None).with_only_columns(CatalogEntry.id).subquery()
         conds = {k: _scalar_condition(k, vs) for k, vs in filters.items()}
 
         def where(stmt: Select, skip: str | None = None) -> Select:
