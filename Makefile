@@ -23,6 +23,10 @@ browser-deps:
 		echo "installing Debian chromium for browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
+	@if ! fc-list :lang=zh | grep -q .; then \
+		echo "installing CJK fonts for browser tests (layout is measured with them)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; \
+	fi
 
 java-deps:
 	@if ! command -v java >/dev/null 2>&1; then \
