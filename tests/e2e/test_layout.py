@@ -28,7 +28,7 @@ PHONE = {"width": 375, "height": 812}
 
 # What each role opens; "{entry}" is an open-data catalog entry every role may read.
 PAGES = {
-    None: ["/login", "/open", "/open/{entry}", "/market", "/registry", "/_styleguide"],
+    None: ["/", "/login", "/open", "/open/{entry}", "/market", "/registry", "/_styleguide"],
     "citizen": ["/", "/open", "/open/{entry}", "/market", "/privacy", "/grants"],
     "clerk_county": [
         "/",

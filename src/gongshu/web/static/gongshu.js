@@ -54,7 +54,9 @@
       if (row === head) { row.classList.add("head"); return; }
       var col = 0;
       Array.prototype.forEach.call(row.cells, function (cell) {
-        if (!cell.hasAttribute("data-label")) { cell.setAttribute("data-label", labels[col] || ""); }
+        // A cell across the whole row (an empty table's note) takes no column's name.
+        var whole = (cell.colSpan || 1) >= labels.length && labels.length > 1;
+        if (!cell.hasAttribute("data-label")) { cell.setAttribute("data-label", whole ? "" : labels[col] || ""); }
         col += cell.colSpan || 1;
       });
     });
