@@ -166,5 +166,7 @@ def test_the_menu_groups_tasks_for_the_administrator(page) -> None:  # noqa: ANN
     page.click("nav.main .navgroup > summary:has-text('目录')")
     assert page.locator("nav.main a[href='/review']").is_visible()
     assert not page.locator("nav.main a[href='/ledger']").is_visible()
+    if screens := os.environ.get("GONGSHU_SCREENS"):
+        page.screenshot(path=str(Path(screens) / "admin_menu_open_1366.png"))
     page.keyboard.press("Escape")
     assert not page.locator("nav.main a[href='/review']").is_visible()

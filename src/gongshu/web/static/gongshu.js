@@ -13,13 +13,14 @@
   // menu works without script; below its breakpoint the script closes it, and opens it
   // again when the window grows wide. One task group open at a time; Escape or a click
   // elsewhere closes it.
-  var menu = document.querySelector("details.menu[data-collapse-below]");
-  if (menu && window.matchMedia) {
-    var narrow = window.matchMedia("(max-width: " + (menu.dataset.collapseBelow - 0.02) + "px)");
-    var fit = function () { menu.open = !narrow.matches; };
+  // The same for the search filters (data-collapse-below on any <details>).
+  document.querySelectorAll("details[data-collapse-below]").forEach(function (fold) {
+    if (!window.matchMedia) { return; }
+    var narrow = window.matchMedia("(max-width: " + (fold.dataset.collapseBelow - 0.02) + "px)");
+    var fit = function () { fold.open = !narrow.matches; };
     fit();
     if (narrow.addEventListener) { narrow.addEventListener("change", fit); }
-  }
+  });
   var groups = document.querySelectorAll("details.navgroup");
   groups.forEach(function (g) {
     g.addEventListener("toggle", function () {
