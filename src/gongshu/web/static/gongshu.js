@@ -69,6 +69,17 @@
     el.style.background = "var(" + el.dataset.swatch + ")";
   });
 
+  // Style page: a sample bar chart.
+  var sample = document.getElementById("styleguide-chart");
+  if (sample && window.echarts) {
+    var d = json("styleguide-chart-data");
+    echarts.init(sample).setOption({
+      grid: {left: 80, right: 16, top: 16, bottom: 24}, tooltip: {},
+      xAxis: {type: "value", minInterval: 1}, yAxis: {type: "category", data: d.labels},
+      series: [{type: "bar", data: d.values, itemStyle: {color: "#b3261e"}}]
+    });
+  }
+
   // Catalog form: another row of fields.
   var addField = document.getElementById("add-field");
   if (addField) {
