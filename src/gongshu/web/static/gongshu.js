@@ -69,6 +69,16 @@
     el.style.background = "var(" + el.dataset.swatch + ")";
   });
 
+  // Charts follow the width of the window (a phone turned, a window resized).
+  if (window.echarts) {
+    window.addEventListener("resize", function () {
+      document.querySelectorAll("[_echarts_instance_]").forEach(function (el) {
+        var chart = echarts.getInstanceByDom(el);
+        if (chart) { chart.resize(); }
+      });
+    });
+  }
+
   // Style page: a sample bar chart.
   var sample = document.getElementById("styleguide-chart");
   if (sample && window.echarts) {
