@@ -46,14 +46,20 @@ def portal(session: Session) -> dict:
     everything = search(session, limit=0, facets=("theme", "provider"))
     newest = search(session, limit=SHOWN, sort="modified", descending=True, facets=())
     uses = func.count(Delivery.id).label("uses")
-    used_rows = session.execute(
-        select(CatalogEntry, uses)
+    counted = session.execute(
+        select(CatalogEntry.id, uses)
         .join(Delivery, Delivery.entry_id == CatalogEntry.id)
         .where(open_clause())
         .group_by(CatalogEntry.id)
-        .order_by(uses.desc(), CatalogEntry.resource_code)
+        .order_by(uses.desc(), CatalogEntry.id)
         .limit(SHOWN)
     ).all()
+    entries = {
+        e.id: e
+        for e in session.scalars(
+            select(CatalogEntry).where(CatalogEntry.id.in_([i for i, _ in counted]))
+        ).unique()
+    }
     downloads = session.scalar(
         select(func.count(Delivery.id))
         .join(CatalogEntry, Delivery.entry_id == CatalogEntry.id)
@@ -64,6 +70,6 @@ def portal(session: Session) -> dict:
         "themes": everything.facets.get("theme", []),
         "providers": everything.facets.get("provider", []),
         "newest": newest.entries,
-        "most_used": [(entry, n) for entry, n in used_rows],
+        "most_used": [(entries[i], n) for i, n in counted if i in entries],
         "downloads": downloads or 0,
     }
