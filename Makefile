@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: venv install demo test lint browser-deps java-deps clean migration
+.PHONY: venv install demo test lint browser-deps java-deps clean migration screens
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "installing Debian chromium for browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@if ! fc-list :lang=zh | grep -q .; then \
+		echo "installing CJK fonts for browser tests (layout is measured with them)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; \
 	fi
 
 java-deps:
@@ -44,3 +48,8 @@ clean:
 # Write a new Alembic migration after changing models: make migration m="what changed"
 migration: install
 	$(PY) -c "from gongshu.migrate import autogenerate; autogenerate('$(m)')"
+
+# Screenshots of the key pages per role at 1366 and 375 px wide (issue 17), taken by the
+# layout browser test; not committed by default.
+screens: install browser-deps
+	GONGSHU_SCREENS=$(CURDIR)/docs/screens $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_layout.py

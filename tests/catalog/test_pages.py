@@ -88,7 +88,8 @@ def test_search_page_has_facets(client, login, people) -> None:
 
 
 def test_home_page_per_role(client, login, people) -> None:
-    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    # A visitor gets the open-data portal (issue 17 item 3); people at work, their workbench.
+    assert "公共数据开放" in client.get("/", follow_redirects=False).text
     login("clerk_county")
     assert "本单位目录" in client.get("/").text
     login("reviewer_county")

@@ -95,3 +95,26 @@ def test_other_users_cannot_open_an_agreement(client, login, open_data, session,
     login("citizen")
     r = client.get(f"/open/agreements/{agreement.id}")
     assert r.status_code == 403 and "只能查看本人的开放利用协议" in r.text
+
+
+def test_the_portal_home_for_visitors_and_citizens(client, login, open_data) -> None:
+    # Issue 17 item 3: anyone opens / and finds the open data, never the closed entry.
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code == 200
+    assert 'id="stat-open">2<' in home.text and 'id="stat-downloads">0<' in home.text
+    assert open_data.free.name in home.text and open_data.cond.name in home.text
+    assert open_data.closed.name not in home.text
+    assert "/open?theme=" in home.text and "城建" in home.text
+    assert 'action="/open"' in home.text and "如何获取数据" in home.text
+    # A citizen's download counts, and the entry leads "最多使用".
+    login("citizen")
+    client.post(f"/open/{open_data.free.id}/declare", data={"use": "研究", "scenario": "公交"})
+    page = client.get(f"/open/{open_data.free.id}").text
+    grant_id = page.split("/grants/")[1].split("/")[0]
+    assert client.get(f"/grants/{grant_id}/download?format=csv").status_code == 200
+    home = client.get("/").text
+    assert 'id="stat-downloads">1<' in home and "下载与调用 1 次" in home
+    assert "我的事项" in home and 'href="/privacy"' in home
+    # People of an organization keep their workbench.
+    login("clerk_county")
+    assert "工作台" in client.get("/").text and "如何获取数据" not in client.get("/").text

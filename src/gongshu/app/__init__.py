@@ -6,4 +6,8 @@ from __future__ import annotations
 
 from gongshu.capability import Capability
 
-CAPABILITY = Capability(name="app", label="工作台", routers=("gongshu.app.home:pages",))
+CAPABILITY = Capability(
+    name="app",
+    label="工作台",
+    routers=("gongshu.app.home:pages", "gongshu.app.styleguide:pages"),
+)

@@ -9,6 +9,87 @@
     return el ? JSON.parse(el.textContent) : null;
   }
 
+  // The header menu (issue 17 item 2): the 菜单 disclosure is open in the markup, so the
+  // menu works without script; below its breakpoint the script closes it, and opens it
+  // again when the window grows wide. One task group open at a time; Escape or a click
+  // elsewhere closes it.
+  // The same for the search filters (data-collapse-below on any <details>).
+  document.querySelectorAll("details[data-collapse-below]").forEach(function (fold) {
+    if (!window.matchMedia) { return; }
+    var narrow = window.matchMedia("(max-width: " + (fold.dataset.collapseBelow - 0.02) + "px)");
+    var fit = function () { fold.open = !narrow.matches; };
+    fit();
+    if (narrow.addEventListener) { narrow.addEventListener("change", fit); }
+  });
+  var groups = document.querySelectorAll("details.navgroup");
+  groups.forEach(function (g) {
+    g.addEventListener("toggle", function () {
+      if (g.open) { groups.forEach(function (o) { if (o !== g) { o.open = false; } }); }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    groups.forEach(function (g) { if (g.open && !g.contains(event.target)) { g.open = false; } });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    groups.forEach(function (g) {
+      if (g.open) { g.open = false; g.querySelector("summary").focus(); }
+    });
+  });
+
+  // Tables become stacked lists on a phone (issue 17 item 4): each cell is labelled
+  // with its column's heading (data-label), which the stylesheet shows above the value
+  // below 640 px. Tables with a row of headings only; a template's own labels win.
+  document.querySelectorAll("table").forEach(function (table) {
+    if (table.classList.contains("no-stack")) { return; }
+    var head = table.tHead ? table.tHead.rows[0] : null;
+    if (!head && table.rows.length && table.rows[0].querySelectorAll("td").length === 0) {
+      head = table.rows[0];
+    }
+    if (!head) { return; }
+    var labels = [];
+    Array.prototype.forEach.call(head.cells, function (cell) {
+      for (var i = 0; i < (cell.colSpan || 1); i++) { labels.push(cell.textContent.trim()); }
+    });
+    Array.prototype.forEach.call(table.rows, function (row) {
+      if (row === head) { row.classList.add("head"); return; }
+      var col = 0;
+      Array.prototype.forEach.call(row.cells, function (cell) {
+        // A cell across the whole row (an empty table's note) takes no column's name.
+        var whole = (cell.colSpan || 1) >= labels.length && labels.length > 1;
+        if (!cell.hasAttribute("data-label")) { cell.setAttribute("data-label", whole ? "" : labels[col] || ""); }
+        col += cell.colSpan || 1;
+      });
+    });
+    table.classList.add("stack");
+  });
+
+  // Style page: colour swatches named by their custom property.
+  document.querySelectorAll("[data-swatch]").forEach(function (el) {
+    el.style.background = "var(" + el.dataset.swatch + ")";
+  });
+
+  // Charts follow the width of the window (a phone turned, a window resized).
+  if (window.echarts) {
+    window.addEventListener("resize", function () {
+      document.querySelectorAll("[_echarts_instance_]").forEach(function (el) {
+        var chart = echarts.getInstanceByDom(el);
+        if (chart) { chart.resize(); }
+      });
+    });
+  }
+
+  // Style page: a sample bar chart.
+  var sample = document.getElementById("styleguide-chart");
+  if (sample && window.echarts) {
+    var d = json("styleguide-chart-data");
+    echarts.init(sample).setOption({
+      grid: {left: 80, right: 16, top: 16, bottom: 24}, tooltip: {},
+      xAxis: {type: "value", minInterval: 1}, yAxis: {type: "category", data: d.labels},
+      series: [{type: "bar", data: d.values, itemStyle: {color: "#b3261e"}}]
+    });
+  }
+
   // Catalog form: another row of fields.
   var addField = document.getElementById("add-field");
   if (addField) {
