@@ -273,10 +273,16 @@ def read_leak(path: str | Path) -> pa.Table:
 
 
 def trace_file(
-    path: str | Path, candidates: Sequence[Mark], key: bytes, *, unmarked: Collection[str] = ()
+    path: str | Path,
+    candidates: Sequence[Mark],
+    key: bytes,
+    *,
+    unmarked: Collection[str] = (),
+    reference: pa.Table | None = None,
 ) -> dict[str, Any]:
-    """JSON-able verdict for ``gongshu trace LEAKED_FILE --json``."""
-    result = attribute(read_leak(path), candidates, key, unmarked=unmarked)
+    """JSON-able verdict for ``gongshu trace LEAKED_FILE --json`` (``reference``: see
+    ``attribute``)."""
+    result = attribute(read_leak(path), candidates, key, unmarked=unmarked, reference=reference)
     top = [
         {
             "recipient": m.recipient,
