@@ -188,6 +188,20 @@ def test_reference_restores_dropped_anchor_columns(original: pa.Table, delivered
     assert outsider.p_value > FAMILY_ALPHA
 
 
+def test_reference_repairs_altered_exact_values(original: pa.Table, delivered: pa.Table) -> None:
+    from gongshu.protect.watermark_trace import restore
+
+    rows = np.random.default_rng(9).choice(delivered.num_rows, 200, replace=False)
+    leak = delivered.take(pa.array(rows))
+    swapped = leak.column("csrq").take(pa.array(np.roll(np.arange(200), 1)))
+    leak = leak.set_column(leak.schema.get_field_index("csrq"), "csrq", swapped)
+    leak = leak.drop_columns(["sfzh"])
+    fixed, restored = restore(leak, original, exact=["csrq"])
+    assert restored == ["sfzh"]
+    assert fixed.column("csrq").equals(original.column("csrq").take(pa.array(rows)))
+    assert fixed.column("sfzh").equals(original.column("sfzh").take(pa.array(rows)))
+
+
 # ---- innocence ---------------------------------------------------------------
 
 

@@ -24,7 +24,9 @@ leaked row to its nearest reference row (the most cells equal to it,
 weighted by rarity, over every column both share; values held by more than
 ``MATCH_CAP`` reference rows do not vote) and gives it the reference's
 values of the columns the leak lacks. Those columns then anchor cells and
-rows again; they are never read as carriers. The match depends on the leak
+rows again; they are never read as carriers. The columns the door never
+marks (``unmarked``) are repaired the same way in matched rows: a credit code
+or a date the leaker altered anchors its row again. The match depends on the leak
 and the reference only, never on a candidate's keys, so for a delivery that
 is not the source the bits stay independent fair coins and the bound holds;
 a wrong match only makes coins of that row's bits.
@@ -40,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from gongshu.protect import watermark_channels as ch
 from gongshu.protect import watermark_rows as rows_
@@ -50,6 +53,7 @@ from gongshu.protect.watermark import (
     _Anchors,
     _bits,
     _columns,
+    _flat,
     _key_name,
     _keys,
 )
@@ -132,16 +136,29 @@ def nearest_rows(leaked: pa.Table, reference: pa.Table, columns: Sequence[str]) 
     return best
 
 
-def restore(leaked: pa.Table, reference: pa.Table) -> tuple[pa.Table, list[str]]:
+def restore(
+    leaked: pa.Table, reference: pa.Table, exact: Collection[str] = ()
+) -> tuple[pa.Table, list[str]]:
     """The leak with the reference's columns it lacks, each row's values taken from its
-    nearest reference row (``nearest_rows``; null when none), and their names."""
+    nearest reference row (``nearest_rows``; null when none), and their names.
+
+    ``exact`` columns (never marked: the reference holds the values delivered) are
+    repaired too: a matched row takes the reference's value, so a value the leaker
+    altered anchors its row again."""
     missing = [c for c in reference.column_names if c not in leaked.column_names]
     shared = [c for c in reference.column_names if c in leaked.column_names]
-    if not missing or not shared or not leaked.num_rows:
+    repair = [c for c in shared if c in exact]
+    if not (missing or repair) or not shared or not leaked.num_rows:
         return leaked, []
     match = nearest_rows(leaked, reference, shared)
     index = pa.array(match, mask=match < 0)
     out = leaked
+    for name in repair:
+        mine, theirs = _flat(leaked.column(name)), reference.column(name).take(index)
+        if mine.type != theirs.type:
+            mine, theirs = pc.cast(mine, pa.string()), pc.cast(theirs, pa.string())
+        fixed = pc.if_else(pa.array(match >= 0), theirs, mine)
+        out = out.set_column(out.schema.get_field_index(name), name, fixed)
     for name in missing:
         out = out.append_column(name, reference.column(name).take(index))
     return out, missing
@@ -227,7 +244,7 @@ def attribute(
     """
     keys = _keys(key)
     if reference is not None:
-        leaked, restored = restore(leaked, reference)
+        leaked, restored = restore(leaked, reference, unmarked)
         unmarked = {*unmarked, *restored}
     slots, observed, matched_rows, earlier, later = _read(leaked, key, original, unmarked)
     n, n_order = len(slots), len(earlier)
