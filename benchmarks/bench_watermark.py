@@ -12,7 +12,9 @@ each trial is a fresh open delivery (open policy, row IDs, as the open API
 pages it) through ``egress.deliver`` to a fresh user, attacked every way
 below, each leak traced against ``--candidates`` deliveries (the true one,
 the 20 deliveries before it to other users, fresh marks) with the columns the
-door never marks as anchors only, as ``gongshu trace`` does. Attacks: a 10%
+door never marks as anchors only, as ``gongshu trace`` does, and a reference copy
+of the rows (delivered to someone who is never a candidate) that gives dropped
+columns back and repairs altered exact values (``attribute(reference=)``). Attacks: a 10%
 subset (delivered order); 20% of values altered; each single column dropped
 (trial i drops column i mod C); two columns dropped (every pair in turn);
 numbers rounded to 2 decimals and dates rewritten as a spreadsheet saves

@@ -208,6 +208,9 @@ def run(
         unmarked = [*unmarked_columns(entry.fields), "_id"]
         tallies = {name: Tally() for name in [*attacks(tmp), "two copies merged"]}
         history: deque[tuple[Mark, pa.Table]] = deque(maxlen=HISTORY)
+        # the entry's rows as the door delivers them, for restoring dropped columns: a copy
+        # delivered to reader0 whose mark is never a candidate (only canonical values are used)
+        _, reference, _ = door.deliver(key, USERS)
         deliver_s, t0 = [], time.perf_counter()
         for i in range(trials):
             mark, table, secs = door.deliver(key, i)
@@ -221,13 +224,17 @@ def run(
                 if name == "CSV to XLSX" and i >= xlsx_trials:
                     continue
                 leak = attack(table, i)
-                result = attribute(leak, candidates, door.key, unmarked=unmarked)
+                result = attribute(
+                    leak, candidates, door.key, unmarked=unmarked, reference=reference
+                )
                 label = ",".join(c for c in table.column_names if c not in leak.column_names)
                 tallies[name].add(result, {mark}, _score(result, {mark}), label)
             if history:  # the copy of the previous trial's recipient, merged with this one
                 other, other_table = history[-1]
                 merged = leaks.merge(table, other_table, i)
-                result = attribute(merged, candidates, door.key, unmarked=unmarked)
+                result = attribute(
+                    merged, candidates, door.key, unmarked=unmarked, reference=reference
+                )
                 tallies["two copies merged"].add(
                     result, {mark, other}, _score(result, {mark, other})
                 )
@@ -237,7 +244,11 @@ def run(
                     for j in range(n_candidates * 10)
                 ]
                 result = attribute(
-                    leaks.subset(table, 0.1, i), outsiders, door.key, unmarked=unmarked
+                    leaks.subset(table, 0.1, i),
+                    outsiders,
+                    door.key,
+                    unmarked=unmarked,
+                    reference=reference,
                 )
                 innocent_named += result.mark is not None
                 innocent_logp.extend(-s for _, s in result.scores)

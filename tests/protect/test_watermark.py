@@ -164,6 +164,44 @@ def test_original_table_sharpens_the_verdict(original: pa.Table, delivered: pa.T
     assert helped.scores[0][1] > alone.scores[0][1]  # altered cells dropped: stronger evidence
 
 
+def test_reference_restores_dropped_anchor_columns(original: pa.Table, delivered: pa.Table) -> None:
+    """Issue 16 item 9: the leaker drops every column the carriers are keyed on and shuffles
+    the rows; the entry's rows (any copy: only canonical values are used) give them back."""
+    from gongshu.protect.watermark_trace import nearest_rows
+
+    drop = ["csrq", "办理时间", "sfzh", "纬度", "经度"]
+    r = np.random.default_rng(8)
+    rows = r.choice(delivered.num_rows, 250, replace=False)  # shuffled
+    leak = delivered.take(pa.array(rows)).drop_columns(drop)
+    alone = attribute(leak, [TRUE, *INNOCENTS], KEY)
+    assert alone.mark is None  # every surviving carrier was keyed on a dropped column
+    helped = attribute(leak, [TRUE, *INNOCENTS], KEY, reference=original)
+    assert helped.mark == TRUE
+    assert helped.scores[0][1] > 100
+    assert (nearest_rows(leak, original, leak.column_names) == rows).all()
+    # someone else's copy, attacked alike and restored alike, names nobody
+    other = embed(original, Mark("user:outsider", "0" * 16, 12), KEY)
+    outsider = attribute(
+        other.take(pa.array(rows)).drop_columns(drop), [TRUE, *INNOCENTS], KEY, reference=original
+    )
+    assert outsider.mark is None
+    assert outsider.p_value > FAMILY_ALPHA
+
+
+def test_reference_repairs_altered_exact_values(original: pa.Table, delivered: pa.Table) -> None:
+    from gongshu.protect.watermark_trace import restore
+
+    rows = np.random.default_rng(9).choice(delivered.num_rows, 200, replace=False)
+    leak = delivered.take(pa.array(rows))
+    swapped = leak.column("csrq").take(pa.array(np.roll(np.arange(200), 1)))
+    leak = leak.set_column(leak.schema.get_field_index("csrq"), "csrq", swapped)
+    leak = leak.drop_columns(["sfzh"])
+    fixed, restored = restore(leak, original, exact=["csrq"])
+    assert restored == ["sfzh"]
+    assert fixed.column("csrq").equals(original.column("csrq").take(pa.array(rows)))
+    assert fixed.column("sfzh").equals(original.column("sfzh").take(pa.array(rows)))
+
+
 # ---- innocence ---------------------------------------------------------------
 
 

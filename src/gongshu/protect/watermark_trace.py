@@ -13,6 +13,23 @@ drop leaves them whole. For a delivery that is not the source both are
 binomial and independent (different keyed functions of different inputs),
 so the smaller p-value m is turned into ``1 - (1 - m)^2`` (Sidak), again a
 p-value; the family bound ``FAMILY_ALPHA`` over all candidates holds.
+
+**Dropped anchors** (``reference``). A carrier cell whose own value is not
+distinctive is keyed on another column of its row (the rendezvous winner); a
+leaker who drops that column turns the cell into a coin, and one who drops
+the columns the row order is keyed on turns the order pairs into coins. With
+``reference`` (the entry's rows as the door delivers them, unmarked or any
+recipient's copy: only canonical values are used) ``restore`` matches each
+leaked row to its nearest reference row (the most cells equal to it,
+weighted by rarity, over every column both share; values held by more than
+``MATCH_CAP`` reference rows do not vote) and gives it the reference's
+values of the columns the leak lacks. Those columns then anchor cells and
+rows again; they are never read as carriers. The columns the door never
+marks (``unmarked``) are repaired the same way in matched rows: a credit code
+or a date the leaker altered anchors its row again. The match depends on the leak
+and the reference only, never on a candidate's keys, so for a delivery that
+is not the source the bits stay independent fair coins and the bound holds;
+a wrong match only makes coins of that row's bits.
 """
 
 from __future__ import annotations
@@ -25,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from gongshu.protect import watermark_channels as ch
 from gongshu.protect import watermark_rows as rows_
@@ -35,11 +53,13 @@ from gongshu.protect.watermark import (
     _Anchors,
     _bits,
     _columns,
+    _flat,
     _key_name,
     _keys,
 )
 
 _CHUNK = 64  # candidates compared at once
+MATCH_CAP = 16  # a value shared by more reference rows says little about which row it is
 
 
 @dataclass
@@ -58,6 +78,90 @@ class Attribution:
 
 def _pair(target: np.ndarray, anchor: np.ndarray) -> np.ndarray:
     return ch.mix(target ^ ch.mix(anchor + np.uint64(0x9E3779B97F4A7C15))).ravel()
+
+
+def _value_digests(table: pa.Table) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per column, (unkeyed digest of each cell's canonical value, cell present)."""
+    cols = _columns(table)
+    ch.compress_views([col.view for col in cols.values()])
+    out = {}
+    for name, col in cols.items():
+        h1, h2, _ = col.view.compressed()
+        digest = ch.mix(h1 ^ ch.name_word("value", name)) ^ h2
+        out[name] = (col.rows(digest), col.rows(col.view.present))
+    return out
+
+
+def nearest_rows(leaked: pa.Table, reference: pa.Table, columns: Sequence[str]) -> np.ndarray:
+    """Per leaked row, the reference row sharing the most (rarity-weighted) canonical values
+    over ``columns``; -1 when none, or when two reference rows tie."""
+    n, m = leaked.num_rows, reference.num_rows
+    best = np.full(n, -1, np.int64)
+    if not n or not m or not columns:
+        return best
+    mine, theirs = _value_digests(leaked.select(columns)), _value_digests(reference.select(columns))
+    lefts, rights, weights = [], [], []
+    for name in columns:
+        if name not in mine or name not in theirs:
+            continue
+        (lv, lp), (rv, rp) = mine[name], theirs[name]
+        at = np.flatnonzero(rp)
+        order = np.argsort(rv[at], kind="stable")
+        values, rows = rv[at][order], at[order]
+        li = np.flatnonzero(lp)
+        lo = np.searchsorted(values, lv[li], "left")
+        cnt = np.searchsorted(values, lv[li], "right") - lo
+        keep = (cnt > 0) & (cnt <= MATCH_CAP)
+        li, lo, cnt = li[keep], lo[keep], cnt[keep]
+        if not len(li):
+            continue
+        total = int(cnt.sum())
+        offset = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        lefts.append(np.repeat(li, cnt))
+        rights.append(rows[np.repeat(lo, cnt) + offset])
+        weights.append(np.repeat(np.log2(1.0 + m / cnt), cnt))
+    if not lefts:
+        return best
+    pair = np.concatenate(lefts) * m + np.concatenate(rights)
+    uniq, inverse = np.unique(pair, return_inverse=True)
+    score = np.bincount(inverse, weights=np.concatenate(weights), minlength=len(uniq))
+    left, right = uniq // m, uniq % m
+    order = np.lexsort((-score, left))  # per leaked row, best first
+    left, right, score = left[order], right[order], score[order]
+    first = np.flatnonzero(np.r_[True, left[1:] != left[:-1]])
+    second = first + 1
+    tied = (second < len(left)) & (left[np.minimum(second, len(left) - 1)] == left[first])
+    tied &= score[np.minimum(second, len(left) - 1)] >= score[first]
+    best[left[first[~tied]]] = right[first[~tied]]
+    return best
+
+
+def restore(
+    leaked: pa.Table, reference: pa.Table, exact: Collection[str] = ()
+) -> tuple[pa.Table, list[str]]:
+    """The leak with the reference's columns it lacks, each row's values taken from its
+    nearest reference row (``nearest_rows``; null when none), and their names.
+
+    ``exact`` columns (never marked: the reference holds the values delivered) are
+    repaired too: a matched row takes the reference's value, so a value the leaker
+    altered anchors its row again."""
+    missing = [c for c in reference.column_names if c not in leaked.column_names]
+    shared = [c for c in reference.column_names if c in leaked.column_names]
+    repair = [c for c in shared if c in exact]
+    if not (missing or repair) or not shared or not leaked.num_rows:
+        return leaked, []
+    match = nearest_rows(leaked, reference, shared)
+    index = pa.array(match, mask=match < 0)
+    out = leaked
+    for name in repair:
+        mine, theirs = _flat(leaked.column(name)), reference.column(name).take(index)
+        if mine.type != theirs.type:
+            mine, theirs = pc.cast(mine, pa.string()), pc.cast(theirs, pa.string())
+        fixed = pc.if_else(pa.array(match >= 0), theirs, mine)
+        out = out.set_column(out.schema.get_field_index(name), name, fixed)
+    for name in missing:
+        out = out.append_column(name, reference.column(name).take(index))
+    return out, missing
 
 
 def read_bits(
@@ -127,6 +231,7 @@ def attribute(
     *,
     original: pa.Table | None = None,
     unmarked: Collection[str] = (),
+    reference: pa.Table | None = None,
 ) -> Attribution:
     """Which candidate delivery ``leaked`` comes from, with a binomial p-value.
 
@@ -134,9 +239,13 @@ def attribute(
     order, columns dropped or reordered, numbers turned into text. The best
     candidate is named only when its p-value is at most
     ``FAMILY_ALPHA / len(candidates)``; otherwise ``mark`` is None.
-    ``unmarked``: columns never marked (see ``read_bits``).
+    ``unmarked``: columns never marked (see ``read_bits``). ``reference``: the
+    entry's rows as delivered, to restore the columns the leak lacks (``restore``).
     """
     keys = _keys(key)
+    if reference is not None:
+        leaked, restored = restore(leaked, reference, unmarked)
+        unmarked = {*unmarked, *restored}
     slots, observed, matched_rows, earlier, later = _read(leaked, key, original, unmarked)
     n, n_order = len(slots), len(earlier)
     marks = list(candidates)
@@ -181,10 +290,16 @@ def read_leak(path: str | Path) -> pa.Table:
 
 
 def trace_file(
-    path: str | Path, candidates: Sequence[Mark], key: bytes, *, unmarked: Collection[str] = ()
+    path: str | Path,
+    candidates: Sequence[Mark],
+    key: bytes,
+    *,
+    unmarked: Collection[str] = (),
+    reference: pa.Table | None = None,
 ) -> dict[str, Any]:
-    """JSON-able verdict for ``gongshu trace LEAKED_FILE --json``."""
-    result = attribute(read_leak(path), candidates, key, unmarked=unmarked)
+    """JSON-able verdict for ``gongshu trace LEAKED_FILE --json`` (``reference``: see
+    ``attribute``)."""
+    result = attribute(read_leak(path), candidates, key, unmarked=unmarked, reference=reference)
     top = [
         {
             "recipient": m.recipient,
