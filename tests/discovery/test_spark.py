@@ -174,7 +174,7 @@ def test_a_java_that_cannot_start_spark_is_a_clear_cli_error(tmp_path: Path) -> 
         check=False,
     )
     assert r.returncode == 1
-    assert "错误：Spark 引擎无法启动 (Spark failed to start)" in r.stderr
+    assert "错误：Spark 引擎无法启动" in r.stderr
     assert "Traceback" not in r.stderr
 
 

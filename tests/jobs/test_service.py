@@ -80,9 +80,9 @@ def test_failure_retries_with_exponential_backoff_then_fails(
         assert claim(session_factory, "w", now=now + timedelta(seconds=wait - 1)) is None
         now += timedelta(seconds=wait)
     assert claim(session_factory, "w", now=now).attempts == 3
-    final = fail(session, job.id, "w", InvalidInput("文件不是 UTF-8 (encoding)"), now=now)
+    final = fail(session, job.id, "w", InvalidInput("文件不是 UTF-8"), now=now)
     assert final.status == FAILED and final.finished_at == now
-    assert final.error == "InvalidInput: 文件不是 UTF-8 (encoding)"
+    assert final.error == "InvalidInput: 文件不是 UTF-8"
     assert claim(session_factory, "w", now=now + timedelta(days=1)) is None
 
 

@@ -189,7 +189,7 @@ def test_raw_resident_ids_are_refused_with_the_reason(
             actor=op,
             settings=rs(),
         )
-    assert "结果包含未脱敏的身份证号码 (identifier not masked, OPR-4)" in exc.value.message
+    assert "结果包含未脱敏的身份证号码" in exc.value.message
     (entry,) = session.scalars(
         select(LedgerEntry).where(LedgerEntry.action == "operation.run_refused")
     )

@@ -215,7 +215,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
             problems.append(f"{where}：{err.get('msg')}")
-        message = "输入有误 (invalid input)：" + "；".join(problems)
+        message = "输入有误：" + "；".join(problems)
         if _wants_json(request):
             return JSONResponse(
                 {
@@ -236,9 +236,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = {404: "页面不存在 (not found)", 405: "不支持的请求方法 (method not allowed)"}.get(
-            exc.status_code, str(exc.detail)
-        )
+        message = {404: "页面不存在", 405: "不支持的请求方法"}.get(exc.status_code, str(exc.detail))
         if _wants_json(request):
             return JSONResponse({"error": "http", "message": message}, status_code=exc.status_code)
         return render(

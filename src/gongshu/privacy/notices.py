@@ -21,16 +21,16 @@ class BadNotice(BadConsent): ...
 
 def _functions(value: object) -> list[dict]:
     if not isinstance(value, list) or not value:
-        raise BadNotice(f"须逐项列明{NOTICE_SECTIONS['functions']} (functions, PIP-7)")
+        raise BadNotice(f"须逐项列明{NOTICE_SECTIONS['functions']}")
     out = []
     for i, item in enumerate(value, start=1):
         name = str((item or {}).get("function") or "").strip()
         kinds = sorted(set((item or {}).get("kinds") or []))
         if not name or not kinds:
-            raise BadNotice(f"第 {i} 项业务功能须写明名称和个人信息种类 (functions)")
+            raise BadNotice(f"第 {i} 项业务功能须写明名称和个人信息种类")
         unknown = [k for k in kinds if k not in ENTITY_LABELS]
         if unknown:
-            raise BadNotice(f"第 {i} 项的个人信息种类代码无效 (kinds)：{'、'.join(unknown)}")
+            raise BadNotice(f"第 {i} 项的个人信息种类代码无效：{'、'.join(unknown)}")
         out.append({"function": name, "kinds": kinds})
     return out
 
@@ -43,7 +43,7 @@ def publish(session: Session, org: Organization, sections: dict, *, actor: str) 
         if key != "functions" and not str(sections.get(key) or "").strip()
     ]
     if missing:
-        raise BadNotice(f"处理规则缺少以下内容 (PIP-7)：{'、'.join(missing)}")
+        raise BadNotice(f"处理规则缺少以下内容：{'、'.join(missing)}")
     clean = {k: str(sections[k]).strip() for k in NOTICE_SECTIONS if k != "functions"}
     clean["functions"] = _functions(sections.get("functions"))
     version_no = (
