@@ -94,9 +94,7 @@ def test_gbk_bad_ids_at_rows_3_and_7_are_rejected_with_exact_rows(tmp_path: Path
     dest = tmp_path / "v1.parquet"
     with pytest.raises(LoadRejected) as err:
         ingest_file(src, PEOPLE, dest, today=TODAY, block_size=96)
-    assert err.value.message == (
-        "第 3 行「身份证号」列：身份证号校验位错误，共 2 处错误"
-    )
+    assert err.value.message == ("第 3 行「身份证号」列：身份证号校验位错误，共 2 处错误")
     report = err.value.report
     assert [(b.row, b.column) for b in report.bad_values] == [(3, "身份证号"), (7, "身份证号")]
     assert report.bad_values[1].value == rows[6][0]
@@ -152,9 +150,7 @@ def test_quarantine_keeps_good_rows_and_sets_bad_rows_aside(tmp_path: Path) -> N
     assert "隔离 2 行（3 处错误）" in report.summary()
     q = pq.read_table(tmp_path / "v2.quarantine.parquet").to_pylist()
     assert [r["_row"] for r in q] == [3, 4]
-    assert q[0]["_reasons"] == (
-        "身份证号：身份证号无效；年龄：不是有效整数"
-    )
+    assert q[0]["_reasons"] == ("身份证号：身份证号无效；年龄：不是有效整数")
     assert q[1]["_reasons"] == "身份证号：必填项为空"
     assert q[0]["年龄"] == "x"  # the raw text, so the clerk can correct it
     json.dumps(report.to_dict(), ensure_ascii=False)  # stored on the dataset version
