@@ -49,7 +49,7 @@ def test_a_deleted_signing_key_is_refused_and_not_regenerated(settings: Settings
     (settings.keys_dir / KEY_FILE).unlink()
     with pytest.raises(KeysMissing, match=str(settings.keys_dir / KEY_FILE)):
         Instance.open(settings)
-    with pytest.raises(KeysMissing, match="signing key missing"):
+    with pytest.raises(KeysMissing, match="缺少账本签名密钥文件"):
         init_instance(Instance.open(settings, check_keys=False))
     assert not (settings.keys_dir / KEY_FILE).exists(), "init did not make a new one"
 

@@ -56,7 +56,7 @@ def test_the_provider_confirms_or_corrects_and_the_scan_keeps_it(session, people
 
     with pytest.raises(InvalidInput, match="实体类型无效"):
         service.confirm_tags(session, version.id, {"姓名": ["NAME"]}, actor=people.clerk_county)
-    with pytest.raises(Exception, match="provider only"):
+    with pytest.raises(Exception, match="只有数据提供单位可以确认识别结果"):
         service.confirm_tags(session, version.id, {}, actor=people.clerk_prov)
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from gongshu.datasets.convert import TYPE_REASONS
 from gongshu.datasets.ingest import (
     FieldSpec,
     LoadRejected,
@@ -272,7 +273,7 @@ def test_type_conversion_and_type_errors(
     assert pq.read_table(dest).column("值").to_pylist() == expected
     assert [b.value for b in result.report.bad_values] == bad
     assert [b.row for b in result.report.bad_values] == list(range(len(good) + 2, len(values) + 2))
-    assert all(f"({type_})" in b.reason for b in result.report.bad_values)
+    assert all(b.reason == TYPE_REASONS[type_] for b in result.report.bad_values)
 
 
 def test_missing_required_column_is_named_and_extra_columns_are_dropped(tmp_path: Path) -> None:

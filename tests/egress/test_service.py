@@ -231,10 +231,10 @@ def test_defaults_follow_the_grade(session, people, shared_entry) -> None:
     assert default_policy("sharing", "conditional", "一般数据-4级") == "share-conditional-high"
     assert default_policy("sharing", "conditional", "重要数据") == "share-conditional-high"
     assert default_policy("open", "none", "一般数据-1级") == "open"
-    with pytest.raises(NotGrantable, match="core data"):
+    with pytest.raises(NotGrantable, match="核心数据没有默认脱敏策略"):
         default_policy("sharing", "conditional", "核心数据")
     shared_entry.security_grade = "核心数据"
-    with pytest.raises(NotGrantable, match="core data"):
+    with pytest.raises(NotGrantable, match="核心数据没有默认脱敏策略"):
         service.take_unconditional(
             session, shared_entry.id, actor=people.clerk_prov, scenario="核验"
         )

@@ -340,7 +340,7 @@ def test_order_contract_delivery_trace_and_settlement(
     clauses = "".join(order.terms["clauses"])
     assert "不得转售" in clauses and "OPR-8" in clauses and "再开发" in clauses
     assert order.terms["product"]["registration_code"] == listing.registration.code
-    with pytest.raises(InvalidInput, match="contract hash"):
+    with pytest.raises(InvalidInput, match="确认的合同与平台记录的合同不一致"):
         orders.accept_contract(session, order.id, actor=market.buyer, sha256="0" * 64)
     with pytest.raises(WrongMarketStatus):
         orders.deliver(

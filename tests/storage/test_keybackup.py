@@ -61,13 +61,13 @@ def test_a_backup_restores_both_keys_under_another_secret(source: Settings, tmp_
 
 def test_wrong_passphrase_and_short_passphrase(source: Settings, tmp_path) -> None:
     blob = export_backup(source, PASSPHRASE)
-    with pytest.raises(InvalidInput, match="wrong passphrase"):
+    with pytest.raises(InvalidInput, match="备份口令不对"):
         import_backup(_instance(tmp_path, "b"), blob, PASSPHRASE + "!")
     tampered = json.loads(blob)
     tampered["kdf"]["n"] = 2**14
-    with pytest.raises(InvalidInput, match="wrong passphrase"):
+    with pytest.raises(InvalidInput, match="备份口令不对"):
         import_backup(_instance(tmp_path, "b"), json.dumps(tampered).encode(), PASSPHRASE)
-    with pytest.raises(InvalidInput, match="passphrase too short"):
+    with pytest.raises(InvalidInput, match="备份口令至少"):
         export_backup(source, "short")
 
 

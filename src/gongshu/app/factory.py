@@ -22,6 +22,7 @@ from gongshu.db import read_first_factory, read_only_factory
 from gongshu.errors import GongshuError, Unauthorized
 from gongshu.storage import unlock_settings
 from gongshu.web.admission import Admission, busy_answer
+from gongshu.web.problems import say
 from gongshu.web.render import make_templates, render
 
 log = logging.getLogger(__name__)
@@ -211,11 +212,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
-            problems.append(f"{where}：{err.get('msg')}")
-        message = "输入有误：" + "；".join(problems)
+        message = "输入有误：" + "；".join(say(err) for err in exc.errors())
         if _wants_json(request):
             return JSONResponse(
                 {

@@ -52,7 +52,7 @@ TYPE_REASONS = {
 }
 KIND_REASONS = {
     "resident_id": "身份证号无效",
-    "uscc": "统一社会信用代码无效 (GB 32100 USCC)",
+    "uscc": "统一社会信用代码无效",
     "region_code": "行政区划代码不存在",
 }
 

@@ -66,6 +66,7 @@ from gongshu.egress.policies import apply_actions, plan
 from gongshu.egress.query import compile_filter
 from gongshu.egress.versions import column_tags
 from gongshu.entities import ENTITY_LABELS
+from gongshu.operation.sqlerrors import explain
 from gongshu.storage.models import DatasetVersion
 
 PERSONAL = DIRECT_IDENTIFIERS | QUASI_IDENTIFIERS | SENSITIVE_ATTRIBUTES
@@ -200,14 +201,14 @@ def _parse(con: duckdb.DuckDBPyConnection, sql: str) -> dict:
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as exc:
-        raise Refusal("syntax", f"SQL 语法错误：{_short(exc)}") from exc
+        raise Refusal("syntax", explain(str(exc))) from exc
     if len(statements) != 1:
         raise Refusal("one_statement", "沙箱每次只能执行一条语句")
     if statements[0].type != duckdb.StatementType.SELECT:
         raise Refusal("select_only", "沙箱只允许 SELECT 查询")
     ast = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
     if ast.get("error"):
-        raise Refusal("syntax", f"SQL 无法解析：{ast.get('error_message', '')}")
+        raise Refusal("syntax", explain(ast.get("error_message") or ""))
     return ast
 
 
@@ -230,10 +231,6 @@ def _base_tables(from_table: dict) -> list[tuple[str, str]] | None:
         left, right = _base_tables(from_table["left"]), _base_tables(from_table["right"])
         return None if left is None or right is None else left + right
     return None
-
-
-def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:300]
 
 
 def run(
@@ -288,11 +285,11 @@ def run(
     except duckdb.OutOfMemoryException as exc:
         raise Refusal("memory_limit", "查询超过沙箱内存限制，已中止") from exc
     except duckdb.PermissionException as exc:
-        raise Refusal("external_access", f"沙箱禁止访问文件和网络：{_short(exc)}") from exc
+        raise Refusal("external_access", "沙箱禁止访问文件和网络：请只查询授权的沙箱表") from exc
     except duckdb.Error as exc:
         if "interrupt" in str(exc).lower():
             raise Refusal("time_limit", f"查询超过 {timeout:g} 秒时间限制，已中止") from exc
-        raise Refusal("query_error", f"查询执行失败：{_short(exc)}") from exc
+        raise Refusal("query_error", explain(str(exc))) from exc
     finally:
         timer.cancel()
     result = Result(table, kind, read, duration_ms=int((time.monotonic() - started) * 1000))

@@ -174,7 +174,7 @@ def validate(rules: list[dict], columns: set[str]) -> list[dict]:
             raise InvalidInput(f"第 {i} 条规则的字段不在目录中：{col}")
         for extra in ("birth_column", "gender_column"):
             if extra in rule and rule[extra] not in columns:
-                raise InvalidInput(f"第 {i} 条规则的字段不在目录中 ({extra})：{rule[extra]}")
+                raise InvalidInput(f"第 {i} 条规则 {extra} 中的字段不在目录中：{rule[extra]}")
         mostly = rule.get("mostly", 1.0)
         if not isinstance(mostly, int | float) or not 0 <= mostly <= 1:
             raise InvalidInput(f"第 {i} 条规则的合格率阈值须在 0 到 1 之间")
