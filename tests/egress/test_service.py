@@ -167,11 +167,11 @@ def test_expired_revoked_and_foreign_grants_stop_at_once(
     with pytest.raises(NotRecipient):
         deliver(session, grant, people.auditor, tmp_path)
     grant.expires_at = utcnow() - timedelta(seconds=1)
-    with pytest.raises(GrantInactive, match="expired"):
+    with pytest.raises(GrantInactive, match="授权已过期"):
         deliver(session, grant, people.clerk_prov, tmp_path)
     grant.expires_at = utcnow() + timedelta(days=1)
     service.revoke_grant(session, grant.id, actor=people.clerk_county, reason="场景已结束")
-    with pytest.raises(GrantInactive, match="revoked"):
+    with pytest.raises(GrantInactive, match="授权已被撤销"):
         deliver(session, grant, people.clerk_prov, tmp_path)
     assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
 

@@ -180,6 +180,6 @@ def test_a_result_that_is_not_json_is_refused(
 ) -> None:
     job = enqueue(session, "scan", {})
     claim(session_factory, "w")
-    with pytest.raises(InvalidInput, match="result"):
+    with pytest.raises(InvalidInput, match="任务结果"):
         complete(session, job.id, "w", {"when": object()})
     assert fresh(session, job.id).status == RUNNING
