@@ -48,7 +48,7 @@ def test_help(command: list[str], tmp_path: Path) -> None:
 
 def test_bootstrap_an_instance_and_refuse_bad_input(tmp_path: Path) -> None:
     var = tmp_path / "var"
-    assert "initialized" in gongshu("init", data_dir=var).stdout
+    assert "实例已就绪" in gongshu("init", data_dir=var).stdout
     assert gongshu("init", data_dir=var).returncode == 0  # again: nothing to do
     assert gongshu("region", "add", "360000", "江西省", data_dir=var).returncode == 0
     r = gongshu(
@@ -100,7 +100,7 @@ def test_bootstrap_an_instance_and_refuse_bad_input(tmp_path: Path) -> None:
 
 def test_serve_refuses_the_placeholder_secret(tmp_path: Path) -> None:
     r = gongshu("serve", data_dir=tmp_path / "var")
-    assert r.returncode == 1 and "placeholder secret" in r.stderr
+    assert r.returncode == 1 and "仍为占位值" in r.stderr
 
 
 def test_serve_refuses_a_database_not_at_head(tmp_path: Path) -> None:

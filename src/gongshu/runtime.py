@@ -68,7 +68,7 @@ def check_keys(settings: Settings, facts: KeyFacts) -> None:
         signed_by = facts.signed_by
         if signed_by is not None and signed_by not in key.fingerprints:
             raise KeysMismatch(
-                f"签名密钥文件 {settings.keys_dir / KEY_FILE} 与账本不符 "
+                f"签名密钥文件 {settings.keys_dir / KEY_FILE} 与账本不符"
                 f"：最新检查点由 {signed_by} 签名，此文件为 {key.fingerprint}"
             )
         public = load_public_key(settings.keys_dir)

@@ -26,7 +26,7 @@ SECTIONS = {
 def test_every_section_is_required(session, people) -> None:
     with pytest.raises(BadNotice, match="投诉、举报渠道"):
         notices.publish(session, people.org["civil"], {**SECTIONS, "complaints": " "}, actor="x")
-    with pytest.raises(BadNotice, match="functions"):
+    with pytest.raises(BadNotice, match="须逐项列明"):
         notices.publish(session, people.org["civil"], {**SECTIONS, "functions": []}, actor="x")
 
 
@@ -44,7 +44,7 @@ def test_versions_and_consent_names_the_version(session, people, pi) -> None:
     }
     rec = consent.give(session, data_kinds=["PERSON_NAME"], **kw)
     assert rec.notice_id == first.id
-    with pytest.raises(BadConsent, match="PIP-7"):
+    with pytest.raises(BadConsent, match="未列明：手机号码，须先更新处理规则再取得同意"):
         consent.give(session, data_kinds=["CN_MOBILE"], **kw)
     second = notices.publish(
         session,

@@ -97,7 +97,7 @@ def give(
     if minor:
         if not guardian_id_number:
             raise GuardianRequired(
-                "未满十四周岁未成年人的个人信息须取得其父母或其他监护人的同意 "
+                "未满十四周岁未成年人的个人信息须取得其父母或其他监护人的同意"
                 "：请填写监护人身份证号码"
             )
         if age_on(guardian_id_number, on) < ADULT_AGE:

@@ -222,7 +222,7 @@ class FileKeyStore:
             lacking = sorted(set(key_ids) - set(doc["keys"]))
             if lacking:
                 raise KeysMismatch(
-                    f"密钥库文件 {self.path} 缺少加密数据所用的密钥 {', '.join(lacking)} "
+                    f"密钥库文件 {self.path} 缺少加密数据所用的密钥 {', '.join(lacking)}"
                     "：请用 gongshu keys import 恢复原密钥库",
                     detail={"missing": lacking},
                 )
@@ -231,7 +231,7 @@ class FileKeyStore:
                     self._unwrap(doc, key_id)
             except KeyStoreLocked as exc:
                 raise KeysMismatch(
-                    f"实例密钥 GONGSHU_SECRET_KEY 解不开密钥库文件 {self.path} "
+                    f"实例密钥 GONGSHU_SECRET_KEY 解不开密钥库文件 {self.path}"
                     "：密钥与创建时不同，或文件被改动"
                 ) from exc
 
