@@ -231,9 +231,12 @@ def confirm_tags(
         raise NotDataProvider("只有数据提供单位可以确认识别结果")
     columns = {c["name"] for c in version.columns}
     clean: dict[str, list[str]] = {}
-    for col, codes in tags.items():
+    by_label = {label: code for code, label in ENTITY_LABELS.items()}
+    for col, given in tags.items():
         if col not in columns:
             raise InvalidInput(f"列不存在：{col}")
+        # A person may type the Chinese name ("手机号码") or the code (CN_MOBILE).
+        codes = [by_label.get(c.strip(), c.strip()) for c in given]
         unknown = [c for c in codes if c not in ENTITY_LABELS]
         if unknown:
             raise InvalidInput(f"「{col}」列的实体类型无效：{'、'.join(unknown)}")
