@@ -87,7 +87,7 @@ def test_verify_with_a_foreign_public_key_fails(data_dir: Path, tmp_path: Path) 
     foreign.write_text(InstanceKey.generate().public_pem())
     args = ["verify", "--data-dir", str(data_dir), "--public-key", str(foreign)]
     result = runner.invoke(ledger_app, args)
-    assert result.exit_code == 1 and "key fingerprint mismatch" in result.output
+    assert result.exit_code == 1 and "由其他密钥签名" in result.output
 
 
 def test_export_then_verify_export(data_dir: Path, tmp_path: Path) -> None:
@@ -111,10 +111,10 @@ def test_verify_export_refuses_a_file_that_is_not_an_export(data_dir: Path, tmp_
     junk = tmp_path / "junk.json"
     junk.write_text('{"not": "a list"}')
     result = runner.invoke(ledger_app, ["verify-export", str(junk), "--data-dir", str(data_dir)])
-    assert result.exit_code == 2 and "malformed export" in result.stderr
+    assert result.exit_code == 2 and "格式错误" in result.stderr
 
 
 def test_verify_without_a_database_says_so(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("GONGSHU_DATABASE_URL", raising=False)
     result = runner.invoke(ledger_app, ["verify", "--data-dir", str(tmp_path / "empty")])
-    assert result.exit_code == 2 and "ledger unreadable" in result.stderr
+    assert result.exit_code == 2 and "无法读取账本" in result.stderr
