@@ -14,7 +14,7 @@ def test_apply_review_and_public_lookup(client, login, session, market) -> None:
     reg_id = r.json()["id"]
     assert r.json()["status"] == "submitted" and r.json()["code"] is None
     r = client.post("/api/v1/registrations", json=product_data(market, acting_for="某委托方"))
-    assert r.status_code == 400 and "REG-4" in r.json()["message"]
+    assert r.status_code == 400 and "请勿勾选权利" in r.json()["message"]
     login("reviewer_prov")
     gaps = client.get("/api/v1/registration-gaps").json()
     assert {g["kind"] for g in gaps} == {"operated_data", "derived_product"}
