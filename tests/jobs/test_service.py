@@ -164,10 +164,10 @@ def test_a_job_that_keeps_killing_its_worker_ends_failed(
 @pytest.mark.parametrize(
     ("kind", "payload", "match"),
     [
-        ("  ", {}, "kind"),
-        ("scan", {"x": float("nan")}, "payload"),
-        ("scan", {"x": object()}, "payload"),
-        ("scan", [1, 2], "payload"),
+        ("  ", {}, "任务类型不能为空"),
+        ("scan", {"x": float("nan")}, "任务参数"),
+        ("scan", {"x": object()}, "任务参数"),
+        ("scan", [1, 2], "任务参数"),
     ],
 )
 def test_bad_jobs_are_refused(session: Session, kind: str, payload, match: str) -> None:  # noqa: ANN001

@@ -59,6 +59,7 @@ PURPOSES = {
     "operation": "授权运营",
     "market": "交易",
     "rights": "个人授权第三方获取",
+    "procurement": "政府采购",
 }
 
 
