@@ -79,3 +79,11 @@ def test_published_rules_are_public_and_published_from_the_form(
     api = client.get(f"/api/v1/privacy/notices/{people.org['civil'].id}").json()
     assert api["version_no"] == 1 and api["sections"]["functions"][1]["kinds"] == ["CN_MOBILE"]
     assert client.get(f"/api/v1/privacy/notices/{people.org['police'].id}").status_code == 404
+
+
+def test_the_form_takes_kinds_by_their_chinese_names() -> None:
+    parsed = notices.parse_functions("低保审核：姓名、居民身份证号\n联系：CN_MOBILE")
+    assert parsed == [
+        {"function": "低保审核", "kinds": ["PERSON_NAME", "CN_RESIDENT_ID"]},
+        {"function": "联系", "kinds": ["CN_MOBILE"]},
+    ]

@@ -144,7 +144,7 @@ def _events(session, rows: list) -> list[dict]:  # noqa: ANN001
                 "label": action_label(e.action),
                 "actor": who,
                 "subject": what,
-                "items": payload_items(e.payload),
+                "fields": payload_items(e.payload),
             }
         )
     return out

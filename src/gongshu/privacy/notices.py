@@ -30,7 +30,7 @@ def _functions(value: object) -> list[dict]:
             raise BadNotice(f"第 {i} 项业务功能须写明名称和个人信息种类")
         unknown = [k for k in kinds if k not in ENTITY_LABELS]
         if unknown:
-            raise BadNotice(f"第 {i} 项的个人信息种类代码无效：{'、'.join(unknown)}")
+            raise BadNotice(f"第 {i} 项的个人信息种类无效：{'、'.join(unknown)}")
         out.append({"function": name, "kinds": kinds})
     return out
 
@@ -85,7 +85,9 @@ def undeclared(notice: ProcessingNotice | None, kinds: list[str]) -> list[str]:
 
 
 def parse_functions(text: str) -> list[dict]:
-    """Form input, one function a line: ``功能名称: CODE, CODE``."""
+    """Form input, one function a line: ``功能名称: 种类, 种类``, each kind by its Chinese
+    name ("手机号码") or its code (CN_MOBILE)."""
+    by_label = {label: code for code, label in ENTITY_LABELS.items()}
     out = []
     for line in (text or "").splitlines():
         if not line.strip():
@@ -94,7 +96,11 @@ def parse_functions(text: str) -> list[dict]:
         out.append(
             {
                 "function": name.strip(),
-                "kinds": [c.strip() for c in codes.replace("，", ",").split(",") if c.strip()],
+                "kinds": [
+                    by_label.get(c.strip(), c.strip())
+                    for c in codes.replace("，", ",").replace("、", ",").split(",")
+                    if c.strip()
+                ],
             }
         )
     return out
