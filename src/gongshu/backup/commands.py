@@ -21,10 +21,7 @@ def backup(
     from gongshu.config import load_settings
 
     manifest = take(load_settings(data_dir), dest, progress=typer.echo)
-    typer.echo(
-        f"账本 {manifest['ledger']['size']} 条记录，{len(manifest['files'])} 个文件 "
-        f"(ledger entries, files)"
-    )
+    typer.echo(f"账本 {manifest['ledger']['size']} 条记录，{len(manifest['files'])} 个文件")
 
 
 def restore(

@@ -288,7 +288,7 @@ def deliver(
     q.and_where(*query.compile_filter(grant.row_filter, set(available), allow_rows=True))
     # the caller narrows only by what it may see in the clear
     clear = [a.column for a in actions if a.rule["op"] == "keep"]
-    label = "筛选条件 (filters; 已脱敏字段不可筛选)"
+    label = "筛选条件（已脱敏字段不可筛选）"
     q.and_where(*query.compile_filter(filters or [], set(clear), label=label))
     q.and_where(*query.compile_search(search or "", clear))
     for col, _ in order_by or []:
