@@ -48,7 +48,7 @@ def test_help(command: list[str], tmp_path: Path) -> None:
 
 def test_bootstrap_an_instance_and_refuse_bad_input(tmp_path: Path) -> None:
     var = tmp_path / "var"
-    assert "initialized" in gongshu("init", data_dir=var).stdout
+    assert "实例已就绪" in gongshu("init", data_dir=var).stdout
     assert gongshu("init", data_dir=var).returncode == 0  # again: nothing to do
     assert gongshu("region", "add", "360000", "江西省", data_dir=var).returncode == 0
     r = gongshu(
@@ -69,9 +69,9 @@ def test_bootstrap_an_instance_and_refuse_bad_input(tmp_path: Path) -> None:
     )
     assert r.returncode == 0 and "li" in r.stdout
 
-    # User errors: one line in Chinese with the English key term, exit 1, no traceback.
+    # User errors: one line in Chinese naming what was wrong, exit 1, no traceback.
     for args, key in [
-        (("region", "add", "369999", "无此地"), "GB/T 2260"),
+        (("region", "add", "369999", "无此地"), "行政区划代码无效"),
         (
             (
                 "user",
@@ -84,13 +84,13 @@ def test_bootstrap_an_instance_and_refuse_bad_input(tmp_path: Path) -> None:
                 "--password",
                 "a-long-password",
             ),
-            "username taken",
+            "用户名已存在",
         ),
         (
             ("user", "add", "wang", "--org", "不存在", "--role", "clerk", "--password", "x" * 9),
-            "organization",
+            "机构不存在",
         ),
-        (("load", "NO-SUCH", str(tmp_path / "x.csv"), "--as", "li"), "catalog entry"),
+        (("load", "NO-SUCH", str(tmp_path / "x.csv"), "--as", "li"), "目录不存在"),
     ]:
         r = gongshu(*args, data_dir=var)
         assert r.returncode == 1, (args, r.stdout, r.stderr)
@@ -100,7 +100,7 @@ def test_bootstrap_an_instance_and_refuse_bad_input(tmp_path: Path) -> None:
 
 def test_serve_refuses_the_placeholder_secret(tmp_path: Path) -> None:
     r = gongshu("serve", data_dir=tmp_path / "var")
-    assert r.returncode == 1 and "placeholder secret" in r.stderr
+    assert r.returncode == 1 and "仍为占位值" in r.stderr
 
 
 def test_serve_refuses_a_database_not_at_head(tmp_path: Path) -> None:

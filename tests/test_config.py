@@ -19,7 +19,7 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 
 def test_placeholder_secret_refused_outside_demo() -> None:
-    with pytest.raises(InvalidInput, match="placeholder secret"):
+    with pytest.raises(InvalidInput, match="仍为占位值"):
         Settings(secret_key=PLACEHOLDER_SECRET).check_secret()
     Settings(secret_key=PLACEHOLDER_SECRET, demo=True).check_secret()
     Settings(secret_key="a-real-secret").check_secret()

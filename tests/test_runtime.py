@@ -49,7 +49,7 @@ def test_a_deleted_signing_key_is_refused_and_not_regenerated(settings: Settings
     (settings.keys_dir / KEY_FILE).unlink()
     with pytest.raises(KeysMissing, match=str(settings.keys_dir / KEY_FILE)):
         Instance.open(settings)
-    with pytest.raises(KeysMissing, match="signing key missing"):
+    with pytest.raises(KeysMissing, match="缺少账本签名密钥文件"):
         init_instance(Instance.open(settings, check_keys=False))
     assert not (settings.keys_dir / KEY_FILE).exists(), "init did not make a new one"
 
@@ -59,7 +59,7 @@ def test_a_different_signing_key_is_refused(settings: Settings) -> None:
     (settings.keys_dir / KEY_FILE).unlink()
     (settings.keys_dir / PUBLIC_KEY_FILE).unlink()
     InstanceKey.generate().install(settings.keys_dir)
-    with pytest.raises(KeysMismatch, match="signing key mismatch"):
+    with pytest.raises(KeysMismatch, match="与账本不符"):
         Instance.open(settings)
 
 
@@ -76,14 +76,14 @@ def test_sealed_data_needs_its_key_store(settings: Settings) -> None:
     key_id, _ = store.current("dataset-at-rest")
     facts = KeyFacts(False, None, True, frozenset({key_id}))
     check_keys(settings, facts)  # the store that sealed the data: fine
-    with pytest.raises(KeysMismatch, match="key store mismatch"):
+    with pytest.raises(KeysMismatch, match="解不开密钥库文件"):
         check_keys(settings.model_copy(update={"secret_key": "another-secret-abcdef"}), facts)
     with pytest.raises(KeysMismatch, match="k0000"):
         check_keys(settings, KeyFacts(False, None, True, frozenset({key_id, "k0000"})))
     store.path.unlink()
     with pytest.raises(KeysMissing, match=str(store.path)):
         check_keys(settings, facts)
-    with pytest.raises(KeysMissing, match="key store missing"):
+    with pytest.raises(KeysMissing, match="已不存在"):
         store.current("dataset-at-rest")  # a store it has read is never started afresh
     assert not store.path.exists()
 

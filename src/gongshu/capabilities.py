@@ -57,14 +57,12 @@ def all_capabilities() -> tuple[Capability, ...]:
         try:
             module = importlib.import_module(f"gongshu.{name}")
         except ImportError as exc:
-            raise CapabilityError(
-                f"能力 {name} 无法加载 (capability not importable)：{exc}"
-            ) from exc
+            raise CapabilityError(f"能力 {name} 无法加载：{exc}") from exc
         capability = getattr(module, "CAPABILITY", None)
         if not isinstance(capability, Capability):
-            raise CapabilityError(f"能力 {name} 未声明 CAPABILITY (capability not declared)")
+            raise CapabilityError(f"能力 {name} 未声明 CAPABILITY")
         if capability.name != name:
-            raise CapabilityError(f"能力 {name} 声明的名称是 {capability.name} (name mismatch)")
+            raise CapabilityError(f"能力 {name} 声明的名称是 {capability.name}")
         found.append(capability)
     return tuple(found)
 
@@ -76,9 +74,7 @@ def resolve(capability: Capability, ref: str) -> Any:  # noqa: ANN401
         module = importlib.import_module(module_name)
         return getattr(module, attr) if attr else module
     except (ImportError, AttributeError) as exc:
-        raise CapabilityError(
-            f"能力 {capability.name} 的 {ref} 无法加载 (capability reference broken)：{exc}"
-        ) from exc
+        raise CapabilityError(f"能力 {capability.name} 的 {ref} 无法加载：{exc}") from exc
 
 
 def _each(field: str) -> Iterator[tuple[Capability, Any]]:

@@ -102,5 +102,5 @@ def install(registry: Registry) -> None:
 def installed() -> Registry:
     """The installed registry; raises (fail closed) when no entry point installed one."""
     if not _installed:
-        raise NotActivated("能力注册表未加载 (capability registry not activated)")
+        raise NotActivated("能力注册表未加载")
     return _installed[0]

@@ -19,9 +19,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-user_app = typer.Typer(help="账户管理 (users)。", no_args_is_help=True)
-org_app = typer.Typer(help="机构管理 (organizations)。", no_args_is_help=True)
-region_app = typer.Typer(help="行政区划 (GB/T 2260 regions)。", no_args_is_help=True)
+user_app = typer.Typer(help="账户管理。", no_args_is_help=True)
+org_app = typer.Typer(help="机构管理。", no_args_is_help=True)
+region_app = typer.Typer(help="行政区划。", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 app.add_typer(region_app, name="region")
@@ -61,7 +61,7 @@ def init(data_dir: DataDir = None) -> None:
     instance = _open(data_dir)
     try:
         init_instance(instance)
-        typer.echo(f"实例已就绪 (initialized)：{instance.settings.data_dir.resolve()}")
+        typer.echo(f"实例已就绪：{instance.settings.data_dir.resolve()}")
     finally:
         instance.close()
 
@@ -132,7 +132,7 @@ def user_add(
                 display_name=display_name or username,
                 by="cli",
             )
-            typer.echo(f"已创建用户 (user created)：{user.username}（{organization.name}）")
+            typer.echo(f"已创建用户：{user.username}（{organization.name}）")
     finally:
         instance.close()
 
@@ -152,9 +152,7 @@ def region_add(
     try:
         with transaction(instance.session_factory) as session:
             region = accounts.add_region(session, code, name, parent=parent)
-            typer.echo(
-                f"已新增行政区划 (region added)：{region.code} {region.name}（{region.tier}）"
-            )
+            typer.echo(f"已新增行政区划：{region.code} {region.name}（{region.tier}）")
     finally:
         instance.close()
 
@@ -176,7 +174,7 @@ def org_add(
     try:
         with transaction(instance.session_factory) as session:
             org = accounts.add_organization(session, name, kind=kind, region_code=region, by="cli")
-            typer.echo(f"已新增机构 (organization added)：{org.name}")
+            typer.echo(f"已新增机构：{org.name}")
     finally:
         instance.close()
 
@@ -207,7 +205,7 @@ def load(
                 select(CatalogEntry.id).where(CatalogEntry.resource_code == resource_code)
             )
             if entry_id is None:
-                raise GongshuError(f"目录不存在 (catalog entry)：{resource_code}")
+                raise GongshuError(f"目录不存在：{resource_code}")
             user = accounts.get_user(session, as_user)
             try:
                 version = datasets.load(
@@ -220,7 +218,7 @@ def load(
                     )
                 raise
             typer.echo(
-                f"已加载 (loaded)：{resource_code} 第 {version.version_no} 版，"
+                f"已加载：{resource_code} 第 {version.version_no} 版，"
                 f"{version.rows} 行，错误值 {version.bad_values_total} 个"
             )
             for bad in version.report.get("bad_values", [])[:20]:

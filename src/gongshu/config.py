@@ -129,9 +129,7 @@ class Settings(BaseSettings):
         from gongshu.errors import InvalidInput
 
         if not self.demo and self.secret_key == PLACEHOLDER_SECRET:
-            raise InvalidInput(
-                "GONGSHU_SECRET_KEY 仍为占位值 (placeholder secret)，请设置随机密钥后再启动服务"
-            )
+            raise InvalidInput("GONGSHU_SECRET_KEY 仍为占位值，请设置随机密钥后再启动服务")
 
 
 def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings:

@@ -68,15 +68,12 @@ def check_keys(settings: Settings, facts: KeyFacts) -> None:
         signed_by = facts.signed_by
         if signed_by is not None and signed_by not in key.fingerprints:
             raise KeysMismatch(
-                f"签名密钥文件 {settings.keys_dir / KEY_FILE} 与账本不符 "
-                f"(signing key mismatch)：最新检查点由 {signed_by} 签名，此文件为 {key.fingerprint}"
+                f"签名密钥文件 {settings.keys_dir / KEY_FILE} 与账本不符"
+                f"：最新检查点由 {signed_by} 签名，此文件为 {key.fingerprint}"
             )
         public = load_public_key(settings.keys_dir)
         if public is not None and raw_public_bytes(public) != raw_public_bytes(key.public_key):
-            raise KeysMismatch(
-                f"公钥文件 {settings.keys_dir / PUBLIC_KEY_FILE} 与签名密钥不符 "
-                "(public key mismatch)"
-            )
+            raise KeysMismatch(f"公钥文件 {settings.keys_dir / PUBLIC_KEY_FILE} 与签名密钥不符")
     store = FileKeyStore.from_settings(settings)
     if facts.has_sealed or store.path.exists():
         store.check(facts.sealed_key_ids)
@@ -139,7 +136,7 @@ def require_current_schema(instance: Instance) -> None:
     from gongshu.migrate import is_current
 
     if not is_current(instance.engine):
-        raise Conflict("数据库结构不是最新版本 (schema not at head)，请先运行 gongshu init")
+        raise Conflict("数据库结构不是最新版本，请先运行 gongshu init")
 
 
 __all__ = [

@@ -83,7 +83,7 @@ def detect_encoding(path: str | Path | Readable) -> str:
         except UnicodeDecodeError:
             continue
         return enc
-    raise InvalidInput(f"无法识别文件编码 (encoding)：{name.name}，请使用 UTF-8 或 GBK/GB18030")
+    raise InvalidInput(f"无法识别文件编码：{name.name}，请使用 UTF-8 或 GBK/GB18030")
 
 
 def _later_samples(fh: BinaryIO, start: int) -> Iterator[bytes]:
@@ -111,10 +111,10 @@ def _csv_stream(src: str | Path | Readable, block_size: int) -> TableStream:
         with pacsv.open_csv(_input(src, opener), read_options=read) as probe:
             names = probe.schema.names
     except pa.ArrowInvalid as exc:
-        raise InvalidInput(f"CSV 文件格式错误 (malformed CSV)：{path.name}：{exc}") from exc
+        raise InvalidInput(f"CSV 文件格式错误：{path.name}：{exc}") from exc
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
-        raise InvalidInput(f"CSV 表头有重复列名 (duplicate column)：{'、'.join(dup)}")
+        raise InvalidInput(f"CSV 表头有重复列名：{'、'.join(dup)}")
     convert = pacsv.ConvertOptions(
         column_types={n: pa.string() for n in names},
         strings_can_be_null=True,
@@ -126,7 +126,7 @@ def _csv_stream(src: str | Path | Readable, block_size: int) -> TableStream:
         try:
             yield from reader
         except pa.ArrowInvalid as exc:
-            raise InvalidInput(f"CSV 文件格式错误 (malformed CSV)：{path.name}：{exc}") from exc
+            raise InvalidInput(f"CSV 文件格式错误：{path.name}：{exc}") from exc
         finally:
             reader.close()
 
@@ -140,13 +140,13 @@ def _xlsx_stream(src: str | Path | Readable, rows_per_batch: int) -> TableStream
     try:
         wb = load_workbook(_input(src, opener), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a bad file
-        raise InvalidInput(f"无法读取 XLSX 文件 (unreadable XLSX)：{path.name}：{exc}") from exc
+        raise InvalidInput(f"无法读取 XLSX 文件：{path.name}：{exc}") from exc
     ws = wb.worksheets[0]
     rows = ws.iter_rows(values_only=True)
     header = next(rows, None)
     if header is None:
         wb.close()
-        raise InvalidInput(f"XLSX 文件为空 (empty sheet)：{path.name}")
+        raise InvalidInput(f"XLSX 文件为空：{path.name}")
     names = [str(h).strip() if h is not None else f"col_{i + 1}" for i, h in enumerate(header)]
     schema = pa.schema([(n, pa.string()) for n in names])
 
@@ -183,9 +183,7 @@ def _parquet_stream(src: str | Path | Readable, rows_per_batch: int) -> TableStr
     try:
         pf = pq.ParquetFile(_input(src, opener))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InvalidInput(
-            f"无法读取 Parquet 文件 (unreadable Parquet)：{path.name}：{exc}"
-        ) from exc
+        raise InvalidInput(f"无法读取 Parquet 文件：{path.name}：{exc}") from exc
     return TableStream(
         path, "parquet", None, pf.schema_arrow.names, pf.iter_batches(batch_size=rows_per_batch)
     )
@@ -197,7 +195,7 @@ def open_table(
     """Open ``path`` (or a ``Readable``) by its extension (.csv/.txt, .xlsx, .parquet)."""
     p, _, _ = _source(path)
     if not isinstance(path, Readable) and not p.is_file():
-        raise InvalidInput(f"文件不存在 (file not found)：{p}")
+        raise InvalidInput(f"文件不存在：{p}")
     src = path if isinstance(path, Readable) else p
     suffix = p.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
@@ -206,6 +204,4 @@ def open_table(
         return _xlsx_stream(src, rows_per_batch)
     if suffix in (".parquet", ".pq"):
         return _parquet_stream(src, rows_per_batch)
-    raise InvalidInput(
-        f"不支持的文件格式 (unsupported format)：{p.suffix}，请上传 CSV、XLSX 或 Parquet"
-    )
+    raise InvalidInput(f"不支持的文件格式：{p.suffix}，请上传 CSV、XLSX 或 Parquet")

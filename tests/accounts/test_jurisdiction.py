@@ -452,7 +452,9 @@ def test_the_message_names_both_regions(world) -> None:
         "actor_region": "360102",
         "object_region": "360100",
         "reach": jurisdiction.AREA,
+        "law": "REG-3",
     }
+    assert "REG-3" not in err.value.message
 
 
 def test_an_administrator_keeps_its_rights(world) -> None:

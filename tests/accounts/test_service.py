@@ -16,7 +16,7 @@ from ..conftest import PASSWORD  # noqa: TID252
 
 def test_lockout_after_repeated_failures(session, people) -> None:
     for _ in range(2):
-        with pytest.raises(LoginFailed, match="login failed"):
+        with pytest.raises(LoginFailed, match="用户名或密码错误"):
             service.authenticate(session, "auditor", "wrong", max_failed=3, lockout_minutes=15)
     with pytest.raises(AccountLocked, match="连续登录失败 3 次"):
         service.authenticate(session, "auditor", "wrong", max_failed=3, lockout_minutes=15)
@@ -47,5 +47,5 @@ def test_bad_accounts_are_refused(session, people) -> None:
         service.create_user(session, "x", "short", roles=["public"])
     with pytest.raises(UnknownRole, match="superuser"):
         service.create_user(session, "x", PASSWORD, roles=["superuser"])
-    with pytest.raises(InvalidInput, match="GB/T 2260"):
+    with pytest.raises(InvalidInput, match="行政区划代码无效"):
         service.add_region(session, "369999", "不存在")

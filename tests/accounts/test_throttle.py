@@ -50,7 +50,7 @@ def test_many_addresses_together_lock_the_account(session, people) -> None:  # n
         with pytest.raises(LoginFailed):
             attempt(session, guard, "auditor", "wrong", f"203.0.113.{n}")
     # Locked account-wide now; a wrong password still reads like any failure...
-    with pytest.raises(LoginFailed, match="login failed"):
+    with pytest.raises(LoginFailed, match="用户名或密码错误"):
         attempt(session, guard, "auditor", "wrong", "198.51.100.7")
     # ...and only the right password learns of the lock.
     with pytest.raises(AccountLocked, match="锁定"):

@@ -15,7 +15,7 @@ def test_backup_and_restore_from_the_command_line(tmp_path: Path) -> None:
     assert gongshu("region", "add", "360000", "江西省", data_dir=var, env=SECRET).returncode == 0
     r = gongshu("backup", str(tmp_path / "b"), data_dir=var, env=SECRET)
     assert r.returncode == 0, r.stderr
-    assert "backup complete" in r.stdout and (tmp_path / "b" / "manifest.json").exists()
+    assert "备份完成" in r.stdout and (tmp_path / "b" / "manifest.json").exists()
 
     wrong = {"GONGSHU_SECRET_KEY": "not-the-secret-of-that-instance"}
     r = gongshu("restore", str(tmp_path / "b"), data_dir=tmp_path / "x", env=wrong)
@@ -24,8 +24,8 @@ def test_backup_and_restore_from_the_command_line(tmp_path: Path) -> None:
 
     r = gongshu("restore", str(tmp_path / "b"), data_dir=tmp_path / "elsewhere", env=SECRET)
     assert r.returncode == 0, r.stderr
-    assert "ledger verified" in r.stdout
+    assert "账本已按备份检查点校验通过" in r.stdout
     r = gongshu("ledger", "verify", data_dir=tmp_path / "elsewhere", env=SECRET)
-    assert r.returncode == 0 and "ledger verified" in r.stdout
+    assert r.returncode == 0 and "账本校验通过" in r.stdout
     r = gongshu("restore", str(tmp_path / "b"), data_dir=tmp_path / "elsewhere", env=SECRET)
     assert r.returncode == 1 and "恢复目标须为空目录" in r.stderr

@@ -64,6 +64,11 @@ def test_versions_page_shows_the_field_diff(client, login, people) -> None:
     client.post(f"{entry_url}/edit", data=form(field_desc=["养老机构全称", "", ""]))
     page = client.get(f"{entry_url}/versions/2").text
     assert "养老机构全称" in page and "修改" in page
+    # Field types, changed attributes and states read in Chinese, not as raw values.
+    assert "文本" in page and "（说明）" in page
+    assert ">string<" not in page and "description" not in page
+    entry = client.get(entry_url).text
+    assert "<td>文本</td>" in entry and "<td>string</td>" not in entry
 
 
 def test_search_page_has_facets(client, login, people) -> None:

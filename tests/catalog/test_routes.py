@@ -72,7 +72,7 @@ def test_drafts_of_other_agencies_are_invisible(client, bearer, people) -> None:
         "id"
     ]
     r = client.get(f"/api/v1/catalog/{eid}", headers=bearer(people.clerk_prov))
-    assert r.status_code == 404 and "catalog entry" in r.json()["message"]
+    assert r.status_code == 404 and "目录不存在" in r.json()["message"]
     r = client.patch(
         f"/api/v1/catalog/{eid}", json={"name": "x"}, headers=bearer(people.clerk_prov)
     )

@@ -65,7 +65,7 @@ def test_route(req, facts, route, why) -> None:  # noqa: ANN001
     assert chosen == route, req
     assert any(why in r for r in reasons), reasons
     if route == "security_assessment":
-        assert all("XBR-1" in r for r in reasons)
+        assert all("《数据出境安全评估办法》第四条" in r for r in reasons)
 
 
 def test_sensitive_cannot_exceed_people() -> None:
@@ -296,7 +296,7 @@ def test_foreign_judicial_recipient_is_refused(session, people) -> None:  # noqa
     entry = publish(session, people, code="360000-GA-0801", name="户籍", attr="conditional")
     court = accounts.add_organization(session, "某国法院", kind="enterprise", region_code="360000")
     crossborder.mark_foreign(session, court.id, actor=people.admin, country="某国", judicial=True)
-    with pytest.raises(AssessmentRequired, match="XBR-5"):
+    with pytest.raises(AssessmentRequired, match="接收方为外国司法或执法机构"):
         egress.create_grant(
             session,
             entry,

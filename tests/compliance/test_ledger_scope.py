@@ -54,6 +54,8 @@ def test_auditor_reads_only_its_engagements(client, login, people, session) -> N
     assert asked.json() == []
     page = client.get("/ledger").text
     assert "catalog.test_police" in page and "catalog.test_civil" not in page
+    # Events read with names: the action's label, not its code, and no raw JSON cell.
+    assert "目录：其他操作" in page and ">catalog.test_police<" not in page
 
 
 def test_supervisors_read_the_whole_ledger(client, login, people, session) -> None:  # noqa: ANN001

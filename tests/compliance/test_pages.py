@@ -47,7 +47,7 @@ def test_missing_fields_keep_the_form(client, login, people) -> None:  # noqa: A
         "/compliance/incidents/new",
         data={"title": "x", "system": "", "found_at": "2026-03-01T10:00", "kind": ""},
     )
-    assert r.status_code == 400 and "system" in r.text and 'value="x"' in r.text
+    assert r.status_code == 400 and "请填写事件发生时间" in r.text and 'value="x"' in r.text
 
 
 def test_other_agency_cannot_see_the_incident(client, login, people, session) -> None:  # noqa: ANN001
@@ -110,7 +110,11 @@ def test_crossborder_and_obligations_pages(client, login, people) -> None:  # no
         data={"people": "2000000", "important_data": "1", "important_identified_on": "2026-02-10"},
         follow_redirects=True,
     )
-    assert "SEC-2" in r.text and "2026-03-09" in r.text and "OBL-3" in r.text
+    assert (
+        "识别重要数据后十五个工作日内向设区的市级网信部门备案" in r.text and "2026-03-09" in r.text
+    )
+    assert "处理一百万人以上个人信息，同时遵守重要数据处理者的规定" in r.text
+    assert "SEC-2" not in r.text.replace('data-code="SEC-2"', "")
     for kind in ("security", "export", "responsibility"):
         pdf = client.get(f"/compliance/reports/{kind}/2025.pdf")
         assert pdf.status_code == 200 and "2025年度" in pdf_text(pdf.content)
@@ -179,7 +183,10 @@ def test_overview_shows_when_the_next_audit_is_due(client, login, people) -> Non
     login("clerk_prov")
     client.post("/compliance/obligations", data={"people": "1500000"})
     page = client.get("/compliance")
-    assert "每年至少开展一次合规审计（AUD-1" in page.text and "尚无已签署的审计报告" in page.text
+    assert (
+        "每年至少开展一次合规审计（办法第四条）" in page.text
+        and "尚无已签署的审计报告" in page.text
+    )
 
 
 def test_api_assessment_and_audit(client, login, people, session) -> None:  # noqa: ANN001
@@ -205,7 +212,7 @@ def test_api_assessment_and_audit(client, login, people, session) -> None:  # no
             "assessed_on": "2026-01-05",
         },
     )
-    assert r.status_code == 400 and "covers" in r.json()["message"]
+    assert r.status_code == 400 and "请选择评估覆盖的处理情形" in r.json()["message"]
     audit = audits.create(
         session,
         actor=people.clerk_prov,

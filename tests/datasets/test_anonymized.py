@@ -100,7 +100,7 @@ def test_identifiers_and_left_out_quasi_identifiers_are_refused(session, people,
     service.confirm_tags(
         session, version.id, {"诊断": ["MEDICAL", "PERSON_NAME"]}, actor=people.clerk_county
     )
-    with pytest.raises(NotAnonymous, match="direct identifiers"):
+    with pytest.raises(NotAnonymous, match="仍含直接标识符列"):
         check_and_mark(
             session,
             version.id,
@@ -108,7 +108,7 @@ def test_identifiers_and_left_out_quasi_identifiers_are_refused(session, people,
             actor=people.clerk_county,
             datasets_dir=tmp_path / "ds",
         )
-    with pytest.raises(Exception, match="threshold"):
+    with pytest.raises(Exception, match="匿名化门槛不得低于"):
         check_and_mark(
             session,
             version.id,

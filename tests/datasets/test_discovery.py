@@ -56,22 +56,27 @@ def test_the_provider_confirms_or_corrects_and_the_scan_keeps_it(session, people
 
     with pytest.raises(InvalidInput, match="实体类型无效"):
         service.confirm_tags(session, version.id, {"姓名": ["NAME"]}, actor=people.clerk_county)
-    with pytest.raises(Exception, match="provider only"):
+    with pytest.raises(Exception, match="只有数据提供单位可以确认识别结果"):
         service.confirm_tags(session, version.id, {}, actor=people.clerk_prov)
 
 
-def test_version_page_shows_tags_and_takes_corrections(client, login, people, version) -> None:
+def test_version_page_shows_tags_and_takes_corrections(
+    client, login, people, version, session
+) -> None:  # noqa: ANN001
     login("clerk_county")
     page = client.get(f"/datasets/{version.id}").text
     assert "敏感数据识别" in page and "居民身份证号" in page and "确认识别结果" in page
     assert "360102******" in page  # the open-data look of an ID, masked
     r = client.post(
         f"/datasets/{version.id}/tags",
-        data={"tag:姓名": "PERSON_NAME", "tag:公民身份号码": "CN_RESIDENT_ID", "tag:认定日期": ""},
+        data={"tag:姓名": "PERSON_NAME", "tag:公民身份号码": "居民身份证号", "tag:认定日期": ""},
         follow_redirects=False,
     )
     assert r.status_code == 303
-    assert "已由 user:clerk_county 确认" in client.get(f"/datasets/{version.id}").text
+    page = client.get(f"/datasets/{version.id}").text
+    assert "已由 clerk_county 确认" in page and "user:clerk_county" not in page
+    session.expire_all()
+    assert version.column_tags["公民身份号码"] == ["CN_RESIDENT_ID"]  # typed by its name
 
 
 def test_confirmed_tags_raise_the_entry_grade_never_lower_it(session, people, version) -> None:

@@ -30,7 +30,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     init_instance(instance)
     lines: list[str] = []
     ensure_demo(instance, echo=lines.append, limit=300)
-    assert any("demo loaded" in line for line in lines)
+    assert any("演示省份已载入" in line for line in lines)
     instance.close()
     return data_dir
 
@@ -40,7 +40,7 @@ def test_running_again_reuses_the_instance(demo_dir: Path) -> None:
     lines: list[str] = []
     ensure_demo(instance, echo=lines.append, limit=300)
     instance.close()
-    assert "reusing instance" in lines[0]
+    assert "演示数据已存在，直接使用" in lines[0]
     assert any(line.strip().startswith("admin") for line in lines)
 
 
@@ -127,7 +127,7 @@ def test_ledger_verify_passes_and_names_an_edited_row(demo_dir: Path, tmp_path: 
     cli._mount_capability_commands()
     ok = runner.invoke(cli.app, ["ledger", "verify", "--data-dir", str(demo_dir)])
     assert ok.exit_code == 0, ok.output
-    assert "ledger verified" in ok.output
+    assert "账本校验通过" in ok.output
 
     copy = tmp_path / "var"
     shutil.copytree(demo_dir, copy)
@@ -135,7 +135,7 @@ def test_ledger_verify_passes_and_names_an_edited_row(demo_dir: Path, tmp_path: 
         db.execute("UPDATE ledger_entries SET actor = 'user:intruder' WHERE position = 7")
     bad = runner.invoke(cli.app, ["ledger", "verify", "--data-dir", str(copy)])
     assert bad.exit_code == 1
-    assert "ledger verification failed" in bad.output and "7" in bad.output
+    assert "账本校验失败" in bad.output and "7" in bad.output
 
 
 def test_the_demo_market_lists_only_a_sandbox_product(demo_dir: Path) -> None:

@@ -67,9 +67,9 @@ def test_unreadable_file_exits_non_zero_after_printing_the_rest(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--format", "xml"], "format"),
-        (["--today", "22/11/2026"], "today"),
-        (["--engine", "flink"], "engine"),
+        (["--format", "xml"], "不支持的输出格式"),
+        (["--today", "22/11/2026"], "扫描日期格式错误"),
+        (["--engine", "flink"], "不支持的扫描引擎"),
     ],
 )
 def test_bad_options_are_refused(app: typer.Typer, args: list[str], message: str) -> None:

@@ -185,7 +185,7 @@ def test_grading_is_opt_in(gen: Gen, tmp_path: Path) -> None:
 
 
 def test_unknown_engine_is_refused() -> None:
-    with pytest.raises(InvalidInput, match="engine"):
+    with pytest.raises(InvalidInput, match="不支持的扫描引擎"):
         scan_paths([], engine="flink")
 
 

@@ -63,7 +63,7 @@ def test_take_read_and_revoke_over_the_api(
     )
     assert r.status_code == 200 and r.json()["revoked_at"]
     r = client.get(f"/api/v1/grants/{gid}/data", headers=consumer)
-    assert r.status_code == 403 and "revoked" in r.json()["message"]
+    assert r.status_code == 403 and "授权已被撤销" in r.json()["message"]
 
 
 def test_agency_takes_and_downloads_from_the_pages(client, login, people, shared_entry) -> None:  # noqa: F811

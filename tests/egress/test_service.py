@@ -167,11 +167,11 @@ def test_expired_revoked_and_foreign_grants_stop_at_once(
     with pytest.raises(NotRecipient):
         deliver(session, grant, people.auditor, tmp_path)
     grant.expires_at = utcnow() - timedelta(seconds=1)
-    with pytest.raises(GrantInactive, match="expired"):
+    with pytest.raises(GrantInactive, match="授权已过期"):
         deliver(session, grant, people.clerk_prov, tmp_path)
     grant.expires_at = utcnow() + timedelta(days=1)
     service.revoke_grant(session, grant.id, actor=people.clerk_county, reason="场景已结束")
-    with pytest.raises(GrantInactive, match="revoked"):
+    with pytest.raises(GrantInactive, match="授权已被撤销"):
         deliver(session, grant, people.clerk_prov, tmp_path)
     assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
 
@@ -231,10 +231,10 @@ def test_defaults_follow_the_grade(session, people, shared_entry) -> None:
     assert default_policy("sharing", "conditional", "一般数据-4级") == "share-conditional-high"
     assert default_policy("sharing", "conditional", "重要数据") == "share-conditional-high"
     assert default_policy("open", "none", "一般数据-1级") == "open"
-    with pytest.raises(NotGrantable, match="core data"):
+    with pytest.raises(NotGrantable, match="核心数据没有默认脱敏策略"):
         default_policy("sharing", "conditional", "核心数据")
     shared_entry.security_grade = "核心数据"
-    with pytest.raises(NotGrantable, match="core data"):
+    with pytest.raises(NotGrantable, match="核心数据没有默认脱敏策略"):
         service.take_unconditional(
             session, shared_entry.id, actor=people.clerk_prov, scenario="核验"
         )

@@ -68,7 +68,7 @@ def test_conditional_application_needs_reason_basis_use_and_scenario(
     with pytest.raises(InvalidInput) as err:
         apply(session, people, conditional, legal_basis=" ", scenario="")
     assert "申请依据" in err.value.message and "具体应用场景" in err.value.message
-    assert "SHR-3" in err.value.message
+    assert "有条件共享申请必须填写" in err.value.message
     with pytest.raises(InvalidInput, match="不在目录"):
         apply(session, people, conditional, requested_fields=["姓名", "血型"])
     with pytest.raises(InvalidInput, match="至少选择一个"):

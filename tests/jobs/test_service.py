@@ -80,9 +80,9 @@ def test_failure_retries_with_exponential_backoff_then_fails(
         assert claim(session_factory, "w", now=now + timedelta(seconds=wait - 1)) is None
         now += timedelta(seconds=wait)
     assert claim(session_factory, "w", now=now).attempts == 3
-    final = fail(session, job.id, "w", InvalidInput("文件不是 UTF-8 (encoding)"), now=now)
+    final = fail(session, job.id, "w", InvalidInput("文件不是 UTF-8"), now=now)
     assert final.status == FAILED and final.finished_at == now
-    assert final.error == "InvalidInput: 文件不是 UTF-8 (encoding)"
+    assert final.error == "InvalidInput: 文件不是 UTF-8"
     assert claim(session_factory, "w", now=now + timedelta(days=1)) is None
 
 
@@ -164,10 +164,10 @@ def test_a_job_that_keeps_killing_its_worker_ends_failed(
 @pytest.mark.parametrize(
     ("kind", "payload", "match"),
     [
-        ("  ", {}, "kind"),
-        ("scan", {"x": float("nan")}, "payload"),
-        ("scan", {"x": object()}, "payload"),
-        ("scan", [1, 2], "payload"),
+        ("  ", {}, "任务类型不能为空"),
+        ("scan", {"x": float("nan")}, "任务参数"),
+        ("scan", {"x": object()}, "任务参数"),
+        ("scan", [1, 2], "任务参数"),
     ],
 )
 def test_bad_jobs_are_refused(session: Session, kind: str, payload, match: str) -> None:  # noqa: ANN001
@@ -180,6 +180,6 @@ def test_a_result_that_is_not_json_is_refused(
 ) -> None:
     job = enqueue(session, "scan", {})
     claim(session_factory, "w")
-    with pytest.raises(InvalidInput, match="result"):
+    with pytest.raises(InvalidInput, match="任务结果"):
         complete(session, job.id, "w", {"when": object()})
     assert fresh(session, job.id).status == RUNNING

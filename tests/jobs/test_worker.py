@@ -87,7 +87,7 @@ def test_a_result_that_cannot_be_stored_is_a_failure(
     worker = Worker(session_factory, handlers={"odd": lambda s, p: {"x": {1, 2}}})
     worker.run_once()
     stored = fresh(session, job.id)
-    assert stored.status == FAILED and "InvalidInput" in stored.error and "result" in stored.error
+    assert stored.status == FAILED and "InvalidInput" in stored.error and "任务结果" in stored.error
 
 
 def test_kind_without_handler_fails_at_once_when_asked_for_explicitly(
@@ -271,10 +271,10 @@ def test_worker_command_once_runs_one_job(instance_env: dict[str, str]) -> None:
     finally:
         unregister("test.cli")
     assert first.exit_code == 0, first.output
-    assert "ran one job" in first.output
+    assert "已执行一个任务" in first.output
     with factory() as s:
         assert [j.status for j in s.scalars(select(Job).order_by(Job.id))] == [DONE, QUEUED]
-    assert "no job" in CliRunner().invoke(cli, ["--once", "--kind", "other"]).output
+    assert "没有待执行的任务" in CliRunner().invoke(cli, ["--once", "--kind", "other"]).output
     factory.kw["bind"].dispose()
 
 
@@ -291,13 +291,13 @@ def test_worker_command_stops_cleanly_on_sigterm(instance_env: dict[str, str]) -
         text=True,
     )
     try:
-        assert "worker started" in proc.stdout.readline()
+        assert "工作进程已启动" in proc.stdout.readline()
         proc.terminate()
         out, err = proc.communicate(timeout=10)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "worker stopped" in out
+    assert "工作进程已停止" in out
 
 
 # --- PostgreSQL: SKIP LOCKED under real concurrency -----------------------------------

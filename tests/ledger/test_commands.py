@@ -62,7 +62,7 @@ def _copy_and_edit(data_dir: Path, sql: str) -> Path:
 def test_verify_passes_on_the_original(data_dir: Path) -> None:
     result = runner.invoke(ledger_app, ["verify", "--data-dir", str(data_dir)])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "账本校验通过 (ledger verified)：10 条记录，1 个检查点"
+    assert result.output.strip() == "账本校验通过：10 条记录，1 个检查点"
 
 
 def test_verify_fails_naming_the_edited_row(data_dir: Path) -> None:
@@ -71,7 +71,7 @@ def test_verify_fails_naming_the_edited_row(data_dir: Path) -> None:
     )
     result = runner.invoke(ledger_app, ["verify", "--data-dir", str(copy)])
     assert result.exit_code == 1
-    assert result.output.startswith("账本校验失败 (ledger verification failed)：第 4 条")
+    assert result.output.startswith("账本校验失败：第 4 条")
     # the original is still fine
     assert runner.invoke(ledger_app, ["verify", "--data-dir", str(data_dir)]).exit_code == 0
 
@@ -79,7 +79,7 @@ def test_verify_fails_naming_the_edited_row(data_dir: Path) -> None:
 def test_verify_fails_on_a_deleted_row(data_dir: Path) -> None:
     copy = _copy_and_edit(data_dir, "DELETE FROM ledger_entries WHERE position = 2")
     result = runner.invoke(ledger_app, ["verify", "--data-dir", str(copy)])
-    assert result.exit_code == 1 and "第 2 条记录缺失 (entry deleted)" in result.output
+    assert result.exit_code == 1 and "第 2 条记录缺失" in result.output
 
 
 def test_verify_with_a_foreign_public_key_fails(data_dir: Path, tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_verify_with_a_foreign_public_key_fails(data_dir: Path, tmp_path: Path) 
     foreign.write_text(InstanceKey.generate().public_pem())
     args = ["verify", "--data-dir", str(data_dir), "--public-key", str(foreign)]
     result = runner.invoke(ledger_app, args)
-    assert result.exit_code == 1 and "key fingerprint mismatch" in result.output
+    assert result.exit_code == 1 and "由其他密钥签名" in result.output
 
 
 def test_export_then_verify_export(data_dir: Path, tmp_path: Path) -> None:
@@ -111,10 +111,10 @@ def test_verify_export_refuses_a_file_that_is_not_an_export(data_dir: Path, tmp_
     junk = tmp_path / "junk.json"
     junk.write_text('{"not": "a list"}')
     result = runner.invoke(ledger_app, ["verify-export", str(junk), "--data-dir", str(data_dir)])
-    assert result.exit_code == 2 and "malformed export" in result.stderr
+    assert result.exit_code == 2 and "格式错误" in result.stderr
 
 
 def test_verify_without_a_database_says_so(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("GONGSHU_DATABASE_URL", raising=False)
     result = runner.invoke(ledger_app, ["verify", "--data-dir", str(tmp_path / "empty")])
-    assert result.exit_code == 2 and "ledger unreadable" in result.stderr
+    assert result.exit_code == 2 and "无法读取账本" in result.stderr

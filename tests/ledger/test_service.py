@@ -58,12 +58,12 @@ def test_payload_is_stored_as_it_was_hashed(session: Session) -> None:
 
 @pytest.mark.parametrize("payload", [{"x": float("nan")}, {"x": object()}])
 def test_payload_that_is_not_json_is_refused(session: Session, payload: dict) -> None:
-    with pytest.raises(InvalidInput, match="payload"):
+    with pytest.raises(InvalidInput, match="附加数据无法转为 JSON"):
         record(session, "x.y", payload=payload)
 
 
 def test_action_is_required(session: Session) -> None:
-    with pytest.raises(InvalidInput, match="action"):
+    with pytest.raises(InvalidInput, match="账本记录缺少操作名称"):
         record(session, "  ")
 
 
@@ -117,7 +117,7 @@ def test_checkpoint_refuses_to_resign_a_tampered_ledger(session: Session, fill, 
     table = LedgerEntry.__table__
     forged = "ab" * 32
     session.execute(update(table).where(table.c.position == 1).values(leaf_hash=forged))
-    with pytest.raises(LedgerCorrupt, match="checkpoint mismatch"):
+    with pytest.raises(LedgerCorrupt, match="拒绝签署新检查点"):
         checkpoint(session, key)
 
 
@@ -265,7 +265,7 @@ def test_incremental_checkpoints_refuse_a_broken_chain_or_forged_peaks(
     fill(3, start=8)
     table = LedgerEntry.__table__
     session.execute(update(table).where(table.c.position == 9).values(leaf_hash="cd" * 32))
-    with pytest.raises(LedgerCorrupt, match="chain broken"):
+    with pytest.raises(LedgerCorrupt, match="哈希链断开"):
         checkpoint(session, key)
     session.execute(
         update(table).where(table.c.position == 9).values(leaf_hash=made_hash(session, 9))
@@ -277,7 +277,7 @@ def test_incremental_checkpoints_refuse_a_broken_chain_or_forged_peaks(
         .values(peaks=forged)
     )
     session.expire_all()
-    with pytest.raises(LedgerCorrupt, match="checkpoint mismatch"):
+    with pytest.raises(LedgerCorrupt, match="拒绝签署新检查点"):
         checkpoint(session, key)
 
 

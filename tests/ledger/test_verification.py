@@ -99,7 +99,7 @@ def test_edited_entry_is_named(ledger: Session, key, change: dict) -> None:
     ledger.execute(update(E).where(E.c.position == 3).values(**change))
     report = verify(ledger, key.public_key)
     assert not report.ok and report.first_bad == 3
-    assert "第 3 条" in report.problem and "leaf hash mismatch" in report.problem
+    assert "第 3 条" in report.problem and "记录内容被篡改" in report.problem
 
 
 def test_edited_timestamp_is_named(ledger: Session, key) -> None:
@@ -113,20 +113,20 @@ def test_edited_entry_with_recomputed_hash_is_named_by_the_chain(ledger: Session
     forged = _forge(ledger, 7, old.prev_hash)
     ledger.execute(update(E).where(E.c.position == 7).values(**forged))
     report = verify(ledger, key.public_key)
-    assert report.first_bad == 7 and "entry rewritten" in report.problem
+    assert report.first_bad == 7 and "记录被改写" in report.problem
 
 
 def test_rewritten_last_entry_is_caught_by_the_head(ledger: Session, key) -> None:
     old = _row(ledger, 9)
     ledger.execute(update(E).where(E.c.position == 9).values(**_forge(ledger, 9, old.prev_hash)))
     report = verify(ledger, key.public_key)
-    assert report.first_bad == 9 and "entry rewritten" in report.problem
+    assert report.first_bad == 9 and "记录被改写" in report.problem
 
 
 def test_deleted_entry_is_named(ledger: Session, key) -> None:
     ledger.execute(delete(E).where(E.c.position == 4))
     report = verify(ledger, key.public_key)
-    assert report.first_bad == 4 and "entry deleted" in report.problem
+    assert report.first_bad == 4 and "记录缺失" in report.problem
 
 
 def test_deleted_entry_with_renumbering_is_named(ledger: Session, key) -> None:
@@ -141,7 +141,7 @@ def test_inserted_entry_is_named(ledger: Session, key) -> None:
     _shift(ledger, 5, +1)
     ledger.execute(insert(E).values(**_forge(ledger, 5, prev)))
     report = verify(ledger, key.public_key)
-    assert report.first_bad == 5 and "entry inserted" in report.problem
+    assert report.first_bad == 5 and "记录是插入的" in report.problem
 
 
 def test_inserted_entry_without_valid_hashes_is_named(ledger: Session, key) -> None:
@@ -163,7 +163,7 @@ def test_swapped_entries_are_named(ledger: Session, key, first: int) -> None:
 def test_truncated_tail_is_caught_by_the_head(ledger: Session, key) -> None:
     ledger.execute(delete(E).where(E.c.position >= 8))
     report = verify(ledger, key.public_key)
-    assert report.first_bad == 8 and "entries truncated" in report.problem
+    assert report.first_bad == 8 and "起的记录缺失" in report.problem
 
 
 def test_truncated_tail_is_caught_by_a_checkpoint(ledger: Session, key) -> None:
@@ -171,7 +171,7 @@ def test_truncated_tail_is_caught_by_a_checkpoint(ledger: Session, key) -> None:
     last = _row(ledger, 3)
     ledger.execute(update(HEAD).values(size=4, last_hash=last.leaf_hash))
     report = verify(ledger, key.public_key)
-    assert report.first_bad == 4 and "entries deleted" in report.problem
+    assert report.first_bad == 4 and "起的记录缺失" in report.problem
 
 
 def test_full_rewrite_is_caught_by_the_signed_root(ledger: Session, key) -> None:
@@ -183,7 +183,7 @@ def test_full_rewrite_is_caught_by_the_signed_root(ledger: Session, key) -> None
         prev = forged["leaf_hash"]
     ledger.execute(update(HEAD).values(last_hash=prev))
     report = verify(ledger, key.public_key)
-    assert not report.ok and "root hash mismatch" in report.problem
+    assert not report.ok and "默克尔根不符" in report.problem
     assert report.first_bad == 0 and "第 0 至 5 条" in report.problem
 
 
@@ -192,18 +192,18 @@ def test_tampered_checkpoint_signature_fails(ledger: Session, key) -> None:
     sig[0] ^= 1
     ledger.execute(update(CP).values(signature=base64.b64encode(bytes(sig)).decode()))
     report = verify(ledger, key.public_key)
-    assert not report.ok and "invalid signature" in report.problem
+    assert not report.ok and "签名无效" in report.problem
 
 
 def test_tampered_checkpoint_root_fails_its_signature(ledger: Session, key) -> None:
     ledger.execute(update(CP).values(root_hash="00" * 32))
-    assert "invalid signature" in verify(ledger, key.public_key).problem
+    assert "签名无效" in verify(ledger, key.public_key).problem
 
 
 def test_checkpoint_needs_the_instance_key(ledger: Session) -> None:
     other = InstanceKey.generate()
-    assert "key fingerprint mismatch" in verify(ledger, other.public_key).problem
-    assert "public key missing" in verify(ledger, None).problem
+    assert "由其他密钥签名" in verify(ledger, other.public_key).problem
+    assert "缺少实例公钥" in verify(ledger, None).problem
     assert verify(ledger, other.public_pem()).ok is False
 
 
@@ -228,18 +228,18 @@ def test_export_detects_a_rewrite_after_it_was_taken(ledger: Session, key) -> No
     checkpoint(ledger, key)
     assert verify(ledger, key.public_key).ok  # self-consistent after a full re-sign
     report = verify_against(ledger, exported)
-    assert not report.ok and "root hash mismatch" in report.problem
+    assert not report.ok and "与外部保存的" in report.problem and "不一致" in report.problem
 
 
 def test_export_detects_truncation_and_bad_signatures(ledger: Session, key) -> None:
     exported = export_checkpoints(ledger)
     forged = [h | {"signature": base64.b64encode(b"x" * 64).decode()} for h in exported]
-    assert "invalid signature" in verify_against(ledger, forged, public_key=key.public_key).problem
-    assert "malformed export" in verify_against(ledger, [{"tree": 1}]).problem
+    assert "签名无效" in verify_against(ledger, forged, public_key=key.public_key).problem
+    assert "导出的检查点格式错误" in verify_against(ledger, [{"tree": 1}]).problem
     ledger.execute(delete(E).where(E.c.position >= 5))
     ledger.execute(delete(HEAD))
     report = verify_against(ledger, exported)
-    assert report.first_bad == 5 and "entries deleted" in report.problem
+    assert report.first_bad == 5 and "起的记录缺失" in report.problem
 
 
 def test_twenty_thousand_entries_verify_quickly(session: Session, key) -> None:
@@ -277,7 +277,7 @@ def test_a_rotated_signing_key_verifies_with_the_old_public_key(ledger: Session,
     report = verify(ledger, [new.public_key, key.public_pem()])
     assert report.ok and report.checkpoints == 3
     alone = verify(ledger, new.public_key)
-    assert not alone.ok and "key fingerprint mismatch" in alone.problem
+    assert not alone.ok and "由其他密钥签名" in alone.problem
     assert key.fingerprint in alone.problem
     exported = export_checkpoints(ledger)
     assert verify_against(ledger, exported, public_key=[key.public_key, new.public_key]).ok
@@ -291,4 +291,4 @@ def test_verify_reads_in_pages(ledger: Session, key, monkeypatch: pytest.MonkeyP
     assert verify(ledger, key.public_key).ok
     ledger.execute(update(E).where(E.c.position == 7).values(actor="user:intruder"))
     report = verify(ledger, key.public_key)
-    assert report.first_bad == 7 and "leaf hash mismatch" in report.problem
+    assert report.first_bad == 7 and "记录内容被篡改" in report.problem

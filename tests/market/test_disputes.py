@@ -102,7 +102,11 @@ def test_a_year_without_a_schedule_leaves_the_deadline_empty_with_a_warning(
         claim="数据质量问题",
         at=dt.datetime(2026, 12, 28, 10, 0, tzinfo=BEIJING),
     )
-    assert d.respond_due is None and "2027" in d.deadline_warning and "CLK-4" in d.deadline_warning
+    assert (
+        d.respond_due is None
+        and "2027" in d.deadline_warning
+        and "节假日安排尚未录入" in d.deadline_warning
+    )
 
 
 def test_breaches_and_open_data_breaches_enter_credit(session, people, market, order) -> None:

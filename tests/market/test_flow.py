@@ -27,7 +27,7 @@ def test_register_list_buy_deliver_trace_dispute(
     )
     assert raw.status_code == 400 and "原始数据不得登记" in raw.json()["message"]
     r = client.post("/api/v1/market/listings", json={"registration_id": reg_id})
-    assert r.status_code == 409 and "REG-1" in r.json()["message"]
+    assert r.status_code == 409 and "未登记的产品不得挂牌" in r.json()["message"]
     login("reviewer_prov")
     code = client.post(f"/api/v1/registration-review/{reg_id}/approve", json={}).json()["code"]
     client.cookies.clear()

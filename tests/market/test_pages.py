@@ -37,9 +37,13 @@ def test_venue_listing_order_and_contract_pages(
     assert r.status_code == 303
     order = session.scalar(select(Order).where(Order.buyer_user_id == market.buyer.id))
     contract = client.get(r.headers["location"]).text
-    assert "不得转售" in contract and "OPR-8" in contract and "0.00 元" in contract
+    assert (
+        "不得转售" in contract
+        and "卖方不参与买方对所交付产品的再开发" in contract
+        and "0.00 元" in contract
+    )
     r = client.post(f"/market/orders/{order.id}/accept", data={"sha256": order.sha256})
-    assert r.status_code == 400 and "confirm" in r.text
+    assert r.status_code == 400 and "请勾选“已阅读并同意合同全部条款”" in r.text
     r = client.post(
         f"/market/orders/{order.id}/accept",
         data={"sha256": order.sha256, "confirm": "yes"},

@@ -23,7 +23,7 @@ def test_only_sellers_list_and_only_admins_set_fees(
 ) -> None:
     login("citizen")
     r = client.post("/api/v1/market/listings", json={"registration_id": approved_product.id})
-    assert r.status_code == 403 and "market:sell" in r.json()["message"]
+    assert r.status_code == 403 and r.json()["detail"] == {"scope": "market:sell"}
     login("buyer")
     r = client.put(
         "/api/v1/market/fee-schedule",
@@ -57,9 +57,9 @@ def test_welfare_orders_through_the_api_are_free(
             "term_days": 30,
         },
     ).json()
-    assert order["amount_yuan"] == "0.00" and "OPR-7" in order["pricing_basis"]
+    assert order["amount_yuan"] == "0.00" and "有条件免费使用" in order["pricing_basis"]
     assert [o["id"] for o in client.get("/api/v1/market/orders").json()] == [order["id"]]
     r = client.get(f"/api/v1/market/orders/{order['id']}/data")
-    assert r.status_code == 409 and "contract not accepted" in r.json()["message"]
+    assert r.status_code == 409 and "请先确认合同" in r.json()["message"]
     login("operator")
     assert [o["id"] for o in client.get("/api/v1/market/sales").json()] == [order["id"]]

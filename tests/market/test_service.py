@@ -47,7 +47,7 @@ def test_an_approved_aggregate_product_passes_and_is_listed(
 
 def test_an_unregistered_product_is_refused(session, market) -> None:
     reg = registration.apply(session, product_data(market), actor=market.operator)
-    with pytest.raises(NotRegistered, match="REG-1"):
+    with pytest.raises(NotRegistered, match="未登记的产品不得挂牌"):
         market_service.list_product(session, reg.id, actor=market.operator)
     assert [e for e in entries(session) if e.action == "market.checked"]
 
@@ -110,7 +110,10 @@ def test_identifier_columns_need_the_holders_authorization_or_the_pip9_mark(
     session.flush()
     result = check(session, reg, seller_org_id=market.op_org.id)
     assert [r["rule"] for r in result.reasons] == ["TRD-8"]
-    assert "街道" in result.reasons[0]["message"] and "PIP-9" in result.reasons[0]["message"]
+    assert (
+        "街道" in result.reasons[0]["message"]
+        and "未通过匿名化认定" in result.reasons[0]["message"]
+    )
     assert result.identifier_columns == ["街道"]
     # TRD-8: typed text in the registration is not the rights holder's authorization.
     registration.update(
@@ -298,7 +301,7 @@ def test_welfare_use_is_free_and_industry_pays_the_guided_fee(
         scope="东湖区",
         term_days=90,
     )
-    assert welfare.amount_yuan == "0.00" and "OPR-7" in welfare.pricing_basis
+    assert welfare.amount_yuan == "0.00" and "有条件免费使用" in welfare.pricing_basis
     assert any("不得用于经营性活动" in c for c in welfare.terms["clauses"])
     industry = orders.place_order(
         session,
@@ -313,7 +316,7 @@ def test_welfare_use_is_free_and_industry_pays_the_guided_fee(
 
 
 def test_the_seller_cannot_buy_its_own_product(session, market, listing) -> None:
-    with pytest.raises(NotBuyer, match="OPR-8"):
+    with pytest.raises(NotBuyer, match="挂牌方不能购买本方产品"):
         orders.place_order(
             session,
             listing.id,
@@ -338,9 +341,13 @@ def test_order_contract_delivery_trace_and_settlement(
         term_days=180,
     )
     clauses = "".join(order.terms["clauses"])
-    assert "不得转售" in clauses and "OPR-8" in clauses and "再开发" in clauses
+    assert (
+        "不得转售" in clauses
+        and "不得利用所交付数据排除、限制竞争" in clauses
+        and "再开发" in clauses
+    )
     assert order.terms["product"]["registration_code"] == listing.registration.code
-    with pytest.raises(InvalidInput, match="contract hash"):
+    with pytest.raises(InvalidInput, match="确认的合同与平台记录的合同不一致"):
         orders.accept_contract(session, order.id, actor=market.buyer, sha256="0" * 64)
     with pytest.raises(WrongMarketStatus):
         orders.deliver(

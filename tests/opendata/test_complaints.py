@@ -32,7 +32,7 @@ def open_entry(session, people):  # noqa: ANN001, ANN201
 
 
 def test_anonymous_complaint_is_answered_by_the_provider(session, people, open_entry) -> None:
-    with pytest.raises(InvalidInput, match="contact"):
+    with pytest.raises(InvalidInput, match="请留下联系方式"):
         complaints.submit(
             session, open_entry.id, kind="wrong", description="地址错了", contact="", actor=None
         )

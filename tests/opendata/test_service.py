@@ -165,10 +165,10 @@ def test_application_checks_fields_and_term(session, people, open_data) -> None:
 
 def test_usage_feedback_from_the_signatory_only(session, people, open_data) -> None:
     _, agreement = _approved(session, people, open_data)
-    with pytest.raises(Exception, match="not signed"):
+    with pytest.raises(Exception, match="协议尚未签署"):
         agreements.give_feedback(session, agreement.id, actor=open_data.enterprise, text="x")
     agreements.sign(session, agreement.id, actor=open_data.enterprise)
-    with pytest.raises(Exception, match="signatory only"):
+    with pytest.raises(Exception, match="只有签署人可以反馈使用情况"):
         agreements.give_feedback(session, agreement.id, actor=people.citizen, text="x")
     agreements.give_feedback(
         session,

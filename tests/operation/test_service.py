@@ -69,7 +69,7 @@ def test_not_open_entry_refused_unless_desensitized_or_consented(
     # OPR-3: a policy that keeps resident ID numbers in the clear does not desensitize.
     with pytest.raises(NotOperable, match="公民身份号码") as exc:
         authorize([{"entry_id": closed_entry.id, "policy": "share-conditional"}])
-    assert "OPR-3" in exc.value.message
+    assert "不予开放的数据须脱敏或取得权利人同意后方可运营" in exc.value.message
     desensitized = authorize([{"entry_id": closed_entry.id, "policy": "open"}])
     assert desensitized.items[0].basis == "desensitized"
     # the rights holder (the providing agency) authorizes operation by this operator
@@ -189,7 +189,7 @@ def test_raw_resident_ids_are_refused_with_the_reason(
             actor=op,
             settings=rs(),
         )
-    assert "结果包含未脱敏的身份证号码 (identifier not masked, OPR-4)" in exc.value.message
+    assert "结果包含未脱敏的身份证号码" in exc.value.message
     (entry,) = session.scalars(
         select(LedgerEntry).where(LedgerEntry.action == "operation.run_refused")
     )
@@ -220,7 +220,7 @@ def test_small_groups_are_refused(session, people, op, open_entry, authorize, rs
 
 def test_row_level_output_needs_anonymized_data(session, people, op, open_entry, authorize, rs):  # noqa: ANN001
     agreement = authorize([{"entry_id": open_entry.id}])
-    with pytest.raises(ExportRefused, match="PIP-9"):
+    with pytest.raises(ExportRefused, match="明细级结果只能来自通过匿名化认定的数据"):
         runs.run_query(
             session,
             agreement.id,

@@ -96,7 +96,7 @@ def test_authorize_build_refuse_register_list_buy_trace_disclose(
             actor=op,
             settings=rs(),
         )
-    assert "身份证号码" in refused.value.message and "OPR-4" in refused.value.message
+    assert "身份证号码" in refused.value.message and "导出被拒绝" in refused.value.message
 
     # 3. An aggregate over groups of 20 passes and becomes a product entry.
     run = runs.run_query(

@@ -91,7 +91,7 @@ def test_only_own_exports_and_only_market_entities(
     session, people, citizen, exported, company, pi
 ) -> None:
     org, _ = company
-    with pytest.raises(InvalidInput, match="market entity"):
+    with pytest.raises(InvalidInput, match="被授权方须为企业或授权运营机构"):
         authorize(
             session,
             exported.id,

@@ -74,8 +74,14 @@ def test_check_answers_no_and_says_why(session, people, pi) -> None:
     purpose = consent.check(
         session, purpose="精准营销", method=METHOD, data_kinds=["CN_MOBILE"], **ask
     )
-    assert not purpose.valid and "处理目的" in purpose.reasons[0] and "PIP-3" in purpose.reasons[0]
-    assert "PIP-2" in purpose.reasons[-1]  # no refusal of service for refusing consent
+    assert (
+        not purpose.valid
+        and "处理目的" in purpose.reasons[0]
+        and "须重新取得同意" in purpose.reasons[0]
+    )
+    assert (
+        "不得以个人不同意或撤回同意为由拒绝提供产品或服务" in purpose.reasons[-1]
+    )  # no refusal of service for refusing consent
     method = consent.check(session, purpose=PURPOSE, method="公开", data_kinds=["CN_MOBILE"], **ask)
     assert not method.valid and "处理方式" in method.reasons[0]
     kind = consent.check(session, purpose=PURPOSE, method=METHOD, data_kinds=["ADDRESS"], **ask)
@@ -129,7 +135,7 @@ def test_records_cannot_be_edited(session, people, pi) -> None:
 def test_records_cannot_be_deleted_within_five_years(session, people, pi) -> None:
     rec = give(session, people, pi)
     session.delete(rec)
-    with pytest.raises(Conflict, match="SEC-7"):
+    with pytest.raises(Conflict, match="同意记录须至少保存 5 年"):
         session.flush()
 
 

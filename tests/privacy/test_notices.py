@@ -26,7 +26,7 @@ SECTIONS = {
 def test_every_section_is_required(session, people) -> None:
     with pytest.raises(BadNotice, match="投诉、举报渠道"):
         notices.publish(session, people.org["civil"], {**SECTIONS, "complaints": " "}, actor="x")
-    with pytest.raises(BadNotice, match="functions"):
+    with pytest.raises(BadNotice, match="须逐项列明"):
         notices.publish(session, people.org["civil"], {**SECTIONS, "functions": []}, actor="x")
 
 
@@ -44,7 +44,7 @@ def test_versions_and_consent_names_the_version(session, people, pi) -> None:
     }
     rec = consent.give(session, data_kinds=["PERSON_NAME"], **kw)
     assert rec.notice_id == first.id
-    with pytest.raises(BadConsent, match="PIP-7"):
+    with pytest.raises(BadConsent, match="未列明：手机号码，须先更新处理规则再取得同意"):
         consent.give(session, data_kinds=["CN_MOBILE"], **kw)
     second = notices.publish(
         session,
@@ -79,3 +79,11 @@ def test_published_rules_are_public_and_published_from_the_form(
     api = client.get(f"/api/v1/privacy/notices/{people.org['civil'].id}").json()
     assert api["version_no"] == 1 and api["sections"]["functions"][1]["kinds"] == ["CN_MOBILE"]
     assert client.get(f"/api/v1/privacy/notices/{people.org['police'].id}").status_code == 404
+
+
+def test_the_form_takes_kinds_by_their_chinese_names() -> None:
+    parsed = notices.parse_functions("低保审核：姓名、居民身份证号\n联系：CN_MOBILE")
+    assert parsed == [
+        {"function": "低保审核", "kinds": ["PERSON_NAME", "CN_RESIDENT_ID"]},
+        {"function": "联系", "kinds": ["CN_MOBILE"]},
+    ]

@@ -88,7 +88,9 @@ def test_a_request_on_2026_12_28_has_no_deadline_and_a_warning(
 ) -> None:
     req = file(session, citizen, pi, kind="access", now=at(2026, 12, 28))
     assert (
-        req.deadline is None and "2027" in req.deadline_warning and "CLK-4" in req.deadline_warning
+        req.deadline is None
+        and "2027" in req.deadline_warning
+        and "节假日安排尚未录入" in req.deadline_warning
     )
     assert clock.on_time(req) is None
     assert entries and clock.overdue(session, now=at(2027, 6, 1)) == []
@@ -126,7 +128,7 @@ def test_mobile_counts_only_in_entries_without_an_id_column(
     assert found[mobile_entry.id].columns == ["联系电话"]
     # A mobile-only match is not executed until the provider confirms the number.
     kw = {"secret": pi.secret, "datasets_dir": pi.datasets_dir}
-    with pytest.raises(InvalidInput, match="mobile_confirmed"):
+    with pytest.raises(InvalidInput, match="手机号码未经核验"):
         service.handle(
             session, found[mobile_entry.id].id, actor=people.clerk_county, action="delete", **kw
         )
@@ -206,7 +208,7 @@ def test_deletion_writes_a_new_version_tombstones_and_old_grants_stop_serving_th
             secret=pi.secret,
             datasets_dir=pi.datasets_dir,
         )
-    with pytest.raises(InvalidInput, match="action"):
+    with pytest.raises(InvalidInput, match="请求不能以此方式办理"):
         service.handle(
             session,
             m_county.id,

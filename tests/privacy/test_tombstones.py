@@ -43,7 +43,7 @@ def test_correct_sets_values_only_in_the_rows(session, people, entries, pi, monk
     monkeypatch.setattr(tombstones, "BATCH_ROWS", 4)
     county, _ = entries
     old = versions_of(session, county.id)[0]
-    with pytest.raises(InvalidInput, match="column"):
+    with pytest.raises(InvalidInput, match="更正的字段不存在"):
         tombstones.correct(
             session,
             old,

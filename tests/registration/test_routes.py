@@ -14,7 +14,7 @@ def test_apply_review_and_public_lookup(client, login, session, market) -> None:
     reg_id = r.json()["id"]
     assert r.json()["status"] == "submitted" and r.json()["code"] is None
     r = client.post("/api/v1/registrations", json=product_data(market, acting_for="某委托方"))
-    assert r.status_code == 400 and "REG-4" in r.json()["message"]
+    assert r.status_code == 400 and "请勿勾选权利" in r.json()["message"]
     # the operator is a provincial company: a city's or county's reviewer neither sees
     # its registration in the queue nor may decide it (REG-3, jurisdiction)
     for lower in ("reviewer_city", "reviewer_county"):

@@ -61,13 +61,13 @@ def test_a_backup_restores_both_keys_under_another_secret(source: Settings, tmp_
 
 def test_wrong_passphrase_and_short_passphrase(source: Settings, tmp_path) -> None:
     blob = export_backup(source, PASSPHRASE)
-    with pytest.raises(InvalidInput, match="wrong passphrase"):
+    with pytest.raises(InvalidInput, match="备份口令不对"):
         import_backup(_instance(tmp_path, "b"), blob, PASSPHRASE + "!")
     tampered = json.loads(blob)
     tampered["kdf"]["n"] = 2**14
-    with pytest.raises(InvalidInput, match="wrong passphrase"):
+    with pytest.raises(InvalidInput, match="备份口令不对"):
         import_backup(_instance(tmp_path, "b"), json.dumps(tampered).encode(), PASSPHRASE)
-    with pytest.raises(InvalidInput, match="passphrase too short"):
+    with pytest.raises(InvalidInput, match="备份口令至少"):
         export_backup(source, "short")
 
 
@@ -76,14 +76,14 @@ def test_import_never_overwrites_different_keys(source: Settings, tmp_path) -> N
     other = _instance(tmp_path, "b")
     InstanceKey.load_or_create(other.keys_dir)
     before = (other.keys_dir / KEY_FILE).read_bytes()
-    with pytest.raises(KeysMismatch, match="signing key differs"):
+    with pytest.raises(KeysMismatch, match="已存在且与备份中的不同"):
         import_backup(other, blob, PASSPHRASE)
     assert (other.keys_dir / KEY_FILE).read_bytes() == before
     assert not FileKeyStore.from_settings(other).path.exists(), "nothing written on refusal"
 
     third = _instance(tmp_path, "c")
     FileKeyStore.from_settings(third).current("dataset-at-rest")  # a store of its own
-    with pytest.raises(KeysMismatch, match="key store differs"):
+    with pytest.raises(KeysMismatch, match="已存在且与备份不同"):
         import_backup(third, blob, PASSPHRASE)
     assert not (third.keys_dir / KEY_FILE).exists()
 
@@ -96,7 +96,7 @@ def test_cli_export_then_import(source: Settings, tmp_path, monkeypatch) -> None
     backup = tmp_path / "keys.backup"
     out = CliRunner().invoke(app, ["export", "-o", str(backup), "--data-dir", str(source.data_dir)])
     assert out.exit_code == 0, out.output
-    assert "keys exported" in out.output and backup.stat().st_mode & 0o077 == 0
+    assert "密钥已备份" in out.output and backup.stat().st_mode & 0o077 == 0
     (source.keys_dir / KEY_FILE).unlink()
     FileKeyStore.from_settings(source).path.unlink()
     out = CliRunner().invoke(app, ["import", str(backup), "--data-dir", str(source.data_dir)])

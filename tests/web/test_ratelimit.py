@@ -22,7 +22,7 @@ def test_the_open_api_answers_429_in_ckan_shape(settings, session_factory) -> No
         codes = [client.get("/api/3/action/package_list").status_code for _ in range(3)]
         assert codes[:2] == [200, 200] and codes[2] == 429
         r = client.get("/api/3/action/package_list")
-        assert r.json()["success"] is False and "rate limited" in r.json()["error"]["message"]
+        assert r.json()["success"] is False and "请求过于频繁" in r.json()["error"]["message"]
         assert int(r.headers["retry-after"]) >= 1
         # A caller with a token has its own allowance (this unknown token then fails
         # authentication, 401, but it is not rate limited); pages are not limited.

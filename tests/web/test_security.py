@@ -34,7 +34,7 @@ def test_a_form_posted_from_another_site_changes_nothing(
     # but the other site cannot know the token.
     attacker = TestClient(app, cookies=dict(client.cookies))
     r = attacker.post("/account/tokens", data={"name": "evil", "days": "30"})
-    assert r.status_code == 403 and "CSRF" in r.text
+    assert r.status_code == 403 and "请求来源无法验证" in r.text
     r = attacker.post("/account/tokens", data={"name": "evil", "csrf_token": "0" * 64})
     assert r.status_code == 403
     # With the right token but a browser saying the request is cross-site: refused too.

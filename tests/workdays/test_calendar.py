@@ -180,7 +180,7 @@ def test_bad_counts_are_rejected(n: object) -> None:
 def test_zero_or_bad_periods_are_rejected() -> None:
     with pytest.raises(InvalidInput, match="working days"):
         CAL.deadline(bj(2024, 1, 2, 9), 0)
-    with pytest.raises(InvalidInput, match="hours"):
+    with pytest.raises(InvalidInput, match="小时数必须大于 0"):
         CAL.hours_deadline(bj(2024, 1, 2, 9), 0)
 
 

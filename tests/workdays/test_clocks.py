@@ -73,11 +73,11 @@ def test_a_year_without_a_schedule_leaves_null_and_the_one_warning(session) -> N
     assert start_clock(session, SHARING_ANSWER, app) is None
     assert app.deadline is None
     assert app.deadline_warning == (
-        "2027 年节假日安排尚未录入，无法计算答复期限（SHR-4：收到申请后 10 个工作日，CLK-4）；"
+        "2027 年节假日安排尚未录入，无法计算答复期限（收到申请后 10 个工作日）；"
         "请管理员按国务院办公厅通知录入 2027 年放假调休安排，录入后自动计算；申请已受理。"
     )
     assert app.deadline_warning == schedule_warning(
-        2027, what="答复期限", basis="SHR-4：收到申请后 10 个工作日", note="申请已受理"
+        2027, what="答复期限", basis="收到申请后 10 个工作日", note="申请已受理"
     )
 
 

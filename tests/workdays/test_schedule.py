@@ -150,7 +150,7 @@ def test_enter_year_reports_every_problem_at_once(session: Session) -> None:
 
 
 def test_enter_year_requires_source(session: Session) -> None:
-    with pytest.raises(InvalidSchedule, match="source"):
+    with pytest.raises(InvalidSchedule, match="请填写 2027 年安排的依据"):
         enter_year(session, 2027, DAYS_2027, source="  ", actor="user:admin")
 
 

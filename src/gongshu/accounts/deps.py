@@ -24,7 +24,7 @@ def current_user(request: Request, session: Session) -> User | None:
     if auth.lower().startswith("bearer "):
         user = accounts.resolve_token(session, auth[7:].strip(), kind="api")
         if user is None:
-            raise Unauthorized("API 令牌无效、已过期或已撤销 (invalid token)")
+            raise Unauthorized("API 令牌无效、已过期或已撤销")
     elif cookie := request.cookies.get(SESSION_COOKIE):
         user = accounts.resolve_token(session, cookie, kind="session")
     request.state.user = user
@@ -77,10 +77,10 @@ class PermissionCheck:
         if self.scope == PUBLIC:
             return user
         if user is None:
-            raise Unauthorized("请先登录 (login required)")
+            raise Unauthorized("请先登录")
         if self.scope not in user.scopes:
             roles = "、".join(ROLE_LABELS.get(r, r) for r in user.roles)
-            raise Forbidden(f"当前角色（{roles}）无权执行此操作 (permission {self.scope})")
+            raise Forbidden(f"当前角色（{roles}）无权执行此操作", detail={"scope": self.scope})
         return user
 
     def __repr__(self) -> str:

@@ -83,9 +83,7 @@ class ChecksumVerifier:
         if not name.strip():
             return Verification(False, self.method, "请填写真实姓名", "name")
         if len(number) != 18 or not is_resident_id(number, today=today):
-            return Verification(
-                False, self.method, "居民身份证号码无效（GB 11643），请核对", "id_number"
-            )
+            return Verification(False, self.method, "居民身份证号码无效，请核对", "id_number")
         born = id_birth_date(number)
         age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
         if age < 14:

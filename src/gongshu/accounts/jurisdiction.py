@@ -19,6 +19,8 @@ of that region. A platform administrator keeps the rights it has always had.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.errors import OutsideJurisdiction
@@ -75,8 +77,9 @@ def refusal(
     rule = "仅由该区域本级主管部门办理" if reach == OWN else "仅由该区域本级或上级主管部门办理"
     return OutsideJurisdiction(
         f"本机构（{who}）无权{action}{_region_label(session, object_region)}的{what}：{rule}"
-        f"（jurisdiction, {law}）",
+        + (f"（依据{law}）" if re.search(r"[\u4e00-\u9fff]", law) else ""),
         detail={
+            "law": law,
             "actor_region": org.region_code if org else None,
             "object_region": object_region,
             "reach": reach,

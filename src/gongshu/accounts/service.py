@@ -57,7 +57,7 @@ def token_hash(token: str) -> str:
 def add_region(session: Session, code: str, name: str, *, parent: str | None = None) -> Region:
     """Add a GB/T 2260 region; the tier follows from the code's shape."""
     if not is_region_code(code):
-        raise InvalidInput(f"行政区划代码无效 (GB/T 2260 region code)：{code}")
+        raise InvalidInput(f"行政区划代码无效：{code}")
     region = Region(code=code, name=name, tier=region_tier(code), parent_code=parent)
     session.add(region)
     session.flush()
@@ -76,9 +76,9 @@ def add_organization(
     """Add an organization. ``by`` names the channel in the ledger ("cli", "demo"):
     organizations are set up by the platform's operators, not by a signed-in user."""
     if kind not in ORG_KINDS:
-        raise InvalidInput(f"机构类型无效 (organization kind)：{kind}")
+        raise InvalidInput(f"机构类型无效：{kind}")
     if session.get(Region, region_code) is None:
-        raise InvalidInput(f"行政区划不存在 (region)：{region_code}")
+        raise InvalidInput(f"行政区划不存在：{region_code}")
     org = Organization(name=name, kind=kind, region_code=region_code, uscc=uscc)
     session.add(org)
     session.flush()
@@ -95,7 +95,7 @@ def add_organization(
 def find_org(session: Session, name: str) -> Organization:
     org = session.scalar(select(Organization).where(Organization.name == name))
     if org is None:
-        raise NotFound(f"机构不存在 (organization)：{name}")
+        raise NotFound(f"机构不存在：{name}")
     return org
 
 
@@ -116,14 +116,14 @@ def create_user(
     the channel in the ledger ("cli", "demo", "self-registration")."""
     username = username.strip()
     if not username or len(username) > 64:
-        raise InvalidInput("用户名 (username) 不能为空且不超过 64 个字符")
+        raise InvalidInput("用户名不能为空且不超过 64 个字符")
     if len(password) < 8:
-        raise WeakPassword("密码 (password) 至少 8 个字符")
+        raise WeakPassword("密码至少 8 个字符")
     unknown = [r for r in roles if r not in ROLE_SCOPES]
     if unknown or not roles:
-        raise UnknownRole(f"角色无效 (role)：{'、'.join(unknown) or '未指定'}")
+        raise UnknownRole(f"角色无效：{'、'.join(unknown) or '未指定'}")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise UsernameTaken(f"用户名已存在 (username taken)：{username}")
+        raise UsernameTaken(f"用户名已存在：{username}")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -146,7 +146,7 @@ def create_user(
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise UserNotFound(f"用户不存在 (user)：{username}")
+        raise UserNotFound(f"用户不存在：{username}")
     return user
 
 
@@ -175,7 +175,7 @@ def authenticate(
     now = utcnow()
     if guard is not None and address is not None:
         if (wait := guard.address_wait(address)) > 0:
-            raise LoginThrottled(f"登录尝试过于频繁，请 {wait:.0f} 秒后重试 (too many attempts)")
+            raise LoginThrottled(f"登录尝试过于频繁，请 {wait:.0f} 秒后重试")
         if guard.pair_locked(username, address):
             raise AccountLocked(_pair_locked_message(max_failed, lockout_minutes))
     user = session.scalar(select(User).where(User.username == username.strip()))
@@ -186,12 +186,10 @@ def authenticate(
             pass
         if guard is not None and address is not None and guard.fail(username, address):
             raise AccountLocked(_pair_locked_message(max_failed, lockout_minutes))
-        raise LoginFailed("用户名或密码错误 (login failed)")
+        raise LoginFailed("用户名或密码错误")
     locked = bool(user.locked_until and as_utc(user.locked_until) > now)
     if locked and guard is None:
-        raise AccountLocked(
-            f"账户已锁定 (account locked)，请于 {lockout_minutes} 分钟后重试或联系管理员"
-        )
+        raise AccountLocked(f"账户已锁定，请于 {lockout_minutes} 分钟后重试或联系管理员")
     try:
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
@@ -203,7 +201,7 @@ def authenticate(
             session.flush()
             if pair_now_locked:
                 raise AccountLocked(_pair_locked_message(max_failed, lockout_minutes)) from None
-            raise LoginFailed("用户名或密码错误 (login failed)") from None
+            raise LoginFailed("用户名或密码错误") from None
         user.failed_logins += 1
         if user.failed_logins >= max_failed:
             user.locked_until = now + timedelta(minutes=lockout_minutes)
@@ -217,14 +215,12 @@ def authenticate(
             )
             session.flush()
             raise AccountLocked(
-                f"连续登录失败 {max_failed} 次，账户已锁定 {lockout_minutes} 分钟 (account locked)"
+                f"连续登录失败 {max_failed} 次，账户已锁定 {lockout_minutes} 分钟"
             ) from None
         session.flush()
-        raise LoginFailed("用户名或密码错误 (login failed)") from None
+        raise LoginFailed("用户名或密码错误") from None
     if locked:  # the right password: now it may be told
-        raise AccountLocked(
-            f"账户已锁定 (account locked)，请于 {lockout_minutes} 分钟后重试或联系管理员"
-        )
+        raise AccountLocked(f"账户已锁定，请于 {lockout_minutes} 分钟后重试或联系管理员")
     if guard is not None and address is not None:
         guard.succeed(username, address)
     if _hasher.check_needs_rehash(user.password_hash):
@@ -240,7 +236,7 @@ def authenticate(
 def _pair_locked_message(max_failed: int, lockout_minutes: int) -> str:
     return (
         f"连续登录失败 {max_failed} 次，本地址对该账户的登录已暂停 {lockout_minutes} 分钟"
-        "，请稍后重试或联系管理员 (account locked)"
+        "，请稍后重试或联系管理员"
     )
 
 
@@ -317,7 +313,7 @@ def token_valid(token: AuthToken, *, kind: str | None = None) -> bool:
 def revoke_token(session: Session, user: User, token_id: int) -> AuthToken:
     token = session.get(AuthToken, token_id)
     if token is None or token.user_id != user.id:
-        raise NotFound(f"令牌不存在 (token)：{token_id}")
+        raise NotFound(f"令牌不存在：{token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         if token.kind == "api":

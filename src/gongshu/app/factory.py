@@ -22,6 +22,7 @@ from gongshu.db import read_first_factory, read_only_factory
 from gongshu.errors import GongshuError, Unauthorized
 from gongshu.storage import unlock_settings
 from gongshu.web.admission import Admission, busy_answer
+from gongshu.web.problems import say
 from gongshu.web.render import make_templates, render
 
 log = logging.getLogger(__name__)
@@ -215,11 +216,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
-            problems.append(f"{where}：{err.get('msg')}")
-        message = "输入有误 (invalid input)：" + "；".join(problems)
+        message = "输入有误：" + "；".join(say(err) for err in exc.errors())
         if _wants_json(request):
             return JSONResponse(
                 {
@@ -240,9 +237,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = {404: "页面不存在 (not found)", 405: "不支持的请求方法 (method not allowed)"}.get(
-            exc.status_code, str(exc.detail)
-        )
+        message = {404: "页面不存在", 405: "不支持的请求方法"}.get(exc.status_code, str(exc.detail))
         if _wants_json(request):
             return JSONResponse({"error": "http", "message": message}, status_code=exc.status_code)
         return render(

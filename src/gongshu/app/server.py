@@ -54,7 +54,7 @@ def run_server(instance: Instance) -> None:
     capabilities.activate()
     capabilities.load_job_handlers()
     thread, stop = Worker(instance.session_factory, settings=settings).start_thread()
-    print(f"公数已启动 (serving)：http://{settings.host}:{settings.port}", flush=True)
+    print(f"公数已启动：http://{settings.host}:{settings.port}", flush=True)
     try:
         options = {
             "host": settings.host,

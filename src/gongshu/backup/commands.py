@@ -21,10 +21,7 @@ def backup(
     from gongshu.config import load_settings
 
     manifest = take(load_settings(data_dir), dest, progress=typer.echo)
-    typer.echo(
-        f"账本 {manifest['ledger']['size']} 条记录，{len(manifest['files'])} 个文件 "
-        f"(ledger entries, files)"
-    )
+    typer.echo(f"账本 {manifest['ledger']['size']} 条记录，{len(manifest['files'])} 个文件")
 
 
 def restore(
@@ -38,4 +35,4 @@ def restore(
     from gongshu.config import load_settings
 
     manifest = run(src, load_settings(data_dir), progress=typer.echo)
-    typer.echo(f"账本已按备份检查点校验通过 (ledger verified)：{manifest['ledger']['size']} 条记录")
+    typer.echo(f"账本已按备份检查点校验通过：{manifest['ledger']['size']} 条记录")

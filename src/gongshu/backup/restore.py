@@ -50,29 +50,27 @@ def read_manifest(src: Path, secret: str) -> tuple[dict, dict[str, bytes]]:
     path = Path(src) / archive.MANIFEST
     if not path.is_file():
         raise BackupIncomplete(
-            f"备份不完整：缺少清单 {archive.MANIFEST}，可能在备份过程中中断 "
-            f"(manifest missing)：{src}"
+            f"备份不完整：缺少清单 {archive.MANIFEST}，可能在备份过程中中断：{src}"
         )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         salt = base64.b64decode(manifest["salt"])
         keys_entry = manifest["keys"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise BackupIncomplete(f"备份清单无法读取 (manifest unreadable)：{path}") from exc
+        raise BackupIncomplete(f"备份清单无法读取：{path}") from exc
     if manifest.get("format") != archive.FORMAT:
-        raise BackupIncomplete(f"不支持的备份格式 (backup format)：{manifest.get('format')}")
+        raise BackupIncomplete(f"不支持的备份格式：{manifest.get('format')}")
     blob_path = Path(src) / archive.KEYS
     if not blob_path.is_file() or archive.file_hash(blob_path) != _size_hash(keys_entry):
-        raise BackupIncomplete(f"备份中的密钥文件缺失或损坏 (keys damaged)：{blob_path}")
+        raise BackupIncomplete(f"备份中的密钥文件缺失或损坏：{blob_path}")
     try:
         keys = archive.open_keys(blob_path.read_bytes(), secret, salt)
     except DecryptionFailed as exc:
         raise WrongSecret(
-            "实例密钥与备份时不同，无法解开备份中的密钥 (wrong secret)："
-            "请使用备份时的 GONGSHU_SECRET_KEY"
+            "实例密钥与备份时不同，无法解开备份中的密钥：请使用备份时的 GONGSHU_SECRET_KEY"
         ) from exc
     if not hmac.compare_digest(str(manifest.get("mac", "")), archive.mac(manifest, secret)):
-        raise BackupIncomplete("备份清单被改动，校验码不符 (manifest altered)")
+        raise BackupIncomplete("备份清单被改动，校验码不符")
     return manifest, keys
 
 
@@ -86,14 +84,12 @@ def restore(src: Path, settings: Settings, *, progress: Progress | None = None) 
     say = progress or (lambda _msg: None)
     src, target = Path(src), Path(settings.data_dir)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise TargetNotEmpty(f"恢复目标须为空目录 (restore target not empty)：{target}")
+        raise TargetNotEmpty(f"恢复目标须为空目录：{target}")
     manifest, keys = read_manifest(src, settings.secret_key)
     url = make_url(settings.db_url)
     dialect = manifest["database"]["dialect"]
     if url.get_backend_name() != dialect:
-        raise InvalidTarget(
-            f"备份的元数据库为 {dialect}，恢复目标为 {url.get_backend_name()} (database kind)"
-        )
+        raise InvalidTarget(f"备份的元数据库为 {dialect}，恢复目标为 {url.get_backend_name()}")
     _check_files(src, manifest)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.restoring-{secrets.token_hex(4)}"
@@ -103,7 +99,7 @@ def restore(src: Path, settings: Settings, *, progress: Progress | None = None) 
         _restore_keys(staged.keys_dir, keys)
         _restore_files(src, staging, manifest)
         _restore_database(src, staged, manifest)
-        say("数据与元数据已恢复，正在校验 (verifying)")
+        say("数据与元数据已恢复，正在校验")
         _verify(staged, manifest)
         if target.exists():
             target.rmdir()  # empty, checked above
@@ -111,7 +107,7 @@ def restore(src: Path, settings: Settings, *, progress: Progress | None = None) 
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    say(f"恢复完成 (restored)：{target}")
+    say(f"恢复完成：{target}")
     return manifest
 
 
@@ -128,7 +124,7 @@ def _check_files(src: Path, manifest: dict) -> None:
     for rel, entry in named:
         path = src / rel
         if not path.is_file() or archive.file_hash(path) != _size_hash(entry):
-            raise BackupIncomplete(f"备份文件缺失或与清单不符 (file damaged)：{rel}")
+            raise BackupIncomplete(f"备份文件缺失或与清单不符：{rel}")
 
 
 def _restore_keys(keys_dir: Path, keys: dict[str, bytes]) -> None:
@@ -143,10 +139,10 @@ def _restore_files(src: Path, data_dir: Path, manifest: dict) -> None:
     for rel, entry in manifest["files"].items():
         dest = data_dir / rel
         if not dest.resolve().is_relative_to(data_dir.resolve()):
-            raise BackupIncomplete(f"备份清单中的路径越出数据目录 (path)：{rel}")
+            raise BackupIncomplete(f"备份清单中的路径越出数据目录：{rel}")
         with open(src / archive.FILES / rel, "rb") as fh:
             if archive.copy_hashed(fh, dest) != _size_hash(entry):
-                raise BackupIncomplete(f"备份文件与清单不符 (file damaged)：{rel}")
+                raise BackupIncomplete(f"备份文件与清单不符：{rel}")
 
 
 def _restore_database(src: Path, settings: Settings, manifest: dict) -> None:
@@ -159,13 +155,11 @@ def _restore_database(src: Path, settings: Settings, manifest: dict) -> None:
     engine = create_engine(url, poolclass=NullPool)
     try:
         if inspect(engine).get_table_names():
-            raise TargetNotEmpty(f"恢复目标数据库须为空 (database not empty)：{url.database}")
+            raise TargetNotEmpty(f"恢复目标数据库须为空：{url.database}")
     finally:
         engine.dispose()
     if shutil.which("pg_restore") is None:
-        raise RestoreFailed(
-            "未找到 pg_restore，无法恢复 PostgreSQL 元数据库 (pg_restore not found)"
-        )
+        raise RestoreFailed("未找到 pg_restore，无法恢复 PostgreSQL 元数据库")
     done = subprocess.run(
         [
             "pg_restore",
@@ -180,7 +174,7 @@ def _restore_database(src: Path, settings: Settings, manifest: dict) -> None:
         text=True,
     )
     if done.returncode != 0:
-        raise RestoreFailed(f"pg_restore 失败 (pg_restore failed)：{done.stderr.strip()[-500:]}")
+        raise RestoreFailed(f"pg_restore 失败：{done.stderr.strip()[-500:]}")
 
 
 def _verify(settings: Settings, manifest: dict) -> None:
@@ -198,18 +192,14 @@ def _verify(settings: Settings, manifest: dict) -> None:
         with Session(engine) as session:
             report = verify(session, public)
             if not report.ok:
-                raise RestoreFailed(
-                    f"恢复后的账本校验失败 (ledger verification failed)：{report.problem}"
-                )
+                raise RestoreFailed(f"恢复后的账本校验失败：{report.problem}")
             if ledger["checkpoint"] is not None:
                 against = verify_against(session, [ledger["checkpoint"]], public_key=public)
                 if not against.ok:
-                    raise RestoreFailed(
-                        f"恢复后的账本与备份检查点不符 (checkpoint mismatch)：{against.problem}"
-                    )
+                    raise RestoreFailed(f"恢复后的账本与备份检查点不符：{against.problem}")
             head = session.execute(select(LedgerHead.size, LedgerHead.last_hash)).first()
             size, last = (head.size, head.last_hash) if head else (0, None)
             if (size, last) != (ledger["size"], ledger["last_hash"]):
-                raise RestoreFailed("恢复后的账本头与备份清单不符 (ledger head mismatch)")
+                raise RestoreFailed("恢复后的账本头与备份清单不符")
     finally:
         engine.dispose()

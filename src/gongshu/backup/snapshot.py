@@ -52,12 +52,12 @@ def take(settings: Settings, dest: Path, *, progress: Progress | None = None) ->
     say = progress or (lambda _msg: None)
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise TargetNotEmpty(f"备份目标须为空目录 (backup target not empty)：{dest}")
+        raise TargetNotEmpty(f"备份目标须为空目录：{dest}")
     dest.mkdir(parents=True, exist_ok=True)
     key = InstanceKey.load(settings.keys_dir / KEY_FILE)
     url = make_url(settings.db_url)
     with _snapshot(settings, dest) as (session, database):
-        say(f"元数据快照已完成 (metadata snapshot)：{database['file']}")
+        say(f"元数据快照已完成：{database['file']}")
         revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
         head = session.execute(select(LedgerHead.size, LedgerHead.last_hash)).first()
         signed = (
@@ -71,7 +71,7 @@ def take(settings: Settings, dest: Path, *, progress: Progress | None = None) ->
             referenced |= set(stored_files(version))
     database.update(archive.file_hash(dest / database["file"]))
     files = _copy_files(settings, dest, referenced)
-    say(f"已复制 {len(files)} 个数据文件 (files copied)")
+    say(f"已复制 {len(files)} 个数据文件")
     salt = os.urandom(16)
     sealed_keys = archive.seal_keys(settings.keys_dir, settings.secret_key, salt)
     with open(dest / archive.KEYS, "xb") as fh:
@@ -95,7 +95,7 @@ def take(settings: Settings, dest: Path, *, progress: Progress | None = None) ->
     for directory in [dest, *(p for p in (dest / archive.FILES).rglob("*") if p.is_dir())]:
         archive.fsync_dir(directory)
     archive.write_manifest(dest, manifest, settings.secret_key)
-    say(f"备份完成 (backup complete)：{dest}")
+    say(f"备份完成：{dest}")
     return manifest
 
 
@@ -125,7 +125,7 @@ def _snapshot(settings: Settings, dest: Path) -> Iterator[tuple[Session, dict]]:
             Path(f"{copy}{suffix}").unlink(missing_ok=True)
         return
     if url.get_backend_name() != "postgresql":
-        raise BackupFailed(f"不支持备份此类元数据库 (unsupported database)：{url.drivername}")
+        raise BackupFailed(f"不支持备份此类元数据库：{url.drivername}")
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
@@ -146,7 +146,7 @@ def _libpq(url) -> str:  # noqa: ANN001 - sqlalchemy URL
 
 def _pg_dump(url, snapshot_id: str, out: Path) -> None:  # noqa: ANN001
     if shutil.which("pg_dump") is None:
-        raise BackupFailed("未找到 pg_dump，无法备份 PostgreSQL 元数据库 (pg_dump not found)")
+        raise BackupFailed("未找到 pg_dump，无法备份 PostgreSQL 元数据库")
     done = subprocess.run(
         [
             "pg_dump",
@@ -161,7 +161,7 @@ def _pg_dump(url, snapshot_id: str, out: Path) -> None:  # noqa: ANN001
         text=True,
     )
     if done.returncode != 0:
-        raise BackupFailed(f"pg_dump 失败 (pg_dump failed)：{done.stderr.strip()[-500:]}")
+        raise BackupFailed(f"pg_dump 失败：{done.stderr.strip()[-500:]}")
 
 
 def _copy_files(settings: Settings, dest: Path, referenced: set[str]) -> dict[str, dict]:
@@ -190,7 +190,7 @@ def _copy_files(settings: Settings, dest: Path, referenced: set[str]) -> dict[st
             with open(path, "rb") as fh:
                 copied[rel] = archive.copy_hashed(fh, dest / archive.FILES / rel)
         except FileNotFoundError as exc:
-            raise BackupFailed(f"快照所引用的数据文件缺失 (stored file missing)：{rel}") from exc
+            raise BackupFailed(f"快照所引用的数据文件缺失：{rel}") from exc
     return copied
 
 

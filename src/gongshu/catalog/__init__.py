@@ -16,5 +16,8 @@ CAPABILITY = Capability(
         "opening": "gongshu.catalog.models:OPENING_LABELS",
         "status": "gongshu.catalog.models:STATUS_LABELS",
         "grade": "gongshu.catalog.models:GRADE_LABELS",
+        "field_type": "gongshu.catalog.models:FIELD_TYPE_LABELS",
+        "field_kind": "gongshu.catalog.models:FIELD_KIND_LABELS",
+        "load_policy": "gongshu.catalog.models:LOAD_POLICY_LABELS",
     },
 )

@@ -37,6 +37,20 @@ GRADE_LABELS = {
     "important": "重要数据",
     "core": "核心数据",
 }
+FIELD_TYPE_LABELS = {
+    "string": "文本",
+    "integer": "整数",
+    "decimal": "数值",
+    "date": "日期",
+    "datetime": "日期时间",
+    "boolean": "是/否",
+}
+FIELD_KIND_LABELS = {
+    "resident_id": "居民身份证号",
+    "uscc": "统一社会信用代码",
+    "region_code": "行政区划代码",
+}
+LOAD_POLICY_LABELS = {"quarantine": "隔离错误行，加载其余数据", "reject": "整批拒绝"}
 LOAD_POLICIES = ("quarantine", "reject")
 STATUSES = ("draft", "submitted", "approved", "returned")
 # Who the entry is for: the public catalog, an enterprise's own catalog (CAT-8), or an

@@ -176,7 +176,7 @@ def create(
 def _entry_for(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
     entry = service.get(session, entry_id)
     if not catalog_search.can_see(entry, user):
-        raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
+        raise EntryNotFound(f"目录不存在：{entry_id}")
     return entry
 
 

@@ -31,7 +31,7 @@ router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 def _visible_entry(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
     entry = service.get(session, entry_id)
     if not catalog_search.can_see(entry, user):
-        raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
+        raise EntryNotFound(f"目录不存在：{entry_id}")
     return entry
 
 
@@ -124,7 +124,7 @@ def return_(
     user: Annotated[User, requires(CATALOG_REVIEW)],
 ) -> EntryPublic:
     if not body.comment:
-        raise InvalidInput("退回时必须填写审核意见 (comment)")
+        raise InvalidInput("退回时必须填写审核意见")
     return EntryPublic.of(service.return_(session, entry_id, actor=user, comment=body.comment))
 
 

@@ -31,6 +31,7 @@ from gongshu.catalog.models import (
     OPENING_ATTRS,
     SECURITY_GRADES,
     SHARING_ATTRS,
+    STATUS_LABELS,
     UPDATE_FREQUENCIES,
     CatalogEntry,
 )
@@ -47,14 +48,14 @@ def _clean_fields(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not name:
             continue
         if name in seen:
-            raise InvalidInput(f"第 {i} 个字段名重复 (duplicate field)：{name}")
+            raise InvalidInput(f"第 {i} 个字段名重复：{name}")
         seen.add(name)
         ftype = f.get("type") or "string"
         if ftype not in FIELD_TYPES:
-            raise InvalidInput(f"字段「{name}」的类型无效 (field type)：{ftype}")
+            raise InvalidInput(f"字段「{name}」的类型无效：{ftype}")
         kind = f.get("kind") or None
         if kind is not None and kind not in FIELD_KINDS:
-            raise InvalidInput(f"字段「{name}」的标识类型无效 (identifier kind)：{kind}")
+            raise InvalidInput(f"字段「{name}」的标识类型无效：{kind}")
         out.append(
             {
                 "name": name,
@@ -79,11 +80,11 @@ def _apply(entry: CatalogEntry, data: dict[str, Any]) -> None:
         elif isinstance(value, str):
             value = value.strip() or (None if key in _OPTIONAL else "")
         if key == "sharing_attr" and value not in SHARING_ATTRS:
-            raise InvalidInput(f"共享属性无效 (sharing attribute)：{value}")
+            raise InvalidInput(f"共享属性无效：{value}")
         if key == "opening_attr" and value not in OPENING_ATTRS:
-            raise InvalidInput(f"开放属性无效 (opening attribute)：{value}")
+            raise InvalidInput(f"开放属性无效：{value}")
         if key == "load_policy" and value not in LOAD_POLICIES:
-            raise InvalidInput(f"错误数据处理策略无效 (load policy)：{value}")
+            raise InvalidInput(f"错误数据处理策略无效：{value}")
         setattr(entry, key, value)
 
 
@@ -94,22 +95,22 @@ def check_complete(entry: CatalogEntry) -> None:
     """What CAT-3/CAT-4/SHR-1 require before an entry can be submitted."""
     missing = []
     if not entry.name:
-        missing.append("名称 (name)")
+        missing.append("名称")
     if not entry.summary:
-        missing.append("摘要 (summary)")
+        missing.append("摘要")
     if not entry.fields:
-        missing.append("字段 (fields)")
+        missing.append("字段")
     if entry.update_frequency not in UPDATE_FREQUENCIES:
-        missing.append("更新频率 (update frequency)")
+        missing.append("更新频率")
     if entry.security_grade not in SECURITY_GRADES:
-        missing.append("安全级别 (security grade)")
+        missing.append("安全级别")
     if entry.sharing_attr == "conditional" and not entry.sharing_conditions:
-        missing.append("共享条件 (sharing conditions)")
+        missing.append("共享条件")
     if entry.sharing_attr == "none" and not entry.no_share_basis:
         # SHR-1: refusing to share needs a legal basis.
-        missing.append("不予共享的法律依据 (legal basis, SHR-1)")
+        missing.append("不予共享的法律依据")
     if entry.opening_attr == "conditional" and not entry.opening_conditions:
-        missing.append("开放条件 (opening conditions)")
+        missing.append("开放条件")
     if missing:
         raise EntryIncomplete("目录信息不完整，缺少：" + "、".join(missing))
 
@@ -120,7 +121,7 @@ def check_complete(entry: CatalogEntry) -> None:
 def get(session: Session, entry_id: int) -> CatalogEntry:
     entry = session.get(CatalogEntry, entry_id)
     if entry is None:
-        raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
+        raise EntryNotFound(f"目录不存在：{entry_id}")
     return entry
 
 
@@ -128,21 +129,21 @@ def _require_provider(entry: CatalogEntry, actor: User) -> None:
     if "admin" in actor.roles:
         return
     if actor.org_id != entry.provider_org_id:
-        raise NotProvider(f"只有数据提供单位可以修改此目录 (provider only)：{entry.provider.name}")
+        raise NotProvider(f"只有数据提供单位可以修改此目录：{entry.provider.name}")
 
 
 def create(session: Session, data: dict[str, Any], *, actor: User) -> CatalogEntry:
     """An agency compiles a new entry in its own tier (CAT-6); starts as a draft."""
     org = actor.org
     if org is None or org.kind not in ("agency", "enterprise"):
-        raise NotProvider("只有公共管理和服务机构（或企业）可以编制目录 (provider only)")
+        raise NotProvider("只有公共管理和服务机构（或企业）可以编制目录")
     code = str(data.get("resource_code") or "").strip()
     if not code:
-        raise InvalidInput("资源代码 (resource code) 不能为空")
+        raise InvalidInput("资源代码不能为空")
     if session.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == code)):
-        raise InvalidInput(f"资源代码已被使用 (resource code taken)：{code}")
+        raise InvalidInput(f"资源代码已被使用：{code}")
     if not str(data.get("name") or "").strip():
-        raise InvalidInput("名称 (name) 不能为空")
+        raise InvalidInput("名称不能为空")
     entry = CatalogEntry(
         provider_org_id=org.id,
         tier=org.region.tier,
@@ -165,14 +166,14 @@ def update(session: Session, entry_id: int, data: dict[str, Any], *, actor: User
     entry = get(session, entry_id)
     _require_provider(entry, actor)
     if entry.status == "submitted":
-        raise WrongStatus("目录正在审核中，不能修改 (under review)")
+        raise WrongStatus("目录正在审核中，不能修改")
     code = data.get("resource_code")
     if (
         code
         and code != entry.resource_code
         and session.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == code))
     ):
-        raise InvalidInput(f"资源代码已被使用 (resource code taken)：{code}")
+        raise InvalidInput(f"资源代码已被使用：{code}")
     before = versions.snapshot(entry)
     _apply(entry, data)
     if {k: before[k] for k in versions.CONTENT_KEYS} == {
@@ -190,7 +191,9 @@ def submit(session: Session, entry_id: int, *, actor: User) -> CatalogEntry:
     entry = get(session, entry_id)
     _require_provider(entry, actor)
     if entry.status not in ("draft", "returned"):
-        raise WrongStatus(f"当前状态不能提交审核 (status {entry.status})")
+        raise WrongStatus(
+            f"目录当前为“{STATUS_LABELS.get(entry.status, entry.status)}”，不能提交审核"
+        )
     check_complete(entry)
     entry.status = "submitted"
     entry.review_region_code = entry.region_code
@@ -207,9 +210,9 @@ def _require_reviewer(session: Session, entry: CatalogEntry, actor: User) -> Reg
         or org.kind != "data_authority"
         or not ({"reviewer", "admin"} & set(actor.roles))
     ):
-        raise NotReviewer("只有数据管理部门审核员可以审核目录 (reviewer only)")
+        raise NotReviewer("只有数据管理部门审核员可以审核目录")
     if entry.review_region_code is None:
-        raise NotReviewer("此目录不在审核队列中 (not under review)")
+        raise NotReviewer("此目录不在审核队列中")
     if org.region_code != entry.review_region_code:
         error = jurisdiction.refusal(
             session,
@@ -237,7 +240,7 @@ def approve(
     elif entry.status == "approved":
         action = "merged"
     else:
-        raise WrongStatus(f"当前状态不能审核 (status {entry.status})")
+        raise WrongStatus(f"目录当前为“{STATUS_LABELS.get(entry.status, entry.status)}”，不能审核")
     if region.parent_code is None:
         entry.provincial = True
         entry.review_region_code = None
@@ -257,7 +260,7 @@ def return_(session: Session, entry_id: int, *, actor: User, comment: str) -> Ca
     entry = get(session, entry_id)
     _require_reviewer(session, entry, actor)
     if not comment or not comment.strip():
-        raise InvalidInput("退回时必须填写审核意见 (comment)")
+        raise InvalidInput("退回时必须填写审核意见")
     unpublished = entry.published_version if entry.status == "approved" else None
     entry.status = "returned"
     entry.review_region_code = None
@@ -303,7 +306,7 @@ def regrade(
     """
     entry = get(session, entry_id)
     if grade not in SECURITY_GRADES:
-        raise InvalidInput(f"安全级别无效 (security grade)：{grade}")
+        raise InvalidInput(f"安全级别无效：{grade}")
     current = (
         SECURITY_GRADES.index(entry.security_grade)
         if entry.security_grade in SECURITY_GRADES

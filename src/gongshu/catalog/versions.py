@@ -108,7 +108,7 @@ def version(session: Session, entry_id: int, version_no: int) -> EntryVersion:
         )
     )
     if v is None:
-        raise EntryNotFound(f"目录版本不存在 (version)：{entry_id} 第 {version_no} 版")
+        raise EntryNotFound(f"目录版本不存在：{entry_id} 第 {version_no} 版")
     return v
 
 

@@ -16,6 +16,7 @@ CAPABILITY = Capability(
     ),
     models=("gongshu.compliance.models",),
     templates=True,
+    labels={"audit_stage": "gongshu.compliance.models:STAGE_LABELS"},
     clocks=("gongshu.compliance.clocks:CLOCKS",),
     demo=(
         DemoSeed("gongshu.compliance.demo:seed", stage="before_data"),

@@ -32,13 +32,15 @@ KEEP_YEARS = 3  # PIP-8: reports kept at least 3 years
 
 # What PIP-8 requires an assessment before, with the PIA-A point that audits it.
 KINDS = {
-    "provision": "向他人提供个人信息（PIA-A 第八条）",
-    "entrusted": "委托处理个人信息（PIA-A 第六条）",
-    "automated": "利用个人信息进行自动化决策（PIA-A 第九条）",
-    "publication": "公开个人信息（PIA-A 第十条）",
-    "sensitive": "处理敏感个人信息（PIA-A 第十三条）",
-    "cross_border": "向境外提供个人信息（PIA-A 第十五条）",
-    "major_impact": "其他对个人权益有重大影响的处理活动（PIA-A 第二十五条）",
+    "provision": "向他人提供个人信息（《个人信息保护合规审计参考要点》第八条）",
+    "entrusted": "委托处理个人信息（《个人信息保护合规审计参考要点》第六条）",
+    "automated": "利用个人信息进行自动化决策（《个人信息保护合规审计参考要点》第九条）",
+    "publication": "公开个人信息（《个人信息保护合规审计参考要点》第十条）",
+    "sensitive": "处理敏感个人信息（《个人信息保护合规审计参考要点》第十三条）",
+    "cross_border": "向境外提供个人信息（《个人信息保护合规审计参考要点》第十五条）",
+    "major_impact": (
+        "其他对个人权益有重大影响的处理活动（《个人信息保护合规审计参考要点》第二十五条）"
+    ),
 }
 
 # The template: what every assessment answers (PIA-A point 25; 个人信息保护法 art. 56).
@@ -102,7 +104,7 @@ def create(
     and the use of a grant; an assessment without them opens no grant."""
     org_id = org_id if org_id is not None else actor.org_id
     if org_id is None:
-        raise InvalidInput("影响评估必须属于一个单位 (organization)")
+        raise InvalidInput("影响评估必须属于一个单位")
     entry_ids = _own_entries(session, org_id, entry_ids or [])
     purposes = list(dict.fromkeys(purposes or []))
     if any(p not in PURPOSES for p in purposes):
@@ -110,22 +112,22 @@ def create(
             f"评估的用途无效，可选：{'、'.join(PURPOSES.values())}", detail={"field": "purposes"}
         )
     if not activity.strip():
-        raise InvalidInput("请填写评估的个人信息处理活动 (activity)")
+        raise InvalidInput("请填写评估的个人信息处理活动")
     wanted = list(dict.fromkeys(covers or []))
     unknown = [c for c in wanted if c not in KINDS]
     if unknown or not wanted:
         raise InvalidInput(
-            f"请选择评估覆盖的处理情形 (covers)，可选：{'、'.join(KINDS.values())}",
+            f"请选择评估覆盖的处理情形，可选：{'、'.join(KINDS.values())}",
             detail={"unknown": unknown},
         )
     missing = [label for key, label in TEMPLATE.items() if not (answers or {}).get(key, "").strip()]
     if missing:
-        raise InvalidInput(f"影响评估必须回答：{'；'.join(missing)}（PIP-8）")
+        raise InvalidInput(f"影响评估必须回答：{'；'.join(missing)}")
     if not conclusion.strip():
-        raise InvalidInput("请填写评估结论 (conclusion)")
+        raise InvalidInput("请填写评估结论")
     valid_until = valid_until or _add_years(assessed_on, 1)
     if valid_until < assessed_on:
-        raise InvalidInput("有效期不能早于评估日期 (valid_until)")
+        raise InvalidInput("有效期不能早于评估日期")
     item = ImpactAssessment(
         org_id=org_id,
         activity=activity.strip(),
@@ -163,7 +165,7 @@ def create(
 def get(session: Session, assessment_id: int) -> ImpactAssessment:
     item = session.get(ImpactAssessment, assessment_id)
     if item is None:
-        raise AssessmentNotFound(f"影响评估不存在 (assessment)：{assessment_id}")
+        raise AssessmentNotFound(f"影响评估不存在：{assessment_id}")
     return item
 
 
@@ -180,11 +182,11 @@ def delete(
     """Delete an assessment once its three-year retention has passed (PIP-8)."""
     item = get(session, assessment_id)
     if actor.org_id != item.org_id and "admin" not in actor.roles:
-        raise NotYourOrganization("只能删除本单位的影响评估 (own organization)")
+        raise NotYourOrganization("只能删除本单位的影响评估")
     today = today or beijing_date(utcnow())
     if today <= item.keep_until:
         raise RetentionPeriod(
-            f"影响评估报告应至少保存三年，{item.keep_until:%Y年%m月%d日}前不得删除（PIP-8）",
+            f"影响评估报告应至少保存三年，{item.keep_until:%Y年%m月%d日}前不得删除",
             detail={"keep_until": item.keep_until.isoformat()},
         )
     record(
@@ -278,7 +280,7 @@ def require_for_grant(
         raise AssessmentRequired(
             f"“{entry.name}”含敏感个人信息（{'、'.join(sensitive)}），数据提供单位尚无覆盖"
             f"该目录、用于“{use}”的有效个人信息保护影响评估（覆盖“向他人提供个人信息”），"
-            "不能授权 (impact assessment, PIP-8)",
+            "不能授权",
             detail={
                 "sensitive_columns": sensitive,
                 "provider_org": entry.provider_org_id,

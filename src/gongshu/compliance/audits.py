@@ -108,20 +108,20 @@ def create(
 ) -> AuditEngagement:
     """Open an engagement; refuses a fourth audit in a row by one institution (AUD-5)."""
     if trigger not in ("self", "ordered"):
-        raise InvalidInput("审计发起方式应为自行开展 (self) 或按监管要求 (ordered)")
+        raise InvalidInput("审计发起方式应为自行开展或按监管要求")
     if conductor not in ("internal", "institution"):
-        raise InvalidInput("审计实施方应为内部机构 (internal) 或专业机构 (institution)")
+        raise InvalidInput("审计实施方应为内部机构或专业机构")
     if trigger == "ordered" and conductor != "institution":
-        raise InvalidInput("按监管部门要求开展的合规审计应委托专业机构实施（AUD-2，办法第六条）")
+        raise InvalidInput("按监管部门要求开展的合规审计应委托专业机构实施（办法第六条）")
     if not lead_name.strip():
-        raise InvalidInput("请填写合规审计负责人 (lead)")
+        raise InvalidInput("请填写合规审计负责人")
     subject = session.get(Organization, subject_org_id)
     if subject is None:
-        raise InvalidInput(f"被审计单位不存在 (subject)：{subject_org_id}")
+        raise InvalidInput(f"被审计单位不存在：{subject_org_id}")
     ordered_by = None
     if actor.org_id != subject_org_id and "admin" not in actor.roles:
         if trigger != "ordered" or actor.org is None or actor.org.kind != "regulator":
-            raise NotYourOrganization("只能为本单位发起合规审计 (own organization)")
+            raise NotYourOrganization("只能为本单位发起合规审计")
         # A regulator orders the audit of an organization in its region (AUD-2): its
         # order is the notice.
         jurisdiction.require(
@@ -138,20 +138,20 @@ def create(
     if conductor == "institution":
         inst = session.get(Organization, institution_org_id) if institution_org_id else None
         if inst is None or inst.kind != "auditor":
-            raise InvalidInput("请选择专业审计机构 (institution)")
+            raise InvalidInput("请选择专业审计机构")
         if not (institution_head or "").strip():
-            raise InvalidInput("请填写专业机构负责人 (institution head, AUD-3)")
+            raise InvalidInput("请填写专业机构负责人")
         n = consecutive_by(session, subject_org_id, inst.id)
         if n >= MAX_IN_A_ROW:
             raise InstitutionLimit(
                 f"“{inst.name}”已连续 {n} 次为同一审计对象开展合规审计，不得超过三次，"
-                "请另选专业机构（AUD-5，办法第十二条）",
+                "请另选专业机构（办法第十二条）",
                 detail={"institution": inst.id, "in_a_row": n},
             )
     else:
         institution_org_id = None
     if trigger == "ordered" and notified_at is None:
-        raise InvalidInput("请填写收到监管部门通知的时间 (notified_at, AUD-2)")
+        raise InvalidInput("请填写收到监管部门通知的时间")
     try:
         notified_at = typed_moment(notified_at, "收到通知时间") if notified_at else None
         started_at = typed_moment(started_at, "审计开始时间") if started_at else None
@@ -247,7 +247,7 @@ def order(
 def get(session: Session, audit_id: int) -> AuditEngagement:
     audit = session.get(AuditEngagement, audit_id)
     if audit is None:
-        raise AuditNotFound(f"合规审计不存在 (audit)：{audit_id}")
+        raise AuditNotFound(f"合规审计不存在：{audit_id}")
     return audit
 
 
@@ -260,7 +260,7 @@ def can_see(audit: AuditEngagement, user: User) -> bool:
 def get_visible(session: Session, audit_id: int, user: User) -> AuditEngagement:
     audit = get(session, audit_id)
     if not can_see(audit, user):
-        raise NotYourOrganization("无权查看该合规审计 (audit)")
+        raise NotYourOrganization("无权查看该合规审计")
     return audit
 
 
@@ -284,13 +284,13 @@ def _conducting(session: Session, audit_id: int, user: User) -> AuditEngagement:
         audit.institution_org_id if audit.conductor == "institution" else audit.subject_org_id
     )
     if user.org_id != conductor_org and "admin" not in user.roles:
-        raise NotYourOrganization("只有实施该审计的机构可以执行此操作 (conductor)")
+        raise NotYourOrganization("只有实施该审计的机构可以执行此操作")
     return audit
 
 
 def _open(audit: AuditEngagement) -> None:
     if audit.signed_at is not None or audit.report_sm3 is not None:
-        raise AuditSigned("审计报告已签署，审计结论不再修改；整改事项仍可跟踪复核（AUD-3、AUD-4）")
+        raise AuditSigned("审计报告已签署，审计结论不再修改；整改事项仍可跟踪复核")
 
 
 def period(audit: AuditEngagement) -> tuple[dt.datetime, dt.datetime]:
@@ -319,11 +319,11 @@ def assess(
     _open(audit)
     framework.node(point)
     if point not in framework.assessable():
-        raise InvalidInput(f"第 {point} 条为说明性条款，不作评价 (not assessable)")
+        raise InvalidInput(f"第 {point} 条为说明性条款，不作评价")
     if result not in RESULTS:
-        raise InvalidInput(f"审计结论应为：{'、'.join(RESULT_LABELS.values())} (result)")
+        raise InvalidInput(f"审计结论应为：{'、'.join(RESULT_LABELS.values())}")
     if result in ("partially_compliant", "non_compliant") and not findings.strip():
-        raise InvalidInput("结论为部分符合或不符合时须写明发现的问题 (findings)")
+        raise InvalidInput("结论为部分符合或不符合时须写明发现的问题")
     if result == "not_applicable" and not findings.strip():
         raise InvalidInput(
             f"第 {point} 条结论为“不适用”时，须在“发现的问题”一栏写明不适用的理由",
@@ -388,9 +388,9 @@ def add_evidence(
     _open(audit)
     framework.node(point)
     if not content:
-        raise InvalidInput("证据文件为空 (evidence file)")
+        raise InvalidInput("证据文件为空")
     if len(content) > MAX_EVIDENCE_BYTES:
-        raise InvalidInput("证据文件超过 20 MB (evidence file)")
+        raise InvalidInput("证据文件超过 20 MB")
     item = AuditEvidence(
         audit_id=audit.id,
         point=point,
@@ -470,9 +470,9 @@ def next_due(session: Session, org_id: int, people: int) -> tuple[dt.date | None
     """When the organization's next audit is due by AUD-1, and the rule."""
     years = 1 if people > LARGE_PROCESSOR else 2
     rule = (
-        "处理超过100万人个人信息，每年至少开展一次合规审计（AUD-1，办法第四条）"
+        "处理超过100万人个人信息，每年至少开展一次合规审计（办法第四条）"
         if years == 1
-        else "每二年至少开展一次合规审计（AUD-1，办法第四条）"
+        else "每二年至少开展一次合规审计（办法第四条）"
     )
     last = session.scalar(
         select(AuditEngagement.signed_at)

@@ -59,7 +59,7 @@ RULES = {
             "网络安全事件报告（1小时内）",
             "属地网信部门（或本部门网信工作机构、保护工作部门、公安机关）",
             "《网络安全事件报告管理办法（征求意见稿）》第四条：较大、重大或特别重大网络安全事件"
-            "应当于1小时内进行报告（SEC-11）",
+            "应当于1小时内进行报告",
             hours=1,
         ),
         Rule(
@@ -67,7 +67,7 @@ RULES = {
             "数据安全事件报告（8小时内）",
             "设区的市级网信部门和有关主管部门",
             "《网络数据安全管理条例（征求意见稿）》第十一条第二款第（一）项：重要数据或者十万人"
-            "以上个人信息泄露、毁损、丢失的，八小时内报告事件基本信息（SEC-11）",
+            "以上个人信息泄露、毁损、丢失的，八小时内报告事件基本信息",
             hours=8,
             start="occurred",  # 在发生安全事件的八小时内
         ),
@@ -76,7 +76,7 @@ RULES = {
             "网络安全事件补报（24小时内）",
             "原报告渠道",
             "《网络安全事件报告管理办法（征求意见稿）》第六条：1小时内不能判定的事发原因、影响"
-            "或趋势等，于24小时内补报（SEC-11）",
+            "或趋势等，于24小时内补报",
             hours=24,
         ),
         Rule(
@@ -84,7 +84,7 @@ RULES = {
             "个人信息安全事件通知（72小时内）",
             "履行个人信息保护职责的部门和个人",
             "《个人信息保护合规审计参考要点》第二十七条第（二）项：事件发生后72小时内通知履行"
-            "个人信息保护职责的部门和个人（SEC-11）",
+            "个人信息保护职责的部门和个人",
             hours=72,
             start="occurred",  # 事件发生后72小时内
         ),
@@ -93,7 +93,7 @@ RULES = {
             "通知利害关系人（3个工作日内）",
             "受影响的个人和组织",
             "《网络数据安全管理条例（征求意见稿）》第十一条第一款：安全事件对个人、组织造成危害"
-            "的，三个工作日内通知利害关系人（SEC-10、SEC-11）",
+            "的，三个工作日内通知利害关系人",
             workdays=3,
         ),
         Rule(
@@ -101,7 +101,7 @@ RULES = {
             "调查评估报告（处置完毕后5个工作日内）",
             "设区的市级网信部门和有关主管部门",
             "《网络数据安全管理条例（征求意见稿）》第十一条第二款第（二）项：事件处置完毕后五个"
-            "工作日内报告调查评估报告（SEC-11）",
+            "工作日内报告调查评估报告",
             workdays=5,
             after_handling=True,
         ),
@@ -110,7 +110,7 @@ RULES = {
             "事件总结报告（处置结束后5个工作日内）",
             "原报告渠道",
             "《网络安全事件报告管理办法（征求意见稿）》第七条：事件处置结束后5个工作日内形成"
-            "总结报告按照原渠道上报（SEC-11）",
+            "总结报告按照原渠道上报",
             workdays=5,
             after_handling=True,
         ),
@@ -123,7 +123,7 @@ def obligations(
 ) -> list[Rule]:
     """Every SEC-11 reporting obligation the facts give rise to, in clock order."""
     if grade not in GRADES:
-        raise BadFacts(f"网络安全事件级别无效 (grade)：{grade}")
+        raise BadFacts(f"网络安全事件级别无效：{grade}")
     codes: list[str] = []
     cyber = grade in ("large", "major", "especially_major")
     big_leak = important_data or (personal_info and people_affected >= LARGE_PEOPLE)
@@ -172,7 +172,7 @@ INCIDENT_REPORTS = ClockSpec(
     deadline="due_at",
     warning="due_warning",
     period=_report_period,
-    basis="SEC-11",
+    basis="网络安全事件报告时限",
     what=lambda report: f"“{RULES[report.code].title}”的期限",
     note="在此之前请尽早报告",
     no_start="处置结束后起算：请在处置完毕时登记处置结束时间。",
@@ -192,7 +192,7 @@ ORDERED_AUDIT = ClockSpec(
     deadline="due_at",
     warning="due_warning",
     period=Period(workdays=ORDERED_WORKDAYS),
-    basis=f"AUD-2：收到通知后 {ORDERED_WORKDAYS} 个工作日",
+    basis=f"收到通知后 {ORDERED_WORKDAYS} 个工作日",
     what="审计完成期限",
     open_when=lambda: and_(
         AuditEngagement.trigger == "ordered", AuditEngagement.signed_at.is_(None)

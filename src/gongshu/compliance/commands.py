@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-compliance_app = typer.Typer(help="合规：审计报告签名校验 (compliance)", no_args_is_help=True)
+compliance_app = typer.Typer(help="合规：审计报告签名校验", no_args_is_help=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="实例目录")]
 

@@ -31,14 +31,14 @@ ROUTES = {
     "none": "无需出境手续（未向境外提供个人信息或重要数据）",
 }
 RULE_ASSESSMENT = "《数据出境安全评估办法》第四条；《网络数据安全管理条例（征求意见稿）》第三十七条"
-RULE_CONTRACT = "《网络数据安全管理条例（征求意见稿）》第三十五条（XBR-2）"
+RULE_CONTRACT = "《网络数据安全管理条例（征求意见稿）》第三十五条"
 CONSENT_NOTE = (
     "向境外提供个人信息前，应告知境外接收方名称、联系方式、处理目的、方式、个人信息种类及行使权利"
-    "的方式，并取得个人单独同意（XBR-3，条例第三十六条）。"
+    "的方式，并取得个人单独同意（条例第三十六条）。"
 )
 JUDICIAL_NOTE = (
     "非经中华人民共和国主管机关批准，不得向外国司法或者执法机构提供存储于境内的数据"
-    "（XBR-5，条例第三十九条第二款；PIA-A 第十五条）。"
+    "（条例第三十九条第二款；《个人信息保护合规审计参考要点》第十五条）。"
 )
 
 
@@ -56,7 +56,7 @@ class Facts:
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise InvalidInput(f"人数必须是不小于 0 的整数 ({name})，收到 {v!r}")
         if self.sensitive_abroad > self.people_abroad:
-            raise BadFacts("出境敏感个人信息人数不能多于出境个人信息人数 (sensitive_abroad)")
+            raise BadFacts("出境敏感个人信息人数不能多于出境个人信息人数")
 
 
 def route(facts: Facts) -> tuple[str, list[str]]:
@@ -64,23 +64,23 @@ def route(facts: Facts) -> tuple[str, list[str]]:
     reasons: list[str] = []
     pi_abroad = facts.people_abroad > 0
     if facts.important_data:
-        reasons.append(f"出境数据中包含重要数据，应申报安全评估（XBR-1；{RULE_ASSESSMENT}）")
+        reasons.append(f"出境数据中包含重要数据，应申报安全评估（{RULE_ASSESSMENT}）")
     if facts.ciio and pi_abroad:
-        reasons.append(f"关键信息基础设施运营者向境外提供个人信息（XBR-1；{RULE_ASSESSMENT}）")
+        reasons.append(f"关键信息基础设施运营者向境外提供个人信息（{RULE_ASSESSMENT}）")
     if facts.total_people >= PEOPLE_PROCESSOR and pi_abroad:
         reasons.append(
             f"处理 {facts.total_people:,} 人个人信息（100万人以上）并向境外提供"
-            f"（XBR-1；{RULE_ASSESSMENT}）"
+            f"（{RULE_ASSESSMENT}）"
         )
     if facts.people_abroad >= PEOPLE_ABROAD:
         reasons.append(
             f"自上年1月1日起累计向境外提供 {facts.people_abroad:,} 人个人信息（10万人以上）"
-            f"（XBR-1；{RULE_ASSESSMENT}）"
+            f"（{RULE_ASSESSMENT}）"
         )
     if facts.sensitive_abroad >= SENSITIVE_ABROAD:
         reasons.append(
             f"自上年1月1日起累计向境外提供 {facts.sensitive_abroad:,} 人敏感个人信息（1万人以上）"
-            f"（XBR-1；{RULE_ASSESSMENT}）"
+            f"（{RULE_ASSESSMENT}）"
         )
     if reasons:
         return "security_assessment", reasons
@@ -90,7 +90,7 @@ def route(facts: Facts) -> tuple[str, list[str]]:
             f"（其中敏感 {facts.sensitive_abroad:,} 人），"
             f"未达安全评估情形，应订立标准合同或通过认证（{RULE_CONTRACT}）"
         ]
-    return "none", ["未向境外提供个人信息或重要数据（XBR-1、XBR-2 均不适用）"]
+    return "none", ["未向境外提供个人信息或重要数据（均不适用）"]
 
 
 def period_start(today: dt.date) -> dt.date:
@@ -109,9 +109,9 @@ def mark_foreign(
 ) -> ForeignRecipient:
     """Mark a recipient organization as abroad (its deliveries count as export)."""
     if session.get(Organization, org_id) is None:
-        raise InvalidInput(f"机构不存在 (organization)：{org_id}")
+        raise InvalidInput(f"机构不存在：{org_id}")
     if not country.strip():
-        raise InvalidInput("请填写接收方所在国家或地区 (country)")
+        raise InvalidInput("请填写接收方所在国家或地区")
     row = session.scalar(select(ForeignRecipient).where(ForeignRecipient.org_id == org_id))
     if row is None:
         row = ForeignRecipient(org_id=org_id, country="", marked_by=actor.actor)
@@ -212,7 +212,7 @@ def assess(
     """Record a route assessment with its reasons (XBR-1, XBR-2)."""
     org_id = org_id if org_id is not None else actor.org_id
     if org_id is None:
-        raise InvalidInput("出境评估必须属于一个单位 (organization)")
+        raise InvalidInput("出境评估必须属于一个单位")
     chosen, reasons = route(facts)
     item = TransferAssessment(
         org_id=org_id,

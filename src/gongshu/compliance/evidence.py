@@ -70,7 +70,7 @@ def incident_clocks(session: Session, *, org_id: int, start: dt.datetime, end: d
     return {
         "status": _status(records),
         "summary": f"期间发生安全事件 {len({r['id'].split(':')[1] for r in records})} 起，"
-        f"报告义务 {len(records)} 项，逾期 {late} 项（SEC-11）。",
+        f"报告义务 {len(records)} 项，逾期 {late} 项。",
         "facts": {"obligations": len(records), "late": late},
         "records": records,
     }
@@ -106,9 +106,9 @@ def assessments_kept(
     return {
         "status": status,
         "summary": (
-            f"影响评估 {len(items)} 份，保存期限均不少于三年（PIP-8）。"
+            f"影响评估 {len(items)} 份，保存期限均不少于三年。"
             if items
-            else "未见任何个人信息保护影响评估记录（PIP-8）。"
+            else "未见任何个人信息保护影响评估记录。"
         ),
         "facts": {"assessments": len(items)},
         "records": records,
@@ -150,7 +150,7 @@ def approvals_recorded(
     return {
         "status": _status(records),
         "summary": f"期间向他人提供数据的授权 {len(records)} 项，"
-        f"审批与账本记录齐全 {sum(r['ok'] for r in records)} 项（SEC-7、SEC-8）。",
+        f"审批与账本记录齐全 {sum(r['ok'] for r in records)} 项。",
         "facts": {"grants": len(records)},
         "records": records,
     }

@@ -16,7 +16,7 @@ FormStr = Annotated[str, Form()]
 FormList = Annotated[list[str] | None, Form()]
 
 FLASHES = {
-    "incident": "安全事件已登记，报告义务及期限见下表（SEC-11）。",
+    "incident": "安全事件已登记，报告义务及期限见下表。",
     "facts": "事件定级和事实已更新；新增的报告义务及其期限见下表。",
     "handled": "已登记处置结束时间，处置后 5 个工作日的期限已计算。",
     "reported": "报告已生成并记为已报送。",
@@ -27,7 +27,7 @@ FLASHES = {
     "submitted": "审计报告已报送，报送记录已写入账本。",
     "ordered": "已责令开展合规审计，被审计单位将看到本次审计及其完成期限。",
     "rectification": "整改事项已记录。",
-    "assessment": "影响评估已保存，至少保存三年（PIP-8）。",
+    "assessment": "影响评估已保存，至少保存三年。",
     "profile": "单位情况已保存，适用义务见下表。",
 }
 

@@ -35,4 +35,4 @@ def node(point: int) -> dict:
     for n in nodes():
         if n["ref_id"] == str(point):
             return n
-    raise InvalidInput(f"参考要点编号无效 (point)：{point}，应为 1 至 {len(nodes())}")
+    raise InvalidInput(f"参考要点编号无效：{point}，应为 1 至 {len(nodes())}")

@@ -80,7 +80,7 @@ def moment(value: dt.datetime | str, field: str) -> dt.datetime:
 
 def _check_people(n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise InvalidInput(f"受影响人数必须是不小于 0 的整数 (people_affected)，收到 {n!r}")
+        raise InvalidInput(f"受影响人数必须是不小于 0 的整数，收到 {n!r}")
     return n
 
 
@@ -90,9 +90,9 @@ def record_incident(
     """Record an incident with the SEC-12 fields and derive its SEC-11 reports."""
     org_id = org_id if org_id is not None else actor.org_id
     if org_id is None:
-        raise InvalidInput("事件必须属于一个单位 (organization)")
+        raise InvalidInput("事件必须属于一个单位")
     if not (facts.get("title") or "").strip():
-        raise InvalidInput("请填写事件名称 (title)")
+        raise InvalidInput("请填写事件名称")
     if facts.get("found_at") is None:
         raise InvalidInput("请填写事件发现时间")
     found_at = moment(facts["found_at"], "found_at")
@@ -118,7 +118,7 @@ def record_incident(
         **{k: (facts.get(k) or "").strip() for k in FIELDS_TEXT},
     )
     if not incident.system or not incident.kind:
-        raise InvalidInput("请填写受影响的设施、系统或平台 (system) 和事件类型 (kind)（SEC-12）")
+        raise InvalidInput("请填写受影响的设施、系统或平台和事件类型")
     rules = obligations(
         grade=incident.grade,
         personal_info=incident.personal_info,
@@ -153,7 +153,7 @@ def record_incident(
 def get(session: Session, incident_id: int) -> Incident:
     incident = session.get(Incident, incident_id)
     if incident is None:
-        raise IncidentNotFound(f"安全事件不存在 (incident)：{incident_id}")
+        raise IncidentNotFound(f"安全事件不存在：{incident_id}")
     return incident
 
 
@@ -166,14 +166,14 @@ def can_see(incident: Incident, user: User) -> bool:
 def get_visible(session: Session, incident_id: int, user: User) -> Incident:
     incident = get(session, incident_id)
     if not can_see(incident, user):
-        raise NotYourOrganization("只能查看本单位的安全事件 (own organization)")
+        raise NotYourOrganization("只能查看本单位的安全事件")
     return incident
 
 
 def _own(session: Session, incident_id: int, user: User) -> Incident:
     incident = get(session, incident_id)
     if user.org_id != incident.org_id and "admin" not in user.roles:
-        raise NotYourOrganization("只能处理本单位的安全事件 (own organization)")
+        raise NotYourOrganization("只能处理本单位的安全事件")
     return incident
 
 
@@ -270,9 +270,9 @@ def submit_report(
     incident = _own(session, incident_id, actor)
     report = next((r for r in incident.reports if r.code == code), None)
     if report is None:
-        raise InvalidInput(f"该事件没有此项报告义务 (report)：{code}")
+        raise InvalidInput(f"该事件没有此项报告义务：{code}")
     if report.submitted_at is not None:
-        raise InvalidInput(f"“{RULES[code].title}”已于此前报送 (already submitted)")
+        raise InvalidInput(f"“{RULES[code].title}”已于此前报送")
     pdf = render_pdf(reports.incident_report(incident, report))
     report.submitted_at = moment(at, "submitted_at") if at else utcnow()
     report.submitted_by = actor.actor
@@ -307,7 +307,7 @@ def notify(
     """Record a notice to the affected people (SEC-10); it meets the 3-working-day report."""
     incident = _own(session, incident_id, actor)
     if not channel.strip() or not text.strip():
-        raise InvalidInput("请填写通知方式 (channel) 和通知内容 (text)")
+        raise InvalidInput("请填写通知方式和通知内容")
     _check_people(recipients)
     note = IncidentNotification(
         incident_id=incident.id,

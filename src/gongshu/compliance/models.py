@@ -21,6 +21,9 @@ GRADES = ("general", "large", "major", "especially_major")  # 网络安全事件
 RESULTS = ("compliant", "partially_compliant", "non_compliant", "not_applicable")
 
 
+STAGE_LABELS = {"plan": "准备", "execute": "实施", "report": "报告", "follow_up": "整改跟踪"}
+
+
 class Incident(Base):
     """A security incident with every field of the incident report (SEC-12)."""
 

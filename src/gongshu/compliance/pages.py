@@ -188,7 +188,7 @@ def incidentpdf(
     inc = incidents.get_visible(session, incident_id, user)
     report = next((r for r in inc.reports if r.code == code), None)
     if report is None:
-        raise InvalidInput(f"该事件没有此项报告义务 (report)：{code}")
+        raise InvalidInput(f"该事件没有此项报告义务：{code}")
     return pdf(reports.incident_report(inc, report), f"incident-{inc.id}-{code}")
 
 

@@ -231,7 +231,7 @@ def audit_evidence_file(
     audits.get_visible(session, audit_id, user)
     item = next((f for f in audits.evidence_files(session, audit_id) if f.id == evidence_id), None)
     if item is None:
-        raise NotYourOrganization("证据文件不存在 (evidence)")
+        raise NotYourOrganization("证据文件不存在")
     return uploaded_file(item.content, item.filename)
 
 
@@ -247,7 +247,7 @@ def audit_rectification(
 ) -> Response:
     due = day(due_on, "due_on")
     if due is None:
-        raise InvalidInput("请填写整改期限 (due_on)")
+        raise InvalidInput("请填写整改期限")
     rectification.add_rectification(
         session, audit_id, point, actor=user, text=text, owner=owner, due_on=due
     )

@@ -29,7 +29,7 @@ def _today() -> dt.date:
 
 def _org(user: User) -> int:
     if user.org_id is None:
-        raise InvalidInput("当前用户不属于任何单位 (organization)")
+        raise InvalidInput("当前用户不属于任何单位")
     return user.org_id
 
 
@@ -248,9 +248,9 @@ def yearly_report(
 ) -> Response:
     build = YEARLY.get(kind)
     if build is None:
-        raise InvalidInput(f"报告类型无效 (report)：{kind}，可选 security、export、responsibility")
+        raise InvalidInput(f"报告类型无效：{kind}，可选 security、export、responsibility")
     if not 2000 <= year <= _today().year:
-        raise InvalidInput(f"报告年度无效 (year)：{year}")
+        raise InvalidInput(f"报告年度无效：{year}")
     return pdf(build(session, _org(user), year), f"{kind}-{year}")
 
 

@@ -42,7 +42,7 @@ def add_rectification(
     audit = _conducting(session, audit_id, actor)
     framework.node(point)
     if not text.strip() or not owner.strip():
-        raise InvalidInput("整改事项须写明整改内容 (text) 和责任人 (owner)")
+        raise InvalidInput("整改事项须写明整改内容和责任人")
     item = Rectification(
         audit_id=audit.id, point=point, text=text.strip(), owner=owner.strip(), due_on=due_on
     )
@@ -69,12 +69,12 @@ def complete_rectification(
     """The subject reports an item rectified; the institution then re-reviews it (AUD-4)."""
     item = session.get(Rectification, item_id)
     if item is None:
-        raise AuditNotFound(f"整改事项不存在 (rectification)：{item_id}")
+        raise AuditNotFound(f"整改事项不存在：{item_id}")
     audit = get(session, item.audit_id)
     if actor.org_id != audit.subject_org_id and "admin" not in actor.roles:
-        raise NotYourOrganization("只有被审计单位可以报告整改完成 (subject)")
+        raise NotYourOrganization("只有被审计单位可以报告整改完成")
     if not note.strip():
-        raise InvalidInput("请说明整改情况 (note)")
+        raise InvalidInput("请说明整改情况")
     item.done_at, item.done_note = utcnow(), note.strip()
     item.reviewed_at = item.review_ok = item.review_note = item.reviewed_by = None
     session.flush()
@@ -94,10 +94,10 @@ def review_rectification(
     """The institution's re-review of a rectified item (AUD-4)."""
     item = session.get(Rectification, item_id)
     if item is None:
-        raise AuditNotFound(f"整改事项不存在 (rectification)：{item_id}")
+        raise AuditNotFound(f"整改事项不存在：{item_id}")
     audit = _conducting(session, item.audit_id, actor)
     if item.done_at is None:
-        raise InvalidInput("被审计单位尚未报告整改完成，不能复核 (not rectified yet)")
+        raise InvalidInput("被审计单位尚未报告整改完成，不能复核")
     item.reviewed_at, item.reviewed_by = utcnow(), actor.actor
     item.review_ok, item.review_note = ok, note.strip()
     audit.stage = "follow_up"

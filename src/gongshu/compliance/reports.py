@@ -141,7 +141,7 @@ def audit_report(session: Session, audit: AuditEngagement) -> Document:
             ("被审计单位", audit.subject.name),
             ("审计类型", "按监管部门要求" if audit.trigger == "ordered" else "自行开展"),
             ("实施机构", audit.institution.name if audit.institution else "本单位内部机构"),
-            ("审计框架", "个人信息保护合规审计参考要点（31条，AUD-6）"),
+            ("审计框架", "个人信息保护合规审计参考要点（31条）"),
             ("审计范围", audit.scope or "全部参考要点"),
             ("完成期限", _bj(audit.due_at) if audit.due_at else (audit.due_warning or "—")),
             ("结论汇总", "；".join(f"{audits.RESULT_LABELS[k]} {v} 条" for k, v in counts.items())),
@@ -149,7 +149,7 @@ def audit_report(session: Session, audit: AuditEngagement) -> Document:
         sections=[
             Section("各参考要点审计结论", [], [Table(["参考要点", "结论", "发现的问题"], rows)]),
             Section(
-                "整改建议与整改情况（AUD-4）",
+                "整改建议与整改情况",
                 [],
                 [Table(["要点", "整改事项", "责任人", "期限", "状态"], fixes)],
             ),
@@ -197,7 +197,7 @@ def export_report(session: Session, org_id: int, year: int) -> Document:
         facts=[
             ("数据处理者", org.name if org else str(org_id)),
             ("报告期间", f"{year}年1月1日至12月31日"),
-            ("报送期限", f"{year + 1}年1月31日前，报设区的市级网信部门（XBR-4）"),
+            ("报送期限", f"{year + 1}年1月31日前，报设区的市级网信部门"),
             ("出境交付次数", str(len(found))),
             ("出境个人信息记录数", f"{sum(d['personal_rows'] for d in found):,}"),
             ("其中敏感个人信息记录数", f"{sum(d['sensitive_rows'] for d in found):,}"),
@@ -205,9 +205,7 @@ def export_report(session: Session, org_id: int, year: int) -> Document:
         sections=[
             Section(
                 "全部数据接收方、出境数据的类型、数量及目的",
-                [
-                    "数据来自平台出口（egress）的交付记录；记录数为交付行数，同一人多次交付会重复计数。"
-                ],
+                ["数据来自平台出口的交付记录；记录数为交付行数，同一人多次交付会重复计数。"],
                 [Table(["接收方", "国家或地区", "联系方式", "数据", "行数", "目的", "时间"], rows)],
             ),
             Section("发生的数据安全事件及其处置情况", [], [incidents]),
@@ -246,8 +244,8 @@ def security_assessment_report(session: Session, org_id: int, year: int) -> Docu
         reference=f"security:{org_id}:{year}",
         facts=[
             ("数据处理者", org.name if org else str(org_id)),
-            ("报送期限", f"{year + 1}年1月31日前，报设区的市级网信部门（SEC-6）"),
-            ("保存期限", "风险评估报告至少保存三年（SEC-6）"),
+            ("报送期限", f"{year + 1}年1月31日前，报设区的市级网信部门"),
+            ("保存期限", "风险评估报告至少保存三年"),
         ],
         sections=[
             Section(
@@ -265,7 +263,7 @@ def security_assessment_report(session: Session, org_id: int, year: int) -> Docu
             ),
             Section(
                 "三、安全防护措施",
-                ["数据经统一出口交付：授权核验、脱敏、水印、账本记录（SEC-3、SEC-4）。"],
+                ["数据经统一出口交付：授权核验、脱敏、水印、账本记录。"],
             ),
         ],
     )
@@ -288,7 +286,7 @@ def social_responsibility_report(session: Session, org_id: int, year: int) -> Do
         sections=[
             Section(
                 "（三）个人信息保护措施和成效",
-                [f"个人信息保护影响评估 {len(assessments)} 份（PIP-8）。"],
+                [f"个人信息保护影响评估 {len(assessments)} 份。"],
                 [
                     Table(
                         ["处理活动", "评估日期", "结论"],

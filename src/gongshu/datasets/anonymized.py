@@ -80,33 +80,29 @@ def check_and_mark(
     """Run the PIP-9 check; mark the version anonymized only if every criterion holds."""
     version = session.get(DatasetVersion, version_id)
     if version is None:
-        raise InvalidInput(f"数据版本不存在 (dataset version)：{version_id}")
+        raise InvalidInput(f"数据版本不存在：{version_id}")
     entry = catalog.get(session, version.entry_id)
     if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
-        raise NotDataProvider("只有数据提供单位可以申请匿名化认定 (provider only)")
+        raise NotDataProvider("只有数据提供单位可以申请匿名化认定")
     if k < MIN_K or l < MIN_L:
-        raise InvalidInput(f"匿名化门槛不得低于 k={MIN_K}、l={MIN_L} (threshold)")
+        raise InvalidInput(f"匿名化门槛不得低于 k={MIN_K}、l={MIN_L}")
     tags = version.column_tags or {}
     if not (version.discovery or {}).get("confirmed_by"):
-        raise NotAnonymous("识别结果尚未经数据提供单位确认，不能认定匿名化 (tags not confirmed)")
+        raise NotAnonymous("识别结果尚未经数据提供单位确认，不能认定匿名化")
     direct = sorted(c for c, codes in tags.items() if DIRECT_IDENTIFIERS & set(codes))
     if direct:
-        raise NotAnonymous(
-            f"仍含直接标识符列，不能认定匿名化 (direct identifiers, PIP-9)：{'、'.join(direct)}"
-        )
+        raise NotAnonymous(f"仍含直接标识符列，不能认定匿名化：{'、'.join(direct)}")
     columns = {c["name"] for c in version.columns}
     unknown = [q for q in quasi_identifiers if q not in columns]
     if unknown or not quasi_identifiers:
-        raise InvalidInput(f"准标识符列不存在或为空 (quasi-identifiers)：{'、'.join(unknown)}")
+        raise InvalidInput(f"准标识符列不存在或为空：{'、'.join(unknown)}")
     missed = sorted(
         c
         for c, codes in tags.items()
         if QUASI_IDENTIFIERS & set(codes) and c not in quasi_identifiers
     )
     if missed:
-        raise NotAnonymous(
-            f"以下列是准标识符，必须纳入测算 (quasi-identifiers)：{'、'.join(missed)}"
-        )
+        raise NotAnonymous(f"以下列是准标识符，必须纳入测算：{'、'.join(missed)}")
     sensitive = sorted(c for c, codes in tags.items() if SENSITIVE_ATTRIBUTES & set(codes))
     con = duckdb.connect()
     try:
@@ -135,7 +131,7 @@ def check_and_mark(
     )
     if not passed:
         raise NotAnonymous(
-            f"未达到匿名化门槛 (k-anonymity/l-diversity)：k={report.k}（要求 ≥{k}）"
+            f"未达到匿名化门槛：k={report.k}（要求 ≥{k}）"
             + (f"，l={report.l}（要求 ≥{l}）" if report.l is not None else "")
             + "；请先泛化或删除记录后重新加载",
             detail=figures,

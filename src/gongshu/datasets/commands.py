@@ -9,7 +9,7 @@ import typer
 
 from gongshu.storage.commands import mount as mount_key_backup
 
-keys_app = typer.Typer(help="静态加密密钥：轮换与重新加密 (keys, SEC-9)", no_args_is_help=True)
+keys_app = typer.Typer(help="静态加密密钥：轮换与重新加密", no_args_is_help=True)
 mount_key_backup(keys_app)  # gongshu keys export / import (storage/commands.py)
 
 DataDir = Annotated[
@@ -28,7 +28,7 @@ def rotate_command(data_dir: DataDir = None) -> None:
         key_id = storage.rotate(instance.settings.datasets_dir)
     finally:
         instance.close()
-    typer.echo(f"已启用新的数据密钥 (rotated)：{key_id}；运行 gongshu keys reseal 重新加密旧版本。")
+    typer.echo(f"已启用新的数据密钥：{key_id}；运行 gongshu keys reseal 重新加密旧版本。")
 
 
 @keys_app.command("reseal")
@@ -47,4 +47,4 @@ def reseal_command(data_dir: DataDir = None) -> None:
             moved = storage.reseal(session, datasets_dir=ds, by="system:keys")
     finally:
         instance.close()
-    typer.echo(f"新加密 {sealed} 个版本，改用当前密钥 {moved} 个版本 (resealed)。")
+    typer.echo(f"新加密 {sealed} 个版本，改用当前密钥 {moved} 个版本。")

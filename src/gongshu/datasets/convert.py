@@ -42,18 +42,18 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 KINDS = ("resident_id", "uscc", "region_code")
 
-REQUIRED_REASON = "必填项为空 (required)"
+REQUIRED_REASON = "必填项为空"
 TYPE_REASONS = {
-    "integer": "不是有效整数 (integer)",
-    "decimal": "不是有效数值，最多 28 位整数、10 位小数 (decimal)",
-    "date": "不是有效日期 (date)",
-    "datetime": "不是有效日期时间 (datetime)",
-    "boolean": "不是有效布尔值，应为 是/否、true/false、1/0 (boolean)",
+    "integer": "不是有效整数",
+    "decimal": "不是有效数值，最多 28 位整数、10 位小数",
+    "date": "不是有效日期",
+    "datetime": "不是有效日期时间",
+    "boolean": "不是有效布尔值，应为 是/否、true/false、1/0",
 }
 KIND_REASONS = {
-    "resident_id": "身份证号无效 (GB 11643 resident ID)",
-    "uscc": "统一社会信用代码无效 (GB 32100 USCC)",
-    "region_code": "行政区划代码不存在 (GB/T 2260 region code)",
+    "resident_id": "身份证号无效",
+    "uscc": "统一社会信用代码无效",
+    "region_code": "行政区划代码不存在",
 }
 
 _TRUE = ["true", "t", "yes", "y", "1", "是", "真", "有"]
@@ -134,42 +134,42 @@ def diagnose(value: str | None, type_: str, kind: str | None, today: date) -> st
             return reason
     elif kind == "region_code" and not is_region_code(value.strip()):
         return KIND_REASONS["region_code"]
-    return TYPE_REASONS.get(type_, KIND_REASONS.get(kind or "", "值无效 (invalid)"))
+    return TYPE_REASONS.get(type_, KIND_REASONS.get(kind or "", "值无效"))
 
 
 def _diagnose_resident_id(value: str, today: date) -> str | None:
     v = normalize_id(value)
     if len(v) == 18:
         if not (v[:17].isdigit() and (v[17].isdigit() or v[17] == "X")):
-            return "身份证号含非法字符 (GB 11643 format)"
+            return "身份证号含非法字符"
         if id_check_char(v[:17]) != v[17]:
-            return "身份证号校验位错误 (GB 11643 check digit)"
+            return "身份证号校验位错误"
         birth = v[6:14]
     elif len(v) == 15:
         if not v.isdigit():
-            return "身份证号含非法字符 (GB 11643 format)"
+            return "身份证号含非法字符"
         birth = "19" + v[6:12]
     else:
-        return f"身份证号应为 18 位或 15 位，实为 {len(v)} 位 (GB 11643 length)"
+        return f"身份证号应为 18 位或 15 位，实为 {len(v)} 位"
     if not is_region_code(v[:6]):
-        return "身份证号地址码不存在 (GB/T 2260 region code)"
+        return "身份证号地址码不存在"
     try:
         born = date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
     except ValueError:
-        return "身份证号出生日期无效 (GB 11643 birth date)"
+        return "身份证号出生日期无效"
     if born.year < 1900 or born > today:
-        return "身份证号出生日期无效 (GB 11643 birth date)"
+        return "身份证号出生日期无效"
     return None
 
 
 def _diagnose_uscc(value: str) -> str | None:
     v = value.strip().upper()
     if len(v) != 18:
-        return f"统一社会信用代码应为 18 位，实为 {len(v)} 位 (GB 32100 length)"
+        return f"统一社会信用代码应为 18 位，实为 {len(v)} 位"
     if any(c not in USCC_CHARS for c in v):
-        return "统一社会信用代码含非法字符 (GB 32100 format)"
+        return "统一社会信用代码含非法字符"
     if uscc_check_char(v[:17]) != v[17]:
-        return "统一社会信用代码校验位错误 (GB 32100 check character)"
+        return "统一社会信用代码校验位错误"
     return None
 
 

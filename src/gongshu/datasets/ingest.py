@@ -287,18 +287,18 @@ def _quarantine_writer(
 
 def _check_specs(fields: list[FieldSpec], policy: str) -> None:
     if policy not in POLICIES:
-        raise InvalidInput(f"不支持的入库策略 (policy)：{policy}，应为 reject 或 quarantine")
+        raise InvalidInput(f"不支持的入库策略：{policy}，应为 reject 或 quarantine")
     if not fields:
-        raise InvalidInput("目录条目没有定义任何字段 (fields)")
+        raise InvalidInput("目录条目没有定义任何字段")
     names = [_clean(f.name) for f in fields]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
-        raise InvalidInput(f"目录字段名重复 (duplicate field)：{'、'.join(dup)}")
+        raise InvalidInput(f"目录字段名重复：{'、'.join(dup)}")
     for f in fields:
         if f.type not in ARROW_TYPES:
-            raise InvalidInput(f"字段「{f.name}」的类型不受支持 (field type)：{f.type}")
+            raise InvalidInput(f"字段「{f.name}」的类型不受支持：{f.type}")
         if f.kind is not None and f.kind not in KINDS:
-            raise InvalidInput(f"字段「{f.name}」的标识类型不受支持 (identifier kind)：{f.kind}")
+            raise InvalidInput(f"字段「{f.name}」的标识类型不受支持：{f.kind}")
 
 
 def _clean(name: str) -> str:
@@ -313,7 +313,7 @@ def _match_columns(
     for i, col in enumerate(columns):
         clean = _clean(col)
         if clean in by_name:
-            raise InvalidInput(f"文件表头有重复列名 (duplicate column)：{clean}")
+            raise InvalidInput(f"文件表头有重复列名：{clean}")
         by_name[clean] = i
     wanted = {_clean(f.name): f for f in fields}
     index = {f.name: by_name[key] for key, f in wanted.items() if key in by_name}
@@ -322,7 +322,7 @@ def _match_columns(
     if required:
         shown = "、".join(_clean(c) for c in columns[:20]) or "（无）"
         raise MissingColumns(
-            f"文件缺少必填列 (missing columns)：{'、'.join(required)}；文件中的列为：{shown}",
+            f"文件缺少必填列：{'、'.join(required)}；文件中的列为：{shown}",
             detail={"missing_columns": required},
         )
     extra = [_clean(c) for c in columns if _clean(c) not in wanted]

@@ -88,7 +88,7 @@ def version_page(
     version = storage.get(session, version_id)
     entry = catalog.get(session, version.entry_id)
     if not catalog_search.can_see(entry, user):
-        raise EntryNotFound(f"目录不存在 (catalog entry)：{entry.id}")
+        raise EntryNotFound(f"目录不存在：{entry.id}")
     columns, rows, preview_note = [], [], None
     if "dataset:preview" in user.scopes:
         try:

@@ -78,7 +78,7 @@ def list_versions(
     entry_id: Id, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
 ) -> list[DatasetPublic]:
     if not catalog_search.can_see(catalog.get(session, entry_id), user):
-        raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
+        raise EntryNotFound(f"目录不存在：{entry_id}")
     return [_public(v) for v in storage.versions_of(session, entry_id)]
 
 
@@ -88,7 +88,7 @@ def read(
 ) -> DatasetPublic:
     version = storage.get(session, version_id)
     if not catalog_search.can_see(catalog.get(session, version.entry_id), user):
-        raise EntryNotFound(f"目录不存在 (catalog entry)：{version.entry_id}")
+        raise EntryNotFound(f"目录不存在：{version.entry_id}")
     return _public(version)
 
 

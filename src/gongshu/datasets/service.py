@@ -49,11 +49,9 @@ def field_specs(entry: CatalogEntry) -> list[FieldSpec]:
 
 def _require_loader(entry: CatalogEntry, actor: User) -> None:
     if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
-        raise NotDataProvider(
-            f"只有数据提供单位可以加载此目录的数据 (provider only)：{entry.provider.name}"
-        )
+        raise NotDataProvider(f"只有数据提供单位可以加载此目录的数据：{entry.provider.name}")
     if entry.published_version is None:
-        raise EntryNotLoadable("目录尚未审核通过，不能加载数据 (entry not approved)")
+        raise EntryNotLoadable("目录尚未审核通过，不能加载数据")
 
 
 def load(
@@ -202,9 +200,7 @@ def preview(
     version = storage.get(session, version_id)
     entry = catalog.get(session, version.entry_id)
     if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
-        raise NotDataProvider(
-            "预览原始数据仅限数据提供单位；其他单位需通过共享申请获得授权 (provider only)"
-        )
+        raise NotDataProvider("预览原始数据仅限数据提供单位；其他单位需通过共享申请获得授权")
     limit = max(1, min(limit, PREVIEW_MAX))
     con = duckdb.connect()
     try:
@@ -232,15 +228,18 @@ def confirm_tags(
     version = storage.get(session, version_id)
     entry = catalog.get(session, version.entry_id)
     if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
-        raise NotDataProvider("只有数据提供单位可以确认识别结果 (provider only)")
+        raise NotDataProvider("只有数据提供单位可以确认识别结果")
     columns = {c["name"] for c in version.columns}
     clean: dict[str, list[str]] = {}
-    for col, codes in tags.items():
+    by_label = {label: code for code, label in ENTITY_LABELS.items()}
+    for col, given in tags.items():
         if col not in columns:
-            raise InvalidInput(f"列不存在 (column)：{col}")
+            raise InvalidInput(f"列不存在：{col}")
+        # A person may type the Chinese name ("手机号码") or the code (CN_MOBILE).
+        codes = [by_label.get(c.strip(), c.strip()) for c in given]
         unknown = [c for c in codes if c not in ENTITY_LABELS]
         if unknown:
-            raise InvalidInput(f"「{col}」列的实体类型无效 (entity code)：{'、'.join(unknown)}")
+            raise InvalidInput(f"「{col}」列的实体类型无效：{'、'.join(unknown)}")
         clean[col] = sorted(set(codes))
     before = version.column_tags or {}
     version.column_tags = {c: clean.get(c, before.get(c, [])) for c in sorted(columns)}

@@ -32,11 +32,9 @@ def spooled(upload: UploadFile, datasets_dir: Path) -> Iterator[EphemeralFile]:
     name = upload.filename or ""
     suffix = Path(name).suffix.lower()
     if not name:
-        raise InvalidInput("请选择要上传的文件 (file)")
+        raise InvalidInput("请选择要上传的文件")
     if suffix not in ALLOWED_SUFFIXES:
-        raise InvalidInput(
-            f"不支持的文件格式 (unsupported format)：{suffix or name}，请上传 CSV、XLSX 或 Parquet"
-        )
+        raise InvalidInput(f"不支持的文件格式：{suffix or name}，请上传 CSV、XLSX 或 Parquet")
     if isinstance(upload.file, SealedSpool):
         try:
             yield upload.file.ephemeral.close()

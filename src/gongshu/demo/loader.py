@@ -47,7 +47,7 @@ def ensure_demo(
     with transaction(instance.session_factory) as session:
         loaded = is_loaded(session)
     if loaded:
-        echo("演示数据已存在，直接使用 (reusing instance)。")
+        echo("演示数据已存在，直接使用。")
     else:
         load_demo(instance, province, echo=echo, seed=seed, limit=limit)
     print_accounts(province, echo)
@@ -78,7 +78,7 @@ def load_demo(
     with transaction(instance.session_factory) as session:
         checkpoint(session, InstanceKey.require(instance.settings.keys_dir))
     echo(
-        f"演示省份已载入 (demo loaded)：{len(province.orgs)} 个机构，{len(province.entries)} "
+        f"演示省份已载入：{len(province.orgs)} 个机构，{len(province.entries)} "
         f"条目录，{rows} 行数据，用时 {time.monotonic() - started:.1f} 秒。"
     )
 
@@ -221,7 +221,7 @@ def _entry(
 
 def print_accounts(province: DemoProvince, echo: Echo) -> None:
     orgs = {o.key: o for o in province.orgs}
-    echo("演示账户 (demo accounts)：")
+    echo("演示账户：")
     for user in province.users:
         roles = "、".join(ROLE_LABELS.get(r, r) for r in user.roles)
         org = orgs[user.org_key] if user.org_key else None

@@ -163,9 +163,9 @@ def entry_rows(
     GB/T 2260 checks.
     """
     if batch_rows < 1:
-        raise InvalidInput(f"每批行数必须为正整数 (batch_rows)：{batch_rows}")
+        raise InvalidInput(f"每批行数必须为正整数：{batch_rows}")
     if limit is not None and limit < 0:
-        raise InvalidInput(f"行数上限不能为负数 (limit)：{limit}")
+        raise InvalidInput(f"行数上限不能为负数：{limit}")
     total = entry.rows if limit is None else min(limit, entry.rows)
     build = BUILDERS.get(entry.key)
     for batch_no, start in enumerate(range(0, total, batch_rows)):

@@ -59,12 +59,12 @@ def format_table(report: dict) -> str:
             continue
         head = f"{t['source']}  {t['rows']} 行  编码 {t.get('encoding') or '-'}"
         if t["minors_under_14"]:
-            head += "  含不满十四周岁未成年人信息 (minors_under_14)"
+            head += "  含不满十四周岁未成年人信息"
         if "grading" in t:
             g = t["grading"]
             head += f"  建议级别 {g['grade']}"
             if g["important_data_candidate"]:
-                head += "  重要数据候选 (important data candidate)"
+                head += "  重要数据候选"
         lines.append(head)
         width = max([len(c["name"]) for c in t["columns"]] + [4])
         for c in t["columns"]:
@@ -100,11 +100,11 @@ def scan(
     from gongshu.discovery.scanner import scan_paths
 
     if fmt not in ("table", "json"):
-        raise InvalidInput(f"不支持的输出格式 (format)：{fmt}，可选 table 或 json")
+        raise InvalidInput(f"不支持的输出格式：{fmt}，可选 table 或 json")
     try:
         scan_date = date.fromisoformat(today) if today else None
     except ValueError as exc:
-        raise InvalidInput(f"扫描日期格式错误 (today)：{today}，应为 YYYY-MM-DD") from exc
+        raise InvalidInput(f"扫描日期格式错误：{today}，应为 YYYY-MM-DD") from exc
     # kept as typed: the report's "source" is the path as given (scan-output.md)
     bar, update = _progress_bar([Path(p) for p in paths])
     if bar is not None:

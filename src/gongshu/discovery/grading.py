@@ -55,7 +55,7 @@ class Rules:
         try:
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise InvalidInput(f"分级规则文件无法读取 (grading rules)：{p.name}：{exc}") from exc
+            raise InvalidInput(f"分级规则文件无法读取：{p.name}：{exc}") from exc
         return cls.from_dict(raw, source=p.name)
 
     @classmethod
@@ -77,13 +77,11 @@ class Rules:
                 important=important,
             )
         except (KeyError, TypeError) as exc:
-            raise InvalidInput(f"分级规则缺少或多出字段 (grading rules)：{source}：{exc}") from exc
+            raise InvalidInput(f"分级规则缺少或多出字段：{source}：{exc}") from exc
         used = [e.grade for e in entities.values()] + [rules.no_entity_grade, rules.minors_grade]
         unknown = sorted(set(used) - set(grades))
         if unknown:
-            raise InvalidInput(
-                f"分级规则使用了未定义的级别 (grade)：{source}：{'、'.join(unknown)}"
-            )
+            raise InvalidInput(f"分级规则使用了未定义的级别：{source}：{'、'.join(unknown)}")
         return rules
 
     def is_sensitive(self, entity: str) -> bool:

@@ -44,7 +44,7 @@ def save_rules(
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"分级规则不是有效的 TOML (grading rules)：{exc}") from exc
+        raise InvalidInput(f"分级规则不是有效的 TOML：{exc}") from exc
     Rules.from_dict(raw, source="提交的规则")
     latest = session.scalar(select(func.max(GradingRulesVersion.version_no))) or 0
     row = GradingRulesVersion(

@@ -220,9 +220,9 @@ def scan_paths(
     gives a table object with an ``error`` string and no ``columns``. ``grading`` adds
     each column's category/grade/masking and a table ``grading`` object."""
     if engine not in ENGINES:
-        raise InvalidInput(f"不支持的扫描引擎 (engine)：{engine}，当前可用：{'、'.join(ENGINES)}")
+        raise InvalidInput(f"不支持的扫描引擎：{engine}，当前可用：{'、'.join(ENGINES)}")
     if sample_rows is not None and sample_rows < 1:
-        raise InvalidInput("抽样行数必须为正整数 (sample)")
+        raise InvalidInput("抽样行数必须为正整数")
     if engine == "spark":  # no Java or no pyspark fails the command once, not per file
         from gongshu.discovery.spark import session
 
@@ -255,7 +255,7 @@ def scan_paths(
                 tables.append({"source": source, "error": exc.message})
                 continue
             except (pa.ArrowException, OSError, ValueError) as exc:
-                tables.append({"source": source, "error": f"无法读取文件 (unreadable file)：{exc}"})
+                tables.append({"source": source, "error": f"无法读取文件：{exc}"})
                 continue
             tables.append(table_report(source, result, encoding, grading=grading))
     return {"scanned_at": today.isoformat(), "tables": tables}

@@ -79,8 +79,8 @@ def session():  # noqa: ANN201
         return _SESSION[0]
     if not java_available():
         raise SparkUnavailable(
-            "Spark 引擎需要 Java 运行环境 (Java not found)：请安装 Java 17 "
-            "（Debian：apt-get install default-jre-headless）或设置 JAVA_HOME"
+            "Spark 引擎需要 Java 运行环境：请安装 Java 17 或设置 JAVA_HOME"
+            "；Debian 上可执行 apt-get install default-jre-headless"
         )
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
@@ -88,9 +88,7 @@ def session():  # noqa: ANN201
         try:
             from pyspark.sql import SparkSession
         except ImportError as exc:
-            raise SparkUnavailable(
-                "Spark 引擎需要 pyspark (pyspark not installed)：请安装 pyspark>=4.0"
-            ) from exc
+            raise SparkUnavailable("Spark 引擎需要 pyspark：请安装 pyspark>=4.0") from exc
         from pyspark.errors import PySparkException
 
         fd, name = tempfile.mkstemp(prefix="gongshu-log4j2-", suffix=".properties")
@@ -115,7 +113,7 @@ def session():  # noqa: ANN201
         except (PySparkException, OSError) as exc:  # e.g. a Java that cannot run Spark
             log4j.unlink(missing_ok=True)
             raise SparkUnavailable(
-                f"Spark 引擎无法启动 (Spark failed to start)：{exc}；请检查 Java 17 与 JAVA_HOME"
+                f"Spark 引擎无法启动：{exc}；请检查 Java 17 与 JAVA_HOME"
             ) from exc
         spark.sparkContext.setLogLevel("ERROR")
     _SESSION.append(spark)

@@ -34,13 +34,13 @@ def trace(
         typer.echo(json.dumps(verdict, ensure_ascii=False, indent=2))
     elif verdict["attributed"]:
         typer.echo(
-            f"来源 (source)：{verdict['recipient_name']}（{verdict['recipient']}），"
+            f"来源：{verdict['recipient_name']}（{verdict['recipient']}），"
             f"交付 {verdict['delivery_id']}，{verdict['delivery']['delivered_at']}，"
             f"用途：{verdict['delivery']['purpose']}；p = {verdict['p_value']:.2e}"
         )
     else:
         typer.echo(
-            f"无法认定来源 (not attributed)：比对 {len(verdict['candidates'])} 个候选，"
+            f"无法认定来源：比对 {len(verdict['candidates'])} 个候选，"
             f"证据不足（{verdict['bits']} 个水印位）"
         )
         raise typer.Exit(1)

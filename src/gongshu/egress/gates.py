@@ -91,9 +91,7 @@ def _gates() -> list[Gate]:
     try:
         return installed().gates()
     except NotActivated as exc:
-        raise GateUnavailable(
-            "数据出口的审查项未加载，拒绝提供数据 (gates not installed: fail closed)"
-        ) from exc
+        raise GateUnavailable("数据出口的审查项未加载，拒绝提供数据") from exc
 
 
 def _ask(gate: Gate, method: str, request: object) -> None:
@@ -104,7 +102,7 @@ def _ask(gate: Gate, method: str, request: object) -> None:
     except Exception as exc:
         log.exception("gate %s failed", getattr(gate, "name", gate))
         raise GateUnavailable(
-            f"审查项“{getattr(gate, 'name', gate)}”未能完成检查，拒绝提供数据 (gate failed)"
+            f"审查项“{getattr(gate, 'name', gate)}”未能完成检查，拒绝提供数据"
         ) from exc
 
 

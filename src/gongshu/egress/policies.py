@@ -129,7 +129,7 @@ def default_policy(source: str, sharing_attr: str, grade: str) -> str:
     from gongshu.egress.errors import NotGrantable
 
     if grade in NO_DEFAULT_GRADES:
-        raise NotGrantable("核心数据没有默认脱敏策略，须由数据管理部门指定 (core data, SEC-2)")
+        raise NotGrantable("核心数据没有默认脱敏策略，须由数据管理部门指定")
     if source == "open":
         return "open"
     if sharing_attr == "unconditional":
@@ -155,7 +155,7 @@ def get_policy(session: Session, name: str) -> MaskingPolicy:
     ensure_default_policies(session)
     policy = session.scalar(select(MaskingPolicy).where(MaskingPolicy.name == name))
     if policy is None:
-        raise InvalidInput(f"脱敏策略不存在 (masking policy)：{name}")
+        raise InvalidInput(f"脱敏策略不存在：{name}")
     return policy
 
 

@@ -41,7 +41,7 @@ def compile_filter(
     row_filter: list[dict],
     known: set[str],
     *,
-    label: str = "行筛选条件 (row filter)",
+    label: str = "行筛选条件",
     allow_rows: bool = False,
 ) -> tuple[str, list[Any]]:
     """``[{"column", "op", "value"}, ...]`` as an ANDed, parameterized predicate.
@@ -61,17 +61,17 @@ def compile_filter(
                 or not value
                 or not all(isinstance(v, int) and v >= 0 for v in value)
             ):
-                raise BadRowFilter(f"第 {i} 个{label}需要非空的行号列表 (rows)")
+                raise BadRowFilter(f"第 {i} 个{label}需要非空的行号列表")
             clauses.append(f"file_row_number IN ({', '.join('?' * len(value))})")
             params.extend(int(v) for v in value)
             continue
         if col not in known:
-            raise BadRowFilter(f"第 {i} 个{label}的字段不存在或不可筛选 (column)：{col}")
+            raise BadRowFilter(f"第 {i} 个{label}的字段不存在或不可筛选：{col}")
         if op not in OPS:
-            raise BadRowFilter(f"第 {i} 个{label}的运算符无效 (op)：{op}")
+            raise BadRowFilter(f"第 {i} 个{label}的运算符无效：{op}")
         if op == "in":
             if not isinstance(value, list) or not value:
-                raise BadRowFilter(f"第 {i} 个{label}需要非空列表 (value)")
+                raise BadRowFilter(f"第 {i} 个{label}需要非空列表")
             clauses.append(f"CAST({quote(col)} AS VARCHAR) IN ({', '.join('?' * len(value))})")
             params.extend(str(v) for v in value)
         else:
@@ -86,7 +86,7 @@ def compile_search(words: str, columns: list[str]) -> tuple[str, list[Any]]:
     if not terms:
         return "TRUE", []
     if not columns:
-        raise BadRowFilter("没有可检索的未脱敏字段 (q)")
+        raise BadRowFilter("没有可检索的未脱敏字段")
     clauses, params = [], []
     for term in terms:
         ors = [f"strpos(lower(CAST({quote(c)} AS VARCHAR)), ?) > 0" for c in columns]

@@ -88,18 +88,18 @@ def create_grant(
         )
     )
     if entry.published_version is None:
-        raise NotGrantable("目录尚未发布，不能授权 (entry not published)")
+        raise NotGrantable("目录尚未发布，不能授权")
     if source == "sharing" and entry.sharing_attr == "none":
-        raise NotGrantable(f"该目录不予共享 (no-share)，依据：{entry.no_share_basis or '未注明'}")
+        raise NotGrantable(f"该目录不予共享，依据：{entry.no_share_basis or '未注明'}")
     if not purpose or not purpose.strip():
-        raise InvalidInput("必须说明数据用途和应用场景 (purpose, SHR-3)")
+        raise InvalidInput("必须说明数据用途和应用场景")
     known = [f["name"] for f in entry.fields]
     unknown = [c for c in columns or [] if c not in known]
     if unknown:
-        raise InvalidInput(f"授权的字段不在目录中 (columns)：{'、'.join(unknown)}")
+        raise InvalidInput(f"授权的字段不在目录中：{'、'.join(unknown)}")
     query.compile_filter(row_filter or [], set(known), allow_rows=True)
     if query.uses_rows(row_filter) and dataset_version_id is None:
-        raise InvalidInput("按行号授权必须指定数据版本 (rows need a pinned version)")
+        raise InvalidInput("按行号授权必须指定数据版本")
     if policy is None:
         policy = default_policy(source, entry.sharing_attr, entry.security_grade)
     grant = Grant(
@@ -117,7 +117,7 @@ def create_grant(
         created_by=actor.actor,
     )
     if grant.recipient_user_id is None and grant.recipient_org_id is None:
-        raise InvalidInput("授权必须指定接收方 (recipient)")
+        raise InvalidInput("授权必须指定接收方")
     session.add(grant)
     session.flush()
     record(
@@ -143,9 +143,9 @@ def revoke_grant(session: Session, grant_id: int, *, actor: User, reason: str) -
     grant = get_grant(session, grant_id)
     entry = catalog.get(session, grant.entry_id)
     if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
-        raise NotRecipient("只有数据提供单位或管理员可以撤销授权 (provider only)")
+        raise NotRecipient("只有数据提供单位或管理员可以撤销授权")
     if not reason.strip():
-        raise InvalidInput("撤销授权须说明理由 (reason)")
+        raise InvalidInput("撤销授权须说明理由")
     grant.revoked_at, grant.revoke_reason = utcnow(), reason.strip()
     session.flush()
     record(
@@ -161,7 +161,7 @@ def revoke_grant(session: Session, grant_id: int, *, actor: User, reason: str) -
 def get_grant(session: Session, grant_id: int) -> Grant:
     grant = session.get(Grant, grant_id)
     if grant is None:
-        raise GrantNotFound(f"授权不存在 (grant)：{grant_id}")
+        raise GrantNotFound(f"授权不存在：{grant_id}")
     return grant
 
 
@@ -185,11 +185,11 @@ def check_grant(grant: Grant, actor: User, *, now: datetime | None = None) -> No
         grant.recipient_org_id is not None and grant.recipient_org_id == actor.org_id
     )
     if not mine:
-        raise NotRecipient("该授权不属于当前用户或单位 (not the recipient)")
+        raise NotRecipient("该授权不属于当前用户或单位")
     if grant.revoked_at is not None:
-        raise GrantInactive(f"授权已被撤销 (grant revoked)：{grant.revoke_reason or ''}")
+        raise GrantInactive(f"授权已被撤销：{grant.revoke_reason or ''}")
     if as_utc(grant.expires_at) <= now:
-        raise GrantInactive("授权已过期 (grant expired)")
+        raise GrantInactive("授权已过期")
 
 
 # ---------------------------------------------------------------- the door
@@ -270,7 +270,7 @@ def deliver(
     query less); a grant pinned to a version reads that one all the same.
     """
     if fmt not in formats.WRITERS:
-        raise InvalidInput(f"不支持的格式 (format)：{fmt}，可选 csv、json、parquet")
+        raise InvalidInput(f"不支持的格式：{fmt}，可选 csv、json、parquet")
     grant = get_grant(session, grant_id)
     check_grant(grant, actor)
     entry = catalog.get(session, grant.entry_id)
@@ -288,12 +288,12 @@ def deliver(
     q.and_where(*query.compile_filter(grant.row_filter, set(available), allow_rows=True))
     # the caller narrows only by what it may see in the clear
     clear = [a.column for a in actions if a.rule["op"] == "keep"]
-    label = "筛选条件 (filters; 已脱敏字段不可筛选)"
+    label = "筛选条件（已脱敏字段不可筛选）"
     q.and_where(*query.compile_filter(filters or [], set(clear), label=label))
     q.and_where(*query.compile_search(search or "", clear))
     for col, _ in order_by or []:
         if col not in clear and not (row_ids and col == query.ROW_ID):
-            raise BadRowFilter(f"排序字段不存在或已脱敏 (sort)：{col}")
+            raise BadRowFilter(f"排序字段不存在或已脱敏：{col}")
     q.order = [(c, bool(d)) for c, d in order_by or []]
 
     token = secrets.token_hex(8)
@@ -434,11 +434,11 @@ def take_unconditional(session: Session, entry_id: int, *, actor: User, scenario
     """SHR-2: an agency obtains unconditional-share data directly, stating its scenario."""
     entry = catalog.get(session, entry_id)
     if actor.org is None or actor.org.kind != "agency":
-        raise NotGrantable("共享数据仅向公共管理和服务机构提供 (agencies only)")
+        raise NotGrantable("共享数据仅向公共管理和服务机构提供")
     if entry.sharing_attr != "unconditional":
-        raise NotGrantable("该目录不是无条件共享，需要提交共享申请 (conditional sharing, SHR-3)")
+        raise NotGrantable("该目录不是无条件共享，需要提交共享申请")
     if actor.org_id == entry.provider_org_id:
-        raise NotGrantable("不能申请本单位提供的数据 (own data)")
+        raise NotGrantable("不能申请本单位提供的数据")
     return create_grant(
         session,
         entry,

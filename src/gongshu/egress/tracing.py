@@ -40,13 +40,13 @@ def trace_leak(
     """Compare ``leaked`` with every watermarked delivery; name the source if the evidence
     clears the false-attribution threshold, and record the trace in the ledger."""
     if not leaked.is_file():
-        raise InvalidInput(f"文件不存在 (file not found)：{leaked}")
+        raise InvalidInput(f"文件不存在：{leaked}")
     stmt = select(Delivery).where(Delivery.watermarked.is_(True))
     if entry_id is not None:
         stmt = stmt.where(Delivery.entry_id == entry_id)
     deliveries = {d.token: d for d in session.scalars(stmt)}
     if not deliveries:
-        raise InvalidInput("没有带水印的交付记录可供比对 (no watermarked deliveries)")
+        raise InvalidInput("没有带水印的交付记录可供比对")
     marks = [Mark(d.recipient, d.token, d.entry_id) for d in deliveries.values()]
     entries = session.scalars(
         select(CatalogEntry).where(CatalogEntry.id.in_({m.entry_id for m in marks}))

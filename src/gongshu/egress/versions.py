@@ -16,7 +16,7 @@ from gongshu.storage.models import DatasetVersion
 def column_tags(entry: CatalogEntry, version: DatasetVersion) -> dict[str, list[str]]:
     """Entity codes per column: the version's discovery result plus the catalog's kinds."""
     if version.column_tags is None:
-        raise NotClassified("该数据版本尚未完成敏感数据识别，暂不能对外提供 (not classified)")
+        raise NotClassified("该数据版本尚未完成敏感数据识别，暂不能对外提供")
     tags = {col: list(codes) for col, codes in version.column_tags.items()}
     for f in entry.fields:
         if f.get("kind") in KIND_ENTITIES:
@@ -39,8 +39,7 @@ def version_for(
         if version is not None and storage.superseded_by_erasure(version):
             if query.uses_rows(grant.row_filter):  # positions name rows of that version only
                 raise GrantInactive(
-                    "授权所指的数据版本已因删除或更正个人信息而更新，行号不再对应，"
-                    "请重新申请 (version superseded)"
+                    "授权所指的数据版本已因删除或更正个人信息而更新，行号不再对应，请重新申请"
                 )
             version = None
     if version is None and latest is not None and latest.entry_id == grant.entry_id:
@@ -48,5 +47,5 @@ def version_for(
     if version is None:
         version = storage.newest(session, grant.entry_id)
     if version is None:
-        raise GrantNotFound("该目录尚无数据 (no dataset version)")
+        raise GrantNotFound("该目录尚无数据")
     return version

@@ -12,4 +12,8 @@ CAPABILITY = Capability(
     models=("gongshu.exchange.models",),
     templates=True,
     clocks=("gongshu.exchange.clocks:CLOCKS",),
+    labels={
+        "sharing_status": "gongshu.exchange.models:STATUS_LABELS",
+        "error_status": "gongshu.exchange.models:ERROR_STATUS_LABELS",
+    },
 )

@@ -15,6 +15,13 @@ from gongshu.timeutil import utcnow
 # submitted -> approved | refused | referred;  referred -> approved | refused (SHR-4)
 STATUSES = ("submitted", "approved", "refused", "referred")
 ERROR_STATUSES = ("open", "corrected", "not_error")
+STATUS_LABELS = {
+    "submitted": "待答复",
+    "approved": "已同意共享",
+    "refused": "不予共享",
+    "referred": "已报数据管理部门",
+}
+ERROR_STATUS_LABELS = {"open": "待核实", "corrected": "已更正", "not_error": "经核实无误"}
 
 
 class SharingApplication(Base):

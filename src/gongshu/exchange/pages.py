@@ -21,6 +21,7 @@ from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.exchange import reports, service, supervision
+from gongshu.exchange.models import ERROR_STATUS_LABELS, STATUS_LABELS
 from gongshu.timeutil import BEIJING, utcnow
 from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
@@ -30,15 +31,10 @@ pages = APIRouter(include_in_schema=False)
 
 FormStr = Annotated[str, Form()]
 FormList = Annotated[list[str] | None, Form()]
-STATUS = {
-    "submitted": "待答复",
-    "approved": "已同意共享",
-    "refused": "不予共享",
-    "referred": "已报数据管理部门",
-}
-ERROR_STATUS = {"open": "待核实", "corrected": "已更正", "not_error": "经核实无误"}
+STATUS = STATUS_LABELS
+ERROR_STATUS = ERROR_STATUS_LABELS
 FLASHES = {
-    "applied": "申请已提交，数据提供单位应在 10 个工作日内答复（SHR-4）。",
+    "applied": "申请已提交，数据提供单位应在 10 个工作日内答复。",
     "approved": "已同意共享，已生成数据授权。",
     "refused": "已答复不予共享。",
     "referred": "已报同级数据管理部门决定。",
@@ -297,7 +293,7 @@ def report_error(
     try:
         found = dt.datetime.fromisoformat(found_at).replace(tzinfo=BEIJING)
     except ValueError:
-        raise InvalidInput(f"发现时间格式无效 (found_at)：{found_at!r}") from None
+        raise InvalidInput(f"发现时间格式无效：{found_at!r}") from None
     reports.report_error(
         session,
         app.entry_id,

@@ -52,7 +52,7 @@ def report_error(
     now = as_utc(now) if now else utcnow()
     entry = catalog.get(session, entry_id)
     if actor.org_id is None:
-        raise NotApplicant("只有获取过共享数据的单位可以反馈数据错误 (consumer only)")
+        raise NotApplicant("只有获取过共享数据的单位可以反馈数据错误")
     holds = session.scalar(
         select(Grant.id)
         .where(
@@ -63,15 +63,15 @@ def report_error(
         .limit(1)
     )
     if holds is None:
-        raise NotApplicant(f"本单位未通过共享获取“{entry.name}”，不能反馈其数据错误 (no grant)")
+        raise NotApplicant(f"本单位未通过共享获取“{entry.name}”，不能反馈其数据错误")
     field = (field or "").strip() or None
     if field is not None and field not in [f["name"] for f in entry.fields]:
-        raise InvalidInput(f"字段“{field}”不在目录“{entry.name}”中 (field)")
+        raise InvalidInput(f"字段“{field}”不在目录“{entry.name}”中")
     if not (row_description or "").strip() or not (description or "").strip():
-        raise InvalidInput("请说明出错的数据行和错误情况 (row description, description)")
+        raise InvalidInput("请说明出错的数据行和错误情况")
     found_at = as_utc(found_at)
     if found_at > now:
-        raise InvalidInput("发现时间不能晚于当前时间 (found_at)")
+        raise InvalidInput("发现时间不能晚于当前时间")
     try:
         due = Calendar(session).deadline(found_at, REPORT_WORKDAYS)
     except ScheduleMissing:  # CLK-4: not guessed; lateness stays unknown
@@ -111,7 +111,7 @@ def report_error(
 def get_report(session: Session, report_id: int) -> ErrorReport:
     report = session.get(ErrorReport, report_id)
     if report is None:
-        raise ErrorReportNotFound(f"数据错误反馈不存在 (error report)：{report_id}")
+        raise ErrorReportNotFound(f"数据错误反馈不存在：{report_id}")
     return report
 
 
@@ -121,13 +121,13 @@ def answer_error(
     """The provider verifies and replies: ``corrected`` or ``not_error``, with text (QUA-3)."""
     report = get_report(session, report_id)
     if actor.org_id != report.provider_org_id:
-        raise NotProvider("只有数据提供单位可以答复数据错误反馈 (provider only, QUA-3)")
+        raise NotProvider("只有数据提供单位可以答复数据错误反馈")
     if report.status != "open":
-        raise WrongStatus("该反馈已答复 (already answered)")
+        raise WrongStatus("该反馈已答复")
     if status not in ERROR_STATUSES[1:]:
-        raise InvalidInput(f"答复结论必须是“已更正”或“经核实无误” (status)，收到 {status!r}")
+        raise InvalidInput(f"答复结论必须是“已更正”或“经核实无误”，收到 {status!r}")
     if not (answer or "").strip():
-        raise InvalidInput("请填写核实情况说明 (answer)")
+        raise InvalidInput("请填写核实情况说明")
     report.status, report.answer = status, answer.strip()
     report.answered_at, report.answered_by = utcnow(), actor.actor
     session.flush()
@@ -169,17 +169,17 @@ def report_effect(
     """The applicant agency reports what an approved application achieved (SHR-6)."""
     app = get_application(session, application_id)
     if actor.org_id != app.applicant_org_id:
-        raise NotApplicant("只有申请单位可以报告应用成效 (applicant only, SHR-6)")
+        raise NotApplicant("只有申请单位可以报告应用成效")
     if app.status != "approved":
-        raise WrongStatus("只有已同意共享的申请可以报告应用成效 (not approved)")
+        raise WrongStatus("只有已同意共享的申请可以报告应用成效")
     if not (text or "").strip():
-        raise InvalidInput("请填写应用成效 (effect)")
+        raise InvalidInput("请填写应用成效")
     clean = {}
     for key, value in (metrics or {}).items():
         if not str(key).strip():
             continue
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise InvalidInput(f"成效指标“{key}”的值必须是数字或文字 (metrics)")
+            raise InvalidInput(f"成效指标“{key}”的值必须是数字或文字")
         clean[str(key).strip()] = value
     report = EffectReport(
         application_id=app.id, reporter_user_id=actor.id, text=text.strip(), metrics=clean

@@ -35,7 +35,7 @@ class SharingApplicationPublic(BaseModel):
     status: str
     received_at: datetime
     deadline: datetime | None
-    deadline_warning: str | None = Field(description="期限无法计算时的提示 (CLK-4)")
+    deadline_warning: str | None = Field(description="期限无法计算时的提示")
     workdays_left: int | None
     answered_at: datetime | None
     answer: str | None

@@ -28,7 +28,7 @@ from gongshu.exchange.errors import (
     NotProvider,
     WrongStatus,
 )
-from gongshu.exchange.models import SharingApplication
+from gongshu.exchange.models import STATUS_LABELS, SharingApplication
 from gongshu.exchange.supervision import area_prefix
 from gongshu.ledger import record
 from gongshu.timeutil import as_utc, utcnow
@@ -71,38 +71,36 @@ def apply(
     """
     entry = catalog.get(session, entry_id)
     if entry.published_version is None or not catalog_search.can_see(entry, actor):
-        raise NotApplicable(f"目录尚未发布，不能申请共享 (entry not published)：{entry.name}")
+        raise NotApplicable(f"目录尚未发布，不能申请共享：{entry.name}")
     if entry.sharing_attr == "none":
         raise NotApplicable(
-            f"“{entry.name}”为不予共享目录，不能申请 (no-share)；"
-            f"依据：{entry.no_share_basis or '未注明'}",
+            f"“{entry.name}”为不予共享目录，不能申请；依据：{entry.no_share_basis or '未注明'}",
             detail={"no_share_basis": entry.no_share_basis},
         )
     if entry.sharing_attr == "unconditional":
         raise NotApplicable(
-            f"“{entry.name}”为无条件共享目录，无需申请，说明应用场景后直接获取即可 "
-            "(unconditional, SHR-2)",
+            f"“{entry.name}”为无条件共享目录，无需申请，说明应用场景后直接获取即可",
             detail={"take": f"/catalog/{entry.id}/take"},
         )
     if actor.org is None or actor.org.kind != "agency":
-        raise NotApplicable("共享数据仅向公共管理和服务机构提供 (agencies only)")
+        raise NotApplicable("共享数据仅向公共管理和服务机构提供")
     if actor.org_id == entry.provider_org_id:
-        raise NotApplicable("不能申请本单位提供的数据 (own data)")
+        raise NotApplicable("不能申请本单位提供的数据")
     texts = {"reason": reason, "legal_basis": legal_basis, "use": use, "scenario": scenario}
     missing = [label for key, label in REQUIRED_TEXT.items() if not (texts[key] or "").strip()]
     if missing:
-        raise InvalidInput(f"有条件共享申请必须填写：{'、'.join(missing)} (SHR-3)")
+        raise InvalidInput(f"有条件共享申请必须填写：{'、'.join(missing)}")
     known = [f["name"] for f in entry.fields]
     wanted = list(dict.fromkeys(f.strip() for f in requested_fields or [] if f.strip()))
     if not wanted:
-        raise InvalidInput("请至少选择一个申请的字段 (requested fields)")
+        raise InvalidInput("请至少选择一个申请的字段")
     unknown = [f for f in wanted if f not in known]
     if unknown:
-        raise InvalidInput(f"申请的字段不在目录“{entry.name}”中 (fields)：{'、'.join(unknown)}")
+        raise InvalidInput(f"申请的字段不在目录“{entry.name}”中：{'、'.join(unknown)}")
     if isinstance(term_days, bool) or not isinstance(term_days, int):
-        raise InvalidInput("使用期限必须是整数天 (term)")
+        raise InvalidInput("使用期限必须是整数天")
     if not 1 <= term_days <= MAX_TERM_DAYS:
-        raise InvalidInput(f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间 (term)，收到 {term_days}")
+        raise InvalidInput(f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间，收到 {term_days}")
     app = SharingApplication(
         entry_id=entry.id,
         provider_org_id=entry.provider_org_id,
@@ -140,7 +138,7 @@ def apply(
 def get(session: Session, application_id: int) -> SharingApplication:
     app = session.get(SharingApplication, application_id)
     if app is None:
-        raise ApplicationNotFound(f"共享申请不存在 (application)：{application_id}")
+        raise ApplicationNotFound(f"共享申请不存在：{application_id}")
     return app
 
 
@@ -156,7 +154,7 @@ def _check_answerer(app: SharingApplication, actor: User) -> str:
     """Who may act now: the provider while submitted, the authority of its tier once referred."""
     if app.status == "submitted":
         if actor.org_id != app.provider_org_id:
-            raise NotProvider("只有数据提供单位可以答复该申请 (provider only, SHR-4)")
+            raise NotProvider("只有数据提供单位可以答复该申请")
         return "provider"
     if app.status == "referred":
         org = actor.org
@@ -166,9 +164,9 @@ def _check_answerer(app: SharingApplication, actor: User) -> str:
             or not ({"reviewer", "admin"} & set(actor.roles))
             or org.region_code != app.referred_region_code
         ):
-            raise NotAuthority("该申请已报同级数据管理部门，由其决定 (referred, SHR-4)")
+            raise NotAuthority("该申请已报同级数据管理部门，由其决定")
         return "authority"
-    raise WrongStatus(f"该申请已答复，不能再次处理 (status {app.status})")
+    raise WrongStatus(f"该申请{STATUS_LABELS.get(app.status, app.status)}，不能再次处理")
 
 
 def _answered(app: SharingApplication, actor: User, role: str, now: dt.datetime) -> None:
@@ -192,7 +190,7 @@ def approve(
     app = get(session, application_id)
     role = _check_answerer(app, actor)
     if not (conditions or "").strip():
-        raise InvalidInput("同意共享须写明共享条件 (conditions)，如用途限制、安全要求")
+        raise InvalidInput("同意共享须写明共享条件，如用途限制、安全要求")
     grant = egress.create_grant(
         session,
         app.entry,
@@ -230,7 +228,7 @@ def refuse(
         n for n, v in (("理由", reasons), ("法律依据", legal_basis)) if not (v or "").strip()
     ]
     if missing:
-        raise InvalidInput(f"不予共享须说明{'和'.join(missing)} (reasons and legal basis, SHR-1)")
+        raise InvalidInput(f"不予共享须说明{'和'.join(missing)}")
     now = utcnow()
     app.status, app.answer, app.refusal_basis = "refused", reasons.strip(), legal_basis.strip()
     _answered(app, actor, role, now)
@@ -249,9 +247,9 @@ def refer(session: Session, application_id: int, *, actor: User, note: str) -> S
     """The provider, unsure, reports to the data authority of its own tier (SHR-4)."""
     app = get(session, application_id)
     if _check_answerer(app, actor) != "provider":
-        raise WrongStatus("该申请已报数据管理部门 (already referred)")
+        raise WrongStatus("该申请已报数据管理部门")
     if not (note or "").strip():
-        raise InvalidInput("报数据管理部门时须说明不能确定能否共享的原因 (note)")
+        raise InvalidInput("报数据管理部门时须说明不能确定能否共享的原因")
     now = utcnow()
     app.status = "referred"
     app.referred_region_code = app.provider.region_code
@@ -346,5 +344,5 @@ def can_view(app: SharingApplication, actor: User) -> bool:
 def get_visible(session: Session, application_id: int, actor: User) -> SharingApplication:
     app = get(session, application_id)
     if not can_view(app, actor):
-        raise ApplicationNotFound(f"共享申请不存在 (application)：{application_id}")
+        raise ApplicationNotFound(f"共享申请不存在：{application_id}")
     return app

@@ -46,19 +46,19 @@ def worker(
         )
         if once:
             ran = runner.run_once()
-            typer.echo("已执行一个任务 (ran one job)" if ran else "没有待执行的任务 (no job)")
+            typer.echo("已执行一个任务" if ran else "没有待执行的任务")
             return
         stop = threading.Event()
         previous = {
             sig: signal.signal(sig, lambda *_: stop.set())
             for sig in (signal.SIGINT, signal.SIGTERM)
         }
-        typer.echo(f"工作进程已启动 (worker started)：{runner.worker_id}")
+        typer.echo(f"工作进程已启动：{runner.worker_id}")
         try:
             runner.run(stop)
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
-        typer.echo("工作进程已停止 (worker stopped)")
+        typer.echo("工作进程已停止")
     finally:
         instance.close()

@@ -60,7 +60,7 @@ class Lease:
             # Someone alive holds it: the job was taken from a live worker, which the
             # sweep never does. Run anyway; ``complete`` refuses the loser's result.
             os.close(fd)
-            log.warning("任务 %s 的租约已被占用 (lease held elsewhere)", self.job_id)
+            log.warning("任务 %s 的租约已被占用", self.job_id)
             return self
         self._fd = fd
         return self

@@ -73,13 +73,13 @@ def enqueue(
     """
     kind = (kind or "").strip()
     if not kind:
-        raise InvalidInput("任务类型不能为空 (job kind)")
+        raise InvalidInput("任务类型不能为空")
     if max_attempts < 1:
-        raise InvalidInput(f"最大尝试次数必须至少为 1 (max_attempts)：{max_attempts}")
+        raise InvalidInput(f"最大尝试次数必须至少为 1：{max_attempts}")
     payload = {} if payload is None else payload
     if not isinstance(payload, dict):
-        raise InvalidInput(f"任务参数必须是 JSON 对象 (payload)：{type(payload).__name__}")
-    _require_json(payload, "任务参数 (payload)")
+        raise InvalidInput(f"任务参数必须是 JSON 对象：{type(payload).__name__}")
+    _require_json(payload, "任务参数")
     if dedupe_key is not None:
         dedupe_key = dedupe_key.strip() or None
     job = Job(
@@ -221,8 +221,8 @@ def complete(
     writes and ``done`` commit together or not at all.
     """
     if result is not None and not isinstance(result, dict):
-        raise InvalidInput(f"任务结果必须是 JSON 对象 (result)：{type(result).__name__}")
-    _require_json(result, "任务结果 (result)")
+        raise InvalidInput(f"任务结果必须是 JSON 对象：{type(result).__name__}")
+    _require_json(result, "任务结果")
     session.flush()
     done = session.execute(
         update(Job)
@@ -231,7 +231,7 @@ def complete(
         execution_options={"synchronize_session": False},
     )
     if done.rowcount != 1:
-        raise JobLost(f"任务 {job_id} 已不由 {worker_id} 持有 (job lost)，本次结果不予提交")
+        raise JobLost(f"任务 {job_id} 已不由 {worker_id} 持有，本次结果不予提交")
     _refresh_if_loaded(session, job_id)
 
 
@@ -260,7 +260,7 @@ def fail(
         .execution_options(populate_existing=True)  # claim ran in another session
     )
     if job is None:
-        raise JobLost(f"任务 {job_id} 已不由 {worker_id} 持有 (job lost)，失败未记录")
+        raise JobLost(f"任务 {job_id} 已不由 {worker_id} 持有，失败未记录")
     job.error = describe_error(error)
     if retry and job.attempts < job.max_attempts:
         job.status = QUEUED
@@ -299,7 +299,7 @@ def requeue_stale(
     for job in stale:
         seen = job.heartbeat_at or job.locked_at
         job.error = (
-            f"WorkerLost: 工作进程 {job.locked_by} 失联 (worker lost)，"
+            f"WorkerLost: 工作进程 {job.locked_by} 失联，"
             f"最后心跳 {seen.isoformat() if seen else '无'}"
         )
         clear(leases, job.id)
@@ -341,7 +341,7 @@ def describe_error(error: BaseException | str) -> str:
 def get_job(session: Session, job_id: int) -> Job:
     job = session.get(Job, job_id)
     if job is None:
-        raise JobNotFound(f"任务不存在 (job)：{job_id}")
+        raise JobNotFound(f"任务不存在：{job_id}")
     return job
 
 
@@ -350,7 +350,7 @@ def list_jobs(
 ) -> list[Job]:
     """Newest first."""
     if status is not None and status not in STATUSES:
-        raise InvalidInput(f"未知的任务状态 (status)：{status}")
+        raise InvalidInput(f"未知的任务状态：{status}")
     query = select(Job).order_by(Job.id.desc()).limit(limit)
     if status is not None:
         query = query.where(Job.status == status)

@@ -83,7 +83,7 @@ def instance_datasets_dir(session: Session, payload: dict[str, Any]) -> Path:
         return Path(payload["datasets_dir"])
     if payload.get("path"):
         return Path(payload["path"]).parents[1]
-    raise NoInstance("任务需要实例的数据目录，工作进程未提供实例配置 (no instance settings)")
+    raise NoInstance("任务需要实例的数据目录，工作进程未提供实例配置")
 
 
 _HANDLERS: dict[str, Handler] = {}
@@ -94,7 +94,7 @@ def register(kind: str, fn: Handler) -> Handler:
     """Register ``fn`` as the handler for ``kind``; registering it again is harmless."""
     current = _HANDLERS.get(kind)
     if current is not None and current is not fn:
-        raise DuplicateHandler(f"任务类型 {kind} 已有处理函数 (handler)：{current.__qualname__}")
+        raise DuplicateHandler(f"任务类型 {kind} 已有处理函数：{current.__qualname__}")
     _HANDLERS[kind] = fn
     return fn
 
@@ -204,14 +204,14 @@ class Worker:
         job = claim(self.session_factory, self.worker_id, kinds)
         if job is None:
             return False
-        log.info("任务开始 (job started)：%r by %s", job, self.worker_id)
+        log.info("任务开始：%r by %s", job, self.worker_id)
         with Lease(self._leases, job.id), _Heartbeat(self, job.id):
             self._execute(job, handlers.get(job.kind))
         return True
 
     def _execute(self, job: Job, fn: Handler | None) -> None:
         if fn is None:
-            unknown = UnknownJobKind(f"没有处理任务类型 {job.kind} 的函数 (unknown job kind)")
+            unknown = UnknownJobKind(f"没有处理任务类型 {job.kind} 的函数")
             self._record_failure(job, unknown, retry=False)
             return
         reads_first = getattr(fn, "gongshu_read_first", False)
@@ -223,13 +223,13 @@ class Worker:
             begin_write(session)  # a read-first handler that wrote nothing: now, for the job
             complete(session, job.id, self.worker_id, result)
             session.commit()
-            log.info("任务完成 (job done)：%s", job.id)
+            log.info("任务完成：%s", job.id)
         except JobLost as exc:
             session.rollback()
             log.warning("%s", exc.message)
         except Exception as exc:  # recorded on the job, never swallowed
             session.rollback()
-            log.exception("任务失败 (job failed)：%r", job)
+            log.exception("任务失败：%r", job)
             self._record_failure(job, exc)
         finally:
             session.close()
@@ -266,7 +266,7 @@ class Worker:
                     fn(session)
                 ran.append(name)
             except Exception:
-                log.exception("周期任务失败 (periodic task failed)：%s", name)
+                log.exception("周期任务失败：%s", name)
         return ran
 
     def beat_factory(self) -> sessionmaker[Session]:
@@ -288,7 +288,7 @@ class Worker:
             stale = requeue_stale(session, timedelta(seconds=self.stale_after))
             ids = [job.id for job in stale]
         if ids:
-            log.warning("已重新排队失联任务 (requeued stale jobs)：%s", ids)
+            log.warning("已重新排队失联任务：%s", ids)
         return ids
 
     def run(self, stop_event: threading.Event) -> None:
@@ -308,7 +308,7 @@ class Worker:
                 self.run_periodic()
                 ran = self.run_once()
             except Exception:
-                log.exception("工作进程出错，稍后重试 (worker error)")
+                log.exception("工作进程出错，稍后重试")
             if not ran:
                 stop_event.wait(self.poll_interval)
 
@@ -352,9 +352,9 @@ class _Heartbeat:
                         return  # finished or taken over; nothing left to keep alive
             except OperationalError as exc:
                 if "locked" not in str(exc):  # SQLite: the write lock is busy; next time
-                    log.warning("心跳写入失败 (heartbeat failed)：任务 %s：%s", self.job_id, exc)
+                    log.warning("心跳写入失败：任务 %s：%s", self.job_id, exc)
             except Exception:
-                log.warning("心跳写入失败 (heartbeat failed)：任务 %s", self.job_id, exc_info=True)
+                log.warning("心跳写入失败：任务 %s", self.job_id, exc_info=True)
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()

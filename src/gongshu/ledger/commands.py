@@ -22,19 +22,17 @@ from gongshu.ledger.keys import load_public_keys, public_key_from
 from gongshu.ledger.service import export_checkpoints
 from gongshu.ledger.verification import VerifyReport, verify, verify_against
 
-ledger_app = typer.Typer(help="审计账本：校验、导出检查点 (ledger)", no_args_is_help=True)
+ledger_app = typer.Typer(help="审计账本：校验、导出检查点", no_args_is_help=True)
 
 DataDir = Annotated[
     Path | None,
-    typer.Option(
-        "--data-dir", help="实例数据目录 (instance data directory)，默认读取 GONGSHU_DATA_DIR"
-    ),
+    typer.Option("--data-dir", help="实例数据目录，默认读取 GONGSHU_DATA_DIR"),
 ]
 PublicKey = Annotated[
     list[Path] | None,
     typer.Option(
         "--public-key",
-        help="用于校验签名的公钥 PEM 文件 (public key)，可重复：轮换前的旧公钥也一并给出；"
+        help="用于校验签名的公钥 PEM 文件，可重复：轮换前的旧公钥也一并给出；"
         "默认使用实例密钥目录中的公钥",
     ),
 ]
@@ -57,7 +55,7 @@ def _open(data_dir: Path | None) -> Iterator[tuple[Session, Any]]:
         with read_only_factory(make_session_factory(engine))() as session:
             yield session, settings
     except SQLAlchemyError as exc:
-        raise _fail(f"无法读取账本 (ledger unreadable)：{exc.__class__.__name__}") from exc
+        raise _fail(f"无法读取账本：{exc.__class__.__name__}") from exc
     finally:
         engine.dispose()
 
@@ -72,16 +70,16 @@ def _public_key(settings: Any, paths: list[Path] | None) -> Any:
         try:
             keys.append(public_key_from(path.read_bytes()))
         except (OSError, ValueError) as exc:
-            raise _fail(f"无法读取公钥文件 {path} (public key unreadable)") from exc
+            raise _fail(f"无法读取公钥文件 {path}") from exc
     return keys
 
 
 def _report(report: VerifyReport) -> None:
     if report.ok:
         counts = f"{report.entries} 条记录，{report.checkpoints} 个检查点"
-        typer.echo(f"账本校验通过 (ledger verified)：{counts}")
+        typer.echo(f"账本校验通过：{counts}")
         return
-    typer.echo(f"账本校验失败 (ledger verification failed)：{report.problem}")
+    typer.echo(f"账本校验失败：{report.problem}")
     raise typer.Exit(1)
 
 
@@ -108,7 +106,7 @@ def export_command(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        typer.echo(f"已导出 {len(heads)} 个检查点 (checkpoints exported)：{output}", err=True)
+        typer.echo(f"已导出 {len(heads)} 个检查点：{output}", err=True)
 
 
 @ledger_app.command("verify-export")
@@ -121,9 +119,9 @@ def verify_export_command(
     try:
         exported = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise _fail(f"无法读取导出文件 {file} (export unreadable)") from exc
+        raise _fail(f"无法读取导出文件 {file}") from exc
     if not isinstance(exported, list):
-        raise _fail(f"导出文件 {file} 格式错误 (malformed export)")
+        raise _fail(f"导出文件 {file} 格式错误")
     with _open(data_dir) as (session, settings):
         report = verify_against(session, exported, public_key=_public_key(settings, public_key))
     _report(report)

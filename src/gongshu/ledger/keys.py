@@ -154,8 +154,7 @@ class InstanceKey:
         path = keys_dir / KEY_FILE
         if not path.exists():
             raise KeysMissing(
-                f"缺少账本签名密钥文件 {path} (signing key missing)：不会重新生成，"
-                "请用 gongshu keys import 从备份恢复"
+                f"缺少账本签名密钥文件 {path}：不会重新生成，请用 gongshu keys import 从备份恢复"
             )
         key = cls.load(path)
         public = keys_dir / PUBLIC_KEY_FILE

@@ -77,9 +77,7 @@ def normalize_payload(payload: dict | None) -> dict | None:
     try:
         return json.loads(canonical_json(payload))
     except (TypeError, ValueError) as exc:
-        raise LedgerPayloadInvalid(
-            f"账本记录的附加数据无法转为 JSON (payload not JSON)：{exc}"
-        ) from exc
+        raise LedgerPayloadInvalid(f"账本记录的附加数据无法转为 JSON：{exc}") from exc
 
 
 def leaf_data(
@@ -192,7 +190,7 @@ def record(
     the thing acted on (``entry:12``) so auditors can ask for everything about it.
     """
     if not action or not action.strip():
-        raise InvalidInput("账本记录缺少操作名称 (action)")
+        raise InvalidInput("账本记录缺少操作名称")
     payload = normalize_payload(payload)
     position, prev_hash = _claim_position(session)
     session.info[LEDGER_APPENDED] = position + 1
@@ -279,15 +277,12 @@ def _rebuild(session: Session, last: LedgerCheckpoint | None, size: int) -> list
         select(LedgerEntry.position, LedgerEntry.leaf_hash).order_by(LedgerEntry.position)
     ).all()
     if len(rows) != size or rows[-1].position != size - 1:
-        raise LedgerCorrupt("账本记录位置不连续，拒绝签署检查点 (position gap)")
+        raise LedgerCorrupt("账本记录位置不连续，拒绝签署检查点")
     levels = merkle.build_levels([bytes.fromhex(r.leaf_hash) for r in rows], ALGORITHM)
     if last is not None:
         previous = merkle.root_from_levels(levels, last.tree_size, ALGORITHM).hex()
         if previous != last.root_hash:
-            raise LedgerCorrupt(
-                f"账本与 {last.tree_size} 条处的检查点不一致，拒绝签署新检查点 "
-                "(checkpoint mismatch)"
-            )
+            raise LedgerCorrupt(f"账本与 {last.tree_size} 条处的检查点不一致，拒绝签署新检查点")
     return merkle.peaks_from_levels(levels, size)
 
 
@@ -295,21 +290,17 @@ def _extend(session: Session, last: LedgerCheckpoint, size: int) -> list[bytes]:
     """The entries since ``last`` only, folded into its peaks."""
     peaks = [bytes.fromhex(p) for p in last.peaks or []]
     if merkle.root_from_peaks(peaks, ALGORITHM).hex() != last.root_hash:
-        raise LedgerCorrupt(
-            f"{last.tree_size} 条处检查点的子树与其根不符，拒绝签署新检查点 (checkpoint mismatch)"
-        )
+        raise LedgerCorrupt(f"{last.tree_size} 条处检查点的子树与其根不符，拒绝签署新检查点")
     rows = session.execute(
         select(LedgerEntry.position, LedgerEntry.leaf_hash, LedgerEntry.prev_hash)
         .where(LedgerEntry.position >= last.tree_size - 1)
         .order_by(LedgerEntry.position)
     ).all()
     if [r.position for r in rows] != list(range(last.tree_size - 1, size)):
-        raise LedgerCorrupt("账本记录位置不连续，拒绝签署检查点 (position gap)")
+        raise LedgerCorrupt("账本记录位置不连续，拒绝签署检查点")
     for before, row in itertools.pairwise(rows):
         if row.prev_hash != before.leaf_hash:
-            raise LedgerCorrupt(
-                f"第 {row.position} 条记录与前一条的哈希链断开，拒绝签署检查点 (chain broken)"
-            )
+            raise LedgerCorrupt(f"第 {row.position} 条记录与前一条的哈希链断开，拒绝签署检查点")
     leaves = [bytes.fromhex(r.leaf_hash) for r in rows[1:]]
     return merkle.extend_peaks(peaks, last.tree_size, leaves, ALGORITHM)
 

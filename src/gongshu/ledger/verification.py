@@ -98,13 +98,13 @@ def verify(session: Session, public_key: Any) -> VerifyReport:
         where = f"覆盖 {cp.tree_size} 条记录的检查点"
         covered, state["covered"] = state["covered"], cp.tree_size
         if cp.tree_size < walker.n:  # only a size below 1 can be passed over
-            state["failed"] = (None, f"检查点的记录数 {cp.tree_size} 无效 (malformed checkpoint)")
+            state["failed"] = (None, f"检查点的记录数 {cp.tree_size} 无效")
         elif not keys:
-            state["failed"] = (None, f"缺少实例公钥，无法校验{where} (public key missing)")
+            state["failed"] = (None, f"缺少实例公钥，无法校验{where}")
         elif (key := keys.get(cp.key_fingerprint)) is None:
             state["failed"] = (
                 None,
-                f"{where}由其他密钥签名 (key fingerprint mismatch)：{cp.key_fingerprint}",
+                f"{where}由其他密钥签名：{cp.key_fingerprint}",
             )
         elif not signature_valid(
             key,
@@ -112,12 +112,11 @@ def verify(session: Session, public_key: Any) -> VerifyReport:
             checkpoint_message(cp.tree_size, cp.root_hash, cp.signed_at),
             cp.signature_algorithm or "ed25519",
         ):
-            state["failed"] = (None, f"{where}签名无效 (invalid signature)")
+            state["failed"] = (None, f"{where}签名无效")
         elif walker.tree.root().hex() != cp.root_hash:
             state["failed"] = (
                 covered,
-                f"第 {covered} 至 {cp.tree_size - 1} 条之间的记录被改写，"
-                f"与{where}的默克尔根不符 (root hash mismatch)",
+                f"第 {covered} 至 {cp.tree_size - 1} 条之间的记录被改写，与{where}的默克尔根不符",
             )
 
     beyond = walk(session, walker, pending, check)  # a checkpoint the walk never reached
@@ -130,16 +129,14 @@ def verify(session: Session, public_key: Any) -> VerifyReport:
     if walker.problem is not None:
         return bad(walker.first_bad, walker.problem)
     if head is not None and head.size > n:
-        return bad(n, f"第 {n} 条起的记录缺失 (entries truncated)：账本头记录共 {head.size} 条")
+        return bad(n, f"第 {n} 条起的记录缺失：账本头记录共 {head.size} 条")
     if head is not None and head.size > 0 and head.last_hash != walker.watched:
-        return bad(
-            head.size - 1, f"第 {head.size - 1} 条记录被改写 (entry rewritten)：与账本头不符"
-        )
+        return bad(head.size - 1, f"第 {head.size - 1} 条记录被改写：与账本头不符")
     if state["failed"] is not None:
         return bad(*state["failed"])
     if beyond is not None:
         where = f"覆盖 {beyond[0]} 条记录的检查点"
-        return bad(n, f"第 {n} 条起的记录缺失 (entries deleted)：{where}仍在")
+        return bad(n, f"第 {n} 条起的记录缺失：{where}仍在")
     return VerifyReport(True, n, total)
 
 
@@ -159,9 +156,7 @@ def verify_against(
             key=lambda t: t[0],
         )
     except (KeyError, TypeError, ValueError):
-        return VerifyReport(
-            False, 0, len(exported), None, "导出的检查点格式错误 (malformed export)"
-        )
+        return VerifyReport(False, 0, len(exported), None, "导出的检查点格式错误")
     walker = Walk()
     state: dict[str, Any] = {"covered": 0, "failed": None}
 
@@ -179,13 +174,12 @@ def verify_against(
             signature = str(exported_head.get("signature", ""))
             algorithm = str(exported_head.get("signature_algorithm") or "ed25519")
             if key is None or not signature_valid(key, signature, message, algorithm):
-                state["failed"] = (None, f"{where}签名无效 (invalid signature)")
+                state["failed"] = (None, f"{where}签名无效")
                 return
         if size > 0 and walker.tree.root().hex() != root:
             state["failed"] = (
                 state["covered"],
-                f"第 {state['covered']} 至 {size - 1} 条之间的记录被改写，"
-                f"与{where}不一致 (root hash mismatch)",
+                f"第 {state['covered']} 至 {size - 1} 条之间的记录被改写，与{where}不一致",
             )
             return
         state["covered"] = size
@@ -198,6 +192,6 @@ def verify_against(
         return VerifyReport(False, n, count, *state["failed"])
     if beyond is not None:
         where = f"外部保存的覆盖 {beyond[0]} 条记录的检查点"
-        problem = f"第 {n} 条起的记录缺失 (entries deleted)：{where}要求 {beyond[0]} 条"
+        problem = f"第 {n} 条起的记录缺失：{where}要求 {beyond[0]} 条"
         return VerifyReport(False, n, count, n, problem)
     return VerifyReport(True, n, count)

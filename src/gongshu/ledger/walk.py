@@ -177,24 +177,20 @@ class Walk:
         then the problem, named, if there is one (None returned)."""
         i, position = self.n, row[0]
         if position > i:
-            return self._fail(i, f"第 {i} 条记录缺失 (entry deleted)：其后直接是第 {position} 条")
+            return self._fail(i, f"第 {i} 条记录缺失：其后直接是第 {position} 条")
         if position < i:
-            return self._fail(position, f"第 {position} 条记录重复 (duplicate position)")
+            return self._fail(position, f"第 {position} 条记录重复")
         data = leaf_reference(row)
         digest = self._leaf(data) if data is not None else b""
         leaf_hex, stored, prev_hash = digest.hex(), row[7], row[6]
         if prev_hash != self.prev:
             if i >= 2 and prev_hash == self.before_prev:
-                return self._fail(i - 1, f"第 {i - 1} 条记录是插入的 (entry inserted)")
+                return self._fail(i - 1, f"第 {i - 1} 条记录是插入的")
             if i >= 1 and leaf_hex == stored:
-                return self._fail(
-                    i - 1, f"第 {i - 1} 条记录被改写 (entry rewritten)：与第 {i} 条的前序哈希不符"
-                )
-            return self._fail(
-                i, f"第 {i} 条记录的前序哈希不符 (hash chain broken)：记录被删除、插入或调换了顺序"
-            )
+                return self._fail(i - 1, f"第 {i - 1} 条记录被改写：与第 {i} 条的前序哈希不符")
+            return self._fail(i, f"第 {i} 条记录的前序哈希不符：记录被删除、插入或调换了顺序")
         if leaf_hex != stored:
-            return self._fail(i, f"第 {i} 条记录内容被篡改 (leaf hash mismatch)")
+            return self._fail(i, f"第 {i} 条记录内容被篡改")
         return digest
 
     def _fail(self, position: int, problem: str) -> None:

@@ -19,21 +19,21 @@ from gongshu.market.tradability import current_fee_schedule
 def set_fee_schedule(session: Session, items: dict, *, basis: str, actor: User) -> FeeSchedule:
     """A new version of the fee schedule; the previous ones stay (OPR-7)."""
     if not (basis or "").strip():
-        raise InvalidInput("请注明收费标准的依据文件 (basis)")
+        raise InvalidInput("请注明收费标准的依据文件")
     if not items:
-        raise InvalidInput("收费标准至少包含一个收费项目 (items)")
+        raise InvalidInput("收费标准至少包含一个收费项目")
     clean = {}
     for code, item in items.items():
         code = str(code).strip()
         name = str((item or {}).get("name") or "").strip()
         if not code or not name:
-            raise InvalidInput(f"收费项目须有编号和名称 (fee item)：{code}")
+            raise InvalidInput(f"收费项目须有编号和名称：{code}")
         try:
             price = Decimal(str(item.get("price_yuan")))
         except InvalidOperation:
-            raise InvalidInput(f"收费项目“{name}”的价格无效 (price)") from None
+            raise InvalidInput(f"收费项目“{name}”的价格无效") from None
         if price < 0:
-            raise InvalidInput(f"收费项目“{name}”的价格不能为负 (price)")
+            raise InvalidInput(f"收费项目“{name}”的价格不能为负")
         clean[code] = {
             "name": name,
             "unit": str(item.get("unit") or "次"),
@@ -69,9 +69,9 @@ def fee_schedules(session: Session) -> list[FeeSchedule]:
 def prohibit(session: Session, entity_code: str, *, reason: str, actor: User) -> ProhibitedKind:
     code = (entity_code or "").strip().upper()
     if code not in ENTITY_LABELS:
-        raise InvalidInput(f"未知的数据类型编码 (entity code)：{entity_code}")
+        raise InvalidInput(f"未知的数据类型编码：{entity_code}")
     if not (reason or "").strip():
-        raise InvalidInput("请说明禁止交易的法律依据 (reason)")
+        raise InvalidInput("请说明禁止交易的法律依据")
     kind = session.scalar(select(ProhibitedKind).where(ProhibitedKind.entity_code == code))
     if kind is None:
         kind = ProhibitedKind(entity_code=code, reason=reason.strip(), actor=actor.actor)
@@ -93,7 +93,7 @@ def allow(session: Session, entity_code: str, *, actor: User) -> ProhibitedKind:
     code = (entity_code or "").strip().upper()
     kind = session.scalar(select(ProhibitedKind).where(ProhibitedKind.entity_code == code))
     if kind is None or not kind.active:
-        raise InvalidInput(f"该数据类型不在禁止交易清单中 (entity code)：{code}")
+        raise InvalidInput(f"该数据类型不在禁止交易清单中：{code}")
     kind.active = False
     session.flush()
     record(session, "market.kind_allowed", actor=actor.actor, subject=f"entity:{code}", payload={})

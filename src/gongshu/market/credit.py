@@ -89,8 +89,7 @@ def credit(session: Session, entity: str) -> CreditRecord:
                     b.created_at,
                     "open_breach",
                     -(OPEN_BREACH_CORRECTED if corrected else OPEN_BREACH),
-                    f"超出开放利用协议使用数据 (OPN-5)：{b.finding}"
-                    + ("（已改正）" if corrected else ""),
+                    f"超出开放利用协议使用数据：{b.finding}" + ("（已改正）" if corrected else ""),
                     f"open_breach:{b.id}",
                 )
             )

@@ -40,7 +40,7 @@ def _party(order: Order, actor: User) -> str:
         return buyer_entity(order)
     if me == f"org:{order.seller_org_id}":
         return me
-    raise NotParty("只有订单双方可以提出或答复争议 (parties only)")
+    raise NotParty("只有订单双方可以提出或答复争议")
 
 
 def _party_in(area: str):  # noqa: ANN202
@@ -62,7 +62,7 @@ RESPONSE = ClockSpec(
     deadline="respond_due",
     warning="deadline_warning",
     period=Period(workdays=RESPOND_WORKDAYS),
-    basis=f"TRD-5：争议提出后 {RESPOND_WORKDAYS} 个工作日内答复",
+    basis=f"争议提出后 {RESPOND_WORKDAYS} 个工作日内答复",
     what="争议答复期限",
     status="status",
     open_statuses=("raised",),
@@ -78,7 +78,7 @@ RESOLUTION = ClockSpec(
     deadline="resolve_due",
     warning="deadline_warning",
     period=Period(workdays=RESOLVE_WORKDAYS),
-    basis=f"TRD-5：答复后 {RESOLVE_WORKDAYS} 个工作日内处理",
+    basis=f"答复后 {RESOLVE_WORKDAYS} 个工作日内处理",
     what="争议处理期限",
     status="status",
     open_statuses=("responded",),
@@ -96,9 +96,9 @@ def raise_dispute(
     order = get_order(session, order_id)
     claimant = _party(order, actor)
     if order.status != "accepted":
-        raise WrongMarketStatus("只有已签约的订单可以提出争议 (contract not accepted)")
+        raise WrongMarketStatus("只有已签约的订单可以提出争议")
     if not (claim or "").strip():
-        raise InvalidInput("请说明争议事项和请求 (claim)")
+        raise InvalidInput("请说明争议事项和请求")
     raised_at = as_utc(at) if at else utcnow()
     respondent = (
         f"org:{order.seller_org_id}" if claimant == buyer_entity(order) else buyer_entity(order)
@@ -134,7 +134,7 @@ def raise_dispute(
 def get_dispute(session: Session, dispute_id: int) -> Dispute:
     dispute = session.get(Dispute, dispute_id)
     if dispute is None:
-        raise DisputeNotFound(f"争议不存在 (dispute)：{dispute_id}")
+        raise DisputeNotFound(f"争议不存在：{dispute_id}")
     return dispute
 
 
@@ -144,11 +144,11 @@ def respond(
     dispute = get_dispute(session, dispute_id)
     order = get_order(session, dispute.order_id)
     if _party(order, actor) != dispute.respondent:
-        raise NotParty("只有被申请方可以答复 (respondent only)")
+        raise NotParty("只有被申请方可以答复")
     if dispute.status != "raised":
-        raise WrongMarketStatus(f"该争议不在待答复状态 (status {dispute.status})")
+        raise WrongMarketStatus("该争议已答复或已处理，不在待答复状态")
     if not (response or "").strip():
-        raise InvalidInput("请填写答复意见 (response)")
+        raise InvalidInput("请填写答复意见")
     dispute.response, dispute.responded_by = response.strip(), actor.actor
     dispute.responded_at = as_utc(at) if at else utcnow()
     start_clock(session, RESOLUTION, dispute)
@@ -177,15 +177,15 @@ def resolve(
     dispute = get_dispute(session, dispute_id)
     now = as_utc(at) if at else utcnow()
     if dispute.status == "resolved":
-        raise WrongMarketStatus("该争议已处理 (resolved)")
+        raise WrongMarketStatus("该争议已处理")
     if dispute.status == "raised" and (
         dispute.respond_due is None or now < as_utc(dispute.respond_due)
     ):
-        raise WrongMarketStatus("被申请方的答复期限尚未届满，请待答复后处理 (awaiting response)")
+        raise WrongMarketStatus("被申请方的答复期限尚未届满，请待答复后处理")
     if outcome not in DISPUTE_OUTCOMES:
-        raise InvalidInput(f"处理结果须为支持、驳回或调解 (outcome)：{outcome}")
+        raise InvalidInput(f"处理结果须为支持、驳回或调解：{outcome}")
     if not (resolution or "").strip():
-        raise InvalidInput("请填写处理意见 (resolution)")
+        raise InvalidInput("请填写处理意见")
     dispute.outcome, dispute.resolution = outcome, resolution.strip()
     dispute.loser = {"upheld": dispute.respondent, "rejected": dispute.claimant}.get(outcome)
     dispute.resolved_by, dispute.resolved_at, dispute.status = actor.actor, now, "resolved"
@@ -221,9 +221,9 @@ def record_breach(
     order = get_order(session, order_id)
     entity = {"buyer": buyer_entity(order), "seller": f"org:{order.seller_org_id}"}.get(party)
     if entity is None:
-        raise InvalidInput(f"违约方须为买方或卖方 (party)：{party}")
+        raise InvalidInput(f"违约方须为买方或卖方：{party}")
     if not (finding or "").strip():
-        raise InvalidInput("请填写违约事实 (finding)")
+        raise InvalidInput("请填写违约事实")
     breach = ContractBreach(
         order_id=order.id, entity=entity, finding=finding.strip(), recorded_by=actor.actor
     )

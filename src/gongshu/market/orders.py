@@ -20,7 +20,7 @@ from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.market import authorizations, provenance
 from gongshu.market.errors import NotBuyer, OrderNotFound, WrongMarketStatus
-from gongshu.market.models import USE_KINDS, Listing, Order, Settlement
+from gongshu.market.models import ORDER_STATUSES, USE_KINDS, Listing, Order, Settlement
 from gongshu.market.service import entity_of, get_listing, price_for, require_seller
 from gongshu.timeutil import utcnow
 
@@ -49,15 +49,15 @@ def _contract(listing: Listing, order: Order, buyer: User, data_name: str) -> di
         "clauses": [
             "买方仅可在本合同约定的用途、范围和期限内使用数据产品。",
             "买方不得转售、转让、出租或以其他方式向第三方提供所交付的原始数据及其副本。",
-            "卖方不参与买方对所交付产品的再开发，不得利用所交付数据排除、限制竞争 (OPR-8)。",
-            "交付数据经平台出口统一交付并嵌入买方专属水印，数据泄露可追溯至买方 (TRD-2)。",
+            "卖方不参与买方对所交付产品的再开发，不得利用所交付数据排除、限制竞争。",
+            "交付数据经平台出口统一交付并嵌入买方专属水印，数据泄露可追溯至买方。",
             "期限届满，买方应删除所交付数据并停止使用。",
-            "违反合同约定的，记入市场主体信用记录 (TRD-7)；争议通过平台争议处理程序解决 (TRD-5)。",
-            "本合同为非独占许可，卖方不与买方约定独家供应 (OPR-8)。",
+            "违反合同约定的，记入市场主体信用记录；争议通过平台争议处理程序解决。",
+            "本合同为非独占许可，卖方不与买方约定独家供应。",
         ]
         + (
             [
-                "本订单按公共治理、公益事业用途免费使用 (OPR-7)：数据仅可用于所述公益目的，"
+                "本订单按公共治理、公益事业用途免费使用：数据仅可用于所述公益目的，"
                 "不得用于经营性活动；违反的，按产业用途政府指导价补缴费用并记入信用记录。"
             ]
             if order.amount_yuan == "0.00" and order.use_kind == "welfare"
@@ -79,17 +79,17 @@ def place_order(
     """Order a listed product; the contract is drafted for the buyer to accept."""
     listing = get_listing(session, listing_id)
     if listing.status != "listed":
-        raise WrongMarketStatus("该产品已下架，不能下单 (delisted)")
+        raise WrongMarketStatus("该产品已下架，不能下单")
     if actor.org_id is not None and actor.org_id == listing.seller_org_id:
-        raise NotBuyer("挂牌方不能购买本方产品，也不参与所交付产品的再开发 (OPR-8)")
+        raise NotBuyer("挂牌方不能购买本方产品，也不参与所交付产品的再开发")
     if not (purpose or "").strip():
-        raise InvalidInput("请说明使用目的 (purpose)")
+        raise InvalidInput("请说明使用目的")
     if not (scope or "").strip():
-        raise InvalidInput("请说明使用范围 (scope)")
+        raise InvalidInput("请说明使用范围")
     if isinstance(term_days, bool) or not isinstance(term_days, int):
-        raise InvalidInput("使用期限必须是整数天 (term)")
+        raise InvalidInput("使用期限必须是整数天")
     if not 1 <= term_days <= MAX_TERM_DAYS:
-        raise InvalidInput(f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间 (term)，收到 {term_days}")
+        raise InvalidInput(f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间，收到 {term_days}")
     amount, basis = price_for(session, listing, use_kind)
     if use_kind == "welfare":
         authorizations.require_welfare_approval(session, listing, actor)  # OPR-7
@@ -133,7 +133,7 @@ def place_order(
 def get_order(session: Session, order_id: int) -> Order:
     order = session.get(Order, order_id)
     if order is None:
-        raise OrderNotFound(f"订单不存在 (order)：{order_id}")
+        raise OrderNotFound(f"订单不存在：{order_id}")
     return order
 
 
@@ -160,7 +160,7 @@ def is_buyer(order: Order, actor: User) -> bool:
 
 def require_buyer(order: Order, actor: User) -> None:
     if not is_buyer(order, actor):
-        raise NotBuyer("该订单不属于当前用户或单位 (buyer only)")
+        raise NotBuyer("该订单不属于当前用户或单位")
 
 
 def accept_contract(session: Session, order_id: int, *, actor: User, sha256: str) -> Order:
@@ -168,12 +168,14 @@ def accept_contract(session: Session, order_id: int, *, actor: User, sha256: str
     order = get_order(session, order_id)
     require_buyer(order, actor)
     if order.status != "offered":
-        raise WrongMarketStatus(f"合同已处理，不能再次确认 (status {order.status})")
+        raise WrongMarketStatus(
+            f"合同{ORDER_STATUSES.get(order.status, order.status)}，不能再次确认"
+        )
     if sha256 != order.sha256:
-        raise InvalidInput("确认的合同与平台记录的合同不一致，请重新阅读后确认 (contract hash)")
+        raise InvalidInput("确认的合同与平台记录的合同不一致，请重新阅读后确认")
     listing = order.listing
     if listing.status != "listed":
-        raise WrongMarketStatus("该产品已下架，不能签约 (delisted)")
+        raise WrongMarketStatus("该产品已下架，不能签约")
     entry = catalog.get(session, listing.data_entry_id)
     provenance.require(session, entry)  # a listing from before the check fails closed (OPR-4)
     grant = egress.create_grant(
@@ -218,7 +220,7 @@ def deliver(
     order = get_order(session, order_id)
     require_buyer(order, actor)
     if order.status != "accepted" or order.grant_id is None:
-        raise WrongMarketStatus("请先确认合同 (contract not accepted)")
+        raise WrongMarketStatus("请先确认合同")
     return egress.deliver(
         session,
         order.grant_id,
@@ -240,9 +242,9 @@ def settle(session: Session, order_id: int, *, actor: User, reference: str) -> S
     require_seller(actor, order.seller_org_id)
     settlement = settlement_of(session, order_id)
     if settlement is None or settlement.status != "due":
-        raise WrongMarketStatus("该订单没有待结算的款项 (nothing due)")
+        raise WrongMarketStatus("该订单没有待结算的款项")
     if not (reference or "").strip():
-        raise InvalidInput("请填写收款凭证号 (reference)")
+        raise InvalidInput("请填写收款凭证号")
     settlement.status, settlement.reference = "settled", reference.strip()
     settlement.settled_by, settlement.settled_at = actor.actor, utcnow()
     session.flush()

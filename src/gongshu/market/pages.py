@@ -75,7 +75,7 @@ def order(
     try:
         term = int(term_days)
     except ValueError:
-        raise InvalidInput(f"使用期限必须是整数天 (term)：{term_days}") from None
+        raise InvalidInput(f"使用期限必须是整数天：{term_days}") from None
     o = orders.place_order(
         session,
         listing_id,
@@ -105,7 +105,7 @@ def _party_order(session, order_id: int, user: User):  # noqa: ANN001, ANN202
     seller = user.org_id is not None and user.org_id == o.seller_org_id
     buyer = orders.is_buyer(o, user)
     if not (buyer or seller or "admin" in user.roles):
-        raise NotParty("只有订单双方可以查看该订单 (parties only)")
+        raise NotParty("只有订单双方可以查看该订单")
     return o, buyer, seller
 
 
@@ -140,7 +140,7 @@ def accept(
     confirm: FormStr = "",
 ) -> Response:
     if confirm != "yes":
-        raise InvalidInput("请勾选“已阅读并同意合同全部条款” (confirm)")
+        raise InvalidInput("请勾选“已阅读并同意合同全部条款”")
     orders.accept_contract(session, order_id, actor=user, sha256=sha256)
     return RedirectResponse(f"/market/orders/{order_id}", status_code=303)
 
@@ -198,7 +198,7 @@ def sell(
     request: Request, session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]
 ) -> Response:
     if user.org_id is None:
-        raise NotSeller("挂牌交易须以机构名义 (organization required)")
+        raise NotSeller("挂牌交易须以机构名义")
     products = [r for r in registration.of_org(session, user.org_id) if r.kind == "product"]
     listed = {x.registration_id: x for x in service.listings(session)}
     checks = {
@@ -280,7 +280,7 @@ def parse_fee_lines(text: str) -> dict:
             continue
         parts = [p.strip() for p in line.replace("，", ",").split(",")]
         if len(parts) != 4:
-            raise InvalidInput(f"第 {n} 行应为“编号,名称,单位,价格” (fee schedule line)：{line}")
+            raise InvalidInput(f"第 {n} 行应为“编号,名称,单位,价格”：{line}")
         items[parts[0]] = {"name": parts[1], "unit": parts[2], "price_yuan": parts[3]}
     return items
 

@@ -175,7 +175,7 @@ def delist(
 @router.get("/sales")
 def sales(session: SessionDep, user: Annotated[User, requires(MARKET_SELL)]) -> list[dict]:
     if user.org_id is None:
-        raise NotSeller("挂牌交易须以机构名义 (organization required)")
+        raise NotSeller("挂牌交易须以机构名义")
     return [order_json(o) for o in orders.orders_of_seller(session, user.org_id)]
 
 

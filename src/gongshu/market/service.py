@@ -47,9 +47,9 @@ def entity_of(user: User) -> str:
 
 def require_seller(actor: User, org_id: int | None = None) -> int:
     if actor.org_id is None:
-        raise NotSeller("挂牌交易须以机构名义 (organization required)")
+        raise NotSeller("挂牌交易须以机构名义")
     if org_id is not None and actor.org_id != org_id and "admin" not in actor.roles:
-        raise NotSeller("只有挂牌方可以操作 (seller only)")
+        raise NotSeller("只有挂牌方可以操作")
     return actor.org_id
 
 
@@ -67,13 +67,13 @@ def list_product(session: Session, reg_id: int, *, actor: User) -> Listing:
     if reg.approved_version_no is None:
         check_and_record(session, reg, seller_org_id=org_id, actor=actor)
         raise NotRegistered(
-            f"“{reg.name}”尚未完成登记，未登记的产品不得挂牌 (REG-1)",
+            f"“{reg.name}”尚未完成登记，未登记的产品不得挂牌",
             detail={"reasons": [{"rule": "REG-1", "code": "unregistered"}]},
         )
     result = check_and_record(session, reg, seller_org_id=org_id, actor=actor)
     if not result.passed:
         raise NotTradable(
-            "不可交易 (TRD-3)：" + "；".join(r["message"] for r in result.reasons),
+            "不可交易：" + "；".join(r["message"] for r in result.reasons),
             detail=result.as_dict(),
         )
     entry = catalog.get(session, reg.data_entry_id)
@@ -81,7 +81,7 @@ def list_product(session: Session, reg_id: int, *, actor: User) -> Listing:
         select(Listing).where(Listing.registration_id == reg.id, Listing.status == "listed")
     )
     if existing is not None:
-        raise WrongMarketStatus(f"该产品已挂牌 (already listed)：挂牌 {existing.id}")
+        raise WrongMarketStatus(f"该产品已挂牌：挂牌 {existing.id}")
     listing = Listing(
         registration_id=reg.id,
         registration_version_no=reg.approved_version_no,
@@ -120,7 +120,7 @@ def delist(session: Session, listing_id: int, *, actor: User, reason: str) -> Li
     listing = get_listing(session, listing_id)
     require_seller(actor, listing.seller_org_id)
     if listing.status != "listed":
-        raise WrongMarketStatus("该产品已下架 (delisted)")
+        raise WrongMarketStatus("该产品已下架")
     listing.status, listing.delisted_at = "delisted", utcnow()
     session.flush()
     record(
@@ -136,7 +136,7 @@ def delist(session: Session, listing_id: int, *, actor: User, reason: str) -> Li
 def get_listing(session: Session, listing_id: int) -> Listing:
     listing = session.get(Listing, listing_id)
     if listing is None:
-        raise ListingNotFound(f"挂牌不存在 (listing)：{listing_id}")
+        raise ListingNotFound(f"挂牌不存在：{listing_id}")
     return listing
 
 
@@ -153,19 +153,19 @@ def listings(session: Session, *, status: str | None = "listed") -> list[Listing
 def price_for(session: Session, listing: Listing, use_kind: str) -> tuple[str, str]:
     """The amount and its basis: OPR-7 for products of authorized operation, else TRD-6."""
     if use_kind not in USE_KINDS:
-        raise InvalidInput(f"用途类型须为公益或产业 (use kind)：{use_kind}")
+        raise InvalidInput(f"用途类型须为公益或产业：{use_kind}")
     if listing.operation_product:
         if use_kind == "welfare":
-            return "0.00", "授权运营产品用于公共治理、公益事业，有条件免费使用 (OPR-7)"
+            return "0.00", "授权运营产品用于公共治理、公益事业，有条件免费使用"
         schedule = current_fee_schedule(session)
         item = (schedule.items if schedule else {}).get(listing.fee_item or "")
         if item is None:
-            raise NoFeeSchedule(f"政府指导价收费标准中没有收费项目“{listing.fee_item}” (OPR-7)")
+            raise NoFeeSchedule(f"政府指导价收费标准中没有收费项目“{listing.fee_item}”")
         return (
             str(Decimal(item["price_yuan"]).quantize(Decimal("0.01"))),
             f"政府指导价第 {schedule.version_no} 版：{item['name']}，"
-            f"{item['price_yuan']} 元/{item.get('unit') or '次'} (OPR-7)",
+            f"{item['price_yuan']} 元/{item.get('unit') or '次'}",
         )
     if listing.price_mode == "free":
-        return "0.00", "卖方免费提供 (TRD-6)"
-    return listing.price_yuan or "0.00", f"卖方自主定价 {listing.price_yuan} 元 (TRD-6)"
+        return "0.00", "卖方免费提供"
+    return listing.price_yuan or "0.00", f"卖方自主定价 {listing.price_yuan} 元"

@@ -74,15 +74,15 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
     if reg.kind != "product":
         no("REG-1", "not_product", "只有登记为数据产品的才能挂牌交易")
     if reg.approved_version_no is None:
-        no("REG-1", "unregistered", "该产品尚未完成登记审核，未登记的产品不得挂牌 (REG-1)")
+        no("REG-1", "unregistered", "该产品尚未完成登记审核，未登记的产品不得挂牌")
     elif reg.status != "approved":
-        no("REG-1", "change_pending", "该产品的登记变更尚待审核，审核通过后方可挂牌 (REG-1)")
+        no("REG-1", "change_pending", "该产品的登记变更尚待审核，审核通过后方可挂牌")
     if reg.registrant_org_id != seller_org_id:
-        no("REG-4", "not_registrant", "挂牌方不是该产品的登记主体 (REG-4)")
+        no("REG-4", "not_registrant", "挂牌方不是该产品的登记主体")
     if "operation" not in (reg.rights or []):
-        no("REG-4", "no_operation_right", "登记主体未持有数据产品经营权，不能挂牌交易 (REG-4)")
+        no("REG-4", "no_operation_right", "登记主体未持有数据产品经营权，不能挂牌交易")
     if reg.data_entry_id is None:
-        no("TRD-3", "no_data", "登记未指明产品数据目录，平台无法核验和交付 (data entry)")
+        no("TRD-3", "no_data", "登记未指明产品数据目录，平台无法核验和交付")
         result.reasons = reasons
         return result
 
@@ -119,8 +119,8 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
             "TRD-8",
             "identifiers",
             f"产品数据含可识别特定个人的标识符列（{'、'.join(identifiers)}：{'、'.join(kinds)}），"
-            f"既未通过匿名化认定 (PIP-9)，来源数据{lacking}也没有权利人出具的"
-            "授权交易记录，不得交易 (TRD-3, TRD-8)",
+            f"既未通过匿名化认定，来源数据{lacking}也没有权利人出具的"
+            "授权交易记录，不得交易",
         )
 
     # Sensitive personal information (PIPL art. 28) beyond the identifiers: the
@@ -136,8 +136,8 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
             "TRD-3",
             "sensitive",
             f"产品数据含敏感个人信息列（{'、'.join(sensitive)}：{'、'.join(kinds)}），"
-            f"未通过匿名化认定 (PIP-9)，来源数据{lacking}也没有权利人出具的授权交易记录，"
-            "不得交易 (TRD-3)",
+            f"未通过匿名化认定，来源数据{lacking}也没有权利人出具的授权交易记录，"
+            "不得交易",
         )
 
     operated = operated_entry_ids(session, seller_org_id).get(seller_org_id, set())
@@ -151,18 +151,17 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
                 "TRD-3",
                 "unauthorized_source",
                 f"来源数据“{src.name}”（{src.resource_code}）既非挂牌方持有，"
-                "也未授权挂牌方运营，缺少权利人授权 (TRD-3)",
+                "也未授权挂牌方运营，缺少权利人授权",
             )
         if src.security_grade == "核心数据":
-            no("TRD-3", "core_data", f"来源数据“{src.name}”为核心数据，禁止交易 (TRD-3, SEC-1)")
+            no("TRD-3", "core_data", f"来源数据“{src.name}”为核心数据，禁止交易")
         elif src.security_grade == "重要数据" and not authorizations.important_consent(
             session, src, seller_org_id
         ):
             no(
                 "SEC-8",
                 "important_data",
-                f"来源数据“{src.name}”为重要数据，交易须有数据管理部门出具的同意交易记录，"
-                "目前没有 (SEC-8)",
+                f"来源数据“{src.name}”为重要数据，交易须有数据管理部门出具的同意交易记录，目前没有",
             )
     prohibited = {
         p.entity_code: p
@@ -184,10 +183,10 @@ def check(session: Session, reg: Registration, *, seller_org_id: int) -> Check:
                 "OPR-7",
                 "guided_price",
                 "授权运营的公共数据产品：公益用途免费，产业用途须执行政府指导价，"
-                "请在登记中选择指导价收费项目 (OPR-7)",
+                "请在登记中选择指导价收费项目",
             )
         elif schedule is None or reg.fee_item not in schedule.items:
-            no("OPR-7", "fee_item", f"政府指导价收费标准中没有收费项目“{reg.fee_item}” (OPR-7)")
+            no("OPR-7", "fee_item", f"政府指导价收费标准中没有收费项目“{reg.fee_item}”")
     result.reasons = reasons
     result.passed = not reasons
     return result

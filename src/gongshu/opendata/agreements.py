@@ -26,7 +26,7 @@ from gongshu.timeutil import as_utc, utcnow
 def get_agreement(session: Session, agreement_id: int) -> OpenAgreement:
     agreement = session.get(OpenAgreement, agreement_id)
     if agreement is None:
-        raise AgreementNotFound(f"开放利用协议不存在 (agreement)：{agreement_id}")
+        raise AgreementNotFound(f"开放利用协议不存在：{agreement_id}")
     return agreement
 
 
@@ -41,12 +41,12 @@ def sign(session: Session, agreement_id: int, *, actor: User) -> OpenAgreement:
     SM3 and SHA-256 hashes, and the grant for its fields and term is created."""
     agreement = get_agreement(session, agreement_id)
     if agreement.user_id != actor.id:
-        raise NotApplicant("只有申请人本人可以签署该协议 (applicant only)")
+        raise NotApplicant("只有申请人本人可以签署该协议")
     if agreement.signed_at is not None:
-        raise AlreadyAnswered("该协议已签署 (already signed)")
+        raise AlreadyAnswered("该协议已签署")
     body = canonical_json(agreement.terms).encode()
     if hashlib.sha256(body).hexdigest() != agreement.sha256:
-        raise AlreadyAnswered("协议文本与登记的摘要不一致，不能签署 (agreement hash mismatch)")
+        raise AlreadyAnswered("协议文本与登记的摘要不一致，不能签署")
     entry = get_open(session, agreement.entry_id)
     grant = egress.create_grant(
         session,
@@ -83,13 +83,13 @@ def confirm_disposal(session: Session, agreement_id: int, *, actor: User) -> Ope
     the grant ends at once."""
     agreement = get_agreement(session, agreement_id)
     if agreement.user_id != actor.id:
-        raise NotApplicant("只有签署人可以确认数据处置 (signatory only)")
+        raise NotApplicant("只有签署人可以确认数据处置")
     if agreement.signed_at is None or agreement.disposal_confirmed_at is not None:
-        raise AlreadyAnswered("协议未签署或已确认处置 (not signed or already disposed)")
+        raise AlreadyAnswered("协议未签署或已确认处置")
     agreement.disposal_confirmed_at = utcnow()
     grant = session.get(Grant, agreement.grant_id)
     if grant is not None and grant.revoked_at is None:
-        grant.revoked_at, grant.revoke_reason = utcnow(), "使用方已确认数据处置 (disposal)"
+        grant.revoked_at, grant.revoke_reason = utcnow(), "使用方已确认数据处置"
     session.flush()
     record(
         session,
@@ -105,13 +105,13 @@ def give_feedback(session: Session, agreement_id: int, *, actor: User, text: str
     """OPN-4: the signatory reports how the data was used (usage feedback)."""
     agreement = get_agreement(session, agreement_id)
     if agreement.user_id != actor.id:
-        raise NotApplicant("只有签署人可以反馈使用情况 (signatory only)")
+        raise NotApplicant("只有签署人可以反馈使用情况")
     if agreement.signed_at is None:
-        raise AlreadyAnswered("协议尚未签署 (not signed)")
+        raise AlreadyAnswered("协议尚未签署")
     feedback = UsageFeedback(
         agreement_id=agreement.id,
         user_id=actor.id,
-        text=required_text(text, "使用情况 (usage feedback)"),
+        text=required_text(text, "使用情况"),
     )
     session.add(feedback)
     session.flush()

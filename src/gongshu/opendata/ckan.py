@@ -89,7 +89,7 @@ def _params(request: Request, body: Any) -> dict[str, Any]:
     params: dict[str, Any] = dict(request.query_params)
     if body is not None:
         if not isinstance(body, dict):
-            raise InvalidInput("请求体必须是 JSON 对象 (JSON object)")
+            raise InvalidInput("请求体必须是 JSON 对象")
         params.update(body)
     return params
 
@@ -99,9 +99,9 @@ def _int(params: dict, key: str, default: int, *, low: int = 0, high: int = MAX_
     try:
         value = int(raw)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"{key} 必须是整数 (integer)：{raw}") from exc
+        raise InvalidInput(f"{key} 必须是整数：{raw}") from exc
     if not low <= value <= high:
-        raise InvalidInput(f"{key} 超出范围 (range)：{value}")
+        raise InvalidInput(f"{key} 超出范围：{value}")
     return value
 
 
@@ -115,7 +115,7 @@ def _list(value: Any) -> list[str]:
         try:
             return [str(v) for v in json.loads(text)]
         except ValueError as exc:
-            raise InvalidInput(f"无法解析列表参数 (list)：{text}") from exc
+            raise InvalidInput(f"无法解析列表参数：{text}") from exc
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
@@ -128,14 +128,14 @@ def parse_fq(fq: str) -> dict[str, list[str]]:
     try:
         terms = shlex.split(fq or "")
     except ValueError as exc:
-        raise InvalidInput(f"fq 语法错误 (fq)：{fq}") from exc
+        raise InvalidInput(f"fq 语法错误：{fq}") from exc
     for term in terms:
         term = term.lstrip("+")
         if term.upper() in ("AND", "*:*"):
             continue
         field, sep, value = term.partition(":")
         if not sep or field not in CKAN_FIELDS:
-            raise InvalidInput(f"不支持的 fq 条件 (fq)：{term}")
+            raise InvalidInput(f"不支持的 fq 条件：{term}")
         value = value.strip('"')
         key = CKAN_FIELDS[field]
         if key == "provider" and value.startswith("org-"):
@@ -184,7 +184,7 @@ def _package_search(session: Session, params: dict) -> dict:
     for field in facet_fields:
         key = CKAN_FIELDS.get(field)
         if key not in FACETS:
-            raise InvalidInput(f"不支持的 facet.field (facet)：{field}")
+            raise InvalidInput(f"不支持的 facet.field：{field}")
         items = result.facets.get(key, [])
         items = items if limit < 0 else items[:limit]
         names = [(f"org-{v}" if key == "provider" else v, label, n) for v, label, n in items]
@@ -234,8 +234,8 @@ def organization_show(session: Session, params: dict, user: User | None) -> dict
                 out["packages"] = [packages.package(e, versions.get(e.id)) for e in found.entries]
             return out
     if session.scalar(select(Organization.id).where(Organization.name == key)) is None:
-        raise NotFound(f"组织不存在 (organization)：{key}")
-    raise NotFound(f"该单位没有开放数据 (organization)：{key}")
+        raise NotFound(f"组织不存在：{key}")
+    raise NotFound(f"该单位没有开放数据：{key}")
 
 
 def resource_show(session: Session, params: dict, user: User | None) -> dict:
@@ -245,7 +245,7 @@ def resource_show(session: Session, params: dict, user: User | None) -> dict:
 
 def datastore_search(session: Session, params: dict, user: User | None) -> dict:
     if user is None:
-        raise Unauthorized("datastore_search 需要 API 令牌 (Authorization header)")
+        raise Unauthorized("datastore_search 需要 API 令牌")
     entry, version = resolve.open_resource(session, str(params.get("resource_id") or ""))
     records_format = str(params.get("records_format") or "objects")
     if records_format not in ("objects", "lists"):
@@ -255,13 +255,13 @@ def datastore_search(session: Session, params: dict, user: User | None) -> dict:
         try:
             filters = json.loads(filters)
         except ValueError as exc:
-            raise InvalidInput("filters 必须是 JSON 对象 (filters)") from exc
+            raise InvalidInput("filters 必须是 JSON 对象") from exc
     if not isinstance(filters, dict):
-        raise InvalidInput("filters 必须是 JSON 对象 (filters)")
+        raise InvalidInput("filters 必须是 JSON 对象")
     fields = _list(params.get("fields"))
     for name in list(filters) + fields:
         if name not in {c["name"] for c in version.columns} and name != "_id":
-            raise InvalidInput(f"字段不存在或未授权 (field)：{name}")
+            raise InvalidInput(f"字段不存在或未授权：{name}")
     page = packages.read_page(
         session,
         entry,
@@ -305,7 +305,7 @@ def _token_user(session: Session, request: Request) -> User | None:
         return current_user(request, session)
     found = resolve.api_user(session, raw)
     if found is None:
-        raise Unauthorized("API 令牌无效、已过期或已撤销 (invalid token)")
+        raise Unauthorized("API 令牌无效、已过期或已撤销")
     return found
 
 

@@ -26,14 +26,14 @@ def submit(
 ) -> Complaint:
     entry = catalog.get(session, entry_id)
     if entry.published_version is None:
-        raise NotFound(f"目录不存在 (catalog entry)：{entry_id}")
+        raise NotFound(f"目录不存在：{entry_id}")
     if kind not in COMPLAINT_KINDS:
-        raise InvalidInput(f"投诉类型无效 (kind)：{kind}，应为 {'、'.join(COMPLAINT_KINDS)}")
+        raise InvalidInput(f"投诉类型无效：{kind}，应为 {'、'.join(COMPLAINT_KINDS)}")
     if not description.strip():
-        raise InvalidInput("请说明问题所在 (description)：哪一数据项、哪些记录、错在哪里")
+        raise InvalidInput("请说明问题所在：哪一数据项、哪些记录、错在哪里")
     contact = contact.strip() or (actor.username if actor else "")
     if not contact:
-        raise InvalidInput("请留下联系方式以便答复 (contact)")
+        raise InvalidInput("请留下联系方式以便答复")
     complaint = Complaint(
         entry_id=entry.id,
         kind=kind,
@@ -65,14 +65,14 @@ def for_provider(session: Session, actor: User) -> list[Complaint]:
 def answer(session: Session, complaint_id: int, *, actor: User, text: str) -> Complaint:
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
-        raise NotFound(f"投诉不存在 (complaint)：{complaint_id}")
+        raise NotFound(f"投诉不存在：{complaint_id}")
     entry = catalog.get(session, complaint.entry_id)
     if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
-        raise Forbidden("只有数据提供单位可以答复投诉 (provider only)")
+        raise Forbidden("只有数据提供单位可以答复投诉")
     if complaint.status != "open":
-        raise Conflict("该投诉已答复 (already answered)")
+        raise Conflict("该投诉已答复")
     if not text.strip():
-        raise InvalidInput("答复内容不能为空 (answer)：请说明核实情况和处理结果")
+        raise InvalidInput("答复内容不能为空：请说明核实情况和处理结果")
     complaint.status, complaint.answer = "answered", text.strip()
     complaint.answered_by, complaint.answered_at = actor.actor, utcnow()
     session.flush()

@@ -42,7 +42,7 @@ def get_open(session: Session, entry_id: int) -> CatalogEntry:
     """A published open entry, or OpenEntryNotFound (not-open entries do not exist here)."""
     entry = session.get(CatalogEntry, entry_id)
     if entry is None or not is_open(entry):
-        raise OpenEntryNotFound(f"开放目录不存在或不予开放 (open entry)：{entry_id}")
+        raise OpenEntryNotFound(f"开放目录不存在或不予开放：{entry_id}")
     return entry
 
 
@@ -58,7 +58,7 @@ def find_by_name(session: Session, name_or_id: str) -> CatalogEntry:
         for candidate in session.scalars(select(CatalogEntry).where(open_clause())).unique():
             if slug(candidate.resource_code) == key:
                 return candidate
-        raise OpenEntryNotFound(f"开放目录不存在 (package)：{name_or_id}")
+        raise OpenEntryNotFound(f"开放目录不存在：{name_or_id}")
     return entry
 
 

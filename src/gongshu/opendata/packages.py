@@ -136,11 +136,11 @@ def package(entry: CatalogEntry, version: DatasetVersion | None) -> dict[str, An
 def resource_target(session: Session, rid: str) -> tuple[CatalogEntry, DatasetVersion]:
     m = re.fullmatch(r"gs-resource-(\d+)", (rid or "").strip())
     if m is None:
-        raise OpenEntryNotFound(f"资源不存在 (resource)：{rid}")
+        raise OpenEntryNotFound(f"资源不存在：{rid}")
     entry = get_open(session, int(m.group(1)))
     version = storage.newest(session, entry.id)
     if version is None:
-        raise OpenEntryNotFound(f"该目录尚无数据 (resource)：{rid}")
+        raise OpenEntryNotFound(f"该目录尚无数据：{rid}")
     return entry, version
 
 
@@ -167,9 +167,7 @@ def read_page(
     """
     grant = grant or active_grant(session, entry.id, user)
     if grant is None:
-        raise NoOpenGrant(
-            "没有该数据的有效开放授权：请先在开放门户声明用途或签署开放利用协议 (no open grant)"
-        )
+        raise NoOpenGrant("没有该数据的有效开放授权：请先在开放门户声明用途或签署开放利用协议")
     out = egress.deliver(
         session,
         grant.id,
@@ -212,7 +210,7 @@ def ckan_sort(sort: str) -> list[tuple[str, bool]]:
         name, _, direction = term.partition(" ")
         direction = direction.strip().lower()
         if direction not in ("", "asc", "desc"):
-            raise InvalidInput(f"排序方向仅支持 asc、desc (sort)：{term}")
+            raise InvalidInput(f"排序方向仅支持 asc、desc：{term}")
         keys.append((name.strip('"'), direction == "desc"))
     return keys
 
@@ -230,7 +228,7 @@ def datastore_result(
     offset, limit = page["offset"], page["limit"]
     for name in fields:
         if name not in columns:
-            raise InvalidInput(f"字段不存在或未授权 (field)：{name}")
+            raise InvalidInput(f"字段不存在或未授权：{name}")
     rows = [dict(zip(columns, row, strict=True)) for row in page["rows"]]
     shown = [c for c in columns if not fields or c in fields or c == "_id"]
     types = {f["name"]: TYPES.get(f.get("type", ""), "text") for f in entry.fields}

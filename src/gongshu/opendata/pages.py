@@ -263,7 +263,7 @@ def agreement_page(
 ) -> Response:
     agreement = agreements.get_agreement(session, agreement_id)
     if agreement.user_id != user.id and "admin" not in user.roles:
-        raise NotApplicant("只能查看本人的开放利用协议 (applicant only)")
+        raise NotApplicant("只能查看本人的开放利用协议")
     return render(
         request,
         "open_agreement.html",
@@ -297,12 +297,12 @@ def sign(
     if confirm != "yes":
         agreement = agreements.get_agreement(session, agreement_id)
         if agreement.user_id != user.id:
-            raise NotApplicant("只有申请人本人可以签署该协议 (applicant only)")
+            raise NotApplicant("只有申请人本人可以签署该协议")
         return render(
             request,
             "open_agreement.html",
             status_code=400,
-            flash="签署协议须勾选确认已阅读并同意协议全部条款 (explicit consent)",
+            flash="签署协议须勾选确认已阅读并同意协议全部条款",
             agreement=agreement,
             term_end=None,
             breaches=[],

@@ -196,7 +196,7 @@ def agreement(
     if a.user_id != user.id and "admin" not in user.roles:
         from gongshu.opendata.errors import NotApplicant
 
-        raise NotApplicant("只能查看本人的开放利用协议 (applicant only)")
+        raise NotApplicant("只能查看本人的开放利用协议")
     out = _agreement(a)
     out["breaches"] = [_breach(b) for b in agreements.breaches_of(session, a.id)]  # OPN-5
     return out

@@ -218,7 +218,7 @@ def _search(
     if unknown:
         from gongshu.errors import InvalidInput
 
-        raise InvalidInput(f"不支持的筛选字段 (filter)：{'、'.join(sorted(unknown))}")
+        raise InvalidInput(f"不支持的筛选字段：{'、'.join(sorted(unknown))}")
     keys = list(FACETS) if facets is None else [k for k in FACETS if k in facets]
     match = _match(session, q)
     if set(filters) <= set(SCALAR) and set(keys) <= set(SCALAR):

@@ -98,10 +98,10 @@ def declare_use(
     require_verified(actor)
     entry = get_open(session, entry_id)
     if entry.opening_attr != "unconditional":
-        raise WrongOpeningAttr("该目录为有条件开放，需要提交开放申请并签署协议 (OPN-3)")
+        raise WrongOpeningAttr("该目录为有条件开放，需要提交开放申请并签署协议")
     use, scenario = (
-        required_text(use, "数据用途 (use)"),
-        required_text(scenario, "应用场景 (scenario)"),
+        required_text(use, "数据用途"),
+        required_text(scenario, "应用场景"),
     )
     existing = declaration_of(session, entry.id, actor)
     if existing is not None:
@@ -157,20 +157,20 @@ def apply(
     require_verified(actor)
     entry = get_open(session, entry_id)
     if entry.opening_attr != "conditional":
-        raise WrongOpeningAttr("该目录为无条件开放，声明用途后即可获取 (OPN-2)")
+        raise WrongOpeningAttr("该目录为无条件开放，声明用途后即可获取")
     known = [f["name"] for f in entry.fields]
     fields = [f for f in fields or [] if f] or None
     unknown = [f for f in fields or [] if f not in known]
     if unknown:
-        raise InvalidInput(f"申请的字段不在目录中 (fields)：{'、'.join(unknown)}")
+        raise InvalidInput(f"申请的字段不在目录中：{'、'.join(unknown)}")
     if not 1 <= int(term_days) <= MAX_TERM_DAYS:
-        raise InvalidInput(f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间 (term)")
+        raise InvalidInput(f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间")
     application = OpenApplication(
         entry_id=entry.id,
         user_id=actor.id,
-        use=required_text(use, "数据用途 (use)"),
-        scenario=required_text(scenario, "应用场景 (scenario)"),
-        security_measures=required_text(security_measures, "安全保护措施 (security measures)"),
+        use=required_text(use, "数据用途"),
+        scenario=required_text(scenario, "应用场景"),
+        security_measures=required_text(security_measures, "安全保护措施"),
         fields=fields,
         term_days=int(term_days),
         status="pending",
@@ -199,13 +199,13 @@ def apply(
 def get_application(session: Session, application_id: int) -> OpenApplication:
     application = session.get(OpenApplication, application_id)
     if application is None:
-        raise ApplicationNotFound(f"开放申请不存在 (application)：{application_id}")
+        raise ApplicationNotFound(f"开放申请不存在：{application_id}")
     return application
 
 
 def require_provider(entry: CatalogEntry, actor: User) -> None:
     if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
-        raise NotProvider("只有数据提供单位可以答复开放申请 (provider only, SHR-4)")
+        raise NotProvider("只有数据提供单位可以答复开放申请")
 
 
 def inbox(session: Session, actor: User) -> list[OpenApplication]:
@@ -251,7 +251,7 @@ def answer(
     entry = get_open(session, application.entry_id)
     role = _answerer(application, entry, actor)
     if not approve and (not reason.strip() or not legal_basis.strip()):
-        raise BadAnswer("不予开放须说明理由和法律依据 (reasons and legal basis, SHR-4)")
+        raise BadAnswer("不予开放须说明理由和法律依据")
     now = utcnow()
     application.status = "approved" if approve else "refused"
     application.answer_reason = reason.strip() or None
@@ -297,7 +297,7 @@ def _answerer(application: OpenApplication, entry: CatalogEntry, actor: User) ->
         ):
             raise NotProvider("该申请已报数据提供单位同级的数据管理部门，由其决定")
         return "authority"
-    raise AlreadyAnswered("该申请已答复 (already answered)")
+    raise AlreadyAnswered("该申请已答复")
 
 
 def refer(session: Session, application_id: int, *, actor: User, note: str) -> OpenApplication:
@@ -360,10 +360,10 @@ def _draft_agreement(
         "security_measures": application.security_measures,
         "conditions": application.conditions,
         "term_days": application.term_days,
-        "disposal": "期限届满后，使用方应删除或销毁所获数据及其副本，并在平台确认处置 (OPN-4)",
-        "feedback": "使用方应按约定向平台反馈数据使用情况和效果 (OPN-4)",
+        "disposal": "期限届满后，使用方应删除或销毁所获数据及其副本，并在平台确认处置",
+        "feedback": "使用方应按约定向平台反馈数据使用情况和效果",
         "duties": "使用方应在协议范围内使用数据，不得超出用途和场景，不得转让；"
-        "违反协议的，责令限期改正 (OPN-5)",
+        "违反协议的，责令限期改正",
     }
     body = canonical_json(terms).encode()
     agreement = OpenAgreement(

@@ -50,7 +50,7 @@ def seed_demo(session: Session, *, datasets_dir: Path, data_dir: Path, secret: s
         title="教育交通社会组织数据授权运营（演示）",
         entries=[{"entry_id": e.id} for e in entries],
         term_days=730,
-        revenue_method="按成本加合理利润核定运营服务费，利润率不超过 8%，公益用途免费（OPR-7）",
+        revenue_method="按成本加合理利润核定运营服务费，利润率不超过 8%，公益用途免费",
         security_requirements="仅在平台沙箱内处理；结果经披露检查后经统一出口交付，带数字水印",
         disposal="到期删除沙箱中间结果，已交付产品停止更新并下架",
         report_name="安全风险评估报告.pdf",

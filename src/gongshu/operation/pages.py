@@ -21,6 +21,7 @@ from gongshu.accounts.permissions import (
     PUBLIC,
 )
 from gongshu.catalog.models import CatalogEntry
+from gongshu.egress.models import MaskingPolicy
 from gongshu.errors import GongshuError
 from gongshu.operation import disclosure, procurement, products, runs, service
 from gongshu.operation.routes import parse_entries, run_settings
@@ -43,6 +44,7 @@ def _ctx(session, user: User, agreement, **extra) -> dict:  # noqa: ANN001
         "S": STATUS,
         "RS": RUN_STATUS,
         "B": BASIS,
+        "P": dict(session.execute(select(MaskingPolicy.name, MaskingPolicy.title)).all()),
         "mine": user.org_id == agreement.operator_org_id or "admin" in user.roles,
         **extra,
     }

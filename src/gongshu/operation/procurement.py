@@ -39,11 +39,11 @@ def file_request(
 ) -> ProcurementRequest:
     """An agency files a request for non-public data (e.g. an enterprise's entry, CAT-8)."""
     if actor.org is None or actor.org.kind != "agency":
-        raise InvalidInput("只有公共管理和服务机构可以申请采购非公共数据 (agencies only, TRD-9)")
+        raise InvalidInput("只有公共管理和服务机构可以申请采购非公共数据")
     texts = {"data_wanted": data_wanted, "purpose": purpose, "legal_basis": legal_basis}
     missing = [label for k, label in REQUIRED.items() if not (texts[k] or "").strip()]
     if missing:
-        raise InvalidInput(f"采购申请必须写明：{'、'.join(missing)} (TRD-9)")
+        raise InvalidInput(f"采购申请必须写明：{'、'.join(missing)}")
     if entry_id is not None:
         catalog.get(session, entry_id)
     req = ProcurementRequest(
@@ -68,7 +68,7 @@ def file_request(
 def get(session: Session, request_id: int) -> ProcurementRequest:
     req = session.get(ProcurementRequest, request_id)
     if req is None:
-        raise RequestNotFound(f"采购申请不存在 (procurement request)：{request_id}")
+        raise RequestNotFound(f"采购申请不存在：{request_id}")
     return req
 
 
@@ -85,7 +85,7 @@ def review(
     """The data authority approves or refuses, always with reasons (TRD-9); approving
     creates the agency's grant through the same gates as every grant."""
     if "admin" not in actor.roles and (actor.org is None or actor.org.kind != "data_authority"):
-        raise NotAuthority("只有数据管理部门可以审核采购需求 (data authority only, TRD-9)")
+        raise NotAuthority("只有数据管理部门可以审核采购需求")
     req = get(session, request_id)
     jurisdiction.require(
         session,
@@ -97,9 +97,9 @@ def review(
         law="TRD-9",
     )
     if req.status != "submitted":
-        raise WrongStatus("该采购申请已审核 (already reviewed)")
+        raise WrongStatus("该采购申请已审核")
     if not (reason or "").strip():
-        raise InvalidInput("审核采购需求须说明理由 (reason)")
+        raise InvalidInput("审核采购需求须说明理由")
     grant = _grant(session, req, actor=actor, entry_id=entry_id, days=days) if approve else None
     req.status = "approved" if approve else "refused"
     req.reviewed_by, req.review_reason, req.reviewed_at = actor.actor, reason.strip(), utcnow()

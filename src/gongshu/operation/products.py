@@ -60,13 +60,13 @@ def materialize_product(
         datasets_dir = Settings().datasets_dir
     run = get_run(session, run_id)
     if "admin" not in actor.roles and actor.org_id != run.operator_org_id:
-        raise NotOperator("只有运行该查询的运营机构可以生成数据产品 (operator only)")
+        raise NotOperator("只有运行该查询的运营机构可以生成数据产品")
     if run.status != "passed" or not run.result_path:
-        raise ExportRefused("只有通过披露检查的结果才能生成数据产品 (run not passed, OPR-4)")
+        raise ExportRefused("只有通过披露检查的结果才能生成数据产品")
     if run.product_entry_id is not None:
-        raise WrongStatus(f"该结果已生成数据产品 (already materialized)：{run.product_entry_id}")
+        raise WrongStatus(f"该结果已生成数据产品：{run.product_entry_id}")
     if not (name or "").strip() or not (summary or "").strip():
-        raise InvalidInput("数据产品须填写名称和简介 (name, summary)")
+        raise InvalidInput("数据产品须填写名称和简介")
     operator = session.get(Organization, run.operator_org_id)
     result = storage.open_file(datasets_dir, run.result_path)  # sealed whole (runs.py)
     schema = result.schema
@@ -90,7 +90,7 @@ def materialize_product(
         update_frequency="不定期",
         security_grade="一般数据-1级",
         sharing_attr="none",
-        no_share_basis="授权运营数据产品，经授权交付 (OPR-4)",
+        no_share_basis="授权运营数据产品，经授权交付",
         opening_attr="none",
         formats=["CSV", "JSON", "Parquet"],
         status="approved",
@@ -204,7 +204,7 @@ def product_grant(session: Session, entry: CatalogEntry, *, actor: User) -> Gran
         session,
         entry,
         recipient_org_id=entry.provider_org_id,
-        purpose="授权运营数据产品交付运营机构 (OPR-4)",
+        purpose="授权运营数据产品交付运营机构",
         source="operation",
         actor=actor,
         policy="open",

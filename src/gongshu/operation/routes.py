@@ -63,9 +63,9 @@ def parse_entries(text: str) -> list[dict]:
     try:
         items = json.loads(text or "[]")
     except ValueError as exc:
-        raise InvalidInput("授权范围格式错误，应为 JSON 列表 (entries)") from exc
+        raise InvalidInput("授权范围格式错误，应为 JSON 列表") from exc
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise InvalidInput("授权范围格式错误，应为 JSON 列表 (entries)")
+        raise InvalidInput("授权范围格式错误，应为 JSON 列表")
     return items
 
 

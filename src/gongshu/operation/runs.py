@@ -64,13 +64,13 @@ def run_query(
     """
     agreement = service.get(session, agreement_id)
     if "admin" not in actor.roles and actor.org_id != agreement.operator_org_id:
-        raise NotOperator("只有被授权的运营机构可以使用该协议的沙箱 (operator only)")
+        raise NotOperator("只有被授权的运营机构可以使用该协议的沙箱")
     service.expire_due(session)
     if agreement.status != "active" or as_utc(agreement.starts_at) > utcnow():
-        raise AgreementInactive("授权运营协议不在有效期内 (agreement not active)")
+        raise AgreementInactive("授权运营协议不在有效期内")
     sql = (sql or "").strip()
     if not sql:
-        raise InvalidInput("请输入 SQL 查询 (sql)")
+        raise InvalidInput("请输入 SQL 查询")
     run = SandboxRun(
         agreement_id=agreement.id,
         operator_org_id=agreement.operator_org_id,
@@ -148,7 +148,7 @@ def _record_run(session: Session, run: SandboxRun) -> None:
 def get_run(session: Session, run_id: int) -> SandboxRun:
     run = session.get(SandboxRun, run_id)
     if run is None:
-        raise RunNotFound(f"沙箱运行记录不存在 (run)：{run_id}")
+        raise RunNotFound(f"沙箱运行记录不存在：{run_id}")
     return run
 
 

@@ -66,6 +66,7 @@ from gongshu.egress.policies import apply_actions, plan
 from gongshu.egress.query import compile_filter
 from gongshu.egress.versions import column_tags
 from gongshu.entities import ENTITY_LABELS
+from gongshu.operation.sqlerrors import explain
 from gongshu.storage.models import DatasetVersion
 
 PERSONAL = DIRECT_IDENTIFIERS | QUASI_IDENTIFIERS | SENSITIVE_ATTRIBUTES
@@ -200,14 +201,14 @@ def _parse(con: duckdb.DuckDBPyConnection, sql: str) -> dict:
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as exc:
-        raise Refusal("syntax", f"SQL 语法错误 (syntax error)：{_short(exc)}") from exc
+        raise Refusal("syntax", explain(str(exc))) from exc
     if len(statements) != 1:
-        raise Refusal("one_statement", "沙箱每次只能执行一条语句 (one statement only)")
+        raise Refusal("one_statement", "沙箱每次只能执行一条语句")
     if statements[0].type != duckdb.StatementType.SELECT:
-        raise Refusal("select_only", "沙箱只允许 SELECT 查询 (SELECT only)")
+        raise Refusal("select_only", "沙箱只允许 SELECT 查询")
     ast = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
     if ast.get("error"):
-        raise Refusal("syntax", f"SQL 无法解析 (parse error)：{ast.get('error_message', '')}")
+        raise Refusal("syntax", explain(ast.get("error_message") or ""))
     return ast
 
 
@@ -232,10 +233,6 @@ def _base_tables(from_table: dict) -> list[tuple[str, str]] | None:
     return None
 
 
-def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:300]
-
-
 def run(
     con: duckdb.DuckDBPyConnection,
     sql: str,
@@ -248,7 +245,7 @@ def run(
     ast = _parse(con, sql)
     for node in _walk(ast):
         if node.get("type") == "TABLE_FUNCTION":
-            raise Refusal("table_function", "沙箱中不允许调用表函数 (table function)")
+            raise Refusal("table_function", "沙箱中不允许调用表函数")
     aggregates = {
         r[0]
         for r in con.execute(
@@ -280,25 +277,19 @@ def run(
         for batch in reader:
             rows += batch.num_rows
             if rows > max_rows:
-                raise Refusal("too_many_rows", f"结果超过 {max_rows} 行上限 (row limit)")
+                raise Refusal("too_many_rows", f"结果超过 {max_rows} 行上限")
             batches.append(batch)
         table = pa.Table.from_batches(batches, schema=reader.schema)
     except duckdb.InterruptException as exc:
-        raise Refusal(
-            "time_limit", f"查询超过 {timeout:g} 秒时间限制，已中止 (time limit)"
-        ) from exc
+        raise Refusal("time_limit", f"查询超过 {timeout:g} 秒时间限制，已中止") from exc
     except duckdb.OutOfMemoryException as exc:
-        raise Refusal("memory_limit", "查询超过沙箱内存限制，已中止 (memory limit)") from exc
+        raise Refusal("memory_limit", "查询超过沙箱内存限制，已中止") from exc
     except duckdb.PermissionException as exc:
-        raise Refusal(
-            "external_access", f"沙箱禁止访问文件和网络 (no external access)：{_short(exc)}"
-        ) from exc
+        raise Refusal("external_access", "沙箱禁止访问文件和网络：请只查询授权的沙箱表") from exc
     except duckdb.Error as exc:
         if "interrupt" in str(exc).lower():
-            raise Refusal(
-                "time_limit", f"查询超过 {timeout:g} 秒时间限制，已中止 (time limit)"
-            ) from exc
-        raise Refusal("query_error", f"查询执行失败 (query error)：{_short(exc)}") from exc
+            raise Refusal("time_limit", f"查询超过 {timeout:g} 秒时间限制，已中止") from exc
+        raise Refusal("query_error", explain(str(exc))) from exc
     finally:
         timer.cancel()
     result = Result(table, kind, read, duration_ms=int((time.monotonic() - started) * 1000))
@@ -311,34 +302,31 @@ def _add_counts(con, ast: dict, node: dict, by_name: dict, aggregates: set[str])
     """Append count(DISTINCT t.rowid) per table read; refuse value-revealing aggregates."""
     for n in _walk(node):
         if n.get("class") == "WINDOW":
-            raise Refusal("window", "聚合结果中不允许使用窗口函数 (window function)")
+            raise Refusal("window", "聚合结果中不允许使用窗口函数")
     for n in _walk(node):
         name = n.get("function_name")
         if n.get("class") == "FUNCTION" and name in aggregates:
             if name not in SAFE_AGGREGATES:
                 raise Refusal(
                     "aggregate_function",
-                    f"聚合函数 {name} 会暴露单条记录的取值，仅允许 count、sum、avg 等 "
-                    "(aggregate not allowed, OPR-4)",
+                    f"聚合函数 {name} 会暴露单条记录的取值，仅允许 count、sum、avg 等",
                 )
             if n.get("filter") is not None or any(
                 m.get("class") == "CASE" for m in _walk(n.get("arguments"))
             ):
                 raise Refusal(
                     "conditional_aggregate",
-                    f"聚合函数 {name} 中不允许带条件（FILTER/CASE），以防差分识别个人 "
-                    "(conditional aggregate)",
+                    f"聚合函数 {name} 中不允许带条件（FILTER/CASE），以防差分识别个人",
                 )
     refs = _base_tables(node.get("from_table") or {})
     if not refs:
         raise Refusal(
             "aggregate_source",
-            "聚合查询须直接读取授权数据表（FROM 中不得使用子查询、CTE 或集合运算） "
-            "(aggregate over authorized tables only)",
+            "聚合查询须直接读取授权数据表（FROM 中不得使用子查询、CTE 或集合运算）",
         )
     for _, table in refs:
         if table not in by_name:
-            raise Refusal("not_granted", f"未获授权的数据表 (table not granted)：{table}")
+            raise Refusal("not_granted", f"未获授权的数据表：{table}")
     template = json.loads(
         con.execute("SELECT json_serialize_sql('SELECT count(DISTINCT x.rowid) AS c')").fetchall()[
             0
@@ -380,20 +368,19 @@ def check(result: Result, *, min_group: int, today: date | None = None) -> None:
                 label = "、".join(LABELS.get(e, e) for e in hits)
                 raise Refusal(
                     "identifier",
-                    f"结果包含未脱敏的{label} (identifier not masked, OPR-4)：列「{col.name}」",
+                    f"结果包含未脱敏的{label}：列「{col.name}」",
                 )
     if result.kind == "aggregate":
         if table.num_rows and (result.smallest_group or 0) < min_group:
             raise Refusal(
                 "min_group",
                 f"结果中最小的分组只有 {result.smallest_group} 条记录，少于最小分组要求 "
-                f"{min_group} 条 (minimum group size, OPR-4)",
+                f"{min_group} 条",
             )
         return
     raw = [s.entry.name for s in result.sources if not s.version.anonymized]
     if raw or not result.sources:
         raise Refusal(
             "not_anonymized",
-            "明细级结果只能来自通过匿名化认定的数据 (row-level output needs PIP-9 anonymized "
-            f"data)：{'、'.join(raw) or '未读取授权数据'}",
+            f"明细级结果只能来自通过匿名化认定的数据：{'、'.join(raw) or '未读取授权数据'}",
         )

@@ -60,7 +60,7 @@ def _subject(agreement: OperatorAgreement) -> str:
 def _require_authority(actor: User) -> Organization:
     org = actor.org
     if "admin" not in actor.roles and (org is None or org.kind != "data_authority"):
-        raise NotAuthority("只有数据管理部门可以授权运营 (data authority only, OPR-1)")
+        raise NotAuthority("只有数据管理部门可以授权运营")
     return org
 
 
@@ -73,7 +73,7 @@ def store_report(data: bytes, filename: str, *, data_dir: Path) -> tuple[str, st
     Written to a temporary name and renamed, like loads; returns (relative path, sha256).
     """
     if not data:
-        raise InvalidInput("必须上传安全风险评估报告 (risk assessment report, OPR-2)")
+        raise InvalidInput("必须上传安全风险评估报告")
     digest = hashlib.sha256(data).hexdigest()
     suffix = Path(filename or "report").suffix.lower()[:8] or ".bin"
     rel = Path("operation") / "reports" / f"{digest[:16]}-{uuid.uuid4().hex[:8]}{suffix}"
@@ -99,7 +99,7 @@ def operability(
     refused: it is not a record.
     """
     if entry.published_version is None or entry.scope != "public":
-        raise NotOperable(f"「{entry.name}」不是已发布的公共数据目录，不能授权运营 (entry)")
+        raise NotOperable(f"「{entry.name}」不是已发布的公共数据目录，不能授权运营")
     if entry.opening_attr != "none":
         return "open", "开放目录"
     if consent is not None and str(consent).strip():
@@ -108,8 +108,7 @@ def operability(
     version = storage.newest(session, entry.id)
     if version is None or version.column_tags is None:
         raise NotOperable(
-            f"「{entry.name}」不予开放，且尚无已识别的数据，无法确认已脱敏；"
-            "须脱敏或取得权利人同意 (not open, OPR-3)"
+            f"「{entry.name}」不予开放，且尚无已识别的数据，无法确认已脱敏；须脱敏或取得权利人同意"
         )
     rules = get_policy(session, policy).rules
     tags = column_tags(entry, version)
@@ -122,7 +121,7 @@ def operability(
     if clear:
         raise NotOperable(
             f"「{entry.name}」不予开放，按脱敏策略 {policy} 以下字段未脱敏：{'、'.join(clear)}；"
-            "不予开放的数据须脱敏或取得权利人同意后方可运营 (not open, OPR-3)"
+            "不予开放的数据须脱敏或取得权利人同意后方可运营"
         )
     return "desensitized", f"不予开放，按策略 {policy} 脱敏后运营"
 
@@ -171,7 +170,7 @@ def authorize(
     authority = _require_authority(actor)
     operator = session.get(Organization, operator_org_id)
     if operator is None or operator.kind != "operator":
-        raise InvalidInput("被授权单位必须是授权运营机构 (operator organization)")
+        raise InvalidInput("被授权单位必须是授权运营机构")
     texts = {
         "title": title,
         "revenue_method": revenue_method,
@@ -180,13 +179,13 @@ def authorize(
     }
     missing = [label for k, label in REQUIRED.items() if not (texts[k] or "").strip()]
     if missing:
-        raise InvalidInput(f"授权运营协议必须写明：{'、'.join(missing)} (OPR-2)")
+        raise InvalidInput(f"授权运营协议必须写明：{'、'.join(missing)}")
     if not report_path or not report_sha256:
-        raise InvalidInput("必须上传安全风险评估报告 (risk assessment report, OPR-2)")
+        raise InvalidInput("必须上传安全风险评估报告")
     if not isinstance(term_days, int) or not 1 <= term_days <= MAX_TERM_DAYS:
-        raise InvalidInput(f"授权期限须在 1 至 {MAX_TERM_DAYS} 天之间 (term)")
+        raise InvalidInput(f"授权期限须在 1 至 {MAX_TERM_DAYS} 天之间")
     if not entries:
-        raise InvalidInput("授权范围至少包含一个数据目录 (scope)")
+        raise InvalidInput("授权范围至少包含一个数据目录")
     checked = []
     for item in entries:
         entry = catalog.get(session, int(item["entry_id"]))
@@ -225,7 +224,7 @@ def authorize(
             session,
             entry,
             recipient_org_id=operator.id,
-            purpose=f"授权运营：{agreement.title}（仅在平台沙箱内使用，OPR-4）",
+            purpose=f"授权运营：{agreement.title}（仅在平台沙箱内使用）",
             source="operation",
             actor=actor,
             days=term_days,
@@ -269,14 +268,14 @@ def authorize(
 def get(session: Session, agreement_id: int) -> OperatorAgreement:
     agreement = session.get(OperatorAgreement, agreement_id)
     if agreement is None:
-        raise AgreementNotFound(f"授权运营协议不存在 (agreement)：{agreement_id}")
+        raise AgreementNotFound(f"授权运营协议不存在：{agreement_id}")
     return agreement
 
 
 def get_visible(session: Session, agreement_id: int, actor: User) -> OperatorAgreement:
     agreement = get(session, agreement_id)
     if not can_view(agreement, actor):
-        raise AgreementNotFound(f"授权运营协议不存在 (agreement)：{agreement_id}")
+        raise AgreementNotFound(f"授权运营协议不存在：{agreement_id}")
     return agreement
 
 
@@ -308,7 +307,7 @@ def expire_due(session: Session, *, now: datetime | None = None) -> list[Operato
         for item in agreement.items:
             grant = session.get(Grant, item.grant_id)
             if grant.revoked_at is None:
-                grant.revoked_at, grant.revoke_reason = now, "授权运营协议到期 (OPR-2)"
+                grant.revoked_at, grant.revoke_reason = now, "授权运营协议到期"
         session.flush()
         record(
             session,
@@ -327,11 +326,11 @@ def confirm_disposal(
     """The operator confirms disposal at expiry as the agreement says (OPR-2)."""
     agreement = get(session, agreement_id)
     if "admin" not in actor.roles and actor.org_id != agreement.operator_org_id:
-        raise NotOperator("只有被授权的运营机构可以确认到期处置 (operator only)")
+        raise NotOperator("只有被授权的运营机构可以确认到期处置")
     if agreement.status != "expired":
-        raise WrongStatus("协议到期后方可确认处置 (agreement not expired)")
+        raise WrongStatus("协议到期后方可确认处置")
     if not (note or "").strip():
-        raise InvalidInput("请说明处置情况 (disposal note)")
+        raise InvalidInput("请说明处置情况")
     agreement.status = "disposed"
     agreement.disposal_confirmed_at = utcnow()
     agreement.disposal_confirmed_by = actor.actor

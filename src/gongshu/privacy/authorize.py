@@ -27,7 +27,7 @@ from gongshu.privacy.models import ConsentRecord
 from gongshu.timeutil import utcnow
 
 MARKET_KINDS = ("enterprise", "operator")
-METHOD = "经本人授权获取并使用本人数据（PIP-10）"
+METHOD = "经本人授权获取并使用本人数据"
 SOURCE_PREFIX = "authorization:"
 
 
@@ -54,15 +54,15 @@ def authorize(
 
     own = egress.get_grant(session, grant_id)
     if own.recipient_user_id != user.id or own.source != "rights":
-        raise NotThePerson("只能授权使用本人通过权利请求获得的数据 (own export only, PIP-10)")
+        raise NotThePerson("只能授权使用本人通过权利请求获得的数据")
     egress.check_grant(own, user)
     org = session.get(Organization, org_id)
     if org is None or org.kind not in MARKET_KINDS:
-        raise InvalidInput("被授权方须为企业或授权运营机构 (market entity, PIP-10)")
+        raise InvalidInput("被授权方须为企业或授权运营机构")
     if not (purpose or "").strip():
-        raise InvalidInput("须写明授权使用的目的 (purpose)")
+        raise InvalidInput("须写明授权使用的目的")
     if not 1 <= days <= 365:
-        raise InvalidInput("授权期限须为 1 至 365 天 (days)")
+        raise InvalidInput("授权期限须为 1 至 365 天")
     kinds = _kinds(session, own) or ["PERSON_NAME"]
     sensitive = consent.sensitive_kinds(session, kinds)
     plain = [k for k in kinds if k not in sensitive]
@@ -149,7 +149,7 @@ def revoke_for(session: Session, withdrawn: ConsentRecord, *, actor: User) -> li
         g for g in candidates if wanted in g.source_ref.removeprefix(SOURCE_PREFIX).split(",")
     ]
     for grant in grants:
-        grant.revoked_at, grant.revoke_reason = utcnow(), "本人撤回授权同意 (PIP-4, PIP-10)"
+        grant.revoked_at, grant.revoke_reason = utcnow(), "本人撤回授权同意"
         record(
             session,
             "grant.revoked",

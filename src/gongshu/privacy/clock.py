@@ -41,7 +41,7 @@ RIGHTS_ANSWER = ClockSpec(
     deadline="deadline",
     warning="deadline_warning",
     period=Period(workdays=ANSWER_WORKDAYS),
-    basis=f"PIP-5：收到申请后 {ANSWER_WORKDAYS} 个工作日",
+    basis=f"收到申请后 {ANSWER_WORKDAYS} 个工作日",
     what="答复期限",
     note="申请已受理",
     status="status",

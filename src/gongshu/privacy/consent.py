@@ -46,10 +46,10 @@ def sensitive_kinds(session: Session, kinds: list[str]) -> list[str]:
 def _check_kinds(kinds: list[str]) -> list[str]:
     clean = sorted(set(kinds or []))
     if not clean:
-        raise BadConsent("须列明同意处理的个人信息种类 (data_kinds)")
+        raise BadConsent("须列明同意处理的个人信息种类")
     unknown = [k for k in clean if k not in ENTITY_LABELS]
     if unknown:
-        raise BadConsent(f"个人信息种类代码无效 (data_kinds)：{'、'.join(unknown)}")
+        raise BadConsent(f"个人信息种类代码无效：{'、'.join(unknown)}")
     return clean
 
 
@@ -74,13 +74,13 @@ def give(
     makes it the person's separate consent to providing abroad to that recipient (XBR-3)."""
     kinds = _check_kinds(data_kinds)
     if not (purpose or "").strip():
-        raise BadConsent("须写明处理目的 (purpose)")
+        raise BadConsent("须写明处理目的")
     if not (method or "").strip():
-        raise BadConsent("须写明处理方式 (method)")
+        raise BadConsent("须写明处理方式")
     sensitive = sensitive_kinds(session, kinds)
     if sensitive and len(kinds) > 1:
         raise BadConsent(
-            "敏感个人信息须逐项单独同意 (separate consent, PIP-1)：请将"
+            "敏感个人信息须逐项单独同意：请将"
             f"{'、'.join(ENTITY_LABELS[k] for k in sensitive)}分别记录，不得与其他种类合并"
         )
     from gongshu.privacy import notices
@@ -90,18 +90,18 @@ def give(
     if hidden:
         raise BadConsent(
             f"本单位处理规则（第 {notice.version_no} 版）未列明："
-            f"{'、'.join(ENTITY_LABELS[k] for k in hidden)}，须先更新处理规则再取得同意 (PIP-7)"
+            f"{'、'.join(ENTITY_LABELS[k] for k in hidden)}，须先更新处理规则再取得同意"
         )
     minor = age_on(id_number, on) < GUARDIAN_AGE
     guardian = None
     if minor:
         if not guardian_id_number:
             raise GuardianRequired(
-                "未满十四周岁未成年人的个人信息须取得其父母或其他监护人的同意 "
-                "(guardian consent, PIP-1)：请填写监护人身份证号码"
+                "未满十四周岁未成年人的个人信息须取得其父母或其他监护人的同意"
+                "：请填写监护人身份证号码"
             )
         if age_on(guardian_id_number, on) < ADULT_AGE:
-            raise GuardianRequired("监护人须为成年人 (guardian must be an adult)")
+            raise GuardianRequired("监护人须为成年人")
         guardian = person_hash(guardian_id_number, secret)
     rec = ConsentRecord(
         person_hash=person_hash(id_number, secret),
@@ -153,14 +153,14 @@ def _abroad_recipient(session: Session, org_id: int | None) -> int | None:
     from gongshu.compliance.crossborder import foreign_recipient
 
     if foreign_recipient(session, org_id) is None:
-        raise BadConsent("出境单独同意须指明已登记为境外接收方的机构 (abroad_recipient_org_id)")
+        raise BadConsent("出境单独同意须指明已登记为境外接收方的机构")
     return org_id
 
 
 def get(session: Session, consent_id: int) -> ConsentRecord:
     rec = session.get(ConsentRecord, consent_id)
     if rec is None or rec.action != "grant":
-        raise ConsentNotFound(f"同意记录不存在 (consent)：{consent_id}")
+        raise ConsentNotFound(f"同意记录不存在：{consent_id}")
     return rec
 
 
@@ -222,7 +222,7 @@ def withdraw_own(session: Session, consent_id: int, *, user: User, on: date) -> 
         given.person_hash,
         given.guardian_hash,
     ):
-        raise NotThePerson("只能撤回本人（或本人作为监护人）的同意 (own consent only)")
+        raise NotThePerson("只能撤回本人（或本人作为监护人）的同意")
     return withdraw(session, consent_id, on=on, actor=user, reason="本人通过平台撤回")
 
 
@@ -266,12 +266,11 @@ def check(
             continue
         answer.valid = False
         if not of_kind:
-            answer.reasons.append(f"{label}：无同意记录，须取得同意 (no consent, PIP-1)")
+            answer.reasons.append(f"{label}：无同意记录，须取得同意")
         elif not live:
             w = withdrawn[of_kind[-1].id]
             answer.reasons.append(
-                f"{label}：同意已于 {w.effective_on} 撤回 (withdrawn, PIP-4)，"
-                f"须于 {w.deletion_due} 前删除或匿名化"
+                f"{label}：同意已于 {w.effective_on} 撤回，须于 {w.deletion_due} 前删除或匿名化"
             )
         else:
             last = live[-1]
@@ -280,13 +279,11 @@ def check(
                 what.append(f"处理目的由「{last.purpose}」变为「{purpose.strip()}」")
             if last.method != method.strip():
                 what.append(f"处理方式由「{last.method}」变为「{method.strip()}」")
-            answer.reasons.append(
-                f"{label}：{'；'.join(what)}，须重新取得同意 (change of purpose/method, PIP-3)"
-            )
+            answer.reasons.append(f"{label}：{'；'.join(what)}，须重新取得同意")
     if not answer.valid:
         answer.reasons.append(
             "提示：不得以个人不同意或撤回同意为由拒绝提供产品或服务，"
-            "处理个人信息属于提供产品或服务所必需的除外 (PIP-2)"
+            "处理个人信息属于提供产品或服务所必需的除外"
         )
     return answer
 

@@ -86,7 +86,7 @@ def rights_requests(session: Session, *, org_id: int | None, start: date, end: d
         label = f"#{req.id} {REQUEST_KINDS[req.kind]}（{beijing(req.received_at)} 收到）"
         if deadline is None:
             ok, unknown = True, unknown + 1
-            detail = "答复期限未知（节假日安排未录入，CLK-4）" + (
+            detail = "答复期限未知（节假日安排未录入）" + (
                 f"，已于 {beijing(done_at)} 答复" if done_at else "，办理中"
             )
         elif done_at is not None:
@@ -110,7 +110,7 @@ def rights_requests(session: Session, *, org_id: int | None, start: date, end: d
         "期间未收到个人信息权利请求。"
         if total == 0
         else f"期间收到个人信息权利请求 {total} 件，按时答复 {in_time} 件，超期 {late} 件，"
-        f"办理中 {pending} 件（15 个工作日，PIP-5）。"
+        f"办理中 {pending} 件（15 个工作日）。"
     )
     return {
         "status": status,
@@ -132,7 +132,7 @@ def _basis(
 ) -> tuple[bool, str]:
     """A lawful basis or a separate consent recorded for this grant (PIP-1, PIA-A 13(1))."""
     if grant.source == "rights":
-        return True, "本人行使查阅、复制权利 (PIP-5)，提供本人信息"
+        return True, "本人行使查阅、复制权利，提供本人信息"
     if grant.source == "sharing" and (grant.source_ref or "").startswith("application:"):
         from gongshu.exchange.models import SharingApplication
 
@@ -221,7 +221,7 @@ def sensitive_consents(session: Session, *, org_id: int | None, start: date, end
         "期间没有提供敏感个人信息的授权。"
         if total == 0
         else f"期间提供敏感个人信息的授权 {total} 项，{total - bad} 项记录了单独同意或法定依据，"
-        f"{bad} 项缺失（PIP-1）。"
+        f"{bad} 项缺失。"
     )
     return {
         "status": _status(total - bad, bad),

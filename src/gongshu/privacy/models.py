@@ -69,15 +69,13 @@ class ConsentRecord(Base):
 
 @event.listens_for(ConsentRecord, "before_update")
 def _refuse_edit(mapper, connection, target: ConsentRecord) -> None:  # noqa: ANN001, ARG001
-    raise Conflict("同意记录不可修改，撤回须新增记录 (consent records are append-only, PIP-3)")
+    raise Conflict("同意记录不可修改，撤回须新增记录")
 
 
 @event.listens_for(ConsentRecord, "before_delete")
 def _refuse_early_delete(mapper, connection, target: ConsentRecord) -> None:  # noqa: ANN001, ARG001
     if target.retain_until > date.today():
-        raise Conflict(
-            f"同意记录须保存至 {target.retain_until} 后方可删除 (retention, SEC-7：至少 5 年)"
-        )
+        raise Conflict(f"同意记录须至少保存 5 年，{target.retain_until} 前不得删除")
 
 
 class RightsRequest(Base):

@@ -31,7 +31,7 @@ def notice_page(
     org = session.get(Organization, org_id)
     notice = notices.current(session, org_id) if org else None
     if notice is None:
-        raise NoticeNotFound(f"该单位尚未公布个人信息处理规则 (processing rules)：{org_id}")
+        raise NoticeNotFound(f"该单位尚未公布个人信息处理规则：{org_id}")
     return render(
         request,
         "privacy_notice.html",
@@ -66,7 +66,7 @@ def notice_publish(
     officer_contact: FormStr = "",
 ) -> Response:
     if user.org is None:
-        raise NotHandler("须以机构账户公布处理规则 (organization account)")
+        raise NotHandler("须以机构账户公布处理规则")
     notices.publish(
         session,
         user.org,

@@ -21,16 +21,16 @@ class BadNotice(BadConsent): ...
 
 def _functions(value: object) -> list[dict]:
     if not isinstance(value, list) or not value:
-        raise BadNotice(f"须逐项列明{NOTICE_SECTIONS['functions']} (functions, PIP-7)")
+        raise BadNotice(f"须逐项列明{NOTICE_SECTIONS['functions']}")
     out = []
     for i, item in enumerate(value, start=1):
         name = str((item or {}).get("function") or "").strip()
         kinds = sorted(set((item or {}).get("kinds") or []))
         if not name or not kinds:
-            raise BadNotice(f"第 {i} 项业务功能须写明名称和个人信息种类 (functions)")
+            raise BadNotice(f"第 {i} 项业务功能须写明名称和个人信息种类")
         unknown = [k for k in kinds if k not in ENTITY_LABELS]
         if unknown:
-            raise BadNotice(f"第 {i} 项的个人信息种类代码无效 (kinds)：{'、'.join(unknown)}")
+            raise BadNotice(f"第 {i} 项的个人信息种类无效：{'、'.join(unknown)}")
         out.append({"function": name, "kinds": kinds})
     return out
 
@@ -43,7 +43,7 @@ def publish(session: Session, org: Organization, sections: dict, *, actor: str) 
         if key != "functions" and not str(sections.get(key) or "").strip()
     ]
     if missing:
-        raise BadNotice(f"处理规则缺少以下内容 (PIP-7)：{'、'.join(missing)}")
+        raise BadNotice(f"处理规则缺少以下内容：{'、'.join(missing)}")
     clean = {k: str(sections[k]).strip() for k in NOTICE_SECTIONS if k != "functions"}
     clean["functions"] = _functions(sections.get("functions"))
     version_no = (
@@ -85,7 +85,9 @@ def undeclared(notice: ProcessingNotice | None, kinds: list[str]) -> list[str]:
 
 
 def parse_functions(text: str) -> list[dict]:
-    """Form input, one function a line: ``功能名称: CODE, CODE``."""
+    """Form input, one function a line: ``功能名称: 种类, 种类``, each kind by its Chinese
+    name ("手机号码") or its code (CN_MOBILE)."""
+    by_label = {label: code for code, label in ENTITY_LABELS.items()}
     out = []
     for line in (text or "").splitlines():
         if not line.strip():
@@ -94,7 +96,11 @@ def parse_functions(text: str) -> list[dict]:
         out.append(
             {
                 "function": name.strip(),
-                "kinds": [c.strip() for c in codes.replace("，", ",").split(",") if c.strip()],
+                "kinds": [
+                    by_label.get(c.strip(), c.strip())
+                    for c in codes.replace("，", ",").replace("、", ",").split(",")
+                    if c.strip()
+                ],
             }
         )
     return out

@@ -19,7 +19,7 @@ HASH_LABEL = "gongshu/accounts/id-number"
 def valid_id(id_number: str, *, field: str = "居民身份证号码") -> str:
     number = normalize_id(id_number or "")
     if len(number) != 18 or not is_resident_id(number):
-        raise InvalidInput(f"{field}无效 (GB 11643 resident ID)，请核对")
+        raise InvalidInput(f"{field}无效，请核对")
     return number
 
 

@@ -53,7 +53,7 @@ router = APIRouter(prefix="/api/v1", tags=["privacy"])
 
 def _org(user: User):  # noqa: ANN202
     if user.org is None:
-        raise NotHandler("须以机构账户记录同意 (organization account)")
+        raise NotHandler("须以机构账户记录同意")
     return user.org
 
 
@@ -100,7 +100,7 @@ def withdraw_consent(
     """Record a withdrawal received through your own channels (PIP-4): a new record."""
     given = consent.get(session, consent_id)
     if given.org_id != _org(user).id:
-        raise ConsentNotFound(f"同意记录不存在 (consent)：{consent_id}")
+        raise ConsentNotFound(f"同意记录不存在：{consent_id}")
     rec = consent.withdraw(session, consent_id, on=body.on, actor=user, reason=body.reason)
     return ConsentPublic.model_validate(rec, from_attributes=True)
 
@@ -309,7 +309,7 @@ def get_notice(
 
     notice = notices.current(session, org_id)
     if notice is None:
-        raise NoticeNotFound(f"该单位尚未公布个人信息处理规则 (processing rules)：{org_id}")
+        raise NoticeNotFound(f"该单位尚未公布个人信息处理规则：{org_id}")
     return NoticePublic.model_validate(notice, from_attributes=True)
 
 

@@ -84,7 +84,7 @@ def _seal(secret: str, request_aad: bytes, values: dict) -> str:
 def lookup(req: RightsRequest, secret: str) -> dict:
     """The ID number and mobile the person gave; available only while the request is open."""
     if not req.lookup_enc:
-        raise AlreadyHandled("申请已办结，查找信息已删除 (lookup erased)")
+        raise AlreadyHandled("申请已办结，查找信息已删除")
     data = sm4_gcm_decrypt(
         _lookup_key(secret), base64.b64decode(req.lookup_enc), req.person_hash.encode()
     )
@@ -217,7 +217,7 @@ def file_request(
 def get(session: Session, request_id: int) -> RightsRequest:
     req = session.get(RightsRequest, request_id)
     if req is None:
-        raise RequestNotFound(f"权利请求不存在 (rights request)：{request_id}")
+        raise RequestNotFound(f"权利请求不存在：{request_id}")
     return req
 
 
@@ -248,7 +248,7 @@ def can_view(session: Session, req: RightsRequest, actor: User) -> bool:
 def get_visible(session: Session, request_id: int, actor: User) -> RightsRequest:
     req = get(session, request_id)
     if not can_view(session, req, actor):
-        raise RequestNotFound(f"权利请求不存在 (rights request)：{request_id}")
+        raise RequestNotFound(f"权利请求不存在：{request_id}")
     return req
 
 
@@ -292,16 +292,16 @@ def handle(
     exported only when the provider confirms the number is the person's."""
     match = session.get(RightsMatch, match_id)
     if match is None:
-        raise MatchNotFound(f"待办记录不存在 (match)：{match_id}")
+        raise MatchNotFound(f"待办记录不存在：{match_id}")
     if "admin" not in actor.roles and actor.org_id != match.provider_org_id:
-        raise NotHandler("只有数据提供单位可以办理本单位目录的请求 (provider only)")
+        raise NotHandler("只有数据提供单位可以办理本单位目录的请求")
     if match.outcome is not None:
-        raise AlreadyHandled("该目录的请求已办理 (already handled)")
+        raise AlreadyHandled("该目录的请求已办理")
     req = get(session, match.request_id)
     if action not in ALLOWED_ACTIONS[req.kind]:
-        raise InvalidInput(f"「{REQUEST_KINDS[req.kind]}」请求不能以此方式办理 (action)：{action}")
+        raise InvalidInput(f"「{REQUEST_KINDS[req.kind]}」请求不能以此方式办理：{action}")
     if action in ("refuse", "explain") and not (note or "").strip():
-        raise InvalidInput("不予办理或解释说明须写明理由和依据 (note)")
+        raise InvalidInput("不予办理或解释说明须写明理由和依据")
     found = lookup(req, secret)
     version = session.get(DatasetVersion, match.dataset_version_id)
     entry = catalog.get(session, match.entry_id)
@@ -313,8 +313,7 @@ def handle(
     )  # a mention in free text is found by the ID number
     if action in ("delete", "correct", "export") and by_mobile_only and not mobile_confirmed:
         raise InvalidInput(
-            "该目录仅以手机号码匹配到记录，手机号码未经核验：请先核实号码属于申请人本人，"
-            "再确认办理 (mobile_confirmed)"
+            "该目录仅以手机号码匹配到记录，手机号码未经核验：请先核实号码属于申请人本人，再确认办理"
         )
     if action in ("delete", "correct", "export"):
         # Re-find in the latest version: a load since filing may have moved the rows.
@@ -377,7 +376,7 @@ def handle(
             session,
             entry,
             recipient_user=session.get(User, req.user_id),
-            purpose=f"个人信息权利请求 #{req.id}（{REQUEST_KINDS[req.kind]}本人信息，PIP-5）",
+            purpose=f"个人信息权利请求 #{req.id}（{REQUEST_KINDS[req.kind]}本人信息）",
             source="rights",
             actor=actor,
             days=EXPORT_DAYS,

@@ -145,7 +145,7 @@ def erase(
     ``masker`` masks the person's mentions in other rows' free text and JSON
     (issue 21 item 5): those rows stay, their ``masked_columns`` are recorded."""
     if not rows and masker is None:
-        raise InvalidInput("没有需要删除的记录 (rows)")
+        raise InvalidInput("没有需要删除的记录")
 
     def change(batch: pa.RecordBatch, mask: pa.Array) -> pa.RecordBatch:
         kept = batch.filter(pc.invert(mask))
@@ -186,16 +186,16 @@ def correct(
 ) -> Tombstone:
     """A new version with ``values`` set in ``rows`` (PIP-5 correct/supplement)."""
     if not rows or not values:
-        raise InvalidInput("须指明更正的记录和字段 (rows, values)")
+        raise InvalidInput("须指明更正的记录和字段")
     schema = storage.schema(datasets_dir, version)
     scalars = {}
     for col, value in values.items():
         if col not in schema.names:
-            raise InvalidInput(f"更正的字段不存在 (column)：{col}")
+            raise InvalidInput(f"更正的字段不存在：{col}")
         try:
             scalars[col] = pa.scalar(value, pa.string()).cast(schema.field(col).type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise InvalidInput(f"「{col}」的更正值格式不符 (value)：{value}") from exc
+            raise InvalidInput(f"「{col}」的更正值格式不符：{value}") from exc
 
     def change(batch: pa.RecordBatch, mask: pa.Array) -> pa.RecordBatch:
         if not pc.any(mask).as_py():

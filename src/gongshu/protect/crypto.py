@@ -95,16 +95,14 @@ def sm4_gcm_encrypt(key: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
 def sm4_gcm_decrypt(key: bytes, blob: bytes, aad: bytes = b"") -> bytes:
     """Inverse of ``sm4_gcm_encrypt``; a wrong key or a changed byte raises."""
     if len(blob) < NONCE_BYTES + TAG_BYTES:
-        raise DecryptionFailed("密文长度不足，无法解密 (ciphertext too short)")
+        raise DecryptionFailed("密文长度不足，无法解密")
     nonce, body, tag = blob[:NONCE_BYTES], blob[NONCE_BYTES:-TAG_BYTES], blob[-TAG_BYTES:]
     dec = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
     dec.authenticate_additional_data(aad)
     try:
         return dec.update(body) + dec.finalize()
     except InvalidTag as exc:
-        raise DecryptionFailed(
-            "密文校验失败：密钥不对或密文被改动 (authentication failed)"
-        ) from exc
+        raise DecryptionFailed("密文校验失败：密钥不对或密文被改动") from exc
 
 
 class FF1:

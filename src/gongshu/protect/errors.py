@@ -13,7 +13,7 @@ class InvalidParameter(InvalidInput):
 
     def __init__(self, operator: str, parameter: str, reason: str) -> None:
         super().__init__(
-            f"脱敏算子 {operator} 的参数 {parameter} 无效 (invalid parameter)：{reason}",
+            f"脱敏算子 {operator} 的参数 {parameter} 无效：{reason}",
             detail={"operator": operator, "parameter": parameter},
         )
         self.operator = operator

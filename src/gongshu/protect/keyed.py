@@ -93,7 +93,7 @@ def encrypt_field(values: ArrayLike, keystore: KeyStore, purpose: str = "field")
 def token_key_id(token: str) -> str:
     parts = token.split("$")
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
-        raise DecryptionFailed(f"不是本平台的字段密文 (not a field ciphertext)：{token[:24]!r}")
+        raise DecryptionFailed(f"不是本平台的字段密文：{token[:24]!r}")
     return parts[1]
 
 

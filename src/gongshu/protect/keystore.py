@@ -104,7 +104,7 @@ class FileKeyStore:
             self._seen = True
         elif self._seen:
             raise KeysMissing(
-                f"密钥库文件 {self.path} 已不存在 (key store missing)：不会重新生成，"
+                f"密钥库文件 {self.path} 已不存在：不会重新生成，"
                 "请用 gongshu keys import 从备份恢复"
             )
         else:
@@ -149,8 +149,7 @@ class FileKeyStore:
             return sm4_gcm_decrypt(self._master_key(doc), base64.b64decode(entry["wrapped"]), aad)
         except DecryptionFailed as exc:
             raise KeyStoreLocked(
-                "实例密钥无法解开密钥库 (key store locked)："
-                "GONGSHU_SECRET_KEY 与创建时不同，或密钥文件被改动",
+                "实例密钥无法解开密钥库：GONGSHU_SECRET_KEY 与创建时不同，或密钥文件被改动",
                 detail={"key_id": key_id},
             ) from exc
 
@@ -174,9 +173,7 @@ class FileKeyStore:
             if key_id not in doc["keys"]:
                 doc = self._load()  # another process may have rotated meanwhile
             if key_id not in doc["keys"]:
-                raise KeyNotFound(
-                    f"密钥 {key_id} 不存在 (key not found)", detail={"key_id": key_id}
-                )
+                raise KeyNotFound(f"密钥 {key_id} 不存在", detail={"key_id": key_id})
             return self._unwrap(doc, key_id)
 
     def current(self, purpose: str) -> tuple[str, bytes]:
@@ -218,15 +215,15 @@ class FileKeyStore:
         with self._lock:
             if self._mtime() is None:
                 raise KeysMissing(
-                    f"实例已有加密存储的数据，但缺少密钥库文件 {self.path} (key store missing)："
+                    f"实例已有加密存储的数据，但缺少密钥库文件 {self.path}："
                     "请用 gongshu keys import 从备份恢复"
                 )
             doc = self._load()
             lacking = sorted(set(key_ids) - set(doc["keys"]))
             if lacking:
                 raise KeysMismatch(
-                    f"密钥库文件 {self.path} 缺少加密数据所用的密钥 {', '.join(lacking)} "
-                    "(key store mismatch)：请用 gongshu keys import 恢复原密钥库",
+                    f"密钥库文件 {self.path} 缺少加密数据所用的密钥 {', '.join(lacking)}"
+                    "：请用 gongshu keys import 恢复原密钥库",
                     detail={"missing": lacking},
                 )
             try:
@@ -234,8 +231,8 @@ class FileKeyStore:
                     self._unwrap(doc, key_id)
             except KeyStoreLocked as exc:
                 raise KeysMismatch(
-                    f"实例密钥 GONGSHU_SECRET_KEY 解不开密钥库文件 {self.path} "
-                    "(key store mismatch)：密钥与创建时不同，或文件被改动"
+                    f"实例密钥 GONGSHU_SECRET_KEY 解不开密钥库文件 {self.path}"
+                    "：密钥与创建时不同，或文件被改动"
                 ) from exc
 
     def export_keys(self) -> dict:
@@ -258,7 +255,7 @@ class FileKeyStore:
         secret. Refuses when the file exists (the caller compares first)."""
         with self._lock:
             if self._mtime() is not None:
-                raise KeysMismatch(f"密钥库文件 {self.path} 已存在，拒绝覆盖 (key store exists)")
+                raise KeysMismatch(f"密钥库文件 {self.path} 已存在，拒绝覆盖")
             doc = {
                 "version": FORMAT_VERSION,
                 "salt": base64.b64encode(os.urandom(16)).decode(),

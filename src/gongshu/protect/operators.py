@@ -391,7 +391,5 @@ def apply(name: str, values: ArrayLike, **params: Any) -> pa.Array:
     try:
         op = OPERATORS[name]
     except KeyError:
-        raise UnknownOperator(
-            f"未知的脱敏算子 (unknown operator)：{name}", detail={"operator": name}
-        ) from None
+        raise UnknownOperator(f"未知的脱敏算子：{name}", detail={"operator": name}) from None
     return op(values, **params)

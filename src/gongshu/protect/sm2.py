@@ -99,7 +99,7 @@ def public_key(private: bytes, curve: Curve = RECOMMENDED) -> bytes:
 
 def _point(public: bytes, curve: Curve) -> tuple[int, int]:
     if len(public) != 65 or public[0] != 4:
-        raise InvalidKey("SM2 public key must be 04 || x || y (65 bytes)")
+        raise InvalidKey("SM2 公钥应为 65 字节的未压缩点：04 || x || y")
     x, y = int.from_bytes(public[1:33], "big"), int.from_bytes(public[33:], "big")
     if not curve.on_curve(x, y):
         raise InvalidKey("SM2 public key is not on the curve")
@@ -181,7 +181,7 @@ def public_from_pem(pem: str | bytes) -> bytes:
     body = "".join(line for line in text.strip().splitlines() if not line.startswith("-----"))
     der = base64.b64decode(body)
     if not der.startswith(_SPKI_PREFIX) or len(der) != len(_SPKI_PREFIX) + 64:
-        raise InvalidKey("not an SM2 public key (SubjectPublicKeyInfo)")
+        raise InvalidKey("不是 SM2 公钥：应为 SubjectPublicKeyInfo 格式")
     public = b"\x04" + der[len(_SPKI_PREFIX) :]
     _point(public, RECOMMENDED)
     return public

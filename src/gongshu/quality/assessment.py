@@ -30,7 +30,7 @@ from gongshu.timeutil import as_utc, utcnow
 
 def _prefix(actor: User) -> str:
     if actor.org is None or (actor.org.kind != "data_authority" and "admin" not in actor.roles):
-        raise NotAuthority("只有数据管理部门可以开展质量评估和资源统计 (data authority)")
+        raise NotAuthority("只有数据管理部门可以开展质量评估和资源统计")
     return "" if "admin" in actor.roles else area_prefix(actor.org)
 
 
@@ -61,7 +61,7 @@ def assess(session: Session, *, actor: User, scope: str, value: str) -> Assessme
     if scope == "agency":
         org = session.get(Organization, int(value)) if str(value).isdigit() else None
         if org is None or not org.region_code.startswith(prefix):
-            raise InvalidInput(f"评估对象不在本辖区 (agency)：{value}")
+            raise InvalidInput(f"评估对象不在本辖区：{value}")
         label = org.name
         rows = [
             {
@@ -75,7 +75,7 @@ def assess(session: Session, *, actor: User, scope: str, value: str) -> Assessme
         ]
     elif scope == "tier":
         if value not in TIERS:
-            raise InvalidInput(f"层级无效 (tier)：{value}")
+            raise InvalidInput(f"层级无效：{value}")
         label = TIERS[value]
         by_org: dict[int, list[CatalogEntry]] = {}
         for e in entries:
@@ -94,7 +94,7 @@ def assess(session: Session, *, actor: User, scope: str, value: str) -> Assessme
                 }
             )
     else:
-        raise InvalidInput(f"评估范围须为部门或层级 (scope)：{scope}")
+        raise InvalidInput(f"评估范围须为部门或层级：{scope}")
     rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), r["name"]))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank

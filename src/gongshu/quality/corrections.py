@@ -36,9 +36,9 @@ NO_DEADLINE = "数据管理部门尚未设定整改期限"
 def set_deadline(session: Session, workdays: int, *, actor: User) -> CorrectionDeadline:
     """The data authority sets how many working days providers in its area have (QUA-1)."""
     if actor.org is None or actor.org.kind != "data_authority":
-        raise NotAuthority("只有数据管理部门可以设定整改期限 (data authority)")
+        raise NotAuthority("只有数据管理部门可以设定整改期限")
     if not isinstance(workdays, int) or not 1 <= workdays <= 60:
-        raise InvalidInput("整改期限须为 1 到 60 个工作日 (workdays)")
+        raise InvalidInput("整改期限须为 1 到 60 个工作日")
     row = session.get(CorrectionDeadline, actor.org.region_code)
     if row is None:
         row = CorrectionDeadline(region_code=actor.org.region_code, workdays=workdays, set_by="")
@@ -90,7 +90,7 @@ CORRECTION = ClockSpec(
     deadline="deadline",
     warning="deadline_warning",
     period=_period,
-    basis="QUA-1：数据管理部门设定的整改工作日数",
+    basis="数据管理部门设定的整改工作日数",
     what="整改期限",
     no_period=NO_DEADLINE,
     status="status",
@@ -230,7 +230,7 @@ def import_error_reports(session: Session) -> int:
 def get_task(session: Session, task_id: int) -> CorrectionTask:
     task = session.get(CorrectionTask, task_id)
     if task is None:
-        raise TaskNotFound(f"整改任务不存在 (correction task)：{task_id}")
+        raise TaskNotFound(f"整改任务不存在：{task_id}")
     return task
 
 
@@ -241,15 +241,15 @@ def resolve(
     report, says it was corrected (``fixed``); both need a reason (QUA-1, QUA-3)."""
     task = get_task(session, task_id)
     if actor.org_id != task.provider_org_id and "admin" not in actor.roles:
-        raise NotQualityOwner("只有数据提供单位可以处理整改任务 (provider only)")
+        raise NotQualityOwner("只有数据提供单位可以处理整改任务")
     if task.status != "open":
-        raise TaskClosed("该整改任务已关闭 (task closed)")
+        raise TaskClosed("该整改任务已关闭")
     if status not in ("confirmed", "fixed"):
-        raise InvalidInput(f"处理结论无效 (status)：{status}")
+        raise InvalidInput(f"处理结论无效：{status}")
     if status == "fixed" and task.source == "rule":
-        raise InvalidInput("规则发现的问题须加载更正后的新版本数据，通过检查后自动关闭 (fixed)")
+        raise InvalidInput("规则发现的问题须加载更正后的新版本数据，通过检查后自动关闭")
     if not (reason or "").strip():
-        raise InvalidInput("请填写核实情况说明 (reason)")
+        raise InvalidInput("请填写核实情况说明")
     if task.source == "error_report":
         from gongshu.exchange.reports import answer_error
 

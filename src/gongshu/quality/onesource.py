@@ -178,7 +178,7 @@ def _overlap(
 
 def _require_authority(actor: User) -> None:
     if actor.org is None or (actor.org.kind != "data_authority" and "admin" not in actor.roles):
-        raise NotAuthority("只有数据管理部门可以认定唯一采集单位 (data authority, AGG-2)")
+        raise NotAuthority("只有数据管理部门可以认定唯一采集单位")
 
 
 def designate(
@@ -194,9 +194,9 @@ def designate(
     _require_authority(actor)
     ids = sorted({int(i) for i in entry_ids})
     if len(ids) < 2 or legal_entry_id not in ids:
-        raise InvalidInput("请选择重复的目录，并指定其中之一为唯一采集来源 (legal entry)")
+        raise InvalidInput("请选择重复的目录，并指定其中之一为唯一采集来源")
     if not (reason or "").strip():
-        raise InvalidInput("请填写认定理由 (reason)")
+        raise InvalidInput("请填写认定理由")
     entries = [catalog.get(session, i) for i in ids]
     for entry in entries:
         jurisdiction.require(

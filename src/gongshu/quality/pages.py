@@ -48,7 +48,7 @@ def entry_section(session, entry) -> dict:  # noqa: ANN001
 def _visible(session, entry_id: int, user: User):  # noqa: ANN001, ANN202
     entry = catalog.get(session, entry_id)
     if not catalog_search.can_see(entry, user):
-        raise EntryNotFound(f"目录不存在 (catalog entry)：{entry_id}")
+        raise EntryNotFound(f"目录不存在：{entry_id}")
     return entry
 
 
@@ -104,13 +104,11 @@ def rules_save(
     try:
         parsed = json.loads(rules)
         if not isinstance(parsed, list):
-            raise InvalidInput("规则须为 JSON 数组 (rules)")
+            raise InvalidInput("规则须为 JSON 数组")
         with session.begin_nested():
             service.update_rules(session, entry.id, parsed, actor=user, reason=reason)
     except json.JSONDecodeError as exc:
-        return _rules_page(
-            request, session, entry, text=rules, error=f"规则不是有效的 JSON (rules)：{exc}"
-        )
+        return _rules_page(request, session, entry, text=rules, error=f"规则不是有效的 JSON：{exc}")
     except GongshuError as exc:
         return _rules_page(request, session, entry, text=rules, error=str(exc))
     return RedirectResponse(f"/quality/entries/{entry.id}/rules?saved=1", status_code=303)
@@ -165,7 +163,7 @@ def deadline_save(
     workdays: FormStr,
 ) -> Response:
     if not workdays.strip().isdigit():
-        raise InvalidInput("整改期限须为工作日数 (workdays)")
+        raise InvalidInput("整改期限须为工作日数")
     corrections.set_deadline(session, int(workdays), actor=user)
     return RedirectResponse("/quality/supervision", status_code=303)
 
@@ -199,7 +197,7 @@ def designate(
 ) -> Response:
     ids = [int(i) for i in entries.split(",") if i.strip().isdigit()]
     if not legal_entry_id.isdigit():
-        raise InvalidInput("请指定唯一采集来源 (legal entry)")
+        raise InvalidInput("请指定唯一采集来源")
     # The evidence recorded is measured again here, never taken from the form.
     found = onesource.find_duplicates(
         session, user, datasets_dir=request.app.state.settings.datasets_dir
@@ -237,7 +235,7 @@ def _assessment(session, assessment_id: int) -> Assessment:  # noqa: ANN001
     if result is None:
         from gongshu.quality.errors import ReportNotFound
 
-        raise ReportNotFound(f"质量评估不存在 (assessment)：{assessment_id}")
+        raise ReportNotFound(f"质量评估不存在：{assessment_id}")
     return result
 
 

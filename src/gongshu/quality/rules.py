@@ -157,32 +157,32 @@ def validate(rules: list[dict], columns: set[str]) -> list[dict]:
     for i, rule in enumerate(rules, start=1):
         exp = rule.get("expectation")
         if exp not in EXPECTATIONS:
-            raise InvalidInput(f"第 {i} 条规则的检查项无效 (expectation)：{exp}")
+            raise InvalidInput(f"第 {i} 条规则的检查项无效：{exp}")
         rid = str(rule.get("id") or f"r{i}")
         if rid in seen:
-            raise InvalidInput(f"规则编号重复 (rule id)：{rid}")
+            raise InvalidInput(f"规则编号重复：{rid}")
         seen.add(rid)
         col = rule.get("column")
         if exp == COMPOUND:
             names = rule.get("column_list")
             if not isinstance(names, list) or len(set(map(str, names))) < 2:
-                raise InvalidInput(f"第 {i} 条规则（{exp}）须给出至少两个不同的字段 (column_list)")
+                raise InvalidInput(f"第 {i} 条规则（{exp}）须给出至少两个不同的字段")
             for name in names:
                 if name not in columns:
-                    raise InvalidInput(f"第 {i} 条规则的字段不在目录中 (column_list)：{name}")
+                    raise InvalidInput(f"第 {i} 条规则的字段不在目录中：{name}")
         elif exp != "expect_version_on_schedule" and col not in columns:
-            raise InvalidInput(f"第 {i} 条规则的字段不在目录中 (column)：{col}")
+            raise InvalidInput(f"第 {i} 条规则的字段不在目录中：{col}")
         for extra in ("birth_column", "gender_column"):
             if extra in rule and rule[extra] not in columns:
-                raise InvalidInput(f"第 {i} 条规则的字段不在目录中 ({extra})：{rule[extra]}")
+                raise InvalidInput(f"第 {i} 条规则 {extra} 中的字段不在目录中：{rule[extra]}")
         mostly = rule.get("mostly", 1.0)
         if not isinstance(mostly, int | float) or not 0 <= mostly <= 1:
-            raise InvalidInput(f"第 {i} 条规则的合格率阈值须在 0 到 1 之间 (mostly)")
+            raise InvalidInput(f"第 {i} 条规则的合格率阈值须在 0 到 1 之间")
         if exp == "expect_column_values_to_be_in_set" and not rule.get("value_set"):
-            raise InvalidInput(f"第 {i} 条规则须给出代码集 (value_set)")
+            raise InvalidInput(f"第 {i} 条规则须给出代码集")
         if exp == "expect_column_values_to_match_entity" and rule.get("entity") not in (
             ENTITY_PATTERNS
         ):
-            raise InvalidInput(f"第 {i} 条规则的实体类型不支持格式检查 (entity)")
+            raise InvalidInput(f"第 {i} 条规则的实体类型不支持格式检查")
         clean.append({**rule, "id": rid, "mostly": float(mostly)})
     return clean

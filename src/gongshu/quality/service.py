@@ -105,7 +105,7 @@ def update_rules(
     """The providing agency edits its entry's rules: a new version, in the ledger (QUA-1)."""
     entry = catalog.get(session, entry_id)
     if not can_manage(entry, actor):
-        raise NotQualityOwner("只有数据提供单位可以修改质量规则 (quality owner, QUA-1)")
+        raise NotQualityOwner("只有数据提供单位可以修改质量规则")
     clean = validate(rules, {f["name"] for f in entry.fields})
     return _new_rules(session, entry, clean, by=actor.actor, reason=(reason or "").strip())
 
@@ -236,7 +236,7 @@ def reports_of(session: Session, entry_id: int) -> list[QualityReport]:
 def get_report(session: Session, report_id: int) -> QualityReport:
     report = session.get(QualityReport, report_id)
     if report is None:
-        raise ReportNotFound(f"质量报告不存在 (quality report)：{report_id}")
+        raise ReportNotFound(f"质量报告不存在：{report_id}")
     return report
 
 

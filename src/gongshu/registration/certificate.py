@@ -11,7 +11,7 @@ def certificate_document(reg: Registration) -> Document:
     kind = KINDS.get(snap.get("kind"), "")
     rights = "、".join(RIGHTS[r] for r in snap.get("rights") or []) or "无"
     if snap.get("acting_for"):
-        rights += f"（受托为{snap['acting_for']}加工处理，不享有数据权利，REG-4）"
+        rights += f"（受托为{snap['acting_for']}加工处理，不享有数据权利）"
     price = PRICE_MODES.get(snap.get("price_mode"), "")
     if snap.get("price_yuan") is not None and snap.get("price_mode") == "self":
         price += f"：{snap['price_yuan']} 元/{snap.get('price_unit') or '次'}"

@@ -24,7 +24,7 @@ def _values(body: str) -> list[int]:
     chars = [c for c in body.upper() if c != "-"]
     bad = [c for c in chars if c not in ALPHABET]
     if bad:
-        raise ValueError(f"登记编码只能含数字和大写字母 (registration code)：{''.join(bad)}")
+        raise ValueError(f"登记编码只能含数字和大写字母：{''.join(bad)}")
     return [ALPHABET.index(c) for c in chars]
 
 

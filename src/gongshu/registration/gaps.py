@@ -65,7 +65,7 @@ def gaps(session: Session) -> list[Gap]:
                         org,
                         entry,
                         None,
-                        f"“{entry.name}”已授权{org.name}运营，但尚未登记 (REG-1)",
+                        f"“{entry.name}”已授权{org.name}运营，但尚未登记",
                     )
                 )
             for r in regs:
@@ -81,7 +81,7 @@ def gaps(session: Session) -> list[Gap]:
                             entry,
                             r,
                             f"由“{entry.name}”加工的产品“{r.name}”尚未完成登记"
-                            f"（{'待审核' if r.status == 'submitted' else '已退回'}，REG-1）",
+                            f"（{'待审核' if r.status == 'submitted' else '已退回'}）",
                         )
                     )
     return out

@@ -18,7 +18,7 @@ RIGHTS = {
     "processing": "数据加工使用权",
     "operation": "数据产品经营权",
 }
-PRICE_MODES = {"self": "自主定价 (TRD-6)", "guided": "政府指导价 (OPR-7)", "free": "免费"}
+PRICE_MODES = {"self": "自主定价", "guided": "政府指导价", "free": "免费"}
 STATUSES = {"submitted": "待审核", "approved": "已登记", "returned": "已退回"}
 
 

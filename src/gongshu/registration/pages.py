@@ -38,7 +38,7 @@ def _entry_ids(session: Session, text: str, what: str) -> list[int]:
             select(CatalogEntry.id).where(CatalogEntry.resource_code == token)
         )
         if entry_id is None:
-            raise InvalidInput(f"{what}中的资源代码不存在 (resource code)：{token}")
+            raise InvalidInput(f"{what}中的资源代码不存在：{token}")
         ids.append(entry_id)
     return ids
 
@@ -151,7 +151,7 @@ def detail(
 ) -> Response:
     reg = service.get(session, reg_id)
     if "admin" not in user.roles and reg.registrant_org_id != user.org_id:
-        raise NotRegistrant("只能查看本单位的登记 (registrant only)")
+        raise NotRegistrant("只能查看本单位的登记")
     return render(
         request,
         "registration.html",

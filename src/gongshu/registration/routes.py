@@ -78,7 +78,7 @@ def get_one(
 ) -> RegistrationPublic:
     reg = service.get(session, reg_id)
     if "admin" not in user.roles and reg.registrant_org_id != user.org_id:
-        raise NotRegistrant("只能查看本单位的登记 (registrant only)")
+        raise NotRegistrant("只能查看本单位的登记")
     return _public(reg)
 
 

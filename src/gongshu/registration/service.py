@@ -35,6 +35,7 @@ from gongshu.registration.models import (
     KINDS,
     PRICE_MODES,
     RIGHTS,
+    STATUSES,
     Registration,
     RegistrationVersion,
 )
@@ -88,57 +89,57 @@ def _clean(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     for k in ("price_unit", "fee_item", "holder_authorization", "important_data_consent"):
         out[k] = _text(out[k])
     if out["kind"] not in KINDS:
-        raise InvalidInput(f"登记类型须为数据资源或数据产品 (kind)：{out['kind']}")
+        raise InvalidInput(f"登记类型须为数据资源或数据产品：{out['kind']}")
     if not out["name"]:
-        raise InvalidInput("请填写名称 (name)")
+        raise InvalidInput("请填写名称")
     if not out["description"]:
-        raise InvalidInput("请填写描述 (description)")
+        raise InvalidInput("请填写描述")
     if out["kind"] == "product" and not out["processing_summary"]:
-        raise InvalidInput("数据产品须说明加工处理过程 (processing summary)")
+        raise InvalidInput("数据产品须说明加工处理过程")
     out["processing_summary"] = out["processing_summary"] or ""
     ids = []
     for raw in out["source_entry_ids"] or []:
         try:
             ids.append(int(raw))
         except (TypeError, ValueError):
-            raise InvalidInput(f"来源数据须为目录编号 (source entries)：{raw}") from None
+            raise InvalidInput(f"来源数据须为目录编号：{raw}") from None
     for entry_id in ids:
         entry = catalog.get(session, entry_id)
         if entry.published_version is None:
-            raise InvalidInput(f"来源数据目录尚未发布 (source entries)：{entry.name}")
+            raise InvalidInput(f"来源数据目录尚未发布：{entry.name}")
     out["source_entry_ids"] = list(dict.fromkeys(ids))
     rights = list(dict.fromkeys(out["rights"] or []))
     unknown = [r for r in rights if r not in RIGHTS]
     if unknown:
-        raise InvalidInput(f"未知的权利类型 (rights)：{'、'.join(map(str, unknown))}")
+        raise InvalidInput(f"未知的权利类型：{'、'.join(map(str, unknown))}")
     if out["acting_for"] and rights:
         raise InvalidInput(
             "受托代为加工处理数据的，不享有持有权、加工使用权和产品经营权，"
-            f"请勿勾选权利；受托方：{out['acting_for']} (rights, REG-4)"
+            f"请勿勾选权利；受托方：{out['acting_for']}"
         )
     if not out["acting_for"] and not rights:
-        raise InvalidInput("请至少选择一项所持权利 (rights, REG-4)")
+        raise InvalidInput("请至少选择一项所持权利")
     out["rights"] = [r for r in RIGHTS if r in rights]
     if out["price_mode"] not in PRICE_MODES:
-        raise InvalidInput(f"定价方式无效 (price mode)：{out['price_mode']}")
+        raise InvalidInput(f"定价方式无效：{out['price_mode']}")
     if out["price_mode"] == "self":
         try:
             price = Decimal(out["price_yuan"] or "")
         except InvalidOperation:
-            raise InvalidInput(f"自主定价须填写价格 (price)：{out['price_yuan']}") from None
+            raise InvalidInput(f"自主定价须填写价格：{out['price_yuan']}") from None
         if price < 0 or price != price.quantize(Decimal("0.01")):
-            raise InvalidInput(f"价格须为不小于 0 的金额，最多两位小数 (price)：{price}")
+            raise InvalidInput(f"价格须为不小于 0 的金额，最多两位小数：{price}")
         out["price_yuan"] = str(price.quantize(Decimal("0.01")))
     elif out["price_mode"] == "guided":
         if not out["fee_item"]:
-            raise InvalidInput("政府指导价须选择收费项目 (fee item, OPR-7)")
+            raise InvalidInput("政府指导价须选择收费项目")
         out["price_yuan"] = None
     else:
         out["price_yuan"] = "0.00"
     if out["data_entry_id"] not in (None, ""):
         entry = catalog.get(session, int(out["data_entry_id"]))
         if entry.published_version is None:
-            raise InvalidInput(f"产品数据目录尚未发布 (data entry)：{entry.name}")
+            raise InvalidInput(f"产品数据目录尚未发布：{entry.name}")
         out["data_entry_id"] = entry.id
         if out["kind"] == "product":  # only sandbox products, never raw rows (OPR-4, TRD-3)
             out["source_entry_ids"] = provenance.require_product_data(
@@ -219,7 +220,7 @@ def _new_version(
 def apply(session: Session, data: dict[str, Any], *, actor: User) -> Registration:
     """Register a data resource or product for the actor's organization (REG-2)."""
     if actor.org_id is None:
-        raise NotRegistrant("登记须以机构名义申请 (organization required)")
+        raise NotRegistrant("登记须以机构名义申请")
     clean = _clean(session, data)
     reg = Registration(registrant_org_id=actor.org_id, registrant_user_id=actor.id, **clean)
     reg.status = "submitted"
@@ -236,9 +237,9 @@ def update(session: Session, reg_id: int, data: dict[str, Any], *, actor: User) 
     _require_registrant(reg, actor)
     clean = _clean(session, {**{k: getattr(reg, k) for k in CONTENT_KEYS}, **data})
     if clean["kind"] != reg.kind and reg.code is not None:
-        raise InvalidInput("已登记的类型不能变更 (kind)；请另行登记")
+        raise InvalidInput("已登记的类型不能变更；请另行登记")
     if all(getattr(reg, k) == v for k, v in clean.items()):
-        raise InvalidInput("没有任何变更 (no changes)")
+        raise InvalidInput("没有任何变更")
     for k, v in clean.items():
         setattr(reg, k, v)
     reg.status = "submitted"
@@ -248,13 +249,13 @@ def update(session: Session, reg_id: int, data: dict[str, Any], *, actor: User) 
 
 def _require_registrant(reg: Registration, actor: User) -> None:
     if "admin" not in actor.roles and actor.org_id != reg.registrant_org_id:
-        raise NotRegistrant("只有登记主体可以操作该登记 (registrant only)")
+        raise NotRegistrant("只有登记主体可以操作该登记")
 
 
 def get(session: Session, reg_id: int) -> Registration:
     reg = session.get(Registration, reg_id)
     if reg is None:
-        raise RegistrationNotFound(f"登记不存在 (registration)：{reg_id}")
+        raise RegistrationNotFound(f"登记不存在：{reg_id}")
     return reg
 
 
@@ -298,7 +299,7 @@ def _require_reviewer(session: Session, reg: Registration, actor: User) -> Organ
     a county does not certify a provincial operator, nor one city another's (REG-3)."""
     org = actor.org
     if org is None or org.kind != "data_authority" or not {"reviewer", "admin"} & set(actor.roles):
-        raise NotRegistrationReviewer("只有数据管理部门可以审核登记 (data authority only)")
+        raise NotRegistrationReviewer("只有数据管理部门可以审核登记")
     jurisdiction.require(
         session,
         actor,
@@ -341,7 +342,9 @@ def approve(
     reg = get(session, reg_id)
     org = _require_reviewer(session, reg, actor)
     if reg.status != "submitted":
-        raise WrongRegistrationStatus(f"当前状态不能审核 (status {reg.status})")
+        raise WrongRegistrationStatus(
+            f"登记当前为“{STATUSES.get(reg.status, reg.status)}”，不能审核"
+        )
     if reg.code is None:
         reg.code = _next_code(session, org.region_code, reg.kind)
         reg.issued_region_code = org.region_code
@@ -359,9 +362,11 @@ def return_(session: Session, reg_id: int, *, actor: User, comment: str) -> Regi
     reg = get(session, reg_id)
     _require_reviewer(session, reg, actor)
     if reg.status != "submitted":
-        raise WrongRegistrationStatus(f"当前状态不能退回 (status {reg.status})")
+        raise WrongRegistrationStatus(
+            f"登记当前为“{STATUSES.get(reg.status, reg.status)}”，不能退回"
+        )
     if not _text(comment):
-        raise InvalidInput("退回时必须填写审核意见 (comment)")
+        raise InvalidInput("退回时必须填写审核意见")
     reg.status = "returned"
     reg.last_comment = comment.strip()
     _new_version(session, reg, "returned", actor, reg.last_comment)
@@ -376,8 +381,8 @@ def lookup(session: Session, code: str) -> Registration:
     told apart from one never issued."""
     code = (code or "").strip().upper()
     if not codes.is_valid(code):
-        raise InvalidInput(f"登记编码格式或校验位不正确 (registration code)：{code}")
+        raise InvalidInput(f"登记编码格式或校验位不正确：{code}")
     reg = session.scalar(select(Registration).where(Registration.code == code))
     if reg is None or reg.approved_snapshot is None:
-        raise RegistrationNotFound(f"未查到该登记编码 (registration code)：{code}")
+        raise RegistrationNotFound(f"未查到该登记编码：{code}")
     return reg

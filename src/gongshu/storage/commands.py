@@ -40,7 +40,7 @@ def export_command(
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(blob)
-    typer.echo(f"密钥已备份 (keys exported)：{output}；请与口令分开保管。")
+    typer.echo(f"密钥已备份：{output}；请与口令分开保管。")
 
 
 def import_command(
@@ -58,7 +58,7 @@ def import_command(
     report = import_backup(load_settings(data_dir), blob, _passphrase(confirm=False))
     words = {"restored": "已恢复", "present": "已存在且一致", "absent": "备份中没有"}
     signing, data = words[report.signing_key], words[report.data_keys]
-    typer.echo(f"签名密钥：{signing}；数据密钥：{data} (keys imported)")
+    typer.echo(f"签名密钥：{signing}；数据密钥：{data}")
 
 
 def mount(keys_app: typer.Typer) -> None:

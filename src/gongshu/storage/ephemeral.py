@@ -108,9 +108,7 @@ class EphemeralFile:
         try:
             return dec.update(body) + dec.finalize()
         except Exception as exc:  # InvalidTag: changed on disk under us
-            raise DecryptionFailed(
-                f"临时文件校验失败 (ephemeral file altered)：{self.path.name}"
-            ) from exc
+            raise DecryptionFailed(f"临时文件校验失败：{self.path.name}") from exc
 
     def iter_chunks(self) -> Iterator[bytes]:
         """The plaintext in chunks, in order (for streaming to a client)."""

@@ -48,7 +48,7 @@ def _wrapping_key(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes
 def export_backup(settings: Any, passphrase: str) -> bytes:  # noqa: ANN401 - Settings
     """The instance's keys as one JSON document, encrypted under ``passphrase``."""
     if len(passphrase) < MIN_PASSPHRASE:
-        raise InvalidInput(f"备份口令至少 {MIN_PASSPHRASE} 个字符 (passphrase too short)")
+        raise InvalidInput(f"备份口令至少 {MIN_PASSPHRASE} 个字符")
     contents: dict[str, Any] = {}
     key_path = settings.keys_dir / KEY_FILE
     if key_path.exists():
@@ -58,11 +58,9 @@ def export_backup(settings: Any, passphrase: str) -> bytes:  # noqa: ANN401 - Se
         try:
             contents["data_keys"] = store.export_keys()
         except KeyStoreLocked as exc:
-            raise KeysMismatch(
-                f"实例密钥解不开密钥库文件 {store.path} (key store mismatch)，无法备份"
-            ) from exc
+            raise KeysMismatch(f"实例密钥解不开密钥库文件 {store.path}，无法备份") from exc
     if not contents:
-        raise InvalidInput(f"{settings.keys_dir} 中没有可备份的密钥 (no keys)")
+        raise InvalidInput(f"{settings.keys_dir} 中没有可备份的密钥")
     salt = os.urandom(16)
     sealed = sm4_gcm_encrypt(
         _wrapping_key(passphrase, salt, **SCRYPT), json.dumps(contents).encode(), _AAD
@@ -88,9 +86,9 @@ def read_backup(blob: bytes, passphrase: str) -> dict[str, Any]:
         )
         plain = sm4_gcm_decrypt(key, base64.b64decode(document["sealed"]), _AAD)
     except DecryptionFailed as exc:
-        raise InvalidInput("备份口令不对，或备份文件被改动 (wrong passphrase)") from exc
+        raise InvalidInput("备份口令不对，或备份文件被改动") from exc
     except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidInput("不是公数密钥备份文件 (not a gongshu key backup)") from exc
+        raise InvalidInput("不是公数密钥备份文件") from exc
     return json.loads(plain)
 
 
@@ -106,9 +104,7 @@ def import_backup(settings: Any, blob: bytes, passphrase: str) -> ImportReport: 
             serialization.load_pem_private_key(contents["signing_key"].encode(), password=None)  # type: ignore[arg-type]
         )
         if key_path.exists() and InstanceKey.load(key_path).fingerprint != signing.fingerprint:
-            raise KeysMismatch(
-                f"签名密钥文件 {key_path} 已存在且与备份中的不同 (signing key differs)，拒绝覆盖"
-            )
+            raise KeysMismatch(f"签名密钥文件 {key_path} 已存在且与备份中的不同，拒绝覆盖")
     store = FileKeyStore.from_settings(settings)
     data_keys = contents.get("data_keys")
     store_present = store.path.exists()
@@ -130,12 +126,9 @@ def _require_same(store: FileKeyStore, data_keys: dict) -> None:
     try:
         present = store.export_keys()["keys"]
     except KeyStoreLocked as exc:
-        raise KeysMismatch(
-            f"实例密钥解不开已有的密钥库文件 {store.path} (key store mismatch)，拒绝覆盖"
-        ) from exc
+        raise KeysMismatch(f"实例密钥解不开已有的密钥库文件 {store.path}，拒绝覆盖") from exc
     for key_id, entry in data_keys["keys"].items():
         if key_id not in present or present[key_id]["key"] != entry["key"]:
             raise KeysMismatch(
-                f"密钥库文件 {store.path} 已存在且与备份不同（密钥 {key_id}）"
-                "(key store differs)，拒绝覆盖"
+                f"密钥库文件 {store.path} 已存在且与备份不同（密钥 {key_id}），拒绝覆盖"
             )

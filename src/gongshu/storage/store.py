@@ -91,9 +91,7 @@ def unlock_default(keystore: KeyStore | None) -> None:
 def keystore(datasets_dir: Path) -> KeyStore:
     store = _keyring.get(Path(datasets_dir).resolve()) or _default
     if store is None:
-        raise KeyStoreNotUnlocked(
-            "加密存储的数据需要实例密钥库，当前进程尚未解锁 (key store not unlocked)"
-        )
+        raise KeyStoreNotUnlocked("加密存储的数据需要实例密钥库，当前进程尚未解锁")
     return store
 
 
@@ -205,7 +203,7 @@ def reseal(session: Session, *, datasets_dir: Path, by: str) -> int:
 def _open_sealed(datasets_dir: Path, info: dict) -> pa.Table:
     blob = (datasets_dir / info["path"]).read_bytes()
     if not blob.startswith(MAGIC):
-        raise Conflict(f"加密数据文件格式无效 (sealed file)：{info['path']}")
+        raise Conflict(f"加密数据文件格式无效：{info['path']}")
     header_end = blob.index(b"\n", len(MAGIC))
     key_id = blob[len(MAGIC) : header_end].decode()
     key = keystore(datasets_dir).get(key_id)

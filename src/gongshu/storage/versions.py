@@ -27,7 +27,7 @@ class DatasetNotFound(NotFound): ...
 def get(session: Session, version_id: int) -> DatasetVersion:
     version = session.get(DatasetVersion, version_id)
     if version is None:
-        raise DatasetNotFound(f"数据版本不存在 (dataset version)：{version_id}")
+        raise DatasetNotFound(f"数据版本不存在：{version_id}")
     return version
 
 

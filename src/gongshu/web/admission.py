@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 EXEMPT_PREFIXES = ("/static/",)
 CKAN_PREFIXES = ("/api/3/", "/api/action/")
-MESSAGE = "服务繁忙，请稍后重试 (server busy)：请 {seconds} 秒后再试"
+MESSAGE = "服务繁忙，请稍后重试：请 {seconds} 秒后再试"
 # The completion rate is measured over windows of this many seconds, smoothed.
 WINDOW = 1.0
 SMOOTHING = 0.5

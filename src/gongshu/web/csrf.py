@@ -28,7 +28,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_PEEK_LIMIT = 64 * 1024  # a form's csrf_token comes first; never buffer an upload
-REFUSED = "请求来源无法验证，已拒绝（CSRF）：请返回原页面刷新后重新提交。"
+REFUSED = "请求来源无法验证，已拒绝：请返回原页面刷新后重新提交。"
 
 
 def token_for(secret: str, session_token: str) -> str:

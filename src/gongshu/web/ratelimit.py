@@ -61,7 +61,7 @@ class OpenApiRateLimit:
         if scope["type"] == "http" and path.startswith(LIMITED_PREFIXES):
             wait = self.buckets.take(caller_key(Request(scope)))
             if wait > 0:
-                message = f"请求过于频繁 (rate limited)，请 {wait:.0f} 秒后重试"
+                message = f"请求过于频繁，请 {wait:.0f} 秒后重试"
                 body = (
                     {"success": False, "error": {"__type": "Rate Limit Error", "message": message}}
                     if path.startswith(("/api/3/", "/api/action/"))

@@ -16,12 +16,23 @@ from gongshu.web.csrf import csrf_field
 PACKAGE = Path(__file__).resolve().parents[1]
 
 
+def who(actor: object) -> str:
+    """A ledger actor as people read it: ``user:clerk`` as "clerk", ``system:x`` as "系统"."""
+    if not isinstance(actor, str) or not actor:
+        return ""
+    kind, sep, name = actor.partition(":")
+    if not sep:
+        return actor
+    return "系统" if kind == "system" else name
+
+
 def make_templates(packages: list[str], labels: dict[str, dict]) -> Jinja2Templates:
     """Templates from each package's ``templates/`` (the registry's order) and the label
     tables capabilities declare (``L.status[...]`` in a template)."""
     dirs = [PACKAGE / d / "templates" for d in packages if (PACKAGE / d / "templates").is_dir()]
     env = Environment(loader=FileSystemLoader(dirs), autoescape=select_autoescape())
     env.filters["bj"] = beijing
+    env.filters["who"] = who
     env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
     env.globals["L"] = labels
     env.globals["csrf_field"] = pass_context(lambda ctx: csrf_field(ctx["request"]))

@@ -221,7 +221,7 @@ class Calendar:
         Incident clocks run through nights, weekends and holidays; no schedule is needed.
         """
         if isinstance(hours, bool) or not isinstance(hours, int | float) or not hours > 0:
-            raise InvalidInput(f"小时数必须大于 0 (hours)，收到 {hours!r}。")
+            raise InvalidInput(f"小时数必须大于 0，收到 {hours!r}。")
         return as_utc(start) + dt.timedelta(hours=hours)
 
 

@@ -10,7 +10,7 @@ class ScheduleMissing(Conflict):
 
     def __init__(self, year: int) -> None:
         super().__init__(
-            f"{year} 年节假日安排尚未录入 (holiday schedule missing)，"
+            f"{year} 年节假日安排尚未录入，"
             f"无法计算跨入该年的期限；请管理员按国务院办公厅当年通知录入 {year} 年放假调休安排。",
             detail={"year": year},
         )

@@ -28,5 +28,5 @@ def refresh_all(session: Session) -> list[Filled]:
     """
     filled = refresh(session, installed().clocks())
     if filled:
-        log.info("已补算期限 (deadlines filled)：%d", len(filled))
+        log.info("已补算期限：%d", len(filled))
     return filled

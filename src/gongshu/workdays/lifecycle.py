@@ -122,7 +122,7 @@ class ClockSpec:
 def schedule_warning(year: int, *, what: str, basis: str, note: str = "") -> str:
     """The one CLK-4 warning: which deadline cannot be computed, on which basis, and why."""
     return (
-        f"{year} 年节假日安排尚未录入，无法计算{what}（{basis}，CLK-4）；"
+        f"{year} 年节假日安排尚未录入，无法计算{what}（{basis}）；"
         f"请管理员按国务院办公厅通知录入 {year} 年放假调休安排，录入后自动计算"
         + (f"；{note}" if note else "")
         + "。"

@@ -51,7 +51,7 @@ def parse_lines(text: str) -> list[tuple[dt.date, str, str]]:
         try:
             day = dt.date.fromisoformat(parts[0])
         except ValueError:
-            problems.append(f"第 {n} 行的日期无效 (date)：{parts[0]}")
+            problems.append(f"第 {n} 行的日期无效：{parts[0]}")
             continue
         kind = {"放假": "holiday", "调休": "workday", "上班": "workday"}.get(parts[1], parts[1])
         days.append((day, kind, parts[2]))

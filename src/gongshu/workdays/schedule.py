@@ -34,13 +34,13 @@ def _check_days(year: int, days: Iterable[Sequence[object]]) -> list[tuple[dt.da
             continue
         day, kind, name = item
         if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
-            problems.append(f"第 {position} 项的日期 {day!r} 不是日期 (date)")
+            problems.append(f"第 {position} 项的日期 {day!r} 不是日期")
             continue
         label = day.isoformat()
         if day.year != year:
             problems.append(f"{label} 不在 {year} 年内")
         if day in seen:
-            problems.append(f"{label} 重复登记 (duplicate)")
+            problems.append(f"{label} 重复登记")
         seen.add(day)
         if kind not in KINDS:
             problems.append(
@@ -48,9 +48,7 @@ def _check_days(year: int, days: Iterable[Sequence[object]]) -> list[tuple[dt.da
             )
         elif kind == WORKDAY and day.weekday() < 5:
             weekday = _WEEKDAYS[day.weekday()]
-            problems.append(
-                f"{label} 是星期{weekday}，本就是工作日，不能登记为调休上班日 (workday)"
-            )
+            problems.append(f"{label} 是星期{weekday}，本就是工作日，不能登记为调休上班日")
         if not isinstance(name, str) or len(name.strip()) > _MAX_NAME:
             problems.append(f"{label} 的名称应为不超过 {_MAX_NAME} 字的文字")
             continue
@@ -85,14 +83,14 @@ def enter_year(
     ``gongshu.workdays.jobs``). Never commits.
     """
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise InvalidSchedule(f"年份 {year!r} 无效 (year)，应为 2000 至 2100 之间的整数。")
+        raise InvalidSchedule(f"年份 {year!r} 无效，应为 2000 至 2100 之间的整数。")
     if not isinstance(source, str) or not source.strip():
-        raise InvalidSchedule(f"请填写 {year} 年安排的依据 (source)，例如国务院办公厅通知文号。")
+        raise InvalidSchedule(f"请填写 {year} 年安排的依据，例如国务院办公厅通知文号。")
     if not isinstance(actor, str) or not actor.strip():
-        raise InvalidSchedule("缺少录入人 (actor)。")
+        raise InvalidSchedule("缺少录入人。")
     checked = _check_days(year, days)
     if not any(kind == HOLIDAY for _, kind, _ in checked):
-        raise InvalidSchedule(f"{year} 年安排中没有任何放假日 (holiday)，请核对通知后再录入。")
+        raise InvalidSchedule(f"{year} 年安排中没有任何放假日，请核对通知后再录入。")
 
     # Import here: the ledger imports every model module, which imports this package.
     from gongshu.ledger import record
@@ -151,7 +149,7 @@ def coverage_warning(
     for year in range(today.year, last.year + 1):
         if year not in covered:
             return (
-                f"{year} 年节假日安排尚未录入 (holiday schedule missing)；"
+                f"{year} 年节假日安排尚未录入；"
                 f"跨入 {year} 年的期限将无法计算，请按国务院办公厅通知尽快录入。"
             )
     return None
