@@ -94,7 +94,7 @@ def init_node(
     if maybe_me(session) is not None:
         raise Conflict("本实例已是联邦节点，不能再次初始化")
     if role != "province" and anchor is None:
-        raise InvalidInput("下级节点须给出省级节点的信任锚文件（--anchor）")
+        raise InvalidInput("下级节点须用 --anchor 给出省级节点的信任锚文件")
     node = node_id(role, region_code)
     private = create_key(settings, node)
     row = NodeSelf(
