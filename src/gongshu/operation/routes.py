@@ -33,7 +33,7 @@ from gongshu.operation.schemas import (
     RunPublic,
 )
 from gongshu.timeutil import BEIJING, utcnow
-from gongshu.web.bounds import Days, Id, Name, Text, Year
+from gongshu.web.bounds import Days, FilledName, FilledText, Id, Year
 from gongshu.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["operation"])
@@ -75,12 +75,12 @@ def authorize(
     session: SessionDep,
     user: Annotated[User, requires(OPERATION_AUTHORIZE)],
     operator_org_id: Annotated[Id, Form()],
-    title: Annotated[Name, Form()],
-    entries: Annotated[Text, Form(description='[{"entry_id": 1, "policy": "open"}]')],
+    title: Annotated[FilledName, Form()],
+    entries: Annotated[FilledText, Form(description='[{"entry_id": 1, "policy": "open"}]')],
     term_days: Annotated[Days, Form()],
-    revenue_method: Annotated[Text, Form()],
-    security_requirements: Annotated[Text, Form()],
-    disposal: Annotated[Text, Form()],
+    revenue_method: Annotated[FilledText, Form()],
+    security_requirements: Annotated[FilledText, Form()],
+    disposal: Annotated[FilledText, Form()],
     risk_report: Annotated[UploadFile, File()],
 ) -> AgreementPublic:
     """Authorize an operator by agreement (OPR-1, OPR-2); not-open entries per OPR-3."""

@@ -40,6 +40,10 @@ Text = Annotated[str, StringConstraints(max_length=4000)]
 """A reason, description or other free text."""
 LongText = Annotated[str, StringConstraints(max_length=200_000)]
 """A document pasted whole (rules, notices)."""
+FilledName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+"""A name a form must fill (a form's empty field is a missing one)."""
+FilledText = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+"""A free text a form must fill."""
 Secret = Annotated[str, StringConstraints(max_length=256)]
 """A password or token."""
 Search = Annotated[str, StringConstraints(max_length=200)]
