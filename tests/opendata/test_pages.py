@@ -18,6 +18,8 @@ def test_anonymous_browse_search_and_facets_without_data(client, open_data) -> N
     assert page.status_code == 200 and "站点数" in page.text and "共 30 行" in page.text
     assert "003路" not in page.text  # no preview of rows for anyone here
     assert "datastore_search?resource_id=gs-resource-" in page.text
+    # field types in Chinese, never the engine's words
+    assert "<td>整数</td>" in page.text and "<td>integer</td>" not in page.text
     assert client.get(f"/open/{open_data.closed.id}").status_code == 404
 
 
