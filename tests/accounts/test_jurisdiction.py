@@ -408,9 +408,11 @@ def test_every_jurisdiction_check_is_enumerated() -> None:
 # Actions only the provincial authority takes, so the matrix's "own tier" (the city)
 # does not apply; each is tested where it lives.
 PROVINCE_ONLY = {
-    # AGG-8: a node joins the province's network on the provincial authority's approval
-    "federation/members.py:_require_authority": (
-        "tests/federation/test_routes.py::test_the_provincial_authority_approves_on_the_node_page"
+    # AGG-8: a node joins the province's network on the provincial authority's approval;
+    # CAT-2: the provincial authority reviews the lower nodes' catalogs
+    "federation/members.py:require_provincial_authority": (
+        "tests/federation/test_routes.py::test_the_provincial_authority_approves_on_the_node_page",
+        "tests/federation/test_review.py::test_the_province_reviews_and_the_decision_is_queued_down",
     ),
 }
 

@@ -11,33 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from gongshu.federation import chain, directory, envelope, feed, identity
-from gongshu.federation.models import FederatedEntry, Member, Message
+from gongshu.federation.models import FederatedEntry, Message
 from gongshu.ledger import LedgerEntry
 from gongshu.protect import sm2
 from gongshu.timeutil import utcnow
 
 CITY = "city-360100"
-
-
-@pytest.fixture
-def nodes(session, settings, people):  # noqa: ANN001, ANN201
-    province = identity.init_node(
-        session, settings, role="province", region_code="360000", address="http://prov.test"
-    )
-    city_key = sm2.generate_private_key()
-    session.add(
-        Member(
-            node_id=CITY,
-            role="city",
-            region_code="360100",
-            address="http://city.test",
-            public_key=sm2.public_key(city_key).hex(),
-        )
-    )
-    session.flush()
-    return SimpleNamespace(
-        province=province, province_key=identity.private_key(settings), city_key=city_key
-    )
 
 
 def change(entry_id: int, version: int, name: str = "南昌市企业名录", region: str = "360100"):  # noqa: ANN201

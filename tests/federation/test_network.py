@@ -23,8 +23,8 @@ from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
 from gongshu.db import transaction
 from gongshu.errors import GongshuError
-from gongshu.federation import chain, members
-from gongshu.federation.models import FederatedEntry, JoinRequest, Message
+from gongshu.federation import chain, identity, members, review
+from gongshu.federation.models import FederatedEntry, JoinRequest, Message, ProvincialReview
 from gongshu.runtime import Instance
 from tests.instances import SECRET, fresh_database, new_instance, settings_for
 
@@ -168,6 +168,17 @@ def _converged(city: Instance, province: Instance, timeout: float = 40) -> None:
         time.sleep(0.3)
 
 
+def _reviewed(city: Instance, want: dict[int, str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with transaction(city.session_factory) as session:
+            got = {r.entry_id: r.decision for r in session.scalars(select(ProvincialReview))}
+        if got == want:
+            return
+        assert time.monotonic() < deadline, f"reviews at the city: {got}, expected {want}"
+        time.sleep(0.3)
+
+
 def test_a_city_joins_and_its_catalog_reaches_the_province_across_a_partition(
     tmp_path: Path,
 ) -> None:
@@ -214,6 +225,33 @@ def test_a_city_joins_and_its_catalog_reaches_the_province_across_a_partition(
             # 100 random changes on the city: the province ends with exactly its entries.
             n = _changes(city, rng, 100, 1)
             _converged(city, province)
+
+            # The province's review goes down (CAT-2): one entry returned while the city
+            # serves, another merged while the city is stopped, delivered on its return.
+            def decide(decision: str, reason: str) -> int:
+                with transaction(province.session_factory) as session:
+                    row = session.scalars(
+                        select(FederatedEntry)
+                        .where(FederatedEntry.review_status == "pending")
+                        .order_by(FederatedEntry.id)
+                    ).first()
+                    review.decide(
+                        session,
+                        row.id,
+                        actor=_user(session, "reviewer_prov"),
+                        decision=decision,
+                        reason=reason,
+                        private=identity.private_key(province.settings),
+                    )
+                    return row.home_entry_id
+
+            returned = decide("returned", "请补充字段说明")
+            _reviewed(city, {returned: "returned"})
+            _stop(servers.pop(1))
+            merged = decide("merged", "")
+            time.sleep(1.5)  # the province's ticks meet a closed port and keep the decision
+            servers.insert(1, _serve(city_env, city_port))
+            _reviewed(city, {returned: "returned", merged: "merged"})
 
             # A partition: the province stops, the city keeps changing, the province returns.
             _stop(servers.pop(0))

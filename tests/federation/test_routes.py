@@ -155,3 +155,19 @@ def test_the_provincial_authority_approves_on_the_node_page(session, settings, p
     assert [(e["home_node"], e["resource_code"]) for e in api] == [
         ("county-360102", "360102-MZ-0003")
     ]
+
+    # The review form: a return without a reason is answered beside the field, keeping
+    # the choice; with one, the decision is recorded and shown.
+    fed_id = session.scalar(select(FederatedEntry.id))
+    missing = prov.post(f"/federation/entries/{fed_id}/review", data={"decision": "returned"})
+    assert missing.status_code == 400
+    assert f'id="reason-error-{fed_id}"' in missing.text and "退回原因" in missing.text
+    assert 'value="returned" checked' in missing.text
+    done = prov.post(
+        f"/federation/entries/{fed_id}/review",
+        data={"decision": "returned", "reason": "请补充字段说明"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    shown = prov.get(done.headers["location"]).text
+    assert "已退回修改" in shown and "请补充字段说明" in shown and "审核结论已记录" in shown

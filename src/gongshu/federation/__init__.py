@@ -18,6 +18,11 @@ CAPABILITY = Capability(
     templates=True,
     jobs=("gongshu.federation.jobs",),
     commands=(("node", "gongshu.federation.commands:node_app"),),
+    labels={
+        "node_role": "gongshu.federation.models:ROLE_LABELS",
+        "channel": "gongshu.federation.models:CHANNEL_LABELS",
+        "federated_review": "gongshu.federation.models:REVIEW_LABELS",
+    },
 )
 
 __all__ = ["CAPABILITY"]

@@ -11,7 +11,7 @@ import typer
 
 from gongshu.db import transaction
 from gongshu.errors import GongshuError
-from gongshu.federation import chain, client, directory, feed, identity, members
+from gongshu.federation import chain, client, directory, feed, identity, jobs, members
 from gongshu.federation.envelope import sign
 
 node_app = typer.Typer(
@@ -114,7 +114,7 @@ def sync(data_dir: DataDir = None) -> None:
     instance = _open(data_dir)
     try:
         with transaction(instance.session_factory) as session:
-            typer.echo(json.dumps(feed.sync(session, instance.settings), ensure_ascii=False))
+            typer.echo(json.dumps(jobs.tick(session, instance.settings), ensure_ascii=False))
     finally:
         instance.close()
 

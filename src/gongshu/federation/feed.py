@@ -15,7 +15,6 @@ incoming version is newer, so a resent or re-synced change changes nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts import jurisdiction
 from gongshu.catalog.models import CatalogEntry
-from gongshu.federation import chain, client, directory, envelope, identity
+from gongshu.federation import chain, client, delivery, directory, identity
 from gongshu.federation.models import FederatedEntry, FeedMark, Message
 from gongshu.timeutil import utcnow
 
@@ -122,44 +121,19 @@ def apply(session: Session, env: dict[str, Any], message: Message) -> None:
         for key in FIELDS:
             setattr(row, key, change.get(key))
         row.seq, row.updated_at = message.seq, utcnow()
+        row.review_status = "pending"  # a new version waits for the province's review
     session.flush()
 
 
 APPLIERS = {KIND: apply}
 
 
-def chain_head(session: Session, sender: str, private: bytes) -> dict[str, Any]:
-    """Province: the last number and hash accepted from ``sender`` on the catalog
-    channel, signed (the lower node resends from there after a partition)."""
-    node = identity.me(session)
-    last = chain.last_in(session, sender, node.node_id, CHANNEL)
-    doc = {
-        "v": envelope.VERSION,
-        "from": node.node_id,
-        "sender": sender,
-        "channel": CHANNEL,
-        "last_seq": last.seq if last else 0,
-        "last_hash": last.hash if last else envelope.GENESIS,
-        "at": utcnow().isoformat(),
-    }
-    text, signature = envelope.sign(private, doc)
-    return {"document": text, "signature": signature}
-
-
-def _unsent(session: Session, node: Any, after: int) -> list[Message]:  # noqa: ANN401
-    return list(
-        session.scalars(
-            select(Message)
-            .where(
-                Message.direction == "out",
-                Message.sender == node.node_id,
-                Message.receiver == node.anchor_node,
-                Message.channel == CHANNEL,
-                Message.seq > after,
-            )
-            .order_by(Message.seq)
-        )
-    )
+def chain_head(
+    session: Session, sender: str, private: bytes, channel: str = CHANNEL
+) -> dict[str, Any]:
+    """The last number and hash this node accepted from ``sender`` on ``channel``,
+    signed (the sender resends from there after a partition)."""
+    return delivery.head_document(session, sender, channel, private)
 
 
 def sync(session: Session, settings: Any) -> dict[str, Any]:  # noqa: ANN401
@@ -181,53 +155,17 @@ def sync(session: Session, settings: Any) -> dict[str, Any]:  # noqa: ANN401
         return {"state": "not-joined", "warning": directory.warning(session)}
     queued = enqueue(session, private)
     session.commit()
-    try:
-        head = client.get(f"{base}/chains/{node.node_id}/{CHANNEL}")
-    except (client.Unreachable, client.PeerRefused) as exc:
-        return {"state": "province-away", "queued": queued, "reason": str(exc)}
-    text, signature = head.get("document", ""), head.get("signature", "")
-    if not envelope.signature_ok(node.anchor_key or "", text, signature):
-        return {"state": "bad-head", "queued": queued}
-    head_doc = json.loads(text)
-    last_seq, last_hash = int(head_doc["last_seq"]), head_doc["last_hash"]
-    if last_seq:
-        ours = session.scalar(
-            select(Message.hash).where(
-                Message.direction == "out",
-                Message.receiver == node.anchor_node,
-                Message.channel == CHANNEL,
-                Message.seq == last_seq,
-            )
-        )
-        if ours != last_hash:  # the two logs diverged (a database restored on one side)
-            reason = f"与省级节点的消息链分叉：对方已接收至第 {last_seq} 号，与本节点记录不符"
-            log.warning(reason)
-            return {"state": "diverged", "queued": queued, "reason": reason}
-    for row in session.scalars(
-        select(Message).where(
-            Message.direction == "out",
-            Message.receiver == node.anchor_node,
-            Message.channel == CHANNEL,
-            Message.seq <= last_seq,
-            Message.acked.is_(False),
-        )
-    ):
-        row.acked = True  # accepted before; its receipt was lost on the way
-    session.commit()
-    sent = 0
-    for row in _unsent(session, node, last_seq):
-        wire = json.dumps({"envelope": row.envelope, "signature": row.signature}).encode()
-        try:
-            chain.take_receipt(session, row, client.post(base + "/messages", wire), node.anchor_key)
-        except client.Unreachable as exc:
-            return {"state": "province-away", "queued": queued, "sent": sent, "reason": str(exc)}
-        except (client.PeerRefused, ValueError) as exc:
-            row.last_error = str(exc)
-            session.commit()
-            return {"state": "refused", "queued": queued, "sent": sent, "reason": str(exc)}
-        session.commit()
-        sent += 1
-    return {"state": "ok", "queued": queued, "sent": sent, "last_seq": last_seq}
+    result = delivery.deliver(
+        session,
+        sender=node.node_id,
+        peer=node.anchor_node,
+        peer_key=node.anchor_key or "",
+        base=base,
+        channel=CHANNEL,
+    )
+    if result["state"] == "peer-away":
+        result["state"] = "province-away"
+    return {**result, "queued": queued}
 
 
 def entries(session: Session, home_node: str | None = None) -> list[FederatedEntry]:

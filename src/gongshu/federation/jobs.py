@@ -1,13 +1,15 @@
-"""The sync tick of a lower node, in the job worker beside the server (no restart
-needed to pick up a new directory; a partition heals on the next tick)."""
+"""The sync tick of a node, in the job worker beside the server (no restart needed to
+pick up a new directory; a partition heals on the next tick): a lower node sends its
+catalog feed up, the province sends its review decisions down."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gongshu.federation import feed
+from gongshu.federation import feed, review
 from gongshu.jobs import every
 from gongshu.jobs.worker import SETTINGS
 
@@ -15,11 +17,19 @@ log = logging.getLogger(__name__)
 SYNC_SECONDS = 1.0
 
 
+def tick(session: Session, settings: Any) -> dict[str, Any]:  # noqa: ANN401
+    """One round: a lower node's feed up, or the province's decisions down."""
+    result = feed.sync(session, settings)
+    if result.get("state") == "not-a-lower-node":
+        result = review.push(session, settings)
+    return result
+
+
 @every("federation.sync", SYNC_SECONDS)
 def sync(session: Session) -> None:
     settings = session.info.get(SETTINGS)
     if settings is None:
         return
-    result = feed.sync(session, settings)
-    if result.get("state") not in ("ok", "not-a-lower-node"):
+    result = tick(session, settings)
+    if result.get("state") not in ("ok", "not-a-lower-node", "not-the-province"):
         log.info("联邦同步：%s", result)

@@ -84,20 +84,28 @@ def receive_join(session: Session, signed: dict[str, Any]) -> JoinRequest:
 
 
 def _require_authority(session: Session, request: JoinRequest, actor: User) -> None:
+    require_provincial_authority(
+        session, actor, request.region_code, action="批准节点加入", what=f"节点 {request.node_id}"
+    )
+
+
+def require_provincial_authority(
+    session: Session, actor: User, region_code: str, *, action: str, what: str
+) -> None:
     """The province's data authority (reviewer or administrator), acting on a region
-    of its own province (AGG-8)."""
+    of its own province (AGG-8, CAT-2)."""
     org = actor.org
     if org is None or org.kind != "data_authority" or not {"reviewer", "admin"} & set(actor.roles):
-        raise Forbidden("只有省级数据管理部门可以批准节点加入")
+        raise Forbidden(f"只有省级数据管理部门可以{action}")
     if org.region.parent_code is not None:
-        raise Forbidden(f"只有省级数据管理部门可以批准节点加入，本机构为 {org.name}")
+        raise Forbidden(f"只有省级数据管理部门可以{action}，本机构为 {org.name}")
     jurisdiction.require(
         session,
         actor,
-        request.region_code,
+        region_code,
         reach=jurisdiction.AREA,
-        action="批准加入",
-        what=f"节点 {request.node_id}",
+        action=action,
+        what=what,
         law="AGG-8",
     )
 

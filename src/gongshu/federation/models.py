@@ -14,6 +14,14 @@ from gongshu.timeutil import utcnow
 
 ROLES = ("province", "city", "county", "national")
 JOIN_STATUSES = ("pending", "approved", "refused")
+ROLE_LABELS = {
+    "province": "省级节点",
+    "city": "市级节点",
+    "county": "县级节点",
+    "national": "国家级登记节点",
+}
+CHANNEL_LABELS = {"catalog": "目录变更", "review": "目录审核结论"}
+REVIEW_LABELS = {"pending": "待审核", "merged": "已并入省级目录", "returned": "已退回修改"}
 
 
 class NodeSelf(Base):
@@ -132,6 +140,31 @@ class FederatedEntry(Base):
     opening_attr: Mapped[str] = mapped_column(String(16), default="")
     seq: Mapped[int]  # the message that brought this version
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The province's review (CAT-2) of the version ``reviewed_version``: pending until
+    # decided, and pending again when a newer version arrives.
+    review_status: Mapped[str] = mapped_column(String(16), default="pending")
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    reviewed_version: Mapped[int | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(96))
+    reviewed_at: Mapped[datetime | None]
+
+
+class ProvincialReview(Base):
+    """Lower node: the province's review decision (CAT-2) on one version of one of this
+    node's entries, as it arrived down the review channel."""
+
+    __tablename__ = "federation_reviews"
+    __table_args__ = (UniqueConstraint("entry_id", "version_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(index=True)
+    version_no: Mapped[int]
+    decision: Mapped[str] = mapped_column(String(16))  # merged | returned
+    reason: Mapped[str | None] = mapped_column(Text)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime]
+    seq: Mapped[int]  # the message that brought it
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class FeedMark(Base):

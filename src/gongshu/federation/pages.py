@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, CATALOG_REVIEW
-from gongshu.federation import directory, feed, identity, members
+from gongshu.errors import GongshuError
+from gongshu.federation import directory, feed, identity, members, review
+from gongshu.web.bounds import Id, Text
 from gongshu.web.deps import SessionDep, read_only
 from gongshu.web.render import render
 
 router = APIRouter(prefix="/federation", tags=["federation"], include_in_schema=False)
+FormText = Annotated[Text, Form()]
 
 
 @router.get("/nodes")
@@ -33,6 +36,7 @@ def nodes_page(
         chains=feed.overview(session)["chains"] if node else [],
         requests=members.pending(session) if node and node.role == "province" else [],
         members=members.members(session) if node and node.role == "province" else [],
+        reviews=review.received(session) if node and node.role != "province" else [],
     )
 
 
@@ -52,6 +56,28 @@ def refuse(
     return RedirectResponse("/federation/nodes", status_code=303)
 
 
+def _entries(
+    request: Request,
+    session: SessionDep,
+    home_node: str | None,
+    *,
+    status_code: int = 200,
+    **extra,  # noqa: ANN003
+) -> Response:
+    node = identity.maybe_me(session)
+    return render(
+        request,
+        "federation_entries.html",
+        status_code=status_code,
+        entries=feed.entries(session, home_node),
+        home_node=home_node,
+        is_province=node is not None and node.role == "province",
+        data=extra.pop("data", {}),
+        errors=extra.pop("errors", {}),
+        **extra,
+    )
+
+
 @router.get("/entries")
 @read_only()
 def entries_page(
@@ -59,10 +85,41 @@ def entries_page(
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_READ)],
     home_node: str | None = None,
-):  # noqa: ANN201
-    return render(
-        request,
-        "federation_entries.html",
-        entries=feed.entries(session, home_node),
-        home_node=home_node,
-    )
+) -> Response:
+    return _entries(request, session, home_node, done=request.query_params.get("done"))
+
+
+@router.post("/entries/{federated_id}/review")
+def review_entry(
+    request: Request,
+    federated_id: Id,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_REVIEW)],
+    decision: FormText = "",
+    reason: FormText = "",
+) -> Response:
+    """The province's review of a lower node's entry (CAT-2); re-renders with the
+    error beside the field, keeping what was typed."""
+    try:
+        with session.begin_nested():
+            row = review.decide(
+                session,
+                federated_id,
+                actor=user,
+                decision=decision,
+                reason=reason,
+                private=identity.private_key(request.app.state.settings),
+            )
+    except GongshuError as exc:
+        field = (exc.detail or {}).get("field") if isinstance(exc.detail, dict) else None
+        return _entries(
+            request,
+            session,
+            None,
+            status_code=exc.status,
+            data={"id": federated_id, "decision": decision, "reason": reason},
+            errors={field: exc.message} if field else {},
+            error=None if field else exc.message,
+            error_for=federated_id,
+        )
+    return RedirectResponse(f"/federation/entries?done={row.id}#e{row.id}", status_code=303)

@@ -19,7 +19,7 @@ from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, PUBLIC
 from gongshu.errors import InvalidInput
-from gongshu.federation import chain, directory, feed, identity, members
+from gongshu.federation import chain, directory, feed, identity, members, review
 from gongshu.federation.envelope import MAX_MESSAGE_BYTES
 from gongshu.web.bounds import Code
 from gongshu.web.deps import SessionDep, read_only
@@ -28,6 +28,8 @@ router = APIRouter(prefix="/federation/v1", tags=["federation"])
 api = APIRouter(prefix="/api/v1/federation", tags=["federation"])
 
 Anyone = Annotated[User | None, requires(PUBLIC)]
+CHANNELS = (feed.CHANNEL, review.CHANNEL)
+APPLIERS = {**feed.APPLIERS, **review.APPLIERS}
 
 
 def _private(request: Request) -> bytes:
@@ -84,16 +86,16 @@ async def post_join(request: Request, session: SessionDep, _: Anyone):  # noqa: 
 @read_only()
 def get_chain_head(request: Request, sender: Code, channel: Code, session: SessionDep, _: Anyone):  # noqa: ANN201
     """The last number and hash this node accepted from ``sender``, signed."""
-    if channel != feed.CHANNEL:
+    if channel not in CHANNELS:
         raise InvalidInput(f"未知通道：{channel}")
-    return feed.chain_head(session, sender, _private(request))
+    return feed.chain_head(session, sender, _private(request), channel)
 
 
 def _accept(session, raw: bytes, settings) -> JSONResponse | dict:  # noqa: ANN001
     """On a worker thread: check, apply, store, sign the receipt; or roll back and name
     the refusal (nothing half-applied)."""
     try:
-        return chain.accept(session, raw, identity.private_key(settings), feed.APPLIERS)
+        return chain.accept(session, raw, identity.private_key(settings), APPLIERS)
     except chain.Refused as exc:
         return _refusal(session, exc)
 
