@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     sandbox_memory_limit: str = Field(
         "1GB", description="DuckDB memory limit of the sandbox (e.g. 512MB, 2GB)."
     )
+    federation_alert_minutes: int = Field(
+        10,
+        ge=1,
+        description="Warn on the node page and in `gongshu node status` when a peer node "
+        "has not been reached for longer than this.",
+    )
     sandbox_max_rows: int = Field(100000, description="Most rows one sandbox result may hold.")
 
     @property

@@ -58,7 +58,7 @@ def _serve(env: dict[str, str], port: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a loaded machine starts a server slowly
     while True:
         assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
         assert time.monotonic() < deadline, "the server did not answer"

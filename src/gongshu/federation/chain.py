@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gongshu.federation import directory, envelope
+from gongshu.federation import directory, envelope, peers
 from gongshu.federation.identity import me
 from gongshu.federation.models import Message
 from gongshu.ledger import record
@@ -161,6 +161,7 @@ def accept(
     session.add(row)
     session.flush()
     appliers[env["kind"]](session, env, row)
+    peers.reached(session, sender)
     record(
         session,
         "federation.received",

@@ -11,8 +11,9 @@ import typer
 
 from gongshu.db import transaction
 from gongshu.errors import GongshuError
-from gongshu.federation import chain, client, directory, feed, identity, jobs, members
+from gongshu.federation import chain, client, directory, feed, identity, jobs, members, peers
 from gongshu.federation.envelope import sign
+from gongshu.federation.models import CHANNEL_LABELS, ROLE_LABELS
 
 node_app = typer.Typer(
     help="联邦节点：初始化、信任锚、加入、同步、校验消息日志", no_args_is_help=True
@@ -127,14 +128,17 @@ def status(data_dir: DataDir = None) -> None:
         with transaction(instance.session_factory) as session:
             node = identity.me(session)
             row = directory.cached(session)
-            typer.echo(f"节点 {node.node_id}（{node.role}）地址 {node.address}")
+            typer.echo(f"节点 {node.node_id}（{ROLE_LABELS[node.role]}）地址 {node.address}")
             if row is not None:
                 typer.echo(f"节点目录有效至 {row.valid_until.isoformat()}")
             if (warning := directory.warning(session)) is not None:
                 typer.echo(f"提醒：{warning}")
+            for alert in peers.alerts(session, instance.settings.federation_alert_minutes):
+                typer.echo(f"提醒：{alert}")
             for c in feed.overview(session)["chains"]:
                 way = "发往" if c["direction"] == "out" else "来自"
-                line = f"{way} {c['peer']} 通道 {c['channel']}：最后第 {c['last_seq']} 号"
+                name = CHANNEL_LABELS.get(c["channel"], "其他")
+                line = f"{way} {c['peer']} 通道 {c['channel']}（{name}）：最后第 {c['last_seq']} 号"
                 if c["direction"] == "out":
                     line += f"，待确认 {c['backlog']} 条"
                 if c["error"]:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gongshu.federation import chain, client, envelope
+from gongshu.federation import chain, client, envelope, peers
 from gongshu.federation.models import Message
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,16 @@ def deliver(
     try:
         head = client.get(f"{base}/chains/{sender}/{channel}")
     except (client.Unreachable, client.PeerRefused) as exc:
+        peers.failed(session, peer, f"无法取得消息链状态：{exc}")
+        session.commit()
         return {"state": "peer-away", "sent": 0, "reason": str(exc)}
     text, signature = head.get("document", ""), head.get("signature", "")
-    if not envelope.signature_ok(peer_key, text, signature):
-        return {"state": "bad-head", "sent": 0}
-    head_doc = json.loads(text)
+    head_doc = json.loads(text) if envelope.signature_ok(peer_key, text, signature) else {}
     if head_doc.get("sender") != sender or head_doc.get("channel") != channel:
+        peers.failed(session, peer, "对方的消息链状态签名无效")
+        session.commit()
         return {"state": "bad-head", "sent": 0}
+    peers.reached(session, peer)
     last_seq, last_hash = int(head_doc["last_seq"]), head_doc["last_hash"]
     chain_of = (
         Message.direction == "out",
@@ -88,9 +91,12 @@ def deliver(
         try:
             chain.take_receipt(session, row, client.post(base + "/messages", wire), peer_key)
         except client.Unreachable as exc:
+            peers.failed(session, peer, f"发送第 {row.seq} 号消息时无法连接：{exc}")
+            session.commit()
             return {"state": "peer-away", "sent": sent, "reason": str(exc)}
         except (client.PeerRefused, ValueError) as exc:
             row.last_error = str(exc)
+            peers.failed(session, peer, f"第 {row.seq} 号消息被拒：{exc}")
             session.commit()
             return {"state": "refused", "sent": sent, "reason": str(exc)}
         session.commit()

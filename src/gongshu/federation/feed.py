@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts import jurisdiction
 from gongshu.catalog.models import CatalogEntry
-from gongshu.federation import chain, client, delivery, directory, identity
+from gongshu.federation import chain, client, delivery, directory, identity, peers
 from gongshu.federation.models import FederatedEntry, FeedMark, Message
 from gongshu.timeutil import utcnow
 
@@ -146,11 +146,15 @@ def sync(session: Session, settings: Any) -> dict[str, Any]:  # noqa: ANN401
     base = node.anchor_address + "/federation/v1"
     try:
         directory.store(session, client.get(base + "/directory"))
+        peers.reached(session, node.anchor_node)
         session.commit()
-    except client.Unreachable:
-        pass  # keep using the cached copy
+    except client.Unreachable as exc:  # keep using the cached copy
+        peers.failed(session, node.anchor_node, f"无法取得节点目录：{exc}")
+        session.commit()
     except (client.PeerRefused, directory.DirectoryInvalid) as exc:
         log.warning("节点目录未更新：%s", exc)
+        peers.failed(session, node.anchor_node, f"节点目录未更新：{exc}")
+        session.commit()
     if not directory.listed(session):
         return {"state": "not-joined", "warning": directory.warning(session)}
     queued = enqueue(session, private)

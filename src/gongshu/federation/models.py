@@ -167,6 +167,18 @@ class ProvincialReview(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PeerContact(Base):
+    """When this node last reached a peer (a signed answer or message from it) and its
+    last failure, for the node page's alerts (issue 18 item 7)."""
+
+    __tablename__ = "federation_peers"
+
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_ok_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    last_failure: Mapped[str | None] = mapped_column(Text)
+
+
 class FeedMark(Base):
     """Lower node: the newest version of each entry already queued to the province."""
 

@@ -13,7 +13,7 @@ from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, CATALOG_REVIEW
 from gongshu.errors import GongshuError
-from gongshu.federation import directory, feed, identity, members, review
+from gongshu.federation import directory, feed, identity, members, peers, review
 from gongshu.web.bounds import Id, Text
 from gongshu.web.deps import SessionDep, read_only
 from gongshu.web.render import render
@@ -37,6 +37,10 @@ def nodes_page(
         requests=members.pending(session) if node and node.role == "province" else [],
         members=members.members(session) if node and node.role == "province" else [],
         reviews=review.received(session) if node and node.role != "province" else [],
+        peers=peers.known(session),
+        alerts=peers.alerts(session, request.app.state.settings.federation_alert_minutes)
+        if node
+        else [],
     )
 
 

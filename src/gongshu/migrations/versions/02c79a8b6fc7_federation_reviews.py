@@ -1,4 +1,4 @@
-"""federation reviews
+"""federation reviews and peer contact
 
 Revision ID: 02c79a8b6fc7
 Revises: b93ce88211b5
@@ -36,6 +36,13 @@ def upgrade() -> None:
     with op.batch_alter_table('federation_reviews', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_federation_reviews_entry_id'), ['entry_id'], unique=False)
 
+    op.create_table('federation_peers',
+    sa.Column('node_id', sa.String(length=64), nullable=False),
+    sa.Column('last_ok_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_failure_at', gongshu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_failure', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('node_id', name=op.f('pk_federation_peers'))
+    )
     with op.batch_alter_table('federated_entries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('review_status', sa.String(length=16), nullable=False, server_default='pending'))
         batch_op.add_column(sa.Column('review_reason', sa.Text(), nullable=True))
@@ -59,4 +66,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_federation_reviews_entry_id'))
 
     op.drop_table('federation_reviews')
+    op.drop_table('federation_peers')
     # ### end Alembic commands ###
