@@ -13,18 +13,28 @@ integers beyond 64 bits), and any leaf it does not match (orjson writes 1e-7
 where json writes 1e-07) is recomputed through ``leaf_data`` itself before it is
 called tampered. Orjson's output parses back to the values it was given, so
 equal bytes mean equal values: a shortcut match is a reference match too.
+
+A long ledger is hashed by worker processes (``parallel_pages``): the main process
+cuts the ledger into pages by position (an index-only query per page), each worker
+reads its pages on a connection of its own and computes their leaf hashes, and the
+main process takes the pages back in order and walks the chain and the tree, which
+are cheap. A row whose leaf the worker matched travels without its contents; any
+other row travels whole and takes the single-process path.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+import os
+from collections import deque
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import String, Text, cast, select, type_coerce
+from sqlalchemy import String, Text, cast, create_engine, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from gongshu.ledger import merkle
@@ -33,6 +43,9 @@ from gongshu.ledger.service import ALGORITHM, GENESIS, iso, leaf_data
 from gongshu.timeutil import as_utc
 
 PAGE = 5000  # entries per query: enough to amortize the round trip, small in memory
+# Below this many entries one process is faster than starting workers.
+PARALLEL_FROM = 200_000
+IN_FLIGHT = 3  # pages queued per worker (bounds the memory)
 
 # created_at raw (SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text; PostgreSQL gives
 # a datetime) and the payload as its stored JSON text, on both databases.
@@ -72,6 +85,116 @@ def iter_pages(session: Session, page: int = PAGE) -> Iterator[list[Any]]:
     while rows:
         yield rows
         rows = conn.execute(query.where(LedgerEntry.position > rows[-1][0])).all()
+
+
+def hash_rows(rows: list[Any]) -> list[tuple]:
+    """A page with each leaf hashed: ``(position, None x5, prev_hash, leaf_hash,
+    digest)`` for a row whose recomputed leaf matches the stored one, else the whole
+    row and None (the walk takes its single-process path)."""
+    leaf = merkle.prefixed_hasher(b"\x00", ALGORITHM)
+    out = []
+    for row in rows:
+        data = leaf_shortcut(row)
+        digest = leaf(data) if data is not None else None
+        if digest is not None and digest.hex() == row[7]:
+            out.append((row[0], None, None, None, None, None, row[6], row[7], digest))
+        else:
+            out.append((*row, None))
+    return out
+
+
+def _page_query(lo: int | None, hi: int | None) -> Any:  # noqa: ANN401
+    query = select(*_ENTRY_COLUMNS).order_by(LedgerEntry.position)
+    if lo is not None:
+        query = query.where(LedgerEntry.position >= lo)
+    if hi is not None:
+        query = query.where(LedgerEntry.position < hi)
+    return query
+
+
+def _worker(url: str, tasks: Any, results: Any) -> None:  # noqa: ANN401 - queues
+    """A worker process: read each page it is given and hash its leaves."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            while (task := tasks.get()) is not None:
+                results.put(hash_rows(conn.execute(_page_query(*task)).all()))
+    finally:
+        engine.dispose()
+
+
+def _bounds(session: Session, page: int) -> Iterator[tuple[int | None, int | None]]:
+    """Page bounds ``[lo, hi)`` by position, every row in exactly one page whatever
+    the positions are (the first has no lower bound, the last no upper one)."""
+    conn = session.connection()
+    step = select(LedgerEntry.position).order_by(LedgerEntry.position).limit(1).offset(page)
+    lo: int | None = None
+    while True:
+        query = step if lo is None else step.where(LedgerEntry.position >= lo)
+        hi = conn.execute(query).scalar()
+        yield lo, hi
+        if hi is None:
+            return
+        lo = hi
+
+
+def parallel_pages(
+    session: Session, url: str, workers: int, page: int = PAGE
+) -> Iterator[list[Any]]:
+    """Every entry in position order, a page at a time, leaves hashed by ``workers``
+    processes; pages come back in the order they were cut."""
+    ctx = multiprocessing.get_context("spawn")
+    queues = [(ctx.Queue(), ctx.Queue()) for _ in range(workers)]
+    procs = [
+        ctx.Process(target=_worker, args=(url, tasks, results), daemon=True)
+        for tasks, results in queues
+    ]
+    for proc in procs:
+        proc.start()
+    bounds = _bounds(session, page)
+    order: deque[int] = deque()
+    issued = 0
+    try:
+        done = False
+        while True:
+            while not done and len(order) < workers * IN_FLIGHT:
+                task = next(bounds, None)
+                if task is None:
+                    done = True
+                    break
+                queues[issued % workers][0].put(task)
+                order.append(issued % workers)
+                issued += 1
+            if not order:
+                return
+            rows = queues[order.popleft()][1].get()
+            if rows:
+                yield rows
+    finally:
+        for tasks, _ in queues:
+            tasks.put(None)
+        for proc in procs:
+            proc.join(5)
+            if proc.is_alive():
+                proc.terminate()
+
+
+def pages_for(session: Session, workers: int | None = None) -> Iterator[list[Any]]:
+    """The page source of a walk: worker processes for a long ledger in a database
+    another process can open, else this process alone."""
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1)
+    url = session.connection().engine.url
+    shared = url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+    if workers > 0 and shared:
+        conn = session.connection()
+        span = conn.execute(
+            select(func.max(LedgerEntry.position) - func.min(LedgerEntry.position))
+        ).scalar()
+        if span is not None and span + 1 >= PARALLEL_FROM:
+            url_text = url.render_as_string(hide_password=False)
+            return parallel_pages(session, url_text, workers, page=PAGE)
+    return iter_pages(session, PAGE)
 
 
 def leaf_shortcut(row: Any) -> bytes | None:
@@ -149,9 +272,13 @@ class Walk:
                 if n == stop:
                     return index
                 row = rows[index]
-                data = leaf_shortcut(row) if row[0] == n else None
-                digest = leaf(data) if data is not None else b""
-                leaf_hex = digest.hex()
+                if len(row) == 9:  # hashed by a worker: its digest matched the stored leaf
+                    digest = row[8] if row[0] == n else None
+                    leaf_hex = row[7] if digest is not None else ""
+                else:
+                    data = leaf_shortcut(row) if row[0] == n else None
+                    digest = leaf(data) if data is not None else b""
+                    leaf_hex = digest.hex()
                 if leaf_hex != row[7] or row[6] != prev:
                     self.n, self.prev, self.before_prev = n, prev, before
                     digest = self._check(row)
@@ -180,8 +307,11 @@ class Walk:
             return self._fail(i, f"第 {i} 条记录缺失：其后直接是第 {position} 条")
         if position < i:
             return self._fail(position, f"第 {position} 条记录重复")
-        data = leaf_reference(row)
-        digest = self._leaf(data) if data is not None else b""
+        if len(row) == 9 and row[8] is not None:  # a worker matched its leaf already
+            digest = row[8]
+        else:
+            data = leaf_reference(row[:8])
+            digest = self._leaf(data) if data is not None else b""
         leaf_hex, stored, prev_hash = digest.hex(), row[7], row[6]
         if prev_hash != self.prev:
             if i >= 2 and prev_hash == self.before_prev:
@@ -203,13 +333,24 @@ def walk(
     walker: Walk,
     stops: Iterator[tuple[int, Any]],
     on_stop: Any,  # noqa: ANN401 - Callable[[item], None]
+    workers: int | None = None,
 ) -> tuple[int, Any] | None:
     """Drive ``walker`` over every entry; each time the tree reaches the size of an
     item of ``stops`` (``(size, item)`` pairs by ascending size), call
     ``on_stop(item)``. Sizes below the current one (below 1) are passed at once.
-    Returns the first stop the walk did not reach (the rest stay in ``stops``)."""
+    Returns the first stop the walk did not reach (the rest stay in ``stops``).
+    ``workers``: hashing processes for a long ledger (default: up to two; 0: none)."""
     stop, item = next(stops, (None, None))
-    pages = iter_pages(session)
+    pages = pages_for(session, workers)
+    try:
+        return _drive(walker, pages, stop, item, stops, on_stop)
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()  # a parallel source stops its workers
+
+
+def _drive(walker, pages, stop, item, stops, on_stop):  # noqa: ANN001, ANN202
     rows: list[Any] = []
     index = 0
     while True:

@@ -1,0 +1,69 @@
+"""A long ledger is hashed by worker processes (ledger/walk.py ``parallel_pages``): the
+verdict, the count and the first bad position are those of the single-process walk,
+for an untouched ledger and for each kind of tampering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from gongshu.db import transaction
+from gongshu.ledger import LedgerEntry, checkpoint, record, verify
+from gongshu.ledger import walk as walk_module
+from gongshu.ledger.keys import InstanceKey
+from tests.instances import fresh_database, new_instance, settings_for
+
+E = LedgerEntry.__table__
+
+
+@pytest.fixture
+def instance(tmp_path: Path):  # noqa: ANN201
+    with fresh_database("parwalk") as url:
+        inst, _ = new_instance(settings_for(tmp_path / "var", url, checkpoint_every=64))
+        with transaction(inst.session_factory) as session:
+            for i in range(400):
+                record(
+                    session,
+                    "dataset.downloaded",
+                    actor=f"user:{i % 4}",
+                    subject=f"entry:{i % 3}",
+                    payload={"n": i, "名称": "人口信息", "rate": i / 7},
+                )
+                if i % 64 == 63:
+                    checkpoint(session, InstanceKey.load_or_create(inst.settings.keys_dir))
+        yield inst
+        inst.close()
+
+
+def _both(inst, monkeypatch) -> tuple:  # noqa: ANN001
+    """The report of the single-process walk and of the parallel one (pages of 37)."""
+    key = InstanceKey.load_or_create(inst.settings.keys_dir).public_key
+    monkeypatch.setattr(walk_module, "PAGE", 37)
+    reports = []
+    for threshold in (10**12, 0):
+        monkeypatch.setattr(walk_module, "PARALLEL_FROM", threshold)
+        with transaction(inst.session_factory) as session:
+            reports.append(verify(session, key))
+    return tuple(reports)
+
+
+def test_an_untouched_ledger_verifies_in_parallel(instance, monkeypatch) -> None:
+    serial, parallel = _both(instance, monkeypatch)
+    assert serial == parallel
+    assert parallel.ok and parallel.entries >= 400 and parallel.checkpoints >= 6
+
+
+def test_the_parallel_walk_names_the_same_bad_position(instance, monkeypatch) -> None:
+    with transaction(instance.session_factory) as session:
+        session.execute(update(E).where(E.c.position == 150).values(actor="user:x"))
+    serial, parallel = _both(instance, monkeypatch)
+    assert serial == parallel and not parallel.ok and parallel.first_bad == 150
+
+    with transaction(instance.session_factory) as session:
+        stored = session.execute(select(E.c.actor).where(E.c.position == 149)).scalar()
+        session.execute(update(E).where(E.c.position == 150).values(actor=stored))
+        session.execute(delete(E).where(E.c.position == 260))
+    serial, parallel = _both(instance, monkeypatch)
+    assert serial == parallel and not parallel.ok
