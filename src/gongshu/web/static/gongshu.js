@@ -90,6 +90,81 @@
     });
   }
 
+  // Load page: the upload's progress (issue 17 item 8). Without script the form posts as
+  // usual; with it the file goes by XMLHttpRequest, whose upload events feed the bar.
+  function wireUpload(form) {
+    if (!window.XMLHttpRequest || !window.FormData) { return; }
+    var box = document.getElementById(form.dataset.uploadProgress);
+    if (!box) { return; }
+    var bar = box.querySelector("progress"), status = box.querySelector(".upload-status");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      var xhr = new XMLHttpRequest();
+      box.hidden = false; bar.value = 0; button.disabled = true;
+      status.textContent = "正在上传……";
+      xhr.upload.addEventListener("progress", function (e) {
+        if (!e.lengthComputable) { return; }
+        var pct = Math.round(e.loaded * 100 / e.total);
+        bar.value = pct; status.textContent = "已上传 " + pct + "%";
+      });
+      xhr.upload.addEventListener("load", function () {
+        bar.value = 100; status.textContent = "上传完成，正在校验并加载……";
+      });
+      xhr.addEventListener("error", function () {
+        button.disabled = false; status.textContent = "上传失败，请检查网络后重试。";
+      });
+      xhr.addEventListener("load", function () {
+        var to = xhr.responseURL ? new URL(xhr.responseURL) : null;
+        if (to && to.pathname !== new URL(form.action).pathname) { window.location.assign(to.href); return; }
+        // Refused: the page as the server rendered it (the report, the reason), in place.
+        var fresh = new DOMParser().parseFromString(xhr.responseText, "text/html").querySelector("main");
+        var main = document.querySelector("main");
+        if (!fresh || !main) { button.disabled = false; status.textContent = "加载未完成，请重试。"; return; }
+        main.innerHTML = fresh.innerHTML;
+        main.querySelectorAll("form[data-upload-progress]").forEach(wireUpload);
+        var alert = main.querySelector("[role=alert]");
+        if (alert) { alert.setAttribute("tabindex", "-1"); alert.focus(); }
+      });
+      xhr.open("POST", form.action);
+      xhr.send(new FormData(form));
+    });
+  }
+  document.querySelectorAll("form[data-upload-progress]").forEach(wireUpload);
+
+  // Background jobs of a dataset version: polled until all have finished, without a
+  // reload; then the discovery section is fetched again (the full scan's result).
+  var jobsBox = document.querySelector("#version-jobs[data-poll]");
+  if (jobsBox && window.fetch) {
+    var delay = 1500;
+    var poll = function () {
+      fetch(jobsBox.dataset.poll, {credentials: "same-origin", headers: {Accept: "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (!s) { setTimeout(poll, 10000); return; }
+          jobsBox.querySelector("progress").value = s.finished;
+          jobsBox.querySelector(".jobs-finished").textContent = s.finished;
+          s.jobs.forEach(function (j) {
+            var badge = jobsBox.querySelector('li[data-job="' + j.id + '"] .badge');
+            if (!badge) { return; }
+            badge.textContent = j.status_label;
+            badge.className = "badge " + (j.status === "done" ? "ok" : j.status === "failed" ? "warn" : "pending");
+          });
+          if (!s.all_finished) { delay = Math.min(10000, delay * 1.1); setTimeout(poll, delay); return; }
+          jobsBox.querySelector(".jobs-note").textContent = "后台处理已结束，识别结果已更新。";
+          return fetch(window.location.pathname, {credentials: "same-origin"})
+            .then(function (r) { return r.text(); })
+            .then(function (html) {
+              var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("discovery-section");
+              var here = document.getElementById("discovery-section");
+              if (fresh && here) { here.innerHTML = fresh.innerHTML; }
+            });
+        })
+        .catch(function () { setTimeout(poll, 10000); });
+    };
+    setTimeout(poll, delay);
+  }
+
   // Catalog form: another row of fields.
   var addField = document.getElementById("add-field");
   if (addField) {
