@@ -245,4 +245,77 @@
       });
     }
   }
+
+  // Charts of the supervision dashboard and the statistics (issue 17 item 8). Each reads
+  // its numbers from a JSON block of the page; a chart with nothing to show says so.
+  function chartOn(id, option, hasData) {
+    var el = document.getElementById(id);
+    if (!el || !window.echarts) { return; }
+    if (!hasData) {
+      el.classList.remove("chart");
+      el.innerHTML = '<p class="empty">暂无数据。</p>';
+      return;
+    }
+    echarts.init(el).setOption(option);
+  }
+  function total(list) { return list.reduce(function (a, b) { return a + (b || 0); }, 0); }
+  var trendData = json("trend-chart-data");
+  if (trendData) {
+    var lines = function (byName, type) {
+      return Object.keys(byName).map(function (name) {
+        return {name: trendData.tier_labels[name] || name, type: type, stack: type === "bar" ? "n" : undefined, data: byName[name]};
+      });
+    };
+    var tiers = lines(trendData.late_by_tier, "bar");
+    var axis = {type: "category", data: trendData.months};
+    chartOn("late-tier-chart", {
+      tooltip: {trigger: "axis"}, legend: {data: tiers.map(function (s) { return s.name; })},
+      grid: {left: 48, right: 24, top: 40, bottom: 32}, xAxis: axis,
+      yAxis: {type: "value", minInterval: 1, name: "逾期申请"}, series: tiers
+    }, tiers.some(function (s) { return total(s.data) > 0; }));
+    var agencies = Object.keys(trendData.late_by_agency).map(function (name) {
+      return {name: name, type: "line", data: trendData.late_by_agency[name]};
+    });
+    chartOn("late-agency-chart", {
+      tooltip: {trigger: "axis"}, legend: {type: "scroll", data: agencies.map(function (s) { return s.name; })},
+      grid: {left: 48, right: 24, top: 48, bottom: 32}, xAxis: axis,
+      yAxis: {type: "value", minInterval: 1, name: "逾期申请"}, series: agencies
+    }, agencies.length > 0);
+    var t = trendData.turnaround;
+    chartOn("turnaround-chart", {
+      tooltip: {trigger: "axis"}, legend: {data: ["按期答复", "逾期答复", "用时中位数（天）"]},
+      grid: {left: 48, right: 56, top: 40, bottom: 32}, xAxis: axis,
+      yAxis: [{type: "value", minInterval: 1, name: "答复数"}, {type: "value", name: "天"}],
+      series: [
+        {name: "按期答复", type: "bar", stack: "a", data: t.in_time, itemStyle: {color: "#2e7d32"}},
+        {name: "逾期答复", type: "bar", stack: "a", data: t.late, itemStyle: {color: "#b3261e"}},
+        {name: "用时中位数（天）", type: "line", yAxisIndex: 1, connectNulls: true, data: t.median_days}
+      ]
+    }, total(t.in_time) + total(t.late) > 0 || t.median_days.some(function (d) { return d !== null; }));
+  }
+  var attrData = json("agency-attr-data");
+  if (attrData) {
+    var attrSeries = Object.keys(attrData.series).map(function (name) {
+      return {name: name, type: "bar", stack: name.indexOf("开放") >= 0 ? "open" : "share", data: attrData.series[name]};
+    });
+    chartOn("agency-attr-chart", {
+      tooltip: {trigger: "axis"}, legend: {data: Object.keys(attrData.series)},
+      grid: {left: 200, right: 24, top: 40, bottom: 24},
+      xAxis: {type: "value", minInterval: 1}, yAxis: {type: "category", data: attrData.names},
+      series: attrSeries
+    }, attrData.names.length > 0);
+  }
+  var useData = json("open-use-data");
+  if (useData) {
+    var useNames = {declared: "使用声明", downloads: "获取数据", applied: "开放申请", approved: "同意开放", refused: "不予开放"};
+    var useSeries = Object.keys(useNames).map(function (k) {
+      return {name: useNames[k], type: k === "downloads" ? "line" : "bar", data: useData[k]};
+    });
+    chartOn("open-use-chart", {
+      tooltip: {trigger: "axis"}, legend: {data: useSeries.map(function (s) { return s.name; })},
+      grid: {left: 48, right: 24, top: 40, bottom: 32},
+      xAxis: {type: "category", data: useData.months}, yAxis: {type: "value", minInterval: 1},
+      series: useSeries
+    }, useSeries.some(function (s) { return total(s.data) > 0; }));
+  }
 })();
