@@ -91,10 +91,17 @@ def declaration_of(session: Session, entry_id: int, user: User) -> OpenUseDeclar
 
 
 def declare_use(
-    session: Session, entry_id: int, *, actor: User, use: str, scenario: str
+    session: Session,
+    entry_id: int,
+    *,
+    actor: User,
+    use: str,
+    scenario: str,
+    declared_at: datetime | None = None,
 ) -> OpenUseDeclaration:
     """OPN-2: a signed-in user declares the use of unconditional-open data once per entry
-    and gets an open grant for it. Declaring again returns the existing declaration."""
+    and gets an open grant for it. Declaring again returns the existing declaration.
+    ``declared_at`` defaults to now (another moment only where a history is replayed)."""
     require_verified(actor)
     entry = get_open(session, entry_id)
     if entry.opening_attr != "unconditional":
@@ -116,7 +123,12 @@ def declare_use(
         actor=actor,
     )
     declaration = OpenUseDeclaration(
-        entry_id=entry.id, user_id=actor.id, use=use, scenario=scenario, grant_id=grant.id
+        entry_id=entry.id,
+        user_id=actor.id,
+        use=use,
+        scenario=scenario,
+        grant_id=grant.id,
+        created_at=as_utc(declared_at) if declared_at else utcnow(),
     )
     session.add(declaration)
     session.flush()
