@@ -120,7 +120,7 @@ def trends(
     top = sorted(late_agency, key=lambda name: (-sum(late_agency[name]), name))[:AGENCY_SERIES]
     return {
         "months": labels,
-        "late_by_tier": late_tier,
+        "late_by_tier": {t: late_tier[t] for t in ("province", "city", "county") if t in late_tier},
         "late_by_agency": {name: late_agency[name] for name in top},
         "turnaround": {
             "in_time": in_time,

@@ -274,10 +274,10 @@ def statistics(
     rows = assessment.statistics_rows(stats)
     # Charts (gongshu.js): the departments' catalog attributes, and open-data use by month.
     header = assessment.STAT_HEADER
-    attrs = ("无条件共享", "有条件共享", "不予共享", "无条件开放", "有条件开放")
+    attrs = ("无条件共享", "有条件共享", "不予共享")
     by_agency = {
         "names": [r[0] for r in rows],
-        "series": {a: [r[header.index(a)] for r in rows] for a in attrs},
+        "series": [[a, [r[header.index(a)] for r in rows]] for a in attrs],  # in this order
     }
     prefix = "" if "admin" in user.roles else jurisdiction.area_prefix(user.org.region_code)
     return render(

@@ -295,11 +295,13 @@
   }
   var attrData = json("agency-attr-data");
   if (attrData) {
-    var attrSeries = Object.keys(attrData.series).map(function (name) {
-      return {name: name, type: "bar", stack: name.indexOf("开放") >= 0 ? "open" : "share", data: attrData.series[name]};
+    var attrSeries = attrData.series.map(function (s) {
+      return {name: s[0], type: "bar", stack: "n", data: s[1]};
     });
+    var attrEl = document.getElementById("agency-attr-chart");
+    if (attrEl) { attrEl.style.height = Math.max(280, attrData.names.length * 28 + 64) + "px"; }
     chartOn("agency-attr-chart", {
-      tooltip: {trigger: "axis"}, legend: {data: Object.keys(attrData.series)},
+      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}}, legend: {data: attrSeries.map(function (s) { return s.name; })},
       grid: {left: 200, right: 24, top: 40, bottom: 24},
       xAxis: {type: "value", minInterval: 1}, yAxis: {type: "category", data: attrData.names},
       series: attrSeries
