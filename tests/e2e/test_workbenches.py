@@ -97,9 +97,15 @@ def test_job_progress_updates_without_a_reload(page, instance, tmp_path: Path) -
     good = body + id_check_char(body)
     csv = tmp_path / "名单.csv"
     csv.write_text(f"姓名,公民身份号码\n张三,{good}\n李四,{body}X\n", encoding="utf-8")
+    junk = tmp_path / "说明.doc"
+    junk.write_bytes(b"junk")
     sign_in(page, "clerk_county")
     page.goto(f"/catalog/{entry.id}/load")
-    page.set_input_files("#file", str(csv))
+    page.set_input_files("#file", str(junk))
+    page.click("button:has-text('上传并加载')")  # refused: the reason replaces the form
+    expect(page.locator("main [role=alert]")).to_contain_text("不支持的文件格式")
+    assert page.url.endswith(f"/catalog/{entry.id}/load")
+    page.set_input_files("#file", str(csv))  # the form put back still sends by script
     page.click("button:has-text('上传并加载')")  # sent by XMLHttpRequest, with its progress
     page.wait_for_url("**/datasets/*")
     assert page.locator("#version-jobs[data-poll]").count() == 1
