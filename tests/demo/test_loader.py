@@ -175,6 +175,8 @@ def test_the_demo_fills_every_chart_and_queue_of_the_dashboards(demo_dir: Path) 
         assert sum(trend["turnaround"]["in_time"]) > 0 and sum(trend["turnaround"]["late"]) > 0
         assert sum(r["overdue"] for r in data(sup, "overdue-chart-data")) >= 2
         assert 'class="badge warn"' in sup  # an overdue application in the queue
+        assert sum(r["errors"] for r in data(sup, "overdue-chart-data")) >= 1
+        assert "/sharing/applications/" in client.get("/sharing/referred").text
         use = data(client.get("/quality/statistics").text, "open-use-data")
         assert sum(use["declared"]) > 0 and sum(use["approved"]) > 0 and sum(use["refused"]) > 0
     app.state.instance.close()
@@ -186,3 +188,4 @@ def test_the_demo_fills_every_chart_and_queue_of_the_dashboards(demo_dir: Path) 
     finally:
         db.close()
     assert statuses.get("refused", 0) > 0 and statuses.get("submitted", 0) > 0
+    assert statuses.get("referred", 0) > 0  # the authority's queue of referred ones

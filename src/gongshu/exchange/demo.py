@@ -14,7 +14,8 @@ from gongshu.accounts.models import User
 from gongshu.catalog.models import CatalogEntry
 from gongshu.demo.model import DemoContext
 from gongshu.errors import GongshuError
-from gongshu.exchange import service
+from gongshu.exchange import reports, service
+from gongshu.exchange.models import SharingApplication
 from gongshu.timeutil import utcnow
 
 ENTRIES = 10  # conditional-share entries applied for
@@ -70,7 +71,7 @@ def seed(session: Session, demo: DemoContext) -> None:
     ]
     if not entries or len(applicants) < 2:
         return
-    n = 0
+    n, reported = 0, False
     for entry in entries:
         provider = _clerk(session, entry.provider_org_id)
         if provider is None:
@@ -85,9 +86,28 @@ def seed(session: Session, demo: DemoContext) -> None:
             received = now - dt.timedelta(days=ago, hours=n % 8)
             n += 1
             answered = received + dt.timedelta(days=delay, hours=3)
-            if answered >= now or ago == 3:  # the recent ones wait, in time
-                outcome = "wait"
-            _one(session, entry, applicant, provider, outcome, received, answered)
+            if answered >= now or ago == 3:  # the recent ones wait, in time, or are referred
+                outcome = "refer" if ago == 3 and n % 2 == 1 else "wait"
+            app = _one(session, entry, applicant, provider, outcome, received, answered)
+            if app is not None and outcome == "approve" and not reported:
+                # The consumer finds an error in what it received: unanswered, it counts
+                # against the provider on the dashboard (QUA-3).
+                found = min(answered + dt.timedelta(days=2), now)
+                try:
+                    with session.begin_nested():
+                        reports.report_error(
+                            session,
+                            entry.id,
+                            actor=applicant,
+                            field=fields_of(entry)[0],
+                            row_description="第 3 行",
+                            description="该条记录的登记日期晚于注销日期",
+                            found_at=found,
+                            now=found,
+                        )
+                    reported = True
+                except GongshuError:
+                    pass
 
 
 def _one(
@@ -98,8 +118,8 @@ def _one(
     outcome: str,
     received: dt.datetime,
     answered: dt.datetime,
-) -> None:
-    fields = [f["name"] for f in entry.fields[:3]]
+) -> SharingApplication | None:
+    fields = fields_of(entry)
     try:
         with session.begin_nested():
             app = service.apply(
@@ -120,5 +140,14 @@ def _one(
                 )
             elif outcome == "refuse":
                 service.refuse(session, app.id, actor=provider, now=answered, **REFUSAL)
+            elif outcome == "refer":
+                service.refer(
+                    session, app.id, actor=provider, note="申请涉及敏感个人信息，请数据管理部门决定"
+                )
     except GongshuError:  # an entry the demo cannot grant yet: its application is left out
-        return
+        return None
+    return app
+
+
+def fields_of(entry: CatalogEntry) -> list[str]:
+    return [f["name"] for f in entry.fields[:3]]
