@@ -24,6 +24,22 @@ def beijing(value: datetime | None) -> str:
     return as_utc(value).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
+def beijing_month(value: datetime) -> str:
+    """The Beijing calendar month of a moment, as ``YYYY-MM`` (charts count by it)."""
+    return as_utc(value).astimezone(BEIJING).strftime("%Y-%m")
+
+
+def last_months(now: datetime, count: int) -> list[str]:
+    """The ``count`` Beijing months up to the one of ``now``, oldest first."""
+    local = as_utc(now).astimezone(BEIJING)
+    y, m = local.year, local.month
+    out = []
+    for _ in range(count):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return out[::-1]
+
+
 # A moment a person types may run ahead of the server's clock by this much (clock skew
 # between the browser's machine and ours); anything later is in the future and refused.
 FUTURE_SKEW = timedelta(minutes=5)

@@ -230,3 +230,42 @@ def test_api_assessment_and_audit(client, login, people, session) -> None:  # no
     assert [p["point"] for p in r.json()["points"]] == [27]
     login("clerk_county")
     assert client.get(f"/api/v1/compliance/audits/{audit.id}").status_code == 403
+
+
+def test_audit_workspace_goes_point_by_point(client, login, people, session) -> None:  # noqa: ANN001
+    """已评 n/30, no preselected verdict, a missing verdict named beside its field, and the
+    evidence of each point beside its form (issue 17 item 8)."""
+    audit = audits.create(
+        session,
+        actor=people.clerk_prov,
+        subject_org_id=people.org["police"].id,
+        trigger="self",
+        conductor="institution",
+        institution_org_id=people.org["audit"].id,
+        institution_head="王所长",
+        lead_name="李审计",
+    )
+    login("auditor")
+    page = client.get(f"/compliance/audits/{audit.id}").text
+    assert "已评 0/30" in page and 'href="#p2">下一条待评：第 2 条' in page
+    assert " checked" not in page  # no verdict chosen for anyone
+    assert '<label for="result-5-compliant">' in page and '<label for="evidence-5">' in page
+    assert '<label for="fix-owner-5">' in page
+    assert 'aria-label="第 25 条的证据"' in page and "尚未上传证据文件" in page
+    r = client.post(f"/compliance/audits/{audit.id}/points/5", data={"findings": "留着"})
+    assert r.status_code == 400
+    assert 'role="alert" id="error-5">请选择第 5 条的审计结论' in r.text
+    assert "留着</textarea>" in r.text and audits.results(session, audit.id) == {}
+    r = client.post(
+        f"/compliance/audits/{audit.id}/points/5",
+        data={"result": "compliant", "findings": ""},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("#p6")
+    page = client.get(f"/compliance/audits/{audit.id}").text
+    assert "已评 1/30" in page
+    assert 'id="result-5-compliant" name="result" value="compliant" checked' in page
+    assert 'href="#p2">下一条待评：第 2 条' in page
+    r = client.post(f"/compliance/audits/{audit.id}/points/6", data={"result": "non_compliant"})
+    assert r.status_code == 400 and 'aria-invalid="true" aria-describedby="error-6"' in r.text
+    assert 'id="result-6-non_compliant" name="result" value="non_compliant" checked' in r.text

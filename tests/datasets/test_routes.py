@@ -77,3 +77,55 @@ def test_upload_page_shows_the_report(client, login, session, people) -> None:
     r = client.post(f"/catalog/{entry.id}/load", files={"file": ("x.doc", b"junk")})
     assert r.status_code == 400 and "不支持的文件格式" in r.text
     assert catalog.get(session, entry.id).status == "approved"
+
+
+def test_rejected_rows_download_and_live_job_status(
+    client, login, session, session_factory, people, settings
+) -> None:  # noqa: ANN001
+    """Issue 17 item 8: the clerk downloads the set-aside rows to correct them (CSV and
+    XLSX, own agency only); the version page polls its background jobs."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from gongshu.capabilities import load_job_handlers
+    from gongshu.jobs import Worker
+
+    entry = approved_entry(session, people)
+    login("clerk_county")
+    form = client.get(f"/catalog/{entry.id}/load")
+    assert 'data-upload-progress="upload-progress"' in form.text and 'id="upload-bar"' in form.text
+    good, bad = rid("36010219800101001"), "36010219800101001X"
+    r = client.post(
+        f"/catalog/{entry.id}/load",
+        files={"file": ("低保.csv", csv_bytes(good, bad, good))},
+        follow_redirects=False,
+    )
+    version_id = int(r.headers["location"].split("/")[2].split("?")[0])
+    page = client.get(f"/datasets/{version_id}").text
+    assert f'href="/datasets/{version_id}/rejected.xlsx"' in page
+    assert f'data-poll="/datasets/{version_id}/jobs"' in page and "已完成 <span" in page
+    status = client.get(f"/datasets/{version_id}/jobs").json()
+    assert status["total"] == 2 and status["finished"] == 0 and not status["all_finished"]
+    assert {j["label"] for j in status["jobs"]} == {"敏感数据全量识别", "数据质量报告"}
+    assert {j["status_label"] for j in status["jobs"]} == {"排队中"}
+    csv_file = client.get(f"/datasets/{version_id}/rejected.csv")
+    assert csv_file.status_code == 200 and csv_file.content.startswith(b"\xef\xbb\xbf")
+    lines = csv_file.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "原文件行号,错误原因,姓名,公民身份号码,认定日期"
+    assert len(lines) == 2 and lines[1].startswith("3,公民身份号码：") and bad in lines[1]
+    xlsx = client.get(f"/datasets/{version_id}/rejected.xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("原文件行号", "错误原因") and rows[1][3] == bad
+    assert client.get(f"/datasets/{version_id}/rejected.txt").status_code == 404
+    login("clerk_prov")  # another agency: not its data
+    assert client.get(f"/datasets/{version_id}/rejected.csv").status_code == 403
+    login("clerk_county")
+    load_job_handlers()
+    while Worker(session_factory, settings=settings).run_once():
+        pass
+    status = client.get(f"/datasets/{version_id}/jobs").json()
+    assert status["all_finished"] and {j["status_label"] for j in status["jobs"]} == {"已完成"}
+    page = client.get(f"/datasets/{version_id}").text
+    assert "data-poll" not in page and "后台处理已结束" in page and "全量识别" in page

@@ -149,3 +149,43 @@ def test_the_demo_market_lists_only_a_sandbox_product(demo_dir: Path) -> None:
         db.close()
     assert rows and all(scope == "product" for scope, _ in rows)
     assert all('"provenance": {"sandbox_run"' in check for _, check in rows)
+
+
+def test_the_demo_fills_every_chart_and_queue_of_the_dashboards(demo_dir: Path) -> None:
+    """Issue 17 item 8: late, overdue and refused sharing cases and open-data use, so the
+    supervision dashboard's and the statistics' charts and queues are not empty."""
+    import json
+
+    def data(page: str, block: str) -> dict:
+        start = page.index(f'id="{block}">') + len(block) + 6
+        return json.loads(page[start : page.index("</script>", start)])
+
+    app = create_app(Settings(data_dir=demo_dir, demo=True))
+    with TestClient(app) as client:
+        r = client.post(
+            "/login",
+            data={"username": "reviewer", "password": "gongshu-demo"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        sup = client.get("/sharing/supervision").text
+        trend = data(sup, "trend-chart-data")
+        assert {"province", "city", "county"} <= set(trend["late_by_tier"])
+        assert len(trend["late_by_agency"]) >= 3
+        assert sum(trend["turnaround"]["in_time"]) > 0 and sum(trend["turnaround"]["late"]) > 0
+        assert sum(r["overdue"] for r in data(sup, "overdue-chart-data")) >= 2
+        assert 'class="badge warn"' in sup  # an overdue application in the queue
+        assert sum(r["errors"] for r in data(sup, "overdue-chart-data")) >= 1
+        assert "/sharing/applications/" in client.get("/sharing/referred").text
+        use = data(client.get("/quality/statistics").text, "open-use-data")
+        assert sum(use["declared"]) > 0 and sum(use["approved"]) > 0 and sum(use["refused"]) > 0
+    app.state.instance.close()
+    db = sqlite3.connect(demo_dir / "gongshu.db")
+    try:
+        statuses = dict(
+            db.execute("SELECT status, count(*) FROM sharing_applications GROUP BY 1").fetchall()
+        )
+    finally:
+        db.close()
+    assert statuses.get("refused", 0) > 0 and statuses.get("submitted", 0) > 0
+    assert statuses.get("referred", 0) > 0  # the authority's queue of referred ones

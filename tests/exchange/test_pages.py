@@ -115,6 +115,11 @@ def test_referral_queue_and_supervision_pages(login, session, people, conditiona
     sup = client.get("/sharing/supervision")
     assert "省级" in sup.text and 'data-agency="江西省公安厅"' in sup.text
     assert f"/sharing/applications/{late.id}" in sup.text  # the overdue one is listed
+    # The charts' containers, their numbers and the tables beside them (issue 17 item 8).
+    for part in ('id="late-tier-chart"', 'id="late-agency-chart"', 'id="turnaround-chart"'):
+        assert part in sup.text
+    assert '<script type="application/json" id="trend-chart-data">{"late_by_agency"' in sup.text
+    assert "答复用时数据表" in sup.text
 
     # An agency clerk cannot see the supervision page; the provider cannot decide a referral.
     client = login("clerk_prov")

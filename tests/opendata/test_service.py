@@ -179,3 +179,40 @@ def test_usage_feedback_from_the_signatory_only(session, people, open_data) -> N
     assert [f.text for f in agreements.feedback_of(session, agreement.id)] == [
         "用于养老服务价格研究，已形成报告一份"
     ]
+
+
+def test_open_data_use_by_month(session, people, open_data, tmp_path) -> None:
+    """Issue 17 item 8: the statistics' open-data chart counts declarations, files taken
+    under open grants, and conditional applications received, approved and refused."""
+    import datetime as dt
+
+    from gongshu.timeutil import last_months, utcnow
+
+    declaration = service.declare_use(
+        session, open_data.free.id, actor=people.citizen, use="出行研究", scenario="论文"
+    )
+    read(session, declaration.grant_id, people.citizen, tmp_path)
+    _approved(session, people, open_data)
+    refused = service.apply(
+        session,
+        open_data.cond.id,
+        actor=people.citizen,
+        use="研究",
+        scenario="课程",
+        security_measures="本地加密",
+        received_at=utcnow() - dt.timedelta(days=40),
+    )
+    service.answer(
+        session,
+        refused.id,
+        actor=people.clerk_county,
+        approve=False,
+        reason="申请用途与开放条件不符",
+        legal_basis="开放条件",
+        now=utcnow() - dt.timedelta(days=35),
+    )
+    use = service.usage_by_month(session, region_prefix="3601")
+    assert use["months"] == last_months(utcnow(), 12)
+    assert (use["declared"][-1], use["downloads"][-1], use["approved"][-1]) == (1, 1, 1)
+    assert sum(use["applied"]) == 2 and sum(use["refused"]) == 1 and use["refused"][-1] == 0
+    assert sum(service.usage_by_month(session, region_prefix="3607")["declared"]) == 0

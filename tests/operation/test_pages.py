@@ -53,6 +53,7 @@ def test_authorize_run_refuse_and_make_a_product_from_the_pages(
         follow_redirects=False,
     )
     assert made.status_code == 303
+    assert made.headers["location"] == f"/operation/runs/{run_id}?flash=product"
     assert "已生成" in client.get(url).text
     assert "街道人数" in client.get("/operation").text
 
@@ -142,3 +143,30 @@ def test_a_typed_consent_on_the_page_is_refused_with_the_reason(
     )
     assert r.status_code >= 400 and "不能代替授权记录" in r.text and "困难群众台账" in r.text
     assert session.scalar(select(OperatorAgreement)) is None
+
+
+def test_the_sandbox_shows_the_passed_rows_with_types_and_links_the_product(
+    client, login, session, people, op, open_entry, authorize
+):  # noqa: ANN001
+    """Issue 17 item 8: the rows that passed, the columns' types, the product linked."""
+    agreement = authorize([{"entry_id": open_entry.id}])
+    login("operator")
+    sql = f"SELECT 街道, count(*) AS n FROM entry_{open_entry.id} GROUP BY 1 ORDER BY 1"
+    passed = client.post(f"/operation/agreements/{agreement.id}/run", data={"sql": sql})
+    assert 'id="result-table"' in passed.text
+    assert '街道<br><span class="muted">文本</span>' in passed.text
+    assert 'n<br><span class="muted">整数</span>' in passed.text
+    assert "通过检查的结果（前 " in passed.text and "<td>20</td>" in passed.text
+    run_id = passed.text.split("/operation/runs/")[1].split("/")[0]
+    assert client.get(f"/operation/runs/{run_id}").text.count("<td>20</td>") >= 1
+    made = client.post(
+        f"/operation/runs/{run_id}/product",
+        data={"name": "街道人数", "summary": "按街道计数"},
+        follow_redirects=True,
+    )
+    entry = session.scalar(select(CatalogEntry).where(CatalogEntry.name == "街道人数"))
+    assert f'<a href="/catalog/{entry.id}">街道人数</a>' in made.text
+    assert "已生成数据产品" in made.text and 'action="/operation/runs/' not in made.text
+    assert client.get(f"/catalog/{entry.id}").status_code == 200
+    login("clerk_prov")  # another organization sees no operator's result
+    assert client.get(f"/operation/runs/{run_id}").status_code in (403, 404)

@@ -71,6 +71,9 @@ def test_tasks_page_and_authority_pages(login, load) -> None:  # noqa: ANN001
     assert 'value="10"' in sup.text and "没有逾期的整改任务" in sup.text
     stats = client.get("/quality/statistics")
     assert "东湖区民政局" in stats.text
+    assert 'id="agency-attr-chart"' in stats.text and 'id="open-use-chart"' in stats.text
+    assert 'id="agency-attr-data">{"names": ["\\u4e1c\\u6e56' in stats.text  # 东湖
+    assert 'id="open-use-data">{"applied": [0, 0' in stats.text
     csv = client.get("/quality/statistics.csv?tier=county")
     assert csv.headers["content-type"].startswith("text/csv")
     assert "东湖区民政局,1,7,20" in csv.content.decode("utf-8-sig")

@@ -321,9 +321,16 @@ def assess(
     if point not in framework.assessable():
         raise InvalidInput(f"第 {point} 条为说明性条款，不作评价")
     if result not in RESULTS:
-        raise InvalidInput(f"审计结论应为：{'、'.join(RESULT_LABELS.values())}")
+        # No verdict is preselected on the page: an unchosen one is named beside the field.
+        raise InvalidInput(
+            f"请选择第 {point} 条的审计结论：{'、'.join(RESULT_LABELS.values())}",
+            detail={"point": point, "field": "result"},
+        )
     if result in ("partially_compliant", "non_compliant") and not findings.strip():
-        raise InvalidInput("结论为部分符合或不符合时须写明发现的问题")
+        raise InvalidInput(
+            "结论为部分符合或不符合时须写明发现的问题",
+            detail={"point": point, "field": "findings"},
+        )
     if result == "not_applicable" and not findings.strip():
         raise InvalidInput(
             f"第 {point} 条结论为“不适用”时，须在“发现的问题”一栏写明不适用的理由",

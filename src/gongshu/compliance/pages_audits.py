@@ -145,6 +145,7 @@ def _audit_page(request: Request, session, user: User, audit_id: int, **extra) -
         files.setdefault(f.point, []).append(f)
     live = {p: audits.live_evidence(session, audit, p) for p in framework.assessable()}
     extra.setdefault("point_error", {})
+    extra.setdefault("error_field", {})
     return render(
         request,
         "compliance_audit.html",
@@ -153,6 +154,7 @@ def _audit_page(request: Request, session, user: User, audit_id: int, **extra) -
         done=done,
         files=files,
         live=live,
+        progress=_progress(done),
         fixes=rectification.rectifications(session, audit.id),
         RL=audits.RESULT_LABELS,
         conducting=user.org_id == conductor_org and AUDIT_CONDUCT in user.scopes,
@@ -162,6 +164,19 @@ def _audit_page(request: Request, session, user: User, audit_id: int, **extra) -
         flash=FLASHES.get(request.query_params.get("flash", "")),
         **extra,
     )
+
+
+def _progress(done: dict, after: int = 0) -> dict:
+    """已评 n/N over the assessable points (30 of the 31: point 1 is explanatory), and the
+    next point still to assess (after ``after`` first, then from the start)."""
+    points = framework.assessable()
+    todo = [p for p in points if p not in done]
+    later = [p for p in todo if p > after]
+    return {
+        "done": len(points) - len(todo),
+        "total": len(points),
+        "next": (later or todo or [None])[0],
+    }
 
 
 def _checked(session, audit_id: int) -> list:  # noqa: ANN001
@@ -190,11 +205,18 @@ def audit_assess(
             user,
             audit_id,
             point_error={point: exc.message},
+            error_field={
+                point: exc.detail.get("field", "findings")
+                if isinstance(exc.detail, dict)
+                else "findings"
+            },
             typed={point: {"result": result, "findings": findings}},
             status_code=exc.status,
         )
+    # Point by point: on to the next point still to assess.
+    following = _progress(audits.results(session, audit_id), after=point)["next"] or point
     return RedirectResponse(
-        f"/compliance/audits/{audit_id}?flash=assessed#p{point}", status_code=303
+        f"/compliance/audits/{audit_id}?flash=assessed#p{following}", status_code=303
     )
 
 

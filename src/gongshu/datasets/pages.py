@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Request, UploadFile
@@ -19,8 +22,11 @@ from gongshu.datasets import service
 from gongshu.datasets.ingest import LoadRejected
 from gongshu.datasets.uploads import spooled
 from gongshu.entities import ENTITY_LABELS
-from gongshu.errors import GongshuError
+from gongshu.errors import GongshuError, NotFound
+from gongshu.jobs import service as jobs_service
+from gongshu.timeutil import as_utc, utcnow
 from gongshu.web.deps import SessionDep, read_first
+from gongshu.web.downloads import attachment_header
 from gongshu.web.render import render
 from gongshu.web.uploads import SealedUploadRoute
 
@@ -125,9 +131,95 @@ def version_page(
         tags=version.column_tags or {},
         examples=examples,
         can_confirm=can_confirm,
+        can_fix="dataset:load" in user.scopes
+        and (user.org_id == entry.provider_org_id or "admin" in user.roles),
+        jobs=_jobs_status(session, version_id),
         entity_labels=ENTITY_LABELS,
         flash=flashes.get(flash or ""),
     )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pages.get("/datasets/{version_id}/rejected.{fmt}")
+def rejected_download(
+    request: Request,
+    version_id: int,
+    fmt: str,
+    session: SessionDep,
+    user: Annotated[User, requires(DATASET_LOAD)],
+) -> Response:
+    """The rows the load set aside, as CSV (UTF-8 with BOM, for spreadsheet programs) or
+    XLSX: the clerk corrects them and loads the file again (the row-number and reason
+    columns are not catalog fields, so a new load ignores them)."""
+    if fmt not in ("csv", "xlsx"):
+        raise NotFound("仅提供 CSV 或 XLSX 格式的错误行文件")
+    table = service.rejected_rows(
+        session, version_id, actor=user, datasets_dir=request.app.state.settings.datasets_dir
+    )
+    version = storage.get(session, version_id)
+    name = f"错误行-{Path(version.source_name or 'data').stem}-第{version.version_no}版.{fmt}"
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(table.column_names)
+        writer.writerows(["" if v is None else v for v in r.values()] for r in table.to_pylist())
+        body, media_type = ("\ufeff" + buf.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("错误行")
+        sheet.append(table.column_names)
+        for r in table.to_pylist():
+            sheet.append(["" if v is None else v for v in r.values()])
+        out = io.BytesIO()
+        book.save(out)
+        body, media_type = out.getvalue(), XLSX
+    return Response(
+        body, media_type=media_type, headers={"Content-Disposition": attachment_header(name)}
+    )
+
+
+JOB_LABELS = {"dataset.full_scan": "敏感数据全量识别", "quality.report": "数据质量报告"}
+JOB_STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
+
+
+@pages.get("/datasets/{version_id}/jobs")
+def version_jobs(
+    version_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
+) -> dict:
+    """The background work on a version, polled by its page (gongshu.js) until all is done."""
+    version = storage.get(session, version_id)
+    entry = catalog.get(session, version.entry_id)
+    if not catalog_search.can_see(entry, user):
+        raise EntryNotFound(f"目录不存在：{entry.id}")
+    return _jobs_status(session, version_id)
+
+
+def _jobs_status(session, version_id: int) -> dict:  # noqa: ANN001
+    now = utcnow()
+    items = []
+    for job in jobs_service.about_version(session, version_id, kinds=tuple(JOB_LABELS)):
+        started = as_utc(job.locked_at) if job.status == "running" and job.locked_at else None
+        items.append(
+            {
+                "id": job.id,
+                "label": JOB_LABELS[job.kind],
+                "status": job.status,
+                "status_label": JOB_STATUS[job.status]
+                + (f"（已运行 {int((now - started).total_seconds())} 秒）" if started else "")
+                + (f"（第 {job.attempts} 次尝试）" if job.attempts > 1 else ""),
+            }
+        )
+    finished = sum(1 for i in items if i["status"] in ("done", "failed"))
+    return {
+        "jobs": items,
+        "finished": finished,
+        "total": len(items),
+        "all_finished": finished == len(items),
+    }
 
 
 def _masked_examples(

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +25,7 @@ from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
 from gongshu.datasets.classify import classify_sample
-from gongshu.datasets.errors import EntryNotLoadable, NotDataProvider
+from gongshu.datasets.errors import EntryNotLoadable, NotDataProvider, NothingRejected
 from gongshu.datasets.ingest import FieldSpec, IngestResult, ingest_file
 from gongshu.db import begin_write, end_reading
 from gongshu.discovery.rules_store import rules_in_force
@@ -211,6 +212,25 @@ def preview(
     finally:
         con.close()
     return columns, rows
+
+
+REJECTED_HEADINGS = {"_row": "原文件行号", "_reasons": "错误原因"}
+
+
+def rejected_rows(
+    session: Session, version_id: int, *, actor: User, datasets_dir: Path
+) -> pa.Table:
+    """The rows a load set aside (quarantine), for the provider to correct and load again:
+    the original file's row number and the reasons first, then the entry's fields as text.
+    Its own agency's data: other units get nothing here (SEC-3)."""
+    version = storage.get(session, version_id)
+    entry = catalog.get(session, version.entry_id)
+    if "admin" not in actor.roles and actor.org_id != entry.provider_org_id:
+        raise NotDataProvider("错误行仅限数据提供单位下载")
+    if not version.quarantine_path:
+        raise NothingRejected("本次加载没有被隔离的错误行")
+    table = storage.open_file(datasets_dir, version.quarantine_path)  # sealed whole
+    return table.rename_columns([REJECTED_HEADINGS.get(n, n) for n in table.column_names])
 
 
 def confirm_tags(

@@ -3,7 +3,7 @@ referrals to the data authority, error reports and effect reports (SHR-1..6, QUA
 
 from __future__ import annotations
 
-from gongshu.capability import Capability
+from gongshu.capability import Capability, DemoSeed
 
 CAPABILITY = Capability(
     name="exchange",
@@ -12,6 +12,7 @@ CAPABILITY = Capability(
     models=("gongshu.exchange.models",),
     templates=True,
     clocks=("gongshu.exchange.clocks:CLOCKS",),
+    demo=(DemoSeed("gongshu.exchange.demo:seed"),),
     labels={
         "sharing_status": "gongshu.exchange.models:STATUS_LABELS",
         "error_status": "gongshu.exchange.models:ERROR_STATUS_LABELS",

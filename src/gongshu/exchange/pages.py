@@ -16,6 +16,7 @@ from gongshu.accounts.permissions import (
     SHARING_ANSWER,
     SHARING_APPLY,
     SHARING_DECIDE,
+    TIERS,
 )
 from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
@@ -170,10 +171,13 @@ def supervision_page(
         for rows in tiers.values()
         for r in rows
     ]
+    trend = supervision.trends(session, user)
+    trend["tier_labels"] = {t: TIERS.get(t, t) for t in trend["late_by_tier"]}
     return render(
         request,
         "sharing_supervision.html",
         chart=chart,
+        trend=trend,
         tiers=tiers,
         stale=supervision.stale_entries(session, user),
         now=utcnow(),

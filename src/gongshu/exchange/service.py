@@ -184,6 +184,7 @@ def approve(
     conditions: str,
     policy: str | None = None,
     row_filter: list[dict] | None = None,
+    now: dt.datetime | None = None,
 ) -> SharingApplication:
     """Approve with conditions and create the grant: requested fields, purpose = scenario,
     expiry = term, masking policy ``share-conditional`` unless another is named (SHR-4, SHR-5)."""
@@ -204,7 +205,7 @@ def approve(
         row_filter=row_filter,
         source_ref=_subject(app),
     )
-    now = utcnow()
+    now = as_utc(now) if now else utcnow()  # another moment only where a history is replayed
     app.status, app.answer, app.grant_id = "approved", conditions.strip(), grant.id
     _answered(app, actor, role, now)
     session.flush()
@@ -219,7 +220,13 @@ def approve(
 
 
 def refuse(
-    session: Session, application_id: int, *, actor: User, reasons: str, legal_basis: str
+    session: Session,
+    application_id: int,
+    *,
+    actor: User,
+    reasons: str,
+    legal_basis: str,
+    now: dt.datetime | None = None,
 ) -> SharingApplication:
     """Refuse with reasons and a legal basis: sharing is the rule (SHR-1, SHR-4)."""
     app = get(session, application_id)
@@ -229,7 +236,7 @@ def refuse(
     ]
     if missing:
         raise InvalidInput(f"不予共享须说明{'和'.join(missing)}")
-    now = utcnow()
+    now = as_utc(now) if now else utcnow()  # another moment only where a history is replayed
     app.status, app.answer, app.refusal_basis = "refused", reasons.strip(), legal_basis.strip()
     _answered(app, actor, role, now)
     session.flush()

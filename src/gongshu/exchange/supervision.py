@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import Organization, User
 from gongshu.exchange.models import ErrorReport, SharingApplication
-from gongshu.timeutil import as_utc, utcnow
+from gongshu.timeutil import as_utc, beijing_month, last_months, utcnow
 
 
 @dataclass
@@ -69,6 +70,64 @@ def agencies(
     for r in sorted(rows.values(), key=lambda r: (-r.overdue, r.org.name)):
         by_tier.setdefault(r.org.region.tier, []).append(r)
     return by_tier
+
+
+TREND_MONTHS = 12
+AGENCY_SERIES = 8  # the agencies with the most late answers get a line each
+
+
+def trends(
+    session: Session, actor: User, now: dt.datetime | None = None, months: int = TREND_MONTHS
+) -> dict:
+    """Month by month in the authority's area (GOV-2, SHR-4): answers that came late or
+    are still missing past the deadline (by the deadline's month), per tier and per
+    agency; and the turnaround of answers given (by the answer's month): how many came
+    in time or late, and the median days from receipt to answer."""
+    now = as_utc(now) if now else utcnow()
+    labels = last_months(now, months)
+    index = {m: i for i, m in enumerate(labels)}
+    late_tier: dict[str, list[int]] = {}
+    late_agency: dict[str, list[int]] = {}
+    in_time, late_answers = [0] * months, [0] * months
+    days: list[list[float]] = [[] for _ in labels]
+    if actor.org is None:
+        return {"months": labels, "late_by_tier": {}, "late_by_agency": {}, "turnaround": {}}
+    prefix = "" if "admin" in actor.roles else area_prefix(actor.org)
+    for app in session.scalars(select(SharingApplication)):
+        org = app.provider
+        if not org.region_code.startswith(prefix):
+            continue
+        answered = app.answered_at or app.decided_at
+        answered = as_utc(answered) if answered else None
+        deadline = as_utc(app.deadline) if app.deadline else None
+        if deadline is not None:
+            missing = answered is None and app.status == "submitted" and deadline < now
+            late = missing or (answered is not None and answered > deadline)
+            i = index.get(beijing_month(deadline))
+            if late and i is not None:
+                late_tier.setdefault(org.region.tier, [0] * months)[i] += 1
+                late_agency.setdefault(org.name, [0] * months)[i] += 1
+        if answered is not None:
+            i = index.get(beijing_month(answered))
+            if i is None:
+                continue
+            days[i].append((answered - as_utc(app.received_at)).total_seconds() / 86400)
+            if deadline is not None:
+                if answered > deadline:
+                    late_answers[i] += 1
+                else:
+                    in_time[i] += 1
+    top = sorted(late_agency, key=lambda name: (-sum(late_agency[name]), name))[:AGENCY_SERIES]
+    return {
+        "months": labels,
+        "late_by_tier": {t: late_tier[t] for t in ("province", "city", "county") if t in late_tier},
+        "late_by_agency": {name: late_agency[name] for name in top},
+        "turnaround": {
+            "in_time": in_time,
+            "late": late_answers,
+            "median_days": [round(statistics.median(d), 1) if d else None for d in days],
+        },
+    }
 
 
 # How old the newest data of an entry may be, by its declared update frequency (GOV-2).

@@ -359,6 +359,16 @@ def list_jobs(
     return list(session.scalars(query))
 
 
+def about_version(session: Session, version_id: int, *, kinds: tuple[str, ...]) -> list[Job]:
+    """The jobs of these kinds whose payload names this dataset version, oldest first."""
+    query = (
+        select(Job)
+        .where(Job.kind.in_(kinds), Job.payload["version_id"].as_integer() == version_id)
+        .order_by(Job.id)
+    )
+    return list(session.scalars(query))
+
+
 def counts(session: Session) -> dict[str, int]:
     """Number of jobs in each state (every state present, zero if none)."""
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status))

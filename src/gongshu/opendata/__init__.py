@@ -3,7 +3,7 @@ the CKAN-compatible Action API and the DCAT-AP 3 export (OPN-1..6)."""
 
 from __future__ import annotations
 
-from gongshu.capability import Capability
+from gongshu.capability import Capability, DemoSeed
 
 CAPABILITY = Capability(
     name="opendata",
@@ -17,4 +17,5 @@ CAPABILITY = Capability(
     models=("gongshu.opendata.models",),
     templates=True,
     clocks=("gongshu.opendata.clocks:CLOCKS",),
+    demo=(DemoSeed("gongshu.opendata.demo:seed"),),
 )

@@ -38,7 +38,7 @@ from gongshu.opendata.models import (
     OpenUseDeclaration,
 )
 from gongshu.protect.crypto import sm3
-from gongshu.timeutil import as_utc, utcnow
+from gongshu.timeutil import as_utc, beijing_month, last_months, utcnow
 from gongshu.workdays import lifecycle
 
 DEFAULT_TERM_DAYS = 365
@@ -91,10 +91,17 @@ def declaration_of(session: Session, entry_id: int, user: User) -> OpenUseDeclar
 
 
 def declare_use(
-    session: Session, entry_id: int, *, actor: User, use: str, scenario: str
+    session: Session,
+    entry_id: int,
+    *,
+    actor: User,
+    use: str,
+    scenario: str,
+    declared_at: datetime | None = None,
 ) -> OpenUseDeclaration:
     """OPN-2: a signed-in user declares the use of unconditional-open data once per entry
-    and gets an open grant for it. Declaring again returns the existing declaration."""
+    and gets an open grant for it. Declaring again returns the existing declaration.
+    ``declared_at`` defaults to now (another moment only where a history is replayed)."""
     require_verified(actor)
     entry = get_open(session, entry_id)
     if entry.opening_attr != "unconditional":
@@ -116,7 +123,12 @@ def declare_use(
         actor=actor,
     )
     declaration = OpenUseDeclaration(
-        entry_id=entry.id, user_id=actor.id, use=use, scenario=scenario, grant_id=grant.id
+        entry_id=entry.id,
+        user_id=actor.id,
+        use=use,
+        scenario=scenario,
+        grant_id=grant.id,
+        created_at=as_utc(declared_at) if declared_at else utcnow(),
     )
     session.add(declaration)
     session.flush()
@@ -243,6 +255,7 @@ def answer(
     reason: str = "",
     legal_basis: str = "",
     conditions: str = "",
+    now: datetime | None = None,
 ) -> OpenApplication:
     """SHR-4 as applied by OPN-3: approve (with conditions) or refuse with reasons and
     legal basis. The provider answers a pending application; the data authority it was
@@ -252,7 +265,7 @@ def answer(
     role = _answerer(application, entry, actor)
     if not approve and (not reason.strip() or not legal_basis.strip()):
         raise BadAnswer("不予开放须说明理由和法律依据")
-    now = utcnow()
+    now = as_utc(now) if now else utcnow()  # another moment only where a history is replayed
     application.status = "approved" if approve else "refused"
     application.answer_reason = reason.strip() or None
     application.legal_basis = legal_basis.strip() or None
@@ -377,3 +390,58 @@ def _draft_agreement(
     session.add(agreement)
     session.flush()
     return agreement
+
+
+# ---------------------------------------------------------------- use, month by month
+
+
+def usage_by_month(
+    session: Session, *, region_prefix: str = "", now: datetime | None = None, months: int = 12
+) -> dict:
+    """How open data was used, per Beijing month, for entries in an area (codes starting
+    with ``region_prefix``): use declarations (OPN-2), files taken under open grants,
+    conditional-open applications received, and those approved and refused (OPN-3)."""
+    from gongshu.egress.models import Delivery
+
+    labels = last_months(now or utcnow(), months)
+    index = {m: i for i, m in enumerate(labels)}
+    series = {k: [0] * months for k in ("declared", "downloads", "applied", "approved", "refused")}
+
+    def count(key: str, moments) -> None:  # noqa: ANN001
+        for moment in moments:
+            i = index.get(beijing_month(moment)) if moment else None
+            if i is not None:
+                series[key][i] += 1
+
+    in_area = CatalogEntry.region_code.startswith(region_prefix)
+    count(
+        "declared",
+        session.scalars(
+            select(OpenUseDeclaration.created_at)
+            .join(CatalogEntry, CatalogEntry.id == OpenUseDeclaration.entry_id)
+            .where(in_area)
+        ),
+    )
+    count(
+        "downloads",
+        session.scalars(
+            select(Delivery.created_at)
+            .join(Grant, Grant.id == Delivery.grant_id)
+            .join(CatalogEntry, CatalogEntry.id == Delivery.entry_id)
+            .where(Grant.source == "open", in_area)
+        ),
+    )
+    apps = session.execute(
+        select(
+            OpenApplication.created_at,
+            OpenApplication.status,
+            OpenApplication.answered_at,
+            OpenApplication.decided_at,
+        )
+        .join(CatalogEntry, CatalogEntry.id == OpenApplication.entry_id)
+        .where(in_area)
+    ).all()
+    count("applied", (a.created_at for a in apps))
+    count("approved", (a.answered_at or a.decided_at for a in apps if a.status == "approved"))
+    count("refused", (a.answered_at or a.decided_at for a in apps if a.status == "refused"))
+    return {"months": labels, **series}

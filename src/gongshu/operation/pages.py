@@ -158,10 +158,49 @@ def run(
         )
     except GongshuError as exc:  # the refused run is on record; the page names the rule
         error = exc.message
+    shown = _preview(request, session, user, result) if result is not None else None
     return render(
         request,
         "operation_agreement.html",
-        **_ctx(session, user, agreement, result=result, error=error, sql=sql),
+        **_ctx(session, user, agreement, result=result, preview=shown, error=error, sql=sql),
+    )
+
+
+def _preview(request: Request, session, user: User, run) -> dict:  # noqa: ANN001
+    return products.preview(
+        session, run.id, actor=user, datasets_dir=request.app.state.settings.datasets_dir
+    )
+
+
+@pages.get("/operation/runs/{run_id}")
+def run_page(
+    run_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(OPERATION_RUN)],
+    flash: str | None = None,
+) -> Response:
+    """A passed run again: its first rows with the columns' types, and the product made
+    from it (linked) or the form to make one."""
+    result = runs.get_run(session, run_id)
+    agreement = service.get_visible(session, result.agreement_id, user)
+    shown = _preview(request, session, user, result)
+    product_entry = (
+        session.get(CatalogEntry, result.product_entry_id) if result.product_entry_id else None
+    )
+    return render(
+        request,
+        "operation_agreement.html",
+        flash="已生成数据产品。" if flash == "product" else None,
+        **_ctx(
+            session,
+            user,
+            agreement,
+            result=result,
+            preview=shown,
+            product_entry=product_entry,
+            sql=result.sql,
+        ),
     )
 
 
@@ -183,10 +222,7 @@ def product(
         datasets_dir=request.app.state.settings.datasets_dir,
     )
     products.product_grant(session, entry, actor=user)
-    run = runs.get_run(session, run_id)
-    return RedirectResponse(
-        f"/operation/agreements/{run.agreement_id}?flash=product", status_code=303
-    )
+    return RedirectResponse(f"/operation/runs/{run_id}?flash=product", status_code=303)
 
 
 @pages.post("/operation/agreements/{agreement_id}/dispose")

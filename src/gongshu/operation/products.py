@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 from gongshu import storage
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog import versions as catalog_versions
-from gongshu.catalog.models import GRADE_LABELS, CatalogEntry, EntryVersion
+from gongshu.catalog.models import (
+    FIELD_TYPE_LABELS,
+    GRADE_LABELS,
+    CatalogEntry,
+    EntryVersion,
+)
 from gongshu.datasets.classify import SAMPLE_ROWS, classify_sample
 from gongshu.discovery.rules_store import rules_in_force
 from gongshu.egress import service as egress
@@ -37,6 +42,32 @@ def _field_type(arrow_type: str) -> str:
     if arrow_type == "bool":
         return "boolean"
     return next((v for k, v in ARROW_FIELD_TYPES.items() if arrow_type.startswith(k)), "string")
+
+
+PREVIEW_ROWS = 20
+
+
+def preview(
+    session: Session, run_id: int, *, actor: User, datasets_dir: Path, limit: int = PREVIEW_ROWS
+) -> dict:
+    """The first rows of a passed result, for the operator who ran it, with each column's
+    type named as the catalog names it (the product's fields get the same types)."""
+    run = get_run(session, run_id)
+    if "admin" not in actor.roles and actor.org_id != run.operator_org_id:
+        raise NotOperator("只有运行该查询的运营机构可以查看结果")
+    if run.status != "passed" or not run.result_path:
+        raise ExportRefused("只有通过披露检查的结果可以查看")
+    table = storage.open_file(datasets_dir, run.result_path)  # sealed whole (runs.py)
+    head = table.slice(0, limit).to_pylist()
+    return {
+        "columns": [
+            {"name": f.name, "type": FIELD_TYPE_LABELS[_field_type(str(f.type))]}
+            for f in table.schema
+        ],
+        "rows": [["" if v is None else v for v in row.values()] for row in head],
+        "shown": len(head),
+        "total": table.num_rows,
+    }
 
 
 def materialize_product(

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from gongshu.accounts import jurisdiction
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import Organization, User
 from gongshu.accounts.permissions import CATALOG_READ, QUALITY_ASSESS, QUALITY_MANAGE, TIERS
@@ -18,6 +19,7 @@ from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.errors import GongshuError, InvalidInput
+from gongshu.opendata import service as open_service
 from gongshu.quality import assessment, corrections, onesource, service
 from gongshu.quality.models import Assessment
 from gongshu.quality.rules import DIMENSIONS, EXPECTATIONS
@@ -269,13 +271,24 @@ def statistics(
     tier: str = "",
 ) -> Response:
     stats = assessment.statistics(session, actor=user, tier=tier or None)
+    rows = assessment.statistics_rows(stats)
+    # Charts (gongshu.js): the departments' catalog attributes, and open-data use by month.
+    header = assessment.STAT_HEADER
+    attrs = ("无条件共享", "有条件共享", "不予共享")
+    by_agency = {
+        "names": [r[0] for r in rows],
+        "series": [[a, [r[header.index(a)] for r in rows]] for a in attrs],  # in this order
+    }
+    prefix = "" if "admin" in user.roles else jurisdiction.area_prefix(user.org.region_code)
     return render(
         request,
         "quality_statistics.html",
-        header=assessment.STAT_HEADER,
-        rows=assessment.statistics_rows(stats),
+        header=header,
+        rows=rows,
         tier=tier,
         tiers=TIERS,
+        by_agency=by_agency,
+        usage=open_service.usage_by_month(session, region_prefix=prefix),
     )
 
 

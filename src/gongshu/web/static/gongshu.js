@@ -90,6 +90,81 @@
     });
   }
 
+  // Load page: the upload's progress (issue 17 item 8). Without script the form posts as
+  // usual; with it the file goes by XMLHttpRequest, whose upload events feed the bar.
+  function wireUpload(form) {
+    if (!window.XMLHttpRequest || !window.FormData) { return; }
+    var box = document.getElementById(form.dataset.uploadProgress);
+    if (!box) { return; }
+    var bar = box.querySelector("progress"), status = box.querySelector(".upload-status");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      var xhr = new XMLHttpRequest();
+      box.hidden = false; bar.value = 0; button.disabled = true;
+      status.textContent = "正在上传……";
+      xhr.upload.addEventListener("progress", function (e) {
+        if (!e.lengthComputable) { return; }
+        var pct = Math.round(e.loaded * 100 / e.total);
+        bar.value = pct; status.textContent = "已上传 " + pct + "%";
+      });
+      xhr.upload.addEventListener("load", function () {
+        bar.value = 100; status.textContent = "上传完成，正在校验并加载……";
+      });
+      xhr.addEventListener("error", function () {
+        button.disabled = false; status.textContent = "上传失败，请检查网络后重试。";
+      });
+      xhr.addEventListener("load", function () {
+        var to = xhr.responseURL ? new URL(xhr.responseURL) : null;
+        if (to && to.pathname !== new URL(form.action).pathname) { window.location.assign(to.href); return; }
+        // Refused: the page as the server rendered it (the report, the reason), in place.
+        var fresh = new DOMParser().parseFromString(xhr.responseText, "text/html").querySelector("main");
+        var main = document.querySelector("main");
+        if (!fresh || !main) { button.disabled = false; status.textContent = "加载未完成，请重试。"; return; }
+        main.innerHTML = fresh.innerHTML;
+        main.querySelectorAll("form[data-upload-progress]").forEach(wireUpload);
+        var alert = main.querySelector("[role=alert]");
+        if (alert) { alert.setAttribute("tabindex", "-1"); alert.focus(); }
+      });
+      xhr.open("POST", form.action);
+      xhr.send(new FormData(form));
+    });
+  }
+  document.querySelectorAll("form[data-upload-progress]").forEach(wireUpload);
+
+  // Background jobs of a dataset version: polled until all have finished, without a
+  // reload; then the discovery section is fetched again (the full scan's result).
+  var jobsBox = document.querySelector("#version-jobs[data-poll]");
+  if (jobsBox && window.fetch) {
+    var delay = 1500;
+    var poll = function () {
+      fetch(jobsBox.dataset.poll, {credentials: "same-origin", headers: {Accept: "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (!s) { setTimeout(poll, 10000); return; }
+          jobsBox.querySelector("progress").value = s.finished;
+          jobsBox.querySelector(".jobs-finished").textContent = s.finished;
+          s.jobs.forEach(function (j) {
+            var badge = jobsBox.querySelector('li[data-job="' + j.id + '"] .badge');
+            if (!badge) { return; }
+            badge.textContent = j.status_label;
+            badge.className = "badge " + (j.status === "done" ? "ok" : j.status === "failed" ? "warn" : "pending");
+          });
+          if (!s.all_finished) { delay = Math.min(10000, delay * 1.1); setTimeout(poll, delay); return; }
+          jobsBox.querySelector(".jobs-note").textContent = "后台处理已结束，识别结果已更新。";
+          return fetch(window.location.pathname, {credentials: "same-origin"})
+            .then(function (r) { return r.text(); })
+            .then(function (html) {
+              var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("discovery-section");
+              var here = document.getElementById("discovery-section");
+              if (fresh && here) { here.innerHTML = fresh.innerHTML; }
+            });
+        })
+        .catch(function () { setTimeout(poll, 10000); });
+    };
+    setTimeout(poll, delay);
+  }
+
   // Catalog form: another row of fields.
   var addField = document.getElementById("add-field");
   if (addField) {
@@ -169,5 +244,80 @@
         ]
       });
     }
+  }
+
+  // Charts of the supervision dashboard and the statistics (issue 17 item 8). Each reads
+  // its numbers from a JSON block of the page; a chart with nothing to show says so.
+  function chartOn(id, option, hasData) {
+    var el = document.getElementById(id);
+    if (!el || !window.echarts) { return; }
+    if (!hasData) {
+      el.classList.remove("chart");
+      el.innerHTML = '<p class="empty">暂无数据。</p>';
+      return;
+    }
+    echarts.init(el).setOption(option);
+  }
+  function total(list) { return list.reduce(function (a, b) { return a + (b || 0); }, 0); }
+  var trendData = json("trend-chart-data");
+  if (trendData) {
+    var lines = function (byName, type) {
+      return Object.keys(byName).map(function (name) {
+        return {name: trendData.tier_labels[name] || name, type: type, stack: type === "bar" ? "n" : undefined, data: byName[name]};
+      });
+    };
+    var tiers = lines(trendData.late_by_tier, "bar");
+    var axis = {type: "category", data: trendData.months};
+    chartOn("late-tier-chart", {
+      tooltip: {trigger: "axis"}, legend: {data: tiers.map(function (s) { return s.name; })},
+      grid: {left: 48, right: 24, top: 40, bottom: 32}, xAxis: axis,
+      yAxis: {type: "value", minInterval: 1, name: "逾期申请"}, series: tiers
+    }, tiers.some(function (s) { return total(s.data) > 0; }));
+    var agencies = Object.keys(trendData.late_by_agency).map(function (name) {
+      return {name: name, type: "line", data: trendData.late_by_agency[name]};
+    });
+    chartOn("late-agency-chart", {
+      tooltip: {trigger: "axis"}, legend: {type: "scroll", data: agencies.map(function (s) { return s.name; })},
+      grid: {left: 48, right: 24, top: 48, bottom: 32}, xAxis: axis,
+      yAxis: {type: "value", minInterval: 1, name: "逾期申请"}, series: agencies
+    }, agencies.length > 0);
+    var t = trendData.turnaround;
+    chartOn("turnaround-chart", {
+      tooltip: {trigger: "axis"}, legend: {data: ["按期答复", "逾期答复", "用时中位数（天）"]},
+      grid: {left: 48, right: 56, top: 40, bottom: 32}, xAxis: axis,
+      yAxis: [{type: "value", minInterval: 1, name: "答复数"}, {type: "value", name: "天"}],
+      series: [
+        {name: "按期答复", type: "bar", stack: "a", data: t.in_time, itemStyle: {color: "#2e7d32"}},
+        {name: "逾期答复", type: "bar", stack: "a", data: t.late, itemStyle: {color: "#b3261e"}},
+        {name: "用时中位数（天）", type: "line", yAxisIndex: 1, connectNulls: true, data: t.median_days}
+      ]
+    }, total(t.in_time) + total(t.late) > 0 || t.median_days.some(function (d) { return d !== null; }));
+  }
+  var attrData = json("agency-attr-data");
+  if (attrData) {
+    var attrSeries = attrData.series.map(function (s) {
+      return {name: s[0], type: "bar", stack: "n", data: s[1]};
+    });
+    var attrEl = document.getElementById("agency-attr-chart");
+    if (attrEl) { attrEl.style.height = Math.max(280, attrData.names.length * 28 + 64) + "px"; }
+    chartOn("agency-attr-chart", {
+      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}}, legend: {data: attrSeries.map(function (s) { return s.name; })},
+      grid: {left: 200, right: 24, top: 40, bottom: 24},
+      xAxis: {type: "value", minInterval: 1}, yAxis: {type: "category", data: attrData.names},
+      series: attrSeries
+    }, attrData.names.length > 0);
+  }
+  var useData = json("open-use-data");
+  if (useData) {
+    var useNames = {declared: "使用声明", downloads: "获取数据", applied: "开放申请", approved: "同意开放", refused: "不予开放"};
+    var useSeries = Object.keys(useNames).map(function (k) {
+      return {name: useNames[k], type: k === "downloads" ? "line" : "bar", data: useData[k]};
+    });
+    chartOn("open-use-chart", {
+      tooltip: {trigger: "axis"}, legend: {data: useSeries.map(function (s) { return s.name; })},
+      grid: {left: 48, right: 24, top: 40, bottom: 32},
+      xAxis: {type: "category", data: useData.months}, yAxis: {type: "value", minInterval: 1},
+      series: useSeries
+    }, useSeries.some(function (s) { return total(s.data) > 0; }));
   }
 })();
