@@ -93,8 +93,8 @@ JOURNEYS = {
         "/registrations",
         "/compliance/incidents/new",
     ],
-    "auditor": ["/", "/catalog", "/compliance/audits", "/ledger"],
-    "regulator": ["/", "/catalog", "/compliance/supervision", "/ledger"],
+    "auditor": ["/", "/catalog", "/compliance/audits", "/ledger", "/account/tokens"],
+    "regulator": ["/", "/catalog", "/compliance/supervision", "/ledger", "/account/tokens"],
 }
 CRAWL_LIMIT = 60
 CRAWL_PER_SHAPE = 2
