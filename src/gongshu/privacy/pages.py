@@ -20,7 +20,7 @@ from gongshu.accounts.permissions import (
 from gongshu.catalog.models import CatalogEntry
 from gongshu.entities import ENTITY_LABELS
 from gongshu.errors import GongshuError
-from gongshu.privacy import clock, consent, service
+from gongshu.privacy import clock, consent, notices, service
 from gongshu.privacy.errors import NoMobileOnRecord, NotThePerson
 from gongshu.privacy.models import MATCH_OUTCOMES, REQUEST_KINDS, REQUEST_STATUS, RightsRequest
 from gongshu.timeutil import BEIJING, utcnow
@@ -65,6 +65,8 @@ def _my_page(
     records = consent.of_person(session, user.id_number_hash) if user.id_number_hash else []
     withdrawn = {r.withdraws_id for r in records if r.action == "withdraw"}
     orgs = _names(session, {r.org_id for r in records}, Organization)
+    # A processor's name links to its processing rules only once it has published them.
+    published = {i for i in orgs if notices.current(session, i) is not None}
     return render(
         request,
         "privacy_me.html",
@@ -72,6 +74,7 @@ def _my_page(
         records=records,
         withdrawn=withdrawn,
         orgs=orgs,
+        published=published,
         requests=service.of_user(session, user),
         P=LABELS,
         errors=errors or {},
