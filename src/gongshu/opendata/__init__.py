@@ -16,5 +16,6 @@ CAPABILITY = Capability(
     ),
     models=("gongshu.opendata.models",),
     templates=True,
+    mine=("gongshu.opendata.mine:items",),
     clocks=("gongshu.opendata.clocks:CLOCKS",),
 )
