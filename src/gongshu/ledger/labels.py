@@ -179,6 +179,8 @@ ACTIONS = {
     "token.issued": "签发 API 令牌",
     "token.revoked": "撤销 API 令牌",
     "user.created": "新增用户",
+    "user.password_reset": "找回密码：重设密码",
+    "user.recovery_requested": "找回密码：申请验证码",
     "user.identity_verified": "实名核验",
     "vendor.declared": "登记外部供应方",
     "vendor.ended": "结束外部供应",
