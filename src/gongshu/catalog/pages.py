@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from gongshu import storage
 from gongshu.accounts.deps import requires
@@ -25,9 +26,10 @@ from gongshu.catalog.models import (
     SECURITY_GRADES,
     SHARING_ATTRS,
     UPDATE_FREQUENCIES,
+    CatalogEntry,
 )
 from gongshu.entities import ENTITY_LABELS
-from gongshu.errors import GongshuError
+from gongshu.errors import GongshuError, InvalidInput
 from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
@@ -300,13 +302,32 @@ def review_queue(
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
     flash: str | None = None,
+    entry: int | None = None,
 ) -> Response:
     return render(
         request,
         "catalog_review.html",
         entries=service.review_queue(session, user),
-        flash=FLASHES.get(flash or ""),
+        flash=_review_flash(session, flash, entry),
+        errors={},
+        typed={},
     )
+
+
+def _review_flash(session: Session, flash: str | None, entry_id: int | None) -> str | None:
+    """What the review just did, naming the entry and what happens next."""
+    said = FLASHES.get(flash or "")
+    if said is None or entry_id is None:
+        return said
+    entry = session.get(CatalogEntry, entry_id)
+    if entry is None:
+        return said
+    named = f"《{entry.name}》（{entry.resource_code}）"
+    if flash == "returned":
+        return f"已退回{named}：提供单位在本单位目录中看到退回意见，修改后可重新提交审核。"
+    if flash == "approved":
+        return f"已审核通过{named}，第 {entry.version_no} 版。"
+    return said
 
 
 @pages.post("/catalog/{entry_id}/approve")
@@ -317,15 +338,28 @@ def approve(
     comment: FormStr = "",
 ) -> Response:
     service.approve(session, entry_id, actor=user, comment=comment.strip() or None)
-    return RedirectResponse("/review?flash=approved", status_code=303)
+    return RedirectResponse(f"/review?flash=approved&entry={entry_id}", status_code=303)
 
 
 @pages.post("/catalog/{entry_id}/return")
 def return_(
     entry_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
     comment: FormStr = "",
 ) -> Response:
-    service.return_(session, entry_id, actor=user, comment=comment)
-    return RedirectResponse("/review?flash=returned", status_code=303)
+    try:
+        service.return_(session, entry_id, actor=user, comment=comment)
+    except InvalidInput as exc:
+        # The reason is missing (checked before anything is written): the queue
+        # again, the message beside this entry's field, what was typed kept.
+        return render(
+            request,
+            "catalog_review.html",
+            status_code=exc.status,
+            entries=service.review_queue(session, user),
+            errors={entry_id: exc.message},
+            typed={entry_id: comment},
+        )
+    return RedirectResponse(f"/review?flash=returned&entry={entry_id}", status_code=303)
