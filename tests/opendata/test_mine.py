@@ -99,3 +99,64 @@ def test_working_days_left_skip_the_national_day_holiday() -> None:
     assert late.late and "2 个工作日" in late.text
     assert "剩余" not in clock(_item(deadline, closed=True), calendar, last).text
     assert clock(_item(None), calendar, last) is None
+
+
+def test_forms_on_the_entry_page_keep_what_was_typed_and_say_what_happened(
+    client, login, session, people, open_data
+) -> None:
+    login("citizen")
+    cond = open_data.cond.id
+    typed = {"use": "客流分析", "scenario": "", "security_measures": "专网", "term_days": "abc"}
+    r = client.post(f"/open/{cond}/apply", data=typed)
+    # Every problem at once: in the summary, linked, and beside its field.
+    assert r.status_code == 400 and "error-summary" in r.text
+    assert 'id="scenario-error">请填写应用场景' in r.text and 'href="#scenario"' in r.text
+    assert 'id="term_days-error">使用期限须在' in r.text and 'href="#term_days"' in r.text
+    assert 'value="客流分析"' in r.text and ">专网</textarea>" in r.text
+    r = client.post(
+        f"/open/{cond}/apply",
+        data={
+            "use": "客流分析",
+            "scenario": "规划",
+            "security_measures": "专网",
+            "term_days": "abc",
+        },
+    )
+    assert r.status_code == 400 and 'id="term_days-error">使用期限须在' in r.text
+    r = client.post(
+        f"/open/{cond}/apply",
+        data={
+            "use": "客流分析",
+            "scenario": "规划",
+            "security_measures": "专网",
+            "term_days": "90",
+            "fields": ["线路"],
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/me/applications/")
+    done = client.get(r.headers["location"]).text
+    assert "已提交，受理编号 KFSQ-" in done and "下一步：等待答复" in done
+
+    r = client.post(f"/open/{open_data.free.id}/declare", data={"use": "研究", "scenario": " "})
+    assert r.status_code == 400 and 'id="scenario-error"' in r.text and 'value="研究"' in r.text
+    r = client.post(
+        f"/open/{open_data.free.id}/declare",
+        data={"use": "研究", "scenario": "公交"},
+        follow_redirects=False,
+    )
+    page = client.get(r.headers["location"]).text
+    assert "已声明用途，受理编号 KFSM-" in page and "下载 CSV" in page
+
+    client.cookies.clear()
+    r = client.post(
+        f"/open/{open_data.free.id}/complaints",
+        data={"kind": "missing", "description": "缺少 2025 年数据", "contact": ""},
+    )
+    assert r.status_code == 400 and 'id="contact-error">请留下联系方式' in r.text
+    assert ">缺少 2025 年数据</textarea>" in r.text and 'value="missing" selected' in r.text
+    r = client.post(
+        f"/open/{open_data.free.id}/complaints",
+        data={"kind": "missing", "description": "缺少 2025 年数据", "contact": "13800000000"},
+    )
+    assert r.status_code == 200 and "投诉已提交，受理编号 KFTS-" in r.text

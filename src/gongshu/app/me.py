@@ -96,6 +96,7 @@ def my_item(
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(ACCOUNT_SELF)],
+    done: int = 0,
 ) -> Response:
     found = next((i for i in my_items(session, user) if i.kind == kind and i.key == key), None)
     if found is None:
@@ -107,4 +108,11 @@ def my_item(
         item=found,
         kind_label=MY_KINDS[kind],
         clock=clock(found, Calendar(session), beijing_date(utcnow())),
+        # Just filed (a form redirects here): what happened, its number, what next.
+        flash=(
+            f"已提交，受理编号 {found.reference}。"
+            + (f"下一步：{found.next_step}。" if found.next_step else "")
+            if done
+            else None
+        ),
     )
