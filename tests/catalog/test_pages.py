@@ -152,3 +152,33 @@ def test_the_script_asks_nothing_in_a_browser_prompt() -> None:
 
     script = Path(gongshu.web.__file__).parent / "static" / "gongshu.js"
     assert "prompt(" not in script.read_text(encoding="utf-8")
+
+
+def test_a_draft_that_never_left_the_provider_can_be_deleted(
+    client, login, session, people
+) -> None:
+    from gongshu.catalog.models import CatalogEntry, EntryVersion
+    from gongshu.ledger import entries
+
+    login("clerk_county")
+    r = client.post("/catalog/new", data=form(), follow_redirects=False)
+    entry_url = r.headers["location"].split("?")[0]
+    entry_id = int(entry_url.rsplit("/", 1)[1])
+    assert "删除草稿" in client.get(entry_url).text
+    login("clerk_prov")  # another agency may not
+    assert client.post(f"{entry_url}/delete").status_code == 403
+    login("clerk_county")
+    r = client.post(f"{entry_url}/delete", follow_redirects=False)
+    assert r.status_code == 303
+    assert "草稿“养老机构名录”已删除" in client.get(r.headers["location"]).text
+    assert session.get(CatalogEntry, entry_id) is None
+    assert not session.query(EntryVersion).filter_by(entry_id=entry_id).count()
+    assert entries(session, action_prefix="catalog.draft_deleted", limit=1)[0].actor == (
+        "user:clerk_county"
+    )
+    # Once submitted, an entry is kept.
+    r = client.post("/catalog/new", data=form(), follow_redirects=False)
+    entry_url = r.headers["location"].split("?")[0]
+    client.post(f"{entry_url}/submit")
+    assert "删除草稿" not in client.get(entry_url).text
+    assert client.post(f"{entry_url}/delete").status_code == 409

@@ -14,8 +14,8 @@ from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_EDIT, CATALOG_READ, CATALOG_REVIEW
 from gongshu.capability import installed
+from gongshu.catalog import drafts, service
 from gongshu.catalog import search as catalog_search
-from gongshu.catalog import service
 from gongshu.catalog import versions as catalog_versions
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.catalog.models import (
@@ -84,10 +84,27 @@ def browse(
 
 @pages.get("/catalog/mine")
 def mine(
-    request: Request, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)]
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_EDIT)],
+    deleted: str | None = None,
 ) -> Response:
     entries = catalog_search.provided_by(session, user.org_id) if user.org_id else []
-    return render(request, "catalog_mine.html", entries=entries)
+    said = (
+        f"草稿“{deleted}”已删除，其修改记录一并删除（审计账本保留删除记录）。" if deleted else None
+    )
+    return render(request, "catalog_mine.html", entries=entries, flash=said)
+
+
+@pages.post("/catalog/{entry_id}/delete")
+def delete_draft(
+    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)]
+) -> Response:
+    """A draft that never left its provider is deleted (issue 17 item 6)."""
+    from urllib.parse import quote
+
+    entry = drafts.delete_draft(session, entry_id, actor=user)
+    return RedirectResponse(f"/catalog/mine?deleted={quote(entry.name)}", status_code=303)
 
 
 FormStr = Annotated[str, Form()]
@@ -214,6 +231,7 @@ def entry_page(
         and user.org is not None
         and entry.review_region_code == user.org.region_code,
         flash=FLASHES.get(flash or ""),
+        deletable=drafts.deletable(session, entry),
         entity_labels=ENTITY_LABELS,
         # what capabilities above the catalog show here (Capability.entry_sections)
         sections=[section(session, entry, user) for section in installed().entry_sections()],

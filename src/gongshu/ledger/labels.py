@@ -63,6 +63,7 @@ ACTIONS = {
     "catalog.merged": "目录汇入上级",
     "catalog.regraded": "调整安全级别",
     "catalog.returned": "退回目录",
+    "catalog.draft_deleted": "删除目录草稿",
     "catalog.submitted": "提交目录审核",
     "catalog.unpublished": "撤回目录",
     "compliance.profile_saved": "保存合规档案",
