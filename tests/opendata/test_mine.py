@@ -160,3 +160,41 @@ def test_forms_on_the_entry_page_keep_what_was_typed_and_say_what_happened(
         data={"kind": "missing", "description": "缺少 2025 年数据", "contact": "13800000000"},
     )
     assert r.status_code == 200 and "投诉已提交，受理编号 KFTS-" in r.text
+
+
+def test_a_refusal_needs_its_reason_and_basis_typed_beside_the_application(
+    client, login, session, people, open_data
+) -> None:
+    application = service.apply(
+        session,
+        open_data.cond.id,
+        actor=people.citizen,
+        use="客流分析",
+        scenario="线路规划",
+        security_measures="专网",
+    )
+    session.flush()
+    login("clerk_county")
+    a = application.id
+    inbox = client.get("/open/inbox").text
+    assert f'<label for="reason-{a}">理由（不予开放时必填）</label>' in inbox
+    r = client.post(
+        f"/open/applications/{a}/answer",
+        data={"decision": "refuse", "reason": "涉及个人轨迹", "legal_basis": ""},
+    )
+    assert r.status_code == 400 and "error-summary" in r.text
+    assert f'id="legal_basis-{a}-error">不予开放须说明法律依据' in r.text
+    assert f'href="#legal_basis-{a}"' in r.text and 'value="涉及个人轨迹"' in r.text
+    assert f'id="reason-{a}-error"' not in r.text
+    assert session.get(type(application), a).status == "pending"
+    r = client.post(f"/open/applications/{a}/refer", data={"note": " "})
+    assert r.status_code == 400 and f'id="note-{a}-error">请填写不能确定能否开放的原因' in r.text
+    r = client.post(
+        f"/open/applications/{a}/answer",
+        data={"decision": "refuse", "reason": "涉及个人轨迹", "legal_basis": "《个人信息保护法》"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    login("citizen")
+    detail = client.get(f"/me/applications/{a}").text
+    assert "不予开放" in detail and "涉及个人轨迹" in detail and "《个人信息保护法》" in detail

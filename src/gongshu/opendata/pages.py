@@ -17,7 +17,7 @@ from gongshu import storage
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER, SHARING_DECIDE
-from gongshu.errors import Conflict, InvalidInput
+from gongshu.errors import Conflict, GongshuError, InvalidField, InvalidInput
 from gongshu.opendata import agreements, service
 from gongshu.opendata.entries import get_open
 from gongshu.opendata.errors import NotApplicant
@@ -219,21 +219,49 @@ def apply(
 def inbox(
     request: Request, session: SessionDep, user: Annotated[User, requires(SHARING_ANSWER)]
 ) -> Response:
+    return _inbox(request, session, user)
+
+
+def _inbox(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    deciding: bool = False,
+    status_code: int = 200,
+    failed: GongshuError | None = None,
+    key: str = "",
+    typed: dict | None = None,
+) -> Response:
+    """The provider's inbox (or the authority's referred queue); after a refused answer
+    the same page with each message beside its field of that card, what was typed
+    kept (``key`` names the card: fields are ``name-key``)."""
     from gongshu.catalog import service as catalog
     from gongshu.opendata import complaints
 
     apps = service.inbox(session, user)
-    filed = complaints.for_provider(session, user)
+    if deciding:
+        apps = [a for a in apps if a.status == "referred"]
+        filed = None
+    else:
+        filed = complaints.for_provider(session, user)
     entries = {
-        e: catalog.get(session, e) for e in {a.entry_id for a in apps} | {c.entry_id for c in filed}
+        e: catalog.get(session, e)
+        for e in {a.entry_id for a in apps} | {c.entry_id for c in filed or []}
     }
+    said = form_errors(failed) if failed is not None else {"errors": {}}
     return render(
         request,
         "open_inbox.html",
+        status_code=status_code,
         applications=apps,
         entries=entries,
         complaints=filed,
         kinds=COMPLAINT_KINDS,
+        deciding=deciding,
+        errors={f"{name}-{key}": text for name, text in said["errors"].items()},
+        error=said.get("error"),
+        data={f"{name}-{key}": value for name, value in (typed or {}).items()},
     )
 
 
@@ -275,24 +303,50 @@ def complain(
 @pages.post("/open/complaints/{complaint_id}/answer")
 def answer_complaint(
     complaint_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
     text: FormStr = "",
 ) -> Response:
     from gongshu.opendata import complaints
 
-    complaints.answer(session, complaint_id, actor=user, text=text)
+    try:
+        complaints.answer(session, complaint_id, actor=user, text=text)
+    except InvalidInput as exc:
+        failed = InvalidField(exc.message, field="text")
+        key = f"c{complaint_id}"
+        return _inbox(
+            request,
+            session,
+            user,
+            status_code=exc.status,
+            failed=failed,
+            key=key,
+            typed={"text": text},
+        )
     return RedirectResponse("/open/inbox", status_code=303)
 
 
 @pages.post("/open/applications/{application_id}/refer")
 def refer(
     application_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
     note: FormStr = "",
 ) -> Response:
-    service.refer(session, application_id, actor=user, note=note)
+    try:
+        service.refer(session, application_id, actor=user, note=note)
+    except InvalidInput as exc:
+        return _inbox(
+            request,
+            session,
+            user,
+            status_code=exc.status,
+            failed=exc,
+            key=str(application_id),
+            typed={"note": note},
+        )
     return RedirectResponse("/open/inbox", status_code=303)
 
 
@@ -301,24 +355,13 @@ def referred(
     request: Request, session: SessionDep, user: Annotated[User, requires(SHARING_DECIDE)]
 ) -> Response:
     """The data authority's queue: applications its tier's providers referred (SHR-4)."""
-    from gongshu.catalog import service as catalog
-
-    apps = [a for a in service.inbox(session, user) if a.status == "referred"]
-    entries = {e: catalog.get(session, e) for e in {a.entry_id for a in apps}}
-    return render(
-        request,
-        "open_inbox.html",
-        applications=apps,
-        entries=entries,
-        complaints=None,
-        kinds=COMPLAINT_KINDS,
-        deciding=True,
-    )
+    return _inbox(request, session, user, deciding=True)
 
 
 @pages.post("/open/applications/{application_id}/decide")
 def decide(
     application_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_DECIDE)],
     decision: FormStr = "",
@@ -326,21 +369,37 @@ def decide(
     legal_basis: FormStr = "",
     conditions: FormStr = "",
 ) -> Response:
-    service.answer(
-        session,
-        application_id,
-        actor=user,
-        approve=decision == "approve",
-        reason=reason,
-        legal_basis=legal_basis,
-        conditions=conditions,
-    )
+    try:
+        service.answer(
+            session,
+            application_id,
+            actor=user,
+            approve=decision == "approve",
+            reason=reason,
+            legal_basis=legal_basis,
+            conditions=conditions,
+        )
+    except InvalidInput as exc:
+        # A refusal without its reason or legal basis: the queue again, each
+        # message beside its field of this application, what was typed kept.
+        typed = {"reason": reason, "legal_basis": legal_basis, "conditions": conditions}
+        return _inbox(
+            request,
+            session,
+            user,
+            deciding=True,
+            status_code=exc.status,
+            failed=exc,
+            key=str(application_id),
+            typed=typed,
+        )
     return RedirectResponse("/open/referred", status_code=303)
 
 
 @pages.post("/open/applications/{application_id}/answer")
 def answer(
     application_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
     decision: FormStr = "",
@@ -348,15 +407,30 @@ def answer(
     legal_basis: FormStr = "",
     conditions: FormStr = "",
 ) -> Response:
-    service.answer(
-        session,
-        application_id,
-        actor=user,
-        approve=decision == "approve",
-        reason=reason,
-        legal_basis=legal_basis,
-        conditions=conditions,
-    )
+    try:
+        service.answer(
+            session,
+            application_id,
+            actor=user,
+            approve=decision == "approve",
+            reason=reason,
+            legal_basis=legal_basis,
+            conditions=conditions,
+        )
+    except InvalidInput as exc:
+        # A refusal without its reason or legal basis: the queue again, each
+        # message beside its field of this application, what was typed kept.
+        typed = {"reason": reason, "legal_basis": legal_basis, "conditions": conditions}
+        return _inbox(
+            request,
+            session,
+            user,
+            deciding=False,
+            status_code=exc.status,
+            failed=exc,
+            key=str(application_id),
+            typed=typed,
+        )
     return RedirectResponse("/open/inbox", status_code=303)
 
 

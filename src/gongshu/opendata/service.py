@@ -269,8 +269,17 @@ def answer(
     application = get_application(session, application_id)
     entry = get_open(session, application.entry_id)
     role = _answerer(application, entry, actor)
-    if not approve and (not reason.strip() or not legal_basis.strip()):
-        raise BadAnswer("不予开放须说明理由和法律依据")
+    if not approve:
+        problems = {
+            name: f"不予开放须说明{what}"
+            for name, what, value in (
+                ("reason", "理由", reason),
+                ("legal_basis", "法律依据", legal_basis),
+            )
+            if not value.strip()
+        }
+        if problems:
+            raise BadAnswer.of(problems)
     now = utcnow()
     application.status = "approved" if approve else "refused"
     application.answer_reason = reason.strip() or None
@@ -327,7 +336,7 @@ def refer(session: Session, application_id: int, *, actor: User, note: str) -> O
     entry = get_open(session, application.entry_id)
     if _answerer(application, entry, actor) != "provider":
         raise AlreadyAnswered("该申请已报数据管理部门")
-    note = required_text(note, "不能确定能否开放的原因")
+    note = required_text(note, "不能确定能否开放的原因", "note")
     now = utcnow()
     application.status = "referred"
     application.referred_region_code = entry.provider.region_code
