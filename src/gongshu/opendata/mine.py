@@ -46,7 +46,9 @@ def _application(a: OpenApplication, name: str, agreement: OpenAgreement | None)
         step = "请阅读并签署开放利用协议"
     elif a.status == "refused":
         step = "如有异议，可向数据管理部门反映"
-    elif a.status in ("pending", "referred"):
+    elif a.status == "referred":
+        step = "等待数据管理部门决定（提供单位的答复期限随报请停止计算）"
+    elif a.status == "pending":
         step = "等待答复，期限届满前会收到结果"
     else:
         step = ""
@@ -69,8 +71,9 @@ def _application(a: OpenApplication, name: str, agreement: OpenAgreement | None)
         filed_at=a.created_at,
         closed=a.status in ("approved", "refused"),
         href=f"/open/agreements/{agreement.id}" if agreement else f"/open/{a.entry_id}",
-        deadline=a.deadline,
-        deadline_warning=a.deadline_warning,
+        # A referral stops the provider's clock (SHR-4): no days left to show then.
+        deadline=a.deadline if a.status != "referred" else None,
+        deadline_warning=a.deadline_warning if a.status != "referred" else None,
         next_step=step,
         history=tuple(history),
         details=tuple(details),
