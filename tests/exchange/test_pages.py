@@ -28,7 +28,7 @@ def test_apply_answer_and_report_through_the_pages(login, session, people, condi
     )
     assert r.status_code == 303
     page = client.get(r.headers["location"])
-    assert "申请已提交" in page.text and "待答复" in page.text
+    assert "申请已提交，受理编号 GXSQ-" in page.text and "待答复" in page.text
     mine = client.get("/sharing/mine")
     assert "户籍人口信息" in mine.text and "江西省公安厅" in mine.text
     (app,) = service.mine(session, people.clerk_county)

@@ -224,10 +224,26 @@ def _application_page(  # noqa: ANN202
         and "sharing:decide" in user.scopes,
         is_applicant=app.status == "approved" and user.org_id == app.applicant_org_id,
         now_local=utcnow().astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M"),
-        flash=FLASHES.get(flash or ""),
+        flash=_said(app, flash),
         data=typed or {},
         **(form_errors(failed) if failed is not None else {"errors": {}}),
     )
+
+
+def _said(app, flash: str | None) -> str | None:  # noqa: ANN001
+    """The flash after a step; a new application is told its reference number and
+    the next step (issue 17 item 6)."""
+    from gongshu.capability import reference
+
+    if flash == "applied":
+        # The deadline is 24:00 of its last day: name that day.
+        last = beijing_date(app.deadline - dt.timedelta(seconds=1)) if app.deadline else None
+        due = f"（{last:%Y-%m-%d} 当天结束前）" if last else ""
+        return (
+            f"申请已提交，受理编号 {reference('GXSQ', app.received_at, app.id)}。"
+            f"下一步：数据提供单位应在 10 个工作日内{due}答复，进度见“我的申请”。"
+        )
+    return FLASHES.get(flash or "")
 
 
 def _back(application_id: int, flash: str) -> RedirectResponse:
