@@ -86,7 +86,7 @@ def _each(field: str) -> Iterator[tuple[Capability, Any]]:
 def load_all() -> None:
     """Resolve every reference of every capability (start-up: fail now, not later)."""
     import_all_models()
-    for field in ("routers", "jobs", "home", "gates", "clocks", "entry_sections"):
+    for field in ("routers", "jobs", "home", "gates", "clocks", "entry_sections", "mine"):
         for capability, ref in _each(field):
             resolve(capability, ref)
     for capability, (_name, ref) in _each("commands"):
@@ -149,6 +149,11 @@ def evidence() -> dict[int, list[tuple[str, Callable, str]]]:
 
 def home_panels() -> list[Callable]:
     return [resolve(c, ref) for c, ref in _each("home")]
+
+
+def mine_sources() -> list[Callable]:
+    """Each capability's ``mine``: what a person filed there (``MyItem`` lists)."""
+    return [resolve(c, ref) for c, ref in _each("mine")]
 
 
 def entry_sections() -> list[Callable]:

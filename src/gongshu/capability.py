@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -37,6 +38,49 @@ class Evidence:
     points: tuple[int, ...]
     ref: str
     label: str
+
+
+def reference(prefix: str, created_at: datetime, number: int) -> str:
+    """The reference number a person quotes for something they filed:
+    ``KFSQ-2026-000012`` (kind, year received, the record's number)."""
+    return f"{prefix}-{created_at:%Y}-{number:06d}"
+
+
+@dataclass(frozen=True)
+class MyItem:
+    """One thing a person filed, as their own pages list it (issue 17 item 7).
+
+    ``kind`` names the list it belongs to (``MY_KINDS``), ``key`` is unique within the
+    kind (the record's id), ``status`` and every text are in Chinese, ``deadline`` is
+    the statutory clock's end (None: no clock, or a year without a schedule, then
+    ``deadline_warning`` says so), ``closed`` once nothing is awaited, ``href`` the
+    capability's own page for it (or ""), ``history`` the dated steps so far, and
+    ``details`` (label, value) pairs shown on the detail page."""
+
+    kind: str
+    key: int
+    reference: str
+    title: str
+    status: str
+    filed_at: datetime
+    closed: bool
+    href: str = ""
+    deadline: datetime | None = None
+    deadline_warning: str | None = None
+    next_step: str = ""
+    history: tuple[tuple[datetime, str], ...] = ()
+    details: tuple[tuple[str, str], ...] = ()
+
+
+# The person's lists, in the order their pages show them.
+MY_KINDS = {
+    "applications": "我的申请",
+    "declarations": "使用声明",
+    "agreements": "我的协议",
+    "complaints": "我的投诉",
+    "requests": "权利请求",
+    "orders": "交易合同",
+}
 
 
 @dataclass(frozen=True)
@@ -64,6 +108,9 @@ class Capability:
     # "module:function" called as function(session, entry, user) -> section | None,
     # shown on a catalog entry's page (capabilities above the catalog add theirs)
     entry_sections: tuple[str, ...] = ()
+    # "module:function" called as function(session, user) -> list[MyItem]: what the
+    # person filed with this capability, for their own pages (/me)
+    mine: tuple[str, ...] = ()
     # label tables for templates: {"table": "module:attr"} merged into L
     labels: dict[str, str] = field(default_factory=dict)
 

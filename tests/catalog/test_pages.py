@@ -119,3 +119,66 @@ def test_admin_home_warns_when_next_years_schedule_is_missing(
     assert "2027 年节假日安排尚未录入" in client.get("/").text
     monkeypatch.setattr(gongshu.timeutil, "utcnow", lambda: datetime(2026, 6, 1, tzinfo=UTC))
     assert "节假日安排尚未录入" not in client.get("/").text
+
+
+def test_a_return_needs_a_reason_typed_beside_the_entry(client, login, people) -> None:
+    login("clerk_county")
+    r = client.post("/catalog/new", data=form(), follow_redirects=False)
+    entry_url = r.headers["location"].split("?")[0]
+    entry_id = int(entry_url.rsplit("/", 1)[1])
+    client.post(f"{entry_url}/submit")
+    login("reviewer_county")
+    queue = client.get("/review").text
+    # A visible, labelled, required field: no browser prompt.
+    assert f'<label for="comment-{entry_id}">退回意见' in queue and "data-prompt" not in queue
+    r = client.post(f"/catalog/{entry_id}/return", data={"comment": "  "})
+    assert r.status_code == 400
+    assert f'id="comment-{entry_id}-error">退回时必须填写审核意见' in r.text
+    assert "error-summary" in r.text and f'href="#comment-{entry_id}"' in r.text
+    assert "待审核" in client.get(entry_url).text  # nothing changed
+    r = client.post(
+        f"/catalog/{entry_id}/return", data={"comment": "缺少字段说明"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    done = client.get(r.headers["location"]).text
+    assert "已退回《养老机构名录》（360102-MZ-0009）" in done and "重新提交" in done
+    assert "退回" in client.get(entry_url).text
+
+
+def test_the_script_asks_nothing_in_a_browser_prompt() -> None:
+    from pathlib import Path
+
+    import gongshu.web
+
+    script = Path(gongshu.web.__file__).parent / "static" / "gongshu.js"
+    assert "prompt(" not in script.read_text(encoding="utf-8")
+
+
+def test_a_draft_that_never_left_the_provider_can_be_deleted(
+    client, login, session, people
+) -> None:
+    from gongshu.catalog.models import CatalogEntry, EntryVersion
+    from gongshu.ledger import entries
+
+    login("clerk_county")
+    r = client.post("/catalog/new", data=form(), follow_redirects=False)
+    entry_url = r.headers["location"].split("?")[0]
+    entry_id = int(entry_url.rsplit("/", 1)[1])
+    assert "删除草稿" in client.get(entry_url).text
+    login("clerk_prov")  # another agency may not
+    assert client.post(f"{entry_url}/delete").status_code == 403
+    login("clerk_county")
+    r = client.post(f"{entry_url}/delete", follow_redirects=False)
+    assert r.status_code == 303
+    assert "草稿“养老机构名录”已删除" in client.get(r.headers["location"]).text
+    assert session.get(CatalogEntry, entry_id) is None
+    assert not session.query(EntryVersion).filter_by(entry_id=entry_id).count()
+    assert entries(session, action_prefix="catalog.draft_deleted", limit=1)[0].actor == (
+        "user:clerk_county"
+    )
+    # Once submitted, an entry is kept.
+    r = client.post("/catalog/new", data=form(), follow_redirects=False)
+    entry_url = r.headers["location"].split("?")[0]
+    client.post(f"{entry_url}/submit")
+    assert "删除草稿" not in client.get(entry_url).text
+    assert client.post(f"{entry_url}/delete").status_code == 409

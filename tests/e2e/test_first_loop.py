@@ -55,7 +55,7 @@ def test_compile_approve_load_gbk_with_bad_ids(page, tmp_path: Path) -> None:  #
     card = page.locator(".card.review", has_text="低保对象名单")
     with page.expect_navigation():
         card.locator("button:has-text('通过')").click()
-    page.wait_for_url("**/review?flash=approved")
+    page.wait_for_url("**/review?flash=approved&entry=*")
     assert page.locator(".card.review", has_text="低保对象名单").count() == 0
 
     sign_in(page, "clerk_county")

@@ -28,7 +28,7 @@ def test_apply_answer_and_report_through_the_pages(login, session, people, condi
     )
     assert r.status_code == 303
     page = client.get(r.headers["location"])
-    assert "申请已提交" in page.text and "待答复" in page.text
+    assert "申请已提交，受理编号 GXSQ-" in page.text and "待答复" in page.text
     mine = client.get("/sharing/mine")
     assert "户籍人口信息" in mine.text and "江西省公安厅" in mine.text
     (app,) = service.mine(session, people.clerk_county)
@@ -126,3 +126,28 @@ def test_referral_queue_and_supervision_pages(login, session, people, conditiona
     assert client.get("/sharing/supervision").status_code == 403
     r = client.post(f"/sharing/applications/{late.id}/decide", data={"decision": "approve"})
     assert r.status_code == 403
+
+
+def test_a_refusal_without_its_basis_comes_back_beside_the_field(
+    login, session, people, conditional
+) -> None:
+    app = service.apply(session, conditional.id, actor=people.clerk_county, **APPLICATION)
+    session.flush()
+    client = login("clerk_prov")
+    r = client.post(
+        f"/sharing/applications/{app.id}/refuse",
+        data={"reasons": "超出履职范围", "legal_basis": ""},
+    )
+    assert r.status_code == 400 and "error-summary" in r.text
+    assert 'id="legal_basis-error">不予共享须说明法律依据' in r.text
+    assert 'href="#legal_basis"' in r.text and 'value="超出履职范围"' in r.text
+    assert 'id="reasons-error"' not in r.text
+    r = client.post(f"/sharing/applications/{app.id}/refer", data={"note": ""})
+    assert r.status_code == 400 and 'id="note-error">报数据管理部门时须说明' in r.text
+    assert session.get(type(app), app.id).status == "submitted"
+    r = client.post(
+        f"/sharing/applications/{app.id}/refuse",
+        data={"reasons": "超出履职范围", "legal_basis": "《数据安全法》"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303

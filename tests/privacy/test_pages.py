@@ -69,8 +69,13 @@ def test_filing_on_the_page_and_the_provider_answering(
         and "户籍人口信息" in page.text
         and "待数据提供单位办理" in page.text
     )
+    assert "权利请求已提交，受理编号 GRXX-" in page.text and "下一步：2 个" in page.text
+    # The citizen's own pages list it, with its clock (issue 17 item 7).
+    mine = client.get("/me", params={"kind": "requests"}).text
+    assert "GRXX-" in mine and "复制个人信息" in mine and "办理中" in mine
 
     login("clerk_county")
+    assert "受理编号" not in client.get(url).text  # said to the person only
     inbox = client.get("/privacy/inbox")
     assert (
         "复制" in inbox.text and "低保对象名单" in inbox.text and "户籍人口信息" not in inbox.text

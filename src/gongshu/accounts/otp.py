@@ -28,7 +28,7 @@ from gongshu.timeutil import as_utc, utcnow
 TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 RESEND_AFTER = timedelta(seconds=60)
-PURPOSES = {"rights": "个人信息权利请求"}
+PURPOSES = {"rights": "个人信息权利请求", "recover": "找回密码"}
 
 
 class CodeRefused(InvalidInput):

@@ -248,3 +248,99 @@ def verify_again(
             data={"name": name, "mobile": mobile},
         )
     return RedirectResponse("/account/verify?verified=1", status_code=303)
+
+
+def _recovery_guard(request: Request):  # noqa: ANN202
+    from gongshu.accounts.recovery import RecoveryGuard
+
+    state = request.app.state
+    guard = getattr(state, "recovery_guard", None)
+    if guard is None:
+        guard = state.recovery_guard = RecoveryGuard()
+    return guard
+
+
+@pages.get("/account/recover")
+def recover_page(request: Request, _: Annotated[User | None, requires(PUBLIC)]) -> Response:
+    """Password recovery: a code to the register's mobile, then a new password."""
+    return render(request, "recover.html", data={}, errors={}, sent=False)
+
+
+@pages.post("/account/recover/code")
+def recover_code(
+    request: Request,
+    session: SessionDep,
+    _: Annotated[User | None, requires(PUBLIC)],
+    username: Annotated[str, Form()] = "",
+    id_number: Annotated[str, Form()] = "",
+) -> Response:
+    from gongshu.accounts import recovery
+    from gongshu.accounts.notify import notifier
+    from gongshu.errors import GongshuError
+
+    errors = {}
+    if not username.strip():
+        errors["username"] = "请填写用户名"
+    if not id_number.strip():
+        errors["id_number"] = "请填写居民身份证号码"
+    data = {"username": username.strip()}
+    if errors:
+        return render(request, "recover.html", status_code=400, data=data, errors=errors)
+    try:
+        _recovery_guard(request).take(username, client_address(request))
+    except GongshuError as exc:
+        return render(
+            request, "recover.html", status_code=exc.status, data=data, errors={}, error=exc.message
+        )
+    recovery.request_code(
+        session,
+        username=username,
+        id_number=id_number,
+        lookup=request.app.state.identity_checker,
+        notifier=notifier(),
+        secret=request.app.state.settings.secret_key,
+        caller=client_address(request),
+    )
+    return render(
+        request, "recover.html", data=data, errors={}, sent=True, flash=recovery.SENT_MESSAGE
+    )
+
+
+@pages.post("/account/recover")
+def recover(
+    request: Request,
+    session: SessionDep,
+    _: Annotated[User | None, requires(PUBLIC)],
+    username: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    password_again: Annotated[str, Form()] = "",
+) -> Response:
+    from gongshu.accounts import otp, recovery
+    from gongshu.accounts.errors import WeakPassword
+
+    data = {"username": username.strip()}
+    errors = {}
+    if not username.strip():
+        errors["username"] = "请填写用户名"
+    if not code.strip():
+        errors["code"] = "请填写短信验证码"
+    if password != password_again:
+        errors["password_again"] = "两次填写的新密码不一致"
+    if not errors:
+        try:
+            recovery.reset_password(
+                session,
+                username=username,
+                code=code,
+                password=password,
+                secret=request.app.state.settings.secret_key,
+            )
+        except WeakPassword as exc:
+            errors["password"] = exc.message
+        except otp.CodeRefused as exc:
+            session.commit()  # the attempt is counted even though the reset fails
+            errors["code"] = exc.message
+    if errors:
+        return render(request, "recover.html", status_code=400, data=data, errors=errors, sent=True)
+    return RedirectResponse("/login?reset=1", status_code=303)

@@ -9,5 +9,5 @@ from gongshu.capability import Capability
 CAPABILITY = Capability(
     name="app",
     label="工作台",
-    routers=("gongshu.app.home:pages", "gongshu.app.styleguide:pages"),
+    routers=("gongshu.app.home:pages", "gongshu.app.me:pages", "gongshu.app.styleguide:pages"),
 )

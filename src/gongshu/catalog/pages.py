@@ -7,14 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from gongshu import storage
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_EDIT, CATALOG_READ, CATALOG_REVIEW
 from gongshu.capability import installed
+from gongshu.catalog import drafts, service
 from gongshu.catalog import search as catalog_search
-from gongshu.catalog import service
 from gongshu.catalog import versions as catalog_versions
 from gongshu.catalog.errors import EntryNotFound
 from gongshu.catalog.models import (
@@ -25,9 +26,10 @@ from gongshu.catalog.models import (
     SECURITY_GRADES,
     SHARING_ATTRS,
     UPDATE_FREQUENCIES,
+    CatalogEntry,
 )
 from gongshu.entities import ENTITY_LABELS
-from gongshu.errors import GongshuError
+from gongshu.errors import GongshuError, InvalidInput
 from gongshu.web.deps import SessionDep
 from gongshu.web.render import render
 
@@ -82,10 +84,27 @@ def browse(
 
 @pages.get("/catalog/mine")
 def mine(
-    request: Request, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)]
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_EDIT)],
+    deleted: str | None = None,
 ) -> Response:
     entries = catalog_search.provided_by(session, user.org_id) if user.org_id else []
-    return render(request, "catalog_mine.html", entries=entries)
+    said = (
+        f"草稿“{deleted}”已删除，其修改记录一并删除（审计账本保留删除记录）。" if deleted else None
+    )
+    return render(request, "catalog_mine.html", entries=entries, flash=said)
+
+
+@pages.post("/catalog/{entry_id}/delete")
+def delete_draft(
+    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)]
+) -> Response:
+    """A draft that never left its provider is deleted (issue 17 item 6)."""
+    from urllib.parse import quote
+
+    entry = drafts.delete_draft(session, entry_id, actor=user)
+    return RedirectResponse(f"/catalog/mine?deleted={quote(entry.name)}", status_code=303)
 
 
 FormStr = Annotated[str, Form()]
@@ -212,6 +231,7 @@ def entry_page(
         and user.org is not None
         and entry.review_region_code == user.org.region_code,
         flash=FLASHES.get(flash or ""),
+        deletable=drafts.deletable(session, entry),
         entity_labels=ENTITY_LABELS,
         # what capabilities above the catalog show here (Capability.entry_sections)
         sections=[section(session, entry, user) for section in installed().entry_sections()],
@@ -300,13 +320,32 @@ def review_queue(
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
     flash: str | None = None,
+    entry: int | None = None,
 ) -> Response:
     return render(
         request,
         "catalog_review.html",
         entries=service.review_queue(session, user),
-        flash=FLASHES.get(flash or ""),
+        flash=_review_flash(session, flash, entry),
+        errors={},
+        typed={},
     )
+
+
+def _review_flash(session: Session, flash: str | None, entry_id: int | None) -> str | None:
+    """What the review just did, naming the entry and what happens next."""
+    said = FLASHES.get(flash or "")
+    if said is None or entry_id is None:
+        return said
+    entry = session.get(CatalogEntry, entry_id)
+    if entry is None:
+        return said
+    named = f"《{entry.name}》（{entry.resource_code}）"
+    if flash == "returned":
+        return f"已退回{named}：提供单位在本单位目录中看到退回意见，修改后可重新提交审核。"
+    if flash == "approved":
+        return f"已审核通过{named}，第 {entry.version_no} 版。"
+    return said
 
 
 @pages.post("/catalog/{entry_id}/approve")
@@ -317,15 +356,28 @@ def approve(
     comment: FormStr = "",
 ) -> Response:
     service.approve(session, entry_id, actor=user, comment=comment.strip() or None)
-    return RedirectResponse("/review?flash=approved", status_code=303)
+    return RedirectResponse(f"/review?flash=approved&entry={entry_id}", status_code=303)
 
 
 @pages.post("/catalog/{entry_id}/return")
 def return_(
     entry_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
     comment: FormStr = "",
 ) -> Response:
-    service.return_(session, entry_id, actor=user, comment=comment)
-    return RedirectResponse("/review?flash=returned", status_code=303)
+    try:
+        service.return_(session, entry_id, actor=user, comment=comment)
+    except InvalidInput as exc:
+        # The reason is missing (checked before anything is written): the queue
+        # again, the message beside this entry's field, what was typed kept.
+        return render(
+            request,
+            "catalog_review.html",
+            status_code=exc.status,
+            entries=service.review_queue(session, user),
+            errors={entry_id: exc.message},
+            typed={entry_id: comment},
+        )
+    return RedirectResponse(f"/review?flash=returned&entry={entry_id}", status_code=303)

@@ -25,6 +25,7 @@ from gongshu.exchange import reports, service, supervision
 from gongshu.exchange.models import ERROR_STATUS_LABELS, STATUS_LABELS
 from gongshu.timeutil import BEIJING, utcnow
 from gongshu.web.deps import SessionDep
+from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 from gongshu.workdays import beijing_date
 
@@ -193,11 +194,27 @@ def application(
     user: Annotated[User, requires(CATALOG_READ)],
     flash: str | None = None,
 ) -> Response:
+    return _application_page(request, session, application_id, user, flash=flash)
+
+
+def _application_page(  # noqa: ANN202
+    request: Request,
+    session,  # noqa: ANN001
+    application_id: int,
+    user: User,
+    *,
+    flash: str | None = None,
+    failed: GongshuError | None = None,
+    typed: dict | None = None,
+):
+    """The application; after a refused answer the same page with each message beside
+    its field and what was typed kept (issue 17 item 6)."""
     app = service.get_visible(session, application_id, user)
     org = user.org
     return render(
         request,
         "sharing_application.html",
+        status_code=failed.status if failed is not None else 200,
         app=app,
         left=service.workdays_left(session, app, _today()),
         effects=reports.effects_of(session, app.id),
@@ -211,8 +228,26 @@ def application(
         and "sharing:decide" in user.scopes,
         is_applicant=app.status == "approved" and user.org_id == app.applicant_org_id,
         now_local=utcnow().astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M"),
-        flash=FLASHES.get(flash or ""),
+        flash=_said(app, flash),
+        data=typed or {},
+        **(form_errors(failed) if failed is not None else {"errors": {}}),
     )
+
+
+def _said(app, flash: str | None) -> str | None:  # noqa: ANN001
+    """The flash after a step; a new application is told its reference number and
+    the next step (issue 17 item 6)."""
+    from gongshu.capability import reference
+
+    if flash == "applied":
+        # The deadline is 24:00 of its last day: name that day.
+        last = beijing_date(app.deadline - dt.timedelta(seconds=1)) if app.deadline else None
+        due = f"（{last:%Y-%m-%d} 当天结束前）" if last else ""
+        return (
+            f"申请已提交，受理编号 {reference('GXSQ', app.received_at, app.id)}。"
+            f"下一步：数据提供单位应在 10 个工作日内{due}答复，进度见“我的申请”。"
+        )
+    return FLASHES.get(flash or "")
 
 
 def _back(application_id: int, flash: str) -> RedirectResponse:
@@ -223,40 +258,60 @@ def _back(application_id: int, flash: str) -> RedirectResponse:
 
 @pages.post("/sharing/applications/{application_id}/approve")
 def approve(
+    request: Request,
     application_id: int,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
     conditions: FormStr = "",
 ) -> Response:
-    service.approve(session, application_id, actor=user, conditions=conditions)
+    try:
+        service.approve(session, application_id, actor=user, conditions=conditions)
+    except InvalidInput as exc:
+        return _application_page(
+            request, session, application_id, user, failed=exc, typed={"conditions": conditions}
+        )
     return _back(application_id, "approved")
 
 
 @pages.post("/sharing/applications/{application_id}/refuse")
 def refuse(
+    request: Request,
     application_id: int,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
     reasons: FormStr = "",
     legal_basis: FormStr = "",
 ) -> Response:
-    service.refuse(session, application_id, actor=user, reasons=reasons, legal_basis=legal_basis)
+    try:
+        service.refuse(
+            session, application_id, actor=user, reasons=reasons, legal_basis=legal_basis
+        )
+    except InvalidInput as exc:
+        typed = {"reasons": reasons, "legal_basis": legal_basis}
+        return _application_page(request, session, application_id, user, failed=exc, typed=typed)
     return _back(application_id, "refused")
 
 
 @pages.post("/sharing/applications/{application_id}/refer")
 def refer(
+    request: Request,
     application_id: int,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
     note: FormStr = "",
 ) -> Response:
-    service.refer(session, application_id, actor=user, note=note)
+    try:
+        service.refer(session, application_id, actor=user, note=note)
+    except InvalidInput as exc:
+        return _application_page(
+            request, session, application_id, user, failed=exc, typed={"note": note}
+        )
     return _back(application_id, "referred")
 
 
 @pages.post("/sharing/applications/{application_id}/decide")
 def decide(
+    request: Request,
     application_id: int,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_DECIDE)],
@@ -265,10 +320,16 @@ def decide(
     reasons: FormStr = "",
     legal_basis: FormStr = "",
 ) -> Response:
-    if decision == "approve":
-        service.approve(session, application_id, actor=user, conditions=conditions)
-        return _back(application_id, "approved")
-    service.refuse(session, application_id, actor=user, reasons=reasons, legal_basis=legal_basis)
+    typed = {"conditions": conditions, "reasons": reasons, "legal_basis": legal_basis}
+    try:
+        if decision == "approve":
+            service.approve(session, application_id, actor=user, conditions=conditions)
+            return _back(application_id, "approved")
+        service.refuse(
+            session, application_id, actor=user, reasons=reasons, legal_basis=legal_basis
+        )
+    except InvalidInput as exc:
+        return _application_page(request, session, application_id, user, failed=exc, typed=typed)
     return _back(application_id, "refused")
 
 

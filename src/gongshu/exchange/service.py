@@ -19,7 +19,7 @@ from gongshu.accounts.models import User
 from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.exchange.clocks import CLOCKS, SHARING_ANSWER
 from gongshu.exchange.errors import (
     ApplicationNotFound,
@@ -191,7 +191,7 @@ def approve(
     app = get(session, application_id)
     role = _check_answerer(app, actor)
     if not (conditions or "").strip():
-        raise InvalidInput("同意共享须写明共享条件，如用途限制、安全要求")
+        raise InvalidField("同意共享须写明共享条件，如用途限制、安全要求", field="conditions")
     grant = egress.create_grant(
         session,
         app.entry,
@@ -231,11 +231,16 @@ def refuse(
     """Refuse with reasons and a legal basis: sharing is the rule (SHR-1, SHR-4)."""
     app = get(session, application_id)
     role = _check_answerer(app, actor)
-    missing = [
-        n for n, v in (("理由", reasons), ("法律依据", legal_basis)) if not (v or "").strip()
-    ]
+    missing = {
+        field: f"不予共享须说明{what}"
+        for field, what, v in (
+            ("reasons", "理由", reasons),
+            ("legal_basis", "法律依据", legal_basis),
+        )
+        if not (v or "").strip()
+    }
     if missing:
-        raise InvalidInput(f"不予共享须说明{'和'.join(missing)}")
+        raise InvalidField.of(missing)
     now = as_utc(now) if now else utcnow()  # another moment only where a history is replayed
     app.status, app.answer, app.refusal_basis = "refused", reasons.strip(), legal_basis.strip()
     _answered(app, actor, role, now)
@@ -256,7 +261,7 @@ def refer(session: Session, application_id: int, *, actor: User, note: str) -> S
     if _check_answerer(app, actor) != "provider":
         raise WrongStatus("该申请已报数据管理部门")
     if not (note or "").strip():
-        raise InvalidInput("报数据管理部门时须说明不能确定能否共享的原因")
+        raise InvalidField("报数据管理部门时须说明不能确定能否共享的原因", field="note")
     now = utcnow()
     app.status = "referred"
     app.referred_region_code = app.provider.region_code

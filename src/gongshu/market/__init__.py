@@ -10,6 +10,7 @@ CAPABILITY = Capability(
     routers=("gongshu.market.routes:router", "gongshu.market.pages:pages"),
     models=("gongshu.market.models",),
     templates=True,
+    mine=("gongshu.market.mine:items",),
     clocks=("gongshu.market.disputes:CLOCKS",),
     gates=("gongshu.market.gates:SANDBOX_PRODUCT",),
     demo=(DemoSeed("gongshu.market.demo:seed"),),

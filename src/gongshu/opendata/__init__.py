@@ -16,6 +16,7 @@ CAPABILITY = Capability(
     ),
     models=("gongshu.opendata.models",),
     templates=True,
+    mine=("gongshu.opendata.mine:items",),
     clocks=("gongshu.opendata.clocks:CLOCKS",),
     demo=(DemoSeed("gongshu.opendata.demo:seed"),),
 )

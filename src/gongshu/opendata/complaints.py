@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
-from gongshu.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gongshu.errors import Conflict, Forbidden, InvalidField, InvalidInput, NotFound
 from gongshu.ledger import record
 from gongshu.opendata.models import COMPLAINT_KINDS, Complaint
 from gongshu.timeutil import utcnow
@@ -27,13 +27,16 @@ def submit(
     entry = catalog.get(session, entry_id)
     if entry.published_version is None:
         raise NotFound(f"目录不存在：{entry_id}")
+    problems = {}
     if kind not in COMPLAINT_KINDS:
-        raise InvalidInput(f"投诉类型无效：{kind}，应为 {'、'.join(COMPLAINT_KINDS)}")
+        problems["kind"] = f"投诉类型无效，应为 {'、'.join(COMPLAINT_KINDS.values())}"
     if not description.strip():
-        raise InvalidInput("请说明问题所在：哪一数据项、哪些记录、错在哪里")
+        problems["description"] = "请说明问题所在：哪一数据项、哪些记录、错在哪里"
     contact = contact.strip() or (actor.username if actor else "")
     if not contact:
-        raise InvalidInput("请留下联系方式以便答复")
+        problems["contact"] = "请留下联系方式以便答复"
+    if problems:
+        raise InvalidField.of(problems)
     complaint = Complaint(
         entry_id=entry.id,
         kind=kind,

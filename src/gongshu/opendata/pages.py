@@ -11,11 +11,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from gongshu import storage
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER, SHARING_DECIDE
+from gongshu.errors import Conflict, GongshuError, InvalidField, InvalidInput
 from gongshu.opendata import agreements, service
 from gongshu.opendata.entries import get_open
 from gongshu.opendata.errors import NotApplicant
@@ -23,6 +25,7 @@ from gongshu.opendata.models import COMPLAINT_KINDS
 from gongshu.opendata.packages import resource_id
 from gongshu.opendata.search import FACETS, search
 from gongshu.web.deps import SessionDep, read_only
+from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -67,6 +70,48 @@ def entry_page(
     request: Request,
     session: SessionDep,
     user: Annotated[User | None, requires(PUBLIC)],
+    declared: int | None = None,
+    complained: int | None = None,
+) -> Response:
+    return _entry_page(
+        request, session, user, entry_id, flash=_done(session, user, declared, complained)
+    )
+
+
+def _done(
+    session: Session, user: User | None, declared: int | None, complained: int | None
+) -> str | None:
+    """What the step just taken did, with its reference number and the next step."""
+    from gongshu.capability import reference
+    from gongshu.opendata.models import Complaint, OpenUseDeclaration
+
+    if declared is not None and user is not None:
+        d = session.get(OpenUseDeclaration, declared)
+        if d is not None and d.user_id == user.id:
+            return (
+                f"已声明用途，受理编号 {reference('KFSM', d.created_at, d.id)}。"
+                "数据使用授权已生效：下一步，在下方“获取数据”处下载。"
+            )
+    if complained is not None:
+        c = session.get(Complaint, complained)
+        if c is not None and c.complainant_user_id is None:
+            return (
+                f"投诉已提交，受理编号 {reference('KFTS', c.created_at, c.id)}。"
+                "下一步：数据提供单位核实后按您留下的联系方式答复，请记下受理编号以便查询。"
+            )
+    return None
+
+
+def _entry_page(
+    request: Request,
+    session: Session,
+    user: User | None,
+    entry_id: int,
+    *,
+    status_code: int = 200,
+    data: dict | None = None,
+    flash: str | None = None,
+    **failed: object,
 ) -> Response:
     entry = get_open(session, entry_id)
     ctx: dict = {"declaration": None, "grant": None, "applications": []}
@@ -81,11 +126,16 @@ def entry_page(
     return render(
         request,
         "open_entry.html",
+        status_code=status_code,
         entry=entry,
         version=storage.newest(session, entry.id),
         resource_id=resource_id(entry),
         base=str(request.base_url).rstrip("/"),
         can_apply=user is not None and OPEN_APPLY in user.scopes,
+        data=data or {},
+        errors=failed.pop("errors", {}),
+        flash=flash,
+        **failed,
         **ctx,
     )
 
@@ -93,64 +143,132 @@ def entry_page(
 @pages.post("/open/{entry_id:int}/declare")
 def declare(
     entry_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(OPEN_APPLY)],
     use: FormStr = "",
     scenario: FormStr = "",
 ) -> Response:
-    service.declare_use(session, entry_id, actor=user, use=use, scenario=scenario)
-    return RedirectResponse(f"/open/{entry_id}", status_code=303)
+    try:
+        declaration = service.declare_use(session, entry_id, actor=user, use=use, scenario=scenario)
+    except (InvalidInput, Conflict) as exc:
+        # Checked before anything is written: the page again, the message beside
+        # the field, what was typed kept.
+        data = {"use": use, "scenario": scenario}
+        return _entry_page(
+            request,
+            session,
+            user,
+            entry_id,
+            status_code=exc.status,
+            data=data,
+            **form_errors(exc),
+        )
+    return RedirectResponse(f"/open/{entry_id}?declared={declaration.id}", status_code=303)
 
 
 @pages.post("/open/{entry_id:int}/apply")
 def apply(
     entry_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(OPEN_APPLY)],
     use: FormStr = "",
     scenario: FormStr = "",
     security_measures: FormStr = "",
-    term_days: Annotated[int, Form()] = service.DEFAULT_TERM_DAYS,
+    term_days: FormStr = "",
     fields: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    service.apply(
-        session,
-        entry_id,
-        actor=user,
-        use=use,
-        scenario=scenario,
-        security_measures=security_measures,
-        fields=fields,
-        term_days=term_days,
-    )
-    return RedirectResponse(f"/open/{entry_id}", status_code=303)
+    data = {
+        "use": use,
+        "scenario": scenario,
+        "security_measures": security_measures,
+        "term_days": term_days,
+        "fields": fields or [],
+        "applied": True,
+    }
+    try:
+        days = int(term_days.strip() or service.DEFAULT_TERM_DAYS)
+    except ValueError:
+        days = 0  # refused below, beside the field, as any other wrong term
+    try:
+        application = service.apply(
+            session,
+            entry_id,
+            actor=user,
+            use=use,
+            scenario=scenario,
+            security_measures=security_measures,
+            fields=fields,
+            term_days=days,
+        )
+    except (InvalidInput, Conflict) as exc:
+        return _entry_page(
+            request,
+            session,
+            user,
+            entry_id,
+            status_code=exc.status,
+            data=data,
+            **form_errors(exc),
+        )
+    return RedirectResponse(f"/me/applications/{application.id}?done=1", status_code=303)
 
 
 @pages.get("/open/inbox")
 def inbox(
     request: Request, session: SessionDep, user: Annotated[User, requires(SHARING_ANSWER)]
 ) -> Response:
+    return _inbox(request, session, user)
+
+
+def _inbox(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    deciding: bool = False,
+    status_code: int = 200,
+    failed: GongshuError | None = None,
+    key: str = "",
+    typed: dict | None = None,
+) -> Response:
+    """The provider's inbox (or the authority's referred queue); after a refused answer
+    the same page with each message beside its field of that card, what was typed
+    kept (``key`` names the card: fields are ``name-key``)."""
     from gongshu.catalog import service as catalog
     from gongshu.opendata import complaints
 
     apps = service.inbox(session, user)
-    filed = complaints.for_provider(session, user)
+    if deciding:
+        apps = [a for a in apps if a.status == "referred"]
+        filed = None
+    else:
+        filed = complaints.for_provider(session, user)
     entries = {
-        e: catalog.get(session, e) for e in {a.entry_id for a in apps} | {c.entry_id for c in filed}
+        e: catalog.get(session, e)
+        for e in {a.entry_id for a in apps} | {c.entry_id for c in filed or []}
     }
+    said = form_errors(failed) if failed is not None else {"errors": {}}
     return render(
         request,
         "open_inbox.html",
+        status_code=status_code,
         applications=apps,
         entries=entries,
         complaints=filed,
         kinds=COMPLAINT_KINDS,
+        deciding=deciding,
+        errors={f"{name}-{key}": text for name, text in said["errors"].items()},
+        error=said.get("error"),
+        data={f"{name}-{key}": value for name, value in (typed or {}).items()},
     )
 
 
 @pages.post("/open/{entry_id:int}/complaints")
 def complain(
     entry_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User | None, requires(PUBLIC)],
     kind: FormStr = "",
@@ -160,33 +278,75 @@ def complain(
     """QUA-4: anyone may complain, signed in or not (a contact is then required)."""
     from gongshu.opendata import complaints
 
-    complaints.submit(
-        session, entry_id, kind=kind, description=description, contact=contact, actor=user
+    try:
+        filed = complaints.submit(
+            session, entry_id, kind=kind, description=description, contact=contact, actor=user
+        )
+    except InvalidInput as exc:
+        data = {"kind": kind, "description": description, "contact": contact}
+        return _entry_page(
+            request,
+            session,
+            user,
+            entry_id,
+            status_code=exc.status,
+            data=data,
+            **form_errors(exc),
+        )
+    if user is not None:
+        return RedirectResponse(f"/me/complaints/{filed.id}?done=1", status_code=303)
+    return RedirectResponse(
+        f"/open/{entry_id}?complained={filed.id}#complaint-form", status_code=303
     )
-    return RedirectResponse(f"/open/{entry_id}?complained=1", status_code=303)
 
 
 @pages.post("/open/complaints/{complaint_id}/answer")
 def answer_complaint(
     complaint_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
     text: FormStr = "",
 ) -> Response:
     from gongshu.opendata import complaints
 
-    complaints.answer(session, complaint_id, actor=user, text=text)
+    try:
+        complaints.answer(session, complaint_id, actor=user, text=text)
+    except InvalidInput as exc:
+        failed = InvalidField(exc.message, field="text")
+        key = f"c{complaint_id}"
+        return _inbox(
+            request,
+            session,
+            user,
+            status_code=exc.status,
+            failed=failed,
+            key=key,
+            typed={"text": text},
+        )
     return RedirectResponse("/open/inbox", status_code=303)
 
 
 @pages.post("/open/applications/{application_id}/refer")
 def refer(
     application_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
     note: FormStr = "",
 ) -> Response:
-    service.refer(session, application_id, actor=user, note=note)
+    try:
+        service.refer(session, application_id, actor=user, note=note)
+    except InvalidInput as exc:
+        return _inbox(
+            request,
+            session,
+            user,
+            status_code=exc.status,
+            failed=exc,
+            key=str(application_id),
+            typed={"note": note},
+        )
     return RedirectResponse("/open/inbox", status_code=303)
 
 
@@ -195,24 +355,13 @@ def referred(
     request: Request, session: SessionDep, user: Annotated[User, requires(SHARING_DECIDE)]
 ) -> Response:
     """The data authority's queue: applications its tier's providers referred (SHR-4)."""
-    from gongshu.catalog import service as catalog
-
-    apps = [a for a in service.inbox(session, user) if a.status == "referred"]
-    entries = {e: catalog.get(session, e) for e in {a.entry_id for a in apps}}
-    return render(
-        request,
-        "open_inbox.html",
-        applications=apps,
-        entries=entries,
-        complaints=None,
-        kinds=COMPLAINT_KINDS,
-        deciding=True,
-    )
+    return _inbox(request, session, user, deciding=True)
 
 
 @pages.post("/open/applications/{application_id}/decide")
 def decide(
     application_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_DECIDE)],
     decision: FormStr = "",
@@ -220,21 +369,37 @@ def decide(
     legal_basis: FormStr = "",
     conditions: FormStr = "",
 ) -> Response:
-    service.answer(
-        session,
-        application_id,
-        actor=user,
-        approve=decision == "approve",
-        reason=reason,
-        legal_basis=legal_basis,
-        conditions=conditions,
-    )
+    try:
+        service.answer(
+            session,
+            application_id,
+            actor=user,
+            approve=decision == "approve",
+            reason=reason,
+            legal_basis=legal_basis,
+            conditions=conditions,
+        )
+    except InvalidInput as exc:
+        # A refusal without its reason or legal basis: the queue again, each
+        # message beside its field of this application, what was typed kept.
+        typed = {"reason": reason, "legal_basis": legal_basis, "conditions": conditions}
+        return _inbox(
+            request,
+            session,
+            user,
+            deciding=True,
+            status_code=exc.status,
+            failed=exc,
+            key=str(application_id),
+            typed=typed,
+        )
     return RedirectResponse("/open/referred", status_code=303)
 
 
 @pages.post("/open/applications/{application_id}/answer")
 def answer(
     application_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(SHARING_ANSWER)],
     decision: FormStr = "",
@@ -242,15 +407,30 @@ def answer(
     legal_basis: FormStr = "",
     conditions: FormStr = "",
 ) -> Response:
-    service.answer(
-        session,
-        application_id,
-        actor=user,
-        approve=decision == "approve",
-        reason=reason,
-        legal_basis=legal_basis,
-        conditions=conditions,
-    )
+    try:
+        service.answer(
+            session,
+            application_id,
+            actor=user,
+            approve=decision == "approve",
+            reason=reason,
+            legal_basis=legal_basis,
+            conditions=conditions,
+        )
+    except InvalidInput as exc:
+        # A refusal without its reason or legal basis: the queue again, each
+        # message beside its field of this application, what was typed kept.
+        typed = {"reason": reason, "legal_basis": legal_basis, "conditions": conditions}
+        return _inbox(
+            request,
+            session,
+            user,
+            deciding=False,
+            status_code=exc.status,
+            failed=exc,
+            key=str(application_id),
+            typed=typed,
+        )
     return RedirectResponse("/open/inbox", status_code=303)
 
 

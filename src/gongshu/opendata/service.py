@@ -20,7 +20,7 @@ from gongshu.accounts.service import require_verified
 from gongshu.catalog.models import CatalogEntry
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 from gongshu.ledger.service import canonical_json
 from gongshu.opendata.clocks import OPEN_ANSWER
@@ -45,8 +45,11 @@ DEFAULT_TERM_DAYS = 365
 MAX_TERM_DAYS = 3 * 365
 
 
-def required_text(value: str | None, what: str) -> str:
+def required_text(value: str | None, what: str, field: str = "") -> str:
+    """The text stripped; empty is refused naming ``what`` (and the form ``field``)."""
     if not value or not value.strip():
+        if field:
+            raise InvalidField(f"请填写{what}", field=field)
         raise InvalidInput(f"请填写{what}")
     return value.strip()
 
@@ -106,10 +109,14 @@ def declare_use(
     entry = get_open(session, entry_id)
     if entry.opening_attr != "unconditional":
         raise WrongOpeningAttr("该目录为有条件开放，需要提交开放申请并签署协议")
-    use, scenario = (
-        required_text(use, "数据用途"),
-        required_text(scenario, "应用场景"),
-    )
+    problems = {
+        name: f"请填写{what}"
+        for name, what, value in (("use", "数据用途", use), ("scenario", "应用场景", scenario))
+        if not (value or "").strip()
+    }
+    if problems:
+        raise InvalidField.of(problems)
+    use, scenario = use.strip(), scenario.strip()
     existing = declaration_of(session, entry.id, actor)
     if existing is not None:
         return existing
@@ -173,16 +180,28 @@ def apply(
     known = [f["name"] for f in entry.fields]
     fields = [f for f in fields or [] if f] or None
     unknown = [f for f in fields or [] if f not in known]
-    if unknown:
-        raise InvalidInput(f"申请的字段不在目录中：{'、'.join(unknown)}")
+    # Every problem of the form at once, each beside its field (issue 17 item 6).
+    problems = {
+        name: f"请填写{what}"
+        for name, what, value in (
+            ("use", "数据用途", use),
+            ("scenario", "应用场景", scenario),
+            ("security_measures", "安全保护措施", security_measures),
+        )
+        if not (value or "").strip()
+    }
     if not 1 <= int(term_days) <= MAX_TERM_DAYS:
-        raise InvalidInput(f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间")
+        problems["term_days"] = f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间"
+    if unknown:
+        problems["fields"] = f"申请的字段不在目录中：{'、'.join(unknown)}"
+    if problems:
+        raise InvalidField.of(problems)
     application = OpenApplication(
         entry_id=entry.id,
         user_id=actor.id,
-        use=required_text(use, "数据用途"),
-        scenario=required_text(scenario, "应用场景"),
-        security_measures=required_text(security_measures, "安全保护措施"),
+        use=use.strip(),
+        scenario=scenario.strip(),
+        security_measures=security_measures.strip(),
         fields=fields,
         term_days=int(term_days),
         status="pending",
@@ -263,8 +282,17 @@ def answer(
     application = get_application(session, application_id)
     entry = get_open(session, application.entry_id)
     role = _answerer(application, entry, actor)
-    if not approve and (not reason.strip() or not legal_basis.strip()):
-        raise BadAnswer("不予开放须说明理由和法律依据")
+    if not approve:
+        problems = {
+            name: f"不予开放须说明{what}"
+            for name, what, value in (
+                ("reason", "理由", reason),
+                ("legal_basis", "法律依据", legal_basis),
+            )
+            if not value.strip()
+        }
+        if problems:
+            raise BadAnswer.of(problems)
     now = as_utc(now) if now else utcnow()  # another moment only where a history is replayed
     application.status = "approved" if approve else "refused"
     application.answer_reason = reason.strip() or None
@@ -321,7 +349,7 @@ def refer(session: Session, application_id: int, *, actor: User, note: str) -> O
     entry = get_open(session, application.entry_id)
     if _answerer(application, entry, actor) != "provider":
         raise AlreadyAnswered("该申请已报数据管理部门")
-    note = required_text(note, "不能确定能否开放的原因")
+    note = required_text(note, "不能确定能否开放的原因", "note")
     now = utcnow()
     application.status = "referred"
     application.referred_region_code = entry.provider.region_code

@@ -15,6 +15,7 @@ CAPABILITY = Capability(
     models=("gongshu.privacy.models", "gongshu.privacy.erasure_models"),
     jobs=("gongshu.privacy.jobs",),
     templates=True,
+    mine=("gongshu.privacy.mine:items",),
     clocks=("gongshu.privacy.clock:CLOCKS",),
     demo=(DemoSeed("gongshu.privacy.demo:seed"),),
     evidence=(

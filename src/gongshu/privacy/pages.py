@@ -189,7 +189,7 @@ def file_page(
             data={"kind": kind, "mobile": mobile, "details": details},
         )
     savepoint.commit()
-    return RedirectResponse(f"/privacy/requests/{req.id}", status_code=303)
+    return RedirectResponse(f"/privacy/requests/{req.id}?filed=1", status_code=303)
 
 
 @pages.get("/privacy/requests/{request_id}")
@@ -198,9 +198,11 @@ def request_page(
     request: Request,
     session: SessionDep,
     user: Annotated[User, requires(ACCOUNT_SELF)],
+    filed: int = 0,
 ) -> Response:
     from sqlalchemy import select
 
+    from gongshu.capability import reference
     from gongshu.privacy.authorize import MARKET_KINDS
 
     req = service.get_visible(session, request_id, user)
@@ -224,6 +226,14 @@ def request_page(
         mine=req.user_id == user.id,
         market=market,
         P=LABELS,
+        # Just filed: what happened, its reference number and the next step.
+        flash=(
+            f"权利请求已提交，受理编号 {reference('GRXX', req.received_at, req.id)}。"
+            f"下一步：{len(matches)} 个含有您信息的目录的提供单位逐一办理，"
+            "平台在法定期限内答复；进度见“我的事项”。"
+            if filed and req.user_id == user.id
+            else None
+        ),
     )
 
 

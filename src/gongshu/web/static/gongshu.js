@@ -177,13 +177,31 @@
     });
   }
 
-  // A submit button that asks for a comment first (data-prompt, data-field).
-  document.querySelectorAll("button[data-prompt]").forEach(function (button) {
-    button.addEventListener("click", function (event) {
-      var answer = window.prompt(button.dataset.prompt);
-      if (!answer) { event.preventDefault(); return; }
-      button.form.elements[button.dataset.field].value = answer;
-    });
+  // Formats with rules (resource codes, ID numbers, codes: an input's pattern and
+  // title) are checked as typed, once the field has been left: the message appears
+  // beside the field, as the server would put it (issue 17 item 6). The server still
+  // checks everything; this only says it sooner.
+  document.querySelectorAll("input[pattern][title]").forEach(function (input) {
+    var rule = new RegExp("^(?:" + input.getAttribute("pattern") + ")$");
+    var field = input.closest(".field") || input.parentNode;
+    var message = null;
+    var touched = false;
+    var check = function () {
+      var bad = input.value !== "" && !rule.test(input.value);
+      if (bad && !message) {
+        message = document.createElement("span");
+        message.className = "field-error";
+        message.id = (input.id || input.name) + "-format";
+        input.before(message);
+        input.setAttribute("aria-describedby",
+          ((input.getAttribute("aria-describedby") || "") + " " + message.id).trim());
+      }
+      if (message) { message.textContent = bad ? "格式不正确：" + input.title : ""; }
+      input.setAttribute("aria-invalid", bad ? "true" : "false");
+      if (field.classList) { field.classList.toggle("has-error", bad); }
+    };
+    input.addEventListener("blur", function () { touched = true; check(); });
+    input.addEventListener("input", function () { if (touched) { check(); } });
   });
 
   // "Back" links.
