@@ -161,3 +161,26 @@ def test_an_s3_backup_restores_into_a_local_instance_and_back(
 def test_a_bad_storage_url_is_named() -> None:
     with pytest.raises(InvalidInput, match="GONGSHU_STORAGE_URL"):
         objects.parse_url("http://bucket/prefix")
+
+
+def test_a_backup_kept_on_s3_restores_the_same_rows(world, s3_server, tmp_path) -> None:  # noqa: ANN001
+    from gongshu.backup import remote
+
+    instance, settings, _, _ = world
+    before = _tables(instance, settings)
+    url = f"s3://{s3_server.bucket}/backups/one"
+    manifest = remote.take(settings, url)
+    kept = _objects(s3_server, "backups/one")
+    assert "manifest.json" in kept and len(kept) == len(manifest["files"]) + 3
+    assert not any(i.encode() in blob for blob in kept.values() for i in IDS[:50])
+    with fresh_database("s3remote") as url_db:
+        account = {k: v for k, v in s3_server.settings("x").items() if k != "storage_url"}
+        local = settings_for(tmp_path / "restored", url_db, **account)
+        assert not local.storage_url  # a local instance, reading the backup from S3
+        remote.restore(url, local)
+        restored = Instance.open(local)
+        try:
+            assert _tables(restored, local) == before
+        finally:
+            restored.close()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no download left

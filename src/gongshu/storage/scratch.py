@@ -145,12 +145,12 @@ def sweep(root: Path) -> int:
     return removed
 
 
-def live_placements(root: Path) -> set[str]:
-    """Files (``objects.ObjectStore.uri``: a resolved path, or an object's s3:// name)
-    that live processes placed and whose rows may not have committed yet, from
-    ``root``'s scratch area: the start-up sweep must leave them."""
+def live_placements(root: Path) -> set[Path]:
+    """Files (resolved paths; objects as ``Path(ObjectStore.uri(rel))``) that live
+    processes placed and whose rows may not have committed yet, from ``root``'s
+    scratch area: the start-up sweep must leave them."""
     base = area(root)
-    found: set[str] = set()
+    found: set[Path] = set()
     if not base.is_dir():
         return found
     for owned in base.iterdir():
@@ -158,7 +158,7 @@ def live_placements(root: Path) -> set[str]:
             continue
         for marker in (owned / PLACED).glob("*"):
             with contextlib.suppress(FileNotFoundError):
-                found.add(marker.read_text(encoding="utf-8"))
+                found.add(Path(marker.read_text(encoding="utf-8")))
     return found
 
 

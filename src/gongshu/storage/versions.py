@@ -201,7 +201,7 @@ def sweep_orphans(session: Session, datasets_dir: Path) -> int:
     }
     if store.remote:  # objects: every stored file of an entry, by listing
         for rel in store.list():
-            if not _stored_name(rel) or rel in known or store.uri(rel) in placed:
+            if not _stored_name(rel) or rel in known or Path(store.uri(rel)) in placed:
                 continue
             store.delete(rel)
             removed += 1
@@ -209,7 +209,7 @@ def sweep_orphans(session: Session, datasets_dir: Path) -> int:
     stored = [*datasets_dir.glob("entry-*/*.parquet"), *datasets_dir.glob("entry-*/*.sealed")]
     for path in stored:
         rel = path.relative_to(datasets_dir).as_posix()
-        if rel not in known and str(path.resolve()) not in placed:
+        if rel not in known and path.resolve() not in placed:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
