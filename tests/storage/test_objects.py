@@ -184,3 +184,55 @@ def test_a_backup_kept_on_s3_restores_the_same_rows(world, s3_server, tmp_path) 
         finally:
             restored.close()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no download left
+
+
+def test_an_upload_that_fails_leaves_no_object(s3_server, tmp_path) -> None:  # noqa: ANN001
+    fs = s3_server.filesystem()
+
+    class Breaks:  # the server goes away after the first part
+        def __init__(self) -> None:
+            self.inner = fs
+
+        def open_output_stream(self, key: str):  # noqa: ANN202
+            out = fs.open_output_stream(key)
+
+            class Stream:
+                def write(self, data: bytes) -> None:
+                    out.write(data)
+                    raise OSError("connection reset")
+
+                def close(self) -> None:
+                    out.close()
+
+            return Stream()
+
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(fs, name)
+
+    store = objects.S3Store(Breaks(), s3_server.bucket, "broken", tmp_path / "datasets")
+    tmp = tmp_path / "v1.parquet"
+    tmp.write_bytes(b"x" * (objects.CHUNK + 10))
+    with pytest.raises(OSError, match="connection reset"):
+        store.put(tmp, "entry-1/v1.parquet")
+    assert not store.exists("entry-1/v1.parquet") and store.list() == []
+
+
+def test_a_rolled_back_write_deletes_its_objects_and_the_sweep_spares_live_ones(
+    world,
+    s3_server,  # noqa: ANN001
+) -> None:
+    import pyarrow as pa
+
+    instance, settings, _, _ = world
+    table = pa.table({"a": list(range(100))})
+    with instance.session_factory() as session:
+        stored = storage.write_version(
+            session, settings.datasets_dir, "entry-99/v1-live", table.schema, [table], []
+        )
+        assert stored.path in _objects(s3_server, "src/datasets")
+        with instance.session_factory() as other:  # a restart's sweep while the load runs
+            storage.sweep_orphans(other, settings.datasets_dir)
+        assert stored.path in _objects(s3_server, "src/datasets")  # journalled by a live process
+        session.scalar(select(func.count()).select_from(DatasetVersion))  # its transaction
+        session.rollback()
+    assert stored.path not in _objects(s3_server, "src/datasets")
