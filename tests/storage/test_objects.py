@@ -25,6 +25,7 @@ from gongshu.backup.restore import restore
 from gongshu.backup.snapshot import take
 from gongshu.datasets import service as datasets
 from gongshu.db import transaction
+from gongshu.egress import service as egress
 from gongshu.errors import InvalidInput
 from gongshu.ledger import verify
 from gongshu.ledger.keys import load_public_key
@@ -67,13 +68,22 @@ def world(s3_server, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001,
             entry = _entry(session, clerk, session.get(User, ids["reviewer_county"]))
             csv = source_csv(base / "agency.csv")
             datasets.load(session, entry.id, csv, actor=clerk, datasets_dir=settings.datasets_dir)
-            state = {"entry": entry.id, "grant": 0, "clerk": ids["clerk_county"]}
+            grant = egress.create_grant(
+                session,
+                entry,
+                recipient_org_id=clerk.org_id,
+                purpose="资格核查",
+                source="sharing",
+                actor=clerk,
+                policy="share-conditional",
+            )
+            state = {"entry": entry.id, "grant": grant.id, "clerk": ids["clerk_county"]}
         yield instance, settings, state, csv
         instance.close()
 
 
 def test_a_version_on_s3_is_objects_and_reads_back_whole(world, s3_server) -> None:  # noqa: ANN001
-    instance, settings, _, _ = world
+    instance, settings, state, _ = world
     stored = _objects(s3_server, "src/datasets")
     with transaction(instance.session_factory) as session:
         version = session.scalars(select(DatasetVersion)).one()
@@ -100,6 +110,21 @@ def test_a_version_on_s3_is_objects_and_reads_back_whole(world, s3_server) -> No
         assert sum(b.num_rows for b in batches) == len(IDS)
         quarantine = storage.open_file(settings.datasets_dir, version.quarantine_path)
         assert quarantine.num_rows == 2
+    with transaction(instance.session_factory) as session:  # the door reads it too
+        out = egress.deliver(
+            session,
+            state["grant"],
+            actor=session.get(User, state["clerk"]),
+            fmt="csv",
+            datasets_dir=settings.datasets_dir,
+            work_dir=settings.data_dir / "egress",
+            secret=settings.secret_key,
+        )
+        try:
+            lines = out.read_text("utf-8-sig").splitlines()
+        finally:
+            out.discard()
+    assert len(lines) == len(IDS) + 1 and "公民身份号码" in lines[0]
 
 
 def test_a_load_killed_after_its_upload_leaves_no_version_and_no_object(
