@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from gongshu import storage
 from gongshu.accounts.models import User
 from gongshu.app.server import start_up_sweep
-from gongshu.backup.errors import TargetNotEmpty
+from gongshu.backup.errors import BackupIncomplete, TargetNotEmpty
 from gongshu.backup.restore import restore
 from gongshu.backup.snapshot import take
 from gongshu.datasets import service as datasets
@@ -209,6 +209,10 @@ def test_a_backup_kept_on_s3_restores_the_same_rows(world, s3_server, tmp_path) 
         finally:
             restored.close()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no download left
+    with pytest.raises(TargetNotEmpty, match="备份目标须为空"):
+        remote.take(settings, url)
+    with pytest.raises(BackupIncomplete, match="缺少清单"):
+        remote.restore(f"s3://{s3_server.bucket}/backups/none", local)
 
 
 def test_an_upload_that_fails_leaves_no_object(s3_server, tmp_path) -> None:  # noqa: ANN001
@@ -236,7 +240,7 @@ def test_an_upload_that_fails_leaves_no_object(s3_server, tmp_path) -> None:  # 
 
     store = objects.S3Store(Breaks(), s3_server.bucket, "broken", tmp_path / "datasets")
     tmp = tmp_path / "v1.parquet"
-    tmp.write_bytes(b"x" * (objects.CHUNK + 10))
+    tmp.write_bytes(b"x" * 1000)
     with pytest.raises(OSError, match="connection reset"):
         store.put(tmp, "entry-1/v1.parquet")
     assert not store.exists("entry-1/v1.parquet") and store.list() == []
@@ -261,3 +265,61 @@ def test_a_rolled_back_write_deletes_its_objects_and_the_sweep_spares_live_ones(
         session.scalar(select(func.count()).select_from(DatasetVersion))  # its transaction
         session.rollback()
     assert stored.path not in _objects(s3_server, "src/datasets")
+
+
+UPLOADER = r"""
+import sys, time
+from pathlib import Path
+from tests import seaweed
+from gongshu.storage import objects
+
+endpoint, bucket, tmp, marker = sys.argv[1:5]
+server = seaweed.S3Server(endpoint, bucket, seaweed.ACCESS_KEY, seaweed.SECRET_KEY, None)
+fs = server.filesystem()
+
+
+class Parks:
+    def open_output_stream(self, key):
+        out = fs.open_output_stream(key)
+
+        class Stream:
+            def write(self, data):
+                out.write(data)
+                Path(marker).write_text("parked")
+                time.sleep(120)  # killed here, half of the file sent
+
+        return Stream()
+
+
+store = objects.S3Store(Parks(), bucket, "killed", Path(tmp).parent / "datasets")
+store.put(Path(tmp), "entry-1/v1.parquet")
+"""
+
+
+def test_a_process_killed_mid_upload_leaves_no_object(s3_server, tmp_path) -> None:  # noqa: ANN001
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    tmp, marker = tmp_path / "v1.parquet", tmp_path / "parked"
+    tmp.write_bytes(os.urandom(objects.CHUNK + 4096))  # two parts: a multipart upload
+    args = [s3_server.endpoint, s3_server.bucket, str(tmp), str(marker)]
+    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root}"}
+    child = subprocess.Popen([sys.executable, "-c", UPLOADER, *args], env=env, cwd=root)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), f"the upload never started (exit {child.poll()})"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    store = objects.S3Store(s3_server.filesystem(), s3_server.bucket, "killed", tmp_path)
+    assert not store.exists("entry-1/v1.parquet") and store.list() == []
