@@ -81,7 +81,15 @@ def build(data_dir: Path, entries: int) -> None:
             signature = base64.b64encode(key.sign(message)).decode()
             peaks = json.dumps([p.hex() for p in tree.peaks])
             checkpoints.append(
-                (tree.size, root, _stored_time(signed_at), signature, key.fingerprint, peaks)
+                (
+                    tree.size,
+                    root,
+                    _stored_time(signed_at),
+                    signature,
+                    key.fingerprint,
+                    peaks,
+                    key.algorithm,
+                )
             )
         if len(rows) == BATCH or i == entries - 1:
             with conn:
@@ -92,7 +100,8 @@ def build(data_dir: Path, entries: int) -> None:
                 )
                 conn.executemany(
                     "INSERT INTO ledger_checkpoints (tree_size, root_hash, signed_at,"
-                    " signature, key_fingerprint, peaks) VALUES (?, ?, ?, ?, ?, ?)",
+                    " signature, key_fingerprint, peaks, signature_algorithm)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     checkpoints,
                 )
             rows, checkpoints = [], []

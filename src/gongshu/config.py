@@ -111,6 +111,19 @@ class Settings(BaseSettings):
         "has not been reached for longer than this.",
     )
     sandbox_max_rows: int = Field(100000, description="Most rows one sandbox result may hold.")
+    storage_url: str | None = Field(
+        None,
+        description=(
+            "Where stored files live: unset for the data directory (the embedded default), "
+            "or s3://bucket/prefix for S3-compatible object storage (gongshu/storage/objects.py)."
+        ),
+    )
+    s3_endpoint: str | None = Field(
+        None, description="S3 endpoint URL (http://host:port); unset for the AWS default."
+    )
+    s3_access_key: str | None = Field(None, description="S3 access key id.")
+    s3_secret_key: str | None = Field(None, description="S3 secret access key.")
+    s3_region: str = Field("us-east-1", description="S3 region name.")
 
     @property
     def db_url(self) -> str:

@@ -13,6 +13,7 @@ sealed-file metadata and job payloads are relative to the data directory.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import json
 import os
@@ -41,6 +42,7 @@ from gongshu.ledger.verification import verify, verify_against
 from gongshu.migrate import head_revision, upgrade
 from gongshu.protect.errors import DecryptionFailed
 from gongshu.protect.keystore import FileKeyStore
+from gongshu.storage import objects
 
 Progress = Callable[[str], None]
 
@@ -95,9 +97,11 @@ def restore(src: Path, settings: Settings, *, progress: Progress | None = None) 
     staging = target.parent / f".{target.name}.restoring-{secrets.token_hex(4)}"
     staged = settings.model_copy(update={"data_dir": staging})
     staging.mkdir(mode=0o700)
+    uploaded: list[tuple[objects.ObjectStore, str]] = []
     try:
         _restore_keys(staged.keys_dir, keys)
         _restore_files(src, staging, manifest)
+        _upload_files(staged, uploaded, say)
         _restore_database(src, staged, manifest)
         say("数据与元数据已恢复，正在校验")
         _verify(staged, manifest)
@@ -105,6 +109,9 @@ def restore(src: Path, settings: Settings, *, progress: Progress | None = None) 
             target.rmdir()  # empty, checked above
         os.replace(staging, target)
     except BaseException:
+        for store, rel in uploaded:  # nothing half-restored stays on object storage
+            with contextlib.suppress(Exception):
+                store.delete(rel)
         shutil.rmtree(staging, ignore_errors=True)
         raise
     say(f"恢复完成：{target}")
@@ -143,6 +150,27 @@ def _restore_files(src: Path, data_dir: Path, manifest: dict) -> None:
         with open(src / archive.FILES / rel, "rb") as fh:
             if archive.copy_hashed(fh, dest) != _size_hash(entry):
                 raise BackupIncomplete(f"备份文件与清单不符：{rel}")
+
+
+def _upload_files(
+    settings: Settings, uploaded: list[tuple[objects.ObjectStore, str]], say: Progress
+) -> None:
+    """An instance on object storage (``GONGSHU_STORAGE_URL``): move the restored stored
+    files of each root into its store, which must hold nothing yet."""
+    for name, store in objects.stores(settings).items():
+        if not store.remote:
+            continue
+        if store.list():
+            raise TargetNotEmpty(f"恢复目标的对象存储须为空：{store.uri('')}")
+        root = Path(settings.data_dir) / name
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+        for path in files:
+            rel = path.relative_to(root).as_posix()
+            uploaded.append((store, rel))
+            store.put(path, rel)  # the local copy becomes the read cache's
+        shutil.rmtree(root, ignore_errors=True)
+        if files:
+            say(f"已上传 {len(files)} 个数据文件到对象存储")
 
 
 def _restore_database(src: Path, settings: Settings, manifest: dict) -> None:

@@ -33,7 +33,7 @@ from gongshu.config import Settings
 from gongshu.ledger.keys import KEY_FILE, InstanceKey
 from gongshu.ledger.models import LedgerCheckpoint, LedgerHead
 from gongshu.ledger.service import exported, sign_head
-from gongshu.storage import scratch
+from gongshu.storage import objects, scratch
 from gongshu.storage.models import DatasetVersion
 from gongshu.storage.store import stored_files
 from gongshu.timeutil import utcnow
@@ -167,30 +167,43 @@ def _pg_dump(url, snapshot_id: str, out: Path) -> None:  # noqa: ANN001
 def _copy_files(settings: Settings, dest: Path, referenced: set[str]) -> dict[str, dict]:
     """Copy the stored files: those of versions only when the snapshot's rows name them
     (no orphan travels), everything else of the data directory's own (reports,
-    sandbox results) whole. Returns {path in the data directory: size and hash}."""
+    sandbox results) whole; on object storage, read from it (``storage.objects``).
+    Returns {path in the data directory: size and hash}."""
     data_dir = settings.data_dir.resolve()
     datasets = settings.datasets_dir.resolve()
     db_file = _sqlite_file(settings)
-    wanted: list[Path] = [datasets / rel for rel in sorted(referenced)]
+    stores = objects.stores(settings)
+    remote = {name for name, store in stores.items() if store.remote}
+    # (path in the data directory, its store, its path in the store)
+    wanted: list[tuple[str, objects.ObjectStore, str]] = [
+        (f"{datasets.relative_to(data_dir).as_posix()}/{rel}", stores["datasets"], rel)
+        for rel in sorted(referenced)
+    ]
     for path in sorted(data_dir.rglob("*")):
         rel = path.relative_to(data_dir)
         if not path.is_file() or rel.parts[0] in SKIPPED or path.name.startswith(".tmp-"):
             continue
+        if rel.parts[0] in remote or rel.parts[0].endswith(objects.CACHE_SUFFIX):
+            continue  # on object storage: listed below; a read cache is no data
         if db_file is not None and path.name.startswith(db_file.name):
             continue
         if path.is_relative_to(datasets) and path.relative_to(datasets).parts[0].startswith(
             "entry-"
         ):
             continue  # version files: only the referenced ones, above
-        wanted.append(path)
+        wanted.append((rel.as_posix(), objects.LocalStore(data_dir), rel.as_posix()))
+    for name in sorted(remote):
+        for rel in stores[name].list():
+            if name == "datasets" and rel.startswith("entry-"):
+                continue
+            wanted.append((f"{name}/{rel}", stores[name], rel))
     copied: dict[str, dict] = {}
-    for path in wanted:
-        rel = path.relative_to(data_dir).as_posix()
+    for rel, store, name in wanted:
         try:
-            with open(path, "rb") as fh:
+            with store.open(name) as fh:
                 copied[rel] = archive.copy_hashed(fh, dest / archive.FILES / rel)
-        except FileNotFoundError as exc:
-            raise BackupFailed(f"快照所引用的数据文件缺失：{rel}") from exc
+        except OSError as exc:  # gone, or the object store did not answer
+            raise BackupFailed(f"快照所引用的数据文件缺失或无法读取：{rel}") from exc
     return copied
 
 

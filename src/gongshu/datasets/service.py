@@ -137,7 +137,7 @@ def load(
         )
     except BaseException:
         for rel in written:
-            (datasets_dir / rel).unlink(missing_ok=True)
+            storage.objects.at(datasets_dir).delete(rel)
         raise
     finally:
         result.discard()
@@ -327,7 +327,7 @@ def seal_existing(session: Session, *, datasets_dir: Path, by: str) -> int:
         entry = session.get(CatalogEntry, version.entry_id)
         names = [c["name"] for c in version.columns]
         columns = storage.columns_to_seal(entry.fields, version.column_tags or {}, rules, names)
-        if columns and (datasets_dir / version.path).exists():
+        if columns and storage.objects.at(datasets_dir).exists(version.path):
             storage.seal(session, version, columns, datasets_dir=datasets_dir, by=by)
             done += 1
     return done

@@ -284,7 +284,8 @@ def deliver(
     columns = [c for c in (grant.columns or available) if c in available]
     actions = plan(columns, column_tags(entry, version), policy.rules)
     row_ids = row_ids and query.ROW_ID not in columns
-    q = query.Query(str(datasets_dir / version.path), columns, row_ids=row_ids)
+    local = storage.objects.at(datasets_dir).local(version.path)  # S3: the read cache's copy
+    q = query.Query(str(local), columns, row_ids=row_ids)
     q.and_where(*query.compile_filter(grant.row_filter, set(available), allow_rows=True))
     # the caller narrows only by what it may see in the clear
     clear = [a.column for a in actions if a.rule["op"] == "keep"]

@@ -187,9 +187,9 @@ def materialize_product(
         if stored.sealed:
             storage.record_sealed(session, version, actor.actor)
     except BaseException:
-        (datasets_dir / stored.path).unlink(missing_ok=True)
+        storage.objects.at(datasets_dir).delete(stored.path)
         if stored.sealed:
-            (datasets_dir / stored.sealed["path"]).unlink(missing_ok=True)
+            storage.objects.at(datasets_dir).delete(stored.sealed["path"])
         raise
     record(
         session,

@@ -78,9 +78,9 @@ def _rewrite(
             storage.record_sealed(session, new, actor.actor)
         return new
     except BaseException:
-        (datasets_dir / stored.path).unlink(missing_ok=True)
+        storage.objects.at(datasets_dir).delete(stored.path)
         if stored.sealed:
-            (datasets_dir / stored.sealed["path"]).unlink(missing_ok=True)
+            storage.objects.at(datasets_dir).delete(stored.sealed["path"])
         raise
 
 

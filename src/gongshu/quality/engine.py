@@ -254,7 +254,7 @@ def _plain_file(path: Stored) -> Path | None:
     if not isinstance(path, tuple):
         return Path(path)
     datasets_dir, version = path
-    return None if version.sealed else Path(datasets_dir) / version.path
+    return None if version.sealed else storage.objects.at(Path(datasets_dir)).local(version.path)
 
 
 def _fast_parts(

@@ -11,6 +11,7 @@ process-owned temporary files (``scratch``, ``ephemeral``) and the version lifec
 from __future__ import annotations
 
 from gongshu.capability import Capability
+from gongshu.storage import objects
 from gongshu.storage.ephemeral import EphemeralFile
 from gongshu.storage.files import StoredFiles, seal, write_file, write_version
 from gongshu.storage.store import (
@@ -69,6 +70,7 @@ __all__ = [
     "newest_numbers",
     "newest_versions",
     "next_number",
+    "objects",
     "open_file",
     "read_table",
     "record_sealed",

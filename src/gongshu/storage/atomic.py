@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
-from gongshu.storage import scratch
+from gongshu.storage import objects, scratch
 
 TEMP_PREFIX = ".tmp-"  # temporary files of releases before scratch directories
 COMPRESSION = "zstd"
@@ -43,8 +43,9 @@ class AtomicParquetWriter:
         session: Session | None = None,
     ) -> None:
         self.dest = Path(dest)
-        self.dest.parent.mkdir(parents=True, exist_ok=True)
         self.root = Path(root) if root is not None else self.dest.parent
+        if not objects.at(self.root).remote:
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
         self.session = session
         self.tmp = scratch.new_path(self.root, self.dest.name)
         self.rows = 0

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
-from gongshu.storage import scratch
+from gongshu.storage import objects, scratch
 from gongshu.storage.atomic import COMPRESSION, AtomicParquetWriter
 from gongshu.storage.models import DatasetVersion
 from gongshu.storage.store import SEALED_SUFFIX, encrypt_to, keystore, record_sealed
@@ -123,7 +123,7 @@ def seal(
     columns = [c for c in columns if c in names]
     if not columns or version.sealed:
         return version
-    source = pq.ParquetFile(datasets_dir / version.path)
+    source = pq.ParquetFile(objects.at(datasets_dir).source(version.path))
     try:
         stored = write_version(
             session,

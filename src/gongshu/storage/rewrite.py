@@ -37,6 +37,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from gongshu.ledger import entries, record
+from gongshu.storage import objects
 from gongshu.storage.atomic import COMPRESSION
 from gongshu.storage.files import write_version
 from gongshu.storage.models import DatasetVersion
@@ -44,18 +45,18 @@ from gongshu.storage.store import open_file, schema, seal_bytes, stream
 
 REWRITTEN = "storage.erasure_rewrite"
 BATCH_ROWS = 65536
-_DOOMED = "gongshu.storage.doomed"  # session.info: [Path] to unlink after commit
+_DOOMED = "gongshu.storage.doomed"  # session.info: [(root, rel)] to delete after commit
 
 
 def _doom(session: Session, datasets_dir: Path, rels: list[str | None]) -> None:
     doomed = session.info.setdefault(_DOOMED, [])
-    doomed.extend(Path(datasets_dir) / rel for rel in rels if rel)
+    doomed.extend((Path(datasets_dir), rel) for rel in rels if rel)
 
 
 @event.listens_for(Session, "after_commit")
 def _unlink_doomed(session: Session) -> None:
-    for path in session.info.pop(_DOOMED, []):
-        path.unlink(missing_ok=True)
+    for root, rel in session.info.pop(_DOOMED, []):
+        objects.at(root).delete(rel)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -192,7 +193,7 @@ def verify(session: Session, datasets_dir: Path, version: DatasetVersion) -> lis
             f"the last rewrite left {steps[-1]['new_sha256']}, the row says {version.sha256}"
         )
     digest = hashlib.sha256()
-    with open(Path(datasets_dir) / version.path, "rb") as fh:
+    with objects.at(datasets_dir).open(version.path) as fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     if digest.hexdigest() != version.sha256:

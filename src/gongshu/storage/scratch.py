@@ -38,6 +38,8 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from gongshu.storage import objects
+
 SCRATCH = "tmp"
 LOCK_SUFFIX = ".lock"
 PLACED = "placed"
@@ -144,8 +146,9 @@ def sweep(root: Path) -> int:
 
 
 def live_placements(root: Path) -> set[Path]:
-    """Files (resolved paths) that live processes placed and whose rows may not have
-    committed yet, from ``root``'s scratch area: the start-up sweep must leave them."""
+    """Files (resolved paths; objects as ``Path(ObjectStore.uri(rel))``) that live
+    processes placed and whose rows may not have committed yet, from ``root``'s
+    scratch area: the start-up sweep must leave them."""
     base = area(root)
     found: set[Path] = set()
     if not base.is_dir():
@@ -160,21 +163,23 @@ def live_placements(root: Path) -> set[Path]:
 
 
 def place(tmp: Path, root: Path, rel: str, session: Session | None = None) -> Path:
-    """Rename the finished temporary file ``tmp`` to ``root/rel`` (fsynced), journalled.
+    """Rename the finished temporary file ``tmp`` to ``root/rel`` (fsynced), journalled;
+    on object storage, upload it as ``rel`` (``objects``).
 
     With ``session`` the marker lives until its transaction ends: a commit keeps the
     file (its row now refers to it), a rollback removes it. Without one the caller
     calls ``settle`` itself.
     """
     dest = Path(root) / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    name = str(dest.resolve())
+    store = objects.at(root)
+    if not store.remote:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    name = store.uri(rel)
     marker = owner(root).dir / PLACED / hashlib.sha256(name.encode()).hexdigest()[:32]
     _write_synced(marker, name.encode())
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
-    os.replace(tmp, dest)
-    fsync_dir(dest.parent)
+    store.put(tmp, rel)  # local: renamed into place and fsynced; S3: uploaded whole
     if session is not None:
         session.info.setdefault(_PENDING, []).append((Path(root), rel, marker))
     return dest
@@ -201,7 +206,7 @@ def _committed(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
     for root, rel, marker in session.info.pop(_PENDING, []):
-        (root / rel).unlink(missing_ok=True)
+        objects.at(root).delete(rel)
         marker.unlink(missing_ok=True)
 
 

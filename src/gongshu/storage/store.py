@@ -46,7 +46,7 @@ from gongshu.errors import Conflict
 from gongshu.ledger import record
 from gongshu.protect.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
 from gongshu.protect.keystore import FileKeyStore, KeyStore
-from gongshu.storage import scratch
+from gongshu.storage import objects, scratch
 from gongshu.storage.models import DatasetVersion
 
 KEY_PURPOSE = "dataset-at-rest"
@@ -76,7 +76,9 @@ def unlock(datasets_dir: Path, keystore: KeyStore) -> None:
 
 
 def unlock_settings(settings: Any) -> KeyStore:  # noqa: ANN401 - gongshu.config.Settings
-    """Unlock the instance's file key store for its data directory (entry points call this)."""
+    """Unlock the instance's file key store for its data directory, and mount its stored
+    files on the store its settings name (``objects.configure``; entry points call this)."""
+    objects.configure(settings)
     store = FileKeyStore.from_settings(settings)
     unlock(settings.datasets_dir, store)
     return store
@@ -201,7 +203,7 @@ def reseal(session: Session, *, datasets_dir: Path, by: str) -> int:
 
 
 def _open_sealed(datasets_dir: Path, info: dict) -> pa.Table:
-    blob = (datasets_dir / info["path"]).read_bytes()
+    blob = objects.at(datasets_dir).read_bytes(info["path"])
     if not blob.startswith(MAGIC):
         raise Conflict(f"加密数据文件格式无效：{info['path']}")
     header_end = blob.index(b"\n", len(MAGIC))
@@ -233,7 +235,8 @@ def relation(
     memory only, for its lifetime).
     """
     numbered = ", file_row_number = true" if row_numbers else ""
-    plain = f"read_parquet({_literal(datasets_dir / version.path)}{numbered})"
+    local = objects.at(datasets_dir).local(version.path)
+    plain = f"read_parquet({_literal(local)}{numbered})"
     if not version.sealed:
         return plain
     info = version.sealed
@@ -247,7 +250,7 @@ def relation(
 
 def schema(datasets_dir: Path, version: DatasetVersion) -> pa.Schema:
     """The version's Arrow schema in the original column order (sealed columns included)."""
-    plain = pq.read_schema(datasets_dir / version.path)
+    plain = pq.read_schema(objects.at(datasets_dir).source(version.path))
     if not version.sealed:
         return plain
     fields = {f.name: f for f in plain}
@@ -259,7 +262,7 @@ def read_table(
     datasets_dir: Path, version: DatasetVersion, columns: list[str] | None = None
 ) -> pa.Table:
     """The version as one Arrow table (``columns`` in that order, or all)."""
-    plain = pq.read_table(datasets_dir / version.path)
+    plain = pq.read_table(objects.at(datasets_dir).source(version.path))
     if version.sealed:
         sealed = _open_sealed(datasets_dir, version.sealed)
         by_name = {n: plain.column(n) for n in plain.column_names}
@@ -273,7 +276,7 @@ def stream(datasets_dir: Path, version: DatasetVersion, *, rows_per_batch: int =
     """The version as a ``TableStream`` of batches in the original column order."""
     from gongshu.tabular import TableStream
 
-    plain = pq.ParquetFile(datasets_dir / version.path)
+    plain = pq.ParquetFile(objects.at(datasets_dir).source(version.path))
     if not version.sealed:
         names = plain.schema_arrow.names
         return TableStream(
@@ -301,9 +304,9 @@ def stream(datasets_dir: Path, version: DatasetVersion, *, rows_per_batch: int =
 def seal_file(datasets_dir: Path, rel: str) -> str:
     """Encrypt a whole stored file and remove the plain one; returns the sealed file's
     path. (A load seals its quarantine from memory: ``seal_bytes``.)"""
-    src = datasets_dir / rel
-    sealed_rel = seal_bytes(datasets_dir, rel, src.read_bytes())
-    src.unlink()
+    store = objects.at(datasets_dir)
+    sealed_rel = seal_bytes(datasets_dir, rel, store.read_bytes(rel))
+    store.delete(rel)
     return sealed_rel
 
 
@@ -321,7 +324,7 @@ def open_file(datasets_dir: Path, rel: str) -> pa.Table:
     """A file sealed by ``seal_file`` (or a plain Parquet file), as a table."""
     if rel.endswith(SEALED_SUFFIX):
         return _open_sealed(datasets_dir, {"path": rel})
-    return pq.read_table(datasets_dir / rel)
+    return pq.read_table(objects.at(datasets_dir).source(rel))
 
 
 def stored_files(version: DatasetVersion) -> list[str]:

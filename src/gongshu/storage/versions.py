@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.errors import NotFound
 from gongshu.ledger import record
-from gongshu.storage import scratch
+from gongshu.storage import objects, scratch
 from gongshu.storage.atomic import sweep_temp_files
 from gongshu.storage.models import DatasetVersion
 
@@ -190,7 +190,8 @@ def sweep_orphans(session: Session, datasets_dir: Path) -> int:
     file whose journal entry went has a committed row by then.
     """
     removed = sweep_temp_files(datasets_dir)
-    if not datasets_dir.is_dir():
+    store = objects.at(datasets_dir)
+    if not store.remote and not datasets_dir.is_dir():
         return removed
     placed = scratch.live_placements(datasets_dir)
     known = set(session.scalars(select(DatasetVersion.path)))
@@ -198,6 +199,13 @@ def sweep_orphans(session: Session, datasets_dir: Path) -> int:
     known |= {
         s["path"] for s in session.scalars(select(DatasetVersion.sealed)) if s and s.get("path")
     }
+    if store.remote:  # objects: every stored file of an entry, by listing
+        for rel in store.list():
+            if not _stored_name(rel) or rel in known or Path(store.uri(rel)) in placed:
+                continue
+            store.delete(rel)
+            removed += 1
+        return removed + objects.remove_cache(datasets_dir, known)
     stored = [*datasets_dir.glob("entry-*/*.parquet"), *datasets_dir.glob("entry-*/*.sealed")]
     for path in stored:
         rel = path.relative_to(datasets_dir).as_posix()
@@ -205,3 +213,13 @@ def sweep_orphans(session: Session, datasets_dir: Path) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def _stored_name(rel: str) -> bool:
+    """A version's file (what the local sweep globs: ``entry-*/*.parquet|sealed``)."""
+    parts = rel.split("/")
+    return (
+        len(parts) == 2
+        and parts[0].startswith("entry-")
+        and parts[1].endswith((".parquet", ".sealed"))
+    )
