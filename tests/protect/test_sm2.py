@@ -91,3 +91,30 @@ def test_a_public_key_whose_x_begins_with_04_verifies() -> None:
     signature = sm2.sign(private, b"checkpoint")
     assert sm2.verify(public, b"checkpoint", signature)
     assert not sm2.verify(public, b"checkpoint!", signature)
+
+
+def test_the_fast_verifier_agrees_with_the_reference() -> None:
+    """gmalglib (C) and gmssl (pure Python) give the same verdict on the recommended
+    curve: good signatures, another message, another key, another user id, a flipped
+    bit in r or s."""
+    other = sm2.public_key(sm2.generate_private_key())
+    for i in range(12):
+        private = sm2.generate_private_key()
+        public = sm2.public_key(private)
+        message = f"checkpoint {i}".encode()
+        good = sm2.sign(private, message)
+        flipped = bytearray(good)
+        flipped[i % 64] ^= 0x10
+        cases = [
+            (public, message, good, sm2.DEFAULT_USER_ID),
+            (public, message + b"!", good, sm2.DEFAULT_USER_ID),
+            (other, message, good, sm2.DEFAULT_USER_ID),
+            (public, message, good, b"another-user-id"),
+            (public, message, bytes(flipped), sm2.DEFAULT_USER_ID),
+        ]
+        verdicts = []
+        for pub, msg, sig, uid in cases:
+            fast = sm2.verify(pub, msg, sig, user_id=uid)
+            assert fast == sm2.verify_reference(pub, msg, sig, user_id=uid), (i, msg, uid)
+            verdicts.append(fast)
+        assert verdicts[0] and not any(verdicts[1:3]) and not verdicts[3]
