@@ -105,6 +105,28 @@ class Settings(BaseSettings):
         "1GB", description="DuckDB memory limit of the sandbox (e.g. 512MB, 2GB)."
     )
     sandbox_max_rows: int = Field(100000, description="Most rows one sandbox result may hold.")
+    engine: str = Field(
+        "local",
+        pattern="^(local|spark)$",
+        description=(
+            "Where heavy kernels run: local (in process) or spark (the Spark cluster of "
+            "GONGSHU_SPARK_MASTER); read from the environment by gongshu.spark."
+        ),
+    )
+    spark_master: str = Field(
+        "local[2]",
+        description="Spark master: spark://host:7077 for a standalone cluster, or local[N].",
+    )
+    spark_executor_memory: str = Field(
+        "512m", description="Memory of each Spark executor on a standalone cluster."
+    )
+    spark_staging: Path | None = Field(
+        None,
+        description=(
+            "Directory for batches staged for Spark executors (shared storage when the "
+            "workers are on other machines); default the system temporary directory."
+        ),
+    )
 
     @property
     def db_url(self) -> str:
