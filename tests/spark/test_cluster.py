@@ -83,7 +83,7 @@ def test_k_l_t_on_the_cluster_equal_the_in_process_measure(on_cluster, tmp_path:
         spark_anonymity.measure_parquet(path, ["民族"], "illness")
 
 
-def test_k_l_t_of_a_stored_version_with_sealed_columns(on_cluster, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_stored_version_on_the_cluster(on_cluster, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     from gongshu import storage
     from gongshu.protect.keystore import FileKeyStore
     from gongshu.storage.files import write_version
@@ -102,3 +102,9 @@ def test_k_l_t_of_a_stored_version_with_sealed_columns(on_cluster, tmp_path: Pat
     # A sealed one: the driver decrypts frame by frame and stages the columns asked for.
     qi = ["age_band", "region"]
     assert spark_anonymity.measure_version(ds, version, qi, sens) == measure(table, qi, sens)
+    # The full scan of the version (sealed column decrypted frame by frame on the driver).
+    from gongshu.datasets.classify import full_scan
+
+    local = full_scan(ds, version, today=TODAY)
+    monkeypatch.setenv("GONGSHU_ENGINE", "spark")
+    assert full_scan(ds, version, today=TODAY) == local
