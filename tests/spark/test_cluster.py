@@ -108,3 +108,22 @@ def test_a_stored_version_on_the_cluster(on_cluster, tmp_path: Path, monkeypatch
     local = full_scan(ds, version, today=TODAY)
     monkeypatch.setenv("GONGSHU_ENGINE", "spark")
     assert full_scan(ds, version, today=TODAY) == local
+
+
+def test_generalization_on_the_cluster_equals_the_in_process_search(
+    on_cluster,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
+    from gongshu.protect.generalization import bands, flat, generalize, prefixes
+
+    table = _people(12_000, seed=11)
+    path = tmp_path / "people.parquet"
+    pq.write_table(table, path, row_group_size=3_000)
+    hierarchies = {"born": bands(5, 10, 20), "region": prefixes(4, 2), "gender": flat()}
+    local = generalize(table, hierarchies, 130, max_suppression=0.1, sensitive="illness")
+    got = spark_anonymity.generalize_parquet(
+        path, hierarchies, 130, max_suppression=0.1, sensitive="illness"
+    )
+    assert got.as_dict() == local.as_dict()
+    assert got.report == local.report and local.suppressed_rows > 0
+    assert int(got.table.column(spark_anonymity.COUNT).to_numpy().sum()) == local.table.num_rows
