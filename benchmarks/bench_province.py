@@ -222,6 +222,7 @@ def main() -> None:
                     print(r.stderr[-4000:], file=sys.stderr)
                     raise SystemExit(f"{engine} {rows:,}: the run failed")
                 runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+                print(json.dumps(runs[-1], ensure_ascii=False), flush=True)
     finally:
         if cluster is not None:
             cluster.stop()

@@ -10,6 +10,9 @@ Two sources, both read by the executors' Python workers with pyarrow inside
 - ``map_parquet``: a stored Parquet file is read where it lies, one row group per
   task unit, only the columns asked for.
 
+Partials come back through the staging directory too (a pickle file per task), not
+through Spark's rows: they can be large, and the JVM's heap is not their place.
+
 The kernel maps one ``pa.RecordBatch`` to a picklable partial result and ``merge``
 folds a task's partials (in source order) into one; the driver gets one partial per
 task back in the order of the source (Spark keeps partition order in
@@ -49,26 +52,42 @@ def staging_dir() -> str | None:
     return os.environ.get("GONGSHU_SPARK_STAGING") or None
 
 
-def _run(units: int, task: Callable[[list[int]], Any]) -> list[Any]:
-    """``task(unit numbers)`` on executors, one result per Spark partition, in order."""
+def _run(units: int, task: Callable[[list[int]], Any], work: Path) -> list[Any]:
+    """``task(unit numbers)`` on executors, one result per Spark partition, in order.
+
+    Each task writes its pickled partial to ``work`` (the staging directory) and
+    returns only the file's name: a partial may be large (counts of distinct rows),
+    and a large binary cell would go through the JVM's heap."""
     spark = session()
+    where = str(work)
 
     def kernel(it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         ids: list[int] = []
         for part in it:
             ids.extend(part.column(0).to_pylist())
-        partial = pickle.dumps(task(ids)) if ids else b""
-        yield pa.RecordBatch.from_pydict({"first": [ids[0] if ids else -1], "partial": [partial]})
+        name = ""
+        if ids:
+            name = f"partial-{ids[0]}.pickle"
+            tmp = Path(where, name + ".tmp")
+            with open(tmp, "wb") as fh:
+                pickle.dump(task(ids), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(Path(where, name))  # a retried task overwrites whole
+        yield pa.RecordBatch.from_pydict({"first": [ids[0] if ids else -1], "partial": [name]})
 
     slices = max(1, min(units, spark.sparkContext.defaultParallelism))
     with quiet_pyspark():
         rows = (
             spark.range(0, units, 1, slices)
-            .mapInArrow(kernel, "first long, partial binary")
+            .mapInArrow(kernel, "first long, partial string")
             .collect()
         )
-    rows = sorted((r for r in rows if r["first"] >= 0), key=lambda r: r["first"])
-    return [pickle.loads(r["partial"]) for r in rows]  # noqa: S301 - our own executors' output
+    out = []
+    for row in sorted((r for r in rows if r["first"] >= 0), key=lambda r: r["first"]):
+        path = work / row["partial"]
+        with open(path, "rb") as fh:
+            out.append(pickle.load(fh))  # noqa: S301 - our own executors' output
+        path.unlink()
+    return out
 
 
 def map_staged(
@@ -100,7 +119,7 @@ def map_staged(
                 staged_file = pa.ipc.open_file(source)
                 return merge([kernel(staged_file.get_batch(i)) for i in ids])
 
-        return _run(chunks, task)
+        return _run(chunks, task, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -112,6 +131,7 @@ def map_parquet(path: Path, columns: list[str] | None, kernel: Kernel, merge: Me
     if not groups:
         return []
     where = str(path)
+    tmp = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
 
     def task(ids: list[int]) -> list[Any]:
         with pq.ParquetFile(where, memory_map=True) as f:
@@ -121,4 +141,7 @@ def map_parquet(path: Path, columns: list[str] | None, kernel: Kernel, merge: Me
                 out.extend(kernel(batch) for batch in table.to_batches())
             return merge(out)
 
-    return _run(groups, task)
+    try:
+        return _run(groups, task, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
