@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("protect",),  # masking, national cryptography, key stores, watermarks
     ("ledger",),  # mechanism 2: every state change and read recorded
     ("storage",),  # dataset versions at rest and their lifecycle
+    ("spark",),  # heavy kernels on a Spark cluster (reads versions through storage)
     ("runtime",),  # an open instance: engine, sessions, the unlocked key store
     ("backup",),  # a whole instance copied out and rebuilt (metadata, files, keys, ledger)
     ("web",),  # the web framework: unit of work, rendering, rate limit

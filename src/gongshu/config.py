@@ -124,6 +124,28 @@ class Settings(BaseSettings):
     s3_access_key: str | None = Field(None, description="S3 access key id.")
     s3_secret_key: str | None = Field(None, description="S3 secret access key.")
     s3_region: str = Field("us-east-1", description="S3 region name.")
+    engine: str = Field(
+        "local",
+        pattern="^(local|spark)$",
+        description=(
+            "Where heavy kernels run: local (in process) or spark (the Spark cluster of "
+            "GONGSHU_SPARK_MASTER); read from the environment by gongshu.spark."
+        ),
+    )
+    spark_master: str = Field(
+        "local[2]",
+        description="Spark master: spark://host:7077 for a standalone cluster, or local[N].",
+    )
+    spark_executor_memory: str = Field(
+        "512m", description="Memory of each Spark executor on a standalone cluster."
+    )
+    spark_staging: Path | None = Field(
+        None,
+        description=(
+            "Directory for batches staged for Spark executors (shared storage when the "
+            "workers are on other machines); default the system temporary directory."
+        ),
+    )
 
     @property
     def db_url(self) -> str:

@@ -15,7 +15,7 @@ from gongshu.datasets import service as datasets
 from gongshu.datasets.jobs import run_full_scan
 from gongshu.identifiers import id_check_char
 from gongshu.ledger import entries
-from gongshu.protect.errors import KeyStoreLocked
+from gongshu.protect.errors import DecryptionFailed, KeyStoreLocked
 from gongshu.protect.keystore import FileKeyStore
 
 SECRET = "storage-test-secret"
@@ -208,3 +208,49 @@ def test_the_quarantine_of_rejected_rows_is_sealed_too(session, people, ds, tmp_
             assert bad.encode() not in path.read_bytes() and "张1".encode() not in path.read_bytes()
     rejected = storage.open_file(ds, version.quarantine_path)
     assert rejected.column("公民身份号码").to_pylist() == [bad]
+
+
+def test_sealed_columns_are_framed_and_read_one_frame_at_a_time(
+    session, people, ds, tmp_path, monkeypatch
+) -> None:
+    from gongshu.storage import store
+
+    monkeypatch.setattr(store, "FRAME_ROWS", 70)  # 300 rows: five frames
+    version = _load(session, people, _entry(session, people), ds, tmp_path)
+    sealed = ds / version.sealed["path"]
+    assert sealed.read_bytes().startswith(store.MAGIC_FRAMED)
+    frames = list(store._sealed_frames(ds, version.sealed))
+    assert [f.num_rows for f in frames] == [70, 70, 70, 70, 20]
+    # Batches of another size are cut from the frames in order.
+    got = [b for b in storage.stream(ds, version, rows_per_batch=64).batches]
+    assert [b.num_rows for b in got] == [64, 64, 64, 64, 44]
+    assert sum((b.column(1).to_pylist() for b in got), []) == IDS
+    assert storage.read_table(ds, version).column("公民身份号码").to_pylist() == IDS
+    assert storage.schema(ds, version).names == ["姓名", "公民身份号码", "街道", "金额"]
+    # A file cut after a whole frame, or a frame moved, does not decrypt.
+    blob = sealed.read_bytes()
+    header = blob.index(b"\n", len(store.MAGIC_FRAMED)) + 1
+    first = header + 4 + int.from_bytes(blob[header : header + 4], "big")
+    sealed.write_bytes(blob[:first])
+    with pytest.raises(DecryptionFailed):
+        list(store._sealed_frames(ds, version.sealed))
+    second = first + 4 + int.from_bytes(blob[first : first + 4], "big")
+    sealed.write_bytes(blob[:header] + blob[first:second] + blob[header:first] + blob[second:])
+    with pytest.raises(DecryptionFailed):
+        list(store._sealed_frames(ds, version.sealed))
+
+
+def test_a_sealed_file_of_the_first_format_stays_readable(session, people, ds, tmp_path) -> None:
+    import io
+
+    from gongshu.storage import store
+
+    version = _load(session, people, _entry(session, people), ds, tmp_path)
+    table = storage.read_table(ds, version, ["公民身份号码"])
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    old = store.encrypt_to(ds, "entry-old/v1.sealed", buf.getvalue(), storage.keystore(ds))
+    assert (ds / old["path"]).read_bytes().startswith(store.MAGIC)
+    version.sealed = {**version.sealed, **old}
+    got = [b for b in storage.stream(ds, version, rows_per_batch=128).batches]
+    assert sum((b.column(1).to_pylist() for b in got), []) == IDS

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from gongshu.discovery import scan_paths
 from gongshu.discovery import spark as spark_engine
 from gongshu.errors import InvalidInput
+from gongshu.spark import context as spark_session
 
 TODAY = date(2026, 11, 22)
 
@@ -129,10 +130,10 @@ def test_missing_java_is_a_clear_error_before_any_file_is_read(
     monkeypatch,
     tmp_path,  # noqa: ANN001
 ) -> None:
-    monkeypatch.setattr(spark_engine, "_SESSION", [])
-    monkeypatch.setattr(spark_engine.shutil, "which", lambda name: None)
+    monkeypatch.setattr(spark_session, "_SESSION", [])
+    monkeypatch.setattr(spark_session.shutil, "which", lambda name: None)
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
-    assert not spark_engine.java_available()
+    assert not spark_session.java_available()
     with pytest.raises(spark_engine.SparkUnavailable, match="需要 Java 运行环境") as caught:
         scan_paths([tmp_path / "missing.csv"], today=TODAY, engine="spark")
     assert "JAVA_HOME" in caught.value.message
@@ -142,17 +143,17 @@ def test_missing_java_is_a_clear_error_before_any_file_is_read(
 def test_java_under_java_home_is_found(monkeypatch, tmp_path) -> None:  # noqa: ANN001
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "java").write_text("", encoding="utf-8")
-    monkeypatch.setattr(spark_engine.shutil, "which", lambda name: None)
+    monkeypatch.setattr(spark_session.shutil, "which", lambda name: None)
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
-    assert spark_engine.java_available()
+    assert spark_session.java_available()
 
 
 def test_missing_pyspark_is_a_clear_error(monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(spark_engine, "_SESSION", [])
-    monkeypatch.setattr(spark_engine, "java_available", lambda: True)
+    monkeypatch.setattr(spark_session, "_SESSION", [])
+    monkeypatch.setattr(spark_session, "java_available", lambda: True)
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import fails as if not installed
     with pytest.raises(spark_engine.SparkUnavailable, match="Spark 引擎需要 pyspark"):
-        spark_engine.session()
+        spark_session.session()
 
 
 def test_a_java_that_cannot_start_spark_is_a_clear_cli_error(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ STORAGE_READERS = {
     "quality/engine.py": "in-platform quality checks (QUA-1); only masked examples are shown",
     "quality/onesource.py": "in-platform duplicate finder (AGG-2); keyed hashes, only counts",
     "datasets/classify.py": "discovery sample for classification; nothing leaves",
+    "spark/anonymity.py": "the PIP-9 check on the Spark cluster; only counts come back",
 }
 FILE_READER_IMPORTS = {
     "storage/store.py": "opens stored versions (sealed columns decrypted) for the readers above",
@@ -58,6 +59,8 @@ FILE_READER_IMPORTS = {
     "quality/grouped.py": "the quality engine's uniqueness rules on the connection it opened",
     "demo/loader.py": "writes the demo province's source files before loading them",
     "operation/runs.py": "writes a passed sandbox result's Parquet bytes, sealed whole at once",
+    "spark/tasks.py": "Spark executors read a plain version file by row group; partials only",
+    "spark/anonymity.py": "the PIP-9 check on the Spark cluster reads a schema; counts only",
 }
 
 

@@ -104,14 +104,7 @@ def check_and_mark(
     if missed:
         raise NotAnonymous(f"以下列是准标识符，必须纳入测算：{'、'.join(missed)}")
     sensitive = sorted(c for c, codes in tags.items() if SENSITIVE_ATTRIBUTES & set(codes))
-    con = duckdb.connect()
-    try:
-        cols = ", ".join('"' + c.replace('"', '""') + '"' for c in [*quasi_identifiers, *sensitive])
-        source = storage.relation(con, datasets_dir, version)
-        table = con.sql(f"SELECT {cols} FROM {source}").to_arrow_table()
-    finally:
-        con.close()
-    report = measure(table, quasi_identifiers, sensitive or None)
+    report = _measure(datasets_dir, version, quasi_identifiers, sensitive or None)
     figures = {
         "k": report.k,
         "l": report.l,
@@ -139,3 +132,29 @@ def check_and_mark(
     version.anonymized = {**figures, "checked_by": actor.actor, "checked_at": utcnow().isoformat()}
     session.flush()
     return version
+
+
+def _measure(
+    datasets_dir: Path,
+    version: DatasetVersion,
+    quasi_identifiers: list[str],
+    sensitive: list[str] | None,
+):  # noqa: ANN202 - protect.anonymity.AnonymityReport
+    """k and l in process, or on the Spark cluster when ``GONGSHU_ENGINE=spark``
+    (the same report: gongshu.spark.anonymity)."""
+    from gongshu.spark import engine
+
+    if engine() == "spark":
+        from gongshu.spark.anonymity import measure_version
+
+        return measure_version(datasets_dir, version, quasi_identifiers, sensitive)
+    con = duckdb.connect()
+    try:
+        cols = ", ".join(
+            '"' + c.replace('"', '""') + '"' for c in [*quasi_identifiers, *(sensitive or [])]
+        )
+        source = storage.relation(con, datasets_dir, version)
+        table = con.sql(f"SELECT {cols} FROM {source}").to_arrow_table()
+    finally:
+        con.close()
+    return measure(table, quasi_identifiers, sensitive)

@@ -86,9 +86,12 @@ def scan(
         int | None, typer.Option("--sample", help="抽样行数（省略则全量扫描）")
     ] = None,
     engine: Annotated[
-        str,
-        typer.Option("--engine", help="扫描引擎：local（进程内）或 spark（Apache Spark，需 Java）"),
-    ] = "local",
+        str | None,
+        typer.Option(
+            "--engine",
+            help="扫描引擎：local（进程内）或 spark（Spark 集群，需 Java）；默认取 GONGSHU_ENGINE",
+        ),
+    ] = None,
     grades: Annotated[
         bool, typer.Option("--grades", help="附带分级建议、脱敏默认与重要数据候选")
     ] = False,
@@ -105,6 +108,10 @@ def scan(
         scan_date = date.fromisoformat(today) if today else None
     except ValueError as exc:
         raise InvalidInput(f"扫描日期格式错误：{today}，应为 YYYY-MM-DD") from exc
+    if engine is None:  # GONGSHU_ENGINE=spark sends every heavy kernel to the cluster
+        from gongshu.spark import engine as configured_engine
+
+        engine = "spark" if configured_engine() == "spark" else "local"
     # kept as typed: the report's "source" is the path as given (scan-output.md)
     bar, update = _progress_bar([Path(p) for p in paths])
     if bar is not None:

@@ -99,7 +99,7 @@ def _is_numeric(arr: pa.Array) -> bool:
 
 
 def value_codes(arr: pa.Array) -> tuple[np.ndarray, int]:
-    """Integer code per row and the number of codes; numeric codes follow value order."""
+    """Integer code per row and the number of codes, in value order (nulls last)."""
     if _is_numeric(arr):
         valid = pc.is_valid(arr).to_numpy(zero_copy_only=False)
         nums = pc.fill_null(arr.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
@@ -108,11 +108,22 @@ def value_codes(arr: pa.Array) -> tuple[np.ndarray, int]:
         codes[valid] = inv
         return codes, len(uniq) + int((~valid).any())
     encoded = pc.dictionary_encode(arr, null_encoding="encode")
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(encoded.dictionary)
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    try:  # codes in value order (null last), not order of appearance: the report is
+        # then the same whatever the row order (and for a table of counts, gongshu.spark)
+        order = pc.array_sort_indices(encoded.dictionary, null_placement="at_end")
+    except pa.ArrowNotImplementedError:  # a type without an order: appearance it is
+        return codes, len(encoded.dictionary)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order.to_numpy(zero_copy_only=False)] = np.arange(len(order), dtype=np.int64)
+    return rank[codes], len(encoded.dictionary)
 
 
-def class_ids(table: pa.Table, quasi_identifiers: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Equivalence-class id per row and the size of each class."""
+def class_ids(
+    table: pa.Table, quasi_identifiers: Sequence[str], weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Equivalence-class id per row and the size of each class (``weights``: how many
+    rows each row stands for, as in a table of counts)."""
     n = table.num_rows
     key = np.zeros(n, dtype=np.int64)
     radix = 1
@@ -132,17 +143,30 @@ def class_ids(table: pa.Table, quasi_identifiers: Sequence[str]) -> tuple[np.nda
         inv = inv.reshape(-1)
     else:
         _, inv = np.unique(key, return_inverse=True)
-    sizes = np.bincount(inv) if n else np.zeros(0, dtype=np.int64)
+    if not n:
+        sizes = np.zeros(0, dtype=np.int64)
+    elif weights is None:
+        sizes = np.bincount(inv)
+    else:
+        sizes = np.bincount(inv, weights=weights).astype(np.int64)
     return inv.astype(np.int64), sizes
 
 
-def _l_and_t(cls: np.ndarray, sizes: np.ndarray, arr: pa.Array) -> tuple[int, float]:
+def _l_and_t(
+    cls: np.ndarray, sizes: np.ndarray, arr: pa.Array, weights: np.ndarray | None = None
+) -> tuple[int, float]:
     sa, m = value_codes(arr)
-    n = len(sa)
-    pairs, counts = np.unique(cls * m + sa, return_counts=True)
+    if weights is None:
+        n = len(sa)
+        pairs, counts = np.unique(cls * m + sa, return_counts=True)
+        p = np.bincount(sa, minlength=m) / n
+    else:  # counts exact in float64 (< 2**53 rows): the same p and q as row by row
+        n = int(sizes.sum())
+        pairs, inverse = np.unique(cls * m + sa, return_inverse=True)
+        counts = np.bincount(inverse.reshape(-1), weights=weights).astype(np.int64)
+        p = np.bincount(sa, weights=weights, minlength=m) / n
     pair_class, pair_value = pairs // m, pairs % m
     distinct = np.bincount(pair_class, minlength=len(sizes))
-    p = np.bincount(sa, minlength=m) / n
     q = counts / sizes[pair_class]
     if m <= 1:
         return int(distinct.min()), 0.0
@@ -175,6 +199,30 @@ def measure(
     sensitive: str | Sequence[str] | None = None,
 ) -> AnonymityReport:
     """k, l and t of ``table`` for the given quasi-identifiers and sensitive attributes."""
+    return _measure(table, quasi_identifiers, sensitive, None)
+
+
+def measure_counts(
+    counts: pa.Table,
+    quasi_identifiers: Sequence[str],
+    sensitive: str | Sequence[str] | None = None,
+    *,
+    count_column: str = "count",
+) -> AnonymityReport:
+    """``measure`` of the table of which ``counts`` holds each distinct row (quasi-
+    identifiers and sensitive attributes) and, in ``count_column``, how often it occurs,
+    in any order: the same report as ``measure`` of the rows (the cluster engine
+    merges partial counts into such a table, gongshu.spark)."""
+    weights = counts.column(count_column).to_numpy().astype(np.int64)
+    return _measure(counts.drop_columns([count_column]), quasi_identifiers, sensitive, weights)
+
+
+def _measure(
+    table: pa.Table,
+    quasi_identifiers: Sequence[str],
+    sensitive: str | Sequence[str] | None,
+    weights: np.ndarray | None,
+) -> AnonymityReport:
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
     qi = tuple(quasi_identifiers)
@@ -186,14 +234,14 @@ def measure(
             raise InvalidParameter(
                 "measure", "sensitive", f"列 {name} 不能既是准标识符又是敏感属性"
             )
-    n = table.num_rows
-    cls, sizes = class_ids(table, qi)
+    cls, sizes = class_ids(table, qi, weights)
+    n = table.num_rows if weights is None else int(sizes.sum())
     if n == 0:
         return AnonymityReport(0, qi, sens, 0, None, None, 0, sizes)
     l_value: int | None = None
     t_value: float | None = None
     for name in sens:
-        lv, tv = _l_and_t(cls, sizes, _column(table, name, "sensitive"))
+        lv, tv = _l_and_t(cls, sizes, _column(table, name, "sensitive"), weights)
         l_value = lv if l_value is None else min(l_value, lv)
         t_value = tv if t_value is None else max(t_value, tv)
     return AnonymityReport(

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from gongshu.protect import operators as ops
-from gongshu.protect.anonymity import AnonymityReport, measure, value_codes
+from gongshu.protect.anonymity import AnonymityReport, measure, measure_counts, value_codes
 from gongshu.protect.errors import InvalidParameter
 
 Level = Callable[[pa.Array], pa.Array]
@@ -91,19 +91,22 @@ class GeneralizationResult:
 
 
 def _class_sizes(
-    codes: Sequence[np.ndarray], cards: Sequence[int]
+    codes: Sequence[np.ndarray], cards: Sequence[int], weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Class id per row and class sizes for one lattice node."""
+    """Class id per row and class sizes for one lattice node (``weights``: the rows
+    each row of a table of counts stands for)."""
     key = np.zeros(len(codes[0]), dtype=np.int64)
     radix = 1
     for c, m in zip(codes, cards, strict=True):
         key = key * m + c
         radix *= m
     if radix <= 4 * len(key) + 1024:
-        sizes = np.bincount(key, minlength=radix)
-        return key, sizes
+        sizes = np.bincount(key, weights=weights, minlength=radix)
+        return key, sizes if weights is None else sizes.astype(np.int64)
     uniq, inv = np.unique(key, return_inverse=True)
-    return inv, np.bincount(inv)
+    inv = inv.reshape(-1)
+    sizes = np.bincount(inv, weights=weights)
+    return inv, sizes if weights is None else sizes.astype(np.int64)
 
 
 def generalize(
@@ -120,6 +123,35 @@ def generalize(
     ``max_suppression`` of them). The result carries the anonymity report
     of the released table (with l and t when ``sensitive`` is given).
     """
+    return _generalize(table, hierarchies, k, max_suppression, sensitive, None)
+
+
+def generalize_counts(
+    counts: pa.Table,
+    hierarchies: Mapping[str, Hierarchy],
+    k: int,
+    *,
+    max_suppression: float = 0.02,
+    sensitive: str | Sequence[str] | None = None,
+    count_column: str = "count",
+) -> GeneralizationResult:
+    """``generalize`` of the table of which ``counts`` holds each distinct row and, in
+    ``count_column``, how often it occurs: the same levels, suppression, loss and
+    report (the cluster engine's merged counts, gongshu.spark). Its ``table`` is the
+    released table's counts, generalized, without the suppressed rows."""
+    weights = counts.column(count_column).to_numpy().astype(np.int64)
+    return _generalize(counts, hierarchies, k, max_suppression, sensitive, (weights, count_column))
+
+
+def _generalize(
+    table: pa.Table,
+    hierarchies: Mapping[str, Hierarchy],
+    k: int,
+    max_suppression: float,
+    sensitive: str | Sequence[str] | None,
+    counted: tuple[np.ndarray, str] | None,
+) -> GeneralizationResult:
+    weights = counted[0] if counted else None
     op = "generalize"
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise InvalidParameter(op, "k", f"须为正整数，收到 {k!r}")
@@ -131,7 +163,7 @@ def generalize(
     for name in names:
         if name not in table.column_names:
             raise InvalidParameter(op, "hierarchies", f"表中没有列 {name}")
-    n = table.num_rows
+    n = table.num_rows if weights is None else int(weights.sum())
     if n and k > n:
         raise InvalidParameter(op, "k", f"目标 k={k} 大于总行数 {n}")
     columns = {name: table.column(name).combine_chunks() for name in names}
@@ -157,7 +189,7 @@ def generalize(
             break
         evaluated += 1
         got = [codes(name, lv) for name, lv in zip(names, node, strict=True)]
-        _, sizes = _class_sizes([g[0] for g in got], [g[1] for g in got])
+        _, sizes = _class_sizes([g[0] for g in got], [g[1] for g in got], weights)
         dropped = int(sizes[(sizes > 0) & (sizes < k)].sum())
         if dropped > allowed:
             continue
@@ -171,13 +203,17 @@ def generalize(
         )
     loss, precision, node, dropped = best
     got = [codes(name, lv) for name, lv in zip(names, node, strict=True)]
-    cls, sizes = _class_sizes([g[0] for g in got], [g[1] for g in got])
+    cls, sizes = _class_sizes([g[0] for g in got], [g[1] for g in got], weights)
     keep = sizes[cls] >= k
     out = table
     for name, level in zip(names, node, strict=True):
         idx = out.column_names.index(name)
         out = out.set_column(idx, name, hierarchies[name].apply(columns[name], level))
     out = out.filter(pa.array(keep))
+    if counted is None:
+        report = measure(out, names, sensitive)
+    else:
+        report = measure_counts(out, names, sensitive, count_column=counted[1])
     return GeneralizationResult(
         table=out,
         levels=dict(zip(names, node, strict=True)),
@@ -185,5 +221,5 @@ def generalize(
         loss=float(loss),
         precision_loss=float(precision),
         nodes_evaluated=evaluated,
-        report=measure(out, names, sensitive),
+        report=report,
     )

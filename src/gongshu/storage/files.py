@@ -1,9 +1,9 @@
 """Writing a version's stored files: the plain columns, and the sensitive ones sealed.
 
 One pass over the batches writes the ordinary columns to a Parquet file (through the
-process's scratch directory, renamed into place) and the sensitive columns to a
-buffer in memory that is sealed with SM4-GCM under the key store before it touches
-the disk (SEC-9). Loads, erasures and the sealing of older versions all write
+process's scratch directory, renamed into place) and the sensitive columns, frame by
+frame, each frame sealed with SM4-GCM under the key store before it touches the disk
+(SEC-9; ``store.SealedWriter``). Loads, erasures and the sealing of older versions all write
 through here, so the whole table never lies on disk in the clear, not even in a
 temporary file (issue 20 item 3).
 """
@@ -11,7 +11,6 @@ temporary file (issue 20 item 3).
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,9 @@ import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
 from gongshu.storage import objects, scratch
-from gongshu.storage.atomic import COMPRESSION, AtomicParquetWriter
+from gongshu.storage.atomic import AtomicParquetWriter
 from gongshu.storage.models import DatasetVersion
-from gongshu.storage.store import SEALED_SUFFIX, encrypt_to, keystore, record_sealed
+from gongshu.storage.store import SEALED_SUFFIX, SealedWriter, keystore, record_sealed
 
 
 @dataclass
@@ -62,23 +61,30 @@ def write_version(
     store = keystore(datasets_dir)  # fail before writing anything when it is locked
     keep = [c for c in schema.names if c not in sealed]
     rel, sealed_rel = f"{stem}-p.parquet", f"{stem}{SEALED_SUFFIX}"
-    buffer = io.BytesIO()
     plain_schema = pa.schema([schema.field(c) for c in keep])
-    with (
-        AtomicParquetWriter(
-            datasets_dir / rel, plain_schema, root=datasets_dir, session=session
-        ) as plain,
-        pq.ParquetWriter(
-            buffer, pa.schema([schema.field(c) for c in sealed]), compression=COMPRESSION
-        ) as secret,
-    ):
-        for batch in batches:
-            table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
-            plain.write(table.select(keep))
-            secret.write_table(table.select(sealed))
-        secret.close()
+    with AtomicParquetWriter(
+        datasets_dir / rel, plain_schema, root=datasets_dir, session=session
+    ) as plain:
+        # Sealed frame by frame as the rows come (one frame in memory at a time).
+        secret = SealedWriter(
+            datasets_dir,
+            sealed_rel,
+            pa.schema([schema.field(c) for c in sealed]),
+            store,
+            session=session,
+        )
+        try:
+            for batch in batches:
+                table = (
+                    pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+                )
+                plain.write(table.select(keep))
+                secret.write(table.select(sealed))
+        except BaseException:
+            secret.abort()
+            raise
         # The sealed file is durable before the plain file appears.
-        info = encrypt_to(datasets_dir, sealed_rel, buffer.getvalue(), store, session=session)
+        info = secret.close()
         rows, size, sha = plain.commit()
     info.update(columns=sealed, order=list(schema.names))
     return StoredFiles(rel, info, rows, size, sha)

@@ -17,6 +17,13 @@ Every in-platform reader gets rows through ``relation`` (DuckDB) or
 sealed columns back beside the plain ones by position (DuckDB ``POSITIONAL
 JOIN``), so a reader sees one table in the original column order.
 
+The sealed file is a header (magic, key id) and a run of frames, each the Parquet
+bytes of at most ``FRAME_ROWS`` rows sealed on its own (``GSSEAL2``), with the
+frame's number and whether it is the last in the associated data, so frames cannot
+be dropped, reordered or cut off unnoticed: a reader decrypts one frame at a time
+(``stream``) and never holds a whole sealed column (issue 19 item 3). Files of the
+first format (``GSSEAL1``, one blob) stay readable; quarantines are sealed whole.
+
 Key rotation without downtime: ``rotate`` makes a new current key; versions
 sealed under older keys stay readable because each names its key, and
 ``reseal`` re-encrypts them under the current key one at a time (new file,
@@ -51,6 +58,10 @@ from gongshu.storage.models import DatasetVersion
 
 KEY_PURPOSE = "dataset-at-rest"
 MAGIC = b"GSSEAL1\n"
+MAGIC_FRAMED = b"GSSEAL2\n"
+# Rows of one sealed frame: what a reader holds decrypted at a time.
+FRAME_ROWS = 131_072
+_FRAME_LEN = 4  # bytes of a frame's length, big-endian
 SEALED_SUFFIX = ".sealed"
 # Catalog field kinds sealed whatever discovery says (GB 11643 numbers are sensitive
 # personal information under GB/T 35273 annex B).
@@ -146,11 +157,97 @@ def encrypt_to(
     }
 
 
-def _write_sealed(datasets_dir: Path, rel: str, table: pa.Table, store: KeyStore) -> dict:
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    info = encrypt_to(datasets_dir, rel, buf.getvalue(), store)
-    return {**info, "columns": table.column_names}
+def _frame_aad(rel: str, key_id: str, number: int, last: bool) -> bytes:
+    return _aad(rel, key_id) + f"|frame {number}|{'last' if last else 'more'}".encode()
+
+
+class SealedWriter:
+    """Write rows to ``datasets_dir/rel`` sealed frame by frame (through scratch,
+    renamed into place by ``close``): only one frame's rows are held in memory."""
+
+    def __init__(
+        self,
+        datasets_dir: Path,
+        rel: str,
+        schema: pa.Schema,
+        store: KeyStore,
+        *,
+        session: Session | None = None,
+    ) -> None:
+        self.datasets_dir, self.rel, self.schema, self.session = datasets_dir, rel, schema, session
+        self.key_id, self._key = store.current(KEY_PURPOSE)
+        self._tmp = scratch.new_path(datasets_dir, Path(rel).name)
+        self._fh = open(self._tmp, "xb")  # noqa: SIM115 - closed by close/abort
+        self._digest = hashlib.sha256()
+        self._rows: list[pa.Table] = []
+        self._held = 0
+        self._pending: bytes | None = None  # the previous frame's plaintext
+        self._frames = 0
+        self._put(MAGIC_FRAMED + self.key_id.encode() + b"\n")
+
+    def _put(self, data: bytes) -> None:
+        self._fh.write(data)
+        self._digest.update(data)
+
+    def _seal(self, last: bool) -> None:
+        assert self._pending is not None
+        aad = _frame_aad(self.rel, self.key_id, self._frames, last)
+        blob = sm4_gcm_encrypt(self._key, self._pending, aad)
+        self._put(len(blob).to_bytes(_FRAME_LEN, "big") + blob)
+        self._frames += 1
+        self._pending = None
+
+    def _frame(self, table: pa.Table) -> None:
+        if self._pending is not None:
+            self._seal(last=False)
+        buf = io.BytesIO()
+        pq.write_table(table, buf, compression="zstd")
+        self._pending = buf.getvalue()
+
+    def write(self, table: pa.Table) -> None:
+        self._rows.append(table)
+        self._held += table.num_rows
+        while self._held >= FRAME_ROWS:
+            rows = pa.concat_tables(self._rows)
+            self._frame(rows.slice(0, FRAME_ROWS))
+            rest = rows.slice(FRAME_ROWS)
+            self._rows, self._held = [rest], rest.num_rows
+
+    def close(self) -> dict:
+        """Seal the last frame, place the file; the metadata of ``DatasetVersion.sealed``
+        (path, key id, algorithm, sha256; the caller adds columns and order)."""
+        try:
+            if self._held or self._pending is None:
+                rows = pa.concat_tables(self._rows) if self._rows else self.schema.empty_table()
+                self._frame(rows)
+            self._seal(last=True)
+            self._fh.close()
+            scratch.place(self._tmp, self.datasets_dir, self.rel, self.session)
+        finally:
+            self.abort()
+        return {
+            "path": self.rel,
+            "key_id": self.key_id,
+            "algorithm": "SM4-GCM",
+            "sha256": self._digest.hexdigest(),
+        }
+
+    def abort(self) -> None:
+        self._fh.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+def _write_sealed(
+    datasets_dir: Path, rel: str, tables: Any, schema: pa.Schema, store: KeyStore
+) -> dict:
+    writer = SealedWriter(datasets_dir, rel, schema, store)
+    try:
+        for table in tables:
+            writer.write(table)
+    except BaseException:
+        writer.abort()
+        raise
+    return {**writer.close(), "columns": schema.names}
 
 
 def record_sealed(session: Session, version: DatasetVersion, by: str) -> None:
@@ -180,10 +277,13 @@ def reseal(session: Session, *, datasets_dir: Path, by: str) -> int:
         info = dict(version.sealed)
         if info["key_id"] == current:
             continue
-        table = _open_sealed(datasets_dir, info)
         stem = version.path.removesuffix(".parquet")
         rel = f"{stem}.k{current[:8]}{SEALED_SUFFIX}"
-        new = _write_sealed(datasets_dir, rel, table, store)
+        frames = _sealed_frames(datasets_dir, info)
+        first = next(frames)
+        new = _write_sealed(
+            datasets_dir, rel, itertools.chain([first], frames), first.schema, store
+        )
         version.sealed = {**info, **new}
         session.flush()
         record(
@@ -202,15 +302,36 @@ def reseal(session: Session, *, datasets_dir: Path, by: str) -> int:
 # ---------------------------------------------------------------- reading
 
 
+def _sealed_frames(datasets_dir: Path, info: dict):  # noqa: ANN202 - Iterator[pa.Table]
+    """The sealed file's rows as tables, one decrypted frame at a time (a file of the
+    first format is one frame). At least one table, however few rows."""
+    rel = info["path"]
+    store = objects.at(datasets_dir)
+    total = store.size(rel)
+    with store.open(rel) as fh:
+        magic = fh.read(len(MAGIC))
+        if magic not in (MAGIC, MAGIC_FRAMED):
+            raise Conflict(f"加密数据文件格式无效：{rel}")
+        key_id = fh.readline().rstrip(b"\n").decode()
+        key = keystore(datasets_dir).get(key_id)
+        if magic == MAGIC:
+            plain = sm4_gcm_decrypt(key, fh.read(), _aad(rel, key_id))
+            yield pq.read_table(pa.BufferReader(plain))
+            return
+        number, last = 0, False
+        while not last:
+            size = fh.read(_FRAME_LEN)
+            if len(size) < _FRAME_LEN:
+                raise Conflict(f"加密数据文件不完整：{rel}")
+            blob = fh.read(int.from_bytes(size, "big"))
+            last = fh.tell() >= total  # the end of the file: this frame must say "last"
+            plain = sm4_gcm_decrypt(key, blob, _frame_aad(rel, key_id, number, last))
+            number += 1
+            yield pq.read_table(pa.BufferReader(plain))
+
+
 def _open_sealed(datasets_dir: Path, info: dict) -> pa.Table:
-    blob = objects.at(datasets_dir).read_bytes(info["path"])
-    if not blob.startswith(MAGIC):
-        raise Conflict(f"加密数据文件格式无效：{info['path']}")
-    header_end = blob.index(b"\n", len(MAGIC))
-    key_id = blob[len(MAGIC) : header_end].decode()
-    key = keystore(datasets_dir).get(key_id)
-    plain = sm4_gcm_decrypt(key, blob[header_end + 1 :], _aad(info["path"], key_id))
-    return pq.read_table(pa.BufferReader(plain))
+    return pa.concat_tables(_sealed_frames(datasets_dir, info))
 
 
 def _quote(name: str) -> str:
@@ -254,7 +375,11 @@ def schema(datasets_dir: Path, version: DatasetVersion) -> pa.Schema:
     if not version.sealed:
         return plain
     fields = {f.name: f for f in plain}
-    fields.update({f.name: f for f in _open_sealed(datasets_dir, version.sealed).schema})
+    frames = _sealed_frames(datasets_dir, version.sealed)
+    try:
+        fields.update({f.name: f for f in next(frames).schema})
+    finally:
+        frames.close()
     return pa.schema([fields[n] for n in version.sealed["order"]])
 
 
@@ -286,14 +411,18 @@ def stream(datasets_dir: Path, version: DatasetVersion, *, rows_per_batch: int =
             names,
             plain.iter_batches(batch_size=rows_per_batch),
         )
-    sealed = _open_sealed(datasets_dir, version.sealed)
     order = version.sealed["order"]
 
-    def batches():  # noqa: ANN202
-        start = 0
+    def batches():  # noqa: ANN202 - one sealed frame decrypted at a time
+        frames = _sealed_frames(datasets_dir, version.sealed)
+        held = next(frames)
         for batch in plain.iter_batches(batch_size=rows_per_batch):
-            part = sealed.slice(start, batch.num_rows)
-            start += batch.num_rows
+            while held.num_rows < batch.num_rows:
+                more = next(frames, None)
+                if more is None:
+                    raise Conflict(f"加密数据文件行数与明文文件不符：{version.sealed['path']}")
+                held = pa.concat_tables([held, more])
+            part, held = held.slice(0, batch.num_rows), held.slice(batch.num_rows)
             cols = {n: batch.column(n) for n in batch.schema.names}
             cols.update({n: part.column(n).combine_chunks() for n in part.column_names})
             yield pa.RecordBatch.from_arrays([cols[n] for n in order], names=order)

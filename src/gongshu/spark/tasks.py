@@ -1,0 +1,147 @@
+"""Run a Python kernel over Arrow batches on Spark executors and bring back partials.
+
+Two sources, both read by the executors' Python workers with pyarrow inside
+``mapInArrow`` (no JVM row conversion; Hadoop's S3 jars are not needed):
+
+- ``map_staged``: batches the driver already has (a file being scanned, a version
+  whose sealed columns only the driver may open) are staged as one Arrow IPC file
+  in slices of at most ``STAGED_BATCH_ROWS`` rows; each task memory-maps the file
+  and runs the kernel on its slice numbers.
+- ``map_parquet``: a stored Parquet file is read where it lies, one row group per
+  task unit, only the columns asked for.
+
+Partials come back through the staging directory too (a pickle file per task), not
+through Spark's rows: they can be large, and the JVM's heap is not their place.
+
+The kernel maps one ``pa.RecordBatch`` to a picklable partial result and ``merge``
+folds a task's partials (in source order) into one; the driver gets one partial per
+task back in the order of the source (Spark keeps partition order in
+``collect``), so a merge that depends on order (first appearance) sees the same
+order as a single pass would.
+
+Executors must see the path: on one machine any directory does; on a cluster the
+staging directory (``GONGSHU_SPARK_STAGING``, default the system temporary
+directory) and the datasets directory must be shared storage.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.ipc  # noqa: F401 - pa.ipc
+import pyarrow.parquet as pq
+
+from gongshu.spark.context import quiet_pyspark, session
+
+# Staged batches small enough that Spark spreads a file over all its cores.
+STAGED_BATCH_ROWS = 65_536
+
+Kernel = Callable[[pa.RecordBatch], Any]
+Merge = Callable[[list[Any]], Any]
+
+
+def staging_dir() -> str | None:
+    """Where staged files go (``GONGSHU_SPARK_STAGING``; shared storage on a cluster)."""
+    return os.environ.get("GONGSHU_SPARK_STAGING") or None
+
+
+def _run(units: int, task: Callable[[list[int]], Any], work: Path) -> list[Any]:
+    """``task(unit numbers)`` on executors, one result per Spark partition, in order.
+
+    Each task writes its pickled partial to ``work`` (the staging directory) and
+    returns only the file's name: a partial may be large (counts of distinct rows),
+    and a large binary cell would go through the JVM's heap."""
+    spark = session()
+    where = str(work)
+
+    def kernel(it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        ids: list[int] = []
+        for part in it:
+            ids.extend(part.column(0).to_pylist())
+        name = ""
+        if ids:
+            name = f"partial-{ids[0]}.pickle"
+            tmp = Path(where, name + ".tmp")
+            with open(tmp, "wb") as fh:
+                pickle.dump(task(ids), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(Path(where, name))  # a retried task overwrites whole
+        yield pa.RecordBatch.from_pydict({"first": [ids[0] if ids else -1], "partial": [name]})
+
+    slices = max(1, min(units, spark.sparkContext.defaultParallelism))
+    with quiet_pyspark():
+        rows = (
+            spark.range(0, units, 1, slices)
+            .mapInArrow(kernel, "first long, partial string")
+            .collect()
+        )
+    out = []
+    for row in sorted((r for r in rows if r["first"] >= 0), key=lambda r: r["first"]):
+        path = work / row["partial"]
+        with open(path, "rb") as fh:
+            out.append(pickle.load(fh))  # noqa: S301 - our own executors' output
+        path.unlink()
+    return out
+
+
+def map_staged(
+    batches: Iterable[pa.RecordBatch],
+    kernel: Kernel,
+    merge: Merge,
+    *,
+    rows: int | None = None,
+) -> list[Any]:
+    """``kernel`` over ``batches`` (re-sliced to at most ``rows``): one merged partial
+    per task, in the batches' order."""
+    step = rows or STAGED_BATCH_ROWS
+    tmp = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
+    try:
+        path, writer, chunks = tmp / "staged.arrow", None, 0
+        for batch in batches:
+            for start in range(0, batch.num_rows, step):
+                if writer is None:
+                    writer = pa.ipc.new_file(path, batch.schema)
+                writer.write_batch(batch.slice(start, step))
+                chunks += 1
+        if writer is None:
+            return []
+        writer.close()
+        staged = str(path)
+
+        def task(ids: list[int]) -> list[Any]:
+            with pa.memory_map(staged) as source:
+                staged_file = pa.ipc.open_file(source)
+                return merge([kernel(staged_file.get_batch(i)) for i in ids])
+
+        return _run(chunks, task, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def map_parquet(path: Path, columns: list[str] | None, kernel: Kernel, merge: Merge) -> list[Any]:
+    """``kernel`` over each row group of the Parquet file at ``path`` (``columns`` only),
+    read by the executors; one merged partial per task, in row-group order."""
+    groups = pq.ParquetFile(path).metadata.num_row_groups
+    if not groups:
+        return []
+    where = str(path)
+    tmp = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
+
+    def task(ids: list[int]) -> list[Any]:
+        with pq.ParquetFile(where, memory_map=True) as f:
+            out = []
+            for i in ids:
+                table = f.read_row_group(i, columns=columns)
+                out.extend(kernel(batch) for batch in table.to_batches())
+            return merge(out)
+
+    try:
+        return _run(groups, task, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,39 @@
+"""One standalone Spark cluster (a master and two one-core workers started with pip
+pyspark's ``spark-class``) shared by every cluster test of the run, and a SparkSession
+on it (``GONGSHU_SPARK_MASTER``) for the tests of this folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from gongshu import spark as spark_engine
+from gongshu.spark.cluster import LocalCluster
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[LocalCluster]:
+    if not spark_engine.java_available():
+        pytest.skip("Java is not installed (make java-deps)")
+    with LocalCluster(workers=2, cores=1, memory="512m") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def on_cluster(cluster: LocalCluster):  # noqa: ANN201
+    """The process's SparkSession, connected to the cluster for this module."""
+    spark_engine.stop()  # a local-mode session of an earlier module
+    before = os.environ.get("GONGSHU_SPARK_MASTER")
+    os.environ["GONGSHU_SPARK_MASTER"] = cluster.url
+    try:
+        spark = spark_engine.session()
+        assert spark.sparkContext.master == cluster.url
+        yield spark
+    finally:
+        spark_engine.stop()
+        if before is None:
+            os.environ.pop("GONGSHU_SPARK_MASTER", None)
+        else:
+            os.environ["GONGSHU_SPARK_MASTER"] = before
