@@ -308,23 +308,33 @@ def _sealed_frames(datasets_dir: Path, info: dict):  # noqa: ANN202 - Iterator[p
     rel = info["path"]
     store = objects.at(datasets_dir)
     total = store.size(rel)
-    with store.open(rel) as fh:
-        magic = fh.read(len(MAGIC))
-        if magic not in (MAGIC, MAGIC_FRAMED):
+    with store.open(rel) as raw:  # a stream (S3 objects cannot seek or tell)
+        fh = pa.BufferedInputStream(raw, 1 << 20) if isinstance(raw, pa.NativeFile) else raw
+        header = fh.read(len(MAGIC))
+        if header not in (MAGIC, MAGIC_FRAMED):
             raise Conflict(f"加密数据文件格式无效：{rel}")
-        key_id = fh.readline().rstrip(b"\n").decode()
+        key_line = b""
+        while not key_line.endswith(b"\n"):
+            byte = fh.read(1)
+            if not byte or len(key_line) > 200:
+                raise Conflict(f"加密数据文件格式无效：{rel}")
+            key_line += byte
+        key_id = key_line[:-1].decode()
         key = keystore(datasets_dir).get(key_id)
-        if magic == MAGIC:
+        if header == MAGIC:
             plain = sm4_gcm_decrypt(key, fh.read(), _aad(rel, key_id))
             yield pq.read_table(pa.BufferReader(plain))
             return
+        position = len(header) + len(key_line)
         number, last = 0, False
         while not last:
             size = fh.read(_FRAME_LEN)
             if len(size) < _FRAME_LEN:
                 raise Conflict(f"加密数据文件不完整：{rel}")
-            blob = fh.read(int.from_bytes(size, "big"))
-            last = fh.tell() >= total  # the end of the file: this frame must say "last"
+            length = int.from_bytes(size, "big")
+            blob = fh.read(length)
+            position += _FRAME_LEN + len(blob)
+            last = position >= total  # the end of the file: this frame must say "last"
             plain = sm4_gcm_decrypt(key, blob, _frame_aad(rel, key_id, number, last))
             number += 1
             yield pq.read_table(pa.BufferReader(plain))
