@@ -67,3 +67,23 @@ def test_the_parallel_walk_names_the_same_bad_position(instance, monkeypatch) ->
         session.execute(delete(E).where(E.c.position == 260))
     serial, parallel = _both(instance, monkeypatch)
     assert serial == parallel and not parallel.ok
+
+
+@pytest.mark.parametrize("position", [37, 74, 111])
+def test_a_break_at_a_page_edge_is_named_as_the_single_process_walk_names_it(
+    instance, monkeypatch, position: int
+) -> None:
+    """Pages of 37: the first row of a page deleted, edited or moved is only seen when
+    the main process links the page to the one before."""
+    with transaction(instance.session_factory) as session:
+        if position == 37:
+            session.execute(delete(E).where(E.c.position == position))
+        elif position == 74:
+            session.execute(update(E).where(E.c.position == position).values(subject="entry:x"))
+        else:  # the last row of the page before rewritten with its hash recomputed
+            session.execute(
+                update(E).where(E.c.position == position - 1).values(leaf_hash="0" * 64)
+            )
+    serial, parallel = _both(instance, monkeypatch)
+    assert serial == parallel and not parallel.ok
+    assert parallel.first_bad in (position - 1, position)

@@ -38,3 +38,16 @@ def test_our_own_chinese_validator_text_is_kept() -> None:
     }
     assert say(err) == "day：日期无效：2026-02-30"
     assert say({"type": "value_error", "loc": ("x",), "msg": "Value error, bad"}) == "x：取值无效"
+
+
+def test_a_page_names_the_field_as_people_read_it(people, login) -> None:
+    """A form posted without a required field: the page says which in Chinese, never by
+    the field's code; a JSON caller still gets the code."""
+    from gongshu.web.problems import FIELD_LABELS
+
+    assert say({"type": "missing", "loc": ("body", "name")}, people=True) == "名称：必填，不能为空"
+    assert say({"type": "missing", "loc": ("body", "zzz")}, people=True).startswith("表单中的一项")
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in v) for v in FIELD_LABELS.values())
+    page = login("clerk_county").post("/account/tokens", data={})
+    assert page.status_code == 422
+    assert "名称" in page.text and "name：" not in page.text

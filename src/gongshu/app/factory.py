@@ -217,6 +217,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     def validation_error(request: Request, exc: RequestValidationError) -> Response:
         message = "输入有误：" + "；".join(say(err) for err in exc.errors())
+        if not _wants_json(request):
+            message = "输入有误：" + "；".join(say(err, people=True) for err in exc.errors())
         if _wants_json(request):
             return JSONResponse(
                 {
