@@ -358,17 +358,21 @@ def referred(
     return _inbox(request, session, user, deciding=True)
 
 
-@pages.post("/open/applications/{application_id}/decide")
-def decide(
-    application_id: int,
+def _answer_form(
     request: Request,
-    session: SessionDep,
-    user: Annotated[User, requires(SHARING_DECIDE)],
-    decision: FormStr = "",
-    reason: FormStr = "",
-    legal_basis: FormStr = "",
-    conditions: FormStr = "",
+    session,  # noqa: ANN001
+    user: User,
+    application_id: int,
+    *,
+    deciding: bool,
+    decision: str,
+    reason: str,
+    legal_basis: str,
+    conditions: str,
 ) -> Response:
+    """The provider's answer or the authority's decision: the service, or on a refusal
+    without its reason or legal basis the queue again, each message beside its field
+    of this application, what was typed kept."""
     try:
         service.answer(
             session,
@@ -380,20 +384,42 @@ def decide(
             conditions=conditions,
         )
     except InvalidInput as exc:
-        # A refusal without its reason or legal basis: the queue again, each
-        # message beside its field of this application, what was typed kept.
         typed = {"reason": reason, "legal_basis": legal_basis, "conditions": conditions}
         return _inbox(
             request,
             session,
             user,
-            deciding=True,
+            deciding=deciding,
             status_code=exc.status,
             failed=exc,
             key=str(application_id),
             typed=typed,
         )
-    return RedirectResponse("/open/referred", status_code=303)
+    return RedirectResponse("/open/referred" if deciding else "/open/inbox", status_code=303)
+
+
+@pages.post("/open/applications/{application_id}/decide")
+def decide(
+    application_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_DECIDE)],
+    decision: FormStr = "",
+    reason: FormStr = "",
+    legal_basis: FormStr = "",
+    conditions: FormStr = "",
+) -> Response:
+    return _answer_form(
+        request,
+        session,
+        user,
+        application_id,
+        deciding=True,
+        decision=decision,
+        reason=reason,
+        legal_basis=legal_basis,
+        conditions=conditions,
+    )
 
 
 @pages.post("/open/applications/{application_id}/answer")
@@ -407,31 +433,17 @@ def answer(
     legal_basis: FormStr = "",
     conditions: FormStr = "",
 ) -> Response:
-    try:
-        service.answer(
-            session,
-            application_id,
-            actor=user,
-            approve=decision == "approve",
-            reason=reason,
-            legal_basis=legal_basis,
-            conditions=conditions,
-        )
-    except InvalidInput as exc:
-        # A refusal without its reason or legal basis: the queue again, each
-        # message beside its field of this application, what was typed kept.
-        typed = {"reason": reason, "legal_basis": legal_basis, "conditions": conditions}
-        return _inbox(
-            request,
-            session,
-            user,
-            deciding=False,
-            status_code=exc.status,
-            failed=exc,
-            key=str(application_id),
-            typed=typed,
-        )
-    return RedirectResponse("/open/inbox", status_code=303)
+    return _answer_form(
+        request,
+        session,
+        user,
+        application_id,
+        deciding=False,
+        decision=decision,
+        reason=reason,
+        legal_basis=legal_basis,
+        conditions=conditions,
+    )
 
 
 @pages.get("/open/agreements/{agreement_id}")
