@@ -30,7 +30,7 @@ PHONE = {"width": 375, "height": 812}
 # What each role opens; "{entry}" is an open-data catalog entry every role may read.
 PAGES = {
     None: ["/", "/login", "/open", "/open/{entry}", "/market", "/registry", "/_styleguide"],
-    "citizen": ["/", "/open", "/open/{entry}", "/market", "/privacy", "/grants"],
+    "citizen": ["/", "/open", "/open/{entry}", "/market", "/privacy", "/grants", "/me"],
     "clerk_county": [
         "/",
         "/catalog",
