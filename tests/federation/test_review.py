@@ -197,3 +197,24 @@ def test_a_city_takes_decisions_only_from_its_province_on_its_own_entries(
     assert session.scalar(select(func.count()).select_from(ProvincialReview)) == 1
     assert feed.enqueue(session, city_key) == 1  # receiving a decision is no catalog change
     assert feed.enqueue(session, city_key) == 0
+
+
+def test_a_city_refuses_catalog_changes_pushed_to_it(session, settings, people) -> None:
+    """The feed goes up only: a city accepts no other node's catalog changes."""
+    from .test_chain import change
+
+    province_key = _city(session, settings, people)
+    env = envelope.envelope(
+        sender=PROVINCE,
+        receiver=CITY,
+        channel=feed.CHANNEL,
+        seq=1,
+        prev_hash="",
+        kind=feed.KIND,
+        payload={"changes": [change(1, 1)]},
+    )
+    text, signature = envelope.sign(province_key, env)
+    raw = json.dumps({"envelope": text, "signature": signature}).encode()
+    with pytest.raises(chain.Refused) as caught, session.begin_nested():
+        chain.accept(session, raw, identity.private_key(settings), feed.APPLIERS)
+    assert "只有省级节点" in caught.value.message

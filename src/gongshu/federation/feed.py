@@ -93,6 +93,8 @@ def enqueue(session: Session, private: bytes) -> int:
 def apply(session: Session, env: dict[str, Any], message: Message) -> None:
     """Province: upsert each change of a ``catalog.changes`` message (newer versions
     only). A change outside the sender's region refuses the whole message."""
+    if identity.me(session).role != "province":
+        raise chain.Refused("malformed", detail="只有省级节点接收下级目录变更")
     sender = directory.lookup(session, env["from"])
     changes = env["payload"].get("changes")
     if not isinstance(changes, list):
