@@ -34,9 +34,12 @@ java-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
 	fi
 
+# The second pass runs on PostgreSQL; the browser and Spark tests touch no database and
+# run once, in the first.
 test: install browser-deps java-deps
 	$(PY) -m pytest -q -p no:cacheprovider
-	GONGSHU_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -p no:cacheprovider -m "not browser"
+	GONGSHU_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -p no:cacheprovider -m "not browser" \
+		--ignore=tests/spark --ignore=tests/discovery/test_spark.py
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
