@@ -251,9 +251,10 @@
     else {
       echarts.init(overdue).setOption({
         tooltip: {trigger: "axis"}, legend: {data: ["逾期", "期限内待答复", "期限未知", "未答复错误反馈"]},
-        grid: {left: 160, right: 24, top: 40, bottom: 24},
+        grid: {left: 8, right: 24, top: 40, bottom: 24, containLabel: true},
         xAxis: {type: "value", minInterval: 1},
-        yAxis: {type: "category", data: chart.map(function (r) { return r.name; })},
+        yAxis: {type: "category", data: chart.map(function (r) { return r.name; }),
+                axisLabel: {width: 150, overflow: "truncate"}},
         series: [
           {name: "逾期", type: "bar", stack: "n", data: chart.map(function (r) { return r.overdue; }), itemStyle: {color: "#b3261e"}},
           {name: "期限内待答复", type: "bar", stack: "n", data: chart.map(function (r) { return r.pending - r.overdue - r.unknown; })},
@@ -320,8 +321,9 @@
     if (attrEl) { attrEl.style.height = Math.max(280, attrData.names.length * 28 + 64) + "px"; }
     chartOn("agency-attr-chart", {
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}}, legend: {data: attrSeries.map(function (s) { return s.name; })},
-      grid: {left: 200, right: 24, top: 40, bottom: 24},
-      xAxis: {type: "value", minInterval: 1}, yAxis: {type: "category", data: attrData.names},
+      grid: {left: 8, right: 24, top: 40, bottom: 24, containLabel: true},
+      xAxis: {type: "value", minInterval: 1},
+      yAxis: {type: "category", data: attrData.names, axisLabel: {width: 150, overflow: "truncate"}},
       series: attrSeries
     }, attrData.names.length > 0);
   }
