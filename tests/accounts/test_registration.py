@@ -212,11 +212,12 @@ def test_register_page_same_answer_whether_username_or_id_is_taken(
     assert post("lina", REAL).status_code == 303
     by_username, by_identity = post("lina", OTHER), post("lina-2", REAL)
     assert by_username.status_code == by_identity.status_code == 409
-    error = '<div class="error" role="alert" id="form-error">'
+    summary = 'id="error-summary">'
     assert (
-        by_username.text.split(error)[1].split("<")[0]
-        == (by_identity.text.split(error)[1].split("<")[0])
+        by_username.text.split(summary)[1].split("</div>")[0]
+        == (by_identity.text.split(summary)[1].split("</div>")[0])
     )
+    assert "<li>" in by_username.text.split(summary)[1].split("</div>")[0]
 
 
 def test_register_page_shows_errors_beside_fields_and_registers_a_real_person(
