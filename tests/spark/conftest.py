@@ -14,10 +14,16 @@ from gongshu.spark.cluster import LocalCluster
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[LocalCluster]:
+def cluster(s3_server) -> Iterator[LocalCluster]:  # noqa: ANN001
+    """The workers hold the test S3 server's credentials in their environment, as a
+    deployment's workers do (docs/deployment.md); tasks carry none."""
     if not spark_engine.java_available():
         pytest.skip("Java is not installed (make java-deps)")
-    with LocalCluster(workers=2, cores=1, memory="512m") as running:
+    env = {
+        "GONGSHU_S3_ACCESS_KEY": s3_server.access_key,
+        "GONGSHU_S3_SECRET_KEY": s3_server.secret_key,
+    }
+    with LocalCluster(workers=2, cores=1, memory="512m", env=env) as running:
         yield running
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 from gongshu.protect.anonymity import AnonymityReport, measure_counts
 from gongshu.protect.generalization import GeneralizationResult, Hierarchy, generalize_counts
 from gongshu.spark import tasks
+from gongshu.storage.objects import Remote
 
 COUNT = "__gongshu_count"
 
@@ -82,14 +83,12 @@ def measure_batches(
 
 
 def measure_parquet(
-    path: Path,
+    path: Path | Remote,
     quasi_identifiers: Sequence[str],
     sensitive: str | Sequence[str] | None = None,
 ) -> AnonymityReport:
     """``measure`` of a plain Parquet file, read by the executors row group by row group."""
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(path)
+    schema = tasks.parquet_file(path).schema_arrow
     keys = _columns(quasi_identifiers, sensitive)
     if any(k not in schema.names for k in keys):
         return measure_batches(iter(()), schema, quasi_identifiers, sensitive)
@@ -111,14 +110,15 @@ def measure_version(
     keys = _columns(quasi_identifiers, sensitive)
     sealed = set((version.sealed or {}).get("columns", ()))  # type: ignore[attr-defined]
     if not sealed & set(keys):
-        return measure_parquet(Path(datasets_dir) / version.path, quasi_identifiers, sensitive)  # type: ignore[attr-defined]
+        where = storage.objects.at(Path(datasets_dir)).where(version.path)  # type: ignore[attr-defined]
+        return measure_parquet(where, quasi_identifiers, sensitive)
     stream = storage.stream(Path(datasets_dir), version)  # type: ignore[arg-type]
     schema = storage.schema(Path(datasets_dir), version)  # type: ignore[arg-type]
     return measure_batches(stream.batches, schema, quasi_identifiers, sensitive)
 
 
 def generalize_parquet(
-    path: Path,
+    path: Path | Remote,
     hierarchies: Mapping[str, Hierarchy],
     k: int,
     *,
@@ -129,9 +129,7 @@ def generalize_parquet(
     count distinct rows over the quasi-identifiers and sensitive attributes, the
     driver searches the lattice on the merged counts (the same levels, suppression,
     loss and report as in process; ``table`` is the released table's counts)."""
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(path)
+    schema = tasks.parquet_file(path).schema_arrow
     keys = [k_ for k_ in _columns(list(hierarchies), sensitive) if k_ in schema.names]
     parts = tasks.map_parquet(path, keys, lambda b: count_rows(b, keys), merge_counts)
     merged = merge_counts(parts)

@@ -47,13 +47,21 @@ class LocalCluster:
     url: str = ""
     web: int = 0
     work_dir: Path | None = None
+    # Added to the workers' environment, which their executors inherit (the object
+    # store's GONGSHU_S3_ACCESS_KEY and GONGSHU_S3_SECRET_KEY, never sent with tasks).
+    env: dict[str, str] = field(default_factory=dict)
     _procs: list[subprocess.Popen] = field(default_factory=list)
 
     def _spawn(self, name: str, *args: str) -> None:
         home = spark_home()
         assert self.work_dir is not None
         log = open(self.work_dir / f"{name}.log", "wb")  # noqa: SIM115 - lives with the process
-        env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(self.work_dir)}
+        env = {
+            **os.environ,
+            **self.env,
+            "SPARK_HOME": str(home),
+            "SPARK_LOG_DIR": str(self.work_dir),
+        }
         env.pop("PYTHONPATH", None)  # the JVM needs none; executors get theirs from the driver
         self._procs.append(
             subprocess.Popen(  # noqa: S603 - fixed command line

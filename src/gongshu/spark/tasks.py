@@ -8,7 +8,8 @@ Two sources, both read by the executors' Python workers with pyarrow inside
   in slices of at most ``STAGED_BATCH_ROWS`` rows; each task memory-maps the file
   and runs the kernel on its slice numbers.
 - ``map_parquet``: a stored Parquet file is read where it lies, one row group per
-  task unit, only the columns asked for.
+  task unit, only the columns asked for: from shared storage, or from the object
+  store (S3) through pyarrow with the worker's own credentials.
 
 Partials come back through the staging directory too (a pickle file per task), not
 through Spark's rows: they can be large, and the JVM's heap is not their place.
@@ -39,6 +40,7 @@ import pyarrow.ipc  # noqa: F401 - pa.ipc
 import pyarrow.parquet as pq
 
 from gongshu.spark.context import quiet_pyspark, session
+from gongshu.storage.objects import Remote
 
 # Staged batches small enough that Spark spreads a file over all its cores.
 STAGED_BATCH_ROWS = 65_536
@@ -124,17 +126,22 @@ def map_staged(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def map_parquet(path: Path, columns: list[str] | None, kernel: Kernel, merge: Merge) -> list[Any]:
+def map_parquet(
+    path: Path | Remote, columns: list[str] | None, kernel: Kernel, merge: Merge
+) -> list[Any]:
     """``kernel`` over each row group of the Parquet file at ``path`` (``columns`` only),
-    read by the executors; one merged partial per task, in row-group order."""
-    groups = pq.ParquetFile(path).metadata.num_row_groups
+    read by the executors; one merged partial per task, in row-group order.
+
+    ``path`` is a file on storage the executors share, or an object in the object store
+    (``storage.objects.Remote``), which each task reads through pyarrow's S3 file
+    system with the credentials of its own worker's environment."""
+    groups = parquet_file(path).metadata.num_row_groups
     if not groups:
         return []
-    where = str(path)
     tmp = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
 
     def task(ids: list[int]) -> list[Any]:
-        with pq.ParquetFile(where, memory_map=True) as f:
+        with parquet_file(path) as f:
             out = []
             for i in ids:
                 table = f.read_row_group(i, columns=columns)
@@ -145,3 +152,11 @@ def map_parquet(path: Path, columns: list[str] | None, kernel: Kernel, merge: Me
         return _run(groups, task, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def parquet_file(path: Path | Remote) -> pq.ParquetFile:
+    """A stored Parquet file opened where it lies: mapped from shared storage, or read
+    from the object store by ranges."""
+    if isinstance(path, Remote):
+        return pq.ParquetFile(path.open())
+    return pq.ParquetFile(str(path), memory_map=True)

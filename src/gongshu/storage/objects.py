@@ -78,6 +78,10 @@ class ObjectStore(Protocol):
     def uri(self, rel: str) -> str:
         """A name for ``rel`` that is unique across stores (scratch journals it)."""
 
+    def where(self, rel: str) -> Path | Remote:
+        """Where a process on another machine (a Spark executor) reads ``rel``: the
+        file's path (shared storage), or the object with no credentials in it."""
+
 
 @dataclass
 class LocalStore:
@@ -121,6 +125,9 @@ class LocalStore:
 
     def uri(self, rel: str) -> str:
         return str((self.root / rel).resolve())
+
+    def where(self, rel: str) -> Path:
+        return self.root / rel
 
 
 @dataclass
@@ -223,6 +230,51 @@ class S3Store:
 
     def uri(self, rel: str) -> str:
         return f"s3://{self.key(rel)}"
+
+    def where(self, rel: str) -> Remote:
+        options = dict(self.filesystem.__reduce__()[1][0])
+        for secret in ("access_key", "secret_key", "session_token"):
+            options.pop(secret, None)
+        return Remote(self.key(rel), options, self.filesystem)
+
+
+@dataclass(frozen=True)
+class Remote:
+    """An object as another process reads it: its key (``bucket/prefix/rel``) and the
+    S3 file system's options (endpoint, region, scheme...) without the credentials,
+    which that process takes from its own environment (``GONGSHU_S3_ACCESS_KEY`` and
+    ``GONGSHU_S3_SECRET_KEY``, set on every Spark worker): a task description never
+    carries a secret."""
+
+    key: str
+    options: dict
+    # The store's own file system in the process that made this (the driver); it is
+    # not pickled, so a task re-creates one from ``options`` and its environment.
+    local: Any = field(default=None, compare=False, repr=False)
+
+    def __reduce__(self) -> tuple:
+        return (Remote, (self.key, self.options))
+
+    def filesystem(self) -> Any:  # noqa: ANN401 - pyarrow.fs.S3FileSystem
+        from pyarrow.fs import S3FileSystem
+
+        if self.local is not None:
+            return self.local
+        options = dict(self.options)
+        access, secret = (os.environ.get(f"GONGSHU_S3_{k}_KEY") or "" for k in ("ACCESS", "SECRET"))
+        if access and secret:
+            options.update(access_key=access, secret_key=secret)
+        return S3FileSystem._reconstruct(options)
+
+    def open(self) -> pa.NativeFile:
+        """The object as a random-access file (what ``pyarrow.parquet`` reads)."""
+        try:
+            return self.filesystem().open_input_file(self.key)
+        except OSError as exc:
+            raise InvalidInput(
+                f"无法从对象存储读取 {self.key}：{exc}；Spark 工作节点须能访问对象存储，"
+                "并在其环境中设置 GONGSHU_S3_ACCESS_KEY 与 GONGSHU_S3_SECRET_KEY"
+            ) from exc
 
 
 # ---------------------------------------------------------------- which store
