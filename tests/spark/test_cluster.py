@@ -99,9 +99,24 @@ def test_a_stored_version_on_the_cluster(on_cluster, tmp_path: Path, monkeypatch
     qi, sens = ["age_band", "gender"], ["illness"]
     # No sealed column asked for: the executors read the plain file where it lies.
     assert spark_anonymity.measure_version(ds, version, qi, sens) == measure(table, qi, sens)
-    # A sealed one: the driver decrypts frame by frame and stages the columns asked for.
+    # A sealed one: the driver decrypts frame by frame and stages the columns asked for,
+    # sealed under a key of the job: the staged file holds no value in the clear.
+    from gongshu.spark import tasks
+
+    staged: list[bytes] = []
+    run = tasks._run
+
+    def looking(units, task, work):  # noqa: ANN001, ANN202
+        staged.extend(f.read_bytes() for f in work.iterdir())
+        return run(units, task, work)
+
+    monkeypatch.setattr(tasks, "_run", looking)
     qi = ["age_band", "region"]
     assert spark_anonymity.measure_version(ds, version, qi, sens) == measure(table, qi, sens)
+    assert staged and all(len(b) > 0 for b in staged)
+    for value in ("360102", "360111", "高血压", "20-29"):
+        assert all(value.encode() not in b for b in staged), value
+    monkeypatch.setattr(tasks, "_run", run)
     # The full scan of the version (sealed column decrypted frame by frame on the driver).
     from gongshu.datasets.classify import full_scan
 

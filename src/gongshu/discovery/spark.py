@@ -2,7 +2,7 @@
 
 The driver reads the file exactly as the in-process engine does (same reader,
 same encoding detection, same head plan and distinct counts) and stages the
-batches as an Arrow IPC file (``gongshu.spark.tasks.map_staged``); Spark runs
+batches as sealed Arrow IPC slices (``gongshu.spark.tasks.map_staged``); Spark runs
 :func:`~gongshu.discovery.classifier.count_batch` on them in its Python workers
 through ``mapInArrow``, first every detector on the head (which decides the
 plan), then the planned detectors on every other row. Evidence counts add up,
@@ -45,8 +45,8 @@ def count_rest(batches: Iterator[pa.RecordBatch], *, today: date, plan: dict | N
     """Counts of ``batches`` computed on Spark executors with ``plan``.
 
     The batches are staged in record batches of at most ``STAGED_BATCH_ROWS``
-    rows; each Python worker memory-maps the staged file and counts its batches,
-    so the kernels see exactly the arrays the local reader gave (no JVM row
+    rows, each sealed under the job's key; each Python worker decrypts its batches
+    and counts them, so the kernels see exactly the arrays the local reader gave (no JVM row
     conversion, no Parquet encoding). The staged copy is of the file being
     scanned, never a stored dataset version. On a cluster the staging directory
     (``GONGSHU_SPARK_STAGING``) must be shared storage.

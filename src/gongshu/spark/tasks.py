@@ -4,9 +4,10 @@ Two sources, both read by the executors' Python workers with pyarrow inside
 ``mapInArrow`` (no JVM row conversion; Hadoop's S3 jars are not needed):
 
 - ``map_staged``: batches the driver already has (a file being scanned, a version
-  whose sealed columns only the driver may open) are staged as one Arrow IPC file
-  in slices of at most ``STAGED_BATCH_ROWS`` rows; each task memory-maps the file
-  and runs the kernel on its slice numbers.
+  whose sealed columns only the driver may open) are staged as one file of slices of
+  at most ``STAGED_BATCH_ROWS`` rows, each slice sealed (SM4-GCM) under a key drawn
+  for the job that only the tasks receive; each task decrypts its slices and runs
+  the kernel on them.
 - ``map_parquet``: a stored Parquet file is read where it lies, one row group per
   task unit, only the columns asked for: from shared storage, or from the object
   store (S3) through pyarrow with the worker's own credentials.
@@ -39,6 +40,7 @@ import pyarrow as pa
 import pyarrow.ipc  # noqa: F401 - pa.ipc
 import pyarrow.parquet as pq
 
+from gongshu.protect.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
 from gongshu.spark.context import quiet_pyspark, session
 from gongshu.storage.objects import Remote
 
@@ -100,30 +102,47 @@ def map_staged(
     rows: int | None = None,
 ) -> list[Any]:
     """``kernel`` over ``batches`` (re-sliced to at most ``rows``): one merged partial
-    per task, in the batches' order."""
+    per task, in the batches' order.
+
+    The staged file never holds a value in the clear: each slice is an Arrow IPC stream
+    sealed with SM4-GCM under a key drawn for this job (its number authenticated, so a
+    slice cannot be swapped), and the key travels with the tasks only, in memory. What
+    the driver decrypted (sealed columns) or read (a file being scanned) is ciphertext
+    on the shared staging storage."""
     step = rows or STAGED_BATCH_ROWS
     tmp = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
+    key = os.urandom(16)
     try:
-        path, writer, chunks = tmp / "staged.arrow", None, 0
-        for batch in batches:
-            for start in range(0, batch.num_rows, step):
-                if writer is None:
-                    writer = pa.ipc.new_file(path, batch.schema)
-                writer.write_batch(batch.slice(start, step))
-                chunks += 1
-        if writer is None:
+        path, spans = tmp / "staged.sealed", []
+        with open(path, "wb") as out:
+            for batch in batches:
+                for start in range(0, batch.num_rows, step):
+                    sink = pa.BufferOutputStream()
+                    with pa.ipc.new_stream(sink, batch.schema) as writer:
+                        writer.write_batch(batch.slice(start, step))
+                    blob = sm4_gcm_encrypt(key, sink.getvalue().to_pybytes(), _aad(len(spans)))
+                    spans.append((out.tell(), len(blob)))
+                    out.write(blob)
+        if not spans:
             return []
-        writer.close()
         staged = str(path)
 
         def task(ids: list[int]) -> list[Any]:
-            with pa.memory_map(staged) as source:
-                staged_file = pa.ipc.open_file(source)
-                return merge([kernel(staged_file.get_batch(i)) for i in ids])
+            out = []
+            with open(staged, "rb") as fh:
+                for i in ids:
+                    offset, size = spans[i]
+                    plain = sm4_gcm_decrypt(key, os.pread(fh.fileno(), size, offset), _aad(i))
+                    out.append(kernel(pa.ipc.open_stream(plain).read_next_batch()))
+            return merge(out)
 
-        return _run(chunks, task, tmp)
+        return _run(len(spans), task, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _aad(number: int) -> bytes:
+    return b"gongshu-spark-staged:" + number.to_bytes(8, "big")
 
 
 def map_parquet(
