@@ -45,6 +45,13 @@ class Settings(BaseSettings):
             "default serves best from one (its writers share one lock)."
         ),
     )
+    server_jobs: bool = Field(
+        True,
+        description=(
+            "Run one job worker beside the server (the embedded default). A production "
+            "layout sets it false and runs `gongshu worker` processes instead."
+        ),
+    )
     threads: int = Field(
         8,
         ge=1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from gongshu import serving
 from gongshu.config import Settings
@@ -53,7 +54,10 @@ def run_server(instance: Instance) -> None:
     # `gongshu worker` processes (PostgreSQL SKIP LOCKED lets them share the queue).
     capabilities.activate()
     capabilities.load_job_handlers()
-    thread, stop = Worker(instance.session_factory, settings=settings).start_thread()
+    if settings.server_jobs:
+        thread, stop = Worker(instance.session_factory, settings=settings).start_thread()
+    else:  # jobs are for the `gongshu worker` processes (GONGSHU_SERVER_JOBS=false)
+        thread, stop = None, threading.Event()
     print(f"公数已启动：http://{settings.host}:{settings.port}", flush=True)
     try:
         options = {
@@ -75,7 +79,8 @@ def run_server(instance: Instance) -> None:
             uvicorn.run(app, **options)
     finally:
         stop.set()
-        thread.join(10)
+        if thread is not None:
+            thread.join(10)
 
 
 # Idle keep-alive connections stay open this long (uvicorn's default is 5 s; API
