@@ -37,6 +37,7 @@ STORAGE_READERS = {
     "quality/onesource.py": "in-platform duplicate finder (AGG-2); keyed hashes, only counts",
     "datasets/classify.py": "discovery sample for classification; nothing leaves",
     "spark/anonymity.py": "the PIP-9 check on the Spark cluster; only counts come back",
+    "spark/quality.py": "quality checks (QUA-1) on the Spark cluster; examples masked as in process",
 }
 FILE_READER_IMPORTS = {
     "storage/store.py": "opens stored versions (sealed columns decrypted) for the readers above",
@@ -60,7 +61,6 @@ FILE_READER_IMPORTS = {
     "demo/loader.py": "writes the demo province's source files before loading them",
     "operation/runs.py": "writes a passed sandbox result's Parquet bytes, sealed whole at once",
     "spark/tasks.py": "Spark executors read a plain version file by row group; partials only",
-    "spark/anonymity.py": "the PIP-9 check on the Spark cluster reads a schema; counts only",
 }
 
 

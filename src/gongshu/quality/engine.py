@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -100,12 +101,30 @@ def evaluate(
     previous_loaded_at: dt.datetime | None,
     references: dict[int, Reference] | None = None,
     vectorized: bool = True,
+    cluster: bool | None = None,
 ) -> tuple[int, list[RuleResult]]:
     """Row count and one result per rule (raw examples: the caller masks them).
 
     The identifier rules (GB 11643 and the birth date and gender against it, mobile
     format, uniqueness of an ID) run in numpy over Arrow batches (``vector``) unless
-    ``vectorized`` is False; the other row rules in one DuckDB aggregate."""
+    ``vectorized`` is False; the other row rules in one DuckDB aggregate. With
+    ``cluster`` (by default when ``GONGSHU_ENGINE=spark``) the row rules run on the
+    Spark executors instead (``gongshu.spark.quality``): the same results."""
+    if cluster is None:
+        from gongshu.spark.context import engine as chosen
+
+        cluster = chosen() == "spark"
+    if cluster:
+        from gongshu.spark import quality as on_cluster
+
+        return on_cluster.evaluate(
+            path,
+            rules,
+            today=today,
+            loaded_at=loaded_at,
+            previous_loaded_at=previous_loaded_at,
+            references=references,
+        )
     con = connect(today)
     pool = ThreadPoolExecutor(1)  # the aggregate beside the fetch, then the keys' count
     runs: list[unique.KeyRuns] = []
@@ -167,40 +186,71 @@ def evaluate(
         for rule, counted in counting:
             total, extra, examples = counted.result()
             out[rule["id"]] = RuleResult(rule, total, extra, [plain(e) for e in examples])
-        for rule in uniques:
-            out[rule["id"]] = grouped.unique(con, src, rule)
-        for i, rule in enumerate(recent):
-            newest = agg[f"gs_max_{i}"]
-            if isinstance(newest, dt.datetime):
-                newest = newest.date()
-            oldest_ok = loaded_at.date() - dt.timedelta(days=int(rule["max_age_days"]))
-            stale = newest is not None and newest < oldest_ok
-            out[rule["id"]] = RuleResult(
-                rule,
-                1 if newest is not None else 0,
-                int(stale),
-                detail=f"最新记录 {newest}，应不早于 {oldest_ok}" if newest else "无记录",
-            )
-        for rule in rules:
-            exp = rule["expectation"]
-            if exp == "expect_column_values_to_be_of_type":
-                actual = types.get(rule["column"], "")
-                ok = any(actual.startswith(t) for t in TYPE_OK.get(rule.get("type"), ()))
-                out[rule["id"]] = RuleResult(rule, 1, int(not ok), detail=f"存储类型 {actual}")
-            elif exp == "expect_version_on_schedule":
-                out[rule["id"]] = _on_schedule(rule, loaded_at, previous_loaded_at)
-            elif exp == COMPOUND:
-                out[rule["id"]] = grouped.compound_unique(con, src, rule)
-            elif exp == "expect_column_values_to_match_reference":
-                ref = (references or {}).get(int(rule.get("ref_entry_id") or 0))
-                rsrc = _source(con, ref.path, row_numbers=False) if ref is not None else None
-                out[rule["id"]] = grouped.reference(con, src, rule, ref, rsrc)
+        whole_table_rules(
+            con,
+            lambda: src,
+            lambda: types,
+            rules,
+            uniques=uniques,
+            maxima=[agg[f"gs_max_{i}"] for i in range(len(recent))],
+            loaded_at=loaded_at,
+            previous_loaded_at=previous_loaded_at,
+            references=references,
+            out=out,
+        )
     finally:
         pool.shutdown()
         for keys in runs:
             keys.close()
         con.close()
     return rows, [out[r["id"]] for r in rules if r["id"] in out]
+
+
+def whole_table_rules(
+    con: duckdb.DuckDBPyConnection,
+    source: Callable[[], str],
+    column_types: Callable[[], dict[str, str]],
+    rules: list[dict],
+    *,
+    uniques: list[dict],
+    maxima: list,
+    loaded_at: dt.datetime,
+    previous_loaded_at: dt.datetime | None,
+    references: dict[int, Reference] | None,
+    out: dict[str, RuleResult],
+) -> None:
+    """The rules over the whole table rather than row by row: uniqueness (a GROUP BY),
+    recency (from the maxima of the row pass, in ``expect_column_max_to_be_recent``
+    order), stored types, the update schedule, compound keys and references. ``source``
+    and ``column_types`` are asked only when a rule needs them."""
+    for rule in uniques:
+        out[rule["id"]] = grouped.unique(con, source(), rule)
+    recent = [r for r in rules if r["expectation"] == "expect_column_max_to_be_recent"]
+    for rule, newest in zip(recent, maxima, strict=True):
+        if isinstance(newest, dt.datetime):
+            newest = newest.date()
+        oldest_ok = loaded_at.date() - dt.timedelta(days=int(rule["max_age_days"]))
+        stale = newest is not None and newest < oldest_ok
+        out[rule["id"]] = RuleResult(
+            rule,
+            1 if newest is not None else 0,
+            int(stale),
+            detail=f"最新记录 {newest}，应不早于 {oldest_ok}" if newest else "无记录",
+        )
+    for rule in rules:
+        exp = rule["expectation"]
+        if exp == "expect_column_values_to_be_of_type":
+            actual = column_types().get(rule["column"], "")
+            ok = any(actual.startswith(t) for t in TYPE_OK.get(rule.get("type"), ()))
+            out[rule["id"]] = RuleResult(rule, 1, int(not ok), detail=f"存储类型 {actual}")
+        elif exp == "expect_version_on_schedule":
+            out[rule["id"]] = _on_schedule(rule, loaded_at, previous_loaded_at)
+        elif exp == COMPOUND:
+            out[rule["id"]] = grouped.compound_unique(con, source(), rule)
+        elif exp == "expect_column_values_to_match_reference":
+            ref = (references or {}).get(int(rule.get("ref_entry_id") or 0))
+            rsrc = _source(con, ref.path, row_numbers=False) if ref is not None else None
+            out[rule["id"]] = grouped.reference(con, source(), rule, ref, rsrc)
 
 
 def _aggregate(con: duckdb.DuckDBPyConnection, sql: str, *, close: bool = False) -> dict:
