@@ -1,0 +1,292 @@
+"""National registration docking (issue 18 item 6), in process: a province and a
+national registry as two instances with databases of their own; each message
+travels as its signed wire bytes and is accepted by the other instance's
+``chain.accept`` (the HTTP between them is left to test_national_network.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from gongshu.accounts.models import User
+from gongshu.db import transaction
+from gongshu.errors import Conflict, Forbidden
+from gongshu.federation import chain, docking, envelope, identity, members, national, routes
+from gongshu.federation.models import Message, NationalRecord, NationalSubmission
+from gongshu.ledger import LedgerEntry
+from gongshu.registration import service as registration
+from gongshu.timeutil import utcnow
+from tests.instances import new_instance, settings_for
+
+PROVINCE, NATIONAL = "province-360000", "national-100000"
+
+
+def _user(session, name: str) -> User:  # noqa: ANN001
+    return session.scalar(select(User).where(User.username == name))
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """One province and one national registry for the module (each test uses
+    registrations of its own)."""
+    tmp_path = tmp_path_factory.mktemp("national")
+    province, _ = new_instance(settings_for(tmp_path / "p", None))
+    nation, _ = new_instance(settings_for(tmp_path / "n", None, national_publicity_days=5))
+    with transaction(province.session_factory) as session:
+        p = identity.init_node(
+            session, province.settings, role="province", region_code="360000",
+            address="http://prov.test",
+        )  # fmt: skip
+        p_anchor = identity.anchor_of(p)
+    with transaction(nation.session_factory) as session:
+        n = identity.init_node(
+            session, nation.settings, role="national", region_code="100000",
+            address="http://nation.test",
+        )  # fmt: skip
+        members.dock(session, p_anchor)
+        n_anchor = identity.anchor_of(n)
+    with transaction(province.session_factory) as session:
+        members.dock(session, n_anchor)
+    try:
+        yield SimpleNamespace(province=province, nation=nation)
+    finally:
+        province.close()
+        nation.close()
+
+
+def carry(src, dst, channel: str) -> int:  # noqa: ANN001
+    """Deliver ``src``'s unacknowledged messages on ``channel`` to ``dst`` as wire bytes,
+    and take ``dst``'s signed receipts back; the count."""
+    done = 0
+    with transaction(src.session_factory) as s_session, transaction(dst.session_factory) as d:
+        rows = s_session.scalars(
+            select(Message)
+            .where(Message.direction == "out", Message.channel == channel, Message.acked.is_(False))
+            .order_by(Message.seq)
+        ).all()
+        dst_key = identity.private_key(dst.settings)
+        dst_public = identity.me(d).public_key
+        for row in rows:
+            raw = json.dumps({"envelope": row.envelope, "signature": row.signature}).encode()
+            with d.begin_nested():
+                receipt = chain.accept(d, raw, dst_key, routes.APPLIERS)
+            chain.take_receipt(s_session, row, receipt, dst_public)
+            done += 1
+    return done
+
+
+def _resource(session, name: str, *, by: str = "clerk_prov") -> int:  # noqa: ANN001
+    reg = registration.apply(
+        session,
+        {
+            "kind": "resource",
+            "name": name,
+            "description": "全省企业登记信息",
+            "rights": ["holding"],
+            "price_mode": "free",
+        },
+        actor=_user(session, by),
+    )
+    return reg.id
+
+
+def _tick_province(pair) -> None:  # noqa: ANN001
+    with transaction(pair.province.session_factory) as session:
+        docking.enqueue(session, identity.private_key(pair.province.settings))
+
+
+def _tick_nation(pair, now=None) -> None:  # noqa: ANN001
+    with transaction(pair.nation.session_factory) as session:
+        national.advance(session, pair.nation.settings.national_publicity_days, now)
+        national.report(session, identity.private_key(pair.nation.settings))
+
+
+def _submission(pair, reg_id: int) -> NationalSubmission:  # noqa: ANN001
+    with transaction(pair.province.session_factory) as session:
+        sub = session.scalar(
+            select(NationalSubmission).where(NationalSubmission.registration_id == reg_id)
+        )
+        session.expunge(sub)
+        return sub
+
+
+def test_a_certified_registration_goes_through_every_step_to_a_unified_code(pair) -> None:
+    with transaction(pair.province.session_factory) as session:
+        reg_id = _resource(session, "企业登记信息")
+        registration.approve(session, reg_id, actor=_user(session, "reviewer_prov"))
+        province_code = registration.get(session, reg_id).code
+    _tick_province(pair)
+    _tick_province(pair)  # idempotent: the same revision is not queued twice
+    assert carry(pair.province, pair.nation, national.CHANNEL) == 1
+    _tick_nation(pair)  # 受理, 形式审核 passed: publicity of 5 working days starts
+    assert carry(pair.nation, pair.province, national.STATUS_CHANNEL) == 1
+    sub = _submission(pair, reg_id)
+    assert sub.status == "publicity" and sub.national_code is None
+    assert [s["step"] for s in sub.history] == ["submit", "apply", "accept", "check", "publicity"]
+    assert sub.publicity_until - utcnow() > timedelta(days=5)  # working days, 24:00 Beijing
+
+    _tick_nation(pair)  # still in publicity: nothing moves, nothing is sent
+    assert carry(pair.nation, pair.province, national.STATUS_CHANNEL) == 0
+    _tick_nation(pair, utcnow() + timedelta(days=30))
+    assert carry(pair.nation, pair.province, national.STATUS_CHANNEL) == 1
+    sub = _submission(pair, reg_id)
+    assert sub.status == "coded" and national.code_valid(sub.national_code)
+    assert sub.national_code.startswith("CN-360000-") and "-R000001-" in sub.national_code
+
+    # Re-sending the very same submission creates no second national record.
+    with transaction(pair.province.session_factory) as session:
+        reg = registration.get(session, reg_id)
+        payload = docking.payload_of(reg)
+    with transaction(pair.nation.session_factory) as session:
+        member = session.scalar(select(national.Member).where(national.Member.node_id == PROVINCE))
+        assert national.receive(session, member, payload) is None
+        (record,) = session.scalars(
+            select(NationalRecord).where(NationalRecord.province_ref == reg_id)
+        ).all()
+        assert (record.province_code, record.code) == (province_code, sub.national_code)
+        actions = session.scalars(
+            select(LedgerEntry.action)
+            .where(LedgerEntry.subject == f"national-record:{record.id}")
+            .order_by(LedgerEntry.position)
+        ).all()
+        assert actions == [
+            "national.applied",
+            "national.checked",
+            "national.publicity",
+            "national.coded",
+        ]
+    with transaction(pair.province.session_factory) as session:
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(LedgerEntry)
+                .where(
+                    LedgerEntry.action == "registration.national_status",
+                    LedgerEntry.subject == f"registration:{reg_id}",
+                )
+            )
+            == 2
+        )
+        # The explicit action refuses a revision already submitted.
+        with pytest.raises(Conflict, match="已报送国家登记平台"):
+            docking.submit(
+                session,
+                reg_id,
+                actor=_user(session, "reviewer_prov"),
+                private=identity.private_key(pair.province.settings),
+            )
+    # A second resource of the province gets the next number; codes are never reused.
+    with transaction(pair.province.session_factory) as session:
+        second = _resource(session, "社会组织登记信息")
+        registration.approve(session, second, actor=_user(session, "reviewer_prov"))
+    _tick_province(pair)
+    carry(pair.province, pair.nation, national.CHANNEL)
+    _tick_nation(pair)
+    _tick_nation(pair, utcnow() + timedelta(days=30))
+    carry(pair.nation, pair.province, national.STATUS_CHANNEL)
+    assert "-R000002-" in _submission(pair, second).national_code
+
+
+def test_only_the_provincial_authority_submits_what_a_city_certified(pair) -> None:
+    with transaction(pair.province.session_factory) as session:
+        reg_id = _resource(session, "东湖区低保对象", by="clerk_county")
+        registration.approve(session, reg_id, actor=_user(session, "reviewer_city"))
+    _tick_province(pair)  # certified by a city authority: not submitted by itself
+    with transaction(pair.province.session_factory) as session:
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(NationalSubmission)
+                .where(NationalSubmission.registration_id == reg_id)
+            )
+            == 0
+        )
+        key = identity.private_key(pair.province.settings)
+        with pytest.raises(Forbidden, match="省级数据管理部门"):
+            docking.submit(session, reg_id, actor=_user(session, "reviewer_city"), private=key)
+        docking.submit(session, reg_id, actor=_user(session, "reviewer_prov"), private=key)
+    assert carry(pair.province, pair.nation, national.CHANNEL) == 1
+
+
+def test_a_missing_field_is_refused_at_the_formal_check_naming_it(pair) -> None:
+    with transaction(pair.province.session_factory) as session:
+        reg_id = _resource(session, "旧系统迁入的登记")
+        # A record migrated from an older system, approved without its description.
+        registration.get(session, reg_id).description = ""
+        registration.approve(session, reg_id, actor=_user(session, "reviewer_prov"))
+    _tick_province(pair)
+    carry(pair.province, pair.nation, national.CHANNEL)
+    _tick_nation(pair)
+    carry(pair.nation, pair.province, national.STATUS_CHANNEL)
+    sub = _submission(pair, reg_id)
+    assert (sub.status, sub.field, sub.national_code) == ("check_failed", "description", None)
+    assert "“描述”" in sub.reason and "形式审核未通过" in sub.reason
+
+
+def test_an_objection_in_publicity_holds_the_code_until_it_is_decided(pair) -> None:
+    with transaction(pair.province.session_factory) as session:
+        reg_id = _resource(session, "企业信用信息")
+        registration.approve(session, reg_id, actor=_user(session, "reviewer_prov"))
+    _tick_province(pair)
+    carry(pair.province, pair.nation, national.CHANNEL)
+    _tick_nation(pair)
+    later = utcnow() + timedelta(days=30)
+    with transaction(pair.nation.session_factory) as session:
+        (record,) = session.scalars(
+            select(NationalRecord).where(NationalRecord.province_ref == reg_id)
+        ).all()
+        objection = national.object_(
+            session, record.id, actor=_user(session, "clerk_county"), reason="该数据的持有权有争议"
+        )
+        national.advance(session, 5, later)
+        assert (record.status, record.code) == ("objected", None)  # held back
+        with pytest.raises(Forbidden):  # a national node's authority only
+            national.decide_objection(
+                session, objection.id, actor=_user(session, "clerk_prov"), upheld=False, note=""
+            )
+        national.decide_objection(
+            session,
+            objection.id,
+            actor=_user(session, "reviewer_prov"),
+            upheld=False,
+            note="已核实",
+        )
+        national.advance(session, 5, later)
+        assert record.status == "coded" and record.code
+        national.report(session, identity.private_key(pair.nation.settings))
+    carry(pair.nation, pair.province, national.STATUS_CHANNEL)
+    sub = _submission(pair, reg_id)
+    assert sub.status == "coded"
+    assert [s["status"] for s in sub.history][-3:] == ["objected", "publicity", "coded"]
+
+
+def test_refused_at_acceptance_outside_the_province_and_only_from_a_province(pair) -> None:
+    with transaction(pair.province.session_factory) as session:
+        reg = registration.get(session, _resource(session, "外省数据"))
+        registration.approve(session, reg.id, actor=_user(session, "reviewer_prov"))
+        payload = {**docking.payload_of(reg), "registrant_region": "110000"}
+    with transaction(pair.nation.session_factory) as session:
+        member = session.scalar(select(national.Member).where(national.Member.node_id == PROVINCE))
+        row = national.receive(session, member, payload)
+        assert row.status == "refused" and "110000" in row.reason and row.code is None
+        # Statuses go down only: a province refuses a submission sent to it.
+        env = envelope.envelope(
+            sender=NATIONAL,
+            receiver=PROVINCE,
+            channel=national.CHANNEL,
+            seq=1,
+            prev_hash="",
+            kind=national.KIND,
+            payload={"registrations": [payload]},
+        )
+        text, signature = envelope.sign(identity.private_key(pair.nation.settings), env)
+    raw = json.dumps({"envelope": text, "signature": signature}).encode()
+    with transaction(pair.province.session_factory) as session:
+        key = identity.private_key(pair.province.settings)
+        with pytest.raises(chain.Refused, match="只有国家级登记节点受理登记报送"):
+            with session.begin_nested():
+                chain.accept(session, raw, key, routes.APPLIERS)
