@@ -20,6 +20,7 @@ from gongshu.federation.models import Message, NationalRecord, NationalSubmissio
 from gongshu.ledger import LedgerEntry
 from gongshu.registration import service as registration
 from gongshu.timeutil import utcnow
+from gongshu.runtime import Instance
 from tests.instances import new_instance, settings_for
 
 PROVINCE, NATIONAL = "province-360000", "national-100000"
@@ -290,3 +291,48 @@ def test_refused_at_acceptance_outside_the_province_and_only_from_a_province(pai
         with pytest.raises(chain.Refused, match="只有国家级登记节点受理登记报送"):
             with session.begin_nested():
                 chain.accept(session, raw, key, routes.APPLIERS)
+
+
+def test_the_anchor_commands_dock_a_province_and_admit_it(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """``gongshu node anchor``, ``node dock`` (province) and ``node admit`` (national)."""
+    from typer.testing import CliRunner
+
+    from gongshu.federation.commands import node_app
+    from gongshu.federation.models import Member
+    from tests.instances import SECRET
+
+    monkeypatch.setenv("GONGSHU_SECRET_KEY", SECRET)
+    monkeypatch.delenv("GONGSHU_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    dirs = {"national": tmp_path / "n", "province": tmp_path / "p"}
+    for role, region in (("national", "100000"), ("province", "360000")):
+        instance, _ = new_instance(settings_for(dirs[role], None))
+        instance.close()
+        args = ["init", "--role", role, "--region", region, "--address", f"http://{role}.test"]
+        result = runner.invoke(node_app, [*args, "--data-dir", str(dirs[role])])
+        assert result.exit_code == 0, result.output
+        out = tmp_path / f"{role}.json"
+        result = runner.invoke(
+            node_app, ["anchor", "--out", str(out), "--data-dir", str(dirs[role])]
+        )
+        assert result.exit_code == 0, result.output
+    p, n = ["--data-dir", str(dirs["province"])], ["--data-dir", str(dirs["national"])]
+    result = runner.invoke(node_app, ["dock", "--anchor", str(tmp_path / "province.json"), *p])
+    assert result.exit_code == 1 and "国家级登记节点的锚" in result.output
+    result = runner.invoke(node_app, ["admit", "--anchor", str(tmp_path / "province.json"), *p])
+    assert result.exit_code != 0  # admitting is the national node's command
+    result = runner.invoke(node_app, ["dock", "--anchor", str(tmp_path / "national.json"), *p])
+    assert result.exit_code == 0 and NATIONAL in result.output, result.output
+    result = runner.invoke(node_app, ["admit", "--anchor", str(tmp_path / "province.json"), *n])
+    assert result.exit_code == 0 and PROVINCE in result.output, result.output
+    for role, peer, peer_role in (
+        ("province", NATIONAL, "national"),
+        ("national", PROVINCE, "province"),
+    ):
+        instance = Instance.open(settings_for(dirs[role], None))
+        try:
+            with transaction(instance.session_factory) as session:
+                (member,) = session.scalars(select(Member)).all()
+                assert (member.node_id, member.role) == (peer, peer_role)
+        finally:
+            instance.close()
