@@ -19,8 +19,8 @@ from gongshu.federation import chain, docking, envelope, identity, members, nati
 from gongshu.federation.models import Message, NationalRecord, NationalSubmission
 from gongshu.ledger import LedgerEntry
 from gongshu.registration import service as registration
-from gongshu.timeutil import utcnow
 from gongshu.runtime import Instance
+from gongshu.timeutil import utcnow
 from tests.instances import new_instance, settings_for
 
 PROVINCE, NATIONAL = "province-360000", "national-100000"

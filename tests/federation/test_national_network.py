@@ -1,10 +1,11 @@
-"""The province docked to a national registry running as a separate ``gongshu serve``
-process, each with a database of its own (the province serves from this process,
-its app and job worker in threads as ``gongshu serve`` runs them) (issue 18 item 6): anchors exchanged out of
-band (as ``node dock`` and ``node admit`` do), a registration certified at the province
-assigned a unified code, one missing a required field refused at 形式审核 with the
-field named, and a forged and a replayed message refused by the national node. The
-province runs on PostgreSQL when ``GONGSHU_TEST_DATABASE_URL`` is set."""
+"""The province docked to a national registry that runs as a separate ``gongshu
+serve`` process, each with a database of its own (issue 18 item 6); the province
+serves from this process, its app and job worker in threads as ``gongshu serve``
+runs them. Anchors exchanged out of band (as ``node dock`` and ``node admit`` do),
+a registration certified at the province assigned a unified code, one missing a
+required field refused at 形式审核 with the field named, and a forged and a replayed
+message refused by the national node. The province runs on PostgreSQL when
+``GONGSHU_TEST_DATABASE_URL`` is set."""
 
 from __future__ import annotations
 
