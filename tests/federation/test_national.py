@@ -18,6 +18,7 @@ from gongshu.errors import Conflict, Forbidden
 from gongshu.federation import chain, docking, envelope, identity, members, national, routes
 from gongshu.federation.models import Message, NationalRecord, NationalSubmission
 from gongshu.ledger import LedgerEntry
+from gongshu.protect import sm2
 from gongshu.registration import service as registration
 from gongshu.runtime import Instance
 from gongshu.timeutil import utcnow
@@ -336,3 +337,70 @@ def test_the_anchor_commands_dock_a_province_and_admit_it(tmp_path, monkeypatch)
                 assert (member.node_id, member.role) == (peer, peer_role)
         finally:
             instance.close()
+
+
+def test_the_registration_page_shows_the_national_steps_and_code(
+    session, settings, people, login
+) -> None:
+    """The explicit submission on the review page, and the 国家登记 section in Chinese."""
+    identity.init_node(
+        session, settings, role="province", region_code="360000", address="http://prov.test"
+    )
+    nation_key = sm2.generate_private_key()
+    members.dock(
+        session,
+        {
+            "node_id": NATIONAL,
+            "role": "national",
+            "region_code": "100000",
+            "address": "http://nation.test",
+            "public_key": sm2.public_key(nation_key).hex(),
+        },
+    )
+    reg_id = _resource(session, "东湖区低保对象", by="clerk_county")
+    registration.approve(session, reg_id, actor=people.reviewer_city)
+    session.commit()
+
+    city = login("reviewer_city")
+    page = city.get(f"/registration-review/{reg_id}")
+    assert "国家登记" in page.text and "尚未报送国家登记平台" in page.text
+    refused = city.post(f"/federation/registrations/{reg_id}/national")
+    assert refused.status_code == 403 and "省级数据管理部门" in refused.text
+    prov = login("reviewer_prov")
+    done = prov.post(f"/federation/registrations/{reg_id}/national", follow_redirects=False)
+    assert done.status_code == 303
+    page = prov.get(done.headers["location"])
+    assert "已报送，待国家登记平台受理" in page.text
+    again = prov.post(f"/federation/registrations/{reg_id}/national")
+    assert again.status_code == 409 and "已报送国家登记平台" in again.text
+
+    code = national.make_code("360000", 2026, "resource", 1)
+    env = envelope.envelope(
+        sender=NATIONAL,
+        receiver=PROVINCE,
+        channel=national.STATUS_CHANNEL,
+        seq=1,
+        prev_hash="",
+        kind=national.STATUS_KIND,
+        payload={
+            "statuses": [
+                {
+                    "province_ref": reg_id,
+                    "revision": 2,
+                    "status": "coded",
+                    "code": code,
+                    "steps": [
+                        {"step": "code", "status": "coded", "at": utcnow().isoformat(), "note": ""}
+                    ],
+                }
+            ]
+        },
+    )
+    text, signature = envelope.sign(nation_key, env)
+    raw = json.dumps({"envelope": text, "signature": signature}).encode()
+    with session.begin_nested():
+        chain.accept(session, raw, identity.private_key(settings), routes.APPLIERS)
+    session.commit()
+    clerk = login("clerk_county")
+    page = clerk.get(f"/registrations/{reg_id}")
+    assert "已赋码" in page.text and code in page.text and "赋码" in page.text

@@ -29,10 +29,9 @@ CHANNEL_LABELS = {
 REVIEW_LABELS = {"pending": "待审核", "merged": "已并入省级目录", "returned": "已退回修改"}
 # National registration (issue 18 item 6): the steps a record goes through at the
 # national registry (申请, 受理, 形式审核, 公示, 赋码) and their refusal branches, and
-# the province's own two states before the national registry answers.
+# the province's own state before the national registry answers.
 NATIONAL_LABELS = {
-    "queued": "待报送",
-    "sent": "已报送，待国家登记平台受理",
+    "queued": "已报送，待国家登记平台受理",
     "applied": "已申请",
     "accepted": "已受理",
     "refused": "不予受理",
