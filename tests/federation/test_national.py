@@ -404,3 +404,34 @@ def test_the_registration_page_shows_the_national_steps_and_code(
     clerk = login("clerk_county")
     page = clerk.get(f"/registrations/{reg_id}")
     assert "已赋码" in page.text and code in page.text and "赋码" in page.text
+
+
+def test_the_formal_check_names_the_first_missing_field_and_codes_carry_a_check() -> None:
+    good = {
+        "kind": "product",
+        "name": "企业画像",
+        "description": "企业经营画像",
+        "processing_summary": "沙箱聚合",
+        "registrant": "江西省公共数据运营有限公司",
+        "province_code": "GS-360000-2026-P00001-X",
+        "rights": ["processing", "operation"],
+        "acting_for": None,
+        "price_mode": "self",
+        "price_yuan": "100.00",
+    }
+    assert national.formal_check(good) is None
+    cases = {
+        "processing_summary": ({"processing_summary": " "}, "加工处理说明"),
+        "rights": ({"acting_for": "南昌市民政局"}, "所持权利"),  # REG-4: a processor holds none
+        "price_yuan": ({"price_yuan": None}, "价格（元）"),
+        "registrant": ({"registrant": ""}, "登记主体"),
+    }
+    for field, (change, label) in cases.items():
+        assert national.formal_check({**good, **change}) == (field, label)
+    assert national.formal_check({**good, "rights": [], "acting_for": "南昌市民政局"}) is None
+
+    code = national.make_code("360000", 2026, "product", 12)
+    assert code.startswith("CN-360000-2026-P000012-") and national.code_valid(code)
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    assert not national.code_valid(wrong)
+    assert not national.code_valid(code.replace("P000012", "P000021"))  # transposed digits
