@@ -435,3 +435,30 @@ def test_the_formal_check_names_the_first_missing_field_and_codes_carry_a_check(
     wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
     assert not national.code_valid(wrong)
     assert not national.code_valid(code.replace("P000012", "P000021"))  # transposed digits
+
+
+def test_the_national_node_page_lists_the_records_with_their_codes(pair) -> None:
+    from gongshu.app.factory import create_app
+    from tests.conftest import PASSWORD, browser_client
+
+    with transaction(pair.province.session_factory) as session:
+        reg_id = _resource(session, "农产品质量检测信息")
+        registration.approve(session, reg_id, actor=_user(session, "reviewer_prov"))
+    _tick_province(pair)
+    carry(pair.province, pair.nation, national.CHANNEL)
+    _tick_nation(pair)
+    _tick_nation(pair, utcnow() + timedelta(days=30))
+    with transaction(pair.nation.session_factory) as session:
+        code = session.scalar(
+            select(NationalRecord.code).where(NationalRecord.province_ref == reg_id)
+        )
+    app = create_app(pair.nation.settings, session_factory=pair.nation.session_factory)
+    with browser_client(app) as client:
+        r = client.post("/login", data={"username": "reviewer_prov", "password": PASSWORD})
+        assert r.status_code in (200, 303)
+        page = client.get("/federation/nodes")
+        assert page.status_code == 200
+        assert "登记记录" in page.text and "农产品质量检测信息" in page.text
+        assert code and code in page.text and "已赋码" in page.text
+        public = client.get("/api/v1/federation/national/records").json()
+        assert any(r["code"] == code and r["status"] == "coded" for r in public)
