@@ -462,3 +462,35 @@ def test_the_national_node_page_lists_the_records_with_their_codes(pair) -> None
         assert code and code in page.text and "已赋码" in page.text
         public = client.get("/api/v1/federation/national/records").json()
         assert any(r["code"] == code and r["status"] == "coded" for r in public)
+
+
+def test_an_upheld_objection_ends_the_record_without_a_code(pair) -> None:
+    with transaction(pair.province.session_factory) as session:
+        reg_id = _resource(session, "有争议的数据资源")
+        registration.approve(session, reg_id, actor=_user(session, "reviewer_prov"))
+    _tick_province(pair)
+    carry(pair.province, pair.nation, national.CHANNEL)
+    _tick_nation(pair)
+    with transaction(pair.nation.session_factory) as session:
+        record = session.scalar(select(NationalRecord).where(NationalRecord.province_ref == reg_id))
+        objection = national.object_(
+            session, record.id, actor=_user(session, "clerk_county"), reason="数据持有权属于他人"
+        )
+        reviewer = _user(session, "reviewer_prov")
+        with pytest.raises(Exception, match="须说明理由"):
+            with session.begin_nested():
+                national.decide_objection(
+                    session, objection.id, actor=reviewer, upheld=True, note=""
+                )
+        national.decide_objection(
+            session, objection.id, actor=reviewer, upheld=True, note="持有权证明不足"
+        )
+        national.advance(session, 5, utcnow() + timedelta(days=30))
+        assert (record.status, record.code) == ("rejected", None)
+        with pytest.raises(Conflict, match="不在公示期"):
+            national.object_(session, record.id, actor=reviewer, reason="再次异议")
+    _tick_nation(pair)
+    carry(pair.nation, pair.province, national.STATUS_CHANNEL)
+    sub = _submission(pair, reg_id)
+    assert (sub.status, sub.national_code) == ("rejected", None)
+    assert "持有权证明不足" in sub.reason
