@@ -35,7 +35,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("instruments",),  # consents, authorizations, approvals, contracts as records
     ("datasets",),  # loading: ingest, classification at load, the provider's preview
     ("demo",),  # the demo province's data (seeds of capabilities above come by registry)
-    ("exchange", "opendata", "registration", "operation", "federation"),
+    ("exchange", "opendata", "registration", "operation"),
+    ("federation",),  # nodes; submits registrations to the national registry
     ("quality", "market", "compliance"),
     ("privacy",),
     ("capabilities",),  # the one list of capabilities

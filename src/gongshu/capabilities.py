@@ -86,7 +86,16 @@ def _each(field: str) -> Iterator[tuple[Capability, Any]]:
 def load_all() -> None:
     """Resolve every reference of every capability (start-up: fail now, not later)."""
     import_all_models()
-    for field in ("routers", "jobs", "home", "gates", "clocks", "entry_sections", "mine"):
+    for field in (
+        "routers",
+        "jobs",
+        "home",
+        "gates",
+        "clocks",
+        "entry_sections",
+        "registration_sections",
+        "mine",
+    ):
         for capability, ref in _each(field):
             resolve(capability, ref)
     for capability, (_name, ref) in _each("commands"):
@@ -158,6 +167,10 @@ def mine_sources() -> list[Callable]:
 
 def entry_sections() -> list[Callable]:
     return [resolve(c, ref) for c, ref in _each("entry_sections")]
+
+
+def registration_sections() -> list[Callable]:
+    return [resolve(c, ref) for c, ref in _each("registration_sections")]
 
 
 def clocks() -> list[Any]:

@@ -111,6 +111,9 @@ class Capability:
     # "module:function" called as function(session, user) -> list[MyItem]: what the
     # person filed with this capability, for their own pages (/me)
     mine: tuple[str, ...] = ()
+    # "module:function" called as function(session, registration, user) -> section | None,
+    # shown on a registration's page (capabilities above registration add theirs)
+    registration_sections: tuple[str, ...] = ()
     # label tables for templates: {"table": "module:attr"} merged into L
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -127,6 +130,8 @@ class Registry(Protocol):
     def clocks(self) -> list[Any]: ...
 
     def entry_sections(self) -> list[Callable]: ...
+
+    def registration_sections(self) -> list[Callable]: ...
 
     def home_panels(self) -> list[Callable]: ...
 

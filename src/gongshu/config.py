@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         description="Warn on the node page and in `gongshu node status` when a peer node "
         "has not been reached for longer than this.",
     )
+    national_publicity_days: int = Field(
+        5,
+        ge=0,
+        description="National registry node: the publicity period (公示) of a registration "
+        "before its unified code is assigned, in working days (0: coded at once).",
+    )
     sandbox_max_rows: int = Field(100000, description="Most rows one sandbox result may hold.")
     storage_url: str | None = Field(
         None,

@@ -18,10 +18,13 @@ CAPABILITY = Capability(
     templates=True,
     jobs=("gongshu.federation.jobs",),
     commands=(("node", "gongshu.federation.commands:node_app"),),
+    registration_sections=("gongshu.federation.docking:section",),
     labels={
         "node_role": "gongshu.federation.models:ROLE_LABELS",
         "channel": "gongshu.federation.models:CHANNEL_LABELS",
         "federated_review": "gongshu.federation.models:REVIEW_LABELS",
+        "national_status": "gongshu.federation.models:NATIONAL_LABELS",
+        "objection_status": "gongshu.federation.models:OBJECTION_LABELS",
     },
 )
 

@@ -97,8 +97,8 @@ def anchor(
     try:
         with transaction(instance.session_factory) as session:
             node = identity.me(session)
-            if node.role != "province":
-                raise typer.BadParameter("只有省级节点有信任锚")
+            if node.role not in ("province", "national"):
+                raise typer.BadParameter("只有省级节点和国家级登记节点有信任锚")
             text = json.dumps(identity.anchor_of(node), ensure_ascii=False, indent=2)
         if out:
             out.write_text(text + "\n")
@@ -107,6 +107,44 @@ def anchor(
             typer.echo(text)
     finally:
         instance.close()
+
+
+def _add_peer(data_dir: Path | None, anchor_file: Path, *, own: str, peer: str) -> None:
+    instance = _open(data_dir)
+    try:
+        doc = identity.read_anchor(anchor_file, peer)
+        with transaction(instance.session_factory) as session:
+            node = identity.me(session)
+            if node.role != own:
+                raise typer.BadParameter(f"本命令只在{identity.ANCHOR_WHAT[own]}上运行")
+            member = members.dock(session, doc)
+            typer.echo(
+                f"已认定 {member.node_id}（{ROLE_LABELS[member.role]}），"
+                f"公钥指纹 {chain.fingerprint(member.public_key)}"
+            )
+    except GongshuError as exc:
+        typer.echo(f"失败：{exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        instance.close()
+
+
+@node_app.command("dock")
+def dock(
+    anchor: Annotated[Path, typer.Option(help="国家级登记节点的信任锚文件")],
+    data_dir: DataDir = None,
+) -> None:
+    """省级节点：用国家级登记节点的信任锚对接国家登记平台。"""
+    _add_peer(data_dir, anchor, own="province", peer="national")
+
+
+@node_app.command("admit")
+def admit(
+    anchor: Annotated[Path, typer.Option(help="省级节点的信任锚文件")],
+    data_dir: DataDir = None,
+) -> None:
+    """国家级登记节点：用省级节点的信任锚接纳其报送。"""
+    _add_peer(data_dir, anchor, own="national", peer="province")
 
 
 @node_app.command("sync")

@@ -107,7 +107,7 @@ def lookup(session: Session, node_id: str) -> dict[str, Any] | None:
     The province answers from its members; a lower node from its cached, unexpired
     directory (an expired one counts as none: fail closed)."""
     node = me(session)
-    if node.role == "province":
+    if node.role in ("province", "national"):  # members: lower nodes, docked peers
         if node_id == node.node_id:
             return _entry(node, utcnow() + timedelta(hours=VALID_HOURS))
         member = session.scalar(select(Member).where(Member.node_id == node_id))
@@ -127,7 +127,7 @@ def warning(session: Session, now: datetime | None = None) -> str | None:
     """A sentence for the operator when the cached directory is missing, expired or
     expires within ``WARN_HOURS``; None when all is well (and on the province)."""
     node = me(session)
-    if node.role == "province":
+    if node.role in ("province", "national"):
         return None
     row = cached(session)
     now = now or utcnow()

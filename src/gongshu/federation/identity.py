@@ -93,8 +93,10 @@ def init_node(
         raise InvalidInput(f"节点地址应以 http:// 或 https:// 开头，收到：{address}")
     if maybe_me(session) is not None:
         raise Conflict("本实例已是联邦节点，不能再次初始化")
-    if role != "province" and anchor is None:
+    if role in ("city", "county") and anchor is None:
         raise InvalidInput("下级节点须用 --anchor 给出省级节点的信任锚文件")
+    if role == "national" and anchor is not None:
+        raise InvalidInput("国家级登记节点不加入省级节点：省级节点用 gongshu node dock 认定它")
     node = node_id(role, region_code)
     private = create_key(settings, node)
     row = NodeSelf(
@@ -125,12 +127,20 @@ def anchor_of(node: NodeSelf) -> dict[str, Any]:
     }
 
 
-def read_anchor(path: Path) -> dict[str, Any]:
+ANCHOR_WHAT = {"province": "省级节点", "national": "国家级登记节点"}
+
+
+def read_anchor(path: Path, role: str = "province") -> dict[str, Any]:
+    """The anchor file of a ``role`` node (its id, public key and address)."""
     try:
         doc = json.loads(path.read_text())
         sm2.public_pem(bytes.fromhex(doc["public_key"]))  # raises unless on the curve
-        if doc.get("role") != "province" or not doc.get("address") or not doc.get("node_id"):
-            raise ValueError("not a province anchor")
+        if doc.get("role") != role or not doc.get("address") or not doc.get("node_id"):
+            raise ValueError(f"not a {role} anchor")
+        if doc.get("node_id") != node_id(role, str(doc.get("region_code"))):
+            raise ValueError("node_id does not match role and region")
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidInput(f"信任锚文件 {path} 无法读取或不是省级节点的锚：{exc}") from exc
+        raise InvalidInput(
+            f"信任锚文件 {path} 无法读取或不是{ANCHOR_WHAT[role]}的锚：{exc}"
+        ) from exc
     return doc

@@ -1,6 +1,8 @@
 """The sync tick of a node, in the job worker beside the server (no restart needed to
 pick up a new directory; a partition heals on the next tick): a lower node sends its
-catalog feed up, the province sends its review decisions down."""
+catalog feed up; the province sends its review decisions down and its registrations
+to the national registry; the national registry moves records through publicity to
+their code and sends their progress down."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gongshu.federation import feed, review
+from gongshu.federation import docking, feed, identity, national, review
 from gongshu.jobs import every
 from gongshu.jobs.worker import SETTINGS
 
@@ -18,11 +20,17 @@ SYNC_SECONDS = 1.0
 
 
 def tick(session: Session, settings: Any) -> dict[str, Any]:  # noqa: ANN401
-    """One round: a lower node's feed up, or the province's decisions down."""
-    result = feed.sync(session, settings)
-    if result.get("state") == "not-a-lower-node":
+    """One round, by this node's role."""
+    node = identity.maybe_me(session)
+    if node is None:
+        return {"state": "not-a-node"}
+    if node.role == "national":
+        return national.sync(session, settings)
+    if node.role == "province":
         result = review.push(session, settings)
-    return result
+        result["national"] = docking.sync(session, settings)
+        return result
+    return feed.sync(session, settings)
 
 
 @every("federation.sync", SYNC_SECONDS)
@@ -31,5 +39,5 @@ def sync(session: Session) -> None:
     if settings is None:
         return
     result = tick(session, settings)
-    if result.get("state") not in ("ok", "not-a-lower-node", "not-the-province"):
+    if result.get("state") not in ("ok", "not-a-node", "not-a-lower-node", "not-the-province"):
         log.info("联邦同步：%s", result)

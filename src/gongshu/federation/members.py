@@ -146,3 +146,25 @@ def pending(session: Session) -> list[JoinRequest]:
 
 def members(session: Session) -> list[Member]:
     return list(session.scalars(select(Member).order_by(Member.node_id)))
+
+
+def dock(session: Session, anchor: dict[str, Any]) -> Member:
+    """Trust a peer from its out-of-band anchor file: the province docks the national
+    registry, the national registry admits a province (no approval step: the operator
+    who holds both the file and this node's shell is the decision)."""
+    member = session.scalar(select(Member).where(Member.node_id == anchor["node_id"]))
+    if member is None:
+        member = Member(node_id=anchor["node_id"])
+        session.add(member)
+    member.role, member.region_code = anchor["role"], anchor["region_code"]
+    member.address, member.public_key = anchor["address"].rstrip("/"), anchor["public_key"]
+    member.approved_at = utcnow()
+    session.flush()
+    record(
+        session,
+        "federation.docked",
+        actor=f"node:{me(session).node_id}",
+        subject=f"federation-peer:{member.node_id}",
+        payload={"role": member.role, "key": member.public_key[:18]},
+    )
+    return member

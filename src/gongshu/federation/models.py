@@ -20,8 +20,28 @@ ROLE_LABELS = {
     "county": "县级节点",
     "national": "国家级登记节点",
 }
-CHANNEL_LABELS = {"catalog": "目录变更", "review": "目录审核结论"}
+CHANNEL_LABELS = {
+    "catalog": "目录变更",
+    "review": "目录审核结论",
+    "registration": "国家登记报送",
+    "registration-status": "国家登记进度",
+}
 REVIEW_LABELS = {"pending": "待审核", "merged": "已并入省级目录", "returned": "已退回修改"}
+# National registration (issue 18 item 6): the steps a record goes through at the
+# national registry (申请, 受理, 形式审核, 公示, 赋码) and their refusal branches, and
+# the province's own state before the national registry answers.
+NATIONAL_LABELS = {
+    "queued": "已报送，待国家登记平台受理",
+    "applied": "已申请",
+    "accepted": "已受理",
+    "refused": "不予受理",
+    "check_failed": "形式审核未通过",
+    "publicity": "公示中",
+    "objected": "公示期有异议，处理中",
+    "rejected": "异议成立，不予赋码",
+    "coded": "已赋码",
+}
+OBJECTION_LABELS = {"open": "待处理", "upheld": "异议成立", "dismissed": "异议不成立"}
 
 
 class NodeSelf(Base):
@@ -186,3 +206,72 @@ class FeedMark(Base):
 
     entry_id: Mapped[int] = mapped_column(primary_key=True)
     version_no: Mapped[int]
+
+
+class NationalRecord(Base):
+    """National registry: one registration a province submitted, keyed by (province,
+    the province's registration id), through 申请, 受理, 形式审核, 公示 and 赋码. A
+    resend of the same revision changes nothing; a newer revision is checked again and
+    keeps its code. ``history`` lists each step ``{step, status, at, note}``."""
+
+    __tablename__ = "national_records"
+    __table_args__ = (UniqueConstraint("province", "province_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province: Mapped[str] = mapped_column(String(64), index=True)
+    province_ref: Mapped[int]
+    revision: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    registrant: Mapped[str] = mapped_column(String(200))
+    registrant_region: Mapped[str] = mapped_column(String(12))
+    province_code: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    field: Mapped[str | None] = mapped_column(String(48))
+    publicity_until: Mapped[datetime | None]
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    coded_at: Mapped[datetime | None]
+    history: Mapped[list] = mapped_column(default=list)
+    # Steps not yet queued down to the province (the sync tick reports them).
+    unreported: Mapped[bool] = mapped_column(default=True, index=True)
+    reported_steps: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NationalObjection(Base):
+    """National registry: an objection raised during a record's publicity period; an
+    open one holds the code back until the national authority decides it."""
+
+    __tablename__ = "national_objections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(index=True)
+    objector: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    decided_by: Mapped[str | None] = mapped_column(String(96))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NationalSubmission(Base):
+    """Province: a registration submitted to the national registry, its revision (the
+    approved version sent), the national status and unified code as they came back."""
+
+    __tablename__ = "national_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(unique=True)
+    revision: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    submitted_by: Mapped[str] = mapped_column(String(96))
+    national_code: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    field: Mapped[str | None] = mapped_column(String(48))
+    publicity_until: Mapped[datetime | None]
+    history: Mapped[list] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,9 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
-from gongshu.accounts.permissions import CATALOG_READ, CATALOG_REVIEW
+from gongshu.accounts.permissions import CATALOG_READ, CATALOG_REVIEW, REGISTRATION_REVIEW
 from gongshu.errors import GongshuError
-from gongshu.federation import directory, feed, identity, members, peers, review
+from gongshu.federation import directory, docking, feed, identity, members, national, peers, review
 from gongshu.web.bounds import Id, Text
 from gongshu.web.deps import SessionDep, read_only
 from gongshu.web.render import render
@@ -36,7 +36,8 @@ def nodes_page(
         chains=feed.overview(session)["chains"] if node else [],
         requests=members.pending(session) if node and node.role == "province" else [],
         members=members.members(session) if node and node.role == "province" else [],
-        reviews=review.received(session) if node and node.role != "province" else [],
+        reviews=review.received(session) if node and node.role in ("city", "county") else [],
+        records=national.records(session) if node and node.role == "national" else [],
         peers=peers.known(session),
         alerts=peers.alerts(session, request.app.state.settings.federation_alert_minutes)
         if node
@@ -127,3 +128,18 @@ def review_entry(
             error_for=federated_id,
         )
     return RedirectResponse(f"/federation/entries?done={row.id}#e{row.id}", status_code=303)
+
+
+@router.post("/registrations/{reg_id}/national")
+def submit_national(
+    request: Request,
+    reg_id: Id,
+    session: SessionDep,
+    user: Annotated[User, requires(REGISTRATION_REVIEW)],
+) -> RedirectResponse:
+    """The provincial data authority submits an approved registration to the national
+    registry (a refusal is shown as the error page names it)."""
+    docking.submit(
+        session, reg_id, actor=user, private=identity.private_key(request.app.state.settings)
+    )
+    return RedirectResponse(f"/registration-review/{reg_id}?flash=national", status_code=303)

@@ -41,7 +41,7 @@ def known(session: Session) -> list[dict[str, Any]]:
     node = maybe_me(session)
     if node is None:
         return []
-    if node.role == "province":
+    if node.role in ("province", "national"):
         peers = [(m.node_id, m.role, m.approved_at) for m in session.scalars(select(Member))]
     elif node.anchor_node:
         peers = [(node.anchor_node, "province", node.created_at)]

@@ -13,23 +13,38 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
-from gongshu.accounts.permissions import CATALOG_READ, PUBLIC
+from gongshu.accounts.permissions import (
+    ACCOUNT_SELF,
+    CATALOG_READ,
+    PUBLIC,
+    REGISTRATION_REVIEW,
+)
 from gongshu.errors import InvalidInput
-from gongshu.federation import chain, directory, feed, identity, members, review
+from gongshu.federation import (
+    chain,
+    directory,
+    docking,
+    feed,
+    identity,
+    members,
+    national,
+    review,
+)
 from gongshu.federation.envelope import MAX_MESSAGE_BYTES
-from gongshu.web.bounds import Code
+from gongshu.web.bounds import Code, Id, Text
 from gongshu.web.deps import SessionDep, read_only
 
 router = APIRouter(prefix="/federation/v1", tags=["federation"])
 api = APIRouter(prefix="/api/v1/federation", tags=["federation"])
 
 Anyone = Annotated[User | None, requires(PUBLIC)]
-CHANNELS = (feed.CHANNEL, review.CHANNEL)
-APPLIERS = {**feed.APPLIERS, **review.APPLIERS}
+CHANNELS = (feed.CHANNEL, review.CHANNEL, national.CHANNEL, national.STATUS_CHANNEL)
+APPLIERS = {**feed.APPLIERS, **review.APPLIERS, **national.APPLIERS, **docking.APPLIERS}
 
 
 def _private(request: Request) -> bytes:
@@ -125,3 +140,63 @@ def list_entries(
         }
         for e in feed.entries(session, home_node)
     ]
+
+
+def _record(row) -> dict:  # noqa: ANN001 - NationalRecord
+    return {
+        "id": row.id,
+        "province": row.province,
+        "kind": row.kind,
+        "name": row.name,
+        "registrant": row.registrant,
+        "province_code": row.province_code,
+        "status": row.status,
+        "reason": row.reason,
+        "field": row.field,
+        "publicity_until": row.publicity_until,
+        "code": row.code,
+        "history": row.history,
+    }
+
+
+@api.get("/national/records")
+@read_only()
+def national_records(session: SessionDep, _: Anyone) -> list[dict]:
+    """National node: the registrations received, with their step and unified code
+    (public: the publicity notice)."""
+    return [_record(r) for r in national.records(session)]
+
+
+class ObjectionCreate(BaseModel):
+    reason: Text
+
+
+class ObjectionDecision(BaseModel):
+    upheld: bool
+    note: Text = ""
+
+
+@api.post("/national/records/{record_id}/objections", status_code=201)
+def national_object(
+    record_id: Id,
+    body: ObjectionCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(ACCOUNT_SELF)],
+) -> dict:
+    """National node: an objection during a record's publicity period (公示)."""
+    objection = national.object_(session, record_id, actor=user, reason=body.reason)
+    return {"id": objection.id, "record_id": objection.record_id, "status": objection.status}
+
+
+@api.post("/national/objections/{objection_id}/decide")
+def national_decide(
+    objection_id: Id,
+    body: ObjectionDecision,
+    session: SessionDep,
+    user: Annotated[User, requires(REGISTRATION_REVIEW)],
+) -> dict:
+    """National node: its data authority decides an objection."""
+    row = national.decide_objection(
+        session, objection_id, actor=user, upheld=body.upheld, note=body.note
+    )
+    return _record(row)

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import PUBLIC, REGISTRATION_APPLY, REGISTRATION_REVIEW
+from gongshu.capability import installed
 from gongshu.catalog.models import CatalogEntry
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.registration import codes, gaps, service
@@ -26,7 +27,11 @@ from gongshu.web.render import render
 pages = APIRouter(include_in_schema=False)
 FormStr = Annotated[str, Form()]
 LABELS = {"kinds": KINDS, "rights": RIGHTS, "price_modes": PRICE_MODES, "statuses": STATUSES}
-FLASHES = {"submitted": "已提交登记申请，等待数据管理部门审核。", "changed": "变更已提交审核。"}
+FLASHES = {
+    "submitted": "已提交登记申请，等待数据管理部门审核。",
+    "changed": "变更已提交审核。",
+    "national": "已报送国家登记平台，进度将在本页更新。",
+}
 
 
 def _entry_ids(session: Session, text: str, what: str) -> list[int]:
@@ -61,6 +66,12 @@ def _form(form: FormData, session: Session) -> dict:
         "holder_authorization": form.get("holder_authorization") or None,
         "important_data_consent": form.get("important_data_consent") or None,
     }
+
+
+def _sections(session: Session, reg, user: User) -> list[dict]:  # noqa: ANN001
+    """What capabilities above registration show on its page (the national docking)."""
+    found = (section(session, reg, user) for section in installed().registration_sections())
+    return [s for s in found if s is not None]
 
 
 def _codes_of(session: Session, ids: list[int]) -> str:
@@ -162,6 +173,7 @@ def detail(
         labels=LABELS,
         review=False,
         flash=FLASHES.get(flash or ""),
+        sections=_sections(session, reg, user),
     )
 
 
@@ -212,6 +224,8 @@ def review_detail(
         labels=LABELS,
         review=True,
         standing=gaps.source_standing(session, reg),
+        sections=_sections(session, reg, user),
+        flash=FLASHES.get(request.query_params.get("flash") or ""),
     )
 
 
