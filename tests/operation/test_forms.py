@@ -88,3 +88,31 @@ def test_a_procurement_request_and_its_review_come_back_beside_the_field(
     assert 'value="E-1"' in r.text and 'value="履职需要"' in r.text
     session.refresh(req)
     assert req.status == "submitted" and _count(session, LedgerEntry) == before
+
+
+def test_the_sandbox_and_product_forms_come_back_beside_the_field(
+    client, login, session, op, open_entry, authorize
+) -> None:
+    from gongshu.catalog.models import CatalogEntry
+
+    agreement = authorize([{"entry_id": open_entry.id}])
+    session.commit()
+    login("operator")
+    url = f"/operation/agreements/{agreement.id}"
+    r = client.post(f"{url}/run", data={"sql": "  "})
+    assert r.status_code == 400 and 'id="sql-error">请输入 SQL 查询' in r.text
+    assert 'href="#sql"' in r.text and "沙箱查询" in r.text
+    sql = f"SELECT 街道 FROM entry_{open_entry.id}"
+    r = client.post(f"{url}/run", data={"sql": sql})  # refused by the disclosure check
+    assert r.status_code >= 400 and 'id="sql-error">' in r.text and f"{sql}</textarea>" in r.text
+    sql = f"SELECT 街道, count(*) AS n FROM entry_{open_entry.id} GROUP BY 1"
+    passed = client.post(f"{url}/run", data={"sql": sql})
+    assert passed.status_code == 200 and "结果通过披露检查" in passed.text
+    run_id = passed.text.split("/operation/runs/")[1].split("/")[0]
+    products = session.scalar(select(func.count()).select_from(CatalogEntry))
+    before = _count(session, LedgerEntry)
+    r = client.post(f"/operation/runs/{run_id}/product", data={"name": "街道人数", "summary": ""})
+    assert r.status_code == 400 and 'id="summary-error">数据产品须填写简介' in r.text
+    assert 'value="街道人数"' in r.text and 'id="product-form"' in r.text
+    assert session.scalar(select(func.count()).select_from(CatalogEntry)) == products
+    assert _count(session, LedgerEntry) == before
