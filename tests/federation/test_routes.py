@@ -161,7 +161,10 @@ def test_the_provincial_authority_approves_on_the_node_page(session, settings, p
     fed_id = session.scalar(select(FederatedEntry.id))
     missing = prov.post(f"/federation/entries/{fed_id}/review", data={"decision": "returned"})
     assert missing.status_code == 400
-    assert f'id="reason-error-{fed_id}"' in missing.text and "退回原因" in missing.text
+    assert f'id="reason-e{fed_id}-error">退回修改须填写退回原因' in missing.text
+    assert f'href="#reason-e{fed_id}"' in missing.text
+    session.expire_all()
+    assert session.get(FederatedEntry, fed_id).review_status == "pending"  # nothing written
     assert 'value="returned" checked' in missing.text
     done = prov.post(
         f"/federation/entries/{fed_id}/review",

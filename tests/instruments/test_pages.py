@@ -48,19 +48,21 @@ def test_wrong_party_and_bad_fields_are_shown_on_the_page(session, people, entry
         data=_form(entry.id),
         files={"document": ("授权书.pdf", PDF, "application/pdf")},
     )
-    assert r.status_code == 200 and "只能由目录「户籍登记」的提供单位" in r.text
+    assert r.status_code == 403 and "只能由目录「户籍登记」的提供单位" in r.text
+    assert 'id="error-summary"' in r.text and 'value="权利人授权书"' in r.text
     r = client.post(
         "/instruments",
         data=_form(entry.id, valid_until="明年"),
         files={"document": ("授权书.pdf", PDF, "application/pdf")},
     )
-    assert '<span class="error">请按“年-月-日”填写有效期至' in r.text
+    assert r.status_code == 400 and 'id="valid_until-error">请按“年-月-日”填写有效期至' in r.text
+    assert 'href="#valid_until"' in r.text and 'value="明年"' in r.text
     r = client.post(
         "/instruments",
         data=_form(entry.id),
         files={"document": ("授权书.txt", b"typed consent", "text/plain")},
     )
-    assert '<span class="error">文书须为 PDF 文件</span>' in r.text
+    assert r.status_code == 400 and 'id="document-error">文书须为 PDF 文件</span>' in r.text
     assert session.scalar(select(Instrument)) is None
 
 
@@ -74,3 +76,33 @@ def test_a_citizen_may_not_issue(session, people, entry, login):  # noqa: ANN001
     )
     assert r.status_code in (302, 303, 403)
     assert session.scalar(select(Instrument)) is None
+
+
+def test_a_revocation_or_a_vendor_without_its_name_comes_back_beside_the_field(
+    session, people, entry, login
+) -> None:  # noqa: ANN001
+    """Issue 17 item 6: status 400, the message beside its field (that record's card
+    for a revocation), what was typed kept, nothing written."""
+    from sqlalchemy import func
+
+    from gongshu.instruments.models import Vendor
+    from gongshu.ledger.models import LedgerEntry
+
+    client = login("clerk_county")
+    client.post(
+        "/instruments",
+        data=_form(entry.id),
+        files={"document": ("授权书.pdf", PDF, "application/pdf")},
+    )
+    item = session.scalar(select(Instrument).where(Instrument.entry_id == entry.id))
+    before = session.scalar(select(func.count()).select_from(LedgerEntry))
+    r = client.post(f"/instruments/{item.id}/revoke", data={"reason": " "})
+    assert r.status_code == 400 and f'id="reason-i{item.id}-error">请填写撤销理由' in r.text
+    assert f'href="#reason-i{item.id}"' in r.text
+    session.refresh(item)
+    assert item.revoked_at is None
+    r = client.post("/instruments/vendors", data={"name": "", "credit_code": "91360100MA35XXXX0A"})
+    assert r.status_code == 400 and 'id="name-error">请填写外包服务商名称' in r.text
+    assert 'value="91360100MA35XXXX0A"' in r.text
+    assert session.scalar(select(func.count()).select_from(Vendor)) == 0
+    assert session.scalar(select(func.count()).select_from(LedgerEntry)) == before

@@ -87,3 +87,24 @@ def test_the_form_takes_kinds_by_their_chinese_names() -> None:
         {"function": "低保审核", "kinds": ["PERSON_NAME", "CN_RESIDENT_ID"]},
         {"function": "联系", "kinds": ["CN_MOBILE"]},
     ]
+
+
+def test_a_notice_missing_a_section_comes_back_beside_it(client, login, session, people) -> None:
+    """Issue 17 item 6: the form again with status 400, each message beside its
+    section, what was typed kept, no version written."""
+    from sqlalchemy import func, select
+
+    from gongshu.ledger.models import LedgerEntry
+    from gongshu.privacy.models import ProcessingNotice
+
+    login("clerk_county")
+    before = session.scalar(select(func.count()).select_from(LedgerEntry))
+    typed = {k: v for k, v in SECTIONS.items() if k not in ("functions", "risks")}
+    r = client.post("/privacy/notice", data={**typed, "risks": " ", "functions": "低保审核：姓名"})
+    assert r.status_code == 400 and 'id="notice-form"' in r.text
+    assert 'id="risks-error">请填写可能存在的安全风险及保护措施' in r.text
+    assert 'href="#risks"' in r.text and f"{SECTIONS['retention']}</textarea>" in r.text
+    r = client.post("/privacy/notice", data={**typed, "risks": "加密", "functions": "低保审核："})
+    assert r.status_code == 400 and 'id="functions-error">第 1 项业务功能须写明' in r.text
+    assert session.scalar(select(func.count()).select_from(ProcessingNotice)) == 0
+    assert session.scalar(select(func.count()).select_from(LedgerEntry)) == before

@@ -149,3 +149,61 @@ def test_home_counts_what_the_provider_has_to_handle(
     assert re.search(r'id="privacy-to-handle">1<', home.text)
     assert 'id="privacy-overdue">0<' in login("reviewer_prov").get("/").text
     assert "privacy-to-handle" not in login("auditor").get("/").text
+
+
+def test_a_refused_handling_or_authorization_comes_back_beside_the_field(
+    client, login, session, people, citizen, entries, pi
+) -> None:
+    """Issue 17 item 6: the request page again with status 400, the message beside the
+    field of that record's card, what was typed kept, nothing written."""
+    from sqlalchemy import func, select
+
+    from gongshu.accounts import service as accounts
+    from gongshu.egress.models import Grant
+    from gongshu.ledger.models import LedgerEntry
+
+    accounts.add_organization(
+        session, "赣江信用科技有限公司", kind="enterprise", region_code="360000"
+    )
+    req = service.file_request(
+        session,
+        user=citizen,
+        code=code_for(session, citizen),
+        kind="copy",
+        id_number=pi.me,
+        secret=pi.secret,
+        datasets_dir=pi.datasets_dir,
+    )
+    session.commit()
+    login("clerk_county")
+    page = client.get(f"/privacy/requests/{req.id}")
+    match_id = re.search(r"/privacy/matches/(\d+)/handle", page.text).group(1)
+    before = session.scalar(select(func.count()).select_from(LedgerEntry))
+    r = client.post(
+        f"/privacy/matches/{match_id}/handle",
+        data={"action": "refuse", "note": " ", "mobile_confirmed": "1"},
+    )
+    key = f"m{match_id}"
+    assert (
+        r.status_code == 400
+        and f'id="note-{key}-error">不予办理或解释说明须写明理由和依据' in r.text
+    )
+    assert f'href="#note-{key}"' in r.text and "找到的记录" in r.text
+    assert f'id="mobile_confirmed-{key}" name="mobile_confirmed" value="1" checked' in r.text
+    assert session.scalar(select(func.count()).select_from(LedgerEntry)) == before
+    client.post(f"/privacy/matches/{match_id}/handle", data={"action": "export"})
+    login("citizen")
+    page = client.get(f"/privacy/requests/{req.id}").text
+    grant_id = re.search(r"/privacy/grants/(\d+)/authorize", page).group(1)
+    grants = session.scalar(select(func.count()).select_from(Grant))
+    before = session.scalar(select(func.count()).select_from(LedgerEntry))
+    org_id = re.search(r'<option value="(\d+)"', page.split("/authorize")[1]).group(1)
+    r = client.post(
+        f"/privacy/grants/{grant_id}/authorize",
+        data={"org_id": org_id, "purpose": "", "back": f"/privacy/requests/{req.id}"},
+    )
+    key = f"g{grant_id}"
+    assert r.status_code == 400 and f'id="purpose-{key}-error">须写明授权使用的目的' in r.text
+    assert f'<option value="{org_id}" selected>' in r.text
+    assert session.scalar(select(func.count()).select_from(Grant)) == grants
+    assert session.scalar(select(func.count()).select_from(LedgerEntry)) == before

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, CATALOG_REVIEW, REGISTRATION_REVIEW
-from gongshu.errors import GongshuError
+from gongshu.errors import Conflict, GongshuError, InvalidInput
 from gongshu.federation import directory, docking, feed, identity, members, national, peers, review
 from gongshu.web.bounds import Id, Text
 from gongshu.web.deps import SessionDep, read_only
@@ -25,12 +25,32 @@ FormText = Annotated[Text, Form()]
 @router.get("/nodes")
 @read_only()
 def nodes_page(
-    request: Request, session: SessionDep, user: Annotated[User, requires(CATALOG_REVIEW)]
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_REVIEW)],
+    done: str = "",
 ):  # noqa: ANN201
+    said = {"approved": "已批准加入，该节点成为本省成员。", "refused": "已拒绝加入申请。"}
+    return _nodes(request, session, flash=said.get(done))
+
+
+def _nodes(
+    request: Request,
+    session,  # noqa: ANN001
+    *,
+    flash: str | None = None,
+    failed: GongshuError | None = None,
+) -> Response:
+    """The node page; a refused decision on a join request is said in the summary
+    (the decision has no field)."""
     node = identity.maybe_me(session)
     return render(
         request,
         "federation_nodes.html",
+        status_code=failed.status if failed is not None else 200,
+        flash=flash,
+        errors={},
+        error=failed.message if failed is not None else None,
         node=node,
         warning=directory.warning(session) if node else None,
         chains=feed.overview(session)["chains"] if node else [],
@@ -47,18 +67,32 @@ def nodes_page(
 
 @router.post("/joins/{request_id}/approve")
 def approve(
-    request_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_REVIEW)]
-) -> RedirectResponse:
-    members.decide(session, request_id, actor=user, approve=True)
-    return RedirectResponse("/federation/nodes", status_code=303)
+    request_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_REVIEW)],
+) -> Response:
+    try:
+        with session.begin_nested():
+            members.decide(session, request_id, actor=user, approve=True)
+    except (InvalidInput, Conflict) as exc:
+        return _nodes(request, session, failed=exc)
+    return RedirectResponse("/federation/nodes?done=approved", status_code=303)
 
 
 @router.post("/joins/{request_id}/refuse")
 def refuse(
-    request_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_REVIEW)]
-) -> RedirectResponse:
-    members.decide(session, request_id, actor=user, approve=False)
-    return RedirectResponse("/federation/nodes", status_code=303)
+    request_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_REVIEW)],
+) -> Response:
+    try:
+        with session.begin_nested():
+            members.decide(session, request_id, actor=user, approve=False)
+    except (InvalidInput, Conflict) as exc:
+        return _nodes(request, session, failed=exc)
+    return RedirectResponse("/federation/nodes?done=refused", status_code=303)
 
 
 def _entries(
@@ -117,13 +151,14 @@ def review_entry(
             )
     except GongshuError as exc:
         field = (exc.detail or {}).get("field") if isinstance(exc.detail, dict) else None
+        key = f"e{federated_id}"  # one form per entry: its fields are ``name-key``
         return _entries(
             request,
             session,
             None,
             status_code=exc.status,
-            data={"id": federated_id, "decision": decision, "reason": reason},
-            errors={field: exc.message} if field else {},
+            data={"id": federated_id, f"decision-{key}": decision, f"reason-{key}": reason},
+            errors={f"{field}-{key}": exc.message} if field else {},
             error=None if field else exc.message,
             error_for=federated_id,
         )

@@ -24,6 +24,23 @@ from gongshu.web.uploads import SealedUploadRoute
 
 pages = APIRouter(include_in_schema=False, route_class=SealedUploadRoute)
 FormStr = Annotated[str, Form()]
+DONE = {
+    "issued": "记录已出具，列在上表；有效期内相关数据的授权以此为依据。",
+    "revoked": "记录已撤销，依据它的授权随之失效。",
+    "vendor": "外包服务商已登记。"
+    "下一步：为它出具“外包服务商安全审查”和“外包服务商保密协议”两项记录。",
+}
+
+
+def _said(exc: GongshuError, key: str = "") -> dict:
+    """An error for the page: beside the field its ``detail["field"]`` (or ``field``)
+    names, keyed ``name-key`` for one card's form, else in the summary; its status."""
+    field = getattr(exc, "field", "") or (
+        (exc.detail or {}).get("field") if isinstance(exc.detail, dict) else ""
+    )
+    if field:
+        return {"errors": {f"{field}-{key}" if key else field: exc.message}, "status": exc.status}
+    return {"errors": {}, "error": exc.message, "status": exc.status}
 
 
 def _page(request: Request, session, user: User, **extra) -> Response:  # noqa: ANN001, ANN003
@@ -42,6 +59,7 @@ def _page(request: Request, session, user: User, **extra) -> Response:  # noqa: 
     return render(
         request,
         "instruments_index.html",
+        status_code=extra.pop("status", 200),
         items=items,
         vendors=vendors.active(session, user.org_id) if user.org_id else [],
         entries=entries,
@@ -57,9 +75,12 @@ def _page(request: Request, session, user: User, **extra) -> Response:  # noqa: 
 
 @pages.get("/instruments")
 def index(
-    request: Request, session: SessionDep, user: Annotated[User, requires(CATALOG_READ)]
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_READ)],
+    done: str = "",
 ) -> Response:
-    return _page(request, session, user)
+    return _page(request, session, user, flash=DONE.get(done))
 
 
 def _day(text: str) -> date | None:
@@ -101,7 +122,7 @@ def issue(
     if end is None:
         errors["valid_until"] = "请按“年-月-日”填写有效期至（含当日）"
     if errors:
-        return _page(request, session, user, data=data, errors=errors)
+        return _page(request, session, user, data=data, errors=errors, status=400)
     try:
         with session.begin_nested():
             raw = document.file.read() if document is not None else b""
@@ -125,13 +146,9 @@ def issue(
                 document_path=path,
                 document_sm3=digest,
             )
-    except GongshuError as exc:
-        field = (exc.detail or {}).get("field") if isinstance(exc.detail, dict) else None
-        errors = {field: exc.message} if field else {}
-        return _page(
-            request, session, user, data=data, errors=errors, error=None if field else exc.message
-        )
-    return RedirectResponse("/instruments", status_code=303)
+    except GongshuError as exc:  # the wrong party too: said on the page, nothing written
+        return _page(request, session, user, data=data, **_said(exc))
+    return RedirectResponse("/instruments?done=issued", status_code=303)
 
 
 @pages.post("/instruments/{instrument_id}/revoke")
@@ -146,8 +163,9 @@ def revoke(
         with session.begin_nested():
             service.revoke(session, instrument_id, actor=user, reason=reason)
     except GongshuError as exc:
-        return _page(request, session, user, error=exc.message)
-    return RedirectResponse("/instruments", status_code=303)
+        key = f"i{instrument_id}"
+        return _page(request, session, user, data={f"reason-{key}": reason}, **_said(exc, key))
+    return RedirectResponse("/instruments?done=revoked", status_code=303)
 
 
 @pages.post("/instruments/vendors")
@@ -165,5 +183,6 @@ def declare_vendor(
                 session, actor=user, name=name, credit_code=credit_code, service_text=service_text
             )
     except GongshuError as exc:
-        return _page(request, session, user, vendor_errors={"name": exc.message})
-    return RedirectResponse("/instruments", status_code=303)
+        typed = {"name": name, "credit_code": credit_code, "service_text": service_text}
+        return _page(request, session, user, data=typed, **_said(exc))
+    return RedirectResponse("/instruments?done=vendor", status_code=303)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
 from gongshu.entities import ENTITY_LABELS
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 from gongshu.market.models import FeeSchedule, ProhibitedKind
 from gongshu.market.tradability import current_fee_schedule
@@ -19,21 +19,21 @@ from gongshu.market.tradability import current_fee_schedule
 def set_fee_schedule(session: Session, items: dict, *, basis: str, actor: User) -> FeeSchedule:
     """A new version of the fee schedule; the previous ones stay (OPR-7)."""
     if not (basis or "").strip():
-        raise InvalidInput("请注明收费标准的依据文件")
+        raise InvalidField("请注明收费标准的依据文件", field="basis")
     if not items:
-        raise InvalidInput("收费标准至少包含一个收费项目")
+        raise InvalidField("收费标准至少包含一个收费项目", field="lines")
     clean = {}
     for code, item in items.items():
         code = str(code).strip()
         name = str((item or {}).get("name") or "").strip()
         if not code or not name:
-            raise InvalidInput(f"收费项目须有编号和名称：{code}")
+            raise InvalidField(f"收费项目须有编号和名称：{code}", field="lines")
         try:
             price = Decimal(str(item.get("price_yuan")))
         except InvalidOperation:
-            raise InvalidInput(f"收费项目“{name}”的价格无效") from None
+            raise InvalidField(f"收费项目“{name}”的价格无效", field="lines") from None
         if price < 0:
-            raise InvalidInput(f"收费项目“{name}”的价格不能为负")
+            raise InvalidField(f"收费项目“{name}”的价格不能为负", field="lines")
         clean[code] = {
             "name": name,
             "unit": str(item.get("unit") or "次"),
@@ -69,9 +69,9 @@ def fee_schedules(session: Session) -> list[FeeSchedule]:
 def prohibit(session: Session, entity_code: str, *, reason: str, actor: User) -> ProhibitedKind:
     code = (entity_code or "").strip().upper()
     if code not in ENTITY_LABELS:
-        raise InvalidInput(f"未知的数据类型编码：{entity_code}")
+        raise InvalidField(f"未知的数据类型编码：{entity_code}", field="entity_code")
     if not (reason or "").strip():
-        raise InvalidInput("请说明禁止交易的法律依据")
+        raise InvalidField("请说明禁止交易的法律依据", field="reason")
     kind = session.scalar(select(ProhibitedKind).where(ProhibitedKind.entity_code == code))
     if kind is None:
         kind = ProhibitedKind(entity_code=code, reason=reason.strip(), actor=actor.actor)

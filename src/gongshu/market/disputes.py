@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField
 from gongshu.ledger import record
 from gongshu.market.errors import DisputeNotFound, NotParty, WrongMarketStatus
 from gongshu.market.models import DISPUTE_OUTCOMES, ContractBreach, Dispute, Order
@@ -98,7 +98,7 @@ def raise_dispute(
     if order.status != "accepted":
         raise WrongMarketStatus("只有已签约的订单可以提出争议")
     if not (claim or "").strip():
-        raise InvalidInput("请说明争议事项和请求")
+        raise InvalidField("请说明争议事项和请求", field="claim")
     raised_at = as_utc(at) if at else utcnow()
     respondent = (
         f"org:{order.seller_org_id}" if claimant == buyer_entity(order) else buyer_entity(order)
@@ -148,7 +148,7 @@ def respond(
     if dispute.status != "raised":
         raise WrongMarketStatus("该争议已答复或已处理，不在待答复状态")
     if not (response or "").strip():
-        raise InvalidInput("请填写答复意见")
+        raise InvalidField("请填写答复意见", field="response")
     dispute.response, dispute.responded_by = response.strip(), actor.actor
     dispute.responded_at = as_utc(at) if at else utcnow()
     start_clock(session, RESOLUTION, dispute)
@@ -183,9 +183,9 @@ def resolve(
     ):
         raise WrongMarketStatus("被申请方的答复期限尚未届满，请待答复后处理")
     if outcome not in DISPUTE_OUTCOMES:
-        raise InvalidInput(f"处理结果须为支持、驳回或调解：{outcome}")
+        raise InvalidField(f"处理结果须为支持、驳回或调解：{outcome}", field="outcome")
     if not (resolution or "").strip():
-        raise InvalidInput("请填写处理意见")
+        raise InvalidField("请填写处理意见", field="resolution")
     dispute.outcome, dispute.resolution = outcome, resolution.strip()
     dispute.loser = {"upheld": dispute.respondent, "rejected": dispute.claimant}.get(outcome)
     dispute.resolved_by, dispute.resolved_at, dispute.status = actor.actor, now, "resolved"
@@ -221,9 +221,9 @@ def record_breach(
     order = get_order(session, order_id)
     entity = {"buyer": buyer_entity(order), "seller": f"org:{order.seller_org_id}"}.get(party)
     if entity is None:
-        raise InvalidInput(f"违约方须为买方或卖方：{party}")
+        raise InvalidField(f"违约方须为买方或卖方：{party}", field="party")
     if not (finding or "").strip():
-        raise InvalidInput("请填写违约事实")
+        raise InvalidField("请填写违约事实", field="finding")
     breach = ContractBreach(
         order_id=order.id, entity=entity, finding=finding.strip(), recorded_by=actor.actor
     )

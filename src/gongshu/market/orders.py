@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 from gongshu.market import authorizations, provenance
 from gongshu.market.errors import NotBuyer, OrderNotFound, WrongMarketStatus
@@ -83,13 +83,15 @@ def place_order(
     if actor.org_id is not None and actor.org_id == listing.seller_org_id:
         raise NotBuyer("挂牌方不能购买本方产品，也不参与所交付产品的再开发")
     if not (purpose or "").strip():
-        raise InvalidInput("请说明使用目的")
+        raise InvalidField("请说明使用目的", field="purpose")
     if not (scope or "").strip():
-        raise InvalidInput("请说明使用范围")
+        raise InvalidField("请说明使用范围", field="scope")
     if isinstance(term_days, bool) or not isinstance(term_days, int):
-        raise InvalidInput("使用期限必须是整数天")
+        raise InvalidField("使用期限必须是整数天", field="term_days")
     if not 1 <= term_days <= MAX_TERM_DAYS:
-        raise InvalidInput(f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间，收到 {term_days}")
+        raise InvalidField(
+            f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间，收到 {term_days}", field="term_days"
+        )
     amount, basis = price_for(session, listing, use_kind)
     if use_kind == "welfare":
         authorizations.require_welfare_approval(session, listing, actor)  # OPR-7
@@ -244,7 +246,7 @@ def settle(session: Session, order_id: int, *, actor: User, reference: str) -> S
     if settlement is None or settlement.status != "due":
         raise WrongMarketStatus("该订单没有待结算的款项")
     if not (reference or "").strip():
-        raise InvalidInput("请填写收款凭证号")
+        raise InvalidField("请填写收款凭证号", field="reference")
     settlement.status, settlement.reference = "settled", reference.strip()
     settlement.settled_by, settlement.settled_at = actor.actor, utcnow()
     session.flush()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField
 from gongshu.ledger import record
 from gongshu.market import provenance
 from gongshu.market.errors import (
@@ -121,6 +121,8 @@ def delist(session: Session, listing_id: int, *, actor: User, reason: str) -> Li
     require_seller(actor, listing.seller_org_id)
     if listing.status != "listed":
         raise WrongMarketStatus("该产品已下架")
+    if not (reason or "").strip():
+        raise InvalidField("请说明下架原因", field="reason")
     listing.status, listing.delisted_at = "delisted", utcnow()
     session.flush()
     record(
@@ -153,7 +155,7 @@ def listings(session: Session, *, status: str | None = "listed") -> list[Listing
 def price_for(session: Session, listing: Listing, use_kind: str) -> tuple[str, str]:
     """The amount and its basis: OPR-7 for products of authorized operation, else TRD-6."""
     if use_kind not in USE_KINDS:
-        raise InvalidInput(f"用途类型须为公益或产业：{use_kind}")
+        raise InvalidField(f"用途类型须为公益或产业：{use_kind}", field="use_kind")
     if listing.operation_product:
         if use_kind == "welfare":
             return "0.00", "授权运营产品用于公共治理、公益事业，有条件免费使用"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import Organization, User
-from gongshu.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gongshu.errors import Conflict, Forbidden, InvalidField, InvalidInput, NotFound
 from gongshu.ledger import record
 from gongshu.opendata.clocks import OPEN_CORRECTION
 from gongshu.opendata.entries import get_open
@@ -98,14 +98,15 @@ def decide(
         or not isinstance(correction_workdays, int)
         or not 1 <= correction_workdays <= MAX_CORRECTION_WORKDAYS
     ):
-        raise InvalidInput(
-            f"改正期限须为 1 至 {MAX_CORRECTION_WORKDAYS} 个工作日，收到：{correction_workdays}"
+        raise InvalidField(
+            f"改正期限须为 1 至 {MAX_CORRECTION_WORKDAYS} 个工作日，收到：{correction_workdays}",
+            field="correction_workdays",
         )
     breach = OpenBreach(
         agreement_id=agreement.id,
         authority_org_id=org.id,
-        finding=required_text(finding, "违约事实"),
-        correction_order=required_text(correction_order, "责令改正的要求"),
+        finding=required_text(finding, "违约事实", "finding"),
+        correction_order=required_text(correction_order, "责令改正的要求", "correction_order"),
         correction_workdays=correction_workdays,
         penalty_clause=PENALTY_CLAUSE,
         recorded_by=actor.actor,
@@ -152,7 +153,7 @@ def confirm_correction(
         subject=f"open-agreement:{agreement.id}",
         payload={
             "breach": breach.id,
-            "note": required_text(note, "改正情况"),
+            "note": required_text(note, "改正情况", "note"),
             "on_time": lifecycle.on_time(breach.deadline, breach.corrected_at),
         },
     )
@@ -178,23 +179,28 @@ def impose_fine(
     if breach.fined_at is not None:
         raise BreachClosed("该违约已作出罚款决定")
     if reason not in FINE_REASONS:
-        raise InvalidInput("罚款理由须为“逾期未改正”或“造成严重后果”")
+        raise InvalidField("罚款理由须为“逾期未改正”或“造成严重后果”", field="reason")
     if reason == "overdue":
         if breach.corrected_at is not None:
             raise BreachClosed("已在期限内确认改正，不能以逾期未改正为由罚款")
         if breach.deadline is None:
-            raise InvalidInput("改正期限尚无法计算（节假日安排未录入），不能认定逾期未改正")
+            raise InvalidField(
+                "改正期限尚无法计算（节假日安排未录入），不能认定逾期未改正", field="reason"
+            )
         if now <= as_utc(breach.deadline):
-            raise InvalidInput("改正期限尚未届满，不能以逾期未改正为由罚款")
+            raise InvalidField("改正期限尚未届满，不能以逾期未改正为由罚款", field="reason")
     if isinstance(amount_yuan, bool) or not isinstance(amount_yuan, int):
-        raise InvalidInput(f"罚款金额须为整数元，收到：{amount_yuan}")
+        raise InvalidField(f"罚款金额须为整数元，收到：{amount_yuan}", field="amount_yuan")
     if not FINE_MIN_YUAN <= amount_yuan <= FINE_MAX_YUAN:
-        raise InvalidInput(
+        raise InvalidField(
             f"罚款金额须在一万元以上十万元以下（{FINE_MIN_YUAN} 至 {FINE_MAX_YUAN} 元），"
-            f"收到：{amount_yuan} 元"
+            f"收到：{amount_yuan} 元",
+            field="amount_yuan",
         )
     breach.fine_yuan = amount_yuan
-    breach.fine_reason = f"{FINE_REASONS[reason]}：{required_text(note, '罚款的事实和理由')}"
+    breach.fine_reason = (
+        f"{FINE_REASONS[reason]}：{required_text(note, '罚款的事实和理由', 'note')}"
+    )
     breach.fined_by, breach.fined_at = actor.actor, now
     session.flush()
     record(

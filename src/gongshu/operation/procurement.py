@@ -18,7 +18,7 @@ from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 from gongshu.operation.errors import NotAuthority, RequestNotFound, WrongStatus
 from gongshu.operation.models import ProcurementRequest
@@ -41,9 +41,13 @@ def file_request(
     if actor.org is None or actor.org.kind != "agency":
         raise InvalidInput("只有公共管理和服务机构可以申请采购非公共数据")
     texts = {"data_wanted": data_wanted, "purpose": purpose, "legal_basis": legal_basis}
-    missing = [label for k, label in REQUIRED.items() if not (texts[k] or "").strip()]
+    missing = {
+        k: f"采购申请必须写明{label}"
+        for k, label in REQUIRED.items()
+        if not (texts[k] or "").strip()
+    }
     if missing:
-        raise InvalidInput(f"采购申请必须写明：{'、'.join(missing)}")
+        raise InvalidField.of(missing)
     if entry_id is not None:
         catalog.get(session, entry_id)
     req = ProcurementRequest(
@@ -99,7 +103,7 @@ def review(
     if req.status != "submitted":
         raise WrongStatus("该采购申请已审核")
     if not (reason or "").strip():
-        raise InvalidInput("审核采购需求须说明理由")
+        raise InvalidField("审核采购需求须说明理由", field="reason")
     grant = _grant(session, req, actor=actor, entry_id=entry_id, days=days) if approve else None
     req.status = "approved" if approve else "refused"
     req.reviewed_by, req.review_reason, req.reviewed_at = actor.actor, reason.strip(), utcnow()
@@ -120,14 +124,20 @@ def _grant(
 ) -> Grant:
     """The agency's grant on the procured entry; the gates at the door decide first."""
     if req.entry_id is not None and entry_id is not None and entry_id != req.entry_id:
-        raise InvalidInput("申请已指明所采购的数据目录，批准时不能改为其他目录")
+        raise InvalidField(
+            "申请已指明所采购的数据目录，批准时不能改为其他目录", field="resource_code"
+        )
     chosen = req.entry_id if req.entry_id is not None else entry_id
     if chosen is None:
-        raise InvalidInput("批准采购须指明所采购数据的目录；申请未指明的，请在审核时填写目录代码")
+        raise InvalidField(
+            "批准采购须指明所采购数据的目录；申请未指明的，请在审核时填写目录代码",
+            field="resource_code",
+        )
     entry = catalog.get(session, chosen)
     if entry.scope == "public":
-        raise InvalidInput(
-            f"“{entry.name}”（{entry.resource_code}）是公共数据，请通过共享申请获取，不属于采购范围"
+        raise InvalidField(
+            f"“{entry.name}”（{entry.resource_code}）是公共数据，请通过共享申请获取，不属于采购范围",
+            field="resource_code",
         )
     req.entry_id = entry.id
     return egress.create_grant(
@@ -149,7 +159,7 @@ def entry_by_code(session: Session, code: str) -> int | None:
         return None
     entry_id = session.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == code))
     if entry_id is None:
-        raise InvalidInput(f"目录代码不存在：{code}")
+        raise InvalidField(f"目录代码不存在：{code}", field="resource_code")
     return entry_id
 
 

@@ -26,7 +26,7 @@ from gongshu.datasets.classify import SAMPLE_ROWS, classify_sample
 from gongshu.discovery.rules_store import rules_in_force
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField
 from gongshu.ledger import record
 from gongshu.operation.errors import ExportRefused, NotOperator, WrongStatus
 from gongshu.operation.runs import get_run
@@ -96,8 +96,13 @@ def materialize_product(
         raise ExportRefused("只有通过披露检查的结果才能生成数据产品")
     if run.product_entry_id is not None:
         raise WrongStatus(f"该结果已生成数据产品：{run.product_entry_id}")
-    if not (name or "").strip() or not (summary or "").strip():
-        raise InvalidInput("数据产品须填写名称和简介")
+    missing = {
+        k: f"数据产品须填写{label}"
+        for k, label, value in (("name", "名称", name), ("summary", "简介", summary))
+        if not (value or "").strip()
+    }
+    if missing:
+        raise InvalidField.of(missing)
     operator = session.get(Organization, run.operator_org_id)
     result = storage.open_file(datasets_dir, run.result_path)  # sealed whole (runs.py)
     schema = result.schema

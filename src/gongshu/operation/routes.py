@@ -18,7 +18,7 @@ from gongshu.accounts.permissions import (
     PROCUREMENT_REVIEW,
     PUBLIC,
 )
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField
 from gongshu.operation import disclosure, procurement, products, service
 from gongshu.operation import runs as operation_runs
 from gongshu.operation.schemas import (
@@ -63,9 +63,9 @@ def parse_entries(text: str) -> list[dict]:
     try:
         items = json.loads(text or "[]")
     except ValueError as exc:
-        raise InvalidInput("授权范围格式错误，应为 JSON 列表") from exc
+        raise InvalidField("授权范围格式错误，应为 JSON 列表", field="entries") from exc
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise InvalidInput("授权范围格式错误，应为 JSON 列表")
+        raise InvalidField("授权范围格式错误，应为 JSON 列表", field="entries")
     return items
 
 

@@ -21,7 +21,7 @@ from gongshu.egress import service as egress
 from gongshu.egress.marking import door_keys
 from gongshu.egress.models import Grant, MaskingPolicy
 from gongshu.egress.versions import column_tags, version_for
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField
 from gongshu.ledger import record
 from gongshu.operation import sandbox, service
 from gongshu.operation.errors import AgreementInactive, ExportRefused, NotOperator, RunNotFound
@@ -70,7 +70,7 @@ def run_query(
         raise AgreementInactive("授权运营协议不在有效期内")
     sql = (sql or "").strip()
     if not sql:
-        raise InvalidInput("请输入 SQL 查询")
+        raise InvalidField("请输入 SQL 查询", field="sql")
     run = SandboxRun(
         agreement_id=agreement.id,
         operator_org_id=agreement.operator_org_id,

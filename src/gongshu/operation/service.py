@@ -28,7 +28,7 @@ from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
 from gongshu.egress.policies import get_policy, plan
 from gongshu.egress.versions import column_tags
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField
 from gongshu.instruments import service as instruments
 from gongshu.instruments.errors import InstrumentRequired
 from gongshu.instruments.models import Instrument
@@ -73,7 +73,7 @@ def store_report(data: bytes, filename: str, *, data_dir: Path) -> tuple[str, st
     Written to a temporary name and renamed, like loads; returns (relative path, sha256).
     """
     if not data:
-        raise InvalidInput("必须上传安全风险评估报告")
+        raise InvalidField("必须上传安全风险评估报告", field="risk_report")
     digest = hashlib.sha256(data).hexdigest()
     suffix = Path(filename or "report").suffix.lower()[:8] or ".bin"
     rel = Path("operation") / "reports" / f"{digest[:16]}-{uuid.uuid4().hex[:8]}{suffix}"
@@ -170,22 +170,26 @@ def authorize(
     authority = _require_authority(actor)
     operator = session.get(Organization, operator_org_id)
     if operator is None or operator.kind != "operator":
-        raise InvalidInput("被授权单位必须是授权运营机构")
+        raise InvalidField("被授权单位必须是授权运营机构", field="operator_org_id")
     texts = {
         "title": title,
         "revenue_method": revenue_method,
         "security_requirements": security_requirements,
         "disposal": disposal,
     }
-    missing = [label for k, label in REQUIRED.items() if not (texts[k] or "").strip()]
-    if missing:
-        raise InvalidInput(f"授权运营协议必须写明：{'、'.join(missing)}")
+    problems = {
+        k: f"授权运营协议必须写明{label}"
+        for k, label in REQUIRED.items()
+        if not (texts[k] or "").strip()
+    }
     if not report_path or not report_sha256:
-        raise InvalidInput("必须上传安全风险评估报告")
+        problems["risk_report"] = "必须上传安全风险评估报告"
     if not isinstance(term_days, int) or not 1 <= term_days <= MAX_TERM_DAYS:
-        raise InvalidInput(f"授权期限须在 1 至 {MAX_TERM_DAYS} 天之间")
+        problems["term_days"] = f"授权期限须在 1 至 {MAX_TERM_DAYS} 天之间"
     if not entries:
-        raise InvalidInput("授权范围至少包含一个数据目录")
+        problems["entries"] = "授权范围至少包含一个数据目录"
+    if problems:
+        raise InvalidField.of(problems)
     checked = []
     for item in entries:
         entry = catalog.get(session, int(item["entry_id"]))
@@ -330,7 +334,7 @@ def confirm_disposal(
     if agreement.status != "expired":
         raise WrongStatus("协议到期后方可确认处置")
     if not (note or "").strip():
-        raise InvalidInput("请说明处置情况")
+        raise InvalidField("请说明处置情况", field="note")
     agreement.status = "disposed"
     agreement.disposal_confirmed_at = utcnow()
     agreement.disposal_confirmed_by = actor.actor

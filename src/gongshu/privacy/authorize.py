@@ -20,7 +20,7 @@ from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
 from gongshu.egress.versions import column_tags
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 from gongshu.privacy.errors import NotThePerson
 from gongshu.privacy.models import ConsentRecord
@@ -58,9 +58,9 @@ def authorize(
     egress.check_grant(own, user)
     org = session.get(Organization, org_id)
     if org is None or org.kind not in MARKET_KINDS:
-        raise InvalidInput("被授权方须为企业或授权运营机构")
+        raise InvalidField("被授权方须为企业或授权运营机构", field="org_id")
     if not (purpose or "").strip():
-        raise InvalidInput("须写明授权使用的目的")
+        raise InvalidField("须写明授权使用的目的", field="purpose")
     if not 1 <= days <= 365:
         raise InvalidInput("授权期限须为 1 至 365 天")
     kinds = _kinds(session, own) or ["PERSON_NAME"]

@@ -16,7 +16,13 @@ from gongshu.privacy.errors import BadConsent
 from gongshu.privacy.models import NOTICE_SECTIONS, ProcessingNotice
 
 
-class BadNotice(BadConsent): ...
+class BadNotice(BadConsent):
+    """A processing notice refused; ``fields`` names the form's fields it is about."""
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {"functions": message}
+        self.field = next(iter(self.fields))
 
 
 def _functions(value: object) -> list[dict]:
@@ -38,12 +44,15 @@ def _functions(value: object) -> list[dict]:
 def publish(session: Session, org: Organization, sections: dict, *, actor: str) -> ProcessingNotice:
     """A new version of ``org``'s processing rules; refuses a missing section."""
     missing = [
-        label
+        (key, label)
         for key, label in NOTICE_SECTIONS.items()
         if key != "functions" and not str(sections.get(key) or "").strip()
     ]
     if missing:
-        raise BadNotice(f"处理规则缺少以下内容：{'、'.join(missing)}")
+        raise BadNotice(
+            f"处理规则缺少以下内容：{'、'.join(label for _, label in missing)}",
+            fields={key: f"请填写{label}" for key, label in missing},
+        )
     clean = {k: str(sections[k]).strip() for k in NOTICE_SECTIONS if k != "functions"}
     clean["functions"] = _functions(sections.get("functions"))
     version_no = (

@@ -19,15 +19,29 @@ from gongshu.accounts.permissions import (
 )
 from gongshu.catalog.models import CatalogEntry
 from gongshu.entities import ENTITY_LABELS
-from gongshu.errors import GongshuError
+from gongshu.errors import Conflict, GongshuError, InvalidInput
 from gongshu.privacy import clock, consent, notices, service
 from gongshu.privacy.errors import NoMobileOnRecord, NotThePerson
-from gongshu.privacy.models import MATCH_OUTCOMES, REQUEST_KINDS, REQUEST_STATUS, RightsRequest
+from gongshu.privacy.models import (
+    MATCH_OUTCOMES,
+    REQUEST_KINDS,
+    REQUEST_STATUS,
+    RightsMatch,
+    RightsRequest,
+)
 from gongshu.timeutil import BEIJING, utcnow
 from gongshu.web.deps import SessionDep
+from gongshu.web.forms import form_errors, keyed, refused
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
+# A refused post comes back on its own page (issue 17 item 6); a missing right or
+# record still ends on the error page.
+REFUSED = (InvalidInput, Conflict)
+HANDLED = {
+    "handled": "已办理，结果已记入答复函。",
+    "authorized": "已授权，被授权的市场主体可在授权期限内按所述目的使用您的数据。",
+}
 FormStr = Annotated[str, Form()]
 LABELS = {
     "kinds": REQUEST_KINDS,
@@ -61,7 +75,11 @@ def _my_page(
     errors: dict | None = None,
     sent_to: str = "",
     data: dict | None = None,
+    error: str | None = None,
+    flash: str | None = None,
 ) -> Response:
+    errors = dict(errors or {})
+    error = error or errors.pop("form", None)  # about no one field: the summary says it
     records = consent.of_person(session, user.id_number_hash) if user.id_number_hash else []
     withdrawn = {r.withdraws_id for r in records if r.action == "withdraw"}
     orgs = _names(session, {r.org_id for r in records}, Organization)
@@ -77,7 +95,9 @@ def _my_page(
         published=published,
         requests=service.of_user(session, user),
         P=LABELS,
-        errors=errors or {},
+        errors=errors,
+        error=error,
+        flash=flash,
         sent_to=sent_to,
         data=data or {},
     )
@@ -85,16 +105,34 @@ def _my_page(
 
 @pages.get("/privacy")
 def my_privacy(
-    request: Request, session: SessionDep, user: Annotated[User, requires(PRIVACY_REQUEST)]
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(PRIVACY_REQUEST)],
+    withdrawn: int = 0,
+    authorized: int = 0,
 ) -> Response:
-    return _my_page(request, session, user)
+    said = (
+        "已撤回同意。下一步：处理者须在 15 日内删除或匿名化处理相关个人信息。"
+        if withdrawn
+        else "已授权，被授权的市场主体可在授权期限内按所述目的使用您的数据。"
+        if authorized
+        else None
+    )
+    return _my_page(request, session, user, flash=said)
 
 
 @pages.post("/privacy/consents/{consent_id}/withdraw")
 def withdraw_page(
-    consent_id: int, session: SessionDep, user: Annotated[User, requires(PRIVACY_REQUEST)]
+    consent_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(PRIVACY_REQUEST)],
 ) -> Response:
-    consent.withdraw_own(session, consent_id, user=user, on=_today())
+    try:
+        consent.withdraw_own(session, consent_id, user=user, on=_today())
+    except REFUSED as exc:  # about no field: the summary says it
+        refused(session, exc)
+        return _my_page(request, session, user, status_code=exc.status, error=exc.message)
     return RedirectResponse("/privacy?withdrawn=1", status_code=303)
 
 
@@ -186,7 +224,13 @@ def file_page(
             user,
             status_code=exc.status,
             errors={_field_of(exc): exc.message},
-            data={"kind": kind, "mobile": mobile, "details": details},
+            data={
+                "kind": kind,
+                "mobile": mobile,
+                "details": details,
+                "correct_column": correct_column,
+                "correct_value": correct_value,
+            },
         )
     savepoint.commit()
     return RedirectResponse(f"/privacy/requests/{req.id}?filed=1", status_code=303)
@@ -199,13 +243,32 @@ def request_page(
     session: SessionDep,
     user: Annotated[User, requires(ACCOUNT_SELF)],
     filed: int = 0,
+    done: str = "",
 ) -> Response:
+    return _request_page(request, session, request_id, user, filed=filed, done=done)
+
+
+def _request_page(
+    request: Request,
+    session,  # noqa: ANN001
+    request_id: int,
+    user: User,
+    *,
+    filed: int = 0,
+    done: str = "",
+    failed: GongshuError | None = None,
+    typed: dict | None = None,
+    key: str = "",
+) -> Response:
+    """The request; after a refused handling or authorization the same page with the
+    message beside the field of that record's card (``name-key``)."""
     from sqlalchemy import select
 
     from gongshu.capability import reference
     from gongshu.privacy.authorize import MARKET_KINDS
 
     req = service.get_visible(session, request_id, user)
+    said = keyed(form_errors(failed) if failed is not None else {"errors": {}}, key)
     matches = service.matches(session, req)
     market = list(
         session.scalars(
@@ -218,6 +281,9 @@ def request_page(
     return render(
         request,
         "privacy_request.html",
+        status_code=failed.status if failed is not None else 200,
+        data={f"{k}-{key}": v for k, v in (typed or {}).items()},
+        **said,
         req=req,
         matches=matches,
         entries=_names(session, {m.entry_id for m in matches}, CatalogEntry),
@@ -232,7 +298,7 @@ def request_page(
             f"下一步：{len(matches)} 个含有您信息的目录的提供单位逐一办理，"
             "平台在法定期限内答复；进度见“我的事项”。"
             if filed and req.user_id == user.id
-            else None
+            else HANDLED.get(done)
         ),
     )
 
@@ -267,17 +333,25 @@ def handle_page(
     mobile_confirmed: FormStr = "",
 ) -> Response:
     settings = request.app.state.settings
-    match = service.handle(
-        session,
-        match_id,
-        actor=user,
-        action=action,
-        note=note,
-        mobile_confirmed=mobile_confirmed == "1",
-        secret=settings.secret_key,
-        datasets_dir=settings.datasets_dir,
-    )
-    return RedirectResponse(f"/privacy/requests/{match.request_id}", status_code=303)
+    try:
+        match = service.handle(
+            session,
+            match_id,
+            actor=user,
+            action=action,
+            note=note,
+            mobile_confirmed=mobile_confirmed == "1",
+            secret=settings.secret_key,
+            datasets_dir=settings.datasets_dir,
+        )
+    except REFUSED as exc:
+        refused(session, exc)
+        request_id = session.get(RightsMatch, match_id).request_id  # found: the step ran
+        typed = {"note": note, "mobile_confirmed": mobile_confirmed}
+        return _request_page(
+            request, session, request_id, user, failed=exc, typed=typed, key=f"m{match_id}"
+        )
+    return RedirectResponse(f"/privacy/requests/{match.request_id}?done=handled", status_code=303)
 
 
 @pages.get("/privacy/supervision")
@@ -316,6 +390,7 @@ def supervision_page(
 @pages.post("/privacy/grants/{grant_id}/authorize")
 def authorize_page(
     grant_id: int,
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(PRIVACY_REQUEST)],
     org_id: Annotated[int, Form()] = 0,
@@ -324,6 +399,26 @@ def authorize_page(
 ) -> Response:
     from gongshu.privacy.authorize import authorize
 
-    authorize(session, grant_id, user=user, org_id=org_id, purpose=purpose, on=_today())
     target = back if back.startswith("/privacy/") else "/privacy"
-    return RedirectResponse(target, status_code=303)
+    try:
+        authorize(session, grant_id, user=user, org_id=org_id, purpose=purpose, on=_today())
+    except REFUSED as exc:
+        refused(session, exc)
+        typed = {"org_id": org_id, "purpose": purpose}
+        request_id = _request_of_grant(session, grant_id)
+        if request_id is None:  # authorized from elsewhere: the summary of my page
+            return _my_page(request, session, user, status_code=exc.status, error=exc.message)
+        return _request_page(
+            request, session, request_id, user, failed=exc, typed=typed, key=f"g{grant_id}"
+        )
+    sep = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{sep}done=authorized", status_code=303)
+
+
+def _request_of_grant(session, grant_id: int) -> int | None:  # noqa: ANN001
+    """The rights request whose handling made the grant (the page its form is on)."""
+    from sqlalchemy import select
+
+    return session.scalar(
+        select(RightsMatch.request_id).where(RightsMatch.grant_id == grant_id).limit(1)
+    )

@@ -33,7 +33,7 @@ from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
 from gongshu.egress.verify import Checker
 from gongshu.egress.versions import column_tags
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 from gongshu.privacy import erasure, finder, tombstones
 from gongshu.privacy.clock import RIGHTS_ANSWER, on_time
@@ -301,7 +301,7 @@ def handle(
     if action not in ALLOWED_ACTIONS[req.kind]:
         raise InvalidInput(f"「{REQUEST_KINDS[req.kind]}」请求不能以此方式办理：{action}")
     if action in ("refuse", "explain") and not (note or "").strip():
-        raise InvalidInput("不予办理或解释说明须写明理由和依据")
+        raise InvalidField("不予办理或解释说明须写明理由和依据", field="note")
     found = lookup(req, secret)
     version = session.get(DatasetVersion, match.dataset_version_id)
     entry = catalog.get(session, match.entry_id)
@@ -312,8 +312,9 @@ def handle(
         not in {code for c in match.columns for code in column_tags(entry, version).get(c, [])}
     )  # a mention in free text is found by the ID number
     if action in ("delete", "correct", "export") and by_mobile_only and not mobile_confirmed:
-        raise InvalidInput(
-            "该目录仅以手机号码匹配到记录，手机号码未经核验：请先核实号码属于申请人本人，再确认办理"
+        raise InvalidField(
+            "该目录仅以手机号码匹配到记录，手机号码未经核验：请先核实号码属于申请人本人，再确认办理",
+            field="mobile_confirmed",
         )
     if action in ("delete", "correct", "export"):
         # Re-find in the latest version: a load since filing may have moved the rows.

@@ -22,7 +22,7 @@ from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import Organization, User
 from gongshu.catalog import service as catalog
 from gongshu.catalog.models import CatalogEntry
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 from gongshu.registration import codes, provenance
 from gongshu.registration.errors import (
@@ -89,57 +89,62 @@ def _clean(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     for k in ("price_unit", "fee_item", "holder_authorization", "important_data_consent"):
         out[k] = _text(out[k])
     if out["kind"] not in KINDS:
-        raise InvalidInput(f"登记类型须为数据资源或数据产品：{out['kind']}")
+        raise InvalidField(f"登记类型须为数据资源或数据产品：{out['kind']}", field="kind")
     if not out["name"]:
-        raise InvalidInput("请填写名称")
+        raise InvalidField("请填写名称", field="name")
     if not out["description"]:
-        raise InvalidInput("请填写描述")
+        raise InvalidField("请填写描述", field="description")
     if out["kind"] == "product" and not out["processing_summary"]:
-        raise InvalidInput("数据产品须说明加工处理过程")
+        raise InvalidField("数据产品须说明加工处理过程", field="processing_summary")
     out["processing_summary"] = out["processing_summary"] or ""
     ids = []
     for raw in out["source_entry_ids"] or []:
         try:
             ids.append(int(raw))
         except (TypeError, ValueError):
-            raise InvalidInput(f"来源数据须为目录编号：{raw}") from None
+            raise InvalidField(f"来源数据须为目录编号：{raw}", field="source_entry_ids") from None
     for entry_id in ids:
         entry = catalog.get(session, entry_id)
         if entry.published_version is None:
-            raise InvalidInput(f"来源数据目录尚未发布：{entry.name}")
+            raise InvalidField(f"来源数据目录尚未发布：{entry.name}", field="source_entry_ids")
     out["source_entry_ids"] = list(dict.fromkeys(ids))
     rights = list(dict.fromkeys(out["rights"] or []))
     unknown = [r for r in rights if r not in RIGHTS]
     if unknown:
-        raise InvalidInput(f"未知的权利类型：{'、'.join(map(str, unknown))}")
+        raise InvalidField(f"未知的权利类型：{'、'.join(map(str, unknown))}", field="rights")
     if out["acting_for"] and rights:
-        raise InvalidInput(
+        raise InvalidField(
             "受托代为加工处理数据的，不享有持有权、加工使用权和产品经营权，"
-            f"请勿勾选权利；受托方：{out['acting_for']}"
+            f"请勿勾选权利；受托方：{out['acting_for']}",
+            field="rights",
         )
     if not out["acting_for"] and not rights:
-        raise InvalidInput("请至少选择一项所持权利")
+        raise InvalidField("请至少选择一项所持权利", field="rights")
     out["rights"] = [r for r in RIGHTS if r in rights]
     if out["price_mode"] not in PRICE_MODES:
-        raise InvalidInput(f"定价方式无效：{out['price_mode']}")
+        raise InvalidField(f"定价方式无效：{out['price_mode']}", field="price_mode")
     if out["price_mode"] == "self":
         try:
             price = Decimal(out["price_yuan"] or "")
         except InvalidOperation:
-            raise InvalidInput(f"自主定价须填写价格：{out['price_yuan']}") from None
+            raise InvalidField(
+                f"自主定价须填写价格：{out['price_yuan']}", field="price_yuan"
+            ) from None
         if price < 0 or price != price.quantize(Decimal("0.01")):
-            raise InvalidInput(f"价格须为不小于 0 的金额，最多两位小数：{price}")
+            raise InvalidField(
+                f"价格须为不小于 0 的金额，最多两位小数：{price}", field="price_yuan"
+            )
         out["price_yuan"] = str(price.quantize(Decimal("0.01")))
     elif out["price_mode"] == "guided":
         if not out["fee_item"]:
-            raise InvalidInput("政府指导价须选择收费项目")
+            raise InvalidField("政府指导价须选择收费项目", field="fee_item")
         out["price_yuan"] = None
     else:
         out["price_yuan"] = "0.00"
     if out["data_entry_id"] not in (None, ""):
         entry = catalog.get(session, int(out["data_entry_id"]))
         if entry.published_version is None:
-            raise InvalidInput(f"产品数据目录尚未发布：{entry.name}")
+            raise InvalidField(f"产品数据目录尚未发布：{entry.name}", field="data_entry_id")
         out["data_entry_id"] = entry.id
         if out["kind"] == "product":  # only sandbox products, never raw rows (OPR-4, TRD-3)
             out["source_entry_ids"] = provenance.require_product_data(
@@ -366,7 +371,7 @@ def return_(session: Session, reg_id: int, *, actor: User, comment: str) -> Regi
             f"登记当前为“{STATUSES.get(reg.status, reg.status)}”，不能退回"
         )
     if not _text(comment):
-        raise InvalidInput("退回时必须填写审核意见")
+        raise InvalidField("退回时必须填写审核意见", field="comment")
     reg.status = "returned"
     reg.last_comment = comment.strip()
     _new_version(session, reg, "returned", actor, reg.last_comment)
