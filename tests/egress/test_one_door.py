@@ -37,7 +37,7 @@ STORAGE_READERS = {
     "quality/onesource.py": "in-platform duplicate finder (AGG-2); keyed hashes, only counts",
     "datasets/classify.py": "discovery sample for classification; nothing leaves",
     "spark/anonymity.py": "the PIP-9 check on the Spark cluster; only counts come back",
-    "spark/quality.py": "quality checks (QUA-1) on the Spark cluster; examples masked as in process",
+    "quality/cluster.py": "quality checks (QUA-1) on the Spark cluster; examples masked after",
 }
 FILE_READER_IMPORTS = {
     "storage/store.py": "opens stored versions (sealed columns decrypted) for the readers above",

@@ -109,13 +109,13 @@ def evaluate(
     format, uniqueness of an ID) run in numpy over Arrow batches (``vector``) unless
     ``vectorized`` is False; the other row rules in one DuckDB aggregate. With
     ``cluster`` (by default when ``GONGSHU_ENGINE=spark``) the row rules run on the
-    Spark executors instead (``gongshu.spark.quality``): the same results."""
+    Spark executors instead (``quality.cluster``): the same results."""
     if cluster is None:
         from gongshu.spark.context import engine as chosen
 
         cluster = chosen() == "spark"
     if cluster:
-        from gongshu.spark import quality as on_cluster
+        from gongshu.quality import cluster as on_cluster
 
         return on_cluster.evaluate(
             path,

@@ -333,13 +333,14 @@ def review_detail(
     session: SessionDep,
     user: Annotated[User, requires(REGISTRATION_REVIEW)],
 ) -> Response:
-    return _review_detail(request, session, reg_id)
+    return _review_detail(request, session, reg_id, user)
 
 
 def _review_detail(
     request: Request,
     session: Session,
     reg_id: int,
+    user: User,
     *,
     failed: GongshuError | None = None,
     typed: dict | None = None,
@@ -380,7 +381,7 @@ def approve(
         if getattr(exc, "field", "") == "comment":
             exc.field, exc.fields = "approve_comment", {"approve_comment": exc.message}
         typed = {"approve_comment": comment}
-        return _review_detail(request, session, reg_id, failed=exc, typed=typed)
+        return _review_detail(request, session, reg_id, user, failed=exc, typed=typed)
     return RedirectResponse("/registration-review?done=approved", status_code=303)
 
 
@@ -396,5 +397,7 @@ def return_(
         service.return_(session, reg_id, actor=user, comment=comment)
     except REFUSED as exc:
         refused(session, exc)
-        return _review_detail(request, session, reg_id, failed=exc, typed={"comment": comment})
+        return _review_detail(
+            request, session, reg_id, user, failed=exc, typed={"comment": comment}
+        )
     return RedirectResponse("/registration-review?done=returned", status_code=303)
