@@ -24,6 +24,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from gongshu import storage
@@ -32,7 +34,7 @@ from gongshu.catalog import service as catalog
 from gongshu.datasets.errors import NotDataProvider
 from gongshu.errors import Conflict, InvalidInput
 from gongshu.ledger import record
-from gongshu.protect.anonymity import measure
+from gongshu.protect.anonymity import AnonymityReport, measure, measure_counts
 from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import utcnow
 
@@ -148,13 +150,122 @@ def _measure(
         from gongshu.spark.anonymity import measure_version
 
         return measure_version(datasets_dir, version, quasi_identifiers, sensitive)
-    con = duckdb.connect()
+    keys = [*quasi_identifiers, *(sensitive or [])]
+    stored = {c["name"] for c in version.columns or []}
+    if quasi_identifiers and len(set(keys)) == len(keys) and set(keys) <= stored:
+        return _measure_streamed(datasets_dir, version, quasi_identifiers, sensitive or [])
+    con = duckdb.connect()  # a request measure refuses: the same errors as ever
     try:
-        cols = ", ".join(
-            '"' + c.replace('"', '""') + '"' for c in [*quasi_identifiers, *(sensitive or [])]
-        )
         source = storage.relation(con, datasets_dir, version)
-        table = con.sql(f"SELECT {cols} FROM {source}").to_arrow_table()
+        table = con.sql(f"SELECT {', '.join(map(_q, keys))} FROM {source}").to_arrow_table()
     finally:
         con.close()
     return measure(table, quasi_identifiers, sensitive)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _measure_streamed(
+    datasets_dir: Path,
+    version: DatasetVersion,
+    quasi_identifiers: list[str],
+    sensitive: list[str],
+) -> AnonymityReport:
+    """``measure`` of the version without holding its columns: DuckDB counts the
+    distinct rows over the quasi-identifiers and sensitive attributes as it reads the
+    version's stream (sealed columns decrypted a frame at a time), then reduces the
+    counts to one row per equivalence class (size, distinct sensitive values, the
+    class's t term); only those rows come to Python. The same k, l, classes and rows as
+    ``measure``; t equal up to the order of floating-point sums (a numeric sensitive
+    attribute's ordered t is computed by ``measure_counts`` from the counts)."""
+    qi = ", ".join(map(_q, quasi_identifiers))
+    keys = [*quasi_identifiers, *sensitive]
+    con = duckdb.connect()
+    try:
+        reader = storage.batch_reader(datasets_dir, version, keys)  # scanned once, below
+        types = {f.name: f.type for f in reader.schema}
+        con.register("gs_source", reader)
+        source = "gs_source"
+        con.execute(
+            f"CREATE TEMP TABLE gs_counts AS SELECT {', '.join(map(_q, keys))}, "
+            f"count(*) AS gs_n FROM {source} GROUP BY ALL"
+        )
+        ((total,),) = con.execute("SELECT coalesce(sum(gs_n), 0) FROM gs_counts").fetchall()
+        total = int(total)
+        sizes = np.array(
+            [
+                r[0]
+                for r in con.execute(
+                    f"SELECT sum(gs_n) FROM gs_counts GROUP BY {qi} "
+                    f"ORDER BY {', '.join(f'{_q(c)} NULLS LAST' for c in quasi_identifiers)}"
+                ).fetchall()
+            ],
+            dtype=np.int64,
+        )
+        if total == 0:
+            return AnonymityReport(
+                0, tuple(quasi_identifiers), tuple(sensitive), 0, None, None, 0, sizes
+            )
+        l_value: int | None = None
+        t_value: float | None = None
+        for name in sensitive:
+            lv, tv = _l_and_t_sql(con, quasi_identifiers, name, total, types[name])
+            l_value = lv if l_value is None else min(l_value, lv)
+            t_value = tv if t_value is None else max(t_value, tv)
+    finally:
+        con.close()
+    return AnonymityReport(
+        rows=total,
+        quasi_identifiers=tuple(quasi_identifiers),
+        sensitive=tuple(sensitive),
+        k=int(sizes.min()),
+        l=l_value,
+        t=t_value,
+        equivalence_classes=len(sizes),
+        class_sizes=sizes,
+    )
+
+
+def _l_and_t_sql(
+    con: duckdb.DuckDBPyConnection,
+    quasi_identifiers: list[str],
+    name: str,
+    total: int,
+    kind: pa.DataType,
+) -> tuple[int, float]:
+    """Distinct l and t of one sensitive attribute from the counts table (a null is
+    a value of its own, as in ``measure``)."""
+    qi = ", ".join(map(_q, quasi_identifiers))
+    pairs = f"SELECT {qi}, {_q(name)} AS gs_v, sum(gs_n) AS gs_n FROM gs_counts GROUP BY ALL"
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+    ((values,),) = con.execute(
+        f"SELECT count(DISTINCT {_q(name)}) + max(({_q(name)} IS NULL)::INT) FROM gs_counts"
+    ).fetchall()
+    if numeric and values > 1:  # ordered distance: over the counts, as the cluster does
+        counts = con.sql(pairs).to_arrow_table()
+        counts = counts.rename_columns([*quasi_identifiers, name, "gs_n"])
+        report = measure_counts(counts, quasi_identifiers, [name], count_column="gs_n")
+        return int(report.l or 0), float(report.t or 0.0)
+    # Equal distance per class: 0.5 * (1 + sum over its values of |q - p| - p).
+    ((l_value, t_value),) = con.execute(
+        f"""
+        WITH pairs AS ({pairs}),
+        w AS (
+            SELECT {qi}, gs_n,
+                sum(gs_n) OVER (PARTITION BY {qi}) AS gs_size,
+                count(*) OVER (PARTITION BY {qi}) AS gs_d,
+                sum(gs_n) OVER (PARTITION BY gs_v) AS gs_g
+            FROM pairs
+        ),
+        c AS (
+            SELECT min(gs_d) AS gs_d,
+                0.5 * (1 + sum(abs(gs_n / gs_size - gs_g / ?) - gs_g / ?)) AS gs_t
+            FROM w GROUP BY {qi}
+        )
+        SELECT min(gs_d), max(gs_t) FROM c
+        """,
+        [float(total), float(total)],
+    ).fetchall()
+    return int(l_value), (0.0 if values <= 1 else float(t_value))
