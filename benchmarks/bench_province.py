@@ -17,7 +17,8 @@ rows at a time, in a process of its own, so generation is not in the figures) an
   the sensitive attribute (a sealed column: decrypted frame by frame);
 - export: a delivery through the egress door (masking, watermark, CSV).
 
-Peak RSS is the child's ``ru_maxrss`` after each phase (it only grows); with
+Peak RSS is the child's ``ru_maxrss``: the highest so far after each phase, and the
+phase's own (``phase_peak_mb``: the peak is reset before each phase on Linux); with
 ``--engines spark`` a local standalone cluster (a master, two one-core workers) is
 started first and the child runs with ``GONGSHU_ENGINE=spark``: scan and
 k-anonymity run on the cluster, and the figure is the driver's Python process
@@ -45,6 +46,26 @@ PHASES = ("load", "scan", "quality", "k-anonymity", "export")
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_mb() -> float:
+    """The current RSS (Linux; 0 elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _reset_peak() -> None:
+    """Start a new peak from the current RSS (Linux: ``clear_refs`` 5 resets VmHWM and
+    ``ru_maxrss``), so each phase has its own figure; elsewhere peaks stay cumulative."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def write_source(path: Path, rows: int) -> None:
@@ -92,10 +113,21 @@ def child(rows: int, engine: str, src: Path) -> dict:
     init_instance(instance)
     ds = settings.datasets_dir
 
+    highest = [_peak_mb()]
+
     def timed(name: str, fn):  # noqa: ANN001, ANN202
+        _reset_peak()
+        start = _rss_mb()
         t = time.perf_counter()
         out = fn()
-        figures[name] = {"seconds": round(time.perf_counter() - t, 2), "peak_mb": _peak_mb()}
+        phase = _peak_mb()
+        highest[0] = max(highest[0], phase)
+        figures[name] = {
+            "seconds": round(time.perf_counter() - t, 2),
+            "peak_mb": round(highest[0], 1),  # so far
+            "phase_peak_mb": round(phase, 1),  # during this phase only
+            "start_mb": round(start, 1),  # RSS when the phase began
+        }
         print(f"  {engine} {rows:,} {name}: {figures[name]}", file=sys.stderr, flush=True)
         return out
 
@@ -178,7 +210,7 @@ def child(rows: int, engine: str, src: Path) -> dict:
             ),
         )
         figures["export_rows"] = out.delivery.rows
-    figures["peak_mb"] = _peak_mb()
+    figures["peak_mb"] = max(highest[0], _peak_mb())
     instance.close()
     if engine == "spark":
         from gongshu.spark import stop
