@@ -173,99 +173,97 @@ def _measure_streamed(
     quasi_identifiers: list[str],
     sensitive: list[str],
 ) -> AnonymityReport:
-    """``measure`` of the version without holding its columns: DuckDB counts the
-    distinct rows over the quasi-identifiers and sensitive attributes as it reads the
-    version's stream (sealed columns decrypted a frame at a time), then reduces the
+    """``measure`` of the version without holding its columns in Python: DuckDB counts
+    the distinct rows over the quasi-identifiers and a sensitive attribute as it reads
+    the version's stream (sealed columns decrypted a frame at a time) and reduces the
     counts to one row per equivalence class (size, distinct sensitive values, the
     class's t term); only those rows come to Python. The same k, l, classes and rows as
     ``measure``; t equal up to the order of floating-point sums (a numeric sensitive
-    attribute's ordered t is computed by ``measure_counts`` from the counts)."""
+    attribute's ordered t is ``measure_counts``'s, from the counts)."""
     qi = ", ".join(map(_q, quasi_identifiers))
     keys = [*quasi_identifiers, *sensitive]
+    qi_order = ", ".join(f"{_q(c)} NULLS LAST" for c in quasi_identifiers)
     con = duckdb.connect()
     try:
         reader = storage.batch_reader(datasets_dir, version, keys)  # scanned once, below
         types = {f.name: f.type for f in reader.schema}
         con.register("gs_source", reader)
-        source = "gs_source"
-        con.execute(
-            f"CREATE TEMP TABLE gs_counts AS SELECT {', '.join(map(_q, keys))}, "
-            f"count(*) AS gs_n FROM {source} GROUP BY ALL"
-        )
-        ((total,),) = con.execute("SELECT coalesce(sum(gs_n), 0) FROM gs_counts").fetchall()
-        total = int(total)
-        sizes = np.array(
-            [
-                r[0]
-                for r in con.execute(
-                    f"SELECT sum(gs_n) FROM gs_counts GROUP BY {qi} "
-                    f"ORDER BY {', '.join(f'{_q(c)} NULLS LAST' for c in quasi_identifiers)}"
-                ).fetchall()
-            ],
-            dtype=np.int64,
-        )
-        if total == 0:
-            return AnonymityReport(
-                0, tuple(quasi_identifiers), tuple(sensitive), 0, None, None, 0, sizes
+        if not sensitive:
+            sql = f"SELECT count(*) FROM gs_source GROUP BY {qi} ORDER BY {qi_order}"
+            sizes = np.array([r[0] for r in con.execute(sql).fetchall()], dtype=np.int64)
+            return _report(quasi_identifiers, sensitive, sizes, None, None)
+        if len(sensitive) == 1:  # the counts straight from the stream
+            pairs = {
+                sensitive[0]: f"SELECT {qi}, {_q(sensitive[0])} AS gs_v, count(*) AS gs_n "
+                "FROM gs_source GROUP BY ALL"
+            }
+        else:  # several attributes: the counts over all of them once, then each
+            con.execute(
+                f"CREATE TEMP TABLE gs_counts AS SELECT {', '.join(map(_q, keys))}, "
+                "count(*) AS gs_n FROM gs_source GROUP BY ALL"
             )
+            pairs = {
+                name: f"SELECT {qi}, {_q(name)} AS gs_v, sum(gs_n) AS gs_n "
+                "FROM gs_counts GROUP BY ALL"
+                for name in sensitive
+            }
+        sizes = None
         l_value: int | None = None
         t_value: float | None = None
         for name in sensitive:
-            lv, tv = _l_and_t_sql(con, quasi_identifiers, name, total, types[name])
+            kind = types[name]
+            if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+                # ordered distance over the value order: from the counts, as the cluster does
+                counts = con.sql(pairs[name]).to_arrow_table()
+                counts = counts.rename_columns([*quasi_identifiers, name, "gs_n"])
+                part = measure_counts(counts, quasi_identifiers, [name], count_column="gs_n")
+                if not part.rows:
+                    return _report(quasi_identifiers, sensitive, part.class_sizes, None, None)
+                class_sizes, lv, tv = part.class_sizes, int(part.l or 0), float(part.t or 0.0)
+            else:  # equal distance per class: 0.5 * (1 + sum over its values of |q - p| - p)
+                rows = con.execute(
+                    f"""
+                    WITH pairs AS ({pairs[name]}),
+                    w AS (
+                        SELECT {qi}, gs_n,
+                            sum(gs_n) OVER (PARTITION BY {qi}) AS gs_size,
+                            count(*) OVER (PARTITION BY {qi}) AS gs_d,
+                            sum(gs_n) OVER (PARTITION BY gs_v) AS gs_g,
+                            sum(gs_n) OVER () AS gs_total
+                        FROM pairs
+                    )
+                    SELECT min(gs_size), min(gs_d),
+                        0.5 * (1 + sum(abs(gs_n / gs_size - gs_g / gs_total) - gs_g / gs_total))
+                    FROM w GROUP BY {qi} ORDER BY {qi_order}
+                    """
+                ).fetchall()
+                if not rows:
+                    return _report(quasi_identifiers, sensitive, np.zeros(0, np.int64), None, None)
+                class_sizes = np.array([r[0] for r in rows], dtype=np.int64)
+                lv, tv = min(int(r[1]) for r in rows), max(float(r[2]) for r in rows)
+            sizes = class_sizes if sizes is None else sizes
             l_value = lv if l_value is None else min(l_value, lv)
             t_value = tv if t_value is None else max(t_value, tv)
     finally:
         con.close()
+    return _report(quasi_identifiers, sensitive, sizes, l_value, t_value)
+
+
+def _report(
+    quasi_identifiers: list[str],
+    sensitive: list[str],
+    sizes: np.ndarray,
+    l_value: int | None,
+    t_value: float | None,
+) -> AnonymityReport:
+    rows = int(sizes.sum())
     return AnonymityReport(
-        rows=total,
+        rows=rows,
         quasi_identifiers=tuple(quasi_identifiers),
         sensitive=tuple(sensitive),
-        k=int(sizes.min()),
-        l=l_value,
-        t=t_value,
-        equivalence_classes=len(sizes),
+        k=int(sizes.min()) if rows else 0,
+        l=l_value if rows else None,
+        t=t_value if rows else None,
+        equivalence_classes=len(sizes) if rows else 0,
         class_sizes=sizes,
     )
-
-
-def _l_and_t_sql(
-    con: duckdb.DuckDBPyConnection,
-    quasi_identifiers: list[str],
-    name: str,
-    total: int,
-    kind: pa.DataType,
-) -> tuple[int, float]:
-    """Distinct l and t of one sensitive attribute from the counts table (a null is
-    a value of its own, as in ``measure``)."""
-    qi = ", ".join(map(_q, quasi_identifiers))
-    pairs = f"SELECT {qi}, {_q(name)} AS gs_v, sum(gs_n) AS gs_n FROM gs_counts GROUP BY ALL"
-    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
-    ((values,),) = con.execute(
-        f"SELECT count(DISTINCT {_q(name)}) + max(({_q(name)} IS NULL)::INT) FROM gs_counts"
-    ).fetchall()
-    if numeric and values > 1:  # ordered distance: over the counts, as the cluster does
-        counts = con.sql(pairs).to_arrow_table()
-        counts = counts.rename_columns([*quasi_identifiers, name, "gs_n"])
-        report = measure_counts(counts, quasi_identifiers, [name], count_column="gs_n")
-        return int(report.l or 0), float(report.t or 0.0)
-    # Equal distance per class: 0.5 * (1 + sum over its values of |q - p| - p).
-    ((l_value, t_value),) = con.execute(
-        f"""
-        WITH pairs AS ({pairs}),
-        w AS (
-            SELECT {qi}, gs_n,
-                sum(gs_n) OVER (PARTITION BY {qi}) AS gs_size,
-                count(*) OVER (PARTITION BY {qi}) AS gs_d,
-                sum(gs_n) OVER (PARTITION BY gs_v) AS gs_g
-            FROM pairs
-        ),
-        c AS (
-            SELECT min(gs_d) AS gs_d,
-                0.5 * (1 + sum(abs(gs_n / gs_size - gs_g / ?) - gs_g / ?)) AS gs_t
-            FROM w GROUP BY {qi}
-        )
-        SELECT min(gs_d), max(gs_t) FROM c
-        """,
-        [float(total), float(total)],
-    ).fetchall()
-    return int(l_value), (0.0 if values <= 1 else float(t_value))
