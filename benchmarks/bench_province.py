@@ -84,7 +84,7 @@ def write_source(path: Path, rows: int) -> None:
     writer.close()
 
 
-def child(rows: int, engine: str, src: Path) -> dict:
+def child(rows: int, engine: str, src: Path, phases: tuple[str, ...] = PHASES) -> dict:
     """One run of every phase in this process; returns the figures."""
     sys.path.insert(0, str(HERE))
     from bench_egress import FIELDS
@@ -169,47 +169,51 @@ def child(rows: int, engine: str, src: Path) -> dict:
         )
         version_id = version.id
         figures["sealed"] = (version.sealed or {}).get("columns")
-    with transaction(instance.session_factory) as s:
-        version = s.get(DatasetVersion, version_id)
-        result = timed("scan", lambda: full_scan(ds, version))
-        figures["scan_rows"] = result["rows"]
-    with transaction(instance.session_factory) as s:
-        report = timed("quality", lambda: quality.run_report(s, version_id, datasets_dir=ds))
-        figures["quality_overall"], figures["quality_rows"] = report.overall, report.rows
-        figures["quality_rules"] = len(report.results)
-    with transaction(instance.session_factory) as s:
-        version = s.get(DatasetVersion, version_id)
-        anon = timed(
-            "k-anonymity",
-            lambda: anonymized._measure(ds, version, ["街道", "登记日期"], ["公民身份号码"]),
-        )
-        figures["k"], figures["l"] = anon.k, anon.l
-    with transaction(instance.session_factory) as s:
-        other = accounts.get_user(s, "other")
-        grant_id = egress.create_grant(
-            s,
-            catalog.get(s, entry_id),
-            recipient_org_id=other.org_id,
-            purpose="基准测试",
-            source="sharing",
-            actor=reviewer,
-            policy="open",
-        ).id
-    with transaction(instance.session_factory) as s:
-        other = accounts.get_user(s, "other")
-        out = timed(
-            "export",
-            lambda: egress.deliver(
+    if "scan" in phases:
+        with transaction(instance.session_factory) as s:
+            version = s.get(DatasetVersion, version_id)
+            result = timed("scan", lambda: full_scan(ds, version))
+            figures["scan_rows"] = result["rows"]
+    if "quality" in phases:
+        with transaction(instance.session_factory) as s:
+            report = timed("quality", lambda: quality.run_report(s, version_id, datasets_dir=ds))
+            figures["quality_overall"], figures["quality_rows"] = report.overall, report.rows
+            figures["quality_rules"] = len(report.results)
+    if "k-anonymity" in phases:
+        with transaction(instance.session_factory) as s:
+            version = s.get(DatasetVersion, version_id)
+            anon = timed(
+                "k-anonymity",
+                lambda: anonymized._measure(ds, version, ["街道", "登记日期"], ["公民身份号码"]),
+            )
+            figures["k"], figures["l"] = anon.k, anon.l
+    if "export" in phases:
+        with transaction(instance.session_factory) as s:
+            other = accounts.get_user(s, "other")
+            grant_id = egress.create_grant(
                 s,
-                grant_id,
-                actor=other,
-                fmt="csv",
-                datasets_dir=ds,
-                work_dir=work / "egress",
-                secret=settings.secret_key,
-            ),
-        )
-        figures["export_rows"] = out.delivery.rows
+                catalog.get(s, entry_id),
+                recipient_org_id=other.org_id,
+                purpose="基准测试",
+                source="sharing",
+                actor=reviewer,
+                policy="open",
+            ).id
+        with transaction(instance.session_factory) as s:
+            other = accounts.get_user(s, "other")
+            out = timed(
+                "export",
+                lambda: egress.deliver(
+                    s,
+                    grant_id,
+                    actor=other,
+                    fmt="csv",
+                    datasets_dir=ds,
+                    work_dir=work / "egress",
+                    secret=settings.secret_key,
+                ),
+            )
+            figures["export_rows"] = out.delivery.rows
     figures["peak_mb"] = max(highest[0], _peak_mb())
     instance.close()
     if engine == "spark":
@@ -224,6 +228,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--engines", nargs="+", default=["local"], choices=["local", "spark"])
+    parser.add_argument(
+        "--phases", nargs="+", default=list(PHASES[1:]), choices=PHASES[1:], help="after the load"
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -231,7 +238,8 @@ def main() -> None:
         write_source(args.generate, args.rows[0])
         return
     if args.child:
-        print(json.dumps(child(args.rows[0], args.engines[0], args.child)))
+        phases = ("load", *args.phases)
+        print(json.dumps(child(args.rows[0], args.engines[0], args.child, phases)))
         return
     cluster = None
     env = dict(os.environ)
@@ -263,6 +271,8 @@ def main() -> None:
                         str(rows),
                         "--engines",
                         engine,
+                        "--phases",
+                        *args.phases,
                     ],
                     env=run_env,
                     capture_output=True,
@@ -285,6 +295,9 @@ def main() -> None:
         first = base.setdefault(run["engine"], run)
         cells = []
         for phase in PHASES:
+            if phase not in run or phase not in first:
+                cells.append("—")
+                continue
             secs = run[phase]["seconds"]
             ratio = secs / first[phase]["seconds"] if first[phase]["seconds"] else 0
             cells.append(f"{secs:7.1f}s {ratio:3.0f}x" if run is not first else f"{secs:11.1f}s")
@@ -292,7 +305,7 @@ def main() -> None:
             f"{run['engine']:<6} {run['rows']:>12,} "
             + " ".join(f"{c:>12}" for c in cells)
             + f"   {run['peak_mb']:,.0f} MB"
-            + f" (k={run['k']}, l={run['l']}, sealed {run['sealed']})"
+            + f" (k={run.get('k')}, l={run.get('l')}, sealed {run['sealed']})"
         )
     print(json.dumps(runs, ensure_ascii=False))
 

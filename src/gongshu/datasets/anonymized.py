@@ -24,8 +24,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from gongshu import storage
@@ -34,7 +32,7 @@ from gongshu.catalog import service as catalog
 from gongshu.datasets.errors import NotDataProvider
 from gongshu.errors import Conflict, InvalidInput
 from gongshu.ledger import record
-from gongshu.protect.anonymity import AnonymityReport, measure, measure_counts
+from gongshu.protect.anonymity import measure
 from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import utcnow
 
@@ -152,8 +150,14 @@ def _measure(
         return measure_version(datasets_dir, version, quasi_identifiers, sensitive)
     keys = [*quasi_identifiers, *(sensitive or [])]
     stored = {c["name"] for c in version.columns or []}
-    if quasi_identifiers and len(set(keys)) == len(keys) and set(keys) <= stored:
-        return _measure_streamed(datasets_dir, version, quasi_identifiers, sensitive or [])
+    if quasi_identifiers and set(keys) <= stored:
+        # Only the columns measured, read as a stream (sealed ones a frame at a time):
+        # no whole decrypted sealed file beside them. ``measure`` then holds those
+        # columns (its numpy kernels need them whole). Counting distinct rows in DuckDB
+        # first and reducing them per class in SQL was tried (commit e30d140 on branch
+        # stream) and cost more at 10M near-unique rows: 2.1 GB against 1.8 GB.
+        table = storage.batch_reader(datasets_dir, version, list(dict.fromkeys(keys))).read_all()
+        return measure(table, quasi_identifiers, sensitive)
     con = duckdb.connect()  # a request measure refuses: the same errors as ever
     try:
         source = storage.relation(con, datasets_dir, version)
@@ -165,105 +169,3 @@ def _measure(
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _measure_streamed(
-    datasets_dir: Path,
-    version: DatasetVersion,
-    quasi_identifiers: list[str],
-    sensitive: list[str],
-) -> AnonymityReport:
-    """``measure`` of the version without holding its columns in Python: DuckDB counts
-    the distinct rows over the quasi-identifiers and a sensitive attribute as it reads
-    the version's stream (sealed columns decrypted a frame at a time) and reduces the
-    counts to one row per equivalence class (size, distinct sensitive values, the
-    class's t term); only those rows come to Python. The same k, l, classes and rows as
-    ``measure``; t equal up to the order of floating-point sums (a numeric sensitive
-    attribute's ordered t is ``measure_counts``'s, from the counts)."""
-    qi = ", ".join(map(_q, quasi_identifiers))
-    keys = [*quasi_identifiers, *sensitive]
-    qi_order = ", ".join(f"{_q(c)} NULLS LAST" for c in quasi_identifiers)
-    con = duckdb.connect()
-    try:
-        reader = storage.batch_reader(datasets_dir, version, keys)  # scanned once, below
-        types = {f.name: f.type for f in reader.schema}
-        con.register("gs_source", reader)
-        if not sensitive:
-            sql = f"SELECT count(*) FROM gs_source GROUP BY {qi} ORDER BY {qi_order}"
-            sizes = np.array([r[0] for r in con.execute(sql).fetchall()], dtype=np.int64)
-            return _report(quasi_identifiers, sensitive, sizes, None, None)
-        if len(sensitive) == 1:  # the counts straight from the stream
-            pairs = {
-                sensitive[0]: f"SELECT {qi}, {_q(sensitive[0])} AS gs_v, count(*) AS gs_n "
-                "FROM gs_source GROUP BY ALL"
-            }
-        else:  # several attributes: the counts over all of them once, then each
-            con.execute(
-                f"CREATE TEMP TABLE gs_counts AS SELECT {', '.join(map(_q, keys))}, "
-                "count(*) AS gs_n FROM gs_source GROUP BY ALL"
-            )
-            pairs = {
-                name: f"SELECT {qi}, {_q(name)} AS gs_v, sum(gs_n) AS gs_n "
-                "FROM gs_counts GROUP BY ALL"
-                for name in sensitive
-            }
-        sizes = None
-        l_value: int | None = None
-        t_value: float | None = None
-        for name in sensitive:
-            kind = types[name]
-            if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-                # ordered distance over the value order: from the counts, as the cluster does
-                counts = con.sql(pairs[name]).to_arrow_table()
-                counts = counts.rename_columns([*quasi_identifiers, name, "gs_n"])
-                part = measure_counts(counts, quasi_identifiers, [name], count_column="gs_n")
-                if not part.rows:
-                    return _report(quasi_identifiers, sensitive, part.class_sizes, None, None)
-                class_sizes, lv, tv = part.class_sizes, int(part.l or 0), float(part.t or 0.0)
-            else:  # equal distance per class: 0.5 * (1 + sum over its values of |q - p| - p)
-                rows = con.execute(
-                    f"""
-                    WITH pairs AS ({pairs[name]}),
-                    w AS (
-                        SELECT {qi}, gs_n,
-                            sum(gs_n) OVER (PARTITION BY {qi}) AS gs_size,
-                            count(*) OVER (PARTITION BY {qi}) AS gs_d,
-                            sum(gs_n) OVER (PARTITION BY gs_v) AS gs_g,
-                            sum(gs_n) OVER () AS gs_total
-                        FROM pairs
-                    )
-                    SELECT min(gs_size), min(gs_d),
-                        0.5 * (1 + sum(abs(gs_n / gs_size - gs_g / gs_total) - gs_g / gs_total))
-                    FROM w GROUP BY {qi} ORDER BY {qi_order}
-                    """
-                ).fetchall()
-                if not rows:
-                    return _report(quasi_identifiers, sensitive, np.zeros(0, np.int64), None, None)
-                class_sizes = np.array([r[0] for r in rows], dtype=np.int64)
-                lv, tv = min(int(r[1]) for r in rows), max(float(r[2]) for r in rows)
-            sizes = class_sizes if sizes is None else sizes
-            l_value = lv if l_value is None else min(l_value, lv)
-            t_value = tv if t_value is None else max(t_value, tv)
-    finally:
-        con.close()
-    return _report(quasi_identifiers, sensitive, sizes, l_value, t_value)
-
-
-def _report(
-    quasi_identifiers: list[str],
-    sensitive: list[str],
-    sizes: np.ndarray,
-    l_value: int | None,
-    t_value: float | None,
-) -> AnonymityReport:
-    rows = int(sizes.sum())
-    return AnonymityReport(
-        rows=rows,
-        quasi_identifiers=tuple(quasi_identifiers),
-        sensitive=tuple(sensitive),
-        k=int(sizes.min()) if rows else 0,
-        l=l_value if rows else None,
-        t=t_value if rows else None,
-        equivalence_classes=len(sizes) if rows else 0,
-        class_sizes=sizes,
-    )
