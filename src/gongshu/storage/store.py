@@ -21,7 +21,8 @@ The sealed file is a header (magic, key id) and a run of frames, each the Parque
 bytes of at most ``FRAME_ROWS`` rows sealed on its own (``GSSEAL2``), with the
 frame's number and whether it is the last in the associated data, so frames cannot
 be dropped, reordered or cut off unnoticed: a reader decrypts one frame at a time
-(``stream``) and never holds a whole sealed column (issue 19 item 3). Files of the
+(``stream``; ``batch_reader`` / ``streamed`` for DuckDB) and never holds a whole sealed
+column (issue 19 item 3). Files of the
 first format (``GSSEAL1``, one blob) stay readable; quarantines are sealed whole.
 
 Key rotation without downtime: ``rotate`` makes a new current key; versions
