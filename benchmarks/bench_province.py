@@ -17,7 +17,8 @@ rows at a time, in a process of its own, so generation is not in the figures) an
   the sensitive attribute (a sealed column: decrypted frame by frame);
 - export: a delivery through the egress door (masking, watermark, CSV).
 
-Peak RSS is the child's ``ru_maxrss`` after each phase (it only grows); with
+Peak RSS is the child's ``ru_maxrss``: the highest so far after each phase, and the
+phase's own (``phase_peak_mb``: the peak is reset before each phase on Linux); with
 ``--engines spark`` a local standalone cluster (a master, two one-core workers) is
 started first and the child runs with ``GONGSHU_ENGINE=spark``: scan and
 k-anonymity run on the cluster, and the figure is the driver's Python process
@@ -47,6 +48,26 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_mb() -> float:
+    """The current RSS (Linux; 0 elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _reset_peak() -> None:
+    """Start a new peak from the current RSS (Linux: ``clear_refs`` 5 resets VmHWM and
+    ``ru_maxrss``), so each phase has its own figure; elsewhere peaks stay cumulative."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 def write_source(path: Path, rows: int) -> None:
     import pyarrow.parquet as pq
 
@@ -63,7 +84,7 @@ def write_source(path: Path, rows: int) -> None:
     writer.close()
 
 
-def child(rows: int, engine: str, src: Path) -> dict:
+def child(rows: int, engine: str, src: Path, phases: tuple[str, ...] = PHASES) -> dict:
     """One run of every phase in this process; returns the figures."""
     sys.path.insert(0, str(HERE))
     from bench_egress import FIELDS
@@ -92,10 +113,21 @@ def child(rows: int, engine: str, src: Path) -> dict:
     init_instance(instance)
     ds = settings.datasets_dir
 
+    highest = [_peak_mb()]
+
     def timed(name: str, fn):  # noqa: ANN001, ANN202
+        _reset_peak()
+        start = _rss_mb()
         t = time.perf_counter()
         out = fn()
-        figures[name] = {"seconds": round(time.perf_counter() - t, 2), "peak_mb": _peak_mb()}
+        phase = _peak_mb()
+        highest[0] = max(highest[0], phase)
+        figures[name] = {
+            "seconds": round(time.perf_counter() - t, 2),
+            "peak_mb": round(highest[0], 1),  # so far
+            "phase_peak_mb": round(phase, 1),  # during this phase only
+            "start_mb": round(start, 1),  # RSS when the phase began
+        }
         print(f"  {engine} {rows:,} {name}: {figures[name]}", file=sys.stderr, flush=True)
         return out
 
@@ -137,48 +169,52 @@ def child(rows: int, engine: str, src: Path) -> dict:
         )
         version_id = version.id
         figures["sealed"] = (version.sealed or {}).get("columns")
-    with transaction(instance.session_factory) as s:
-        version = s.get(DatasetVersion, version_id)
-        result = timed("scan", lambda: full_scan(ds, version))
-        figures["scan_rows"] = result["rows"]
-    with transaction(instance.session_factory) as s:
-        report = timed("quality", lambda: quality.run_report(s, version_id, datasets_dir=ds))
-        figures["quality_overall"], figures["quality_rows"] = report.overall, report.rows
-        figures["quality_rules"] = len(report.results)
-    with transaction(instance.session_factory) as s:
-        version = s.get(DatasetVersion, version_id)
-        anon = timed(
-            "k-anonymity",
-            lambda: anonymized._measure(ds, version, ["街道", "登记日期"], ["公民身份号码"]),
-        )
-        figures["k"], figures["l"] = anon.k, anon.l
-    with transaction(instance.session_factory) as s:
-        other = accounts.get_user(s, "other")
-        grant_id = egress.create_grant(
-            s,
-            catalog.get(s, entry_id),
-            recipient_org_id=other.org_id,
-            purpose="基准测试",
-            source="sharing",
-            actor=reviewer,
-            policy="open",
-        ).id
-    with transaction(instance.session_factory) as s:
-        other = accounts.get_user(s, "other")
-        out = timed(
-            "export",
-            lambda: egress.deliver(
+    if "scan" in phases:
+        with transaction(instance.session_factory) as s:
+            version = s.get(DatasetVersion, version_id)
+            result = timed("scan", lambda: full_scan(ds, version))
+            figures["scan_rows"] = result["rows"]
+    if "quality" in phases:
+        with transaction(instance.session_factory) as s:
+            report = timed("quality", lambda: quality.run_report(s, version_id, datasets_dir=ds))
+            figures["quality_overall"], figures["quality_rows"] = report.overall, report.rows
+            figures["quality_rules"] = len(report.results)
+    if "k-anonymity" in phases:
+        with transaction(instance.session_factory) as s:
+            version = s.get(DatasetVersion, version_id)
+            anon = timed(
+                "k-anonymity",
+                lambda: anonymized._measure(ds, version, ["街道", "登记日期"], ["公民身份号码"]),
+            )
+            figures["k"], figures["l"] = anon.k, anon.l
+    if "export" in phases:
+        with transaction(instance.session_factory) as s:
+            other = accounts.get_user(s, "other")
+            grant_id = egress.create_grant(
                 s,
-                grant_id,
-                actor=other,
-                fmt="csv",
-                datasets_dir=ds,
-                work_dir=work / "egress",
-                secret=settings.secret_key,
-            ),
-        )
-        figures["export_rows"] = out.delivery.rows
-    figures["peak_mb"] = _peak_mb()
+                catalog.get(s, entry_id),
+                recipient_org_id=other.org_id,
+                purpose="基准测试",
+                source="sharing",
+                actor=reviewer,
+                policy="open",
+            ).id
+        with transaction(instance.session_factory) as s:
+            other = accounts.get_user(s, "other")
+            out = timed(
+                "export",
+                lambda: egress.deliver(
+                    s,
+                    grant_id,
+                    actor=other,
+                    fmt="csv",
+                    datasets_dir=ds,
+                    work_dir=work / "egress",
+                    secret=settings.secret_key,
+                ),
+            )
+            figures["export_rows"] = out.delivery.rows
+    figures["peak_mb"] = max(highest[0], _peak_mb())
     instance.close()
     if engine == "spark":
         from gongshu.spark import stop
@@ -192,6 +228,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--engines", nargs="+", default=["local"], choices=["local", "spark"])
+    parser.add_argument(
+        "--phases", nargs="+", default=list(PHASES[1:]), choices=PHASES[1:], help="after the load"
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -199,7 +238,8 @@ def main() -> None:
         write_source(args.generate, args.rows[0])
         return
     if args.child:
-        print(json.dumps(child(args.rows[0], args.engines[0], args.child)))
+        phases = ("load", *args.phases)
+        print(json.dumps(child(args.rows[0], args.engines[0], args.child, phases)))
         return
     cluster = None
     env = dict(os.environ)
@@ -231,6 +271,8 @@ def main() -> None:
                         str(rows),
                         "--engines",
                         engine,
+                        "--phases",
+                        *args.phases,
                     ],
                     env=run_env,
                     capture_output=True,
@@ -253,6 +295,9 @@ def main() -> None:
         first = base.setdefault(run["engine"], run)
         cells = []
         for phase in PHASES:
+            if phase not in run or phase not in first:
+                cells.append("—")
+                continue
             secs = run[phase]["seconds"]
             ratio = secs / first[phase]["seconds"] if first[phase]["seconds"] else 0
             cells.append(f"{secs:7.1f}s {ratio:3.0f}x" if run is not first else f"{secs:11.1f}s")
@@ -260,7 +305,7 @@ def main() -> None:
             f"{run['engine']:<6} {run['rows']:>12,} "
             + " ".join(f"{c:>12}" for c in cells)
             + f"   {run['peak_mb']:,.0f} MB"
-            + f" (k={run['k']}, l={run['l']}, sealed {run['sealed']})"
+            + f" (k={run.get('k')}, l={run.get('l')}, sealed {run['sealed']})"
         )
     print(json.dumps(runs, ensure_ascii=False))
 

@@ -254,3 +254,127 @@ def test_a_sealed_file_of_the_first_format_stays_readable(session, people, ds, t
     version.sealed = {**version.sealed, **old}
     got = [b for b in storage.stream(ds, version, rows_per_batch=128).batches]
     assert sum((b.column(1).to_pylist() for b in got), []) == IDS
+
+
+def _rows(con, source: str) -> list[tuple]:  # noqa: ANN001
+    return con.execute(f"SELECT * FROM {source}").fetchall()
+
+
+def test_the_streamed_relation_gives_the_relation_s_rows(
+    session, people, ds, tmp_path, monkeypatch
+) -> None:
+    from gongshu.storage import store
+
+    monkeypatch.setattr(store, "FRAME_ROWS", 70)  # 300 rows: five frames
+    version = _load(session, people, _entry(session, people), ds, tmp_path)
+    decrypted: list[int] = []
+    monkeypatch.setattr(store, "frame_hooks", [lambda number, size: decrypted.append(number)])
+    con = duckdb.connect()
+    try:
+        for numbered in (False, True):
+            old = _rows(con, storage.relation(con, ds, version, row_numbers=numbered))
+            new = _rows(con, storage.streamed(con, ds, version, row_numbers=numbered))
+            assert new == old and len(new) == 300
+        assert [r[0] for r in new] == list(range(300))  # file_row_number, 0-based
+        assert [r[2] for r in new] == IDS
+        # Only the columns asked for, in that order; batches cut across frames.
+        reader = storage.batch_reader(
+            ds, version, ["金额", "公民身份号码"], row_numbers=True, rows_per_batch=64
+        )
+        got = reader.read_all()
+        assert got.column_names == ["file_row_number", "金额", "公民身份号码"]
+        want = storage.read_table(ds, version, ["金额", "公民身份号码"])
+        assert got.drop_columns(["file_row_number"]).equals(want)
+        # A stream is scanned once: a second scan fails rather than reading nothing.
+        name = storage.streamed(con, ds, version, ["公民身份号码"])
+        assert con.execute(f"SELECT count(*) FROM {name}").fetchall() == [(300,)]
+        with pytest.raises(duckdb.Error):
+            con.execute(f"SELECT count(*) FROM {name}").fetchall()
+        # No sealed column asked for: the sealed file is not even opened.
+        decrypted.clear()
+        rows = _rows(con, storage.streamed(con, ds, version, ["街道", "姓名"]))
+        assert rows == [(f"{'八一' if k % 2 else '豫章'}街道", f"张{k}") for k in range(300)]
+        assert decrypted == []
+    finally:
+        con.close()
+
+
+def test_streaming_holds_one_sealed_frame_not_the_column(
+    session, people, ds, tmp_path, monkeypatch
+) -> None:
+    """Arrow memory while DuckDB scans a sealed column stays near one frame, where
+    the relation holds the whole decrypted column (issue 19 item 3)."""
+    import datetime
+
+    import pyarrow as pa
+
+    from gongshu.storage import store
+
+    days = [datetime.date(1970, 1, 1) + datetime.timedelta(days=d) for d in range(40)]
+    ids = [rid(f"360102{d:%Y%m%d}{i:03d}") for d in days for i in range(1, 1000)]
+    monkeypatch.setattr(store, "FRAME_ROWS", 1000)  # 39,960 rows: forty frames
+    version = _load(session, people, _entry(session, people), ds, tmp_path, ids=ids)
+    whole = storage.read_table(ds, version, ["公民身份号码"]).nbytes
+    held: list[int] = []
+    monkeypatch.setattr(
+        store, "frame_hooks", [lambda number, size: held.append(pa.total_allocated_bytes())]
+    )
+    con = duckdb.connect()
+    try:
+        base = pa.total_allocated_bytes()
+        source = storage.streamed(con, ds, version, ["公民身份号码"])
+        sql = f'SELECT count(DISTINCT "公民身份号码") FROM {source}'
+        assert con.execute(sql).fetchall() == [(len(ids),)]
+        assert len(held) == 40
+        streamed_peak = max(held) - base
+        growth = max(held[20:]) - min(held[1:20])  # what piles up frame after frame
+        held.clear()
+        base = pa.total_allocated_bytes()
+        relation = storage.relation(con, ds, version)
+        relation_held = pa.total_allocated_bytes() - base  # the registered column
+        assert con.execute(sql.replace(source, relation)).fetchall() == [(len(ids),)]
+    finally:
+        con.close()
+    assert relation_held >= whole * 0.9
+    assert streamed_peak < whole / 3, (streamed_peak, whole)  # a frame is whole / 40
+    assert growth < whole / 10, (growth, whole)
+
+
+@pytest.mark.parametrize(
+    ("qi", "sensitive"),
+    [
+        (["街道"], ["公民身份号码"]),  # sealed, near-unique
+        (["街道"], ["金额"]),  # numeric: ordered t
+        (["街道", "金额"], ["公民身份号码", "姓名"]),
+        (["姓名"], []),
+        (["街道"], ["空列"]),  # one value only (all null)
+    ],
+)
+def test_k_anonymity_streamed_equals_the_whole_table_measure(
+    session, people, ds, tmp_path, monkeypatch, qi, sensitive
+) -> None:
+    from gongshu.datasets.anonymized import _measure
+    from gongshu.protect.anonymity import measure
+    from gongshu.storage import store
+
+    monkeypatch.setattr(store, "FRAME_ROWS", 70)
+    entry = _entry(session, people)
+    entry.fields = [*entry.fields, {"name": "空列"}]
+    csv = tmp_path / "in.csv"
+    lines = ["姓名,公民身份号码,街道,金额,空列"] + [
+        f"张{k % 7},{v},{['八一街道', '豫章街道', ''][k % 3]},{k % 11}.50,"
+        for k, v in enumerate(IDS)
+    ]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    version = datasets.load(session, entry.id, csv, actor=people.clerk_county, datasets_dir=ds)
+    table = storage.read_table(ds, version)
+    want = measure(table, qi, sensitive or None)
+    got = _measure(ds, version, qi, sensitive or None)
+    assert (got.rows, got.k, got.l, got.equivalence_classes) == (
+        want.rows,
+        want.k,
+        want.l,
+        want.equivalence_classes,
+    )
+    assert got.class_sizes.tolist() == want.class_sizes.tolist()
+    assert got.t == want.t

@@ -1,7 +1,8 @@
 """No module but the egress door reads dataset contents for a recipient.
 
 Checked on the syntax tree, not the text: a module that calls one of the storage
-layer's read functions (``relation``, ``read_table``, ``stream``, ``open_file``, through
+layer's read functions (``relation``, ``streamed``, ``batch_reader``, ``read_table``,
+``stream``, ``open_file``, through
 ``from gongshu import storage`` or imported by name, inside functions too), or that
 imports a reader of files itself (DuckDB, ``pyarrow.parquet``), must be on this list
 with the reason it is not a read for someone else. A new reader fails here until
@@ -14,7 +15,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "gongshu"
-READ_FUNCTIONS = {"relation", "read_table", "stream", "open_file"}
+READ_FUNCTIONS = {"relation", "streamed", "batch_reader", "read_table", "stream", "open_file"}
 FILE_READERS = {"duckdb", "pyarrow.parquet"}
 STORAGE_MODULES = {"gongshu.storage", "gongshu.storage.store"}
 

@@ -165,6 +165,15 @@ class Query:
         return int(n)
 
 
+def columns_used(q: Query, available: list[str]) -> list[str]:
+    """The columns of ``available`` the query names (selected, filtered, searched or
+    sorted), in stored order: every column reference is ``quote``d, so a column whose
+    quoted name is nowhere in the query text is not read."""
+    text = " ".join([*(quote(c) for c in q.columns), q.where, *(quote(c) for c, _ in q.order)])
+    used = [c for c in available if quote(c) in text]
+    return used or available[:1]  # a count of rows reads one column
+
+
 # A stored version never changes (a new load is a new version), so a count stays true.
 COUNT_CACHE_SIZE = 4096
 _COUNTS: OrderedDict[tuple, int] = OrderedDict()

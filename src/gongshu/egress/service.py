@@ -324,11 +324,19 @@ def deliver(
     try:
         # The version through the storage door: sealed columns decrypted on this cursor.
         numbered = row_ids or query.uses_rows(grant.row_filter)
-        q.source = storage.relation(con, datasets_dir, version, row_numbers=numbered)
         q.sealed = frozenset((version.sealed or {}).get("columns") or [])
+        page = query.small_page(q, offset, limit) if fmt == "json" else None
+        if page is not None:  # read from the plain file's cached row groups: no source
+            pass
+        elif not (count and q.where != "TRUE"):
+            # one scan: a stream of only the columns the query names, sealed ones
+            # decrypted a frame at a time as DuckDB reads (memory bounded, issue 19)
+            needed = query.columns_used(q, available)
+            q.source = storage.streamed(con, datasets_dir, version, needed, row_numbers=numbered)
+        else:  # a count scans the source too: the relation can be read twice
+            q.source = storage.relation(con, datasets_dir, version, row_numbers=numbered)
         sql, args = q.select(offset, limit)
         total = q.count(con, version.id, version.rows) if count else None
-        page = query.small_page(q, offset, limit) if fmt == "json" else None
         if page is not None:  # a small API page: no query to plan, row groups cached
             reader = pa.RecordBatchReader.from_batches(page.schema, page.to_batches(BATCH_ROWS))
         else:

@@ -4,8 +4,9 @@ Below the egress door: version rows (``models``), stored files with sensitive
 columns sealed (``store``, written by ``files``), atomic writes (``atomic``), the
 process-owned temporary files (``scratch``, ``ephemeral``) and the version lifecycle
 (``versions``: newest, derived, superseded, orphans swept). Readers get rows through
-``relation`` / ``read_table`` / ``stream``; who may call those is checked by
-``tests/egress/test_one_door.py``.
+``relation`` / ``read_table`` / ``stream`` (or, for a query that scans its source
+once, ``streamed`` / ``batch_reader``: sealed columns decrypted a frame at a time);
+who may call those is checked by ``tests/egress/test_one_door.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from gongshu.storage.files import StoredFiles, seal, write_file, write_version
 from gongshu.storage.store import (
     KEY_PURPOSE,
     KeyStoreNotUnlocked,
+    batch_reader,
     columns_to_seal,
     keystore,
     open_file,
@@ -29,6 +31,7 @@ from gongshu.storage.store import (
     seal_bytes,
     seal_file,
     stream,
+    streamed,
     unlock,
     unlock_default,
     unlock_settings,
@@ -61,6 +64,7 @@ __all__ = [
     "StoredFiles",
     "DatasetNotFound",
     "KeyStoreNotUnlocked",
+    "batch_reader",
     "add",
     "columns_to_seal",
     "derive",
@@ -82,6 +86,7 @@ __all__ = [
     "seal_bytes",
     "seal_file",
     "stream",
+    "streamed",
     "supersede",
     "superseded_by_erasure",
     "sweep_orphans",
