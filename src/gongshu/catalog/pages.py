@@ -31,6 +31,7 @@ from gongshu.catalog.models import (
 from gongshu.entities import ENTITY_LABELS
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.web.deps import SessionDep
+from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -166,7 +167,7 @@ EntryForm = Annotated[dict, Depends(entry_form)]
 
 @pages.get("/catalog/new")
 def new_form(request: Request, user: Annotated[User, requires(CATALOG_EDIT)]) -> Response:
-    return render(request, "catalog_form.html", entry=None, data={}, **FORM_CHOICES)
+    return render(request, "catalog_form.html", entry=None, data={}, errors={}, **FORM_CHOICES)
 
 
 @pages.post("/catalog/new")
@@ -186,7 +187,7 @@ def create(
             status_code=exc.status,
             entry=None,
             data=data,
-            error=exc.message,
+            **form_errors(exc),
             **FORM_CHOICES,
         )
     return RedirectResponse(f"/catalog/{entry.id}?flash=created", status_code=303)
@@ -276,6 +277,7 @@ def edit_form(
         "catalog_form.html",
         entry=entry,
         data=catalog_versions.snapshot(entry),
+        errors={},
         **FORM_CHOICES,
     )
 
@@ -300,7 +302,7 @@ def save(
             status_code=exc.status,
             entry=entry,
             data=data,
-            error=exc.message,
+            **form_errors(exc),
             **FORM_CHOICES,
         )
     return RedirectResponse(f"/catalog/{entry_id}?flash=saved", status_code=303)
