@@ -102,6 +102,22 @@ def test_every_problem_of_the_entry_form_comes_back_beside_its_field(
     assert session.query(LedgerEntry).count() == written
 
 
+def test_submitting_an_incomplete_entry_says_what_is_missing_on_its_page(
+    client, login, session, people
+) -> None:
+    from gongshu.ledger.models import LedgerEntry
+
+    login("clerk_county")
+    r = client.post("/catalog/new", data=form(summary=""), follow_redirects=False)
+    entry_url = r.headers["location"].split("?")[0]
+    written = session.query(LedgerEntry).count()
+    r = client.post(f"{entry_url}/submit")
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert "目录信息不完整，缺少：摘要" in r.text and "养老机构名录" in r.text
+    assert session.query(LedgerEntry).count() == written
+    assert "草稿" in client.get(entry_url).text
+
+
 def test_versions_page_shows_the_field_diff(client, login, people) -> None:
     login("clerk_county")
     r = client.post("/catalog/new", data=form(), follow_redirects=False)

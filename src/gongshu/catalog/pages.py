@@ -29,7 +29,7 @@ from gongshu.catalog.models import (
     CatalogEntry,
 )
 from gongshu.entities import ENTITY_LABELS
-from gongshu.errors import GongshuError, InvalidInput
+from gongshu.errors import Conflict, GongshuError, InvalidInput
 from gongshu.web.deps import SessionDep
 from gongshu.web.forms import form_errors
 from gongshu.web.render import render
@@ -218,11 +218,26 @@ def entry_page(
     user: Annotated[User, requires(CATALOG_READ)],
     flash: str | None = None,
 ) -> Response:
+    return _entry_page(request, session, user, entry_id, flash=FLASHES.get(flash or ""))
+
+
+def _entry_page(
+    request: Request,
+    session: Session,
+    user: User,
+    entry_id: int,
+    *,
+    flash: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     entry = _entry_for(session, entry_id, user)
     history = catalog_versions.versions(session, entry_id)
     return render(
         request,
         "catalog_entry.html",
+        status_code=status_code,
+        error=error,
         entry=entry,
         versions=history,
         datasets=storage.versions_of(session, entry_id),
@@ -231,7 +246,7 @@ def entry_page(
         can_review="catalog:review" in user.scopes
         and user.org is not None
         and entry.review_region_code == user.org.region_code,
-        flash=FLASHES.get(flash or ""),
+        flash=flash,
         deletable=drafts.deletable(session, entry),
         entity_labels=ENTITY_LABELS,
         # what capabilities above the catalog show here (Capability.entry_sections)
@@ -310,9 +325,19 @@ def save(
 
 @pages.post("/catalog/{entry_id}/submit")
 def submit(
-    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)]
+    entry_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_EDIT)],
 ) -> Response:
-    service.submit(session, entry_id, actor=user)
+    try:
+        with session.begin_nested():
+            service.submit(session, entry_id, actor=user)
+    except (InvalidInput, Conflict) as exc:
+        # Incomplete or not a draft: the entry page again, saying what is missing.
+        session.expire_all()
+        said = exc.message + ("。请点击“修改”补全后再提交审核。" if exc.status == 400 else "")
+        return _entry_page(request, session, user, entry_id, error=said, status_code=exc.status)
     return RedirectResponse(f"/catalog/{entry_id}?flash=submitted", status_code=303)
 
 
