@@ -50,6 +50,75 @@ def test_missing_fields_keep_the_form(client, login, people) -> None:  # noqa: A
     assert r.status_code == 400 and "请填写事件发生时间" in r.text and 'value="x"' in r.text
 
 
+def test_incident_forms_say_each_problem_beside_its_field(client, login, people, session) -> None:  # noqa: ANN001
+    from gongshu.compliance.models import Incident
+    from gongshu.ledger.models import LedgerEntry
+
+    login("clerk_prov")
+    written = session.query(LedgerEntry).count()
+    r = client.post(
+        "/compliance/incidents/new",
+        data={
+            "title": "门户网站被篡改",
+            "system": "",
+            "found_at": "2026-03-01T10:00",
+            "occurred_at": "2026-03-01T10:00",
+            "kind": "",
+            "people_affected": "三十",
+        },
+    )
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert 'id="people_affected-error">请填写不小于 0 的整数；收到“三十”' in r.text
+    assert 'aria-describedby="people_affected-error"' in r.text
+    assert 'href="#people_affected"' in r.text and 'value="门户网站被篡改"' in r.text
+    assert 'value="三十"' in r.text
+    r = client.post(
+        "/compliance/incidents/new",
+        data={
+            "title": "门户网站被篡改",
+            "system": "",
+            "found_at": "2026-03-01T10:00",
+            "occurred_at": "2026-03-01T11:00",
+            "kind": "",
+        },
+    )
+    assert r.status_code == 400
+    assert 'id="system-error">请填写受影响的设施、系统或平台' in r.text
+    assert 'id="kind-error">请填写事件类型' in r.text
+    assert 'id="occurred_at-error">事件发生时间不能晚于发现时间' in r.text
+    assert 'aria-describedby="kind-hint kind-error"' in r.text
+    assert session.query(Incident).count() == 0
+    assert session.query(LedgerEntry).count() == written
+
+    # The forms on the incident's page: the page again, the message beside the field.
+    found = (utcnow() - dt.timedelta(hours=2)).astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M")
+    r = client.post(
+        "/compliance/incidents/new",
+        data={
+            "title": "门户网站被篡改",
+            "system": "门户",
+            "found_at": found,
+            "occurred_at": found,
+            "kind": "网页篡改",
+        },
+        follow_redirects=False,
+    )
+    url = r.headers["location"].split("?")[0]
+    written = session.query(LedgerEntry).count()
+    r = client.post(f"{url}/handled", data={"handled_at": "2020-01-01T08:00"})
+    assert r.status_code == 400 and "无法完成请求" not in r.text
+    assert 'id="handled_at-error">处置结束时间不能早于发现时间' in r.text
+    assert 'value="2020-01-01T08:00"' in r.text
+    r = client.post(f"{url}/notifications", data={"channel": "短信", "recipients": "x", "text": ""})
+    assert r.status_code == 400 and 'id="recipients-error">请填写不小于 0 的整数' in r.text
+    assert 'value="短信"' in r.text
+    r = client.post(f"{url}/notifications", data={"channel": "短信", "recipients": "3", "text": ""})
+    assert r.status_code == 400 and 'id="text-error">请填写通知内容' in r.text
+    r = client.post(f"{url}/facts", data={"grade": "huge", "people_affected": "5"})
+    assert r.status_code == 400 and 'id="grade-error">请选择网络安全事件级别' in r.text
+    assert session.query(LedgerEntry).count() == written
+
+
 def test_other_agency_cannot_see_the_incident(client, login, people, session) -> None:  # noqa: ANN001
     inc = incidents.record_incident(
         session,
