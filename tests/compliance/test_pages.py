@@ -338,3 +338,64 @@ def test_audit_workspace_goes_point_by_point(client, login, people, session) -> 
     r = client.post(f"/compliance/audits/{audit.id}/points/6", data={"result": "non_compliant"})
     assert r.status_code == 400 and 'aria-invalid="true" aria-describedby="error-6"' in r.text
     assert 'id="result-6-non_compliant" name="result" value="non_compliant" checked' in r.text
+
+
+def _counts(session) -> tuple:  # noqa: ANN001
+    from gongshu.compliance.models import ComplianceProfile, ForeignRecipient, ImpactAssessment
+    from gongshu.ledger.models import LedgerEntry
+
+    return tuple(
+        session.query(m).count()
+        for m in (ImpactAssessment, ForeignRecipient, ComplianceProfile, LedgerEntry)
+    )
+
+
+def test_register_forms_say_each_problem_beside_its_field(client, login, people, session) -> None:  # noqa: ANN001
+    login("clerk_prov")
+    before = _counts(session)
+    # Impact assessment: every missing answer at once, beside its field.
+    r = client.post(
+        "/compliance/assessments/new",
+        data={"activity": "向民政部门提供低保数据", "purpose": "履职需要", "assessed_on": "昨天"},
+    )
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert 'id="assessed_on-error">日期格式应为 年-月-日' in r.text
+    assert 'value="昨天"' in r.text and 'value="向民政部门提供低保数据"' in r.text
+    r = client.post(
+        "/compliance/assessments/new",
+        data={"activity": "向民政部门提供低保数据", "purpose": "履职需要"},
+    )
+    assert r.status_code == 400
+    assert 'id="covers-error">请选择评估覆盖的处理情形' in r.text and 'href="#covers"' in r.text
+    assert 'id="impact-error">影响评估必须回答' in r.text
+    assert 'id="conclusion-error">请填写评估结论' in r.text
+    assert 'aria-describedby="conclusion-error"' in r.text and ">履职需要</textarea>" in r.text
+    assert 'id="purpose-error"' not in r.text
+    # Cross-border route: the sensitive count beside its field.
+    r = client.post(
+        "/compliance/crossborder", data={"people_abroad": "10", "sensitive_abroad": "20"}
+    )
+    assert r.status_code == 400
+    assert 'id="sensitive_abroad-error">出境敏感个人信息人数不能多于出境个人信息人数' in r.text
+    assert 'value="20"' in r.text
+    r = client.post("/compliance/crossborder", data={"total_people": "很多"})
+    assert r.status_code == 400 and 'id="total_people-error">请填写不小于 0 的整数' in r.text
+    # Obligations profile: what was typed kept, not what was saved.
+    r = client.post(
+        "/compliance/obligations",
+        data={"people": "两百万", "users": "5", "service_started_on": "2026-13-01"},
+    )
+    assert r.status_code == 400 and 'id="people-error">请填写不小于 0 的整数' in r.text
+    assert 'id="service_started_on-error">日期格式应为 年-月-日' in r.text
+    assert 'value="两百万"' in r.text and 'value="5"' in r.text
+    assert _counts(session) == before
+    # Foreign recipients: the country beside its field.
+    login("admin")
+    before = _counts(session)
+    r = client.post(
+        "/compliance/foreign-recipients",
+        data={"org_id": str(people.org["audit"].id), "country": " ", "contact": "新加坡办事处"},
+    )
+    assert r.status_code == 400 and 'id="country-error">请填写接收方所在国家或地区' in r.text
+    assert 'value="新加坡办事处"' in r.text and "无法完成请求" not in r.text
+    assert _counts(session) == before
