@@ -17,10 +17,11 @@ from gongshu.accounts.permissions import (
 )
 from gongshu.compliance import audits, framework, rectification, reports, signing
 from gongshu.compliance.errors import NotYourOrganization
-from gongshu.compliance.forms import FLASHES, FormStr, day, moment, number, pdf
+from gongshu.compliance.forms import FLASHES, FormStr, Typed, day, pdf
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.web.deps import FormDep, SessionDep
 from gongshu.web.downloads import uploaded_file
+from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -46,6 +47,7 @@ def _audit_form(request: Request, session, data: dict, **extra) -> Response:  # 
         "compliance_audit_new.html",
         institutions=audits.institutions(session),
         data=data,
+        errors=extra.pop("errors", {}),
         **extra,
     )
 
@@ -59,6 +61,11 @@ def audit_create(
 ) -> Response:
     form = dict(posted.items())
     try:
+        typed = Typed()
+        institution = typed.number(form.get("institution_org_id", "0"), "institution_org_id")
+        notified = form.get("notified_at", "")
+        notified_at = typed.moment(notified, "notified_at", "收到通知时间") if notified else None
+        typed.check()
         with session.begin_nested():
             audit = audits.create(
                 session,
@@ -66,17 +73,14 @@ def audit_create(
                 subject_org_id=user.org_id or 0,
                 trigger=form.get("trigger", ""),
                 conductor=form.get("conductor", ""),
-                institution_org_id=number(form.get("institution_org_id", "0"), "institution")
-                or None,
+                institution_org_id=institution or None,
                 institution_head=form.get("institution_head", ""),
                 lead_name=form.get("lead_name", ""),
                 scope=form.get("scope", ""),
-                notified_at=moment(form["notified_at"], "收到通知时间")
-                if form.get("notified_at", "").strip()
-                else None,
+                notified_at=notified_at,
             )
     except GongshuError as exc:
-        return _audit_form(request, session, form, error=exc.message, status_code=exc.status)
+        return _audit_form(request, session, form, status_code=exc.status, **form_errors(exc))
     return RedirectResponse(f"/compliance/audits/{audit.id}", status_code=303)
 
 
@@ -94,6 +98,7 @@ def _order_form(request: Request, session, user: User, data: dict, **extra) -> R
         subjects=audits.orderable_subjects(session, user),
         institutions=audits.institutions(session),
         data=data,
+        errors=extra.pop("errors", {}),
         **extra,
     )
 
@@ -109,18 +114,22 @@ def audit_order(
     the notice, and the 90 working days run from it."""
     form = dict(posted.items())
     try:
+        typed = Typed()
+        subject = typed.number(form.get("subject_org_id", "0"), "subject_org_id")
+        institution = typed.number(form.get("institution_org_id", "0"), "institution_org_id")
+        typed.check()
         with session.begin_nested():
             audit = audits.order(
                 session,
                 actor=user,
-                subject_org_id=number(form.get("subject_org_id", "0"), "被审计单位"),
-                institution_org_id=number(form.get("institution_org_id", "0"), "专业机构") or None,
+                subject_org_id=subject,
+                institution_org_id=institution or None,
                 institution_head=form.get("institution_head", ""),
                 lead_name=form.get("lead_name", ""),
                 scope=form.get("scope", ""),
             )
     except GongshuError as exc:
-        return _order_form(request, session, user, form, error=exc.message, status_code=exc.status)
+        return _order_form(request, session, user, form, status_code=exc.status, **form_errors(exc))
     return RedirectResponse(f"/compliance/audits/{audit.id}?flash=ordered", status_code=303)
 
 
