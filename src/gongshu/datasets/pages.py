@@ -41,7 +41,7 @@ def load_form(
     user: Annotated[User, requires(DATASET_LOAD)],
 ) -> Response:
     entry = catalog.get(session, entry_id)
-    return render(request, "dataset_load.html", entry=entry)
+    return render(request, "dataset_load.html", entry=entry, errors={})
 
 
 @pages.post("/catalog/{entry_id}/load")
@@ -51,10 +51,19 @@ def load(
     entry_id: int,
     session: SessionDep,
     user: Annotated[User, requires(DATASET_LOAD)],
-    file: Annotated[UploadFile, File()],
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     entry = catalog.get(session, entry_id)
     datasets_dir = request.app.state.settings.datasets_dir
+    if file is None or not file.filename:
+        # Nothing chosen: the form again, the message beside the file field.
+        return render(
+            request,
+            "dataset_load.html",
+            status_code=400,
+            entry=entry,
+            errors={"file": "请选择要上传的数据文件"},
+        )
     try:
         with spooled(file, datasets_dir) as path:
             version = service.load(
@@ -72,14 +81,14 @@ def load(
             "dataset_load.html",
             status_code=400,
             entry=entry,
-            error=exc.message,
+            errors={"file": exc.message},
             report=exc.report.to_dict(),
         )
     except GongshuError as exc:
         session.rollback()  # nothing of the failed load stays; the page is rendered
-        return render(
-            request, "dataset_load.html", status_code=exc.status, entry=entry, error=exc.message
-        )
+        # Whatever refused the load concerns the file: said beside it (issue 17 item 6).
+        said = {"errors": {"file": exc.message}} if exc.status == 400 else {"error": exc.message}
+        return render(request, "dataset_load.html", status_code=exc.status, entry=entry, **said)
     return RedirectResponse(f"/datasets/{version.id}?flash=loaded", status_code=303)
 
 
