@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -22,11 +23,12 @@ from gongshu.datasets import service
 from gongshu.datasets.ingest import LoadRejected
 from gongshu.datasets.uploads import spooled
 from gongshu.entities import ENTITY_LABELS
-from gongshu.errors import GongshuError, NotFound
+from gongshu.errors import GongshuError, InvalidInput, NotFound
 from gongshu.jobs import service as jobs_service
 from gongshu.timeutil import as_utc, utcnow
 from gongshu.web.deps import SessionDep, read_first
 from gongshu.web.downloads import attachment_header
+from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 from gongshu.web.uploads import SealedUploadRoute
 
@@ -100,6 +102,20 @@ def version_page(
     user: Annotated[User, requires(CATALOG_READ)],
     flash: str | None = None,
 ) -> Response:
+    return _version_page(request, session, user, version_id, flash=flash)
+
+
+def _version_page(
+    request: Request,
+    session,  # noqa: ANN001
+    user: User,
+    version_id: int,
+    *,
+    flash: str | None = None,
+    status_code: int = 200,
+    errors: dict | None = None,
+    data: dict | None = None,
+) -> Response:
     version = storage.get(session, version_id)
     entry = catalog.get(session, version.entry_id)
     if not catalog_search.can_see(entry, user):
@@ -130,6 +146,9 @@ def version_page(
     return render(
         request,
         "dataset_version.html",
+        status_code=status_code,
+        errors=errors or {},
+        data=data or {},
         version=version,
         entry=entry,
         report=version.report,
@@ -267,5 +286,22 @@ async def confirm_tags(
         for k, v in form.items()
         if str(k).startswith("tag:")
     }
-    await run_in_threadpool(service.confirm_tags, session, version_id, tags, actor=user)
+    try:
+        await run_in_threadpool(service.confirm_tags, session, version_id, tags, actor=user)
+    except InvalidInput as exc:
+        # The page again, the message beside the column's field, what was typed kept.
+        session.rollback()
+        typed = {str(k): str(v) for k, v in form.items() if str(k).startswith("tag:")}
+        return await run_in_threadpool(
+            partial(
+                _version_page,
+                request,
+                session,
+                user,
+                version_id,
+                status_code=exc.status,
+                data=typed,
+                **form_errors(exc),
+            )
+        )
     return RedirectResponse(f"/datasets/{version_id}?flash=confirmed", status_code=303)
