@@ -399,3 +399,35 @@ def test_register_forms_say_each_problem_beside_its_field(client, login, people,
     assert r.status_code == 400 and 'id="country-error">请填写接收方所在国家或地区' in r.text
     assert 'value="新加坡办事处"' in r.text and "无法完成请求" not in r.text
     assert _counts(session) == before
+
+
+def test_a_rectification_without_owner_or_date_comes_back_beside_its_fields(
+    client, login, people, session
+) -> None:  # noqa: ANN001
+    from gongshu.compliance.models import Rectification
+    from gongshu.ledger.models import LedgerEntry
+
+    audit = audits.create(
+        session,
+        actor=people.clerk_prov,
+        subject_org_id=people.org["police"].id,
+        trigger="self",
+        conductor="institution",
+        institution_org_id=people.org["audit"].id,
+        institution_head="王所长",
+        lead_name="李审计",
+    )
+    session.flush()
+    login("auditor")
+    written = session.query(LedgerEntry).count()
+    r = client.post(
+        f"/compliance/audits/{audit.id}/points/3/rectifications",
+        data={"text": "补充隐私政策", "owner": "", "due_on": "下月"},
+    )
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert 'id="fix-owner-3-error">整改事项须写明责任人' in r.text
+    assert 'id="fix-due-3-error">日期格式应为 年-月-日' in r.text
+    assert 'href="#fix-owner-3"' in r.text and 'aria-describedby="fix-owner-3-error"' in r.text
+    assert 'value="补充隐私政策"' in r.text and 'value="下月"' in r.text
+    assert session.query(Rectification).count() == 0
+    assert session.query(LedgerEntry).count() == written

@@ -17,8 +17,9 @@ from gongshu.accounts.permissions import (
 )
 from gongshu.compliance import audits, framework, rectification, reports, signing
 from gongshu.compliance.errors import NotYourOrganization
-from gongshu.compliance.forms import FLASHES, FormStr, Typed, day, pdf
-from gongshu.errors import GongshuError, InvalidInput
+from gongshu.compliance.forms import FLASHES, FormStr, Typed, pdf
+from gongshu.compliance.models import Rectification
+from gongshu.errors import GongshuError, InvalidField, InvalidInput
 from gongshu.web.deps import FormDep, SessionDep
 from gongshu.web.downloads import uploaded_file
 from gongshu.web.forms import form_errors
@@ -154,6 +155,8 @@ def _audit_page(request: Request, session, user: User, audit_id: int, **extra) -
         files.setdefault(f.point, []).append(f)
     live = {p: audits.live_evidence(session, audit, p) for p in framework.assessable()}
     extra.setdefault("point_error", {})
+    extra.setdefault("fix_errors", {})
+    extra.setdefault("fix_typed", {})
     extra.setdefault("error_field", {})
     return render(
         request,
@@ -272,16 +275,39 @@ def audit_rectification(
     point: int,
     session: SessionDep,
     user: Annotated[User, requires(AUDIT_CONDUCT)],
+    request: Request,
     text: FormStr = "",
     owner: FormStr = "",
     due_on: FormStr = "",
 ) -> Response:
-    due = day(due_on, "due_on")
-    if due is None:
-        raise InvalidInput("请填写整改期限")
-    rectification.add_rectification(
-        session, audit_id, point, actor=user, text=text, owner=owner, due_on=due
-    )
+    typed = Typed()
+    due = typed.day(due_on, "due_on")
+    try:
+        if due is None and "due_on" not in typed.problems:
+            typed.problems["due_on"] = "请填写整改期限"
+        try:
+            with session.begin_nested():
+                rectification.add_rectification(
+                    session, audit_id, point, actor=user, text=text, owner=owner, due_on=due
+                )
+        except InvalidField as exc:
+            typed.problems.update(exc.fields)
+        typed.check()
+    except InvalidField as exc:
+        # The point's rectification form again, each message beside its field.
+        return _audit_page(
+            request,
+            session,
+            user,
+            audit_id,
+            status_code=exc.status,
+            fix_errors={f"fix-{k.replace('_on', '')}-{point}": v for k, v in exc.fields.items()},
+            fix_typed={
+                f"fix-text-{point}": text,
+                f"fix-owner-{point}": owner,
+                f"fix-due-{point}": due_on,
+            },
+        )
     return RedirectResponse(f"/compliance/audits/{audit_id}?flash=rectification", status_code=303)
 
 
@@ -290,9 +316,23 @@ def rectification_done(
     item_id: int,
     session: SessionDep,
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
+    request: Request,
     note: FormStr = "",
 ) -> Response:
-    item = rectification.complete_rectification(session, item_id, actor=user, note=note)
+    try:
+        with session.begin_nested():
+            item = rectification.complete_rectification(session, item_id, actor=user, note=note)
+    except InvalidField as exc:
+        audit_id = session.get(Rectification, item_id).audit_id
+        return _audit_page(
+            request,
+            session,
+            user,
+            audit_id,
+            status_code=exc.status,
+            fix_errors={f"done-note-{item_id}": exc.message},
+            fix_typed={f"done-note-{item_id}": note},
+        )
     return RedirectResponse(f"/compliance/audits/{item.audit_id}", status_code=303)
 
 
