@@ -118,6 +118,22 @@ def test_submitting_an_incomplete_entry_says_what_is_missing_on_its_page(
     assert "草稿" in client.get(entry_url).text
 
 
+def test_approving_an_entry_already_decided_says_so_on_the_queue(
+    client, login, session, people
+) -> None:
+    login("clerk_county")
+    r = client.post("/catalog/new", data=form(), follow_redirects=False)
+    entry_url = r.headers["location"].split("?")[0]
+    entry_id = entry_url.rsplit("/", 1)[1]
+    client.post(f"{entry_url}/submit")
+    login("reviewer_county")
+    client.post(f"/catalog/{entry_id}/approve", data={"comment": "同意"})
+    r = client.post(f"/catalog/{entry_id}/approve", data={"comment": "同意"})
+    # Already passed up to the city: the county queue again, saying why, not an error page.
+    assert r.status_code == 403 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert "审核队列之外" in r.text and "目录审核队列" in r.text
+
+
 def test_versions_page_shows_the_field_diff(client, login, people) -> None:
     login("clerk_county")
     r = client.post("/catalog/new", data=form(), follow_redirects=False)

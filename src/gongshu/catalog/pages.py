@@ -17,7 +17,7 @@ from gongshu.capability import installed
 from gongshu.catalog import drafts, service
 from gongshu.catalog import search as catalog_search
 from gongshu.catalog import versions as catalog_versions
-from gongshu.catalog.errors import EntryNotFound
+from gongshu.catalog.errors import EntryNotFound, NotReviewer
 from gongshu.catalog.models import (
     FIELD_KINDS,
     FIELD_TYPES,
@@ -380,9 +380,25 @@ def approve(
     entry_id: int,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
+    request: Request,
     comment: FormStr = "",
 ) -> Response:
-    service.approve(session, entry_id, actor=user, comment=comment.strip() or None)
+    try:
+        with session.begin_nested():
+            service.approve(session, entry_id, actor=user, comment=comment.strip() or None)
+    except (InvalidInput, Conflict, NotReviewer) as exc:
+        # Already decided (a second tab, a colleague) or not reviewable here now: the
+        # queue again, saying so, rather than an error page.
+        session.expire_all()
+        return render(
+            request,
+            "catalog_review.html",
+            status_code=exc.status,
+            entries=service.review_queue(session, user),
+            errors={},
+            typed={},
+            error=exc.message,
+        )
     return RedirectResponse(f"/review?flash=approved&entry={entry_id}", status_code=303)
 
 
