@@ -431,3 +431,11 @@ def test_a_rectification_without_owner_or_date_comes_back_beside_its_fields(
     assert 'value="补充隐私政策"' in r.text and 'value="下月"' in r.text
     assert session.query(Rectification).count() == 0
     assert session.query(LedgerEntry).count() == written
+    # An empty evidence file: beside that point's file field.
+    r = client.post(
+        f"/compliance/audits/{audit.id}/points/3/evidence",
+        files={"file": ("空.txt", b"", "text/plain")},
+    )
+    assert r.status_code == 400 and 'id="evidence-3-error">证据文件为空' in r.text
+    assert 'aria-describedby="evidence-3-error"' in r.text and "无法完成请求" not in r.text
+    assert session.query(LedgerEntry).count() == written

@@ -238,18 +238,33 @@ def audit_evidence(
     point: int,
     session: SessionDep,
     user: Annotated[User, requires(AUDIT_CONDUCT)],
-    file: Annotated[UploadFile, File()],
+    request: Request,
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    content = file.file.read()  # a plain def: this runs on a worker thread
-    audits.add_evidence(
-        session,
-        audit_id,
-        point,
-        actor=user,
-        filename=file.filename or "evidence",
-        media_type=file.content_type or "application/octet-stream",
-        content=content,
-    )
+    try:
+        if file is None or not file.filename:
+            raise InvalidInput("请选择要上传的证据文件")
+        content = file.file.read()  # a plain def: this runs on a worker thread
+        with session.begin_nested():
+            audits.add_evidence(
+                session,
+                audit_id,
+                point,
+                actor=user,
+                filename=file.filename or "evidence",
+                media_type=file.content_type or "application/octet-stream",
+                content=content,
+            )
+    except InvalidInput as exc:
+        # The audit page again, the message beside this point's file field.
+        return _audit_page(
+            request,
+            session,
+            user,
+            audit_id,
+            status_code=exc.status,
+            fix_errors={f"evidence-{point}": exc.message},
+        )
     return RedirectResponse(
         f"/compliance/audits/{audit_id}?flash=evidence#p{point}", status_code=303
     )
