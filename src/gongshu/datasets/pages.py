@@ -286,22 +286,36 @@ async def confirm_tags(
         for k, v in form.items()
         if str(k).startswith("tag:")
     }
-    try:
-        await run_in_threadpool(service.confirm_tags, session, version_id, tags, actor=user)
-    except InvalidInput as exc:
-        # The page again, the message beside the column's field, what was typed kept.
-        session.rollback()
-        typed = {str(k): str(v) for k, v in form.items() if str(k).startswith("tag:")}
-        return await run_in_threadpool(
-            partial(
-                _version_page,
-                request,
-                session,
-                user,
-                version_id,
-                status_code=exc.status,
-                data=typed,
-                **form_errors(exc),
-            )
-        )
+    typed = {str(k): str(v) for k, v in form.items() if str(k).startswith("tag:")}
+    refused = await run_in_threadpool(
+        partial(_confirm_or_page, request, session, user, version_id, tags, typed)
+    )
+    if refused is not None:
+        return refused
     return RedirectResponse(f"/datasets/{version_id}?flash=confirmed", status_code=303)
+
+
+def _confirm_or_page(
+    request: Request,
+    session,  # noqa: ANN001
+    user: User,
+    version_id: int,
+    tags: dict,
+    typed: dict,
+) -> Response | None:
+    """Confirm the tags; on a refusal the page again, the message beside the column's
+    field and what was typed kept (issue 17 item 6). Runs on a worker thread."""
+    try:
+        service.confirm_tags(session, version_id, tags, actor=user)
+    except InvalidInput as exc:
+        session.rollback()
+        return _version_page(
+            request,
+            session,
+            user,
+            version_id,
+            status_code=exc.status,
+            data=typed,
+            **form_errors(exc),
+        )
+    return None
