@@ -57,6 +57,83 @@ def test_form_errors_are_shown_in_chinese_and_nothing_is_saved(client, login, pe
     assert "养老机构名录" not in client.get("/catalog/mine").text
 
 
+def test_every_problem_of_the_entry_form_comes_back_beside_its_field(
+    client, login, session, people
+) -> None:
+    from gongshu.catalog.models import CatalogEntry
+    from gongshu.ledger.models import LedgerEntry
+
+    login("clerk_county")
+    entries, written = session.query(CatalogEntry).count(), session.query(LedgerEntry).count()
+    r = client.post(
+        "/catalog/new",
+        data=form(
+            name="",
+            field_name=["机构名称", "地址", "机构名称"],
+            field_type=["string", "uuid", "string"],
+            field_kind=["", "", ""],
+        ),
+    )
+    # All problems at once, each in the summary (linked) and beside its field or row.
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert 'id="name-error">名称不能为空' in r.text and 'href="#name"' in r.text
+    assert 'id="field_type-2-error">第 2 个数据项：字段「地址」的类型无效' in r.text
+    assert 'id="field_name-3-error">第 3 个数据项：字段名重复：机构名称' in r.text
+    assert 'href="#field_name-3"' in r.text and 'href="#field_type-2"' in r.text
+    assert 'aria-describedby="field_name-3-error"' in r.text
+    assert 'aria-describedby="name-error"' in r.text
+    # What was typed is kept.
+    assert 'value="360102-MZ-0009"' in r.text and 'value="地址"' in r.text
+    # Nothing was written.
+    assert session.query(CatalogEntry).count() == entries
+    assert session.query(LedgerEntry).count() == written
+
+    # The edit form: a code already used by another entry, beside the code.
+    client.post("/catalog/new", data=form(resource_code="360102-MZ-0010"))
+    r = client.post("/catalog/new", data=form(), follow_redirects=False)
+    entry_id = r.headers["location"].split("?")[0].rsplit("/", 1)[1]
+    written = session.query(LedgerEntry).count()
+    r = client.post(
+        f"/catalog/{entry_id}/edit", data=form(resource_code="360102-MZ-0010", summary="改")
+    )
+    assert r.status_code == 400
+    assert 'id="resource_code-error">资源代码已被使用：360102-MZ-0010' in r.text
+    assert ">改</textarea>" in r.text
+    assert session.query(LedgerEntry).count() == written
+
+
+def test_submitting_an_incomplete_entry_says_what_is_missing_on_its_page(
+    client, login, session, people
+) -> None:
+    from gongshu.ledger.models import LedgerEntry
+
+    login("clerk_county")
+    r = client.post("/catalog/new", data=form(summary=""), follow_redirects=False)
+    entry_url = r.headers["location"].split("?")[0]
+    written = session.query(LedgerEntry).count()
+    r = client.post(f"{entry_url}/submit")
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert "目录信息不完整，缺少：摘要" in r.text and "养老机构名录" in r.text
+    assert session.query(LedgerEntry).count() == written
+    assert "草稿" in client.get(entry_url).text
+
+
+def test_approving_an_entry_already_decided_says_so_on_the_queue(
+    client, login, session, people
+) -> None:
+    login("clerk_county")
+    r = client.post("/catalog/new", data=form(), follow_redirects=False)
+    entry_url = r.headers["location"].split("?")[0]
+    entry_id = entry_url.rsplit("/", 1)[1]
+    client.post(f"{entry_url}/submit")
+    login("reviewer_county")
+    client.post(f"/catalog/{entry_id}/approve", data={"comment": "同意"})
+    r = client.post(f"/catalog/{entry_id}/approve", data={"comment": "同意"})
+    # Already passed up to the city: the county queue again, saying why, not an error page.
+    assert r.status_code == 403 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert "审核队列之外" in r.text and "目录审核队列" in r.text
+
+
 def test_versions_page_shows_the_field_diff(client, login, people) -> None:
     login("clerk_county")
     r = client.post("/catalog/new", data=form(), follow_redirects=False)

@@ -110,7 +110,7 @@ def test_bad_input_is_named(session, people) -> None:
             entry_data(fields=[{"name": "编号", "type": "uuid"}]),
             actor=people.clerk_county,
         )
-    with pytest.raises(InvalidInput, match="第 2 个字段名重复"):
+    with pytest.raises(InvalidInput, match="第 2 个数据项：字段名重复"):
         service.create(
             session, entry_data(fields=[{"name": "a"}, {"name": "a"}]), actor=people.clerk_county
         )

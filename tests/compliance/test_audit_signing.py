@@ -214,3 +214,45 @@ def test_ordering_outside_the_area_is_refused(client, login, people, session) ->
             institution_head="王所长",
             lead_name="李审计",
         )
+
+
+def test_audit_forms_say_each_problem_beside_its_field(client, login, people, session) -> None:  # noqa: ANN001
+    from gongshu.compliance.models import AuditEngagement
+
+    login("clerk_prov")
+    written, opened = session.query(LedgerEntry).count(), session.query(AuditEngagement).count()
+    r = client.post(
+        "/compliance/audits/new",
+        data={
+            "trigger": "ordered",
+            "conductor": "internal",
+            "institution_org_id": "0",
+            "lead_name": "",
+            "scope": "共享交换",
+        },
+    )
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert 'id="conductor-error">按监管部门要求开展的合规审计应委托专业机构实施' in r.text
+    assert 'id="lead_name-error">请填写合规审计负责人' in r.text
+    assert 'id="notified_at-error">请填写收到监管部门通知的时间' in r.text
+    assert 'href="#lead_name"' in r.text and 'aria-describedby="conductor-error"' in r.text
+    assert ">共享交换</textarea>" in r.text and '<option value="ordered" selected>' in r.text
+    assert session.query(AuditEngagement).count() == opened
+    assert session.query(LedgerEntry).count() == written
+    reg = _regulator(session, people)
+    login(reg.username)
+    written = session.query(LedgerEntry).count()
+    r = client.post(
+        "/compliance/audits/order",
+        data={"subject_org_id": "0", "institution_org_id": "0", "lead_name": "李审计"},
+    )
+    assert r.status_code == 400 and 'id="subject_org_id-error">请选择被审计单位' in r.text
+    assert 'value="李审计"' in r.text
+    r = client.post(
+        "/compliance/audits/order",
+        data={"subject_org_id": str(people.org["police"].id), "institution_org_id": "0"},
+    )
+    assert r.status_code == 400 and 'id="institution_org_id-error">请选择专业审计机构' in r.text
+    assert 'id="institution_head-error">请填写专业机构负责人' in r.text
+    assert session.query(LedgerEntry).count() == written
+    assert session.query(AuditEngagement).count() == opened

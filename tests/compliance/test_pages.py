@@ -50,6 +50,75 @@ def test_missing_fields_keep_the_form(client, login, people) -> None:  # noqa: A
     assert r.status_code == 400 and "请填写事件发生时间" in r.text and 'value="x"' in r.text
 
 
+def test_incident_forms_say_each_problem_beside_its_field(client, login, people, session) -> None:  # noqa: ANN001
+    from gongshu.compliance.models import Incident
+    from gongshu.ledger.models import LedgerEntry
+
+    login("clerk_prov")
+    written = session.query(LedgerEntry).count()
+    r = client.post(
+        "/compliance/incidents/new",
+        data={
+            "title": "门户网站被篡改",
+            "system": "",
+            "found_at": "2026-03-01T10:00",
+            "occurred_at": "2026-03-01T10:00",
+            "kind": "",
+            "people_affected": "三十",
+        },
+    )
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert 'id="people_affected-error">请填写不小于 0 的整数；收到“三十”' in r.text
+    assert 'aria-describedby="people_affected-error"' in r.text
+    assert 'href="#people_affected"' in r.text and 'value="门户网站被篡改"' in r.text
+    assert 'value="三十"' in r.text
+    r = client.post(
+        "/compliance/incidents/new",
+        data={
+            "title": "门户网站被篡改",
+            "system": "",
+            "found_at": "2026-03-01T10:00",
+            "occurred_at": "2026-03-01T11:00",
+            "kind": "",
+        },
+    )
+    assert r.status_code == 400
+    assert 'id="system-error">请填写受影响的设施、系统或平台' in r.text
+    assert 'id="kind-error">请填写事件类型' in r.text
+    assert 'id="occurred_at-error">事件发生时间不能晚于发现时间' in r.text
+    assert 'aria-describedby="kind-hint kind-error"' in r.text
+    assert session.query(Incident).count() == 0
+    assert session.query(LedgerEntry).count() == written
+
+    # The forms on the incident's page: the page again, the message beside the field.
+    found = (utcnow() - dt.timedelta(hours=2)).astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M")
+    r = client.post(
+        "/compliance/incidents/new",
+        data={
+            "title": "门户网站被篡改",
+            "system": "门户",
+            "found_at": found,
+            "occurred_at": found,
+            "kind": "网页篡改",
+        },
+        follow_redirects=False,
+    )
+    url = r.headers["location"].split("?")[0]
+    written = session.query(LedgerEntry).count()
+    r = client.post(f"{url}/handled", data={"handled_at": "2020-01-01T08:00"})
+    assert r.status_code == 400 and "无法完成请求" not in r.text
+    assert 'id="handled_at-error">处置结束时间不能早于发现时间' in r.text
+    assert 'value="2020-01-01T08:00"' in r.text
+    r = client.post(f"{url}/notifications", data={"channel": "短信", "recipients": "x", "text": ""})
+    assert r.status_code == 400 and 'id="recipients-error">请填写不小于 0 的整数' in r.text
+    assert 'value="短信"' in r.text
+    r = client.post(f"{url}/notifications", data={"channel": "短信", "recipients": "3", "text": ""})
+    assert r.status_code == 400 and 'id="text-error">请填写通知内容' in r.text
+    r = client.post(f"{url}/facts", data={"grade": "huge", "people_affected": "5"})
+    assert r.status_code == 400 and 'id="grade-error">请选择网络安全事件级别' in r.text
+    assert session.query(LedgerEntry).count() == written
+
+
 def test_other_agency_cannot_see_the_incident(client, login, people, session) -> None:  # noqa: ANN001
     inc = incidents.record_incident(
         session,
@@ -269,3 +338,104 @@ def test_audit_workspace_goes_point_by_point(client, login, people, session) -> 
     r = client.post(f"/compliance/audits/{audit.id}/points/6", data={"result": "non_compliant"})
     assert r.status_code == 400 and 'aria-invalid="true" aria-describedby="error-6"' in r.text
     assert 'id="result-6-non_compliant" name="result" value="non_compliant" checked' in r.text
+
+
+def _counts(session) -> tuple:  # noqa: ANN001
+    from gongshu.compliance.models import ComplianceProfile, ForeignRecipient, ImpactAssessment
+    from gongshu.ledger.models import LedgerEntry
+
+    return tuple(
+        session.query(m).count()
+        for m in (ImpactAssessment, ForeignRecipient, ComplianceProfile, LedgerEntry)
+    )
+
+
+def test_register_forms_say_each_problem_beside_its_field(client, login, people, session) -> None:  # noqa: ANN001
+    login("clerk_prov")
+    before = _counts(session)
+    # Impact assessment: every missing answer at once, beside its field.
+    r = client.post(
+        "/compliance/assessments/new",
+        data={"activity": "向民政部门提供低保数据", "purpose": "履职需要", "assessed_on": "昨天"},
+    )
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert 'id="assessed_on-error">日期格式应为 年-月-日' in r.text
+    assert 'value="昨天"' in r.text and 'value="向民政部门提供低保数据"' in r.text
+    r = client.post(
+        "/compliance/assessments/new",
+        data={"activity": "向民政部门提供低保数据", "purpose": "履职需要"},
+    )
+    assert r.status_code == 400
+    assert 'id="covers-error">请选择评估覆盖的处理情形' in r.text and 'href="#covers"' in r.text
+    assert 'id="impact-error">影响评估必须回答' in r.text
+    assert 'id="conclusion-error">请填写评估结论' in r.text
+    assert 'aria-describedby="conclusion-error"' in r.text and ">履职需要</textarea>" in r.text
+    assert 'id="purpose-error"' not in r.text
+    # Cross-border route: the sensitive count beside its field.
+    r = client.post(
+        "/compliance/crossborder", data={"people_abroad": "10", "sensitive_abroad": "20"}
+    )
+    assert r.status_code == 400
+    assert 'id="sensitive_abroad-error">出境敏感个人信息人数不能多于出境个人信息人数' in r.text
+    assert 'value="20"' in r.text
+    r = client.post("/compliance/crossborder", data={"total_people": "很多"})
+    assert r.status_code == 400 and 'id="total_people-error">请填写不小于 0 的整数' in r.text
+    # Obligations profile: what was typed kept, not what was saved.
+    r = client.post(
+        "/compliance/obligations",
+        data={"people": "两百万", "users": "5", "service_started_on": "2026-13-01"},
+    )
+    assert r.status_code == 400 and 'id="people-error">请填写不小于 0 的整数' in r.text
+    assert 'id="service_started_on-error">日期格式应为 年-月-日' in r.text
+    assert 'value="两百万"' in r.text and 'value="5"' in r.text
+    assert _counts(session) == before
+    # Foreign recipients: the country beside its field.
+    login("admin")
+    before = _counts(session)
+    r = client.post(
+        "/compliance/foreign-recipients",
+        data={"org_id": str(people.org["audit"].id), "country": " ", "contact": "新加坡办事处"},
+    )
+    assert r.status_code == 400 and 'id="country-error">请填写接收方所在国家或地区' in r.text
+    assert 'value="新加坡办事处"' in r.text and "无法完成请求" not in r.text
+    assert _counts(session) == before
+
+
+def test_a_rectification_without_owner_or_date_comes_back_beside_its_fields(
+    client, login, people, session
+) -> None:  # noqa: ANN001
+    from gongshu.compliance.models import Rectification
+    from gongshu.ledger.models import LedgerEntry
+
+    audit = audits.create(
+        session,
+        actor=people.clerk_prov,
+        subject_org_id=people.org["police"].id,
+        trigger="self",
+        conductor="institution",
+        institution_org_id=people.org["audit"].id,
+        institution_head="王所长",
+        lead_name="李审计",
+    )
+    session.flush()
+    login("auditor")
+    written = session.query(LedgerEntry).count()
+    r = client.post(
+        f"/compliance/audits/{audit.id}/points/3/rectifications",
+        data={"text": "补充隐私政策", "owner": "", "due_on": "下月"},
+    )
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert 'id="fix-owner-3-error">整改事项须写明责任人' in r.text
+    assert 'id="fix-due-3-error">日期格式应为 年-月-日' in r.text
+    assert 'href="#fix-owner-3"' in r.text and 'aria-describedby="fix-owner-3-error"' in r.text
+    assert 'value="补充隐私政策"' in r.text and 'value="下月"' in r.text
+    assert session.query(Rectification).count() == 0
+    assert session.query(LedgerEntry).count() == written
+    # An empty evidence file: beside that point's file field.
+    r = client.post(
+        f"/compliance/audits/{audit.id}/points/3/evidence",
+        files={"file": ("空.txt", b"", "text/plain")},
+    )
+    assert r.status_code == 400 and 'id="evidence-3-error">证据文件为空' in r.text
+    assert 'aria-describedby="evidence-3-error"' in r.text and "无法完成请求" not in r.text
+    assert session.query(LedgerEntry).count() == written

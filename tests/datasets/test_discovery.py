@@ -79,6 +79,27 @@ def test_version_page_shows_tags_and_takes_corrections(
     assert version.column_tags["公民身份号码"] == ["CN_RESIDENT_ID"]  # typed by its name
 
 
+def test_a_wrong_entity_comes_back_beside_its_column(
+    client, login, people, version, session
+) -> None:  # noqa: ANN001
+    from gongshu.ledger.models import LedgerEntry
+
+    login("clerk_county")
+    before = dict(version.column_tags)
+    written = session.query(LedgerEntry).count()
+    r = client.post(
+        f"/datasets/{version.id}/tags",
+        data={"tag:姓名": "外星人编号", "tag:公民身份号码": "居民身份证号"},
+    )
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert "error-summary" in r.text and "「姓名」列的实体类型无效：外星人编号" in r.text
+    assert 'class="field-error" id="tag-' in r.text and 'value="外星人编号"' in r.text
+    assert 'aria-describedby="tag-' in r.text
+    session.expire_all()
+    assert version.column_tags == before
+    assert session.query(LedgerEntry).count() == written
+
+
 def test_confirmed_tags_raise_the_entry_grade_never_lower_it(session, people, version) -> None:
     from gongshu.catalog import service as catalog
     from gongshu.catalog import versions as catalog_versions

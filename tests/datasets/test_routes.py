@@ -79,6 +79,23 @@ def test_upload_page_shows_the_report(client, login, session, people) -> None:
     assert catalog.get(session, entry.id).status == "approved"
 
 
+def test_a_refused_load_comes_back_beside_the_file_field(client, login, session, people) -> None:
+    from gongshu.ledger.models import LedgerEntry
+    from gongshu.storage.models import DatasetVersion
+
+    entry = approved_entry(session, people)
+    login("clerk_county")
+    written = session.query(LedgerEntry).count()
+    r = client.post(f"/catalog/{entry.id}/load", files={"file": ("说明.doc", b"junk")})
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert 'id="file-error">不支持的文件格式：.doc' in r.text and 'href="#file"' in r.text
+    assert 'aria-describedby="file-hint file-error"' in r.text
+    r = client.post(f"/catalog/{entry.id}/load", data={"note": ""})
+    assert r.status_code == 400 and 'id="file-error">请选择要上传的数据文件' in r.text
+    assert session.query(DatasetVersion).filter_by(entry_id=entry.id).count() == 0
+    assert session.query(LedgerEntry).count() == written
+
+
 def test_rejected_rows_download_and_live_job_status(
     client, login, session, session_factory, people, settings
 ) -> None:  # noqa: ANN001

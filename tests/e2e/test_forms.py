@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from ..conftest import PASSWORD  # noqa: TID252
+
 pytestmark = pytest.mark.browser
 
 
@@ -26,3 +28,22 @@ def test_an_id_number_is_checked_as_typed_and_nothing_prompts(page) -> None:
     page.click("button:has-text('获取验证码')")
     page.wait_for_selector("#code")
     assert not prompts
+
+
+def test_a_catalog_row_added_gets_its_own_id_and_label(page) -> None:
+    page.goto("/login")
+    page.fill("#username", "clerk_county")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+    page.goto("/catalog/new")
+    rows = page.locator("#fields .field-row")
+    before = rows.count()
+    page.click("#add-field")
+    assert rows.count() == before + 1
+    added = rows.nth(before).locator("input[name=field_name]")
+    assert added.get_attribute("id") == f"field_name-{before + 1}"
+    assert added.get_attribute("aria-label") == f"第 {before + 1} 个数据项的字段名称"
+    assert rows.nth(before).locator("td").first.inner_text() == str(before + 1)
+    ids = page.eval_on_selector_all("#fields [id]", "els => els.map(e => e.id)")
+    assert len(ids) == len(set(ids))

@@ -151,3 +151,28 @@ def test_a_refusal_without_its_basis_comes_back_beside_the_field(
         follow_redirects=False,
     )
     assert r.status_code == 303
+
+
+def test_an_application_comes_back_with_each_problem_beside_its_field(
+    login, session, people, conditional
+) -> None:
+    from gongshu.exchange.models import SharingApplication
+    from gongshu.ledger.models import LedgerEntry
+
+    client = login("clerk_county")
+    written = session.query(LedgerEntry).count()
+    r = client.post(
+        f"/sharing/apply/{conditional.id}",
+        data={**APPLICATION, "legal_basis": "", "requested_fields": [], "term_days": "9999"},
+    )
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert 'id="legal_basis-error">有条件共享申请必须填写<' in r.text
+    assert 'id="requested_fields-error">请至少选择一个申请的字段' in r.text
+    assert 'id="term_days-error">使用期限须在 1 至 3650 天之间' in r.text
+    assert 'href="#legal_basis"' in r.text and 'href="#term_days"' in r.text
+    assert 'aria-describedby="term_days-hint term_days-error"' in r.text
+    assert 'id="reason-error"' not in r.text
+    # What was typed is kept.
+    assert f">{APPLICATION['reason']}</textarea>" in r.text and 'value="9999"' in r.text
+    assert session.query(SharingApplication).count() == 0
+    assert session.query(LedgerEntry).count() == written

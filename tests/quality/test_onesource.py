@@ -101,3 +101,31 @@ def test_a_tag_found_later_on_one_side_is_not_a_different_item() -> None:
     assert _same_item(("string", ("ADDRESS",)), ("string", ("ADDRESS", "PERSON_NAME")))
     assert not _same_item(("string", ("ADDRESS",)), ("string", ("MEDICAL",)))
     assert not _same_item(("string", ()), ("date", ()))
+
+
+def test_a_designation_without_its_reason_comes_back_beside_the_pair(
+    client, login, session, people, subsidy, datasets_dir, tmp_path
+) -> None:  # noqa: ANN001
+    rows = good_rows(20, TODAY)
+    a = write_csv(tmp_path / "a.csv", rows)
+    datasets.load(session, subsidy.id, a, actor=people.clerk_county, datasets_dir=datasets_dir)
+    copy = _publish(
+        session, people, "360000-GA-0301", FIELDS, people.clerk_prov, people.reviewer_prov
+    )
+    b = write_csv(tmp_path / "b.csv", rows[:10])
+    datasets.load(session, copy.id, b, actor=people.clerk_prov, datasets_dir=datasets_dir)
+    (dup,) = onesource.find_duplicates(session, people.reviewer_prov, datasets_dir=datasets_dir)
+    login("reviewer_prov")
+    written = session.query(LedgerEntry).count()
+    pair = f"{dup.a.id}-{dup.b.id}"
+    r = client.post(
+        "/quality/duplicates/designate",
+        data={"entries": f"{dup.a.id},{dup.b.id}", "legal_entry_id": str(dup.b.id), "reason": ""},
+    )
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert f'id="reason-{pair}-error">请填写认定理由' in r.text
+    assert f'href="#reason-{pair}"' in r.text
+    assert f'aria-describedby="reason-{pair}-error"' in r.text
+    assert f'<option value="{dup.b.id}" selected>' in r.text
+    assert onesource.decisions(session) == []
+    assert session.query(LedgerEntry).count() == written

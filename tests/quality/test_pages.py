@@ -90,3 +90,43 @@ def test_tasks_page_and_authority_pages(login, load) -> None:  # noqa: ANN001
 def test_clerks_cannot_open_authority_pages(login, people) -> None:  # noqa: ANN001
     client = login("clerk_county")
     assert client.get("/quality/supervision", follow_redirects=False).status_code == 403
+
+
+def test_quality_forms_say_each_problem_beside_its_field(login, session, load, subsidy) -> None:  # noqa: ANN001
+    from gongshu.ledger.models import LedgerEntry
+    from gongshu.quality.models import Assessment, CorrectionTask
+
+    load(planted_rows(TODAY - dt.timedelta(days=120)))
+    client = login("clerk_county")
+    written = session.query(LedgerEntry).count()
+    # Rules: the refusal beside the rules text, the reason typed kept.
+    r = client.post(
+        f"/quality/entries/{subsidy.id}/rules",
+        data={"rules": '[{"expectation": "expect_magic", "column": "性别"}]', "reason": "试一试"},
+    )
+    assert r.status_code == 400 and "error-summary" in r.text and "无法完成请求" not in r.text
+    assert 'id="rules-error">第 1 条规则的检查项无效：expect_magic' in r.text
+    assert 'aria-describedby="rules-error"' in r.text and 'value="试一试"' in r.text
+    assert "expect_magic" in r.text.split('id="rules"')[1].split("</textarea>")[0]
+    r = client.post(f"/quality/entries/{subsidy.id}/rules", data={"rules": "[{"})
+    assert r.status_code == 400 and 'id="rules-error">规则不是有效的 JSON：第 1 行' in r.text
+    # A task confirmed without saying why: beside that task's field.
+    task = session.query(CorrectionTask).filter_by(status="open").first()
+    r = client.post(
+        f"/quality/tasks/{task.id}/resolve", data={"status": "confirmed", "reason": " "}
+    )
+    assert r.status_code == 400 and f'id="reason-{task.id}-error">请填写核实情况说明' in r.text
+    assert f'href="#reason-{task.id}"' in r.text
+    assert session.query(LedgerEntry).count() == written
+
+    client = login("reviewer_prov")
+    written = session.query(LedgerEntry).count()
+    r = client.post("/quality/deadline", data={"workdays": "90"})
+    assert r.status_code == 400 and 'id="workdays-error">整改期限须为 1 到 60 个工作日' in r.text
+    assert 'value="90"' in r.text and "无法完成请求" not in r.text
+    r = client.post("/quality/deadline", data={"workdays": "十"})
+    assert r.status_code == 400 and 'value="十"' in r.text
+    r = client.post("/quality/assessments", data={"scope": "tier", "value": "村级"})
+    assert r.status_code == 400 and 'id="tier-error">层级无效：村级' in r.text
+    assert session.query(Assessment).count() == 0
+    assert session.query(LedgerEntry).count() == written

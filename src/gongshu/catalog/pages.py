@@ -17,7 +17,7 @@ from gongshu.capability import installed
 from gongshu.catalog import drafts, service
 from gongshu.catalog import search as catalog_search
 from gongshu.catalog import versions as catalog_versions
-from gongshu.catalog.errors import EntryNotFound
+from gongshu.catalog.errors import EntryNotFound, NotReviewer
 from gongshu.catalog.models import (
     FIELD_KINDS,
     FIELD_TYPES,
@@ -29,8 +29,9 @@ from gongshu.catalog.models import (
     CatalogEntry,
 )
 from gongshu.entities import ENTITY_LABELS
-from gongshu.errors import GongshuError, InvalidInput
+from gongshu.errors import Conflict, GongshuError, InvalidInput
 from gongshu.web.deps import SessionDep
+from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -166,7 +167,7 @@ EntryForm = Annotated[dict, Depends(entry_form)]
 
 @pages.get("/catalog/new")
 def new_form(request: Request, user: Annotated[User, requires(CATALOG_EDIT)]) -> Response:
-    return render(request, "catalog_form.html", entry=None, data={}, **FORM_CHOICES)
+    return render(request, "catalog_form.html", entry=None, data={}, errors={}, **FORM_CHOICES)
 
 
 @pages.post("/catalog/new")
@@ -186,7 +187,7 @@ def create(
             status_code=exc.status,
             entry=None,
             data=data,
-            error=exc.message,
+            **form_errors(exc),
             **FORM_CHOICES,
         )
     return RedirectResponse(f"/catalog/{entry.id}?flash=created", status_code=303)
@@ -217,11 +218,26 @@ def entry_page(
     user: Annotated[User, requires(CATALOG_READ)],
     flash: str | None = None,
 ) -> Response:
+    return _entry_page(request, session, user, entry_id, flash=FLASHES.get(flash or ""))
+
+
+def _entry_page(
+    request: Request,
+    session: Session,
+    user: User,
+    entry_id: int,
+    *,
+    flash: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     entry = _entry_for(session, entry_id, user)
     history = catalog_versions.versions(session, entry_id)
     return render(
         request,
         "catalog_entry.html",
+        status_code=status_code,
+        error=error,
         entry=entry,
         versions=history,
         datasets=storage.versions_of(session, entry_id),
@@ -230,7 +246,7 @@ def entry_page(
         can_review="catalog:review" in user.scopes
         and user.org is not None
         and entry.review_region_code == user.org.region_code,
-        flash=FLASHES.get(flash or ""),
+        flash=flash,
         deletable=drafts.deletable(session, entry),
         entity_labels=ENTITY_LABELS,
         # what capabilities above the catalog show here (Capability.entry_sections)
@@ -276,6 +292,7 @@ def edit_form(
         "catalog_form.html",
         entry=entry,
         data=catalog_versions.snapshot(entry),
+        errors={},
         **FORM_CHOICES,
     )
 
@@ -300,7 +317,7 @@ def save(
             status_code=exc.status,
             entry=entry,
             data=data,
-            error=exc.message,
+            **form_errors(exc),
             **FORM_CHOICES,
         )
     return RedirectResponse(f"/catalog/{entry_id}?flash=saved", status_code=303)
@@ -308,9 +325,19 @@ def save(
 
 @pages.post("/catalog/{entry_id}/submit")
 def submit(
-    entry_id: int, session: SessionDep, user: Annotated[User, requires(CATALOG_EDIT)]
+    entry_id: int,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_EDIT)],
 ) -> Response:
-    service.submit(session, entry_id, actor=user)
+    try:
+        with session.begin_nested():
+            service.submit(session, entry_id, actor=user)
+    except (InvalidInput, Conflict) as exc:
+        # Incomplete or not a draft: the entry page again, saying what is missing.
+        session.expire_all()
+        said = exc.message + ("。请点击“修改”补全后再提交审核。" if exc.status == 400 else "")
+        return _entry_page(request, session, user, entry_id, error=said, status_code=exc.status)
     return RedirectResponse(f"/catalog/{entry_id}?flash=submitted", status_code=303)
 
 
@@ -353,9 +380,25 @@ def approve(
     entry_id: int,
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_REVIEW)],
+    request: Request,
     comment: FormStr = "",
 ) -> Response:
-    service.approve(session, entry_id, actor=user, comment=comment.strip() or None)
+    try:
+        with session.begin_nested():
+            service.approve(session, entry_id, actor=user, comment=comment.strip() or None)
+    except (InvalidInput, Conflict, NotReviewer) as exc:
+        # Already decided (a second tab, a colleague) or not reviewable here now: the
+        # queue again, saying so, rather than an error page.
+        session.expire_all()
+        return render(
+            request,
+            "catalog_review.html",
+            status_code=exc.status,
+            entries=service.review_queue(session, user),
+            errors={},
+            typed={},
+            error=exc.message,
+        )
     return RedirectResponse(f"/review?flash=approved&entry={entry_id}", status_code=303)
 
 

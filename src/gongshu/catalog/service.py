@@ -35,27 +35,33 @@ from gongshu.catalog.models import (
     UPDATE_FREQUENCIES,
     CatalogEntry,
 )
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 
 # ---------------------------------------------------------------- validation
 
 
-def _clean_fields(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _clean_fields(
+    raw: list[dict[str, Any]], problems: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The field rows as stored. A row's problem is said beside its row (issue 17 item
+    6): ``field_name-3`` etc., "第 3 个数据项：…"; every row is checked before any is
+    refused, so a form shows all its problems at once."""
+    said: dict[str, str] = {}
     out, seen = [], set()
     for i, f in enumerate(raw, start=1):
         name = str(f.get("name") or "").strip()
         if not name:
             continue
         if name in seen:
-            raise InvalidInput(f"第 {i} 个字段名重复：{name}")
+            said[f"field_name-{i}"] = f"第 {i} 个数据项：字段名重复：{name}"
         seen.add(name)
         ftype = f.get("type") or "string"
         if ftype not in FIELD_TYPES:
-            raise InvalidInput(f"字段「{name}」的类型无效：{ftype}")
+            said[f"field_type-{i}"] = f"第 {i} 个数据项：字段「{name}」的类型无效：{ftype}"
         kind = f.get("kind") or None
         if kind is not None and kind not in FIELD_KINDS:
-            raise InvalidInput(f"字段「{name}」的标识类型无效：{kind}")
+            said[f"field_kind-{i}"] = f"第 {i} 个数据项：字段「{name}」的标识类型无效：{kind}"
         out.append(
             {
                 "name": name,
@@ -65,10 +71,37 @@ def _clean_fields(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "required": bool(f.get("required")),
             }
         )
+    if problems is not None:
+        problems.update(said)
+    elif said:
+        raise InvalidField.of(said)
     return out
 
 
+_CHOICES = {
+    "sharing_attr": (SHARING_ATTRS, "共享属性无效"),
+    "opening_attr": (OPENING_ATTRS, "开放属性无效"),
+    "load_policy": (LOAD_POLICIES, "错误数据处理策略无效"),
+}
+
+
+def _problems(data: dict[str, Any]) -> dict[str, str]:
+    """Every problem of the entry's content, by form field, before anything is written."""
+    problems: dict[str, str] = {}
+    for key, (allowed, saying) in _CHOICES.items():
+        if key in data:
+            value = data[key].strip() if isinstance(data[key], str) else data[key]
+            if value not in allowed:
+                problems[key] = f"{saying}：{value}"
+    if "fields" in data:
+        _clean_fields(data["fields"] or [], problems)
+    return problems
+
+
 def _apply(entry: CatalogEntry, data: dict[str, Any]) -> None:
+    problems = _problems(data)
+    if problems:
+        raise InvalidField.of(problems)
     for key in versions.CONTENT_KEYS:
         if key not in data:
             continue
@@ -79,12 +112,6 @@ def _apply(entry: CatalogEntry, data: dict[str, Any]) -> None:
             value = [str(v).strip() for v in (value or []) if str(v).strip()]
         elif isinstance(value, str):
             value = value.strip() or (None if key in _OPTIONAL else "")
-        if key == "sharing_attr" and value not in SHARING_ATTRS:
-            raise InvalidInput(f"共享属性无效：{value}")
-        if key == "opening_attr" and value not in OPENING_ATTRS:
-            raise InvalidInput(f"开放属性无效：{value}")
-        if key == "load_policy" and value not in LOAD_POLICIES:
-            raise InvalidInput(f"错误数据处理策略无效：{value}")
         setattr(entry, key, value)
 
 
@@ -137,13 +164,17 @@ def create(session: Session, data: dict[str, Any], *, actor: User) -> CatalogEnt
     org = actor.org
     if org is None or org.kind not in ("agency", "enterprise"):
         raise NotProvider("只有公共管理和服务机构（或企业）可以编制目录")
+    problems: dict[str, str] = {}
     code = str(data.get("resource_code") or "").strip()
     if not code:
-        raise InvalidInput("资源代码不能为空")
-    if session.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == code)):
-        raise InvalidInput(f"资源代码已被使用：{code}")
+        problems["resource_code"] = "资源代码不能为空"
+    elif session.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == code)):
+        problems["resource_code"] = f"资源代码已被使用：{code}"
     if not str(data.get("name") or "").strip():
-        raise InvalidInput("名称不能为空")
+        problems["name"] = "名称不能为空"
+    problems.update(_problems(data))
+    if problems:
+        raise InvalidField.of(problems)
     entry = CatalogEntry(
         provider_org_id=org.id,
         tier=org.region.tier,
@@ -167,13 +198,21 @@ def update(session: Session, entry_id: int, data: dict[str, Any], *, actor: User
     _require_provider(entry, actor)
     if entry.status == "submitted":
         raise WrongStatus("目录正在审核中，不能修改")
-    code = data.get("resource_code")
-    if (
+    problems: dict[str, str] = {}
+    code = str(data.get("resource_code") or "").strip()
+    if "resource_code" in data and not code:
+        problems["resource_code"] = "资源代码不能为空"
+    elif (
         code
         and code != entry.resource_code
         and session.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == code))
     ):
-        raise InvalidInput(f"资源代码已被使用：{code}")
+        problems["resource_code"] = f"资源代码已被使用：{code}"
+    if "name" in data and not str(data.get("name") or "").strip():
+        problems["name"] = "名称不能为空"
+    problems.update(_problems(data))
+    if problems:
+        raise InvalidField.of(problems)
     before = versions.snapshot(entry)
     _apply(entry, data)
     if {k: before[k] for k in versions.CONTENT_KEYS} == {

@@ -23,7 +23,7 @@ from gongshu.compliance.errors import (
     RetentionPeriod,
 )
 from gongshu.compliance.models import ImpactAssessment
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 from gongshu.timeutil import utcnow
 from gongshu.workdays import beijing_date
@@ -105,29 +105,31 @@ def create(
     org_id = org_id if org_id is not None else actor.org_id
     if org_id is None:
         raise InvalidInput("影响评估必须属于一个单位")
-    entry_ids = _own_entries(session, org_id, entry_ids or [])
+    # Every problem of the assessment at once, each by its form field (issue 17 item 6).
+    problems: dict[str, str] = {}
+    try:
+        entry_ids = _own_entries(session, org_id, entry_ids or [])
+    except InvalidInput as exc:
+        problems["entry_ids"] = exc.message
     purposes = list(dict.fromkeys(purposes or []))
     if any(p not in PURPOSES for p in purposes):
-        raise InvalidInput(
-            f"评估的用途无效，可选：{'、'.join(PURPOSES.values())}", detail={"field": "purposes"}
-        )
+        problems["purposes"] = f"评估的用途无效，可选：{'、'.join(PURPOSES.values())}"
     if not activity.strip():
-        raise InvalidInput("请填写评估的个人信息处理活动")
+        problems["activity"] = "请填写评估的个人信息处理活动"
     wanted = list(dict.fromkeys(covers or []))
     unknown = [c for c in wanted if c not in KINDS]
     if unknown or not wanted:
-        raise InvalidInput(
-            f"请选择评估覆盖的处理情形，可选：{'、'.join(KINDS.values())}",
-            detail={"unknown": unknown},
-        )
-    missing = [label for key, label in TEMPLATE.items() if not (answers or {}).get(key, "").strip()]
-    if missing:
-        raise InvalidInput(f"影响评估必须回答：{'；'.join(missing)}")
+        problems["covers"] = f"请选择评估覆盖的处理情形，可选：{'、'.join(KINDS.values())}"
+    for key, label in TEMPLATE.items():
+        if not (answers or {}).get(key, "").strip():
+            problems[key] = f"影响评估必须回答：{label}"
     if not conclusion.strip():
-        raise InvalidInput("请填写评估结论")
+        problems["conclusion"] = "请填写评估结论"
     valid_until = valid_until or _add_years(assessed_on, 1)
     if valid_until < assessed_on:
-        raise InvalidInput("有效期不能早于评估日期")
+        problems["valid_until"] = "有效期不能早于评估日期"
+    if problems:
+        raise InvalidField.of(problems)
     item = ImpactAssessment(
         org_id=org_id,
         activity=activity.strip(),

@@ -35,7 +35,7 @@ from gongshu.compliance.models import (
     AuditEvidence,
     AuditPointResult,
 )
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 from gongshu.timeutil import TimeRefused, as_utc, typed_moment, utcnow
 from gongshu.workdays import start_clock
@@ -107,17 +107,9 @@ def create(
     started_at: dt.datetime | None = None,
 ) -> AuditEngagement:
     """Open an engagement; refuses a fourth audit in a row by one institution (AUD-5)."""
-    if trigger not in ("self", "ordered"):
-        raise InvalidInput("审计发起方式应为自行开展或按监管要求")
-    if conductor not in ("internal", "institution"):
-        raise InvalidInput("审计实施方应为内部机构或专业机构")
-    if trigger == "ordered" and conductor != "institution":
-        raise InvalidInput("按监管部门要求开展的合规审计应委托专业机构实施（办法第六条）")
-    if not lead_name.strip():
-        raise InvalidInput("请填写合规审计负责人")
     subject = session.get(Organization, subject_org_id)
     if subject is None:
-        raise InvalidInput(f"被审计单位不存在：{subject_org_id}")
+        raise InvalidField(f"被审计单位不存在：{subject_org_id}", field="subject_org_id")
     ordered_by = None
     if actor.org_id != subject_org_id and "admin" not in actor.roles:
         if trigger != "ordered" or actor.org is None or actor.org.kind != "regulator":
@@ -135,28 +127,51 @@ def create(
         )
         notified_at = notified_at or utcnow()
         ordered_by = actor.org_id
+    # Every problem of the form at once, each by its field (issue 17 item 6).
+    problems: dict[str, str] = {}
+    if trigger not in ("self", "ordered"):
+        problems["trigger"] = "审计发起方式应为自行开展或按监管要求"
+    if conductor not in ("internal", "institution"):
+        problems["conductor"] = "审计实施方应为内部机构或专业机构"
+    elif trigger == "ordered" and conductor != "institution":
+        problems["conductor"] = "按监管部门要求开展的合规审计应委托专业机构实施（办法第六条）"
+    if not lead_name.strip():
+        problems["lead_name"] = "请填写合规审计负责人"
+    inst = None
     if conductor == "institution":
         inst = session.get(Organization, institution_org_id) if institution_org_id else None
         if inst is None or inst.kind != "auditor":
-            raise InvalidInput("请选择专业审计机构")
+            problems["institution_org_id"] = "请选择专业审计机构"
         if not (institution_head or "").strip():
-            raise InvalidInput("请填写专业机构负责人")
+            problems["institution_head"] = "请填写专业机构负责人"
+    else:
+        institution_org_id = None
+    if trigger == "ordered" and notified_at is None:
+        problems["notified_at"] = "请填写收到监管部门通知的时间"
+    for name, label in (("notified_at", "收到通知时间"), ("started_at", "审计开始时间")):
+        moment = notified_at if name == "notified_at" else started_at
+        if moment is None or name in problems:
+            continue
+        try:
+            moment = typed_moment(moment, label)
+        except TimeRefused as exc:
+            problems[name] = str(exc)
+        if name == "notified_at":
+            notified_at = moment
+        else:
+            started_at = moment
+    if problems:
+        raise InvalidField.of(problems)
+    if inst is not None:
         n = consecutive_by(session, subject_org_id, inst.id)
         if n >= MAX_IN_A_ROW:
-            raise InstitutionLimit(
+            error = InstitutionLimit(
                 f"“{inst.name}”已连续 {n} 次为同一审计对象开展合规审计，不得超过三次，"
                 "请另选专业机构（办法第十二条）",
                 detail={"institution": inst.id, "in_a_row": n},
             )
-    else:
-        institution_org_id = None
-    if trigger == "ordered" and notified_at is None:
-        raise InvalidInput("请填写收到监管部门通知的时间")
-    try:
-        notified_at = typed_moment(notified_at, "收到通知时间") if notified_at else None
-        started_at = typed_moment(started_at, "审计开始时间") if started_at else None
-    except TimeRefused as exc:
-        raise InvalidInput(str(exc)) from None
+            error.field = "institution_org_id"  # beside the field on the form
+            raise error
     audit = AuditEngagement(
         subject_org_id=subject_org_id,
         trigger=trigger,
@@ -229,7 +244,7 @@ def order(
         if "admin" not in (actor.roles or []):
             raise NotYourOrganization("只有监管部门可以责令开展合规审计")
     if not subject_org_id or session.get(Organization, subject_org_id) is None:
-        raise InvalidInput("请选择被审计单位")
+        raise InvalidField("请选择被审计单位", field="subject_org_id")
     return create(
         session,
         actor=actor,

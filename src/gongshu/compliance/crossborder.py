@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import Organization, User
 from gongshu.compliance.errors import BadFacts
 from gongshu.compliance.models import ForeignRecipient, TransferAssessment
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 
 PEOPLE_PROCESSOR = 1_000_000
@@ -54,9 +54,11 @@ class Facts:
         for name in ("total_people", "people_abroad", "sensitive_abroad"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise InvalidInput(f"人数必须是不小于 0 的整数 ({name})，收到 {v!r}")
+                raise InvalidField(f"人数必须是不小于 0 的整数，收到 {v!r}", field=name)
         if self.sensitive_abroad > self.people_abroad:
-            raise BadFacts("出境敏感个人信息人数不能多于出境个人信息人数")
+            error = BadFacts("出境敏感个人信息人数不能多于出境个人信息人数")
+            error.field = "sensitive_abroad"  # said beside the field (issue 17 item 6)
+            raise error
 
 
 def route(facts: Facts) -> tuple[str, list[str]]:
@@ -108,10 +110,13 @@ def mark_foreign(
     judicial: bool = False,
 ) -> ForeignRecipient:
     """Mark a recipient organization as abroad (its deliveries count as export)."""
+    problems = {}
     if session.get(Organization, org_id) is None:
-        raise InvalidInput(f"机构不存在：{org_id}")
+        problems["org_id"] = f"机构不存在：{org_id}" if org_id else "请选择接收方机构"
     if not country.strip():
-        raise InvalidInput("请填写接收方所在国家或地区")
+        problems["country"] = "请填写接收方所在国家或地区"
+    if problems:
+        raise InvalidField.of(problems)
     row = session.scalar(select(ForeignRecipient).where(ForeignRecipient.org_id == org_id))
     if row is None:
         row = ForeignRecipient(org_id=org_id, country="", marked_by=actor.actor)

@@ -9,7 +9,7 @@ from fastapi import Form
 from fastapi.responses import Response
 
 from gongshu.documents import Document, render_pdf
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.timeutil import TimeRefused, typed_moment
 
 FormStr = Annotated[str, Form()]
@@ -40,26 +40,62 @@ def pdf(doc: Document, name: str) -> Response:
     )
 
 
-def moment(text: str, label: str) -> dt.datetime:
+def moment(text: str, label: str, field: str = "") -> dt.datetime:
     """A moment typed in a form (``2026-02-12T10:00`` or ``2026-02-12 10:00``): Beijing
-    time unless it names a zone; a time in the future is refused, naming ``label``."""
+    time unless it names a zone; a time in the future is refused, naming ``label``;
+    the refusal is beside ``field`` when one is named (issue 17 item 6)."""
     try:
         return typed_moment(text, label)
     except TimeRefused as exc:
+        if field:
+            raise InvalidField(str(exc), field=field) from None
         raise InvalidInput(str(exc)) from None
 
 
-def day(text: str, field: str) -> dt.date | None:
+def day(text: str, field: str, label: str = "") -> dt.date | None:
+    """A date typed in a form; ``label`` is unused (the page names the field)."""
     if not text.strip():
         return None
     try:
         return dt.date.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise InvalidInput(f"日期格式应为 年-月-日 ({field})：{text}") from exc
+    except ValueError:
+        said = f"日期格式应为 年-月-日，例如 2026-01-31；收到“{text}”"
+        raise InvalidField(said, field=field) from None
 
 
-def number(text: str, field: str) -> int:
+def number(text: str, field: str, label: str = "") -> int:
+    """A count typed in a form; ``label`` is unused (the page names the field)."""
     text = (text or "0").strip().replace(",", "") or "0"
     if not text.isdigit():
-        raise InvalidInput(f"请填写不小于 0 的整数 ({field})：{text}")
+        said = f"请填写不小于 0 的整数；收到“{text}”"
+        raise InvalidField(said, field=field)
     return int(text)
+
+
+class Typed:
+    """What was typed into one form, parsed field by field: every problem is kept by
+    its field, so the page says them all at once, each beside its field (issue 17
+    item 6). ``check()`` refuses the form when there is any."""
+
+    def __init__(self) -> None:
+        self.problems: dict[str, str] = {}
+
+    def _keep(self, parse, *args):  # noqa: ANN001, ANN002, ANN202
+        try:
+            return parse(*args)
+        except InvalidField as exc:
+            self.problems.update(exc.fields)
+            return None
+
+    def moment(self, text: str, field: str, label: str) -> dt.datetime | None:
+        return self._keep(moment, text, label, field)
+
+    def day(self, text: str, field: str, label: str = "") -> dt.date | None:
+        return self._keep(day, text, field, label)
+
+    def number(self, text: str, field: str, label: str = "") -> int:
+        return self._keep(number, text, field, label) or 0
+
+    def check(self) -> None:
+        if self.problems:
+            raise InvalidField.of(self.problems)

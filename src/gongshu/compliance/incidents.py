@@ -31,7 +31,7 @@ from gongshu.compliance.clocks import (  # noqa: F401 (re-exported)
 )
 from gongshu.compliance.errors import IncidentNotFound, NotYourOrganization
 from gongshu.compliance.models import Incident, IncidentNotification, IncidentReport
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 from gongshu.timeutil import TimeRefused, as_utc, typed_moment, utcnow
 from gongshu.workdays import Calendar, lifecycle, start_clock
@@ -75,13 +75,20 @@ def moment(value: dt.datetime | str, field: str) -> dt.datetime:
     try:
         return typed_moment(value, TIME_LABELS[field])
     except TimeRefused as exc:
-        raise InvalidInput(str(exc), detail={"field": field}) from None
+        raise InvalidField(str(exc), field=field, detail={"field": field}) from None
 
 
-def _check_people(n: object) -> int:
+def _check_people(n: object, field: str = "people_affected") -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise InvalidInput(f"受影响人数必须是不小于 0 的整数，收到 {n!r}")
+        said = "受影响人数" if field == "people_affected" else "通知人数"
+        raise InvalidField(f"{said}必须是不小于 0 的整数，收到 {n!r}", field=field)
     return n
+
+
+def _grade(grade: object) -> str:
+    if grade not in GRADE_LABELS:
+        raise InvalidField("请选择网络安全事件级别", field="grade")
+    return str(grade)
 
 
 def record_incident(
@@ -91,16 +98,35 @@ def record_incident(
     org_id = org_id if org_id is not None else actor.org_id
     if org_id is None:
         raise InvalidInput("事件必须属于一个单位")
+    # Every problem of the record at once, each by its field (issue 17 item 6).
+    problems: dict[str, str] = {}
+
+    def keep(check, *args):  # noqa: ANN001, ANN002, ANN202
+        try:
+            return check(*args)
+        except InvalidField as exc:
+            problems.update(exc.fields)
+            return None
+
     if not (facts.get("title") or "").strip():
-        raise InvalidInput("请填写事件名称")
+        problems["title"] = "请填写事件名称"
+    if not (facts.get("system") or "").strip():
+        problems["system"] = "请填写受影响的设施、系统或平台"
+    found_at = occurred_at = None
     if facts.get("found_at") is None:
-        raise InvalidInput("请填写事件发现时间")
-    found_at = moment(facts["found_at"], "found_at")
-    occurred_at = found_at
+        problems["found_at"] = "请填写事件发现时间"
+    else:
+        found_at = occurred_at = keep(moment, facts["found_at"], "found_at")
     if facts.get("occurred_at") is not None:
-        occurred_at = moment(facts["occurred_at"], "occurred_at")
-        if occurred_at > found_at:
-            raise InvalidInput("事件发生时间不能晚于发现时间", detail={"field": "occurred_at"})
+        occurred_at = keep(moment, facts["occurred_at"], "occurred_at")
+        if occurred_at and found_at and occurred_at > found_at:
+            problems["occurred_at"] = "事件发生时间不能晚于发现时间"
+    if not (facts.get("kind") or "").strip():
+        problems["kind"] = "请填写事件类型"
+    keep(_grade, facts.get("grade") or "general")
+    keep(_check_people, facts.get("people_affected", 0))
+    if problems:
+        raise InvalidField.of(problems)
     incident = Incident(
         org_id=org_id,
         title=facts["title"].strip(),
@@ -191,7 +217,9 @@ def mark_handled(session: Session, incident_id: int, *, actor: User, at: dt.date
     incident = _own(session, incident_id, actor)
     at = moment(at, "handled_at")
     if at < as_utc(incident.found_at):
-        raise InvalidInput("处置结束时间不能早于发现时间", detail={"field": "handled_at"})
+        raise InvalidField(
+            "处置结束时间不能早于发现时间", field="handled_at", detail={"field": "handled_at"}
+        )
     incident.handled_at = at
     _refresh(session, incident)
     record(
@@ -228,6 +256,8 @@ def update_facts(
         "harm_done": incident.harm_done,
     }
     after = dict(before)
+    if grade is not None:
+        _grade(grade)
     for key, value in (
         ("grade", grade),
         ("personal_info", personal_info),
@@ -306,9 +336,14 @@ def notify(
 ) -> IncidentNotification:
     """Record a notice to the affected people (SEC-10); it meets the 3-working-day report."""
     incident = _own(session, incident_id, actor)
-    if not channel.strip() or not text.strip():
-        raise InvalidInput("请填写通知方式和通知内容")
-    _check_people(recipients)
+    problems = {}
+    if not channel.strip():
+        problems["channel"] = "请填写通知方式"
+    if not text.strip():
+        problems["text"] = "请填写通知内容"
+    if problems:
+        raise InvalidField.of(problems)
+    _check_people(recipients, "recipients")
     note = IncidentNotification(
         incident_id=incident.id,
         channel=channel.strip(),

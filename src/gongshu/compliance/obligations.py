@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts.models import User
 from gongshu.compliance.models import ComplianceProfile
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField
 from gongshu.ledger import record
 from gongshu.timeutil import utcnow
 from gongshu.workdays import Calendar, ScheduleMissing, beijing_date, schedule_warning
@@ -56,11 +56,16 @@ class Profile:
         for name in ("users", "market_value_yi", "people", "sensitive_people"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise InvalidInput(f"数量必须是不小于 0 的整数 ({name})，收到 {v!r}")
+                raise InvalidField(f"数量必须是不小于 0 的整数，收到 {v!r}", field=name)
+        problems = {}
         bad = [c for c in self.platform_classes if c not in PLATFORM_CLASSES]
-        bad += [s for s in self.services if s not in SERVICES]
         if bad:
-            raise InvalidInput(f"平台类别或服务无效：{'、'.join(bad)}")
+            problems["platform_classes"] = f"平台类别无效：{'、'.join(bad)}"
+        bad = [s for s in self.services if s not in SERVICES]
+        if bad:
+            problems["services"] = f"服务无效：{'、'.join(bad)}"
+        if problems:
+            raise InvalidField.of(problems)
 
     def as_json(self) -> dict:
         out = dict(self.__dict__)

@@ -17,10 +17,12 @@ from gongshu.accounts.permissions import (
 )
 from gongshu.compliance import audits, framework, rectification, reports, signing
 from gongshu.compliance.errors import NotYourOrganization
-from gongshu.compliance.forms import FLASHES, FormStr, day, moment, number, pdf
-from gongshu.errors import GongshuError, InvalidInput
+from gongshu.compliance.forms import FLASHES, FormStr, Typed, pdf
+from gongshu.compliance.models import Rectification
+from gongshu.errors import GongshuError, InvalidField, InvalidInput
 from gongshu.web.deps import FormDep, SessionDep
 from gongshu.web.downloads import uploaded_file
+from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -46,6 +48,7 @@ def _audit_form(request: Request, session, data: dict, **extra) -> Response:  # 
         "compliance_audit_new.html",
         institutions=audits.institutions(session),
         data=data,
+        errors=extra.pop("errors", {}),
         **extra,
     )
 
@@ -59,6 +62,11 @@ def audit_create(
 ) -> Response:
     form = dict(posted.items())
     try:
+        typed = Typed()
+        institution = typed.number(form.get("institution_org_id", "0"), "institution_org_id")
+        notified = form.get("notified_at", "")
+        notified_at = typed.moment(notified, "notified_at", "收到通知时间") if notified else None
+        typed.check()
         with session.begin_nested():
             audit = audits.create(
                 session,
@@ -66,17 +74,14 @@ def audit_create(
                 subject_org_id=user.org_id or 0,
                 trigger=form.get("trigger", ""),
                 conductor=form.get("conductor", ""),
-                institution_org_id=number(form.get("institution_org_id", "0"), "institution")
-                or None,
+                institution_org_id=institution or None,
                 institution_head=form.get("institution_head", ""),
                 lead_name=form.get("lead_name", ""),
                 scope=form.get("scope", ""),
-                notified_at=moment(form["notified_at"], "收到通知时间")
-                if form.get("notified_at", "").strip()
-                else None,
+                notified_at=notified_at,
             )
     except GongshuError as exc:
-        return _audit_form(request, session, form, error=exc.message, status_code=exc.status)
+        return _audit_form(request, session, form, status_code=exc.status, **form_errors(exc))
     return RedirectResponse(f"/compliance/audits/{audit.id}", status_code=303)
 
 
@@ -94,6 +99,7 @@ def _order_form(request: Request, session, user: User, data: dict, **extra) -> R
         subjects=audits.orderable_subjects(session, user),
         institutions=audits.institutions(session),
         data=data,
+        errors=extra.pop("errors", {}),
         **extra,
     )
 
@@ -109,18 +115,22 @@ def audit_order(
     the notice, and the 90 working days run from it."""
     form = dict(posted.items())
     try:
+        typed = Typed()
+        subject = typed.number(form.get("subject_org_id", "0"), "subject_org_id")
+        institution = typed.number(form.get("institution_org_id", "0"), "institution_org_id")
+        typed.check()
         with session.begin_nested():
             audit = audits.order(
                 session,
                 actor=user,
-                subject_org_id=number(form.get("subject_org_id", "0"), "被审计单位"),
-                institution_org_id=number(form.get("institution_org_id", "0"), "专业机构") or None,
+                subject_org_id=subject,
+                institution_org_id=institution or None,
                 institution_head=form.get("institution_head", ""),
                 lead_name=form.get("lead_name", ""),
                 scope=form.get("scope", ""),
             )
     except GongshuError as exc:
-        return _order_form(request, session, user, form, error=exc.message, status_code=exc.status)
+        return _order_form(request, session, user, form, status_code=exc.status, **form_errors(exc))
     return RedirectResponse(f"/compliance/audits/{audit.id}?flash=ordered", status_code=303)
 
 
@@ -145,6 +155,8 @@ def _audit_page(request: Request, session, user: User, audit_id: int, **extra) -
         files.setdefault(f.point, []).append(f)
     live = {p: audits.live_evidence(session, audit, p) for p in framework.assessable()}
     extra.setdefault("point_error", {})
+    extra.setdefault("fix_errors", {})
+    extra.setdefault("fix_typed", {})
     extra.setdefault("error_field", {})
     return render(
         request,
@@ -226,18 +238,33 @@ def audit_evidence(
     point: int,
     session: SessionDep,
     user: Annotated[User, requires(AUDIT_CONDUCT)],
-    file: Annotated[UploadFile, File()],
+    request: Request,
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    content = file.file.read()  # a plain def: this runs on a worker thread
-    audits.add_evidence(
-        session,
-        audit_id,
-        point,
-        actor=user,
-        filename=file.filename or "evidence",
-        media_type=file.content_type or "application/octet-stream",
-        content=content,
-    )
+    try:
+        if file is None or not file.filename:
+            raise InvalidInput("请选择要上传的证据文件")
+        content = file.file.read()  # a plain def: this runs on a worker thread
+        with session.begin_nested():
+            audits.add_evidence(
+                session,
+                audit_id,
+                point,
+                actor=user,
+                filename=file.filename or "evidence",
+                media_type=file.content_type or "application/octet-stream",
+                content=content,
+            )
+    except InvalidInput as exc:
+        # The audit page again, the message beside this point's file field.
+        return _audit_page(
+            request,
+            session,
+            user,
+            audit_id,
+            status_code=exc.status,
+            fix_errors={f"evidence-{point}": exc.message},
+        )
     return RedirectResponse(
         f"/compliance/audits/{audit_id}?flash=evidence#p{point}", status_code=303
     )
@@ -263,16 +290,39 @@ def audit_rectification(
     point: int,
     session: SessionDep,
     user: Annotated[User, requires(AUDIT_CONDUCT)],
+    request: Request,
     text: FormStr = "",
     owner: FormStr = "",
     due_on: FormStr = "",
 ) -> Response:
-    due = day(due_on, "due_on")
-    if due is None:
-        raise InvalidInput("请填写整改期限")
-    rectification.add_rectification(
-        session, audit_id, point, actor=user, text=text, owner=owner, due_on=due
-    )
+    typed = Typed()
+    due = typed.day(due_on, "due_on")
+    try:
+        if due is None and "due_on" not in typed.problems:
+            typed.problems["due_on"] = "请填写整改期限"
+        try:
+            with session.begin_nested():
+                rectification.add_rectification(
+                    session, audit_id, point, actor=user, text=text, owner=owner, due_on=due
+                )
+        except InvalidField as exc:
+            typed.problems.update(exc.fields)
+        typed.check()
+    except InvalidField as exc:
+        # The point's rectification form again, each message beside its field.
+        return _audit_page(
+            request,
+            session,
+            user,
+            audit_id,
+            status_code=exc.status,
+            fix_errors={f"fix-{k.replace('_on', '')}-{point}": v for k, v in exc.fields.items()},
+            fix_typed={
+                f"fix-text-{point}": text,
+                f"fix-owner-{point}": owner,
+                f"fix-due-{point}": due_on,
+            },
+        )
     return RedirectResponse(f"/compliance/audits/{audit_id}?flash=rectification", status_code=303)
 
 
@@ -281,9 +331,23 @@ def rectification_done(
     item_id: int,
     session: SessionDep,
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
+    request: Request,
     note: FormStr = "",
 ) -> Response:
-    item = rectification.complete_rectification(session, item_id, actor=user, note=note)
+    try:
+        with session.begin_nested():
+            item = rectification.complete_rectification(session, item_id, actor=user, note=note)
+    except InvalidField as exc:
+        audit_id = session.get(Rectification, item_id).audit_id
+        return _audit_page(
+            request,
+            session,
+            user,
+            audit_id,
+            status_code=exc.status,
+            fix_errors={f"done-note-{item_id}": exc.message},
+            fix_typed={f"done-note-{item_id}": note},
+        )
     return RedirectResponse(f"/compliance/audits/{item.audit_id}", status_code=303)
 
 

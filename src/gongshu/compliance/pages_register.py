@@ -13,10 +13,11 @@ from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import COMPLIANCE_MANAGE, USER_ADMIN
 from gongshu.compliance import assessments, crossborder, obligations, reports
-from gongshu.compliance.forms import FLASHES, FormStr, day, number, pdf
+from gongshu.compliance.forms import FLASHES, FormStr, Typed, pdf
 from gongshu.errors import GongshuError, InvalidInput
 from gongshu.timeutil import utcnow
 from gongshu.web.deps import FormDep, SessionDep
+from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 from gongshu.workdays import beijing_date
 
@@ -68,6 +69,7 @@ def _assessment_page(
         entries=own,
         data=data,
         today=_today(),
+        errors=extra.pop("errors", {}),
         **extra,
     )
 
@@ -91,6 +93,10 @@ def assessment_create(
     data["entry_ids"] = [str(e) for e in form.getlist("entry_ids")]
     data["purposes"] = [str(p) for p in form.getlist("purposes")]
     try:
+        typed = Typed()
+        assessed_on = typed.day(str(data.get("assessed_on", "")), "assessed_on") or _today()
+        valid_until = typed.day(str(data.get("valid_until", "")), "valid_until")
+        typed.check()
         with session.begin_nested():
             assessments.create(
                 session,
@@ -99,14 +105,14 @@ def assessment_create(
                 covers=[str(c) for c in data["covers"]],
                 answers={k: str(data.get(k, "")) for k in assessments.TEMPLATE},
                 conclusion=str(data.get("conclusion", "")),
-                assessed_on=day(str(data.get("assessed_on", "")), "assessed_on") or _today(),
-                valid_until=day(str(data.get("valid_until", "")), "valid_until"),
+                assessed_on=assessed_on,
+                valid_until=valid_until,
                 entry_ids=[int(e) for e in data["entry_ids"] if e.isdigit()],
                 purposes=data["purposes"],
             )
     except GongshuError as exc:
         return _assessment_page(
-            request, data, error=exc.message, status_code=exc.status, session=session, user=user
+            request, data, status_code=exc.status, session=session, user=user, **form_errors(exc)
         )
     return RedirectResponse("/compliance?flash=assessment", status_code=303)
 
@@ -124,6 +130,7 @@ def crossborder_form(
         "compliance_crossborder.html",
         counts=counts,
         data={},
+        errors={},
         result=None,
         ROUTES=crossborder.ROUTES,
     )
@@ -139,12 +146,14 @@ def crossborder_assess(
     form = dict(posted.items())
     counts = crossborder.platform_counts(session, _org(user), _today())
     try:
+        typed = Typed()
+        counted = {
+            name: typed.number(str(form.get(name, "0")), name)
+            for name in ("total_people", "people_abroad", "sensitive_abroad")
+        }
+        typed.check()
         facts = crossborder.Facts(
-            important_data=bool(form.get("important_data")),
-            ciio=bool(form.get("ciio")),
-            total_people=number(str(form.get("total_people", "0")), "total_people"),
-            people_abroad=number(str(form.get("people_abroad", "0")), "people_abroad"),
-            sensitive_abroad=number(str(form.get("sensitive_abroad", "0")), "sensitive_abroad"),
+            important_data=bool(form.get("important_data")), ciio=bool(form.get("ciio")), **counted
         )
         with session.begin_nested():
             result = crossborder.assess(session, actor=user, facts=facts)
@@ -156,8 +165,8 @@ def crossborder_assess(
             data=form,
             result=None,
             ROUTES=crossborder.ROUTES,
-            error=exc.message,
             status_code=exc.status,
+            **form_errors(exc),
         )
     return render(
         request,
@@ -166,6 +175,7 @@ def crossborder_assess(
         data=form,
         result=result,
         ROUTES=crossborder.ROUTES,
+        errors={},
         consent_note=crossborder.CONSENT_NOTE,
         judicial_note=crossborder.JUDICIAL_NOTE,
     )
@@ -185,6 +195,8 @@ def _obligations_page(request: Request, session, user: User, profile, **extra) -
         LEVELS=obligations.LEVELS,
         CLASSES=obligations.PLATFORM_CLASSES,
         SERVICES=obligations.SERVICES,
+        errors=extra.pop("errors", {}),
+        data=extra.pop("data", None),
         **extra,
     )
 
@@ -207,28 +219,41 @@ def obligations_save(
     user: Annotated[User, requires(COMPLIANCE_MANAGE)],
 ) -> Response:
     try:
+        typed = Typed()
+        counted = {
+            name: typed.number(str(form.get(name, "0")), name)
+            for name in ("users", "market_value_yi", "people", "sensitive_people")
+        }
+        dated = {
+            name: typed.day(str(form.get(name, "")), name)
+            for name in ("important_identified_on", "service_started_on")
+        }
+        typed.check()
         profile = obligations.Profile(
             kind=user.org.kind if user.org else "agency",
             platform_classes=[str(c) for c in form.getlist("platform_classes")],
-            users=number(str(form.get("users", "0")), "users"),
-            market_value_yi=number(str(form.get("market_value_yi", "0")), "market_value_yi"),
-            people=number(str(form.get("people", "0")), "people"),
-            sensitive_people=number(str(form.get("sensitive_people", "0")), "sensitive_people"),
             ciio=bool(form.get("ciio")),
             important_data=bool(form.get("important_data")),
-            important_identified_on=day(
-                str(form.get("important_identified_on", "")), "important_identified_on"
-            ),
             provides_abroad=bool(form.get("provides_abroad")),
             services=[str(s) for s in form.getlist("services")],
-            service_started_on=day(str(form.get("service_started_on", "")), "service_started_on"),
+            **counted,
+            **dated,
         )
         with session.begin_nested():
             obligations.save_profile(session, _org(user), profile, actor=user)
     except GongshuError as exc:
         current = obligations.get_profile(session, _org(user))
+        typed_in = {k: v for k, v in form.items() if k not in ("platform_classes", "services")}
+        typed_in["platform_classes"] = [str(c) for c in form.getlist("platform_classes")]
+        typed_in["services"] = [str(c) for c in form.getlist("services")]
         return _obligations_page(
-            request, session, user, current, error=exc.message, status_code=exc.status
+            request,
+            session,
+            user,
+            current,
+            data=typed_in,
+            status_code=exc.status,
+            **form_errors(exc),
         )
     return RedirectResponse("/compliance/obligations?flash=profile", status_code=303)
 
@@ -261,6 +286,12 @@ def yearly_report(
 def foreign_page(
     request: Request, session: SessionDep, user: Annotated[User, requires(USER_ADMIN)]
 ) -> Response:
+    return _foreign_page(request, session)
+
+
+def _foreign_page(
+    request: Request, session, *, data: dict | None = None, status_code: int = 200, **failed
+) -> Response:  # noqa: ANN001, ANN003, E501
     from sqlalchemy import select
 
     from gongshu.accounts.models import Organization
@@ -269,14 +300,19 @@ def foreign_page(
     return render(
         request,
         "compliance_foreign.html",
+        status_code=status_code,
         orgs=orgs,
         marked=crossborder.foreign_recipients(session),
         judicial_note=crossborder.JUDICIAL_NOTE,
+        data=data or {},
+        errors=failed.pop("errors", {}),
+        **failed,
     )
 
 
 @pages.post("/compliance/foreign-recipients")
 def foreign_mark(
+    request: Request,
     session: SessionDep,
     user: Annotated[User, requires(USER_ADMIN)],
     org_id: FormStr = "0",
@@ -284,12 +320,19 @@ def foreign_mark(
     contact: FormStr = "",
     judicial: FormStr = "",
 ) -> Response:
-    crossborder.mark_foreign(
-        session,
-        number(org_id, "org_id"),
-        actor=user,
-        country=country,
-        contact=contact,
-        judicial=bool(judicial),
-    )
+    try:
+        with session.begin_nested():
+            crossborder.mark_foreign(
+                session,
+                int(org_id) if org_id.strip().isdigit() else 0,
+                actor=user,
+                country=country,
+                contact=contact,
+                judicial=bool(judicial),
+            )
+    except InvalidInput as exc:
+        data = {"org_id": org_id, "country": country, "contact": contact, "judicial": judicial}
+        return _foreign_page(
+            request, session, data=data, status_code=exc.status, **form_errors(exc)
+        )
     return RedirectResponse("/compliance/foreign-recipients", status_code=303)

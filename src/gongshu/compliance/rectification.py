@@ -13,7 +13,7 @@ from gongshu.compliance import framework
 from gongshu.compliance.audits import _conducting, _subject, get
 from gongshu.compliance.errors import AuditNotFound, NotYourOrganization
 from gongshu.compliance.models import Rectification
-from gongshu.errors import InvalidInput
+from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 from gongshu.timeutil import utcnow
 
@@ -41,8 +41,13 @@ def add_rectification(
     """A rectification item from the recommendations, with its owner and deadline (AUD-4)."""
     audit = _conducting(session, audit_id, actor)
     framework.node(point)
-    if not text.strip() or not owner.strip():
-        raise InvalidInput("整改事项须写明整改内容和责任人")
+    problems = {}
+    if not text.strip():
+        problems["text"] = "整改事项须写明整改内容"
+    if not owner.strip():
+        problems["owner"] = "整改事项须写明责任人"
+    if problems:
+        raise InvalidField.of(problems)
     item = Rectification(
         audit_id=audit.id, point=point, text=text.strip(), owner=owner.strip(), due_on=due_on
     )
@@ -74,7 +79,7 @@ def complete_rectification(
     if actor.org_id != audit.subject_org_id and "admin" not in actor.roles:
         raise NotYourOrganization("只有被审计单位可以报告整改完成")
     if not note.strip():
-        raise InvalidInput("请说明整改情况")
+        raise InvalidField("请说明整改情况", field="note")
     item.done_at, item.done_note = utcnow(), note.strip()
     item.reviewed_at = item.review_ok = item.review_note = item.reviewed_by = None
     session.flush()

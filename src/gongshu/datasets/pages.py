@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -22,11 +23,12 @@ from gongshu.datasets import service
 from gongshu.datasets.ingest import LoadRejected
 from gongshu.datasets.uploads import spooled
 from gongshu.entities import ENTITY_LABELS
-from gongshu.errors import GongshuError, NotFound
+from gongshu.errors import GongshuError, InvalidInput, NotFound
 from gongshu.jobs import service as jobs_service
 from gongshu.timeutil import as_utc, utcnow
 from gongshu.web.deps import SessionDep, read_first
 from gongshu.web.downloads import attachment_header
+from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 from gongshu.web.uploads import SealedUploadRoute
 
@@ -41,7 +43,7 @@ def load_form(
     user: Annotated[User, requires(DATASET_LOAD)],
 ) -> Response:
     entry = catalog.get(session, entry_id)
-    return render(request, "dataset_load.html", entry=entry)
+    return render(request, "dataset_load.html", entry=entry, errors={})
 
 
 @pages.post("/catalog/{entry_id}/load")
@@ -51,10 +53,19 @@ def load(
     entry_id: int,
     session: SessionDep,
     user: Annotated[User, requires(DATASET_LOAD)],
-    file: Annotated[UploadFile, File()],
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     entry = catalog.get(session, entry_id)
     datasets_dir = request.app.state.settings.datasets_dir
+    if file is None or not file.filename:
+        # Nothing chosen: the form again, the message beside the file field.
+        return render(
+            request,
+            "dataset_load.html",
+            status_code=400,
+            entry=entry,
+            errors={"file": "请选择要上传的数据文件"},
+        )
     try:
         with spooled(file, datasets_dir) as path:
             version = service.load(
@@ -72,14 +83,14 @@ def load(
             "dataset_load.html",
             status_code=400,
             entry=entry,
-            error=exc.message,
+            errors={"file": exc.message},
             report=exc.report.to_dict(),
         )
     except GongshuError as exc:
         session.rollback()  # nothing of the failed load stays; the page is rendered
-        return render(
-            request, "dataset_load.html", status_code=exc.status, entry=entry, error=exc.message
-        )
+        # Whatever refused the load concerns the file: said beside it (issue 17 item 6).
+        said = {"errors": {"file": exc.message}} if exc.status == 400 else {"error": exc.message}
+        return render(request, "dataset_load.html", status_code=exc.status, entry=entry, **said)
     return RedirectResponse(f"/datasets/{version.id}?flash=loaded", status_code=303)
 
 
@@ -90,6 +101,20 @@ def version_page(
     session: SessionDep,
     user: Annotated[User, requires(CATALOG_READ)],
     flash: str | None = None,
+) -> Response:
+    return _version_page(request, session, user, version_id, flash=flash)
+
+
+def _version_page(
+    request: Request,
+    session,  # noqa: ANN001
+    user: User,
+    version_id: int,
+    *,
+    flash: str | None = None,
+    status_code: int = 200,
+    errors: dict | None = None,
+    data: dict | None = None,
 ) -> Response:
     version = storage.get(session, version_id)
     entry = catalog.get(session, version.entry_id)
@@ -121,6 +146,9 @@ def version_page(
     return render(
         request,
         "dataset_version.html",
+        status_code=status_code,
+        errors=errors or {},
+        data=data or {},
         version=version,
         entry=entry,
         report=version.report,
@@ -258,5 +286,36 @@ async def confirm_tags(
         for k, v in form.items()
         if str(k).startswith("tag:")
     }
-    await run_in_threadpool(service.confirm_tags, session, version_id, tags, actor=user)
+    typed = {str(k): str(v) for k, v in form.items() if str(k).startswith("tag:")}
+    refused = await run_in_threadpool(
+        partial(_confirm_or_page, request, session, user, version_id, tags, typed)
+    )
+    if refused is not None:
+        return refused
     return RedirectResponse(f"/datasets/{version_id}?flash=confirmed", status_code=303)
+
+
+def _confirm_or_page(
+    request: Request,
+    session,  # noqa: ANN001
+    user: User,
+    version_id: int,
+    tags: dict,
+    typed: dict,
+) -> Response | None:
+    """Confirm the tags; on a refusal the page again, the message beside the column's
+    field and what was typed kept (issue 17 item 6). Runs on a worker thread."""
+    try:
+        service.confirm_tags(session, version_id, tags, actor=user)
+    except InvalidInput as exc:
+        session.rollback()
+        return _version_page(
+            request,
+            session,
+            user,
+            version_id,
+            status_code=exc.status,
+            data=typed,
+            **form_errors(exc),
+        )
+    return None

@@ -242,7 +242,7 @@ def confirm_tags(
     full scan no longer changes it.
     """
     from gongshu.entities import ENTITY_LABELS
-    from gongshu.errors import InvalidInput
+    from gongshu.errors import InvalidField, InvalidInput
     from gongshu.timeutil import utcnow
 
     version = storage.get(session, version_id)
@@ -259,7 +259,9 @@ def confirm_tags(
         codes = [by_label.get(c.strip(), c.strip()) for c in given]
         unknown = [c for c in codes if c not in ENTITY_LABELS]
         if unknown:
-            raise InvalidInput(f"「{col}」列的实体类型无效：{'、'.join(unknown)}")
+            raise InvalidField(
+                f"「{col}」列的实体类型无效：{'、'.join(unknown)}", field=f"tag:{col}"
+            )
         clean[col] = sorted(set(codes))
     before = version.column_tags or {}
     version.column_tags = {c: clean.get(c, before.get(c, [])) for c in sorted(columns)}

@@ -64,6 +64,7 @@ def _apply_page(request: Request, session, entry_id: int, user: User, **extra): 
     entry = catalog.get(session, entry_id)
     if not catalog_search.can_see(entry, user):
         entry = None
+    extra.setdefault("errors", {})
     return render(request, "sharing_apply.html", entry=entry, data=extra.pop("data", {}), **extra)
 
 
@@ -113,7 +114,7 @@ def apply(
             )
     except GongshuError as exc:
         return _apply_page(
-            request, session, entry_id, user, data=data, error=exc.message, status_code=exc.status
+            request, session, entry_id, user, data=data, status_code=exc.status, **form_errors(exc)
         )
     return RedirectResponse(f"/sharing/applications/{app.id}?flash=applied", status_code=303)
 

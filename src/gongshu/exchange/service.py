@@ -19,7 +19,7 @@ from gongshu.accounts.models import User
 from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.egress import service as egress
-from gongshu.errors import InvalidField, InvalidInput
+from gongshu.errors import InvalidField
 from gongshu.exchange.clocks import CLOCKS, SHARING_ANSWER
 from gongshu.exchange.errors import (
     ApplicationNotFound,
@@ -86,21 +86,32 @@ def apply(
         raise NotApplicable("共享数据仅向公共管理和服务机构提供")
     if actor.org_id == entry.provider_org_id:
         raise NotApplicable("不能申请本单位提供的数据")
+    # Every problem of the application at once, each by its form field (issue 17 item 6).
+    problems: dict[str, str] = {}
     texts = {"reason": reason, "legal_basis": legal_basis, "use": use, "scenario": scenario}
     missing = [label for key, label in REQUIRED_TEXT.items() if not (texts[key] or "").strip()]
-    if missing:
-        raise InvalidInput(f"有条件共享申请必须填写：{'、'.join(missing)}")
+    for key in REQUIRED_TEXT:
+        if not (texts[key] or "").strip():
+            problems[key] = "有条件共享申请必须填写"
     known = [f["name"] for f in entry.fields]
     wanted = list(dict.fromkeys(f.strip() for f in requested_fields or [] if f.strip()))
-    if not wanted:
-        raise InvalidInput("请至少选择一个申请的字段")
     unknown = [f for f in wanted if f not in known]
-    if unknown:
-        raise InvalidInput(f"申请的字段不在目录“{entry.name}”中：{'、'.join(unknown)}")
+    if not wanted:
+        problems["requested_fields"] = "请至少选择一个申请的字段"
+    elif unknown:
+        problems["requested_fields"] = f"申请的字段不在目录“{entry.name}”中：{'、'.join(unknown)}"
     if isinstance(term_days, bool) or not isinstance(term_days, int):
-        raise InvalidInput("使用期限必须是整数天")
-    if not 1 <= term_days <= MAX_TERM_DAYS:
-        raise InvalidInput(f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间，收到 {term_days}")
+        problems["term_days"] = "使用期限必须是整数天"
+    elif not 1 <= term_days <= MAX_TERM_DAYS:
+        problems["term_days"] = f"使用期限须在 1 至 {MAX_TERM_DAYS} 天之间，收到 {term_days}"
+    if problems:
+        error = InvalidField.of(problems)
+        # The API's one message names the missing texts together.
+        said = [v for k, v in problems.items() if k not in REQUIRED_TEXT]
+        if missing:
+            said.insert(0, f"有条件共享申请必须填写：{'、'.join(missing)}")
+        error.message = "；".join(said)
+        raise error
     app = SharingApplication(
         entry_id=entry.id,
         provider_org_id=entry.provider_org_id,

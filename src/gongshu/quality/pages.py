@@ -18,12 +18,13 @@ from gongshu.accounts.permissions import CATALOG_READ, QUALITY_ASSESS, QUALITY_M
 from gongshu.catalog import search as catalog_search
 from gongshu.catalog import service as catalog
 from gongshu.catalog.errors import EntryNotFound
-from gongshu.errors import GongshuError, InvalidInput
+from gongshu.errors import Conflict, GongshuError, InvalidField, InvalidInput
 from gongshu.opendata import service as open_service
 from gongshu.quality import assessment, corrections, onesource, service
 from gongshu.quality.models import Assessment
 from gongshu.quality.rules import DIMENSIONS, EXPECTATIONS
 from gongshu.web.deps import SessionDep
+from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -78,6 +79,8 @@ def _rules_page(request: Request, session, entry, **extra) -> Response:  # noqa:
         current=current,
         history=service.rule_history(session, entry.id),
         text=text,
+        errors=extra.pop("errors", {}),
+        data=extra.pop("data", {}),
         **CTX,
         **extra,
     )
@@ -110,10 +113,22 @@ def rules_save(
         with session.begin_nested():
             service.update_rules(session, entry.id, parsed, actor=user, reason=reason)
     except json.JSONDecodeError as exc:
-        return _rules_page(request, session, entry, text=rules, error=f"规则不是有效的 JSON：{exc}")
-    except GongshuError as exc:
-        return _rules_page(request, session, entry, text=rules, error=str(exc))
-    return RedirectResponse(f"/quality/entries/{entry.id}/rules?saved=1", status_code=303)
+        said = f"规则不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列有误"
+        failed: GongshuError = InvalidField(said, field="rules")
+    except (InvalidInput, Conflict) as exc:
+        # A rule's problem is the rules text's: said beside it (issue 17 item 6).
+        failed = exc if getattr(exc, "field", "") else InvalidField(exc.message, field="rules")
+    else:
+        return RedirectResponse(f"/quality/entries/{entry.id}/rules?saved=1", status_code=303)
+    return _rules_page(
+        request,
+        session,
+        entry,
+        text=rules,
+        data={"reason": reason},
+        status_code=failed.status,
+        **form_errors(failed),
+    )
 
 
 @pages.get("/quality/tasks")
@@ -121,7 +136,7 @@ def task_queue(
     request: Request, session: SessionDep, user: Annotated[User, requires(QUALITY_MANAGE)]
 ) -> Response:
     tasks = corrections.queue(session, user)
-    return render(request, "quality_tasks.html", tasks=tasks, **CTX)
+    return render(request, "quality_tasks.html", tasks=tasks, errors={}, data={}, **CTX)
 
 
 @pages.post("/quality/tasks/{task_id}/resolve")
@@ -136,9 +151,18 @@ def task_resolve(
     try:
         with session.begin_nested():
             corrections.resolve(session, task_id, actor=user, status=status, reason=reason)
-    except GongshuError as exc:
+    except (InvalidInput, Conflict) as exc:
+        # The queue again, the message beside this task's field, what was typed kept.
         tasks = corrections.queue(session, user)
-        return render(request, "quality_tasks.html", tasks=tasks, error=str(exc), **CTX)
+        return render(
+            request,
+            "quality_tasks.html",
+            status_code=exc.status,
+            tasks=tasks,
+            errors={f"reason-{task_id}": exc.message},
+            data={f"reason-{task_id}": reason},
+            **CTX,
+        )
     return RedirectResponse("/quality/tasks", status_code=303)
 
 
@@ -146,13 +170,29 @@ def task_resolve(
 def supervision(
     request: Request, session: SessionDep, user: Annotated[User, requires(QUALITY_ASSESS)]
 ) -> Response:
+    return _supervision_page(request, session, user)
+
+
+def _supervision_page(
+    request: Request,
+    session,  # noqa: ANN001
+    user: User,
+    *,
+    status_code: int = 200,
+    data: dict | None = None,
+    **failed,  # noqa: ANN003
+) -> Response:
     workdays = corrections.workdays_for(session, user.org.region_code) if user.org else None
     return render(
         request,
         "quality_supervision.html",
+        status_code=status_code,
         overdue=corrections.overdue(session, user),
         workdays=workdays,
         orgs={o.id: o.name for o in session.query(Organization)},
+        data=data if data is not None else {"workdays": workdays or ""},
+        errors=failed.pop("errors", {}),
+        **failed,
         **CTX,
     )
 
@@ -164,9 +204,21 @@ def deadline_save(
     user: Annotated[User, requires(QUALITY_ASSESS)],
     workdays: FormStr,
 ) -> Response:
-    if not workdays.strip().isdigit():
-        raise InvalidInput("整改期限须为工作日数")
-    corrections.set_deadline(session, int(workdays), actor=user)
+    try:
+        if not workdays.strip().isdigit():
+            raise InvalidField("整改期限须为 1 到 60 个工作日", field="workdays")
+        with session.begin_nested():
+            corrections.set_deadline(session, int(workdays), actor=user)
+    except InvalidInput as exc:
+        failed = exc if getattr(exc, "field", "") else InvalidField(exc.message, field="workdays")
+        return _supervision_page(
+            request,
+            session,
+            user,
+            status_code=failed.status,
+            data={"workdays": workdays},
+            **form_errors(failed),
+        )
     return RedirectResponse("/quality/supervision", status_code=303)
 
 
@@ -174,12 +226,27 @@ def deadline_save(
 def duplicates(
     request: Request, session: SessionDep, user: Annotated[User, requires(QUALITY_ASSESS)]
 ) -> Response:
+    return _duplicates_page(request, session, user)
+
+
+def _duplicates_page(
+    request: Request,
+    session,  # noqa: ANN001
+    user: User,
+    *,
+    status_code: int = 200,
+    errors: dict | None = None,
+    data: dict | None = None,
+) -> Response:
     found = onesource.find_duplicates(
         session, user, datasets_dir=request.app.state.settings.datasets_dir
     )
     return render(
         request,
         "quality_duplicates.html",
+        status_code=status_code,
+        errors=errors or {},
+        data=data or {},
         found=found,
         decisions=onesource.decisions(session),
         names={
@@ -198,16 +265,29 @@ def designate(
     reason: FormStr = "",
 ) -> Response:
     ids = [int(i) for i in entries.split(",") if i.strip().isdigit()]
-    if not legal_entry_id.isdigit():
-        raise InvalidInput("请指定唯一采集来源")
-    # The evidence recorded is measured again here, never taken from the form.
-    found = onesource.find_duplicates(
-        session, user, datasets_dir=request.app.state.settings.datasets_dir
-    )
-    evidence = next((d.evidence() for d in found if {d.a.id, d.b.id} == set(ids)), {})
-    onesource.designate(
-        session, ids, int(legal_entry_id), actor=user, reason=reason, evidence=evidence
-    )
+    pair = "-".join(str(i) for i in ids)
+    try:
+        if not legal_entry_id.isdigit():
+            raise InvalidInput("请指定唯一采集来源")
+        # The evidence recorded is measured again here, never taken from the form.
+        found = onesource.find_duplicates(
+            session, user, datasets_dir=request.app.state.settings.datasets_dir
+        )
+        evidence = next((d.evidence() for d in found if {d.a.id, d.b.id} == set(ids)), {})
+        with session.begin_nested():
+            onesource.designate(
+                session, ids, int(legal_entry_id), actor=user, reason=reason, evidence=evidence
+            )
+    except InvalidInput as exc:
+        # The list again, the message beside this pair's reason, what was typed kept.
+        return _duplicates_page(
+            request,
+            session,
+            user,
+            status_code=exc.status,
+            errors={f"reason-{pair}": exc.message},
+            data={f"reason-{pair}": reason, f"legal-{pair}": legal_entry_id},
+        )
     return RedirectResponse("/quality/duplicates", status_code=303)
 
 
@@ -215,9 +295,29 @@ def designate(
 def assessments(
     request: Request, session: SessionDep, user: Annotated[User, requires(QUALITY_ASSESS)]
 ) -> Response:
+    return _assessments_page(request, session)
+
+
+def _assessments_page(
+    request: Request,
+    session,  # noqa: ANN001
+    *,
+    status_code: int = 200,
+    errors: dict | None = None,
+    data: dict | None = None,
+) -> Response:
     done = session.query(Assessment).order_by(Assessment.id.desc()).limit(50).all()
     orgs = session.query(Organization).filter(Organization.kind == "agency").all()
-    return render(request, "quality_assessments.html", done=done, orgs=orgs, tiers=TIERS)
+    return render(
+        request,
+        "quality_assessments.html",
+        status_code=status_code,
+        done=done,
+        orgs=orgs,
+        tiers=TIERS,
+        errors=errors or {},
+        data=data or {},
+    )
 
 
 @pages.post("/quality/assessments")
@@ -228,7 +328,19 @@ def assessment_run(
     scope: FormStr,
     value: FormStr,
 ) -> Response:
-    result = assessment.assess(session, actor=user, scope=scope, value=value)
+    try:
+        with session.begin_nested():
+            result = assessment.assess(session, actor=user, scope=scope, value=value)
+    except InvalidInput as exc:
+        # The form again, the message beside the choice that was refused.
+        field = "tier" if scope == "tier" else "agency"
+        return _assessments_page(
+            request,
+            session,
+            status_code=exc.status,
+            errors={field: exc.message},
+            data={field: value},
+        )
     return RedirectResponse(f"/quality/assessments/{result.id}", status_code=303)
 
 

@@ -171,8 +171,19 @@
     addField.addEventListener("click", function () {
       var rows = document.querySelectorAll("#fields .field-row");
       var copy = rows[rows.length - 1].cloneNode(true);
-      copy.querySelectorAll("input").forEach(function (i) { i.value = ""; });
-      copy.querySelectorAll("select").forEach(function (s) { s.selectedIndex = 0; });
+      var n = rows.length + 1;
+      copy.classList.remove("has-error");
+      copy.querySelectorAll(".field-error").forEach(function (e) { e.remove(); });
+      copy.querySelectorAll("input, select").forEach(function (el) {
+        if (el.tagName === "INPUT") { el.value = ""; } else { el.selectedIndex = 0; }
+        // Each row's controls have their own ids and labels ("第 n 个数据项的…").
+        if (el.id) { el.id = el.id.replace(/-\d+$/, "-" + n); }
+        var label = el.getAttribute("aria-label");
+        if (label) { el.setAttribute("aria-label", label.replace(/第 \d+ 个/, "第 " + n + " 个")); }
+        el.removeAttribute("aria-invalid");
+        el.removeAttribute("aria-describedby");
+      });
+      if (copy.firstElementChild) { copy.firstElementChild.textContent = String(n); }
       rows[rows.length - 1].after(copy);
     });
   }
