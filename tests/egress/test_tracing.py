@@ -300,3 +300,55 @@ def test_gongshu_trace_restores_dropped_columns_from_the_entry_rows(
     pacsv.write_csv(shuffle(b.drop_columns(["联系电话"]), 4), stranger)
     found = trace_leak(session, stranger, secret=SECRET, datasets_dir=datasets_dir)
     assert found["delivery_id"] in (None, copies[1][0].delivery_id)
+
+
+def test_the_trace_command_traces_with_the_entry_rows(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """``gongshu trace`` on an instance on disk: the leak with the landline and both anchor
+    columns dropped and the rows shuffled names its recipient (it cannot without the
+    entry's rows, see above)."""
+    import json
+    import warnings
+
+    import pyarrow.csv as pacsv
+
+    from gongshu.capabilities import import_all_models
+    from gongshu.config import Settings
+    from gongshu.db import Base, make_engine, make_session_factory, transaction
+    from gongshu.ledger.keys import InstanceKey
+    from tests.conftest import seed_people
+    from tests.protect.leaks import shuffle
+
+    with warnings.catch_warnings():  # (typer and click 8.5, as in tests/ledger)
+        warnings.filterwarnings("ignore", "'click.utils", DeprecationWarning)
+        import typer
+        from typer.testing import CliRunner
+
+        from gongshu.egress.commands import trace
+
+    app = typer.Typer()  # the command as `gongshu trace` mounts it
+    app.command("trace")(trace)
+    app.command("unused")(lambda: None)  # (two commands: the name is asked, as in gongshu)
+
+    monkeypatch.delenv("GONGSHU_DATABASE_URL", raising=False)
+    monkeypatch.setenv("GONGSHU_SECRET_KEY", SECRET)
+    settings = Settings(data_dir=tmp_path / "var")
+    import_all_models()
+    engine = make_engine(settings.db_url)
+    Base.metadata.create_all(engine)
+    InstanceKey.load_or_create(settings.keys_dir)
+    with transaction(make_session_factory(engine)) as session:
+        people = seed_people(session)
+        entry = _load_demo_entry(session, people, tmp_path, "yljg")
+        (mark, a), _ = _open_copies(session, people, entry, tmp_path)
+    engine.dispose()
+    leaked = tmp_path / "养老机构.csv"
+    pacsv.write_csv(
+        shuffle(a.drop_columns(["联系电话", "统一社会信用代码", "备案日期"]), 5), leaked
+    )
+    out = CliRunner().invoke(
+        app, ["trace", str(leaked), "--json", "--data-dir", str(settings.data_dir)]
+    )
+    assert out.exit_code == 0, out.output
+    verdict = json.loads(out.output)
+    assert verdict["attributed"] and verdict["delivery_id"] == mark.delivery_id
+    assert verdict["reference_rows"] == REGISTER_ROWS
