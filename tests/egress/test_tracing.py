@@ -100,15 +100,14 @@ def test_an_unmarked_file_is_not_attributed(session, people, shared_entry, tmp_p
 REGISTER_ROWS = 600
 
 
-@pytest.fixture
-def register(session, people, tmp_path):  # noqa: ANN001, ANN201
-    """The demo's 企业登记信息 (first rows), loaded and opened as the demo loads it."""
+def _load_demo_entry(session, people, tmp_path, key: str):  # noqa: ANN001, ANN202
+    """A demo entry (its first rows), loaded and opened as the demo loads it."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from gongshu.demo.province import build_province, entry_rows
 
-    spec = build_province().entry("qydj")
+    spec = build_province().entry(key)
     entry = catalog.create(
         session,
         {
@@ -120,12 +119,14 @@ def register(session, people, tmp_path):  # noqa: ANN001, ANN201
             "security_grade": spec.security_grade,
             "sharing_attr": spec.sharing_attr,
             "opening_attr": spec.opening_attr,
+            "sharing_conditions": spec.sharing_conditions,
+            "opening_conditions": spec.opening_conditions,
         },
         actor=people.clerk_county,
     )
     catalog.submit(session, entry.id, actor=people.clerk_county)
     catalog.approve(session, entry.id, actor=people.reviewer_county)
-    src = tmp_path / "qydj.parquet"
+    src = tmp_path / f"{key}.parquet"
     pq.write_table(pa.Table.from_batches(list(entry_rows(spec, limit=REGISTER_ROWS))), src)
     datasets.load(
         session,
@@ -138,7 +139,12 @@ def register(session, people, tmp_path):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def open_copies(session, people, register, tmp_path):  # noqa: ANN001, ANN201
+def register(session, people, tmp_path):  # noqa: ANN001, ANN201
+    """The demo's 企业登记信息 (first rows), loaded and opened as the demo loads it."""
+    return _load_demo_entry(session, people, tmp_path, "qydj")
+
+
+def _open_copies(session, people, entry, tmp_path):  # noqa: ANN001, ANN202
     """Two recipients' open deliveries (as the open API pages them: row IDs, open policy)."""
     import pyarrow.parquet as pq
 
@@ -148,7 +154,7 @@ def open_copies(session, people, register, tmp_path):  # noqa: ANN001, ANN201
     for user in (people.citizen, people.auditor):
         grant = service.create_grant(
             session,
-            register,
+            entry,
             recipient_user=user,
             purpose="研究；场景：测试",
             source="open",
@@ -156,12 +162,17 @@ def open_copies(session, people, register, tmp_path):  # noqa: ANN001, ANN201
             actor=user,
         )
         out = deliver(session, grant, user, tmp_path, fmt="parquet", row_ids=True)
-        mark = Mark(out.delivery.recipient, out.delivery.token, register.id)
+        mark = Mark(out.delivery.recipient, out.delivery.token, entry.id)
         copies.append((mark, pq.read_table(out.open())))
     return copies
 
 
-def _trace(leak, copies, register):  # noqa: ANN001, ANN202
+@pytest.fixture
+def open_copies(session, people, register, tmp_path):  # noqa: ANN001, ANN201
+    return _open_copies(session, people, register, tmp_path)
+
+
+def _trace(leak, copies, register, reference=None):  # noqa: ANN001, ANN202
     from gongshu.egress.marking import door_keys, unmarked_columns
     from gongshu.protect.watermark import Mark
     from gongshu.protect.watermark_trace import attribute
@@ -169,7 +180,8 @@ def _trace(leak, copies, register):  # noqa: ANN001, ANN202
     innocents = [Mark(f"user:{900 + i}", f"{i:016x}", register.id) for i in range(50)]
     unmarked = [*unmarked_columns(register.fields), "_id"]
     key = door_keys(SECRET).watermark
-    return attribute(leak, [*innocents, *(m for m, _ in copies)], key, unmarked=unmarked)
+    candidates = [*innocents, *(m for m, _ in copies)]
+    return attribute(leak, candidates, key, unmarked=unmarked, reference=reference)
 
 
 def test_an_open_delivery_is_masked_and_marked_in_several_columns(open_copies) -> None:  # noqa: ANN001
@@ -178,7 +190,9 @@ def test_an_open_delivery_is_masked_and_marked_in_several_columns(open_copies) -
     names = a.column("法定代表人").to_pylist()
     assert all(n[1:] and set(n[1:]) == {"*"} for n in names)  # surname and stars only
     differ = {c for c in a.column_names if a.sort_by("_id")[c] != b.sort_by("_id")[c]}
-    assert differ == {"注册资本", "法定代表人"}  # identifiers, dates and clear text exact
+    # identifiers, dates and clear text exact; the address masked to the district carries
+    # marks in its stars since issue 16 item 9
+    assert differ == {"注册资本", "法定代表人", "住所"}
     assert a.column("_id").to_pylist() != sorted(a.column("_id").to_pylist())  # row order
 
 
@@ -215,3 +229,126 @@ def test_two_merged_copies_name_one_of_their_recipients_and_no_innocent(
     pacsv.write_csv(merge(a, b, 7), leaked)
     verdict = trace_leak(session, leaked, secret=SECRET)
     assert verdict["attributed"] and verdict["delivery_id"] in (ma.delivery_id, mb.delivery_id)
+
+
+# ---- every open delivery carries its marks in two columns at least (issue 16 item 9) ----
+
+CARRIERS = {
+    "yljg": {"联系电话", "地址"},  # the landline replaced by stars, the address cut to its district
+    "spjy": {"法定代表人", "经营场所"},  # the masked name, the address cut to its district
+}
+
+
+@pytest.fixture(params=sorted(CARRIERS))
+def one_carrier_before(request, session, people, tmp_path):  # noqa: ANN001, ANN201
+    """An entry whose open delivery had one carrier column before its address carried marks."""
+    entry = _load_demo_entry(session, people, tmp_path, request.param)
+    return request.param, entry, _open_copies(session, people, entry, tmp_path)
+
+
+def test_dropping_either_carrier_and_shuffling_still_names_the_recipient(
+    one_carrier_before,  # noqa: ANN001
+) -> None:
+    """The attack that beat these entries ("all at once" dropping the one carrier): drop a
+    carrier column, shuffle rows and columns. The recipient is named, the other copy's
+    recipient and the 50 innocents never are, and a copy that is no candidate names nobody."""
+    from tests.protect.leaks import shuffle, subset
+
+    key, entry, copies = one_carrier_before
+    (mark, a), (other, b) = copies
+    differ = {c for c in a.column_names if a.sort_by("_id")[c] != b.sort_by("_id")[c]}
+    assert differ == CARRIERS[key]
+    addresses = [v for v in a.column("地址" if key == "yljg" else "经营场所").to_pylist() if v]
+    assert all(v.endswith(("区***", "区****")) for v in addresses)
+    for seed, carrier in enumerate(sorted(CARRIERS[key])):
+        leak = shuffle(subset(a.drop_columns([carrier]), 0.5, seed), seed)
+        result = _trace(leak, copies, entry)
+        assert result.mark == mark, (key, carrier, result.scores[:3])
+        assert result.bits > 100 and result.order_pairs > 0
+        # the copy of someone who is not a candidate names nobody
+        innocent = shuffle(subset(b.drop_columns([carrier]), 0.5, seed), seed)
+        assert _trace(innocent, copies[:1], entry).mark is None
+
+
+def test_gongshu_trace_restores_dropped_columns_from_the_entry_rows(
+    session, people, tmp_path
+) -> None:  # noqa: ANN001
+    """``gongshu trace`` (``trace_leak`` with the instance's data directory) rebuilds the
+    entry's rows as the door delivered them and gives the leak its dropped columns back:
+    a CSV with the landline and both anchor columns dropped and the rows shuffled is traced
+    only with them."""
+    import pyarrow.csv as pacsv
+
+    from tests.protect.leaks import shuffle
+
+    entry = _load_demo_entry(session, people, tmp_path, "yljg")
+    copies = _open_copies(session, people, entry, tmp_path)
+    (mark, a), _ = copies
+    leak = shuffle(a.drop_columns(["联系电话", "统一社会信用代码", "备案日期"]), 3)
+    leaked = tmp_path / "养老机构.csv"
+    pacsv.write_csv(leak, leaked)
+    alone = trace_leak(session, leaked, secret=SECRET)
+    assert not alone["attributed"] and alone["reference_rows"] == 0
+    datasets_dir = tmp_path / "var" / "datasets"
+    verdict = trace_leak(session, leaked, secret=SECRET, datasets_dir=datasets_dir)
+    assert verdict["reference_rows"] == REGISTER_ROWS
+    assert verdict["attributed"] and verdict["delivery_id"] == mark.delivery_id, verdict
+    assert entries(session, action_prefix="egress.traced", limit=1)[0].payload["reference_rows"]
+    # the same with the CLI's code path: no innocent named for a file nobody was given
+    _, b = copies[1]
+    stranger = tmp_path / "他人.csv"
+    pacsv.write_csv(shuffle(b.drop_columns(["联系电话"]), 4), stranger)
+    found = trace_leak(session, stranger, secret=SECRET, datasets_dir=datasets_dir)
+    assert found["delivery_id"] in (None, copies[1][0].delivery_id)
+
+
+def test_the_trace_command_traces_with_the_entry_rows(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """``gongshu trace`` on an instance on disk: the leak with the landline and both anchor
+    columns dropped and the rows shuffled names its recipient (it cannot without the
+    entry's rows, see above)."""
+    import json
+    import warnings
+
+    import pyarrow.csv as pacsv
+
+    from gongshu.capabilities import import_all_models
+    from gongshu.config import Settings
+    from gongshu.db import Base, make_engine, make_session_factory, transaction
+    from gongshu.ledger.keys import InstanceKey
+    from tests.conftest import seed_people
+    from tests.protect.leaks import shuffle
+
+    with warnings.catch_warnings():  # (typer and click 8.5, as in tests/ledger)
+        warnings.filterwarnings("ignore", "'click.utils", DeprecationWarning)
+        import typer
+        from typer.testing import CliRunner
+
+        from gongshu.egress.commands import trace
+
+    app = typer.Typer()  # the command as `gongshu trace` mounts it
+    app.command("trace")(trace)
+    app.command("unused")(lambda: None)  # (two commands: the name is asked, as in gongshu)
+
+    monkeypatch.delenv("GONGSHU_DATABASE_URL", raising=False)
+    monkeypatch.setenv("GONGSHU_SECRET_KEY", SECRET)
+    settings = Settings(data_dir=tmp_path / "var")
+    import_all_models()
+    engine = make_engine(settings.db_url)
+    Base.metadata.create_all(engine)
+    InstanceKey.load_or_create(settings.keys_dir)
+    with transaction(make_session_factory(engine)) as session:
+        people = seed_people(session)
+        entry = _load_demo_entry(session, people, tmp_path, "yljg")
+        (mark, a), _ = _open_copies(session, people, entry, tmp_path)
+    engine.dispose()
+    leaked = tmp_path / "养老机构.csv"
+    pacsv.write_csv(
+        shuffle(a.drop_columns(["联系电话", "统一社会信用代码", "备案日期"]), 5), leaked
+    )
+    out = CliRunner().invoke(
+        app, ["trace", str(leaked), "--json", "--data-dir", str(settings.data_dir)]
+    )
+    assert out.exit_code == 0, out.output
+    verdict = json.loads(out.output)
+    assert verdict["attributed"] and verdict["delivery_id"] == mark.delivery_id
+    assert verdict["reference_rows"] == REGISTER_ROWS

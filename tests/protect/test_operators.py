@@ -146,3 +146,30 @@ def test_vectorized_masking_is_fast() -> None:
     elapsed = time.perf_counter() - started
     assert len(out) == n and out[0].as_py().startswith("110105")
     assert elapsed < 1.0
+
+
+def test_generalize_address_with_a_mask_says_no_more() -> None:
+    """``mask`` follows every kept prefix, whether the address went on or not (so it tells
+    nothing about the remainder); unrecognised and null addresses stay null."""
+    values = strings("江西省南昌市东湖区八一大道1号", "江西省南昌市东湖区", "不知道在哪里", None)
+    out = ops.generalize_address(values, "district", "****").to_pylist()
+    assert out == ["江西省南昌市东湖区****", "江西省南昌市东湖区****", None, None]
+    assert ops.apply("generalize_address", values, level="city", mask="***").to_pylist()[0] == (
+        "江西省南昌市***"
+    )
+    with pytest.raises(InvalidParameter, match="mask"):
+        ops.generalize_address(values, "district", "*" * 9)
+
+
+def test_the_open_policy_masks_addresses_with_stars() -> None:
+    """Open deliveries cut addresses to the district and add stars (a watermark carrier,
+    issue 16 item 9); the kept text is what it was."""
+    from gongshu.egress.policies import DEFAULT_POLICIES
+
+    rule = DEFAULT_POLICIES["open"][1]["ADDRESS"]
+    out = ops.apply(
+        rule["op"],
+        strings("江西省南昌市东湖区八一大道1号"),
+        **{k: v for k, v in rule.items() if k != "op"},
+    )
+    assert out.to_pylist() == ["江西省南昌市东湖区****"]

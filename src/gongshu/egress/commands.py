@@ -26,7 +26,11 @@ def trace(
     try:
         with transaction(instance.session_factory) as session:
             verdict = trace_leak(
-                session, leaked, secret=instance.settings.secret_key, entry_id=entry
+                session,
+                leaked,
+                secret=instance.settings.secret_key,
+                entry_id=entry,
+                datasets_dir=instance.settings.datasets_dir,
             )
     finally:
         instance.close()

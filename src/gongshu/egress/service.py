@@ -39,7 +39,7 @@ from gongshu.egress.errors import (
     NotRecipient,
 )
 from gongshu.egress.marking import door_keys, pipelined, unmarked_columns, watermarker
-from gongshu.egress.models import Delivery, Grant, MaskingPolicy
+from gongshu.egress.models import Delivery, Grant, MaskingPolicy, MaskingPolicyVersion
 from gongshu.egress.policies import (
     default_policy,
     get_policy,
@@ -456,3 +456,52 @@ def take_unconditional(session: Session, entry_id: int, *, actor: User, scenario
         source="sharing",
         actor=actor,
     )
+
+
+def reference_rows(
+    session: Session, like: Delivery, *, datasets_dir: Path, secret: str, row_ids: bool
+) -> pa.Table | None:
+    """The rows of ``like``'s entry version as the door delivered them in ``like`` (its
+    columns, masked by its policy version; ``_id`` first with ``row_ids``), unmarked.
+    For ``gongshu trace`` only: they never leave the process, so no delivery is recorded.
+
+    Tracing uses them to give a leak back the columns a leaker dropped and repair
+    exact values he altered (``watermark_trace.restore``); only canonical values are
+    read, so the marks of any delivery would do as well. Pseudonyms are keyed per
+    recipient: they come out under another purpose and simply never match. None
+    when the version or the policy version is gone."""
+    version = session.get(DatasetVersion, like.dataset_version_id)
+    entry = session.get(CatalogEntry, like.entry_id)
+    rules = session.scalar(
+        select(MaskingPolicyVersion.rules)
+        .join(MaskingPolicy, MaskingPolicy.id == MaskingPolicyVersion.policy_id)
+        .where(MaskingPolicy.name == like.policy_name)
+        .where(MaskingPolicyVersion.version_no == like.policy_version)
+    )
+    if version is None or entry is None or rules is None:
+        return None
+    available = {c["name"] for c in version.columns}
+    columns = [c for c in like.columns if c in available]
+    if not columns:
+        return None
+    actions = plan(columns, column_tags(entry, version), rules)
+    local = storage.objects.at(datasets_dir).local(version.path)
+    q = query.Query(str(local), columns, row_ids=row_ids)
+    pseudonyms = door_keys(secret).pseudonyms
+    distinct = masking.Distinct()
+    batches = []
+    con = query.connection()
+    try:
+        q.source = storage.relation(con, datasets_dir, version, row_numbers=row_ids)
+        q.sealed = frozenset((version.sealed or {}).get("columns") or [])
+        sql, args = q.select(0, None)
+        for batch in con.sql(sql, params=args).to_arrow_reader(BATCH_ROWS):
+            masked = masking.decoded(masking.mask(batch, actions, pseudonyms, "trace", distinct))
+            if row_ids:
+                masked = pa.RecordBatch.from_arrays(
+                    [batch.column(0), *masked.columns], names=[query.ROW_ID, *masked.schema.names]
+                )
+            batches.append(masked)
+    finally:
+        con.close()
+    return pa.Table.from_batches(batches) if batches else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import select
@@ -12,10 +13,11 @@ from gongshu.catalog.models import CatalogEntry
 from gongshu.egress import query
 from gongshu.egress.marking import door_keys, unmarked_columns
 from gongshu.egress.models import Delivery
+from gongshu.egress.service import reference_rows
 from gongshu.errors import InvalidInput
 from gongshu.ledger import record
 from gongshu.protect.watermark import Mark
-from gongshu.protect.watermark_trace import trace_file
+from gongshu.protect.watermark_trace import read_leak, trace_file
 
 
 def watermark_key(secret: str) -> bytes:
@@ -34,11 +36,41 @@ def _unmarked(entries: list[CatalogEntry]) -> set[str]:
     return exact - markable
 
 
+def _delivered_as(deliveries: list[Delivery], leaked: list[str]) -> Delivery | None:
+    """The delivery standing for the way ``leaked`` was most likely delivered: its entry,
+    version, columns and policy version cover the most of the leak's columns, add the
+    fewest it lacks (a column the delivery never had would move its anchors), and were
+    delivered most often."""
+    have = set(leaked)
+    shape = Counter(
+        (d.entry_id, d.dataset_version_id, tuple(d.columns), d.policy_name, d.policy_version)
+        for d in deliveries
+    )
+
+    def score(d: Delivery) -> tuple:
+        cols = set(d.columns)
+        key = (d.entry_id, d.dataset_version_id, tuple(d.columns), d.policy_name, d.policy_version)
+        return (len(cols & have), -len(cols - have), shape[key], d.id)
+
+    best = max(deliveries, key=score, default=None)
+    return best if best is not None and set(best.columns) & have else None
+
+
 def trace_leak(
-    session: Session, leaked: Path, *, secret: str, entry_id: int | None = None, by: str = "cli"
+    session: Session,
+    leaked: Path,
+    *,
+    secret: str,
+    entry_id: int | None = None,
+    by: str = "cli",
+    datasets_dir: Path | None = None,
 ) -> dict:
     """Compare ``leaked`` with every watermarked delivery; name the source if the evidence
-    clears the false-attribution threshold, and record the trace in the ledger."""
+    clears the false-attribution threshold, and record the trace in the ledger.
+
+    With ``datasets_dir`` the leak is traced with the rows of the entry it most likely
+    comes from as the door delivers them (``reference_rows``): columns the leaker
+    dropped are given back, so the cells they anchored count again."""
     if not leaked.is_file():
         raise InvalidInput(f"文件不存在：{leaked}")
     stmt = select(Delivery).where(Delivery.watermarked.is_(True))
@@ -51,7 +83,21 @@ def trace_leak(
     entries = session.scalars(
         select(CatalogEntry).where(CatalogEntry.id.in_({m.entry_id for m in marks}))
     ).all()
-    verdict = trace_file(leaked, marks, watermark_key(secret), unmarked=_unmarked(entries))
+    table = read_leak(leaked)
+    reference = None
+    like = _delivered_as(list(deliveries.values()), table.column_names)
+    if datasets_dir is not None and like is not None:
+        reference = reference_rows(
+            session,
+            like,
+            datasets_dir=datasets_dir,
+            secret=secret,
+            row_ids=query.ROW_ID in table.column_names,
+        )
+    verdict = trace_file(
+        table, marks, watermark_key(secret), unmarked=_unmarked(entries), reference=reference
+    )
+    verdict["reference_rows"] = 0 if reference is None else reference.num_rows
     if verdict["attributed"]:
         d = deliveries[verdict["delivery_id"]]
         kind, _, ident = d.recipient.partition(":")
@@ -78,6 +124,7 @@ def trace_leak(
             "recipient": verdict["recipient"],
             "p_value": verdict["p_value"],
             "candidates": len(marks),
+            "reference_rows": verdict["reference_rows"],
         },
     )
     return verdict

@@ -246,14 +246,21 @@ def age_band(values: ArrayLike, width: int = 10, *, top: int | None = None) -> p
     return pc.if_else(pa.array(valid), band, pa.scalar(None, pa.string()))
 
 
-def generalize_address(values: ArrayLike, level: str = "district") -> pa.Array:
-    """Cut an address to its province, city or district; unrecognised addresses become null."""
+def generalize_address(values: ArrayLike, level: str = "district", mask: str = "") -> pa.Array:
+    """Cut an address to its province, city or district; unrecognised addresses become null.
+
+    ``mask`` (``"****"`` in the shipped policies) is put after every kept prefix: it
+    stands for the remainder cut off, whatever its length (even none), so it tells
+    nothing about the address; a run of stars also carries the recipient's
+    watermark (``protect.watermark_channels``)."""
+    op = "generalize_address"
     if level not in _ADDRESS_PATTERNS:
-        raise InvalidParameter(
-            "generalize_address", "level", f"须为 province、city 或 district，收到 {level!r}"
-        )
-    keep = _address_prefix(pc.utf8_trim_whitespace(_strings(values, "generalize_address")), level)
-    return pc.if_else(pc.greater(pc.utf8_length(keep), 0), keep, pa.scalar(None, pa.string()))
+        raise InvalidParameter(op, "level", f"须为 province、city 或 district，收到 {level!r}")
+    if not isinstance(mask, str) or len(mask) > 8:
+        raise InvalidParameter(op, "mask", f"须为至多 8 个字符的文本，收到 {mask!r}")
+    keep = _address_prefix(pc.utf8_trim_whitespace(_strings(values, op)), level)
+    cut = pc.if_else(pc.greater(pc.utf8_length(keep), 0), keep, pa.scalar(None, pa.string()))
+    return pc.binary_join_element_wise(cut, pa.scalar(mask), "") if mask else cut
 
 
 METRES_PER_DEGREE = 111_320.0
@@ -352,7 +359,7 @@ OPERATORS: dict[str, Operator] = {
         Operator("truncate", truncate, {"length": Param((int,), True)}),
         Operator("generalize_date", generalize_date, {"level": _STR}),
         Operator("age_band", age_band, {"width": _INT, "top": _INT}),
-        Operator("generalize_address", generalize_address, {"level": _STR}),
+        Operator("generalize_address", generalize_address, {"level": _STR, "mask": _STR}),
         Operator(
             "coordinate_grid",
             coordinate_grid,

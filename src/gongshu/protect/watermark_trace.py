@@ -290,16 +290,17 @@ def read_leak(path: str | Path) -> pa.Table:
 
 
 def trace_file(
-    path: str | Path,
+    path: str | Path | pa.Table,
     candidates: Sequence[Mark],
     key: bytes,
     *,
     unmarked: Collection[str] = (),
     reference: pa.Table | None = None,
 ) -> dict[str, Any]:
-    """JSON-able verdict for ``gongshu trace LEAKED_FILE --json`` (``reference``: see
-    ``attribute``)."""
-    result = attribute(read_leak(path), candidates, key, unmarked=unmarked, reference=reference)
+    """JSON-able verdict for ``gongshu trace LEAKED_FILE --json`` (``path``: the file, or
+    the table ``read_leak`` made of it; ``reference``: see ``attribute``)."""
+    leaked = path if isinstance(path, pa.Table) else read_leak(path)
+    result = attribute(leaked, candidates, key, unmarked=unmarked, reference=reference)
     top = [
         {
             "recipient": m.recipient,
