@@ -256,3 +256,33 @@ def test_audit_forms_say_each_problem_beside_its_field(client, login, people, se
     assert 'id="institution_head-error">请填写专业机构负责人' in r.text
     assert session.query(LedgerEntry).count() == written
     assert session.query(AuditEngagement).count() == opened
+
+
+def test_a_refused_signature_or_submission_is_said_on_the_audit_page(  # noqa: ANN001
+    client, login, people, session
+) -> None:
+    """Issue 17 item 6: signing an audit whose points are all "not applicable", or
+    submitting before it is signed, comes back on the audit page with the reason in
+    the summary at the top, not on the error page, and nothing is recorded."""
+    audit = _engagement(session, people)
+    signers(session, people)
+    assess_all(session, audit, people.auditor, "not_applicable")
+
+    def recorded() -> list[str]:
+        return [
+            a for (a,) in session.query(LedgerEntry.action) if not a.startswith(("user.", "auth"))
+        ]
+
+    before = recorded()
+    login("clerk_prov")
+    r = client.post(f"/compliance/audits/{audit.id}/submit")
+    assert r.status_code == 400
+    assert 'id="error-summary"' in r.text and "审计报告尚未签署完毕，不能报送" in r.text
+    assert "无法完成请求" not in r.text
+    login("li")
+    r = client.post(f"/compliance/audits/{audit.id}/sign", data={"role": "lead"})
+    assert r.status_code == 400 and "全部参考要点均为“不适用”" in r.text
+    assert 'id="error-summary"' in r.text and "以合规审计负责人身份签署报告" in r.text
+    session.expire_all()
+    assert audits.get(session, audit.id).signed_at is None
+    assert recorded() == before

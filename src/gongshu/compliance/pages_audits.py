@@ -19,10 +19,10 @@ from gongshu.compliance import audits, framework, rectification, reports, signin
 from gongshu.compliance.errors import NotYourOrganization
 from gongshu.compliance.forms import FLASHES, FormStr, Typed, pdf
 from gongshu.compliance.models import Rectification
-from gongshu.errors import GongshuError, InvalidField, InvalidInput
+from gongshu.errors import Conflict, GongshuError, InvalidField, InvalidInput
 from gongshu.web.deps import FormDep, SessionDep
 from gongshu.web.downloads import uploaded_file
-from gongshu.web.forms import form_errors
+from gongshu.web.forms import form_errors, refused
 from gongshu.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -158,6 +158,7 @@ def _audit_page(request: Request, session, user: User, audit_id: int, **extra) -
     extra.setdefault("fix_errors", {})
     extra.setdefault("fix_typed", {})
     extra.setdefault("error_field", {})
+    extra.setdefault("page_error", None)
     return render(
         request,
         "compliance_audit.html",
@@ -356,11 +357,49 @@ def rectification_review(
     item_id: int,
     session: SessionDep,
     user: Annotated[User, requires(AUDIT_CONDUCT)],
+    request: Request,
     ok: FormStr = "",
     note: FormStr = "",
 ) -> Response:
-    item = rectification.review_rectification(session, item_id, actor=user, ok=ok == "1", note=note)
+    try:
+        item = rectification.review_rectification(
+            session, item_id, actor=user, ok=ok == "1", note=note
+        )
+    except (InvalidInput, Conflict) as exc:
+        audit_id = session.get(Rectification, item_id).audit_id
+        return _refused_on_page(
+            request, session, user, audit_id, exc, field=f"review-note-{item_id}", typed=note
+        )
     return RedirectResponse(f"/compliance/audits/{item.audit_id}", status_code=303)
+
+
+def _refused_on_page(
+    request: Request,
+    session,  # noqa: ANN001
+    user: User,
+    audit_id: int,
+    exc: GongshuError,
+    *,
+    field: str = "",
+    typed: str = "",
+) -> Response:
+    """A refused review, signature or submission shown on the audit page (issue 17
+    item 6): the step undone, the message beside its field, or in the summary at the
+    top when it concerns no field."""
+    refused(session, exc)
+    if field:
+        return _audit_page(
+            request,
+            session,
+            user,
+            audit_id,
+            status_code=exc.status,
+            fix_errors={field: exc.message},
+            fix_typed={field: typed},
+        )
+    return _audit_page(
+        request, session, user, audit_id, status_code=exc.status, page_error=exc.message
+    )
 
 
 def _keys(request: Request):  # noqa: ANN202
@@ -378,17 +417,24 @@ def audit_sign(
     role: FormStr = "",
 ) -> Response:
     """The signed-in lead or head signs the report's SM3 with their own SM2 key."""
-    signing.sign_report(session, audit_id, actor=user, role=role, keys=_keys(request))
+    try:
+        signing.sign_report(session, audit_id, actor=user, role=role, keys=_keys(request))
+    except (InvalidInput, Conflict) as exc:
+        return _refused_on_page(request, session, user, audit_id, exc)
     return RedirectResponse(f"/compliance/audits/{audit_id}?flash=signed", status_code=303)
 
 
 @pages.post("/compliance/audits/{audit_id}/submit")
 def audit_submit(
+    request: Request,
     audit_id: int,
     session: SessionDep,
     user: Annotated[User, requires(ACCOUNT_SELF)],
 ) -> Response:
-    signing.submit(session, audit_id, actor=user)
+    try:
+        signing.submit(session, audit_id, actor=user)
+    except (InvalidInput, Conflict) as exc:
+        return _refused_on_page(request, session, user, audit_id, exc)
     return RedirectResponse(f"/compliance/audits/{audit_id}?flash=submitted", status_code=303)
 
 
