@@ -179,6 +179,7 @@ def test_the_demo_fills_every_chart_and_queue_of_the_dashboards(demo_dir: Path) 
         assert "/sharing/applications/" in client.get("/sharing/referred").text
         use = data(client.get("/quality/statistics").text, "open-use-data")
         assert sum(use["declared"]) > 0 and sum(use["approved"]) > 0 and sum(use["refused"]) > 0
+        assert use["downloads"][-1] > 0  # pages taken under open grants, this month
     app.state.instance.close()
     db = sqlite3.connect(demo_dir / "gongshu.db")
     try:
