@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.federation import chain, client, envelope, peers
-from gongshu.federation.models import Message
+from gongshu.federation.models import Member, Message
 
 log = logging.getLogger(__name__)
 
@@ -102,3 +102,27 @@ def deliver(
         session.commit()
         sent += 1
     return {"state": "ok", "sent": sent, "last_seq": last_seq}
+
+
+def push_queued(session: Session, sender: str, channel: str) -> dict[str, Any]:
+    """``deliver`` on ``channel`` to every member with messages not yet acknowledged
+    (the province's review decisions, the national node's status reports)."""
+    waiting = session.scalars(
+        select(Message.receiver)
+        .where(Message.direction == "out", Message.channel == channel, Message.acked.is_(False))
+        .distinct()
+    ).all()
+    results = {}
+    for peer_id in waiting:
+        member = session.scalar(select(Member).where(Member.node_id == peer_id))
+        if member is None:
+            continue
+        results[peer_id] = deliver(
+            session,
+            sender=sender,
+            peer=peer_id,
+            peer_key=member.public_key,
+            base=member.address + "/federation/v1",
+            channel=channel,
+        )
+    return results

@@ -408,30 +408,7 @@ def decide_objection(
 
 def push(session: Session) -> dict[str, Any]:
     """National node: deliver each province's queued status messages."""
-    node = identity.me(session)
-    waiting = session.scalars(
-        select(Message.receiver)
-        .where(
-            Message.direction == "out",
-            Message.channel == STATUS_CHANNEL,
-            Message.acked.is_(False),
-        )
-        .distinct()
-    ).all()
-    results = {}
-    for peer_id in waiting:
-        member = session.scalar(select(Member).where(Member.node_id == peer_id))
-        if member is None:
-            continue
-        results[peer_id] = delivery.deliver(
-            session,
-            sender=node.node_id,
-            peer=peer_id,
-            peer_key=member.public_key,
-            base=member.address + "/federation/v1",
-            channel=STATUS_CHANNEL,
-        )
-    return results
+    return delivery.push_queued(session, identity.me(session).node_id, STATUS_CHANNEL)
 
 
 def sync(session: Session, settings: Any) -> dict[str, Any]:  # noqa: ANN401

@@ -30,7 +30,6 @@ from gongshu.federation import chain, delivery, identity, members
 from gongshu.federation.models import (
     REVIEW_LABELS,
     FederatedEntry,
-    Member,
     Message,
     ProvincialReview,
 )
@@ -167,24 +166,7 @@ def push(session: Session, settings: Any) -> dict[str, Any]:  # noqa: ANN401
     node = identity.maybe_me(session)
     if node is None or node.role != "province":
         return {"state": "not-the-province"}
-    waiting = session.scalars(
-        select(Message.receiver)
-        .where(Message.direction == "out", Message.channel == CHANNEL, Message.acked.is_(False))
-        .distinct()
-    ).all()
-    results = {}
-    for peer_id in waiting:
-        member = session.scalar(select(Member).where(Member.node_id == peer_id))
-        if member is None:
-            continue
-        results[peer_id] = delivery.deliver(
-            session,
-            sender=node.node_id,
-            peer=peer_id,
-            peer_key=member.public_key,
-            base=member.address + "/federation/v1",
-            channel=CHANNEL,
-        )
+    results = delivery.push_queued(session, node.node_id, CHANNEL)
     return {"state": "ok", "peers": results}
 
 
