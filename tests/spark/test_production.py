@@ -185,7 +185,7 @@ def test_serve_two_processes_two_workers_postgres_s3_and_the_cluster(
                         return job
                     return None
 
-            job = _wait_until(scanned, 240, "no worker did the full scan")
+            job = _wait_until(scanned, 600, "no worker did the full scan")
             assert job.locked_by and job.locked_by != ""
             assert _apps(cluster) - before, "no application ran on the Spark cluster"
 

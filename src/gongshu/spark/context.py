@@ -125,6 +125,15 @@ def session():  # noqa: ANN201
                     os.environ.get("GONGSHU_SPARK_EXECUTOR_MEMORY") or "512m",
                 )
                 .config("spark.executor.cores", "1")
+                # Executors come and go with the work: every gongshu process (each job
+                # worker, the server) keeps its one session for its lifetime, and an
+                # idle one must not hold the cluster's cores from the others.
+                .config("spark.dynamicAllocation.enabled", "true")
+                .config("spark.dynamicAllocation.shuffleTracking.enabled", "true")
+                .config("spark.dynamicAllocation.minExecutors", "0")
+                .config("spark.dynamicAllocation.initialExecutors", "2")
+                .config("spark.dynamicAllocation.schedulerBacklogTimeout", "1s")
+                .config("spark.dynamicAllocation.executorIdleTimeout", "10s")
                 .config("spark.executorEnv.PYTHONPATH", source_root())
                 .config("spark.pyspark.python", sys.executable)
             )
