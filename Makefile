@@ -34,8 +34,9 @@ java-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
 	fi
 
-# The second pass runs on PostgreSQL; the browser and Spark tests touch no database and
-# run once, in the first.
+# The second pass runs on PostgreSQL, and only the tests that reach the database
+# (tests/conftest.py deselects the rest, which would run the same code twice); the
+# browser and Spark tests touch no database and run once, in the first.
 test: install browser-deps java-deps
 	$(PY) -m pytest -q -p no:cacheprovider
 	GONGSHU_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -p no:cacheprovider -m "not browser" \

@@ -23,6 +23,36 @@ from gongshu.db import Base, make_engine
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
+# Markers of a test module that reaches the database of the run by its own means (a
+# whole instance, a server process, a concurrent-claims test) rather than the `engine`
+# fixture.
+_OWN_DATABASE = ("GONGSHU_TEST_DATABASE_URL", "tests.instances", "instances import")
+_reaches: dict[Path, bool] = {}
+
+
+def _reaches_database(item: pytest.Item) -> bool:
+    if "engine" in getattr(item, "fixturenames", ()):
+        return True
+    path = Path(str(item.path))
+    if path not in _reaches:
+        text = path.read_text(encoding="utf-8") if path.suffix == ".py" else ""
+        _reaches[path] = any(marker in text for marker in _OWN_DATABASE)
+    return _reaches[path]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass (``GONGSHU_TEST_DATABASE_URL`` set) runs only the tests that
+    reach the database: a test that never touches it would run the same code twice."""
+    if not os.environ.get("GONGSHU_TEST_DATABASE_URL"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        (kept if _reaches_database(item) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def _test_url(tmp_dir: Path) -> str:
     return os.environ.get("GONGSHU_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
 
