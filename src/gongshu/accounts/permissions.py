@@ -43,6 +43,7 @@ CONSENT_RECORD = "consent:record"  # an organization's systems record and query 
 QUALITY_MANAGE = "quality:manage"  # an agency keeps its quality rules and fixes its data (QUA-1)
 QUALITY_ASSESS = "quality:assess"  # the data authority assesses, finds duplicates (QUA-2, AGG-2)
 OUTBOX_READ = "outbox:read"  # the administrator reads the embedded notifier's outbox
+JOBS_READ = "jobs:read"  # the administrator watches the background jobs
 IDENTITY_VERIFY = "identity:verify"  # an agency granted the register checks a person (核验)
 INSTRUMENT_ISSUE = "instrument:issue"  # an organization issues and revokes its own records
 
@@ -81,6 +82,7 @@ ALL_SCOPES = (
     QUALITY_MANAGE,
     QUALITY_ASSESS,
     OUTBOX_READ,
+    JOBS_READ,
     IDENTITY_VERIFY,
     INSTRUMENT_ISSUE,
 )

@@ -21,7 +21,8 @@ from gongshu.storage.models import DatasetVersion
 FULL_SCAN = "dataset.full_scan"
 
 
-@handler(FULL_SCAN, read_first=True)  # the scan reads for seconds: no write lock meanwhile
+# The scan reads for seconds: no write lock meanwhile.
+@handler(FULL_SCAN, read_first=True, label="敏感数据全量识别")
 def run_full_scan(session: Session, payload: dict) -> dict:
     version = session.get(DatasetVersion, payload["version_id"])
     if version is None:

@@ -34,6 +34,7 @@ from gongshu.jobs.worker import (
     every,
     handler,
     instance_datasets_dir,
+    label_of,
     load_handler_modules,
     periodic_tasks,
     register,
@@ -44,7 +45,9 @@ from gongshu.jobs.worker import (
 CAPABILITY = Capability(
     name="jobs",
     label="后台任务",
+    routers=("gongshu.jobs.pages:pages",),
     models=("gongshu.jobs.models",),
+    templates=True,
     commands=(("worker", "gongshu.jobs.commands:worker"),),
 )
 
@@ -68,6 +71,7 @@ __all__ = [
     "Worker",
     "attach",
     "instance_datasets_dir",
+    "label_of",
     "claim",
     "complete",
     "counts",

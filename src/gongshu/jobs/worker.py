@@ -87,6 +87,7 @@ def instance_datasets_dir(session: Session, payload: dict[str, Any]) -> Path:
 
 
 _HANDLERS: dict[str, Handler] = {}
+_LABELS: dict[str, str] = {}  # kind -> what the job does, in Chinese (the jobs page)
 _PERIODIC: dict[str, tuple[float, Periodic]] = {}
 
 
@@ -99,8 +100,13 @@ def register(kind: str, fn: Handler) -> Handler:
     return fn
 
 
-def handler(kind: str, *, read_first: bool = False) -> Callable[[Handler], Handler]:
+def handler(
+    kind: str, *, read_first: bool = False, label: str | None = None
+) -> Callable[[Handler], Handler]:
     """Decorator form of ``register``: ``@handler("scan")``.
+
+    ``label``: what the job does, in Chinese, as the administrator's jobs page and the
+    pages that follow a job name it (``label_of``).
 
     ``read_first``: the handler does its long work reading (a scan of a whole version)
     and calls ``db.begin_write`` before it writes; its session is read-first
@@ -110,9 +116,16 @@ def handler(kind: str, *, read_first: bool = False) -> Callable[[Handler], Handl
     def decorate(fn: Handler) -> Handler:
         if read_first:
             fn.gongshu_read_first = True  # type: ignore[attr-defined]
+        if label:
+            _LABELS[kind] = label
         return register(kind, fn)
 
     return decorate
+
+
+def label_of(kind: str) -> str:
+    """The Chinese name of a job kind (a kind registered without one: 后台处理)."""
+    return _LABELS.get(kind, "后台处理")
 
 
 def every(name: str, seconds: float) -> Callable[[Periodic], Periodic]:

@@ -15,7 +15,7 @@ from gongshu.privacy import erasure
 from gongshu.privacy.erasure import ERASURE_JOB
 
 
-@handler(ERASURE_JOB)
+@handler(ERASURE_JOB, label="删除个人信息")
 def run_erasure(session: Session, payload: dict) -> dict:
     settings = session.info.get(SETTINGS)
     if settings is None:

@@ -14,7 +14,7 @@ REPORT = "quality.report"
 ERROR_REPORTS = "quality.error_reports"  # enqueued by gongshu.exchange.reports
 
 
-@handler(REPORT)
+@handler(REPORT, label="数据质量报告")
 def run_quality_report(session: Session, payload: dict) -> dict:
     if session.get(DatasetVersion, payload["version_id"]) is None:
         return {"skipped": "version gone"}
@@ -23,7 +23,7 @@ def run_quality_report(session: Session, payload: dict) -> dict:
     return {"report_id": report.id, "overall": report.overall}
 
 
-@handler(ERROR_REPORTS)
+@handler(ERROR_REPORTS, label="共享数据问题反馈转为整改任务")
 def sync_error_reports(session: Session, payload: dict) -> dict:
     """A report filed becomes a task; a report answered on the sharing pages closes it."""
     return {"added": import_error_reports(session)}

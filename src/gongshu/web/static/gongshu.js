@@ -165,6 +165,33 @@
     setTimeout(poll, delay);
   }
 
+  // A page whose section is marked data-live (the administrator's jobs page) fetches
+  // itself again while the work is unfinished and swaps the section in; the fresh
+  // section loses the mark once nothing is queued or running, and polling stops.
+  var live = document.querySelector("section[data-live][id]");
+  if (live && window.fetch && window.DOMParser) {
+    var liveDelay = 2000;
+    var refresh = function () {
+      fetch(window.location.href, {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html === null) { setTimeout(refresh, 10000); return; }
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(live.id);
+          if (!fresh) { return; }
+          live.innerHTML = fresh.innerHTML;
+          if (fresh.hasAttribute("data-live")) {
+            liveDelay = Math.min(10000, liveDelay * 1.2);
+            setTimeout(refresh, liveDelay);
+          } else {
+            live.removeAttribute("data-live");
+            live.querySelector("[role=status]").textContent = "全部任务均已结束。";
+          }
+        })
+        .catch(function () { setTimeout(refresh, 10000); });
+    };
+    setTimeout(refresh, liveDelay);
+  }
+
   // Catalog form: another row of fields.
   var addField = document.getElementById("add-field");
   if (addField) {
