@@ -121,3 +121,27 @@ def test_job_progress_updates_without_a_reload(page, instance, tmp_path: Path) -
     assert page.evaluate("window.__samePage") is True  # no reload happened
     assert "已完成" in page.inner_text("#version-jobs .jobs-list")
     expect(page.locator("#discovery-section")).to_contain_text("全量识别", timeout=20000)
+
+
+def test_the_administrators_jobs_page_follows_the_work_without_a_reload(page, instance) -> None:  # noqa: ANN001
+    from gongshu.jobs import enqueue, handler, unregister
+
+    handler("test.e2e_jobs_page", label="测试用的后台处理")(lambda s, p: {"ok": True})
+    try:
+        with transaction(instance.session_factory) as session:
+            job = enqueue(session, "test.e2e_jobs_page", {"n": 1})
+        sign_in(page, "admin")
+        page.goto("/admin/jobs")
+        row = page.locator(f'#jobs tr[data-job="{job.id}"]')
+        expect(row).to_contain_text("排队中")
+        assert page.locator("section#jobs[data-live]").count() == 1
+        page.evaluate("window.__samePage = true")
+        worker = Worker(instance.session_factory, settings=instance.settings)
+        while worker.run_once():
+            pass
+        expect(row).to_contain_text("已完成", timeout=20000)
+        expect(page.locator("#jobs [role=status]")).to_have_text("全部任务均已结束。")
+        assert page.locator("section#jobs[data-live]").count() == 0
+        assert page.evaluate("window.__samePage") is True  # no reload happened
+    finally:
+        unregister("test.e2e_jobs_page")
