@@ -1,6 +1,11 @@
 """Sandbox runs (OPR-4): the operator's one SELECT over the entries of its agreement,
 checked for disclosure; every run is recorded, passed or refused, and a passed result
-waits under the datasets dir until it is made a product (``products``)."""
+waits under the datasets dir until it is made a product (``products``).
+
+Each table the run loads is first put to the door's gates as a delivery would be
+(``egress.gates``): a refusal stops the run, and rows a gate withholds (OPR-3: persons
+who gave the operator no consent, ``privacy.operation``) never reach the sandbox; the
+counts are kept on the run (``withheld``) and in its ledger entry."""
 
 from __future__ import annotations
 
