@@ -28,7 +28,8 @@ STORAGE_READERS = {
     "datasets/service.py": "the providing agency's own preview (refuses anyone else)",
     "datasets/anonymized.py": "the PIP-9 re-identification check in the platform; nothing leaves",
     "operation/sandbox.py": (
-        "the operator's SQL over granted, masked versions inside the platform (OPR-4); "
+        "the operator's SQL over granted, masked versions inside the platform (OPR-4), less "
+        "the rows the door's gates withhold (runs.py asks them as for a delivery, OPR-3); "
         "only results that pass the disclosure check become products, which leave through the door"
     ),
     "privacy/finder.py": "finds a person's rows for their rights request (PIP-5); row numbers only",

@@ -91,6 +91,33 @@ def closed_entry(session, people, tmp_path):  # noqa: ANN001, ANN201
     )
 
 
+@pytest.fixture
+def secret_entry(session, people, tmp_path):  # noqa: ANN001, ANN201
+    """A not-open entry with no personal information: an enterprise's trade secrets."""
+    entry = catalog.create(
+        session,
+        {
+            "resource_code": "360102-GX-0403",
+            "name": "重点企业工艺参数",
+            "summary": "重点企业工艺参数",
+            "fields": [{"name": "工艺编号"}, {"name": "炉温", "type": "integer"}],
+            "update_frequency": "每月",
+            "security_grade": "一般数据-2级",
+            "sharing_attr": "unconditional",
+            "opening_attr": "none",
+        },
+        actor=people.clerk_county,
+    )
+    catalog.submit(session, entry.id, actor=people.clerk_county)
+    catalog.approve(session, entry.id, actor=people.reviewer_county)
+    csv = tmp_path / "secret.csv"
+    lines = ["工艺编号,炉温"] + [f"GY-{k:03d},{1200 + k}" for k in range(20)]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    datasets_dir = tmp_path / "var" / "datasets"
+    datasets.load(session, entry.id, csv, actor=people.clerk_county, datasets_dir=datasets_dir)
+    return entry
+
+
 def report(tmp_path):  # noqa: ANN001, ANN201
     return service.store_report(
         "安全风险评估报告：结论为风险可控。".encode(), "评估报告.pdf", data_dir=tmp_path / "var"

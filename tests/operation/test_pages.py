@@ -170,3 +170,22 @@ def test_the_sandbox_shows_the_passed_rows_with_types_and_links_the_product(
     assert client.get(f"/catalog/{entry.id}").status_code == 200
     login("clerk_prov")  # another organization sees no operator's result
     assert client.get(f"/operation/runs/{run_id}").status_code in (403, 404)
+
+
+def test_a_licence_on_consent_nobody_gave_shows_an_empty_table_and_says_why(
+    client, login, session, op, closed_entry, authorize
+):  # noqa: ANN001
+    """OPR-3: per-person consent with no person consenting yields no rows and a clear
+    Chinese note on the page, not an error."""
+    agreement = authorize(
+        [{"entry_id": closed_entry.id, "policy": "share-conditional", "basis": "consent"}]
+    )
+    login("operator")
+    page = client.get(f"/operation/agreements/{agreement.id}")
+    assert "个人同意记录：仅使用已同意向本运营机构提供其个人信息的个人的记录" in page.text
+    sql = f"SELECT 街道, count(*) AS n FROM entry_{closed_entry.id} GROUP BY 1"
+    ran = client.post(f"/operation/agreements/{agreement.id}/run", data={"sql": sql})
+    assert ran.status_code == 200
+    assert "结果通过披露检查：0 行" in ran.text
+    assert "「困难群众台账」依据个人同意运营，目前没有个人同意向本机构提供其信息" in ran.text
+    assert "Traceback" not in ran.text

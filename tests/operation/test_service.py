@@ -64,7 +64,7 @@ def test_agreement_needs_the_risk_report_and_revenue_method(
 
 
 def test_not_open_entry_refused_unless_desensitized_or_consented(
-    session, people, op, closed_entry, authorize, instrument
+    session, people, op, closed_entry, secret_entry, authorize, instrument
 ):  # noqa: ANN001
     # OPR-3: a policy that keeps resident ID numbers in the clear does not desensitize.
     with pytest.raises(NotOperable, match="公民身份号码") as exc:
@@ -72,7 +72,27 @@ def test_not_open_entry_refused_unless_desensitized_or_consented(
     assert "不予开放的数据须脱敏或取得权利人同意后方可运营" in exc.value.message
     desensitized = authorize([{"entry_id": closed_entry.id, "policy": "open"}])
     assert desensitized.items[0].basis == "desensitized"
-    # the rights holder (the providing agency) authorizes operation by this operator
+    # trade secrets only: the rights holder (the providing agency) authorizes operation
+    auth = instrument(
+        people.clerk_county,
+        "holder_authorization",
+        entry_id=secret_entry.id,
+        purpose="operation",
+        recipient_org_id=op.org_id,
+    )
+    consented = authorize([{"entry_id": secret_entry.id, "consent": str(auth.id)}])
+    assert consented.items[0].basis == "consent"
+    assert consented.items[0].instrument_id == auth.id
+    # without the record, a basis of consent on such an entry is refused
+    with pytest.raises(NotOperable, match="须填写权利人授权记录编号"):
+        authorize([{"entry_id": secret_entry.id, "basis": "consent"}])
+
+
+def test_a_provider_authorization_does_not_license_personal_information(
+    session, people, op, closed_entry, authorize, instrument
+):  # noqa: ANN001
+    """Issue 16 item 3: for personal information the rights holders are the persons; the
+    provider's say-so (a holder_authorization on record) licenses nothing."""
     auth = instrument(
         people.clerk_county,
         "holder_authorization",
@@ -80,26 +100,39 @@ def test_not_open_entry_refused_unless_desensitized_or_consented(
         purpose="operation",
         recipient_org_id=op.org_id,
     )
-    consented = authorize(
-        [{"entry_id": closed_entry.id, "policy": "share-conditional", "consent": str(auth.id)}]
+    with pytest.raises(NotOperable, match="权利人是信息所属的个人") as exc:
+        authorize(
+            [{"entry_id": closed_entry.id, "policy": "share-conditional", "consent": str(auth.id)}]
+        )
+    assert "困难群众台账" in exc.value.message
+    assert session.scalars(select(Grant).where(Grant.source == "operation")).first() is None
+    # basis consent with no record named: licensed on per-person consent, filtered per read
+    per_person = authorize(
+        [{"entry_id": closed_entry.id, "policy": "share-conditional", "basis": "consent"}]
     )
-    assert consented.items[0].basis == "consent"
-    assert consented.items[0].instrument_id == auth.id
+    item = per_person.items[0]
+    assert (item.basis, item.instrument_id) == ("consent", None)
+    assert item.consent.startswith("个人同意记录")
+    with pytest.raises(InvalidInput, match="授权依据"):
+        authorize([{"entry_id": closed_entry.id, "basis": "trust me"}])
 
 
 @pytest.mark.parametrize("typed", ["x", "权利人书面同意书 2026-11", " 12a "])
 def test_exploit_a_consent_string_does_not_license_operation_of_not_open_data(
-    session, people, op, closed_entry, authorize, typed
+    session, people, op, closed_entry, secret_entry, authorize, typed
 ):  # noqa: ANN001
-    """Audit exploit: the consent string 'x' licensed operation of not-share medical records."""
-    with pytest.raises(NotOperable, match="不能代替授权记录") as exc:
-        authorize([{"entry_id": closed_entry.id, "policy": "share-conditional", "consent": typed}])
-    assert "困难群众台账" in exc.value.message
+    """Audit exploit: the consent string 'x' licensed operation of not-share medical records.
+    Refused for personal information and for trade secrets alike, with or without a basis."""
+    for entry in (closed_entry, secret_entry):
+        for extra in ({}, {"basis": "consent"}):
+            with pytest.raises(NotOperable, match="不能代替授权记录") as exc:
+                authorize([{"entry_id": entry.id, "consent": typed, **extra}])
+            assert entry.name in exc.value.message
     assert session.scalars(select(Grant).where(Grant.source == "operation")).first() is None
 
 
 def test_consent_record_of_another_scope_or_revoked_does_not_license_operation(
-    session, people, op, open_entry, closed_entry, authorize, instrument
+    session, people, op, open_entry, secret_entry, authorize, instrument
 ):  # noqa: ANN001
     other_entry = instrument(
         people.clerk_county,
@@ -109,19 +142,19 @@ def test_consent_record_of_another_scope_or_revoked_does_not_license_operation(
         recipient_org_id=op.org_id,
     )
     other_purpose = instrument(
-        people.clerk_county, "holder_authorization", entry_id=closed_entry.id, purpose="market"
+        people.clerk_county, "holder_authorization", entry_id=secret_entry.id, purpose="market"
     )
     other_recipient = instrument(
         people.clerk_county,
         "holder_authorization",
-        entry_id=closed_entry.id,
+        entry_id=secret_entry.id,
         purpose="operation",
         recipient_org_id=people.org["police"].id,
     )
     expired = instrument(
         people.clerk_county,
         "holder_authorization",
-        entry_id=closed_entry.id,
+        entry_id=secret_entry.id,
         purpose="operation",
         start=utcnow() - timedelta(days=40),
         days=30,
@@ -135,9 +168,7 @@ def test_consent_record_of_another_scope_or_revoked_does_not_license_operation(
     ]:
         ref = str(getattr(item, "id", item))
         with pytest.raises(NotOperable, match=why):
-            authorize(
-                [{"entry_id": closed_entry.id, "policy": "share-conditional", "consent": ref}]
-            )
+            authorize([{"entry_id": secret_entry.id, "consent": ref}])
 
 
 def test_aggregate_passes_and_becomes_a_product_delivered_with_a_watermark(

@@ -154,3 +154,24 @@ def test_only_the_person_or_guardian_withdraws_on_the_platform(
         session.scalar(select(ConsentRecord.id).where(ConsentRecord.withdraws_id == other.id))
         is None
     )
+
+
+def test_a_consent_to_operation_names_an_operator_and_survives_withdrawal(
+    session, people, pi
+) -> None:
+    """OPR-3: the person's consent to providing to an operator for authorized operation."""
+    from gongshu.accounts import service as accounts
+
+    operator = accounts.add_organization(
+        session, "某数据运营公司", kind="operator", region_code="360000"
+    )
+    with pytest.raises(BadConsent, match="授权运营机构"):
+        give(session, people, pi, operator_org_id=people.org["police"].id)
+    with pytest.raises(BadConsent, match="只能指明一个接收方"):
+        give(session, people, pi, operator_org_id=operator.id, abroad_recipient_org_id=operator.id)
+    rec = give(session, people, pi, operator_org_id=operator.id)
+    assert rec.operator_org_id == operator.id
+    (given,) = [e for e in entries(session) if e.action == "consent.given"]
+    assert given.payload["operator"] == operator.id
+    gone = consent.withdraw(session, rec.id, on=date(2026, 4, 1), actor=people.clerk_county)
+    assert gone.operator_org_id == operator.id

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from gongshu.accounts.models import Organization, User
 from gongshu.compliance.errors import BadFacts
 from gongshu.compliance.models import ForeignRecipient, TransferAssessment
+from gongshu.egress.versions import personal_columns
 from gongshu.errors import InvalidField, InvalidInput
 from gongshu.ledger import record
 
@@ -255,27 +256,6 @@ def foreign_recipient(session: Session, org_id: int | None) -> ForeignRecipient 
     if org_id is None:
         return None
     return session.scalar(select(ForeignRecipient).where(ForeignRecipient.org_id == org_id))
-
-
-def personal_columns(session: Session, entry, version) -> dict[str, set[str]]:  # noqa: ANN001
-    """Columns of ``version`` carrying personal information, with their entity codes: the
-    version's discovery tags and the catalog's field kinds, by the grading rules in force."""
-    from gongshu.discovery.rules_store import rules_in_force
-    from gongshu.egress.policies import KIND_ENTITIES
-
-    tags: dict[str, set[str]] = {}
-    for col, codes in ((version.column_tags or {}) if version is not None else {}).items():
-        tags.setdefault(col, set()).update(codes)
-    for f in entry.fields:
-        if f.get("kind") in KIND_ENTITIES:
-            tags.setdefault(f["name"], set()).add(KIND_ENTITIES[f["kind"]])
-    rules, _ = rules_in_force(session)
-
-    def personal(code: str) -> bool:
-        rule = rules.entities.get(code)
-        return bool(rule and (rule.category.startswith("个人") or rules.is_sensitive(code)))
-
-    return {col: codes for col, codes in tags.items() if any(personal(c) for c in codes)}
 
 
 def require_transfer_route(

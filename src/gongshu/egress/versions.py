@@ -24,6 +24,28 @@ def column_tags(entry: CatalogEntry, version: DatasetVersion) -> dict[str, list[
     return tags
 
 
+def personal_columns(session: Session, entry, version) -> dict[str, set[str]]:  # noqa: ANN001
+    """Columns of ``version`` carrying personal information, with their entity codes: the
+    version's discovery tags and the catalog's field kinds, by the grading rules in force.
+    ``version`` may be None (the catalog's kinds only). Used by the cross-border and
+    operation-consent gates and by operation licensing (OPR-3)."""
+    from gongshu.discovery.rules_store import rules_in_force
+
+    tags: dict[str, set[str]] = {}
+    for col, codes in ((version.column_tags or {}) if version is not None else {}).items():
+        tags.setdefault(col, set()).update(codes)
+    for f in entry.fields:
+        if f.get("kind") in KIND_ENTITIES:
+            tags.setdefault(f["name"], set()).add(KIND_ENTITIES[f["kind"]])
+    rules, _ = rules_in_force(session)
+
+    def personal(code: str) -> bool:
+        rule = rules.entities.get(code)
+        return bool(rule and (rule.category.startswith("个人") or rules.is_sensitive(code)))
+
+    return {col: codes for col, codes in tags.items() if any(personal(c) for c in codes)}
+
+
 def version_for(
     session: Session, grant: Grant, latest: DatasetVersion | None = None
 ) -> DatasetVersion:

@@ -96,6 +96,9 @@ class SandboxRun(Base):
     result_sha256: Mapped[str | None] = mapped_column(String(64))
     duration_ms: Mapped[int] = mapped_column(default=0)
     product_entry_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_entries.id"))
+    # Rows the door's gates kept back from the sandbox (OPR-3 per-person consent):
+    # [{"entry", "gate", "reason", "rows", "left"}], counts only, never which rows.
+    withheld: Mapped[list | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -59,6 +59,7 @@ def _ctx(session, user: User, agreement, **extra) -> dict:  # noqa: ANN001
         "B": BASIS,
         "P": dict(session.execute(select(MaskingPolicy.name, MaskingPolicy.title)).all()),
         "mine": user.org_id == agreement.operator_org_id or "admin" in user.roles,
+        "notes": runs.withheld_notes,  # rows the gates kept back from a run (OPR-3)
         **extra,
     }
 

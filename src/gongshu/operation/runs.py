@@ -1,6 +1,11 @@
 """Sandbox runs (OPR-4): the operator's one SELECT over the entries of its agreement,
 checked for disclosure; every run is recorded, passed or refused, and a passed result
-waits under the datasets dir until it is made a product (``products``)."""
+waits under the datasets dir until it is made a product (``products``).
+
+Each table the run loads is first put to the door's gates as a delivery would be
+(``egress.gates``): a refusal stops the run, and rows a gate withholds (OPR-3: persons
+who gave the operator no consent, ``privacy.operation``) never reach the sandbox; the
+counts are kept on the run (``withheld``) and in its ledger entry."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from gongshu import storage
 from gongshu.accounts.models import User
+from gongshu.egress import gates
 from gongshu.egress import service as egress
 from gongshu.egress.marking import door_keys
 from gongshu.egress.models import Grant, MaskingPolicy
@@ -83,6 +89,13 @@ def run_query(
     sources = [s for s in sources_of(session, agreement) if re.search(rf"\b{s.table}\b", sql)]
     for source in sources:
         egress.check_grant(source.grant, actor)
+        # Every read asks the door's gates, as a delivery does: one may refuse, and one
+        # may keep rows back (OPR-3: the rows of persons who gave the operator no consent).
+        request = gates.DeliveryRequest(
+            session, source.grant, source.entry, source.version, actor, settings.secret
+        )
+        gates.check_delivery(request)
+        source.withheld = gates.withholdings(request)
     key = door_keys(settings.secret).pseudonyms
     try:
         con = sandbox.open_sandbox(
@@ -92,6 +105,7 @@ def run_query(
             purpose=f"org-{agreement.operator_org_id}",
             memory_limit=settings.memory_limit,
         )
+        run.withheld = withheld(sources)
         try:
             result = sandbox.run(
                 con, sql, sources, timeout=settings.timeout, max_rows=settings.max_rows
@@ -105,7 +119,10 @@ def run_query(
     except sandbox.Refusal as refusal:
         run.rule, run.reason = refusal.rule, refusal.message
         _record_run(session, run)
-        raise ExportRefused(f"导出被拒绝：{refusal.message}", detail={"run": run.id}) from None
+        notes = "".join(f"；{n}" for n in withheld_notes(run))
+        raise ExportRefused(
+            f"导出被拒绝：{refusal.message}{notes}", detail={"run": run.id}
+        ) from None
     run.status = "passed"
     # Kept inside the platform (beside the versions) until the operator makes it a
     # product, sealed whole through the storage layer like a quarantine (SEC-9): the
@@ -119,6 +136,40 @@ def run_query(
     )
     _record_run(session, run)
     return run
+
+
+def withheld(sources: list[sandbox.Source]) -> list[dict] | None:
+    """What the gates kept back from the sandbox, per entry and gate: counts, never rows."""
+    out = [
+        {
+            "entry": s.entry.id,
+            "name": s.entry.name,
+            "gate": w.gate,
+            "reason": w.reason,
+            "rows": n,
+            "left": s.rows_loaded,
+        }
+        for s in sources
+        for w, n in zip(s.withheld, s.withheld_rows, strict=True)
+    ]
+    return out or None
+
+
+def withheld_notes(run: SandboxRun) -> list[str]:
+    """The withholding said to the operator, in Chinese (a run's page, a refusal)."""
+    notes = []
+    for w in run.withheld or []:
+        if w["rows"] and not w["left"]:
+            notes.append(
+                f"「{w['name']}」依据个人同意运营，目前没有个人同意向本机构提供其信息，"
+                f"沙箱中该目录没有可用的记录（{w['rows']} 条未予使用）"
+            )
+        elif w["rows"]:
+            notes.append(
+                f"「{w['name']}」依据个人同意运营，{w['rows']} 条未取得本人同意的记录未予使用，"
+                f"沙箱中可用 {w['left']} 条"
+            )
+    return notes
 
 
 def _record_run(session: Session, run: SandboxRun) -> None:
@@ -141,6 +192,7 @@ def _record_run(session: Session, run: SandboxRun) -> None:
             "smallest_group": run.smallest_group,
             "min_group": run.min_group,
             "sha256": run.result_sha256,
+            **({"withheld": run.withheld} if run.withheld else {}),
         },
     )
 

@@ -61,6 +61,7 @@ import pyarrow.compute as pc
 from gongshu import storage
 from gongshu.catalog.models import CatalogEntry
 from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS, QUASI_IDENTIFIERS, SENSITIVE_ATTRIBUTES
+from gongshu.egress.gates import Withholding
 from gongshu.egress.models import Grant, MaskingPolicy
 from gongshu.egress.policies import apply_actions, plan
 from gongshu.egress.query import compile_filter
@@ -107,6 +108,11 @@ class Source:
     version: DatasetVersion
     grant: Grant
     policy: MaskingPolicy
+    # What the door's gates keep back of this entry for this operator (``runs`` asks them
+    # as the door does: the OPR-3 per-person consent gate); rows kept back per gate.
+    withheld: list[Withholding] = field(default_factory=list)
+    withheld_rows: list[int] = field(default_factory=list)
+    rows_loaded: int = 0
 
     @property
     def table(self) -> str:
@@ -148,9 +154,22 @@ def _load(source: Source, datasets_dir: Path, pseudonym_key: bytes, purpose: str
         ).to_arrow_table()
     finally:
         loader.close()
+    # The gates' withholding, on the raw values before masking, as the door applies it.
+    # Not the door's own read (``egress.service.deliver``): that one watermarks values and
+    # records a delivery, while the sandbox's rows never leave and must stay exact for
+    # aggregates. The gates are the door's all the same (``egress.gates.withholdings``).
+    source.withheld_rows = [0] * len(source.withheld)
+    kept = []
+    for batch in table.to_batches():
+        for k, w in enumerate(source.withheld):
+            passing = batch.filter(pa.array(w.keep(batch), type=pa.bool_()))
+            source.withheld_rows[k] += batch.num_rows - passing.num_rows
+            batch = passing
+        kept.append(batch)
+    source.rows_loaded = sum(b.num_rows for b in kept)
     batches = [
         apply_actions(b, actions, pseudonym_key=pseudonym_key, pseudonym_purpose=purpose)
-        for b in table.to_batches()
+        for b in kept
     ]
     return pa.Table.from_batches(batches, schema=batches[0].schema) if batches else table
 

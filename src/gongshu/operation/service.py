@@ -27,7 +27,7 @@ from gongshu.datasets.anonymized import DIRECT_IDENTIFIERS, SENSITIVE_ATTRIBUTES
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
 from gongshu.egress.policies import get_policy, plan
-from gongshu.egress.versions import column_tags
+from gongshu.egress.versions import column_tags, personal_columns
 from gongshu.errors import InvalidField
 from gongshu.instruments import service as instruments
 from gongshu.instruments.errors import InstrumentRequired
@@ -43,6 +43,9 @@ from gongshu.operation.errors import (
 from gongshu.operation.models import AgreementItem, OperatorAgreement
 from gongshu.timeutil import as_utc, utcnow
 
+# OPR-3 per-person consent: the licence of an entry with personal information rests on
+# each person's consent record; the gate privacy.operation keeps back the others' rows.
+PER_PERSON = "个人同意记录：仅使用已同意向本运营机构提供其个人信息的个人的记录"
 DEFAULT_POLICY = "share-unconditional"  # identity numbers become per-operator pseudonyms
 MAX_TERM_DAYS = 3650
 REQUIRED = {
@@ -88,24 +91,56 @@ def operability(
     consent: object = None,
     *,
     operator_org_id: int | None = None,
+    basis: str | None = None,
 ) -> tuple[str, str]:
     """(basis, reason) an entry may be operated on, or NotOperable with the reason (OPR-3).
 
     Open entries may be operated. A not-open entry only if the grant's policy
     desensitizes every personal identifier and special category in its stored
-    data, or ``consent`` names a rights holder's authorization on record
-    (``gongshu.instruments``, kind ``holder_authorization``, issued by the entry's
-    provider for operation by this operator, valid and not revoked). Typed text is
-    refused: it is not a record.
+    data, or it rests on the rights holders' consent:
+
+    - An entry with personal information: the rights holders are the persons
+      themselves, so ``basis="consent"`` licenses it on per-person consent, and the
+      gate ``privacy.operation`` keeps back, at every read, the rows of persons with
+      no consent to this operator on record. Nothing names that consent here: a
+      typed text or a provider's authorization (``consent``) is refused.
+    - An entry without personal information (trade secrets of an enterprise rights
+      holder): ``consent`` names the holder's authorization on record
+      (``gongshu.instruments``, kind ``holder_authorization``, issued by the entry's
+      provider for operation by this operator, valid and not revoked). Typed text is
+      refused: it is not a record.
     """
     if entry.published_version is None or entry.scope != "public":
         raise NotOperable(f"「{entry.name}」不是已发布的公共数据目录，不能授权运营")
+    if basis not in (None, "", "consent"):
+        raise InvalidField(
+            "授权范围中的授权依据填写有误：只能注明依据同意，或不填", field="entries"
+        )
     if entry.opening_attr != "none":
         return "open", "开放目录"
-    if consent is not None and str(consent).strip():
+    version = storage.newest(session, entry.id)
+    typed = consent is not None and str(consent).strip()
+    if typed or basis == "consent":
+        personal = personal_columns(session, entry, version)
+        if personal:
+            if typed:
+                raise NotOperable(
+                    f"「{entry.name}」含个人信息，其权利人是信息所属的个人：填写的文字或"
+                    "提供单位出具的授权文书都不能代替授权记录，须以个人本人的同意记录为依据"
+                    "（授权范围中注明依据同意，不填授权记录编号），运营时只使用已同意者的记录"
+                )
+            return "consent", PER_PERSON
+        if version is None or version.column_tags is None:
+            raise NotOperable(
+                f"「{entry.name}」尚无已识别的数据，无法确认不含个人信息；"
+                "须识别后再依据权利人授权记录运营"
+            )
+        if not typed:
+            raise NotOperable(
+                f"「{entry.name}」不含个人信息，依据权利人同意运营须填写权利人授权记录编号"
+            )
         item = consent_instrument(session, entry, consent, operator_org_id)
         return "consent", f"权利人授权记录第 {item.id} 号：{item.title}"
-    version = storage.newest(session, entry.id)
     if version is None or version.column_tags is None:
         raise NotOperable(
             f"「{entry.name}」不予开放，且尚无已识别的数据，无法确认已脱敏；须脱敏或取得权利人同意"
@@ -163,7 +198,8 @@ def authorize(
 ) -> OperatorAgreement:
     """The data authority authorizes an operator by agreement (OPR-1, OPR-2, OPR-3).
 
-    ``entries``: ``[{"entry_id", "policy"?, "columns"?, "consent"?}]``. Every entry
+    ``entries``: ``[{"entry_id", "policy"?, "columns"?, "basis"?, "consent"?}]``
+    (``basis: "consent"`` without ``consent`` for per-person consent). Every entry
     is checked before anything is written; one that may not be operated stops the
     whole agreement with its reason.
     """
@@ -204,8 +240,15 @@ def authorize(
         )
         policy = item.get("policy") or DEFAULT_POLICY
         consent = item.get("consent")
-        basis, reason = operability(session, entry, policy, consent, operator_org_id=operator.id)
-        reference = str(consent).strip() if basis == "consent" else None
+        basis, reason = operability(
+            session,
+            entry,
+            policy,
+            consent,
+            operator_org_id=operator.id,
+            basis=item.get("basis"),
+        )
+        reference = str(consent).strip() if basis == "consent" and reason != PER_PERSON else None
         checked.append((entry, policy, item.get("columns") or None, basis, reference))
     start = as_utc(starts_at) if starts_at else utcnow()
     agreement = OperatorAgreement(
@@ -223,7 +266,7 @@ def authorize(
     )
     session.add(agreement)
     session.flush()
-    for entry, policy, columns, basis, consent in checked:
+    for entry, policy, columns, basis, instrument in checked:
         grant = egress.create_grant(
             session,
             entry,
@@ -243,8 +286,12 @@ def authorize(
                 policy=policy,
                 columns=columns,
                 basis=basis,
-                consent=f"授权记录第 {consent} 号" if consent else None,
-                instrument_id=int(consent) if consent else None,
+                consent=(
+                    f"授权记录第 {instrument} 号"
+                    if instrument
+                    else (PER_PERSON if basis == "consent" else None)
+                ),
+                instrument_id=int(instrument) if instrument else None,
                 grant_id=grant.id,
             )
         )

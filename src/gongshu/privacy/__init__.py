@@ -25,5 +25,8 @@ CAPABILITY = Capability(
         Evidence((18, 19), "gongshu.privacy.evidence:rights_requests", "个人权利请求按期答复"),
     ),
     home=("gongshu.privacy.home:panel",),
-    gates=("gongshu.privacy.crossborder:CROSS_BORDER_CONSENT",),
+    gates=(
+        "gongshu.privacy.crossborder:CROSS_BORDER_CONSENT",
+        "gongshu.privacy.operation:OPERATION_CONSENT",
+    ),
 )

@@ -67,12 +67,17 @@ def give(
     evidence: str = "",
     guardian_id_number: str | None = None,
     abroad_recipient_org_id: int | None = None,
+    operator_org_id: int | None = None,
 ) -> ConsentRecord:
     """Record a consent given to ``org``. A sensitive kind must be consented to on
     its own (one record per sensitive kind, PIP-1); a child under 14 needs an adult
     guardian's consent, named by the guardian's ID number. ``abroad_recipient_org_id``
-    makes it the person's separate consent to providing abroad to that recipient (XBR-3)."""
+    makes it the person's separate consent to providing abroad to that recipient (XBR-3);
+    ``operator_org_id`` the person's consent to ``org`` providing their information to that
+    operator for authorized operation (OPR-3; the gate ``privacy.operation``)."""
     kinds = _check_kinds(data_kinds)
+    if abroad_recipient_org_id is not None and operator_org_id is not None:
+        raise BadConsent("一条同意记录只能指明一个接收方：出境接收方与授权运营机构须分别记录")
     if not (purpose or "").strip():
         raise BadConsent("须写明处理目的")
     if not (method or "").strip():
@@ -118,6 +123,7 @@ def give(
         retain_until=_retain_until(on),
         notice_id=notice.id if notice else None,
         abroad_recipient_org_id=_abroad_recipient(session, abroad_recipient_org_id),
+        operator_org_id=_operator(session, operator_org_id),
         recorded_by=actor,
     )
     session.add(rec)
@@ -141,6 +147,7 @@ def give(
                 if rec.abroad_recipient_org_id
                 else {}
             ),
+            **({"operator": rec.operator_org_id} if rec.operator_org_id else {}),
         },
     )
     return rec
@@ -154,6 +161,16 @@ def _abroad_recipient(session: Session, org_id: int | None) -> int | None:
 
     if foreign_recipient(session, org_id) is None:
         raise BadConsent("出境单独同意须指明已登记为境外接收方的机构")
+    return org_id
+
+
+def _operator(session: Session, org_id: int | None) -> int | None:
+    """OPR-3: a consent to authorized operation names an operator organization."""
+    if org_id is None:
+        return None
+    org = session.get(Organization, org_id)
+    if org is None or org.kind != "operator":
+        raise BadConsent("授权运营同意须指明已登记的授权运营机构（字段：运营机构）")
     return org_id
 
 
@@ -196,6 +213,7 @@ def withdraw(
         withdraws_id=given.id,
         notice_id=given.notice_id,
         abroad_recipient_org_id=given.abroad_recipient_org_id,
+        operator_org_id=given.operator_org_id,
         deletion_due=on + timedelta(days=WITHDRAWAL_FOLLOW_UP_DAYS),
         retain_until=_retain_until(on),
         recorded_by=actor.actor,

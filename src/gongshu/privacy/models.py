@@ -63,6 +63,10 @@ class ConsentRecord(Base):
     # XBR-3: a separate consent to provide the person's information to this recipient
     # abroad (a record of its own, naming the recipient); None for every other consent.
     abroad_recipient_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    # OPR-3: the person's consent to the organization providing their information to this
+    # operator for authorized operation (授权运营): the recipient and the purpose in one
+    # column; None for every other consent.
+    operator_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     recorded_by: Mapped[str] = mapped_column(String(96))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 

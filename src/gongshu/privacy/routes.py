@@ -84,6 +84,7 @@ def record_consent(
         evidence=body.evidence,
         guardian_id_number=body.guardian_id_number,
         abroad_recipient_org_id=body.abroad_recipient_org_id,
+        operator_org_id=body.operator_org_id,
         secret=request.app.state.settings.secret_key,
         actor=user.actor,
     )

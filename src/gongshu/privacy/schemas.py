@@ -21,6 +21,10 @@ class ConsentCreate(BaseModel):
     abroad_recipient_org_id: Id | None = Field(
         None, description="A separate consent to provide abroad to this recipient (XBR-3)"
     )
+    operator_org_id: Id | None = Field(
+        None,
+        description="Consent to providing to this operator for authorized operation (OPR-3)",
+    )
 
 
 class WithdrawalCreate(BaseModel):
@@ -51,6 +55,7 @@ class ConsentPublic(BaseModel):
     effective_on: date
     withdraws_id: int | None
     abroad_recipient_org_id: int | None = None
+    operator_org_id: int | None = None
     deletion_due: date | None
     retain_until: date
     recorded_at: datetime
