@@ -56,6 +56,7 @@ PAGES = {
         "/compliance/audits",
         "/compliance/supervision",
         "/ledger",
+        "/admin/jobs",
         "/_styleguide",
     ],
 }
