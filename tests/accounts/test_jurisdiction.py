@@ -37,6 +37,7 @@ from gongshu.operation.models import OperatorAgreement
 from gongshu.quality import onesource
 from gongshu.quality.models import OneSourceDecision
 from gongshu.registration import service as registration
+from tests.conftest import clear_party
 
 PASSWORD = "correct-horse-9"
 SRC = Path(__file__).resolve().parents[2] / "src" / "gongshu"
@@ -70,6 +71,7 @@ def world(session, people, tmp_path):  # noqa: ANN001, ANN201
     clerk_city = user("clerk_city", org("南昌市交通运输局", "agency", "360100"), "clerk")
     clerk_city2 = user("clerk_city2", org("南昌市公安局", "agency", "360100"), "clerk")
     operator = user("operator_city", org("南昌数据运营有限公司", "operator", "360100"), "operator")
+    clear_party(session, operator.org, people.reviewer_city, tmp_path / "var")  # SEC-13
     auditor = org("洪城合规审计事务所", "auditor", "360100")
     enterprise = accounts.create_user(session, "acme", PASSWORD, roles=["enterprise"])
     seed_provider_assessments(session, [clerk_city, clerk_city2])
