@@ -17,8 +17,9 @@ from gongshu.egress.models import Grant
 from gongshu.instruments import service
 from gongshu.instruments.errors import BadInstrument, InstrumentRequired, NotEntitled
 from gongshu.ledger.models import LedgerEntry
+from gongshu.operation import runs
 from gongshu.operation import service as operation
-from gongshu.operation.models import OperatorAgreement
+from gongshu.operation.models import OperatorAgreement, SandboxRun
 from gongshu.timeutil import utcnow
 from tests.operation.conftest import publish_and_load, report
 
@@ -113,6 +114,26 @@ def test_with_both_records_valid_the_licence_is_granted(
     agreement = _licence(session, people, org, open_entry, tmp_path)
     (item,) = agreement.items
     assert session.get(Grant, item.grant_id).recipient_org_id == org.id
+
+
+def test_a_revoked_agreement_stops_the_operators_sandbox(
+    session, people, open_entry, tmp_path, instrument
+):  # noqa: ANN001
+    org = _org(session)
+    user = accounts.create_user(session, "op2", "correct-horse-9", org=org, roles=["operator"])
+    _party(instrument, people, org, "party_review", days=400)
+    signed = _party(instrument, people, org, "party_agreement", days=365)
+    agreement = _licence(session, people, org, open_entry, tmp_path)
+    settings = runs.RunSettings(datasets_dir=tmp_path / "var" / "datasets", secret="s")
+    sql = f"SELECT 街道, count(*) AS 人数 FROM entry_{open_entry.id} GROUP BY 街道"
+    assert runs.run_query(session, agreement.id, sql, actor=user, settings=settings)
+    service.revoke(session, signed.id, actor=people.reviewer_prov, reason="违反保密约定")
+    count = session.scalar(select(func.count()).select_from(SandboxRun))
+    with pytest.raises(
+        InstrumentRequired, match=f"「{AGREEMENT}」记录.*已被撤销.*不能使用授权运营沙箱"
+    ):
+        runs.run_query(session, agreement.id, sql, actor=user, settings=settings)
+    assert session.scalar(select(func.count()).select_from(SandboxRun)) == count
 
 
 def _grant(session, people, entry, org, source):  # noqa: ANN001, ANN202
