@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts import jurisdiction
 from gongshu.accounts.models import Organization, User
-from gongshu.demo.model import DemoContext
 from gongshu.documents import Document, Section, render_pdf
 from gongshu.instruments import parties, service
 from gongshu.timeutil import utcnow
@@ -77,8 +76,9 @@ def clear_party(session: Session, party: Organization, authority: User, *, data_
         )
 
 
-def seed(session: Session, demo: DemoContext) -> None:
-    """The registry's demo seed (``Capability.demo``): clear every demo operator."""
+def seed(session: Session, demo) -> None:  # noqa: ANN001
+    """The registry's demo seed (``Capability.demo``; ``demo`` a ``DemoContext``, untyped
+    here because the demo package is a higher layer): clear every demo operator."""
     for org in session.scalars(
         select(Organization)
         .where(Organization.kind.in_(parties.PARTY_ORG_KINDS))
