@@ -206,3 +206,30 @@ def test_only_the_data_authority_of_the_partys_region_or_above_records_the_revie
         with pytest.raises(BadInstrument) as caught:
             instrument(people.reviewer_prov, "party_review", purpose="", recipient_org_id=org_id)
         assert caught.value.detail["field"] == "recipient_org_id"
+
+
+def test_a_lapsed_review_stops_deliveries_on_a_grant_made_before(
+    session, people, open_entry, tmp_path, instrument
+):  # noqa: ANN001
+    org = _org(session)
+    user = accounts.create_user(session, "op3", "correct-horse-9", org=org, roles=["operator"])
+    review = _party(instrument, people, org, "party_review", days=400)
+    _party(instrument, people, org, "party_agreement", days=365)
+    grant = _grant(session, people, open_entry, org, "sharing")
+
+    def deliver():  # noqa: ANN202
+        return egress.deliver(
+            session,
+            grant.id,
+            actor=user,
+            fmt="json",
+            datasets_dir=tmp_path / "var" / "datasets",
+            work_dir=tmp_path / "work",
+            secret="s",
+            in_memory=True,
+        )
+
+    assert deliver().content
+    service.revoke(session, review.id, actor=people.reviewer_prov, reason="复查不合格")
+    with pytest.raises(InstrumentRequired, match=f"「{REVIEW}」记录.*已被撤销.*不能接收数据"):
+        deliver()

@@ -10,8 +10,9 @@ from gongshu.instruments.vendors import require_reviewed
 
 class VendorGate:
     """SEC-13: no grant to an operator or processor (``parties.is_party``) without its own
-    passed security review and signed confidentiality agreement on record, nor to an
-    organization with an outsourced vendor lacking a valid review or agreement."""
+    passed security review and signed confidentiality agreement on record, and no
+    delivery to one whose records lapsed since; no grant to an organization with an
+    outsourced vendor lacking a valid review or agreement."""
 
     name = "外包服务商安全审查与保密协议"
 
@@ -29,7 +30,17 @@ class VendorGate:
         require_reviewed(request.session, org_id)
 
     def check_delivery(self, request: DeliveryRequest) -> None:
-        return None  # checked when the grant is made (the delivery path stays one query short)
+        """A party's review or agreement that lapsed or was revoked since the grant stops
+        its deliveries too. Declared vendors are checked when the grant is made (the
+        delivery path stays one query short); the recipient's organization is usually
+        already in the session (the actor's, loaded with it)."""
+        grant = request.grant
+        org_id = grant.recipient_org_id or request.actor.org_id
+        if org_id is None or org_id == request.entry.provider_org_id:
+            return
+        org = request.session.get(Organization, org_id)
+        if parties.is_party(org, grant.source):
+            parties.require_cleared(request.session, org, action="接收数据")
 
 
 VENDORS = VendorGate()

@@ -6,8 +6,8 @@ once it passed, signs a security protection and confidentiality agreement with i
 authorized operation (OPR-1) and entrusted processing the entrusting side is the data
 authority, so both records are the authority's (``service`` kinds ``party_review`` and
 ``party_agreement``, recipient the party). ``require_cleared`` is the one check: the
-instruments gate calls it for every grant to such a party, and the operation licence
-calls it before anything is written.
+instruments gate calls it for every grant and delivery to such a party, the operation
+licence before anything is written, and the sandbox before every run.
 """
 
 from __future__ import annotations
