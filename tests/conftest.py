@@ -318,6 +318,32 @@ def login(client):  # noqa: ANN001, ANN201
 INSTRUMENT_PDF = b"%PDF-1.4\n% signed document\n%%EOF\n"
 
 
+def clear_party(session: Session, org, authority, data_dir: Path, *, days: int = 365) -> None:  # noqa: ANN001
+    """SEC-13: ``authority`` (a data authority reaching ``org``) records its passed security
+    review of the operator or processor ``org`` and their signed confidentiality agreement."""
+    from datetime import timedelta
+
+    from gongshu.instruments import service
+    from gongshu.timeutil import utcnow
+
+    start = utcnow() - timedelta(days=1)
+    for kind in ("party_review", "party_agreement"):
+        path, digest = service.store_document(INSTRUMENT_PDF, "doc.pdf", data_dir=data_dir)
+        service.issue(
+            session,
+            actor=authority,
+            kind=kind,
+            title=service.KINDS[kind],
+            purpose="outsourcing",
+            recipient_org_id=org.id,
+            valid_from=start,
+            valid_until=start + timedelta(days=days),
+            document_name="doc.pdf",
+            document_path=path,
+            document_sm3=digest,
+        )
+
+
 @pytest.fixture
 def instrument(session: Session, tmp_path: Path):  # noqa: ANN201
     """Issue an instrument as the page does (the PDF stored, its SM3 recorded):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,6 +29,8 @@ from gongshu.compliance import audits
 from gongshu.compliance.demo import seed_provider_assessments
 from gongshu.compliance.models import AuditEngagement
 from gongshu.datasets import service as datasets
+from gongshu.instruments import service as instruments
+from gongshu.instruments.models import Instrument
 from gongshu.ledger.models import LedgerEntry
 from gongshu.opendata import agreements, breaches
 from gongshu.opendata import service as opendata
@@ -37,6 +40,8 @@ from gongshu.operation.models import OperatorAgreement
 from gongshu.quality import onesource
 from gongshu.quality.models import OneSourceDecision
 from gongshu.registration import service as registration
+from gongshu.timeutil import utcnow
+from tests.conftest import clear_party
 
 PASSWORD = "correct-horse-9"
 SRC = Path(__file__).resolve().parents[2] / "src" / "gongshu"
@@ -70,6 +75,7 @@ def world(session, people, tmp_path):  # noqa: ANN001, ANN201
     clerk_city = user("clerk_city", org("南昌市交通运输局", "agency", "360100"), "clerk")
     clerk_city2 = user("clerk_city2", org("南昌市公安局", "agency", "360100"), "clerk")
     operator = user("operator_city", org("南昌数据运营有限公司", "operator", "360100"), "operator")
+    clear_party(session, operator.org, people.reviewer_city, tmp_path / "var")  # SEC-13
     auditor = org("洪城合规审计事务所", "auditor", "360100")
     enterprise = accounts.create_user(session, "acme", PASSWORD, roles=["enterprise"])
     seed_provider_assessments(session, [clerk_city, clerk_city2])
@@ -249,6 +255,38 @@ class AuthorityAction:
     regulator: bool = False  # acted by a regulator rather than a data authority
 
 
+def _party(w):  # noqa: ANN001, ANN202
+    """An operator of 南昌市, not yet reviewed (SEC-13)."""
+    name = f"南昌数据加工有限公司{next(w.n)}"
+    return accounts.add_organization(w.session, name, kind="operator", region_code="360100")
+
+
+def _review(w, party, actor):  # noqa: ANN001, ANN202
+    path, digest = instruments.store_document(
+        b"%PDF-1.4\n% review\n%%EOF\n", "r.pdf", data_dir=w.tmp / "var"
+    )
+    start = utcnow() - timedelta(days=1)
+    return instruments.issue(
+        w.session,
+        actor=actor,
+        kind="party_review",
+        title="安全审查",
+        purpose="outsourcing",
+        recipient_org_id=party.id,
+        valid_from=start,
+        valid_until=start + timedelta(days=365),
+        document_name="r.pdf",
+        document_path=path,
+        document_sm3=digest,
+    )
+
+
+def _reviews(w, party) -> int:  # noqa: ANN001
+    return w.session.scalar(
+        select(func.count()).select_from(Instrument).where(Instrument.recipient_org_id == party.id)
+    )
+
+
 def _designate(w, pair, actor):  # noqa: ANN001, ANN202
     return onesource.designate(
         w.session, [e.id for e in pair], pair[0].id, actor=actor, reason="由交通运输局采集"
@@ -349,6 +387,15 @@ ACTIONS: tuple[AuthorityAction, ...] = (
         higher=True,
         checks="compliance/audits.py:create",
         regulator=True,
+    ),
+    AuthorityAction(
+        "security review of an operator or processor",
+        "SEC-13",
+        _party,
+        _review,
+        _reviews,
+        higher=True,  # the province reviews its cities' operators
+        checks="instruments/service.py:_entitled",
     ),
 )
 

@@ -190,3 +190,27 @@ def test_the_demo_fills_every_chart_and_queue_of_the_dashboards(demo_dir: Path) 
         db.close()
     assert statuses.get("refused", 0) > 0 and statuses.get("submitted", 0) > 0
     assert statuses.get("referred", 0) > 0  # the authority's queue of referred ones
+
+
+def test_the_demo_operator_is_reviewed_and_under_agreement_so_its_licence_stands(
+    demo_dir: Path,
+) -> None:
+    """SEC-13: the provincial data authority reviewed the demo operator and signed the
+    confidentiality agreement with it (two PDFs on record), so its licence was granted."""
+    with sqlite3.connect(demo_dir / "gongshu.db") as db:
+        (op_id,) = db.execute("SELECT id FROM organizations WHERE kind = 'operator'").fetchone()
+        kinds = db.execute(
+            "SELECT i.kind, o.kind, i.document_path FROM instruments i "
+            "JOIN organizations o ON o.id = i.issuer_org_id "
+            "WHERE i.recipient_org_id = ? AND i.kind LIKE 'party_%' ORDER BY i.kind",
+            (op_id,),
+        ).fetchall()
+        assert [(k, issuer) for k, issuer, _ in kinds] == [
+            ("party_agreement", "data_authority"),
+            ("party_review", "data_authority"),
+        ]
+        assert all((demo_dir / path).read_bytes().startswith(b"%PDF-") for _, _, path in kinds)
+        status = db.execute(
+            "SELECT status FROM operator_agreements WHERE operator_org_id = ?", (op_id,)
+        ).fetchall()
+        assert status == [("active",)]

@@ -6,6 +6,7 @@ import pytest
 
 from gongshu.accounts import service as accounts
 from gongshu.catalog import service as catalog
+from tests.conftest import clear_party
 
 
 def make_entry(session, people, code, name, grade="一般数据-2级"):  # noqa: ANN001, ANN201
@@ -32,10 +33,12 @@ def entry(session, people):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def op(session):  # noqa: ANN001, ANN201
+def op(session, people, tmp_path):  # noqa: ANN001, ANN201
+    """An operator the provincial data authority reviewed, under agreement (SEC-13)."""
     org = accounts.add_organization(
         session, "江西省公共数据运营有限公司", kind="operator", region_code="360000"
     )
+    clear_party(session, org, people.reviewer_prov, tmp_path / "var")
     return accounts.create_user(
         session, "operator", "correct-horse-9", org=org, roles=["operator"], display_name="运营"
     )

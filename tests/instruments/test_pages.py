@@ -106,3 +106,32 @@ def test_a_revocation_or_a_vendor_without_its_name_comes_back_beside_the_field(
     assert 'value="91360100MA35XXXX0A"' in r.text
     assert session.scalar(select(func.count()).select_from(Vendor)) == 0
     assert session.scalar(select(func.count()).select_from(LedgerEntry)) == before
+
+
+def test_the_data_authority_reviews_an_operator_on_the_page(session, people, op, login):  # noqa: ANN001
+    """SEC-13: the review of an operator is issued on the same page by the authority of
+    its region or above; a lower tier is refused there, beside nothing, nothing written."""
+    form = _form(
+        "",
+        kind="party_review",
+        title="运营机构安全审查意见书",
+        purpose="",
+        recipient_org_id=str(op.org_id),
+    )
+    count = len(session.scalars(select(Instrument)).all())
+    client = login("reviewer_city")
+    r = client.post(
+        "/instruments", data=form, files={"document": ("审查.pdf", PDF, "application/pdf")}
+    )
+    assert r.status_code == 403 and "无权审查江西省（省级）的受托单位" in r.text
+    assert len(session.scalars(select(Instrument)).all()) == count
+    client = login("reviewer_prov")
+    r = client.post(
+        "/instruments",
+        data=form,
+        files={"document": ("审查.pdf", PDF, "application/pdf")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    item = session.scalar(select(Instrument).where(Instrument.title == "运营机构安全审查意见书"))
+    assert (item.recipient_org_id, item.purpose) == (op.org_id, "outsourcing")

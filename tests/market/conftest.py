@@ -18,6 +18,7 @@ from gongshu.market import admin
 from gongshu.operation import products, runs
 from gongshu.operation import service as op_service
 from gongshu.registration import service as registration
+from tests.conftest import clear_party
 
 SECRET = "market-test-secret"
 STREETS = ["八一", "豫章", "滕王阁", "墨山", "彭家桥", "贤士湖"]
@@ -96,6 +97,7 @@ def build_market(session, people, tmp_path: Path):  # noqa: ANN001, ANN201
     op_org = accounts.add_organization(
         session, "江西省公共数据运营有限公司", kind="operator", region_code="360000"
     )
+    clear_party(session, op_org, people.reviewer_prov, tmp_path / "var")  # SEC-13
     ent_org = accounts.add_organization(
         session, "南昌洪城数智科技有限公司", kind="enterprise", region_code="360100"
     )

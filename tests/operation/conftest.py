@@ -9,6 +9,7 @@ from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
 from gongshu.identifiers import id_check_char
 from gongshu.operation import runs, service
+from tests.conftest import clear_party
 
 PASSWORD = "correct-horse-9"
 
@@ -62,10 +63,11 @@ def publish_and_load(session, people, tmp_path, *, code, name, opening, rows=40)
 
 
 @pytest.fixture
-def op(session, people):  # noqa: ANN001, ANN201
+def op(session, people, tmp_path):  # noqa: ANN001, ANN201
     org = accounts.add_organization(
         session, "江西省公共数据运营有限公司", kind="operator", region_code="360000"
     )
+    clear_party(session, org, people.reviewer_prov, tmp_path / "var")  # SEC-13
     user = accounts.create_user(
         session, "operator", PASSWORD, org=org, roles=["operator"], display_name="运营专员"
     )

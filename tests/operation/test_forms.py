@@ -116,3 +116,34 @@ def test_the_sandbox_and_product_forms_come_back_beside_the_field(
     assert 'value="街道人数"' in r.text and 'id="product-form"' in r.text
     assert session.scalar(select(func.count()).select_from(CatalogEntry)) == products
     assert _count(session, LedgerEntry) == before
+
+
+def test_an_operator_without_its_security_review_gets_no_licence_on_the_page(
+    client, login, session, people, open_entry
+) -> None:
+    """SEC-13: the page says which record is missing and writes nothing."""
+    from gongshu.accounts import service as accounts
+
+    org = accounts.add_organization(
+        session, "赣鄱数据运营有限公司", kind="operator", region_code="360000"
+    )
+    login("reviewer_prov")
+    before = _count(session, LedgerEntry)
+    r = client.post(
+        "/operation/agreements",
+        data={
+            "operator_org_id": str(org.id),
+            "title": "页面授权",
+            "entries": json.dumps([{"entry_id": open_entry.id}]),
+            "term_days": "365",
+            "revenue_method": "成本加合理利润",
+            "security_requirements": "沙箱内处理",
+            "disposal": "到期删除",
+        },
+        files={"risk_report": ("报告.pdf", b"%PDF report", "application/pdf")},
+    )
+    assert r.status_code == 409
+    assert "没有「受托单位安全审查（已通过）」记录" in r.text and "不能获得授权运营" in r.text
+    assert 'value="页面授权"' in r.text
+    assert _count(session, OperatorAgreement) == 0
+    assert _count(session, LedgerEntry) == before

@@ -6,7 +6,7 @@ Controls above check a record (``service.require``); typed text never satisfies 
 
 from __future__ import annotations
 
-from gongshu.capability import Capability
+from gongshu.capability import Capability, DemoSeed
 
 CAPABILITY = Capability(
     name="instruments",
@@ -15,4 +15,5 @@ CAPABILITY = Capability(
     models=("gongshu.instruments.models",),
     templates=True,
     gates=("gongshu.instruments.gates:VENDORS",),
+    demo=(DemoSeed("gongshu.instruments.demo:seed", stage="before_data"),),
 )

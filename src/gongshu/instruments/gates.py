@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from gongshu.accounts.models import Organization
 from gongshu.egress.gates import DeliveryRequest, GrantRequest
+from gongshu.instruments import parties
 from gongshu.instruments.vendors import require_reviewed
 
 
 class VendorGate:
-    """SEC-13: a recipient organization with an outsourced vendor lacking a valid security
-    review or confidentiality agreement gets no grant."""
+    """SEC-13: no grant to an operator or processor (``parties.is_party``) without its own
+    passed security review and signed confidentiality agreement on record, and no
+    delivery to one whose records lapsed since; no grant to an organization with an
+    outsourced vendor lacking a valid review or agreement."""
 
     name = "外包服务商安全审查与保密协议"
 
@@ -18,11 +22,25 @@ class VendorGate:
 
     def check_grant(self, request: GrantRequest) -> None:
         org_id = self._org(request.recipient_org_id, request.recipient_user)
-        if org_id is not None and org_id != request.entry.provider_org_id:
-            require_reviewed(request.session, org_id)
+        if org_id is None or org_id == request.entry.provider_org_id:
+            return
+        org = request.session.get(Organization, org_id)
+        if parties.is_party(org, request.source):
+            parties.require_cleared(request.session, org)
+        require_reviewed(request.session, org_id)
 
     def check_delivery(self, request: DeliveryRequest) -> None:
-        return None  # checked when the grant is made (the delivery path stays one query short)
+        """A party's review or agreement that lapsed or was revoked since the grant stops
+        its deliveries too. Declared vendors are checked when the grant is made (the
+        delivery path stays one query short); the recipient's organization is usually
+        already in the session (the actor's, loaded with it)."""
+        grant = request.grant
+        org_id = grant.recipient_org_id or request.actor.org_id
+        if org_id is None or org_id == request.entry.provider_org_id:
+            return
+        org = request.session.get(Organization, org_id)
+        if parties.is_party(org, grant.source):
+            parties.require_cleared(request.session, org, action="接收数据")
 
 
 VENDORS = VendorGate()

@@ -12,6 +12,10 @@ never a typed name):
   exporter records the certificate it holds.)
 - ``vendor_review`` and ``confidentiality_agreement``: the operator or processor for a
   vendor it declared itself (``vendors``); the recipient is its own organization.
+- ``party_review`` and ``party_agreement`` (SEC-13 for the outside party itself): a data
+  authority whose region reaches the party's region (``accounts.jurisdiction``, AREA),
+  naming the operator or processor as recipient; the agreement only once the party's
+  review is on record and valid (``parties``).
 
 ``require`` is the one check controls call: it returns the valid record covering the
 scope (entry, purpose, recipient, vendor) at a time, or raises ``InstrumentRequired``
@@ -50,6 +54,8 @@ KINDS = {
     "welfare_approval": "主管部门公益使用批准",
     "vendor_review": "外包服务商安全审查",
     "confidentiality_agreement": "外包服务商保密协议",
+    "party_review": "受托单位安全审查（已通过）",
+    "party_agreement": "受托单位安全保护及保密协议",
 }
 # What a record is for; the door's grant sources are among them.
 PURPOSES = {
@@ -65,7 +71,10 @@ AUTHORITY_KINDS = {"authority_consent_important", "welfare_approval", "xbr_asses
 AUTHORITY_ORGS = {"xbr_assessment": ("data_authority", "regulator")}
 HOLDER_KINDS = {"holder_authorization", "xbr_contract", "xbr_certification"}
 VENDOR_KINDS = {"vendor_review", "confidentiality_agreement"}
-RECIPIENT_REQUIRED = {"xbr_assessment", "xbr_contract", "xbr_certification"}
+PARTY_KINDS = {"party_review", "party_agreement"}
+# Outside parties a data authority reviews (SEC-13): operators and processors.
+PARTY_ORGS = ("operator", "enterprise")
+RECIPIENT_REQUIRED = {"xbr_assessment", "xbr_contract", "xbr_certification", *PARTY_KINDS}
 XBR_KINDS = ("xbr_assessment", "xbr_contract", "xbr_certification")
 MAX_YEARS = 10
 PDF_MAGIC = b"%PDF-"
@@ -101,13 +110,34 @@ def store_document(data: bytes, filename: str, *, data_dir: Path) -> tuple[str, 
 
 
 def _entitled(
-    session: Session, actor: User, kind: str, entry: CatalogEntry | None, vendor: Vendor | None
+    session: Session,
+    actor: User,
+    kind: str,
+    entry: CatalogEntry | None,
+    vendor: Vendor | None,
+    party: Organization | None = None,
 ) -> None:
     org = actor.org
     if org is None:
         raise NotEntitled("只有所属机构可以出具授权记录，您的账号不属于任何机构")
     label = KINDS[kind]
-    if kind in AUTHORITY_KINDS:
+    if kind in PARTY_KINDS:  # SEC-13: the authority of the party's region or above
+        if org.kind != "data_authority":
+            raise NotEntitled(
+                f"「{label}」只能由受托单位「{party.name}」所在区域本级或上级数据管理部门出具，"
+                f"本机构（{org.name}）无权出具"
+            )
+        review = kind == "party_review"
+        jurisdiction.require(
+            session,
+            actor,
+            party.region_code,
+            reach=jurisdiction.AREA,
+            action="审查" if review else "与",
+            what=f"受托单位「{party.name}」" + ("" if review else "签订安全保护及保密协议"),
+            law="SEC-13",
+        )
+    elif kind in AUTHORITY_KINDS:
         kinds = AUTHORITY_ORGS.get(kind, ("data_authority",))
         if org.kind not in kinds or not jurisdiction.may_act(
             actor, entry.region_code, jurisdiction.AREA
@@ -149,12 +179,17 @@ def issue(
         raise _bad(f"文书种类无效：{kind}", "kind")
     if not (title or "").strip():
         raise _bad("请填写文书名称", "title")
-    entry = vendor = None
+    entry = vendor = party = None
     if kind in VENDOR_KINDS:
         vendor = session.get(Vendor, vendor_id) if vendor_id else None
         if vendor is None or vendor.ended_at is not None:
             raise _bad("请选择本单位登记在册的外包服务商", "vendor_id")
         purpose, recipient_org_id, entry_id = "outsourcing", vendor.org_id, None
+    elif kind in PARTY_KINDS:
+        party = session.get(Organization, recipient_org_id) if recipient_org_id else None
+        if party is None or party.kind not in PARTY_ORGS:
+            raise _bad("请选择受审查的授权运营机构或受托处理单位", "recipient_org_id")
+        purpose, entry_id = "outsourcing", None
     else:
         entry = session.get(CatalogEntry, entry_id) if entry_id else None
         if entry is None:
@@ -174,7 +209,19 @@ def issue(
         raise _bad(f"有效期不得超过 {MAX_YEARS} 年", "valid_until")
     if not document_path or len(document_sm3 or "") != 64:
         raise _bad("请上传签署的文书（PDF 文件）", "document")
-    _entitled(session, actor, kind, entry, vendor)
+    _entitled(session, actor, kind, entry, vendor, party)
+    if (
+        kind == "party_agreement"
+        and find(
+            session, "party_review", entry_id=None, purpose="outsourcing", recipient_org_id=party.id
+        )
+        is None
+    ):  # SEC-13: the agreement is signed with a party that passed the review
+        raise _bad(
+            f"受托单位「{party.name}」尚无在有效期内的「{KINDS['party_review']}」记录，"
+            "须先经安全审查合格，再登记保密协议",
+            "kind",
+        )
     item = Instrument(
         kind=kind,
         issuer_org_id=actor.org_id,

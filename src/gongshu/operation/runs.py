@@ -21,13 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu import storage
-from gongshu.accounts.models import User
+from gongshu.accounts.models import Organization, User
 from gongshu.egress import gates
 from gongshu.egress import service as egress
 from gongshu.egress.marking import door_keys
 from gongshu.egress.models import Grant, MaskingPolicy
 from gongshu.egress.versions import column_tags, version_for
 from gongshu.errors import InvalidField
+from gongshu.instruments import parties
 from gongshu.ledger import record
 from gongshu.operation import sandbox, service
 from gongshu.operation.errors import AgreementInactive, ExportRefused, NotOperator, RunNotFound
@@ -74,6 +75,9 @@ def run_query(
     service.expire_due(session)
     if agreement.status != "active" or as_utc(agreement.starts_at) > utcnow():
         raise AgreementInactive("授权运营协议不在有效期内")
+    # SEC-13: a review or agreement that lapsed or was revoked since the licence stops the work.
+    operator = session.get(Organization, agreement.operator_org_id)
+    parties.require_cleared(session, operator, action="使用授权运营沙箱")
     sql = (sql or "").strip()
     if not sql:
         raise InvalidField("请输入 SQL 查询", field="sql")

@@ -29,6 +29,7 @@ from gongshu.egress.models import Grant
 from gongshu.egress.policies import get_policy, plan
 from gongshu.egress.versions import column_tags, personal_columns
 from gongshu.errors import InvalidField
+from gongshu.instruments import parties
 from gongshu.instruments import service as instruments
 from gongshu.instruments.errors import InstrumentRequired
 from gongshu.instruments.models import Instrument
@@ -250,6 +251,7 @@ def authorize(
         )
         reference = str(consent).strip() if basis == "consent" and reason != PER_PERSON else None
         checked.append((entry, policy, item.get("columns") or None, basis, reference))
+    parties.require_cleared(session, operator, action="获得授权运营")  # SEC-13, before writing
     start = as_utc(starts_at) if starts_at else utcnow()
     agreement = OperatorAgreement(
         operator_org_id=operator.id,
