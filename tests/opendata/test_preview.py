@@ -160,3 +160,25 @@ def test_field_types_licence_facts_and_a_working_api_call(client, open_data) -> 
     # the data call names the entry's real resource
     data_call = page.split("datastore_search?resource_id=")[1].split("&")[0]
     assert data_call == f"gs-resource-{open_data.free.id}"
+
+
+def test_a_refusing_gate_leaves_the_page_without_rows(
+    client, session, people, tmp_path, monkeypatch
+) -> None:  # noqa: ANN001
+    from gongshu.egress import gates
+    from gongshu.egress.gates import GateUnavailable
+
+    class Closed:
+        name = "测试关口"
+
+        def check_grant(self, request) -> None: ...  # noqa: ANN001
+
+        def check_delivery(self, request) -> None:  # noqa: ANN001
+            raise GateUnavailable("关口不可用")
+
+    entry = _people_entry(session, people, tmp_path, "unconditional")
+    monkeypatch.setattr(gates, "_gates", lambda: [Closed()])
+    r = client.get(f"/open/{entry.id}")
+    assert r.status_code == 200 and "该数据暂不提供预览" in r.text
+    assert 'id="preview-rows"' not in r.text and "兴庆区" not in r.text
+    assert _previews(session, entry.id) == []

@@ -127,13 +127,17 @@ def _entry_page(
     entry = get_open(session, entry_id)
     version = storage.newest(session, entry.id)
     plan = preview.release_plan(session, entry, version)
-    rows = None
+    rows, withheld = None, False
     if entry.opening_attr == "unconditional" and version is not None and plan is not None:
         rows = preview.kept(session, entry, version)
         if rows is None and read_preview:
-            rows = preview.take(session, entry, version, settings=request.app.state.settings)
-            session.commit()  # the delivery is on record before its rows are shown or kept
-            preview.keep(session, entry, version, rows)
+            try:
+                rows = preview.take(session, entry, version, settings=request.app.state.settings)
+            except GongshuError:  # a gate of the door refuses: the page stands, without rows
+                withheld = True
+            else:
+                session.commit()  # the delivery is on record before its rows are shown or kept
+                preview.keep(session, entry, version, rows)
     ctx: dict = {"declaration": None, "grant": None, "applications": []}
     if user is not None:
         ctx["declaration"] = service.declaration_of(session, entry.id, user)
@@ -151,6 +155,7 @@ def _entry_page(
         version=version,
         plan=plan,
         preview=rows,
+        preview_withheld=withheld,
         mask_labels=preview.MASK_LABELS,
         licence=licence_for(entry.opening_attr),
         package_name=slug(entry.resource_code),

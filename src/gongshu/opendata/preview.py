@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from gongshu.catalog.models import CatalogEntry
 from gongshu.config import Settings
 from gongshu.egress import service as egress
-from gongshu.egress.errors import NotClassified
+from gongshu.egress.errors import NotClassified, NotGrantable
 from gongshu.storage.models import DatasetVersion
 
 ROWS = 10
@@ -67,7 +67,7 @@ def release_plan(
         return None
     try:
         return egress.release_plan(session, entry, version)
-    except NotClassified:
+    except (NotClassified, NotGrantable):  # not yet classified; core data has no open policy
         return None
 
 
