@@ -25,7 +25,7 @@ def _id(i: int) -> str:
     return first + id_check_char(first)
 
 
-PEOPLE = [(NAMES[i % 10], _id(i), f"1391234{i:04d}", "兴庆区") for i in range(12)]
+PEOPLE = [(NAMES[i % 10], _id(i), f"1391234{i:04d}", "兴庆区", f"5{i:02d}.50") for i in range(12)]
 
 
 def _people_entry(session, people, tmp_path: Path, opening: str):  # noqa: ANN001, ANN202
@@ -40,6 +40,7 @@ def _people_entry(session, people, tmp_path: Path, opening: str):  # noqa: ANN00
                 {"name": "身份证号", "type": "string", "kind": "resident_id"},
                 {"name": "联系电话", "type": "string"},
                 {"name": "区", "type": "string"},
+                {"name": "补助金额", "type": "decimal"},
             ],
             "update_frequency": "每月",
             "security_grade": "一般数据-2级",
@@ -55,7 +56,7 @@ def _people_entry(session, people, tmp_path: Path, opening: str):  # noqa: ANN00
     catalog.approve(session, entry.id, actor=people.reviewer_county)
     csv = tmp_path / f"{entry.resource_code}.csv"
     csv.write_text(
-        "姓名,身份证号,联系电话,区\n" + "".join(",".join(r) + "\n" for r in PEOPLE),
+        "姓名,身份证号,联系电话,区,补助金额\n" + "".join(",".join(r) + "\n" for r in PEOPLE),
         encoding="utf-8",
     )
     datasets.load(
@@ -91,13 +92,15 @@ def test_preview_rows_are_masked_never_the_stored_values(client, session, people
     page = html.unescape(r.text)
     table = page.split('id="preview-rows"')[1].split("</table>")[0]
     assert table.count("<tr>") == 1 + preview.ROWS  # the heading and the first ten rows
-    for name, number, mobile, _ in PEOPLE:
+    for name, number, mobile, _, _ in PEOPLE:
         assert number not in page and mobile not in page and name not in page
     assert "兴庆区" in table  # what the open policy leaves in the clear is shown as stored
     assert "139****" in table or "1391234" not in table  # mobiles partially masked
     first_id = PEOPLE[0][1]
     assert first_id[:3] in table and "*" in table
     assert "身份证号（已脱敏）" in table and "区（已脱敏）" not in table
+    # decimals as people write them, not as stored (500.5000000000)
+    assert ">500.5</td>" in table and "500.50000" not in table
 
 
 def test_the_preview_is_one_recorded_delivery_to_the_public(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 import orjson
 from sqlalchemy.orm import Session
@@ -102,7 +103,28 @@ def take(
         latest=version,
     )
     body = orjson.loads(out.read_bytes())
-    return Preview(body["columns"], body["rows"], out.delivery.token, version.version_no)
+    types = {f["name"]: f.get("type") or "string" for f in entry.fields}
+    shown = [
+        [_shown(v, types.get(c)) for c, v in zip(body["columns"], row, strict=True)]
+        for row in body["rows"]
+    ]
+    return Preview(body["columns"], shown, out.delivery.token, version.version_no)
+
+
+def _shown(value: object, field_type: str | None) -> object:
+    """A delivered value as people read it: decimals without the storage's trailing
+    zeros (1800.1100000000 is 1800.11), date-times with a space."""
+    if value is None or isinstance(value, bool):
+        return value
+    if field_type == "decimal":
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return value  # masked text in a decimal column stays as the mask made it
+        return format(number.normalize(), "f") if number.is_finite() else value
+    if field_type == "datetime" and isinstance(value, str):
+        return value.replace("T", " ")
+    return value
 
 
 def keep(session: Session, entry: CatalogEntry, version: DatasetVersion, preview: Preview) -> None:
