@@ -160,6 +160,7 @@ def test_field_types_licence_facts_and_a_working_api_call(client, open_data) -> 
     assert call.startswith("http://")
     answer = client.get(call[call.index("/api/") :]).json()
     assert answer["success"] and answer["result"]["title"] == open_data.free.name
+    assert answer["result"]["license_title"] == OPEN_LICENCE.title  # the same licence
     # the data call names the entry's real resource
     data_call = page.split("datastore_search?resource_id=")[1].split("&")[0]
     assert data_call == f"gs-resource-{open_data.free.id}"
