@@ -259,3 +259,22 @@ def test_a_draft_that_never_left_the_provider_can_be_deleted(
     client.post(f"{entry_url}/submit")
     assert "删除草稿" not in client.get(entry_url).text
     assert client.post(f"{entry_url}/delete").status_code == 409
+
+
+def test_the_error_summary_follows_the_order_of_the_form(client, login, people) -> None:
+    # GOV.UK error summary: the problems in the order of the fields on the page
+    # (资源名称 comes before 资源代码), the schema's own order notwithstanding.
+    login("clerk_county")
+    r = client.post(
+        "/catalog/new",
+        data=form(
+            name="",
+            resource_code="",
+            field_name=["机构名称", "机构名称", ""],
+        ),
+    )
+    assert r.status_code == 400
+    summary = r.text.split('id="error-summary"')[1].split("</ul>")[0]
+    links = re.findall(r'href="#([\w-]+)"', summary)
+    assert links.index("name") < links.index("resource_code")
+    assert links[-1] == "field_name-2"  # the field rows come after, as on the page

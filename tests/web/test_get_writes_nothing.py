@@ -17,7 +17,8 @@ UPDATE or DELETE the app sends during a request is attributed to that request
 What a read may record, and nothing else:
 
 - ``deliveries``: a data delivery through the egress door (a download, an API
-  data page, a CKAN ``datastore_search``) is recorded *before the first byte*
+  data page, a CKAN ``datastore_search``, the masked preview on an open entry's
+  page) is recorded *before the first byte*
   with what was delivered to whom: it is the legal record of a read (SEC-3
   tracing, SEC-7 watermark resolution), not a change of the platform's state.
 - ``ledger_entries`` and ``ledger_head``: the ``egress.delivered`` entry that

@@ -49,7 +49,7 @@ def portal(session: Session) -> dict:
     counted = session.execute(
         select(CatalogEntry.id, uses)
         .join(Delivery, Delivery.entry_id == CatalogEntry.id)
-        .where(open_clause())
+        .where(open_clause(), Delivery.grant_id.is_not(None))  # not the pages' previews
         .group_by(CatalogEntry.id)
         .order_by(uses.desc(), CatalogEntry.id)
         .limit(SHOWN)
@@ -63,7 +63,7 @@ def portal(session: Session) -> dict:
     downloads = session.scalar(
         select(func.count(Delivery.id))
         .join(CatalogEntry, Delivery.entry_id == CatalogEntry.id)
-        .where(open_clause())
+        .where(open_clause(), Delivery.grant_id.is_not(None))
     )
     return {
         "total": everything.total,

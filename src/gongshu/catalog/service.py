@@ -164,14 +164,14 @@ def create(session: Session, data: dict[str, Any], *, actor: User) -> CatalogEnt
     org = actor.org
     if org is None or org.kind not in ("agency", "enterprise"):
         raise NotProvider("只有公共管理和服务机构（或企业）可以编制目录")
-    problems: dict[str, str] = {}
+    problems: dict[str, str] = {}  # in the form's order: name, then resource code
+    if not str(data.get("name") or "").strip():
+        problems["name"] = "名称不能为空"
     code = str(data.get("resource_code") or "").strip()
     if not code:
         problems["resource_code"] = "资源代码不能为空"
     elif session.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == code)):
         problems["resource_code"] = f"资源代码已被使用：{code}"
-    if not str(data.get("name") or "").strip():
-        problems["name"] = "名称不能为空"
     problems.update(_problems(data))
     if problems:
         raise InvalidField.of(problems)
@@ -198,7 +198,9 @@ def update(session: Session, entry_id: int, data: dict[str, Any], *, actor: User
     _require_provider(entry, actor)
     if entry.status == "submitted":
         raise WrongStatus("目录正在审核中，不能修改")
-    problems: dict[str, str] = {}
+    problems: dict[str, str] = {}  # in the form's order: name, then resource code
+    if "name" in data and not str(data.get("name") or "").strip():
+        problems["name"] = "名称不能为空"
     code = str(data.get("resource_code") or "").strip()
     if "resource_code" in data and not code:
         problems["resource_code"] = "资源代码不能为空"
@@ -208,8 +210,6 @@ def update(session: Session, entry_id: int, data: dict[str, Any], *, actor: User
         and session.scalar(select(CatalogEntry.id).where(CatalogEntry.resource_code == code))
     ):
         problems["resource_code"] = f"资源代码已被使用：{code}"
-    if "name" in data and not str(data.get("name") or "").strip():
-        problems["name"] = "名称不能为空"
     problems.update(_problems(data))
     if problems:
         raise InvalidField.of(problems)

@@ -57,7 +57,7 @@ class DeliveryRequest:
     grant: Grant
     entry: CatalogEntry
     version: DatasetVersion
-    actor: User
+    actor: User | None  # None: the portal's public preview (no one signed in reads it)
     secret: str = ""  # the instance secret (a gate keying person hashes needs it)
 
 

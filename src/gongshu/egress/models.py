@@ -68,7 +68,8 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(32), unique=True)  # the watermark's delivery id
-    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    # None: the portal's public preview of an open entry (``service.preview_open``)
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("grants.id"), index=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entries.id"), index=True)
     dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"))
     recipient: Mapped[str] = mapped_column(String(96), index=True)

@@ -273,6 +273,53 @@ def deliver(
         raise InvalidInput(f"不支持的格式：{fmt}，可选 csv、json、parquet")
     grant = get_grant(session, grant_id)
     check_grant(grant, actor)
+    return _through_door(
+        session,
+        grant,
+        actor=actor,
+        actor_name=actor.actor,
+        recipient=_recipient(grant),
+        fmt=fmt,
+        datasets_dir=datasets_dir,
+        work_dir=work_dir,
+        secret=secret,
+        offset=offset,
+        limit=limit,
+        filters=filters,
+        search=search,
+        order_by=order_by,
+        row_ids=row_ids,
+        count=count,
+        in_memory=in_memory,
+        latest=latest,
+    )
+
+
+def _through_door(
+    session: Session,
+    grant: Grant,
+    *,
+    actor: User | None,
+    actor_name: str,
+    recipient: str,
+    fmt: str,
+    datasets_dir: Path,
+    work_dir: Path,
+    secret: str,
+    offset: int = 0,
+    limit: int | None = None,
+    filters: list[dict] | None = None,
+    search: str | None = None,
+    order_by: list[tuple[str, bool]] | None = None,
+    row_ids: bool = False,
+    count: bool = False,
+    in_memory: bool = False,
+    latest: DatasetVersion | None = None,
+    mark: bool = True,
+) -> DeliveryFile:
+    """``deliver`` once the grant is known to be the caller's (or is the public's
+    preview grant, never stored: ``preview_open``). ``mark`` False leaves out the
+    recipient's watermark (the public is no one a leak could be traced to)."""
     entry = catalog.get(session, grant.entry_id)
     version = version_for(session, grant, latest)
     door_request = gates.DeliveryRequest(session, grant, entry, version, actor, secret)
@@ -298,20 +345,23 @@ def deliver(
     q.order = [(c, bool(d)) for c, d in order_by or []]
 
     token = secrets.token_hex(8)
-    recipient = _recipient(grant)
     pseudonym_key, watermark_key = door_keys(secret)
     # Values that must stay exact (identifiers checked at load, integer counts) carry no mark.
     exact = unmarked_columns(entry.fields)
-    watermark = watermarker(
-        watermark_key,
-        recipient,
-        token,
-        entry.id,
-        protected=[*exact, query.ROW_ID],
-        masked=[a.column for a in actions if a.rule["op"] != "keep"],
-        # open data leaves in rows' order within blocks of 8 as its recipient's keys say;
-        # a sort asked for is kept exactly, and sharing keeps the stored order
-        reorder=grant.source == "open" and not order_by,
+    watermark = (
+        None
+        if not mark
+        else watermarker(
+            watermark_key,
+            recipient,
+            token,
+            entry.id,
+            protected=[*exact, query.ROW_ID],
+            masked=[a.column for a in actions if a.rule["op"] != "keep"],
+            # open data leaves in rows' order within blocks of 8 as its recipient's keys say;
+            # a sort asked for is kept exactly, and sharing keeps the stored order
+            reorder=grant.source == "open" and not order_by,
+        )
     )
     spool: storage.EphemeralFile | None = None
     if in_memory:
@@ -358,7 +408,8 @@ def deliver(
                 masked = pa.RecordBatch.from_arrays(
                     [batch.column(0), *masked.columns], names=[query.ROW_ID, *masked.schema.names]
                 )
-            return watermark(masked)
+            # unmarked (the public preview): only decoded, as the mark would leave it
+            return masking.decoded(masked) if watermark is None else watermark(masked)
 
         with formats.WRITERS[fmt](sink, reader.schema) as writer:
             # a small page is one batch: worker threads would only add their start-up
@@ -385,7 +436,7 @@ def deliver(
         entry_id=entry.id,
         dataset_version_id=version.id,
         recipient=recipient,
-        actor=actor.actor,
+        actor=actor_name,
         purpose=grant.purpose,
         format=fmt,
         rows=rows,
@@ -401,7 +452,7 @@ def deliver(
     record(
         session,
         "egress.delivered",
-        actor=actor.actor,
+        actor=actor_name,
         subject=f"entry:{entry.id}",
         payload={
             "grant": grant.id,
@@ -437,6 +488,82 @@ def deliver(
 
 _DELIVERED = insert(Delivery.__table__)
 _DELIVERY_COLUMNS = [c for c in Delivery.__table__.columns if c.key != "id"]
+
+
+# ---------------------------------------------------------------- the public preview
+
+PUBLIC = "public"  # the recipient of what the portal shows anyone
+PORTAL = "system:portal"  # who delivers it
+PREVIEW_PURPOSE = "开放数据目录页面的数据预览"
+
+
+def open_policy(session: Session, entry: CatalogEntry) -> MaskingPolicy:
+    """The masking policy entries are opened under (every open grant names it)."""
+    name = default_policy("open", entry.sharing_attr, entry.security_grade)
+    policy = session.scalar(select(MaskingPolicy).where(MaskingPolicy.name == name))
+    if policy is None:  # a fresh database: the shipped policies are written once
+        begin_write(session)
+        policy = get_policy(session, name)
+    return policy
+
+
+def release_plan(session: Session, entry: CatalogEntry, version: DatasetVersion) -> dict[str, str]:
+    """Each column of ``version`` and the operator the open policy masks it with
+    ("keep": in the clear), as every open delivery plans it. Reads no data."""
+    policy = open_policy(session, entry)
+    names = [c["name"] for c in version.columns]
+    return {a.column: a.rule["op"] for a in plan(names, column_tags(entry, version), policy.rules)}
+
+
+def preview_open(
+    session: Session,
+    entry: CatalogEntry,
+    *,
+    rows: int,
+    datasets_dir: Path,
+    work_dir: Path,
+    secret: str,
+    latest: DatasetVersion | None = None,
+) -> DeliveryFile:
+    """The first ``rows`` rows of an unconditionally open entry, delivered to the public
+    as JSON in memory: every column, masked by the open policy as any open grant's
+    delivery, checked by every gate, recorded as a delivery (grant none, recipient
+    ``public``) and an ``egress.delivered`` ledger entry in the caller's transaction.
+
+    The grant is the one an open declaration would create, built for this delivery
+    and never stored: nobody holds it. No watermark: a mark names its recipient, and
+    the public is no one; the rows are those the open policy lets anyone take."""
+    if entry.opening_attr != "unconditional" or entry.published_version is None:
+        raise NotGrantable("只有已发布的无条件开放目录提供数据预览")
+    grant = Grant(
+        entry_id=entry.id,
+        dataset_version_id=None,
+        recipient_user_id=None,
+        recipient_org_id=None,
+        columns=None,
+        row_filter=[],
+        purpose=PREVIEW_PURPOSE,
+        source="open",
+        source_ref=None,
+        policy_id=open_policy(session, entry).id,
+        expires_at=utcnow() + timedelta(minutes=1),
+        created_by=PORTAL,
+    )
+    return _through_door(
+        session,
+        grant,
+        actor=None,
+        actor_name=PORTAL,
+        recipient=PUBLIC,
+        fmt="json",
+        datasets_dir=datasets_dir,
+        work_dir=work_dir,
+        secret=secret,
+        limit=rows,
+        in_memory=True,
+        latest=latest,
+        mark=False,
+    )
 
 
 def take_unconditional(session: Session, entry_id: int, *, actor: User, scenario: str) -> Grant:

@@ -21,6 +21,7 @@ from gongshu.egress.models import Grant
 from gongshu.errors import InvalidInput
 from gongshu.opendata.entries import all_open, get_open, latest_versions, slug
 from gongshu.opendata.errors import NoOpenGrant, OpenEntryNotFound
+from gongshu.opendata.licence import licence_for
 from gongshu.opendata.service import active_grant
 from gongshu.storage.models import DatasetVersion
 
@@ -115,7 +116,7 @@ def package(entry: CatalogEntry, version: DatasetVersion | None) -> dict[str, An
         "state": "active",
         "private": False,
         "license_id": "other-open" if entry.opening_attr == "unconditional" else "other-closed",
-        "license_title": ACCESS.get(entry.opening_attr, ""),
+        "license_title": licence_for(entry.opening_attr).title,  # as the entry page states it
         "metadata_created": entry.created_at.isoformat(),
         "metadata_modified": entry.updated_at.isoformat(),
         "version": str(entry.published_version),

@@ -2,8 +2,9 @@
 (OPN-2), apply, answer or refer (the provider), decide a referred application (the
 data authority), and sign the open-use agreement (OPN-3, OPN-4).
 
-No page shows rows: data leaves only through grants at the egress door
-(/grants/{id}/download and the APIs)."""
+Data leaves only through the egress door: grants (/grants/{id}/download and the
+APIs), and the masked preview on an unconditionally open entry's page, one recorded
+delivery to the public kept for a while (preview.py)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import OPEN_APPLY, PUBLIC, SHARING_ANSWER, SHARING_DECIDE
 from gongshu.errors import Conflict, GongshuError, InvalidField, InvalidInput
-from gongshu.opendata import agreements, service
-from gongshu.opendata.entries import get_open
+from gongshu.opendata import agreements, preview, service
+from gongshu.opendata.entries import get_open, slug
 from gongshu.opendata.errors import NotApplicant
+from gongshu.opendata.licence import licence_for
 from gongshu.opendata.models import COMPLAINT_KINDS
 from gongshu.opendata.packages import resource_id
 from gongshu.opendata.search import FACETS, search
-from gongshu.web.deps import SessionDep, read_only
+from gongshu.web.deps import SessionDep, read_first, read_only
 from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 
@@ -64,7 +66,7 @@ def portal(
 
 
 @pages.get("/open/{entry_id:int}")
-@read_only()
+@read_first()  # reads; records the preview's delivery when it is read again
 def entry_page(
     entry_id: int,
     request: Request,
@@ -74,7 +76,12 @@ def entry_page(
     complained: int | None = None,
 ) -> Response:
     return _entry_page(
-        request, session, user, entry_id, flash=_done(session, user, declared, complained)
+        request,
+        session,
+        user,
+        entry_id,
+        flash=_done(session, user, declared, complained),
+        read_preview=True,
     )
 
 
@@ -111,9 +118,26 @@ def _entry_page(
     status_code: int = 200,
     data: dict | None = None,
     flash: str | None = None,
+    read_preview: bool = False,
     **failed: object,
 ) -> Response:
+    """The entry's page. ``read_preview``: on a plain view, read the preview through
+    the door when none is kept, and commit its delivery before showing it; a form
+    shown again with its errors only uses a kept one (its failed work is not committed)."""
     entry = get_open(session, entry_id)
+    version = storage.newest(session, entry.id)
+    plan = preview.release_plan(session, entry, version)
+    rows, withheld = None, False
+    if entry.opening_attr == "unconditional" and version is not None and plan is not None:
+        rows = preview.kept(session, entry, version)
+        if rows is None and read_preview:
+            try:
+                rows = preview.take(session, entry, version, settings=request.app.state.settings)
+            except GongshuError:  # a gate of the door refuses: the page stands, without rows
+                withheld = True
+            else:
+                session.commit()  # the delivery is on record before its rows are shown or kept
+                preview.keep(session, entry, version, rows)
     ctx: dict = {"declaration": None, "grant": None, "applications": []}
     if user is not None:
         ctx["declaration"] = service.declaration_of(session, entry.id, user)
@@ -128,7 +152,13 @@ def _entry_page(
         "open_entry.html",
         status_code=status_code,
         entry=entry,
-        version=storage.newest(session, entry.id),
+        version=version,
+        plan=plan,
+        preview=rows,
+        preview_withheld=withheld,
+        mask_labels=preview.MASK_LABELS,
+        licence=licence_for(entry.opening_attr),
+        package_name=slug(entry.resource_code),
         resource_id=resource_id(entry),
         base=str(request.base_url).rstrip("/"),
         can_apply=user is not None and OPEN_APPLY in user.scopes,
