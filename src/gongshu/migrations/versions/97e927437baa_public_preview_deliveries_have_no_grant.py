@@ -1,7 +1,7 @@
 """public preview deliveries have no grant
 
 Revision ID: 97e927437baa
-Revises: cefcb2c783a2
+Revises: 60a71c3b02cb
 Create Date: 2026-12-07 02:27:22.929923
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '97e927437baa'
-down_revision = 'cefcb2c783a2'
+down_revision = '60a71c3b02cb'
 branch_labels = None
 depends_on = None
 
