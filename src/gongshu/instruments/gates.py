@@ -35,7 +35,8 @@ class VendorGate:
         delivery path stays one query short); the recipient's organization is usually
         already in the session (the actor's, loaded with it)."""
         grant = request.grant
-        org_id = grant.recipient_org_id or request.actor.org_id
+        actor = request.actor  # None for the portal's public preview: nobody's organization
+        org_id = grant.recipient_org_id or (actor.org_id if actor is not None else None)
         if org_id is None or org_id == request.entry.provider_org_id:
             return
         org = request.session.get(Organization, org_id)
