@@ -102,6 +102,28 @@ def test_every_problem_of_the_entry_form_comes_back_beside_its_field(
     assert session.query(LedgerEntry).count() == written
 
 
+def test_a_data_item_with_a_description_but_no_name_is_not_dropped(
+    client, login, session, people
+) -> None:
+    from gongshu.catalog.models import CatalogEntry
+
+    login("clerk_county")
+    entries = session.query(CatalogEntry).count()
+    r = client.post(
+        "/catalog/new",
+        data=form(
+            field_name=["机构名称", "", ""],
+            field_type=["string", "string", "string"],
+            field_desc=["", "床位总数", ""],
+            field_kind=["", "", ""],
+        ),
+    )
+    assert r.status_code == 400 and "error-summary" in r.text
+    assert 'id="field_name-2-error">第 2 个数据项：' in r.text
+    assert "床位总数" in r.text  # what was typed is kept
+    assert session.query(CatalogEntry).count() == entries
+
+
 def test_submitting_an_incomplete_entry_says_what_is_missing_on_its_page(
     client, login, session, people
 ) -> None:

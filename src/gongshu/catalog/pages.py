@@ -140,10 +140,11 @@ def entry_form(
         field_required or [],
         strict=False,
     )
+    # Every row, numbered as on the page: the service passes over a row left wholly
+    # blank (the spare row) and names a row with a description but no name.
     fields = [
         {"name": n, "type": t, "description": d, "kind": k or None, "required": r == "1"}
         for n, t, d, k, r in rows
-        if n.strip()
     ]
     return {
         "name": name,

@@ -52,7 +52,9 @@ def _clean_fields(
     for i, f in enumerate(raw, start=1):
         name = str(f.get("name") or "").strip()
         if not name:
-            continue
+            if str(f.get("description") or "").strip():  # typed, but the name forgotten
+                said[f"field_name-{i}"] = f"第 {i} 个数据项：请填写字段名（已填写说明）"
+            continue  # a row left wholly blank (the form's spare row) is no data item
         if name in seen:
             said[f"field_name-{i}"] = f"第 {i} 个数据项：字段名重复：{name}"
         seen.add(name)
