@@ -154,17 +154,22 @@ def build_market(session, people, tmp_path: Path):  # noqa: ANN001, ANN201
     path, sha = op_service.store_report(
         "安全风险评估报告：风险可控。".encode(), "评估报告.pdf", data_dir=tmp_path / "var"
     )
-    consents = {
-        e.id: holder_authorization(session, people, e, op_org, tmp_path) for e in (raw, stats)
-    }
+    # The raw entry holds persons' information: it rests on their own consent records
+    # (none here, so the gate keeps every raw row back); the statistics hold no one's,
+    # so the provider's authorization on record stands for its rights holder.
+    consents = {stats.id: holder_authorization(session, people, stats, op_org, tmp_path)}
     agreement = op_service.authorize(
         session,
         actor=people.reviewer_prov,
         operator_org_id=op_org.id,
         title="低保数据授权运营",
         entries=[
-            {"entry_id": e.id, "policy": "share-conditional", "consent": str(consents[e.id])}
-            for e in (raw, stats)
+            {"entry_id": raw.id, "policy": "share-conditional", "basis": "consent"},
+            {
+                "entry_id": stats.id,
+                "policy": "share-conditional",
+                "consent": str(consents[stats.id]),
+            },
         ],
         term_days=365,
         revenue_method="成本加合理利润",
