@@ -1,0 +1,95 @@
+"""A large delivery's per-batch work on the Spark executors (issue 19 item 2).
+
+The door decides everything on the driver, as in process: the grant and its gates,
+the version, the policy's plan, the rows a gate withholds (its ``keep`` function),
+the recipient's mark, the file and its record in the ledger (``service.deliver``).
+What costs per row runs on the executors: each batch the door's query gives is
+withheld, masked and marked there (``marking.Protection``, the same object the
+in-process worker threads call), and the driver writes the results in the
+original order. A batch's result depends on that batch alone (masking is per value,
+a row's marks depend on the row and its block of 8), and the batches are the
+query's own, unchanged (``tasks.map_staged`` with the door's batch size), so the
+file is byte for byte the in-process one: the same CSV, JSON, Parquet row groups.
+
+What travels, and how:
+
+- The rows go out through ``tasks.map_staged``: the driver's query decrypts the
+  sealed columns a frame at a time (``storage.streamed``, on the driver, which alone
+  holds the key store) and each batch is staged sealed with SM4-GCM under a key drawn
+  for the job.
+- The protected batches come back the same way: each task writes its result as an
+  Arrow IPC stream sealed under a second key drawn for this delivery (the file's name
+  authenticated, so results cannot be swapped), one file per batch, and returns only
+  the file's name and the rows each gate withheld. The driver reads them one at a
+  time, in order, and removes each: its memory holds one batch, as in process.
+- The tasks receive, in memory with the serialized task (never on disk): the two job
+  keys, the door's pseudonym and watermark keys (derived from the instance secret:
+  what masking and marking need, nothing else), the policy's plan and the gates'
+  ``keep`` functions (the cross-border gate's: the consent hashes and their keyed
+  hash key). Not the key store, not the instance secret, not a data key. On a
+  cluster across machines the RPC between driver and executors should be encrypted
+  (``spark.network.crypto.enabled``, docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.ipc  # noqa: F401 - pa.ipc
+
+from gongshu.egress.marking import Protection
+from gongshu.protect.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
+from gongshu.spark import tasks
+
+
+def protected(
+    batches: Iterable[pa.RecordBatch],
+    protection: Protection,
+    withheld_rows: list[int],
+    rows: int,
+) -> Iterator[pa.RecordBatch]:
+    """``protection`` over ``batches`` on the executors, the results in the batches'
+    order; the rows each gate withheld are added to ``withheld_rows``.
+
+    ``rows`` is at least the largest batch: the batches are staged as they are, so
+    that the writer sees the in-process batches (Parquet's row groups follow them)."""
+    back = Path(tempfile.mkdtemp(prefix="gongshu-egress-", dir=tasks.staging_dir()))
+    key = os.urandom(16)
+    where = str(back)
+
+    def kernel(batch: pa.RecordBatch) -> list[tuple[str, list[int]]]:
+        out, held = protection(batch)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, out.schema) as writer:
+            writer.write_batch(out)
+        name = f"protected-{uuid.uuid4().hex}"
+        blob = sm4_gcm_encrypt(key, sink.getvalue().to_pybytes(), _aad(name))
+        tmp = Path(where, name + ".tmp")
+        tmp.write_bytes(blob)
+        tmp.replace(Path(where, name))
+        return [(name, held)]
+
+    def merge(parts: list[list[tuple[str, list[int]]]]) -> list[tuple[str, list[int]]]:
+        return [one for part in parts for one in part]
+
+    try:
+        for part in tasks.map_staged(batches, kernel, merge, rows=rows):
+            for name, held in part:
+                for k, n in enumerate(held):
+                    withheld_rows[k] += n
+                path = back / name
+                plain = sm4_gcm_decrypt(key, path.read_bytes(), _aad(name))
+                path.unlink()
+                yield pa.ipc.open_stream(plain).read_next_batch()
+    finally:
+        shutil.rmtree(back, ignore_errors=True)
+
+
+def _aad(name: str) -> bytes:
+    return b"gongshu-egress-protected:" + name.encode()
