@@ -70,7 +70,12 @@ def sealed_entry(session, people, tmp_path: Path):  # noqa: ANN001, ANN201
     return entry
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    ("source", "fmt"),
+    # sharing keeps the stored order; open data also marks the order of rows in blocks
+    # of 8 and numbers them (the open API's row IDs)
+    [("sharing", "csv"), ("sharing", "parquet"), ("open", "json")],
+)
 def test_a_sealed_delivery_protected_on_the_cluster_is_byte_equal(
     on_cluster,  # noqa: ANN001
     session,  # noqa: ANN001
@@ -78,13 +83,26 @@ def test_a_sealed_delivery_protected_on_the_cluster_is_byte_equal(
     sealed_entry,  # noqa: ANN001
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    source: str,
     fmt: str,
 ) -> None:
     version = storage.newest(session, sealed_entry.id)
     assert version.sealed and "公民身份号码" in version.sealed["columns"]
-    grant = service.take_unconditional(
-        session, sealed_entry.id, actor=people.clerk_prov, scenario="居民补助核验"
-    )
+    recipient = people.clerk_prov if source == "sharing" else people.citizen
+    if source == "sharing":
+        grant = service.take_unconditional(
+            session, sealed_entry.id, actor=recipient, scenario="居民补助核验"
+        )
+    else:
+        grant = service.create_grant(
+            session,
+            sealed_entry,
+            recipient_user=recipient,
+            purpose="研究；场景：测试",
+            source="open",
+            policy="open",
+            actor=recipient,
+        )
     # small batches: a dozen slices over both workers, the last one short (not of 8)
     monkeypatch.setattr(service, "BATCH_ROWS", 248)
     # one token for both: the recipient's marks are the same (a real token is random)
@@ -96,8 +114,9 @@ def test_a_sealed_delivery_protected_on_the_cluster_is_byte_equal(
             out = service.deliver(
                 session,
                 grant.id,
-                actor=people.clerk_prov,
+                actor=recipient,
                 fmt=fmt,
+                row_ids=source == "open",
                 datasets_dir=tmp_path / "var" / "datasets",
                 work_dir=tmp_path / "out",
                 secret=SECRET,
