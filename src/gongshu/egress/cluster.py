@@ -17,11 +17,11 @@ What travels, and how:
   sealed columns a frame at a time (``storage.streamed``, on the driver, which alone
   holds the key store) and each batch is staged sealed with SM4-GCM under a key drawn
   for the job.
-- The protected batches come back the same way: each task writes its result as an
-  Arrow IPC stream sealed under a second key drawn for this delivery (the file's name
-  authenticated, so results cannot be swapped), one file per batch, and returns only
-  the file's name and the rows each gate withheld. The driver reads them one at a
-  time, in order, and removes each: its memory holds one batch, as in process.
+- The protected batches come back the same way (``tasks.map_ordered``): each task
+  writes its result (the batch and the rows each gate withheld) sealed under a second
+  key drawn for this job (the file's name authenticated, so results cannot be
+  swapped), one file per batch. The driver reads them one at a time, in order, and
+  removes each: its memory holds one batch, as in process.
 - The tasks receive, in memory with the serialized task (never on disk): the two job
   keys, the door's pseudonym and watermark keys (derived from the instance secret:
   what masking and marking need, nothing else), the policy's plan and the gates'
@@ -33,18 +33,11 @@ What travels, and how:
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-import uuid
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.ipc  # noqa: F401 - pa.ipc
 
 from gongshu.egress.marking import Protection
-from gongshu.protect.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
 from gongshu.spark import tasks
 
 
@@ -59,37 +52,7 @@ def protected(
 
     ``rows`` is at least the largest batch: the batches are staged as they are, so
     that the writer sees the in-process batches (Parquet's row groups follow them)."""
-    back = Path(tempfile.mkdtemp(prefix="gongshu-egress-", dir=tasks.staging_dir()))
-    key = os.urandom(16)
-    where = str(back)
-
-    def kernel(batch: pa.RecordBatch) -> list[tuple[str, list[int]]]:
-        out, held = protection(batch)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, out.schema) as writer:
-            writer.write_batch(out)
-        name = f"protected-{uuid.uuid4().hex}"
-        blob = sm4_gcm_encrypt(key, sink.getvalue().to_pybytes(), _aad(name))
-        tmp = Path(where, name + ".tmp")
-        tmp.write_bytes(blob)
-        tmp.replace(Path(where, name))
-        return [(name, held)]
-
-    def merge(parts: list[list[tuple[str, list[int]]]]) -> list[tuple[str, list[int]]]:
-        return [one for part in parts for one in part]
-
-    try:
-        for part in tasks.map_staged(batches, kernel, merge, rows=rows):
-            for name, held in part:
-                for k, n in enumerate(held):
-                    withheld_rows[k] += n
-                path = back / name
-                plain = sm4_gcm_decrypt(key, path.read_bytes(), _aad(name))
-                path.unlink()
-                yield pa.ipc.open_stream(plain).read_next_batch()
-    finally:
-        shutil.rmtree(back, ignore_errors=True)
-
-
-def _aad(name: str) -> bytes:
-    return b"gongshu-egress-protected:" + name.encode()
+    for out, held in tasks.map_ordered(batches, protection, rows=rows):
+        for k, n in enumerate(held):
+            withheld_rows[k] += n
+        yield out

@@ -8,6 +8,9 @@ Two sources, both read by the executors' Python workers with pyarrow inside
   at most ``STAGED_BATCH_ROWS`` rows, each slice sealed (SM4-GCM) under a key drawn
   for the job that only the tasks receive; each task decrypts its slices and runs
   the kernel on them.
+- ``map_ordered``: as ``map_staged``, for results as large as their batches: each
+  comes back sealed under a second job key and the driver takes them one at a time,
+  in order.
 - ``map_parquet``: a stored Parquet file is read where it lies, one row group per
   task unit, only the columns asked for: from shared storage, or from the object
   store (S3) through pyarrow with the worker's own credentials.
@@ -32,6 +35,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -143,6 +147,48 @@ def map_staged(
 
 def _aad(number: int) -> bytes:
     return b"gongshu-spark-staged:" + number.to_bytes(8, "big")
+
+
+def map_ordered(
+    batches: Iterable[pa.RecordBatch], kernel: Kernel, *, rows: int | None = None
+) -> Iterator[Any]:
+    """``kernel(batch)`` for each of ``batches`` (re-sliced to at most ``rows``), on the
+    executors, yielded in the batches' order: for results as large as their batches
+    (a delivery's protected rows, a load's converted rows).
+
+    The batches go out as in ``map_staged``. Each result comes back pickled and sealed
+    with SM4-GCM under a second key drawn for the job (the result file's name
+    authenticated, so results cannot be swapped), one file per batch in the staging
+    directory; the driver reads, decrypts and removes them one at a time, so it holds
+    one result at a time, whatever the job's size."""
+    back = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
+    key = os.urandom(16)
+    where = str(back)
+
+    def sealed(batch: pa.RecordBatch) -> list[str]:
+        name = f"result-{uuid.uuid4().hex}"
+        plain = pickle.dumps(kernel(batch), protocol=pickle.HIGHEST_PROTOCOL)
+        tmp = Path(where, name + ".tmp")
+        tmp.write_bytes(sm4_gcm_encrypt(key, plain, _result_aad(name)))
+        tmp.replace(Path(where, name))  # a retried task writes files of its own
+        return [name]
+
+    def merge(parts: list[list[str]]) -> list[str]:
+        return [name for part in parts for name in part]
+
+    try:
+        for names in map_staged(batches, sealed, merge, rows=rows):
+            for name in names:
+                path = back / name
+                plain = sm4_gcm_decrypt(key, path.read_bytes(), _result_aad(name))
+                path.unlink()
+                yield pickle.loads(plain)  # noqa: S301 - our own executors' output, authenticated
+    finally:
+        shutil.rmtree(back, ignore_errors=True)
+
+
+def _result_aad(name: str) -> bytes:
+    return b"gongshu-spark-result:" + name.encode()
 
 
 def map_parquet(
