@@ -45,14 +45,12 @@ def protected(
     batches: Iterable[pa.RecordBatch],
     protection: Protection,
     withheld_rows: list[int],
-    rows: int,
 ) -> Iterator[pa.RecordBatch]:
     """``protection`` over ``batches`` on the executors, the results in the batches'
-    order; the rows each gate withheld are added to ``withheld_rows``.
-
-    ``rows`` is at least the largest batch: the batches are staged as they are, so
-    that the writer sees the in-process batches (Parquet's row groups follow them)."""
-    for out, held in tasks.map_ordered(batches, protection, rows=rows):
+    order; the rows each gate withheld are added to ``withheld_rows``. The batches
+    are staged as they are, so the writer sees the in-process batches (Parquet's row
+    groups follow them)."""
+    for out, held in tasks.map_ordered(batches, protection):
         for k, n in enumerate(held):
             withheld_rows[k] += n
         yield out

@@ -377,7 +377,7 @@ def deliver(
             if on_cluster:  # the per-batch work on the Spark executors, written here in order
                 from gongshu.egress import cluster as spark_door
 
-                batches = spark_door.protected(reader, protection, withheld_rows, BATCH_ROWS)
+                batches = spark_door.protected(reader, protection, withheld_rows)
             elif page is not None:  # a small page is one batch: no worker threads
                 batches = map(protect, reader)
             else:

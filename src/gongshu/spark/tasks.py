@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -149,12 +150,11 @@ def _aad(number: int) -> bytes:
     return b"gongshu-spark-staged:" + number.to_bytes(8, "big")
 
 
-def map_ordered(
-    batches: Iterable[pa.RecordBatch], kernel: Kernel, *, rows: int | None = None
-) -> Iterator[Any]:
-    """``kernel(batch)`` for each of ``batches`` (re-sliced to at most ``rows``), on the
-    executors, yielded in the batches' order: for results as large as their batches
-    (a delivery's protected rows, a load's converted rows).
+def map_ordered(batches: Iterable[pa.RecordBatch], kernel: Kernel) -> Iterator[Any]:
+    """``kernel(batch)`` for each of ``batches``, as they are (never re-sliced: a caller
+    writing the results sees its own batches), on the executors, yielded in the
+    batches' order: for results as large as their batches (a delivery's protected
+    rows, a load's converted rows).
 
     The batches go out as in ``map_staged``. Each result comes back pickled and sealed
     with SM4-GCM under a second key drawn for the job (the result file's name
@@ -177,7 +177,7 @@ def map_ordered(
         return [name for part in parts for name in part]
 
     try:
-        for names in map_staged(batches, sealed, merge, rows=rows):
+        for names in map_staged(batches, sealed, merge, rows=sys.maxsize):
             for name in names:
                 path = back / name
                 plain = sm4_gcm_decrypt(key, path.read_bytes(), _result_aad(name))
