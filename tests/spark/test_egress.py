@@ -14,12 +14,13 @@ import pytest
 from gongshu import storage
 from gongshu.catalog import service as catalog
 from gongshu.datasets import service as datasets
-from gongshu.egress import service
+from gongshu.egress import gates, service
 from gongshu.identifiers import id_check_char
 from gongshu.ledger import entries
 
 SECRET = "spark-egress-secret"
 ROWS = 3000
+HELD = ROWS // 10  # the rows whose mobile ends in 3
 STREETS = ["八一大道", "阳明路", "豫章路", "叠山路", "胜利路"]
 
 
@@ -103,8 +104,17 @@ def test_a_sealed_delivery_protected_on_the_cluster_is_byte_equal(
             policy="open",
             actor=recipient,
         )
-    # small batches: a dozen slices over both workers, the last one short (not of 8)
+    # small batches: a dozen slices over both workers, the last one short
     monkeypatch.setattr(service, "BATCH_ROWS", 248)
+
+    def withhold(request) -> list[gates.Withholding]:  # noqa: ANN001
+        def keep(batch) -> list[bool]:  # noqa: ANN001 - pure per row, as the cross-border gate's
+            return [not m.endswith("3") for m in batch.column("联系电话").to_pylist()]
+
+        return [gates.Withholding(gate="test", reason="测试扣留", keep=keep)]
+
+    # a gate withholding rows (mobiles ending in 3): decided on the executors too
+    monkeypatch.setattr(gates, "withholdings", withhold)
     # one token for both: the recipient's marks are the same (a real token is random)
     monkeypatch.setattr(service.secrets, "token_hex", lambda n: "c1a55e7700000000")
 
@@ -129,7 +139,7 @@ def test_a_sealed_delivery_protected_on_the_cluster_is_byte_equal(
                 for e in entries(session, action_prefix="egress.delivered", limit=10)
                 if e.payload["delivery"] == out.delivery.token
             ]
-            assert out.delivery.rows == ROWS and out.delivery.watermarked
+            assert out.delivery.rows == ROWS - HELD and out.delivery.watermarked
             return data, logged
         finally:
             nested.rollback()
@@ -140,7 +150,9 @@ def test_a_sealed_delivery_protected_on_the_cluster_is_byte_equal(
     assert there == here
     digest = hashlib.sha256(there).hexdigest()
     assert there_logged[0].payload["sha256"] == digest == here_logged[0].payload["sha256"]
-    assert there_logged[0].payload["rows"] == ROWS
+    assert there_logged[0].payload["rows"] == ROWS - HELD
+    held = [{"gate": "test", "reason": "测试扣留", "rows": HELD}]
+    assert there_logged[0].payload["withheld"] == held == here_logged[0].payload["withheld"]
     # the ID numbers left as pseudonyms, the mobiles masked: nothing in the clear
     if fmt == "csv":
         text = there.decode("utf-8")
