@@ -17,6 +17,7 @@ from gongshu.datasets import service as datasets
 from gongshu.egress import gates, service
 from gongshu.identifiers import id_check_char
 from gongshu.ledger import entries
+from gongshu.spark import tasks
 
 SECRET = "spark-egress-secret"
 ROWS = 3000
@@ -104,8 +105,9 @@ def test_a_sealed_delivery_protected_on_the_cluster_is_byte_equal(
             policy="open",
             actor=recipient,
         )
-    # small batches: a dozen slices over both workers, the last one short
+    # small batches: a dozen slices over both workers, the last one short, in four jobs
     monkeypatch.setattr(service, "BATCH_ROWS", 248)
+    monkeypatch.setattr(tasks, "ORDERED_WINDOW", 4)
 
     def withhold(request) -> list[gates.Withholding]:  # noqa: ANN001
         def keep(batch) -> list[bool]:  # noqa: ANN001 - pure per row, as the cross-border gate's

@@ -12,6 +12,7 @@ import pytest
 
 from gongshu.datasets.ingest import FieldSpec, LoadRejected, ingest_file
 from gongshu.identifiers import id_check_char
+from gongshu.spark import tasks
 
 ROWS = 3000
 FIELDS = [
@@ -81,7 +82,9 @@ def test_a_gbk_load_converted_on_the_cluster_is_the_same(
     on_cluster,  # noqa: ANN001
     tmp_path: Path,
     policy: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(tasks, "ORDERED_WINDOW", 5)  # twelve batches in three jobs
     src = _source(tmp_path / "residents.csv")
     here = _load(src, tmp_path / "here", policy, False)
     there = _load(src, tmp_path / "there", policy, True)

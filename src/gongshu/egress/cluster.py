@@ -8,12 +8,13 @@ withheld, masked and marked there (``marking.Protection``, the same object the
 in-process worker threads call), and the driver writes the results in the
 original order. A batch's result depends on that batch alone (masking is per value,
 a row's marks depend on the row and its block of 8), and the batches are the
-query's own, unchanged (``tasks.map_staged`` with the door's batch size), so the
+query's own, unchanged (``tasks.map_ordered`` stages them as they are), so the
 file is byte for byte the in-process one: the same CSV, JSON, Parquet row groups.
 
 What travels, and how:
 
-- The rows go out through ``tasks.map_staged``: the driver's query decrypts the
+- The rows go out through ``tasks.map_ordered`` (staged as ``map_staged`` does, a
+  window of batches a Spark job): the driver's query decrypts the
   sealed columns a frame at a time (``storage.streamed``, on the driver, which alone
   holds the key store) and each batch is staged sealed with SM4-GCM under a key drawn
   for the job.
