@@ -6,7 +6,8 @@ version, columns, rows, purpose, expiry), applies the grant's masking policy,
 embeds the recipient's watermark when the protect toolkit provides one,
 writes the result to a file batch by batch, hashes it, and records a
 delivery and a ledger entry in the caller's transaction. The caller streams
-the file and removes it.
+the file and removes it. A large delivery's per-batch work (withholding, masking,
+marks) may run on the Spark executors (``egress.cluster``): the same bytes.
 """
 
 from __future__ import annotations
