@@ -477,3 +477,36 @@ def test_gbk_file_whose_first_megabytes_are_ascii_is_still_read_as_gbk(tmp_path:
     result = ingest_file(src, fields, tmp_path / "v.parquet", today=TODAY)
     assert result.report.encoding == "gbk"
     assert pq.read_table(result.path).column("name").to_pylist()[-1] == "张三"
+
+
+def test_a_large_source_goes_to_the_cluster_only_when_spark_is_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The selection alone (tests/spark/test_load.py compares the results on a real
+    cluster): here the cluster's function is stood in for by the same work in process."""
+    from gongshu.datasets import cluster, ingest
+
+    rows = [["身份证号", "姓名", "年龄"]] + [
+        [rid(seq=f"{i:03d}"), f"居民{i}", str(20 + i)] for i in range(2, 40)
+    ]
+    src = write_csv(tmp_path / "in.csv", rows, "gbk")
+    calls = []
+
+    def stand_in(batches, convert):  # noqa: ANN001, ANN202
+        calls.append(convert)
+        return ingest._numbered(batches, convert)
+
+    monkeypatch.setattr(cluster, "converted", stand_in)
+    monkeypatch.setattr(ingest, "CLUSTER_BYTES", src.stat().st_size)
+
+    def load(name: str) -> str:
+        return ingest_file(src, PEOPLE, tmp_path / name, today=TODAY, rows_per_batch=8).sha256
+
+    monkeypatch.delenv("GONGSHU_ENGINE", raising=False)
+    here = load("here.parquet")
+    assert not calls
+    monkeypatch.setenv("GONGSHU_ENGINE", "spark")
+    assert load("there.parquet") == here and len(calls) == 1
+    monkeypatch.setattr(ingest, "CLUSTER_BYTES", src.stat().st_size + 1)  # a smaller file
+    load("small.parquet")
+    assert len(calls) == 1

@@ -317,3 +317,34 @@ def test_call_filters_search_and_order_apply_before_the_page_and_only_in_the_cle
             deliver(session, grant, user, tmp_path, **probe)
     # search looks only at the clear columns: a resident ID is not found through its mask
     assert deliver(session, grant, user, tmp_path, search=IDS[0], count=True).total == 0
+
+
+def test_a_large_delivery_goes_to_the_cluster_only_when_spark_is_the_engine(
+    session, people, shared_entry, tmp_path, monkeypatch
+) -> None:
+    """The selection alone (tests/spark/test_egress.py compares the bytes on a real
+    cluster): the cluster's function is stood in for by the same work in process."""
+    from gongshu.egress import cluster
+
+    calls = []
+
+    def stand_in(batches, protection, withheld_rows):  # noqa: ANN001, ANN202
+        calls.append(protection)
+        for batch in batches:
+            out, held = protection(batch)
+            yield out
+
+    monkeypatch.setattr(cluster, "protected", stand_in)
+    monkeypatch.setattr(service, "CLUSTER_ROWS", 40)
+    grant = service.take_unconditional(
+        session, shared_entry.id, actor=people.clerk_prov, scenario="户籍与低保交叉核验"
+    )
+    monkeypatch.delenv("GONGSHU_ENGINE", raising=False)
+    deliver(session, grant, people.clerk_prov, tmp_path, fmt="csv")
+    assert not calls
+    monkeypatch.setenv("GONGSHU_ENGINE", "spark")
+    out = deliver(session, grant, people.clerk_prov, tmp_path, fmt="csv")
+    assert len(calls) == 1 and out.delivery.rows == 40
+    deliver(session, grant, people.clerk_prov, tmp_path, fmt="csv", limit=39)  # fewer rows
+    deliver(session, grant, people.clerk_prov, tmp_path, fmt="json", in_memory=True)  # a page
+    assert len(calls) == 1

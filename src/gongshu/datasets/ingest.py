@@ -14,7 +14,7 @@ quoted field with an embedded newline spans two lines but is one row.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -159,6 +159,7 @@ def ingest_file(
     progress: Callable[[int], None] | None = None,
     block_size: int = 8 << 20,
     rows_per_batch: int = 65536,
+    on_cluster: bool | None = None,
 ) -> IngestResult:
     """Load ``src`` into the Parquet file ``dest`` per the catalog ``fields``.
 
@@ -175,6 +176,10 @@ def ingest_file(
     the rejected rows encrypted in its scratch area instead (``result.output``,
     ``result.quarantine``; SEC-9: nothing in the clear on disk) and keeps a sample of
     ``sample_rows`` rows in ``result.sample``; ``dest`` is then unused.
+
+    ``on_cluster`` converts the batches on the Spark executors (``datasets.cluster``):
+    by default for a source of ``CLUSTER_BYTES`` or more when ``GONGSHU_ENGINE=spark``.
+    The result is the same either way: rows, report, rejected rows, sample.
     """
     _check_specs(fields, policy)
     today = today or date.today()
@@ -198,41 +203,37 @@ def ingest_file(
     else:
         good, sample = AtomicParquetWriter(Path(dest), out_schema), None
     quarantine: AtomicParquetWriter | EphemeralParquetWriter | None = None
+    convert = _BatchConverter(index, fields, out_schema, q_schema, policy, today, max_reported)
+    if on_cluster is None:
+        on_cluster = _large(src)
     try:
-        for batch in stream.batches:
-            n = batch.num_rows
-            first_row = rows_read + 2
-            converted = list(
-                pool.map(_convert, repeat(batch), repeat(index), fields, repeat(today))
-            )
-            blank = _blank_rows(converted, n)
-            rows_blank += int(blank.sum())
-            bad_row = np.zeros(n, dtype=bool)
-            for conv in converted:
-                conv.bad &= ~blank
-                bad_row |= conv.bad
-            n_bad = int(bad_row.sum())
-            if n_bad:
-                bad_total += sum(int(c.bad.sum()) for c in converted)
-                rows_rejected += n_bad
+        if on_cluster:  # the conversion on the Spark executors, the batches back in order
+            from gongshu.datasets import cluster as spark_load
+
+            parts: Iterable[_Part] = spark_load.converted(stream.batches, convert)
+        else:
+            parts = _numbered(stream.batches, lambda b, first: convert(b, first, pool))
+        for part in parts:
+            rows_blank += part.blank
+            if part.bad_rows:
+                bad_total += part.bad_values
+                rows_rejected += part.bad_rows
                 need = max_reported - len(reported)
                 if need > 0:
-                    reported += _report_bad(fields, converted, first_row, need, today)
+                    reported += part.reported[:need]
             if policy == "reject":
                 if rows_rejected:
                     good.abort()  # nothing of this load may be kept; keep counting errors
                 else:
-                    kept = _typed_batch(converted, out_schema, _keep(blank))
-                    good.write(kept)
+                    good.write(part.kept)
             else:
-                kept = _typed_batch(converted, out_schema, _keep(bad_row | blank))
-                good.write(kept)
-                if n_bad:
+                good.write(part.kept)
+                if part.quarantined is not None:
                     quarantine = quarantine or _quarantine_writer(dest, ephemeral, q_schema)
-                    quarantine.write(_quarantine_batch(converted, bad_row, first_row, q_schema))
+                    quarantine.write(part.quarantined)
             if sample is not None and not (policy == "reject" and rows_rejected):
-                sample.add(kept)
-            rows_read += n
+                sample.add(part.kept)
+            rows_read += part.rows
             if progress is not None:
                 progress(rows_read)
         rows_total = rows_read - rows_blank
@@ -275,6 +276,85 @@ def ingest_file(
             sample=sample.table if sample is not None else None,
         )
     return IngestResult(report=report, path=dest, rows=rows, bytes=size, sha256=sha, schema=schema)
+
+
+# A source file of this size or more is converted on the Spark cluster when it is the engine.
+CLUSTER_BYTES = 256 << 20
+
+
+def _large(src: Path | EphemeralFile) -> bool:
+    from gongshu.spark.context import engine
+
+    if engine() != "spark":
+        return False
+    size = src.size if isinstance(src, EphemeralFile) else Path(src).stat().st_size
+    return size >= CLUSTER_BYTES
+
+
+@dataclass
+class _Part:
+    """One source batch converted: its counts, its first bad values (at most the
+    report's limit), the typed rows kept (None under reject once a value is bad) and
+    the rejected rows (quarantine)."""
+
+    rows: int
+    blank: int
+    bad_rows: int
+    bad_values: int
+    reported: list[BadValue]
+    kept: pa.RecordBatch | None
+    quarantined: pa.RecordBatch | None
+
+
+@dataclass
+class _BatchConverter:
+    """What a load does to one source batch, given the batch's first row number: a value
+    that can travel, called on this process's threads or on Spark executors alike. A
+    batch's part depends on that batch and its first row alone."""
+
+    index: dict
+    fields: list[FieldSpec]
+    out_schema: pa.Schema
+    q_schema: pa.Schema
+    policy: str
+    today: date
+    max_reported: int
+
+    def __call__(
+        self, batch: pa.RecordBatch, first_row: int, pool: ThreadPoolExecutor | None = None
+    ) -> _Part:
+        n = batch.num_rows
+        columns = (pool.map if pool is not None else map)(
+            _convert, repeat(batch), repeat(self.index), self.fields, repeat(self.today)
+        )
+        converted = list(columns)
+        blank = _blank_rows(converted, n)
+        bad_row = np.zeros(n, dtype=bool)
+        for conv in converted:
+            conv.bad &= ~blank
+            bad_row |= conv.bad
+        n_bad = int(bad_row.sum())
+        bad_values, reported = 0, []
+        if n_bad:
+            bad_values = sum(int(c.bad.sum()) for c in converted)
+            reported = _report_bad(self.fields, converted, first_row, self.max_reported, self.today)
+        kept = quarantined = None
+        if self.policy == "reject":
+            if not n_bad:
+                kept = _typed_batch(converted, self.out_schema, _keep(blank))
+        else:
+            kept = _typed_batch(converted, self.out_schema, _keep(bad_row | blank))
+            if n_bad:
+                quarantined = _quarantine_batch(converted, bad_row, first_row, self.q_schema)
+        return _Part(n, int(blank.sum()), n_bad, bad_values, reported, kept, quarantined)
+
+
+def _numbered(batches: Iterable[pa.RecordBatch], fn: Callable) -> Iterator[_Part]:
+    """``fn(batch, first row)`` over the batches in order (the header is row 1)."""
+    first = 2
+    for batch in batches:
+        yield fn(batch, first)
+        first += batch.num_rows
 
 
 def _quarantine_writer(

@@ -64,8 +64,10 @@ class DeliveryRequest:
 @dataclass(frozen=True)
 class Withholding:
     """Rows a gate keeps back from one delivery. ``keep(batch)`` returns one bool per row
-    of a batch of the stored (unmasked) columns. It runs on worker threads: everything
-    it needs is loaded before (no session inside)."""
+    of a batch of the stored (unmasked) columns. It runs on worker threads, or on Spark
+    executors for a large delivery (``egress.cluster``): everything it needs is loaded
+    before (no session inside), it decides each row from that row alone and keeps no
+    state between batches, and it can be pickled (cloudpickle: a closure is fine)."""
 
     gate: str
     reason: str

@@ -91,3 +91,44 @@ def watermarker(  # noqa: ANN202
         return table.combine_chunks().to_batches()[0]
 
     return apply
+
+
+class Protection:
+    """What the door does to one batch of raw rows, as a value that can travel: the gates'
+    withholdings (before masking: they read raw values), the policy's masking, ``_id``
+    passed through, then the recipient's marks. A batch's result depends on that batch
+    alone, so batches can be protected on worker threads or on Spark executors
+    (``egress.cluster``) and come out the same.
+
+    ``__call__`` returns the protected batch and the rows each withholding kept back."""
+
+    def __init__(  # noqa: PLR0913 - the door's decisions, all of them
+        self,
+        *,
+        withheld: list,
+        actions: list,
+        pseudonym_key: bytes,
+        purpose: str,
+        row_ids: bool,
+        row_id: str,
+        watermark,  # noqa: ANN001 - watermarker's function
+    ) -> None:
+        self.withheld, self.actions = withheld, actions
+        self.pseudonym_key, self.purpose = pseudonym_key, purpose
+        self.row_ids, self.row_id, self.watermark = row_ids, row_id, watermark
+        self.distinct = masking.Distinct()
+
+    def __call__(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, list[int]]:
+        held = []
+        for w in self.withheld:
+            kept = batch.filter(pa.array(w.keep(batch), type=pa.bool_()))
+            held.append(batch.num_rows - kept.num_rows)
+            batch = kept
+        masked = masking.mask(batch, self.actions, self.pseudonym_key, self.purpose, self.distinct)
+        if self.row_ids:  # the position is not data: it passes unmasked, never marked
+            masked = pa.RecordBatch.from_arrays(
+                [batch.column(0), *masked.columns], names=[self.row_id, *masked.schema.names]
+            )
+        if self.watermark is None:  # unmarked (the public preview): decoded, as a mark leaves it
+            return masking.decoded(masked), held
+        return self.watermark(masked), held

@@ -6,7 +6,8 @@ version, columns, rows, purpose, expiry), applies the grant's masking policy,
 embeds the recipient's watermark when the protect toolkit provides one,
 writes the result to a file batch by batch, hashes it, and records a
 delivery and a ledger entry in the caller's transaction. The caller streams
-the file and removes it.
+the file and removes it. A large delivery's per-batch work (withholding, masking,
+marks) may run on the Spark executors (``egress.cluster``): the same bytes.
 """
 
 from __future__ import annotations
@@ -38,7 +39,13 @@ from gongshu.egress.errors import (
     NotGrantable,
     NotRecipient,
 )
-from gongshu.egress.marking import door_keys, pipelined, unmarked_columns, watermarker
+from gongshu.egress.marking import (
+    Protection,
+    door_keys,
+    pipelined,
+    unmarked_columns,
+    watermarker,
+)
 from gongshu.egress.models import Delivery, Grant, MaskingPolicy, MaskingPolicyVersion
 from gongshu.egress.policies import (
     default_policy,
@@ -52,6 +59,8 @@ from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import as_utc, utcnow
 
 BATCH_ROWS = 65536
+# A delivery of this many rows or more goes to the Spark cluster when it is the engine.
+CLUSTER_ROWS = 1_000_000
 
 
 # ---------------------------------------------------------------- grants
@@ -254,6 +263,7 @@ def deliver(
     count: bool = False,
     in_memory: bool = False,
     latest: DatasetVersion | None = None,
+    on_cluster: bool | None = None,
 ) -> DeliveryFile:
     """Check, read, mask, watermark, write, hash and record one delivery.
 
@@ -268,6 +278,9 @@ def deliver(
     ``DeliveryFile.content`` instead of a file (API pages: they never lie on disk).
     ``latest`` is the entry's newest version when the caller has just read it (one
     query less); a grant pinned to a version reads that one all the same.
+    ``on_cluster`` runs the per-batch work (withholding, masking, marks) on the Spark
+    executors (``egress.cluster``): by default for a large delivery when
+    ``GONGSHU_ENGINE=spark``. The bytes are the same either way.
     """
     if fmt not in formats.WRITERS:
         raise InvalidInput(f"不支持的格式：{fmt}，可选 csv、json、parquet")
@@ -292,6 +305,7 @@ def deliver(
         count=count,
         in_memory=in_memory,
         latest=latest,
+        on_cluster=on_cluster,
     )
 
 
@@ -316,6 +330,7 @@ def _through_door(
     in_memory: bool = False,
     latest: DatasetVersion | None = None,
     mark: bool = True,
+    on_cluster: bool | None = None,
 ) -> DeliveryFile:
     """``deliver`` once the grant is known to be the caller's (or is the public's
     preview grant, never stored: ``preview_open``). ``mark`` False leaves out the
@@ -392,28 +407,34 @@ def _through_door(
         else:
             reader = con.sql(sql, params=args).to_arrow_reader(BATCH_ROWS)
 
-        distinct = masking.Distinct()
+        protection = Protection(
+            withheld=withheld,
+            actions=actions,
+            pseudonym_key=pseudonym_key,
+            purpose=recipient.replace(":", "-"),
+            row_ids=row_ids,
+            row_id=query.ROW_ID,
+            watermark=watermark,
+        )
 
         def protect(batch: pa.RecordBatch) -> pa.RecordBatch:
-            for k, w in enumerate(withheld):  # before masking: the gate reads raw values
-                keep = pa.array(w.keep(batch), type=pa.bool_())
-                kept = batch.filter(keep)
-                with withheld_lock:  # batches are protected on worker threads
-                    withheld_rows[k] += batch.num_rows - kept.num_rows
-                batch = kept
-            masked = masking.mask(
-                batch, actions, pseudonym_key, recipient.replace(":", "-"), distinct
-            )
-            if row_ids:  # the position is not data: it passes unmasked, never marked
-                masked = pa.RecordBatch.from_arrays(
-                    [batch.column(0), *masked.columns], names=[query.ROW_ID, *masked.schema.names]
-                )
-            # unmarked (the public preview): only decoded, as the mark would leave it
-            return masking.decoded(masked) if watermark is None else watermark(masked)
+            out, held = protection(batch)
+            with withheld_lock:  # batches are protected on worker threads
+                for k, n in enumerate(held):
+                    withheld_rows[k] += n
+            return out
 
+        if on_cluster is None:
+            on_cluster = page is None and not in_memory and _large(version, limit)
         with formats.WRITERS[fmt](sink, reader.schema) as writer:
-            # a small page is one batch: worker threads would only add their start-up
-            batches = map(protect, reader) if page is not None else pipelined(protect, reader)
+            if on_cluster:  # the per-batch work on the Spark executors, written here in order
+                from gongshu.egress import cluster as spark_door
+
+                batches = spark_door.protected(reader, protection, withheld_rows)
+            elif page is not None:  # a small page is one batch: no worker threads
+                batches = map(protect, reader)
+            else:
+                batches = pipelined(protect, reader)
             for masked in batches:
                 writer.write(masked)
                 rows += masked.num_rows
@@ -484,6 +505,16 @@ def _through_door(
     if content is not None:
         return DeliveryFile(delivery, None, formats.MEDIA_TYPES[fmt], name, total, content)
     return DeliveryFile(delivery, spool, formats.MEDIA_TYPES[fmt], name, total)
+
+
+def _large(version: DatasetVersion, limit: int | None) -> bool:
+    """A delivery worth the cluster: ``GONGSHU_ENGINE=spark`` and at least
+    ``CLUSTER_ROWS`` rows to protect."""
+    from gongshu.spark.context import engine
+
+    stored = version.rows or 0
+    rows = stored if limit is None else min(limit, stored)
+    return engine() == "spark" and rows >= CLUSTER_ROWS
 
 
 _DELIVERED = insert(Delivery.__table__)

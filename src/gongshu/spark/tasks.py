@@ -8,6 +8,9 @@ Two sources, both read by the executors' Python workers with pyarrow inside
   at most ``STAGED_BATCH_ROWS`` rows, each slice sealed (SM4-GCM) under a key drawn
   for the job that only the tasks receive; each task decrypts its slices and runs
   the kernel on them.
+- ``map_ordered``: as ``map_staged``, for results as large as their batches: each
+  comes back sealed under a second job key and the driver takes them one at a time,
+  in order.
 - ``map_parquet``: a stored Parquet file is read where it lies, one row group per
   task unit, only the columns asked for: from shared storage, or from the object
   store (S3) through pyarrow with the worker's own credentials.
@@ -28,11 +31,16 @@ directory) and the datasets directory must be shared storage.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import shutil
+import sys
 import tempfile
+import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -109,23 +117,23 @@ def map_staged(
     slice cannot be swapped), and the key travels with the tasks only, in memory. What
     the driver decrypted (sealed columns) or read (a file being scanned) is ciphertext
     on the shared staging storage."""
-    step = rows or STAGED_BATCH_ROWS
-    tmp = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
-    key = os.urandom(16)
+    staged = _stage(batches, rows or STAGED_BATCH_ROWS)
     try:
-        path, spans = tmp / "staged.sealed", []
-        with open(path, "wb") as out:
-            for batch in batches:
-                for start in range(0, batch.num_rows, step):
-                    sink = pa.BufferOutputStream()
-                    with pa.ipc.new_stream(sink, batch.schema) as writer:
-                        writer.write_batch(batch.slice(start, step))
-                    blob = sm4_gcm_encrypt(key, sink.getvalue().to_pybytes(), _aad(len(spans)))
-                    spans.append((out.tell(), len(blob)))
-                    out.write(blob)
-        if not spans:
+        return staged.run(kernel, merge)
+    finally:
+        staged.remove()
+
+
+class _Staged:
+    """A staged file of sealed slices (``map_staged``) and its job key."""
+
+    def __init__(self, tmp: Path, key: bytes, spans: list[tuple[int, int]]) -> None:
+        self.tmp, self.key, self.spans = tmp, key, spans
+
+    def run(self, kernel: Kernel, merge: Merge) -> list[Any]:
+        if not self.spans:
             return []
-        staged = str(path)
+        staged, key, spans = str(self.tmp / "staged.sealed"), self.key, self.spans
 
         def task(ids: list[int]) -> list[Any]:
             out = []
@@ -136,13 +144,118 @@ def map_staged(
                     out.append(kernel(pa.ipc.open_stream(plain).read_next_batch()))
             return merge(out)
 
-        return _run(len(spans), task, tmp)
-    finally:
+        return _run(len(spans), task, self.tmp)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _stage(batches: Iterable[pa.RecordBatch], step: int) -> _Staged:
+    """``batches`` in slices of at most ``step`` rows, each sealed under a new job key."""
+    tmp = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
+    key = os.urandom(16)
+    try:
+        spans: list[tuple[int, int]] = []
+        with open(tmp / "staged.sealed", "wb") as out:
+            for batch in batches:
+                for start in range(0, batch.num_rows, step):
+                    sink = pa.BufferOutputStream()
+                    with pa.ipc.new_stream(sink, batch.schema) as writer:
+                        writer.write_batch(batch.slice(start, step))
+                    blob = sm4_gcm_encrypt(key, sink.getvalue().to_pybytes(), _aad(len(spans)))
+                    spans.append((out.tell(), len(blob)))
+                    out.write(blob)
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return _Staged(tmp, key, spans)
 
 
 def _aad(number: int) -> bytes:
     return b"gongshu-spark-staged:" + number.to_bytes(8, "big")
+
+
+# Batches a job of ``map_ordered`` takes: while the cluster runs one window, the driver
+# stages the next and writes out the one before (1M rows in a few windows).
+ORDERED_WINDOW = 8
+
+
+def map_ordered(batches: Iterable[pa.RecordBatch], kernel: Kernel) -> Iterator[Any]:
+    """``kernel(batch)`` for each of ``batches``, as they are (never re-sliced: a caller
+    writing the results sees its own batches), on the executors, yielded in the
+    batches' order: for results as large as their batches (a delivery's protected
+    rows, a load's converted rows).
+
+    The batches go out as in ``map_staged``, ``ORDERED_WINDOW`` batches a Spark job:
+    the job runs on a thread of the driver while the driver stages the next window and
+    hands out the results of the one before, so staging, the cluster's work and the
+    caller's writing overlap, and the staging directory holds at most three windows.
+    Each result comes back pickled and sealed with SM4-GCM under a second key drawn
+    for the job (the result file's name authenticated, so results cannot be swapped),
+    one file per batch; the driver reads, decrypts and removes them one at a time, so
+    it holds one result at a time, whatever the job's size."""
+    back = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
+    key = os.urandom(16)
+    where = str(back)
+
+    def sealed(batch: pa.RecordBatch) -> list[str]:
+        name = f"result-{uuid.uuid4().hex}"
+        plain = pickle.dumps(kernel(batch), protocol=pickle.HIGHEST_PROTOCOL)
+        tmp = Path(where, name + ".tmp")
+        tmp.write_bytes(sm4_gcm_encrypt(key, plain, _result_aad(name)))
+        tmp.replace(Path(where, name))  # a retried task writes files of its own
+        return [name]
+
+    def merge(parts: list[list[str]]) -> list[str]:
+        return [name for part in parts for name in part]
+
+    def job(staged: _Staged) -> list[list[str]]:
+        try:
+            return staged.run(sealed, merge)
+        finally:
+            staged.remove()
+
+    def results(names_per_task: list[list[str]]) -> Iterator[Any]:
+        for names in names_per_task:
+            for name in names:
+                path = back / name
+                plain = sm4_gcm_decrypt(key, path.read_bytes(), _result_aad(name))
+                path.unlink()
+                yield pickle.loads(plain)  # noqa: S301 - our own executors' output, authenticated
+
+    source = iter(batches)
+    running: deque[tuple[Future, _Staged]] = deque()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gongshu-spark-job")
+    try:
+        while True:
+            taken = [0]
+
+            def window(taken: list[int] = taken) -> Iterator[pa.RecordBatch]:
+                for batch in itertools.islice(source, ORDERED_WINDOW):
+                    taken[0] += 1
+                    yield batch
+
+            staged = _stage(window(), sys.maxsize)
+            if not staged.spans:  # empty batches only, or the end of the source
+                staged.remove()
+                if taken[0]:
+                    continue
+                break
+            running.append((pool.submit(job, staged), staged))
+            if len(running) > 1:
+                yield from results(running.popleft()[0].result())
+        while running:
+            yield from results(running.popleft()[0].result())
+    finally:
+        for future, staged in running:
+            if future.cancel():  # never started: its staging is left to remove
+                staged.remove()
+        pool.shutdown(wait=True)  # a job already running ends (and removes its staging)
+        shutil.rmtree(back, ignore_errors=True)
+
+
+def _result_aad(name: str) -> bytes:
+    return b"gongshu-spark-result:" + name.encode()
 
 
 def map_parquet(
