@@ -385,3 +385,92 @@ def test_a_grant_ends_on_both_nodes_when_its_term_runs_out(pair) -> None:
     assert _row(pair.province, ref).state == "expired"
     carry(pair.province, pair.city, sharing.CHANNEL)  # accepted: the city knew already
     assert _row(pair.city, ref).state == "expired"
+
+
+def test_a_referral_to_the_providers_authority_is_followed_to_its_decision(pair) -> None:
+    _, ref = _apply(pair)
+    carry(pair.city, pair.province, sharing.CHANNEL)
+    with transaction(pair.province.session_factory) as session:
+        prov = session.scalar(select(CrossSharing).where(CrossSharing.ref == ref))
+        app_id = prov.application_id
+        exchange.refer(session, app_id, actor=_user(session, "clerk_prov"), note="涉及敏感个人信息")
+    _provider_tick(pair)
+    carry(pair.province, pair.city, sharing.CHANNEL)
+    row = _row(pair.city, ref)
+    assert row.state == "referred" and row.reason == "涉及敏感个人信息"
+    assert row.deadline is not None  # a referral does not stop the answer's clock
+    # Only the data authority of the provider's tier decides; then the grant follows.
+    with transaction(pair.province.session_factory) as session:
+        exchange.approve(
+            session, app_id, actor=_user(session, "reviewer_prov"), conditions="仅限核验"
+        )
+    _provider_tick(pair)
+    carry(pair.province, pair.city, sharing.CHANNEL)
+    row = _row(pair.city, ref)
+    assert [h["state"] for h in row.history] == ["submitted", "accepted", "referred", "granted"]
+
+
+def test_the_api_the_node_page_the_fetch_endpoint_and_the_command(pair) -> None:
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from gongshu.app.factory import create_app
+    from gongshu.federation.commands import node_app
+    from tests.conftest import PASSWORD
+
+    def client_of(instance, username: str) -> TestClient:  # noqa: ANN001
+        app = create_app(instance.settings, session_factory=instance.session_factory)
+        client = TestClient(app)
+        r = client.post("/login", data={"username": username, "password": PASSWORD})
+        assert r.status_code in (200, 303), r.text
+        return client
+
+    city = client_of(pair.city, "clerk_county")
+    token = city.cookies.get("gs_csrf")
+    body = {
+        "provider_node": PROVINCE,
+        "entry_id": pair.entry_id,
+        "reason": "核查",
+        "legal_basis": "《社会救助暂行办法》",
+        "use": "审核",
+        "scenario": "低保核验",
+        "requested_fields": ["姓名"],
+        "term_days": 30,
+    }
+    r = city.post("/api/v1/federation/sharing", json=body, headers={"X-CSRF-Token": token})
+    assert r.status_code == 201, r.text
+    assert r.json()["state_label"] == "已提交"
+    r = city.post(
+        "/api/v1/federation/sharing",
+        json={**body, "scenario": " "},
+        headers={"X-CSRF-Token": token},
+    )
+    assert r.status_code == 400 and "有条件共享申请必须填写" in r.text
+    listed = city.get("/api/v1/federation/sharing").json()
+    assert listed[0]["provider_node"] == PROVINCE and listed[0]["state"] == "submitted"
+
+    page = client_of(pair.city, "reviewer_city").get("/federation/nodes")
+    assert page.status_code == 200 and "跨节点共享" in page.text and "东湖区民政局" in page.text
+
+    # The node endpoint: a fetch for an application the provider never heard of.
+    carry(pair.city, pair.province, sharing.CHANNEL)
+    sid = listed[0]["id"]
+    with transaction(pair.city.session_factory) as c:
+        row = sharing.get(c, sid)
+        row.state = "granted"  # as if granted: the provider has no grant, and says so
+        raw = sharing.fetch_request(c, row, identity.private_key(pair.city.settings))
+        c.rollback()
+    province = TestClient(
+        create_app(pair.province.settings, session_factory=pair.province.session_factory)
+    )
+    r = province.post("/federation/v1/sharing/fetch", content=raw)
+    assert r.status_code == 403 and r.json()["error"] == "inactive", r.text
+    r = province.post("/federation/v1/sharing/fetch", content=b"{}")
+    assert r.status_code == 409 and r.json()["error"] == "malformed"
+
+    runner = CliRunner()
+    env = {"GONGSHU_SECRET_KEY": pair.city.settings.secret_key}
+    args = ["sharing", "--days", "40", "--data-dir", str(pair.city.settings.data_dir)]
+    result = runner.invoke(node_app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert f"向节点 {PROVINCE} 的共享申请" in result.output and "距答复期限还有" in result.output

@@ -13,7 +13,17 @@ from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
 from gongshu.accounts.permissions import CATALOG_READ, CATALOG_REVIEW, REGISTRATION_REVIEW
 from gongshu.errors import Conflict, GongshuError, InvalidInput
-from gongshu.federation import directory, docking, feed, identity, members, national, peers, review
+from gongshu.federation import (
+    directory,
+    docking,
+    feed,
+    identity,
+    members,
+    national,
+    peers,
+    review,
+    sharing,
+)
 from gongshu.web.bounds import Id, Text
 from gongshu.web.deps import SessionDep, read_only
 from gongshu.web.render import render
@@ -62,6 +72,9 @@ def _nodes(
         alerts=peers.alerts(session, request.app.state.settings.federation_alert_minutes)
         if node
         else [],
+        stalls=sharing.stalled(session) if node else [],
+        shared=sharing.listing(session)[:200] if node and node.role != "national" else [],
+        sharing_labels=sharing.SHARING_LABELS,
     )
 
 

@@ -545,7 +545,7 @@ def stalled(
                 "deadline": row.deadline,
                 "workdays_left": left,
                 "line": (
-                    f"{'向' if row.side == 'consumer' else '来自'}节点 {peer} 的共享申请 {row.ref}"
+                    f"{'向' if row.side == 'consumer' else '来自'}节点 {peer} 的共享申请"
                     f"（{row.org_name}，{row.entry_name or f'目录 {row.entry_id}'}）"
                     f"{SHARING_LABELS[row.state]}，{when}"
                 ),
