@@ -13,7 +13,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gongshu.accounts.models import User
 from gongshu.catalog import service as catalog
@@ -474,3 +474,97 @@ def test_the_api_the_node_page_the_fetch_endpoint_and_the_command(pair) -> None:
     result = runner.invoke(node_app, args, env=env)
     assert result.exit_code == 0, result.output
     assert f"向节点 {PROVINCE} 的共享申请" in result.output and "距答复期限还有" in result.output
+
+
+def test_two_lower_nodes_share_directly_without_the_province(pair, tmp_path) -> None:
+    """A county node provides, the city node applies: both find each other in the
+    province's signed directory and talk directly; the province holds none of it."""
+    from gongshu.federation import directory
+
+    county, _ = new_instance(settings_for(tmp_path / "k", None))
+    try:
+        with transaction(pair.province.session_factory) as session:
+            p_anchor = identity.anchor_of(identity.me(session))
+        with transaction(county.session_factory) as session:
+            k = identity.init_node(
+                session, county.settings, role="county", region_code="360102",
+                address="http://county.test", anchor=p_anchor,
+            )  # fmt: skip
+            k_anchor = identity.anchor_of(k)
+            clerk = _user(session, "clerk_county")
+            entry = catalog.create(
+                session,
+                {
+                    "resource_code": "360102-MZ-0201",
+                    "name": "低保对象名单",
+                    "summary": "低保对象",
+                    "fields": FIELDS,
+                    "update_frequency": "每月",
+                    "security_grade": "一般数据-2级",
+                    "sharing_attr": "conditional",
+                    "sharing_conditions": "仅用于履行法定职责",
+                    "opening_attr": "none",
+                },
+                actor=clerk,
+            )
+            catalog.submit(session, entry.id, actor=clerk)
+            catalog.approve(session, entry.id, actor=_user(session, "reviewer_county"))
+            src = tmp_path / "db.csv"
+            src.write_text(
+                "姓名,公民身份号码,户籍地址,登记时间,补助金额\n"
+                + "".join(
+                    f"对象{i},{_resident_id(f'36010219700101{i:03d}')},东湖区{i}号,"
+                    f"2024-01-0{1 + i % 9} 09:0{i % 10}:00,{500 + i}.{10 + i % 80}\n"
+                    for i in range(50)
+                ),
+                encoding="utf-8",
+            )
+            datasets.load(
+                session, entry.id, src, actor=clerk, datasets_dir=county.settings.datasets_dir
+            )
+            entry_id = entry.id
+        with transaction(pair.province.session_factory) as session:
+            members.dock(session, k_anchor)
+            signed = directory.publish(session, identity.private_key(pair.province.settings))
+            province_messages = session.scalar(select(func.count()).select_from(Message))
+        for node in (pair.city, county):
+            with transaction(node.session_factory) as session:
+                directory.store(session, signed)
+
+        with transaction(pair.city.session_factory) as session:
+            row = sharing.apply(
+                session, actor=_user(session, "clerk_county"), provider_node="county-360102",
+                entry_id=entry_id, reason="核查", legal_basis="《社会救助暂行办法》",
+                use="审核", scenario="低保复核", requested_fields=ASKED, term_days=30,
+                private=identity.private_key(pair.city.settings),
+            )  # fmt: skip
+            sid, ref = row.id, row.ref
+        assert carry(pair.city, county, sharing.CHANNEL) == 1
+        with transaction(county.session_factory) as session:
+            prov = session.scalar(select(CrossSharing).where(CrossSharing.ref == ref))
+            exchange.approve(
+                session,
+                prov.application_id,
+                actor=_user(session, "clerk_county"),
+                conditions="限用",
+            )
+            sharing.follow(session)
+            sharing.report(session, identity.private_key(county.settings))
+        assert carry(county, pair.city, sharing.CHANNEL) == 2  # accepted, granted
+        assert _row(pair.city, ref).state == "granted"
+        with transaction(pair.city.session_factory) as c:
+            raw = sharing.fetch_request(
+                c, sharing.get(c, sid), identity.private_key(pair.city.settings), limit=50
+            )
+        with transaction(county.session_factory) as k_session:
+            answer = sharing.serve(
+                k_session, raw, county.settings, identity.private_key(county.settings)
+            )
+        with transaction(pair.city.session_factory) as c:
+            data = sharing.take(c, sharing.get(c, sid), answer, actor=_user(c, "clerk_county"))
+        assert len(data.decode("utf-8-sig").strip().splitlines()) == 51
+        with transaction(pair.province.session_factory) as session:
+            assert session.scalar(select(func.count()).select_from(Message)) == province_messages
+            assert not session.scalar(select(CrossSharing).where(CrossSharing.ref == ref))
+    finally:
+        county.close()
