@@ -356,6 +356,18 @@ def test_a_refused_intake_and_the_stalls_both_authorities_see(pair) -> None:
     _provider_tick(pair)
     carry(pair.province, pair.city, sharing.CHANNEL)
     deadline = _row(pair.city, ref).deadline
+    # A deadline that waited for a holiday schedule (CLK-4) is filled by the registered
+    # clock when the year is entered, as every capability's clocks are.
+    from gongshu.capability import installed
+    from gongshu.workdays import lifecycle
+
+    assert sharing.CROSS_ANSWER in installed().clocks()
+    with transaction(pair.city.session_factory) as session:
+        row = session.scalar(select(CrossSharing).where(CrossSharing.ref == ref))
+        row.deadline, row.deadline_warning = None, "2026 年节假日安排尚未录入"
+        session.flush()
+        (filled,) = [f for f in lifecycle.refresh(session, sharing.CLOCKS) if f.row is row]
+        assert row.deadline is not None and row.deadline_warning is None
     for instance in (pair.city, pair.province):
         with transaction(instance.session_factory) as session:
             assert not [s for s in sharing.stalled(session) if s["ref"] == ref]

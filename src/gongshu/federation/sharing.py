@@ -70,8 +70,14 @@ REQUIRED = {
     "scenario": "具体应用场景",
 }
 
-# The consumer's clock while the provider has not yet answered: 10 working days from
-# submission (the provider's own clock, from its receipt, replaces it once accepted).
+
+def _subject(row: CrossSharing) -> str:
+    return f"cross-sharing:{row.consumer_node}/{row.ref}"
+
+
+# The answer clock of a pending cross-node application (SHR-4: 10 working days): on
+# the consumer from submission, until the provider's own deadline (from its receipt,
+# the local application's) comes back with ``accepted``; on the provider from receipt.
 CROSS_ANSWER = ClockSpec(
     name="cross-sharing",
     model=CrossSharing,
@@ -85,8 +91,12 @@ CROSS_ANSWER = ClockSpec(
     status="state",
     open_statuses=PENDING,
     terminal=("granted", *TERMINAL),
-    action="federation.sharing_state",
+    action="federation.sharing_deadline_computed",
+    subject=_subject,
 )
+# Registered as ``Capability.clocks``: a deadline that waited for a year's holiday
+# schedule (CLK-4) is filled on both nodes when the year is entered.
+CLOCKS = (CROSS_ANSWER,)
 
 
 def _area(region_code: str) -> str:
@@ -94,10 +104,6 @@ def _area(region_code: str) -> str:
     while len(code) > 2 and code.endswith("00"):
         code = code[:-2]
     return code
-
-
-def _subject(row: CrossSharing) -> str:
-    return f"cross-sharing:{row.consumer_node}/{row.ref}"
 
 
 def _step(row: CrossSharing, state: str, now: dt.datetime, note: str | None = None) -> None:

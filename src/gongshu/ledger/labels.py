@@ -91,6 +91,7 @@ ACTIONS = {
     "federation.sharing_applied": "向其他节点申请共享",
     "federation.sharing_received": "收到其他节点的共享申请",
     "federation.sharing_state": "跨节点共享状态变更",
+    "federation.sharing_deadline_computed": "计算跨节点共享答复期限",
     "federation.sharing_served": "向其他节点提供共享数据",
     "federation.sharing_fetched": "从其他节点取得共享数据",
     "national.applied": "收到登记申请",
