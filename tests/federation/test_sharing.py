@@ -580,3 +580,38 @@ def test_two_lower_nodes_share_directly_without_the_province(pair, tmp_path) -> 
             assert not session.scalar(select(CrossSharing).where(CrossSharing.ref == ref))
     finally:
         county.close()
+
+
+def test_an_agency_of_a_region_the_provider_does_not_list_is_still_served(pair) -> None:
+    """The provider adds the consuming organization's region (named by the consumer,
+    under its nearest known ancestor) with the stand-in, both in its ledger."""
+    from gongshu.accounts import service as accounts
+    from gongshu.accounts.models import Region
+    from tests.conftest import PASSWORD
+
+    with transaction(pair.city.session_factory) as session:
+        accounts.add_region(session, "360103", "西湖区", parent="360100")
+        org = accounts.add_organization(
+            session, "西湖区民政局", kind="agency", region_code="360103"
+        )
+        accounts.create_user(session, "clerk_xh", PASSWORD, org=org, roles=["clerk"])
+        row = sharing.apply(
+            session, actor=_user(session, "clerk_xh"), provider_node=PROVINCE,
+            entry_id=pair.entry_id, reason="核查", legal_basis="《社会救助暂行办法》",
+            use="审核", scenario="低保复核", requested_fields=["姓名"], term_days=30,
+            private=identity.private_key(pair.city.settings),
+        )  # fmt: skip
+        ref = row.ref
+    carry(pair.city, pair.province, sharing.CHANNEL)
+    assert _row(pair.province, ref).state == "accepted"
+    with transaction(pair.province.session_factory) as session:
+        region = session.get(Region, "360103")
+        assert (region.name, region.parent_code) == ("西湖区", "360100")
+        created = session.scalars(
+            select(LedgerEntry).where(
+                LedgerEntry.action.in_(("org.created", "user.created")),
+                LedgerEntry.actor == f"node:{CITY}",
+            )
+        ).all()
+        mine = [e.action for e in created if "西湖区民政局" in str(e.payload)]
+        assert sorted(mine) == ["org.created", "user.created"]

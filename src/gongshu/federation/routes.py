@@ -21,6 +21,7 @@ from gongshu.accounts.models import User
 from gongshu.accounts.permissions import (
     ACCOUNT_SELF,
     CATALOG_READ,
+    DATA_RECEIVE,
     PUBLIC,
     REGISTRATION_REVIEW,
     SHARING_APPLY,
@@ -216,7 +217,7 @@ def cross_data(
     request: Request,
     sharing_id: Id,
     session: SessionDep,
-    user: Annotated[User, requires(SHARING_APPLY)],
+    user: Annotated[User, requires(DATA_RECEIVE)],
     offset: int = 0,
     limit: int = 100,
 ) -> Response:

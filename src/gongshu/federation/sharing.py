@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu.accounts import service as accounts
 from gongshu.accounts.models import Organization, Region, User
 from gongshu.egress import service as egress
 from gongshu.egress.models import Grant
@@ -41,6 +42,7 @@ from gongshu.exchange import service as exchange
 from gongshu.exchange.models import SharingApplication
 from gongshu.federation import chain, client, delivery, directory, envelope, identity
 from gongshu.federation.models import SHARING_LABELS, CrossSharing, Message
+from gongshu.identifiers import is_region_code
 from gongshu.ledger import record
 from gongshu.timeutil import as_utc, utcnow
 from gongshu.workdays import Calendar, ClockSpec, Period, ScheduleMissing, beijing_date, lifecycle
@@ -218,7 +220,12 @@ def apply(
         payload={
             "ref": row.ref,
             "entry_id": entry_id,
-            "org": {"id": actor.org_id, "name": row.org_name, "region_code": row.org_region},
+            "org": {
+                "id": actor.org_id,
+                "name": row.org_name,
+                "region_code": row.org_region,
+                "region_name": actor.org.region.name if actor.org.region else "",
+            },
             "applicant": actor.actor,
             "submitted_at": row.submitted_at.isoformat(),
             **row.request,
@@ -231,15 +238,29 @@ def apply(
 # ---------------------------------------------------------------- provider: receiving
 
 
+def _region(session: Session, code: str, name: str) -> bool:
+    """The consuming organization's region on this node, added (under its nearest known
+    ancestor) when this node does not list it yet; False when the code is not one."""
+    if session.get(Region, code) is not None:
+        return True
+    if not is_region_code(code) or not name.strip():
+        return False
+    parents = [p for p in (code[:4] + "00", code[:2] + "0000") if p != code]
+    parent = next((p for p in parents if session.get(Region, p) is not None), None)
+    accounts.add_region(session, code, name.strip()[:64], parent=parent)
+    return True
+
+
 def _proxy(session: Session, consumer_node: str, org: dict[str, Any]) -> User:
     """The local organization and (inactive, password-less) user that stand for a
     remote agency on this node: the recipient the door masks and marks for."""
+    by = f"node:{consumer_node}"
     name = f"{org['name']}（{consumer_node}）"[:128]
     local = session.scalar(select(Organization).where(Organization.name == name))
     if local is None:
-        local = Organization(name=name, kind="agency", region_code=org["region_code"])
-        session.add(local)
-        session.flush()
+        local = accounts.add_organization(
+            session, name, kind="agency", region_code=org["region_code"], by=by
+        )
     username = f"{consumer_node}.org{org['id']}"[:64]
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -253,6 +274,13 @@ def _proxy(session: Session, consumer_node: str, org: dict[str, Any]) -> User:
         )
         session.add(user)
         session.flush()
+        record(
+            session,
+            "user.created",
+            actor=by,
+            subject=f"user:{user.id}",
+            payload={"username": username, "roles": [], "org": name, "stand_in": True},
+        )
     return user
 
 
@@ -262,6 +290,7 @@ def _receive_apply(session: Session, env: dict[str, Any], message: Message) -> N
     try:
         ref, entry_id, org = str(p["ref"]), int(p["entry_id"]), dict(p["org"])
         org_id, org_name, region = int(org["id"]), str(org["name"]), str(org["region_code"])
+        region_name = str(org.get("region_name") or "")
         fields = [str(f) for f in p["requested_fields"]]
         texts = {k: str(p[k]) for k in REQUIRED}
         term_days = int(p["term_days"])
@@ -300,7 +329,7 @@ def _receive_apply(session: Session, env: dict[str, Any], message: Message) -> N
     session.add(row)
     actor = f"node:{sender}"
     problem = None
-    if session.get(Region, region) is None:
+    if not _region(session, region, region_name):
         problem = f"本节点没有申请单位所在地区 {region}，不能受理"
     else:
         proxy = _proxy(session, sender, {"id": org_id, "name": org_name, "region_code": region})
