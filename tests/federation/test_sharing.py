@@ -461,6 +461,32 @@ def test_the_api_the_node_page_the_fetch_endpoint_and_the_command(pair) -> None:
     listed = city.get("/api/v1/federation/sharing").json()
     assert listed[0]["provider_node"] == PROVINCE and listed[0]["state"] == "submitted"
 
+    # The agency's page: its applications, and the form (errors beside their fields).
+    page = city.get("/federation/sharing")
+    assert page.status_code == 200 and "跨节点共享申请" in page.text and PROVINCE in page.text
+    form = {
+        "csrf_token": token,
+        "provider_node": PROVINCE,
+        "entry_id": str(pair.entry_id),
+        "reason": "核查",
+        "legal_basis": "依据",
+        "use": "审核",
+        "scenario": "",
+        "requested_fields": "姓名、公民身份号码",
+        "term_days": "30",
+    }
+    r = city.post("/federation/sharing", data=form, follow_redirects=False)
+    assert r.status_code == 400 and 'id="scenario-error"' in r.text, r.text
+    r = city.post("/federation/sharing", data={**form, "scenario": "复核"}, follow_redirects=False)
+    assert r.status_code == 303
+    newest = city.get("/api/v1/federation/sharing").json()[0]
+    assert newest["state"] == "submitted" and newest["id"] != listed[0]["id"]
+    with transaction(pair.city.session_factory) as session:
+        assert sharing.get(session, newest["id"]).request["requested_fields"] == [
+            "姓名",
+            "公民身份号码",
+        ]
+
     page = client_of(pair.city, "reviewer_city").get("/federation/nodes")
     assert page.status_code == 200 and "跨节点共享" in page.text and "东湖区民政局" in page.text
 

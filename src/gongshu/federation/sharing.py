@@ -596,6 +596,20 @@ def listing(session: Session, org_id: int | None = None) -> list[CrossSharing]:
     return list(session.scalars(stmt))
 
 
+def providers(session: Session) -> list[str]:
+    """The other nodes this node can send an application to (its directory)."""
+    from gongshu.federation.models import Member
+
+    node = identity.me(session)
+    if node.role == "province":
+        ids = session.scalars(select(Member.node_id).where(Member.role.in_(("city", "county"))))
+        return sorted(ids)
+    row = directory.cached(session)
+    listed = [n["node_id"] for n in json.loads(row.document)["nodes"]] if row else []
+    ids = {*listed, *([node.anchor_node] if node.anchor_node else [])}
+    return sorted(i for i in ids if i != node.node_id and not i.startswith("national-"))
+
+
 def get(session: Session, sharing_id: int) -> CrossSharing:
     row = session.get(CrossSharing, sharing_id)
     if row is None:
