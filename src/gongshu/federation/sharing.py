@@ -399,11 +399,29 @@ def follow(session: Session, now: dt.datetime | None = None) -> int:
     grant say (the answer, a referral, a revocation, an expiry); the count moved."""
     now = now or utcnow()
     moved = 0
-    rows = session.scalars(
-        select(CrossSharing).where(
-            CrossSharing.side == "provider", CrossSharing.state.not_in(TERMINAL)
+    provider = CrossSharing.side == "provider"
+    # Only the rows whose local application or grant moved (a tick runs every second;
+    # granted rows stay for their whole term): answered or referred, revoked or ended.
+    answered = (
+        select(CrossSharing)
+        .join(SharingApplication, SharingApplication.id == CrossSharing.application_id)
+        .where(
+            provider,
+            CrossSharing.state.in_(PENDING),
+            SharingApplication.status != "submitted",
+            ~((CrossSharing.state == "referred") & (SharingApplication.status == "referred")),
         )
-    ).all()
+    )
+    ended = (
+        select(CrossSharing)
+        .join(Grant, Grant.id == CrossSharing.grant_id)
+        .where(
+            provider,
+            CrossSharing.state == "granted",
+            Grant.revoked_at.is_not(None) | (Grant.expires_at <= now),
+        )
+    )
+    rows = [*session.scalars(answered), *session.scalars(ended)]
     for row in rows:
         state, facts = _observed(session, row, now)
         if state == row.state:
@@ -445,11 +463,15 @@ def report(session: Session, private: bytes) -> int:
     consumer has not been told yet (each state reached, in order)."""
     queued = 0
     rows = session.scalars(
-        select(CrossSharing).where(CrossSharing.side == "provider").order_by(CrossSharing.id)
+        select(CrossSharing)
+        .where(
+            CrossSharing.side == "provider",
+            CrossSharing.reported_state.is_(None)
+            | (CrossSharing.reported_state != CrossSharing.state),
+        )
+        .order_by(CrossSharing.id)
     ).all()
     for row in rows:
-        if row.reported_state == row.state:
-            continue
         states = [h["state"] for h in row.history]
         start = states.index(row.reported_state) + 1 if row.reported_state in states else 1
         for k in range(start, len(states)):
