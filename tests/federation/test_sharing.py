@@ -512,6 +512,14 @@ def test_the_api_the_node_page_the_fetch_endpoint_and_the_command(pair) -> None:
     result = runner.invoke(node_app, args, env=env)
     assert result.exit_code == 0, result.output
     assert f"向节点 {PROVINCE} 的共享申请" in result.output and "距答复期限还有" in result.output
+    # One past its deadline: named in node status, and node sharing exits 1.
+    with transaction(pair.city.session_factory) as session:
+        row = sharing.get(session, newest["id"])
+        row.deadline = utcnow() - timedelta(days=7)
+    result = runner.invoke(node_app, ["status", *args[3:]], env=env)
+    assert "提醒：" in result.output and "已超过答复期限" in result.output, result.output
+    result = runner.invoke(node_app, ["sharing", *args[3:]], env=env)
+    assert result.exit_code == 1 and "已超过答复期限" in result.output
 
 
 def test_two_lower_nodes_share_directly_without_the_province(pair, tmp_path) -> None:
