@@ -103,6 +103,7 @@ def _move_into_late_2026(session, when: dt.datetime) -> None:  # noqa: ANN001
     """Every running clock of the world starts at ``when``, so it reaches into 2027."""
     from gongshu.compliance.models import AuditEngagement, Incident, IncidentReport
     from gongshu.exchange.models import ErrorReport
+    from gongshu.federation.models import CrossSharing
     from gongshu.market.models import Dispute
     from gongshu.opendata.models import OpenApplication, OpenBreach
     from gongshu.privacy.models import RightsRequest
@@ -123,6 +124,8 @@ def _move_into_late_2026(session, when: dt.datetime) -> None:  # noqa: ANN001
                 session.get(ErrorReport, row.error_report_id).reported_at = when
             elif isinstance(row, OpenApplication | OpenBreach):
                 row.created_at = when
+            elif isinstance(row, CrossSharing):
+                row.submitted_at = when
             elif isinstance(row, Dispute):
                 row.raised_at = when
                 row.responded_at = when if row.status == "responded" else None
@@ -130,12 +133,37 @@ def _move_into_late_2026(session, when: dt.datetime) -> None:  # noqa: ANN001
     session.flush()
 
 
+def _cross_node_application(session) -> None:  # noqa: ANN001
+    """A city agency's application to another node, waiting for its answer."""
+    from gongshu.federation.models import CrossSharing
+
+    session.add(
+        CrossSharing(
+            side="consumer",
+            ref="0011223344556677",
+            consumer_node="city-360100",
+            provider_node="province-360000",
+            entry_id=1,
+            org_ref=1,
+            org_name="东湖区民政局",
+            org_region="360102",
+            applicant="user:1",
+            request={},
+            state="submitted",
+            history=[],
+        )  # fmt: skip
+    )
+    session.flush()
+
+
 def test_entering_the_year_fills_every_capabilitys_deadlines(
     session, session_factory, settings
 ) -> None:  # noqa: ANN001
     seed_world(session, session_factory, settings)
+    _cross_node_application(session)
     specs = all_clock_specs()
     assert {s.model.__tablename__ for s in specs} >= {
+        "federation_sharing",
         "sharing_applications",
         "rights_requests",
         "compliance_incident_reports",

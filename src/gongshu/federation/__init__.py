@@ -18,6 +18,7 @@ CAPABILITY = Capability(
     templates=True,
     jobs=("gongshu.federation.jobs",),
     commands=(("node", "gongshu.federation.commands:node_app"),),
+    clocks=("gongshu.federation.sharing:CLOCKS",),
     registration_sections=("gongshu.federation.docking:section",),
     labels={
         "node_role": "gongshu.federation.models:ROLE_LABELS",

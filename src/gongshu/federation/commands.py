@@ -1,5 +1,6 @@
 """``gongshu node ...``: make this instance a node, print its anchor, join, sync,
-status, and re-verify the message log offline (exit 1 when it does not verify)."""
+status, list cross-node sharing near or past its deadline, and re-verify the message
+log offline (exit 1 when it does not verify)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ import typer
 
 from gongshu.db import transaction
 from gongshu.errors import GongshuError
-from gongshu.federation import chain, client, directory, feed, identity, jobs, members, peers
+from gongshu.federation import (
+    chain,
+    client,
+    directory,
+    feed,
+    identity,
+    jobs,
+    members,
+    peers,
+    sharing,
+)
 from gongshu.federation.envelope import sign
 from gongshu.federation.models import CHANNEL_LABELS, ROLE_LABELS
 
@@ -173,6 +184,8 @@ def status(data_dir: DataDir = None) -> None:
                 typer.echo(f"提醒：{warning}")
             for alert in peers.alerts(session, instance.settings.federation_alert_minutes):
                 typer.echo(f"提醒：{alert}")
+            for stall in sharing.stalled(session):
+                typer.echo(f"提醒：{stall['line']}")
             for c in feed.overview(session)["chains"]:
                 way = "发往" if c["direction"] == "out" else "来自"
                 name = CHANNEL_LABELS.get(c["channel"], "其他")
@@ -201,4 +214,23 @@ def verify_log(data_dir: DataDir = None) -> None:
         f"消息 {report.messages} 条，回执 {report.receipts} 条：{'通过' if report.ok else '未通过'}"
     )
     if not report.ok:
+        raise typer.Exit(1)
+
+
+@node_app.command("sharing")
+def sharing_stalls(
+    days: Annotated[int, typer.Option(help="提前提醒的工作日数")] = sharing.WARN_WORKDAYS,
+    data_dir: DataDir = None,
+) -> None:
+    """列出临近或超过答复期限的跨节点共享申请（双向）；有超期的退出码为 1。"""
+    instance = _open(data_dir)
+    try:
+        with transaction(instance.session_factory) as session:
+            stalls = sharing.stalled(session, warn_workdays=days)
+    finally:
+        instance.close()
+    for stall in stalls:
+        typer.echo(stall["line"])
+    typer.echo(f"临近或超过期限的跨节点共享申请 {len(stalls)} 件")
+    if any(s["workdays_left"] is not None and s["workdays_left"] < 0 for s in stalls):
         raise typer.Exit(1)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gongshu.federation import docking, feed, identity, national, review
+from gongshu.federation import docking, feed, identity, national, review, sharing
 from gongshu.jobs import every
 from gongshu.jobs.worker import SETTINGS
 
@@ -29,8 +29,10 @@ def tick(session: Session, settings: Any) -> dict[str, Any]:  # noqa: ANN401
     if node.role == "province":
         result = review.push(session, settings)
         result["national"] = docking.sync(session, settings)
-        return result
-    return feed.sync(session, settings)
+    else:
+        result = feed.sync(session, settings)
+    result["sharing"] = sharing.sync(session, settings)
+    return result
 
 
 @every("federation.sync", SYNC_SECONDS)

@@ -25,6 +25,7 @@ CHANNEL_LABELS = {
     "review": "目录审核结论",
     "registration": "国家登记报送",
     "registration-status": "国家登记进度",
+    "sharing": "跨节点共享",
 }
 REVIEW_LABELS = {"pending": "待审核", "merged": "已并入省级目录", "returned": "已退回修改"}
 # National registration (issue 18 item 6): the steps a record goes through at the
@@ -273,5 +274,53 @@ class NationalSubmission(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     field: Mapped[str | None] = mapped_column(String(48))
     publicity_until: Mapped[datetime | None]
+    history: Mapped[list] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Sharing across nodes (issue 18 item 4): the states both nodes hold; the last three
+# and ``refused`` are terminal, every other state has a deadline.
+SHARING_LABELS = {
+    "submitted": "已提交",
+    "accepted": "已受理",
+    "referred": "已转报数据管理部门",
+    "refused": "已拒绝",
+    "granted": "已同意并授权",
+    "revoked": "已撤销",
+    "expired": "已到期",
+}
+
+
+class CrossSharing(Base):
+    """A sharing application across nodes, held by both: the consumer node (its
+    agency applied) and the provider node (the entry's home, where a local sharing
+    application runs the same gates and clock on behalf of the remote agency)."""
+
+    __tablename__ = "federation_sharing"
+    __table_args__ = (UniqueConstraint("consumer_node", "ref", "side"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    side: Mapped[str] = mapped_column(String(8))  # consumer | provider
+    ref: Mapped[str] = mapped_column(String(32))  # the consumer's reference, on both
+    consumer_node: Mapped[str] = mapped_column(String(64))
+    provider_node: Mapped[str] = mapped_column(String(64), index=True)
+    entry_id: Mapped[int]  # the provider node's catalog entry
+    entry_name: Mapped[str | None] = mapped_column(String(200))
+    org_ref: Mapped[int]  # the consuming organization's id on the consumer node
+    org_name: Mapped[str] = mapped_column(String(128))
+    org_region: Mapped[str] = mapped_column(String(12))
+    applicant: Mapped[str] = mapped_column(String(96))
+    request: Mapped[dict] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    reported_state: Mapped[str | None] = mapped_column(String(16))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline: Mapped[datetime | None]
+    deadline_warning: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    application_id: Mapped[int | None]  # provider: the local sharing application
+    proxy_user_id: Mapped[int | None]  # provider: who stands for the remote agency
+    grant_id: Mapped[int | None]  # provider: the grant the approval created
+    grant_expires_at: Mapped[datetime | None]
+    fetches: Mapped[int] = mapped_column(default=0)  # last fetch number used / accepted
     history: Mapped[list] = mapped_column(default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

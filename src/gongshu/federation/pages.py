@@ -4,6 +4,7 @@ node)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -11,11 +12,27 @@ from fastapi.responses import RedirectResponse, Response
 
 from gongshu.accounts.deps import requires
 from gongshu.accounts.models import User
-from gongshu.accounts.permissions import CATALOG_READ, CATALOG_REVIEW, REGISTRATION_REVIEW
+from gongshu.accounts.permissions import (
+    CATALOG_READ,
+    CATALOG_REVIEW,
+    REGISTRATION_REVIEW,
+    SHARING_APPLY,
+)
 from gongshu.errors import Conflict, GongshuError, InvalidInput
-from gongshu.federation import directory, docking, feed, identity, members, national, peers, review
+from gongshu.federation import (
+    directory,
+    docking,
+    feed,
+    identity,
+    members,
+    national,
+    peers,
+    review,
+    sharing,
+)
 from gongshu.web.bounds import Id, Text
 from gongshu.web.deps import SessionDep, read_only
+from gongshu.web.forms import form_errors
 from gongshu.web.render import render
 
 router = APIRouter(prefix="/federation", tags=["federation"], include_in_schema=False)
@@ -62,6 +79,9 @@ def _nodes(
         alerts=peers.alerts(session, request.app.state.settings.federation_alert_minutes)
         if node
         else [],
+        stalls=sharing.stalled(session) if node else [],
+        shared=sharing.listing(session)[:200] if node and node.role != "national" else [],
+        sharing_labels=sharing.SHARING_LABELS,
     )
 
 
@@ -178,3 +198,80 @@ def submit_national(
         session, reg_id, actor=user, private=identity.private_key(request.app.state.settings)
     )
     return RedirectResponse(f"/registration-review/{reg_id}?flash=national", status_code=303)
+
+
+def _split(text: str) -> list[str]:
+    return [f for f in re.split(r"[,，、;；\s]+", text or "") if f]
+
+
+def _cross(request: Request, session, user: User, **extra) -> Response:  # noqa: ANN001, ANN003
+    node = identity.maybe_me(session)
+    return render(
+        request,
+        "federation_sharing.html",
+        status_code=extra.pop("status_code", 200),
+        node=node,
+        rows=sharing.listing(session, user.org_id or 0) if node else [],
+        peers=sharing.providers(session) if node else [],
+        labels=sharing.SHARING_LABELS,
+        data=extra.pop("data", {"term_days": "365"}),
+        errors=extra.pop("errors", {}),
+        **extra,
+    )
+
+
+@router.get("/sharing")
+@read_only()
+def sharing_page(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_APPLY)],
+    done: str = "",
+) -> Response:
+    """This agency's applications to entries held on other nodes, and the form."""
+    flash = "申请已发往数据提供节点，提供单位应在 10 个工作日内答复。" if done else None
+    return _cross(request, session, user, flash=flash)
+
+
+@router.post("/sharing")
+def sharing_apply(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_APPLY)],
+    provider_node: FormText = "",
+    entry_id: FormText = "",
+    reason: FormText = "",
+    legal_basis: FormText = "",
+    use: FormText = "",
+    scenario: FormText = "",
+    requested_fields: FormText = "",
+    term_days: FormText = "",
+) -> Response:
+    data = {
+        "provider_node": provider_node,
+        "entry_id": entry_id,
+        "reason": reason,
+        "legal_basis": legal_basis,
+        "use": use,
+        "scenario": scenario,
+        "requested_fields": requested_fields,
+        "term_days": term_days,
+    }
+    try:
+        with session.begin_nested():
+            sharing.apply(
+                session,
+                actor=user,
+                provider_node=provider_node.strip(),
+                entry_id=int(entry_id) if entry_id.strip().isdigit() else 0,
+                reason=reason,
+                legal_basis=legal_basis,
+                use=use,
+                scenario=scenario,
+                requested_fields=_split(requested_fields),
+                term_days=int(term_days) if term_days.strip().isdigit() else 0,
+                private=identity.private_key(request.app.state.settings),
+            )
+    except GongshuError as exc:
+        return _cross(request, session, user, data=data, status_code=exc.status, **form_errors(exc))
+    return RedirectResponse("/federation/sharing?done=1", status_code=303)

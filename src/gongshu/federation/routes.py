@@ -12,7 +12,7 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -21,8 +21,10 @@ from gongshu.accounts.models import User
 from gongshu.accounts.permissions import (
     ACCOUNT_SELF,
     CATALOG_READ,
+    DATA_RECEIVE,
     PUBLIC,
     REGISTRATION_REVIEW,
+    SHARING_APPLY,
 )
 from gongshu.errors import InvalidInput
 from gongshu.federation import (
@@ -34,6 +36,7 @@ from gongshu.federation import (
     members,
     national,
     review,
+    sharing,
 )
 from gongshu.federation.envelope import MAX_MESSAGE_BYTES
 from gongshu.web.bounds import Code, Id, Text
@@ -43,8 +46,20 @@ router = APIRouter(prefix="/federation/v1", tags=["federation"])
 api = APIRouter(prefix="/api/v1/federation", tags=["federation"])
 
 Anyone = Annotated[User | None, requires(PUBLIC)]
-CHANNELS = (feed.CHANNEL, review.CHANNEL, national.CHANNEL, national.STATUS_CHANNEL)
-APPLIERS = {**feed.APPLIERS, **review.APPLIERS, **national.APPLIERS, **docking.APPLIERS}
+CHANNELS = (
+    feed.CHANNEL,
+    review.CHANNEL,
+    national.CHANNEL,
+    national.STATUS_CHANNEL,
+    sharing.CHANNEL,
+)
+APPLIERS = {
+    **feed.APPLIERS,
+    **review.APPLIERS,
+    **national.APPLIERS,
+    **docking.APPLIERS,
+    **sharing.APPLIERS,
+}
 
 
 def _private(request: Request) -> bytes:
@@ -123,6 +138,100 @@ async def post_message(request: Request, session: SessionDep, _: Anyone):  # noq
     except chain.Refused as exc:
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=413)
     return await run_in_threadpool(_accept, session, raw, request.app.state.settings)
+
+
+def _serve(session, raw: bytes, settings) -> JSONResponse | dict:  # noqa: ANN001
+    """On a worker thread: a consumer node's signed fetch request, served through the
+    egress door; or rolled back and refused by name."""
+    try:
+        answer = sharing.serve(session, raw, settings, identity.private_key(settings))
+    except sharing.FetchRefused as exc:
+        session.rollback()
+        return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=exc.status)
+    session.commit()  # the delivery and its ledger entry are durable before the bytes leave
+    return answer
+
+
+@router.post("/sharing/fetch", responses={403: {}, 404: {}, 409: {}})
+async def post_sharing_fetch(request: Request, session: SessionDep, _: Anyone):  # noqa: ANN201
+    """A page of a granted entry's rows for a consumer node (the signature is the gate)."""
+    try:
+        raw = await _body(request)
+    except chain.Refused as exc:
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=413)
+    return await run_in_threadpool(_serve, session, raw, request.app.state.settings)
+
+
+class CrossSharingCreate(BaseModel):
+    provider_node: Code
+    entry_id: Id
+    reason: Text
+    legal_basis: Text
+    use: Text
+    scenario: Text
+    requested_fields: list[Text]
+    term_days: int
+
+
+def _sharing(row) -> dict:  # noqa: ANN001 - CrossSharing
+    return {
+        "id": row.id,
+        "side": row.side,
+        "ref": row.ref,
+        "consumer_node": row.consumer_node,
+        "provider_node": row.provider_node,
+        "entry_id": row.entry_id,
+        "entry_name": row.entry_name,
+        "org_name": row.org_name,
+        "state": row.state,
+        "state_label": sharing.SHARING_LABELS[row.state],
+        "deadline": row.deadline,
+        "deadline_warning": row.deadline_warning,
+        "reason": row.reason,
+        "grant_expires_at": row.grant_expires_at,
+        "history": row.history,
+    }
+
+
+@api.post("/sharing", status_code=201)
+def cross_apply(
+    request: Request,
+    body: CrossSharingCreate,
+    session: SessionDep,
+    user: Annotated[User, requires(SHARING_APPLY)],
+) -> dict:
+    """An agency of this node applies for an entry held on another node."""
+    row = sharing.apply(session, actor=user, private=_private(request), **body.model_dump())
+    return _sharing(row)
+
+
+@api.get("/sharing")
+@read_only()
+def cross_list(session: SessionDep, user: Annotated[User, requires(SHARING_APPLY)]) -> list[dict]:
+    """This agency's applications to other nodes, with their state and deadline."""
+    return [_sharing(r) for r in sharing.listing(session, user.org_id or 0)]
+
+
+@api.get("/sharing/{sharing_id}/data")
+def cross_data(
+    request: Request,
+    sharing_id: Id,
+    session: SessionDep,
+    user: Annotated[User, requires(DATA_RECEIVE)],
+    offset: int = 0,
+    limit: int = 100,
+) -> Response:
+    """A page of rows straight from the provider node (CSV, masked and watermarked
+    there for this organization)."""
+    data = sharing.fetch(
+        session,
+        sharing_id,
+        actor=user,
+        settings=request.app.state.settings,
+        offset=offset,
+        limit=limit,
+    )
+    return Response(data, media_type="text/csv; charset=utf-8")
 
 
 @api.get("/entries")
