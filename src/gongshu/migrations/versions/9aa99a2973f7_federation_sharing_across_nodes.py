@@ -1,7 +1,7 @@
 """federation sharing across nodes
 
 Revision ID: 9aa99a2973f7
-Revises: cefcb2c783a2
+Revises: 97e927437baa
 Create Date: 2026-12-07 02:28:19.798648
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import gongshu.db
 
 revision = '9aa99a2973f7'
-down_revision = 'cefcb2c783a2'
+down_revision = '97e927437baa'
 branch_labels = None
 depends_on = None
 
