@@ -270,3 +270,13 @@ def test_a_tombstone_removes_the_entry_once_and_nothing_brings_it_back(session, 
     accept(session, nodes, raw4)
     row = session.scalar(select(FederatedEntry).where(FederatedEntry.home_entry_id == 1))
     assert (row.name, row.version_no, row.review_status) == ("新目录", 1, "pending")
+
+
+def test_a_tombstone_and_the_reused_id_in_one_message(session, nodes) -> None:
+    raw1, h1 = wire(nodes.city_key, 1, "", [change(7, 3, "旧目录")])
+    raw2, _ = wire(nodes.city_key, 2, h1, [{"entry_id": 7, "deleted": True, "version_no": 3},
+                                          change(7, 1, "新目录")])  # fmt: skip
+    accept(session, nodes, raw1)
+    accept(session, nodes, raw2)
+    (row,) = session.scalars(select(FederatedEntry)).all()
+    assert (row.home_entry_id, row.name, row.version_no, row.seq) == (7, "新目录", 1, 2)
