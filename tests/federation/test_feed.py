@@ -117,3 +117,22 @@ def test_an_id_reused_after_a_deletion_is_a_new_entry(session, settings, people)
     assert tombstone == {"entry_id": old_id, "deleted": True, "version_no": 1}
     assert (created["entry_id"], created["name"], created["version_no"]) == (new.id, "新目录", 1)
     assert feed.enqueue(session, key) == 0
+
+
+def test_messages_stay_under_the_wire_limit_with_the_longest_names(
+    session, settings, people
+) -> None:
+    from gongshu.federation import envelope
+
+    key = _city(session, settings)
+    for n in range(130):
+        name = f"{n:03d}" + "长" * 197  # 200 characters, each escaped to 6 bytes on the wire
+        catalog.create(session, _data(f"360102-L{n:03d}", name), actor=people.clerk_county)
+    assert feed.enqueue(session, key) == 130
+    rows = session.scalars(select(Message).order_by(Message.seq)).all()
+    sizes = [
+        len(json.dumps({"envelope": r.envelope, "signature": r.signature}).encode()) for r in rows
+    ]
+    assert len(rows) > 2 and max(sizes) <= envelope.MAX_MESSAGE_BYTES, sizes
+    names = [c["name"][:3] for c in _sent(session)]
+    assert sorted(names) == [f"{n:03d}" for n in range(130)]

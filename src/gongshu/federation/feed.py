@@ -4,7 +4,8 @@ the province as signed, numbered messages; the province applies them idempotentl
 Lower node: ``enqueue`` compares each public entry's ``version_no`` (every catalog
 change, review decision included, makes a new version in the same transaction as
 the change: catalog/versions.py) with the version already queued (``FeedMark``) and
-queues the entry's newest state; several changes ride in one message. Nothing hooks
+queues the entry's newest state; up to 100 changes ride in one message, kept
+well under the wire limit by size. Nothing hooks
 the catalog: a version committed late, in any order, is still found on the next
 tick. A marked entry that is gone (a draft deleted: catalog/drafts.py), no longer
 public, or whose id now belongs to a later entry (SQLite reuses the highest id; the
@@ -21,7 +22,9 @@ message once and in order, so nothing older can bring a removed entry back.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -29,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.accounts import jurisdiction
 from gongshu.catalog.models import CatalogEntry
-from gongshu.federation import chain, client, delivery, directory, identity, peers
+from gongshu.federation import chain, client, delivery, directory, envelope, identity, peers
 from gongshu.federation.models import FederatedEntry, FeedMark, Message
 from gongshu.timeutil import utcnow
 
@@ -37,7 +40,10 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "catalog"
 KIND = "catalog.changes"
-PER_MESSAGE = 20
+PER_MESSAGE = 100
+# A message's changes stay under half the wire limit as ASCII-escaped JSON (the wire
+# escapes the envelope text again): room for the envelope, the quotes and the signature.
+BUDGET = envelope.MAX_MESSAGE_BYTES // 2
 PER_TICK = 500
 FIELDS = (
     "resource_code",
@@ -85,6 +91,22 @@ def _tombstones(session: Session) -> list[dict[str, Any]]:
     return gone
 
 
+def _batches(changes: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """The changes in order, in messages of at most ``PER_MESSAGE`` changes and
+    ``BUDGET`` bytes (a 200-character name escapes to 1,200 bytes)."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for change in changes:
+        n = len(json.dumps(change, default=str))
+        if batch and (len(batch) >= PER_MESSAGE or size + n > BUDGET):
+            yield batch
+            batch, size = [], 0
+        batch.append(change)
+        size += n
+    if batch:
+        yield batch
+
+
 def enqueue(session: Session, private: bytes) -> int:
     """Queue the tombstones of entries gone, then the public entries changed since they
     were last queued; the count."""
@@ -114,14 +136,14 @@ def enqueue(session: Session, private: bytes) -> int:
             )
         else:
             mark.version_no, mark.entry_created_at = entry.version_no, entry.created_at
-    for start in range(0, len(changes), PER_MESSAGE):
+    for batch in _batches(changes):
         chain.queue(
             session,
             private,
             receiver=node.anchor_node,
             channel=CHANNEL,
             kind=KIND,
-            payload={"changes": changes[start : start + PER_MESSAGE]},
+            payload={"changes": batch},
         )
     session.flush()
     return len(changes)
