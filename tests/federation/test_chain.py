@@ -253,3 +253,30 @@ def test_a_lower_node_caches_the_directory_and_warns_before_expiry(
     session.flush()
     assert directory.lookup(session, CITY) is None and not directory.listed(session)
     assert session.scalar(select(func.count()).select_from(CachedDirectory)) == 1
+
+
+def test_a_tombstone_removes_the_entry_once_and_nothing_brings_it_back(session, nodes) -> None:
+    tomb = {"entry_id": 1, "deleted": True, "version_no": 2}
+    raw1, h1 = wire(nodes.city_key, 1, "", [change(1, 1), change(2, 1), change(1, 2, "改名")])
+    raw2, h2 = wire(nodes.city_key, 2, h1, [tomb])
+    raw3, h3 = wire(nodes.city_key, 3, h2, [tomb, change(2, 2)])  # resent: a no-op
+    for raw in (raw1, raw2, raw3):
+        accept(session, nodes, raw)
+    rows = session.scalars(select(FederatedEntry)).all()
+    assert [(r.home_entry_id, r.version_no) for r in rows] == [(2, 2)]
+    assert refused(session, nodes, raw1).code == "replay"  # a re-sync cannot resurrect it
+    # The same id given to a new entry on the city arrives as a new entry.
+    raw4, _ = wire(nodes.city_key, 4, h3, [change(1, 1, "新目录")])
+    accept(session, nodes, raw4)
+    row = session.scalar(select(FederatedEntry).where(FederatedEntry.home_entry_id == 1))
+    assert (row.name, row.version_no, row.review_status) == ("新目录", 1, "pending")
+
+
+def test_a_tombstone_and_the_reused_id_in_one_message(session, nodes) -> None:
+    raw1, h1 = wire(nodes.city_key, 1, "", [change(7, 3, "旧目录")])
+    raw2, _ = wire(nodes.city_key, 2, h1, [{"entry_id": 7, "deleted": True, "version_no": 3},
+                                          change(7, 1, "新目录")])  # fmt: skip
+    accept(session, nodes, raw1)
+    accept(session, nodes, raw2)
+    (row,) = session.scalars(select(FederatedEntry)).all()
+    assert (row.home_entry_id, row.name, row.version_no, row.seq) == (7, "新目录", 1, 2)

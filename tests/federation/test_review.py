@@ -218,3 +218,32 @@ def test_a_city_refuses_catalog_changes_pushed_to_it(session, settings, people) 
     with pytest.raises(chain.Refused) as caught, session.begin_nested():
         chain.accept(session, raw, identity.private_key(settings), feed.APPLIERS)
     assert "只有省级节点" in caught.value.message
+
+
+def test_a_decision_on_a_draft_deleted_meanwhile_does_not_stop_the_channel(
+    session, settings, people
+) -> None:
+    from gongshu.catalog import drafts
+
+    province_key = _city(session, settings, people)
+    own = catalog.create(
+        session,
+        {"resource_code": "360102-R-3", "name": "低保对象", "summary": "测试"},
+        actor=people.clerk_county,
+    )
+    gone = catalog.create(
+        session,
+        {"resource_code": "360102-R-4", "name": "临时目录", "summary": "测试"},
+        actor=people.clerk_county,
+    )
+    gone_id = gone.id
+    drafts.delete_draft(session, gone_id, actor=people.clerk_county)
+    city_key = identity.private_key(settings)
+    with session.begin_nested():
+        chain.accept(
+            session,
+            _decision(province_key, 1, "", [_item(gone_id), _item(own.id)]),
+            city_key,
+            review.APPLIERS,
+        )
+    assert [held.entry_id for held, _ in review.received(session)] == [own.id]

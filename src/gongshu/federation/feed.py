@@ -4,26 +4,35 @@ the province as signed, numbered messages; the province applies them idempotentl
 Lower node: ``enqueue`` compares each public entry's ``version_no`` (every catalog
 change, review decision included, makes a new version in the same transaction as
 the change: catalog/versions.py) with the version already queued (``FeedMark``) and
-queues the entry's newest state; several changes ride in one message. Nothing hooks
+queues the entry's newest state; up to 100 changes ride in one message, kept
+well under the wire limit by size. Nothing hooks
 the catalog: a version committed late, in any order, is still found on the next
-tick. ``sync`` refreshes the directory, asks the province for the last number it
+tick. A marked entry that is gone (a draft deleted: catalog/drafts.py), no longer
+public, or whose id now belongs to a later entry (SQLite reuses the highest id; the
+mark keeps the entry's creation time) is sent as a tombstone ``{"entry_id",
+"deleted": true, "version_no"}`` ahead of any change, and its mark is dropped.
+``sync`` refreshes the directory, asks the province for the last number it
 accepted on the chain, and sends everything after it, in order, until one is refused.
 
 Province: ``apply`` upserts ``FederatedEntry`` by (home node, entry id) when the
-incoming version is newer, so a resent or re-synced change changes nothing.
+incoming version is newer, so a resent or re-synced change changes nothing; a
+tombstone removes the entry (again a no-op when resent). The chain applies each
+message once and in order, so nothing older can bring a removed entry back.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from gongshu.accounts import jurisdiction
 from gongshu.catalog.models import CatalogEntry
-from gongshu.federation import chain, client, delivery, directory, identity, peers
+from gongshu.federation import chain, client, delivery, directory, envelope, identity, peers
 from gongshu.federation.models import FederatedEntry, FeedMark, Message
 from gongshu.timeutil import utcnow
 
@@ -31,7 +40,10 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "catalog"
 KIND = "catalog.changes"
-PER_MESSAGE = 20
+PER_MESSAGE = 100
+# A message's changes stay under half the wire limit as ASCII-escaped JSON (the wire
+# escapes the envelope text again): room for the envelope, the quotes and the signature.
+BUDGET = envelope.MAX_MESSAGE_BYTES // 2
 PER_TICK = 500
 FIELDS = (
     "resource_code",
@@ -55,9 +67,51 @@ def _change(entry: CatalogEntry) -> dict[str, Any]:
     return {"entry_id": entry.id, **{k: getattr(entry, k) for k in FIELDS}}
 
 
+def _tombstones(session: Session) -> list[dict[str, Any]]:
+    """The marked entries gone since they were queued (deleted, not public any more, or
+    their id reused by a later entry); their marks are dropped."""
+    rows = session.execute(
+        select(FeedMark)
+        .outerjoin(CatalogEntry, CatalogEntry.id == FeedMark.entry_id)
+        .where(
+            or_(
+                CatalogEntry.id.is_(None),
+                CatalogEntry.scope != "public",
+                CatalogEntry.created_at != FeedMark.entry_created_at,
+            )
+        )
+        .order_by(FeedMark.entry_id)
+        .limit(PER_TICK)
+    ).scalars()
+    gone = []
+    for mark in list(rows):
+        gone.append({"entry_id": mark.entry_id, "deleted": True, "version_no": mark.version_no})
+        session.delete(mark)
+    session.flush()
+    return gone
+
+
+def _batches(changes: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """The changes in order, in messages of at most ``PER_MESSAGE`` changes and
+    ``BUDGET`` bytes (a 200-character name escapes to 1,200 bytes)."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for change in changes:
+        n = len(json.dumps(change, default=str))
+        if batch and (len(batch) >= PER_MESSAGE or size + n > BUDGET):
+            yield batch
+            batch, size = [], 0
+        batch.append(change)
+        size += n
+    if batch:
+        yield batch
+
+
 def enqueue(session: Session, private: bytes) -> int:
-    """Queue the public entries changed since they were last queued; the count."""
+    """Queue the tombstones of entries gone, then the public entries changed since they
+    were last queued; the count."""
     node = identity.me(session)
+    changes = _tombstones(session)
     rows = session.execute(
         select(CatalogEntry, FeedMark)
         .outerjoin(FeedMark, FeedMark.entry_id == CatalogEntry.id)
@@ -68,23 +122,28 @@ def enqueue(session: Session, private: bytes) -> int:
         .order_by(CatalogEntry.updated_at, CatalogEntry.id)
         .limit(PER_TICK)
     ).all()
-    changes = []
     for entry, mark in rows:
         if not jurisdiction.covers(node.region_code, entry.region_code, jurisdiction.AREA):
             continue  # not this node's to publish (e.g. a provincial entry seeded locally)
         changes.append(_change(entry))
         if mark is None:
-            session.add(FeedMark(entry_id=entry.id, version_no=entry.version_no))
+            session.add(
+                FeedMark(
+                    entry_id=entry.id,
+                    version_no=entry.version_no,
+                    entry_created_at=entry.created_at,
+                )
+            )
         else:
-            mark.version_no = entry.version_no
-    for start in range(0, len(changes), PER_MESSAGE):
+            mark.version_no, mark.entry_created_at = entry.version_no, entry.created_at
+    for batch in _batches(changes):
         chain.queue(
             session,
             private,
             receiver=node.anchor_node,
             channel=CHANNEL,
             kind=KIND,
-            payload={"changes": changes[start : start + PER_MESSAGE]},
+            payload={"changes": batch},
         )
     session.flush()
     return len(changes)
@@ -100,6 +159,9 @@ def apply(session: Session, env: dict[str, Any], message: Message) -> None:
     if not isinstance(changes, list):
         raise chain.Refused("malformed", detail="payload.changes 应为列表")
     for change in changes:
+        if isinstance(change, dict) and change.get("deleted") is True:
+            _remove(session, env["from"], change)
+            continue
         try:
             entry_id, version = int(change["entry_id"]), int(change["version_no"])
             region = str(change["region_code"])
@@ -125,6 +187,20 @@ def apply(session: Session, env: dict[str, Any], message: Message) -> None:
         row.seq, row.updated_at = message.seq, utcnow()
         row.review_status = "pending"  # a new version waits for the province's review
     session.flush()
+
+
+def _remove(session: Session, home_node: str, change: dict[str, Any]) -> None:
+    """A tombstone: the sender's entry is gone; only the sender's own row is touched,
+    and a resent tombstone finds nothing to remove."""
+    try:
+        entry_id = int(change["entry_id"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise chain.Refused("malformed", detail=f"目录删除缺少字段：{exc}") from exc
+    session.execute(
+        delete(FederatedEntry)
+        .where(FederatedEntry.home_node == home_node, FederatedEntry.home_entry_id == entry_id)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 APPLIERS = {KIND: apply}

@@ -201,12 +201,15 @@ class PeerContact(Base):
 
 
 class FeedMark(Base):
-    """Lower node: the newest version of each entry already queued to the province."""
+    """Lower node: the newest version of each entry already queued to the province, and
+    the entry's creation time, which tells the entry marked from a later entry given
+    the same id (SQLite reuses the highest id after a deletion)."""
 
     __tablename__ = "federation_feed_marks"
 
     entry_id: Mapped[int] = mapped_column(primary_key=True)
     version_no: Mapped[int]
+    entry_created_at: Mapped[datetime | None]
 
 
 class NationalRecord(Base):

@@ -126,9 +126,11 @@ def apply(session: Session, env: dict[str, Any], message: Message) -> None:
         if decision not in DECISIONS:
             raise chain.Refused("malformed", detail=f"未知的审核结论：{decision}")
         entry = session.get(CatalogEntry, entry_id)
-        if entry is None or not jurisdiction.covers(
-            node.region_code, entry.region_code, jurisdiction.AREA
-        ):
+        if entry is None:
+            # Deleted here (a draft) while the decision travelled: nothing to apply, and
+            # refusing would stop every later decision on the channel.
+            continue
+        if not jurisdiction.covers(node.region_code, entry.region_code, jurisdiction.AREA):
             raise chain.Refused("malformed", detail=f"目录 {entry_id} 不是本节点的目录")
         held = session.scalar(
             select(ProvincialReview).where(
