@@ -2,7 +2,7 @@
 deleted entry (and a later entry given its id) is told to the province.
 
 Revision ID: 1b5d7798ffd4
-Revises: cefcb2c783a2
+Revises: 9aa99a2973f7
 Create Date: 2026-12-07 02:48:48.193423
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import gongshu.db
 
 revision = "1b5d7798ffd4"
-down_revision = "cefcb2c783a2"
+down_revision = "9aa99a2973f7"
 branch_labels = None
 depends_on = None
 
