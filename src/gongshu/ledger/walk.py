@@ -47,8 +47,8 @@ from gongshu.ledger.service import ALGORITHM, GENESIS, iso, leaf_data
 from gongshu.timeutil import as_utc
 
 PAGE = 5120  # entries per query: enough to amortize the round trip, small in memory
-# Workers hash aligned runs of CHUNK leaves into one subtree root (PAGE a multiple of
-# it, so a ledger numbered from 0 has only whole chunks in its pages).
+# Workers hash aligned runs of CHUNK (a power of two) leaves into one subtree root
+# (PAGE a multiple of it, so a ledger numbered from 0 has only whole runs in its pages).
 CHUNK = 256
 # Below this many entries one process is faster than starting workers.
 PARALLEL_FROM = 200_000
