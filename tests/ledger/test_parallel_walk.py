@@ -37,10 +37,19 @@ def instance(tmp_path: Path):  # noqa: ANN201
         inst.close()
 
 
+@pytest.fixture(params=[(37, 256), (37, 4), (96, 32)], ids=["no-chunks", "chunk4", "chunk32"])
+def layout(request, monkeypatch) -> tuple[int, int]:  # noqa: ANN001
+    """Pages of 37 (no whole run of 256 leaves; runs of 4, the first pages off their
+    edges) and of 96 (runs of 32, each with a checkpoint every 64 inside or at its end)."""
+    page, chunk = request.param
+    monkeypatch.setattr(walk_module, "PAGE", page)
+    monkeypatch.setattr(walk_module, "CHUNK", chunk)
+    return page, chunk
+
+
 def _both(inst, monkeypatch) -> tuple:  # noqa: ANN001
-    """The report of the single-process walk and of the parallel one (pages of 37)."""
+    """The report of the single-process walk and of the parallel one (``layout``)."""
     key = InstanceKey.load_or_create(inst.settings.keys_dir).public_key
-    monkeypatch.setattr(walk_module, "PAGE", 37)
     reports = []
     for threshold in (10**12, 0):
         monkeypatch.setattr(walk_module, "PARALLEL_FROM", threshold)
@@ -49,13 +58,13 @@ def _both(inst, monkeypatch) -> tuple:  # noqa: ANN001
     return tuple(reports)
 
 
-def test_an_untouched_ledger_verifies_in_parallel(instance, monkeypatch) -> None:
+def test_an_untouched_ledger_verifies_in_parallel(instance, monkeypatch, layout) -> None:
     serial, parallel = _both(instance, monkeypatch)
     assert serial == parallel
     assert parallel.ok and parallel.entries >= 400 and parallel.checkpoints >= 6
 
 
-def test_the_parallel_walk_names_the_same_bad_position(instance, monkeypatch) -> None:
+def test_the_parallel_walk_names_the_same_bad_position(instance, monkeypatch, layout) -> None:
     with transaction(instance.session_factory) as session:
         session.execute(update(E).where(E.c.position == 150).values(actor="user:x"))
     serial, parallel = _both(instance, monkeypatch)
@@ -71,9 +80,10 @@ def test_the_parallel_walk_names_the_same_bad_position(instance, monkeypatch) ->
 
 @pytest.mark.parametrize("position", [37, 74, 111])
 def test_a_break_at_a_page_edge_is_named_as_the_single_process_walk_names_it(
-    instance, monkeypatch, position: int
+    instance, monkeypatch, layout, position: int
 ) -> None:
-    """Pages of 37: the first row of a page deleted, edited or moved is only seen when
+    """Pages of 37 (the positions are page edges there): the first row of a page deleted,
+    edited or moved is only seen when
     the main process links the page to the one before."""
     with transaction(instance.session_factory) as session:
         if position == 37:

@@ -10,9 +10,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gongshu.ledger import checkpoint, record, verify
+from gongshu.ledger import LedgerEntry, checkpoint, merkle, record, verify
+from gongshu.ledger import walk as walk_module
 from gongshu.ledger.service import leaf_data
-from gongshu.ledger.walk import _ENTRY_COLUMNS, leaf_reference, leaf_shortcut
+from gongshu.ledger.walk import (
+    _ENTRY_COLUMNS,
+    Block,
+    Walk,
+    chunk_roots,
+    hash_rows,
+    leaf_reference,
+    leaf_shortcut,
+)
 
 PAYLOADS = [
     None,
@@ -49,3 +58,32 @@ def test_shortcut_refuses_what_it_could_misread() -> None:
         assert leaf_shortcut(row(text)) is None, text
     assert leaf_shortcut(row('{"x": 1}', created="2026-01-01T12:00:00.000005")) is None
     assert json.loads('{"x": 1e400}')  # the reference parser would accept it: refused above
+
+
+def test_aligned_chunk_roots_fold_to_the_same_tree_as_their_leaves(session: Session, fill) -> None:  # noqa: ANN001
+    """A worker's page (ledger/walk.py ``hash_rows``) carries the roots of its aligned
+    runs of ``chunk`` leaves; folding a run in as one peak gives the tree of its leaves
+    one by one, at every size a checkpoint can stop at (inside a run or not), for pages
+    that start on a run's edge or off it."""
+    fill(150)
+    query = select(*_ENTRY_COLUMNS).order_by(LedgerEntry.position)
+    rows = [tuple(r) for r in session.execute(query)]
+    leaves = [bytes.fromhex(r[7]) for r in rows]
+    assert chunk_roots(leaves[:64], 16) == b"".join(
+        merkle.tree_root(leaves[i : i + 16]) for i in range(0, 64, 16)
+    )
+    for page, chunk in ((40, 8), (64, 16), (37, 4), (150, 32)):
+        stops = [3, 8, 16, 20, 41, 64, 65, 96, 130, 150]
+        pages = [hash_rows(rows[i : i + page], chunk) for i in range(0, len(rows), page)]
+        assert all(isinstance(p, Block) for p in pages)
+        assert any(p.roots for p in pages)
+        walker, seen = Walk(watch=149), []
+
+        def stopped(size: int, walker: Walk = walker, seen: list = seen) -> None:
+            seen.append((size, walker.tree.root()))
+
+        rest = iter((s, s) for s in stops[1:])
+        walk_module._drive(walker, iter(pages), stops[0], stops[0], rest, stopped)
+        assert walker.problem is None and walker.n == 150
+        assert seen == [(s, merkle.tree_root(leaves[:s])) for s in stops]
+        assert walker.watched == rows[149][7] and walker.prev == rows[149][7]

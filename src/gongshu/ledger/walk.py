@@ -19,7 +19,11 @@ cuts the ledger into pages by position (an index-only query per page), each work
 reads its pages on a connection of its own and computes their leaf hashes, and the
 main process takes the pages back in order and walks the chain and the tree, which
 are cheap. A row whose leaf the worker matched travels without its contents; any
-other row travels whole and takes the single-process path.
+other row travels whole and takes the single-process path. A worker also hashes each
+aligned run of ``CHUNK`` leaves of a whole page into its subtree root, which the main
+process folds in as one peak where no checkpoint falls inside the run (exactly the
+peaks its leaves would make one by one), so no per-leaf loop is left in the main
+process.
 """
 
 from __future__ import annotations
@@ -42,7 +46,10 @@ from gongshu.ledger.models import LedgerEntry
 from gongshu.ledger.service import ALGORITHM, GENESIS, iso, leaf_data
 from gongshu.timeutil import as_utc
 
-PAGE = 5000  # entries per query: enough to amortize the round trip, small in memory
+PAGE = 5120  # entries per query: enough to amortize the round trip, small in memory
+# Workers hash aligned runs of CHUNK (a power of two) leaves into one subtree root
+# (PAGE a multiple of it, so a ledger numbered from 0 has only whole runs in its pages).
+CHUNK = 256
 # Below this many entries one process is faster than starting workers.
 PARALLEL_FROM = 200_000
 IN_FLIGHT = 3  # pages queued per worker (bounds the memory)
@@ -92,46 +99,98 @@ class Block:
     leaf recomputed, every row chained to the one before. The main process only links
     it to what came before (through ``first``, the page's first row, kept whole so a
     break at the page's edge is named as the single-process walk names it) and folds
-    the leaf ``digests`` (32 bytes each, concatenated) into the tree."""
+    the leaf ``digests`` (32 bytes each, concatenated) into the tree. ``roots`` holds
+    the subtree root of each whole run of ``chunk`` leaves starting at a position that
+    is a multiple of ``chunk`` (the first at index ``aligned``), which the main process
+    folds in as one peak where no checkpoint falls inside the run."""
 
-    __slots__ = ("count", "digests", "first", "start")
+    __slots__ = ("aligned", "chunk", "count", "digests", "first", "roots", "start")
 
-    def __init__(self, start: int, count: int, first: tuple, digests: bytes) -> None:
+    def __init__(
+        self,
+        start: int,
+        count: int,
+        first: tuple,
+        digests: bytes,
+        chunk: int = 0,
+        aligned: int = 0,
+        roots: bytes = b"",
+    ) -> None:
         self.start, self.count, self.first, self.digests = start, count, first, digests
+        self.chunk, self.aligned, self.roots = chunk, aligned, roots
 
     def __len__(self) -> int:
         return self.count
 
     def __getstate__(self) -> tuple:
-        return self.start, self.count, self.first, self.digests
+        return (
+            self.start,
+            self.count,
+            self.first,
+            self.digests,
+            self.chunk,
+            self.aligned,
+            self.roots,
+        )
 
     def __setstate__(self, state: tuple) -> None:
-        self.start, self.count, self.first, self.digests = state
+        (
+            self.start,
+            self.count,
+            self.first,
+            self.digests,
+            self.chunk,
+            self.aligned,
+            self.roots,
+        ) = state
 
 
-def hash_rows(rows: list[Any]) -> Block | list[tuple]:
-    """A page with each leaf hashed: a ``Block`` when the page is whole in itself, else
-    each row as ``(position, None x5, prev_hash, leaf_hash, digest)`` when its leaf
-    matched the stored one, or whole with None (the single-process path names it)."""
+def chunk_roots(digests: list[bytes], chunk: int) -> bytes:
+    """The RFC 6962 root of each run of ``chunk`` (a power of two) leaf hashes in
+    ``digests`` (whose length is a multiple of ``chunk``), concatenated: the tree is
+    built level by level, a pass of node hashes per level."""
+    node = merkle.prefixed_hasher(b"\x01", ALGORITHM)
+    level = digests
+    width = 1
+    while width < chunk:
+        pairs = iter(level)
+        level = [node(left + right) for left, right in zip(pairs, pairs, strict=True)]
+        width *= 2
+    return b"".join(level)
+
+
+def hash_rows(rows: list[Any], chunk: int = 0) -> Block | list[tuple]:
+    """A page with each leaf hashed: a ``Block`` when the page is whole in itself (with
+    the roots of its aligned runs of ``chunk`` leaves, if ``chunk``), else each row as
+    ``(position, None x5, prev_hash, leaf_hash, digest)`` when its leaf matched the
+    stored one, or whole with None (the single-process path names it)."""
     leaf = merkle.prefixed_hasher(b"\x00", ALGORITHM)
+    shortcut = leaf_shortcut
     digests = []
     whole = bool(rows)
-    prev_stored = None
-    for k, row in enumerate(rows):
-        data = leaf_shortcut(row)
+    start = rows[0][0] if whole else 0
+    prev_stored = rows[0][6] if whole else None
+    for position, row in enumerate(rows, start):
+        data = shortcut(row)
         digest = leaf(data) if data is not None else None
         if (
             digest is None
-            or digest.hex() != row[7]
-            or row[0] != rows[0][0] + k
-            or (k and row[6] != prev_stored)
+            or row[0] != position
+            or row[6] != prev_stored
+            or digest.hex() != (prev_stored := row[7])
         ):
             whole = False
             break
         digests.append(digest)
-        prev_stored = row[7]
     if whole:
-        return Block(rows[0][0], len(rows), (*rows[0], digests[0]), b"".join(digests))
+        count = len(rows)
+        aligned, roots = 0, b""
+        if chunk > 0:
+            aligned = -start % chunk
+            runs = max(0, (count - aligned) // chunk)
+            if runs:
+                roots = chunk_roots(digests[aligned : aligned + runs * chunk], chunk)
+        return Block(start, count, (*rows[0], digests[0]), b"".join(digests), chunk, aligned, roots)
     out = []
     for row in rows:
         data = leaf_shortcut(row)
@@ -152,8 +211,9 @@ def _page_query(lo: int | None, hi: int | None) -> Any:  # noqa: ANN401
     return query
 
 
-def _worker(url: str, tasks: Any, results: Any) -> None:  # noqa: ANN401 - queues
-    """A worker process: read each page it is given and hash its leaves."""
+def _worker(url: str, tasks: Any, results: Any, chunk: int = 0) -> None:  # noqa: ANN401
+    """A worker process: read each page it is given and hash its leaves (and the roots
+    of its aligned runs of ``chunk`` leaves)."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -163,7 +223,7 @@ def _worker(url: str, tasks: Any, results: Any) -> None:  # noqa: ANN401 - queue
                     dialect=engine.dialect, compile_kwargs={"literal_binds": True}
                 )
                 cursor.execute(str(query))
-                results.put(hash_rows(cursor.fetchall()))
+                results.put(hash_rows(cursor.fetchall(), chunk))
     finally:
         engine.dispose()
 
@@ -191,7 +251,7 @@ def parallel_pages(
     ctx = multiprocessing.get_context("spawn")
     queues = [(ctx.Queue(), ctx.Queue()) for _ in range(workers)]
     procs = [
-        ctx.Process(target=_worker, args=(url, tasks, results), daemon=True)
+        ctx.Process(target=_worker, args=(url, tasks, results, CHUNK), daemon=True)
         for tasks, results in queues
     ]
     for proc in procs:
@@ -358,14 +418,31 @@ class Walk:
         if end <= start:
             return start
         node, peaks, digests = self._node, self.tree.peaks, block.digests
-        n = self.n
-        for k in range(start, end):
+        chunk, aligned, roots = block.chunk, block.aligned, block.roots
+        n = self.n  # the position of row ``start`` (linked above or by the walk so far)
+        k = start
+        while k < end:
+            if chunk and n % chunk == 0 == (k - aligned) % chunk and aligned <= k <= end - chunk:
+                # a whole aligned run as one peak: the tree's size is a multiple of
+                # ``chunk`` (a power of two), so its leaves added one by one would merge
+                # into exactly this root before reaching an older peak
+                j = 32 * ((k - aligned) // chunk)
+                if j < len(roots):
+                    carry, grown = n // chunk, roots[j : j + 32]
+                    while carry & 1:
+                        grown = node(peaks.pop() + grown)
+                        carry >>= 1
+                    peaks.append(grown)
+                    n += chunk
+                    k += chunk
+                    continue
             carry, grown = n, digests[32 * k : 32 * k + 32]
             while carry & 1:
                 grown = node(peaks.pop() + grown)
                 carry >>= 1
             peaks.append(grown)
             n += 1
+            k += 1
         if self.n <= self.watch < n:
             k = start + self.watch - self.n
             self.watched = digests[32 * k : 32 * k + 32].hex()
