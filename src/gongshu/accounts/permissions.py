@@ -176,6 +176,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
 ORG_KINDS = {
     "data_authority": "数据管理部门",
     "agency": "公共管理和服务机构",
+    "vertical": "垂直管理系统",  # registered at the province; its data goes down (AGG-7)
     "enterprise": "企业",
     "operator": "授权运营机构",
     "auditor": "专业审计机构",

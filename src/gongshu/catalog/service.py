@@ -164,7 +164,7 @@ def _require_provider(entry: CatalogEntry, actor: User) -> None:
 def create(session: Session, data: dict[str, Any], *, actor: User) -> CatalogEntry:
     """An agency compiles a new entry in its own tier (CAT-6); starts as a draft."""
     org = actor.org
-    if org is None or org.kind not in ("agency", "enterprise"):
+    if org is None or org.kind not in ("agency", "vertical", "enterprise"):
         raise NotProvider("只有公共管理和服务机构（或企业）可以编制目录")
     problems: dict[str, str] = {}  # in the form's order: name, then resource code
     if not str(data.get("name") or "").strip():

@@ -35,6 +35,7 @@ from gongshu.federation import (
     identity,
     members,
     national,
+    returned,
     review,
     sharing,
 )
@@ -59,6 +60,7 @@ APPLIERS = {
     **national.APPLIERS,
     **docking.APPLIERS,
     **sharing.APPLIERS,
+    **returned.APPLIERS,
 }
 
 

@@ -44,6 +44,7 @@ from gongshu.federation import chain, client, delivery, directory, envelope, ide
 from gongshu.federation.models import SHARING_LABELS, CrossSharing, Message
 from gongshu.identifiers import is_region_code
 from gongshu.ledger import record
+from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import as_utc, utcnow
 from gongshu.workdays import Calendar, ClockSpec, Period, ScheduleMissing, beijing_date, lifecycle
 
@@ -376,6 +377,8 @@ def _receive_apply(session: Session, env: dict[str, Any], message: Message) -> N
 def _observed(session: Session, row: CrossSharing, now: dt.datetime) -> tuple[str, dict]:
     """The state the provider's local application and grant say ``row`` is in."""
     app = session.get(SharingApplication, row.application_id) if row.application_id else None
+    if app is None and row.grant_id is not None:  # returned down: a grant, no application
+        return _grant_state(session.get(Grant, row.grant_id), now, None)
     if app is None:
         return row.state, {}
     if app.status == "referred":
@@ -384,14 +387,17 @@ def _observed(session: Session, row: CrossSharing, now: dt.datetime) -> tuple[st
         basis = f"（依据：{app.refusal_basis}）" if app.refusal_basis else ""
         return "refused", {"reason": f"{app.answer or ''}{basis}"}
     if app.status == "approved" and app.grant_id is not None:
-        grant = session.get(Grant, app.grant_id)
-        facts = {"grant": grant.id, "expires_at": as_utc(grant.expires_at)}
-        if grant.revoked_at is not None:
-            return "revoked", {**facts, "reason": grant.revoke_reason}
-        if as_utc(grant.expires_at) <= now:
-            return "expired", facts
-        return "granted", {**facts, "conditions": app.answer}
+        return _grant_state(session.get(Grant, app.grant_id), now, app.answer)
     return row.state, {}
+
+
+def _grant_state(grant: Grant, now: dt.datetime, conditions: str | None) -> tuple[str, dict]:
+    facts = {"grant": grant.id, "expires_at": as_utc(grant.expires_at)}
+    if grant.revoked_at is not None:
+        return "revoked", {**facts, "reason": grant.revoke_reason}
+    if as_utc(grant.expires_at) <= now:
+        return "expired", facts
+    return "granted", {**facts, "conditions": conditions}
 
 
 def follow(session: Session, now: dt.datetime | None = None) -> int:
@@ -752,6 +758,7 @@ def serve(session: Session, raw: bytes, settings: Any, private: bytes) -> dict[s
         "rows": out.delivery.rows,
         "sha256": out.delivery.sha256,
         "format": "csv",
+        "version": _version_no(session, out.delivery.dataset_version_id),
     }
     note_text, note_sig = envelope.sign(private, note)
     record(
@@ -763,6 +770,11 @@ def serve(session: Session, raw: bytes, settings: Any, private: bytes) -> dict[s
                  "sha256": out.delivery.sha256, "grant": row.grant_id},
     )  # fmt: skip
     return {"note": note_text, "signature": note_sig, "data": base64.b64encode(data).decode()}
+
+
+def _version_no(session: Session, version_id: int) -> int:
+    version = session.get(DatasetVersion, version_id)
+    return version.version_no if version is not None else 0
 
 
 def take(session: Session, row: CrossSharing, answer: dict[str, Any], *, actor: User) -> bytes:
@@ -787,8 +799,13 @@ def take(session: Session, row: CrossSharing, answer: dict[str, Any], *, actor: 
         subject=_subject(row),
         payload={"provider_node": row.provider_node, "n": row.fetches,
                  "delivery": note["delivery"], "rows": note["rows"], "sha256": note["sha256"],
-                 "note": envelope.digest(note_text.encode())},
+                 "version": note.get("version"), "note": envelope.digest(note_text.encode())},
     )  # fmt: skip
+    if isinstance(note.get("version"), int) and "fetched_version" in (row.request or {}):
+        # a standing return (``returned``): the version now held, and at least as new
+        # as the province has announced
+        seen = max(note["version"], int(row.request.get("version") or 0))
+        row.request = {**row.request, "fetched_version": note["version"], "version": seen}
     return data
 
 
@@ -830,6 +847,10 @@ def sync(session: Session, settings: Any) -> dict[str, Any]:  # noqa: ANN401
     private = identity.private_key(settings)
     moved = follow(session) + expire(session)
     queued = report(session, private)
+    if identity.me(session).role == "province":
+        from gongshu.federation import returned  # returned builds on this module
+
+        queued += returned.refresh(session, private)
     session.commit()
     me = identity.me(session).node_id
     results = {}

@@ -1,0 +1,332 @@
+"""Data returned down (AGG-7; issue 18 item 5), in process: a province, a city
+(360100) and a county (360102) as three instances with databases of their own. The
+province returns an entry's rows for the city's region to the city node as a standing
+grant; chain messages travel as signed wire bytes, each fetch as its signed request to
+the province's ``sharing.serve``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from gongshu.accounts import service as accounts
+from gongshu.accounts.models import Organization
+from gongshu.catalog import service as catalog
+from gongshu.compliance.demo import seed_provider_assessments
+from gongshu.datasets import service as datasets
+from gongshu.db import transaction
+from gongshu.egress.tracing import trace_leak
+from gongshu.errors import Conflict, Forbidden, InvalidField
+from gongshu.federation import chain, identity, members, returned, sharing
+from gongshu.federation.models import CrossSharing
+from gongshu.ledger import LedgerEntry
+from tests.instances import new_instance, settings_for
+
+from .test_national import carry
+from .test_sharing import _resident_id, _user
+
+PROVINCE, CITY, COUNTY = "province-360000", "city-360100", "county-360102"
+FIELDS = [
+    {"name": "姓名"},
+    {"name": "公民身份号码", "kind": "resident_id"},
+    {"name": "行政区划代码", "kind": "region_code"},
+    {"name": "补助金额", "type": "decimal"},
+]
+# 东湖区 and 西湖区 are in the city; 南昌市 itself too; 景德镇市 and 萍乡市 are not.
+REGIONS = ["360102", "360103", "360100", "360200", "360300"]
+
+
+def _rows(version: int, n: int = 100) -> str:
+    lines = ["姓名,公民身份号码,行政区划代码,补助金额"] + [
+        f"居民{version}-{i:03d},{_resident_id(f'36010219800101{i:03d}')},"
+        f"{REGIONS[i % len(REGIONS)]},{300 + i}.{version}0"
+        for i in range(n)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _entry(session, settings, tmp, *, user: str, code: str, fields=FIELDS, text=None) -> int:  # noqa: ANN001
+    clerk = _user(session, user)
+    entry = catalog.create(
+        session,
+        {
+            "resource_code": code,
+            "name": f"目录{code}",
+            "summary": "按地区的记录",
+            "fields": fields,
+            "update_frequency": "每月",
+            "security_grade": "一般数据-2级",
+            "sharing_attr": "conditional",
+            "sharing_conditions": "仅用于履行法定职责",
+            "opening_attr": "none",
+        },
+        actor=clerk,
+    )
+    catalog.submit(session, entry.id, actor=clerk)
+    catalog.approve(session, entry.id, actor=_user(session, "reviewer_prov"))
+    src = tmp / f"{code}-1.csv"
+    src.write_text(text or _rows(1), encoding="utf-8")
+    datasets.load(session, entry.id, src, actor=clerk, datasets_dir=settings.datasets_dir)
+    return entry.id
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    tmp = tmp_path_factory.mktemp("returned")
+    province, _ = new_instance(settings_for(tmp / "p", None))
+    city, _ = new_instance(settings_for(tmp / "c", None))
+    county, _ = new_instance(settings_for(tmp / "k", None))
+    with transaction(province.session_factory) as session:
+        p = identity.init_node(
+            session, province.settings, role="province", region_code="360000",
+            address="http://prov.test",
+        )  # fmt: skip
+        anchor = identity.anchor_of(p)
+        entry_id = _entry(session, province.settings, tmp, user="clerk_prov", code="360000-MZ-01")
+    anchors = []
+    for inst, role, region in ((city, "city", "360100"), (county, "county", "360102")):
+        with transaction(inst.session_factory) as session:
+            n = identity.init_node(
+                session, inst.settings, role=role, region_code=region,
+                address=f"http://{role}.test", anchor=anchor,
+            )  # fmt: skip
+            anchors.append(identity.anchor_of(n))
+    with transaction(province.session_factory) as session:
+        for a in anchors:
+            members.dock(session, a)
+    try:
+        yield SimpleNamespace(
+            province=province, city=city, county=county, entry_id=entry_id, tmp=tmp
+        )
+    finally:
+        province.close()
+        city.close()
+        county.close()
+
+
+def _return(
+    net, entry_id: int, target: str = CITY, column: str = "行政区划代码", by="reviewer_prov"
+):  # noqa: ANN001, ANN202
+    with transaction(net.province.session_factory) as session:
+        row = returned.return_down(
+            session,
+            actor=_user(session, by),
+            entry_id=entry_id,
+            target_node=target,
+            region_column=column,
+            private=identity.private_key(net.province.settings),
+        )
+        return row.ref
+
+
+def _tick(net) -> None:  # noqa: ANN001
+    with transaction(net.province.session_factory) as session:
+        key = identity.private_key(net.province.settings)
+        sharing.follow(session)
+        sharing.report(session, key)
+        returned.refresh(session, key)
+
+
+def _local(instance, ref: str) -> CrossSharing:  # noqa: ANN001
+    with transaction(instance.session_factory) as session:
+        row = session.scalar(select(CrossSharing).where(CrossSharing.ref == ref))
+        session.expunge(row)
+        return row
+
+
+def _stand_in(session) -> int:  # noqa: ANN001
+    return session.scalar(
+        select(Organization.id).where(Organization.name == f"南昌市数据管理部门（{CITY}）")
+    )
+
+
+def _fetch(net, sid: int, *, who: str = "reviewer_city") -> list[list[str]]:  # noqa: ANN001
+    with transaction(net.city.session_factory) as c:
+        row = sharing.get(c, sid)
+        raw = sharing.fetch_request(c, row, identity.private_key(net.city.settings), limit=1000)
+    with transaction(net.province.session_factory) as p:
+        answer = sharing.serve(
+            p, raw, net.province.settings, identity.private_key(net.province.settings)
+        )
+    with transaction(net.city.session_factory) as c:
+        data = sharing.take(c, sharing.get(c, sid), answer, actor=_user(c, who))
+    (net.tmp / "last.csv").write_bytes(data)
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def test_rows_for_the_city_region_returned_down_refreshed_and_revoked(net) -> None:
+    ref = _return(net, net.entry_id)
+    prov = _local(net.province, ref)
+    assert (prov.side, prov.state, prov.consumer_node) == ("provider", "granted", CITY)
+    assert prov.request["row_filter"] == [
+        {"column": "行政区划代码", "op": ">=", "value": "3601"},
+        {"column": "行政区划代码", "op": "<", "value": "3602"},
+    ]
+    assert carry(net.province, net.city, sharing.CHANNEL) == 1
+    assert carry(net.province, net.county, sharing.CHANNEL) == 0
+    city_row = _local(net.city, ref)
+    assert (city_row.side, city_row.state, city_row.org_name) == (
+        "consumer",
+        "granted",
+        "南昌市数据局",
+    )
+    assert returned.stale(city_row) and city_row.request["version"] == 1
+
+    rows = _fetch(net, city_row.id)
+    header, body = rows[0], rows[1:]
+    assert header == ["姓名", "公民身份号码", "行政区划代码", "补助金额"]
+    assert len(body) == 60  # three of every five regions are in the city
+    assert {r[2] for r in body} == {"360102", "360103", "360100"}
+    assert all(r[0].startswith("居民1-") for r in body)
+    assert not returned.stale(_local(net.city, ref))
+    # Through the door under the sharing policy, watermarked and traced, on the
+    # province, to the city's stand-in organization.
+    with transaction(net.province.session_factory) as session:
+        delivered = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.action == "egress.delivered")
+        ).all()[-1]
+        assert delivered.payload["recipient"] == f"org:{prov.request and _stand_in(session)}"
+        assert delivered.payload["policy"].startswith("share-conditional")
+        verdict = trace_leak(session, net.tmp / "last.csv", secret=net.province.settings.secret_key)
+        assert verdict["attributed"], verdict
+        assert verdict["recipient_name"] == f"南昌市数据管理部门（{CITY}）"
+
+    # A new version at the province reaches the city: told by the tick, fetched again.
+    src = net.tmp / "v2.csv"
+    src.write_text(_rows(2, 50), encoding="utf-8")
+    with transaction(net.province.session_factory) as session:
+        datasets.load(
+            session, net.entry_id, src, actor=_user(session, "clerk_prov"),
+            datasets_dir=net.province.settings.datasets_dir,
+        )  # fmt: skip
+    _tick(net)
+    assert carry(net.province, net.city, sharing.CHANNEL) == 1
+    assert returned.stale(_local(net.city, ref))
+    _tick(net)  # told once
+    assert carry(net.province, net.city, sharing.CHANNEL) == 0
+    body = _fetch(net, city_row.id)[1:]
+    assert len(body) == 30 and all(r[0].startswith("居民2-") for r in body)
+    assert {r[2] for r in body} == {"360102", "360103", "360100"}
+    assert _local(net.city, ref).request["fetched_version"] == 2
+
+    # The county got nothing of it, and a fetch naming the city's grant is refused.
+    with transaction(net.county.session_factory) as k:
+        assert k.scalars(select(CrossSharing)).all() == []
+        fake = CrossSharing(
+            side="consumer", ref=ref, consumer_node=COUNTY, provider_node=PROVINCE,
+            state="granted", fetches=0,
+        )  # fmt: skip
+        raw = sharing.fetch_request(k, fake, identity.private_key(net.county.settings))
+        k.rollback()
+    with transaction(net.province.session_factory) as p:
+        with pytest.raises(sharing.FetchRefused) as refused:
+            sharing.serve(
+                p, raw, net.province.settings, identity.private_key(net.province.settings)
+            )
+        assert refused.value.code == "not_found"
+        p.rollback()
+
+    # Both ledgers hold it.
+    for inst, wanted in (
+        (net.province, ["federation.returned_down", "federation.sharing_served",
+                        "federation.returned_refreshed"]),
+        (net.city, ["federation.returned_received", "federation.sharing_fetched",
+                    "federation.returned_refreshed"]),
+    ):  # fmt: skip
+        with transaction(inst.session_factory) as session:
+            actions = set(
+                session.scalars(
+                    select(LedgerEntry.action).where(LedgerEntry.subject.like(f"%/{ref}"))
+                )
+            )
+            assert set(wanted) <= actions, actions
+
+    # Revocation stops it at once and reaches the city.
+    with transaction(net.province.session_factory) as session:
+        with pytest.raises(InvalidField, match="理由"):
+            returned.revoke(session, prov.id, actor=_user(session, "reviewer_prov"), reason=" ")
+        session.rollback()
+    with transaction(net.province.session_factory) as session:
+        returned.revoke(session, prov.id, actor=_user(session, "reviewer_prov"), reason="不再需要")
+    with transaction(net.city.session_factory) as c:
+        raw = sharing.fetch_request(
+            c, sharing.get(c, city_row.id), identity.private_key(net.city.settings)
+        )
+    with transaction(net.province.session_factory) as p:
+        with pytest.raises(sharing.FetchRefused, match="撤销"):
+            sharing.serve(
+                p, raw, net.province.settings, identity.private_key(net.province.settings)
+            )
+        p.rollback()
+    _tick(net)
+    assert carry(net.province, net.city, sharing.CHANNEL) == 1
+    assert _local(net.city, ref).state == "revoked"
+    with transaction(net.city.session_factory) as c, pytest.raises(Conflict, match="已撤销"):
+        sharing.fetch_request(
+            c, sharing.get(c, city_row.id), identity.private_key(net.city.settings)
+        )
+    for inst in (net.province, net.city):
+        with transaction(inst.session_factory) as session:
+            assert chain.verify_log(session).ok
+
+
+def test_only_the_provincial_data_authority_returns_down(net) -> None:
+    for who in ("clerk_prov", "reviewer_city"):
+        with transaction(net.province.session_factory) as session:
+            with pytest.raises(Forbidden, match="省级数据管理部门"):
+                returned.return_down(
+                    session, actor=_user(session, who), entry_id=net.entry_id,
+                    target_node=CITY, private=identity.private_key(net.province.settings),
+                )  # fmt: skip
+            session.rollback()
+    with transaction(net.province.session_factory) as session:
+        with pytest.raises(InvalidField) as bad:
+            returned.return_down(
+                session, actor=_user(session, "reviewer_prov"), entry_id=net.entry_id,
+                target_node="city-999999", region_column="没有的字段",
+                private=identity.private_key(net.province.settings),
+            )  # fmt: skip
+        assert set(bad.value.fields) == {"target_node", "region_column"}
+        session.rollback()
+    with (
+        transaction(net.city.session_factory) as session,
+        pytest.raises(Conflict, match="省级节点"),
+    ):
+        returned.return_down(
+            session, actor=_user(session, "reviewer_prov"), entry_id=1, target_node=COUNTY,
+            private=identity.private_key(net.city.settings),
+        )  # fmt: skip
+
+
+def test_a_vertical_system_provides_its_data_down_the_same_way(net) -> None:
+    with transaction(net.province.session_factory) as session:
+        tax = accounts.add_organization(
+            session, "国家税务总局江西省税务局", kind="vertical", region_code="360000"
+        )
+        clerk = accounts.create_user(
+            session, "clerk_tax", "a-long-test-password-1", org=tax, roles=["clerk"]
+        )
+        seed_provider_assessments(session, [clerk])
+        entry_id = _entry(
+            session, net.province.settings, net.tmp, user="clerk_tax", code="360000-SW-01"
+        )
+    ref = _return(net, entry_id, target=COUNTY)
+    assert carry(net.province, net.county, sharing.CHANNEL) == 1
+    row = _local(net.county, ref)
+    assert row.request["vertical"] and row.request["provider_org"] == "国家税务总局江西省税务局"
+    with transaction(net.county.session_factory) as k:
+        raw = sharing.fetch_request(
+            k, sharing.get(k, row.id), identity.private_key(net.county.settings)
+        )
+    with transaction(net.province.session_factory) as p:
+        answer = sharing.serve(
+            p, raw, net.province.settings, identity.private_key(net.province.settings)
+        )
+    with transaction(net.county.session_factory) as k:
+        data = sharing.take(k, sharing.get(k, row.id), answer, actor=_user(k, "reviewer_county"))
+    body = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))[1:]
+    assert len(body) == 20 and {r[2] for r in body} == {"360102"}
