@@ -330,3 +330,59 @@ def test_a_vertical_system_provides_its_data_down_the_same_way(net) -> None:
         data = sharing.take(k, sharing.get(k, row.id), answer, actor=_user(k, "reviewer_county"))
     body = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))[1:]
     assert len(body) == 20 and {r[2] for r in body} == {"360102"}
+
+
+def test_the_node_pages_return_down_and_list_what_was_returned(net) -> None:
+    from fastapi.testclient import TestClient
+
+    from gongshu.app.factory import create_app
+    from tests.conftest import PASSWORD
+
+    def client_of(instance, username: str) -> TestClient:  # noqa: ANN001
+        client = TestClient(create_app(instance.settings, session_factory=instance.session_factory))
+        r = client.post("/login", data={"username": username, "password": PASSWORD})
+        assert r.status_code in (200, 303), r.text
+        client.headers["X-CSRF-Token"] = client.cookies.get("gs_csrf")
+        return client
+
+    prov = client_of(net.province, "reviewer_prov")
+    page = prov.get("/federation/nodes")
+    assert page.status_code == 200 and 'id="return-down"' in page.text
+    assert (
+        f'<option value="{COUNTY}"' in page.text and f'<option value="{net.entry_id}"' in page.text
+    )
+    form = {"entry_id": str(net.entry_id), "target_node": "", "region_column": "没有的字段"}
+    r = prov.post("/federation/returned", data=form, follow_redirects=False)
+    assert r.status_code == 400, r.text
+    assert 'id="target_node-error"' in r.text and 'id="region_column-error"' in r.text
+    assert "没有的字段" in r.text  # what was typed is kept
+    form = {**form, "target_node": COUNTY, "region_column": "行政区划代码"}
+    r = prov.post("/federation/returned", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert carry(net.province, net.county, sharing.CHANNEL) == 1
+
+    county = client_of(net.county, "reviewer_county")
+    page = county.get("/federation/nodes")
+    assert page.status_code == 200 and 'id="returned-in"' in page.text
+    assert "目录360000-MZ-01" in page.text and "有新版本待取得" in page.text
+    assert "省级回流至本节点" in page.text
+
+    with transaction(net.province.session_factory) as session:
+        (row,) = [r for r in returned.listing(session, "provider") if r.state == "granted"
+                  and r.consumer_node == COUNTY and r.entry_id == net.entry_id]  # fmt: skip
+        rid = row.id
+    r = prov.post(f"/federation/returned/{rid}/revoke", data={"reason": ""}, follow_redirects=False)
+    assert r.status_code == 400 and "撤销回流须说明理由" in r.text
+    r = prov.post(
+        f"/federation/returned/{rid}/revoke",
+        data={"reason": "已改由县级采集"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    # A county reviewer at the province is no provincial data authority.
+    assert (
+        client_of(net.province, "reviewer_county")
+        .post("/federation/returned", data=form, follow_redirects=False)
+        .status_code
+        == 403
+    )

@@ -18,7 +18,7 @@ from gongshu.accounts.permissions import (
     REGISTRATION_REVIEW,
     SHARING_APPLY,
 )
-from gongshu.errors import Conflict, GongshuError, InvalidInput
+from gongshu.errors import Conflict, GongshuError, InvalidInput, NotFound
 from gongshu.federation import (
     directory,
     docking,
@@ -27,6 +27,7 @@ from gongshu.federation import (
     members,
     national,
     peers,
+    returned,
     review,
     sharing,
 )
@@ -47,7 +48,12 @@ def nodes_page(
     user: Annotated[User, requires(CATALOG_REVIEW)],
     done: str = "",
 ):  # noqa: ANN201
-    said = {"approved": "已批准加入，该节点成为本省成员。", "refused": "已拒绝加入申请。"}
+    said = {
+        "approved": "已批准加入，该节点成为本省成员。",
+        "refused": "已拒绝加入申请。",
+        "returned": "已向下级节点回流，该节点将收到通知并可取得数据。",
+        "unreturned": "已撤销回流，下级节点不能再取得该数据。",
+    }
     return _nodes(request, session, flash=said.get(done))
 
 
@@ -57,17 +63,32 @@ def _nodes(
     *,
     flash: str | None = None,
     failed: GongshuError | None = None,
+    data: dict | None = None,
 ) -> Response:
     """The node page; a refused decision on a join request is said in the summary
-    (the decision has no field)."""
+    (the decision has no field), a refused return down beside its field."""
     node = identity.maybe_me(session)
+    said = form_errors(failed) if failed is not None else {"errors": {}}
+    province = node is not None and node.role == "province"
     return render(
         request,
         "federation_nodes.html",
         status_code=failed.status if failed is not None else 200,
         flash=flash,
-        errors={},
-        error=failed.message if failed is not None else None,
+        errors=said["errors"],
+        error=said.get("error"),
+        data=data or {},
+        returned_out=returned.listing(session, "provider") if province else [],
+        returned_in=returned.listing(session, "consumer")
+        if node and node.role in ("city", "county")
+        else [],
+        return_targets={
+            m.node_id: f"{m.node_id}（{m.region_code}）" for m in returned.targets(session)
+        }
+        if province
+        else {},
+        return_entries=returned.returnable(session) if province else {},
+        stale=returned.stale,
         node=node,
         warning=directory.warning(session) if node else None,
         chains=feed.overview(session)["chains"] if node else [],
@@ -83,6 +104,68 @@ def _nodes(
         shared=sharing.listing(session)[:200] if node and node.role != "national" else [],
         sharing_labels=sharing.SHARING_LABELS,
     )
+
+
+@router.post("/returned")
+def return_down(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_REVIEW)],
+    entry_id: FormText = "",
+    target_node: FormText = "",
+    region_column: FormText = "",
+) -> Response:
+    """The provincial data authority returns an entry (or a region's rows) down to a
+    city or county node (AGG-7); a refusal is shown beside its field."""
+    data = {"entry_id": entry_id, "target_node": target_node, "region_column": region_column}
+    try:
+        with session.begin_nested():
+            returned.return_down(
+                session,
+                actor=user,
+                entry_id=int(entry_id) if entry_id.strip().isdigit() else 0,
+                target_node=target_node.strip(),
+                region_column=region_column,
+                private=identity.private_key(request.app.state.settings),
+            )
+    except GongshuError as exc:
+        return _nodes(request, session, failed=exc, data=data)
+    return RedirectResponse("/federation/nodes?done=returned#returned", status_code=303)
+
+
+@router.post("/returned/{sharing_id}/revoke")
+def return_revoke(
+    request: Request,
+    sharing_id: Id,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_REVIEW)],
+    reason: FormText = "",
+) -> Response:
+    """The provincial data authority stops a return down (the grant is revoked)."""
+    try:
+        with session.begin_nested():
+            returned.revoke(session, sharing_id, actor=user, reason=reason)
+    except GongshuError as exc:
+        return _nodes(request, session, failed=exc)
+    return RedirectResponse("/federation/nodes?done=unreturned#returned", status_code=303)
+
+
+@router.get("/returned/{sharing_id}/data")
+def returned_data(
+    request: Request,
+    sharing_id: Id,
+    session: SessionDep,
+    user: Annotated[User, requires(CATALOG_REVIEW)],
+) -> Response:
+    """A city or county data authority takes the rows returned to it (CSV, masked and
+    watermarked at the province for this node)."""
+    row = sharing.get(session, sharing_id)
+    if not returned.is_returned(row):
+        raise NotFound(f"回流记录不存在：{sharing_id}")
+    data = sharing.fetch(
+        session, sharing_id, actor=user, settings=request.app.state.settings, limit=1000
+    )
+    return Response(data, media_type="text/csv; charset=utf-8")
 
 
 @router.post("/joins/{request_id}/approve")

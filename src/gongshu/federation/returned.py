@@ -68,6 +68,21 @@ def targets(session: Session) -> list[Member]:
     )
 
 
+def returnable(session: Session) -> dict[int, str]:
+    """Entries held at the province that can be returned (published, with data)."""
+    from gongshu.catalog.models import CatalogEntry
+
+    held = versions.newest_numbers().subquery()
+    rows = session.execute(
+        select(CatalogEntry.id, CatalogEntry.name)
+        .join(held, held.c.entry_id == CatalogEntry.id)
+        .where(CatalogEntry.published_version.is_not(None), CatalogEntry.scope == "public")
+        .order_by(CatalogEntry.id)
+        .limit(500)
+    )
+    return {i: f"{name}（编号 {i}）" for i, name in rows}
+
+
 def _newest_no(session: Session, entry_id: int) -> int:
     version = versions.newest(session, entry_id)
     return version.version_no if version is not None else 0
