@@ -366,6 +366,16 @@ def test_the_node_pages_return_down_and_list_what_was_returned(net) -> None:
     assert page.status_code == 200 and 'id="returned-in"' in page.text
     assert "目录360000-MZ-01" in page.text and "有新版本待取得" in page.text
     assert "省级回流至本节点" in page.text
+    # ``gongshu node status`` says a version waits.
+    from typer.testing import CliRunner
+
+    from gongshu.federation.commands import node_app
+
+    env = {"GONGSHU_SECRET_KEY": net.county.settings.secret_key}
+    args = ["status", "--data-dir", str(net.county.settings.data_dir)]
+    result = CliRunner().invoke(node_app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "提醒：省级回流的目录“目录360000-MZ-01”有第 2 版待取得（已取得第 0 版）" in result.output
 
     with transaction(net.province.session_factory) as session:
         (row,) = [r for r in returned.listing(session, "provider") if r.state == "granted"

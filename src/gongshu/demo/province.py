@@ -77,6 +77,8 @@ ORGS = (
     DemoOrg("op", "江西省公共数据运营有限公司", "operator", "360000"),
     DemoOrg("aud", "江西中正信数据安全审计有限公司", "auditor", "360100"),
     DemoOrg("reg", "江西省互联网信息办公室", "regulator", "360000"),
+    # A vertical system registered at the province: its data goes down (AGG-7).
+    DemoOrg("sw", "国家税务总局江西省税务局", "vertical", "360000"),
 )
 
 # (username, full name, org key, roles). One account per role, a reviewer for

@@ -21,6 +21,7 @@ from gongshu.federation import (
     jobs,
     members,
     peers,
+    returned,
     sharing,
 )
 from gongshu.federation.envelope import sign
@@ -186,6 +187,8 @@ def status(data_dir: DataDir = None) -> None:
                 typer.echo(f"提醒：{alert}")
             for stall in sharing.stalled(session):
                 typer.echo(f"提醒：{stall['line']}")
+            for line in returned.waiting(session):
+                typer.echo(f"提醒：{line}")
             for c in feed.overview(session)["chains"]:
                 way = "发往" if c["direction"] == "out" else "来自"
                 name = CHANNEL_LABELS.get(c["channel"], "其他")

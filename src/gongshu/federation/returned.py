@@ -399,4 +399,14 @@ def stale(row: CrossSharing) -> bool:
     )
 
 
+def waiting(session: Session) -> list[str]:
+    """Target node: a line for each return whose newer version is not fetched yet."""
+    return [
+        f"省级回流的目录“{row.entry_name}”有第 {row.request['version']} 版待取得"
+        f"（已取得第 {row.request.get('fetched_version') or 0} 版）"
+        for row in listing(session, "consumer")
+        if stale(row)
+    ]
+
+
 APPLIERS = {RETURNED: _receive_returned, REFRESH: _receive_refresh}
