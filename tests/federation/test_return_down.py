@@ -158,7 +158,7 @@ def _fetch(net, sid: int, *, who: str = "reviewer_city") -> list[list[str]]:  # 
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
 
 
-def test_rows_for_the_city_region_returned_down_refreshed_and_revoked(net) -> None:
+def test_rows_for_the_city_region_returned_down_refreshed_and_revoked(net, monkeypatch) -> None:
     ref = _return(net, net.entry_id)
     prov = _local(net.province, ref)
     assert (prov.side, prov.state, prov.consumer_node) == ("provider", "granted", CITY)
@@ -203,7 +203,10 @@ def test_rows_for_the_city_region_returned_down_refreshed_and_revoked(net) -> No
             session, net.entry_id, src, actor=_user(session, "clerk_prov"),
             datasets_dir=net.province.settings.datasets_dir,
         )  # fmt: skip
-    _tick(net)
+    # The province's own sharing tick notices it (delivery left to ``carry`` here).
+    monkeypatch.setattr(sharing.delivery, "deliver", lambda session, **kw: {"state": "ok"})
+    with transaction(net.province.session_factory) as session:
+        assert sharing.sync(session, net.province.settings)["queued"] == 1
     assert carry(net.province, net.city, sharing.CHANNEL) == 1
     assert returned.stale(_local(net.city, ref))
     _tick(net)  # told once
@@ -332,7 +335,7 @@ def test_a_vertical_system_provides_its_data_down_the_same_way(net) -> None:
     assert len(body) == 20 and {r[2] for r in body} == {"360102"}
 
 
-def test_the_node_pages_return_down_and_list_what_was_returned(net) -> None:
+def test_the_node_pages_return_down_and_list_what_was_returned(net, monkeypatch) -> None:
     from fastapi.testclient import TestClient
 
     from gongshu.app.factory import create_app
@@ -376,6 +379,27 @@ def test_the_node_pages_return_down_and_list_what_was_returned(net) -> None:
     result = CliRunner().invoke(node_app, args, env=env)
     assert result.exit_code == 0, result.output
     assert "提醒：省级回流的目录“目录360000-MZ-01”有第 2 版待取得（已取得第 0 版）" in result.output
+
+    # The county's data authority takes its rows from the page: the signed fetch goes
+    # to the province's door (carried in process instead of over HTTP).
+    def post(url: str, body: bytes) -> dict:
+        assert url == "http://prov.test/federation/v1/sharing/fetch"
+        with transaction(net.province.session_factory) as p:
+            key = identity.private_key(net.province.settings)
+            return sharing.serve(p, body, net.province.settings, key)
+
+    monkeypatch.setattr(sharing.client, "post", post)
+    with transaction(net.county.session_factory) as k:
+        cid = next(r.id for r in returned.listing(k, "consumer") if r.entry_name.endswith("MZ-01"))
+    r = county.get(f"/federation/returned/{cid}/data")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    body = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))[1:]
+    assert len(body) == 10 and {b[2] for b in body} == {"360102"}  # version 2: 50 rows
+    assert "有新版本待取得" not in county.get("/federation/nodes").text
+    assert (
+        client_of(net.county, "clerk_county").get(f"/federation/returned/{cid}/data").status_code
+        == 403
+    )
 
     with transaction(net.province.session_factory) as session:
         (row,) = [r for r in returned.listing(session, "provider") if r.state == "granted"
