@@ -49,7 +49,7 @@ def _rows(version: int, n: int = 100) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _entry(session, settings, tmp, *, user: str, code: str, fields=FIELDS, text=None) -> int:  # noqa: ANN001
+def _entry(session, settings, tmp, *, user: str, code: str, grade="一般数据-2级") -> int:  # noqa: ANN001
     clerk = _user(session, user)
     entry = catalog.create(
         session,
@@ -57,9 +57,9 @@ def _entry(session, settings, tmp, *, user: str, code: str, fields=FIELDS, text=
             "resource_code": code,
             "name": f"目录{code}",
             "summary": "按地区的记录",
-            "fields": fields,
+            "fields": FIELDS,
             "update_frequency": "每月",
-            "security_grade": "一般数据-2级",
+            "security_grade": grade,
             "sharing_attr": "conditional",
             "sharing_conditions": "仅用于履行法定职责",
             "opening_attr": "none",
@@ -69,7 +69,7 @@ def _entry(session, settings, tmp, *, user: str, code: str, fields=FIELDS, text=
     catalog.submit(session, entry.id, actor=clerk)
     catalog.approve(session, entry.id, actor=_user(session, "reviewer_prov"))
     src = tmp / f"{code}-1.csv"
-    src.write_text(text or _rows(1), encoding="utf-8")
+    src.write_text(_rows(1), encoding="utf-8")
     datasets.load(session, entry.id, src, actor=clerk, datasets_dir=settings.datasets_dir)
     return entry.id
 
@@ -86,7 +86,10 @@ def net(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
             address="http://prov.test",
         )  # fmt: skip
         anchor = identity.anchor_of(p)
-        entry_id = _entry(session, province.settings, tmp, user="clerk_prov", code="360000-MZ-01")
+        entry_id = _entry(
+            session, province.settings, tmp, user="clerk_prov", code="360000-MZ-01",
+            grade="一般数据-4级",
+        )  # fmt: skip
     anchors = []
     for inst, role, region in ((city, "city", "360100"), (county, "county", "360102")):
         with transaction(inst.session_factory) as session:
@@ -182,6 +185,9 @@ def test_rows_for_the_city_region_returned_down_refreshed_and_revoked(net, monke
     assert len(body) == 60  # three of every five regions are in the city
     assert {r[2] for r in body} == {"360102", "360103", "360100"}
     assert all(r[0].startswith("居民1-") for r in body)
+    # A grade-4 entry: the ID numbers are pseudonymized for the city.
+    ids = {_resident_id(f"36010219800101{i:03d}") for i in range(100)}
+    assert all(r[1] and r[1] not in ids for r in body)
     assert not returned.stale(_local(net.city, ref))
     # Through the door under the sharing policy, watermarked and traced, on the
     # province, to the city's stand-in organization.
@@ -190,7 +196,7 @@ def test_rows_for_the_city_region_returned_down_refreshed_and_revoked(net, monke
             select(LedgerEntry).where(LedgerEntry.action == "egress.delivered")
         ).all()[-1]
         assert delivered.payload["recipient"] == f"org:{prov.request and _stand_in(session)}"
-        assert delivered.payload["policy"].startswith("share-conditional")
+        assert delivered.payload["policy"].startswith("share-conditional-high")
         verdict = trace_leak(session, net.tmp / "last.csv", secret=net.province.settings.secret_key)
         assert verdict["attributed"], verdict
         assert verdict["recipient_name"] == f"南昌市数据管理部门（{CITY}）"
