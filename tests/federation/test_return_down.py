@@ -397,15 +397,13 @@ def test_the_node_pages_return_down_and_list_what_was_returned(net, monkeypatch)
     monkeypatch.setattr(sharing.client, "post", post)
     with transaction(net.county.session_factory) as k:
         cid = next(r.id for r in returned.listing(k, "consumer") if r.entry_name.endswith("MZ-01"))
-    r = county.get(f"/federation/returned/{cid}/data")
+    r = county.post(f"/federation/returned/{cid}/data")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     body = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))[1:]
     assert len(body) == 10 and {b[2] for b in body} == {"360102"}  # version 2: 50 rows
     assert "有新版本待取得" not in county.get("/federation/nodes").text
-    assert (
-        client_of(net.county, "clerk_county").get(f"/federation/returned/{cid}/data").status_code
-        == 403
-    )
+    denied = client_of(net.county, "clerk_county").post(f"/federation/returned/{cid}/data")
+    assert denied.status_code == 403 and "来源无法验证" not in denied.text
 
     with transaction(net.province.session_factory) as session:
         (row,) = [r for r in returned.listing(session, "provider") if r.state == "granted"

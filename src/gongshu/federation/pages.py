@@ -150,7 +150,7 @@ def return_revoke(
     return RedirectResponse("/federation/nodes?done=unreturned#returned", status_code=303)
 
 
-@router.get("/returned/{sharing_id}/data")
+@router.post("/returned/{sharing_id}/data")
 def returned_data(
     request: Request,
     sharing_id: Id,
@@ -158,7 +158,8 @@ def returned_data(
     user: Annotated[User, requires(CATALOG_REVIEW)],
 ) -> Response:
     """A city or county data authority takes the rows returned to it (CSV, masked and
-    watermarked at the province for this node)."""
+    watermarked at the province for this node). A POST: the fetch uses a number and
+    is recorded in both ledgers."""
     row = sharing.get(session, sharing_id)
     if not returned.is_returned(row):
         raise NotFound(f"回流记录不存在：{sharing_id}")
