@@ -69,14 +69,18 @@ def targets(session: Session) -> list[Member]:
 
 
 def returnable(session: Session) -> dict[int, str]:
-    """Entries held at the province that can be returned (published, with data)."""
+    """Entries held at the province that can be returned (published, shared, with data)."""
     from gongshu.catalog.models import CatalogEntry
 
     held = versions.newest_numbers().subquery()
     rows = session.execute(
         select(CatalogEntry.id, CatalogEntry.name)
         .join(held, held.c.entry_id == CatalogEntry.id)
-        .where(CatalogEntry.published_version.is_not(None), CatalogEntry.scope == "public")
+        .where(
+            CatalogEntry.published_version.is_not(None),
+            CatalogEntry.scope == "public",
+            CatalogEntry.sharing_attr != "none",  # not shared: not returned either
+        )
         .order_by(CatalogEntry.id)
         .limit(500)
     )
