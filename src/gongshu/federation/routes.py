@@ -40,7 +40,7 @@ from gongshu.federation import (
     sharing,
 )
 from gongshu.federation.envelope import MAX_MESSAGE_BYTES
-from gongshu.web.bounds import Code, Id, Text
+from gongshu.web.bounds import Code, Count, Days, Id, Limit, Names, Text
 from gongshu.web.deps import SessionDep, read_only
 
 router = APIRouter(prefix="/federation/v1", tags=["federation"])
@@ -171,8 +171,8 @@ class CrossSharingCreate(BaseModel):
     legal_basis: Text
     use: Text
     scenario: Text
-    requested_fields: list[Text]
-    term_days: int
+    requested_fields: Names
+    term_days: Days
 
 
 def _sharing(row) -> dict:  # noqa: ANN001 - CrossSharing
@@ -220,8 +220,8 @@ def cross_data(
     sharing_id: Id,
     session: SessionDep,
     user: Annotated[User, requires(DATA_RECEIVE)],
-    offset: int = 0,
-    limit: int = 100,
+    offset: Count = 0,
+    limit: Limit = 100,
 ) -> Response:
     """A page of rows straight from the provider node (CSV, masked and watermarked
     there for this organization)."""
