@@ -52,13 +52,14 @@ class LocalCluster:
     env: dict[str, str] = field(default_factory=dict)
     _procs: list[subprocess.Popen] = field(default_factory=list)
 
-    def _spawn(self, name: str, *args: str) -> None:
+    def _spawn(self, name: str, *args: str, opts: dict[str, str] | None = None) -> None:
         home = spark_home()
         assert self.work_dir is not None
         log = open(self.work_dir / f"{name}.log", "wb")  # noqa: SIM115 - lives with the process
         env = {
             **os.environ,
             **self.env,
+            **(opts or {}),
             "SPARK_HOME": str(home),
             "SPARK_LOG_DIR": str(self.work_dir),
         }
@@ -74,9 +75,22 @@ class LocalCluster:
         )
         log.close()
 
-    def start(self, timeout: float = 120.0) -> LocalCluster:
+    def start(self, timeout: float = 120.0, attempts: int = 3) -> LocalCluster:
+        """Start the master and workers; wait until every worker is ALIVE.
+
+        The ports are free when chosen but another process may take one before the
+        JVM binds it (the test S3 server starts beside the cluster). The master is
+        told not to drift to the next port (``spark.port.maxRetries=0``: workers and
+        this status check would reach someone else), so a taken port ends it and the
+        whole start is tried again on fresh ports."""
         if not java_available():
             raise SparkUnavailable("Spark 集群需要 Java 运行环境：请安装 Java 17 或设置 JAVA_HOME")
+        for _ in range(attempts):
+            if self._start_once(timeout):
+                return self
+        raise SparkUnavailable("Spark 集群未能在限定时间内启动：请检查 Java 17 与端口占用")
+
+    def _start_once(self, timeout: float) -> bool:
         self.work_dir = Path(tempfile.mkdtemp(prefix="gongshu-spark-cluster-"))
         port, self.web = free_port(), free_port()
         self.url = f"spark://127.0.0.1:{port}"
@@ -84,6 +98,7 @@ class LocalCluster:
             "master",
             "org.apache.spark.deploy.master.Master",
             "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(self.web),
+            opts={"SPARK_MASTER_OPTS": "-Dspark.port.maxRetries=0"},
         )  # fmt: skip
         for i in range(self.workers):
             work = self.work_dir / f"worker-{i}"
@@ -97,19 +112,22 @@ class LocalCluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.alive_workers() >= self.workers:
-                return self
+                return True
             if any(p.poll() is not None for p in self._procs):
                 break
             time.sleep(0.3)
         self.stop()
-        raise SparkUnavailable("Spark 集群未能在限定时间内启动：请检查 Java 17 与端口占用")
+        return False
 
     def alive_workers(self) -> int:
-        """Workers the master lists as ALIVE (its JSON status page)."""
+        """Workers the master lists as ALIVE (its JSON status page). An answer that is
+        not this master's status (another server on the port) counts none."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.web}/json/", timeout=2) as r:  # noqa: S310
                 status = json.load(r)
-        except OSError:
+        except (OSError, ValueError):
+            return 0
+        if not isinstance(status, dict) or status.get("url") != self.url:
             return 0
         return sum(1 for w in status.get("workers", []) if w.get("state") == "ALIVE")
 
