@@ -45,3 +45,20 @@ def test_per_dataset_jsonld_and_turtle(client, open_data) -> None:
 )
 def test_every_update_frequency_maps_to_the_eu_vocabulary(label, code) -> None:  # noqa: ANN001
     assert FREQUENCY[label] == code
+
+
+def test_each_distribution_names_the_licence_its_page_states(client, open_data) -> None:
+    for entry, title in (
+        (open_data.free, "公共数据开放许可（无条件开放）"),
+        (open_data.cond, "公共数据开放利用协议（有条件开放）"),
+    ):
+        one = client.get(f"/open/{entry.id}.jsonld").json()
+        distributions = one["dcat:distribution"]
+        assert distributions, entry.name
+        for dist in distributions:
+            licence = dist["dct:license"]
+            assert licence["@type"] == "dct:LicenseDocument"
+            assert licence["@id"].endswith(f"/open/{entry.id}#licence")
+            assert licence["dct:title"]["@value"] == title
+        page = client.get(f"/open/{entry.id}").text
+        assert 'id="licence"' in page and title in page

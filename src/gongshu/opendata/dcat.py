@@ -26,6 +26,7 @@ from sqlalchemy import inspect
 from gongshu.accounts.models import Region
 from gongshu.catalog.models import CatalogEntry
 from gongshu.opendata.entries import slug
+from gongshu.opendata.licence import licence_for
 from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import as_utc
 
@@ -134,6 +135,17 @@ def _service(base: str) -> dict[str, Any]:
     }
 
 
+def _licence(entry: CatalogEntry, base: str) -> dict[str, Any]:
+    """The licence the entry is released under: the licence section of its page, which
+    states the terms (gongshu.opendata.licence)."""
+    licence = licence_for(entry.opening_attr)
+    return {
+        "@id": f"{base}/open/{entry.id}#licence",
+        "@type": "dct:LicenseDocument",
+        "dct:title": _zh(licence.title),
+    }
+
+
 def _distribution(entry: CatalogEntry, version: DatasetVersion, base: str) -> dict[str, Any]:
     node: dict[str, Any] = {
         "@id": f"{base}/open/{entry.id}#v{version.version_no}",
@@ -146,6 +158,7 @@ def _distribution(entry: CatalogEntry, version: DatasetVersion, base: str) -> di
         "dct:accessRights": _eu(
             "access-right", ACCESS_RIGHTS[entry.opening_attr], "dct:RightsStatement"
         ),
+        "dct:license": _licence(entry, base),
     }
     if version.bytes is not None:
         node["dcat:byteSize"] = {"@value": str(version.bytes), "@type": "xsd:decimal"}
