@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from gongshu import storage
 from gongshu.accounts import service as accounts
 from gongshu.accounts.models import Organization
 from gongshu.egress import service as egress
+from gongshu.egress.download import file_response
 from gongshu.egress.versions import personal_columns
 from gongshu.ledger import entries as ledger_entries
 from gongshu.operation import products, runs
@@ -85,6 +87,13 @@ def test_nobody_consented_yields_no_rows_with_a_chinese_note(
 ):  # noqa: ANN001
     out = _deliver(session, licensed, op, tmp_path)
     assert out.delivery.rows == 0
+    # the recipient is told beside the (empty) file how many rows were kept back and why
+    (held,) = out.withheld
+    assert held.rows == 40 and out.withheld_rows == 40 and "授权运营" in held.reason
+    headers = file_response(out).headers
+    assert headers["X-Gongshu-Withheld-Rows"] == "40"
+    assert "未取得个人同意" in unquote(headers["X-Gongshu-Withheld-Reasons"])
+    assert "40 行" in unquote(headers["X-Gongshu-Withheld-Reasons"])
     with pytest.raises(ExportRefused) as exc:  # count over nothing: the group is too small
         runs.run_query(
             session, licensed.id, TOTAL.format(id=closed_entry.id), actor=op, settings=rs()
@@ -130,6 +139,7 @@ def test_only_consenting_persons_rows_reach_the_door_and_the_sandbox(
     ]
     (withheld,) = delivered.payload["withheld"]
     assert withheld["rows"] == 36 and "授权运营" in withheld["reason"]
+    assert out.withheld_rows == 36
     assert not any(x in json.dumps(delivered.payload, ensure_ascii=False) for x in IDS)
 
     run = runs.run_query(

@@ -14,6 +14,9 @@ from starlette.responses import StreamingResponse
 
 from gongshu.egress.service import DeliveryFile
 
+WITHHELD_ROWS = "X-Gongshu-Withheld-Rows"
+WITHHELD_REASONS = "X-Gongshu-Withheld-Reasons"
+
 
 def file_response(out: DeliveryFile) -> StreamingResponse:
     """The delivery as an attachment; its encrypted file goes once it was sent."""
@@ -23,13 +26,21 @@ def file_response(out: DeliveryFile) -> StreamingResponse:
         if quoted == out.filename
         else f"attachment; filename*=utf-8''{quoted}"
     )
+    headers = {
+        "Content-Disposition": disposition,
+        "Content-Length": str(out.size),
+        "X-Gongshu-Delivery": out.delivery.token,
+    }
+    if out.withheld:
+        # Rows a gate kept back (a person's consent not in effect, say): how many and
+        # why, so an empty or short file is not mistaken for the data (the reasons are
+        # Chinese, percent-encoded UTF-8 as header values must be ASCII).
+        headers[WITHHELD_ROWS] = str(out.withheld_rows)
+        reasons = "；".join(f"{w.reason}（{w.rows} 行）" for w in out.withheld)
+        headers[WITHHELD_REASONS] = quote(reasons)
     return StreamingResponse(
         out.chunks(),
         media_type=out.media_type,
-        headers={
-            "Content-Disposition": disposition,
-            "Content-Length": str(out.size),
-            "X-Gongshu-Delivery": out.delivery.token,
-        },
+        headers=headers,
         background=BackgroundTask(out.discard),
     )

@@ -204,6 +204,13 @@ def check_grant(grant: Grant, actor: User, *, now: datetime | None = None) -> No
 # ---------------------------------------------------------------- the door
 
 
+@dataclass(frozen=True)
+class Withheld:
+    gate: str
+    reason: str
+    rows: int
+
+
 @dataclass
 class DeliveryFile:
     delivery: Delivery
@@ -215,6 +222,13 @@ class DeliveryFile:
     filename: str
     total: int | None = None  # rows matching before the page, when asked (``count``)
     content: bytes | None = None
+    # What each gate kept back (its reason and how many rows; never which): the
+    # recipient is told beside the data, as the ledger entry records it.
+    withheld: tuple[Withheld, ...] = ()
+
+    @property
+    def withheld_rows(self) -> int:
+        return sum(w.rows for w in self.withheld)
 
     def chunks(self) -> Iterator[bytes]:
         """The delivered bytes in order (what a download streams)."""
@@ -502,9 +516,14 @@ def _through_door(
         },
     )
     name = f"{entry.resource_code}-v{version.version_no}.{formats.EXTENSIONS[fmt]}"
+    held = tuple(
+        Withheld(w.gate, w.reason, n) for w, n in zip(withheld, withheld_rows, strict=True) if n
+    )
     if content is not None:
-        return DeliveryFile(delivery, None, formats.MEDIA_TYPES[fmt], name, total, content)
-    return DeliveryFile(delivery, spool, formats.MEDIA_TYPES[fmt], name, total)
+        return DeliveryFile(
+            delivery, None, formats.MEDIA_TYPES[fmt], name, total, content, withheld=held
+        )
+    return DeliveryFile(delivery, spool, formats.MEDIA_TYPES[fmt], name, total, withheld=held)
 
 
 def _large(version: DatasetVersion, limit: int | None) -> bool:
