@@ -34,10 +34,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from gmalglib.sm2 import SM2 as FastSm2
+
 from gongshu.capabilities import import_all_models
 from gongshu.db import Base, make_engine, make_session_factory, transaction
 from gongshu.ledger import merkle, service
 from gongshu.ledger.keys import InstanceKey
+from gongshu.protect import sm2
 from gongshu.timeutil import utcnow
 
 EVERY = 256  # Settings.checkpoint_every's default
@@ -58,6 +61,11 @@ def build(data_dir: Path, entries: int) -> None:
     Base.metadata.create_all(engine, tables=tables)
     engine.dispose()
     key = InstanceKey.load_or_create(data_dir / "keys")
+    # The checkpoints are signed through gmalglib's SM2 (C, about 0.2 ms) rather than
+    # the server's own signing (gmssl, pure Python, about 17 ms: most of a 10M build):
+    # the same GB/T 32918 signature under the same key and user id, which the verifier
+    # checks like any other; the build is not what is measured.
+    signer = FastSm2(sk=key.sm2_private, pk=key.public_key.point, uid=sm2.DEFAULT_USER_ID)
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA synchronous=OFF")
     tree = merkle.Accumulator(service.ALGORITHM)
@@ -78,7 +86,7 @@ def build(data_dir: Path, entries: int) -> None:
             root = tree.root().hex()
             signed_at = created + timedelta(milliseconds=1)
             message = service.checkpoint_message(tree.size, root, signed_at)
-            signature = base64.b64encode(key.sign(message)).decode()
+            signature = base64.b64encode(signer.sign(message)).decode()
             peaks = json.dumps([p.hex() for p in tree.peaks])
             checkpoints.append(
                 (
