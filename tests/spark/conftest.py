@@ -5,6 +5,7 @@ on it (``GONGSHU_SPARK_MASTER``) for the tests of this folder."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -36,6 +37,12 @@ def on_cluster(cluster: LocalCluster):  # noqa: ANN201
     try:
         spark = spark_engine.session()
         assert spark.sparkContext.master == cluster.url
+        # Both workers' executors registered before the tests run (on a loaded machine
+        # the second can take longer than the scheduler's own 30 s wait).
+        status = spark.sparkContext._jsc.sc().getExecutorMemoryStatus
+        deadline = time.monotonic() + 120
+        while status().size() < cluster.workers + 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
         yield spark
     finally:
         spark_engine.stop()

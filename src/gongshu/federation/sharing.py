@@ -257,14 +257,16 @@ def _proxy(session: Session, consumer_node: str, org: dict[str, Any]) -> User:
     remote agency on this node: the recipient the door masks and marks for."""
     by = f"node:{consumer_node}"
     name = f"{org['name']}（{consumer_node}）"[:128]
-    local = session.scalar(select(Organization).where(Organization.name == name))
-    if local is None:
-        local = accounts.add_organization(
-            session, name, kind="agency", region_code=org["region_code"], by=by
-        )
+    # Found by the remote organization's id on its node (the user name), not by its
+    # name: a renamed agency keeps its stand-in, and so its grants and marks.
     username = f"{consumer_node}.org{org['id']}"[:64]
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
+        local = session.scalar(select(Organization).where(Organization.name == name))
+        if local is None:
+            local = accounts.add_organization(
+                session, name, kind="agency", region_code=org["region_code"], by=by
+            )
         user = User(
             username=username,
             display_name=name[:64],

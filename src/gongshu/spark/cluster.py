@@ -98,7 +98,12 @@ class LocalCluster:
             "master",
             "org.apache.spark.deploy.master.Master",
             "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(self.web),
-            opts={"SPARK_MASTER_OPTS": "-Dspark.port.maxRetries=0"},
+            # no REST submission server (port 6066 for every master on the machine:
+            # a second cluster's would fail to bind it and, with no retries, be left
+            # unable to register workers)
+            opts={
+                "SPARK_MASTER_OPTS": "-Dspark.port.maxRetries=0 -Dspark.master.rest.enabled=false"
+            },
         )  # fmt: skip
         for i in range(self.workers):
             work = self.work_dir / f"worker-{i}"
