@@ -38,11 +38,11 @@ def on_cluster(cluster: LocalCluster):  # noqa: ANN201
         spark = spark_engine.session()
         assert spark.sparkContext.master == cluster.url
         # Both workers' executors registered before the tests run (on a loaded machine
-        # the second can take longer than the scheduler's own 30 s wait).
+        # one can take half a minute to start, and the other would run every task).
         status = spark.sparkContext._jsc.sc().getExecutorMemoryStatus
         deadline = time.monotonic() + 120
         while status().size() < cluster.workers + 1 and time.monotonic() < deadline:
-            time.sleep(0.5)
+            time.sleep(0.2)
         yield spark
     finally:
         spark_engine.stop()
