@@ -2,12 +2,16 @@
 so caches in any server process can tell that what they hold is out of date.
 
 The open catalog's search (opendata/search.py) caches its results per process under
-the ``catalog`` counter. The counter is set to a fresh random value inside the writing
-transaction, by a session event that sees every ORM flush and every ORM bulk statement
-on the watched tables, so a cache can never outlive the commit that changed the data:
-readers read the counter first, then the data, in one transaction. Random, not +1: a
-rolled-back change (tests roll back every test) must not hand the next change the
-same value. Raw SQL bypasses the events; the cache key also holds the row count.
+the ``catalog`` counter, which only changes the public can see move (an open entry, a
+data version, a provider or region): a draft or any other entry outside the open
+catalog bumps ``catalog_text`` alone, the counter of the catalog's full-text index.
+
+A counter is set to a fresh random value inside the writing transaction, by a session
+event that sees every ORM flush and every ORM bulk statement on the watched tables, so
+a cache can never outlive the commit that changed the data: readers read the counter
+first, then the data, in one transaction. Random, not +1: a rolled-back change (tests
+roll back every test) must not hand the next change the same value. Raw SQL bypasses
+the events; the cache keys also hold a row count.
 """
 
 from __future__ import annotations
@@ -33,11 +37,21 @@ class ChangeCounter(Base):
 
 # counter name -> the mapped classes whose rows it covers (filled by ``watch``)
 _WATCHED: dict[str, tuple[type, ...]] = {}
+# (counter name, class) -> which of its objects' flushed changes count (default: all)
+_WHEN: dict[tuple[str, type], Callable[[Session, Any], bool]] = {}
 
 
-def watch(name: str, *classes: type) -> None:
-    """Bump ``name`` whenever rows of ``classes`` are inserted, updated or deleted."""
+def watch(name: str, *classes: type, when: Callable[[Session, Any], bool] | None = None) -> None:
+    """Bump ``name`` whenever rows of ``classes`` are inserted, updated or deleted; with
+    ``when``, only for the flushed objects it accepts (``when(session, obj)``, called
+    before the flush: the object's history still holds its old values). ORM bulk
+    statements on the classes always bump."""
     _WATCHED[name] = tuple(dict.fromkeys(_WATCHED.get(name, ()) + classes))
+    for cls in classes:
+        if when is None:
+            _WHEN.pop((name, cls), None)
+        else:
+            _WHEN[(name, cls)] = when
 
 
 _ALL = select(ChangeCounter.__table__.c.name, ChangeCounter.__table__.c.value)
@@ -68,9 +82,19 @@ def bump(session: Session, name: str) -> None:
         session.execute(insert(ChangeCounter).values(name=name, value=value))
 
 
-def _touched(objects: Any) -> set[str]:
+def _counts(session: Session, name: str, obj: Any) -> bool:
+    for cls in type(obj).__mro__:
+        when = _WHEN.get((name, cls))
+        if when is not None:
+            return when(session, obj)
+    return True
+
+
+def _touched(session: Session, objects: Any) -> set[str]:
     return {
-        name for name, classes in _WATCHED.items() for obj in objects if isinstance(obj, classes)
+        name
+        for name, classes in _WATCHED.items()
+        if any(isinstance(obj, classes) and _counts(session, name, obj) for obj in objects)
     }
 
 
@@ -78,7 +102,7 @@ def _touched(objects: Any) -> set[str]:
 def _on_flush(session: Session, _context: Any, _instances: Any) -> None:
     # Every flush, not once a transaction: a transaction may change, read (and cache
     # under the new value), then change again.
-    for name in sorted(_touched(changed_objects(session))):
+    for name in sorted(_touched(session, changed_objects(session))):
         bump(session, name)
 
 

@@ -133,9 +133,10 @@ _CACHE = changes.Cache("catalog", size=512)
 
 
 def catalog_stamp(session: Session) -> int:
-    """Beside the change counter, the entry count (cheap: a covering index), so rows
-    written by raw SQL, which no session event sees, still change cache keys."""
-    return session.scalar(select(func.count()).select_from(CatalogEntry)) or 0
+    """Beside the change counter, the number of open entries, so rows written by raw
+    SQL, which no session event sees, still change cache keys (of open entries only:
+    a new draft changes nothing the public sees)."""
+    return session.scalar(select(func.count()).select_from(CatalogEntry).where(open_clause())) or 0
 
 
 def search(
