@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from sqlalchemy import BigInteger, String, event, insert, select, update
+from sqlalchemy import BigInteger, String, bindparam, event, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gongshu.db import Base, changed_objects
@@ -65,6 +65,7 @@ def values(session: Session) -> dict[str, int]:
         return memo[1]
     read = {name: value for name, value in session.connection().execute(_ALL)}
     session.info[_READ] = (session.get_transaction(), read)
+    session.info.pop(_BUMPED, None)  # read: the next change must move the counters again
     return read
 
 
@@ -72,14 +73,31 @@ def current(session: Session, name: str) -> int:
     return values(session).get(name, 0)
 
 
+_COUNTERS = ChangeCounter.__table__
+# Built once, run on the session's connection (no ORM statement machinery a bump).
+_SET = update(_COUNTERS).where(_COUNTERS.c.name == bindparam("n")).values(value=bindparam("v"))
+_ADD = insert(_COUNTERS).values(name=bindparam("n"), value=bindparam("v"))
+# session.info: (transaction, names bumped in it since the counters were last read)
+_BUMPED = "gongshu.changes.bumped"
+
+
 def bump(session: Session, name: str) -> None:
+    """Give ``name`` a fresh value in the session's transaction. Once bumped, a counter
+    is not bumped again until someone reads the counters in this transaction: no cache
+    can hold anything under the value it has now, so a second write changes nothing."""
+    transaction = session.get_transaction()
+    bumped = session.info.get(_BUMPED)
+    if bumped is not None and bumped[0] is transaction and name in bumped[1]:
+        return
     session.info.pop(_READ, None)
     value = secrets.randbits(62)
-    done = session.execute(
-        update(ChangeCounter).where(ChangeCounter.name == name).values(value=value)
-    )
-    if not done.rowcount:
-        session.execute(insert(ChangeCounter).values(name=name, value=value))
+    connection = session.connection()
+    if not connection.execute(_SET, {"n": name, "v": value}).rowcount:
+        connection.execute(_ADD, {"n": name, "v": value})
+    if bumped is None or bumped[0] is not transaction:
+        bumped = (transaction, set())
+        session.info[_BUMPED] = bumped
+    bumped[1].add(name)
 
 
 def _counts(session: Session, name: str, obj: Any) -> bool:
@@ -109,7 +127,9 @@ def _on_flush(session: Session, _context: Any, _instances: Any) -> None:
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, _transaction: Any) -> None:
     # a savepoint rolled back may have undone a bump read here: read the counters again
+    # (and bump again on the next change)
     session.info.pop(_READ, None)
+    session.info.pop(_BUMPED, None)
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -111,3 +111,20 @@ def test_editing_or_closing_a_published_entry_moves_the_public_counter(session, 
     session.flush()
     assert _counter(session, "catalog") != after
     assert search(session, q="公交").total == 1
+
+
+def test_a_change_after_a_read_in_the_same_transaction_moves_the_counter_again(
+    session, open_data
+) -> None:  # noqa: ANN001
+    entry = session.get(CatalogEntry, open_data.free.id)
+    entry.summary = "公交与地铁换乘"
+    session.flush()
+    entry.summary = "公交与地铁换乘站点"  # no read in between: one move serves both
+    session.flush()
+    assert search(session, q="地铁换乘").total == 1  # read, and cached under this value
+    moved = _counter(session, "catalog")
+    entry.summary = "公交与共享单车"
+    session.flush()
+    assert _counter(session, "catalog") != moved
+    assert search(session, q="地铁换乘").total == 0
+    assert search(session, q="共享单车").total == 1

@@ -168,7 +168,7 @@ def test_the_workbench_list_marks_and_suggests(client, login, shelf) -> None:  #
     assert "您是不是要找" in page and "个体工商户名录" in page
 
 
-QUERIES = ["企业", "qy", "qiye dengji", "食品", "shipin", "食品经", "企页登记", "公交", "工商护", "气象"]
+QUERIES = ["企业", "qy", "qiye dengji", "食品", "shipin", "食品经", "企页登记", "公交", "工商护"]
 
 
 def test_an_index_kept_up_to_date_agrees_with_one_built_afresh(session, people, shelf) -> None:  # noqa: ANN001
