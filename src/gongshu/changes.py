@@ -2,12 +2,16 @@
 so caches in any server process can tell that what they hold is out of date.
 
 The open catalog's search (opendata/search.py) caches its results per process under
-the ``catalog`` counter. The counter is set to a fresh random value inside the writing
-transaction, by a session event that sees every ORM flush and every ORM bulk statement
-on the watched tables, so a cache can never outlive the commit that changed the data:
-readers read the counter first, then the data, in one transaction. Random, not +1: a
-rolled-back change (tests roll back every test) must not hand the next change the
-same value. Raw SQL bypasses the events; the cache key also holds the row count.
+the ``catalog`` counter, which only changes the public can see move (an open entry, a
+data version, a provider or region): a draft or any other entry outside the open
+catalog bumps ``catalog_text`` alone, the counter of the catalog's full-text index.
+
+A counter is set to a fresh random value inside the writing transaction, by a session
+event that sees every ORM flush and every ORM bulk statement on the watched tables, so
+a cache can never outlive the commit that changed the data: readers read the counter
+first, then the data, in one transaction. Random, not +1: a rolled-back change (tests
+roll back every test) must not hand the next change the same value. Raw SQL bypasses
+the events; the cache keys also hold a row count.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from sqlalchemy import BigInteger, String, event, insert, select, update
+from sqlalchemy import BigInteger, String, bindparam, event, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gongshu.db import Base, changed_objects
@@ -33,11 +37,21 @@ class ChangeCounter(Base):
 
 # counter name -> the mapped classes whose rows it covers (filled by ``watch``)
 _WATCHED: dict[str, tuple[type, ...]] = {}
+# (counter name, class) -> which of its objects' flushed changes count (default: all)
+_WHEN: dict[tuple[str, type], Callable[[Session, Any], bool]] = {}
 
 
-def watch(name: str, *classes: type) -> None:
-    """Bump ``name`` whenever rows of ``classes`` are inserted, updated or deleted."""
+def watch(name: str, *classes: type, when: Callable[[Session, Any], bool] | None = None) -> None:
+    """Bump ``name`` whenever rows of ``classes`` are inserted, updated or deleted; with
+    ``when``, only for the flushed objects it accepts (``when(session, obj)``, called
+    before the flush: the object's history still holds its old values). ORM bulk
+    statements on the classes always bump."""
     _WATCHED[name] = tuple(dict.fromkeys(_WATCHED.get(name, ()) + classes))
+    for cls in classes:
+        if when is None:
+            _WHEN.pop((name, cls), None)
+        else:
+            _WHEN[(name, cls)] = when
 
 
 _ALL = select(ChangeCounter.__table__.c.name, ChangeCounter.__table__.c.value)
@@ -51,6 +65,7 @@ def values(session: Session) -> dict[str, int]:
         return memo[1]
     read = {name: value for name, value in session.connection().execute(_ALL)}
     session.info[_READ] = (session.get_transaction(), read)
+    session.info.pop(_BUMPED, None)  # read: the next change must move the counters again
     return read
 
 
@@ -58,19 +73,46 @@ def current(session: Session, name: str) -> int:
     return values(session).get(name, 0)
 
 
+_COUNTERS = ChangeCounter.__table__
+# Built once, run on the session's connection (no ORM statement machinery a bump).
+_SET = update(_COUNTERS).where(_COUNTERS.c.name == bindparam("n")).values(value=bindparam("v"))
+_ADD = insert(_COUNTERS).values(name=bindparam("n"), value=bindparam("v"))
+# session.info: (transaction, names bumped in it since the counters were last read)
+_BUMPED = "gongshu.changes.bumped"
+
+
 def bump(session: Session, name: str) -> None:
+    """Give ``name`` a fresh value in the session's transaction. Once bumped, a counter
+    is not bumped again until someone reads the counters in this transaction: no cache
+    can hold anything under the value it has now, so a second write changes nothing."""
+    transaction = session.get_transaction()
+    bumped = session.info.get(_BUMPED)
+    if bumped is not None and bumped[0] is transaction and name in bumped[1]:
+        return
     session.info.pop(_READ, None)
     value = secrets.randbits(62)
-    done = session.execute(
-        update(ChangeCounter).where(ChangeCounter.name == name).values(value=value)
-    )
-    if not done.rowcount:
-        session.execute(insert(ChangeCounter).values(name=name, value=value))
+    connection = session.connection()
+    if not connection.execute(_SET, {"n": name, "v": value}).rowcount:
+        connection.execute(_ADD, {"n": name, "v": value})
+    if bumped is None or bumped[0] is not transaction:
+        bumped = (transaction, set())
+        session.info[_BUMPED] = bumped
+    bumped[1].add(name)
 
 
-def _touched(objects: Any) -> set[str]:
+def _counts(session: Session, name: str, obj: Any) -> bool:
+    for cls in type(obj).__mro__:
+        when = _WHEN.get((name, cls))
+        if when is not None:
+            return when(session, obj)
+    return True
+
+
+def _touched(session: Session, objects: Any) -> set[str]:
     return {
-        name for name, classes in _WATCHED.items() for obj in objects if isinstance(obj, classes)
+        name
+        for name, classes in _WATCHED.items()
+        if any(isinstance(obj, classes) and _counts(session, name, obj) for obj in objects)
     }
 
 
@@ -78,14 +120,16 @@ def _touched(objects: Any) -> set[str]:
 def _on_flush(session: Session, _context: Any, _instances: Any) -> None:
     # Every flush, not once a transaction: a transaction may change, read (and cache
     # under the new value), then change again.
-    for name in sorted(_touched(changed_objects(session))):
+    for name in sorted(_touched(session, changed_objects(session))):
         bump(session, name)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, _transaction: Any) -> None:
     # a savepoint rolled back may have undone a bump read here: read the counters again
+    # (and bump again on the next change)
     session.info.pop(_READ, None)
+    session.info.pop(_BUMPED, None)
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -75,9 +75,57 @@ def test_package_search_answers_are_cached_and_follow_changes(session, open_data
         },
         actor=people.clerk_county,
     )
-    # not yet published: not open, but the catalog changed, so the answer is recomputed
-    second = ckan.package_search(session, params, None)
-    assert second is not first and second["count"] == 2
+    # not yet published: nothing the public sees changed, so the answer stands
+    assert ckan.package_search(session, params, None) is first
     catalog.submit(session, draft.id, actor=people.clerk_county)
+    # submitted: not open yet (the cache key's count of entries past drafting moved)
+    assert ckan.package_search(session, params, None)["count"] == 2
     catalog.approve(session, draft.id, actor=people.reviewer_county)
     assert ckan.package_search(session, params, None)["count"] == 3
+
+
+def _counter(session, name: str) -> int | None:  # noqa: ANN001
+    return session.scalar(select(ChangeCounter.value).where(ChangeCounter.name == name))
+
+
+def test_a_draft_moves_the_text_index_counter_only(session, open_data, people) -> None:  # noqa: ANN001
+    public, text = _counter(session, "catalog"), _counter(session, "catalog_text")
+    draft = catalog.create(
+        session,
+        {"resource_code": "360102-JT-0010", "name": "公交草稿", "summary": "草稿"},
+        actor=people.clerk_county,
+    )
+    assert _counter(session, "catalog") == public
+    assert _counter(session, "catalog_text") != text
+    catalog.update(session, draft.id, {"summary": "草稿二"}, actor=people.clerk_county)
+    assert _counter(session, "catalog") == public
+
+
+def test_editing_or_closing_a_published_entry_moves_the_public_counter(session, open_data) -> None:  # noqa: ANN001
+    entry = session.get(CatalogEntry, open_data.free.id)
+    before = _counter(session, "catalog")
+    entry.summary = "新的摘要"  # still open
+    session.flush()
+    after = _counter(session, "catalog")
+    assert after != before
+    entry.opening_attr = "none"  # open before, closed now
+    session.flush()
+    assert _counter(session, "catalog") != after
+    assert search(session, q="公交").total == 1
+
+
+def test_a_change_after_a_read_in_the_same_transaction_moves_the_counter_again(
+    session, open_data
+) -> None:  # noqa: ANN001
+    entry = session.get(CatalogEntry, open_data.free.id)
+    entry.summary = "公交与地铁换乘"
+    session.flush()
+    entry.summary = "公交与地铁换乘站点"  # no read in between: one move serves both
+    session.flush()
+    assert search(session, q="地铁换乘").total == 1  # read, and cached under this value
+    moved = _counter(session, "catalog")
+    entry.summary = "公交与共享单车"
+    session.flush()
+    assert _counter(session, "catalog") != moved
+    assert search(session, q="地铁换乘").total == 0
+    assert search(session, q="共享单车").total == 1

@@ -166,3 +166,23 @@ def test_the_workbench_list_marks_and_suggests(client, login, shelf) -> None:  #
     assert "<mark>企业</mark><mark>登记</mark>信息" in page
     page = client.get("/catalog", params={"q": "个体工商户 气象"}).text
     assert "您是不是要找" in page and "个体工商户名录" in page
+
+
+QUERIES = ["企业", "qy", "qiye dengji", "食品", "shipin", "食品经", "企页登记", "公交", "工商护"]
+
+
+def test_an_index_kept_up_to_date_agrees_with_one_built_afresh(session, people, shelf) -> None:  # noqa: ANN001
+    kept = textindex.index_for(session)
+    before = {q: kept.match(q) for q in QUERIES}  # fills the memo of expansions
+    assert not before["食品"].scores
+    _open(session, people, "360102-SC-0004", "食品经营许可", "食品经营企业的许可", publish=False)
+    shelf.buses.summary = "公交站点位置与食品摊点"
+    shelf.shops.name = "个体工商户登记名录"
+    session.flush()
+    kept = textindex.index_for(session)  # the same index, brought up to date
+    fresh = textindex.TextIndex()
+    fresh.refresh(session, kept.stamp)
+    assert kept.vocab == fresh.vocab
+    for q in QUERIES:
+        assert kept.match(q) == fresh.match(q), q
+    assert kept.match("食品").scores

@@ -88,6 +88,7 @@ class AuthToken(Base):
 
 # Provider names are searched in the open catalog (opendata/search.py caches it).
 changes.watch("catalog", Organization, Region)
+changes.watch("catalog_text", Organization, Region)  # names in the full-text index
 # Who may call the open API (opendata/resolve.py caches it per process).
 changes.watch("access", AuthToken, User)
 

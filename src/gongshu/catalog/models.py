@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from gongshu import changes
 from gongshu.accounts.models import Organization
@@ -108,5 +108,29 @@ class EntryVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# The open catalog's search cache (opendata/search.py) is keyed by this counter.
-changes.watch("catalog", CatalogEntry)
+def _open_values(published_version: object, opening_attr: object, scope: object) -> bool:
+    # opendata.entries.is_open on values; a scope not yet set is the column's default
+    return published_version is not None and opening_attr != "none" and scope in ("public", None)
+
+
+def public_change(session: Session, entry: CatalogEntry) -> bool:
+    """Whether a flushed change of ``entry`` can change what the public sees: the entry
+    is open or was open before the change, or it is being deleted. A draft, a returned
+    or submitted entry never published, an enterprise's own entry: not."""
+    if entry in session.deleted:
+        return True
+    state = inspect(entry)
+    now, before = [], []
+    for key in ("published_version", "opening_attr", "scope"):
+        history = state.attrs[key].history
+        value = getattr(entry, key)
+        now.append(value)
+        before.append(history.deleted[0] if history.deleted else value)
+    return _open_values(*now) or (state.has_identity and _open_values(*before))
+
+
+# The open catalog's caches (opendata/search.py, ckan.py, resolve.py) are keyed by
+# "catalog": changes the public can see. The full-text index, which holds every entry
+# (the clerk's catalog search finds drafts), by "catalog_text".
+changes.watch("catalog", CatalogEntry, when=public_change)
+changes.watch("catalog_text", CatalogEntry)

@@ -5,6 +5,7 @@ ranked by relevance and carry the words to mark and, when none is found, suggest
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,10 +96,8 @@ def search(
         with index.lock:
             match = index.match(q or "")
 
-    def base(skip: str | None = None) -> Select:
-        stmt = select(CatalogEntry).join(
-            Organization, CatalogEntry.provider_org_id == Organization.id
-        )
+    def narrowed(stmt: Select, skip: str | None = None) -> Select:
+        stmt = stmt.join(Organization, CatalogEntry.provider_org_id == Organization.id)
         stmt = stmt.where(visible(actor), CatalogEntry.scope == "public")
         if match is not None:
             stmt = stmt.where(id_in(list(match.scores)))
@@ -109,34 +108,36 @@ def search(
                 )
         return stmt
 
-    # One grouped pass counts the total and every facet no filter narrows (each LIKE
-    # scan of the catalog costs milliseconds, and this is the catalog API's hot path);
-    # a facet with a filter of its own is counted without that filter, by itself.
-    matched = base().subquery()
-    combos = session.execute(
-        select(*(matched.c[k] for k in FACETS), func.count()).group_by(
-            *(matched.c[k] for k in FACETS)
-        )
-    ).all()
-    total = sum(row[-1] for row in combos)
-    stmt = base()
+    # One pass counts the total and every facet no filter narrows (each LIKE scan of
+    # the catalog costs milliseconds, and this is the catalog API's hot path): grouped
+    # in SQL without search words; with them, the matching rows' ids and facet values
+    # are read once (the ids are ranked here) and grouped in Python. A facet with a
+    # filter of its own is counted without that filter, by itself.
+    columns = [getattr(CatalogEntry, k) for k in FACETS]
     if match is None:
+        combos = [
+            tuple(row)
+            for row in session.execute(narrowed(select(*columns, func.count())).group_by(*columns))
+        ]
+        stmt = narrowed(select(CatalogEntry))
         stmt = stmt.order_by(CatalogEntry.tier, CatalogEntry.resource_code)
         entries = list(session.scalars(stmt.limit(limit).offset(offset)).unique())
     else:
-        ids = session.scalars(stmt.with_only_columns(CatalogEntry.id)).all()
+        rows = session.execute(narrowed(select(CatalogEntry.id, *columns))).all()
+        combos = [(*k, n) for k, n in Counter(tuple(r[1:]) for r in rows).items()]
         with index.lock:
-            page = index.ranked({i: match.scores[i] for i in ids})[offset : offset + limit]
+            page = index.ranked({r[0]: match.scores[r[0]] for r in rows})[offset : offset + limit]
         found = {e.id: e for e in session.scalars(select(CatalogEntry).where(id_in(page))).unique()}
         entries = [found[i] for i in page if i in found]
+    total = sum(row[-1] for row in combos)
     facets: dict[str, list[tuple[Any, str, int]]] = {}
     org_names = dict(session.execute(select(Organization.id, Organization.name)).all())
     for i, key in enumerate(FACETS):
         counts: dict[Any, int] = {}
         if key in filters:
-            sub = base(skip=key).subquery()
-            col = sub.c[key]
-            counts = dict(session.execute(select(col, func.count()).group_by(col)).all())
+            col = getattr(CatalogEntry, key)
+            counted = narrowed(select(col, func.count()), skip=key).group_by(col)
+            counts = dict(session.execute(counted).all())
         else:
             for row in combos:
                 counts[row[i]] = counts.get(row[i], 0) + row[-1]

@@ -15,6 +15,7 @@ PostgreSQL, so both databases give the same results in the same order.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -298,6 +299,7 @@ class TextIndex:
         ).all()
         seen = set()
         changed = False
+        touched: set[str] = set()  # the keys of every entry added, changed or removed
         for row in rows:
             row = tuple(row)
             seen.add(row[0])
@@ -305,8 +307,10 @@ class TextIndex:
             if self.texts.get(row[0]) == text:
                 continue
             changed = True
+            touched.update(self.entry_keys.get(row[0], ()))
             self._remove(row[0])
             keys = self._entry_keys(row)
+            touched.update(keys)
             self.entry_keys[row[0]] = keys
             for key, weight in keys.items():
                 self.postings.setdefault(key, {})[row[0]] = weight
@@ -315,12 +319,35 @@ class TextIndex:
             self.codes[row[0]] = row[3] or ""
         for gone in set(self.texts) - seen:
             changed = True
+            touched.update(self.entry_keys.get(gone, ()))
             self._remove(gone)
         if changed:
-            self._vocab = None
             self._names = None
-            self._memo = {}
+            self._follow(touched)
         self.stamp = stamp
+
+    def _follow(self, touched: set[str]) -> None:
+        """Bring the sorted vocabulary and the memo of query expansions up to a change
+        of the entries holding ``touched`` keys: a few entries (a new draft) cost a few
+        list insertions instead of sorting every key again, and only the expansions
+        those keys can change are forgotten."""
+        if self._vocab is None or len(touched) > 5000:
+            self._vocab = None
+            self._memo = {}
+            return
+        vocab = self._vocab
+        for key in touched:
+            if key.startswith("\x01"):
+                continue
+            at = bisect.bisect_left(vocab, key)
+            present = at < len(vocab) and vocab[at] == key
+            if key in self.postings and not present:
+                vocab.insert(at, key)
+            elif key not in self.postings and present:
+                del vocab[at]
+        self._memo = {
+            term: memo for term, memo in self._memo.items() if not _stale(term, memo, touched)
+        }
 
     # ------------------------------------------------------------ querying
 
@@ -502,6 +529,22 @@ class TextIndex:
         return [n for n, score, _ in found if score >= 40]
 
 
+Expansion = tuple[list[tuple[str, float, str]], list[str]]  # TextIndex.expand's answer
+
+
+def _stale(term: str, memo: Expansion, touched: set[str]) -> bool:
+    """Whether ``TextIndex.expand(term)`` may answer otherwise once the entries holding
+    the ``touched`` keys changed: the term, its pinyin key or a word containing it among
+    them (``term in key`` covers all three), one of its synonyms, or an expansion found
+    through the vocabulary's near words (any new word may change those)."""
+    alts = memo[0]
+    if not alts or any(factor == TYPO for _key, factor, _mark in alts):
+        return True
+    if any(syn in touched for syn in _SYN.get(term, ())):
+        return True
+    return any(term in key for key in touched)
+
+
 _INDEXES: dict[str, TextIndex] = {}
 _INDEXES_LOCK = threading.Lock()
 
@@ -514,7 +557,7 @@ def index_for(session: Session) -> TextIndex:
     with _INDEXES_LOCK:
         index = _INDEXES.setdefault(url, TextIndex())
     count = session.scalar(select(func.count()).select_from(CatalogEntry)) or 0
-    stamp = (changes.current(session, "catalog"), count)
+    stamp = (changes.current(session, "catalog_text"), count)
     with index.lock:
         index.refresh(session, stamp)
     return index

@@ -62,10 +62,10 @@ def snapshot(entry: CatalogEntry) -> dict[str, Any]:
 def new_version(
     session: Session, entry: CatalogEntry, action: str, actor: User, comment: str | None = None
 ) -> EntryVersion:
-    if action != "created":
+    if action != "created":  # a new entry's row was just written with both as they are
         entry.version_no += 1
-    entry.updated_at = utcnow()
-    session.flush()
+        entry.updated_at = utcnow()
+        session.flush()
     version = EntryVersion(
         entry_id=entry.id,
         version_no=entry.version_no,
