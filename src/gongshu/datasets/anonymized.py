@@ -244,10 +244,7 @@ def measure_bounded(
             reader = storage.batch_reader(datasets_dir, version, names)  # scanned once
             con.register("gs_source", reader)
             kinds = {f.name: f.type for f in reader.schema if f.name in sealed}
-            rows = con.execute(
-                _bounded_sql("gs_source", qi, sens, kinds),
-                {"salt": secrets.token_hex(16)} if sealed & set(names) else {},
-            ).fetchall()
+            rows = con.execute(*_bounded_sql("gs_source", qi, sens, kinds)).fetchall()
         finally:
             con.close()
     finally:
@@ -261,9 +258,11 @@ def measure_bounded(
 
 def _bounded_sql(
     source: str, qi: tuple[str, ...], sens: tuple[str, ...], sealed: dict[str, pa.DataType]
-) -> str:
-    """The query of ``measure_bounded``: one row per sensitive attribute (one row
-    without any) of rows, classes, k and distinct l."""
+) -> tuple[str, dict[str, str]]:
+    """The query of ``measure_bounded`` and its parameters (the salt, drawn here, when
+    a column is ``sealed``): one row per sensitive attribute (one row without any) of
+    rows, classes, k and distinct l."""
+    params = {"salt": secrets.token_hex(16)} if sealed else {}
 
     def key(name: str) -> str:
         col = _q(name)
@@ -286,13 +285,16 @@ def _bounded_sql(
     )
     by = ", ".join(q)
     if not sens:
-        return f"""
+        return (
+            f"""
             WITH keyed AS (SELECT {keys} FROM {source}),
             classes AS (SELECT count(*) AS size FROM keyed GROUP BY {by})
             SELECT sum(size), count(*), min(size), NULL FROM classes HAVING count(*) > 0
-        """
+        """,
+            params,
+        )
     sets = ", ".join(f"({by}, {a})" for a in s)
-    return f"""
+    sql = f"""
         WITH keyed AS (SELECT {keys} FROM {source}),
         pairs AS (
             SELECT {by}, GROUPING({", ".join(s)}) AS gs_set, count(*) AS n
@@ -301,6 +303,7 @@ def _bounded_sql(
         classes AS (SELECT gs_set, sum(n) AS size, count(*) AS d FROM pairs GROUP BY gs_set, {by})
         SELECT sum(size), count(*), min(size), min(d) FROM classes GROUP BY gs_set
     """
+    return sql, params
 
 
 def _q(name: str) -> str:
