@@ -10,6 +10,7 @@ import threading
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -251,6 +252,14 @@ def test_the_bounded_measure_refuses_what_measure_refuses(session, people, tmp_p
         anonymized.measure_bounded(tmp_path / "ds", version, [], ["诊断"])
     with pytest.raises(InvalidParameter, match="不能既是准标识符又是敏感属性"):
         anonymized.measure_bounded(tmp_path / "ds", version, ["诊断"], ["诊断"])
+
+
+def test_the_spill_directory_goes_on_error_too(session, people, tmp_path, monkeypatch) -> None:
+    version = _load_people(session, people, tmp_path, _mixed_lines(200), "B-ERROR")
+    monkeypatch.setattr(anonymized, "MEMORY_LIMIT", "1MB")  # below a block: DuckDB fails
+    with pytest.raises(duckdb.OutOfMemoryException):
+        anonymized.measure_bounded(tmp_path / "ds", version, ["街道"], ["公民身份号码"])
+    assert not list(scratch.owner(tmp_path / "ds").dir.glob("*anonymity*"))
 
 
 SPILL_ROWS = 40_000
