@@ -194,7 +194,7 @@ def _refuse(
 
 # The measurement's own DuckDB (issue 19 item 3): what it may hold before its hash
 # aggregation spills to disk, and its threads. Each thread needs its share of the limit.
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT = "128MB"
 THREADS = 2
 
 
