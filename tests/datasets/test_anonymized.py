@@ -222,6 +222,30 @@ def test_the_bounded_measure_gives_the_integers_of_measure(
     assert not list(scratch.owner(tmp_path / "ds").dir.glob("*anonymity*"))  # spill dir gone
 
 
+@pytest.mark.parametrize("sealed", [False, True])
+def test_floats_group_as_measure_groups_them(sealed: bool) -> None:
+    """-0.0 is 0.0 and every NaN one value, hashed (sealed) or not, as in ``measure``."""
+    nan = float("nan")
+    table = pa.table(
+        {
+            "q": [0.0, -0.0, nan, -nan, None, None, 1.5, 1.5],
+            "s": [-0.0, 0.0, nan, -nan, None, 2.0, 1.5, 3.0],
+        }
+    )
+    want = measure(table, ["q"], ["s"])
+    assert (want.k, want.l, want.equivalence_classes) == (2, 1, 4)
+    con = duckdb.connect()
+    try:
+        con.register("t", table)
+        kinds = {"q": pa.float64(), "s": pa.float64()} if sealed else {}
+        ((rows, classes, k, l),) = con.execute(  # noqa: E741
+            *anonymized._bounded_sql("t", ("q",), ("s",), kinds)
+        ).fetchall()
+    finally:
+        con.close()
+    assert (rows, k, l, classes) == (want.rows, want.k, want.l, want.equivalence_classes)
+
+
 def test_the_bounded_measure_of_an_empty_version(session, people, tmp_path) -> None:
     entry = _people_entry(session, people, "B-EMPTY")
     csv = tmp_path / "empty.csv"
