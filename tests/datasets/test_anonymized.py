@@ -217,6 +217,8 @@ def test_the_bounded_measure_gives_the_integers_of_measure(
         want.l,
         want.equivalence_classes,
     )
+    monkeypatch.setattr(anonymized, "ROWS_PER_PASS", 150)  # four passes, classes split
+    assert anonymized.measure_bounded(tmp_path / "ds", version, qi, sensitive) == got
     assert got.rows == 600 and (got.l is None) == (not sensitive)
     assert not hasattr(got, "t")  # not computed, so not claimed
     assert not list(scratch.owner(tmp_path / "ds").dir.glob("*anonymity*"))  # spill dir gone
@@ -238,7 +240,7 @@ def test_floats_group_as_measure_groups_them(sealed: bool) -> None:
     try:
         con.register("t", table)
         kinds = {"q": pa.float64(), "s": pa.float64()} if sealed else {}
-        ((rows, classes, k, l),) = con.execute(  # noqa: E741
+        ((rows, classes, k, l, _),) = con.execute(  # noqa: E741
             *anonymized._bounded_sql("t", ("q",), ("s",), kinds)
         ).fetchall()
     finally:
@@ -346,7 +348,7 @@ def _spill_run(session, people, tmp_path, monkeypatch, *, hash_sealed: bool) -> 
     if not hash_sealed:  # the control: the same run with the IDs in clear
         real_sql = anonymized._bounded_sql
         monkeypatch.setattr(
-            anonymized, "_bounded_sql", lambda s, q, v, sealed: real_sql(s, q, v, {})
+            anonymized, "_bounded_sql", lambda s, q, v, sealed, **kw: real_sql(s, q, v, {}, **kw)
         )
     stop = threading.Event()
 

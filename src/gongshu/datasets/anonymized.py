@@ -196,6 +196,11 @@ def _refuse(
 # aggregation spills to disk, and its threads. Each thread needs its share of the limit.
 MEMORY_LIMIT = "128MB"
 THREADS = 2
+# DuckDB's spilling aggregation still needs memory that grows with the distinct pairs
+# (it ran out under 128 MB, 256 MB and one thread at 50M rows): past this many rows the
+# classes are split by a hash of their key into passes, each reading the stream again
+# and holding only its share of the pairs (10M rows passed at 128 MB).
+ROWS_PER_PASS = 10_000_000
 
 
 def measure_bounded(
@@ -241,28 +246,48 @@ def measure_bounded(
             }
         )
         try:
-            reader = storage.batch_reader(datasets_dir, version, names)  # scanned once
-            con.register("gs_source", reader)
-            kinds = {f.name: f.type for f in reader.schema if f.name in sealed}
-            rows = con.execute(*_bounded_sql("gs_source", qi, sens, kinds)).fetchall()
+            passes = max(1, -(-int(version.rows or 0) // ROWS_PER_PASS))
+            salt = secrets.token_hex(16)  # one for every pass: the same class, the same pass
+            rows = []
+            for part in range(passes):
+                reader = storage.batch_reader(datasets_dir, version, names)  # scanned once
+                name = f"gs_source_{part}"
+                con.register(name, reader)
+                kinds = {f.name: f.type for f in reader.schema if f.name in sealed}
+                sql, params = _bounded_sql(
+                    name, qi, sens, kinds, salt=salt, part=(part, passes) if passes > 1 else None
+                )
+                rows += con.execute(sql, params).fetchall()
+                con.unregister(name)
         finally:
             con.close()
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     if not rows:  # no rows, no class
         return AnonymityFigures(0, qi, sens, 0, None, 0)
-    total, classes, k = (int(v) for v in rows[0][:3])
+    # a row per pass and sensitive attribute: every pass's classes are its own
+    groups = {r[4] for r in rows}
+    first = [r for r in rows if r[4] == min(groups)]
+    total, classes = sum(int(r[0]) for r in first), sum(int(r[1]) for r in first)
+    k = min(int(r[2]) for r in first)
     distinct = [int(r[3]) for r in rows if r[3] is not None]
     return AnonymityFigures(total, qi, sens, k, min(distinct) if sens else None, classes)
 
 
 def _bounded_sql(
-    source: str, qi: tuple[str, ...], sens: tuple[str, ...], sealed: dict[str, pa.DataType]
+    source: str,
+    qi: tuple[str, ...],
+    sens: tuple[str, ...],
+    sealed: dict[str, pa.DataType],
+    *,
+    salt: str | None = None,
+    part: tuple[int, int] | None = None,
 ) -> tuple[str, dict[str, str]]:
-    """The query of ``measure_bounded`` and its parameters (the salt, drawn here, when
-    a column is ``sealed``): one row per sensitive attribute (one row without any) of
-    rows, classes, k and distinct l."""
-    params = {"salt": secrets.token_hex(16)} if sealed else {}
+    """The query of ``measure_bounded`` and its parameters (the salt, drawn here unless
+    given, when a column is ``sealed``): one row per sensitive attribute (one row
+    without any) of rows, classes, k, distinct l and the grouping set, over the classes
+    whose key hashes to ``part`` = (i, n) when given."""
+    params = {"salt": salt or secrets.token_hex(16)} if sealed else {}
 
     def key(name: str) -> str:
         col = _q(name)
@@ -284,24 +309,25 @@ def _bounded_sql(
         + [f"{key(n)} AS {a}" for n, a in zip(sens, s, strict=True)]
     )
     by = ", ".join(q)
+    where = f"WHERE hash({by}) % {part[1]} = {part[0]}" if part else ""
     if not sens:
         return (
             f"""
-            WITH keyed AS (SELECT {keys} FROM {source}),
+            WITH keyed AS (SELECT * FROM (SELECT {keys} FROM {source}) {where}),
             classes AS (SELECT count(*) AS size FROM keyed GROUP BY {by})
-            SELECT sum(size), count(*), min(size), NULL FROM classes HAVING count(*) > 0
+            SELECT sum(size), count(*), min(size), NULL, 0 FROM classes HAVING count(*) > 0
         """,
             params,
         )
     sets = ", ".join(f"({by}, {a})" for a in s)
     sql = f"""
-        WITH keyed AS (SELECT {keys} FROM {source}),
+        WITH keyed AS (SELECT * FROM (SELECT {keys} FROM {source}) {where}),
         pairs AS (
             SELECT {by}, GROUPING({", ".join(s)}) AS gs_set, count(*) AS n
             FROM keyed GROUP BY GROUPING SETS ({sets})
         ),
         classes AS (SELECT gs_set, sum(n) AS size, count(*) AS d FROM pairs GROUP BY gs_set, {by})
-        SELECT sum(size), count(*), min(size), min(d) FROM classes GROUP BY gs_set
+        SELECT sum(size), count(*), min(size), min(d), gs_set FROM classes GROUP BY gs_set
     """
     return sql, params
 
