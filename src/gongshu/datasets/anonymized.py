@@ -219,8 +219,8 @@ def measure_bounded(
     number. Both hash aggregations spill to a directory of this process's scratch
     area past ``MEMORY_LIMIT``; a version of more than ``ROWS_PER_PASS`` rows is
     measured in passes, each over the classes whose key hashes to it. A null stays a
-    null, which DuckDB groups as a value of its own, as ``measure`` does; floats group -0.0 with 0.0 and NaN with NaN, as
-    numpy's unique does.
+    null, which DuckDB groups as a value of its own, as ``measure`` does; floats
+    group -0.0 with 0.0 and NaN with NaN, as numpy's unique does.
 
     Spilled pairs must not hold a sealed column's values in clear (SEC-9): DuckDB's
     temporary-file encryption needs an encrypted database written with the httpfs
