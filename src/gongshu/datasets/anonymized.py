@@ -21,9 +21,14 @@ leaves. Its figures go on the version and into the ledger.
 
 from __future__ import annotations
 
+import secrets
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from gongshu import storage
@@ -32,7 +37,8 @@ from gongshu.catalog import service as catalog
 from gongshu.datasets.errors import NotDataProvider
 from gongshu.errors import Conflict, InvalidInput
 from gongshu.ledger import record
-from gongshu.protect.anonymity import measure
+from gongshu.protect.errors import InvalidParameter
+from gongshu.storage import scratch
 from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import utcnow
 
@@ -134,37 +140,197 @@ def check_and_mark(
     return version
 
 
+@dataclass(frozen=True)
+class AnonymityFigures:
+    """What the check uses of a measurement: rows, k, distinct l (None without a
+    sensitive attribute) and the number of equivalence classes, the same integers as
+    ``protect.anonymity.measure``. No t (the check does not use it, so it is not
+    computed) and no class sizes (there are as many as classes: they grow with the
+    table)."""
+
+    rows: int
+    quasi_identifiers: tuple[str, ...]
+    sensitive: tuple[str, ...]
+    k: int
+    l: int | None  # noqa: E741 - the name the literature uses
+    equivalence_classes: int
+
+
 def _measure(
     datasets_dir: Path,
     version: DatasetVersion,
     quasi_identifiers: list[str],
     sensitive: list[str] | None,
-):  # noqa: ANN202 - protect.anonymity.AnonymityReport
-    """k and l in process, or on the Spark cluster when ``GONGSHU_ENGINE=spark``
-    (the same report: gongshu.spark.anonymity)."""
+) -> AnonymityFigures:
+    """k and l in process in bounded memory (``measure_bounded``), or on the Spark
+    cluster when ``GONGSHU_ENGINE=spark`` (gongshu.spark.anonymity, the same figures)."""
     from gongshu.spark import engine
 
+    qi, sens = _refuse(quasi_identifiers, sensitive)
     if engine() == "spark":
         from gongshu.spark.anonymity import measure_version
 
-        return measure_version(datasets_dir, version, quasi_identifiers, sensitive)
-    keys = [*quasi_identifiers, *(sensitive or [])]
-    stored = {c["name"] for c in version.columns or []}
-    if quasi_identifiers and set(keys) <= stored:
-        # Only the columns measured, read as a stream (sealed ones a frame at a time):
-        # no whole decrypted sealed file beside them. ``measure`` then holds those
-        # columns (its numpy kernels need them whole). Counting distinct rows in DuckDB
-        # first and reducing them per class in SQL was tried (commit e30d140 on branch
-        # stream) and cost more at 10M near-unique rows: 2.1 GB against 1.8 GB.
-        table = storage.batch_reader(datasets_dir, version, list(dict.fromkeys(keys))).read_all()
-        return measure(table, quasi_identifiers, sensitive)
-    con = duckdb.connect()  # a request measure refuses: the same errors as ever
+        report = measure_version(datasets_dir, version, list(qi), list(sens) or None)
+        return AnonymityFigures(
+            report.rows, qi, sens, report.k, report.l, report.equivalence_classes
+        )
+    return measure_bounded(datasets_dir, version, qi, sens)
+
+
+def _refuse(
+    quasi_identifiers: Sequence[str], sensitive: Sequence[str] | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The requests ``measure`` refuses, refused with its errors."""
+    qi, sens = tuple(quasi_identifiers), tuple(sensitive or ())
+    if not qi:
+        raise InvalidParameter("measure", "quasi_identifiers", "至少需要一个准标识符列")
+    for name in sens:
+        if name in qi:
+            raise InvalidParameter(
+                "measure", "sensitive", f"列 {name} 不能既是准标识符又是敏感属性"
+            )
+    return qi, sens
+
+
+# The measurement's own DuckDB (issue 19 item 3): what it may hold before its hash
+# aggregation spills to disk, and its threads. Each thread needs its share of the limit.
+MEMORY_LIMIT = "128MB"
+THREADS = 2
+# DuckDB's spilling aggregation still needs memory that grows with the distinct pairs
+# (it ran out under 128 MB, 256 MB and one thread at 50M rows): past this many rows the
+# classes are split by a hash of their key into passes, each reading the stream again
+# and holding only its share of the pairs (10M rows passed at 128 MB).
+ROWS_PER_PASS = 10_000_000
+
+
+def measure_bounded(
+    datasets_dir: Path,
+    version: DatasetVersion,
+    quasi_identifiers: Sequence[str],
+    sensitive: Sequence[str] | None = None,
+) -> AnonymityFigures:
+    """k, distinct l, classes and rows of the stored ``version``, the same integers
+    as ``measure`` of its table, in memory that does not grow with the rows.
+
+    DuckDB reads only the columns measured as a stream (``storage.batch_reader``: a
+    sealed frame decrypted at a time) and counts the distinct (quasi-identifiers,
+    sensitive value) pairs, one grouping set per sensitive attribute, then the pairs
+    per class: a class's size is the sum of its pairs' counts, its distinct l their
+    number. Both hash aggregations spill to a directory of this process's scratch
+    area past ``MEMORY_LIMIT``; a version of more than ``ROWS_PER_PASS`` rows is
+    measured in passes, each over the classes whose key hashes to it. A null stays a
+    null, which DuckDB groups as a value of its own, as ``measure`` does; floats
+    group -0.0 with 0.0 and NaN with NaN, as numpy's unique does.
+
+    Spilled pairs must not hold a sealed column's values in clear (SEC-9): DuckDB's
+    temporary-file encryption needs an encrypted database written with the httpfs
+    extension's OpenSSL (this build refuses to write one with its own crypto), which
+    the platform does not install. So each value of a sealed column is replaced,
+    before anything can be spilled, by a keyed 128-bit hash (``md5_number`` of a
+    random per-run salt and the value; the salt lives in this process's memory only),
+    which keeps equality and distinctness (a collision among 50 million values has a
+    chance near 10^-23, and could only lower l). The directory goes when the
+    measurement ends, or with the process's scratch at the next sweep if it dies.
+    """
+    qi, sens = _refuse(quasi_identifiers, sensitive)
+    names = list(dict.fromkeys([*qi, *sens]))
+    sealed = set((version.sealed or {}).get("columns") or ())
+    spill = scratch.new_path(datasets_dir, "anonymity")
+    spill.mkdir(mode=0o700)
     try:
-        source = storage.relation(con, datasets_dir, version)
-        table = con.sql(f"SELECT {', '.join(map(_q, keys))} FROM {source}").to_arrow_table()
+        con = duckdb.connect(
+            config={
+                "memory_limit": MEMORY_LIMIT,
+                "threads": THREADS,
+                "preserve_insertion_order": False,
+                "temp_directory": str(spill),
+            }
+        )
+        try:
+            passes = max(1, -(-int(version.rows or 0) // ROWS_PER_PASS))
+            salt = secrets.token_hex(16)  # one for every pass: the same class, the same pass
+            rows = []
+            for part in range(passes):
+                reader = storage.batch_reader(datasets_dir, version, names)  # scanned once
+                name = f"gs_source_{part}"
+                con.register(name, reader)
+                kinds = {f.name: f.type for f in reader.schema if f.name in sealed}
+                sql, params = _bounded_sql(
+                    name, qi, sens, kinds, salt=salt, part=(part, passes) if passes > 1 else None
+                )
+                rows += con.execute(sql, params).fetchall()
+                con.unregister(name)
+        finally:
+            con.close()
     finally:
-        con.close()
-    return measure(table, quasi_identifiers, sensitive)
+        shutil.rmtree(spill, ignore_errors=True)
+    if not rows:  # no rows, no class
+        return AnonymityFigures(0, qi, sens, 0, None, 0)
+    # a row per pass and sensitive attribute: every pass's classes are its own
+    groups = {r[4] for r in rows}
+    first = [r for r in rows if r[4] == min(groups)]
+    total, classes = sum(int(r[0]) for r in first), sum(int(r[1]) for r in first)
+    k = min(int(r[2]) for r in first)
+    distinct = [int(r[3]) for r in rows if r[3] is not None]
+    return AnonymityFigures(total, qi, sens, k, min(distinct) if sens else None, classes)
+
+
+def _bounded_sql(
+    source: str,
+    qi: tuple[str, ...],
+    sens: tuple[str, ...],
+    sealed: dict[str, pa.DataType],
+    *,
+    salt: str | None = None,
+    part: tuple[int, int] | None = None,
+) -> tuple[str, dict[str, str]]:
+    """The query of ``measure_bounded`` and its parameters (the salt, drawn here unless
+    given, when a column is ``sealed``): one row per sensitive attribute (one row
+    without any) of rows, classes, k, distinct l and the grouping set, over the classes
+    whose key hashes to ``part`` = (i, n) when given."""
+    params = {"salt": salt or secrets.token_hex(16)} if sealed else {}
+
+    def key(name: str) -> str:
+        col = _q(name)
+        kind = sealed.get(name)
+        if kind is None:
+            return col
+        if pa.types.is_floating(kind):  # -0.0 as 0.0 and every NaN alike, as grouped
+            text = f"CASE WHEN isnan({col}) THEN 'nan' ELSE CAST({col} + 0.0 AS VARCHAR) END"
+        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            text = f"hex({col})"
+        else:
+            text = f"CAST({col} AS VARCHAR)"
+        return f"md5_number($salt || {text})"  # null in, null out
+
+    q = [f"gs_q{i}" for i in range(len(qi))]
+    s = [f"gs_s{i}" for i in range(len(sens))]
+    keys = ", ".join(
+        [f"{key(n)} AS {a}" for n, a in zip(qi, q, strict=True)]
+        + [f"{key(n)} AS {a}" for n, a in zip(sens, s, strict=True)]
+    )
+    by = ", ".join(q)
+    where = f"WHERE hash({by}) % {part[1]} = {part[0]}" if part else ""
+    if not sens:
+        return (
+            f"""
+            WITH keyed AS (SELECT * FROM (SELECT {keys} FROM {source}) {where}),
+            classes AS (SELECT count(*) AS size FROM keyed GROUP BY {by})
+            SELECT sum(size), count(*), min(size), NULL, 0 FROM classes HAVING count(*) > 0
+        """,
+            params,
+        )
+    sets = ", ".join(f"({by}, {a})" for a in s)
+    sql = f"""
+        WITH keyed AS (SELECT * FROM (SELECT {keys} FROM {source}) {where}),
+        pairs AS (
+            SELECT {by}, GROUPING({", ".join(s)}) AS gs_set, count(*) AS n
+            FROM keyed GROUP BY GROUPING SETS ({sets})
+        ),
+        classes AS (SELECT gs_set, sum(n) AS size, count(*) AS d FROM pairs GROUP BY gs_set, {by})
+        SELECT sum(size), count(*), min(size), min(d), gs_set FROM classes GROUP BY gs_set
+    """
+    return sql, params
 
 
 def _q(name: str) -> str:
