@@ -36,6 +36,7 @@ from gongshu.quality.sql import (
     lookup_tables_sql,
     q,
 )
+from gongshu.storage import scratch
 
 ROWS_PER_BATCH = 262_144  # what the fast path fetches at a time
 # pyarrow maps a plain file rather than reading it into fresh buffers (the kernel zeroed
@@ -52,9 +53,67 @@ FETCH_THREADS = max(1, (os.cpu_count() or 2) // 2)
 WORKERS = max(1, (os.cpu_count() or 2) // 2)
 
 
-def connect(today: dt.date | None = None) -> duckdb.DuckDBPyConnection:
-    # Results keep the file order (the default, stated: the fast path counts positions).
-    return duckdb.connect(config={"preserve_insertion_order": True})
+# What DuckDB may hold of a run (hash tables of the grouped rules, sorts); beyond it, it
+# spills to this process's scratch directory (``connect``), so the run's memory does not
+# grow with the table (issue 19 item 3).
+MEMORY_LIMIT = "512MB"
+
+
+def connect(
+    today: dt.date | None = None, *, spill: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A connection for one run. Results keep the file order (the default, stated: the
+    fast path counts positions). Its memory is capped at MEMORY_LIMIT; with ``spill`` (a
+    directory: the datasets directory's scratch area, ``spill_dir``) what does not fit
+    goes there, else nowhere (DuckDB's own default is ``.tmp`` in the working directory).
+    The queries over sealed columns never group or sort their plaintext (``grouped``), so
+    what spills holds no sealed value in the clear."""
+    return duckdb.connect(
+        config={
+            "preserve_insertion_order": True,
+            "memory_limit": MEMORY_LIMIT,
+            "temp_directory": str(spill) if spill is not None else "",
+        }
+    )
+
+
+def spill_dir(path: Stored) -> Path | None:
+    """Where a run over ``path`` spills: a fresh directory in the process's scratch area
+    of the datasets directory (removed with it when the process dies; DuckDB removes its
+    files when the connection closes), None for a bare file."""
+    if not isinstance(path, tuple):
+        return None
+    return scratch.new_path(Path(path[0]), "duckdb-spill")
+
+
+def sealed_columns(path: Stored) -> set[str]:
+    """The version's columns sealed at rest (none for a bare file)."""
+    if not isinstance(path, tuple) or not path[1].sealed:
+        return set()
+    return set(path[1].sealed.get("columns") or ())
+
+
+Source = Callable[..., str]
+
+
+def sources(con: duckdb.DuckDBPyConnection, path: Stored) -> Source:
+    """``source(columns=None, row_numbers=True, on=con)``: SQL text for ``FROM`` of one
+    query over the version. A version with sealed columns is streamed
+    (``storage.streamed``: a sealed frame decrypted at a time, only ``columns``, once per
+    call, registered on ``on``) instead of ``storage.relation``'s whole decrypted
+    column; other sources are Parquet files DuckDB reads as it goes."""
+
+    def source(
+        columns: list[str] | None = None,
+        *,
+        row_numbers: bool = True,
+        on: duckdb.DuckDBPyConnection | None = None,
+    ) -> str:
+        if isinstance(path, tuple) and path[1].sealed:
+            return storage.streamed(on or con, path[0], path[1], columns, row_numbers=row_numbers)
+        return _source(con, path, row_numbers=row_numbers)
+
+    return source
 
 
 def _execute(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyConnection:
@@ -82,10 +141,18 @@ def profile_distinct(path: Stored, fields: list[dict]) -> dict[str, bool]:
     cands = key_candidates(fields)
     if not cands:
         return {}
-    con = connect()
+    con = connect(spill=spill_dir(path))
+    source = sources(con, path)
+    hidden = sealed_columns(path)
     try:
-        sql = ", ".join(f"count({q(c)}) = count(DISTINCT {q(c)})" for c in cands)
-        row = con.execute(f"SELECT {sql} FROM {_source(con, path)}").fetchall()[0]
+        # a sealed column's values are counted by keyed digest (``grouped.keyed``): what
+        # DuckDB holds, and may spill, is never the value itself
+        salt = grouped.salt()
+        sql = ", ".join(
+            f"count({q(c)}) = count(DISTINCT {grouped.keyed(q(c), salt) if c in hidden else q(c)})"
+            for c in cands
+        )
+        row = con.execute(f"SELECT {sql} FROM {source(cands, row_numbers=False)}").fetchall()[0]
     finally:
         con.close()
     return dict(zip(cands, row, strict=True))
@@ -125,14 +192,14 @@ def evaluate(
             previous_loaded_at=previous_loaded_at,
             references=references,
         )
-    con = connect(today)
+    con = connect(today, spill=spill_dir(path))
     pool = ThreadPoolExecutor(1)  # the aggregate beside the fetch, then the keys' count
     runs: list[unique.KeyRuns] = []
+    source = sources(con, path)
     try:
-        src = _source(con, path)
         types = {
             row[0]: str(row[1]).upper()
-            for row in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
+            for row in con.execute(f"DESCRIBE SELECT * FROM {source()}").fetchall()
         }
         checks = (
             vector.Checks(
@@ -157,16 +224,23 @@ def evaluate(
             if r["expectation"] == "expect_column_values_to_be_unique" and r["id"] not in fast
         ]
         recent = [r for r in rules if r["expectation"] == "expect_column_max_to_be_recent"]
-        sql = aggregate_sql(compiled, [r["column"] for r in recent], src)
+        maxes = [r["column"] for r in recent]
         # The aggregate of the other rules runs beside the fast path's fetch, on a
-        # cursor of its own, unless the source is registered on ``con`` alone (sealed
-        # columns, decrypted into this connection's memory).
-        beside = checks is not None and bool(checks.columns) and "gs_sealed_" not in src
-        pending = pool.submit(_aggregate, con.cursor(), sql, close=True) if beside else None
+        # cursor of its own (a sealed version's stream registered on that cursor).
+        beside = checks is not None and bool(checks.columns)
+        pending = None
+        if beside:
+            cursor = con.cursor()
+            sql = aggregate_sql(compiled, maxes, source(on=cursor))
+            pending = pool.submit(_aggregate, cursor, sql, close=True)
         parts = None
         if checks and checks.columns:
-            parts, runs = _fast_parts(con, path, src, checks)
-        agg = pending.result() if pending is not None else _aggregate(con, sql)
+            parts, runs = _fast_parts(con, path, source, checks)
+        agg = (
+            pending.result()
+            if pending is not None
+            else _aggregate(con, aggregate_sql(compiled, maxes, source()))
+        )
         # the keys' last merges and count, beside the examples' queries
         counting = [
             (rule, pool.submit(unique.count, rule, parts or [], keys))
@@ -180,7 +254,7 @@ def evaluate(
             )
         failing = [c for c in compiled if out[c.rule["id"]].failed]
         if failing:
-            _examples(con, src, failing, out)
+            _examples(con, source(), failing, out)
         if parts is not None:
             _fast_results(con, checks, parts, today, out)
         for rule, counted in counting:
@@ -188,7 +262,7 @@ def evaluate(
             out[rule["id"]] = RuleResult(rule, total, extra, [plain(e) for e in examples])
         whole_table_rules(
             con,
-            lambda: src,
+            source,
             lambda: types,
             rules,
             uniques=uniques,
@@ -197,6 +271,7 @@ def evaluate(
             previous_loaded_at=previous_loaded_at,
             references=references,
             out=out,
+            sealed=sealed_columns(path),
         )
     finally:
         pool.shutdown()
@@ -218,13 +293,15 @@ def whole_table_rules(
     previous_loaded_at: dt.datetime | None,
     references: dict[int, Reference] | None,
     out: dict[str, RuleResult],
+    sealed: set[str] | frozenset[str] = frozenset(),
 ) -> None:
     """The rules over the whole table rather than row by row: uniqueness (a GROUP BY),
     recency (from the maxima of the row pass, in ``expect_column_max_to_be_recent``
     order), stored types, the update schedule, compound keys and references. ``source``
-    and ``column_types`` are asked only when a rule needs them."""
+    (SQL for one scan, asked again for each) and ``column_types`` are asked only when a
+    rule needs them; ``sealed``: the columns sealed at rest (grouped by keyed digest)."""
     for rule in uniques:
-        out[rule["id"]] = grouped.unique(con, source(), rule)
+        out[rule["id"]] = grouped.unique(con, source, rule, sealed=rule["column"] in sealed)
     recent = [r for r in rules if r["expectation"] == "expect_column_max_to_be_recent"]
     for rule, newest in zip(recent, maxima, strict=True):
         if isinstance(newest, dt.datetime):
@@ -246,7 +323,7 @@ def whole_table_rules(
         elif exp == "expect_version_on_schedule":
             out[rule["id"]] = _on_schedule(rule, loaded_at, previous_loaded_at)
         elif exp == COMPOUND:
-            out[rule["id"]] = grouped.compound_unique(con, source(), rule)
+            out[rule["id"]] = grouped.compound_unique(con, source, rule, sealed=sealed)
         elif exp == "expect_column_values_to_match_reference":
             ref = (references or {}).get(int(rule.get("ref_entry_id") or 0))
             rsrc = _source(con, ref.path, row_numbers=False) if ref is not None else None
@@ -310,7 +387,7 @@ def _plain_file(path: Stored) -> Path | None:
 def _fast_parts(
     con: duckdb.DuckDBPyConnection,
     path: Stored,
-    src: str,
+    source: Source,
     checks: vector.Checks,
 ) -> tuple[list[vector.Part], list[unique.KeyRuns]]:
     """The fast path: batches of the columns it needs, checked in slices on threads;
@@ -318,8 +395,8 @@ def _fast_parts(
 
     A plain Parquet file is read with pyarrow: it decodes on its own threads, without
     the GIL, and a gender column comes as a dictionary (its codes are looked up once
-    per dictionary); a version with sealed columns is read through DuckDB, where
-    ``storage.relation`` has put the decrypted columns."""
+    per dictionary); a version with sealed columns is read through DuckDB over the
+    stream of only the columns needed (``sources``: a sealed frame at a time)."""
     file = _plain_file(path)
     with contextlib.ExitStack() as stack:
         if file is not None:
@@ -330,11 +407,13 @@ def _fast_parts(
             names = list(dict.fromkeys([*checks.columns, *checks.genders]))
             batches = reader.iter_batches(ROWS_PER_BATCH, columns=names, use_threads=True)
         else:
-            capacity = int(con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0])
+            capacity = _rows(path)
             cols = [q(c) for c in checks.columns]
             cols += [f"{sql} AS {q(alias)}" for alias, sql in checks.derived.items()]
             con.execute(f"SET threads = {FETCH_THREADS}")
             stack.callback(con.execute, "RESET threads")
+            needed = list(dict.fromkeys([*checks.columns, *checks.genders]))
+            src = source(needed, row_numbers=False)
             batches = con.sql(f"SELECT {', '.join(cols)} FROM {src}").to_arrow_reader(
                 ROWS_PER_BATCH
             )
@@ -352,6 +431,16 @@ def _fast_parts(
                 keys.close()
             raise
     return parts, runs  # the runs' last sorts go on: ``evaluate`` waits for them
+
+
+def _rows(path: Stored) -> int:
+    """The version's rows, from its plain file's footer (sealed columns have as many)."""
+    if isinstance(path, tuple):
+        datasets_dir, version = path
+        local = storage.objects.at(Path(datasets_dir)).local(version.path)
+    else:
+        local = Path(path)
+    return int(pq.read_metadata(local).num_rows)
 
 
 def _fast_results(
