@@ -60,7 +60,7 @@ def test_uniqueness_of_a_sealed_column_spills_no_value_in_the_clear(tmp_path, mo
         con.register("t", _ids())
         try:
             files, clear, res = _spilled(
-                spill, lambda s=sealed: grouped.unique(con, lambda: "t", rule, sealed=s)
+                spill, lambda s=sealed, c=con: grouped.unique(c, lambda: "t", rule, sealed=s)
             )
         finally:
             con.close()
