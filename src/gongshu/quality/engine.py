@@ -401,7 +401,12 @@ def _fast_parts(
     with contextlib.ExitStack() as stack:
         if file is not None:
             reader = stack.enter_context(
-                pq.ParquetFile(file, read_dictionary=list(checks.genders), memory_map=MEMORY_MAP)
+                pq.ParquetFile(
+                    file,
+                    read_dictionary=list(checks.genders),
+                    memory_map=MEMORY_MAP,
+                    pre_buffer=False,  # not every row group up front (issue 19 item 3)
+                )
             )
             capacity = reader.metadata.num_rows
             names = list(dict.fromkeys([*checks.columns, *checks.genders]))
