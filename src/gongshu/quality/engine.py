@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from gongshu.quality.sql import (
 )
 from gongshu.storage import scratch
 
+NOT_NULL = "expect_column_values_to_not_be_null"
 ROWS_PER_BATCH = 262_144  # what the fast path fetches at a time
 # pyarrow maps a plain file rather than reading it into fresh buffers (the kernel zeroed
 # their pages: a few per cent of a run).
@@ -225,21 +226,33 @@ def evaluate(
         ]
         recent = [r for r in rules if r["expectation"] == "expect_column_max_to_be_recent"]
         maxes = [r["column"] for r in recent]
+        # A sealed column the fast path fetches anyway has its missing values counted
+        # there (``nulls``): the aggregate then reads only the columns it needs, and a
+        # sealed column is decrypted once.
+        hidden = sealed_columns(path)
+        fetched = set(checks.columns) & hidden if checks else set()
+        by_fetch = [
+            c for c in compiled if c.rule["expectation"] == NOT_NULL and c.rule["column"] in fetched
+        ]
+        in_agg = [c for c in compiled if all(c is not b for b in by_fetch)]
+        names = [n for n in types if n != "file_row_number"]
+        agg_cols = [n for n in names if n not in hidden or _mentioned(n, in_agg, recent)]
         # The aggregate of the other rules runs beside the fast path's fetch, on a
         # cursor of its own (a sealed version's stream registered on that cursor).
         beside = checks is not None and bool(checks.columns)
         pending = None
+        nulls: dict[str, int] = {c.rule["column"]: 0 for c in by_fetch}
         if beside:
             cursor = con.cursor()
-            sql = aggregate_sql(compiled, maxes, source(on=cursor))
+            sql = aggregate_sql(in_agg, maxes, source(agg_cols, on=cursor))
             pending = pool.submit(_aggregate, cursor, sql, close=True)
         parts = None
         if checks and checks.columns:
-            parts, runs = _fast_parts(con, path, source, checks)
+            parts, runs = _fast_parts(con, path, source, checks, nulls)
         agg = (
             pending.result()
             if pending is not None
-            else _aggregate(con, aggregate_sql(compiled, maxes, source()))
+            else _aggregate(con, aggregate_sql(in_agg, maxes, source(agg_cols)))
         )
         # the keys' last merges and count, beside the examples' queries
         counting = [
@@ -248,10 +261,12 @@ def evaluate(
         ]
         rows = int(agg["gs_rows"])
         out: dict[str, RuleResult] = {}
-        for i, comp in enumerate(compiled):
+        for i, comp in enumerate(in_agg):
             out[comp.rule["id"]] = RuleResult(
                 comp.rule, int(agg[f"gs_checked_{i}"]), int(agg[f"gs_failed_{i}"])
             )
+        for comp in by_fetch:
+            out[comp.rule["id"]] = RuleResult(comp.rule, rows, nulls[comp.rule["column"]])
         failing = [c for c in compiled if out[c.rule["id"]].failed]
         if failing:
             _examples(con, source(), failing, out)
@@ -384,11 +399,29 @@ def _plain_file(path: Stored) -> Path | None:
     return None if version.sealed else storage.objects.at(Path(datasets_dir)).local(version.path)
 
 
+def _mentioned(name: str, compiled: list[Compiled], rules: list[dict]) -> bool:
+    """Does a rule name the column ``name`` (its column, or any other field of it)?"""
+    for rule in [c.rule for c in compiled] + rules:
+        for value in rule.values():
+            if value == name or (isinstance(value, list | tuple) and name in value):
+                return True
+    return False
+
+
+def _counting_nulls(batches: Iterator[pa.RecordBatch], nulls: dict[str, int]) -> Iterator:
+    """The batches as they come, with the missing values of ``nulls``' columns added up."""
+    for batch in batches:
+        for name in nulls:
+            nulls[name] += batch.column(name).null_count
+        yield batch
+
+
 def _fast_parts(
     con: duckdb.DuckDBPyConnection,
     path: Stored,
     source: Source,
     checks: vector.Checks,
+    nulls: dict[str, int] | None = None,
 ) -> tuple[list[vector.Part], list[unique.KeyRuns]]:
     """The fast path: batches of the columns it needs, checked in slices on threads;
     the ID keys go to their runs as the parts arrive (sorted beside the fetch).
@@ -422,6 +455,8 @@ def _fast_parts(
             batches = con.sql(f"SELECT {', '.join(cols)} FROM {src}").to_arrow_reader(
                 ROWS_PER_BATCH
             )
+        if nulls:  # sealed columns only: fetched through DuckDB, as they are
+            batches = _counting_nulls(batches, nulls)
         # the keys' buffer: one int64 a row
         runs = [unique.KeyRuns(r["id"], capacity) for r in checks.uniques]
         parts = []
