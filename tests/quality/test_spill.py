@@ -85,3 +85,30 @@ def test_a_run_spills_to_the_scratch_area_or_nowhere(tmp_path) -> None:  # noqa:
     datasets.mkdir()
     where = engine.spill_dir((datasets, None))
     assert where.parent.parent == (tmp_path / "tmp").resolve()
+
+
+def test_compound_uniqueness_by_keyed_digest_counts_as_by_values() -> None:
+    """Grouped by a keyed digest of the values (a sealed column among them), the same
+    extra copies and examples as grouped by the values: missing values equal, rows all
+    missing skipped, a value and its text in another column not confused."""
+    a = ["1", "1", None, None, "1", "12", "1", None]
+    b = ["2", "2", None, None, None, "", "2", "x"]
+    table = pa.table({"file_row_number": pa.array(range(len(a)), pa.int64()), "a": a, "b": b})
+    rule = {
+        "id": "c",
+        "expectation": "expect_compound_columns_to_be_unique",
+        "column_list": ["a", "b"],
+    }
+    con = engine.connect()
+    con.register("t", table)
+    try:
+        by_values = grouped.compound_unique(con, lambda: "t", rule)
+        by_digest = grouped.compound_unique(con, lambda: "t", rule, sealed={"a"})
+    finally:
+        con.close()
+    assert (by_digest.checked, by_digest.failed, by_digest.examples) == (
+        by_values.checked,
+        by_values.failed,
+        by_values.examples,
+    )
+    assert (by_values.checked, by_values.failed) == (6, 2)
