@@ -102,7 +102,8 @@ def sources(con: duckdb.DuckDBPyConnection, path: Stored) -> Source:
     query over the version. A version with sealed columns is streamed
     (``storage.streamed``: a sealed frame decrypted at a time, only ``columns``, once per
     call, registered on ``on``) instead of ``storage.relation``'s whole decrypted
-    column; other sources are Parquet files DuckDB reads as it goes."""
+    column, unless ``columns`` names none of the sealed ones; other sources are Parquet
+    files DuckDB reads as it goes."""
 
     def source(
         columns: list[str] | None = None,
@@ -111,6 +112,11 @@ def sources(con: duckdb.DuckDBPyConnection, path: Stored) -> Source:
         on: duckdb.DuckDBPyConnection | None = None,
     ) -> str:
         if isinstance(path, tuple) and path[1].sealed:
+            if columns is not None and not set(columns) & sealed_columns(path):
+                # no sealed column asked for: DuckDB reads the plain file itself (its
+                # own reader, on its threads; the same rows and ``file_row_number``)
+                local = storage.objects.at(Path(path[0])).local(path[1].path)
+                return _source(con, local, row_numbers=row_numbers)
             return storage.streamed(on or con, path[0], path[1], columns, row_numbers=row_numbers)
         return _source(con, path, row_numbers=row_numbers)
 
