@@ -181,7 +181,9 @@ def _rows_to_batch(rows, names, schema, cell) -> pa.RecordBatch:  # noqa: ANN001
 def _parquet_stream(src: str | Path | Readable, rows_per_batch: int) -> TableStream:
     path, opener, _ = _source(src)
     try:
-        pf = pq.ParquetFile(_input(src, opener))
+        # pre_buffer=False: pyarrow's default buffers every row group's column chunks
+        # before the first batch (the whole file in memory, issue 19 item 3)
+        pf = pq.ParquetFile(_input(src, opener), pre_buffer=False)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInput(f"无法读取 Parquet 文件：{path.name}：{exc}") from exc
     return TableStream(

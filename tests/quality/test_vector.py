@@ -388,3 +388,41 @@ def test_repeated_valid_ids_are_shown_at_their_first_rows(tmp_path, monkeypatch)
     assert fast == sql
     assert fast["failed"] == 3
     assert [(e["gs_row"], e["重复次数"]) for e in fast["examples"]] == [(37, 3), (120, 2)]
+
+
+def test_missing_sealed_ids_are_counted_by_the_fetch_as_by_the_aggregate(
+    load, datasets_dir
+) -> None:  # noqa: ANN001
+    """A sealed column the fast path fetches: its missing values are counted there (the
+    aggregate does not decrypt it again), with the same counts and example as in SQL."""
+    rows = planted_rows(TODAY)
+    rows[6][1] = rows[11][1] = ""  # two missing resident IDs
+    version, _ = load(rows)
+    assert version.sealed and "公民身份号码" in version.sealed["columns"]
+    rules = [
+        {
+            "id": "n1",
+            "expectation": "expect_column_values_to_not_be_null",
+            "column": "公民身份号码",
+        },
+        {"id": "n2", "expectation": "expect_column_values_to_not_be_null", "column": "姓名"},
+        *RULES[:1],
+    ]
+    fast, sql = (
+        [
+            r.to_dict()
+            for r in evaluate(
+                (datasets_dir, version),
+                rules,
+                fields=[],
+                today=TODAY,
+                loaded_at=LOADED,
+                previous_loaded_at=None,
+                vectorized=v,
+            )[1]
+        ]
+        for v in (True, False)
+    )
+    assert fast == sql
+    assert (fast[0]["checked"], fast[0]["failed"]) == (20, 2)
+    assert [e["row"] if "row" in e else e["gs_row"] for e in fast[0]["examples"]] == [6, 11]

@@ -89,7 +89,8 @@ def load(
     result = ingest_file(src, fields, None, policy=policy, today=today, ephemeral=datasets_dir)
     written: list[str] = []
     try:
-        rows = pq.ParquetFile(result.output.open())
+        # read as it is written out: no pre-buffering of every row group (issue 19 item 3)
+        rows = pq.ParquetFile(result.output.open(), pre_buffer=False)
         sample = result.sample if result.sample is not None else rows.schema_arrow.empty_table()
         tags, summary = classify_sample(
             sample, today=today, rules=rules, rules_version=rules_version

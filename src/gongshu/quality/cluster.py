@@ -53,13 +53,8 @@ def evaluate(
         res = RuleResult(comp.rule, total["checked"][i], total["failed"][i])
         res.examples = [plain(e) for e in total["examples"].get(i, [])]
         out[comp.rule["id"]] = res
-    con = engine.connect(today)
-    opened: list[str] = []
-
-    def source() -> str:
-        if not opened:
-            opened.append(engine._source(con, path))
-        return opened[0]
+    con = engine.connect(today, spill=engine.spill_dir(path))
+    source = engine.sources(con, path)  # one scan each (sealed columns streamed)
 
     def column_types() -> dict[str, str]:
         described = con.execute(f"DESCRIBE SELECT * FROM {source()}").fetchall()
@@ -77,6 +72,7 @@ def evaluate(
             previous_loaded_at=previous_loaded_at,
             references=references,
             out=out,
+            sealed=engine.sealed_columns(path),
         )
     finally:
         con.close()

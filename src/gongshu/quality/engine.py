@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,7 +36,9 @@ from gongshu.quality.sql import (
     lookup_tables_sql,
     q,
 )
+from gongshu.storage import scratch
 
+NOT_NULL = "expect_column_values_to_not_be_null"
 ROWS_PER_BATCH = 262_144  # what the fast path fetches at a time
 # pyarrow maps a plain file rather than reading it into fresh buffers (the kernel zeroed
 # their pages: a few per cent of a run).
@@ -52,9 +54,73 @@ FETCH_THREADS = max(1, (os.cpu_count() or 2) // 2)
 WORKERS = max(1, (os.cpu_count() or 2) // 2)
 
 
-def connect(today: dt.date | None = None) -> duckdb.DuckDBPyConnection:
-    # Results keep the file order (the default, stated: the fast path counts positions).
-    return duckdb.connect(config={"preserve_insertion_order": True})
+# What DuckDB may hold of a run (hash tables of the grouped rules, sorts); beyond it, it
+# spills to this process's scratch directory (``connect``), so the run's memory does not
+# grow with the table (issue 19 item 3).
+MEMORY_LIMIT = "512MB"
+
+
+def connect(
+    today: dt.date | None = None, *, spill: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A connection for one run. Results keep the file order (the default, stated: the
+    fast path counts positions). Its memory is capped at MEMORY_LIMIT; with ``spill`` (a
+    directory: the datasets directory's scratch area, ``spill_dir``) what does not fit
+    goes there, else nowhere (DuckDB's own default is ``.tmp`` in the working directory).
+    The queries over sealed columns never group or sort their plaintext (``grouped``), so
+    what spills holds no sealed value in the clear."""
+    return duckdb.connect(
+        config={
+            "preserve_insertion_order": True,
+            "memory_limit": MEMORY_LIMIT,
+            "temp_directory": str(spill) if spill is not None else "",
+        }
+    )
+
+
+def spill_dir(path: Stored) -> Path | None:
+    """Where a run over ``path`` spills: a fresh directory in the process's scratch area
+    of the datasets directory (removed with it when the process dies; DuckDB removes its
+    files when the connection closes), None for a bare file."""
+    if not isinstance(path, tuple):
+        return None
+    return scratch.new_path(Path(path[0]), "duckdb-spill")
+
+
+def sealed_columns(path: Stored) -> set[str]:
+    """The version's columns sealed at rest (none for a bare file)."""
+    if not isinstance(path, tuple) or not path[1].sealed:
+        return set()
+    return set(path[1].sealed.get("columns") or ())
+
+
+Source = Callable[..., str]
+
+
+def sources(con: duckdb.DuckDBPyConnection, path: Stored) -> Source:
+    """``source(columns=None, row_numbers=True, on=con)``: SQL text for ``FROM`` of one
+    query over the version. A version with sealed columns is streamed
+    (``storage.streamed``: a sealed frame decrypted at a time, only ``columns``, once per
+    call, registered on ``on``) instead of ``storage.relation``'s whole decrypted
+    column, unless ``columns`` names none of the sealed ones; other sources are Parquet
+    files DuckDB reads as it goes."""
+
+    def source(
+        columns: list[str] | None = None,
+        *,
+        row_numbers: bool = True,
+        on: duckdb.DuckDBPyConnection | None = None,
+    ) -> str:
+        if isinstance(path, tuple) and path[1].sealed:
+            if columns is not None and not set(columns) & sealed_columns(path):
+                # no sealed column asked for: DuckDB reads the plain file itself (its
+                # own reader, on its threads; the same rows and ``file_row_number``)
+                local = storage.objects.at(Path(path[0])).local(path[1].path)
+                return _source(con, local, row_numbers=row_numbers)
+            return storage.streamed(on or con, path[0], path[1], columns, row_numbers=row_numbers)
+        return _source(con, path, row_numbers=row_numbers)
+
+    return source
 
 
 def _execute(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyConnection:
@@ -82,10 +148,18 @@ def profile_distinct(path: Stored, fields: list[dict]) -> dict[str, bool]:
     cands = key_candidates(fields)
     if not cands:
         return {}
-    con = connect()
+    con = connect(spill=spill_dir(path))
+    source = sources(con, path)
+    hidden = sealed_columns(path)
     try:
-        sql = ", ".join(f"count({q(c)}) = count(DISTINCT {q(c)})" for c in cands)
-        row = con.execute(f"SELECT {sql} FROM {_source(con, path)}").fetchall()[0]
+        # a sealed column's values are counted by keyed digest (``grouped.keyed``): what
+        # DuckDB holds, and may spill, is never the value itself
+        salt = grouped.salt()
+        sql = ", ".join(
+            f"count({q(c)}) = count(DISTINCT {grouped.keyed(q(c), salt) if c in hidden else q(c)})"
+            for c in cands
+        )
+        row = con.execute(f"SELECT {sql} FROM {source(cands, row_numbers=False)}").fetchall()[0]
     finally:
         con.close()
     return dict(zip(cands, row, strict=True))
@@ -125,14 +199,14 @@ def evaluate(
             previous_loaded_at=previous_loaded_at,
             references=references,
         )
-    con = connect(today)
+    con = connect(today, spill=spill_dir(path))
     pool = ThreadPoolExecutor(1)  # the aggregate beside the fetch, then the keys' count
     runs: list[unique.KeyRuns] = []
+    source = sources(con, path)
     try:
-        src = _source(con, path)
         types = {
             row[0]: str(row[1]).upper()
-            for row in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
+            for row in con.execute(f"DESCRIBE SELECT * FROM {source()}").fetchall()
         }
         checks = (
             vector.Checks(
@@ -157,16 +231,35 @@ def evaluate(
             if r["expectation"] == "expect_column_values_to_be_unique" and r["id"] not in fast
         ]
         recent = [r for r in rules if r["expectation"] == "expect_column_max_to_be_recent"]
-        sql = aggregate_sql(compiled, [r["column"] for r in recent], src)
+        maxes = [r["column"] for r in recent]
+        # A sealed column the fast path fetches anyway has its missing values counted
+        # there (``nulls``): the aggregate then reads only the columns it needs, and a
+        # sealed column is decrypted once.
+        hidden = sealed_columns(path)
+        fetched = set(checks.columns) & hidden if checks else set()
+        by_fetch = [
+            c for c in compiled if c.rule["expectation"] == NOT_NULL and c.rule["column"] in fetched
+        ]
+        in_agg = [c for c in compiled if all(c is not b for b in by_fetch)]
+        names = [n for n in types if n != "file_row_number"]
+        agg_cols = [n for n in names if n not in hidden or _mentioned(n, in_agg, recent)]
         # The aggregate of the other rules runs beside the fast path's fetch, on a
-        # cursor of its own, unless the source is registered on ``con`` alone (sealed
-        # columns, decrypted into this connection's memory).
-        beside = checks is not None and bool(checks.columns) and "gs_sealed_" not in src
-        pending = pool.submit(_aggregate, con.cursor(), sql, close=True) if beside else None
+        # cursor of its own (a sealed version's stream registered on that cursor).
+        beside = checks is not None and bool(checks.columns)
+        pending = None
+        nulls: dict[str, int] = {c.rule["column"]: 0 for c in by_fetch}
+        if beside:
+            cursor = con.cursor()
+            sql = aggregate_sql(in_agg, maxes, source(agg_cols, on=cursor))
+            pending = pool.submit(_aggregate, cursor, sql, close=True)
         parts = None
         if checks and checks.columns:
-            parts, runs = _fast_parts(con, path, src, checks)
-        agg = pending.result() if pending is not None else _aggregate(con, sql)
+            parts, runs = _fast_parts(con, path, source, checks, nulls)
+        agg = (
+            pending.result()
+            if pending is not None
+            else _aggregate(con, aggregate_sql(in_agg, maxes, source(agg_cols)))
+        )
         # the keys' last merges and count, beside the examples' queries
         counting = [
             (rule, pool.submit(unique.count, rule, parts or [], keys))
@@ -174,13 +267,15 @@ def evaluate(
         ]
         rows = int(agg["gs_rows"])
         out: dict[str, RuleResult] = {}
-        for i, comp in enumerate(compiled):
+        for i, comp in enumerate(in_agg):
             out[comp.rule["id"]] = RuleResult(
                 comp.rule, int(agg[f"gs_checked_{i}"]), int(agg[f"gs_failed_{i}"])
             )
+        for comp in by_fetch:
+            out[comp.rule["id"]] = RuleResult(comp.rule, rows, nulls[comp.rule["column"]])
         failing = [c for c in compiled if out[c.rule["id"]].failed]
         if failing:
-            _examples(con, src, failing, out)
+            _examples(con, source(), failing, out)
         if parts is not None:
             _fast_results(con, checks, parts, today, out)
         for rule, counted in counting:
@@ -188,7 +283,7 @@ def evaluate(
             out[rule["id"]] = RuleResult(rule, total, extra, [plain(e) for e in examples])
         whole_table_rules(
             con,
-            lambda: src,
+            source,
             lambda: types,
             rules,
             uniques=uniques,
@@ -197,6 +292,7 @@ def evaluate(
             previous_loaded_at=previous_loaded_at,
             references=references,
             out=out,
+            sealed=sealed_columns(path),
         )
     finally:
         pool.shutdown()
@@ -218,13 +314,15 @@ def whole_table_rules(
     previous_loaded_at: dt.datetime | None,
     references: dict[int, Reference] | None,
     out: dict[str, RuleResult],
+    sealed: set[str] | frozenset[str] = frozenset(),
 ) -> None:
     """The rules over the whole table rather than row by row: uniqueness (a GROUP BY),
     recency (from the maxima of the row pass, in ``expect_column_max_to_be_recent``
     order), stored types, the update schedule, compound keys and references. ``source``
-    and ``column_types`` are asked only when a rule needs them."""
+    (SQL for one scan, asked again for each) and ``column_types`` are asked only when a
+    rule needs them; ``sealed``: the columns sealed at rest (grouped by keyed digest)."""
     for rule in uniques:
-        out[rule["id"]] = grouped.unique(con, source(), rule)
+        out[rule["id"]] = grouped.unique(con, source, rule, sealed=rule["column"] in sealed)
     recent = [r for r in rules if r["expectation"] == "expect_column_max_to_be_recent"]
     for rule, newest in zip(recent, maxima, strict=True):
         if isinstance(newest, dt.datetime):
@@ -246,7 +344,7 @@ def whole_table_rules(
         elif exp == "expect_version_on_schedule":
             out[rule["id"]] = _on_schedule(rule, loaded_at, previous_loaded_at)
         elif exp == COMPOUND:
-            out[rule["id"]] = grouped.compound_unique(con, source(), rule)
+            out[rule["id"]] = grouped.compound_unique(con, source, rule, sealed=sealed)
         elif exp == "expect_column_values_to_match_reference":
             ref = (references or {}).get(int(rule.get("ref_entry_id") or 0))
             rsrc = _source(con, ref.path, row_numbers=False) if ref is not None else None
@@ -307,37 +405,64 @@ def _plain_file(path: Stored) -> Path | None:
     return None if version.sealed else storage.objects.at(Path(datasets_dir)).local(version.path)
 
 
+def _mentioned(name: str, compiled: list[Compiled], rules: list[dict]) -> bool:
+    """Does a rule name the column ``name`` (its column, or any other field of it)?"""
+    for rule in [c.rule for c in compiled] + rules:
+        for value in rule.values():
+            if value == name or (isinstance(value, list | tuple) and name in value):
+                return True
+    return False
+
+
+def _counting_nulls(batches: Iterator[pa.RecordBatch], nulls: dict[str, int]) -> Iterator:
+    """The batches as they come, with the missing values of ``nulls``' columns added up."""
+    for batch in batches:
+        for name in nulls:
+            nulls[name] += batch.column(name).null_count
+        yield batch
+
+
 def _fast_parts(
     con: duckdb.DuckDBPyConnection,
     path: Stored,
-    src: str,
+    source: Source,
     checks: vector.Checks,
+    nulls: dict[str, int] | None = None,
 ) -> tuple[list[vector.Part], list[unique.KeyRuns]]:
     """The fast path: batches of the columns it needs, checked in slices on threads;
     the ID keys go to their runs as the parts arrive (sorted beside the fetch).
 
     A plain Parquet file is read with pyarrow: it decodes on its own threads, without
     the GIL, and a gender column comes as a dictionary (its codes are looked up once
-    per dictionary); a version with sealed columns is read through DuckDB, where
-    ``storage.relation`` has put the decrypted columns."""
+    per dictionary); a version with sealed columns is read through DuckDB over the
+    stream of only the columns needed (``sources``: a sealed frame at a time)."""
     file = _plain_file(path)
     with contextlib.ExitStack() as stack:
         if file is not None:
             reader = stack.enter_context(
-                pq.ParquetFile(file, read_dictionary=list(checks.genders), memory_map=MEMORY_MAP)
+                pq.ParquetFile(
+                    file,
+                    read_dictionary=list(checks.genders),
+                    memory_map=MEMORY_MAP,
+                    pre_buffer=False,  # not every row group up front (issue 19 item 3)
+                )
             )
             capacity = reader.metadata.num_rows
             names = list(dict.fromkeys([*checks.columns, *checks.genders]))
             batches = reader.iter_batches(ROWS_PER_BATCH, columns=names, use_threads=True)
         else:
-            capacity = int(con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0])
+            capacity = _rows(path)
             cols = [q(c) for c in checks.columns]
             cols += [f"{sql} AS {q(alias)}" for alias, sql in checks.derived.items()]
             con.execute(f"SET threads = {FETCH_THREADS}")
             stack.callback(con.execute, "RESET threads")
+            needed = list(dict.fromkeys([*checks.columns, *checks.genders]))
+            src = source(needed, row_numbers=False)
             batches = con.sql(f"SELECT {', '.join(cols)} FROM {src}").to_arrow_reader(
                 ROWS_PER_BATCH
             )
+        if nulls:  # sealed columns only: fetched through DuckDB, as they are
+            batches = _counting_nulls(batches, nulls)
         # the keys' buffer: one int64 a row
         runs = [unique.KeyRuns(r["id"], capacity) for r in checks.uniques]
         parts = []
@@ -352,6 +477,16 @@ def _fast_parts(
                 keys.close()
             raise
     return parts, runs  # the runs' last sorts go on: ``evaluate`` waits for them
+
+
+def _rows(path: Stored) -> int:
+    """The version's rows, from its plain file's footer (sealed columns have as many)."""
+    if isinstance(path, tuple):
+        datasets_dir, version = path
+        local = storage.objects.at(Path(datasets_dir)).local(version.path)
+    else:
+        local = Path(path)
+    return int(pq.read_metadata(local).num_rows)
 
 
 def _fast_results(

@@ -129,7 +129,7 @@ def seal(
     columns = [c for c in columns if c in names]
     if not columns or version.sealed:
         return version
-    source = pq.ParquetFile(objects.at(datasets_dir).source(version.path))
+    source = pq.ParquetFile(objects.at(datasets_dir).source(version.path), pre_buffer=False)
     try:
         stored = write_version(
             session,
