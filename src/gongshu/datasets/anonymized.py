@@ -37,7 +37,7 @@ from gongshu.catalog import service as catalog
 from gongshu.datasets.errors import NotDataProvider
 from gongshu.errors import Conflict, InvalidInput
 from gongshu.ledger import record
-from gongshu.protect.errors import InvalidParameter
+from gongshu.protect.anonymity import attributes
 from gongshu.storage import scratch
 from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import utcnow
@@ -166,7 +166,7 @@ def _measure(
     cluster when ``GONGSHU_ENGINE=spark`` (gongshu.spark.anonymity, the same figures)."""
     from gongshu.spark import engine
 
-    qi, sens = _refuse(quasi_identifiers, sensitive)
+    qi, sens = attributes(quasi_identifiers, sensitive)
     if engine() == "spark":
         from gongshu.spark.anonymity import measure_version
 
@@ -175,21 +175,6 @@ def _measure(
             report.rows, qi, sens, report.k, report.l, report.equivalence_classes
         )
     return measure_bounded(datasets_dir, version, qi, sens)
-
-
-def _refuse(
-    quasi_identifiers: Sequence[str], sensitive: Sequence[str] | None
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The requests ``measure`` refuses, refused with its errors."""
-    qi, sens = tuple(quasi_identifiers), tuple(sensitive or ())
-    if not qi:
-        raise InvalidParameter("measure", "quasi_identifiers", "至少需要一个准标识符列")
-    for name in sens:
-        if name in qi:
-            raise InvalidParameter(
-                "measure", "sensitive", f"列 {name} 不能既是准标识符又是敏感属性"
-            )
-    return qi, sens
 
 
 # The measurement's own DuckDB (issue 19 item 3): what it may hold before its hash
@@ -232,7 +217,7 @@ def measure_bounded(
     chance near 10^-23, and could only lower l). The directory goes when the
     measurement ends, or with the process's scratch at the next sweep if it dies.
     """
-    qi, sens = _refuse(quasi_identifiers, sensitive)
+    qi, sens = attributes(quasi_identifiers, sensitive)
     names = list(dict.fromkeys([*qi, *sens]))
     sealed = set((version.sealed or {}).get("columns") or ())
     spill = scratch.new_path(datasets_dir, "anonymity")

@@ -193,6 +193,23 @@ def _l_and_t(
     return int(distinct.min()), worst
 
 
+def attributes(
+    quasi_identifiers: Sequence[str], sensitive: str | Sequence[str] | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The quasi-identifiers and sensitive attributes of a request, or the error a
+    request without a quasi-identifier, or with a column in both, gets."""
+    qi = tuple(quasi_identifiers)
+    if not qi:
+        raise InvalidParameter("measure", "quasi_identifiers", "至少需要一个准标识符列")
+    sens = (sensitive,) if isinstance(sensitive, str) else tuple(sensitive or ())
+    for name in sens:
+        if name in qi:
+            raise InvalidParameter(
+                "measure", "sensitive", f"列 {name} 不能既是准标识符又是敏感属性"
+            )
+    return qi, sens
+
+
 def measure(
     table: pa.Table,
     quasi_identifiers: Sequence[str],
@@ -225,15 +242,7 @@ def _measure(
 ) -> AnonymityReport:
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
-    qi = tuple(quasi_identifiers)
-    if not qi:
-        raise InvalidParameter("measure", "quasi_identifiers", "至少需要一个准标识符列")
-    sens = (sensitive,) if isinstance(sensitive, str) else tuple(sensitive or ())
-    for name in sens:
-        if name in qi:
-            raise InvalidParameter(
-                "measure", "sensitive", f"列 {name} 不能既是准标识符又是敏感属性"
-            )
+    qi, sens = attributes(quasi_identifiers, sensitive)
     cls, sizes = class_ids(table, qi, weights)
     n = table.num_rows if weights is None else int(sizes.sum())
     if n == 0:
