@@ -206,7 +206,7 @@ def preview(
     limit = max(1, min(limit, PREVIEW_MAX))
     con = duckdb.connect()
     try:
-        source = storage.relation(con, datasets_dir, version)
+        source = storage.streamed(con, datasets_dir, version)  # read as far as the page
         rel = con.execute(f"SELECT * FROM {source} LIMIT ? OFFSET ?", [limit, max(0, offset)])
         columns = [d[0] for d in rel.description]
         rows = rel.fetchall()

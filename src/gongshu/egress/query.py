@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,8 +148,17 @@ class Query:
             args.append(int(offset))
         return sql, args
 
-    def count(self, con: duckdb.DuckDBPyConnection, version_id: int, stored_rows: int) -> int:
-        """Rows matching the predicate; the version's row count when nothing narrows it."""
+    def count(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        version_id: int,
+        stored_rows: int,
+        *,
+        source: Callable[[], str] | None = None,
+    ) -> int:
+        """Rows matching the predicate; the version's row count when nothing narrows it.
+        ``source`` makes the ``FROM`` of the count's own scan (a stream is read once, so
+        the count cannot share the select's), called only when the count is not cached."""
         if self.where == "TRUE":
             return stored_rows
         key = (version_id, self.path, self.where, tuple(self.params))
@@ -156,7 +166,7 @@ class Query:
             if key in _COUNTS:
                 _COUNTS.move_to_end(key)
                 return _COUNTS[key]
-        sql = f"SELECT count(*) FROM {self.source} WHERE {self.where}"
+        sql = f"SELECT count(*) FROM {source() if source else self.source} WHERE {self.where}"
         ((n,),) = con.execute(sql, [*self.params]).fetchall()
         with _LOCK:
             _COUNTS[key] = int(n)

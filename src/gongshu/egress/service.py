@@ -405,17 +405,25 @@ def _through_door(
         numbered = row_ids or query.uses_rows(grant.row_filter)
         q.sealed = frozenset((version.sealed or {}).get("columns") or [])
         page = query.small_page(q, offset, limit) if fmt == "json" else None
-        if page is not None:  # read from the plain file's cached row groups: no source
-            pass
-        elif not (count and q.where != "TRUE"):
-            # one scan: a stream of only the columns the query names, sealed ones
-            # decrypted a frame at a time as DuckDB reads (memory bounded, issue 19)
-            needed = query.columns_used(q, available)
+        # a stream of only the columns the query names, sealed ones decrypted a frame at
+        # a time as DuckDB reads (memory bounded, issue 19); a stream is read once, so a
+        # count that must scan gets a stream of its own
+        needed = query.columns_used(q, available)
+        if page is None:  # else read from the plain file's cached row groups: no source
             q.source = storage.streamed(con, datasets_dir, version, needed, row_numbers=numbered)
-        else:  # a count scans the source too: the relation can be read twice
-            q.source = storage.relation(con, datasets_dir, version, row_numbers=numbered)
         sql, args = q.select(offset, limit)
-        total = q.count(con, version.id, version.rows) if count else None
+        total = (
+            q.count(
+                con,
+                version.id,
+                version.rows,
+                source=lambda: storage.streamed(
+                    con, datasets_dir, version, needed, row_numbers=numbered
+                ),
+            )
+            if count
+            else None
+        )
         if page is not None:  # a small API page: no query to plan, row groups cached
             reader = pa.RecordBatchReader.from_batches(page.schema, page.to_batches(BATCH_ROWS))
         else:
@@ -657,8 +665,8 @@ def reference_rows(
     )
     if version is None or entry is None or rules is None:
         return None
-    available = {c["name"] for c in version.columns}
-    columns = [c for c in like.columns if c in available]
+    stored = [c["name"] for c in version.columns]
+    columns = [c for c in like.columns if c in stored]
     if not columns:
         return None
     actions = plan(columns, column_tags(entry, version), rules)
@@ -669,7 +677,10 @@ def reference_rows(
     batches = []
     con = query.connection()
     try:
-        q.source = storage.relation(con, datasets_dir, version, row_numbers=row_ids)
+        # one scan: a stream of the delivery's columns, a sealed frame at a time
+        q.source = storage.streamed(
+            con, datasets_dir, version, query.columns_used(q, stored), row_numbers=row_ids
+        )
         q.sealed = frozenset((version.sealed or {}).get("columns") or [])
         sql, args = q.select(0, None)
         for batch in con.sql(sql, params=args).to_arrow_reader(BATCH_ROWS):

@@ -148,7 +148,8 @@ def _load(source: Source, datasets_dir: Path, pseudonym_key: bytes, purpose: str
     cols = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
     loader = duckdb.connect()
     try:
-        stored = storage.relation(loader, datasets_dir, source.version)  # sealed columns too
+        # one scan, sealed columns decrypted a frame at a time (issue 19 item 3)
+        stored = storage.streamed(loader, datasets_dir, source.version)
         table = loader.sql(
             f"SELECT {cols} FROM {stored} WHERE {where}", params=params
         ).to_arrow_table()

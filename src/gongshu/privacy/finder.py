@@ -138,8 +138,9 @@ def row_numbers(
     params: list[str],
     con: duckdb.DuckDBPyConnection,
 ) -> list[int]:
-    # Through the storage door: the ID columns are sealed at rest (SEC-9).
-    source = storage.relation(con, datasets_dir, version, row_numbers=True)
+    # Through the storage door: the ID columns are sealed at rest (SEC-9), decrypted a
+    # frame at a time as this one scan reads them (issue 19 item 3).
+    source = storage.streamed(con, datasets_dir, version, row_numbers=True)
     rel = con.execute(
         f"SELECT file_row_number FROM {source} WHERE {predicate} ORDER BY file_row_number",
         params,

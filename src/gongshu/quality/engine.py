@@ -137,8 +137,12 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyConnect
 
 
 def _source(con: duckdb.DuckDBPyConnection, path: Stored, *, row_numbers: bool = True) -> str:
+    """``FROM`` text for a bare Parquet file or a stored version without sealed columns
+    (those are streamed: ``sources``)."""
     if isinstance(path, tuple):
-        return storage.relation(con, path[0], path[1], row_numbers=row_numbers)
+        if path[1].sealed:
+            raise ValueError("a version with sealed columns is read through sources()")
+        path = storage.objects.at(Path(path[0])).local(path[1].path)
     numbered = ", file_row_number = true" if row_numbers else ""
     return "read_parquet(" + "'" + str(path).replace("'", "''") + f"'{numbered})"
 
@@ -347,8 +351,22 @@ def whole_table_rules(
             out[rule["id"]] = grouped.compound_unique(con, source, rule, sealed=sealed)
         elif exp == "expect_column_values_to_match_reference":
             ref = (references or {}).get(int(rule.get("ref_entry_id") or 0))
-            rsrc = _source(con, ref.path, row_numbers=False) if ref is not None else None
+            rsrc = _reference(con, rule, ref)
             out[rule["id"]] = grouped.reference(con, source(), rule, ref, rsrc)
+
+
+def _reference(con: duckdb.DuckDBPyConnection, rule: dict, ref: Reference | None) -> str | None:
+    """``FROM`` text for the reference entry's key and compared columns (one scan; its
+    sealed columns streamed a frame at a time, never decrypted whole), or None when the
+    rule has nothing to compare (``grouped.reference`` then reads no source)."""
+    if ref is None or rule.get("ref_column") not in ref.columns:
+        return None
+    compared = [p[1] for p in rule.get("compare") or [] if p[1] in ref.columns]
+    if not compared:
+        return None
+    return sources(con, ref.path)(
+        list(dict.fromkeys([rule["ref_column"], *compared])), row_numbers=False
+    )
 
 
 def _aggregate(con: duckdb.DuckDBPyConnection, sql: str, *, close: bool = False) -> dict:
