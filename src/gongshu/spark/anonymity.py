@@ -331,14 +331,14 @@ def figures_version(
     sealed = set((version.sealed or {}).get("columns") or ())  # type: ignore[attr-defined]
     if not sealed & set(names):
         where = storage.objects.at(Path(datasets_dir)).where(version.path)  # type: ignore[attr-defined]
-        meta = tasks.parquet_file(where)
-        schema = meta.schema_arrow
+        with tasks.parquet_file(where) as meta:
+            schema, rows = meta.schema_arrow, meta.metadata.num_rows
         unknown = [n for n in names if n not in schema.names]
         if unknown:  # the same message as the stream's (measure_bounded)
             raise Conflict(f"数据版本中没有这些列：{'、'.join(unknown)}")
         kernel = pairs_kernel(qi, sens, {f.name: f.type for f in schema}, salt)
         with tasks.frame_parquet(where, names, kernel, PAIRS) as frame:
-            return _figures(frame, meta.metadata.num_rows, bool(sens))
+            return _figures(frame, rows, bool(sens))
     reader = storage.batch_reader(Path(datasets_dir), version, names)  # type: ignore[arg-type]
     kernel = pairs_kernel(qi, sens, {f.name: f.type for f in reader.schema}, salt)
     with tasks.frame_staged(reader, kernel, PAIRS) as frame:
