@@ -22,7 +22,10 @@ phase's own (``phase_peak_mb``: the peak is reset before each phase on Linux); w
 ``--engines spark`` a local standalone cluster (a master, two one-core workers) is
 started first and the child runs with ``GONGSHU_ENGINE=spark``: scan and
 k-anonymity run on the cluster, and the figure is the driver's Python process
-(executors and JVMs are other processes). Ratios are against the first size.
+(executors and JVMs are other processes); the driver's JVM (pyspark's gateway) has a
+figure of its own, ``driver_jvm_phase_peak_mb`` (its ``VmHWM``, reset before each
+phase like the Python process's). Each phase records the load average at its end.
+Ratios are against the first size.
 Aim: peak RSS under 2 GB in process at 50,000,000 rows.
 """
 
@@ -59,13 +62,35 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def _reset_peak() -> None:
+def _reset_peak(pid: int | str = "self") -> None:
     """Start a new peak from the current RSS (Linux: ``clear_refs`` 5 resets VmHWM and
     ``ru_maxrss``), so each phase has its own figure; elsewhere peaks stay cumulative."""
     try:
-        Path("/proc/self/clear_refs").write_text("5")
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
     except OSError:
         pass
+
+
+def _jvm_pid() -> int | None:
+    """The driver's JVM (pyspark's gateway, a child of this process), once started."""
+    try:
+        from pyspark import SparkContext
+    except ImportError:
+        return None
+    gateway = SparkContext._gateway
+    proc = getattr(gateway, "proc", None) if gateway is not None else None
+    return proc.pid if proc is not None else None
+
+
+def _hwm_mb(pid: int) -> float:
+    """A process's peak RSS since its last reset (``VmHWM``; 0 when unreadable)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def write_source(path: Path, rows: int) -> None:
@@ -117,6 +142,9 @@ def child(rows: int, engine: str, src: Path, phases: tuple[str, ...] = PHASES) -
 
     def timed(name: str, fn):  # noqa: ANN001, ANN202
         _reset_peak()
+        jvm = _jvm_pid() if engine == "spark" else None
+        if jvm is not None:
+            _reset_peak(jvm)
         start = _rss_mb()
         t = time.perf_counter()
         out = fn()
@@ -127,7 +155,11 @@ def child(rows: int, engine: str, src: Path, phases: tuple[str, ...] = PHASES) -
             "peak_mb": round(highest[0], 1),  # so far
             "phase_peak_mb": round(phase, 1),  # during this phase only
             "start_mb": round(start, 1),  # RSS when the phase began
+            "load_average": round(os.getloadavg()[0], 1),  # at the phase's end
         }
+        jvm = _jvm_pid() if engine == "spark" else None
+        if jvm is not None:  # the driver's JVM: its heap is capped (1g), its RSS is not
+            figures[name]["driver_jvm_phase_peak_mb"] = round(_hwm_mb(jvm), 1)
         print(f"  {engine} {rows:,} {name}: {figures[name]}", file=sys.stderr, flush=True)
         return out
 

@@ -63,6 +63,7 @@ FILE_READER_IMPORTS = {
     "demo/loader.py": "writes the demo province's source files before loading them",
     "operation/runs.py": "writes a passed sandbox result's Parquet bytes, sealed whole at once",
     "spark/tasks.py": "Spark executors read a plain version file by row group; partials only",
+    "spark/anonymity.py": "executors' DuckDB hashes and counts the batches they hold; no file",
 }
 
 

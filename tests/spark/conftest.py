@@ -29,13 +29,19 @@ def cluster(s3_server) -> Iterator[LocalCluster]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def on_cluster(cluster: LocalCluster):  # noqa: ANN201
+def spark_conf() -> dict[str, str]:
+    """More Spark properties for the module's session (a module overrides this)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def on_cluster(cluster: LocalCluster, spark_conf: dict[str, str]):  # noqa: ANN201
     """The process's SparkSession, connected to the cluster for this module."""
     spark_engine.stop()  # a local-mode session of an earlier module
     before = os.environ.get("GONGSHU_SPARK_MASTER")
     os.environ["GONGSHU_SPARK_MASTER"] = cluster.url
     try:
-        spark = spark_engine.session()
+        spark = spark_engine.session(spark_conf)
         assert spark.sparkContext.master == cluster.url
         # Both workers' executors registered before the tests run (on a loaded machine
         # one can take half a minute to start, and the other would run every task).

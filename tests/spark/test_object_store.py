@@ -56,6 +56,8 @@ def test_a_version_on_s3_is_measured_by_executors_reading_the_object(
     for qi, sens in [(["age_band", "gender", "region"], ["illness", "income"]), (["born"], None)]:
         report = spark_anonymity.measure_version(root, version, qi, sens)
         assert report == measure(table, qi, sens)
+        got = spark_anonymity.figures_version(root, version, qi, sens)  # the PIP-9 check's
+        assert tuple(got) == (report.rows, report.k, report.l, report.equivalence_classes)
     assert not store.cache.exists()  # the driver never downloaded it either
 
 

@@ -38,6 +38,7 @@ from gongshu.datasets.errors import NotDataProvider
 from gongshu.errors import Conflict, InvalidInput
 from gongshu.ledger import record
 from gongshu.protect.anonymity import attributes
+from gongshu.spark.anonymity import value_text
 from gongshu.storage import scratch
 from gongshu.storage.models import DatasetVersion
 from gongshu.timeutil import utcnow
@@ -163,17 +164,16 @@ def _measure(
     sensitive: list[str] | None,
 ) -> AnonymityFigures:
     """k and l in process in bounded memory (``measure_bounded``), or on the Spark
-    cluster when ``GONGSHU_ENGINE=spark`` (gongshu.spark.anonymity, the same figures)."""
+    cluster when ``GONGSHU_ENGINE=spark`` (``spark.anonymity.figures_version``: the
+    same figures, the driver's memory bounded too)."""
     from gongshu.spark import engine
 
     qi, sens = attributes(quasi_identifiers, sensitive)
     if engine() == "spark":
-        from gongshu.spark.anonymity import measure_version
+        from gongshu.spark.anonymity import figures_version
 
-        report = measure_version(datasets_dir, version, list(qi), list(sens) or None)
-        return AnonymityFigures(
-            report.rows, qi, sens, report.k, report.l, report.equivalence_classes
-        )
+        got = figures_version(datasets_dir, version, qi, sens)
+        return AnonymityFigures(got.rows, qi, sens, got.k, got.l, got.equivalence_classes)
     return measure_bounded(datasets_dir, version, qi, sens)
 
 
@@ -280,13 +280,8 @@ def _bounded_sql(
         kind = sealed.get(name)
         if kind is None:
             return col
-        if pa.types.is_floating(kind):  # -0.0 as 0.0 and every NaN alike, as grouped
-            text = f"CASE WHEN isnan({col}) THEN 'nan' ELSE CAST({col} + 0.0 AS VARCHAR) END"
-        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-            text = f"hex({col})"
-        else:
-            text = f"CAST({col} AS VARCHAR)"
-        return f"md5_number($salt || {text})"  # null in, null out
+        # -0.0 as 0.0 and every NaN alike, as grouped; the text the cluster hashes too
+        return f"md5_number($salt || {value_text(col, kind)})"  # null in, null out
 
     q = [f"gs_q{i}" for i in range(len(qi))]
     s = [f"gs_s{i}" for i in range(len(sens))]

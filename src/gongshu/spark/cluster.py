@@ -107,12 +107,15 @@ class LocalCluster:
         )  # fmt: skip
         for i in range(self.workers):
             work = self.work_dir / f"worker-{i}"
-            work.mkdir()
+            (work / "local").mkdir(parents=True)
             self._spawn(
                 f"worker-{i}",
                 "org.apache.spark.deploy.worker.Worker",
                 "--host", "127.0.0.1", "--cores", str(self.cores), "--memory", self.memory,
                 "--webui-port", str(free_port()), "--work-dir", str(work), self.url,
+                # its executors' scratch (shuffle and spill files) under the cluster's
+                # own directory, not the machine's /tmp
+                opts={"SPARK_LOCAL_DIRS": str(work / "local")},
             )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

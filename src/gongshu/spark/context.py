@@ -82,8 +82,11 @@ def source_root() -> str:
     return str(Path(gongshu.__file__).resolve().parents[1])
 
 
-def session():  # noqa: ANN201
-    """One SparkSession per process; its Python workers use this interpreter."""
+def session(conf: dict[str, str] | None = None):  # noqa: ANN201
+    """One SparkSession per process; its Python workers use this interpreter.
+
+    ``conf``: more Spark properties for the session this call creates (a test's
+    uncompressed shuffle files); ignored when the session exists."""
     if _SESSION:
         return _SESSION[0]
     if not java_available():
@@ -118,6 +121,8 @@ def session():  # noqa: ANN201
                 f"-Dlog4j2.configurationFile={log4j.as_uri()}",
             )
         )
+        for name, value in (conf or {}).items():
+            builder = builder.config(name, value)
         if url.startswith("spark://"):
             builder = (
                 builder.config(

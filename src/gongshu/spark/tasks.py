@@ -14,6 +14,10 @@ Two sources, both read by the executors' Python workers with pyarrow inside
 - ``map_parquet``: a stored Parquet file is read where it lies, one row group per
   task unit, only the columns asked for: from shared storage, or from the object
   store (S3) through pyarrow with the worker's own credentials.
+- ``frame_staged`` and ``frame_parquet``: the same two sources, but the kernel's
+  output batches become a Spark DataFrame that stays on the cluster, for kernels
+  whose partials do not shrink (counts of distinct rows over a near-unique column):
+  Spark's own shuffle aggregates them and the driver collects only the result.
 
 Partials come back through the staging directory too (a pickle file per task), not
 through Spark's rows: they can be large, and the JVM's heap is not their place.
@@ -41,6 +45,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +62,8 @@ STAGED_BATCH_ROWS = 65_536
 
 Kernel = Callable[[pa.RecordBatch], Any]
 Merge = Callable[[list[Any]], Any]
+# A kernel whose output stays on the cluster: Arrow batches of a fixed Spark schema.
+BatchKernel = Callable[[pa.RecordBatch], Iterable[pa.RecordBatch]]
 
 
 def staging_dir() -> str | None:
@@ -102,6 +109,59 @@ def _run(units: int, task: Callable[[list[int]], Any], work: Path) -> list[Any]:
     return out
 
 
+def _frame(units: int, task: Callable[[Iterator[int]], Iterator[pa.RecordBatch]], schema: str):  # noqa: ANN202 - a pyspark DataFrame
+    """The batches ``task(unit numbers)`` yields on the executors, as a lazy DataFrame
+    of ``schema`` (a Spark DDL string) over ``units`` units, never collected here."""
+    spark = session()
+
+    def kernel(it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield from task(i for part in it for i in part.column(0).to_pylist())
+
+    slices = max(1, min(units, spark.sparkContext.defaultParallelism))
+    with quiet_pyspark():
+        return spark.range(0, units, 1, slices).mapInArrow(kernel, schema)
+
+
+@contextmanager
+def frame_staged(
+    batches: Iterable[pa.RecordBatch],
+    kernel: BatchKernel,
+    schema: str,
+    *,
+    rows: int | None = None,
+) -> Iterator[Any]:
+    """A DataFrame of ``kernel``'s output over ``batches`` (staged as in ``map_staged``:
+    sealed under a job key that only the tasks receive), usable inside the ``with``
+    block; the staged file is removed when it ends."""
+    staged = _stage(batches, rows or STAGED_BATCH_ROWS)
+    try:
+        yield staged.frame(kernel, schema)
+    finally:
+        staged.remove()
+
+
+@contextmanager
+def frame_parquet(
+    path: Path | Remote, columns: list[str] | None, kernel: BatchKernel, schema: str
+) -> Iterator[Any]:
+    """A DataFrame of ``kernel``'s output over each row group of the Parquet file at
+    ``path`` (``columns`` only), read where it lies by the executors, as ``map_parquet``."""
+    groups = parquet_file(path).metadata.num_row_groups
+
+    def task(ids: Iterator[int]) -> Iterator[pa.RecordBatch]:
+        opened = None
+        try:
+            for i in ids:
+                opened = opened or parquet_file(path)
+                for batch in opened.read_row_group(i, columns=columns).to_batches():
+                    yield from kernel(batch)
+        finally:
+            if opened is not None:
+                opened.close()
+
+    yield _frame(groups, task, schema)
+
+
 def map_staged(
     batches: Iterable[pa.RecordBatch],
     kernel: Kernel,
@@ -145,6 +205,18 @@ class _Staged:
             return merge(out)
 
         return _run(len(spans), task, self.tmp)
+
+    def frame(self, kernel: BatchKernel, schema: str):  # noqa: ANN201 - a pyspark DataFrame
+        staged, key, spans = str(self.tmp / "staged.sealed"), self.key, self.spans
+
+        def task(ids: Iterator[int]) -> Iterator[pa.RecordBatch]:
+            with open(staged, "rb") as fh:
+                for i in ids:
+                    offset, size = spans[i]
+                    plain = sm4_gcm_decrypt(key, os.pread(fh.fileno(), size, offset), _aad(i))
+                    yield from kernel(pa.ipc.open_stream(plain).read_next_batch())
+
+        return _frame(len(spans), task, schema)
 
     def remove(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
