@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +113,7 @@ def _row_groups(where: Any, kernel: Any) -> list[dict[str, Any]]:  # noqa: ANN40
         with tasks.parquet_file(where) as f:
             return _merge([kernel(_numbered_table(f.read_row_group(i), firsts[i])) for i in ids])
 
-    work = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=tasks.staging_dir()))
+    work = tasks.job_dir()
     try:
         return tasks._run(len(firsts), task, work)
     finally:

@@ -55,6 +55,7 @@ import pyarrow.parquet as pq
 
 from gongshu.protect.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
 from gongshu.spark.context import quiet_pyspark, session
+from gongshu.storage import scratch
 from gongshu.storage.objects import Remote
 
 # Staged batches small enough that Spark spreads a file over all its cores.
@@ -69,6 +70,21 @@ BatchKernel = Callable[[pa.RecordBatch], Iterable[pa.RecordBatch]]
 def staging_dir() -> str | None:
     """Where staged files go (``GONGSHU_SPARK_STAGING``; shared storage on a cluster)."""
     return os.environ.get("GONGSHU_SPARK_STAGING") or None
+
+
+STAGING_AREA = "gongshu-spark"  # the drivers' directory under the staging root
+
+
+def job_dir() -> Path:
+    """A fresh directory for one job's staged batches and partial results, inside this
+    driver process's own directory of the staging area (``<staging>/gongshu-spark/
+    <owner>/``, locked for the life of the process: ``storage.scratch``). Each new job
+    first removes the directories of drivers that died, however they died: a killed
+    driver's staged batches and partials (sealed, but gigabytes) go at once, and the
+    directories of drivers still running are never touched."""
+    base = Path(staging_dir() or tempfile.gettempdir()) / STAGING_AREA
+    scratch.sweep_area(base)
+    return Path(tempfile.mkdtemp(prefix="job-", dir=scratch.owner_in(base).dir))
 
 
 def _run(units: int, task: Callable[[list[int]], Any], work: Path) -> list[Any]:
@@ -224,7 +240,7 @@ class _Staged:
 
 def _stage(batches: Iterable[pa.RecordBatch], step: int) -> _Staged:
     """``batches`` in slices of at most ``step`` rows, each sealed under a new job key."""
-    tmp = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
+    tmp = job_dir()
     key = os.urandom(16)
     try:
         spans: list[tuple[int, int]] = []
@@ -266,7 +282,7 @@ def map_ordered(batches: Iterable[pa.RecordBatch], kernel: Kernel) -> Iterator[A
     for the job (the result file's name authenticated, so results cannot be swapped),
     one file per batch; the driver reads, decrypts and removes them one at a time, so
     it holds one result at a time, whatever the job's size."""
-    back = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
+    back = job_dir()
     key = os.urandom(16)
     where = str(back)
 
@@ -342,7 +358,7 @@ def map_parquet(
     groups = parquet_file(path).metadata.num_row_groups
     if not groups:
         return []
-    tmp = Path(tempfile.mkdtemp(prefix="gongshu-spark-", dir=staging_dir()))
+    tmp = job_dir()
 
     def task(ids: list[int]) -> list[Any]:
         with parquet_file(path) as f:

@@ -71,7 +71,13 @@ def area(root: Path) -> Path:
 
 def owner(root: Path) -> Owner:
     """This process's scratch directory for ``root``, created (and locked) on first use."""
-    key = (os.getpid(), area(root))
+    return owner_in(area(root))
+
+
+def owner_in(base: Path) -> Owner:
+    """This process's directory in the scratch area ``base`` (any directory: the Spark
+    driver's staging area too), created and locked on first use."""
+    key = (os.getpid(), Path(base))
     with _lock:
         found = _owners.get(key)
         if found is not None and found.dir.is_dir():
@@ -124,7 +130,11 @@ def sweep(root: Path) -> int:
     """Remove the scratch directories of dead processes from ``root``'s scratch area;
     returns the number of files removed. Directories of live processes (this one too)
     stay."""
-    base = area(root)
+    return sweep_area(area(root))
+
+
+def sweep_area(base: Path) -> int:
+    """``sweep`` of the scratch area ``base`` itself."""
     if not base.is_dir():
         return 0
     removed = 0
