@@ -5,11 +5,13 @@ port, where the test S3 server answered, and every cluster test failed at set-up
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -58,9 +60,24 @@ def test_a_taken_master_port_is_retried_on_fresh_ports(monkeypatch: pytest.Monke
     real = cluster_module.free_port
     # The first port handed out (the master's) is one another process holds.
     monkeypatch.setattr(cluster_module, "free_port", lambda: first.pop() if first else real())
+    attempts: list[tuple[Path, bool]] = []
+    once = LocalCluster._start_once
+
+    def recorded(self: LocalCluster, timeout: float) -> bool:
+        ok = once(self, timeout)
+        attempts.append((self.work_dir, ok))
+        return ok
+
+    monkeypatch.setattr(LocalCluster, "_start_once", recorded)
     try:
         with LocalCluster(workers=1, cores=1, memory="512m") as running:
             assert running.alive_workers() == 1
             assert running.url != f"spark://127.0.0.1:{taken.getsockname()[1]}"
+        # a failed attempt keeps its logs; a stopped cluster leaves nothing behind
+        assert [ok for _, ok in attempts] == [False, True]
+        assert (attempts[0][0] / "master.log").is_file()
+        assert not attempts[1][0].exists()
     finally:
         taken.close()
+        for work, _ in attempts:
+            shutil.rmtree(work, ignore_errors=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -124,7 +125,7 @@ class LocalCluster:
             if any(p.poll() is not None for p in self._procs):
                 break
             time.sleep(0.3)
-        self.stop()
+        self.stop(keep=True)  # its logs stay for whoever wonders why it did not start
         return False
 
     def alive_workers(self) -> int:
@@ -139,8 +140,9 @@ class LocalCluster:
             return 0
         return sum(1 for w in status.get("workers", []) if w.get("state") == "ALIVE")
 
-    def stop(self) -> None:
-        """End the workers, then the master (each whole process group)."""
+    def stop(self, *, keep: bool = False) -> None:
+        """End the workers, then the master (each whole process group), and remove the
+        cluster's directory (logs, the workers' scratch) unless ``keep``."""
         for proc in reversed(self._procs):
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -153,6 +155,8 @@ class LocalCluster:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self._procs.clear()
+        if not keep and self.work_dir is not None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def __enter__(self) -> LocalCluster:
         return self.start()
