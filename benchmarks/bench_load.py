@@ -300,6 +300,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--database-url", help="PostgreSQL database to empty and serve from")
     parser.add_argument("--env", action="append", default=[], help="extra NAME=VALUE for serve")
+    parser.add_argument(
+        "--profile-server",
+        metavar="PATH",
+        help="run the server under profile_serve.py (every thread, thread CPU time) and "
+        "write its merged cProfile statistics to PATH when it stops",
+    )
     args = parser.parse_args()
 
     # 1,000 clients and their 1,000 server-side sockets: raise the descriptor limit
@@ -325,8 +331,11 @@ def main() -> None:
         **dict(e.split("=", 1) for e in args.env),
     }
     log = open(OUT / "serve.log", "wb")  # noqa: SIM115
+    command = ["-m", "gongshu"]
+    if args.profile_server:
+        command = [str(Path(__file__).resolve().parent / "profile_serve.py"), args.profile_server]
     server = subprocess.Popen(
-        [sys.executable, "-m", "gongshu", "serve", "--workers", str(args.workers)],
+        [sys.executable, *command, "serve", "--workers", str(args.workers)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -9,7 +9,8 @@ keeps the last one), builds the app with ``create_app`` beside a job worker thre
 HTTP parsing), timing it with ``time.process_time``: CPU of the whole process, worker
 threads included, which a loaded machine inflates far less than wall time. Prints the
 best, first quartile and median of N requests of each kind. "open_search_after_draft"
-is an open catalog search right after a catalog draft (what the mix often does).
+is an open catalog search right after a catalog draft (what the mix often does), and
+"clerk_search_after_draft" the clerk's search after one.
 
 ``--profile KIND`` runs N requests of KIND under cProfile with worker-thread calls run
 inline (so the profile sees the handlers), and prints the top functions.
@@ -41,6 +42,7 @@ KINDS = [
     "open_search_after_draft",
     "package_search",
     "clerk_search",
+    "clerk_search_after_draft",
     "portal",
 ]
 
@@ -166,9 +168,9 @@ def main() -> None:
         anyio.to_thread.run_sync = inline  # the profile sees the handlers' calls
 
     async def one(kind: str, profile: cProfile.Profile | None = None) -> float:
-        if kind == "open_search_after_draft":
+        if kind.endswith("_after_draft"):
             await call(app, *requests.make("draft"))
-            kind = "open_search"
+            kind = kind.removesuffix("_after_draft")
         request = requests.make(kind)
         if profile is not None:
             profile.enable()

@@ -134,3 +134,5 @@ def public_change(session: Session, entry: CatalogEntry) -> bool:
 # (the clerk's catalog search finds drafts), by "catalog_text".
 changes.watch("catalog", CatalogEntry, when=public_change)
 changes.watch("catalog_text", CatalogEntry)
+# which entries each change touched, so the text index reads only those again
+changes.journal("catalog_text", CatalogEntry)

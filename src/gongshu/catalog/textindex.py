@@ -7,9 +7,11 @@ against the vocabulary), weighted field hits with idf for ranking, the words to 
 in results, and suggestions when nothing is found.
 
 The index lives in the process, one per database, and is brought up to date before
-every query when the ``catalog`` change counter or the entry count moved
-(gongshu.changes): the entries' texts are read again and only those that changed are
-segmented again. Matching and ranking are Python over the same rows on SQLite and
+every query when the ``catalog_text`` change counter or the entry count moved
+(gongshu.changes): when the counter's journal in this process names every entry
+changed since (drafts written by this process), only those entries are read again;
+otherwise every entry's text is read again and only those that changed are segmented
+again. Matching and ranking are Python over the same rows on SQLite and
 PostgreSQL, so both databases give the same results in the same order.
 """
 
@@ -30,7 +32,7 @@ from markupsafe import Markup, escape
 from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from gongshu import changes
@@ -206,6 +208,28 @@ def _json_text(raw: str | None, keys: tuple[str, ...]) -> str:
 
 _SYN = {w: [s for s in group if s != w] for group in SYNONYMS for w in group}
 
+# What the index reads of each entry (JSON read as text: parsed once per text).
+_TEXTS = (
+    select(
+        CatalogEntry.id,
+        CatalogEntry.name,
+        CatalogEntry.summary,
+        CatalogEntry.resource_code,
+        cast(CatalogEntry.fields, Text),
+        cast(CatalogEntry.themes, Text),
+        Organization.name,
+        Region.name,
+    )
+    .outerjoin(Organization, CatalogEntry.provider_org_id == Organization.id)
+    .outerjoin(Region, CatalogEntry.region_code == Region.code)
+)
+# Up to this many changed entries are read by id; more, and all are read.
+_FEW = 500
+
+
+def _id_in(ids: list[int]) -> Any:
+    return CatalogEntry.id.in_(bindparam("ids", ids, expanding=True))
+
 
 @dataclass
 class Match:
@@ -231,6 +255,7 @@ class TextIndex:
         self._names: list[str] | None = None
         self._name_ids: list[int] = []
         self._memo: dict[str, tuple[list[tuple[str, float, str]], list[str]]] = {}
+        self.seq = 0  # the position in the catalog_text journal the stamp was read at
         self.lock = threading.RLock()
 
     # ------------------------------------------------------------ building
@@ -277,26 +302,30 @@ class TextIndex:
         self.codes.pop(entry_id, None)
 
     def refresh(self, session: Session, stamp: Any) -> None:
-        """Bring the index to the entries as ``session`` sees them."""
+        """Bring the index to the entries as ``session`` sees them: ``stamp`` is the
+        ``catalog_text`` counter and the number of entries. When this process's journal
+        of the counter names every entry changed since the index's own stamp (a draft
+        made here: ``changes.journaled``), only those are read again; else all are."""
         if stamp == self.stamp:
             return
+        if self.stamp is not None:
+            found = changes.journaled(session, "catalog_text", self.stamp[0], stamp[0], self.seq)
+            if found is not None and len(found[0]) <= _FEW:
+                ids, seq = found
+                self._apply(session.execute(_TEXTS.where(_id_in(sorted(ids)))).all(), ids)
+                if len(self.texts) == stamp[1]:  # else rows came or went unseen: read all
+                    self.stamp, self.seq = stamp, seq
+                    return
+        seq = changes.position(session, "catalog_text")
         orgs = session.execute(select(Organization.name)).scalars().all()
         regions = session.execute(select(Region.name)).scalars().all()
         add_words([*orgs, *regions, *(w for g in SYNONYMS for w in g)])
-        rows = session.execute(
-            select(
-                CatalogEntry.id,
-                CatalogEntry.name,
-                CatalogEntry.summary,
-                CatalogEntry.resource_code,
-                cast(CatalogEntry.fields, Text),  # JSON read as text: parsed once per text
-                cast(CatalogEntry.themes, Text),
-                Organization.name,
-                Region.name,
-            )
-            .outerjoin(Organization, CatalogEntry.provider_org_id == Organization.id)
-            .outerjoin(Region, CatalogEntry.region_code == Region.code)
-        ).all()
+        self._apply(session.execute(_TEXTS).all(), None)
+        self.stamp, self.seq = stamp, seq
+
+    def _apply(self, rows: list[Any], ids: set[int] | None) -> None:
+        """Take the entries' texts read in ``rows``: all entries (``ids`` None), or
+        those of ``ids`` (an id without a row was deleted)."""
         seen = set()
         changed = False
         touched: set[str] = set()  # the keys of every entry added, changed or removed
@@ -317,14 +346,13 @@ class TextIndex:
             self.texts[row[0]] = text
             self.names[row[0]] = row[1] or ""
             self.codes[row[0]] = row[3] or ""
-        for gone in set(self.texts) - seen:
+        for gone in (set(self.texts) if ids is None else ids & set(self.texts)) - seen:
             changed = True
             touched.update(self.entry_keys.get(gone, ()))
             self._remove(gone)
         if changed:
             self._names = None
             self._follow(touched)
-        self.stamp = stamp
 
     def _follow(self, touched: set[str]) -> None:
         """Bring the sorted vocabulary and the memo of query expansions up to a change

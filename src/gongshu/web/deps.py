@@ -11,10 +11,11 @@ permission test walks the app and fails on a route that declares none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -53,11 +54,27 @@ def _unit(request: Request) -> str:
     return "write" if choose is None else choose(request)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request (``unit_of_work``): routes marked with
-    ``unit_of_work`` get the session their requests need."""
-    with unit(request, _unit(request)) as session:
+    ``unit_of_work`` get the session their requests need.
+
+    The session is made on the event loop (a ``Session`` connects on first use, in the
+    permission check or the handler, on a worker thread); its end, commit or rollback,
+    runs on a worker thread before the response is sent (``scope="function"``), so a
+    client is never told of a change that did not commit, and SQLite's write lock is
+    not held while the answer is written out. The end has a limiter of its own, as
+    Starlette gives a sync dependency's exit: a commit must not wait for a handler
+    thread held by a request waiting for the write lock this commit releases."""
+    ending = unit(request, _unit(request))
+    session = ending.__enter__()
+    try:
         yield session
+    except BaseException as exc:
+        await to_thread.run_sync(
+            ending.__exit__, type(exc), exc, exc.__traceback__, limiter=CapacityLimiter(1)
+        )
+        raise
+    await to_thread.run_sync(ending.__exit__, None, None, None, limiter=CapacityLimiter(1))
 
 
 @contextmanager
@@ -85,7 +102,7 @@ def unit(request: Request, kind: str) -> Iterator[Session]:
         request.app.state.after_commit(size)
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 async def read_form(request: Request) -> FormData:
